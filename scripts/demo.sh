@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The demo: sets everything up, then runs a local mosquitto, komposterd and a
+# simulated fleet of validators, and prints the day's ridership.
+#   scripts/demo.sh                 20 devices × 500 taps
+#   DEVICES=50 TAPS=2000 scripts/demo.sh
+#   KEEP=1 scripts/demo.sh          leave broker and daemon running at the end
+# Everything it makes lives under ./demo (deleted at the start of each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+DEVICES=${DEVICES:-20}
+TAPS=${TAPS:-500}
+bin=$PWD/build
+demo=$PWD/demo
+komposter() { "$bin/tools/komposter" -c "$demo/komposterd.ini" "$@"; }
+
+free_port() { # first port from $1 up that nothing listens on
+	local p=$1
+	while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+
+cleanup() {
+	[ -n "${daemon_pid:-}" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	[ -n "${broker_pid:-}" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+	true
+}
+
+rm -rf "$demo"
+mkdir -p "$demo/broker" "$demo/keys"
+mqtt_port=$(free_port 18830)
+http_port=$(free_port 18080)
+
+sed -e "s|@PORT@|$mqtt_port|" -e "s|@DIR@|$demo/broker|" etc/mosquitto.conf.in >"$demo/mosquitto.conf"
+sed -e "s|^path = .*|path = $demo/data|" \
+	-e "s|^uri = .*|uri = tcp://127.0.0.1:$mqtt_port|" \
+	-e "s|^server_key = .*|server_key = $demo/keys/server.key|" \
+	-e "s|^listen = .*|listen = 127.0.0.1:$http_port|" etc/komposterd.ini >"$demo/komposterd.ini"
+
+echo "== broker: mosquitto on 127.0.0.1:$mqtt_port"
+mosquitto -c "$demo/mosquitto.conf" &
+broker_pid=$!
+if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
+
+echo "== keys and enrolment: $DEVICES validators"
+komposter keygen "$demo/keys/server.key" >/dev/null
+"$bin/validators/validator-sim" init --state "$demo/fleet" --devices "$DEVICES" --quiet
+while read -r id key_id pub vehicle; do
+	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
+		--kind validator --operator "Ternopilelectrotrans" --vehicle "$vehicle" 2>/dev/null
+done <"$demo/fleet/fleet.txt"
+
+echo "== daemon: komposterd, HTTP on 127.0.0.1:$http_port"
+"$bin/ingest/komposterd" -c "$demo/komposterd.ini" 2>"$demo/komposterd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do
+	curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break
+	sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$http_port/readyz"
+
+echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up"
+"$bin/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$mqtt_port" \
+	--server-pub "$demo/keys/server.key.pub" --taps-per-device "$TAPS" --rate 200 \
+	--offline-fraction 0.2 --summary "$demo/summary.json"
+echo "fleet summary: $(cat "$demo/summary.json")"
+
+echo "== today's ridership by route"
+komposter stats --by route
+echo "== by hour and fare product"
+komposter stats --by hour,fare
+echo "== consistency check"
+komposter check
+echo "== metrics (excerpt)"
+curl -fsS "http://127.0.0.1:$http_port/metrics" | grep -E '^komposter_(frames|taps)_[a-z_]+_total |^komposter_commit_group_frames_(sum|count)'
+
+cat <<MSG
+
+Where to look:
+  database      $demo/data        (mdb_stat -a $demo/data; build/tools/komposter -c $demo/komposterd.ini dump | head)
+  daemon log    $demo/komposterd.log
+  metrics       http://127.0.0.1:$http_port/metrics   (while running: KEEP=1 scripts/demo.sh)
+  fleet         $demo/fleet  (each device's key and outbox)
+MSG

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages komposter needs (only those missing) and
+# builds it into ./build. Idempotent: run it as often as you like.
+#   scripts/setup.sh            install + build (RelWithDebInfo)
+#   KP_BUILD_DIR=dir KP_CMAKE_ARGS="-DKP_SANITIZE=ON" scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
+	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
+	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
+	libcjson-dev libinih-dev curl ca-certificates)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}" >&2
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: packages are missing and this is not root; run as root" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build=${KP_BUILD_DIR:-build}
+# shellcheck disable=SC2086
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${KP_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j"$(nproc)"
