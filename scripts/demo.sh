@@ -48,7 +48,7 @@ komposter keygen "$demo/keys/server.key" >/dev/null
 "$bin/validators/validator-sim" init --state "$demo/fleet" --devices "$DEVICES" --quiet
 while read -r id key_id pub vehicle; do
 	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
-		--kind validator --operator "Ternopilelectrotrans" --vehicle "$vehicle" 2>/dev/null
+		--kind validator --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null 2>&1
 done <"$demo/fleet/fleet.txt"
 
 echo "== daemon: komposterd, HTTP on 127.0.0.1:$http_port"

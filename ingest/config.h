@@ -1,0 +1,64 @@
+/*
+ * config.h — the one INI configuration file of komposterd (and of the
+ * `komposter` tool, which reads the [storage] section to find the database).
+ * Every key has a default that serves on one machine; st_options-style
+ * defaults come from kp_config_default(). Unknown sections or keys and
+ * values out of range are errors, reported with the line number.
+ *
+ *   [storage]  path, map_size_mb, map_size_max_mb, timezone,
+ *              service_day_start_hour, pseudonym_epoch (day|week|month)
+ *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight
+ *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
+ *              group_max_frames, group_max_wait_ms, accept_past_days,
+ *              accept_future_s
+ *   [http]     listen (host:port), max_connections, request_timeout_ms
+ */
+#ifndef KP_CONFIG_H
+#define KP_CONFIG_H
+
+#include <stddef.h>
+
+#include "storage/db.h"
+
+#define KP_CONFIG_ERR_SIZE 256
+#define KP_CONFIG_STR_SIZE 256
+
+struct kp_config {
+	/* [storage] */
+	char storage_path[KP_CONFIG_STR_SIZE];
+	size_t map_size_mb;
+	size_t map_size_max_mb;
+	char timezone[64];
+	int service_day_start_hour;
+	int pseudonym_epoch; /* enum st_epoch_period */
+	/* [mqtt] */
+	char mqtt_uri[KP_CONFIG_STR_SIZE];
+	char mqtt_client_id[128];
+	char mqtt_username[128];
+	char mqtt_password[128];
+	int mqtt_keepalive_s;
+	int mqtt_max_inflight; /* ACK publishes handed to Paho at once */
+	/* [ingest] */
+	char server_key[KP_CONFIG_STR_SIZE];
+	int verify_workers;
+	int ring_size;
+	int group_max_frames;
+	int group_max_wait_ms;
+	int accept_past_days;
+	int accept_future_s;
+	/* [http] */
+	char http_listen[128];
+	int http_max_connections;
+	int http_request_timeout_ms;
+};
+
+void kp_config_default(struct kp_config *cfg);
+/* Reads path over the defaults already in cfg. Returns 0, or -1 with one
+ * line in err ("FILE:LINE: unknown key 'x' in [mqtt]"). */
+int kp_config_load(const char *path, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
+/* The same for INI text in memory (tests, fuzzing). */
+int kp_config_parse_string(const char *text, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
+/* The storage options the config describes (strings borrowed from cfg). */
+void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * http.c — request parsing callbacks and the routes.
+ *
+ * http-parser calls back with pieces of the URL as they arrive; we copy them
+ * into a fixed buffer and count header bytes ourselves to bound memory, then
+ * route on method and path once on_message_complete fires.
+ */
+#include "ingest/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/intake_mqtt.h"
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct kp_http_request *req = p->data;
+	if (req->url_len + len >= KP_HTTP_URL_MAX) {
+		req->status = 414;
+		return 1;
+	}
+	memcpy(req->url + req->url_len, at, len);
+	req->url_len += len;
+	req->url[req->url_len] = '\0';
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct kp_http_request *req = p->data;
+	req->body_bytes += len;
+	if (req->body_bytes > KP_HTTP_BODY_MAX) {
+		req->status = 413;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+	struct kp_http_request *req = p->data;
+	req->complete = 1;
+	http_parser_pause(p, 1); /* one request per connection */
+	return 0;
+}
+
+static const http_parser_settings settings = {
+	.on_url = on_url,
+	.on_body = on_body,
+	.on_message_complete = on_complete,
+};
+
+void kp_http_request_init(struct kp_http_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	http_parser_init(&req->parser, HTTP_REQUEST);
+	req->parser.data = req;
+}
+
+int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
+{
+	size_t used = http_parser_execute(&req->parser, &settings, data, len);
+
+	if (req->complete || req->status)
+		return 1;
+	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK || used != len) {
+		req->status = 400;
+		return 1;
+	}
+	if (req->body_bytes == 0) {
+		req->head_bytes += len;
+		if (req->head_bytes > KP_HTTP_HEAD_MAX) {
+			req->status = 431;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static char *build(int status, const char *type, const char *body, size_t body_len, int head_only,
+                   size_t *len)
+{
+	char *out = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&out, &cap);
+	if (!f)
+		return NULL;
+	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	           "Connection: close\r\nCache-Control: no-store\r\n\r\n",
+	        status, reason_phrase(status), type, body_len);
+	if (!head_only)
+		fwrite(body, 1, body_len, f);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	*len = cap;
+	return out;
+}
+
+static char *text(int status, const char *msg, int head_only, size_t *len)
+{
+	return build(status, "text/plain; charset=utf-8", msg, strlen(msg), head_only, len);
+}
+
+static char *readyz(struct kp_daemon *d, int head_only, size_t *len)
+{
+	if (!kp_intake_connected(d))
+		return text(503, "not ready: not subscribed to the MQTT broker\n", head_only, len);
+	if (!atomic_load(&d->storage_ok))
+		return text(503, "not ready: the last commit failed (storage full or failing)\n", head_only, len);
+	return text(200, "ready\n", head_only, len);
+}
+
+static char *metrics(struct kp_daemon *d, int head_only, size_t *len)
+{
+	size_t body_len;
+	char *body = kp_metrics_render(&d->metrics, &body_len);
+	if (!body)
+		return NULL;
+	char *out = build(200, "text/plain; version=0.0.4; charset=utf-8", body, body_len, head_only, len);
+	free(body);
+	return out;
+}
+
+char *kp_http_respond(struct kp_daemon *d, struct kp_http_request *req, size_t *len)
+{
+	unsigned method = req->parser.method;
+	int head_only = method == HTTP_HEAD;
+	char *query;
+
+	atomic_fetch_add_explicit(&d->metrics.http_requests, 1, memory_order_relaxed);
+	if (req->status)
+		return text(req->status, reason_phrase(req->status), 0, len);
+	if (method != HTTP_GET && method != HTTP_HEAD)
+		return text(405, "only GET and HEAD are served here\n", 0, len);
+	query = strchr(req->url, '?');
+	if (query)
+		*query = '\0';
+	if (strcmp(req->url, "/healthz") == 0)
+		return text(200, "ok\n", head_only, len);
+	if (strcmp(req->url, "/readyz") == 0)
+		return readyz(d, head_only, len);
+	if (strcmp(req->url, "/metrics") == 0)
+		return metrics(d, head_only, len);
+	return text(404, "no such endpoint; try /healthz, /readyz or /metrics\n", head_only, len);
+}

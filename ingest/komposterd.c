@@ -1,0 +1,188 @@
+/*
+ * komposterd — takes signed tap frames from MQTT, stores each exactly once
+ * in LMDB, and answers every device with a signed ACK after the commit.
+ *
+ * main() wires the stages of daemon.h together, runs the io_uring loop on
+ * this thread until SIGTERM, then drains in data-flow order: stop intake,
+ * let the verify workers empty their ring, let the writer commit what it
+ * holds, publish the last ACKs, disconnect, close the database.
+ */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/daemon.h"
+#include "ingest/intake_mqtt.h"
+#include "ingest/keyfile.h"
+#include "ingest/loop.h"
+#include "ingest/publisher.h"
+#include "ingest/verify.h"
+#include "ingest/writer.h"
+
+static const char usage[] =
+	"usage: komposterd [-c FILE] [--check-config]\n"
+	"\n"
+	"Takes signed tap frames from the MQTT broker, verifies them, stores each\n"
+	"exactly once in LMDB and answers every device with a signed ACK after the\n"
+	"commit. Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"\n"
+	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
+	"      --check-config  read the configuration and the server key, then exit\n"
+	"  -h, --help          this text\n"
+	"  -V, --version       the version\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT drain and exit; SIGHUP is logged (the registry is live).\n"
+	"Exit status: 0 after a clean drain, 1 on a start-up or runtime failure, 2 on a usage error.\n";
+
+struct args {
+	const char *config;
+	int check_only;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0, 0, 0, 0 },
+	};
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': a->config = optarg; break;
+		case 'C': a->check_only = 1; break;
+		case 'h': fputs(usage, stdout); exit(0);
+		case 'V': puts("komposterd 0.1.0"); exit(0);
+		default:
+			fprintf(stderr, "komposterd: try --help\n");
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "komposterd: unexpected argument '%s'; try --help\n", argv[optind]);
+		exit(2);
+	}
+	return 0;
+}
+
+static int load(struct kp_daemon *d, const struct args *a)
+{
+	char err[KP_CONFIG_ERR_SIZE > KP_KEYFILE_ERR_SIZE ? KP_CONFIG_ERR_SIZE : KP_KEYFILE_ERR_SIZE];
+
+	kp_config_default(&d->cfg);
+	if (a->config && kp_config_load(a->config, &d->cfg, err) != 0) {
+		fprintf(stderr, "komposterd: %s\n", err);
+		return -1;
+	}
+	if (kp_keyfile_read_secret(d->cfg.server_key, d->server_sk, err) != 0) {
+		fprintf(stderr, "komposterd: server key: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int workers_wanted(const struct kp_config *cfg)
+{
+	if (cfg->verify_workers > 0)
+		return cfg->verify_workers;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 1 ? (int)cores : 1;
+}
+
+static int open_rings(struct kp_daemon *d)
+{
+	size_t n = (size_t)d->cfg.ring_size;
+
+	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound), 0) != 0 ||
+	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound), 0) != 0 ||
+	    kp_ring_init(&d->replies, n, sizeof(struct kp_reply), 1) != 0) {
+		fprintf(stderr, "komposterd: out of memory for rings of %zu\n", n);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_storage(struct kp_daemon *d)
+{
+	struct st_options opts;
+
+	kp_config_storage_options(&d->cfg, &opts);
+	int rc = st_db_open(&d->db, &opts);
+	if (rc != ST_OK) {
+		fprintf(stderr, "komposterd: database %s: %s\n", opts.path, st_strerror(rc));
+		return -1;
+	}
+	atomic_store(&d->storage_ok, 1);
+	atomic_store(&d->metrics.map_size_bytes, st_db_map_size(d->db));
+	return 0;
+}
+
+static int run(struct kp_daemon *d)
+{
+	struct kp_verify_pool *pool = NULL;
+	pthread_t writer;
+	int writer_started = 0, rc = 1;
+
+	if (kp_loop_block_signals() != 0 || open_rings(d) != 0 || open_storage(d) != 0)
+		return 1;
+	if (kp_publisher_start(d) != 0 || kp_writer_start(d, &writer) != 0) {
+		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
+		goto drain;
+	}
+	writer_started = 1;
+	if (kp_verify_start(d, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
+		goto drain;
+	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s\n",
+	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri);
+	rc = kp_loop_run(d) == 0 ? 0 : 1;
+drain:
+	atomic_store(&d->stopping, 1);
+	kp_ring_close(&d->intake);
+	if (pool)
+		kp_verify_join(pool);
+	kp_ring_close(&d->to_writer);
+	if (writer_started)
+		pthread_join(writer, NULL);
+	kp_ring_close(&d->replies);
+	kp_publisher_stop(d, 3000);
+	kp_intake_stop(d);
+	kp_publisher_free(d);
+	st_db_close(d->db);
+	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps\n",
+	        (unsigned long long)atomic_load(&d->metrics.frames_stored),
+	        (unsigned long long)atomic_load(&d->metrics.taps_stored));
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct kp_daemon d; /* large; one per process */
+	struct args a;
+
+	parse_args(argc, argv, &a);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "komposterd: libsodium failed to initialise\n");
+		return 1;
+	}
+	kp_metrics_init(&d.metrics);
+	if (load(&d, &a) != 0)
+		return 1;
+	if (a.check_only) {
+		fprintf(stderr, "komposterd: configuration and server key are fine\n");
+		return 0;
+	}
+	int rc = run(&d);
+	kp_ring_destroy(&d.intake);
+	kp_ring_destroy(&d.to_writer);
+	kp_ring_destroy(&d.replies);
+	sodium_memzero(d.server_sk, sizeof(d.server_sk));
+	return rc;
+}

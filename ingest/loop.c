@@ -1,0 +1,358 @@
+/*
+ * loop.c — one io_uring, one thread.
+ *
+ * Each connection has at most one operation in flight (a recv, then sends),
+ * so a completion always finds its connection in a known state and closing
+ * is a plain close(2) when nothing is pending. A slow client is cut off by
+ * the tick: shutdown(2) makes its pending recv complete, and the normal path
+ * closes it. user_data packs the operation and the connection's slot.
+ * Multishot accept keeps the listener armed; it is re-armed when the kernel
+ * drops IORING_CQE_F_MORE.
+ */
+#include "ingest/loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ingest/http.h"
+#include "ingest/intake_mqtt.h"
+
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK };
+
+#define RECV_BUF 4096
+
+struct conn {
+	int fd; /* -1 when the slot is free */
+	uint64_t deadline_ns;
+	struct kp_http_request req;
+	char buf[RECV_BUF];
+	char *out;
+	size_t out_len, out_off;
+};
+
+struct loop {
+	struct kp_daemon *d;
+	struct io_uring ring;
+	int listen_fd;
+	int signal_fd;
+	struct signalfd_siginfo siginfo;
+	struct __kernel_timespec tick;
+	struct conn *conns;
+	int nconns;
+	int running;
+	int ring_ready;
+};
+
+static uint64_t pack(enum op op, int slot)
+{
+	return (uint64_t)slot << 8 | (uint64_t)op;
+}
+
+static struct io_uring_sqe *get_sqe(struct loop *l)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+	if (!sqe) {
+		io_uring_submit(&l->ring);
+		sqe = io_uring_get_sqe(&l->ring);
+	}
+	return sqe;
+}
+
+static void arm_accept(struct loop *l)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	io_uring_prep_multishot_accept(sqe, l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, pack(OP_ACCEPT, 0));
+}
+
+static void arm_signal(struct loop *l)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	io_uring_prep_read(sqe, l->signal_fd, &l->siginfo, sizeof(l->siginfo), 0);
+	io_uring_sqe_set_data64(sqe, pack(OP_SIGNAL, 0));
+}
+
+static void arm_tick(struct loop *l)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	l->tick.tv_sec = 1;
+	l->tick.tv_nsec = 0;
+	io_uring_prep_timeout(sqe, &l->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, pack(OP_TICK, 0));
+}
+
+static void arm_recv(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+	struct io_uring_sqe *sqe = get_sqe(l);
+	io_uring_prep_recv(sqe, c->fd, c->buf, sizeof(c->buf), 0);
+	io_uring_sqe_set_data64(sqe, pack(OP_RECV, slot));
+}
+
+static void arm_send(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+	struct io_uring_sqe *sqe = get_sqe(l);
+	io_uring_prep_send(sqe, c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, pack(OP_SEND, slot));
+}
+
+static void conn_close(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+	close(c->fd);
+	c->fd = -1;
+	free(c->out);
+	c->out = NULL;
+}
+
+static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE) && l->running)
+		arm_accept(l);
+	if (cqe->res < 0)
+		return;
+	for (int i = 0; i < l->nconns; i++) {
+		struct conn *c = &l->conns[i];
+		if (c->fd >= 0)
+			continue;
+		c->fd = cqe->res;
+		c->deadline_ns = kp_now_mono_ns() + (uint64_t)l->d->cfg.http_request_timeout_ms * 1000000u;
+		c->out_len = c->out_off = 0;
+		kp_http_request_init(&c->req);
+		arm_recv(l, i);
+		return;
+	}
+	close(cqe->res); /* over http.max_connections */
+}
+
+static void on_recv(struct loop *l, int slot, int res)
+{
+	struct conn *c = &l->conns[slot];
+
+	if (res <= 0) {
+		conn_close(l, slot);
+		return;
+	}
+	if (kp_http_feed(&c->req, c->buf, (size_t)res) == 0) {
+		arm_recv(l, slot);
+		return;
+	}
+	c->out = kp_http_respond(l->d, &c->req, &c->out_len);
+	if (!c->out) {
+		conn_close(l, slot);
+		return;
+	}
+	c->out_off = 0;
+	arm_send(l, slot);
+}
+
+static void on_send(struct loop *l, int slot, int res)
+{
+	struct conn *c = &l->conns[slot];
+
+	if (res <= 0) {
+		conn_close(l, slot);
+		return;
+	}
+	c->out_off += (size_t)res;
+	if (c->out_off < c->out_len)
+		arm_send(l, slot);
+	else
+		conn_close(l, slot);
+}
+
+static void on_signal(struct loop *l, int res)
+{
+	if (res == (int)sizeof(l->siginfo)) {
+		if (l->siginfo.ssi_signo == SIGHUP) {
+			fprintf(stderr, "komposterd: SIGHUP: the device registry is read live from the database; "
+			                "enrolments and revocations already apply\n");
+		} else {
+			fprintf(stderr, "komposterd: signal %u: draining\n", l->siginfo.ssi_signo);
+			l->running = 0;
+			return;
+		}
+	}
+	arm_signal(l);
+}
+
+static void on_tick(struct loop *l)
+{
+	uint64_t now = kp_now_mono_ns();
+
+	kp_intake_tick(l->d);
+	for (int i = 0; i < l->nconns; i++)
+		if (l->conns[i].fd >= 0 && now > l->conns[i].deadline_ns)
+			shutdown(l->conns[i].fd, SHUT_RDWR);
+	arm_tick(l);
+}
+
+static void dispatch(struct loop *l, struct io_uring_cqe *cqe)
+{
+	uint64_t data = io_uring_cqe_get_data64(cqe);
+	int slot = (int)(data >> 8);
+
+	switch ((enum op)(data & 0xff)) {
+	case OP_ACCEPT: on_accept(l, cqe); break;
+	case OP_RECV: on_recv(l, slot, cqe->res); break;
+	case OP_SEND: on_send(l, slot, cqe->res); break;
+	case OP_SIGNAL: on_signal(l, cqe->res); break;
+	case OP_TICK: on_tick(l); break;
+	}
+}
+
+static int parse_listen(const char *text, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(text, ':');
+	char *end;
+
+	if (!colon || (size_t)(colon - text) >= sizeof(host))
+		return -1;
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return -1;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* After a crash the old process's listener can outlive it briefly: io_uring
+ * tears a dead ring down asynchronously, and a pending multishot accept keeps
+ * the socket open until then. So EADDRINUSE is retried for a few seconds. */
+static int bind_with_retry(int fd, const struct sockaddr_in *sa)
+{
+	for (int waited = 0;; waited += 100) {
+		if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		if (errno != EADDRINUSE || waited >= 10000)
+			return -1;
+		kp_sleep_ms(100);
+	}
+}
+
+static int open_listener(const char *addr)
+{
+	struct sockaddr_in sa;
+	int one = 1;
+
+	if (parse_listen(addr, &sa) != 0) {
+		fprintf(stderr, "komposterd: [http] listen: '%s' is not IPv4:port\n", addr);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind_with_retry(fd, &sa) != 0 || listen(fd, 128) != 0) {
+		fprintf(stderr, "komposterd: http: cannot listen on %s: %s\n", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static sigset_t handled_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	return set;
+}
+
+int kp_loop_block_signals(void)
+{
+	sigset_t set = handled_signals();
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+static int loop_init(struct loop *l, struct kp_daemon *d)
+{
+	struct io_uring_params params = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
+	sigset_t set = handled_signals();
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->d = d;
+	l->listen_fd = l->signal_fd = -1;
+	l->nconns = d->cfg.http_max_connections;
+	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
+	if (!l->conns)
+		return -1;
+	for (int i = 0; i < l->nconns; i++)
+		l->conns[i].fd = -1;
+	rc = io_uring_queue_init_params(256, &l->ring, &params);
+	if (rc == -EINVAL) /* kernels before 6.1 */
+		rc = io_uring_queue_init(256, &l->ring, 0);
+	if (rc < 0) {
+		fprintf(stderr, "komposterd: io_uring: %s\n", strerror(-rc));
+		return -1;
+	}
+	l->ring_ready = 1;
+	l->listen_fd = open_listener(d->cfg.http_listen);
+	l->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (l->listen_fd < 0 || l->signal_fd < 0)
+		return -1;
+	return 0;
+}
+
+static void loop_fini(struct loop *l)
+{
+	for (int i = 0; i < l->nconns; i++)
+		if (l->conns[i].fd >= 0)
+			conn_close(l, i);
+	if (l->listen_fd >= 0)
+		close(l->listen_fd);
+	if (l->signal_fd >= 0)
+		close(l->signal_fd);
+	if (l->ring_ready)
+		io_uring_queue_exit(&l->ring);
+	free(l->conns);
+}
+
+int kp_loop_run(struct kp_daemon *d)
+{
+	struct loop l;
+	struct io_uring_cqe *cqe;
+	int rc = -1;
+
+	if (loop_init(&l, d) != 0)
+		goto out;
+	l.running = 1;
+	arm_accept(&l);
+	arm_signal(&l);
+	arm_tick(&l);
+	fprintf(stderr, "komposterd: http on %s\n", d->cfg.http_listen);
+	while (l.running) {
+		int r = io_uring_submit_and_wait(&l.ring, 1);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "komposterd: io_uring wait: %s\n", strerror(-r));
+			goto out;
+		}
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&l.ring, head, cqe) {
+			dispatch(&l, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&l.ring, seen);
+	}
+	rc = 0;
+out:
+	loop_fini(&l);
+	return rc;
+}

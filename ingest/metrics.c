@@ -1,0 +1,113 @@
+/*
+ * metrics.c — Prometheus text format by hand: it is a line-oriented output
+ * format, not a parser, and the set of metrics is fixed, so a small renderer
+ * over an open_memstream is all it takes.
+ */
+#include "ingest/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double group_bounds[KP_HIST_BUCKETS] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+};
+static const double latency_bounds[KP_HIST_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+};
+
+void kp_metrics_init(struct kp_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->group_frames.bounds = group_bounds;
+	m->commit_seconds.bounds = latency_bounds;
+}
+
+void kp_histogram_observe(struct kp_histogram *h, double value)
+{
+	size_t i = 0;
+	while (i < KP_HIST_BUCKETS && value > h->bounds[i])
+		i++;
+	atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_micro, (uint_fast64_t)(value * 1e6), memory_order_relaxed);
+}
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+static void counter(FILE *f, const char *name, const char *help, unsigned long long v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
+static void gauge(FILE *f, const char *name, const char *help, long long v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
+}
+
+static void histogram(FILE *f, const char *name, const char *help, struct kp_histogram *h)
+{
+	unsigned long long cumulative = 0;
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < KP_HIST_BUCKETS; i++) {
+		cumulative += LOAD(h->buckets[i]);
+		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], cumulative);
+	}
+	cumulative += LOAD(h->buckets[KP_HIST_BUCKETS]);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, cumulative);
+	fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, (double)LOAD(h->sum_micro) / 1e6, name,
+	        LOAD(h->count));
+}
+
+static void rejected(FILE *f, struct kp_metrics *m)
+{
+	static const char *const name = "komposter_frames_rejected_total";
+
+	fprintf(f, "# HELP %s Frames refused, by NACK reason (bad_topic: not answerable).\n"
+	           "# TYPE %s counter\n", name, name);
+	fprintf(f, "%s{reason=\"bad_topic\"} %llu\n", name, LOAD(m->rejected[0]));
+	for (int r = 1; r <= KP_NACK_REASON_MAX; r++) {
+		char label[48];
+		snprintf(label, sizeof(label), "%s", kp_nack_reason_name((uint64_t)r));
+		for (char *c = label; *c; c++)
+			if (*c == ' ' || *c == '-')
+				*c = '_';
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, label, LOAD(m->rejected[r]));
+	}
+}
+
+char *kp_metrics_render(struct kp_metrics *m, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		return NULL;
+
+	counter(f, "komposter_frames_received_total", "Frames taken from MQTT.", LOAD(m->frames_in));
+	counter(f, "komposter_frames_stored_total", "Frames durably stored.", LOAD(m->frames_stored));
+	counter(f, "komposter_frames_duplicate_total", "Frames stored before, re-ACKed.", LOAD(m->frames_duplicate));
+	counter(f, "komposter_taps_stored_total", "Taps durably stored.", LOAD(m->taps_stored));
+	rejected(f, m);
+	counter(f, "komposter_acks_sent_total", "ACK frames handed to MQTT.", LOAD(m->acks_sent));
+	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
+	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
+	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));
+	counter(f, "komposter_storage_errors_total", "Commit groups that failed for another reason.", LOAD(m->storage_errors));
+	counter(f, "komposter_map_grows_total", "Times the LMDB map grew.", LOAD(m->map_grows));
+	gauge(f, "komposter_map_size_bytes", "Current LMDB map size.", (long long)LOAD(m->map_size_bytes));
+	gauge(f, "komposter_mqtt_connected", "1 while connected and subscribed.", (long long)LOAD(m->mqtt_connected));
+	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
+	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));
+	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
+	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
+	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));
+	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
+	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
+
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

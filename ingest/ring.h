@@ -1,0 +1,45 @@
+/*
+ * ring.h — a bounded multi-producer multi-consumer queue of fixed-size items,
+ * copied in and out by value. It never allocates after kp_ring_init.
+ *
+ * Push blocks while the ring is full (that is the daemon's back-pressure);
+ * pop blocks while it is empty, optionally until a deadline. After
+ * kp_ring_close, pushes fail and pops drain what is left, then fail: that is
+ * how a pipeline stage learns to finish.
+ */
+#ifndef KP_RING_H
+#define KP_RING_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kp_ring {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty;
+	pthread_cond_t not_full;
+	uint8_t *items;
+	size_t item_size;
+	size_t capacity;
+	size_t head; /* next to pop */
+	size_t count;
+	int closed;
+	int growable;
+};
+
+/* growable: push never blocks, the storage doubles instead (for the reply
+ * queue, which must never make its producers wait). Returns 0 or -1 (ENOMEM). */
+int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size, int growable);
+void kp_ring_destroy(struct kp_ring *r);
+
+/* 0, or -1 once the ring is closed (the item was not queued). */
+int kp_ring_push(struct kp_ring *r, const void *item);
+/* 0 with *item filled; 1 when deadline_ns (CLOCK_MONOTONIC, 0 = none) passed
+ * first; -1 when closed and empty. */
+int kp_ring_pop(struct kp_ring *r, void *item, uint64_t deadline_ns);
+/* 0 with *item, or 1 when empty right now. */
+int kp_ring_try_pop(struct kp_ring *r, void *item);
+void kp_ring_close(struct kp_ring *r);
+size_t kp_ring_depth(struct kp_ring *r);
+
+#endif

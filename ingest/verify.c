@@ -1,0 +1,165 @@
+/*
+ * verify.c — the verify workers.
+ *
+ * Cheap checks come first and the Ed25519 verification (about 50 µs) last,
+ * so floods of garbage or of re-sent frames cost little. A frame already in
+ * the once-only index is answered from there: it was durably stored, so an
+ * ACK is true whoever sent this copy. Everything else that passes goes to the
+ * writer, which decides duplicates again inside its transaction (two copies
+ * of a new frame may be in flight at once).
+ */
+#include "ingest/verify.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/devices.h"
+#include "storage/once.h"
+
+struct kp_verify_pool {
+	struct kp_daemon *d;
+	int n;
+	pthread_t threads[];
+};
+
+/* Registry and once-only lookups in one short read transaction. Returns
+ * KP_VERDICT_STORE (go on), KP_VERDICT_STORED_BEFORE or a NACK reason. */
+static int check_registry(struct kp_daemon *d, const struct kp_header *h,
+                          uint8_t pk[KP_PUBLIC_KEY_SIZE], uint64_t *watermark)
+{
+	struct st_read r;
+	struct st_device dev;
+	struct st_device_key key;
+	uint64_t seq;
+	int verdict = KP_VERDICT_STORE;
+
+	if (st_read_begin(d->db, &r) != ST_OK)
+		return KP_NACK_STORAGE_FULL; /* cannot read: ask the device to retry later */
+	if (st_device_get(&r, h->device_id, &dev) != ST_OK ||
+	    st_device_key_get(&r, h->device_id, h->key_id, &key) != ST_OK) {
+		verdict = KP_NACK_UNKNOWN_DEVICE;
+	} else if (dev.state != ST_STATE_ACTIVE || key.state != ST_STATE_ACTIVE) {
+		verdict = KP_NACK_REVOKED;
+	} else if (st_once_lookup(&r, h->device_id, h->batch_seq, &seq) == ST_OK &&
+	           st_once_watermark(&r, h->device_id, watermark) == ST_OK) {
+		verdict = KP_VERDICT_STORED_BEFORE;
+	} else {
+		memcpy(pk, key.public_key, KP_PUBLIC_KEY_SIZE);
+	}
+	st_read_end(&r);
+	return verdict;
+}
+
+static int in_window(const struct kp_daemon *d, int64_t t, int64_t now_ms)
+{
+	int64_t oldest = now_ms - (int64_t)d->cfg.accept_past_days * 86400000;
+	int64_t newest = now_ms + (int64_t)d->cfg.accept_future_s * 1000;
+	return t >= oldest && t <= newest;
+}
+
+static int check_times(const struct kp_daemon *d, const uint8_t *frame, const struct kp_header *h,
+                       int64_t now_ms)
+{
+	struct kp_tap tap;
+
+	if (!in_window(d, h->sent_at, now_ms))
+		return KP_NACK_TIME_WINDOW;
+	for (uint16_t i = 0; i < h->count; i++) {
+		kp_frame_get_tap(frame, i, &tap);
+		if (!in_window(d, tap.tapped_at, now_ms))
+			return KP_NACK_TIME_WINDOW;
+	}
+	return KP_VERDICT_STORE;
+}
+
+int kp_verify_frame(struct kp_daemon *d, uint64_t topic_device, const uint8_t *frame, size_t len,
+                    int64_t now_ms, uint64_t *watermark)
+{
+	struct kp_header h;
+	uint8_t pk[KP_PUBLIC_KEY_SIZE];
+	int verdict;
+
+	if (kp_frame_decode(frame, len, &h) != KP_OK || h.type != KP_TYPE_TAPS)
+		return KP_NACK_MALFORMED;
+	if (h.device_id != topic_device)
+		return KP_NACK_TOPIC_MISMATCH;
+	verdict = check_registry(d, &h, pk, watermark);
+	if (verdict != KP_VERDICT_STORE)
+		return verdict;
+	if (kp_frame_verify(frame, len, pk) != KP_OK)
+		return KP_NACK_BAD_SIGNATURE;
+	return check_times(d, frame, &h, now_ms);
+}
+
+/* The batch_seq to name in a NACK: the frame's, when its header is readable. */
+static uint64_t answered_seq(const uint8_t *frame, size_t len)
+{
+	struct kp_header h;
+	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.batch_seq : 0;
+}
+
+static void handle(struct kp_daemon *d, struct kp_inbound *in)
+{
+	const uint8_t *frame = in->msg->payload;
+	size_t len = in->msg->payloadlen > 0 ? (size_t)in->msg->payloadlen : 0;
+	uint64_t watermark = 0;
+	int verdict = kp_verify_frame(d, in->topic_device, frame, len, kp_now_ms(), &watermark);
+
+	if (verdict == KP_VERDICT_STORE) {
+		if (kp_ring_push(&d->to_writer, in) == 0) {
+			atomic_store_explicit(&d->metrics.writer_queue_depth,
+			                      (int_fast64_t)kp_ring_depth(&d->to_writer), memory_order_relaxed);
+			return;
+		}
+		verdict = KP_NACK_STORAGE_FULL; /* writer gone: shutting down */
+	}
+	if (verdict == KP_VERDICT_STORED_BEFORE) {
+		atomic_fetch_add_explicit(&d->metrics.frames_duplicate, 1, memory_order_relaxed);
+		kp_daemon_reply(d, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
+	} else {
+		atomic_fetch_add_explicit(&d->metrics.rejected[verdict], 1, memory_order_relaxed);
+		kp_daemon_reply(d, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
+	}
+	kp_inbound_free(in);
+}
+
+static void *worker_main(void *arg)
+{
+	struct kp_verify_pool *pool = arg;
+	struct kp_daemon *d = pool->d;
+	struct kp_inbound in;
+
+	while (kp_ring_pop(&d->intake, &in, 0) == 0) {
+		atomic_store_explicit(&d->metrics.ring_depth, (int_fast64_t)kp_ring_depth(&d->intake),
+		                      memory_order_relaxed);
+		handle(d, &in);
+	}
+	return NULL;
+}
+
+int kp_verify_start(struct kp_daemon *d, int n, struct kp_verify_pool **out)
+{
+	struct kp_verify_pool *pool = calloc(1, sizeof(*pool) + (size_t)n * sizeof(pthread_t));
+	if (!pool)
+		return -1;
+	pool->d = d;
+	for (pool->n = 0; pool->n < n; pool->n++) {
+		if (pthread_create(&pool->threads[pool->n], NULL, worker_main, pool) != 0) {
+			fprintf(stderr, "komposterd: cannot start verify worker %d\n", pool->n);
+			kp_ring_close(&d->intake);
+			kp_verify_join(pool);
+			return -1;
+		}
+	}
+	*out = pool;
+	return 0;
+}
+
+void kp_verify_join(struct kp_verify_pool *pool)
+{
+	for (int i = 0; i < pool->n; i++)
+		pthread_join(pool->threads[i], NULL);
+	free(pool);
+}

@@ -1,0 +1,490 @@
+/*
+ * check.c — consistency check of a whole database.
+ *
+ * Why it is built this way: everything derived is recomputed from the log
+ * alone and compared with what is stored, in one read transaction (one
+ * snapshot, so a running daemon does not make the check lie):
+ *  - the log is walked in order; sequences must run 1, 2, 3, …;
+ *  - each stored chain head must equal BLAKE2b(stored previous head ‖
+ *    entry), so an edited entry or head shows up at its own sequence;
+ *  - the (device, batch_seq, seq) of every entry is collected, sorted and
+ *    merged against `once` in key order (both directions), and the
+ *    watermarks recomputed from the same sorted list;
+ *  - taps are summed into cells (kept sorted and merged whenever the buffer
+ *    fills, so memory follows the number of distinct cells, not of taps)
+ *    and merged against `tap_agg` cell by cell.
+ * The cell a tap counts in comes from st_tap_agg_of, the writer's own rule,
+ * with the service day settings of the options the db was opened with.
+ * Every problem is one line on `out`; the walk goes on after a problem.
+ */
+#include "storage/check.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "storage/db_internal.h"
+
+#define PROGRESS_EVERY 4096
+#define CELLS_INITIAL 4096
+#define PAIRS_INITIAL 1024
+
+struct pair {
+	uint64_t device_id;
+	uint64_t batch_seq;
+	uint64_t seq;
+};
+
+struct cell {
+	uint8_t key[ST_TAP_AGG_KEY_SIZE];
+	struct st_tap_agg_val v;
+};
+
+struct check {
+	struct st_db *db;
+	struct st_read r;
+	struct st_check_report *rep;
+	FILE *out;
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *ctx;
+	uint64_t total;
+	uint8_t head[ST_CHAIN_HEAD_SIZE]; /* of the previous entry */
+	struct pair *pairs;
+	size_t npairs, cap_pairs;
+	struct cell *cells;
+	size_t ncells, cap_cells;
+};
+
+__attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->rep->problems++;
+	if (!c->out)
+		return;
+	va_start(ap, fmt);
+	vfprintf(c->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->out);
+}
+
+/* ---- growable arrays ---- */
+
+static int grow(void **buf, size_t *cap, size_t initial, size_t elem)
+{
+	size_t next = *cap ? *cap * 2 : initial;
+	void *p = realloc(*buf, next * elem);
+
+	if (!p)
+		return ST_EIO;
+	*buf = p;
+	*cap = next;
+	return ST_OK;
+}
+
+static int pair_add(struct check *c, uint64_t device_id, uint64_t batch_seq, uint64_t seq)
+{
+	int rc;
+
+	if (c->npairs == c->cap_pairs) {
+		rc = grow((void **)&c->pairs, &c->cap_pairs, PAIRS_INITIAL, sizeof *c->pairs);
+		if (rc != ST_OK)
+			return rc;
+	}
+	c->pairs[c->npairs++] = (struct pair){device_id, batch_seq, seq};
+	return ST_OK;
+}
+
+static int cell_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct cell *)a)->key, ((const struct cell *)b)->key, ST_TAP_AGG_KEY_SIZE);
+}
+
+/* Sorts the cells and sums equal keys. */
+static void cells_compact(struct check *c)
+{
+	size_t out = 0;
+
+	if (c->ncells == 0)
+		return;
+	qsort(c->cells, c->ncells, sizeof *c->cells, cell_cmp);
+	for (size_t i = 1; i < c->ncells; i++) {
+		struct cell *last = &c->cells[out];
+
+		if (cell_cmp(last, &c->cells[i]) == 0) {
+			last->v.accepted += c->cells[i].v.accepted;
+			last->v.denied += c->cells[i].v.denied;
+			last->v.amount += c->cells[i].v.amount;
+		} else {
+			c->cells[++out] = c->cells[i];
+		}
+	}
+	c->ncells = out + 1;
+}
+
+static int cell_add(struct check *c, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	struct cell *cell;
+	int rc;
+
+	if (c->ncells == c->cap_cells) {
+		cells_compact(c);
+		if (c->ncells >= c->cap_cells / 2) {
+			rc = grow((void **)&c->cells, &c->cap_cells, CELLS_INITIAL, sizeof *c->cells);
+			if (rc != ST_OK)
+				return rc;
+		}
+	}
+	cell = &c->cells[c->ncells++];
+	st_tap_agg_key_encode(k, cell->key);
+	cell->v = *v;
+	return ST_OK;
+}
+
+/* ---- the log walk ---- */
+
+static void check_chain(struct check *c, uint64_t seq, const MDB_val *entry)
+{
+	uint8_t want[ST_CHAIN_HEAD_SIZE];
+	MDB_val k = {sizeof seq, &seq};
+	MDB_val v;
+
+	st_chain_next(c->head, entry->mv_data, entry->mv_size, want);
+	if (mdb_get(c->r.txn, c->db->dbi.chain, &k, &v) != MDB_SUCCESS) {
+		problem(c, "chain: no head stored for seq %" PRIu64, seq);
+		memcpy(c->head, want, sizeof want);
+		return;
+	}
+	if (v.mv_size != ST_CHAIN_HEAD_SIZE) {
+		problem(c, "chain: head of seq %" PRIu64 " has %zu bytes", seq, v.mv_size);
+		memcpy(c->head, want, sizeof want);
+		return;
+	}
+	if (memcmp(v.mv_data, want, sizeof want) != 0)
+		problem(c, "chain: head of seq %" PRIu64 " does not recompute from the previous head and the entry",
+		        seq);
+	memcpy(c->head, v.mv_data, sizeof want);
+}
+
+static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint16_t count)
+{
+	struct kp_tap t;
+	struct st_tap_agg_key k;
+	struct st_tap_agg_val v;
+	int rc = ST_OK;
+
+	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
+		kp_frame_get_tap(frame, i, &t);
+		if (st_tap_agg_of(&t, c->db->opts.service_day_start_hour, &k, &v) != 0) {
+			problem(c, "log: seq %" PRIu64 " tap %u has a time out of range", seq, i);
+			continue;
+		}
+		rc = cell_add(c, &k, &v);
+	}
+	c->rep->taps += count;
+	return rc;
+}
+
+static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
+{
+	struct st_log_entry e;
+	struct kp_header h;
+	int rc;
+
+	check_chain(c, seq, val);
+	if (st_log_entry_parse(val->mv_data, val->mv_size, &e) != ST_OK) {
+		problem(c, "log: entry %" PRIu64 " does not parse", seq);
+		return ST_OK;
+	}
+	if (kp_frame_decode(e.frame, e.frame_len, &h) != KP_OK) {
+		problem(c, "log: frame of entry %" PRIu64 " does not decode", seq);
+		return ST_OK;
+	}
+	rc = pair_add(c, h.device_id, h.batch_seq, seq);
+	if (rc != ST_OK)
+		return rc;
+	if (h.type != KP_TYPE_TAPS) {
+		problem(c, "log: entry %" PRIu64 " holds a frame of type %u", seq, h.type);
+		return ST_OK;
+	}
+	return count_taps(c, seq, e.frame, h.count);
+}
+
+static int walk_log(struct check *c)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t seq;
+	int rc;
+
+	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.log, &cur));
+	if (rc != ST_OK)
+		return rc;
+	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
+	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+		if (k.mv_size != sizeof seq) {
+			problem(c, "log: key of %zu bytes", k.mv_size);
+			continue;
+		}
+		seq = dec_intkey(&k);
+		if (seq != c->rep->entries + 1)
+			problem(c, "log: seq %" PRIu64 " follows %" PRIu64, seq, c->rep->entries);
+		c->rep->entries++;
+		rc = check_entry(c, seq, &v);
+		if (rc != ST_OK)
+			break;
+		if (c->progress && c->rep->entries % PROGRESS_EVERY == 0)
+			c->progress(c->ctx, c->rep->entries, c->total);
+	}
+	mdb_cursor_close(cur);
+	return rc == ST_ENOTFOUND ? ST_OK : rc;
+}
+
+static int check_chain_count(struct check *c)
+{
+	MDB_stat st;
+	int rc = st_status(mdb_stat(c->r.txn, c->db->dbi.chain, &st));
+
+	if (rc == ST_OK && st.ms_entries != c->rep->entries)
+		problem(c, "chain: %zu heads for %" PRIu64 " log entries", st.ms_entries, c->rep->entries);
+	return rc;
+}
+
+/* ---- once-only index and watermarks ---- */
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	if (x->device_id != y->device_id)
+		return x->device_id < y->device_id ? -1 : 1;
+	if (x->batch_seq != y->batch_seq)
+		return x->batch_seq < y->batch_seq ? -1 : 1;
+	return 0;
+}
+
+static void report_repeats(struct check *c)
+{
+	for (size_t i = 1; i < c->npairs; i++) {
+		const struct pair *a = &c->pairs[i - 1], *b = &c->pairs[i];
+
+		if (pair_cmp(a, b) == 0)
+			problem(c, "log: device %016" PRIx64 " batch %" PRIu64 " stored twice (seq %" PRIu64
+			           " and %" PRIu64 ")",
+			        b->device_id, b->batch_seq, a->seq, b->seq);
+	}
+}
+
+static void once_missing(struct check *c, const struct pair *p)
+{
+	problem(c, "once: device %016" PRIx64 " batch %" PRIu64 " (seq %" PRIu64 ") is not indexed",
+	        p->device_id, p->batch_seq, p->seq);
+}
+
+/* One `once` entry against the sorted pairs from *i on. */
+static void once_entry(struct check *c, const struct pair *got, size_t *i)
+{
+	while (*i < c->npairs && pair_cmp(&c->pairs[*i], got) < 0)
+		once_missing(c, &c->pairs[(*i)++]);
+	if (*i < c->npairs && pair_cmp(&c->pairs[*i], got) == 0) {
+		if (c->pairs[*i].seq != got->seq)
+			problem(c, "once: device %016" PRIx64 " batch %" PRIu64 " maps to seq %" PRIu64
+			           ", the log has it at %" PRIu64,
+			        got->device_id, got->batch_seq, got->seq, c->pairs[*i].seq);
+		while (*i < c->npairs && pair_cmp(&c->pairs[*i], got) == 0)
+			(*i)++;
+		return;
+	}
+	problem(c, "once: device %016" PRIx64 " batch %" PRIu64 " is indexed but not in the log",
+	        got->device_id, got->batch_seq);
+}
+
+static int check_once(struct check *c)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct pair got;
+	size_t i = 0;
+	int rc;
+
+	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.once, &cur));
+	if (rc != ST_OK)
+		return rc;
+	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
+	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+		if (k.mv_size != ST_ONCE_KEY_SIZE || v.mv_size != ST_U64_SIZE) {
+			problem(c, "once: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
+			continue;
+		}
+		got = (struct pair){dec_be64(k.mv_data), dec_be64((const uint8_t *)k.mv_data + 8),
+		                    dec_le64(v.mv_data)};
+		once_entry(c, &got, &i);
+	}
+	mdb_cursor_close(cur);
+	while (i < c->npairs)
+		once_missing(c, &c->pairs[i++]);
+	return rc == ST_ENOTFOUND ? ST_OK : rc;
+}
+
+/* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
+static uint64_t watermark_from(const struct check *c, size_t *i)
+{
+	uint64_t dev = c->pairs[*i].device_id;
+	uint64_t w = 0;
+
+	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
+		if (c->pairs[*i].batch_seq == w + 1)
+			w++;
+	}
+	return w;
+}
+
+static void watermark_compare(struct check *c, uint64_t dev, uint64_t want, uint64_t got)
+{
+	if (want != got)
+		problem(c, "watermark: device %016" PRIx64 " is %" PRIu64 ", the log says %" PRIu64, dev, got,
+		        want);
+}
+
+/* Devices before `until` in the pairs that have no stored watermark. */
+static void watermarks_absent(struct check *c, size_t *i, uint64_t until, int to_end)
+{
+	while (*i < c->npairs && (to_end || c->pairs[*i].device_id < until)) {
+		uint64_t dev = c->pairs[*i].device_id;
+
+		watermark_compare(c, dev, watermark_from(c, i), 0);
+	}
+}
+
+static int check_watermarks(struct check *c)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t i = 0;
+	uint64_t dev, want;
+	int rc;
+
+	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.watermark, &cur));
+	if (rc != ST_OK)
+		return rc;
+	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
+	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+		if (k.mv_size != ST_DEVICE_KEY_SIZE || v.mv_size != ST_U64_SIZE) {
+			problem(c, "watermark: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
+			continue;
+		}
+		dev = dec_be64(k.mv_data);
+		watermarks_absent(c, &i, dev, 0);
+		want = i < c->npairs && c->pairs[i].device_id == dev ? watermark_from(c, &i) : 0;
+		watermark_compare(c, dev, want, dec_le64(v.mv_data));
+	}
+	mdb_cursor_close(cur);
+	watermarks_absent(c, &i, 0, 1);
+	return rc == ST_ENOTFOUND ? ST_OK : rc;
+}
+
+/* ---- aggregates ---- */
+
+static void cell_report(struct check *c, const uint8_t key[ST_TAP_AGG_KEY_SIZE], const char *what,
+                        const struct st_tap_agg_val *want, const struct st_tap_agg_val *got)
+{
+	struct st_tap_agg_key k;
+
+	st_tap_agg_key_decode(key, &k);
+	problem(c,
+	        "tap_agg: cell %u h%u route %u stop %u fare %u %s: stored %" PRIu64 "/%" PRIu64 "/%" PRIu64
+	        ", the log says %" PRIu64 "/%" PRIu64 "/%" PRIu64 " (accepted/denied/amount)",
+	        k.service_date, k.hour, k.route_id, k.stop_id, k.fare_product, what, got->accepted,
+	        got->denied, got->amount, want->accepted, want->denied, want->amount);
+}
+
+static void agg_entry(struct check *c, const uint8_t *key, const struct st_tap_agg_val *got, size_t *i)
+{
+	static const struct st_tap_agg_val none;
+
+	while (*i < c->ncells && memcmp(c->cells[*i].key, key, ST_TAP_AGG_KEY_SIZE) < 0) {
+		cell_report(c, c->cells[*i].key, "missing", &c->cells[*i].v, &none);
+		(*i)++;
+	}
+	if (*i < c->ncells && memcmp(c->cells[*i].key, key, ST_TAP_AGG_KEY_SIZE) == 0) {
+		const struct st_tap_agg_val *want = &c->cells[(*i)++].v;
+
+		if (want->accepted != got->accepted || want->denied != got->denied || want->amount != got->amount)
+			cell_report(c, key, "differs", want, got);
+		return;
+	}
+	cell_report(c, key, "extra", &none, got);
+}
+
+static int check_tap_agg(struct check *c)
+{
+	static const struct st_tap_agg_val none;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct st_tap_agg_val got;
+	size_t i = 0;
+	int rc;
+
+	cells_compact(c);
+	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.tap_agg, &cur));
+	if (rc != ST_OK)
+		return rc;
+	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
+	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+		if (k.mv_size != ST_TAP_AGG_KEY_SIZE || v.mv_size != ST_TAP_AGG_VAL_SIZE) {
+			problem(c, "tap_agg: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
+			continue;
+		}
+		st_tap_agg_val_decode(v.mv_data, &got);
+		agg_entry(c, k.mv_data, &got, &i);
+	}
+	mdb_cursor_close(cur);
+	for (; i < c->ncells; i++)
+		cell_report(c, c->cells[i].key, "missing", &c->cells[i].v, &none);
+	return rc == ST_ENOTFOUND ? ST_OK : rc;
+}
+
+/* ---- entry point ---- */
+
+static int run_checks(struct check *c)
+{
+	int rc;
+
+	rc = st_log_last_seq(&c->r, &c->total);
+	if (rc == ST_OK)
+		rc = walk_log(c);
+	if (rc == ST_OK)
+		rc = check_chain_count(c);
+	if (rc != ST_OK)
+		return rc;
+	if (c->progress)
+		c->progress(c->ctx, c->rep->entries, c->total);
+	if (c->npairs > 0)
+		qsort(c->pairs, c->npairs, sizeof *c->pairs, pair_cmp);
+	report_repeats(c);
+	rc = check_once(c);
+	if (rc == ST_OK)
+		rc = check_watermarks(c);
+	if (rc == ST_OK)
+		rc = check_tap_agg(c);
+	return rc;
+}
+
+int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
+             void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx)
+{
+	struct check c = {.db = db, .rep = rep, .out = out, .progress = progress, .ctx = ctx};
+	int rc;
+
+	if (!db || !rep)
+		return ST_EINVAL;
+	*rep = (struct st_check_report){0};
+	rc = st_read_begin(db, &c.r);
+	if (rc != ST_OK)
+		return rc;
+	rc = run_checks(&c);
+	st_read_end(&c.r);
+	free(c.pairs);
+	free(c.cells);
+	return rc;
+}

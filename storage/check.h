@@ -1,0 +1,27 @@
+/*
+ * check.h — consistency check of a database: walks the whole log and
+ * verifies that every entry parses, the sequence has no gaps, the hash chain
+ * recomputes to the stored heads, the once-only index holds exactly the
+ * log's (device, batch_seq) pairs, every watermark is right, and the tap
+ * aggregates equal the sums recomputed from the log.
+ */
+#ifndef ST_CHECK_H
+#define ST_CHECK_H
+
+#include <stdio.h>
+
+#include "storage/db.h"
+
+struct st_check_report {
+	uint64_t entries;
+	uint64_t taps;
+	uint64_t problems; /* 0 means the database is consistent */
+};
+
+/* Problems are described one per line on `out` (may be NULL). progress, if
+ * not NULL, is called now and then with the entries walked so far.
+ * Returns ST_OK when the walk completed (look at problems), or an error. */
+int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
+             void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx);
+
+#endif

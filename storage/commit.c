@@ -1,0 +1,288 @@
+/*
+ * commit.c — group commit: a group of verified TAPS frames in one write
+ * transaction.
+ *
+ * Why it is built this way: one transaction (and so one fsync) per group
+ * is what makes thousands of frames a second durable; everything a frame
+ * touches (log entry, once-only index, watermark, aggregates, epoch key,
+ * chain head) is written in that same transaction, so a crash leaves all of
+ * them or none. Duplicates are found by looking the (device, batch_seq)
+ * pair up in `once` inside the transaction, which sees this group's own
+ * earlier puts too, so a repeat within one group needs no extra bookkeeping.
+ *
+ * The log entry is built in a scratch buffer owned by the db (the writer is
+ * the only caller): header, then the frame copied record by record with the
+ * pseudonym written where the card token was. The raw token is never
+ * copied into anything that reaches LMDB. Consecutive taps of a frame that
+ * fall in the same aggregate cell are summed first and added once.
+ *
+ * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
+ * group run again from the start; the epoch key cache is cleared after every
+ * failed attempt because it may hold a key made by the aborted transaction.
+ */
+#include "storage/commit.h"
+
+#include <sodium.h>
+
+#include "storage/db_internal.h"
+#include "storage/service_day.h"
+
+struct group {
+	struct st_db *db;
+	MDB_txn *txn;
+	uint64_t last_seq;
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	struct st_commit_stats stats;
+};
+
+/* Consecutive taps of one frame that count in the same cell. */
+struct agg_run {
+	int open;
+	struct st_tap_agg_key k;
+	struct st_tap_agg_val v;
+};
+
+static uint16_t tap_count(const struct st_commit_item *it)
+{
+	return (uint16_t)((it->len - KP_HEADER_SIZE - KP_SIGNATURE_SIZE) / KP_TAP_RECORD_SIZE);
+}
+
+static int same_cell(const struct st_tap_agg_key *a, const struct st_tap_agg_key *b)
+{
+	return a->service_date == b->service_date && a->hour == b->hour && a->route_id == b->route_id &&
+	       a->stop_id == b->stop_id && a->fare_product == b->fare_product;
+}
+
+static int agg_run_flush(struct group *g, struct agg_run *run)
+{
+	int rc = ST_OK;
+
+	if (run->open)
+		rc = st_tap_agg_add(g->txn, g->db->dbi.tap_agg, &run->k, &run->v);
+	run->open = 0;
+	return rc;
+}
+
+static int agg_run_add(struct group *g, struct agg_run *run, const struct st_tap_agg_key *k,
+                       const struct st_tap_agg_val *v)
+{
+	int rc;
+
+	if (run->open && same_cell(&run->k, k)) {
+		run->v.accepted += v->accepted;
+		run->v.denied += v->denied;
+		run->v.amount += v->amount;
+		return ST_OK;
+	}
+	rc = agg_run_flush(g, run);
+	if (rc != ST_OK)
+		return rc;
+	*run = (struct agg_run){1, *k, *v};
+	return ST_OK;
+}
+
+/* Copies tap i of frame into dst with its token pseudonymised, and counts it. */
+static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *dst, struct agg_run *run)
+{
+	const size_t after_token = KP_TAP_TOKEN_OFFSET + KP_CARD_TOKEN_SIZE;
+	const uint8_t *src = frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE;
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+	struct kp_tap t;
+	struct st_tap_agg_key ak;
+	struct st_tap_agg_val av;
+	uint32_t epoch;
+	int rc;
+
+	kp_frame_get_tap(frame, i, &t);
+	rc = st_tap_agg_of(&t, g->db->opts.service_day_start_hour, &ak, &av) == 0 ? ST_OK : ST_EINVAL;
+	sodium_memzero(&t, sizeof t);
+	if (rc != ST_OK)
+		return rc;
+	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
+	rc = st_epoch_key_cached(g->db, g->txn, epoch, key);
+	if (rc != ST_OK)
+		return rc;
+	memcpy(dst, src, KP_TAP_TOKEN_OFFSET);
+	st_pseudonym(key, src + KP_TAP_TOKEN_OFFSET, dst + KP_TAP_TOKEN_OFFSET);
+	memcpy(dst + after_token, src + after_token, KP_TAP_RECORD_SIZE - after_token);
+	sodium_memzero(key, sizeof key);
+	return agg_run_add(g, run, &ak, &av);
+}
+
+/* Builds the log entry of it in db->entry_buf; *len is its size. */
+static int build_entry(struct group *g, const struct st_commit_item *it, size_t *len)
+{
+	uint8_t *entry = g->db->entry_buf;
+	uint8_t *frame = entry + ST_LOG_ENTRY_HEADER_SIZE;
+	uint8_t hash[ST_FRAME_HASH_SIZE];
+	size_t sig = it->len - KP_SIGNATURE_SIZE;
+	uint16_t count = tap_count(it);
+	struct agg_run run = {0};
+	int rc = ST_OK;
+
+	crypto_generichash(hash, sizeof hash, it->frame, it->len, NULL, 0);
+	st_log_entry_header(entry, it->received_at, hash);
+	memcpy(frame, it->frame, KP_HEADER_SIZE);
+	for (uint16_t i = 0; i < count && rc == ST_OK; i++)
+		rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE, &run);
+	if (rc == ST_OK)
+		rc = agg_run_flush(g, &run);
+	memcpy(frame + sig, it->frame + sig, KP_SIGNATURE_SIZE);
+	*len = ST_LOG_ENTRY_HEADER_SIZE + it->len;
+	return rc;
+}
+
+/* Log entry, chain head, once-only entry and watermark of a new frame. */
+static int append_frame(struct group *g, const struct st_commit_item *it, uint64_t seq,
+                        uint8_t head[ST_CHAIN_HEAD_SIZE])
+{
+	const struct st_dbis *dbi = &g->db->dbi;
+	size_t len;
+	int rc;
+
+	rc = build_entry(g, it, &len);
+	if (rc == ST_OK)
+		rc = st_log_append(g->txn, dbi->log, seq, g->db->entry_buf, len);
+	if (rc != ST_OK)
+		return rc;
+	st_chain_next(g->head, g->db->entry_buf, len, head);
+	rc = st_chain_put(g->txn, dbi->chain, seq, head);
+	if (rc == ST_OK)
+		rc = st_once_put(g->txn, dbi->once, it->device_id, it->batch_seq, seq);
+	if (rc == ST_OK)
+		rc = st_watermark_advance(g->txn, dbi->once, dbi->watermark, it->device_id, it->batch_seq);
+	return rc;
+}
+
+static int store_item(struct group *g, struct st_commit_item *it)
+{
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	uint64_t seq;
+	int rc;
+
+	rc = st_once_get(g->txn, g->db->dbi.once, it->device_id, it->batch_seq, &seq);
+	if (rc == ST_OK) {
+		it->outcome = ST_DUPLICATE;
+		it->seq = seq;
+		g->stats.duplicates++;
+		return ST_OK;
+	}
+	if (rc != ST_ENOTFOUND)
+		return rc;
+	seq = g->last_seq + 1;
+	rc = append_frame(g, it, seq, head);
+	if (rc != ST_OK)
+		return rc;
+	g->last_seq = seq;
+	memcpy(g->head, head, sizeof head);
+	it->outcome = ST_STORED;
+	it->seq = seq;
+	g->stats.stored++;
+	g->stats.taps += tap_count(it);
+	return ST_OK;
+}
+
+/* Where the log and the chain end; they must end at the same sequence. */
+static int group_start(struct group *g)
+{
+	uint64_t chain_seq;
+	int rc;
+
+	rc = st_log_last(g->txn, g->db->dbi.log, &g->last_seq);
+	if (rc == ST_OK)
+		rc = st_chain_last(g->txn, g->db->dbi.chain, &chain_seq, g->head);
+	if (rc == ST_OK && chain_seq != g->last_seq)
+		rc = ST_ECORRUPT;
+	return rc;
+}
+
+static int fill_watermarks(struct group *g, struct st_commit_item *items, size_t n)
+{
+	int rc = ST_OK;
+
+	for (size_t i = 0; i < n && rc == ST_OK; i++)
+		rc = st_watermark_get(g->txn, g->db->dbi.watermark, items[i].device_id, &items[i].watermark);
+	return rc;
+}
+
+static int attempt(struct st_db *db, struct st_commit_item *items, size_t n,
+                   struct st_commit_stats *stats)
+{
+	struct group g = {.db = db};
+	int rc;
+
+	rc = st_write_begin(db, &g.txn);
+	if (rc != ST_OK)
+		return rc;
+	rc = group_start(&g);
+	for (size_t i = 0; i < n && rc == ST_OK; i++)
+		rc = store_item(&g, &items[i]);
+	if (rc == ST_OK)
+		rc = fill_watermarks(&g, items, n);
+	rc = st_write_end(db, g.txn, rc);
+	if (rc == ST_OK) {
+		stats->stored = g.stats.stored;
+		stats->duplicates = g.stats.duplicates;
+		stats->taps = g.stats.taps;
+	}
+	return rc;
+}
+
+/* Decodes every header first: one bad item refuses the whole group. */
+static int check_items(struct st_commit_item *items, size_t n)
+{
+	struct kp_header h;
+	int rc = ST_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		struct st_commit_item *it = &items[i];
+
+		it->outcome = ST_FAILED;
+		it->seq = it->watermark = it->device_id = it->batch_seq = 0;
+		if (!it->frame || kp_frame_decode(it->frame, it->len, &h) != KP_OK || h.type != KP_TYPE_TAPS) {
+			rc = ST_EINVAL;
+			continue;
+		}
+		it->device_id = h.device_id;
+		it->batch_seq = h.batch_seq;
+	}
+	return rc;
+}
+
+static void mark_failed(struct st_commit_item *items, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		items[i].outcome = rc == ST_EFULL ? ST_FULL : ST_FAILED;
+		items[i].seq = 0;
+		items[i].watermark = 0;
+	}
+}
+
+int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
+                    struct st_commit_stats *stats)
+{
+	struct st_commit_stats st = {0};
+	int rc;
+
+	if (!db || (n && !items))
+		return ST_EINVAL;
+	rc = check_items(items, n);
+	while (rc == ST_OK && n > 0) {
+		rc = attempt(db, items, n, &st);
+		if (rc == ST_OK)
+			break;
+		st_epoch_cache_clear(db);
+		if (rc != ST_EMAPFULL)
+			break;
+		rc = st_db_grow(db);
+		if (rc == ST_OK)
+			st.map_grows++;
+	}
+	if (rc == ST_EMAPFULL)
+		rc = ST_EFULL;
+	if (rc != ST_OK)
+		mark_failed(items, n, rc);
+	if (stats)
+		*stats = st;
+	return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * commit.h — group commit: store a group of verified frames in ONE LMDB
+ * write transaction (log + once-only index + watermarks + aggregates + epoch
+ * keys + hash chain), then commit with fsync. The daemon's writer thread is
+ * the only caller; it must not be called from two threads at once.
+ *
+ * Promises:
+ *  - when st_commit_group returns ST_OK every item is durably stored
+ *    (outcome ST_STORED) or was stored before (ST_DUPLICATE, also within the
+ *    same group), and `watermark` is the device's watermark after the commit;
+ *  - on MDB_MAP_FULL the transaction is aborted, the map doubled (up to
+ *    map_size_max) and the group retried; when the map cannot grow or the disk
+ *    is full it returns ST_EFULL, every item's outcome is ST_FULL and nothing
+ *    of the group is stored;
+ *  - on any other error nothing of the group is stored.
+ * Items must be well-formed TAPS frames whose signatures were verified by the
+ * caller (COUNTS are for a later issue: ST_EINVAL), with tap times the time
+ * window check let through: a tap whose time has no service date (beyond
+ * year 9999) makes the whole call ST_EINVAL. A group must stay well under
+ * LMDB's dirty-page limit (about 131k pages, some 500 MB), else ST_EIO.
+ */
+#ifndef ST_COMMIT_H
+#define ST_COMMIT_H
+
+#include "storage/db.h"
+
+enum st_outcome {
+	ST_STORED = 0,
+	ST_DUPLICATE = 1,
+	ST_FULL = 2,
+	ST_FAILED = 3,
+};
+
+struct st_commit_item {
+	const uint8_t *frame; /* borrowed, verified frame */
+	size_t len;
+	int64_t received_at;  /* ms */
+	/* filled by st_commit_group: */
+	uint8_t outcome;      /* enum st_outcome */
+	uint64_t seq;         /* log sequence of the stored frame (new or earlier) */
+	uint64_t batch_seq;
+	uint64_t device_id;
+	uint64_t watermark;
+};
+
+struct st_commit_stats {
+	uint64_t stored;      /* frames newly stored */
+	uint64_t duplicates;
+	uint64_t taps;        /* taps newly stored */
+	uint32_t map_grows;   /* how many times the map grew during this call */
+};
+
+int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
+                    struct st_commit_stats *stats);
+
+#endif

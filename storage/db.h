@@ -1,0 +1,83 @@
+/*
+ * db.h — the komposter LMDB environment: one directory, several named
+ * databases, opened once per process.
+ *
+ * Promises:
+ *  - every database of DESIGN.md exists after st_db_open (created on first open);
+ *  - the map grows on MDB_MAP_FULL inside st_commit_group (commit.h) up to
+ *    map_size_max; beyond that, or when the disk is full, writes fail with
+ *    ST_EFULL and nothing already committed is touched;
+ *  - stale reader slots are cleared at open (mdb_reader_check);
+ *  - a read transaction (struct st_read) sees one committed snapshot. Read
+ *    transactions must be short: the map can only grow while none is open in
+ *    this process, so st_read_begin takes the resize lock shared.
+ *  - mdb_stat, mdb_dump and mdb_copy work on the directory as it is.
+ * Errors are the negative ST_E* codes below; st_strerror names them.
+ * Times are Unix epoch milliseconds. Service dates are yyyymmdd integers.
+ */
+#ifndef ST_DB_H
+#define ST_DB_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum st_status {
+	ST_OK = 0,
+	ST_ENOTFOUND = -1, /* no such record */
+	ST_EEXIST = -2,    /* record exists already */
+	ST_EFULL = -3,     /* map at its maximum or disk full: retry later */
+	ST_EINVAL = -4,    /* bad argument */
+	ST_EIO = -5,       /* LMDB or system error; see errno-style detail in the log */
+	ST_ECORRUPT = -6,  /* stored data does not decode */
+	ST_ESTOP = -7,     /* a foreach callback asked to stop (not an error for the caller of foreach) */
+};
+
+enum st_epoch_period {
+	ST_EPOCH_DAY = 0,
+	ST_EPOCH_WEEK = 1,
+	ST_EPOCH_MONTH = 2,
+};
+
+struct st_options {
+	const char *path;           /* directory; created if missing (default "./data") */
+	size_t map_size_initial;    /* bytes (default 64 MiB) */
+	size_t map_size_max;        /* bytes (default 64 GiB) */
+	const char *timezone;       /* IANA name for service dates (default "Europe/Kyiv"); sets TZ process-wide */
+	int service_day_start_hour; /* 0..23: taps before it belong to the previous date (default 3) */
+	int epoch_period;           /* enum st_epoch_period (default day) */
+	int read_only;              /* open for tools that only read */
+};
+
+/* Fills opts with the defaults above. */
+void st_options_default(struct st_options *opts);
+
+struct st_db; /* opaque; one per process */
+
+/* ST_EINVAL for bad options, including a timezone that is neither an
+ * installed zone nor a POSIX TZ rule (glibc would silently use UTC);
+ * ST_ENOTFOUND for a read-only open of a database that does not exist;
+ * ST_ECORRUPT for a database of another schema version. A read-only open
+ * creates nothing and works while another process has the database open for
+ * writing. One st_db per process and environment (an LMDB rule). */
+int st_db_open(struct st_db **out, const struct st_options *opts);
+void st_db_close(struct st_db *db);
+const struct st_options *st_db_options(const struct st_db *db);
+size_t st_db_map_size(const struct st_db *db);
+const char *st_strerror(int status);
+/* The raw LMDB or errno code behind the last failure in this thread (give it
+ * to mdb_strerror to log the detail of an ST_EIO), 0 if none yet. */
+int st_last_error(void);
+
+/* A short read transaction. Begin, read through the module APIs, end.
+ * It may end in another thread than it began in. Never begin a second one,
+ * or call a write function, in a thread that holds one: the resize lock is
+ * not recursive and a waiting resize would deadlock it. */
+struct st_read {
+	struct st_db *db;
+	MDB_txn *txn;
+};
+int st_read_begin(struct st_db *db, struct st_read *r);
+void st_read_end(struct st_read *r);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * db_internal.h — private to storage/: the definition of struct st_db, the
+ * named database handles, the byte encoders every stored key and value goes
+ * through, and the transaction plumbing (resize lock, map growth) that the
+ * modules share. Nothing outside storage/ includes this file.
+ *
+ * Stored encodings: keys are big-endian so that LMDB's byte order is the
+ * numeric order; values are little-endian; both are written and read field by
+ * field through the enc_ and dec_ helpers below, never as struct dumps. The
+ * two MDB_INTEGERKEY databases (log, chain) use the native unsigned 64-bit
+ * key LMDB requires.
+ */
+#ifndef ST_DB_INTERNAL_H
+#define ST_DB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "firmware-proto/frame.h"
+#include "storage/chain.h"
+#include "storage/db.h"
+#include "storage/log.h"
+#include "storage/pseudonym.h"
+#include "storage/tap_agg.h"
+
+#define ST_SCHEMA_VERSION 1u
+#define ST_MAX_DBS 16
+
+/* Internal status: the map is full, grow it and retry the transaction.
+ * Never returned by a public function (they turn it into ST_EFULL). */
+#define ST_EMAPFULL (-100)
+
+#define ST_ONCE_KEY_SIZE 16      /* device_id BE ‖ batch_seq BE */
+#define ST_DEVICE_KEY_SIZE 8     /* device_id BE */
+#define ST_DEVICE_KEY_KEY_SIZE 9 /* device_id BE ‖ key_id */
+#define ST_TAP_AGG_KEY_SIZE 15   /* date BE4 ‖ hour 1 ‖ route BE4 ‖ stop BE4 ‖ fare BE2 */
+#define ST_TAP_AGG_VAL_SIZE 24   /* accepted, denied, amount: LE8 each */
+#define ST_EPOCH_DATE_KEY_SIZE 4 /* yyyymmdd BE */
+#define ST_U64_SIZE 8
+
+#define ST_EPOCH_CACHE_SLOTS 8
+
+struct st_dbis {
+	MDB_dbi meta;
+	MDB_dbi log;
+	MDB_dbi once;
+	MDB_dbi watermark;
+	MDB_dbi devices;
+	MDB_dbi device_keys;
+	MDB_dbi tap_agg;
+	MDB_dbi epoch_keys;
+	MDB_dbi chain;
+};
+
+struct st_epoch_cache_slot {
+	uint32_t epoch_date; /* 0: empty */
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+};
+
+struct st_db {
+	MDB_env *env;
+	struct st_options opts; /* path and timezone point at the copies below */
+	char *path;
+	char *timezone;
+	struct st_dbis dbi;
+	pthread_rwlock_t resize_lock; /* shared by every open txn, exclusive to resize */
+	int lock_ready;
+	/* Writer-thread state (st_commit_group only): */
+	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
+	unsigned epoch_cache_next;
+	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
+};
+
+/* ---- byte encoders ---- */
+
+static inline void enc_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void enc_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void enc_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint16_t dec_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t dec_be32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t dec_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline void enc_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void enc_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint32_t dec_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t dec_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* An MDB_INTEGERKEY key read back from LMDB (may be unaligned). */
+static inline uint64_t dec_intkey(const MDB_val *k)
+{
+	uint64_t v;
+
+	memcpy(&v, k->mv_data, sizeof v);
+	return v;
+}
+
+/* ---- status and transactions (db.c) ---- */
+
+/* Maps an LMDB or errno code to an ST_ status (ST_EMAPFULL for
+ * MDB_MAP_FULL) and remembers the raw code for st_last_error(). */
+int st_status(int mdb_rc);
+
+/* Write transaction holding the resize lock shared. st_write_end commits
+ * when rc is ST_OK (aborts otherwise), drops the lock and returns the
+ * outcome. */
+int st_write_begin(struct st_db *db, MDB_txn **txn);
+int st_write_end(struct st_db *db, MDB_txn *txn, int rc);
+
+/* Doubles the map (up to map_size_max) with the resize lock exclusive.
+ * ST_EFULL when it is at its maximum already. */
+int st_db_grow(struct st_db *db);
+
+/* Runs fn in a write transaction and commits; on a full map grows it and
+ * runs fn again. *grows (may be NULL) counts the growths. */
+int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows);
+
+/* ---- module internals ---- */
+
+/* once.c */
+void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq);
+int st_once_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, uint64_t *seq);
+int st_once_put(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, uint64_t seq);
+int st_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w);
+/* After (device, batch_seq) was put in once: moves the watermark forward
+ * over every consecutive stored batch_seq. */
+int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
+                         uint64_t batch_seq);
+
+/* log.c */
+void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received_at,
+                         const uint8_t frame_hash[ST_FRAME_HASH_SIZE]);
+int st_log_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq); /* 0 when empty */
+
+/* chain.c */
+int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_CHAIN_HEAD_SIZE]);
+/* Last stored (seq, head), (0, zero head) when empty. */
+int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAIN_HEAD_SIZE]);
+
+/* tap_agg.c */
+void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AGG_KEY_SIZE]);
+void st_tap_agg_key_decode(const uint8_t in[ST_TAP_AGG_KEY_SIZE], struct st_tap_agg_key *k);
+void st_tap_agg_val_encode(const struct st_tap_agg_val *v, uint8_t out[ST_TAP_AGG_VAL_SIZE]);
+void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_agg_val *v);
+/* The cell a tap counts in and what it adds there; -1 if tapped_at is out
+ * of range. */
+int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
+                  struct st_tap_agg_val *v);
+
+/* pseudonym.c: the writer's epoch key cache in front of
+ * st_epoch_key_get_or_create. Clear it whenever a write txn is aborted. */
+int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
+                        uint8_t key[ST_EPOCH_KEY_SIZE]);
+void st_epoch_cache_clear(struct st_db *db);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * pseudonym.c — rider pseudonyms and the epoch keys behind them.
+ *
+ * Why it is built this way: a pseudonym is keyed BLAKE2b-128 of the card
+ * token (libsodium crypto_generichash), so the same card gives the same
+ * pseudonym within one epoch (distinct riders, transfers) and nothing
+ * links epochs once a key is destroyed. A key is random (randombytes_buf),
+ * made the first time its epoch is needed and stored in the same write
+ * transaction as the entries that use it, so a pseudonym is never written
+ * without its key, and an aborted transaction takes both away.
+ *
+ * The writer looks up the key of every tap, so it keeps a few keys in a
+ * small round-robin cache in struct st_db. The cache may hold a key made
+ * by a transaction that is later aborted; commit.c clears it after every
+ * failed transaction, so such a key is never used again. Keys are wiped
+ * from the cache with sodium_memzero.
+ */
+#include "storage/pseudonym.h"
+
+#include <sodium.h>
+
+#include "storage/db_internal.h"
+
+void st_pseudonym(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t token[16],
+                  uint8_t out[ST_PSEUDONYM_SIZE])
+{
+	crypto_generichash(out, ST_PSEUDONYM_SIZE, token, KP_CARD_TOKEN_SIZE, key, ST_EPOCH_KEY_SIZE);
+}
+
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
+                               uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	uint8_t kb[ST_EPOCH_DATE_KEY_SIZE];
+	MDB_val k = {sizeof kb, kb};
+	MDB_val v;
+	int rc;
+
+	if (!txn || !key || epoch_date == 0)
+		return ST_EINVAL;
+	enc_be32(kb, epoch_date);
+	rc = st_status(mdb_get(txn, dbi, &k, &v));
+	if (rc == ST_OK) {
+		if (v.mv_size != ST_EPOCH_KEY_SIZE)
+			return ST_ECORRUPT;
+		memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
+		return ST_OK;
+	}
+	if (rc != ST_ENOTFOUND)
+		return rc;
+	randombytes_buf(key, ST_EPOCH_KEY_SIZE);
+	v = (MDB_val){ST_EPOCH_KEY_SIZE, key};
+	return st_status(mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE));
+}
+
+int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
+                        uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	struct st_epoch_cache_slot *slot;
+	int rc;
+
+	for (unsigned i = 0; i < ST_EPOCH_CACHE_SLOTS; i++) {
+		slot = &db->epoch_cache[i];
+		if (slot->epoch_date == epoch_date && epoch_date != 0) {
+			memcpy(key, slot->key, ST_EPOCH_KEY_SIZE);
+			return ST_OK;
+		}
+	}
+	rc = st_epoch_key_get_or_create(txn, db->dbi.epoch_keys, epoch_date, key);
+	if (rc != ST_OK)
+		return rc;
+	slot = &db->epoch_cache[db->epoch_cache_next];
+	db->epoch_cache_next = (db->epoch_cache_next + 1) % ST_EPOCH_CACHE_SLOTS;
+	slot->epoch_date = epoch_date;
+	memcpy(slot->key, key, ST_EPOCH_KEY_SIZE);
+	return ST_OK;
+}
+
+void st_epoch_cache_clear(struct st_db *db)
+{
+	sodium_memzero(db->epoch_cache, sizeof db->epoch_cache);
+	db->epoch_cache_next = 0;
+}

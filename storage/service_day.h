@@ -1,0 +1,33 @@
+/*
+ * service_day.h — which service date and local hour a device timestamp
+ * belongs to, in the configured time zone with a service day that starts at a
+ * configured hour (a tap at 01:30 belongs to the previous date when the
+ * service day starts at 03:00).
+ *
+ * The rule is the local wall clock's: hour is the tap's local hour, and a
+ * tap whose local hour is before start_hour belongs to the previous calendar
+ * date, on daylight-saving days too.
+ * The time zone is the process's (TZ, set by st_db_open from its options).
+ */
+#ifndef ST_SERVICE_DAY_H
+#define ST_SERVICE_DAY_H
+
+#include <stdint.h>
+
+struct st_when {
+	uint32_t service_date; /* yyyymmdd */
+	uint8_t hour;          /* local clock hour 0..23 */
+};
+
+/* Returns 0, or -1 if ms is out of the representable range. */
+int st_service_day(int64_t ms, int start_hour, struct st_when *out);
+
+/* yyyymmdd ⇄ "YYYY-MM-DD". parse returns 0 or -1 for a malformed/invalid date;
+ * format writes 11 bytes including the NUL. */
+int st_date_parse(const char *text, uint32_t *date);
+void st_date_format(uint32_t date, char out[11]);
+
+/* The first service date of the epoch containing `date`. */
+uint32_t st_epoch_start(uint32_t date, int epoch_period);
+
+#endif

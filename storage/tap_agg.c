@@ -1,0 +1,144 @@
+/*
+ * tap_agg.c — tap aggregates per (service date, hour, route, stop, fare).
+ *
+ * Why it is built this way: the key is big-endian and fixed at 15 bytes, so
+ * LMDB keeps cells in (date, hour, route, stop, fare) order and a date range
+ * is one cursor walk. Values are three little-endian u64 counters, updated
+ * by read-add-write inside the writer's transaction, so they commit or
+ * vanish together with the log entries they count. Which cell a tap counts
+ * in is decided in one place (st_tap_agg_of) that the writer and st_check
+ * share.
+ */
+#include "storage/tap_agg.h"
+
+#include "storage/db_internal.h"
+#include "storage/service_day.h"
+
+#define K_DATE 0
+#define K_HOUR 4
+#define K_ROUTE 5
+#define K_STOP 9
+#define K_FARE 13
+#define V_ACCEPTED 0
+#define V_DENIED 8
+#define V_AMOUNT 16
+
+void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AGG_KEY_SIZE])
+{
+	enc_be32(out + K_DATE, k->service_date);
+	out[K_HOUR] = k->hour;
+	enc_be32(out + K_ROUTE, k->route_id);
+	enc_be32(out + K_STOP, k->stop_id);
+	enc_be16(out + K_FARE, k->fare_product);
+}
+
+void st_tap_agg_key_decode(const uint8_t in[ST_TAP_AGG_KEY_SIZE], struct st_tap_agg_key *k)
+{
+	k->service_date = dec_be32(in + K_DATE);
+	k->hour = in[K_HOUR];
+	k->route_id = dec_be32(in + K_ROUTE);
+	k->stop_id = dec_be32(in + K_STOP);
+	k->fare_product = dec_be16(in + K_FARE);
+}
+
+void st_tap_agg_val_encode(const struct st_tap_agg_val *v, uint8_t out[ST_TAP_AGG_VAL_SIZE])
+{
+	enc_le64(out + V_ACCEPTED, v->accepted);
+	enc_le64(out + V_DENIED, v->denied);
+	enc_le64(out + V_AMOUNT, v->amount);
+}
+
+void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_agg_val *v)
+{
+	v->accepted = dec_le64(in + V_ACCEPTED);
+	v->denied = dec_le64(in + V_DENIED);
+	v->amount = dec_le64(in + V_AMOUNT);
+}
+
+int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
+                  struct st_tap_agg_val *v)
+{
+	struct st_when when;
+
+	if (st_service_day(t->tapped_at, start_hour, &when) != 0)
+		return -1;
+	k->service_date = when.service_date;
+	k->hour = when.hour;
+	k->route_id = t->route_id;
+	k->stop_id = t->stop_id;
+	k->fare_product = t->fare_product;
+	*v = (struct st_tap_agg_val){0};
+	if (t->result == KP_TAP_ACCEPTED) {
+		v->accepted = 1;
+		v->amount = t->amount;
+	} else {
+		v->denied = 1;
+	}
+	return 0;
+}
+
+int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
+                   const struct st_tap_agg_val *v)
+{
+	uint8_t kb[ST_TAP_AGG_KEY_SIZE];
+	uint8_t vb[ST_TAP_AGG_VAL_SIZE];
+	MDB_val key = {sizeof kb, kb};
+	MDB_val val;
+	struct st_tap_agg_val sum = {0};
+	int rc;
+
+	if (!txn || !k || !v)
+		return ST_EINVAL;
+	st_tap_agg_key_encode(k, kb);
+	rc = st_status(mdb_get(txn, dbi, &key, &val));
+	if (rc == ST_OK && val.mv_size != ST_TAP_AGG_VAL_SIZE)
+		return ST_ECORRUPT;
+	if (rc == ST_OK)
+		st_tap_agg_val_decode(val.mv_data, &sum);
+	else if (rc != ST_ENOTFOUND)
+		return rc;
+	sum.accepted += v->accepted;
+	sum.denied += v->denied;
+	sum.amount += v->amount;
+	st_tap_agg_val_encode(&sum, vb);
+	val = (MDB_val){sizeof vb, vb};
+	return st_status(mdb_put(txn, dbi, &key, &val, 0));
+}
+
+int st_tap_agg_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
+                       int (*fn)(void *ctx, const struct st_tap_agg_key *k,
+                                 const struct st_tap_agg_val *v),
+                       void *ctx)
+{
+	uint8_t kb[ST_TAP_AGG_KEY_SIZE] = {0};
+	MDB_val key = {sizeof kb, kb};
+	MDB_val val;
+	MDB_cursor *cur;
+	struct st_tap_agg_key k;
+	struct st_tap_agg_val v;
+	int rc;
+
+	if (!r || !r->txn || !fn)
+		return ST_EINVAL;
+	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.tap_agg, &cur));
+	if (rc != ST_OK)
+		return rc;
+	enc_be32(kb + K_DATE, date_from);
+	for (rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)); rc == ST_OK;
+	     rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_NEXT))) {
+		if (key.mv_size != ST_TAP_AGG_KEY_SIZE || val.mv_size != ST_TAP_AGG_VAL_SIZE) {
+			rc = ST_ECORRUPT;
+			break;
+		}
+		st_tap_agg_key_decode(key.mv_data, &k);
+		if (k.service_date > date_to)
+			break;
+		st_tap_agg_val_decode(val.mv_data, &v);
+		if (fn(ctx, &k, &v) != 0) {
+			rc = ST_ESTOP;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == ST_ENOTFOUND ? ST_OK : rc;
+}

@@ -1,0 +1,131 @@
+/*
+ * fleet.c — see fleet.h. JSON (the simulator's summary, the tool's stats) is
+ * read with cJSON, as any consumer would.
+ */
+#include "tests/e2e/fleet.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices)
+{
+	char n[16], fleet_txt[360];
+
+	memset(f, 0, sizeof(*f));
+	f->devices = devices;
+	snprintf(f->state, sizeof(f->state), "%s/fleet", d->dir);
+	snprintf(f->summary, sizeof(f->summary), "%s/summary.json", d->dir);
+	snprintf(f->tokens, sizeof(f->tokens), "%s/tokens.txt", d->dir);
+	snprintf(f->log, sizeof(f->log), "%s/validator-sim.log", d->dir);
+	snprintf(n, sizeof(n), "%d", devices);
+	char *sim = strdup(kp_bin("validators/validator-sim"));
+	char *argv[] = { sim, "init", "--state", f->state, "--devices", n, "--quiet", NULL };
+	int rc = kp_run(argv, NULL);
+	free(sim);
+	if (rc != 0) {
+		fprintf(stderr, "fleet: validator-sim init exited %d\n", rc);
+		return -1;
+	}
+	snprintf(fleet_txt, sizeof(fleet_txt), "%s/fleet.txt", f->state);
+	return kp_enrol_fleet(d, fleet_txt);
+}
+
+pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                     int taps_per_device, ...)
+{
+	char taps[16];
+	char *argv[40];
+	int n = 0;
+	va_list ap;
+
+	snprintf(taps, sizeof(taps), "%d", taps_per_device);
+	argv[n++] = strdup(kp_bin("validators/validator-sim"));
+	argv[n++] = "run";
+	argv[n++] = "--state";
+	argv[n++] = f->state;
+	argv[n++] = "--broker";
+	argv[n++] = (char *)b->uri;
+	argv[n++] = "--server-pub";
+	argv[n++] = (char *)d->server_pub;
+	argv[n++] = "--taps-per-device";
+	argv[n++] = taps;
+	argv[n++] = "--summary";
+	argv[n++] = f->summary;
+	argv[n++] = "--tokens-out";
+	argv[n++] = f->tokens;
+	argv[n++] = "--quiet";
+	va_start(ap, taps_per_device);
+	for (char *a; n < 39 && (a = va_arg(ap, char *)) != NULL;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	pid_t pid = kp_start(argv, f->log);
+	free(argv[0]);
+	return pid;
+}
+
+static double number(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s)
+{
+	uint8_t *text;
+	size_t len;
+
+	if (kp_file_read(f->summary, &text, &len) != 0)
+		return -1;
+	cJSON *j = cJSON_Parse((const char *)text);
+	free(text);
+	if (!j)
+		return -1;
+	s->devices = number(j, "devices");
+	s->frames = number(j, "frames");
+	s->taps = number(j, "taps");
+	s->accepted = number(j, "accepted");
+	s->denied = number(j, "denied");
+	s->amount = number(j, "amount");
+	s->elapsed_s = number(j, "elapsed_s");
+	cJSON_Delete(j);
+	return 0;
+}
+
+static void date_around_today(int days, char out[16])
+{
+	time_t t = time(NULL) + (time_t)days * 86400;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount)
+{
+	char from[16], to[16];
+	char *out = NULL;
+
+	date_around_today(-3, from);
+	date_around_today(3, to);
+	int rc = kp_komposter(d, &out, "stats", "--from", from, "--to", to, "--by", "route", "--json", NULL);
+	if (rc != 0) {
+		free(out);
+		return -1;
+	}
+	cJSON *j = cJSON_Parse(out);
+	free(out);
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(j, "total");
+	if (!total) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	*accepted = number(total, "accepted");
+	*denied = number(total, "denied");
+	*amount = number(total, "amount");
+	cJSON_Delete(j);
+	return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * fleet.h — a validator-sim fleet for the end-to-end tests: init + enrol,
+ * then `run` in the foreground or background, and its summary and tokens.
+ */
+#ifndef KP_TEST_FLEET_H
+#define KP_TEST_FLEET_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tests/e2e/harness.h"
+
+struct kp_fleet {
+	char state[320];
+	char summary[340];
+	char tokens[340];
+	char log[340];
+	int devices;
+};
+
+struct kp_fleet_summary {
+	double devices, frames, taps, accepted, denied, amount, elapsed_s;
+};
+
+/* Makes the fleet under the daemon's directory and enrols it. */
+int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices);
+/* Starts `validator-sim run` in the background; extra args NULL-terminated. */
+pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                     int taps_per_device, ...);
+int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s);
+
+/* Sums of `komposter stats --json` over a wide date range around today. */
+int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
+
+#endif

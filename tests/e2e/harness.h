@@ -1,0 +1,69 @@
+/*
+ * harness.h — what the end-to-end tests run for real: a mosquitto on a free
+ * loopback port with the project's broker config, komposterd as a child
+ * process with its own temporary directory and config, the `komposter` and
+ * `validator-sim` binaries, and plain HTTP GETs. Nothing is mocked.
+ *
+ * Every function returns 0 / a status, or -1 after printing why on stderr.
+ * Binaries are found under KP_BUILD_DIR; templates under KP_SOURCE_DIR.
+ */
+#ifndef KP_TEST_HARNESS_H
+#define KP_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct kp_broker {
+	pid_t pid;
+	int port;
+	char dir[256];
+	char uri[64];
+};
+
+struct kp_daemon_proc {
+	pid_t pid;
+	int http_port;
+	char dir[256];      /* holds komposterd.ini, data/, keys/, komposterd.log */
+	char config[320];
+	char server_pub[320];
+};
+
+int kp_free_port(void);
+int kp_wait_port(int port, int timeout_ms);
+
+int kp_broker_start(struct kp_broker *b);
+void kp_broker_stop(struct kp_broker *b);
+
+/* Makes dir, the config (extra_ini lines appended to the sections are given
+ * as "section.key=value\n" pairs, may be NULL) and a server key. */
+int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const char *extra);
+/* Starts komposterd and waits until /readyz says ready. */
+int kp_daemon_start(struct kp_daemon_proc *p);
+/* Sends sig, waits; returns the exit status (128+signal if killed). */
+int kp_daemon_stop(struct kp_daemon_proc *p, int sig);
+
+/* Runs argv (argv[0] a path), stdout captured into *out (malloc'd, NUL
+ * terminated; may be NULL to discard). Returns the exit status. */
+int kp_run(char *const argv[], char **out);
+/* Starts argv in the background, stderr appended to log (may be NULL). */
+pid_t kp_start(char *const argv[], const char *log);
+/* Waits for a child; its exit status (128+signal if killed). */
+int kp_wait(pid_t pid);
+/* Enrols every device of a validator-sim fleet.txt. 0 or -1. */
+int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt);
+
+/* kp_run of "komposter -c <daemon config> args..." (NULL-terminated). */
+int kp_komposter(const struct kp_daemon_proc *p, char **out, ...);
+
+/* GET http://127.0.0.1:port/path → HTTP status, body in *body (malloc'd). */
+int kp_http_get(int port, const char *path, char **body);
+/* The value of a Prometheus sample line "name value" (name may carry labels). */
+double kp_metric(const char *metrics, const char *name);
+
+/* Path of a built binary, e.g. kp_bin("tools/komposter"). Static buffer. */
+const char *kp_bin(const char *rel);
+
+int kp_file_read(const char *path, uint8_t **data, size_t *len);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * probe.c — see probe.h. Synchronous Paho (MQTTClient) keeps the tests
+ * linear: publish, then wait for the reply with a deadline.
+ */
+#include "tests/e2e/probe.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingest/keyfile.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
+{
+	char id[17], pub[65], key_id[8];
+
+	kp_device_id_format(pr->device_id, id);
+	kp_hex_encode(pr->pk, sizeof(pr->pk), pub);
+	snprintf(key_id, sizeof(key_id), "%u", pr->key_id);
+	int rc = kp_komposter(d, NULL, "device", "add", "--id", id, "--key-id", key_id, "--public-key",
+	                      pub, "--kind", "validator", "--operator", "test", "--vehicle", "7", NULL);
+	if (rc != 0)
+		fprintf(stderr, "probe: komposter device add exited %d\n", rc);
+	return rc == 0 ? 0 : -1;
+}
+
+int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                  uint64_t device_id, int do_enrol, uint64_t listen_device)
+{
+	MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+	char client_id[40], topic[64], dev[17];
+	char err[KP_KEYFILE_ERR_SIZE];
+
+	memset(pr, 0, sizeof(*pr));
+	if (sodium_init() < 0)
+		return -1;
+	pr->device_id = device_id;
+	crypto_sign_keypair(pr->pk, pr->sk);
+	if (kp_keyfile_read_public(d->server_pub, pr->server_pk, err) != 0) {
+		fprintf(stderr, "probe: %s\n", err);
+		return -1;
+	}
+	if (do_enrol && enrol(pr, d) != 0)
+		return -1;
+	snprintf(client_id, sizeof(client_id), "probe-%016llx", (unsigned long long)device_id);
+	if (MQTTClient_create(&pr->client, b->uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
+	    MQTTCLIENT_SUCCESS)
+		return -1;
+	opts.cleansession = 1;
+	if (MQTTClient_connect(pr->client, &opts) != MQTTCLIENT_SUCCESS)
+		return -1;
+	kp_device_id_format(listen_device ? listen_device : device_id, dev);
+	snprintf(topic, sizeof(topic), "komposter/v1/dev/%s/ack", dev);
+	return MQTTClient_subscribe(pr->client, topic, 1) == MQTTCLIENT_SUCCESS ? 0 : -1;
+}
+
+void kp_probe_close(struct kp_probe *pr)
+{
+	if (!pr->client)
+		return;
+	MQTTClient_disconnect(pr->client, 1000);
+	MQTTClient_destroy(&pr->client);
+}
+
+size_t kp_probe_frame(struct kp_probe *pr, uint64_t batch_seq, uint16_t n, uint8_t *buf,
+                      uint32_t route_id, uint8_t token_seed)
+{
+	int64_t now = now_ms();
+	struct kp_header h = { .type = KP_TYPE_TAPS, .key_id = pr->key_id, .count = n,
+		               .device_id = pr->device_id, .batch_seq = batch_seq, .sent_at = now };
+	size_t len = kp_frame_size(KP_TYPE_TAPS, n);
+
+	if (kp_frame_put_header(buf, KP_FRAME_MAX, &h) != KP_OK)
+		return 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct kp_tap t = { .tapped_at = now - 1000 * (int64_t)i, .route_id = route_id, .stop_id = 100 + i,
+			            .vehicle_id = 7, .fare_product = 1, .direction = 0,
+			            .result = (uint8_t)(i % 10 == 9 ? 1 : 0), .amount = i % 10 == 9 ? 0 : 800 };
+		memset(t.card_token, token_seed, sizeof(t.card_token));
+		t.card_token[0] = (uint8_t)i;
+		t.card_token[1] = (uint8_t)batch_seq;
+		kp_frame_put_tap(buf, i, &t);
+	}
+	return kp_frame_sign(buf, len, pr->sk) == KP_OK ? len : 0;
+}
+
+int kp_probe_publish(struct kp_probe *pr, uint64_t topic_device, const uint8_t *frame, size_t len)
+{
+	char topic[64], dev[17];
+	MQTTClient_deliveryToken token;
+
+	kp_device_id_format(topic_device, dev);
+	snprintf(topic, sizeof(topic), "komposter/v1/dev/%s/taps", dev);
+	if (MQTTClient_publish(pr->client, topic, (int)len, frame, 1, 0, &token) != MQTTCLIENT_SUCCESS)
+		return -1;
+	return MQTTClient_waitForCompletion(pr->client, token, 5000) == MQTTCLIENT_SUCCESS ? 0 : -1;
+}
+
+int kp_probe_reply(struct kp_probe *pr, int timeout_ms, struct kp_reply_seen *out)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 500) {
+		char *topic = NULL;
+		int topic_len = 0;
+		MQTTClient_message *msg = NULL;
+
+		if (MQTTClient_receive(pr->client, &topic, &topic_len, &msg, 500) != MQTTCLIENT_SUCCESS)
+			return -1;
+		if (!msg)
+			continue;
+		const uint8_t *p = msg->payload;
+		size_t len = (size_t)msg->payloadlen;
+		int ok = kp_frame_decode(p, len, &out->h) == KP_OK;
+		out->signature_ok = ok && kp_frame_verify(p, len, pr->server_pk) == KP_OK;
+		MQTTClient_freeMessage(&msg);
+		MQTTClient_free(topic);
+		if (ok)
+			return 0;
+	}
+	return -1;
+}

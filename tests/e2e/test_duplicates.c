@@ -1,0 +1,80 @@
+/*
+ * Description: every frame sent twice and out of order is stored exactly
+ * once; every copy is answered with a signed ACK, and the watermark ends at
+ * the last frame.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/e2e/probe.h"
+
+#define DEV 0x0000000000d00d1eULL
+#define FRAMES 40
+#define TAPS 5
+
+Test(duplicates, every_frame_twice_out_of_order_is_stored_once_and_reacked, .timeout = 120)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_probe probe;
+	static uint8_t frames[FRAMES][KP_FRAME_MAX];
+	size_t lens[FRAMES];
+	int order[2 * FRAMES];
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_probe_open(&probe, &broker, &d, DEV, 1, 0), 0);
+
+	for (int i = 0; i < FRAMES; i++)
+		lens[i] = kp_probe_frame(&probe, (uint64_t)i + 1, TAPS, frames[i], 27, 0x30);
+	/* Each frame twice, shuffled with a fixed seed (reproducible). */
+	for (int i = 0; i < 2 * FRAMES; i++)
+		order[i] = i % FRAMES;
+	srand(7);
+	for (int i = 2 * FRAMES - 1; i > 0; i--) {
+		int j = rand() % (i + 1), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int i = 0; i < 2 * FRAMES; i++)
+		cr_assert_eq(kp_probe_publish(&probe, DEV, frames[order[i]], lens[order[i]]), 0);
+
+	int acks[FRAMES] = { 0 };
+	uint64_t watermark = 0;
+	for (int i = 0; i < 2 * FRAMES; i++) {
+		struct kp_reply_seen r;
+		cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0, "only %d of %d replies", i, 2 * FRAMES);
+		cr_assert(r.signature_ok);
+		cr_assert_eq(r.h.type, KP_TYPE_ACK, "NACK reason %llu", (unsigned long long)r.h.aux);
+		cr_assert(r.h.batch_seq >= 1 && r.h.batch_seq <= FRAMES);
+		acks[r.h.batch_seq - 1]++;
+		if (r.h.aux > watermark)
+			watermark = r.h.aux;
+	}
+	for (int i = 0; i < FRAMES; i++)
+		cr_expect_eq(acks[i], 2, "frame %d acknowledged %d times", i + 1, acks[i]);
+	cr_expect_eq(watermark, FRAMES);
+
+	char *metrics = NULL;
+	cr_assert_eq(kp_http_get(d.http_port, "/metrics", &metrics), 200);
+	cr_expect_eq(kp_metric(metrics, "komposter_frames_stored_total"), FRAMES);
+	cr_expect_eq(kp_metric(metrics, "komposter_frames_duplicate_total"), FRAMES);
+	cr_expect_eq(kp_metric(metrics, "komposter_taps_stored_total"), FRAMES * TAPS);
+	free(metrics);
+
+	char *dump = NULL;
+	cr_assert_eq(kp_komposter(&d, &dump, "dump", NULL), 0);
+	int lines = 0;
+	for (char *p = dump; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	cr_expect_eq(lines, FRAMES * TAPS, "dump shows %d taps", lines);
+	free(dump);
+	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0);
+
+	kp_probe_close(&probe);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}

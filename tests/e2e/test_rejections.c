@@ -1,0 +1,146 @@
+/*
+ * Description: every kind of bad frame gets a signed NACK with the right
+ * reason, nothing of it is stored, and the daemon keeps serving good frames.
+ * Real mosquitto, real komposterd, real LMDB.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/e2e/probe.h"
+
+#define DEV 0x00000000000a1b2cULL
+#define OTHER 0x00000000000a1b2dULL
+
+static struct kp_broker broker;
+static struct kp_daemon_proc daemon_proc;
+static struct kp_probe probe;
+static uint8_t frame[KP_FRAME_MAX];
+
+static void start(void)
+{
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&daemon_proc, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&daemon_proc), 0);
+}
+
+static void stop(void)
+{
+	kp_probe_close(&probe);
+	cr_expect_eq(kp_daemon_stop(&daemon_proc, SIGTERM), 0, "komposterd must exit 0 after SIGTERM");
+	kp_broker_stop(&broker);
+}
+
+TestSuite(rejections, .init = start, .fini = stop, .timeout = 60);
+
+static void expect_nack(uint64_t reason, uint64_t batch_seq)
+{
+	struct kp_reply_seen r;
+	cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0, "no reply within 10 s");
+	cr_assert(r.signature_ok, "reply not signed by the server key");
+	cr_assert_eq(r.h.type, KP_TYPE_NACK, "expected a NACK, got type %u", r.h.type);
+	cr_assert_eq(r.h.aux, reason, "NACK reason %llu, expected %llu", (unsigned long long)r.h.aux,
+	             (unsigned long long)reason);
+	cr_assert_eq(r.h.batch_seq, batch_seq);
+}
+
+/* Nothing stored, and a good frame afterwards is still ACKed as the first. */
+static void expect_nothing_stored_and_still_serving(void)
+{
+	char *out = NULL;
+	cr_assert_eq(kp_komposter(&daemon_proc, &out, "dump", NULL), 0);
+	cr_assert_str_empty(out, "a rejected frame was stored: %s", out);
+	free(out);
+
+	struct kp_probe good;
+	struct kp_reply_seen r;
+	uint64_t id = 0x0000000000c0ffeeULL;
+	cr_assert_eq(kp_probe_open(&good, &broker, &daemon_proc, id, 1, 0), 0);
+	size_t len = kp_probe_frame(&good, 1, 3, frame, 27, 0x11);
+	cr_assert_eq(kp_probe_publish(&good, id, frame, len), 0);
+	cr_assert_eq(kp_probe_reply(&good, 10000, &r), 0);
+	cr_assert(r.signature_ok);
+	cr_assert_eq(r.h.type, KP_TYPE_ACK);
+	cr_assert_eq(r.h.aux, 1, "watermark after the first good frame");
+	kp_probe_close(&good);
+}
+
+Test(rejections, forged_signature_is_nacked_bad_signature)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	frame[KP_HEADER_SIZE + 9] ^= 0x01; /* a card token bit, after signing */
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_BAD_SIGNATURE, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, unknown_device_is_nacked_unknown)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 0, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_UNKNOWN_DEVICE, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, unknown_key_id_is_nacked_unknown)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	probe.key_id = 3; /* enrolled as 0 */
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_UNKNOWN_DEVICE, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, revoked_device_is_nacked_revoked_at_once)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	cr_assert_eq(kp_komposter(&daemon_proc, NULL, "device", "revoke", "a1b2c", NULL), 0);
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_REVOKED, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, frame_on_another_devices_topic_is_nacked_mismatch)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, OTHER), 0);
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, OTHER, frame, len), 0);
+	expect_nack(KP_NACK_TOPIC_MISMATCH, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, truncated_frame_is_nacked_malformed_with_its_batch)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 5, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len - 1), 0);
+	expect_nack(KP_NACK_MALFORMED, 5);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, garbage_is_nacked_malformed_batch_zero)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, (const uint8_t *)"hello, komposter", 16), 0);
+	expect_nack(KP_NACK_MALFORMED, 0);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, taps_from_last_year_are_nacked_time_window)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 1, frame, 27, 0x22);
+	struct kp_tap t;
+	kp_frame_get_tap(frame, 0, &t);
+	t.tapped_at -= 365LL * 86400 * 1000;
+	kp_frame_put_tap(frame, 0, &t);
+	cr_assert_eq(kp_frame_sign(frame, len, probe.sk), KP_OK);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_TIME_WINDOW, 1);
+	expect_nothing_stored_and_still_serving();
+}

@@ -1,0 +1,35 @@
+/* libFuzzer target: HTTP request parsing (http-parser + our limits) and the
+ * response built for whatever it parsed, with the input split in two at a
+ * point chosen by the first byte, as TCP may split it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/http.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct kp_daemon d;
+	struct kp_http_request req;
+	size_t split, len;
+
+	if (size < 1)
+		return 0;
+	kp_metrics_init(&d.metrics);
+	split = data[0] % size;
+	data++;
+	size--;
+	if (split > size)
+		split = size;
+	kp_http_request_init(&req);
+	int done = kp_http_feed(&req, (const char *)data, split);
+	if (!done && size > split)
+		done = kp_http_feed(&req, (const char *)data + split, size - split);
+	if (done) {
+		char *out = kp_http_respond(&d, &req, &len);
+		if (!out || len < 12 || memcmp(out, "HTTP/1.1 ", 9) != 0)
+			abort();
+		free(out);
+	}
+	return 0;
+}

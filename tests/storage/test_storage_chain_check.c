@@ -1,0 +1,285 @@
+/*
+ * Description: the hash chain recomputes from the log (head(n) =
+ * BLAKE2b(head(n-1) ‖ entry n)); st_check finds a consistent database
+ * consistent, and reports an edit made behind the storage API's back (an
+ * aggregate, a log entry, a chain head, the once-only index, a watermark)
+ * as at least one problem naming what is wrong.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "storage/chain.h"
+#include "storage/check.h"
+#include "storage/log.h"
+
+TestSuite(check, .init = tdb_setup, .fini = tdb_teardown);
+
+static const int64_t noon = 1715763600000;
+
+/* Three frames from two devices, the second device out of order. */
+static void fill(void)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	struct tdev a, b;
+	size_t len;
+
+	tdev_make(&a, 0xE1);
+	tdev_make(&b, 0xE2);
+	len = t_frame_simple(frame, &a, 1, 4, noon, 1);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	len = t_frame_simple(frame, &b, 2, 3, noon + 60000, 100);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	len = t_frame_simple(frame, &a, 2, 5, noon + 86400000, 200);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+}
+
+struct checked {
+	struct st_check_report rep;
+	char *text;
+	size_t text_len;
+};
+
+static void run_check(struct checked *c)
+{
+	FILE *out = open_memstream(&c->text, &c->text_len);
+
+	cr_assert_not_null(out);
+	cr_assert_eq(st_check(tdb.db, &c->rep, out, NULL, NULL), ST_OK);
+	fclose(out);
+}
+
+/* Opens the environment with plain LMDB, lets edit change one database,
+ * commits, and reopens the storage API on it. */
+static void raw_edit(const char *name, unsigned flags, void (*edit)(MDB_txn *txn, MDB_dbi dbi))
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, name, flags, &dbi), 0);
+	edit(txn, dbi);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+/* Copies the value at k, lets change alter the copy, and puts it back. */
+static void rewrite(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, void (*change)(uint8_t *p, size_t n))
+{
+	uint8_t *copy = malloc(v->mv_size);
+
+	cr_assert_not_null(copy);
+	memcpy(copy, v->mv_data, v->mv_size);
+	change(copy, v->mv_size);
+	*v = (MDB_val){v->mv_size, copy};
+	cr_assert_eq(mdb_put(txn, dbi, k, v, 0), 0);
+	free(copy);
+}
+
+static void first_byte_plus_one(uint8_t *p, size_t n)
+{
+	p[0]++;
+}
+
+static void last_tap_amount_plus_one(uint8_t *p, size_t n)
+{
+	/* The amount of the last tap: 64-byte signature, then 48-byte record, amount at 40. */
+	p[n - KP_SIGNATURE_SIZE - KP_TAP_RECORD_SIZE + 40]++;
+}
+
+static void edit_first_cell(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	mdb_cursor_close(cur);
+	rewrite(txn, dbi, &k, &v, first_byte_plus_one);
+}
+
+static void edit_entry_2(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint64_t seq = 2;
+	MDB_val k = {sizeof seq, &seq}, v;
+
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	rewrite(txn, dbi, &k, &v, last_tap_amount_plus_one);
+}
+
+static void edit_head_1(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint64_t seq = 1;
+	MDB_val k = {sizeof seq, &seq}, v;
+
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	rewrite(txn, dbi, &k, &v, first_byte_plus_one);
+}
+
+static void delete_first(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	cr_assert_eq(mdb_cursor_del(cur, 0), 0);
+	mdb_cursor_close(cur);
+}
+
+static void delete_entry_2(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint64_t seq = 2;
+	MDB_val k = {sizeof seq, &seq};
+
+	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+}
+
+static void edit_first_watermark(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	mdb_cursor_close(cur);
+	rewrite(txn, dbi, &k, &v, first_byte_plus_one); /* little-endian: W + 1 */
+}
+
+static void expect_problem(const char *what)
+{
+	struct checked c = {0};
+
+	run_check(&c);
+	cr_expect_gt(c.rep.problems, 0, "no problem reported");
+	cr_expect_not_null(strstr(c.text, what), "no line about %s in:\n%s", what, c.text);
+	free(c.text);
+}
+
+struct heads {
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	struct st_read *r;
+	int n;
+};
+
+static int recompute(void *ctx, const struct st_log_entry *e)
+{
+	struct heads *h = ctx;
+	uint8_t stored[ST_CHAIN_HEAD_SIZE];
+
+	st_chain_next(h->head, e->raw, e->raw_len, h->head);
+	cr_assert_eq(st_chain_head(h->r, e->seq, stored), ST_OK);
+	cr_expect_eq(memcmp(stored, h->head, sizeof stored), 0, "head %lu", (unsigned long)e->seq);
+	h->n++;
+	return 0;
+}
+
+Test(check, chain_heads_recompute_from_the_log)
+{
+	struct st_read r;
+	struct heads h = {.r = &r};
+	uint8_t zero[ST_CHAIN_HEAD_SIZE] = {0}, head0[ST_CHAIN_HEAD_SIZE];
+
+	tdb_open();
+	fill();
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_chain_head(&r, 0, head0), ST_OK);
+	cr_expect_eq(memcmp(head0, zero, sizeof zero), 0);
+	cr_assert_eq(st_log_foreach(&r, 1, recompute, &h), ST_OK);
+	cr_expect_eq(h.n, 3);
+	cr_expect_eq(st_chain_head(&r, 4, head0), ST_ENOTFOUND);
+	st_read_end(&r);
+}
+
+Test(check, an_empty_database_is_consistent)
+{
+	struct checked c = {0};
+
+	tdb_open();
+	run_check(&c);
+	cr_expect_eq(c.rep.problems, 0);
+	cr_expect_eq(c.rep.entries, 0);
+	free(c.text);
+}
+
+static void count_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	cr_expect_leq(done, total);
+	*(uint64_t *)ctx = done;
+}
+
+Test(check, a_database_written_by_the_writer_is_consistent)
+{
+	struct checked c = {0};
+	uint64_t done = 0;
+
+	tdb_open();
+	fill();
+	run_check(&c);
+	cr_expect_eq(c.rep.problems, 0, "problems:\n%s", c.text);
+	cr_expect_eq(c.rep.entries, 3);
+	cr_expect_eq(c.rep.taps, 12);
+	free(c.text);
+	cr_assert_eq(st_check(tdb.db, &c.rep, NULL, count_progress, &done), ST_OK);
+	cr_expect_eq(done, 3, "progress reports the end of the walk");
+}
+
+Test(check, an_edited_aggregate_is_reported)
+{
+	tdb_open();
+	fill();
+	raw_edit("tap_agg", 0, edit_first_cell);
+	expect_problem("tap_agg");
+}
+
+Test(check, an_edited_log_entry_breaks_the_chain_and_the_sums)
+{
+	tdb_open();
+	fill();
+	raw_edit("log", MDB_INTEGERKEY, edit_entry_2);
+	expect_problem("chain: head of seq 2");
+	expect_problem("tap_agg");
+}
+
+Test(check, an_edited_chain_head_is_reported)
+{
+	tdb_open();
+	fill();
+	raw_edit("chain", MDB_INTEGERKEY, edit_head_1);
+	expect_problem("chain: head of seq 1");
+}
+
+Test(check, a_removed_log_entry_is_a_gap)
+{
+	tdb_open();
+	fill();
+	raw_edit("log", MDB_INTEGERKEY, delete_entry_2);
+	expect_problem("log: seq 3 follows 1");
+	expect_problem("indexed but not in the log");
+}
+
+Test(check, a_missing_once_only_entry_is_reported)
+{
+	tdb_open();
+	fill();
+	raw_edit("once", 0, delete_first);
+	expect_problem("is not indexed");
+}
+
+Test(check, a_wrong_watermark_is_reported)
+{
+	tdb_open();
+	fill();
+	raw_edit("watermark", 0, edit_first_watermark);
+	expect_problem("watermark: device");
+}

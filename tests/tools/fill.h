@@ -1,0 +1,30 @@
+/*
+ * fill.h — a database filled the way the daemon fills it: signed TAPS
+ * frames made with the codec, stored through st_commit_group. The database
+ * uses the time zone UTC and a service day starting at 03:00, and
+ * fill_write_config() writes the komposterd config that says the same, so
+ * the tool and the test agree on service dates.
+ */
+#ifndef KP_TESTS_TOOLS_FILL_H
+#define KP_TESTS_TOOLS_FILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware-proto/frame.h"
+
+#define FILL_START_HOUR 3
+#define FILL_TIMEZONE "UTC"
+
+/* Stores taps[0..n) as frames of per_frame taps each (the last may be
+ * shorter), batch_seq 1, 2, … of device_id, in one group. 0 or -1. */
+int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps, size_t n,
+              size_t per_frame);
+
+/* Writes "[storage] path, timezone, service_day_start_hour" to conf_path. */
+int fill_write_config(const char *conf_path, const char *db_dir);
+
+/* Unix ms of a UTC date and time. */
+int64_t fill_utc_ms(int year, int month, int day, int hour, int minute);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * harness.h — running the built `komposter` binary as a subprocess, the way
+ * an operator does, and a scratch directory for its files and database.
+ *
+ * tools_run() captures the exit status, stdout and stderr (whole, NUL-
+ * terminated); tools_run_free() releases them. tools_scratch_*() make and
+ * remove a fresh directory under /tmp.
+ */
+#ifndef KP_TESTS_TOOLS_HARNESS_H
+#define KP_TESTS_TOOLS_HARNESS_H
+
+#include <stddef.h>
+
+#define KOMPOSTER_BIN KP_BUILD_DIR "/tools/komposter"
+
+struct tools_run {
+	int status; /* exit code; 128 + signal when killed */
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+/* Runs komposter with the given arguments (a NULL-terminated list, not
+ * including the program). Returns 0, or -1 when it could not be run. */
+int tools_run(struct tools_run *r, ...) __attribute__((sentinel));
+void tools_run_free(struct tools_run *r);
+
+/* Number of '\n'-terminated lines in text. */
+size_t tools_count_lines(const char *text);
+
+/* A fresh directory; path must hold 64 bytes. 0 or -1. */
+int tools_scratch_make(char *path);
+void tools_scratch_remove(const char *path);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * Description: `komposter check` exits 0 with a summary on a database
+ * written by the daemon's commit path, and 1 with one line on stderr when
+ * there is no database, without creating one.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fill.h"
+#include "harness.h"
+
+static char dir[64], db[128], conf[128];
+
+static void setup(void)
+{
+	cr_assert_eq(tools_scratch_make(dir), 0);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(conf, sizeof(conf), "%s/komposterd.ini", dir);
+	cr_assert_eq(fill_write_config(conf, db), 0);
+}
+
+static void teardown(void)
+{
+	tools_scratch_remove(dir);
+}
+
+TestSuite(check, .init = setup, .fini = teardown);
+
+Test(check, a_missing_database_fails_and_is_not_created)
+{
+	struct tools_run r;
+	struct stat st;
+
+	cr_assert_eq(tools_run(&r, "check", "--db", db, NULL), 0);
+	cr_assert_eq(r.status, 1, "stderr: %s", r.err);
+	cr_assert_eq(strncmp(r.err, "komposter: check: ", 18), 0, "stderr: %s", r.err);
+	cr_assert_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	tools_run_free(&r);
+	cr_assert_neq(stat(db, &st), 0, "check created the database");
+}
+
+Test(check, a_good_database_passes)
+{
+	struct kp_tap taps[40];
+	struct tools_run r;
+
+	memset(taps, 0, sizeof(taps));
+	for (size_t i = 0; i < 40; i++) {
+		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 8, (int)i);
+		taps[i].card_token[0] = (uint8_t)i;
+		taps[i].route_id = 10 + (uint32_t)(i % 3);
+		taps[i].stop_id = 100;
+		taps[i].fare_product = 1;
+		taps[i].amount = 800;
+	}
+	cr_assert_eq(fill_taps(db, 0xa1, taps, 40, 7), 0);
+	/* the config gives the time zone the aggregates were written in */
+	cr_assert_eq(tools_run(&r, "check", "-c", conf, NULL), 0);
+	cr_assert_eq(r.status, 0, "stdout: %s stderr: %s", r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "problems 0"), "stdout: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "taps 40"), "stdout: %s", r.out);
+	tools_run_free(&r);
+}

@@ -1,0 +1,241 @@
+/*
+ * cmd_dump.c — `komposter dump [--from-seq N] [--limit N]`: the stored taps
+ * as JSON lines, one object per tap, in log order.
+ *
+ * The log already holds rider pseudonyms in place of card tokens (log.h),
+ * so what is printed is what is on disk: a raw token cannot appear because
+ * none was ever stored. The end of the dump is the last sequence stored
+ * when it starts, so a running daemon cannot make it chase the log forever.
+ *
+ * The log is read in chunks, each in its own short read transaction: the
+ * lines of a chunk are built into memory, the transaction ends, and only
+ * then are they written, so a slow consumer (a pipe into jq, a terminal)
+ * never keeps an LMDB snapshot pinned while the daemon writes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware-proto/frame.h"
+#include "ingest/keyfile.h"
+#include "storage/log.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/json_out.h"
+
+#define CMD "dump"
+/* A chunk ends at the first frame boundary after this many taps. */
+#define CHUNK_TAPS 4096
+
+static const char help[] =
+	"Usage: komposter dump [--from-seq N] [--limit N]\n\n"
+	"Prints the stored taps as JSON lines, one object per tap, in log order:\n"
+	"seq, device_id, batch_seq, received_at, tapped_at, rider, route_id,\n"
+	"stop_id, vehicle_id, fare_product, direction, result, amount, flags.\n"
+	"Times are Unix milliseconds; rider is the pseudonym (hex) that was\n"
+	"stored in place of the card token, which is never stored.\n\n"
+	"Options:\n"
+	"      --from-seq N   start at log entry N (default 1)\n"
+	"      --limit N      read at most N log entries (frames), not taps\n" KP_CLI_COMMON_HELP
+	"\n" KP_CLI_EXIT_HELP;
+
+enum { OPT_FROM_SEQ = 0x200, OPT_LIMIT };
+
+/* Lines of one chunk, built inside a read transaction. */
+struct chunk {
+	char *buf;
+	size_t len, cap;
+	size_t taps;
+};
+
+struct dump {
+	uint64_t next_seq; /* first entry not yet dumped */
+	uint64_t last_seq; /* the log's end when the dump began */
+	uint64_t left;     /* entries still allowed by --limit */
+	struct chunk c;
+	uint64_t bad_seq;  /* an entry whose frame does not decode, or 0 */
+	int oom;
+};
+
+static int chunk_append(struct chunk *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (c->len + n + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 1 << 16;
+		char *p;
+
+		while (cap < c->len + n + 1)
+			cap *= 2;
+		p = realloc(c->buf, cap);
+		if (p == NULL)
+			return -1;
+		c->buf = p;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, line, n);
+	c->buf[c->len + n] = '\n';
+	c->len += n + 1;
+	return 0;
+}
+
+static int add_tap_fields(cJSON *o, const struct st_log_entry *e, const struct kp_header *h,
+                          const struct kp_tap *t)
+{
+	char dev[17];
+
+	kp_device_id_format(h->device_id, dev);
+	return json_add_u64(o, "seq", e->seq) || json_add_str(o, "device_id", dev) ||
+	       json_add_u64(o, "batch_seq", h->batch_seq) ||
+	       json_add_i64(o, "received_at", e->received_at) ||
+	       json_add_i64(o, "tapped_at", t->tapped_at) ||
+	       json_add_hex(o, "rider", t->card_token, KP_CARD_TOKEN_SIZE) ||
+	       json_add_u64(o, "route_id", t->route_id) || json_add_u64(o, "stop_id", t->stop_id) ||
+	       json_add_u64(o, "vehicle_id", t->vehicle_id) ||
+	       json_add_u64(o, "fare_product", t->fare_product) ||
+	       json_add_u64(o, "direction", t->direction) || json_add_u64(o, "result", t->result) ||
+	       json_add_u64(o, "amount", t->amount) || json_add_u64(o, "flags", t->flags);
+}
+
+/* t->card_token holds the stored pseudonym (the log replaced the token). */
+static int append_tap(struct chunk *c, const struct st_log_entry *e, const struct kp_header *h,
+                      const struct kp_tap *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *line = NULL;
+	int rc = -1;
+
+	if (o == NULL || add_tap_fields(o, e, h, t) != 0)
+		goto out;
+	line = cJSON_PrintUnformatted(o);
+	if (line == NULL)
+		goto out;
+	rc = chunk_append(c, line);
+out:
+	cJSON_free(line);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int dump_entry(void *ctx, const struct st_log_entry *e)
+{
+	struct dump *d = ctx;
+	struct kp_header h;
+	struct kp_tap t;
+
+	if (e->seq > d->last_seq || d->left == 0)
+		return 1;
+	if (kp_frame_decode(e->frame, e->frame_len, &h) != KP_OK) {
+		d->bad_seq = e->seq;
+		return 1;
+	}
+	for (uint16_t i = 0; h.type == KP_TYPE_TAPS && i < h.count; i++) {
+		kp_frame_get_tap(e->frame, i, &t);
+		if (append_tap(&d->c, e, &h, &t) != 0) {
+			d->oom = 1;
+			return 1;
+		}
+	}
+	d->c.taps += h.type == KP_TYPE_TAPS ? h.count : 0;
+	d->next_seq = e->seq + 1;
+	d->left--;
+	return d->c.taps >= CHUNK_TAPS;
+}
+
+/* Reads one chunk into d->c; *done when the dump has reached its end. */
+static int read_chunk(struct st_db *db, struct dump *d, int *done)
+{
+	struct st_read r;
+	uint64_t before = d->next_seq;
+	int rc = st_read_begin(db, &r);
+
+	if (rc != ST_OK)
+		return cli_fail(CMD, "read transaction: %s", st_strerror(rc));
+	if (d->last_seq == UINT64_MAX)
+		rc = st_log_last_seq(&r, &d->last_seq);
+	if (rc == ST_OK)
+		rc = st_log_foreach(&r, d->next_seq, dump_entry, d);
+	st_read_end(&r);
+	if (d->oom)
+		return cli_fail(CMD, "out of memory");
+	if (d->bad_seq != 0)
+		return cli_fail(CMD, "log entry %" PRIu64 ": stored frame does not decode", d->bad_seq);
+	if (rc != ST_OK && rc != ST_ESTOP)
+		return cli_fail(CMD, "reading the log: %s", st_strerror(rc));
+	*done = rc == ST_OK || d->next_seq == before || d->next_seq > d->last_seq || d->left == 0;
+	return KP_EXIT_OK;
+}
+
+static int write_chunk(struct chunk *c)
+{
+	if (c->len > 0 && fwrite(c->buf, 1, c->len, stdout) != c->len)
+		return cli_fail(CMD, "writing output: %s", strerror(errno));
+	c->len = 0;
+	c->taps = 0;
+	return KP_EXIT_OK;
+}
+
+static int run_dump(struct st_db *db, struct dump *d)
+{
+	int done = 0, status = KP_EXIT_OK;
+
+	while (!done && status == KP_EXIT_OK) {
+		status = read_chunk(db, d, &done);
+		if (status == KP_EXIT_OK)
+			status = write_chunk(&d->c);
+	}
+	if (status == KP_EXIT_OK)
+		status = cli_finish_output(CMD);
+	return status;
+}
+
+/* Parses the command line into d; returns -1 to go on, or an exit status. */
+static int parse_options(struct kp_cli *cli, int argc, char **argv, struct dump *d)
+{
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "from-seq", required_argument, NULL, OPT_FROM_SEQ },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	cli_getopt_reset();
+	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+		if (cli_common_option(cli, opt, optarg))
+			continue;
+		if (opt == 'h')
+			return cli_help(CMD, help);
+		if (opt == OPT_FROM_SEQ && cli_parse_u64(optarg, UINT64_MAX, &d->next_seq) == 0)
+			continue;
+		if (opt == OPT_LIMIT && cli_parse_u64(optarg, UINT64_MAX, &d->left) == 0)
+			continue;
+		if (opt == OPT_FROM_SEQ || opt == OPT_LIMIT)
+			return cli_usage(CMD, "'%s' is not a number", optarg);
+		return cli_bad_option(CMD, argv, opt);
+	}
+	if (optind != argc)
+		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+	if (d->next_seq == 0)
+		d->next_seq = 1;
+	return -1;
+}
+
+int cmd_dump(struct kp_cli *cli, int argc, char **argv)
+{
+	struct dump d = { .next_seq = 1, .last_seq = UINT64_MAX, .left = UINT64_MAX };
+	struct st_db *db = NULL;
+	int status;
+
+	status = parse_options(cli, argc, argv, &d);
+	if (status >= 0)
+		return status;
+	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0)
+		return KP_EXIT_FAIL;
+	status = run_dump(db, &d);
+	st_db_close(db);
+	free(d.c.buf);
+	return status;
+}

@@ -1,0 +1,17 @@
+/*
+ * commands.h — the `komposter` subcommands, one per cmd_*.c. Each takes the
+ * shared options parsed so far and its own command line (argv[0] is its
+ * name) and returns the process exit status (enum kp_exit).
+ */
+#ifndef KP_COMMANDS_H
+#define KP_COMMANDS_H
+
+#include "tools/cli.h"
+
+int cmd_keygen(struct kp_cli *cli, int argc, char **argv);
+int cmd_device(struct kp_cli *cli, int argc, char **argv);
+int cmd_dump(struct kp_cli *cli, int argc, char **argv);
+int cmd_stats(struct kp_cli *cli, int argc, char **argv);
+int cmd_check(struct kp_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * device.c — the validator client's life cycle, batching and reply handling.
+ *
+ * Design: the device is a small state machine driven by one owner thread.
+ * Taps collect in an in-memory batch; a full batch (or a flush) is sealed into
+ * one signed TAPS frame inside the outbox's own write transaction
+ * (vd_outbox_next_seq), so the frame is durable before anything can publish
+ * it. Delivery is the window's job (device_window.c) and MQTT the job of
+ * device_mqtt.c; this file ties them together in vd_device_poll():
+ *   1. take the replies and the connection state out of the mailbox,
+ *   2. apply each reply (vd_device_handle_reply: decode, verify with the
+ *      server key, check the device id, then ACK → outbox, NACK → backoff),
+ *   3. after a new connection, subscribe to the ack topic and mark the whole
+ *      window due, so everything not yet covered goes out again,
+ *   4. walk the window: publish what is due.
+ * vd_device_handle_reply needs no broker, so tests call it directly.
+ */
+#include "validators/device_impl.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_TAKE_MAX 32
+
+int vd_device_fail(struct vd_device *dev, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->err, sizeof dev->err, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+const char *vd_strerror(int status)
+{
+	switch (status) {
+	case VD_OK: return "ok";
+	case VD_EIGNORED: return "reply ignored";
+	case VD_ESTORE: return "outbox failed";
+	case VD_EMQTT: return "MQTT failed";
+	case VD_EINVAL: return "invalid argument";
+	case VD_ENOMEM: return "out of memory";
+	default: return "unknown error";
+	}
+}
+
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int config_check(struct vd_device_config *c)
+{
+	if (c->device_id == 0 || !c->outbox_dir)
+		return VD_EINVAL;
+	if (c->batch == 0)
+		c->batch = VD_BATCH_DEFAULT;
+	if (c->window == 0)
+		c->window = VD_WINDOW_DEFAULT;
+	if (c->resend_ms <= 0)
+		c->resend_ms = VD_RESEND_MS_DEFAULT;
+	if (c->backoff_min_ms <= 0)
+		c->backoff_min_ms = VD_BACKOFF_MIN_MS_DEFAULT;
+	if (c->backoff_max_ms < c->backoff_min_ms)
+		c->backoff_max_ms = c->backoff_min_ms > VD_BACKOFF_MAX_MS_DEFAULT ?
+		                    c->backoff_min_ms : VD_BACKOFF_MAX_MS_DEFAULT;
+	if (c->batch > KP_RECORDS_MAX || c->window > VD_WINDOW_MAX)
+		return VD_EINVAL;
+	return VD_OK;
+}
+
+static void device_names(struct vd_device *dev)
+{
+	uint64_t id = dev->cfg.device_id;
+
+	snprintf(dev->topic_taps, sizeof dev->topic_taps, "komposter/v1/dev/%016llx/taps",
+	         (unsigned long long)id);
+	snprintf(dev->topic_ack, sizeof dev->topic_ack, "komposter/v1/dev/%016llx/ack",
+	         (unsigned long long)id);
+	snprintf(dev->client_id, sizeof dev->client_id, "kpdev-%016llx", (unsigned long long)id);
+}
+
+static int device_outbox_open(struct vd_device *dev, const char *dir)
+{
+	int rc = vd_outbox_open(dir, &dev->outbox);
+	if (rc == 0)
+		rc = vd_outbox_count(dev->outbox, &dev->pending);
+	if (rc == 0)
+		rc = vd_outbox_last_seq(dev->outbox, &dev->last_seq_at_open);
+	return rc;
+}
+
+static int mailbox_init(struct vd_mailbox *mb)
+{
+	if (pthread_mutex_init(&mb->lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&mb->changed, NULL) != 0) {
+		pthread_mutex_destroy(&mb->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_failed(char *err, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int open_failed(char *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err, VD_DEVICE_ERR_SIZE, fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+int vd_device_open(const struct vd_device_config *cfg, struct vd_device **out, char *err)
+{
+	struct vd_device *dev;
+	int rc;
+
+	if (!cfg || !out)
+		return open_failed(err, VD_EINVAL, "no configuration");
+	dev = calloc(1, sizeof *dev);
+	if (!dev)
+		return open_failed(err, VD_ENOMEM, "out of memory");
+	dev->cfg = *cfg;
+	if (config_check(&dev->cfg) != VD_OK) {
+		free(dev);
+		return open_failed(err, VD_EINVAL, "bad device configuration");
+	}
+	dev->cfg.outbox_dir = NULL;
+	dev->next_due = INT64_MAX;
+	dev->dirty = 1;
+	device_names(dev);
+	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
+	if (!dev->batch || mailbox_init(&dev->mb) != 0) {
+		free(dev->batch);
+		free(dev);
+		return open_failed(err, VD_ENOMEM, "out of memory");
+	}
+	rc = device_outbox_open(dev, cfg->outbox_dir);
+	if (rc) {
+		vd_device_close(dev);
+		return open_failed(err, VD_ESTORE, "outbox %s: %s", cfg->outbox_dir, mdb_strerror(rc));
+	}
+	*out = dev;
+	return VD_OK;
+}
+
+void vd_device_close(struct vd_device *dev)
+{
+	if (!dev)
+		return;
+	vd_mqtt_destroy(dev);
+	vd_outbox_close(dev->outbox);
+	pthread_cond_destroy(&dev->mb.changed);
+	pthread_mutex_destroy(&dev->mb.lock);
+	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
+	free(dev->batch);
+	free(dev);
+}
+
+static int tap_is_encodable(const struct kp_tap *t)
+{
+	return t->result <= KP_TAP_RESULT_MAX && (t->flags & ~KP_TAP_FLAGS_KNOWN) == 0 &&
+	       (t->direction == 0 || t->direction == 1 || t->direction == KP_DIRECTION_UNKNOWN);
+}
+
+int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap)
+{
+	if (!dev || !tap)
+		return VD_EINVAL;
+	if (!tap_is_encodable(tap))
+		return vd_device_fail(dev, VD_EINVAL, "tap has fields no frame may hold");
+	if (dev->batch_n == dev->cfg.batch) { /* the last seal failed: retry it first */
+		int rc = vd_device_flush(dev);
+		if (rc != VD_OK)
+			return rc;
+	}
+	dev->batch[dev->batch_n++] = *tap;
+	return dev->batch_n == dev->cfg.batch ? vd_device_flush(dev) : VD_OK;
+}
+
+/* vd_outbox_fill_fn: encodes and signs the open batch as frame `seq`. */
+static int fill_frame(void *arg, uint64_t seq, uint8_t *frame, size_t len)
+{
+	struct vd_device *dev = arg;
+	struct kp_header h = {
+		.type = KP_TYPE_TAPS,
+		.key_id = dev->cfg.key_id,
+		.count = (uint16_t)dev->batch_n,
+		.device_id = dev->cfg.device_id,
+		.batch_seq = seq,
+		.sent_at = realtime_ms(),
+		.aux = 0,
+	};
+
+	if (kp_frame_put_header(frame, len, &h) != KP_OK)
+		return EINVAL;
+	for (unsigned i = 0; i < dev->batch_n; i++)
+		kp_frame_put_tap(frame, (uint16_t)i, &dev->batch[i]);
+	return kp_frame_sign(frame, len, dev->cfg.secret_key) == KP_OK ? 0 : EINVAL;
+}
+
+int vd_device_flush(struct vd_device *dev)
+{
+	uint64_t seq;
+	size_t len;
+	int rc;
+
+	if (!dev)
+		return VD_EINVAL;
+	if (dev->batch_n == 0)
+		return VD_OK;
+	len = kp_frame_size(KP_TYPE_TAPS, (uint16_t)dev->batch_n);
+	rc = vd_outbox_next_seq(dev->outbox, len, fill_frame, dev, &seq);
+	if (rc)
+		return vd_device_fail(dev, VD_ESTORE, "outbox: %s", mdb_strerror(rc));
+	dev->stats.frames++;
+	dev->stats.taps += dev->batch_n;
+	dev->batch_n = 0;
+	dev->pending++;
+	dev->dirty = 1;
+	return VD_OK;
+}
+
+static int apply_ack(struct vd_device *dev, const struct kp_header *h)
+{
+	size_t removed = 0;
+	int rc = vd_outbox_ack(dev->outbox, h->batch_seq, h->aux, &removed);
+	if (rc)
+		return vd_device_fail(dev, VD_ESTORE, "outbox: %s", mdb_strerror(rc));
+	dev->pending = removed > dev->pending ? 0 : dev->pending - removed;
+	dev->stats.acks++;
+	dev->stats.acked_frames += removed;
+	vd_window_ack(dev, h->batch_seq, h->aux);
+	return VD_OK;
+}
+
+static void apply_nack(struct vd_device *dev, const struct kp_header *h, int64_t now_ms)
+{
+	uint64_t reason = h->aux <= KP_NACK_REASON_MAX ? h->aux : 0;
+
+	dev->stats.nacks++;
+	dev->stats.nack_reasons[reason]++;
+	vd_window_nack(dev, h->batch_seq, now_ms);
+}
+
+static int reply_is_ours(const struct vd_device *dev, const uint8_t *buf, size_t len,
+                         struct kp_header *h)
+{
+	if (kp_frame_decode(buf, len, h) != KP_OK)
+		return 0;
+	if (h->type != KP_TYPE_ACK && h->type != KP_TYPE_NACK)
+		return 0;
+	if (kp_frame_verify(buf, len, dev->cfg.server_pk) != KP_OK)
+		return 0;
+	return h->device_id == dev->cfg.device_id;
+}
+
+int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len, int64_t now_ms)
+{
+	struct kp_header h;
+
+	if (!dev || !buf)
+		return VD_EINVAL;
+	if (!reply_is_ours(dev, buf, len, &h)) {
+		dev->stats.ignored++;
+		return VD_EIGNORED;
+	}
+	if (h.type == KP_TYPE_NACK) {
+		apply_nack(dev, &h, now_ms);
+		return VD_OK;
+	}
+	return apply_ack(dev, &h);
+}
+
+static int drain_replies(struct vd_device *dev, int64_t now_ms, uint64_t *conn_gen)
+{
+	uint8_t replies[POLL_TAKE_MAX][KP_ACK_FRAME_SIZE];
+	unsigned n;
+
+	do {
+		n = vd_mailbox_take(dev, replies, POLL_TAKE_MAX, conn_gen);
+		for (unsigned i = 0; i < n; i++) {
+			int rc = vd_device_handle_reply(dev, replies[i], KP_ACK_FRAME_SIZE, now_ms);
+			if (rc != VD_OK && rc != VD_EIGNORED)
+				return rc;
+		}
+	} while (n == POLL_TAKE_MAX);
+	return VD_OK;
+}
+
+/* After a new connection: subscribe, then everything in the window is due. A
+ * failed subscribe is retried on the next poll (seen_gen stays behind). */
+static void handle_connection(struct vd_device *dev, uint64_t conn_gen)
+{
+	if (!dev->online || conn_gen == dev->seen_gen)
+		return;
+	if (vd_mqtt_subscribe(dev) != VD_OK)
+		return;
+	dev->seen_gen = conn_gen;
+	dev->stats.connects++;
+	vd_window_reset(dev);
+}
+
+/* Waits (bounded) until our last disconnect has gone through Paho. */
+static int disconnect_in_progress(struct vd_device *dev, int64_t now_ms)
+{
+	if (dev->disconnects_issued == dev->disconnects_seen)
+		return 0;
+	if (dev->disconnect_wait_since == 0)
+		dev->disconnect_wait_since = now_ms;
+	return now_ms - dev->disconnect_wait_since < VD_DISCONNECT_WAIT_MS;
+}
+
+/* Issues the connect that vd_device_connect left, or that Paho refused (at
+ * most once per VD_CONNECT_RETRY_MS). */
+static void retry_connect(struct vd_device *dev, int64_t now_ms)
+{
+	if (!dev->want_online || dev->connect_issued || now_ms < dev->connect_retry_at)
+		return;
+	if (disconnect_in_progress(dev, now_ms))
+		return;
+	dev->disconnect_wait_since = 0;
+	if (vd_mqtt_connect(dev) != VD_OK)
+		dev->connect_retry_at = now_ms + VD_CONNECT_RETRY_MS;
+}
+
+int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms)
+{
+	uint64_t conn_gen = 0;
+	int ready;
+	int rc;
+
+	if (!dev)
+		return VD_EINVAL;
+	rc = drain_replies(dev, now_ms, &conn_gen);
+	if (rc)
+		return rc;
+	retry_connect(dev, now_ms);
+	handle_connection(dev, conn_gen);
+	ready = dev->online && dev->seen_gen == conn_gen;
+	if (ready && (dev->dirty || now_ms >= dev->next_due))
+		rc = vd_window_send(dev, now_ms);
+	if (next_ms)
+		*next_ms = ready ? dev->next_due : INT64_MAX;
+	return rc;
+}
+
+size_t vd_device_pending(const struct vd_device *dev)
+{
+	return dev->pending;
+}
+
+uint64_t vd_device_id(const struct vd_device *dev)
+{
+	return dev->cfg.device_id;
+}
+
+int vd_device_online(struct vd_device *dev)
+{
+	return dev->online;
+}
+
+const struct vd_device_stats *vd_device_stats(const struct vd_device *dev)
+{
+	return &dev->stats;
+}
+
+const char *vd_device_error(const struct vd_device *dev)
+{
+	return dev->err[0] ? dev->err : "no error";
+}

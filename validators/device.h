@@ -1,0 +1,149 @@
+/*
+ * device.h — the reference validator client: batches taps into signed TAPS
+ * frames, keeps them in a persistent outbox (outbox.h) and delivers them over
+ * MQTT until the daemon's signed ACKs cover them (PROTOCOL.md, "Delivery").
+ *
+ * Promises:
+ *  - a frame is committed to the outbox before it is ever published, and it
+ *    leaves the outbox only through an ACK that decodes, verifies with the
+ *    server public key and names this device: forged, corrupt or foreign
+ *    replies are ignored and counted, and a NACK never drops a frame (it is
+ *    counted by reason and retried with exponential backoff);
+ *  - every frame no ACK covers is published again after each (re)connect and
+ *    whenever it has been unacknowledged for resend_ms; at most `window`
+ *    frames (the oldest) are in flight at once;
+ *  - taps are in memory until their frame is sealed (batch full, or
+ *    vd_device_flush); sealed frames survive a crash or restart, and a
+ *    reopened device continues the numbering and re-sends what is left.
+ *
+ * Threading. Everything but the Paho callbacks runs on ONE thread of the
+ * caller's, the device's owner: open, tap, flush, poll, connect, disconnect,
+ * handle_reply, close. Paho's callbacks (connected, connection lost, message
+ * arrived, disconnect done) run on Paho's threads and only touch a small
+ * mutex-protected mailbox: they copy an incoming reply (104 bytes) into a
+ * bounded ring or bump a connection generation, call the optional `notify`
+ * hook and return. They never call Paho and never touch the outbox. The owner
+ * thread does all the work in vd_device_poll(): drain the mailbox, apply
+ * replies to the outbox, subscribe after a (re)connect, publish and re-send.
+ * The owner never holds the mailbox lock while calling Paho or LMDB, so no
+ * lock order exists that could deadlock with Paho's own mutex. A full ring
+ * drops the reply (counted): harmless, the frame is re-sent and re-ACKed.
+ *
+ * MQTT: client id "kpdev-<16 hex>", clean session, automatic reconnect,
+ * MQTTCLIENT_PERSISTENCE_NONE (the outbox is the persistence); subscribes to
+ * komposter/v1/dev/{dev}/ack at QoS 1 on every (re)connect and publishes on
+ * komposter/v1/dev/{dev}/taps at QoS 1.
+ *
+ * Errors are the negative VD_E* codes; vd_device_error() says more about the
+ * last one. The caller must have called sodium_init().
+ */
+#ifndef VD_DEVICE_H
+#define VD_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware-proto/frame.h"
+
+enum vd_status {
+	VD_OK = 0,
+	VD_EIGNORED = -1, /* a reply that is not a valid signed ACK/NACK for us */
+	VD_ESTORE = -2,   /* the outbox (LMDB) failed */
+	VD_EMQTT = -3,    /* a Paho call failed */
+	VD_EINVAL = -4,   /* bad argument or configuration */
+	VD_ENOMEM = -5,
+};
+
+#define VD_BATCH_DEFAULT 64
+#define VD_WINDOW_DEFAULT 32
+#define VD_WINDOW_MAX 256
+#define VD_RESEND_MS_DEFAULT 10000
+#define VD_BACKOFF_MIN_MS_DEFAULT 1000
+#define VD_BACKOFF_MAX_MS_DEFAULT 60000
+#define VD_INBOX_SIZE 256
+#define VD_POLL_MAX_MS 1000
+#define VD_DEVICE_ERR_SIZE 160
+
+struct vd_device_config {
+	uint64_t device_id;
+	uint8_t key_id;
+	uint8_t secret_key[KP_SECRET_KEY_SIZE]; /* copied; wiped on close */
+	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
+	const char *outbox_dir;                 /* borrowed during open only */
+	unsigned batch;          /* taps per frame, 1..512; 0 = VD_BATCH_DEFAULT */
+	unsigned window;         /* frames in flight, 1..VD_WINDOW_MAX; 0 = default */
+	int64_t resend_ms;       /* re-send an unACKed frame after this; 0 = default */
+	int64_t backoff_min_ms;  /* first retry delay after a NACK; 0 = default */
+	int64_t backoff_max_ms;  /* the delay doubles up to this; 0 = default */
+	int duplicate;           /* publish every frame twice (tests of dedupe) */
+	/* Called on a Paho thread after a reply or a connection change was put in
+	 * the mailbox, so the owner can wake up. Must be quick and not block. */
+	void (*notify)(void *arg);
+	void *notify_arg;
+};
+
+struct vd_device_stats {
+	uint64_t frames;       /* frames sealed into the outbox by this process */
+	uint64_t taps;         /* taps in those frames */
+	uint64_t published;    /* publishes handed to Paho (duplicates included) */
+	uint64_t resent;       /* publishes of a frame already sent before (by now or an earlier run) */
+	uint64_t acks;         /* verified ACKs applied */
+	uint64_t acked_frames; /* frames those ACKs removed from the outbox */
+	uint64_t nacks;        /* verified NACKs */
+	uint64_t nack_reasons[KP_NACK_REASON_MAX + 1]; /* [0]: unknown reason */
+	uint64_t ignored;      /* replies that failed decode, signature, type or device checks */
+	uint64_t dropped;      /* replies lost because the mailbox ring was full */
+	uint64_t connects;     /* successful connects and reconnects */
+	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
+};
+
+struct vd_device; /* opaque, owned by the caller of vd_device_open */
+
+/* Opens the device's outbox and prepares it; no network yet. On failure,
+ * err (VD_DEVICE_ERR_SIZE bytes, may be NULL) gets one line saying why. */
+int vd_device_open(const struct vd_device_config *cfg, struct vd_device **out, char *err);
+/* Disconnects (waiting a moment for it), destroys the MQTT client and closes
+ * the outbox. Taps not yet sealed are lost, as on a power cut. NULL allowed. */
+void vd_device_close(struct vd_device *dev);
+
+/* Goes online: creates the MQTT client on the first call, for broker_uri
+ * (e.g. "tcp://127.0.0.1:1883"; later calls keep that broker and may pass
+ * NULL), and starts connecting; returns at once. VD_EMQTT only when the
+ * client cannot be created; a connect that Paho refuses is retried by
+ * vd_device_poll, and Paho reconnects by itself after a lost connection. */
+int vd_device_connect(struct vd_device *dev, const char *broker_uri);
+/* Goes offline on purpose (no reconnects until vd_device_connect). Taps and
+ * frames keep going into the outbox. */
+int vd_device_disconnect(struct vd_device *dev);
+/* 1 while the MQTT connection is up. */
+int vd_device_online(struct vd_device *dev);
+
+/* Adds a tap to the open batch; seals the frame when the batch is full.
+ * VD_EINVAL (tap refused) for fields no frame may hold. On VD_ESTORE the tap
+ * is kept and the seal is tried again by the next tap or flush. */
+int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap);
+/* Seals the open batch, if any, into a frame (VD_ESTORE: batch kept). */
+int vd_device_flush(struct vd_device *dev);
+
+/* The owner's work step: drains the mailbox, (re)connects, subscribes after
+ * a (re)connect, publishes new frames and re-sends due ones. now_ms is a
+ * monotonic clock in milliseconds. *next_ms (may be NULL) gets when a resend
+ * timer next falls due (INT64_MAX for none). Call it when `notify` fires, by
+ * *next_ms, and at least every VD_POLL_MAX_MS while not connected. */
+int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms);
+
+/* Applies one message received on the ack topic. VD_OK for a verified ACK
+ * (its frames are gone from the outbox) or NACK (counted, frame kept, retry
+ * delayed); VD_EIGNORED (counted) for anything else; VD_ESTORE if the outbox
+ * failed. Call only from the owner thread; needs no broker. */
+int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len, int64_t now_ms);
+
+/* Frames in the outbox (sealed, not yet covered by an ACK). */
+size_t vd_device_pending(const struct vd_device *dev);
+uint64_t vd_device_id(const struct vd_device *dev);
+const struct vd_device_stats *vd_device_stats(const struct vd_device *dev);
+/* One line about the last error a function of this device returned. */
+const char *vd_device_error(const struct vd_device *dev);
+const char *vd_strerror(int status);
+
+#endif

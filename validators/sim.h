@@ -1,0 +1,71 @@
+/*
+ * sim.h — the two commands of validator-sim, called by validator_sim.c once
+ * the command line is parsed. Each returns the process exit code: 0 done,
+ * 1 failed (one line on stderr says why).
+ */
+#ifndef VD_SIM_H
+#define VD_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VD_SIM_KEY_ID 1
+#define VD_SIM_KEY_FILE "device.key"
+#define VD_SIM_OUTBOX_DIR "outbox"
+
+struct vd_sim_init_opts {
+	const char *state;
+	uint64_t devices;
+	uint64_t first_id;
+	uint64_t seed;
+	int quiet;
+};
+
+struct vd_sim_run_opts {
+	const char *state;
+	const char *broker;
+	const char *server_pub;
+	uint64_t taps_per_device;
+	unsigned batch;
+	double rate;             /* taps per second per device; 0: as fast as possible */
+	double offline_fraction; /* 0..1 */
+	uint64_t seed;
+	uint64_t timeout_s;
+	int64_t resend_ms;
+	unsigned window;
+	const char *summary;
+	const char *tokens_out;
+	int duplicate;
+	int quiet;
+};
+
+int vd_sim_init(const struct vd_sim_init_opts *o);
+int vd_sim_run(const struct vd_sim_run_opts *o);
+
+/* What a run did, summed over the fleet (sim_report.c). */
+struct vd_sim_totals {
+	uint64_t devices;
+	uint64_t online;
+	uint64_t frames;
+	uint64_t taps;
+	uint64_t taps_target;
+	uint64_t accepted;
+	uint64_t denied;
+	uint64_t amount;
+	uint64_t acks;
+	uint64_t nacks;
+	uint64_t resent;
+	uint64_t ignored;
+	uint64_t remaining; /* frames still in outboxes */
+	double elapsed_s;
+};
+
+/* One progress line on stderr. */
+void vd_sim_progress(const struct vd_sim_totals *t);
+/* The --summary JSON object. Returns 0 or 1 (after saying why). */
+int vd_sim_write_summary(const char *path, const struct vd_sim_totals *t);
+
+/* Prints "validator-sim: <message>\n" on stderr; returns 1 (validator_sim.c). */
+int vd_sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

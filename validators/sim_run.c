@@ -1,0 +1,516 @@
+/*
+ * sim_run.c — `validator-sim run`: drives every device of a state directory
+ * against a broker until each outbox is empty or the timeout passes.
+ *
+ * Design: one thread, the main one, owns every device (device.h's "owner"):
+ * it makes taps, seals frames, and calls vd_device_poll for each device in
+ * turn, which applies ACKs, publishes and re-sends. Paho's threads only fill
+ * the devices' mailboxes and wake this thread through one condition variable
+ * (sim_notify), so the loop sleeps until a reply arrives, a tap is due, a
+ * device's resend timer falls due, or at most SIM_WAIT_MAX_MS.
+ *
+ * A run on a state directory that still holds frames (a restarted fleet)
+ * re-sends them first: they are the oldest, so the window takes them before
+ * any new frame, and the outbox continues the numbering.
+ *
+ * Offline spells: --offline-fraction picks that share of devices (seeded);
+ * each, once online and a quarter through its taps, disconnects and keeps
+ * tapping into its outbox (taps flagged offline) until three quarters through
+ * and at least SIM_OFFLINE_MIN_MS, then reconnects and sends the backlog in
+ * a burst.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "ingest/keyfile.h"
+#include "validators/device.h"
+#include "validators/fleet.h"
+#include "validators/sim.h"
+#include "validators/sim_rng.h"
+#include "validators/tapgen.h"
+
+#define SIM_PATH_MAX 4096
+#define SIM_OFFLINE_MIN_MS 2000
+#define SIM_WAIT_MAX_MS 100
+#define SIM_PROGRESS_MS 1000
+#define SIM_POOL_MIN 100
+#define SIM_POOL_MAX ((size_t)1 << 20)
+#define SIM_RIDERS_PER_TAP 4 /* pool = taps / 4: riders tap a few times */
+#define SIM_RNG_SALT 0x5eed0ff1e5ULL
+
+struct sim_dev {
+	struct vd_device *dev;
+	struct vd_vehicle veh;
+	uint64_t taps_done;
+	double next_tap_ms; /* monotonic; used when --rate > 0 */
+	int goes_offline;   /* picked for an offline spell */
+	int offline;        /* in the spell now */
+	int offline_done;
+	int64_t offline_since;
+	int flushed;
+	int64_t next_due; /* from vd_device_poll */
+};
+
+struct sim {
+	const struct vd_sim_run_opts *o;
+	struct vd_fleet_entry *fleet;
+	struct sim_dev *devs;
+	size_t n;
+	struct vd_tapgen *gen;
+	struct vd_rng rng;
+	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond; /* on CLOCK_MONOTONIC */
+	int woken;
+	int wake_ready;
+	int64_t start_ms;
+	uint64_t taps, accepted, denied, amount;
+};
+
+static volatile sig_atomic_t sim_interrupted;
+
+static void on_signal(int sig)
+{
+	sim_interrupted = sig;
+}
+
+static int64_t clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called on Paho's threads (vd_device_config.notify): quick, never blocks long. */
+static void sim_notify(void *arg)
+{
+	struct sim *s = arg;
+
+	pthread_mutex_lock(&s->wake_lock);
+	s->woken = 1;
+	pthread_cond_signal(&s->wake_cond);
+	pthread_mutex_unlock(&s->wake_lock);
+}
+
+static void sim_wait(struct sim *s, int64_t until_ms)
+{
+	struct timespec ts = {until_ms / 1000, (until_ms % 1000) * 1000000};
+
+	pthread_mutex_lock(&s->wake_lock);
+	while (!s->woken && !sim_interrupted && clock_ms(CLOCK_MONOTONIC) < until_ms) {
+		if (pthread_cond_timedwait(&s->wake_cond, &s->wake_lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	s->woken = 0;
+	pthread_mutex_unlock(&s->wake_lock);
+}
+
+static int wake_init(struct sim *s)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+
+	if (rc == 0)
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->wake_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc == 0 && (rc = pthread_mutex_init(&s->wake_lock, NULL)) != 0)
+		pthread_cond_destroy(&s->wake_cond);
+	if (rc)
+		return vd_sim_fail("pthread: %s", strerror(rc));
+	s->wake_ready = 1;
+	return 0;
+}
+
+/* Each device holds two LMDB files and a socket open: lift the soft limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort: opening says if too few */
+	}
+}
+
+static int device_config(struct sim *s, size_t i, char *dir, struct vd_device_config *cfg)
+{
+	char key[SIM_PATH_MAX], id[17], err[KP_KEYFILE_ERR_SIZE];
+	const struct vd_fleet_entry *e = &s->fleet[i];
+
+	kp_device_id_format(e->device_id, id);
+	if (snprintf(key, sizeof key, "%s/%s/%s", s->o->state, id, VD_SIM_KEY_FILE) >= (int)sizeof key ||
+	    snprintf(dir, SIM_PATH_MAX, "%s/%s/%s", s->o->state, id, VD_SIM_OUTBOX_DIR) >= SIM_PATH_MAX)
+		return vd_sim_fail("%s: path too long", s->o->state);
+	*cfg = (struct vd_device_config){
+		.device_id = e->device_id,
+		.key_id = e->key_id,
+		.batch = s->o->batch,
+		.window = s->o->window,
+		.resend_ms = s->o->resend_ms,
+		.duplicate = s->o->duplicate,
+		.notify = sim_notify,
+		.notify_arg = s,
+	};
+	if (kp_keyfile_read_secret(key, cfg->secret_key, err) != 0)
+		return vd_sim_fail("%s", err);
+	memcpy(cfg->server_pk, s->server_pk, sizeof cfg->server_pk);
+	return 0;
+}
+
+static int open_device(struct sim *s, size_t i)
+{
+	char dir[SIM_PATH_MAX], err[VD_DEVICE_ERR_SIZE];
+	struct vd_device_config cfg;
+	struct sim_dev *d = &s->devs[i];
+	int rc;
+
+	if (device_config(s, i, dir, &cfg) != 0) {
+		sodium_memzero(&cfg, sizeof cfg);
+		return 1;
+	}
+	cfg.outbox_dir = dir;
+	rc = vd_device_open(&cfg, &d->dev, err);
+	sodium_memzero(cfg.secret_key, sizeof cfg.secret_key);
+	if (rc != VD_OK)
+		return vd_sim_fail("%s", err);
+	rc = vd_device_connect(d->dev, s->o->broker);
+	if (rc != VD_OK)
+		return vd_sim_fail("%s", vd_device_error(d->dev));
+	vd_tapgen_vehicle(s->gen, &d->veh, i, s->fleet[i].vehicle_id);
+	d->next_due = INT64_MAX;
+	return 0;
+}
+
+static void plan_offline(struct sim *s)
+{
+	size_t k = (size_t)llround(s->o->offline_fraction * (double)s->n);
+
+	/* A partial Fisher-Yates shuffle picks k distinct devices. */
+	size_t *order = malloc(s->n * sizeof *order);
+	if (!order)
+		return; /* no spells then; the run itself goes on */
+	for (size_t i = 0; i < s->n; i++)
+		order[i] = i;
+	for (size_t i = 0; i < k && i < s->n; i++) {
+		size_t j = i + (size_t)vd_rng_below(&s->rng, s->n - i);
+		size_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+		s->devs[order[i]].goes_offline = 1;
+	}
+	free(order);
+}
+
+static size_t pool_size(const struct sim *s)
+{
+	double taps = (double)s->n * (double)s->o->taps_per_device / SIM_RIDERS_PER_TAP;
+
+	if (taps < SIM_POOL_MIN)
+		return SIM_POOL_MIN;
+	return taps > (double)SIM_POOL_MAX ? SIM_POOL_MAX : (size_t)taps;
+}
+
+static int sim_load(struct sim *s)
+{
+	char path[SIM_PATH_MAX], err[VD_FLEET_ERR_SIZE];
+
+	_Static_assert(KP_KEYFILE_ERR_SIZE <= VD_FLEET_ERR_SIZE, "err holds both kinds");
+
+	if (kp_keyfile_read_public(s->o->server_pub, s->server_pk, err) != 0)
+		return vd_sim_fail("%s", err);
+	if (snprintf(path, sizeof path, "%s/%s", s->o->state, VD_FLEET_FILE) >= (int)sizeof path)
+		return vd_sim_fail("%s: path too long", s->o->state);
+	if (vd_fleet_read(path, &s->fleet, &s->n, err) != 0)
+		return vd_sim_fail("%s", err);
+	s->devs = calloc(s->n, sizeof *s->devs);
+	if (!s->devs || vd_tapgen_create(s->o->seed, pool_size(s), &s->gen) != 0)
+		return vd_sim_fail("out of memory");
+	return 0;
+}
+
+static int sim_open(struct sim *s)
+{
+	vd_rng_seed(&s->rng, s->o->seed ^ SIM_RNG_SALT);
+	if (wake_init(s) != 0)
+		return 1;
+	if (sim_load(s) != 0)
+		return 1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (open_device(s, i) != 0)
+			return 1;
+	}
+	plan_offline(s);
+	s->start_ms = clock_ms(CLOCK_MONOTONIC);
+	for (size_t i = 0; s->o->rate > 0 && i < s->n; i++)
+		s->devs[i].next_tap_ms = (double)s->start_ms + vd_rng_unit(&s->rng) * 1000.0 / s->o->rate;
+	return 0;
+}
+
+/* Disconnect everyone first, so the closes then find their disconnects done. */
+static void sim_close(struct sim *s)
+{
+	for (size_t i = 0; s->devs && i < s->n; i++) {
+		if (s->devs[i].dev)
+			(void)vd_device_disconnect(s->devs[i].dev); /* close retries whatever is left */
+	}
+	for (size_t i = 0; s->devs && i < s->n; i++)
+		vd_device_close(s->devs[i].dev);
+	free(s->devs);
+	free(s->fleet);
+	vd_tapgen_destroy(s->gen);
+	if (s->wake_ready) {
+		pthread_cond_destroy(&s->wake_cond);
+		pthread_mutex_destroy(&s->wake_lock);
+	}
+}
+
+static int sim_tap(struct sim *s, struct sim_dev *d)
+{
+	struct kp_tap t;
+	int rc;
+
+	vd_tapgen_next(s->gen, &d->veh, clock_ms(CLOCK_REALTIME), d->offline, &t);
+	rc = vd_device_tap(d->dev, &t);
+	if (rc != VD_OK)
+		return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
+		                   vd_device_error(d->dev));
+	d->taps_done++;
+	s->taps++;
+	if (t.result == KP_TAP_ACCEPTED) {
+		s->accepted++;
+		s->amount += t.amount;
+	} else {
+		s->denied++;
+	}
+	return 0;
+}
+
+/* --rate 0: one frame's worth per pass; else the taps whose time has come,
+ * at intervals jittered uniformly around 1000/rate ms. */
+static int make_taps(struct sim *s, struct sim_dev *d, int64_t now)
+{
+	uint64_t left = s->o->taps_per_device - d->taps_done;
+	double interval = s->o->rate > 0 ? 1000.0 / s->o->rate : 0;
+
+	if (s->o->rate <= 0) {
+		for (uint64_t i = 0; i < left && i < s->o->batch; i++) {
+			if (sim_tap(s, d) != 0)
+				return 1;
+		}
+		return 0;
+	}
+	while (left-- > 0 && d->next_tap_ms <= (double)now) {
+		if (sim_tap(s, d) != 0)
+			return 1;
+		d->next_tap_ms += interval * (0.5 + vd_rng_unit(&s->rng));
+	}
+	return 0;
+}
+
+static int offline_step(struct sim *s, struct sim_dev *d, int64_t now)
+{
+	uint64_t m = s->o->taps_per_device;
+
+	if (d->goes_offline && !d->offline && !d->offline_done && vd_device_online(d->dev) &&
+	    d->taps_done >= m / 4) {
+		d->offline = 1;
+		d->offline_since = now;
+		return vd_device_disconnect(d->dev);
+	}
+	if (d->offline && d->taps_done >= m - m / 4 && now - d->offline_since >= SIM_OFFLINE_MIN_MS) {
+		d->offline = 0;
+		d->offline_done = 1;
+		return vd_device_connect(d->dev, NULL);
+	}
+	return VD_OK;
+}
+
+static int device_step(struct sim *s, struct sim_dev *d, int64_t now)
+{
+	int rc = offline_step(s, d, now);
+
+	if (rc != VD_OK)
+		return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
+		                   vd_device_error(d->dev));
+	if (make_taps(s, d, now) != 0)
+		return 1;
+	if (d->taps_done == s->o->taps_per_device && !d->flushed) {
+		rc = vd_device_flush(d->dev);
+		d->flushed = rc == VD_OK;
+	}
+	if (rc == VD_OK)
+		rc = vd_device_poll(d->dev, now, &d->next_due);
+	if (rc != VD_OK)
+		return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
+		                   vd_device_error(d->dev));
+	return 0;
+}
+
+static int device_done(const struct sim *s, const struct sim_dev *d)
+{
+	return d->flushed && !d->offline && (!d->goes_offline || d->offline_done) &&
+	       vd_device_pending(d->dev) == 0;
+}
+
+/* When this device next needs the loop: a tap, a timer, the end of a spell. */
+static int64_t device_wake(const struct sim *s, const struct sim_dev *d, int64_t now)
+{
+	int64_t wake = d->next_due;
+
+	if (d->taps_done < s->o->taps_per_device) {
+		int64_t tap = s->o->rate > 0 ? (int64_t)ceil(d->next_tap_ms) : now;
+		if (tap < wake)
+			wake = tap;
+	}
+	if (d->offline && d->offline_since + SIM_OFFLINE_MIN_MS < wake)
+		wake = d->offline_since + SIM_OFFLINE_MIN_MS;
+	return wake;
+}
+
+static void sim_totals(const struct sim *s, struct vd_sim_totals *t)
+{
+	*t = (struct vd_sim_totals){
+		.devices = s->n,
+		.taps = s->taps,
+		.taps_target = s->n * s->o->taps_per_device,
+		.accepted = s->accepted,
+		.denied = s->denied,
+		.amount = s->amount,
+		.elapsed_s = (double)(clock_ms(CLOCK_MONOTONIC) - s->start_ms) / 1000.0,
+	};
+	for (size_t i = 0; i < s->n; i++) {
+		const struct vd_device_stats *st = vd_device_stats(s->devs[i].dev);
+		t->frames += st->frames;
+		t->acks += st->acks;
+		t->nacks += st->nacks;
+		t->resent += st->resent;
+		t->ignored += st->ignored;
+		t->remaining += vd_device_pending(s->devs[i].dev);
+		t->online += (uint64_t)vd_device_online(s->devs[i].dev);
+	}
+}
+
+/* One pass over the fleet. Returns 1 on failure, else sets *all_done and
+ * *wake (the earliest time any device needs the loop again). */
+static int sim_pass(struct sim *s, int64_t now, int *all_done, int64_t *wake)
+{
+	*all_done = 1;
+	*wake = now + SIM_WAIT_MAX_MS;
+	for (size_t i = 0; i < s->n; i++) {
+		struct sim_dev *d = &s->devs[i];
+		int64_t w;
+		if (device_step(s, d, now) != 0)
+			return 1;
+		if (!device_done(s, d))
+			*all_done = 0;
+		w = device_wake(s, d, now);
+		if (w < *wake)
+			*wake = w;
+	}
+	return 0;
+}
+
+static int report_timeout(const struct sim *s)
+{
+	size_t boxes = 0, offline = 0;
+	uint64_t frames = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		size_t p = vd_device_pending(s->devs[i].dev);
+		frames += p;
+		boxes += p > 0;
+		offline += !vd_device_online(s->devs[i].dev);
+	}
+	return vd_sim_fail("timeout after %" PRIu64 " s: %" PRIu64 " frames remain in %zu outboxes"
+	                   " (%zu of %zu devices not connected)",
+	                   s->o->timeout_s, frames, boxes, offline, s->n);
+}
+
+static void maybe_progress(const struct sim *s, int64_t now, int64_t *last)
+{
+	struct vd_sim_totals t;
+
+	if (s->o->quiet || now - *last < SIM_PROGRESS_MS)
+		return;
+	*last = now;
+	sim_totals(s, &t);
+	vd_sim_progress(&t);
+}
+
+static int sim_loop(struct sim *s)
+{
+	int64_t deadline = s->start_ms + (int64_t)s->o->timeout_s * 1000;
+	int64_t last_progress = s->start_ms;
+
+	for (;;) {
+		int64_t now = clock_ms(CLOCK_MONOTONIC), wake;
+		int all_done;
+		if (sim_interrupted)
+			return vd_sim_fail("interrupted by signal %d", (int)sim_interrupted);
+		if (sim_pass(s, now, &all_done, &wake) != 0)
+			return 1;
+		if (all_done)
+			return 0;
+		if (now >= deadline) {
+			maybe_progress(s, now, &(int64_t){INT64_MIN / 2});
+			return report_timeout(s);
+		}
+		maybe_progress(s, now, &last_progress);
+		if (wake > now)
+			sim_wait(s, wake < deadline ? wake : deadline);
+	}
+}
+
+static int sim_report(const struct sim *s, int rc)
+{
+	struct vd_sim_totals t;
+
+	sim_totals(s, &t);
+	if (!s->o->quiet && rc == 0)
+		vd_sim_progress(&t);
+	if (s->o->summary && vd_sim_write_summary(s->o->summary, &t) != 0)
+		rc = 1;
+	if (s->o->tokens_out && vd_tapgen_write_tokens(s->gen, s->o->tokens_out) != 0)
+		rc = vd_sim_fail("--tokens-out %s: %s", s->o->tokens_out, strerror(errno));
+	return rc;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The caller has called sodium_init(). */
+int vd_sim_run(const struct vd_sim_run_opts *o)
+{
+	struct sim s = {.o = o};
+	int rc;
+
+	raise_fd_limit();
+	catch_signals();
+	rc = sim_open(&s);
+	if (rc == 0) {
+		rc = sim_loop(&s);
+		rc = sim_report(&s, rc);
+	}
+	sim_close(&s);
+	return rc;
+}
