@@ -47,7 +47,7 @@ static const struct key_def keys[] = {
 	INT("mqtt", "keepalive_s", mqtt_keepalive_s, 5, 3600),
 	INT("mqtt", "max_inflight", mqtt_max_inflight, 1, 65535),
 	STR("ingest", "server_key", server_key),
-	INT("ingest", "verify_workers", verify_workers, 0, 256),
+	INT("ingest", "verify_workers", verify_workers, 0, 64),
 	INT("ingest", "ring_size", ring_size, 16, 1 << 20),
 	INT("ingest", "group_max_frames", group_max_frames, 1, 4096),
 	INT("ingest", "group_max_wait_ms", group_max_wait_ms, 0, 10000),

@@ -28,7 +28,7 @@ struct kp_intake {
 	MQTTAsync client;
 	atomic_int connecting;
 	atomic_int connected;
-	int ever_connected;
+	atomic_int ever_connected;
 };
 
 void kp_inbound_free(struct kp_inbound *in)
@@ -100,6 +100,16 @@ drop:
 static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
 	struct kp_daemon *d = ctx;
+
+	/* For several topics Paho reports the granted QoS list in alt.qosList. */
+	for (size_t i = 0; resp && i < N_SUBS; i++) {
+		int granted = N_SUBS == 1 ? resp->alt.qos : resp->alt.qosList[i];
+		if (granted != 1) {
+			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
+			        subscriptions[i].filter, granted);
+			return;
+		}
+	}
 	atomic_store(&d->mqtt->connected, 1);
 	atomic_store(&d->metrics.mqtt_connected, 1);
 	fprintf(stderr, "komposterd: mqtt: subscribed\n");
@@ -119,7 +129,7 @@ static void on_connected(void *ctx, char *cause)
 	int qos[N_SUBS];
 
 	atomic_store(&d->mqtt->connecting, 0);
-	d->mqtt->ever_connected = 1;
+	atomic_store(&d->mqtt->ever_connected, 1);
 	for (size_t i = 0; i < N_SUBS; i++) {
 		filters[i] = (char *)subscriptions[i].filter;
 		qos[i] = 1;
@@ -185,6 +195,9 @@ int kp_intake_start(struct kp_daemon *d)
 		return -1;
 	d->mqtt = in;
 	copts.sendWhileDisconnected = 0;
+	/* Paho counts publishes its send thread has not taken yet against this
+	 * limit even while connected; the publisher keeps max_inflight inside. */
+	copts.maxBufferedMessages = d->cfg.mqtt_max_inflight + 16;
 	rc = MQTTAsync_createWithOptions(&in->client, d->cfg.mqtt_uri, d->cfg.mqtt_client_id,
 	                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
 	if (rc != MQTTASYNC_SUCCESS) {
@@ -210,7 +223,8 @@ err:
 void kp_intake_tick(struct kp_daemon *d)
 {
 	struct kp_intake *in = d->mqtt;
-	if (!in || in->ever_connected || atomic_load(&in->connecting) || atomic_load(&d->stopping))
+	if (!in || atomic_load(&in->ever_connected) || atomic_load(&in->connecting) ||
+	    atomic_load(&d->stopping))
 		return;
 	connect_now(d);
 }

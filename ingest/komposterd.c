@@ -92,8 +92,10 @@ static int workers_wanted(const struct kp_config *cfg)
 {
 	if (cfg->verify_workers > 0)
 		return cfg->verify_workers;
+	/* Each worker holds an LMDB reader slot (126 by default, shared with the
+	 * komposter tools); 64 workers is far beyond any Ed25519 need. */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	return cores > 1 ? (int)cores : 1;
+	return cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
 }
 
 static int open_rings(struct kp_daemon *d)

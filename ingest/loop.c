@@ -50,6 +50,7 @@ struct loop {
 	int nconns;
 	int running;
 	int ring_ready;
+	int accept_armed;
 };
 
 static uint64_t pack(enum op op, int slot)
@@ -57,6 +58,9 @@ static uint64_t pack(enum op op, int slot)
 	return (uint64_t)slot << 8 | (uint64_t)op;
 }
 
+/* The queue has room for every operation the loop can have pending (one per
+ * connection plus four), so after a submit a slot is always free; if the
+ * kernel refuses even that, the loop cannot go on. */
 static struct io_uring_sqe *get_sqe(struct loop *l)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
@@ -64,11 +68,16 @@ static struct io_uring_sqe *get_sqe(struct loop *l)
 		io_uring_submit(&l->ring);
 		sqe = io_uring_get_sqe(&l->ring);
 	}
+	if (!sqe) {
+		fprintf(stderr, "komposterd: io_uring: no submission slot; exiting\n");
+		abort();
+	}
 	return sqe;
 }
 
 static void arm_accept(struct loop *l)
 {
+	l->accept_armed = 1;
 	struct io_uring_sqe *sqe = get_sqe(l);
 	io_uring_prep_multishot_accept(sqe, l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, pack(OP_ACCEPT, 0));
@@ -117,8 +126,12 @@ static void conn_close(struct loop *l, int slot)
 
 static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 {
-	if (!(cqe->flags & IORING_CQE_F_MORE) && l->running)
-		arm_accept(l);
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		l->accept_armed = 0;
+		/* After an error (EMFILE, ENOBUFS) re-arm from the tick, not in a spin. */
+		if (cqe->res >= 0 && l->running)
+			arm_accept(l);
+	}
 	if (cqe->res < 0)
 		return;
 	for (int i = 0; i < l->nconns; i++) {
@@ -191,6 +204,8 @@ static void on_tick(struct loop *l)
 	uint64_t now = kp_now_mono_ns();
 
 	kp_intake_tick(l->d);
+	if (!l->accept_armed)
+		arm_accept(l);
 	for (int i = 0; i < l->nconns; i++)
 		if (l->conns[i].fd >= 0 && now > l->conns[i].deadline_ns)
 			shutdown(l->conns[i].fd, SHUT_RDWR);
@@ -296,9 +311,10 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 		return -1;
 	for (int i = 0; i < l->nconns; i++)
 		l->conns[i].fd = -1;
-	rc = io_uring_queue_init_params(256, &l->ring, &params);
+	unsigned entries = (unsigned)l->nconns + 8;
+	rc = io_uring_queue_init_params(entries, &l->ring, &params);
 	if (rc == -EINVAL) /* kernels before 6.1 */
-		rc = io_uring_queue_init(256, &l->ring, 0);
+		rc = io_uring_queue_init(entries, &l->ring, 0);
 	if (rc < 0) {
 		fprintf(stderr, "komposterd: io_uring: %s\n", strerror(-rc));
 		return -1;
@@ -313,7 +329,7 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 
 static void loop_fini(struct loop *l)
 {
-	for (int i = 0; i < l->nconns; i++)
+	for (int i = 0; l->conns && i < l->nconns; i++)
 		if (l->conns[i].fd >= 0)
 			conn_close(l, i);
 	if (l->listen_fd >= 0)

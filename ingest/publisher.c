@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ingest/intake_mqtt.h"
 #include "ingest/keyfile.h"
@@ -21,7 +22,14 @@ struct kp_publisher {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	int inflight;
+	uint64_t give_up_ns; /* set by kp_publisher_stop: drain until then, then drop */
 };
+
+static int giving_up(struct kp_publisher *p)
+{
+	uint64_t at = __atomic_load_n(&p->give_up_ns, __ATOMIC_RELAXED);
+	return at != 0 && kp_now_mono_ns() >= at;
+}
 
 static void settle(struct kp_publisher *p, int ok)
 {
@@ -43,13 +51,38 @@ static void on_send_failed(void *ctx, MQTTAsync_failureData *resp)
 	settle(ctx, 0);
 }
 
-static void wait_for_room(struct kp_publisher *p)
+/* Waits until fewer than max_inflight publishes are inside Paho and takes
+ * a slot. Returns -1 when the drain deadline passed first. The wait is in
+ * short slices so a deadline set meanwhile is seen. */
+static int wait_for_room(struct kp_publisher *p)
 {
+	int rc = 0;
+
 	pthread_mutex_lock(&p->lock);
-	while (p->inflight >= p->d->cfg.mqtt_max_inflight)
-		pthread_cond_wait(&p->changed, &p->lock);
-	p->inflight++;
+	while (p->inflight >= p->d->cfg.mqtt_max_inflight && !(rc = giving_up(p) ? -1 : 0)) {
+		uint64_t at = kp_now_mono_ns() + 100000000u;
+		struct timespec ts = { (time_t)(at / 1000000000u), (long)(at % 1000000000u) };
+		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+	}
+	if (rc == 0)
+		p->inflight++;
 	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* Hands one publish to Paho. Paho refuses with MAX_BUFFERED_MESSAGES while
+ * its send thread has not caught up (it may be waiting for the lock that
+ * messageArrived holds while the intake ring is full): that is temporary,
+ * so wait a little and try again instead of dropping the ACK. */
+static int send_to_paho(struct kp_publisher *p, const char *topic, MQTTAsync_message *msg,
+                        MQTTAsync_responseOptions *opts)
+{
+	for (;;) {
+		int rc = MQTTAsync_sendMessage(kp_intake_client(p->d), topic, msg, opts);
+		if (rc != MQTTASYNC_MAX_BUFFERED_MESSAGES || giving_up(p))
+			return rc;
+		kp_sleep_ms(1);
+	}
 }
 
 static void publish(struct kp_publisher *p, const struct kp_reply *r)
@@ -73,9 +106,11 @@ static void publish(struct kp_publisher *p, const struct kp_reply *r)
 	opts.onSuccess = on_sent;
 	opts.onFailure = on_send_failed;
 	opts.context = p;
-	wait_for_room(p);
-	int rc = MQTTAsync_sendMessage(kp_intake_client(d), topic, &msg, &opts);
-	if (rc != MQTTASYNC_SUCCESS)
+	if (wait_for_room(p) != 0) {
+		atomic_fetch_add_explicit(&d->metrics.replies_failed, 1, memory_order_relaxed);
+		return;
+	}
+	if (send_to_paho(p, topic, &msg, &opts) != MQTTASYNC_SUCCESS)
 		settle(p, 0); /* not connected: the device re-sends and is answered then */
 }
 
@@ -114,8 +149,9 @@ void kp_publisher_stop(struct kp_daemon *d, int timeout_ms)
 
 	if (!p)
 		return;
+	__atomic_store_n(&p->give_up_ns, kp_now_mono_ns() + (uint64_t)timeout_ms * 1000000u, __ATOMIC_RELAXED);
 	pthread_join(p->thread, NULL);
-	for (int waited = 0; waited < timeout_ms; waited += 10) {
+	for (int waited = 0; waited < timeout_ms && !giving_up(p); waited += 10) {
 		pthread_mutex_lock(&p->lock);
 		int left = p->inflight;
 		pthread_mutex_unlock(&p->lock);

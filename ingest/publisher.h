@@ -12,8 +12,9 @@
 #include "ingest/daemon.h"
 
 int kp_publisher_start(struct kp_daemon *d);
-/* Drains d->replies (close it first), waits up to timeout_ms for Paho to
- * confirm what is in flight, and ends the thread. */
+/* Drains d->replies (close it first) and waits for Paho to confirm what is
+ * in flight, for timeout_ms in all at most (a broker that is gone cannot hold
+ * up the shutdown); replies still queued then are dropped and counted. */
 void kp_publisher_stop(struct kp_daemon *d, int timeout_ms);
 /* Frees it; only after the Paho client is destroyed (no callback can come). */
 void kp_publisher_free(struct kp_daemon *d);

@@ -35,8 +35,13 @@ static int check_registry(struct kp_daemon *d, const struct kp_header *h,
 	uint64_t seq;
 	int verdict = KP_VERDICT_STORE;
 
-	if (st_read_begin(d->db, &r) != ST_OK)
-		return KP_NACK_STORAGE_FULL; /* cannot read: ask the device to retry later */
+	int rc = st_read_begin(d->db, &r);
+	if (rc != ST_OK) {
+		/* Cannot read (reader slots full?): ask the device to retry later. */
+		atomic_fetch_add_explicit(&d->metrics.storage_errors, 1, memory_order_relaxed);
+		fprintf(stderr, "komposterd: ALARM: read transaction: %s; NACK 7\n", st_strerror(rc));
+		return KP_NACK_STORAGE_FULL;
+	}
 	if (st_device_get(&r, h->device_id, &dev) != ST_OK ||
 	    st_device_key_get(&r, h->device_id, h->key_id, &key) != ST_OK) {
 		verdict = KP_NACK_UNKNOWN_DEVICE;

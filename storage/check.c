@@ -14,7 +14,7 @@
  *    fills, so memory follows the number of distinct cells, not of taps)
  *    and merged against `tap_agg` cell by cell.
  * The cell a tap counts in comes from st_tap_agg_of, the writer's own rule,
- * with the service day settings of the options the db was opened with.
+ * with the service-day settings recorded in the database (st_db_options).
  * Every problem is one line on `out`; the walk goes on after a problem.
  */
 #include "storage/check.h"

@@ -17,6 +17,10 @@
  *    (mdb_env_set_mapsize(env, 0)) under the exclusive lock and begin again.
  *  - Commits use LMDB's default sync: when a write call returns ST_OK the
  *    data is on disk.
+ *  - The service-day settings are settled (recorded, compared or adopted,
+ *    settings.c) in the transaction that opens the named databases, so a
+ *    new database never exists without them; TZ is set only afterwards,
+ *    from the settings the database will actually use.
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
@@ -26,8 +30,6 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
@@ -45,6 +47,7 @@ void st_options_default(struct st_options *opts)
 	opts->service_day_start_hour = 3;
 	opts->epoch_period = ST_EPOCH_DAY;
 	opts->read_only = 0;
+	opts->adopt_settings = 0;
 }
 
 int st_last_error(void)
@@ -109,6 +112,8 @@ const char *st_strerror(int status)
 		return "stored data is corrupt";
 	case ST_ESTOP:
 		return "stopped by callback";
+	case ST_EMISMATCH:
+		return "database was made with other service-day settings";
 	default:
 		return "unknown status";
 	}
@@ -232,6 +237,8 @@ static int check_options(const struct st_options *o)
 		return ST_EINVAL;
 	if (o->map_size_initial == 0 || o->map_size_max < o->map_size_initial)
 		return ST_EINVAL;
+	if (!o->timezone)
+		return ST_EINVAL;
 	if (o->service_day_start_hour < 0 || o->service_day_start_hour > 23)
 		return ST_EINVAL;
 	if (o->epoch_period < ST_EPOCH_DAY || o->epoch_period > ST_EPOCH_MONTH)
@@ -268,50 +275,15 @@ static int mkdir_p(const char *path)
 	return mkdir_one(buf);
 }
 
-/* glibc silently falls back to UTC for a zone it cannot find; refuse a
- * name that is neither an installed zone nor a POSIX rule (which always
- * holds an offset digit). */
-static int zone_known(const char *tz)
-{
-	char file[PATH_MAX];
-	const char *dir = getenv("TZDIR");
-	int n;
-
-	if (tz[0] == ':')
-		tz++;
-	if (tz[0] == '/')
-		return access(tz, R_OK) == 0;
-	n = snprintf(file, sizeof file, "%s/%s", dir ? dir : "/usr/share/zoneinfo", tz);
-	if (n > 0 && (size_t)n < sizeof file && access(file, R_OK) == 0)
-		return 1;
-	return strpbrk(tz, "0123456789") != NULL;
-}
-
-static int set_timezone(const char *tz)
-{
-	if (!tz)
-		return ST_OK;
-	if (!tz[0] || !zone_known(tz))
-		return ST_EINVAL;
-	if (setenv("TZ", tz, 1) != 0)
-		return ST_EIO;
-	tzset();
-	return ST_OK;
-}
-
 static int copy_options(struct st_db *db, const struct st_options *opts)
 {
 	db->opts = *opts;
 	db->path = strdup(opts->path);
-	if (!db->path)
+	db->timezone = strdup(opts->timezone);
+	if (!db->path || !db->timezone)
 		return ST_EIO;
 	db->opts.path = db->path;
-	if (opts->timezone) {
-		db->timezone = strdup(opts->timezone);
-		if (!db->timezone)
-			return ST_EIO;
-		db->opts.timezone = db->timezone;
-	}
+	db->opts.timezone = db->timezone;
 	return ST_OK;
 }
 
@@ -366,14 +338,17 @@ static int open_env(struct st_db *db)
 	return rc;
 }
 
-static int check_schema(struct st_db *db, MDB_txn *txn)
+/* Records the schema version in a new database (*created = 1) or checks it. */
+static int check_schema(struct st_db *db, MDB_txn *txn, int *created)
 {
 	uint8_t buf[4];
 	MDB_val k = {sizeof SCHEMA_KEY - 1, (void *)SCHEMA_KEY};
 	MDB_val v;
 	int rc = st_status(mdb_get(txn, db->dbi.meta, &k, &v));
 
+	*created = 0;
 	if (rc == ST_ENOTFOUND && !db->opts.read_only) {
+		*created = 1;
 		enc_le32(buf, ST_SCHEMA_VERSION);
 		v = (MDB_val){sizeof buf, buf};
 		return st_status(mdb_put(txn, db->dbi.meta, &k, &v, 0));
@@ -406,6 +381,7 @@ static int open_dbis(struct st_db *db)
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;
+	int created = 0;
 	int rc;
 
 	rc = st_status(mdb_txn_begin(db->env, NULL, db->opts.read_only ? MDB_RDONLY : 0, &txn));
@@ -414,7 +390,9 @@ static int open_dbis(struct st_db *db)
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && rc == ST_OK; i++)
 		rc = st_status(mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbs[i].handle));
 	if (rc == ST_OK)
-		rc = check_schema(db, txn);
+		rc = check_schema(db, txn, &created);
+	if (rc == ST_OK)
+		rc = st_settings_settle(db, txn, created);
 	if (rc != ST_OK) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -441,14 +419,16 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	rc = copy_options(db, opts);
 	if (rc == ST_OK)
 		rc = init_lock(db);
-	if (rc == ST_OK)
-		rc = set_timezone(db->opts.timezone);
+	if (rc == ST_OK && !db->opts.read_only && !db->opts.adopt_settings)
+		rc = st_zone_check(db->opts.timezone); /* before anything is created */
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = mkdir_p(db->path);
 	if (rc == ST_OK)
 		rc = open_env(db);
 	if (rc == ST_OK)
 		rc = open_dbis(db);
+	if (rc == ST_OK)
+		rc = st_settings_apply(db);
 	if (rc != ST_OK)
 		goto err;
 	*out = db;

@@ -11,7 +11,17 @@
  *  - a read transaction (struct st_read) sees one committed snapshot. Read
  *    transactions must be short: the map can only grow while none is open in
  *    this process, so st_read_begin takes the resize lock shared.
- *  - mdb_stat, mdb_dump and mdb_copy work on the directory as it is.
+ *  - mdb_stat, mdb_dump and mdb_copy work on the directory as it is;
+ *  - the service-day settings (timezone, service_day_start_hour,
+ *    epoch_period) belong to the database: they are recorded in `meta` when
+ *    it is created and never change. Every open computes service dates,
+ *    hours and epochs with the recorded settings, whatever its options say:
+ *    a read-write open whose settings differ fails with ST_EMISMATCH (unless
+ *    adopt_settings), a read-only or adopt_settings open takes the recorded
+ *    ones (TZ included), and st_db_options reports the settings in use. A
+ *    database made before settings were recorded gets its opener's on its
+ *    first read-write open without adopt_settings; until then other opens
+ *    use their options.
  * Errors are the negative ST_E* codes below; st_strerror names them.
  * Times are Unix epoch milliseconds. Service dates are yyyymmdd integers.
  */
@@ -31,6 +41,7 @@ enum st_status {
 	ST_EIO = -5,       /* LMDB or system error; see errno-style detail in the log */
 	ST_ECORRUPT = -6,  /* stored data does not decode */
 	ST_ESTOP = -7,     /* a foreach callback asked to stop (not an error for the caller of foreach) */
+	ST_EMISMATCH = -8, /* the database was made with other service-day settings */
 };
 
 enum st_epoch_period {
@@ -43,10 +54,15 @@ struct st_options {
 	const char *path;           /* directory; created if missing (default "./data") */
 	size_t map_size_initial;    /* bytes (default 64 MiB) */
 	size_t map_size_max;        /* bytes (default 64 GiB) */
-	const char *timezone;       /* IANA name for service dates (default "Europe/Kyiv"); sets TZ process-wide */
+	/* The service-day settings: used to create a database; checked against
+	 * (or, adopting, replaced by) the recorded ones on later opens. */
+	const char *timezone;       /* IANA name or POSIX TZ rule for service dates, required
+	                             * (default "Europe/Kyiv"); the one in use sets TZ process-wide */
 	int service_day_start_hour; /* 0..23: taps before it belong to the previous date (default 3) */
 	int epoch_period;           /* enum st_epoch_period (default day) */
-	int read_only;              /* open for tools that only read */
+	int read_only;              /* open for tools that only read; always adopts the recorded settings */
+	int adopt_settings;         /* read-write: use the recorded settings instead of the three
+	                             * above (tools that never change them); default 0 */
 };
 
 /* Fills opts with the defaults above. */
@@ -55,13 +71,19 @@ void st_options_default(struct st_options *opts);
 struct st_db; /* opaque; one per process */
 
 /* ST_EINVAL for bad options, including a timezone that is neither an
- * installed zone nor a POSIX TZ rule (glibc would silently use UTC);
+ * installed zone nor a POSIX TZ rule (glibc would silently use UTC; a
+ * read-only or adopt_settings open checks only the zone it ends up using);
  * ST_ENOTFOUND for a read-only open of a database that does not exist;
- * ST_ECORRUPT for a database of another schema version. A read-only open
- * creates nothing and works while another process has the database open for
- * writing. One st_db per process and environment (an LMDB rule). */
+ * ST_ECORRUPT for a database of another schema version; ST_EMISMATCH for a
+ * read-write open without adopt_settings whose timezone (compared as
+ * written), service_day_start_hour or epoch_period differs from the
+ * recorded ones: nothing is changed then. A read-only open creates nothing
+ * and works while another process has the database open for writing. One
+ * st_db per process and environment (an LMDB rule). */
 int st_db_open(struct st_db **out, const struct st_options *opts);
 void st_db_close(struct st_db *db);
+/* The options in use: the service-day settings are the recorded (adopted)
+ * ones; strings live as long as db. */
 const struct st_options *st_db_options(const struct st_db *db);
 size_t st_db_map_size(const struct st_db *db);
 const char *st_strerror(int status);

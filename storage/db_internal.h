@@ -60,7 +60,8 @@ struct st_epoch_cache_slot {
 
 struct st_db {
 	MDB_env *env;
-	struct st_options opts; /* path and timezone point at the copies below */
+	struct st_options opts; /* path and timezone point at the copies below; the
+	                         * service-day settings are the ones in use (settings.c) */
 	char *path;
 	char *timezone;
 	struct st_dbis dbi;
@@ -175,6 +176,19 @@ int st_db_grow(struct st_db *db);
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows);
 
 /* ---- module internals ---- */
+
+/* settings.c: the service-day settings recorded in meta. */
+/* ST_EINVAL unless tz is an installed zone or a POSIX TZ rule. */
+int st_zone_check(const char *tz);
+/* In the opening transaction, after the schema check. Recorded settings:
+ * a read-only or adopt_settings open takes them into db->opts, any other
+ * gets ST_EMISMATCH unless its options equal them. None recorded: a new
+ * database (created) or an older one opened read-write without
+ * adopt_settings records db->opts'; otherwise they are used unrecorded.
+ * ST_ECORRUPT for a record that does not decode. */
+int st_settings_settle(struct st_db *db, MDB_txn *txn, int created);
+/* Sets TZ (process-wide) to db->opts.timezone. */
+int st_settings_apply(const struct st_db *db);
 
 /* once.c */
 void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq);

@@ -7,7 +7,8 @@
  * The rule is the local wall clock's: hour is the tap's local hour, and a
  * tap whose local hour is before start_hour belongs to the previous calendar
  * date, on daylight-saving days too.
- * The time zone is the process's (TZ, set by st_db_open from its options).
+ * The time zone is the process's (TZ, set by st_db_open to the database's
+ * recorded time zone).
  */
 #ifndef ST_SERVICE_DAY_H
 #define ST_SERVICE_DAY_H

@@ -2,11 +2,14 @@
  * cli.c — the plumbing every subcommand shares (see cli.h).
  *
  * The database is found the way komposterd finds it: the built-in defaults,
- * then the config file's [storage] section, then --db on top. So the tool
- * and the daemon agree on the path, the time zone and the service-day start
- * without the operator repeating them. A database that must exist is looked
- * for before opening, because a read-write LMDB open would quietly create an
- * empty one and a read-only open would fail with a less useful message.
+ * then the config file's [storage] section, then --db on top. The
+ * service-day settings (time zone, start hour, epoch) are the ones recorded
+ * in the database (adopt_settings): the tool never changes them, so with
+ * --db alone, or a config that says otherwise, it still gives the daemon's
+ * dates; the config's only matter when `device add` creates the database.
+ * A database that must exist is looked for before opening, because a
+ * read-write LMDB open would quietly create an empty one and a read-only
+ * open would fail with a less useful message.
  */
 #include "tools/cli.h"
 
@@ -22,13 +25,15 @@
 #define PROG "komposter"
 #define LMDB_DATA_FILE "data.mdb"
 
-void cli_getopt_reset(void)
+/* Resets getopt for a fresh parse of argv (argv[0] is the command name). */
+static void cli_getopt_reset(void)
 {
 	optind = 0; /* glibc: 0 re-initialises the scanner completely */
 	opterr = 0;
 }
 
-int cli_common_option(struct kp_cli *cli, int opt, const char *arg)
+/* Handles a shared option: returns 1 if opt was one (stored in cli), 0 if not. */
+static int cli_common_option(struct kp_cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
 	case 'c':
@@ -42,15 +47,23 @@ int cli_common_option(struct kp_cli *cli, int opt, const char *arg)
 	}
 }
 
+/* "komposter: cmd: message" on stderr; no "cmd: " for the top level (NULL). */
+static void report(const char *cmd, const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	if (cmd != NULL)
+		fprintf(stderr, "%s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int cli_fail(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(what, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return KP_EXIT_FAIL;
 }
 
@@ -58,15 +71,17 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report(cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\ntry '" PROG " %s --help'\n", cmd);
+	fprintf(stderr, "try '" PROG "%s%s --help'\n", cmd != NULL ? " " : "",
+	        cmd != NULL ? cmd : "");
 	return KP_EXIT_USAGE;
 }
 
-int cli_bad_option(const char *cmd, char **argv, int opt)
+/* The usage error for getopt_long's return of '?' or ':', or of an option
+ * the command does not take (opterr is 0, the short options start with ':'). */
+static int cli_bad_option(const char *cmd, char **argv, int opt)
 {
 	const char *word = argv[optind - 1];
 
@@ -130,6 +145,7 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
 	if (cli->db_path != NULL)
 		opts.path = cli->db_path;
 	opts.read_only = mode == CLI_DB_READ;
+	opts.adopt_settings = 1;
 	if (mode != CLI_DB_CREATE && !db_exists(cmd, opts.path))
 		return -1;
 	rc = st_db_open(out, &opts);
@@ -138,6 +154,75 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
 		return -1;
 	}
 	return 0;
+}
+
+int cli_parse_options(struct kp_cli *cli, const char *cmd, const char *help, int argc,
+                      char **argv, const char *shortopts, const struct option *longopts,
+                      cli_option_fn own, void *ctx)
+{
+	int opt, status;
+
+	cli_getopt_reset();
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (cli_common_option(cli, opt, optarg))
+			continue;
+		if (opt == 'h' && help != NULL)
+			return cli_help(cmd, help);
+		status = own != NULL && opt != '?' && opt != ':' ? own(ctx, opt, optarg)
+		                                                 : CLI_OPT_UNKNOWN;
+		if (status == CLI_OPT_UNKNOWN)
+			return cli_bad_option(cmd, argv, opt);
+		if (status != CLI_CONTINUE)
+			return status;
+	}
+	return CLI_CONTINUE;
+}
+
+int cli_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind != argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return CLI_CONTINUE;
+}
+
+int cli_one_operand(const char *cmd, int argc, char **argv, const char *what,
+                    const char **operand)
+{
+	if (optind == argc)
+		return cli_usage(cmd, "no %s given", what);
+	if (argc - optind != 1)
+		return cli_usage(cmd, "one %s only", what);
+	*operand = argv[optind];
+	return CLI_CONTINUE;
+}
+
+int cli_run_command(struct kp_cli *cli, const char *cmd, const char *noun,
+                    const struct cli_command *table, size_t n, int argc, char **argv)
+{
+	if (optind >= argc)
+		return cli_usage(cmd, "no %s given", noun);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(table[i].name, argv[optind]) == 0)
+			return table[i].run(cli, argc - optind, argv + optind);
+	return cli_usage(cmd, "unknown %s '%s'", noun, argv[optind]);
+}
+
+int cli_read_begin(struct st_db *db, const char *cmd, struct st_read *r)
+{
+	int rc = st_read_begin(db, r);
+
+	if (rc != ST_OK)
+		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
+	return KP_EXIT_OK;
+}
+
+int cli_collect_status(const char *cmd, int rc, const char *what)
+{
+	if (rc == ST_ESTOP)
+		return cli_fail(cmd, "out of memory");
+	if (rc != ST_OK)
+		return cli_fail(cmd, "reading %s: %s", what, st_strerror(rc));
+	return KP_EXIT_OK;
 }
 
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out)

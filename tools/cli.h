@@ -1,8 +1,10 @@
 /*
  * cli.h — what every `komposter` subcommand shares: the exit codes, the one
- * way of reporting a failure or a usage error, the options that say where
- * the database is (-c/--config FILE, --db DIR), opening the database, and
- * strict parsing of numbers given on the command line.
+ * way of reporting a failure or a usage error, parsing a command line (the
+ * options that say where the database is, -c/--config FILE and --db DIR,
+ * --help, the command's own options, its operands) and dispatching to
+ * subcommands, opening and reading the database, and strict parsing of
+ * numbers given on the command line.
  *
  * Errors are reported once, here, as "komposter: <what>: <why>" on stderr;
  * callers only pass the exit code up.
@@ -11,6 +13,7 @@
 #define KP_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ingest/config.h"
@@ -52,19 +55,11 @@ struct kp_cli {
 	"Exit status: 0 success, 1 failure (one line on stderr), " \
 	"2 usage error.\n"
 
-/* Resets getopt for a fresh parse of argv (argv[0] is the command name). */
-void cli_getopt_reset(void);
-
-/* Handles a shared option: returns 1 if opt was one (stored in cli), 0 if not. */
-int cli_common_option(struct kp_cli *cli, int opt, const char *arg);
-
+/* In these, a NULL cmd or what is the top-level command: "komposter: why". */
 /* "komposter: what: why" on stderr; returns KP_EXIT_FAIL. */
 int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "komposter: cmd: why" and "try 'komposter cmd --help'"; returns KP_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The usage error for getopt_long's return of '?' or ':' (opterr must be 0,
- * the short options must start with ':'). */
-int cli_bad_option(const char *cmd, char **argv, int opt);
 
 /* Prints text to stdout (a --help text) and returns KP_EXIT_OK, or
  * KP_EXIT_FAIL when stdout cannot be written. */
@@ -78,10 +73,66 @@ enum cli_db_mode {
 	CLI_DB_CREATE, /* read-write; created when missing */
 };
 
-/* Loads the config (if any), applies --db, opens the database. On failure
- * reports it (as `cmd`) and returns -1. */
+/* Loads the config (if any), applies --db, opens the database with the
+ * service-day settings recorded in it (the config's are used only to create
+ * one). On failure reports it (as `cmd`) and returns -1. */
 int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
                 struct st_db **out);
+
+/* ---------------------------------------------------------------------
+ * Command lines. The parsing helpers return CLI_CONTINUE when the command
+ * goes on, or else the exit status to return at once (help was printed, or
+ * a usage error reported).
+ */
+#define CLI_CONTINUE (-1)
+/* From a cli_option_fn: the option is not one of the command's own. */
+#define CLI_OPT_UNKNOWN (-2)
+
+/* A command's own options: called with each option getopt_long returns
+ * that is not a shared one. Returns CLI_CONTINUE when it took the option,
+ * CLI_OPT_UNKNOWN when it is not its own, or an exit status (a usage error
+ * it reported about the value, or the status of an option that ends the
+ * command, such as -V). */
+typedef int (*cli_option_fn)(void *ctx, int opt, const char *arg);
+
+/* Parses the options of argv (argv[0] is the command's name): the shared
+ * ones go into cli, -h/--help prints help and ends the command (when help is
+ * NULL, -h goes to own like any other option), the others go to own (NULL:
+ * the command has none of its own); an unknown option or a missing value is
+ * a usage error. shortopts is KP_CLI_COMMON_SHORT and the command's own
+ * letters, after a '+' to stop at the first operand. On CLI_CONTINUE,
+ * optind is the first operand. */
+int cli_parse_options(struct kp_cli *cli, const char *cmd, const char *help, int argc,
+                      char **argv, const char *shortopts, const struct option *longopts,
+                      cli_option_fn own, void *ctx);
+/* After cli_parse_options: CLI_CONTINUE when no operand follows. */
+int cli_no_operands(const char *cmd, int argc, char **argv);
+/* After cli_parse_options: CLI_CONTINUE when exactly one operand follows,
+ * stored in *operand; `what` names it in the usage error ("FILE"). */
+int cli_one_operand(const char *cmd, int argc, char **argv, const char *what,
+                    const char **operand);
+
+/* A command (or subcommand) of a dispatch table. */
+struct cli_command {
+	const char *name;
+	int (*run)(struct kp_cli *cli, int argc, char **argv); /* argv[0]: its name */
+	const char *summary;                                   /* for --help lists, or NULL */
+};
+/* Runs the entry of table[n] that argv[optind] names, with the command line
+ * from that name on; a usage error of cmd when no name or an unknown one is
+ * given. noun ("command", "subcommand") is for those errors. */
+int cli_run_command(struct kp_cli *cli, const char *cmd, const char *noun,
+                    const struct cli_command *table, size_t n, int argc, char **argv);
+
+/* ---------------------------------------------------------------------
+ * Reading the database.
+ */
+/* st_read_begin; a failure is reported as cmd's. KP_EXIT_OK or KP_EXIT_FAIL. */
+int cli_read_begin(struct st_db *db, const char *cmd, struct st_read *r);
+/* The exit status for rc, returned by a storage foreach whose callback
+ * stops only when it cannot allocate (ST_ESTOP: "out of memory"); other
+ * errors are reported as "reading <what>: <why>". */
+int cli_collect_status(const char *cmd, int rc, const char *what);
 
 /* Decimal unsigned integer in 0..max, the whole string, no sign. 0 or -1. */
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out);

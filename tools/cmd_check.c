@@ -112,18 +112,14 @@ int cmd_check(struct kp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct st_db *db = NULL;
-	int opt, status;
+	int status;
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(CMD, help);
-		return cli_bad_option(CMD, argv, opt);
-	}
-	if (optind != argc)
-		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+	status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL,
+	                           NULL);
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(CMD, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;
 	status = run_check(db);

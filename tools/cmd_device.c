@@ -83,30 +83,20 @@ static void dev_list_free(struct dev_list *l)
 	free(l->v);
 }
 
-/* Fills v->keys; a callback that stopped means it ran out of memory. */
+/* Fills v->keys. */
 static int load_keys(struct st_read *r, struct dev_view *v, const char *cmd)
 {
-	int rc = st_device_key_foreach(r, v->dev.id, collect_key, v);
-
-	if (rc == ST_ESTOP)
-		return cli_fail(cmd, "out of memory");
-	if (rc != ST_OK)
-		return cli_fail(cmd, "reading keys: %s", st_strerror(rc));
-	return KP_EXIT_OK;
+	return cli_collect_status(cmd, st_device_key_foreach(r, v->dev.id, collect_key, v), "keys");
 }
 
 static int load_all(struct st_db *db, struct dev_list *l, const char *cmd)
 {
 	struct st_read r;
-	int rc = st_read_begin(db, &r), status = KP_EXIT_OK;
+	int status;
 
-	if (rc != ST_OK)
-		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
-	rc = st_device_foreach(&r, collect_device, l);
-	if (rc == ST_ESTOP)
-		status = cli_fail(cmd, "out of memory");
-	else if (rc != ST_OK)
-		status = cli_fail(cmd, "reading devices: %s", st_strerror(rc));
+	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	status = cli_collect_status(cmd, st_device_foreach(&r, collect_device, l), "devices");
 	for (size_t i = 0; status == KP_EXIT_OK && i < l->n; i++)
 		status = load_keys(&r, &l->v[i], cmd);
 	st_read_end(&r);
@@ -117,10 +107,10 @@ static int load_one(struct st_db *db, uint64_t id, struct dev_view *v, const cha
 {
 	char hex[17];
 	struct st_read r;
-	int rc = st_read_begin(db, &r), status;
+	int rc, status;
 
-	if (rc != ST_OK)
-		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
+	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
 	kp_device_id_format(id, hex);
 	rc = st_device_get(&r, id, &v->dev);
 	if (rc == ST_ENOTFOUND)
@@ -282,9 +272,27 @@ static const char show_help[] =
 	"Options:\n"
 	"      --json         print a JSON object\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
-#define OPT_JSON 0x200
+enum {
+	OPT_JSON = 0x200,
+	OPT_ID,
+	OPT_KEY_ID,
+	OPT_PUBLIC_KEY,
+	OPT_PUBLIC_KEY_FILE,
+	OPT_KIND,
+	OPT_OPERATOR,
+	OPT_VEHICLE,
+};
 
-/* Parses [--json] and the shared options; returns -1 to go on, or an exit status. */
+/* cli_option_fn: --json. */
+static int json_option(void *json, int opt, const char *arg)
+{
+	if (opt != OPT_JSON)
+		return CLI_OPT_UNKNOWN;
+	*(int *)json = 1;
+	return CLI_CONTINUE;
+}
+
+/* Parses [--json] and the shared options; returns CLI_CONTINUE, or an exit status. */
 static int parse_json_flag(struct kp_cli *cli, int argc, char **argv, const char *cmd,
                            const char *help, int *json)
 {
@@ -293,21 +301,31 @@ static int parse_json_flag(struct kp_cli *cli, int argc, char **argv, const char
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(cmd, help);
-		if (opt == OPT_JSON) {
-			*json = 1;
-			continue;
-		}
-		return cli_bad_option(cmd, argv, opt);
-	}
-	return -1;
+	return cli_parse_options(cli, cmd, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
+	                         json_option, json);
+}
+
+/* The one operand, a device ID; returns CLI_CONTINUE, or the usage error. */
+static int parse_device_operand(const char *cmd, int argc, char **argv, uint64_t *id)
+{
+	const char *text = NULL;
+	int status = cli_one_operand(cmd, argc, argv, "device ID", &text);
+
+	if (status == CLI_CONTINUE && kp_device_id_parse(text, id) != 0)
+		return cli_usage(cmd, "'%s' is not a device id (1..16 hex digits, nonzero)", text);
+	return status;
+}
+
+/* --key-id's value; returns CLI_CONTINUE, or the usage error. */
+static int parse_key_id(const char *cmd, const char *text, uint8_t *key_id)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(text, KEY_ID_MAX, &v) != 0)
+		return cli_usage(cmd, "--key-id '%s' is not in 0..255", text);
+	*key_id = (uint8_t)v;
+	return CLI_CONTINUE;
 }
 
 static int device_list(struct kp_cli *cli, int argc, char **argv)
@@ -318,10 +336,10 @@ static int device_list(struct kp_cli *cli, int argc, char **argv)
 	int json = 0, status;
 
 	status = parse_json_flag(cli, argc, argv, cmd, list_help, &json);
-	if (status >= 0)
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(cmd, argc, argv);
+	if (status != CLI_CONTINUE)
 		return status;
-	if (optind != argc)
-		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
 	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;
 	status = load_all(db, &l, cmd);
@@ -341,13 +359,10 @@ static int device_show(struct kp_cli *cli, int argc, char **argv)
 	uint64_t id;
 
 	status = parse_json_flag(cli, argc, argv, cmd, show_help, &json);
-	if (status >= 0)
+	if (status == CLI_CONTINUE)
+		status = parse_device_operand(cmd, argc, argv, &id);
+	if (status != CLI_CONTINUE)
 		return status;
-	if (argc - optind != 1)
-		return cli_usage(cmd, argc == optind ? "no device ID given" : "one device ID only");
-	if (kp_device_id_parse(argv[optind], &id) != 0)
-		return cli_usage(cmd, "'%s' is not a device id (1..16 hex digits, nonzero)",
-		                 argv[optind]);
 	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;
 	status = load_one(db, id, &v, cmd);
@@ -356,6 +371,43 @@ static int device_show(struct kp_cli *cli, int argc, char **argv)
 		status = json ? print_json(dev_json(&v), cmd) : print_show_text(&v, cmd);
 	free(v.keys);
 	return status;
+}
+
+/* -------------------------------------------------------------- registry */
+
+/* "device HEX", or "key N of device HEX" when key_id >= 0: how errors and
+ * messages name what a command works on. */
+#define REGISTRY_NAME_SIZE 64
+static void registry_name(uint64_t id, int key_id, char what[REGISTRY_NAME_SIZE])
+{
+	char hex[17];
+
+	kp_device_id_format(id, hex);
+	if (key_id >= 0)
+		snprintf(what, REGISTRY_NAME_SIZE, "key %d of device %s", key_id, hex);
+	else
+		snprintf(what, REGISTRY_NAME_SIZE, "device %s", hex);
+}
+
+/* Reads device id and, when key_id >= 0, its key key_id, in one short read
+ * transaction. A failure (not found included) is reported as "what: why". */
+static int read_registry(struct st_db *db, const char *cmd, uint64_t id, int key_id,
+                         struct st_device *dev, struct st_device_key *key)
+{
+	char what[REGISTRY_NAME_SIZE];
+	struct st_read r;
+	int rc;
+
+	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	rc = st_device_get(&r, id, dev);
+	if (rc == ST_OK && key_id >= 0)
+		rc = st_device_key_get(&r, id, (uint8_t)key_id, key);
+	st_read_end(&r);
+	if (rc == ST_OK)
+		return KP_EXIT_OK;
+	registry_name(id, key_id, what);
+	return cli_fail(cmd, "%s: %s", what, st_strerror(rc));
 }
 
 /* ------------------------------------------------------------------ add */
@@ -380,16 +432,6 @@ static const char add_help[] =
 	"      --vehicle N            the vehicle the device is mounted in (default 0)\n" KP_CLI_COMMON_HELP
 	"\n" KP_CLI_EXIT_HELP;
 
-enum {
-	OPT_ID = 0x200,
-	OPT_KEY_ID,
-	OPT_PUBLIC_KEY,
-	OPT_PUBLIC_KEY_FILE,
-	OPT_KIND,
-	OPT_OPERATOR,
-	OPT_VEHICLE,
-};
-
 struct add_args {
 	const char *id_text, *key_id_text, *pk_hex, *pk_file, *kind_text, *operator_name,
 		*vehicle_text;
@@ -397,21 +439,25 @@ struct add_args {
 	struct st_device_key key;
 };
 
-static int add_store_option(struct add_args *a, int opt, const char *arg)
+/* cli_option_fn: keeps the values; add_check_values checks them. */
+static int add_option(void *ctx, int opt, const char *arg)
 {
+	struct add_args *a = ctx;
+
 	switch (opt) {
-	case OPT_ID: a->id_text = arg; return 1;
-	case OPT_KEY_ID: a->key_id_text = arg; return 1;
-	case OPT_PUBLIC_KEY: a->pk_hex = arg; return 1;
-	case OPT_PUBLIC_KEY_FILE: a->pk_file = arg; return 1;
-	case OPT_KIND: a->kind_text = arg; return 1;
-	case OPT_OPERATOR: a->operator_name = arg; return 1;
-	case OPT_VEHICLE: a->vehicle_text = arg; return 1;
-	default: return 0;
+	case OPT_ID: a->id_text = arg; break;
+	case OPT_KEY_ID: a->key_id_text = arg; break;
+	case OPT_PUBLIC_KEY: a->pk_hex = arg; break;
+	case OPT_PUBLIC_KEY_FILE: a->pk_file = arg; break;
+	case OPT_KIND: a->kind_text = arg; break;
+	case OPT_OPERATOR: a->operator_name = arg; break;
+	case OPT_VEHICLE: a->vehicle_text = arg; break;
+	default: return CLI_OPT_UNKNOWN;
 	}
+	return CLI_CONTINUE;
 }
 
-/* Parses the options; returns -1 to go on, or an exit status. */
+/* Parses the options; returns CLI_CONTINUE, or an exit status. */
 static int add_parse_options(struct kp_cli *cli, int argc, char **argv, struct add_args *a)
 {
 	static const struct option longopts[] = {
@@ -425,28 +471,21 @@ static int add_parse_options(struct kp_cli *cli, int argc, char **argv, struct a
 		{ "vehicle", required_argument, NULL, OPT_VEHICLE },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int status = cli_parse_options(cli, "device add", add_help, argc, argv,
+	                               KP_CLI_COMMON_SHORT, longopts, add_option, a);
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg) || add_store_option(a, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help("device add", add_help);
-		return cli_bad_option("device add", argv, opt);
-	}
-	if (optind != argc)
-		return cli_usage("device add", "unexpected argument '%s'", argv[optind]);
-	return -1;
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands("device add", argc, argv);
+	return status;
 }
 
 /* Checks the option values and fills a->dev and a->key (except the public
- * key when it comes from a file); returns -1 to go on, or an exit status. */
+ * key when it comes from a file); returns CLI_CONTINUE, or an exit status. */
 static int add_check_values(struct add_args *a)
 {
 	static const char cmd[] = "device add";
-	uint64_t key_id, vehicle = 0;
-	int kind = ST_KIND_VALIDATOR;
+	uint64_t vehicle = 0;
+	int kind = ST_KIND_VALIDATOR, status;
 
 	if (a->id_text == NULL || a->key_id_text == NULL)
 		return cli_usage(cmd, "--id and --key-id are required");
@@ -455,8 +494,8 @@ static int add_check_values(struct add_args *a)
 	if (kp_device_id_parse(a->id_text, &a->dev.id) != 0)
 		return cli_usage(cmd, "--id '%s' is not a device id (1..16 hex digits, nonzero)",
 		                 a->id_text);
-	if (cli_parse_u64(a->key_id_text, KEY_ID_MAX, &key_id) != 0)
-		return cli_usage(cmd, "--key-id '%s' is not in 0..255", a->key_id_text);
+	if ((status = parse_key_id(cmd, a->key_id_text, &a->key.key_id)) != CLI_CONTINUE)
+		return status;
 	if (a->pk_hex != NULL && kp_hex_decode(a->pk_hex, a->key.public_key, 32) != 0)
 		return cli_usage(cmd, "--public-key is not 64 hex digits");
 	if (a->kind_text != NULL && (kind = st_device_kind_parse(a->kind_text)) < 0)
@@ -472,9 +511,8 @@ static int add_check_values(struct add_args *a)
 	if (a->operator_name != NULL)
 		snprintf(a->dev.operator_name, sizeof(a->dev.operator_name), "%s", a->operator_name);
 	a->key.device_id = a->dev.id;
-	a->key.key_id = (uint8_t)key_id;
 	a->key.state = ST_STATE_ACTIVE;
-	return -1;
+	return CLI_CONTINUE;
 }
 
 /* The device exists already: fine unless it is revoked. */
@@ -482,15 +520,9 @@ static int add_existing_device(struct st_db *db, const struct add_args *a, const
 {
 	static const char cmd[] = "device add";
 	struct st_device cur;
-	struct st_read r;
-	int rc = st_read_begin(db, &r);
 
-	if (rc != ST_OK)
-		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
-	rc = st_device_get(&r, a->dev.id, &cur);
-	st_read_end(&r);
-	if (rc != ST_OK)
-		return cli_fail(cmd, "device %s: %s", hex, st_strerror(rc));
+	if (read_registry(db, cmd, a->dev.id, -1, &cur, NULL) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
 	if (cur.state != ST_STATE_ACTIVE)
 		return cli_fail(cmd, "device %s is revoked", hex);
 	if (a->kind_text != NULL || a->operator_name != NULL || a->vehicle_text != NULL)
@@ -503,16 +535,11 @@ static int add_existing_device(struct st_db *db, const struct add_args *a, const
 static int add_existing_key(struct st_db *db, const struct add_args *a, const char *hex)
 {
 	static const char cmd[] = "device add";
+	struct st_device dev;
 	struct st_device_key cur;
-	struct st_read r;
-	int rc = st_read_begin(db, &r);
 
-	if (rc != ST_OK)
-		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
-	rc = st_device_key_get(&r, a->dev.id, a->key.key_id, &cur);
-	st_read_end(&r);
-	if (rc != ST_OK)
-		return cli_fail(cmd, "key %u of device %s: %s", a->key.key_id, hex, st_strerror(rc));
+	if (read_registry(db, cmd, a->dev.id, a->key.key_id, &dev, &cur) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
 	if (memcmp(cur.public_key, a->key.public_key, 32) != 0)
 		return cli_fail(cmd, "key_id %u of device %s is taken by another public key",
 		                a->key.key_id, hex);
@@ -560,10 +587,9 @@ static int device_add(struct kp_cli *cli, int argc, char **argv)
 	int status;
 
 	status = add_parse_options(cli, argc, argv, &a);
-	if (status >= 0)
-		return status;
-	status = add_check_values(&a);
-	if (status >= 0)
+	if (status == CLI_CONTINUE)
+		status = add_check_values(&a);
+	if (status != CLI_CONTINUE)
 		return status;
 	if (a.pk_file != NULL && kp_keyfile_read_public(a.pk_file, a.key.public_key, err) != 0)
 		return cli_fail("device add", "%s", err);
@@ -584,45 +610,18 @@ static const char revoke_help[] =
 	"Options:\n"
 	"      --key-id N     revoke only this key (0..255)\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
-/* Sets *revoked when the device (key_id < 0) or its key is revoked already. */
-static int read_revoked(struct st_db *db, uint64_t id, int key_id, const char *what,
-                        int *revoked)
-{
-	static const char cmd[] = "device revoke";
-	struct st_device dev;
-	struct st_device_key key;
-	struct st_read r;
-	int rc = st_read_begin(db, &r);
-
-	if (rc != ST_OK)
-		return cli_fail(cmd, "read transaction: %s", st_strerror(rc));
-	rc = st_device_get(&r, id, &dev);
-	if (rc == ST_OK && key_id >= 0)
-		rc = st_device_key_get(&r, id, (uint8_t)key_id, &key);
-	st_read_end(&r);
-	if (rc == ST_ENOTFOUND)
-		return cli_fail(cmd, "%s: not found", what);
-	if (rc != ST_OK)
-		return cli_fail(cmd, "%s: %s", what, st_strerror(rc));
-	*revoked = (key_id >= 0 ? key.state : dev.state) != ST_STATE_ACTIVE;
-	return KP_EXIT_OK;
-}
-
 static int revoke(struct st_db *db, uint64_t id, int key_id)
 {
 	static const char cmd[] = "device revoke";
-	char hex[17], what[64];
-	int rc, revoked = 0, status;
+	char what[REGISTRY_NAME_SIZE];
+	struct st_device dev;
+	struct st_device_key key;
+	int rc;
 
-	kp_device_id_format(id, hex);
-	if (key_id >= 0)
-		snprintf(what, sizeof(what), "key %d of device %s", key_id, hex);
-	else
-		snprintf(what, sizeof(what), "device %s", hex);
-	status = read_revoked(db, id, key_id, what, &revoked);
-	if (status != KP_EXIT_OK)
-		return status;
-	if (revoked) {
+	registry_name(id, key_id, what);
+	if (read_registry(db, cmd, id, key_id, &dev, &key) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	if ((key_id >= 0 ? key.state : dev.state) != ST_STATE_ACTIVE) {
 		fprintf(stderr, "komposter: %s is revoked already; nothing to do\n", what);
 		return KP_EXIT_OK;
 	}
@@ -631,6 +630,15 @@ static int revoke(struct st_db *db, uint64_t id, int key_id)
 		return cli_fail(cmd, "%s: %s", what, st_strerror(rc));
 	printf("revoked %s\n", what);
 	return cli_finish_output(cmd);
+}
+
+/* cli_option_fn: --key-id N (its text, checked after parsing). */
+static int revoke_option(void *key_id_text, int opt, const char *arg)
+{
+	if (opt != OPT_KEY_ID)
+		return CLI_OPT_UNKNOWN;
+	*(const char **)key_id_text = arg;
+	return CLI_CONTINUE;
 }
 
 static int device_revoke(struct kp_cli *cli, int argc, char **argv)
@@ -643,31 +651,21 @@ static int device_revoke(struct kp_cli *cli, int argc, char **argv)
 	};
 	const char *key_id_text = NULL;
 	struct st_db *db = NULL;
-	uint64_t id, key_id = 0;
-	int opt, status;
+	uint64_t id;
+	uint8_t key_id = 0;
+	int status;
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(cmd, revoke_help);
-		if (opt == OPT_KEY_ID) {
-			key_id_text = optarg;
-			continue;
-		}
-		return cli_bad_option(cmd, argv, opt);
-	}
-	if (argc - optind != 1)
-		return cli_usage(cmd, argc == optind ? "no device ID given" : "one device ID only");
-	if (kp_device_id_parse(argv[optind], &id) != 0)
-		return cli_usage(cmd, "'%s' is not a device id (1..16 hex digits, nonzero)",
-		                 argv[optind]);
-	if (key_id_text != NULL && cli_parse_u64(key_id_text, KEY_ID_MAX, &key_id) != 0)
-		return cli_usage(cmd, "--key-id '%s' is not in 0..255", key_id_text);
+	status = cli_parse_options(cli, cmd, revoke_help, argc, argv, KP_CLI_COMMON_SHORT,
+	                           longopts, revoke_option, &key_id_text);
+	if (status == CLI_CONTINUE)
+		status = parse_device_operand(cmd, argc, argv, &id);
+	if (status == CLI_CONTINUE && key_id_text != NULL)
+		status = parse_key_id(cmd, key_id_text, &key_id);
+	if (status != CLI_CONTINUE)
+		return status;
 	if (cli_open_db(cli, cmd, CLI_DB_WRITE, &db) != 0)
 		return KP_EXIT_FAIL;
-	status = revoke(db, id, key_id_text != NULL ? (int)key_id : -1);
+	status = revoke(db, id, key_id_text != NULL ? key_id : -1);
 	st_db_close(db);
 	return status;
 }
@@ -685,34 +683,23 @@ static const char device_help[] =
 	"'komposter device SUBCOMMAND --help' describes a subcommand.\n\n"
 	"Options:\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
-struct subcommand {
-	const char *name;
-	int (*run)(struct kp_cli *cli, int argc, char **argv);
-};
-
 int cmd_device(struct kp_cli *cli, int argc, char **argv)
 {
-	static const struct subcommand subs[] = {
-		{ "add", device_add },
-		{ "list", device_list },
-		{ "show", device_show },
-		{ "revoke", device_revoke },
+	static const struct cli_command subs[] = {
+		/* Their summaries are in device_help. */
+		{ "add", device_add, NULL },
+		{ "list", device_list, NULL },
+		{ "show", device_show, NULL },
+		{ "revoke", device_revoke, NULL },
 	};
 	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	int opt;
+	int status;
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, "+" KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help("device", device_help);
-		return cli_bad_option("device", argv, opt);
-	}
-	if (optind >= argc)
-		return cli_usage("device", "no subcommand given");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(subs[i].name, argv[optind]) == 0)
-			return subs[i].run(cli, argc - optind, argv + optind);
-	return cli_usage("device", "unknown subcommand '%s'", argv[optind]);
+	/* '+': stop at the subcommand, its options are its own. */
+	status = cli_parse_options(cli, "device", device_help, argc, argv, "+" KP_CLI_COMMON_SHORT,
+	                           longopts, NULL, NULL);
+	if (status != CLI_CONTINUE)
+		return status;
+	return cli_run_command(cli, "device", "subcommand", subs, sizeof(subs) / sizeof(subs[0]),
+	                       argc, argv);
 }

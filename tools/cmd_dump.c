@@ -149,10 +149,10 @@ static int read_chunk(struct st_db *db, struct dump *d, int *done)
 {
 	struct st_read r;
 	uint64_t before = d->next_seq;
-	int rc = st_read_begin(db, &r);
+	int rc = ST_OK;
 
-	if (rc != ST_OK)
-		return cli_fail(CMD, "read transaction: %s", st_strerror(rc));
+	if (cli_read_begin(db, CMD, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
 	if (d->last_seq == UINT64_MAX)
 		rc = st_log_last_seq(&r, &d->last_seq);
 	if (rc == ST_OK)
@@ -191,7 +191,24 @@ static int run_dump(struct st_db *db, struct dump *d)
 	return status;
 }
 
-/* Parses the command line into d; returns -1 to go on, or an exit status. */
+/* cli_option_fn: --from-seq N, --limit N. */
+static int dump_option(void *ctx, int opt, const char *arg)
+{
+	struct dump *d = ctx;
+	uint64_t *value;
+
+	if (opt == OPT_FROM_SEQ)
+		value = &d->next_seq;
+	else if (opt == OPT_LIMIT)
+		value = &d->left;
+	else
+		return CLI_OPT_UNKNOWN;
+	if (cli_parse_u64(arg, UINT64_MAX, value) != 0)
+		return cli_usage(CMD, "'%s' is not a number", arg);
+	return CLI_CONTINUE;
+}
+
+/* Parses the command line into d; returns CLI_CONTINUE, or an exit status. */
 static int parse_options(struct kp_cli *cli, int argc, char **argv, struct dump *d)
 {
 	static const struct option longopts[] = {
@@ -200,27 +217,14 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct dump 
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
+	                               dump_option, d);
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(CMD, help);
-		if (opt == OPT_FROM_SEQ && cli_parse_u64(optarg, UINT64_MAX, &d->next_seq) == 0)
-			continue;
-		if (opt == OPT_LIMIT && cli_parse_u64(optarg, UINT64_MAX, &d->left) == 0)
-			continue;
-		if (opt == OPT_FROM_SEQ || opt == OPT_LIMIT)
-			return cli_usage(CMD, "'%s' is not a number", optarg);
-		return cli_bad_option(CMD, argv, opt);
-	}
-	if (optind != argc)
-		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(CMD, argc, argv);
 	if (d->next_seq == 0)
 		d->next_seq = 1;
-	return -1;
+	return status;
 }
 
 int cmd_dump(struct kp_cli *cli, int argc, char **argv)
@@ -230,7 +234,7 @@ int cmd_dump(struct kp_cli *cli, int argc, char **argv)
 	int status;
 
 	status = parse_options(cli, argc, argv, &d);
-	if (status >= 0)
+	if (status != CLI_CONTINUE)
 		return status;
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;

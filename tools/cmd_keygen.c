@@ -24,6 +24,15 @@ static const char help[] =
 	"Options:\n"
 	"  -f, --force        replace FILE if it exists\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
+/* cli_option_fn: -f/--force. */
+static int keygen_option(void *force, int opt, const char *arg)
+{
+	if (opt != 'f')
+		return CLI_OPT_UNKNOWN;
+	*(int *)force = 1;
+	return CLI_CONTINUE;
+}
+
 int cmd_keygen(struct kp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -32,24 +41,17 @@ int cmd_keygen(struct kp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[KP_KEYFILE_ERR_SIZE], hex[2 * 32 + 1];
+	const char *path = NULL;
 	uint8_t pk[32];
-	int force = 0, opt;
+	int force = 0, status;
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT "f", longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(CMD, help);
-		if (opt == 'f') {
-			force = 1;
-			continue;
-		}
-		return cli_bad_option(CMD, argv, opt);
-	}
-	if (argc - optind != 1)
-		return cli_usage(CMD, argc == optind ? "no FILE given" : "one FILE only");
-	if (kp_keyfile_generate(argv[optind], force, pk, err) != 0)
+	status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT "f", longopts,
+	                           keygen_option, &force);
+	if (status == CLI_CONTINUE)
+		status = cli_one_operand(CMD, argc, argv, "FILE", &path);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (kp_keyfile_generate(path, force, pk, err) != 0)
 		return cli_fail(CMD, "%s", err);
 	kp_hex_encode(pk, sizeof(pk), hex);
 	printf("%s\n", hex);

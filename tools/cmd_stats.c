@@ -11,7 +11,7 @@
  * happens after it ended.
  *
  * The default range is today's service date, in the database's time zone
- * and service-day start (st_db_open sets them from the config).
+ * and service-day start (the settings recorded in the database, which every command adopts).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -160,18 +160,16 @@ static int add_cell(void *ctx, const struct st_tap_agg_key *k, const struct st_t
 static int sum_range(struct st_db *db, struct stats *s)
 {
 	struct st_read r;
-	int rc = st_read_begin(db, &r);
+	int rc, status;
 
-	if (rc != ST_OK)
-		return cli_fail(CMD, "read transaction: %s", st_strerror(rc));
+	if (cli_read_begin(db, CMD, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
 	rc = st_tap_agg_foreach(&r, s->from, s->to, add_cell, s);
 	st_read_end(&r);
-	if (rc == ST_ESTOP)
-		return cli_fail(CMD, "out of memory");
-	if (rc != ST_OK)
-		return cli_fail(CMD, "reading aggregates: %s", st_strerror(rc));
-	compact(s);
-	return KP_EXIT_OK;
+	status = cli_collect_status(CMD, rc, "aggregates");
+	if (status == KP_EXIT_OK)
+		compact(s);
+	return status;
 }
 
 /* --------------------------------------------------------------- table */
@@ -322,6 +320,7 @@ out:
 
 /* ------------------------------------------------------------- options */
 
+/* Returns CLI_CONTINUE, or the usage error. */
 static int parse_by(struct stats *s, const char *list)
 {
 	const char *p = list;
@@ -340,24 +339,28 @@ static int parse_by(struct stats *s, const char *list)
 				return cli_usage(CMD, "--by: '%s' given twice", dims[d].name);
 		s->by[s->nby++] = (enum dim)d;
 		if (p[len] == '\0')
-			return -1;
+			return CLI_CONTINUE;
 		p += len + 1;
 	}
 }
 
 enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON };
 
-static int store_option(struct stats *s, int opt, const char *arg)
+/* cli_option_fn: --from, --to, --by, --json. */
+static int stats_option(void *ctx, int opt, const char *arg)
 {
+	struct stats *s = ctx;
+
 	switch (opt) {
-	case OPT_FROM: s->from_text = arg; return 1;
-	case OPT_TO: s->to_text = arg; return 1;
-	case OPT_JSON: s->json = 1; return 1;
-	default: return 0;
+	case OPT_FROM: s->from_text = arg; return CLI_CONTINUE;
+	case OPT_TO: s->to_text = arg; return CLI_CONTINUE;
+	case OPT_BY: return parse_by(s, arg);
+	case OPT_JSON: s->json = 1; return CLI_CONTINUE;
+	default: return CLI_OPT_UNKNOWN;
 	}
 }
 
-/* Parses the command line; returns -1 to go on, or an exit status. */
+/* Parses the command line; returns CLI_CONTINUE, or an exit status. */
 static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats *s)
 {
 	static const struct option longopts[] = {
@@ -368,31 +371,20 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, status;
+	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
+	                               stats_option, s);
 
-	cli_getopt_reset();
-	while ((opt = getopt_long(argc, argv, KP_CLI_COMMON_SHORT, longopts, NULL)) != -1) {
-		if (cli_common_option(cli, opt, optarg) || store_option(s, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return cli_help(CMD, help);
-		if (opt == OPT_BY) {
-			status = parse_by(s, optarg);
-			if (status >= 0)
-				return status;
-			continue;
-		}
-		return cli_bad_option(CMD, argv, opt);
-	}
-	if (optind != argc)
-		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(CMD, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
 	if (s->from_text != NULL && st_date_parse(s->from_text, &s->from) != 0)
 		return cli_usage(CMD, "--from '%s' is not a date (YYYY-MM-DD)", s->from_text);
 	if (s->to_text != NULL && st_date_parse(s->to_text, &s->to) != 0)
 		return cli_usage(CMD, "--to '%s' is not a date (YYYY-MM-DD)", s->to_text);
 	if (s->from_text != NULL && s->to_text != NULL && s->from > s->to)
 		return cli_usage(CMD, "--from is after --to");
-	return -1;
+	return CLI_CONTINUE;
 }
 
 /* Fills the dates not given: --to today's service date, --from --to. */
@@ -419,7 +411,7 @@ int cmd_stats(struct kp_cli *cli, int argc, char **argv)
 	int status;
 
 	status = parse_options(cli, argc, argv, &s);
-	if (status >= 0)
+	if (status != CLI_CONTINUE)
 		return status;
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;

@@ -9,20 +9,11 @@
  * file only knows their names.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "tools/cli.h"
 #include "tools/commands.h"
 
-#define CMD "komposter"
-
-struct command {
-	const char *name;
-	int (*run)(struct kp_cli *cli, int argc, char **argv);
-	const char *summary;
-};
-
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
 	{ "keygen", cmd_keygen, "make an Ed25519 key pair (server or device)" },
 	{ "device", cmd_device, "enrol, list, show and revoke devices and their keys" },
 	{ "dump", cmd_dump, "print stored taps as JSON lines" },
@@ -42,15 +33,19 @@ static int print_help(void)
 	printf("\nOptions:\n" KP_CLI_COMMON_HELP
 	       "  -V, --version      print the version and exit\n\n"
 	       "'komposter COMMAND --help' describes a command.\n" KP_CLI_EXIT_HELP);
-	return cli_finish_output(CMD);
+	return cli_finish_output(NULL);
 }
 
-static const struct command *find_command(const char *name)
+/* cli_option_fn for -h (its text lists the commands) and -V. */
+static int main_option(void *ctx, int opt, const char *arg)
 {
-	for (size_t i = 0; i < COMMANDS_N; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
+	if (opt == 'h')
+		return print_help();
+	if (opt == 'V') {
+		printf("komposter %s\n", KP_VERSION);
+		return cli_finish_output(NULL);
+	}
+	return CLI_OPT_UNKNOWN;
 }
 
 int main(int argc, char **argv)
@@ -61,26 +56,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kp_cli cli = { 0 };
-	const struct command *cmd;
-	int opt;
+	int status;
 
-	cli_getopt_reset();
-	/* '+': stop at the subcommand, its options are its own. */
-	while ((opt = getopt_long(argc, argv, "+" KP_CLI_COMMON_SHORT "V", longopts, NULL)) != -1) {
-		if (cli_common_option(&cli, opt, optarg))
-			continue;
-		if (opt == 'h')
-			return print_help();
-		if (opt == 'V') {
-			printf("komposter %s\n", KP_VERSION);
-			return cli_finish_output(CMD);
-		}
-		return cli_bad_option(CMD, argv, opt);
-	}
-	if (optind >= argc)
-		return cli_usage(CMD, "no command given");
-	cmd = find_command(argv[optind]);
-	if (cmd == NULL)
-		return cli_usage(CMD, "unknown command '%s'", argv[optind]);
-	return cmd->run(&cli, argc - optind, argv + optind);
+	/* '+': stop at the command, its options are its own. The errors of
+	 * this level name no command (cmd NULL): "komposter: why". */
+	status = cli_parse_options(&cli, NULL, NULL, argc, argv, "+" KP_CLI_COMMON_SHORT "V",
+	                           longopts, main_option, NULL);
+	if (status != CLI_CONTINUE)
+		return status;
+	return cli_run_command(&cli, NULL, "command", commands, COMMANDS_N, argc, argv);
 }

@@ -62,6 +62,12 @@ Test(fleet, hundred_thousand_taps_are_stored_exactly_once, .timeout = 600)
 	cr_assert_eq(kp_http_get(d.http_port, "/metrics", &metrics), 200);
 	cr_expect_eq(kp_metric(metrics, "komposter_taps_stored_total"), sum.taps);
 	cr_expect_eq(kp_metric(metrics, "komposter_frames_stored_total"), sum.frames);
+	double commits = kp_metric(metrics, "komposter_commit_seconds_count");
+	double commit_s = kp_metric(metrics, "komposter_commit_seconds_sum");
+	fprintf(stderr, "daemon: %.0f commits, %.1f frames per group, %.2f ms per commit, "
+	                "writer busy %.0f%% of the run\n",
+	        commits, kp_metric(metrics, "komposter_commit_group_frames_sum") / commits,
+	        1000 * commit_s / commits, 100 * commit_s / sum.elapsed_s);
 	free(metrics);
 
 	double accepted, denied, amount;

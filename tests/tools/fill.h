@@ -20,6 +20,10 @@
  * shorter), batch_seq 1, 2, … of device_id, in one group. 0 or -1. */
 int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps, size_t n,
               size_t per_frame);
+/* The same with other service-day settings (recorded in a new database;
+ * an existing one must have been made with them). */
+int fill_taps_in(const char *db_dir, const char *timezone, int start_hour, uint64_t device_id,
+                 const struct kp_tap *taps, size_t n, size_t per_frame);
 
 /* Writes "[storage] path, timezone, service_day_start_hour" to conf_path. */
 int fill_write_config(const char *conf_path, const char *db_dir);
