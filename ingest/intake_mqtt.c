@@ -4,7 +4,8 @@
  * The topic set is a table so that later streams (counts, Frigate events)
  * are one row each. Paho runs every callback on its receive thread with its
  * global lock held: the callbacks here do no I/O and call no Paho function
- * except the subscribe issued from the connected callback, which Paho allows.
+ * except the subscribe issued from the connected callback, which Paho allows
+ * (it recognises its own receive thread and does not take its lock again).
  */
 #include "ingest/intake_mqtt.h"
 
@@ -27,8 +28,11 @@ static const struct {
 struct kp_intake {
 	MQTTAsync client;
 	atomic_int connecting;
-	atomic_int connected;
+	atomic_int connected;      /* subscribed with QoS 1 granted: ready */
 	atomic_int ever_connected;
+	atomic_int online;         /* MQTT session up, subscribed or not */
+	atomic_int subscribing;    /* a SUBSCRIBE is in flight */
+	int ticks_unsubscribed;    /* loop thread only */
 };
 
 void kp_inbound_free(struct kp_inbound *in)
@@ -107,29 +111,32 @@ static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 		if (granted != 1) {
 			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
 			        subscriptions[i].filter, granted);
+			atomic_store(&d->mqtt->subscribing, 0);
 			return;
 		}
 	}
 	atomic_store(&d->mqtt->connected, 1);
+	atomic_store(&d->mqtt->subscribing, 0);
 	atomic_store(&d->metrics.mqtt_connected, 1);
 	fprintf(stderr, "komposterd: mqtt: subscribed\n");
 }
 
 static void on_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 {
-	fprintf(stderr, "komposterd: mqtt: subscribe failed (%d)\n", resp ? resp->code : 0);
+	struct kp_daemon *d = ctx;
+	atomic_store(&d->mqtt->subscribing, 0);
+	fprintf(stderr, "komposterd: mqtt: subscribe failed (%d); retrying\n", resp ? resp->code : 0);
 }
 
-/* Called by Paho after every successful connect, including automatic reconnects. */
-static void on_connected(void *ctx, char *cause)
+/* Subscribes to the whole topic set at QoS 1. Called from the connected
+ * callback and, when that did not work out, again from the tick. */
+static void subscribe_all(struct kp_daemon *d)
 {
-	struct kp_daemon *d = ctx;
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	char *filters[N_SUBS];
 	int qos[N_SUBS];
 
-	atomic_store(&d->mqtt->connecting, 0);
-	atomic_store(&d->mqtt->ever_connected, 1);
+	atomic_store(&d->mqtt->subscribing, 1);
 	for (size_t i = 0; i < N_SUBS; i++) {
 		filters[i] = (char *)subscriptions[i].filter;
 		qos[i] = 1;
@@ -138,14 +145,29 @@ static void on_connected(void *ctx, char *cause)
 	opts.onFailure = on_subscribe_failed;
 	opts.context = d;
 	int rc = MQTTAsync_subscribeMany(d->mqtt->client, (int)N_SUBS, filters, qos, &opts);
-	if (rc != MQTTASYNC_SUCCESS)
+	if (rc != MQTTASYNC_SUCCESS) {
+		atomic_store(&d->mqtt->subscribing, 0);
 		fprintf(stderr, "komposterd: mqtt: subscribe: %s\n", MQTTAsync_strerror(rc));
+	}
+}
+
+/* Called by Paho after every successful connect, including automatic reconnects. */
+static void on_connected(void *ctx, char *cause)
+{
+	struct kp_daemon *d = ctx;
+
+	atomic_store(&d->mqtt->connecting, 0);
+	atomic_store(&d->mqtt->ever_connected, 1);
+	atomic_store(&d->mqtt->online, 1);
+	subscribe_all(d);
 }
 
 static void on_connection_lost(void *ctx, char *cause)
 {
 	struct kp_daemon *d = ctx;
 	atomic_store(&d->mqtt->connected, 0);
+	atomic_store(&d->mqtt->online, 0);
+	atomic_store(&d->mqtt->subscribing, 0);
 	atomic_store(&d->metrics.mqtt_connected, 0);
 	atomic_fetch_add(&d->metrics.mqtt_reconnects, 1);
 	fprintf(stderr, "komposterd: mqtt: connection lost (%s); reconnecting\n", cause ? cause : "no cause");
@@ -220,13 +242,27 @@ err:
 	return -1;
 }
 
+/* Once a second: retry the first connection (Paho's automatic reconnect
+ * covers later losses), and a subscription refused or lost while online,
+ * every 5 s. */
 void kp_intake_tick(struct kp_daemon *d)
 {
 	struct kp_intake *in = d->mqtt;
-	if (!in || atomic_load(&in->ever_connected) || atomic_load(&in->connecting) ||
-	    atomic_load(&d->stopping))
+
+	if (!in || atomic_load(&d->stopping))
 		return;
-	connect_now(d);
+	if (!atomic_load(&in->ever_connected) && !atomic_load(&in->connecting)) {
+		connect_now(d);
+		return;
+	}
+	if (!atomic_load(&in->online) || atomic_load(&in->connected) || atomic_load(&in->subscribing)) {
+		in->ticks_unsubscribed = 0;
+		return;
+	}
+	if (++in->ticks_unsubscribed >= 5) {
+		in->ticks_unsubscribed = 0;
+		subscribe_all(d);
+	}
 }
 
 int kp_intake_connected(struct kp_daemon *d)

@@ -10,7 +10,9 @@
  * their outboxes. Paho has already sent the PUBACK by then (DESIGN.md), so
  * durability is the application ACK's job, never MQTT's.
  * kp_intake_tick is called once a second by the loop; it retries the first
- * connection (Paho's automatic reconnect covers later losses).
+ * connection (Paho's automatic reconnect covers later losses) and a
+ * subscription the broker refused or granted below QoS 1. /readyz is 200 only
+ * while subscribed at QoS 1.
  */
 #ifndef KP_INTAKE_MQTT_H
 #define KP_INTAKE_MQTT_H

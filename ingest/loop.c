@@ -26,7 +26,7 @@
 #include "ingest/http.h"
 #include "ingest/intake_mqtt.h"
 
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
 #define RECV_BUF 4096
 
@@ -51,6 +51,7 @@ struct loop {
 	int running;
 	int ring_ready;
 	int accept_armed;
+	int pending; /* operations the kernel still holds (buffers it may write) */
 };
 
 static uint64_t pack(enum op op, int slot)
@@ -72,6 +73,7 @@ static struct io_uring_sqe *get_sqe(struct loop *l)
 		fprintf(stderr, "komposterd: io_uring: no submission slot; exiting\n");
 		abort();
 	}
+	l->pending++;
 	return sqe;
 }
 
@@ -217,12 +219,21 @@ static void dispatch(struct loop *l, struct io_uring_cqe *cqe)
 	uint64_t data = io_uring_cqe_get_data64(cqe);
 	int slot = (int)(data >> 8);
 
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		l->pending--;
+	if (!l->running) { /* winding down: close, never re-arm */
+		enum op op = (enum op)(data & 0xff);
+		if ((op == OP_RECV || op == OP_SEND) && l->conns[slot].fd >= 0)
+			conn_close(l, slot);
+		return;
+	}
 	switch ((enum op)(data & 0xff)) {
 	case OP_ACCEPT: on_accept(l, cqe); break;
 	case OP_RECV: on_recv(l, slot, cqe->res); break;
 	case OP_SEND: on_send(l, slot, cqe->res); break;
 	case OP_SIGNAL: on_signal(l, cqe->res); break;
 	case OP_TICK: on_tick(l); break;
+	case OP_CANCEL: break;
 	}
 }
 
@@ -327,8 +338,34 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 	return 0;
 }
 
+/* Cancels whatever the kernel still holds and reaps it, so that no recv or
+ * signalfd read can write into memory after it is freed (the ring itself is
+ * torn down asynchronously). Bounded: a second at most. */
+static void cancel_pending(struct loop *l)
+{
+	struct __kernel_timespec wait = { .tv_sec = 0, .tv_nsec = 100000000 };
+	struct io_uring_cqe *cqe;
+
+	l->running = 0;
+	struct io_uring_sqe *sqe = get_sqe(l);
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, pack(OP_CANCEL, 0));
+	for (int i = 0; i < 10 && l->pending > 0; i++) {
+		if (io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &wait, NULL) < 0 && i > 0)
+			continue;
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&l->ring, head, cqe) {
+			dispatch(l, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&l->ring, seen);
+	}
+}
+
 static void loop_fini(struct loop *l)
 {
+	if (l->ring_ready)
+		cancel_pending(l);
 	for (int i = 0; l->conns && i < l->nconns; i++)
 		if (l->conns[i].fd >= 0)
 			conn_close(l, i);
