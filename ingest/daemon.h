@@ -5,7 +5,7 @@
  *
  *   intake_mqtt ──intake──▶ verify workers ──to_writer──▶ writer
  *        ▲                        │                          │
- *        └──── publisher ◀──replies (growable, never blocks)─┘
+ *        └──── publisher ◀──replies (bounded, never blocks)──┘
  *
  * Items travel by value. A kp_inbound owns its Paho message until a stage
  * calls kp_inbound_free (verify on rejection or duplicate, writer after commit).
@@ -53,7 +53,7 @@ struct kp_daemon {
 	struct kp_metrics metrics;
 	struct kp_ring intake;    /* struct kp_inbound: MQTT → verify */
 	struct kp_ring to_writer; /* struct kp_inbound: verify → writer */
-	struct kp_ring replies;   /* struct kp_reply: verify, writer → publisher */
+	struct kp_ring replies;   /* struct kp_reply: verify, writer → publisher; never waited on */
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
 	atomic_int stopping;      /* set by the loop on SIGTERM: intake drops new frames */
@@ -61,7 +61,10 @@ struct kp_daemon {
 };
 
 void kp_inbound_free(struct kp_inbound *in);
-/* Queues a reply and counts it in the metrics. */
+/* Queues a reply and counts it in the metrics. Never waits: when the reply
+ * queue is full (a flood the publisher cannot sign and send fast enough),
+ * the reply is dropped and counted. Dropping is safe: a device whose frame
+ * got no answer re-sends it and is answered then. */
 void kp_daemon_reply(struct kp_daemon *d, uint8_t type, uint64_t device_id, uint64_t batch_seq,
                      uint64_t aux);
 

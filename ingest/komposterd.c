@@ -102,9 +102,13 @@ static int open_rings(struct kp_daemon *d)
 {
 	size_t n = (size_t)d->cfg.ring_size;
 
-	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound), 0) != 0 ||
-	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound), 0) != 0 ||
-	    kp_ring_init(&d->replies, n, sizeof(struct kp_reply), 1) != 0) {
+	/* Replies: room for every frame the other rings and one group can hold,
+	 * and as much again for floods of cheap rejections. */
+	size_t replies = 4 * n + (size_t)d->cfg.group_max_frames;
+
+	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound)) != 0 ||
+	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound)) != 0 ||
+	    kp_ring_init(&d->replies, replies, sizeof(struct kp_reply)) != 0) {
 		fprintf(stderr, "komposterd: out of memory for rings of %zu\n", n);
 		return -1;
 	}

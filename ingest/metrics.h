@@ -30,6 +30,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t acks_sent;
 	atomic_uint_fast64_t nacks_sent;
 	atomic_uint_fast64_t replies_failed;
+	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;
 	atomic_uint_fast64_t storage_errors;
 	atomic_uint_fast64_t map_grows;

@@ -178,8 +178,8 @@ void kp_daemon_reply(struct kp_daemon *d, uint8_t type, uint64_t device_id, uint
 {
 	struct kp_reply r = { device_id, batch_seq, aux, type };
 
-	if (kp_ring_push(&d->replies, &r) != 0) {
-		atomic_fetch_add_explicit(&d->metrics.replies_failed, 1, memory_order_relaxed);
+	if (kp_ring_try_push(&d->replies, &r) != 0) {
+		atomic_fetch_add_explicit(&d->metrics.replies_dropped, 1, memory_order_relaxed);
 		return;
 	}
 	atomic_fetch_add_explicit(type == KP_TYPE_ACK ? &d->metrics.acks_sent : &d->metrics.nacks_sent, 1,

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size, int growable)
+int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size)
 {
 	pthread_condattr_t attr;
 
@@ -23,7 +23,6 @@ int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size, int growa
 		return -1;
 	r->capacity = capacity;
 	r->item_size = item_size;
-	r->growable = growable;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -47,19 +46,11 @@ static uint8_t *slot(struct kp_ring *r, size_t i)
 	return r->items + ((r->head + i) % r->capacity) * r->item_size;
 }
 
-/* Doubles the storage, unrolling the circle so head is 0 again. */
-static int grow(struct kp_ring *r)
+static void put(struct kp_ring *r, const void *item)
 {
-	uint8_t *bigger = calloc(r->capacity * 2, r->item_size);
-	if (!bigger)
-		return -1;
-	for (size_t i = 0; i < r->count; i++)
-		memcpy(bigger + i * r->item_size, slot(r, i), r->item_size);
-	free(r->items);
-	r->items = bigger;
-	r->head = 0;
-	r->capacity *= 2;
-	return 0;
+	memcpy(slot(r, r->count), item, r->item_size);
+	r->count++;
+	pthread_cond_signal(&r->not_empty);
 }
 
 int kp_ring_push(struct kp_ring *r, const void *item)
@@ -67,16 +58,29 @@ int kp_ring_push(struct kp_ring *r, const void *item)
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	while (!r->closed && r->count == r->capacity && !r->growable)
+	while (!r->closed && r->count == r->capacity)
 		pthread_cond_wait(&r->not_full, &r->lock);
-	if (r->closed || (r->count == r->capacity && grow(r) != 0)) {
+	if (r->closed) {
 		rc = -1;
 		goto out;
 	}
-	memcpy(slot(r, r->count), item, r->item_size);
-	r->count++;
-	pthread_cond_signal(&r->not_empty);
+	put(r, item);
 out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int kp_ring_try_push(struct kp_ring *r, const void *item)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->closed)
+		rc = -1;
+	else if (r->count == r->capacity)
+		rc = 1;
+	else
+		put(r, item);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

@@ -24,16 +24,16 @@ struct kp_ring {
 	size_t head; /* next to pop */
 	size_t count;
 	int closed;
-	int growable;
 };
 
-/* growable: push never blocks, the storage doubles instead (for the reply
- * queue, which must never make its producers wait). Returns 0 or -1 (ENOMEM). */
-int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size, int growable);
+/* Returns 0 or -1 (ENOMEM). */
+int kp_ring_init(struct kp_ring *r, size_t capacity, size_t item_size);
 void kp_ring_destroy(struct kp_ring *r);
 
 /* 0, or -1 once the ring is closed (the item was not queued). */
 int kp_ring_push(struct kp_ring *r, const void *item);
+/* Never waits: 0, 1 when the ring is full right now, -1 when closed. */
+int kp_ring_try_push(struct kp_ring *r, const void *item);
 /* 0 with *item filled; 1 when deadline_ns (CLOCK_MONOTONIC, 0 = none) passed
  * first; -1 when closed and empty. */
 int kp_ring_pop(struct kp_ring *r, void *item, uint64_t deadline_ns);

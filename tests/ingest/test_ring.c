@@ -1,5 +1,5 @@
 /* Description: the bounded ring keeps order, blocks producers when full,
- * drains after close, and the growable ring never blocks. */
+ * drains after close, and try_push never waits. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 
@@ -9,7 +9,7 @@
 Test(ring, items_come_out_in_the_order_they_went_in)
 {
 	struct kp_ring r;
-	cr_assert_eq(kp_ring_init(&r, 4, sizeof(int), 0), 0);
+	cr_assert_eq(kp_ring_init(&r, 4, sizeof(int)), 0);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 4; i++)
 			cr_assert_eq(kp_ring_push(&r, &(int){ round * 10 + i }), 0);
@@ -26,7 +26,7 @@ Test(ring, pop_with_a_deadline_times_out_on_an_empty_ring)
 {
 	struct kp_ring r;
 	int v;
-	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int), 0), 0);
+	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int)), 0);
 	cr_assert_eq(kp_ring_pop(&r, &v, kp_now_mono_ns() + 1000000), 1);
 	cr_assert_eq(kp_ring_try_pop(&r, &v), 1);
 	kp_ring_destroy(&r);
@@ -36,7 +36,7 @@ Test(ring, close_lets_consumers_drain_then_fails_pushes_and_pops)
 {
 	struct kp_ring r;
 	int v;
-	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int), 0), 0);
+	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int)), 0);
 	cr_assert_eq(kp_ring_push(&r, &(int){ 5 }), 0);
 	kp_ring_close(&r);
 	cr_assert_eq(kp_ring_push(&r, &(int){ 6 }), -1);
@@ -59,7 +59,7 @@ Test(ring, a_full_ring_makes_the_producer_wait_until_there_is_room)
 {
 	struct kp_ring r;
 	pthread_t t;
-	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int), 0), 0);
+	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int)), 0);
 	cr_assert_eq(kp_ring_push(&r, &(int){ 1 }), 0);
 	cr_assert_eq(kp_ring_push(&r, &(int){ 2 }), 0);
 	cr_assert_eq(pthread_create(&t, NULL, consume_three, &r), 0);
@@ -70,19 +70,18 @@ Test(ring, a_full_ring_makes_the_producer_wait_until_there_is_room)
 	kp_ring_destroy(&r);
 }
 
-Test(ring, a_growable_ring_doubles_instead_of_blocking_and_keeps_order)
+Test(ring, try_push_refuses_at_once_when_full_and_after_close)
 {
 	struct kp_ring r;
-	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int), 1), 0);
 	int v;
-	cr_assert_eq(kp_ring_push(&r, &(int){ -1 }), 0);
-	cr_assert_eq(kp_ring_pop(&r, &v, 0), 0); /* head is now mid-array */
-	for (int i = 0; i < 100; i++)
-		cr_assert_eq(kp_ring_push(&r, &i), 0);
-	cr_assert_eq(kp_ring_depth(&r), 100);
-	for (int i = 0; i < 100; i++) {
-		cr_assert_eq(kp_ring_pop(&r, &v, 0), 0);
-		cr_assert_eq(v, i);
-	}
+	cr_assert_eq(kp_ring_init(&r, 2, sizeof(int)), 0);
+	cr_assert_eq(kp_ring_try_push(&r, &(int){ 1 }), 0);
+	cr_assert_eq(kp_ring_try_push(&r, &(int){ 2 }), 0);
+	cr_assert_eq(kp_ring_try_push(&r, &(int){ 3 }), 1);
+	cr_assert_eq(kp_ring_pop(&r, &v, 0), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_eq(kp_ring_try_push(&r, &(int){ 4 }), 0);
+	kp_ring_close(&r);
+	cr_assert_eq(kp_ring_try_push(&r, &(int){ 5 }), -1);
 	kp_ring_destroy(&r);
 }
