@@ -15,6 +15,9 @@
  *    and merged against `tap_agg` cell by cell.
  * The cell a tap counts in comes from st_tap_agg_of, the writer's own rule,
  * with the service-day settings recorded in the database (st_db_options).
+ * Signatures are not verified and frame_hash is not recomputed: the log
+ * holds neither a signature nor the raw tokens the keyed hash was made over
+ * (log.h). The check only makes sure every stored signature is zeros.
  * Every problem is one line on `out`; the walk goes on after a problem.
  */
 #include "storage/check.h"
@@ -187,6 +190,7 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 
 static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 {
+	static const uint8_t no_signature[KP_SIGNATURE_SIZE];
 	struct st_log_entry e;
 	struct kp_header h;
 	int rc;
@@ -200,6 +204,8 @@ static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 		problem(c, "log: frame of entry %" PRIu64 " does not decode", seq);
 		return ST_OK;
 	}
+	if (memcmp(e.frame + e.frame_len - KP_SIGNATURE_SIZE, no_signature, KP_SIGNATURE_SIZE) != 0)
+		problem(c, "log: entry %" PRIu64 " keeps signature bytes (they must be zeros)", seq);
 	rc = pair_add(c, h.device_id, h.batch_seq, seq);
 	if (rc != ST_OK)
 		return rc;

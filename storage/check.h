@@ -2,8 +2,10 @@
  * check.h — consistency check of a database: walks the whole log and
  * verifies that every entry parses, the sequence has no gaps, the hash chain
  * recomputes to the stored heads, the once-only index holds exactly the
- * log's (device, batch_seq) pairs, every watermark is right, and the tap
- * aggregates equal the sums recomputed from the log.
+ * log's (device, batch_seq) pairs, every watermark is right, the tap
+ * aggregates equal the sums recomputed from the log, and no stored frame
+ * keeps signature bytes. It verifies no signature and recomputes no
+ * frame_hash: neither is possible from what the log keeps (log.h).
  */
 #ifndef ST_CHECK_H
 #define ST_CHECK_H

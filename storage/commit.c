@@ -12,9 +12,13 @@
  *
  * The log entry is built in a scratch buffer owned by the db (the writer is
  * the only caller): header, then the frame copied record by record with the
- * pseudonym written where the card token was. The raw token is never
- * copied into anything that reaches LMDB. Consecutive taps of a frame that
- * fall in the same aggregate cell are summed first and added once.
+ * pseudonym written where the card token was, then zeros where the
+ * signature was. frame_hash is keyed with the epoch key of the first tap's
+ * service date (log.h), so neither it nor anything else in the entry can
+ * test a guessed token once that key is gone. The raw token and the
+ * signature are never copied into anything that reaches LMDB. Consecutive
+ * taps of a frame that fall in the same aggregate cell are summed first and
+ * added once.
  *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start; the epoch key cache is cleared after every
@@ -109,25 +113,46 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	return agg_run_add(g, run, &ak, &av);
 }
 
+/* The frame's epoch key: that of the service date of its first tap. */
+static int frame_key(struct group *g, const uint8_t *frame, uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	struct kp_tap t;
+	struct st_when w;
+	int rc;
+
+	kp_frame_get_tap(frame, 0, &t);
+	rc = st_service_day(t.tapped_at, g->db->opts.service_day_start_hour, &w) == 0 ? ST_OK : ST_EINVAL;
+	sodium_memzero(&t, sizeof t);
+	if (rc != ST_OK)
+		return rc;
+	return st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
+	                           key);
+}
+
 /* Builds the log entry of it in db->entry_buf; *len is its size. */
 static int build_entry(struct group *g, const struct st_commit_item *it, size_t *len)
 {
 	uint8_t *entry = g->db->entry_buf;
 	uint8_t *frame = entry + ST_LOG_ENTRY_HEADER_SIZE;
+	uint8_t key[ST_EPOCH_KEY_SIZE];
 	uint8_t hash[ST_FRAME_HASH_SIZE];
 	size_t sig = it->len - KP_SIGNATURE_SIZE;
 	uint16_t count = tap_count(it);
 	struct agg_run run = {0};
-	int rc = ST_OK;
+	int rc;
 
-	crypto_generichash(hash, sizeof hash, it->frame, it->len, NULL, 0);
+	rc = frame_key(g, it->frame, key);
+	if (rc != ST_OK)
+		return rc;
+	st_frame_hash(key, it->frame, it->len, hash);
+	sodium_memzero(key, sizeof key);
 	st_log_entry_header(entry, it->received_at, hash);
 	memcpy(frame, it->frame, KP_HEADER_SIZE);
 	for (uint16_t i = 0; i < count && rc == ST_OK; i++)
 		rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE, &run);
 	if (rc == ST_OK)
 		rc = agg_run_flush(g, &run);
-	memcpy(frame + sig, it->frame + sig, KP_SIGNATURE_SIZE);
+	memset(frame + sig, 0, KP_SIGNATURE_SIZE);
 	*len = ST_LOG_ENTRY_HEADER_SIZE + it->len;
 	return rc;
 }

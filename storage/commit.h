@@ -12,7 +12,10 @@
  *    map_size_max) and the group retried; when the map cannot grow or the disk
  *    is full it returns ST_EFULL, every item's outcome is ST_FULL and nothing
  *    of the group is stored;
- *  - on any other error nothing of the group is stored.
+ *  - on any other error nothing of the group is stored;
+ *  - a frame is stored as log.h describes: card tokens replaced by
+ *    pseudonyms, signature bytes zeroed, frame_hash keyed with the epoch
+ *    key of its first tap's service date.
  * Items must be well-formed TAPS frames whose signatures were verified by the
  * caller (COUNTS are for a later issue: ST_EINVAL), with tap times the time
  * window check let through: a tap whose time has no service date (beyond

@@ -6,12 +6,14 @@
  *  - One environment per process, a directory with data.mdb and lock.mdb, so
  *    mdb_stat, mdb_dump and mdb_copy work on it as it is. All named
  *    databases are opened once, here, and their handles kept in struct st_db.
- *  - MDB_NOTLS: a read transaction belongs to its st_read, not to a thread,
- *    and reader slots are not tied to thread lifetimes.
+ *  - MDB_NOTLS: LMDB's reader slot belongs to the st_read, not to the
+ *    thread, so reader slots are not tied to thread lifetimes.
  *  - LMDB can only change the map size while this process has no transaction
  *    open. So every transaction, read or write, holds a process-wide rwlock
  *    shared, and growing the map takes it exclusive. The lock prefers
- *    writers so a steady stream of short reads cannot starve a resize.
+ *    writers so a steady stream of short reads cannot starve a resize. A
+ *    pthread rwlock may only be unlocked by the thread that locked it, so
+ *    every transaction, read ones included, ends on the thread that began it.
  *  - Another process (the daemon, or the CLI writing devices) may grow the
  *    map: a txn_begin then returns MDB_MAP_RESIZED and we adopt the new size
  *    (mdb_env_set_mapsize(env, 0)) under the exclusive lock and begin again.

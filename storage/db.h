@@ -9,8 +9,9 @@
  *    ST_EFULL and nothing already committed is touched;
  *  - stale reader slots are cleared at open (mdb_reader_check);
  *  - a read transaction (struct st_read) sees one committed snapshot. Read
- *    transactions must be short: the map can only grow while none is open in
- *    this process, so st_read_begin takes the resize lock shared.
+ *    transactions must be short and stay on the thread that began them: the
+ *    map can only grow while none is open in this process, so st_read_begin
+ *    takes the resize lock shared and st_read_end releases it.
  *  - mdb_stat, mdb_dump and mdb_copy work on the directory as it is;
  *  - the service-day settings (timezone, service_day_start_hour,
  *    epoch_period) belong to the database: they are recorded in `meta` when
@@ -92,9 +93,11 @@ const char *st_strerror(int status);
 int st_last_error(void);
 
 /* A short read transaction. Begin, read through the module APIs, end.
- * It may end in another thread than it began in. Never begin a second one,
- * or call a write function, in a thread that holds one: the resize lock is
- * not recursive and a waiting resize would deadlock it. */
+ * A read transaction is begun and ended on the same thread: it holds the
+ * resize lock (a pthread rwlock) shared, and only the thread that took a
+ * rwlock may release it (POSIX leaves anything else undefined). Never begin
+ * a second one, or call a write function, in a thread that holds one: the
+ * resize lock is not recursive and a waiting resize would deadlock it. */
 struct st_read {
 	struct st_db *db;
 	MDB_txn *txn;

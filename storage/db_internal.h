@@ -24,7 +24,9 @@
 #include "storage/pseudonym.h"
 #include "storage/tap_agg.h"
 
-#define ST_SCHEMA_VERSION 1u
+/* Bumped whenever a stored layout changes; an open of another version is
+ * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash). */
+#define ST_SCHEMA_VERSION 2u
 #define ST_MAX_DBS 16
 
 /* Internal status: the map is full, grow it and retry the transaction.

@@ -6,10 +6,13 @@
  * MDB_APPEND can skip the tree search (sequences only grow) and mdb_dump
  * shows the entries in commit order. An entry is parsed in place: the frame
  * pointer borrows the read transaction's memory, nothing is copied.
- * Building entries (pseudonymising tokens) is the writer's job (commit.c);
- * this file only stores and reads bytes.
+ * Building entries (pseudonymising tokens, zeroing the signature) is the
+ * writer's job (commit.c); this file only stores and reads bytes, and owns
+ * the one definition of frame_hash.
  */
 #include "storage/log.h"
+
+#include <sodium.h>
 
 #include "storage/db_internal.h"
 
@@ -45,6 +48,12 @@ void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received
 	memset(out + OFF_RESERVED, 0, RESERVED_SIZE);
 	enc_le64(out + OFF_RECEIVED_AT, (uint64_t)received_at);
 	memcpy(out + OFF_FRAME_HASH, frame_hash, ST_FRAME_HASH_SIZE);
+}
+
+void st_frame_hash(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t *frame, size_t len,
+                   uint8_t out[ST_FRAME_HASH_SIZE])
+{
+	crypto_generichash(out, ST_FRAME_HASH_SIZE, frame, len, key, ST_EPOCH_KEY_SIZE);
 }
 
 int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value, size_t len)

@@ -2,8 +2,9 @@
  * Description: the hash chain recomputes from the log (head(n) =
  * BLAKE2b(head(n-1) ‖ entry n)); st_check finds a consistent database
  * consistent, and reports an edit made behind the storage API's back (an
- * aggregate, a log entry, a chain head, the once-only index, a watermark)
- * as at least one problem naming what is wrong.
+ * aggregate, a log entry, a chain head, the once-only index, a watermark,
+ * a signature put back into a stored frame) as at least one problem naming
+ * what is wrong.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -115,6 +116,20 @@ static void edit_entry_2(MDB_txn *txn, MDB_dbi dbi)
 
 	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
 	rewrite(txn, dbi, &k, &v, last_tap_amount_plus_one);
+}
+
+static void last_signature_byte_set(uint8_t *p, size_t n)
+{
+	p[n - 1] = 0x5A;
+}
+
+static void put_signature_in_entry_2(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint64_t seq = 2;
+	MDB_val k = {sizeof seq, &seq}, v;
+
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	rewrite(txn, dbi, &k, &v, last_signature_byte_set);
 }
 
 static void edit_head_1(MDB_txn *txn, MDB_dbi dbi)
@@ -249,6 +264,14 @@ Test(check, an_edited_log_entry_breaks_the_chain_and_the_sums)
 	raw_edit("log", MDB_INTEGERKEY, edit_entry_2);
 	expect_problem("chain: head of seq 2");
 	expect_problem("tap_agg");
+}
+
+Test(check, a_stored_signature_is_reported)
+{
+	tdb_open();
+	fill();
+	raw_edit("log", MDB_INTEGERKEY, put_signature_in_entry_2);
+	expect_problem("log: entry 2 keeps signature bytes");
 }
 
 Test(check, an_edited_chain_head_is_reported)

@@ -2,10 +2,15 @@
  * Description: raw card tokens never reach the disk: the bytes of data.mdb
  * hold the pseudonyms and none of the tokens; a pseudonym is the same for a
  * card within one epoch (and after a reopen, the key is stored) and differs
- * across epochs.
+ * across epochs. Nothing stored can test a guessed token without the epoch
+ * key: the stored signature is zeros and no device signature is in data.mdb;
+ * frame_hash is BLAKE2b-256 keyed with the epoch key of the first tap's
+ * service date (not the unkeyed hash), also when the taps span two dates.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,63 @@ static void stored_pseudonym(uint64_t seq, uint16_t i, uint8_t out[ST_PSEUDONYM_
 	kp_frame_get_tap(e.frame, i, &t);
 	memcpy(out, t.card_token, ST_PSEUDONYM_SIZE);
 	st_read_end(&r);
+}
+
+/* The frame_hash and the frame (copied) of log entry seq. */
+static void stored_entry(uint64_t seq, uint8_t hash[ST_FRAME_HASH_SIZE], uint8_t frame[KP_FRAME_MAX],
+                         size_t *len)
+{
+	struct st_read r;
+	struct st_log_entry e;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_log_get(&r, seq, &e), ST_OK);
+	cr_assert_leq(e.frame_len, KP_FRAME_MAX);
+	memcpy(hash, e.frame_hash, ST_FRAME_HASH_SIZE);
+	memcpy(frame, e.frame, e.frame_len);
+	*len = e.frame_len;
+	st_read_end(&r);
+}
+
+/* The stored epoch key of the epoch starting at epoch_date, read with plain
+ * LMDB (the storage API is closed meanwhile: one environment per process). */
+static void stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	uint8_t kb[4] = {(uint8_t)(epoch_date >> 24), (uint8_t)(epoch_date >> 16), (uint8_t)(epoch_date >> 8),
+	                 (uint8_t)epoch_date};
+	MDB_val k = {sizeof kb, kb}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, MDB_RDONLY, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "epoch_keys", 0, &dbi), 0);
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0, "no epoch key for %u", epoch_date);
+	cr_assert_eq(v.mv_size, ST_EPOCH_KEY_SIZE);
+	memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+/* Expects hash to be the keyed BLAKE2b-256 of frame under the key of
+ * epoch_date, and not the unkeyed one. */
+static void expect_keyed_hash(const uint8_t hash[ST_FRAME_HASH_SIZE], const uint8_t *frame, size_t len,
+                              uint32_t epoch_date)
+{
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+	uint8_t want[ST_FRAME_HASH_SIZE];
+
+	crypto_generichash(want, sizeof want, frame, len, NULL, 0);
+	cr_expect_neq(memcmp(hash, want, sizeof want), 0, "frame_hash is the unkeyed BLAKE2b of the original");
+	stored_epoch_key(epoch_date, key);
+	crypto_generichash(want, sizeof want, frame, len, key, sizeof key);
+	cr_expect_eq(memcmp(hash, want, sizeof want), 0, "frame_hash is not keyed with the key of %u",
+	             epoch_date);
 }
 
 Test(privacy, raw_tokens_never_reach_the_data_file)
@@ -141,4 +203,118 @@ Test(privacy, different_cards_get_different_pseudonyms)
 	stored_pseudonym(1, 0, a);
 	stored_pseudonym(1, 1, b);
 	cr_expect_neq(memcmp(a, b, sizeof a), 0);
+}
+
+Test(privacy, the_stored_frame_keeps_no_signature)
+{
+	static const uint8_t zero[KP_SIGNATURE_SIZE];
+	uint8_t frame[KP_FRAME_MAX], stored[KP_FRAME_MAX];
+	uint8_t hash[ST_FRAME_HASH_SIZE];
+	struct kp_header h;
+	struct tdev d;
+	size_t len, stored_len;
+
+	tdb_open();
+	tdev_make(&d, 0xD6);
+	len = t_frame_simple(frame, &d, 1, 3, noon, 7);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	stored_entry(1, hash, stored, &stored_len);
+	cr_assert_eq(stored_len, len);
+	cr_expect_eq(memcmp(stored + len - KP_SIGNATURE_SIZE, zero, KP_SIGNATURE_SIZE), 0,
+	             "the signature bytes are zeros");
+	cr_expect_eq(kp_frame_decode(stored, stored_len, &h), KP_OK, "the stored frame still decodes");
+	cr_expect_neq(kp_frame_verify(stored, stored_len, d.pk), KP_OK, "nothing to verify");
+}
+
+Test(privacy, device_signatures_never_reach_the_data_file)
+{
+	enum { FRAMES = 20, TAPS = 5 };
+	uint8_t frame[KP_FRAME_MAX];
+	uint8_t sig[FRAMES][KP_SIGNATURE_SIZE];
+	uint8_t plain[FRAMES][ST_FRAME_HASH_SIZE];
+	struct tdev d;
+	char path[128];
+	uint8_t *data;
+	size_t len, size;
+
+	tdb_open();
+	tdev_make(&d, 0xD7);
+	for (int f = 0; f < FRAMES; f++) {
+		len = t_frame_simple(frame, &d, (uint64_t)f + 1, TAPS, noon + f * day / 4, (uint32_t)f * TAPS);
+		memcpy(sig[f], frame + len - KP_SIGNATURE_SIZE, KP_SIGNATURE_SIZE);
+		crypto_generichash(plain[f], ST_FRAME_HASH_SIZE, frame, len, NULL, 0);
+		cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	}
+	tdb_close();
+
+	snprintf(path, sizeof path, "%s/data.mdb", tdb.dir);
+	data = t_slurp(path, &size);
+	for (int f = 0; f < FRAMES; f++) {
+		cr_expect_null(memmem(data, size, sig[f], KP_SIGNATURE_SIZE), "signature of frame %d is in data.mdb",
+		               f);
+		cr_expect_null(memmem(data, size, plain[f], ST_FRAME_HASH_SIZE),
+		               "unkeyed hash of frame %d is in data.mdb", f);
+	}
+	free(data);
+}
+
+Test(privacy, frame_hash_is_keyed_with_the_epoch_key_of_the_first_taps_date)
+{
+	uint8_t frame[KP_FRAME_MAX], stored[KP_FRAME_MAX];
+	uint8_t hash[ST_FRAME_HASH_SIZE];
+	struct tdev d;
+	size_t len, stored_len;
+
+	tdb_open();
+	tdev_make(&d, 0xD8);
+	len = t_frame_simple(frame, &d, 1, 4, noon, 300);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	stored_entry(1, hash, stored, &stored_len);
+	expect_keyed_hash(hash, frame, len, 20240515);
+}
+
+Test(privacy, weekly_epochs_key_frame_hash_with_the_weeks_key)
+{
+	uint8_t frame[KP_FRAME_MAX], stored[KP_FRAME_MAX];
+	uint8_t hash[ST_FRAME_HASH_SIZE];
+	struct tdev d;
+	size_t len, stored_len;
+
+	tdb.opts.epoch_period = ST_EPOCH_WEEK;
+	tdb_open();
+	tdev_make(&d, 0xD9);
+	len = t_frame_simple(frame, &d, 1, 2, noon, 400); /* Wednesday 2024-05-15 */
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	stored_entry(1, hash, stored, &stored_len);
+	expect_keyed_hash(hash, frame, len, 20240513); /* the week begins on Monday */
+}
+
+Test(privacy, a_frame_over_two_service_dates_takes_its_first_taps_epoch)
+{
+	/* Kyiv is UTC+3 in May and the service day starts at 03:00 local:
+	 * 02:55 on 16 May is service date 15 May, 03:05 is 16 May. */
+	const int64_t before = t_utc_ms(2024, 5, 15, 23, 55, 0);
+	const int64_t after = t_utc_ms(2024, 5, 16, 0, 5, 0);
+	struct kp_tap early_first[2] = {t_tap(before, 7, 100, 1, 800, 1), t_tap(after, 7, 100, 1, 800, 2)};
+	struct kp_tap late_first[2] = {t_tap(after, 7, 100, 1, 800, 3), t_tap(before, 7, 100, 1, 800, 4)};
+	uint8_t a[KP_FRAME_MAX], b[KP_FRAME_MAX], stored[KP_FRAME_MAX];
+	uint8_t hash_a[ST_FRAME_HASH_SIZE], hash_b[ST_FRAME_HASH_SIZE];
+	uint8_t key[ST_EPOCH_KEY_SIZE], other[ST_FRAME_HASH_SIZE];
+	struct tdev d;
+	size_t len_a, len_b, stored_len;
+
+	tdb_open();
+	tdev_make(&d, 0xDA);
+	len_a = t_frame(a, &d, 1, early_first, 2);
+	len_b = t_frame(b, &d, 2, late_first, 2);
+	cr_assert_eq(t_commit1(a, len_a, NULL), ST_OK);
+	cr_assert_eq(t_commit1(b, len_b, NULL), ST_OK);
+	stored_entry(1, hash_a, stored, &stored_len);
+	stored_entry(2, hash_b, stored, &stored_len);
+	expect_keyed_hash(hash_a, a, len_a, 20240515);
+	expect_keyed_hash(hash_b, b, len_b, 20240516); /* the first tap, not the earliest */
+
+	stored_epoch_key(20240516, key);
+	crypto_generichash(other, sizeof other, a, len_a, key, sizeof key);
+	cr_expect_neq(memcmp(hash_a, other, sizeof other), 0, "the second tap's epoch is not used");
 }

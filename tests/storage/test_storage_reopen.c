@@ -2,7 +2,8 @@
  * Description: closing and reopening keeps everything (log, chain, once-only
  * index, watermarks, aggregates, devices) and the sequence carries on; a
  * read-only open in another process works while the writer has the
- * database open, and follows the map when the writer grows it.
+ * database open, and follows the map when the writer grows it; a database
+ * of another schema version (the old "KPL1" log layout included) is refused.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -117,13 +118,13 @@ Test(reopen, a_read_only_open_of_a_missing_database_is_enotfound)
 	cr_expect_neq(stat(path, &sb), 0, "a read-only open creates nothing");
 }
 
-static void set_schema_2(void)
+static void set_schema(uint8_t version)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint8_t two[4] = {2, 0, 0, 0};
-	MDB_val k = {14, "schema_version"}, v = {sizeof two, two};
+	uint8_t le[4] = {version, 0, 0, 0};
+	MDB_val k = {14, "schema_version"}, v = {sizeof le, le};
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
@@ -141,8 +142,22 @@ Test(reopen, a_database_of_another_schema_version_is_refused)
 
 	tdb_open();
 	tdb_close();
-	set_schema_2();
+	set_schema(3);
 	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_null(db);
+}
+
+Test(reopen, a_database_of_the_old_log_layout_is_refused)
+{
+	struct st_db *db = NULL;
+
+	tdb_open();
+	tdb_close();
+	set_schema(1); /* "KPL1" entries: signature kept, unkeyed frame_hash */
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_null(db);
+	tdb.opts.read_only = 1;
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT, "read-only too");
 	cr_expect_null(db);
 }
 
