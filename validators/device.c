@@ -7,11 +7,16 @@
  * (vd_outbox_next_seq), so the frame is durable before anything can publish
  * it. Delivery is the window's job (device_window.c) and MQTT the job of
  * device_mqtt.c; this file ties them together in vd_device_poll():
- *   1. take the replies and the connection state out of the mailbox,
- *   2. apply each reply (vd_device_handle_reply: decode, verify with the
- *      server key, check the device id, then ACK → outbox, NACK → backoff),
- *   3. after a new connection, subscribe to the ack topic and mark the whole
- *      window due, so everything not yet covered goes out again,
+ *   1. take the publish completions, subscribe failures, replies and the
+ *      connection state out of the mailbox,
+ *   2. apply the completions (resend timers start at the PUBACK), then each
+ *      reply (vd_device_handle_reply: decode, verify with the server key,
+ *      check the device id and the numbering, then ACK → outbox, NACK →
+ *      backoff),
+ *   3. after a new connection, subscribe to the ack topic and mark the window
+ *      due (frames in NACK backoff keep their schedule), so everything not
+ *      yet covered goes out again; after a failed subscribe, subscribe again
+ *      every VD_SUBSCRIBE_RETRY_MS,
  *   4. walk the window: publish what is due.
  * vd_device_handle_reply needs no broker, so tests call it directly.
  */
@@ -24,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define POLL_TAKE_MAX 32
 
 int vd_device_fail(struct vd_device *dev, int status, const char *fmt, ...)
 {
@@ -46,6 +49,7 @@ const char *vd_strerror(int status)
 	case VD_EMQTT: return "MQTT failed";
 	case VD_EINVAL: return "invalid argument";
 	case VD_ENOMEM: return "out of memory";
+	case VD_EFULL_KEEP_TAP: return "batch full and outbox failing: tap not taken, keep it";
 	default: return "unknown error";
 	}
 }
@@ -66,6 +70,8 @@ static int config_check(struct vd_device_config *c)
 		c->batch = VD_BATCH_DEFAULT;
 	if (c->window == 0)
 		c->window = VD_WINDOW_DEFAULT;
+	if (c->backoff_slots == 0)
+		c->backoff_slots = VD_BACKOFF_SLOTS_DEFAULT;
 	if (c->resend_ms <= 0)
 		c->resend_ms = VD_RESEND_MS_DEFAULT;
 	if (c->backoff_min_ms <= 0)
@@ -73,7 +79,8 @@ static int config_check(struct vd_device_config *c)
 	if (c->backoff_max_ms < c->backoff_min_ms)
 		c->backoff_max_ms = c->backoff_min_ms > VD_BACKOFF_MAX_MS_DEFAULT ?
 		                    c->backoff_min_ms : VD_BACKOFF_MAX_MS_DEFAULT;
-	if (c->batch > KP_RECORDS_MAX || c->window > VD_WINDOW_MAX)
+	if (c->batch > KP_RECORDS_MAX || c->window > VD_WINDOW_MAX ||
+	    c->backoff_slots > VD_WINDOW_MAX)
 		return VD_EINVAL;
 	return VD_OK;
 }
@@ -96,18 +103,30 @@ static int device_outbox_open(struct vd_device *dev, const char *dir)
 		rc = vd_outbox_count(dev->outbox, &dev->pending);
 	if (rc == 0)
 		rc = vd_outbox_last_seq(dev->outbox, &dev->last_seq_at_open);
+	dev->last_seq = dev->last_seq_at_open;
 	return rc;
 }
 
-static int mailbox_init(struct vd_mailbox *mb)
+/* Memory sized by the configuration: the batch, the slots, the mailbox. */
+static int device_alloc(struct vd_device *dev)
 {
-	if (pthread_mutex_init(&mb->lock, NULL) != 0)
+	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
+	dev->slots_cap = dev->cfg.window + dev->cfg.backoff_slots;
+	dev->slots = calloc(dev->slots_cap, sizeof *dev->slots);
+	dev->slots_next = calloc(dev->slots_cap, sizeof *dev->slots_next);
+	if (!dev->batch || !dev->slots || !dev->slots_next)
 		return -1;
-	if (pthread_cond_init(&mb->changed, NULL) != 0) {
-		pthread_mutex_destroy(&mb->lock);
-		return -1;
-	}
-	return 0;
+	return vd_mailbox_init(dev);
+}
+
+static void device_free(struct vd_device *dev)
+{
+	vd_mailbox_destroy(dev);
+	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
+	free(dev->batch);
+	free(dev->slots);
+	free(dev->slots_next);
+	free(dev);
 }
 
 static int open_failed(char *err, int status, const char *fmt, ...)
@@ -143,11 +162,10 @@ int vd_device_open(const struct vd_device_config *cfg, struct vd_device **out, c
 	dev->cfg.outbox_dir = NULL;
 	dev->next_due = INT64_MAX;
 	dev->dirty = 1;
+	dev->io = &vd_mqtt_io;
 	device_names(dev);
-	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
-	if (!dev->batch || mailbox_init(&dev->mb) != 0) {
-		free(dev->batch);
-		free(dev);
+	if (device_alloc(dev) != 0) {
+		device_free(dev);
 		return open_failed(err, VD_ENOMEM, "out of memory");
 	}
 	rc = device_outbox_open(dev, cfg->outbox_dir);
@@ -165,11 +183,7 @@ void vd_device_close(struct vd_device *dev)
 		return;
 	vd_mqtt_destroy(dev);
 	vd_outbox_close(dev->outbox);
-	pthread_cond_destroy(&dev->mb.changed);
-	pthread_mutex_destroy(&dev->mb.lock);
-	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
-	free(dev->batch);
-	free(dev);
+	device_free(dev);
 }
 
 static int tap_is_encodable(const struct kp_tap *t)
@@ -184,11 +198,8 @@ int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap)
 		return VD_EINVAL;
 	if (!tap_is_encodable(tap))
 		return vd_device_fail(dev, VD_EINVAL, "tap has fields no frame may hold");
-	if (dev->batch_n == dev->cfg.batch) { /* the last seal failed: retry it first */
-		int rc = vd_device_flush(dev);
-		if (rc != VD_OK)
-			return rc;
-	}
+	if (dev->batch_n == dev->cfg.batch && vd_device_flush(dev) != VD_OK)
+		return VD_EFULL_KEEP_TAP; /* the last seal failed and fails again: not taken */
 	dev->batch[dev->batch_n++] = *tap;
 	return dev->batch_n == dev->cfg.batch ? vd_device_flush(dev) : VD_OK;
 }
@@ -232,6 +243,7 @@ int vd_device_flush(struct vd_device *dev)
 	dev->stats.taps += dev->batch_n;
 	dev->batch_n = 0;
 	dev->pending++;
+	dev->last_seq = seq;
 	dev->dirty = 1;
 	return VD_OK;
 }
@@ -239,7 +251,17 @@ int vd_device_flush(struct vd_device *dev)
 static int apply_ack(struct vd_device *dev, const struct kp_header *h)
 {
 	size_t removed = 0;
-	int rc = vd_outbox_ack(dev->outbox, h->batch_seq, h->aux, &removed);
+	int rc;
+
+	if (h->batch_seq > dev->last_seq || h->aux > dev->last_seq) {
+		dev->stats.ignored++;
+		dev->stats.acks_beyond_last_seq++;
+		return vd_device_fail(dev, VD_EIGNORED,
+		                      "ACK %llu watermark %llu beyond the last frame %llu: ignored",
+		                      (unsigned long long)h->batch_seq,
+		                      (unsigned long long)h->aux, (unsigned long long)dev->last_seq);
+	}
+	rc = vd_outbox_ack(dev->outbox, h->batch_seq, h->aux, &removed);
 	if (rc)
 		return vd_device_fail(dev, VD_ESTORE, "outbox: %s", mdb_strerror(rc));
 	dev->pending = removed > dev->pending ? 0 : dev->pending - removed;
@@ -287,31 +309,66 @@ int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len
 	return apply_ack(dev, &h);
 }
 
-static int drain_replies(struct vd_device *dev, int64_t now_ms, uint64_t *conn_gen)
+static void subscribe_failed(struct vd_device *dev, uint64_t failures, int64_t now_ms)
 {
-	uint8_t replies[POLL_TAKE_MAX][KP_ACK_FRAME_SIZE];
-	unsigned n;
+	dev->stats.subscribe_failures += failures;
+	dev->seen_gen = 0; /* not subscribed: handle_connection subscribes again */
+	dev->subscribe_retry_at = now_ms + VD_SUBSCRIBE_RETRY_MS;
+}
 
-	do {
-		n = vd_mailbox_take(dev, replies, POLL_TAKE_MAX, conn_gen);
-		for (unsigned i = 0; i < n; i++) {
-			int rc = vd_device_handle_reply(dev, replies[i], KP_ACK_FRAME_SIZE, now_ms);
-			if (rc != VD_OK && rc != VD_EIGNORED)
-				return rc;
-		}
-	} while (n == POLL_TAKE_MAX);
+/* Completions first: Paho reports a PUBACK before it hands over the replies
+ * that came after it on the same connection. */
+static int apply_take(struct vd_device *dev, const struct vd_take *t, int64_t now_ms)
+{
+	if (t->done_lost)
+		vd_window_all_completed(dev, now_ms);
+	for (unsigned i = 0; i < t->ndone; i++)
+		vd_window_completed(dev, t->done[i].token, t->done[i].ok, now_ms);
+	if (t->subscribe_failures)
+		subscribe_failed(dev, t->subscribe_failures, now_ms);
+	for (unsigned i = 0; i < t->nreplies; i++) {
+		int rc = vd_device_handle_reply(dev, t->replies[i], KP_ACK_FRAME_SIZE, now_ms);
+		if (rc != VD_OK && rc != VD_EIGNORED)
+			return rc;
+	}
 	return VD_OK;
 }
 
-/* After a new connection: subscribe, then everything in the window is due. A
- * failed subscribe is retried on the next poll (seen_gen stays behind). */
-static void handle_connection(struct vd_device *dev, uint64_t conn_gen)
+static int drain_mailbox(struct vd_device *dev, int64_t now_ms, uint64_t *conn_gen)
 {
+	struct vd_take t;
+	int rc;
+
+	do {
+		vd_mailbox_take(dev, &t);
+		*conn_gen = t.conn_gen;
+		rc = apply_take(dev, &t, now_ms);
+		if (rc)
+			return rc;
+	} while (t.nreplies == VD_TAKE_MAX || t.ndone == VD_TAKE_MAX);
+	return VD_OK;
+}
+
+/* After a new connection, or a failed subscribe: subscribe; after a new
+ * connection also everything in the window not in NACK backoff is due. A
+ * subscribe that fails is tried again VD_SUBSCRIBE_RETRY_MS later. */
+static void handle_connection(struct vd_device *dev, uint64_t conn_gen, int64_t now_ms)
+{
+	int new_conn = conn_gen != dev->reset_gen;
+
 	if (!dev->online || conn_gen == dev->seen_gen)
 		return;
-	if (vd_mqtt_subscribe(dev) != VD_OK)
+	if (conn_gen == dev->subscribe_gen && now_ms < dev->subscribe_retry_at)
+		return; /* the first try on a connection is at once, retries are spaced */
+	dev->subscribe_gen = conn_gen;
+	if (dev->io->subscribe(dev) != VD_OK) {
+		subscribe_failed(dev, 1, now_ms);
 		return;
+	}
 	dev->seen_gen = conn_gen;
+	if (!new_conn)
+		return;
+	dev->reset_gen = conn_gen;
 	dev->stats.connects++;
 	vd_window_reset(dev);
 }
@@ -339,6 +396,18 @@ static void retry_connect(struct vd_device *dev, int64_t now_ms)
 		dev->connect_retry_at = now_ms + VD_CONNECT_RETRY_MS;
 }
 
+/* When poll has work next: a resend timer while ready, a subscribe retry
+ * while online but not subscribed, else nothing timed. */
+static int64_t next_work(const struct vd_device *dev, int ready, int64_t now_ms)
+{
+	if (ready)
+		return dev->next_due;
+	if (!dev->online)
+		return INT64_MAX;
+	return dev->subscribe_retry_at > now_ms ? dev->subscribe_retry_at
+	                                        : now_ms + VD_SUBSCRIBE_RETRY_MS;
+}
+
 int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms)
 {
 	uint64_t conn_gen = 0;
@@ -347,16 +416,16 @@ int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms)
 
 	if (!dev)
 		return VD_EINVAL;
-	rc = drain_replies(dev, now_ms, &conn_gen);
+	rc = drain_mailbox(dev, now_ms, &conn_gen);
 	if (rc)
 		return rc;
 	retry_connect(dev, now_ms);
-	handle_connection(dev, conn_gen);
+	handle_connection(dev, conn_gen, now_ms);
 	ready = dev->online && dev->seen_gen == conn_gen;
 	if (ready && (dev->dirty || now_ms >= dev->next_due))
 		rc = vd_window_send(dev, now_ms);
 	if (next_ms)
-		*next_ms = ready ? dev->next_due : INT64_MAX;
+		*next_ms = next_work(dev, ready, now_ms);
 	return rc;
 }
 

@@ -9,22 +9,39 @@
  *    server public key and names this device: forged, corrupt or foreign
  *    replies are ignored and counted, and a NACK never drops a frame (it is
  *    counted by reason and retried with exponential backoff);
- *  - every frame no ACK covers is published again after each (re)connect and
- *    whenever it has been unacknowledged for resend_ms; at most `window`
- *    frames (the oldest) are in flight at once;
+ *  - every frame no ACK covers is published again after each (re)connect
+ *    (unless it waits out a NACK backoff) and whenever it has been
+ *    unacknowledged for resend_ms counted from the broker's PUBACK of its last
+ *    publish; a frame whose last publish Paho has not completed yet (queued
+ *    or awaiting PUBACK) is never published again meanwhile, so Paho's queue
+ *    stays bounded (MQTTAsync_createOptions.maxBufferedMessages is set to
+ *    (window + backoff_slots) × copies as well);
+ *  - at most `window` frames (the oldest not in NACK backoff) are in flight at
+ *    once; frames waiting out a NACK backoff do not take window slots (up to
+ *    backoff_slots of them are tracked apart, the oldest; beyond that a NACKed
+ *    frame keeps its window slot), so frames the server refuses for good never
+ *    stop newer ones; they are retried on their backoff schedule, never dropped;
+ *  - an ACK whose batch_seq or watermark is above the last number this device
+ *    allocated is ignored and counted (an alarm): it cannot answer this
+ *    device's numbering;
  *  - taps are in memory until their frame is sealed (batch full, or
  *    vd_device_flush); sealed frames survive a crash or restart, and a
- *    reopened device continues the numbering and re-sends what is left.
+ *    reopened device continues the numbering and re-sends what is left;
+ *    vd_device_tap either takes a tap or says it did not (VD_EFULL_KEEP_TAP),
+ *    so a tap is never silently lost while the outbox fails.
  *
  * Threading. Everything but the Paho callbacks runs on ONE thread of the
  * caller's, the device's owner: open, tap, flush, poll, connect, disconnect,
  * handle_reply, close. Paho's callbacks (connected, connection lost, message
- * arrived, disconnect done) run on Paho's threads and only touch a small
+ * arrived, publish and subscribe completed or failed, disconnect done) run on
+ * Paho's threads and only touch a small
  * mutex-protected mailbox: they copy an incoming reply (104 bytes) into a
- * bounded ring or bump a connection generation, call the optional `notify`
- * hook and return. They never call Paho and never touch the outbox. The owner
+ * bounded ring, record a publish completion (token, ok) or a subscribe
+ * failure, or bump a connection generation, call the optional `notify` hook
+ * and return. They never call Paho and never touch the outbox. The owner
  * thread does all the work in vd_device_poll(): drain the mailbox, apply
- * replies to the outbox, subscribe after a (re)connect, publish and re-send.
+ * completions and replies, subscribe after a (re)connect or a failed
+ * subscribe, publish and re-send.
  * The owner never holds the mailbox lock while calling Paho or LMDB, so no
  * lock order exists that could deadlock with Paho's own mutex. A full ring
  * drops the reply (counted): harmless, the frame is re-sent and re-ACKed.
@@ -32,7 +49,9 @@
  * MQTT: client id "kpdev-<16 hex>", clean session, automatic reconnect,
  * MQTTCLIENT_PERSISTENCE_NONE (the outbox is the persistence); subscribes to
  * komposter/v1/dev/{dev}/ack at QoS 1 on every (re)connect and publishes on
- * komposter/v1/dev/{dev}/taps at QoS 1.
+ * komposter/v1/dev/{dev}/taps at QoS 1. A subscribe that Paho refuses, that
+ * the broker refuses or grants at a QoS other than 1, is counted and tried
+ * again every second; nothing is published meanwhile.
  *
  * Errors are the negative VD_E* codes; vd_device_error() says more about the
  * last one. The caller must have called sodium_init().
@@ -52,11 +71,13 @@ enum vd_status {
 	VD_EMQTT = -3,    /* a Paho call failed */
 	VD_EINVAL = -4,   /* bad argument or configuration */
 	VD_ENOMEM = -5,
+	VD_EFULL_KEEP_TAP = -6, /* vd_device_tap: tap NOT taken, the caller must keep it */
 };
 
 #define VD_BATCH_DEFAULT 64
 #define VD_WINDOW_DEFAULT 32
 #define VD_WINDOW_MAX 256
+#define VD_BACKOFF_SLOTS_DEFAULT 64
 #define VD_RESEND_MS_DEFAULT 10000
 #define VD_BACKOFF_MIN_MS_DEFAULT 1000
 #define VD_BACKOFF_MAX_MS_DEFAULT 60000
@@ -72,6 +93,8 @@ struct vd_device_config {
 	const char *outbox_dir;                 /* borrowed during open only */
 	unsigned batch;          /* taps per frame, 1..512; 0 = VD_BATCH_DEFAULT */
 	unsigned window;         /* frames in flight, 1..VD_WINDOW_MAX; 0 = default */
+	unsigned backoff_slots;  /* NACKed frames tracked outside the window,
+	                          * 1..VD_WINDOW_MAX; 0 = VD_BACKOFF_SLOTS_DEFAULT */
 	int64_t resend_ms;       /* re-send an unACKed frame after this; 0 = default */
 	int64_t backoff_min_ms;  /* first retry delay after a NACK; 0 = default */
 	int64_t backoff_max_ms;  /* the delay doubles up to this; 0 = default */
@@ -91,10 +114,15 @@ struct vd_device_stats {
 	uint64_t acked_frames; /* frames those ACKs removed from the outbox */
 	uint64_t nacks;        /* verified NACKs */
 	uint64_t nack_reasons[KP_NACK_REASON_MAX + 1]; /* [0]: unknown reason */
-	uint64_t ignored;      /* replies that failed decode, signature, type or device checks */
+	uint64_t ignored;      /* replies that failed decode, signature, type, device or
+	                        * numbering checks */
+	uint64_t acks_beyond_last_seq; /* ALARM: signed ACKs for numbers this device never
+	                                * made (batch_seq or watermark > last seq); also in ignored */
 	uint64_t dropped;      /* replies lost because the mailbox ring was full */
 	uint64_t connects;     /* successful connects and reconnects */
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
+	uint64_t subscribe_failures; /* subscribes refused by Paho or the broker (retried) */
+	uint64_t publish_failures;   /* publishes Paho accepted but reported failed (re-sent) */
 };
 
 struct vd_device; /* opaque, owned by the caller of vd_device_open */
@@ -119,23 +147,32 @@ int vd_device_disconnect(struct vd_device *dev);
 int vd_device_online(struct vd_device *dev);
 
 /* Adds a tap to the open batch; seals the frame when the batch is full.
- * VD_EINVAL (tap refused) for fields no frame may hold. On VD_ESTORE the tap
- * is kept and the seal is tried again by the next tap or flush. */
+ * A tap is either taken or handed back, never lost:
+ *  - VD_OK: taken (and sealed, if it filled the batch);
+ *  - VD_ESTORE: taken (it is in the open batch), but sealing the now full
+ *    batch failed; the seal is tried again by the next tap or flush;
+ *  - VD_EFULL_KEEP_TAP: NOT taken: the batch is still full from a failed seal
+ *    and the retry failed too; the caller keeps the tap and offers it again
+ *    (after a vd_device_flush that returns VD_OK, the next tap is taken);
+ *  - VD_EINVAL: refused for good (fields no frame may hold). */
 int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap);
 /* Seals the open batch, if any, into a frame (VD_ESTORE: batch kept). */
 int vd_device_flush(struct vd_device *dev);
 
 /* The owner's work step: drains the mailbox, (re)connects, subscribes after
  * a (re)connect, publishes new frames and re-sends due ones. now_ms is a
- * monotonic clock in milliseconds. *next_ms (may be NULL) gets when a resend
- * timer next falls due (INT64_MAX for none). Call it when `notify` fires, by
- * *next_ms, and at least every VD_POLL_MAX_MS while not connected. */
+ * monotonic clock in milliseconds. *next_ms (may be NULL) gets when poll has
+ * work next: a resend timer, or a subscribe retry while connected but not
+ * subscribed (INT64_MAX for none: offline, or nothing timed). Call it when
+ * `notify` fires (a reply, a completion, a connection change), by *next_ms,
+ * and at least every VD_POLL_MAX_MS while not connected. */
 int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms);
 
 /* Applies one message received on the ack topic. VD_OK for a verified ACK
  * (its frames are gone from the outbox) or NACK (counted, frame kept, retry
- * delayed); VD_EIGNORED (counted) for anything else; VD_ESTORE if the outbox
- * failed. Call only from the owner thread; needs no broker. */
+ * delayed); VD_EIGNORED (counted) for anything else, including an ACK whose
+ * batch_seq or watermark is above the last number allocated (also counted in
+ * acks_beyond_last_seq); VD_ESTORE if the outbox failed. Call only from the owner thread; needs no broker. */
 int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len, int64_t now_ms);
 
 /* Frames in the outbox (sealed, not yet covered by an ACK). */

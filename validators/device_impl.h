@@ -4,7 +4,8 @@
  *
  * Ownership of the fields: `mb` (the mailbox) is shared with Paho's callback
  * threads and only touched under mb.lock; everything else belongs to the
- * owner thread.
+ * owner thread. The tests in tests/validators/ include it too, to drive the
+ * window and the mailbox without a broker (a fake `io`, the vd_cb_* callbacks).
  */
 #ifndef VD_DEVICE_IMPL_H
 #define VD_DEVICE_IMPL_H
@@ -20,14 +21,27 @@
 #define VD_CLIENT_ID_SIZE 24
 #define VD_CONNECT_RETRY_MS 1000
 #define VD_SEND_RETRY_MS 1000
+#define VD_SUBSCRIBE_RETRY_MS 1000
 #define VD_DISCONNECT_WAIT_MS 5000
+#define VD_COPIES_MAX 2 /* publishes per send: 2 with cfg.duplicate */
+#define VD_TAKE_MAX 32  /* replies and completions moved per mailbox take */
 
-/* One frame of the in-flight window (the oldest frames of the outbox). */
+/* One tracked frame: a frame of the in-flight window or one waiting out a
+ * NACK backoff (the oldest frames of the outbox). */
 struct vd_slot {
 	uint64_t seq;
 	uint32_t sends;     /* publishes by this process */
-	int64_t due_ms;     /* publish again at this time; 0: as soon as possible */
-	int64_t backoff_ms; /* current NACK backoff; 0: none */
+	int64_t due_ms;     /* publish again at this time (0: at once), once incomplete == 0 */
+	int64_t backoff_ms; /* current NACK backoff; 0: never NACKed (not in backoff) */
+	int tokens[VD_COPIES_MAX]; /* Paho tokens of the last send's copies */
+	uint8_t incomplete; /* copies of the last send Paho has not completed yet */
+	uint8_t nacked;     /* a NACK came after the last send: its due_ms stands */
+};
+
+/* A publish that Paho finished: PUBACK (ok) or failure. */
+struct vd_completion {
+	int token;
+	int ok;
 };
 
 /* What Paho's threads hand to the owner. */
@@ -37,12 +51,36 @@ struct vd_mailbox {
 	uint8_t ring[VD_INBOX_SIZE][KP_ACK_FRAME_SIZE];
 	unsigned head;
 	unsigned count;
+	struct vd_completion *done; /* done_cap entries, a ring */
+	unsigned done_cap;
+	unsigned done_head;
+	unsigned done_count;
+	int done_lost;     /* a completion did not fit (or had no token) */
 	uint64_t dropped;  /* ring full */
 	uint64_t bad_size; /* not the size of an ACK/NACK */
 	uint64_t conn_gen; /* bumped on every successful (re)connect */
 	int online;
 	uint64_t disconnects_done; /* disconnect callbacks (success or failure) seen */
 	uint64_t connect_failures; /* connect attempts that failed (Paho retries them) */
+	uint64_t subscribe_failures; /* SUBACK refusals, granted QoS != 1, failed subscribes */
+};
+
+/* One mailbox take: what the owner applies in vd_device_poll. */
+struct vd_take {
+	uint8_t replies[VD_TAKE_MAX][KP_ACK_FRAME_SIZE];
+	unsigned nreplies;
+	struct vd_completion done[VD_TAKE_MAX];
+	unsigned ndone;
+	int done_lost;
+	uint64_t subscribe_failures;
+	uint64_t conn_gen;
+};
+
+/* How frames and the subscription leave the device: Paho (vd_mqtt_io), or a
+ * fake in tests. publish stores the token Paho's completion will carry. */
+struct vd_io {
+	int (*subscribe)(struct vd_device *dev);
+	int (*publish)(struct vd_device *dev, const uint8_t *frame, size_t len, int *token);
 };
 
 struct vd_device {
@@ -50,14 +88,18 @@ struct vd_device {
 	struct vd_outbox *outbox;
 	size_t pending;            /* frames in the outbox */
 	uint64_t last_seq_at_open; /* frames up to it may have been sent by an earlier run */
+	uint64_t last_seq;         /* vd_outbox_last_seq: the last number allocated */
+	const struct vd_io *io;
 
 	struct kp_tap *batch; /* cfg.batch taps */
 	unsigned batch_n;
 
-	struct vd_slot slots[VD_WINDOW_MAX]; /* ascending seq */
+	struct vd_slot *slots;      /* nslots of them, ascending seq */
+	struct vd_slot *slots_next; /* the send pass builds the next set here */
+	unsigned slots_cap;         /* cfg.window + cfg.backoff_slots */
 	unsigned nslots;
-	int dirty;          /* the outbox changed: walk the window again */
-	int64_t next_due;   /* earliest slot due_ms */
+	int dirty;          /* the outbox or the window changed: walk the window again */
+	int64_t next_due;   /* earliest due_ms of a slot with no incomplete publish */
 
 	MQTTAsync client;   /* NULL until the first connect */
 	int want_online;    /* the owner asked to be connected */
@@ -66,7 +108,10 @@ struct vd_device {
 	uint64_t disconnects_issued; /* disconnects Paho accepted */
 	uint64_t disconnects_seen;   /* the owner's copy of mb.disconnects_done */
 	int64_t disconnect_wait_since; /* when a connect began waiting for a disconnect */
-	uint64_t seen_gen;  /* mb.conn_gen already handled (subscribed, window reset) */
+	uint64_t seen_gen;  /* mb.conn_gen subscribed on (0 after a subscribe failed) */
+	uint64_t reset_gen; /* mb.conn_gen whose window reset was done */
+	uint64_t subscribe_gen; /* mb.conn_gen of the last subscribe tried */
+	int64_t subscribe_retry_at; /* no new try on that connection before this */
 	int online;         /* the owner's copy of mb.online, taken in poll */
 
 	char topic_taps[VD_TOPIC_SIZE];
@@ -83,19 +128,32 @@ int vd_device_fail(struct vd_device *dev, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* device_mqtt.c */
+extern const struct vd_io vd_mqtt_io;
 int vd_mqtt_create(struct vd_device *dev, const char *broker_uri);
 int vd_mqtt_connect(struct vd_device *dev);
 void vd_mqtt_destroy(struct vd_device *dev);
-int vd_mqtt_subscribe(struct vd_device *dev);
-int vd_mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len);
-/* Moves up to `max` replies out of the ring into out; returns how many. Also
- * takes the connection state and the callback-side counters. */
-unsigned vd_mailbox_take(struct vd_device *dev, uint8_t (*out)[KP_ACK_FRAME_SIZE], unsigned max,
-                         uint64_t *conn_gen);
+/* Sizes the completion ring for the window; 0 or -1 (out of memory). */
+int vd_mailbox_init(struct vd_device *dev);
+void vd_mailbox_destroy(struct vd_device *dev);
+/* Moves up to VD_TAKE_MAX replies and completions out of the mailbox into t.
+ * Also takes the connection state and the callback-side counters. */
+void vd_mailbox_take(struct vd_device *dev, struct vd_take *t);
+/* Paho's callbacks (on Paho's threads; they only touch the mailbox). Not
+ * static so that tests can play Paho without a broker. */
+void vd_cb_connected(void *ctx, char *cause);
+void vd_cb_connection_lost(void *ctx, char *cause);
+void vd_cb_published(void *ctx, MQTTAsync_successData *resp);
+void vd_cb_publish_failed(void *ctx, MQTTAsync_failureData *resp);
+void vd_cb_subscribed(void *ctx, MQTTAsync_successData *resp);
+void vd_cb_subscribe_failed(void *ctx, MQTTAsync_failureData *resp);
 
 /* device_window.c */
 void vd_window_ack(struct vd_device *dev, uint64_t seq, uint64_t watermark);
 void vd_window_nack(struct vd_device *dev, uint64_t seq, int64_t now_ms);
+/* Paho finished publish `token` (a PUBACK when ok): the resend timer starts. */
+void vd_window_completed(struct vd_device *dev, int token, int ok, int64_t now_ms);
+/* Completions were lost: treat every publish as completed now. */
+void vd_window_all_completed(struct vd_device *dev, int64_t now_ms);
 void vd_window_reset(struct vd_device *dev);
 int vd_window_send(struct vd_device *dev, int64_t now_ms);
 

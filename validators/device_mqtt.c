@@ -4,10 +4,11 @@
  *
  * Design: Paho calls us on its own threads, and a slow callback stalls every
  * client's socket. So each callback does one thing under the mailbox mutex
- * (copy a 104-byte reply into a fixed ring, or flip the online flag and bump
- * the connection generation), wakes the owner through cfg.notify, and
- * returns. No callback calls Paho or LMDB, and the owner never calls Paho
- * while holding the mailbox mutex, so the two locks never nest.
+ * (copy a 104-byte reply into a fixed ring, note a publish completion or a
+ * subscribe failure, or flip the online flag and bump the connection
+ * generation), wakes the owner through cfg.notify, and returns. No callback
+ * calls Paho or LMDB, and the owner never calls Paho while holding the
+ * mailbox mutex, so the two locks never nest.
  *
  * Every call into Paho (create, connect, subscribe, send, disconnect,
  * destroy) is made by the owner thread. Only replies of exactly an ACK's size
@@ -15,6 +16,22 @@
  * automatic reconnect covers lost connections, MQTTCLIENT_PERSISTENCE_NONE
  * because the outbox, not Paho, is what survives a crash, and clean sessions
  * because every (re)connect subscribes again and re-sends the window.
+ *
+ * Bounded queues. Every publish carries onSuccess/onFailure; the completion
+ * (token, ok) goes into a ring sized for the window, and the window
+ * (device_window.c) never publishes a frame again while its last publish is
+ * still pending, so Paho never holds more than (window + backoff_slots) ×
+ * copies of our publishes. maxBufferedMessages caps Paho's command queue at
+ * that too, with deleteOldestMessages off: Paho refuses a publish beyond it
+ * (the window retries later) instead of freeing a queued one without calling
+ * back. Paho calls back for every publish it accepted: PUBACK, failure when a
+ * clean session drops it in flight, or failure at MQTTAsync_destroy. Should
+ * the ring ever overflow, the owner treats every pending publish as completed
+ * (done_lost), so no frame can wait forever for a lost completion.
+ *
+ * Subscribing. The SUBACK comes back through the mailbox as well: a refusal
+ * (0x80, onFailure) or a granted QoS other than 1 counts as a failed
+ * subscribe, and the owner subscribes again (device.c).
  *
  * Going offline and back: Paho 1.3.12 queues a user DISCONNECT at the tail of
  * its command queue but puts a CONNECT at the head. A connect issued while
@@ -26,6 +43,7 @@
 #include "validators/device_impl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,7 +61,7 @@ static void notify_owner(struct vd_device *dev)
 		dev->cfg.notify(dev->cfg.notify_arg);
 }
 
-static void on_connected(void *ctx, char *cause)
+void vd_cb_connected(void *ctx, char *cause)
 {
 	struct vd_device *dev = ctx;
 
@@ -54,7 +72,7 @@ static void on_connected(void *ctx, char *cause)
 	notify_owner(dev);
 }
 
-static void on_connection_lost(void *ctx, char *cause)
+void vd_cb_connection_lost(void *ctx, char *cause)
 {
 	struct vd_device *dev = ctx;
 
@@ -100,6 +118,57 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	return 1; /* consumed: Paho must not hand it to us again */
 }
 
+static void completion_put(struct vd_mailbox *mb, int token, int ok)
+{
+	if (mb->done_count == mb->done_cap) {
+		mb->done_lost = 1;
+		return;
+	}
+	mb->done[(mb->done_head + mb->done_count) % mb->done_cap] =
+		(struct vd_completion){.token = token, .ok = ok};
+	mb->done_count++;
+}
+
+static void publish_finished(struct vd_device *dev, int has_token, int token, int ok)
+{
+	pthread_mutex_lock(&dev->mb.lock);
+	if (has_token)
+		completion_put(&dev->mb, token, ok);
+	else
+		dev->mb.done_lost = 1;
+	pthread_mutex_unlock(&dev->mb.lock);
+	notify_owner(dev);
+}
+
+void vd_cb_published(void *ctx, MQTTAsync_successData *resp)
+{
+	publish_finished(ctx, resp != NULL, resp ? resp->token : 0, 1);
+}
+
+void vd_cb_publish_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	publish_finished(ctx, resp != NULL, resp ? resp->token : 0, 0);
+}
+
+static void subscribe_failed(struct vd_device *dev)
+{
+	pthread_mutex_lock(&dev->mb.lock);
+	dev->mb.subscribe_failures++;
+	pthread_mutex_unlock(&dev->mb.lock);
+	notify_owner(dev);
+}
+
+void vd_cb_subscribed(void *ctx, MQTTAsync_successData *resp)
+{
+	if (!resp || resp->alt.qos != MQTT_QOS)
+		subscribe_failed(ctx);
+}
+
+void vd_cb_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	subscribe_failed(ctx);
+}
+
 static void disconnect_finished(struct vd_device *dev)
 {
 	pthread_mutex_lock(&dev->mb.lock);
@@ -119,18 +188,70 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *resp)
 	disconnect_finished(ctx);
 }
 
-unsigned vd_mailbox_take(struct vd_device *dev, uint8_t (*out)[KP_ACK_FRAME_SIZE], unsigned max,
-                         uint64_t *conn_gen)
+int vd_mailbox_init(struct vd_device *dev)
 {
 	struct vd_mailbox *mb = &dev->mb;
-	unsigned n = 0;
+	unsigned copies = dev->cfg.duplicate ? VD_COPIES_MAX : 1;
 
-	pthread_mutex_lock(&mb->lock);
-	while (n < max && mb->count > 0) {
-		memcpy(out[n++], mb->ring[mb->head], KP_ACK_FRAME_SIZE);
+	/* Twice what may be pending at once, plus what one take moves. */
+	mb->done_cap = 2 * dev->slots_cap * copies + VD_TAKE_MAX;
+	mb->done = calloc(mb->done_cap, sizeof *mb->done);
+	if (!mb->done)
+		return -1;
+	if (pthread_mutex_init(&mb->lock, NULL) != 0)
+		goto err_free;
+	if (pthread_cond_init(&mb->changed, NULL) != 0)
+		goto err_mutex;
+	return 0;
+err_mutex:
+	pthread_mutex_destroy(&mb->lock);
+err_free:
+	free(mb->done);
+	mb->done = NULL;
+	return -1;
+}
+
+void vd_mailbox_destroy(struct vd_device *dev)
+{
+	if (!dev->mb.done)
+		return;
+	pthread_cond_destroy(&dev->mb.changed);
+	pthread_mutex_destroy(&dev->mb.lock);
+	free(dev->mb.done);
+	dev->mb.done = NULL;
+}
+
+static void take_replies(struct vd_mailbox *mb, struct vd_take *t)
+{
+	t->nreplies = 0;
+	while (t->nreplies < VD_TAKE_MAX && mb->count > 0) {
+		memcpy(t->replies[t->nreplies++], mb->ring[mb->head], KP_ACK_FRAME_SIZE);
 		mb->head = (mb->head + 1) % VD_INBOX_SIZE;
 		mb->count--;
 	}
+}
+
+static void take_completions(struct vd_mailbox *mb, struct vd_take *t)
+{
+	t->ndone = 0;
+	while (t->ndone < VD_TAKE_MAX && mb->done_count > 0) {
+		t->done[t->ndone++] = mb->done[mb->done_head];
+		mb->done_head = (mb->done_head + 1) % mb->done_cap;
+		mb->done_count--;
+	}
+	t->done_lost = mb->done_lost;
+	mb->done_lost = 0;
+}
+
+void vd_mailbox_take(struct vd_device *dev, struct vd_take *t)
+{
+	struct vd_mailbox *mb = &dev->mb;
+
+	pthread_mutex_lock(&mb->lock);
+	take_replies(mb, t);
+	take_completions(mb, t);
+	t->subscribe_failures = mb->subscribe_failures;
+	mb->subscribe_failures = 0;
 	dev->stats.dropped += mb->dropped;
 	dev->stats.ignored += mb->bad_size;
 	dev->stats.connect_failures += mb->connect_failures;
@@ -139,23 +260,30 @@ unsigned vd_mailbox_take(struct vd_device *dev, uint8_t (*out)[KP_ACK_FRAME_SIZE
 	mb->connect_failures = 0;
 	dev->online = mb->online;
 	dev->disconnects_seen = mb->disconnects_done;
-	*conn_gen = mb->conn_gen;
+	t->conn_gen = mb->conn_gen;
 	pthread_mutex_unlock(&mb->lock);
-	return n;
 }
 
 int vd_mqtt_create(struct vd_device *dev, const char *broker_uri)
 {
-	int rc = MQTTAsync_create(&dev->client, broker_uri, dev->client_id,
-	                          MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer;
+	unsigned copies = dev->cfg.duplicate ? VD_COPIES_MAX : 1;
+	int rc;
+
+	opts.sendWhileDisconnected = 0;
+	opts.maxBufferedMessages = (int)(dev->slots_cap * copies);
+	opts.deleteOldestMessages = 0; /* refuse the newest: never free one silently */
+	opts.MQTTVersion = MQTTVERSION_3_1_1;
+	rc = MQTTAsync_createWithOptions(&dev->client, broker_uri, dev->client_id,
+	                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
 		dev->client = NULL;
 		return vd_device_fail(dev, VD_EMQTT, "MQTTAsync_create %s: %s", broker_uri,
 		                      MQTTAsync_strerror(rc));
 	}
-	rc = MQTTAsync_setCallbacks(dev->client, dev, on_connection_lost, on_message, NULL);
+	rc = MQTTAsync_setCallbacks(dev->client, dev, vd_cb_connection_lost, on_message, NULL);
 	if (rc == MQTTASYNC_SUCCESS)
-		rc = MQTTAsync_setConnected(dev->client, dev, on_connected);
+		rc = MQTTAsync_setConnected(dev->client, dev, vd_cb_connected);
 	if (rc != MQTTASYNC_SUCCESS) {
 		MQTTAsync_destroy(&dev->client);
 		dev->client = NULL;
@@ -185,24 +313,45 @@ int vd_mqtt_connect(struct vd_device *dev)
 	return VD_OK;
 }
 
-int vd_mqtt_subscribe(struct vd_device *dev)
+static int mqtt_subscribe(struct vd_device *dev)
 {
-	int rc = MQTTAsync_subscribe(dev->client, dev->topic_ack, MQTT_QOS, NULL);
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	opts.onSuccess = vd_cb_subscribed;
+	opts.onFailure = vd_cb_subscribe_failed;
+	opts.context = dev;
+	rc = MQTTAsync_subscribe(dev->client, dev->topic_ack, MQTT_QOS, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		return vd_device_fail(dev, VD_EMQTT, "subscribe %s: %s", dev->topic_ack,
 		                      MQTTAsync_strerror(rc));
 	return VD_OK;
 }
 
-int vd_mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len)
+static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len, int *token)
 {
-	/* Paho copies the payload before MQTTAsync_send returns. */
-	int rc = MQTTAsync_send(dev->client, dev->topic_taps, (int)len, frame, MQTT_QOS, 0, NULL);
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	int rc;
+
+	opts.onSuccess = vd_cb_published;
+	opts.onFailure = vd_cb_publish_failed;
+	opts.context = dev;
+	msg.payload = (void *)frame; /* Paho copies it before MQTTAsync_sendMessage returns */
+	msg.payloadlen = (int)len;
+	msg.qos = MQTT_QOS;
+	rc = MQTTAsync_sendMessage(dev->client, dev->topic_taps, &msg, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		return vd_device_fail(dev, VD_EMQTT, "publish %s: %s", dev->topic_taps,
 		                      MQTTAsync_strerror(rc));
+	*token = opts.token;
 	return VD_OK;
 }
+
+const struct vd_io vd_mqtt_io = {
+	.subscribe = mqtt_subscribe,
+	.publish = mqtt_publish,
+};
 
 int vd_device_connect(struct vd_device *dev, const char *broker_uri)
 {

@@ -1,22 +1,31 @@
 /*
  * device_window.c — which frames go out, and when.
  *
- * Design: the window is the oldest `window` frames of the outbox; only they
- * are ever in flight, so Paho's queues stay bounded however much a device has
- * stored while offline, and the daemon's watermark can advance in order. Each
- * frame of the window has a slot: how often this process sent it, when it is
- * next due, and its NACK backoff. A send pass walks the outbox from its oldest
+ * Design: the device tracks the oldest frames of the outbox in slots, in two
+ * groups: the window (at most `window` frames not in NACK backoff; only they
+ * are in flight in the ordinary way) and the backed-off frames (frames a NACK
+ * answered, at most `backoff_slots` of them, retried on their own schedule).
+ * A NACKed frame leaves the window, so frames the server refuses for good
+ * cannot stop newer ones; once backoff_slots are taken, a NACKed frame keeps
+ * its window slot, so the number of tracked frames (and Paho's queue) stays
+ * bounded. Nothing here ever drops a frame: only an ACK removes one.
+ *
+ * Each slot says how often this process sent its frame, when it is next due,
+ * its NACK backoff, and which publishes of its last send Paho has not
+ * completed yet (their tokens). A send pass walks the outbox from its oldest
  * frame in one read snapshot (LMDB hands out the stored bytes, Paho copies
  * them), carries each frame's slot over from the last pass or starts a fresh
- * one, and publishes what is due:
+ * one, and publishes what is due and has no publish still pending in Paho:
  *   - a new frame at once;
- *   - a frame sent before, resend_ms after its last send;
+ *   - a frame sent before, resend_ms after Paho completed its last publish
+ *     (the broker's PUBACK), or VD_SEND_RETRY_MS after Paho reported it failed;
  *   - a NACKed frame when its backoff ends (doubling from backoff_min_ms up to
  *     backoff_max_ms at each NACK);
- *   - every frame of the window right after a (re)connect (vd_window_reset).
- * ACKs only drop slots and mark the window dirty; the next pass refills it.
- * A publish that Paho refuses ends the pass; the next try is due a little
- * later.
+ *   - every frame not in backoff right after a (re)connect (vd_window_reset).
+ * Completions come from Paho's threads through the mailbox (device_mqtt.c);
+ * a completion names its publish by token. ACKs only drop slots and mark the
+ * window dirty; the next pass refills it. A publish that Paho refuses ends
+ * the pass; the next try is due a little later.
  */
 #include "validators/device_impl.h"
 
@@ -26,12 +35,13 @@
 struct send_pass {
 	struct vd_device *dev;
 	int64_t now_ms;
-	struct vd_slot next[VD_WINDOW_MAX];
 	unsigned n;
-	int blocked; /* Paho refused a publish in this pass */
+	unsigned in_window;  /* slots counted toward cfg.window */
+	unsigned in_backoff; /* slots counted toward cfg.backoff_slots */
+	int blocked;         /* Paho refused a publish in this pass */
 };
 
-static const struct vd_slot *slot_find(const struct vd_device *dev, uint64_t seq)
+static struct vd_slot *slot_find(struct vd_device *dev, uint64_t seq)
 {
 	for (unsigned i = 0; i < dev->nslots; i++) {
 		if (dev->slots[i].seq == seq)
@@ -40,35 +50,63 @@ static const struct vd_slot *slot_find(const struct vd_device *dev, uint64_t seq
 	return NULL;
 }
 
+static void due_at(struct vd_device *dev, struct vd_slot *s, int64_t due_ms)
+{
+	s->due_ms = due_ms;
+	if (s->incomplete == 0 && due_ms < dev->next_due)
+		dev->next_due = due_ms;
+}
+
+/* Publishes the copies of one send. Only a refusal of the first copy counts
+ * as not sent; a refused second copy just leaves the first one out. */
 static int publish_frame(struct vd_device *dev, struct vd_slot *s, const uint8_t *frame,
                          size_t len, int64_t now_ms)
 {
-	int copies = dev->cfg.duplicate ? 2 : 1;
+	int copies = dev->cfg.duplicate ? VD_COPIES_MAX : 1;
+	int rc = VD_OK;
 
-	for (int i = 0; i < copies; i++) {
-		if (vd_mqtt_publish(dev, frame, len) != VD_OK)
-			return VD_EMQTT;
-		dev->stats.published++;
+	s->incomplete = 0;
+	for (int i = 0; i < copies && rc == VD_OK; i++) {
+		rc = dev->io->publish(dev, frame, len, &s->tokens[s->incomplete]);
+		if (rc == VD_OK) {
+			s->incomplete++;
+			dev->stats.published++;
+		}
 	}
+	if (s->incomplete == 0)
+		return VD_EMQTT;
 	if (s->sends > 0 || s->seq <= dev->last_seq_at_open)
 		dev->stats.resent++;
 	s->sends++;
-	s->due_ms = now_ms + dev->cfg.resend_ms;
-	return VD_OK;
+	s->nacked = 0;
+	s->due_ms = now_ms + dev->cfg.resend_ms; /* restarted by the completion */
+	return rc;
 }
 
-/* vd_outbox_frame_fn: one frame of the window, oldest first. */
+/* Whether a frame counts as backed off (outside the window) in this pass. */
+static int takes_backoff_slot(struct send_pass *p, const struct vd_slot *s)
+{
+	if (s->backoff_ms == 0 || p->in_backoff == p->dev->cfg.backoff_slots)
+		return 0;
+	p->in_backoff++;
+	return 1;
+}
+
+/* vd_outbox_frame_fn: one tracked frame, oldest first. */
 static int send_one(void *arg, uint64_t seq, const uint8_t *frame, size_t len)
 {
 	struct send_pass *p = arg;
-	const struct vd_slot *old = slot_find(p->dev, seq);
+	struct vd_device *dev = p->dev;
+	const struct vd_slot *old = slot_find(dev, seq);
 	struct vd_slot s = old ? *old : (struct vd_slot){.seq = seq};
 
-	if (!p->blocked && s.due_ms <= p->now_ms &&
-	    publish_frame(p->dev, &s, frame, len, p->now_ms) != VD_OK)
+	if (!takes_backoff_slot(p, &s))
+		p->in_window++;
+	if (!p->blocked && s.incomplete == 0 && s.due_ms <= p->now_ms &&
+	    publish_frame(dev, &s, frame, len, p->now_ms) != VD_OK)
 		p->blocked = 1;
-	p->next[p->n++] = s;
-	return p->n == p->dev->cfg.window; /* stop once the window is full */
+	dev->slots_next[p->n++] = s;
+	return p->in_window == dev->cfg.window || p->n == dev->slots_cap; /* stop when full */
 }
 
 static int64_t earliest_due(const struct vd_device *dev)
@@ -76,8 +114,9 @@ static int64_t earliest_due(const struct vd_device *dev)
 	int64_t due = INT64_MAX;
 
 	for (unsigned i = 0; i < dev->nslots; i++) {
-		if (dev->slots[i].due_ms < due)
-			due = dev->slots[i].due_ms;
+		const struct vd_slot *s = &dev->slots[i];
+		if (s->incomplete == 0 && s->due_ms < due)
+			due = s->due_ms;
 	}
 	return due;
 }
@@ -85,10 +124,13 @@ static int64_t earliest_due(const struct vd_device *dev)
 int vd_window_send(struct vd_device *dev, int64_t now_ms)
 {
 	struct send_pass p = {.dev = dev, .now_ms = now_ms};
+	struct vd_slot *swap;
 	int rc = vd_outbox_foreach(dev->outbox, 1, send_one, &p);
 	if (rc)
 		return vd_device_fail(dev, VD_ESTORE, "outbox: %s", mdb_strerror(rc));
-	memcpy(dev->slots, p.next, p.n * sizeof p.next[0]);
+	swap = dev->slots;
+	dev->slots = dev->slots_next;
+	dev->slots_next = swap;
 	dev->nslots = p.n;
 	dev->dirty = 0;
 	dev->next_due = earliest_due(dev);
@@ -112,22 +154,75 @@ void vd_window_ack(struct vd_device *dev, uint64_t seq, uint64_t watermark)
 
 void vd_window_nack(struct vd_device *dev, uint64_t seq, int64_t now_ms)
 {
+	struct vd_slot *s = slot_find(dev, seq);
+
+	if (!s)
+		return;
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : dev->cfg.backoff_min_ms;
+	if (s->backoff_ms > dev->cfg.backoff_max_ms)
+		s->backoff_ms = dev->cfg.backoff_max_ms;
+	s->nacked = 1;
+	s->due_ms = now_ms + s->backoff_ms;
+	dev->dirty = 1; /* it may leave the window: the next pass takes a newer frame */
+	dev->next_due = earliest_due(dev);
+}
+
+/* The first incomplete slot with this token, oldest first. Paho's tokens are
+ * message ids, unique among its pending publishes. */
+static struct vd_slot *slot_by_token(struct vd_device *dev, int token, unsigned *copy)
+{
 	for (unsigned i = 0; i < dev->nslots; i++) {
 		struct vd_slot *s = &dev->slots[i];
-		if (s->seq != seq)
-			continue;
-		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : dev->cfg.backoff_min_ms;
-		if (s->backoff_ms > dev->cfg.backoff_max_ms)
-			s->backoff_ms = dev->cfg.backoff_max_ms;
-		s->due_ms = now_ms + s->backoff_ms;
-		dev->next_due = earliest_due(dev);
+		for (unsigned c = 0; c < s->incomplete; c++) {
+			if (s->tokens[c] == token) {
+				*copy = c;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+void vd_window_completed(struct vd_device *dev, int token, int ok, int64_t now_ms)
+{
+	unsigned copy;
+	struct vd_slot *s = slot_by_token(dev, token, &copy);
+
+	if (!ok)
+		dev->stats.publish_failures++;
+	if (!s) /* its frame was ACKed meanwhile */
 		return;
+	s->tokens[copy] = s->tokens[s->incomplete - 1];
+	s->incomplete--;
+	if (!ok)
+		s->nacked = 0; /* this copy never left: retry it soon */
+	if (s->incomplete == 0 && !s->nacked)
+		due_at(dev, s, now_ms + (ok ? dev->cfg.resend_ms : VD_SEND_RETRY_MS));
+	else if (s->incomplete == 0)
+		due_at(dev, s, s->due_ms);
+}
+
+void vd_window_all_completed(struct vd_device *dev, int64_t now_ms)
+{
+	for (unsigned i = 0; i < dev->nslots; i++) {
+		struct vd_slot *s = &dev->slots[i];
+		if (s->incomplete == 0)
+			continue;
+		s->incomplete = 0;
+		due_at(dev, s, s->nacked ? s->due_ms : now_ms + dev->cfg.resend_ms);
 	}
 }
 
+/* After a (re)connect every frame not waiting out a NACK backoff is due at
+ * once; a backed-off frame keeps its schedule. A publish still pending in
+ * Paho stays pending: Paho sends its queued publishes after the reconnect and
+ * reports the ones the connection loss cut off as failed. */
 void vd_window_reset(struct vd_device *dev)
 {
-	for (unsigned i = 0; i < dev->nslots; i++)
-		dev->slots[i].due_ms = 0;
+	for (unsigned i = 0; i < dev->nslots; i++) {
+		if (dev->slots[i].backoff_ms == 0)
+			dev->slots[i].due_ms = 0;
+	}
 	dev->dirty = 1;
+	dev->next_due = earliest_due(dev);
 }

@@ -12,18 +12,29 @@
  * Every write goes through outbox_write(): begin, apply, commit; on
  * MDB_MAP_FULL the transaction is dropped, the map doubled (allowed because no
  * transaction of this environment is open: one thread uses an outbox) and the
- * write retried.
+ * write retried. The map stops growing at VD_OUTBOX_MAP_MAX, which depends on
+ * the address space (64 GiB with a 64-bit size_t, 1 GiB with a 32-bit one),
+ * and the doubling saturates there instead of wrapping.
+ *
+ * Creating an outbox makes the directory (if missing) and LMDB's two files;
+ * the first commit syncs the data file, and then the directory and its parent
+ * are fsynced too, so that a power cut right after creation cannot lose the
+ * new entries and with them the numbering.
  */
 #include "validators/outbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define OUTBOX_MAP_INITIAL ((size_t)16 << 20)
-#define OUTBOX_MAP_MAX ((size_t)64 << 30)
 #define OUTBOX_KEY_SIZE 8
 static const char OUTBOX_LAST_SEQ_KEY[] = "last_seq";
 
@@ -52,15 +63,26 @@ static uint64_t key_decode(const MDB_val *v)
 	return seq;
 }
 
+size_t vd_outbox_map_next(size_t current)
+{
+	if (current >= VD_OUTBOX_MAP_MAX)
+		return 0;
+	if (current > VD_OUTBOX_MAP_MAX / 2)
+		return VD_OUTBOX_MAP_MAX;
+	return current * 2 > OUTBOX_MAP_INITIAL ? current * 2 : OUTBOX_MAP_INITIAL;
+}
+
 static int outbox_grow(struct vd_outbox *ob)
 {
 	MDB_envinfo info;
+	size_t next;
 	int rc = mdb_env_info(ob->env, &info);
 	if (rc)
 		return rc;
-	if (info.me_mapsize >= OUTBOX_MAP_MAX)
+	next = vd_outbox_map_next(info.me_mapsize);
+	if (next == 0)
 		return MDB_MAP_FULL;
-	return mdb_env_set_mapsize(ob->env, info.me_mapsize * 2);
+	return mdb_env_set_mapsize(ob->env, next);
 }
 
 static int outbox_write(struct vd_outbox *ob, outbox_apply_fn apply, void *arg)
@@ -145,15 +167,61 @@ static int outbox_env_open(struct vd_outbox *ob, const char *dir)
 	return mdb_reader_check(ob->env, &dead);
 }
 
+static int fsync_dir(const char *path)
+{
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) != 0)
+		rc = errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = errno;
+	return rc;
+}
+
+/* Makes the new directory entries durable: LMDB's files in dir, and dir in
+ * its parent. */
+static int fsync_created(const char *dir)
+{
+	char parent[PATH_MAX];
+	int rc = fsync_dir(dir);
+	if (rc)
+		return rc;
+	if (snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent)
+		return ENAMETOOLONG;
+	return fsync_dir(dirname(parent));
+}
+
+/* Whether the environment is new: no data file yet. */
+static int outbox_exists(const char *dir, int *exists)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+		return ENAMETOOLONG;
+	if (stat(path, &st) == 0) {
+		*exists = 1;
+		return 0;
+	}
+	*exists = 0;
+	return errno == ENOENT ? 0 : errno;
+}
+
 int vd_outbox_open(const char *dir, struct vd_outbox **out)
 {
 	struct vd_outbox *ob;
+	int existed;
 	int rc;
 
 	if (!dir || !out)
 		return EINVAL;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return errno;
+	rc = outbox_exists(dir, &existed);
+	if (rc)
+		return rc;
 	ob = calloc(1, sizeof *ob);
 	if (!ob)
 		return ENOMEM;
@@ -161,6 +229,8 @@ int vd_outbox_open(const char *dir, struct vd_outbox **out)
 	if (rc)
 		goto err;
 	rc = outbox_open_dbs(ob);
+	if (rc == 0 && !existed)
+		rc = fsync_created(dir);
 	if (rc)
 		goto err;
 	*out = ob;

@@ -14,7 +14,11 @@
  *    reuses a number, across close/reopen and crashes alike: a crash either
  *    keeps both the new counter and the frame or neither;
  *  - a frame stays until vd_outbox_ack() covers it; nothing else deletes one;
- *  - the map grows by itself when it fills (the outbox is used by one thread).
+ *  - the map grows by itself when it fills (the outbox is used by one thread),
+ *    doubling up to VD_OUTBOX_MAP_MAX (64 GiB with a 64-bit size_t, 1 GiB
+ *    with a 32-bit one); past that a write fails with MDB_MAP_FULL;
+ *  - a newly created outbox is durable as such: after its first commit the
+ *    directory and its parent are fsynced.
  * Not thread-safe: one thread at a time per outbox (the environment is opened
  * with MDB_NOTLS, so that thread may change from call to call).
  *
@@ -28,6 +32,13 @@
 #include <stdint.h>
 
 struct vd_outbox; /* opaque; owned by the caller of vd_outbox_open */
+
+#define VD_OUTBOX_MAP_MAX \
+	((size_t)(sizeof(size_t) > 4 ? UINT64_C(64) << 30 : UINT64_C(1) << 30))
+
+/* The map size after growing from `current`: double, at most
+ * VD_OUTBOX_MAP_MAX (saturating, never wrapping); 0 when it is there. */
+size_t vd_outbox_map_next(size_t current);
 
 /* Opens (creating if needed) the outbox in directory `dir`. */
 int vd_outbox_open(const char *dir, struct vd_outbox **out);

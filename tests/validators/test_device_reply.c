@@ -4,12 +4,18 @@
  * frame signed with the device key before anything is sent; a genuine ACK
  * removes its frame and everything up to the watermark; an ACK signed with
  * any other key, an ACK for another device, a TAPS frame or garbage is
- * ignored and counted; a NACK is counted by reason and never drops a frame.
+ * ignored and counted; a NACK is counted by reason and never drops a frame;
+ * an ACK for a number the device never allocated is ignored and raises an
+ * alarm; while the outbox fails, a tap is either taken or handed back with
+ * VD_EFULL_KEEP_TAP, never lost.
  */
 #include "tests/validators/tmpdir.h"
 
+#include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "firmware-proto/frame.h"
 #include "validators/device.h"
@@ -249,4 +255,86 @@ Test(device_reply, numbering_continues_after_reopen_and_frames_are_kept)
 	cr_expect_eq(reply(KP_TYPE_ACK, DEVICE, 4, 4, server_key.sk), VD_OK);
 	cr_expect_eq(vd_device_stats(dev)->acked_frames, 3);
 	cr_expect_eq(vd_device_pending(dev), 0);
+}
+
+Test(device_reply, ack_beyond_the_last_allocated_number_is_ignored_and_alarms)
+{
+	make_frames(2);
+	cr_expect_eq(reply(KP_TYPE_ACK, DEVICE, 3, 0, server_key.sk), VD_EIGNORED,
+	             "frame 3 was never made");
+	cr_expect_eq(reply(KP_TYPE_ACK, DEVICE, 1, 9, server_key.sk), VD_EIGNORED,
+	             "a watermark of 9 would cover frames never stored");
+	cr_expect_eq(vd_device_pending(dev), 2);
+	cr_expect_eq(vd_device_stats(dev)->acks_beyond_last_seq, 2);
+	cr_expect_eq(vd_device_stats(dev)->ignored, 2);
+	cr_expect_eq(vd_device_stats(dev)->acks, 0);
+	cr_expect_eq(reply(KP_TYPE_ACK, DEVICE, 2, 2, server_key.sk), VD_OK);
+	cr_expect_eq(vd_device_pending(dev), 0);
+}
+
+static int count_taps(void *arg, uint64_t seq, const uint8_t *frame, size_t len)
+{
+	struct kp_header h;
+
+	cr_assert_eq(kp_frame_decode(frame, len, &h), KP_OK);
+	*(uint64_t *)arg += h.count;
+	return 0;
+}
+
+/* Lets the outbox's data file grow by `bytes` at most: LMDB's writes past
+ * that fail with EFBIG (SIGXFSZ ignored). This test process only. */
+static void limit_outbox_growth(off_t bytes)
+{
+	char path[96];
+	struct stat st;
+	struct rlimit lim;
+
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &lim), 0);
+	lim.rlim_cur = (rlim_t)(st.st_size + bytes);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+static void unlimit_outbox_growth(void)
+{
+	struct rlimit lim;
+
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &lim), 0);
+	lim.rlim_cur = lim.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+Test(device_reply, a_tap_is_never_lost_while_the_outbox_fails)
+{
+	uint64_t taken = 0, stored = 0;
+	struct kp_tap t;
+	int rc = VD_OK;
+	int i;
+
+	cr_assert_neq(signal(SIGXFSZ, SIG_IGN), SIG_ERR);
+	limit_outbox_growth(0);
+	for (i = 0; i < 100000 && rc == VD_OK; i++) {
+		t = tap(i);
+		rc = vd_device_tap(dev, &t);
+		taken += rc == VD_OK;
+	}
+	cr_assert_eq(rc, VD_ESTORE, "the tap that fills the batch is taken, the seal fails");
+	taken++;
+	t = tap(i);
+	cr_expect_eq(vd_device_tap(dev, &t), VD_EFULL_KEEP_TAP,
+	             "the batch is still full: this tap is not taken and the caller keeps it");
+	cr_expect_eq(vd_device_flush(dev), VD_ESTORE);
+	unlimit_outbox_growth();
+	cr_assert_eq(vd_device_tap(dev, &t), VD_OK, "the kept tap is offered again and taken");
+	taken++;
+	cr_assert_eq(vd_device_flush(dev), VD_OK);
+	cr_expect_eq(vd_device_stats(dev)->taps, taken);
+	vd_device_close(dev);
+	dev = NULL;
+	struct vd_outbox *ob;
+	cr_assert_eq(vd_outbox_open(dir, &ob), 0);
+	cr_assert_eq(vd_outbox_foreach(ob, 1, count_taps, &stored), 0);
+	vd_outbox_close(ob);
+	cr_expect_eq(stored, taken, "every tap taken is in a sealed frame");
 }

@@ -2,7 +2,8 @@
  * Description: the device outbox numbers frames 1, 2, 3, … with no gap and
  * never reuses a number (across close/reopen and failed writes), keeps every
  * frame until an ACK covers it, and an ACK removes its own frame and every
- * frame up to the watermark but nothing later.
+ * frame up to the watermark but nothing later. The map grows by doubling up
+ * to an address-space-aware cap and saturates there instead of wrapping.
  */
 #include "tests/validators/tmpdir.h"
 
@@ -224,4 +225,23 @@ Test(outbox, map_grows_when_the_backlog_outgrows_it, .timeout = 120)
 	cr_expect_eq(seq, 100);
 	cr_expect_eq(count(ob), 100);
 	vd_outbox_close(ob);
+}
+
+Test(outbox, map_growth_doubles_and_saturates_at_the_cap)
+{
+	const size_t max = VD_OUTBOX_MAP_MAX;
+	size_t size = (size_t)16 << 20;
+	int steps = 0;
+
+	cr_expect_eq((uint64_t)max, sizeof(size_t) > 4 ? UINT64_C(64) << 30 : UINT64_C(1) << 30);
+	cr_expect_eq(vd_outbox_map_next(size), size * 2);
+	cr_expect_eq(vd_outbox_map_next(max / 2), max);
+	cr_expect_eq(vd_outbox_map_next(max / 2 + 1), max, "saturates instead of overshooting");
+	cr_expect_eq(vd_outbox_map_next(max - 1), max);
+	cr_expect_eq(vd_outbox_map_next(max), 0, "at the cap: no more growth");
+	cr_expect_eq(vd_outbox_map_next(SIZE_MAX), 0, "never wraps");
+	while ((size = vd_outbox_map_next(size)) != 0) {
+		cr_assert_leq(size, max);
+		cr_assert_lt(++steps, 64);
+	}
 }
