@@ -34,6 +34,13 @@ int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int device
 	return kp_enrol_fleet(d, fleet_txt);
 }
 
+int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices)
+{
+	if (kp_broker_start(b) != 0 || kp_daemon_setup(d, b, NULL) != 0 || kp_daemon_start(d) != 0)
+		return -1;
+	return kp_fleet_init(f, d, devices);
+}
+
 pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
                      int taps_per_device, ...)
 {

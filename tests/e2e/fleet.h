@@ -22,6 +22,8 @@ struct kp_fleet_summary {
 	double devices, frames, taps, accepted, denied, amount, elapsed_s;
 };
 
+/* A broker, a running daemon and an enrolled fleet of `devices`. 0 or -1. */
+int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices);
 /* Makes the fleet under the daemon's directory and enrols it. */
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices);
 /* Starts `validator-sim run` in the background; extra args NULL-terminated. */

@@ -46,10 +46,7 @@ Test(fleet, hundred_thousand_taps_are_stored_exactly_once, .timeout = 600)
 	struct kp_fleet fleet;
 	struct kp_fleet_summary sum;
 
-	cr_assert_eq(kp_broker_start(&broker), 0);
-	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
-	cr_assert_eq(kp_daemon_start(&d), 0);
-	cr_assert_eq(kp_fleet_init(&fleet, &d, DEVICES), 0);
+	cr_assert_eq(kp_fleet_bring_up(&broker, &d, &fleet, DEVICES), 0);
 
 	pid_t sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--offline-fraction", "0.1",
 	                           "--timeout", "400", NULL);
