@@ -78,3 +78,35 @@ Test(duplicates, every_frame_twice_out_of_order_is_stored_once_and_reacked, .tim
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
 	kp_broker_stop(&broker);
 }
+
+Test(duplicates, the_watermark_covers_only_frames_stored_without_gaps, .timeout = 60)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_probe probe;
+	static uint8_t frame[KP_FRAME_MAX];
+	/* Frames 3, 2, 1 one at a time: 3 and 2 are stored but frame 1 is not yet,
+	 * so their ACKs must report watermark 0; frame 1 closes the gap: 3. */
+	const uint64_t order[] = { 3, 2, 1, 3 };
+	const uint64_t watermark[] = { 0, 0, 3, 3 };
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_probe_open(&probe, &broker, &d, DEV, 1, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		struct kp_reply_seen r;
+		size_t len = kp_probe_frame(&probe, order[i], TAPS, frame, 27, 0x31);
+		cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+		cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0);
+		cr_assert(r.signature_ok);
+		cr_assert_eq(r.h.type, KP_TYPE_ACK);
+		cr_expect_eq(r.h.batch_seq, order[i]);
+		cr_expect_eq(r.h.aux, watermark[i], "ACK of frame %llu reports watermark %llu, not %llu",
+		             (unsigned long long)order[i], (unsigned long long)r.h.aux,
+		             (unsigned long long)watermark[i]);
+	}
+	kp_probe_close(&probe);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}

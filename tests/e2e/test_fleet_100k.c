@@ -12,10 +12,44 @@
 #include <string.h>
 
 #include "ingest/keyfile.h"
+#include "validators/outbox.h"
 #include "tests/e2e/fleet.h"
 
 #define DEVICES 50
 #define TAPS_PER_DEVICE 2000
+
+/* Frames left in the outboxes of fleet.txt's devices, read from their files. */
+static long frames_left_in_outboxes(const struct kp_fleet *f)
+{
+	char path[512], id[32], rest[200];
+	long left = 0;
+	int devices = 0;
+
+	snprintf(path, sizeof(path), "%s/fleet.txt", f->state);
+	FILE *list = fopen(path, "r");
+	cr_assert_not_null(list);
+	while (fscanf(list, "%31s %199[^\n]", id, rest) == 2) {
+		struct vd_outbox *ob;
+		size_t n;
+		snprintf(path, sizeof(path), "%s/%s/outbox", f->state, id);
+		cr_assert_eq(vd_outbox_open(path, &ob), 0, "cannot open %s", path);
+		cr_assert_eq(vd_outbox_count(ob, &n), 0);
+		vd_outbox_close(ob);
+		left += (long)n;
+		devices++;
+	}
+	fclose(list);
+	cr_assert_eq(devices, DEVICES);
+	return left;
+}
+
+static long count_lines(const char *text)
+{
+	long n = 0;
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	return n;
+}
 
 static int tokens_found_in(const char *tokens_file, const uint8_t *data, size_t len, int *checked)
 {
@@ -73,6 +107,12 @@ Test(fleet, hundred_thousand_taps_are_stored_exactly_once, .timeout = 600)
 	cr_expect_eq(denied, sum.denied);
 	cr_expect_eq(amount, sum.amount);
 	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0);
+	cr_expect_eq(frames_left_in_outboxes(&fleet), 0, "frames left in the device outboxes");
+
+	char *dump = NULL;
+	cr_assert_eq(kp_komposter(&d, &dump, "dump", NULL), 0);
+	cr_expect_eq(count_lines(dump), DEVICES * TAPS_PER_DEVICE, "taps in the log");
+	free(dump);
 
 	fprintf(stderr, "fleet: %d devices, %.0f frames, %.0f taps in %.2f s: %.0f frames/s, %.0f taps/s\n",
 	        DEVICES, sum.frames, sum.taps, sum.elapsed_s, sum.frames / sum.elapsed_s,

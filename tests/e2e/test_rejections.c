@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "ingest/keyfile.h"
 #include "tests/e2e/probe.h"
 
 #define DEV 0x00000000000a1b2cULL
@@ -45,14 +48,10 @@ static void expect_nack(uint64_t reason, uint64_t batch_seq)
 	cr_assert_eq(r.h.batch_seq, batch_seq);
 }
 
-/* Nothing stored, and a good frame afterwards is still ACKed as the first. */
+/* A good frame afterwards is still ACKed as the first, and after that the
+ * log holds its 3 taps and nothing else. */
 static void expect_nothing_stored_and_still_serving(void)
 {
-	char *out = NULL;
-	cr_assert_eq(kp_komposter(&daemon_proc, &out, "dump", NULL), 0);
-	cr_assert_str_empty(out, "a rejected frame was stored: %s", out);
-	free(out);
-
 	struct kp_probe good;
 	struct kp_reply_seen r;
 	uint64_t id = 0x0000000000c0ffeeULL;
@@ -64,6 +63,22 @@ static void expect_nothing_stored_and_still_serving(void)
 	cr_assert_eq(r.h.type, KP_TYPE_ACK);
 	cr_assert_eq(r.h.aux, 1, "watermark after the first good frame");
 	kp_probe_close(&good);
+
+	char *out = NULL;
+	cr_assert_eq(kp_komposter(&daemon_proc, &out, "dump", NULL), 0);
+	int lines = 0;
+	for (char *p = out; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	cr_expect_eq(lines, 3, "the log holds more than the good frame: %s", out);
+	cr_expect_not_null(strstr(out, "0000000000c0ffee"), "the good frame is missing: %s", out);
+	cr_expect_null(strstr(out, "00000000000a1b2c"), "a rejected frame was stored: %s", out);
+	free(out);
+}
+
+/* Re-signs a frame after its fields were changed. */
+static void resign(size_t len)
+{
+	cr_assert_eq(kp_frame_sign(frame, len, probe.sk), KP_OK);
 }
 
 Test(rejections, forged_signature_is_nacked_bad_signature)
@@ -139,7 +154,78 @@ Test(rejections, taps_from_last_year_are_nacked_time_window)
 	kp_frame_get_tap(frame, 0, &t);
 	t.tapped_at -= 365LL * 86400 * 1000;
 	kp_frame_put_tap(frame, 0, &t);
-	cr_assert_eq(kp_frame_sign(frame, len, probe.sk), KP_OK);
+	resign(len);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_TIME_WINDOW, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, a_signed_counts_frame_on_the_taps_topic_is_nacked_malformed)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	struct kp_header h = { .type = KP_TYPE_COUNTS, .count = 1, .device_id = DEV, .batch_seq = 1,
+		               .sent_at = 1700000000000 };
+	struct kp_count c = { .observed_at = 1700000000000, .route_id = 27, .door = 1, .kind = 1,
+		              .boardings = 3, .occupancy = 10, .confidence = 90 };
+	cr_assert_eq(kp_frame_put_header(frame, sizeof(frame), &h), KP_OK);
+	kp_frame_put_count(frame, 0, &c);
+	size_t len = kp_frame_size(KP_TYPE_COUNTS, 1);
+	resign(len);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_MALFORMED, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, a_revoked_key_is_nacked_while_the_other_key_still_works)
+{
+	uint8_t pk1[KP_PUBLIC_KEY_SIZE], sk1[KP_SECRET_KEY_SIZE];
+	char pub[2 * KP_PUBLIC_KEY_SIZE + 1];
+	struct kp_reply_seen r;
+
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	crypto_sign_keypair(pk1, sk1);
+	kp_hex_encode(pk1, sizeof(pk1), pub);
+	cr_assert_eq(kp_komposter(&daemon_proc, NULL, "device", "add", "--id", "a1b2c", "--key-id", "1",
+	                          "--public-key", pub, NULL), 0);
+	cr_assert_eq(kp_komposter(&daemon_proc, NULL, "device", "revoke", "a1b2c", "--key-id", "0", NULL), 0);
+
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22); /* key 0 */
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_REVOKED, 1);
+
+	probe.key_id = 1;
+	memcpy(probe.sk, sk1, sizeof(sk1));
+	len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0);
+	cr_assert(r.signature_ok);
+	cr_assert_eq(r.h.type, KP_TYPE_ACK, "the device's other key must still count");
+	cr_assert_eq(r.h.aux, 1);
+}
+
+Test(rejections, taps_from_the_future_are_nacked_time_window)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 1, frame, 27, 0x22);
+	struct kp_tap t;
+	kp_frame_get_tap(frame, 0, &t);
+	t.tapped_at += 2LL * 3600 * 1000; /* the default window allows 10 minutes */
+	kp_frame_put_tap(frame, 0, &t);
+	resign(len);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
+	expect_nack(KP_NACK_TIME_WINDOW, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+Test(rejections, a_frame_sent_long_ago_is_nacked_time_window)
+{
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 1, frame, 27, 0x22);
+	struct kp_header h;
+	cr_assert_eq(kp_frame_decode(frame, len, &h), KP_OK);
+	h.sent_at -= 90LL * 86400 * 1000; /* taps are recent, the frame's clock is not */
+	cr_assert_eq(kp_frame_put_header(frame, sizeof(frame), &h), KP_OK);
+	resign(len);
 	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
 	expect_nack(KP_NACK_TIME_WINDOW, 1);
 	expect_nothing_stored_and_still_serving();

@@ -1,8 +1,9 @@
 /*
  * Description: behaviour of the frame codec that the vector file does not
  * pin down — signing with fresh keys, ACK/NACK replies, what the encoder
- * refuses, lengths and single-field changes the decoder must refuse, and
- * that any change to a signed frame breaks its signature.
+ * refuses, lengths and single-field changes the decoder must refuse, batch
+ * 0 refused on TAPS and COUNTS but allowed on replies, and that any change
+ * to a signed frame breaks its signature.
  */
 #include <criterion/criterion.h>
 
@@ -297,6 +298,42 @@ Test(frame_codec, put_header_refuses_counts_types_and_devices_no_frame_holds)
 	cr_assert_eq(kp_frame_put_header(buf, sizeof(buf), &h), KP_EINVAL);
 	h = records_header(KP_TYPE_NACK + 1, 0);
 	cr_assert_eq(kp_frame_put_header(buf, sizeof(buf), &h), KP_EINVAL);
+}
+
+Test(frame_codec, records_need_a_batch_seq_but_a_reply_may_name_batch_0)
+{
+	static uint8_t buf[KP_FRAME_MAX];
+	uint8_t reply[KP_ACK_FRAME_SIZE];
+	struct keypair k = fresh_keys();
+	struct kp_header h;
+
+	/* TAPS and COUNTS: devices number frames from 1 */
+	for (uint8_t type = KP_TYPE_TAPS; type <= KP_TYPE_COUNTS; type++) {
+		size_t len = build_frame(buf, sizeof(buf), type, 2, &k);
+
+		cr_assert_eq(decode_exact(buf, len, &h), KP_OK);
+		memset(buf + 16, 0, 8); /* batch_seq, little-endian u64 at offset 16 */
+		cr_assert_eq(kp_frame_sign(buf, len, k.sk), KP_OK);
+		cr_assert_eq(kp_frame_verify(buf, len, k.pk), KP_OK);
+		cr_assert_eq(decode_exact(buf, len, &h), KP_EMALFORMED, "type %u batch_seq 0", type);
+		h = records_header(type, 2);
+		h.batch_seq = 0;
+		cr_assert_eq(kp_frame_put_header(buf, sizeof(buf), &h), KP_EINVAL,
+		             "type %u batch_seq 0", type);
+	}
+	/* ACK and NACK: a reply may answer a frame too broken to read */
+	cr_assert_eq(kp_frame_make_reply(reply, sizeof(reply), KP_TYPE_ACK, 1, DEVICE, 0,
+	                                 1700000023000, 0, k.sk), KP_ACK_FRAME_SIZE);
+	cr_assert_eq(decode_exact(reply, sizeof(reply), &h), KP_OK);
+	cr_assert_eq(h.type, KP_TYPE_ACK);
+	cr_assert_eq(h.batch_seq, 0);
+	cr_assert_eq(kp_frame_make_reply(reply, sizeof(reply), KP_TYPE_NACK, 1, DEVICE, 0,
+	                                 1700000023000, KP_NACK_MALFORMED, k.sk),
+	             KP_ACK_FRAME_SIZE);
+	cr_assert_eq(decode_exact(reply, sizeof(reply), &h), KP_OK);
+	cr_assert_eq(h.type, KP_TYPE_NACK);
+	cr_assert_eq(h.batch_seq, 0);
+	cr_assert_eq(h.aux, KP_NACK_MALFORMED);
 }
 
 Test(frame_codec, put_header_needs_room_for_the_whole_frame)

@@ -1,13 +1,16 @@
 /*
  * Description: `komposter check` exits 0 with a summary on a database
  * written by the daemon's commit path, and 1 with one line on stderr when
- * there is no database, without creating one.
+ * there is no database, without creating one, and 1 with the problem on
+ * stdout when a stored aggregate no longer matches the log.
  */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <lmdb.h>
 
 #include "fill.h"
 #include "harness.h"
@@ -62,5 +65,57 @@ Test(check, a_good_database_passes)
 	cr_assert_eq(r.status, 0, "stdout: %s stderr: %s", r.out, r.err);
 	cr_assert_not_null(strstr(r.out, "problems 0"), "stdout: %s", r.out);
 	cr_assert_not_null(strstr(r.out, "taps 40"), "stdout: %s", r.out);
+	tools_run_free(&r);
+}
+
+/* Changes the first byte of the first tap_agg value (the low byte of its
+ * accepted count, storage/tap_agg.c) behind the storage layer's back. */
+static void damage_first_tap_agg(const char *db_dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t val[64];
+
+	cr_assert_eq(mdb_env_create(&env), MDB_SUCCESS);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), MDB_SUCCESS);
+	cr_assert_eq(mdb_env_open(env, db_dir, 0, 0600), MDB_SUCCESS);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), MDB_SUCCESS);
+	cr_assert_eq(mdb_dbi_open(txn, "tap_agg", 0, &dbi), MDB_SUCCESS);
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), MDB_SUCCESS);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), MDB_SUCCESS);
+	cr_assert(v.mv_size > 0 && v.mv_size <= sizeof(val), "value of %zu bytes", v.mv_size);
+	memcpy(val, v.mv_data, v.mv_size);
+	val[0] ^= 0x40;
+	v.mv_data = val;
+	cr_assert_eq(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), MDB_SUCCESS);
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_txn_commit(txn), MDB_SUCCESS);
+	mdb_env_close(env);
+}
+
+Test(check, a_damaged_aggregate_fails_with_the_problem_on_stdout)
+{
+	struct kp_tap taps[12];
+	struct tools_run r;
+
+	memset(taps, 0, sizeof(taps));
+	for (size_t i = 0; i < 12; i++) {
+		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 8, (int)i);
+		taps[i].card_token[0] = (uint8_t)i;
+		taps[i].route_id = 10 + (uint32_t)(i % 2);
+		taps[i].stop_id = 100;
+		taps[i].fare_product = 1;
+		taps[i].amount = 800;
+	}
+	cr_assert_eq(fill_taps(db, 0xa2, taps, 12, 5), 0);
+	damage_first_tap_agg(db);
+	cr_assert_eq(tools_run(&r, "check", "-c", conf, NULL), 0);
+	cr_assert_eq(r.status, 1, "stdout: %s stderr: %s", r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "tap_agg: cell "), "stdout: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "problems 1"), "stdout: %s", r.out);
+	cr_assert_not_null(strstr(r.err, "komposter: check: 1 problem found"), "stderr: %s", r.err);
 	tools_run_free(&r);
 }
