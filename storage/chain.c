@@ -43,25 +43,20 @@ int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_
 
 int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAIN_HEAD_SIZE])
 {
-	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc = st_get_last(txn, dbi, &k, &v);
 
-	rc = st_status(mdb_cursor_open(txn, dbi, &cur));
-	if (rc != ST_OK)
-		return rc;
-	rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_LAST));
 	if (rc == ST_ENOTFOUND) {
 		*seq = 0;
 		memset(head, 0, ST_CHAIN_HEAD_SIZE);
-		rc = ST_OK;
-	} else if (rc == ST_OK) {
-		rc = k.mv_size == sizeof *seq ? decode_head(&v, head) : ST_ECORRUPT;
-		if (rc == ST_OK)
-			*seq = dec_intkey(&k);
+		return ST_OK;
 	}
-	mdb_cursor_close(cur);
-	return rc;
+	if (rc != ST_OK)
+		return rc;
+	if (k.mv_size != sizeof *seq || decode_head(&v, head) != ST_OK)
+		return ST_ECORRUPT;
+	*seq = dec_intkey(&k);
+	return ST_OK;
 }
 
 int st_chain_head(struct st_read *r, uint64_t seq, uint8_t head[ST_CHAIN_HEAD_SIZE])

@@ -72,6 +72,18 @@ static int status_of_errno(int e)
 	}
 }
 
+int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
+{
+	MDB_cursor *cur;
+	int rc = st_status(mdb_cursor_open(txn, dbi, &cur));
+
+	if (rc != ST_OK)
+		return rc;
+	rc = st_status(mdb_cursor_get(cur, key, val, MDB_LAST));
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 int st_status(int rc)
 {
 	if (rc == MDB_SUCCESS)

@@ -162,6 +162,9 @@ static inline uint64_t dec_intkey(const MDB_val *k)
 /* Maps an LMDB or errno code to an ST_ status (ST_EMAPFULL for
  * MDB_MAP_FULL) and remembers the raw code for st_last_error(). */
 int st_status(int mdb_rc);
+/* The last record of dbi, copied out of a short-lived cursor: ST_OK,
+ * ST_ENOTFOUND when the database is empty, or an error. */
+int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 
 /* Write transaction holding the resize lock shared. st_write_end commits
  * when rc is ST_OK (aborts otherwise), drops the lock and returns the

@@ -68,15 +68,9 @@ int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value,
 
 int st_log_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq)
 {
-	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc = st_get_last(txn, dbi, &k, &v);
 
-	rc = st_status(mdb_cursor_open(txn, dbi, &cur));
-	if (rc != ST_OK)
-		return rc;
-	rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_LAST));
-	mdb_cursor_close(cur);
 	if (rc == ST_ENOTFOUND) {
 		*seq = 0;
 		return ST_OK;
