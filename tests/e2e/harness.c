@@ -209,20 +209,12 @@ static int render_template(const char *tmpl_path, const char *out_path, int port
 	return rc;
 }
 
-int kp_broker_start(struct kp_broker *b)
+static int broker_spawn(struct kp_broker *b)
 {
 	char conf[320], log[320];
 
-	memset(b, 0, sizeof(*b));
-	snprintf(b->dir, sizeof(b->dir), "/tmp/kp-broker-XXXXXX");
-	if (!mkdtemp(b->dir))
-		return -1;
-	b->port = kp_free_port();
-	snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
 	snprintf(log, sizeof(log), "%s/stderr.log", b->dir);
-	if (render_template(KP_SOURCE_DIR "/etc/mosquitto.conf.in", conf, b->port, b->dir) != 0)
-		return -1;
 	char *argv[] = { "mosquitto", "-c", conf, NULL };
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
 	b->pid = spawn(argv, log, -1);
@@ -231,6 +223,27 @@ int kp_broker_start(struct kp_broker *b)
 		return -1;
 	}
 	return 0;
+}
+
+int kp_broker_start(struct kp_broker *b)
+{
+	char conf[320];
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->dir, sizeof(b->dir), "/tmp/kp-broker-XXXXXX");
+	if (!mkdtemp(b->dir))
+		return -1;
+	b->port = kp_free_port();
+	snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
+	if (render_template(KP_SOURCE_DIR "/etc/mosquitto.conf.in", conf, b->port, b->dir) != 0)
+		return -1;
+	return broker_spawn(b);
+}
+
+int kp_broker_restart(struct kp_broker *b)
+{
+	return broker_spawn(b);
 }
 
 void kp_broker_stop(struct kp_broker *b)

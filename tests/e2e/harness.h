@@ -34,6 +34,9 @@ int kp_wait_port(int port, int timeout_ms);
 
 int kp_broker_start(struct kp_broker *b);
 void kp_broker_stop(struct kp_broker *b);
+/* Starts a stopped broker again on the same port, with the same config and
+ * persistence directory. */
+int kp_broker_restart(struct kp_broker *b);
 
 /* Makes dir, the config (extra_ini lines appended to the sections are given
  * as "section.key=value\n" pairs, may be NULL) and a server key. */
