@@ -460,3 +460,13 @@ int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt)
 	fclose(f);
 	return n > 0 ? 0 : -1;
 }
+
+double kp_stored_taps(const struct kp_daemon_proc *p)
+{
+	char *metrics = NULL;
+	double v = -1;
+	if (kp_http_get(p->http_port, "/metrics", &metrics) == 200)
+		v = kp_metric(metrics, "komposter_taps_stored_total");
+	free(metrics);
+	return v;
+}

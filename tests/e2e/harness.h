@@ -61,6 +61,8 @@ int kp_komposter(const struct kp_daemon_proc *p, char **out, ...);
 
 /* GET http://127.0.0.1:port/path → HTTP status, body in *body (malloc'd). */
 int kp_http_get(int port, const char *path, char **body);
+/* komposter_taps_stored_total from the daemon's /metrics, -1 if unreachable. */
+double kp_stored_taps(const struct kp_daemon_proc *p);
 /* The value of a Prometheus sample line "name value" (name may carry labels). */
 double kp_metric(const char *metrics, const char *name);
 

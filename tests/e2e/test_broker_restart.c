@@ -14,16 +14,6 @@
 #define DEVICES 10
 #define TAPS_PER_DEVICE 3000
 
-static double stored_taps(const struct kp_daemon_proc *d)
-{
-	char *metrics = NULL;
-	double v = -1;
-	if (kp_http_get(d->http_port, "/metrics", &metrics) == 200)
-		v = kp_metric(metrics, "komposter_taps_stored_total");
-	free(metrics);
-	return v;
-}
-
 static int ready(const struct kp_daemon_proc *d)
 {
 	char *body = NULL;
@@ -43,9 +33,9 @@ Test(broker_restart, a_broker_restart_mid_stream_loses_nothing, .timeout = 300)
 	cr_assert_eq(kp_fleet_bring_up(&broker, &d, &fleet, DEVICES), 0);
 	pid_t sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--rate", "500", "--batch", "32",
 	                           "--resend-ms", "2000", "--timeout", "200", NULL);
-	for (int i = 0; i < 3000 && stored_taps(&d) < DEVICES * TAPS_PER_DEVICE / 5.0; i++)
+	for (int i = 0; i < 3000 && kp_stored_taps(&d) < DEVICES * TAPS_PER_DEVICE / 5.0; i++)
 		nanosleep(&pause, NULL);
-	cr_assert_lt(stored_taps(&d), DEVICES * TAPS_PER_DEVICE, "the stream ended before the restart");
+	cr_assert_lt(kp_stored_taps(&d), DEVICES * TAPS_PER_DEVICE, "the stream ended before the restart");
 
 	kp_broker_stop(&broker);
 	int went_unready = 0;
@@ -69,7 +59,7 @@ Test(broker_restart, a_broker_restart_mid_stream_loses_nothing, .timeout = 300)
 	cr_expect_eq(accepted, sum.accepted);
 	cr_expect_eq(denied, sum.denied);
 	cr_expect_eq(amount, sum.amount);
-	cr_expect_eq(stored_taps(&d), DEVICES * TAPS_PER_DEVICE, "taps stored, counting duplicates out");
+	cr_expect_eq(kp_stored_taps(&d), DEVICES * TAPS_PER_DEVICE, "taps stored, counting duplicates out");
 	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0);
 
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);

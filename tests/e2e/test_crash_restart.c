@@ -15,21 +15,11 @@
 #define DEVICES 10
 #define TAPS_PER_DEVICE 3000
 
-static double stored_taps(const struct kp_daemon_proc *d)
-{
-	char *metrics = NULL;
-	double v = -1;
-	if (kp_http_get(d->http_port, "/metrics", &metrics) == 200)
-		v = kp_metric(metrics, "komposter_taps_stored_total");
-	free(metrics);
-	return v;
-}
-
 static void wait_for_taps(const struct kp_daemon_proc *d, double at_least)
 {
 	struct timespec pause = { 0, 20 * 1000000L };
 	for (int i = 0; i < 3000; i++) {
-		if (stored_taps(d) >= at_least)
+		if (kp_stored_taps(d) >= at_least)
 			return;
 		nanosleep(&pause, NULL);
 	}
@@ -51,7 +41,7 @@ static void stop_mid_stream_and_restart(int sig, int expected_status)
 	pid_t sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--rate", "500", "--batch", "32",
 	                           "--resend-ms", "2000", "--timeout", "200", NULL);
 	wait_for_taps(&d, DEVICES * TAPS_PER_DEVICE / 5.0);
-	double before_stop = stored_taps(&d);
+	double before_stop = kp_stored_taps(&d);
 	cr_assert_eq(kp_daemon_stop(&d, sig), expected_status);
 	cr_assert_lt(before_stop, DEVICES * TAPS_PER_DEVICE, "the stop came after the stream ended");
 	cr_assert_eq(kp_daemon_start(&d), 0, "komposterd did not come back after signal %d", sig);
