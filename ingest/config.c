@@ -9,11 +9,16 @@
  */
 #include "ingest/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum kind { K_STR, K_INT, K_SIZE, K_EPOCH };
 
@@ -84,12 +89,87 @@ void kp_config_default(struct kp_config *cfg)
 }
 
 #define DETAIL_SIZE 160
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+/* A config file is a page of text; anything larger is a wrong path. */
+#define CONFIG_FILE_MAX (1 << 20)
 
+/*
+ * inih reads the text through read_line() below, which counts lines so that
+ * an error names its own line (inih reports only the first error's line, and
+ * keeps parsing after it), refuses lines too long for inih's buffer, and
+ * looks at section headers: inih calls the
+ * handler for keys only, so an empty section with a mistyped name would pass
+ * unseen otherwise.
+ */
 struct load_state {
 	struct kp_config *cfg;
-	const char *path;
-	char *err;
+	const char *text; /* what is left to read */
+	int line;         /* the line read_line() returned last */
+	int set_on[N_KEYS]; /* the line each key was set on, 0 when not yet */
+	int err_line;       /* the first error's line, 0 when none */
+	int errors;
+	char detail[DETAIL_SIZE];
 };
+
+static void record_error(struct load_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void record_error(struct load_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->errors++ > 0)
+		return;
+	st->err_line = st->line;
+	va_start(ap, fmt);
+	vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
+	va_end(ap);
+}
+
+static int section_known(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strlen(keys[i].section) == len && memcmp(keys[i].section, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void check_section_header(struct load_state *st, const char *line)
+{
+	line += strspn(line, " \t");
+	if (*line != '[')
+		return;
+	const char *close = strchr(line, ']');
+	if (!close)
+		return; /* inih reports the syntax error */
+	if (!section_known(line + 1, (size_t)(close - line - 1)))
+		record_error(st, "unknown section [%.*s]", (int)(close - line - 1 > 64 ? 64 : close - line - 1),
+		             line + 1);
+}
+
+/* fgets over st->text, one whole line a call. inih's buffer is fixed
+ * (INI_MAX_LINE); it would parse the rest of a longer line as a line of its
+ * own, so a longer line ends the parse with an error of its own. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	size_t n = strcspn(st->text, "\n");
+
+	if (*st->text == '\0' || num < 2)
+		return NULL;
+	if (st->text[n] == '\n')
+		n++;
+	st->line++;
+	if (n > (size_t)num - 1) {
+		record_error(st, "line longer than %d characters", num - 2);
+		return NULL;
+	}
+	memcpy(str, st->text, n);
+	str[n] = '\0';
+	st->text += n;
+	check_section_header(st, str);
+	return str;
+}
 
 static int parse_long(const char *text, long *out)
 {
@@ -114,6 +194,12 @@ static int parse_epoch(const char *text, int *out)
 	return -1;
 }
 
+static int quoted(const char *value)
+{
+	size_t n = strlen(value);
+	return n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0];
+}
+
 static int set_value(const struct key_def *k, struct kp_config *cfg, const char *value,
                      char *why, size_t whylen)
 {
@@ -122,6 +208,11 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 
 	switch (k->kind) {
 	case K_STR:
+		/* inih keeps quotes; a quoted path would name a file with quotes in it. */
+		if (quoted(value)) {
+			snprintf(why, whylen, "values are written without quotes");
+			return -1;
+		}
 		if (strlen(value) >= k->size) {
 			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
 			return -1;
@@ -149,56 +240,190 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 	return -1;
 }
 
-/* inih calls this per key; returning 0 stops the parse at that line. */
+/* inih calls this per key. Every key is checked, but only the first error
+ * is described: it is the one whose line inih reports too. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_state *st = user;
 	char why[96];
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < N_KEYS; i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
+		if (st->set_on[i]) {
+			record_error(st, "[%.24s] %.24s set twice (first on line %d)", section, name, st->set_on[i]);
+			return 0;
+		}
+		st->set_on[i] = st->line;
 		if (set_value(&keys[i], st->cfg, value, why, sizeof(why)) == 0)
 			return 1;
-		snprintf(st->err, DETAIL_SIZE, "[%.24s] %.24s: %s", section, name, why);
+		record_error(st, "[%.24s] %.24s: %s", section, name, why);
 		return 0;
 	}
-	snprintf(st->err, DETAIL_SIZE, "unknown key '%.64s' in [%.64s]", name, section);
+	record_error(st, "unknown key '%.64s' in [%.64s]", name, section);
+	return 0;
+}
+/* Paho (the non-TLS library komposterd links) takes tcp://, mqtt:// and
+ * ws:// URIs; without a scheme it would take "nonsense" as a host name and
+ * retry the connection forever, so a scheme is required here. */
+static int check_mqtt_uri(const char *uri, char *why, size_t whylen)
+{
+	static const char *const schemes[] = { "tcp://", "mqtt://", "ws://" };
+	const char *host = NULL;
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(uri, schemes[i], strlen(schemes[i])) == 0)
+			host = uri + strlen(schemes[i]);
+	if (!host) {
+		snprintf(why, whylen, "'%.64s' is not tcp://HOST:PORT, mqtt://HOST:PORT or ws://HOST:PORT/PATH", uri);
+		return -1;
+	}
+	size_t host_len = strcspn(host, ":/");
+	if (host_len == 0) {
+		snprintf(why, whylen, "'%.64s' names no host", uri);
+		return -1;
+	}
+	const char *port = host + host_len;
+	if (*port == ':') {
+		char *end;
+		long v = strtol(port + 1, &end, 10);
+		if (end == port + 1 || (*end != '\0' && *end != '/') || v < 1 || v > 65535) {
+			snprintf(why, whylen, "'%.64s' has no port from 1 to 65535 after the host", uri);
+			return -1;
+		}
+	}
 	return 0;
 }
 
-static int finish(const char *name, int rc, const char *detail, struct kp_config *cfg,
-                  char err[KP_CONFIG_ERR_SIZE])
+int kp_listen_parse(const char *text, struct sockaddr_in *sa)
 {
-	if (rc == -1) {
-		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %s", name, strerror(errno));
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(text, ':');
+	char *end;
+
+	if (!colon || (size_t)(colon - text) >= sizeof(host))
 		return -1;
-	}
-	if (rc != 0) {
-		snprintf(err, KP_CONFIG_ERR_SIZE, "%s:%d: %s", name, rc, detail);
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
 		return -1;
-	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
+{
+	struct sockaddr_in sa;
+	char why[160];
+
 	if (cfg->map_size_max_mb < cfg->map_size_mb) {
-		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: [storage] map_size_max_mb is below map_size_mb", name);
+		snprintf(err, KP_CONFIG_ERR_SIZE, "[storage] map_size_max_mb is below map_size_mb");
+		return -1;
+	}
+	if (kp_listen_parse(cfg->http_listen, &sa) != 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "[http] listen: '%.64s' is not IPV4-ADDRESS:PORT", cfg->http_listen);
+		return -1;
+	}
+	if (check_mqtt_uri(cfg->mqtt_uri, why, sizeof(why)) != 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "[mqtt] uri: %s", why);
 		return -1;
 	}
 	return 0;
+}
+
+static int parse_text(const char *name, const char *text, struct kp_config *cfg,
+                      char err[KP_CONFIG_ERR_SIZE])
+{
+	struct load_state st = { .cfg = cfg, .text = text };
+	char why[KP_CONFIG_ERR_SIZE];
+
+	int rc = ini_parse_stream(read_line, &st, on_key, &st);
+	if (rc == -2) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: out of memory", name);
+		return -1;
+	}
+	if (rc > 0 && (st.errors == 0 || rc < st.err_line)) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s:%d: not a 'key = value' line or a [section]", name, rc);
+		return -1;
+	}
+	if (st.errors > 1) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s:%d: %s (and %d more errors after it)", name, st.err_line,
+		         st.detail, st.errors - 1);
+		return -1;
+	}
+	if (st.errors == 1) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s:%d: %s", name, st.err_line, st.detail);
+		return -1;
+	}
+	if (kp_config_check(cfg, why) != 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %.200s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole file is read first: one parse path for files and strings, and a
+ * directory or a device given to -c is refused instead of read as empty. */
+static char *read_file(const char *path, char err[KP_CONFIG_ERR_SIZE])
+{
+	struct stat sb;
+	char *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > CONFIG_FILE_MAX) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: not a configuration file (%s)", path,
+		         S_ISDIR(sb.st_mode) ? "a directory" : !S_ISREG(sb.st_mode) ? "not a regular file" : "over 1 MiB");
+		goto out;
+	}
+	text = malloc((size_t)sb.st_size + 1);
+	if (!text) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: out of memory", path);
+		goto out;
+	}
+	size_t got = 0;
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %s", path, n < 0 ? strerror(errno) : "changed while read");
+			free(text);
+			text = NULL;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	text[got] = '\0';
+out:
+	close(fd);
+	return text;
 }
 
 int kp_config_load(const char *path, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 {
-	char detail[DETAIL_SIZE] = "syntax error";
-	struct load_state st = { cfg, path, detail };
-
-	return finish(path, ini_parse(path, on_key, &st), detail, cfg, err);
+	char *text = read_file(path, err);
+	if (!text)
+		return -1;
+	int rc = parse_text(path, text, cfg, err);
+	free(text);
+	return rc;
 }
 
 int kp_config_parse_string(const char *text, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 {
-	char detail[DETAIL_SIZE] = "syntax error";
-	struct load_state st = { cfg, "<string>", detail };
-
-	return finish("<string>", ini_parse_string(text, on_key, &st), detail, cfg, err);
+	return parse_text("<string>", text, cfg, err);
 }
 
 void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts)

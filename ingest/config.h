@@ -16,6 +16,7 @@
 #ifndef KP_CONFIG_H
 #define KP_CONFIG_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 
 #include "storage/db.h"
@@ -53,11 +54,19 @@ struct kp_config {
 };
 
 void kp_config_default(struct kp_config *cfg);
-/* Reads path over the defaults already in cfg. Returns 0, or -1 with one
- * line in err ("FILE:LINE: unknown key 'x' in [mqtt]"). */
+/* Reads path (a regular file) over the defaults already in cfg, then checks
+ * the values together (kp_config_check). Returns 0, or -1 with one line in
+ * err naming the first wrong line: "FILE:LINE: unknown key 'x' in [mqtt]
+ * (and 2 more errors after it)". Unknown sections, keys set twice and quoted
+ * values are errors. */
 int kp_config_load(const char *path, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
 /* The same for INI text in memory (tests, fuzzing). */
 int kp_config_parse_string(const char *text, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
+/* Checks what single keys cannot: the listen address and the broker URI
+ * parse, the map sizes agree. Returns 0, or -1 with one line in err. */
+int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
+/* "IPV4-ADDRESS:PORT", the form of [http] listen. Returns 0 or -1. */
+int kp_listen_parse(const char *text, struct sockaddr_in *sa);
 /* The storage options the config describes (strings borrowed from cfg). */
 void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts);
 

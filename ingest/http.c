@@ -93,8 +93,8 @@ static const char *reason_phrase(int status)
 	}
 }
 
-static char *build(int status, const char *type, const char *body, size_t body_len, int head_only,
-                   size_t *len)
+static char *build(int status, const char *type, const char *extra_headers, const char *body,
+                   size_t body_len, int head_only, size_t *len)
 {
 	char *out = NULL;
 	size_t cap = 0;
@@ -102,8 +102,8 @@ static char *build(int status, const char *type, const char *body, size_t body_l
 	if (!f)
 		return NULL;
 	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	           "Connection: close\r\nCache-Control: no-store\r\n\r\n",
-	        status, reason_phrase(status), type, body_len);
+	           "Connection: close\r\nCache-Control: no-store\r\n%s\r\n",
+	        status, reason_phrase(status), type, body_len, extra_headers ? extra_headers : "");
 	if (!head_only)
 		fwrite(body, 1, body_len, f);
 	if (fclose(f) != 0) {
@@ -114,9 +114,20 @@ static char *build(int status, const char *type, const char *body, size_t body_l
 	return out;
 }
 
+static char *text_with(int status, const char *extra_headers, const char *msg, int head_only,
+                       size_t *len)
+{
+	return build(status, "text/plain; charset=utf-8", extra_headers, msg, strlen(msg), head_only, len);
+}
+
 static char *text(int status, const char *msg, int head_only, size_t *len)
 {
-	return build(status, "text/plain; charset=utf-8", msg, strlen(msg), head_only, len);
+	return text_with(status, NULL, msg, head_only, len);
+}
+
+char *kp_http_error(int status, const char *msg, size_t *len)
+{
+	return text_with(status, status == 503 ? "Retry-After: 1\r\n" : NULL, msg, 0, len);
 }
 
 static char *readyz(struct kp_daemon *d, int head_only, size_t *len)
@@ -134,7 +145,8 @@ static char *metrics(struct kp_daemon *d, int head_only, size_t *len)
 	char *body = kp_metrics_render(&d->metrics, &body_len);
 	if (!body)
 		return NULL;
-	char *out = build(200, "text/plain; version=0.0.4; charset=utf-8", body, body_len, head_only, len);
+	char *out = build(200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, body_len, head_only,
+	                  len);
 	free(body);
 	return out;
 }
@@ -149,7 +161,7 @@ char *kp_http_respond(struct kp_daemon *d, struct kp_http_request *req, size_t *
 	if (req->status)
 		return text(req->status, reason_phrase(req->status), 0, len);
 	if (method != HTTP_GET && method != HTTP_HEAD)
-		return text(405, "only GET and HEAD are served here\n", 0, len);
+		return text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, len);
 	query = strchr(req->url, '?');
 	if (query)
 		*query = '\0';

@@ -38,5 +38,7 @@ int kp_http_feed(struct kp_http_request *req, const char *data, size_t len);
 /* The full response (status line, headers, body) in a malloc'd buffer the
  * caller frees; NULL when out of memory. */
 char *kp_http_respond(struct kp_daemon *d, struct kp_http_request *req, size_t *len);
+/* A complete plain-text error answer (503 carries Retry-After), malloc'd. */
+char *kp_http_error(int status, const char *msg, size_t *len);
 
 #endif

@@ -21,6 +21,7 @@
 #include "ingest/publisher.h"
 #include "ingest/verify.h"
 #include "ingest/writer.h"
+#include "storage/dir_lock.h"
 
 static const char usage[] =
 	"usage: komposterd [-c FILE] [--check-config]\n"
@@ -120,7 +121,13 @@ static int open_storage(struct kp_daemon *d)
 	struct st_options opts;
 
 	kp_config_storage_options(&d->cfg, &opts);
+	opts.exclusive = 1;
 	int rc = st_db_open(&d->db, &opts);
+	if (rc == ST_EBUSY) {
+		fprintf(stderr, "komposterd: database %s is in use by another komposterd (pid %ld); not starting\n",
+		        opts.path, (long)st_dir_lock_holder(opts.path));
+		return -1;
+	}
 	if (rc != ST_OK) {
 		fprintf(stderr, "komposterd: database %s: %s\n", opts.path, st_strerror(rc));
 		return -1;

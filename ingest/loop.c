@@ -29,9 +29,16 @@
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
 #define RECV_BUF 4096
+/* Slots beyond [http] max_connections: a new connection takes one at once
+ * while the oldest connection still waiting for its request is cut off, so
+ * that /healthz and /metrics answer however many idle clients hold the rest. */
+#define CONN_RESERVE 16
 
 struct conn {
 	int fd; /* -1 when the slot is free */
+	int sending;  /* the answer is on its way: never cut off for room */
+	int evicted;  /* cut off to make room; closes when its recv completes */
+	uint64_t accepted_ns;
 	uint64_t deadline_ns;
 	struct kp_http_request req;
 	char buf[RECV_BUF];
@@ -47,7 +54,10 @@ struct loop {
 	struct signalfd_siginfo siginfo;
 	struct __kernel_timespec tick;
 	struct conn *conns;
-	int nconns;
+	int nconns;  /* slots: the limit plus CONN_RESERVE */
+	int limit;   /* [http] max_connections */
+	int open;    /* connections with a slot, evicted ones included */
+	int evicted; /* of those, cut off and not closed yet */
 	int running;
 	int ring_ready;
 	int accept_armed;
@@ -122,8 +132,54 @@ static void conn_close(struct loop *l, int slot)
 	struct conn *c = &l->conns[slot];
 	close(c->fd);
 	c->fd = -1;
+	l->open--;
+	if (c->evicted)
+		l->evicted--;
 	free(c->out);
 	c->out = NULL;
+}
+
+/* Cuts off the connection that has waited longest for its request. Its
+ * pending recv then completes and the normal path closes it. */
+static void evict_oldest_waiting(struct loop *l)
+{
+	int oldest = -1;
+
+	for (int i = 0; i < l->nconns; i++) {
+		struct conn *c = &l->conns[i];
+		if (c->fd < 0 || c->sending || c->evicted)
+			continue;
+		if (oldest < 0 || c->accepted_ns < l->conns[oldest].accepted_ns)
+			oldest = i;
+	}
+	if (oldest < 0)
+		return;
+	l->conns[oldest].evicted = 1;
+	l->evicted++;
+	atomic_fetch_add_explicit(&l->d->metrics.http_evicted, 1, memory_order_relaxed);
+	shutdown(l->conns[oldest].fd, SHUT_RDWR);
+}
+
+/* Every slot taken, the reserve too (a burst faster than evictions
+ * complete): answer 503 at once. A fresh socket's send buffer is empty, so
+ * the short answer goes out without waiting. */
+static void refuse(struct loop *l, int fd)
+{
+	size_t len;
+	char *out = kp_http_error(503, "too many connections; try again\n", &len);
+
+	char discard[RECV_BUF];
+
+	atomic_fetch_add_explicit(&l->d->metrics.http_refused, 1, memory_order_relaxed);
+	if (!out || send(fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		atomic_fetch_add_explicit(&l->d->metrics.http_refused_unanswered, 1, memory_order_relaxed);
+	free(out);
+	/* A close with the request still unread sends a reset, which can
+	 * overtake the 503 in the client's kernel: read what came, then close. */
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
 }
 
 static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
@@ -141,13 +197,18 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 		if (c->fd >= 0)
 			continue;
 		c->fd = cqe->res;
-		c->deadline_ns = kp_now_mono_ns() + (uint64_t)l->d->cfg.http_request_timeout_ms * 1000000u;
+		c->sending = c->evicted = 0;
+		c->accepted_ns = kp_now_mono_ns();
+		c->deadline_ns = c->accepted_ns + (uint64_t)l->d->cfg.http_request_timeout_ms * 1000000u;
 		c->out_len = c->out_off = 0;
 		kp_http_request_init(&c->req);
+		l->open++;
+		if (l->open - l->evicted > l->limit)
+			evict_oldest_waiting(l);
 		arm_recv(l, i);
 		return;
 	}
-	close(cqe->res); /* over http.max_connections */
+	refuse(l, cqe->res);
 }
 
 static void on_recv(struct loop *l, int slot, int res)
@@ -168,6 +229,7 @@ static void on_recv(struct loop *l, int slot, int res)
 		return;
 	}
 	c->out_off = 0;
+	c->sending = 1;
 	arm_send(l, slot);
 }
 
@@ -237,59 +299,6 @@ static void dispatch(struct loop *l, struct io_uring_cqe *cqe)
 	}
 }
 
-static int parse_listen(const char *text, struct sockaddr_in *sa)
-{
-	char host[64];
-	const char *colon = strrchr(text, ':');
-	char *end;
-
-	if (!colon || (size_t)(colon - text) >= sizeof(host))
-		return -1;
-	memcpy(host, text, (size_t)(colon - text));
-	host[colon - text] = '\0';
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
-/* After a crash the old process's listener can outlive it briefly: io_uring
- * tears a dead ring down asynchronously, and a pending multishot accept keeps
- * the socket open until then. So EADDRINUSE is retried for a few seconds. */
-static int bind_with_retry(int fd, const struct sockaddr_in *sa)
-{
-	for (int waited = 0;; waited += 100) {
-		if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
-			return 0;
-		if (errno != EADDRINUSE || waited >= 10000)
-			return -1;
-		kp_sleep_ms(100);
-	}
-}
-
-static int open_listener(const char *addr)
-{
-	struct sockaddr_in sa;
-	int one = 1;
-
-	if (parse_listen(addr, &sa) != 0) {
-		fprintf(stderr, "komposterd: [http] listen: '%s' is not IPv4:port\n", addr);
-		return -1;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind_with_retry(fd, &sa) != 0 || listen(fd, 128) != 0) {
-		fprintf(stderr, "komposterd: http: cannot listen on %s: %s\n", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static sigset_t handled_signals(void)
 {
 	sigset_t set;
@@ -299,6 +308,62 @@ static sigset_t handled_signals(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	return set;
+}
+
+/* Waits up to ms for SIGTERM or SIGINT (blocked, so they stay pending for
+ * the signalfd otherwise). Returns 1 when one came. */
+static int stop_requested_within(int ms)
+{
+	sigset_t stop;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	siginfo_t info;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	return sigtimedwait(&stop, &info, &ts) > 0;
+}
+
+/* After a crash the old process's listener can outlive it briefly: io_uring
+ * tears a dead ring down asynchronously, and a pending multishot accept keeps
+ * the socket open until then. So EADDRINUSE is retried for a few seconds,
+ * while SIGTERM still stops the daemon at once. Returns 0, -1 on an error,
+ * 1 when a stop was asked for. */
+static int bind_with_retry(int fd, const struct sockaddr_in *sa)
+{
+	for (int waited = 0;; waited += 100) {
+		if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		if (errno != EADDRINUSE || waited >= 10000)
+			return -1;
+		if (stop_requested_within(100))
+			return 1;
+	}
+}
+
+/* Returns the listening socket, -1 on an error (said on stderr), or -2 when
+ * a stop signal came while the port was busy. */
+static int open_listener(const char *addr)
+{
+	struct sockaddr_in sa;
+	int one = 1, rc = -1;
+
+	if (kp_listen_parse(addr, &sa) != 0) {
+		fprintf(stderr, "komposterd: [http] listen: '%s' is not IPv4:port\n", addr);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0)
+		rc = bind_with_retry(fd, &sa);
+	if (rc == 0 && listen(fd, 128) == 0)
+		return fd;
+	if (rc == 1)
+		fprintf(stderr, "komposterd: stop asked for while %s was busy\n", addr);
+	else
+		fprintf(stderr, "komposterd: http: cannot listen on %s: %s\n", addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc == 1 ? -2 : -1;
 }
 
 int kp_loop_block_signals(void)
@@ -316,7 +381,8 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 	memset(l, 0, sizeof(*l));
 	l->d = d;
 	l->listen_fd = l->signal_fd = -1;
-	l->nconns = d->cfg.http_max_connections;
+	l->limit = d->cfg.http_max_connections;
+	l->nconns = l->limit + CONN_RESERVE;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
 	if (!l->conns)
 		return -1;
@@ -332,6 +398,8 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 	}
 	l->ring_ready = 1;
 	l->listen_fd = open_listener(d->cfg.http_listen);
+	if (l->listen_fd == -2)
+		return 1;
 	l->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (l->listen_fd < 0 || l->signal_fd < 0)
 		return -1;
@@ -384,8 +452,12 @@ int kp_loop_run(struct kp_daemon *d)
 	struct io_uring_cqe *cqe;
 	int rc = -1;
 
-	if (loop_init(&l, d) != 0)
+	rc = loop_init(&l, d);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : -1; /* stopped before serving: a clean stop */
 		goto out;
+	}
+	rc = -1;
 	l.running = 1;
 	arm_accept(&l);
 	arm_signal(&l);

@@ -100,6 +100,14 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	gauge(f, "komposter_mqtt_connected", "1 while connected and subscribed.", (long long)LOAD(m->mqtt_connected));
 	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
 	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));
+	counter(f, "komposter_http_connections_evicted_total",
+	        "Connections still waiting for their request, closed to make room for a new one.",
+	        LOAD(m->http_evicted));
+	counter(f, "komposter_http_connections_refused_total",
+	        "Connections answered 503 because every slot, the reserve included, was taken.",
+	        LOAD(m->http_refused));
+	counter(f, "komposter_http_connections_refused_unanswered_total",
+	        "Refused connections whose 503 could not be sent.", LOAD(m->http_refused_unanswered));
 	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));

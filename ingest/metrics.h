@@ -38,6 +38,9 @@ struct kp_metrics {
 	atomic_uint_fast64_t mqtt_connected;
 	atomic_uint_fast64_t mqtt_reconnects;
 	atomic_uint_fast64_t http_requests;
+	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */
+	atomic_uint_fast64_t http_refused; /* answered 503: every slot taken */
+	atomic_uint_fast64_t http_refused_unanswered;
 	atomic_int_fast64_t ring_depth;
 	atomic_int_fast64_t writer_queue_depth;
 	atomic_int_fast64_t reply_queue_depth;

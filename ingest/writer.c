@@ -92,8 +92,8 @@ static void commit_group(struct writer *w, size_t n)
 	} else {
 		atomic_fetch_add(&d->metrics.storage_errors, 1);
 		atomic_store(&d->storage_ok, 0);
-		fprintf(stderr, "komposterd: ALARM: commit failed: %s: %zu frames refused with NACK 7\n",
-		        st_strerror(rc), n);
+		fprintf(stderr, "komposterd: ALARM: commit failed: %s (%s): %zu frames refused with NACK 7\n",
+		        st_strerror(rc), mdb_strerror(st_last_error()), n);
 	}
 	answer(w, n, rc);
 }

@@ -26,12 +26,15 @@
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
+#include "storage/dir_lock.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
@@ -50,6 +53,7 @@ void st_options_default(struct st_options *opts)
 	opts->epoch_period = ST_EPOCH_DAY;
 	opts->read_only = 0;
 	opts->adopt_settings = 0;
+	opts->exclusive = 0;
 }
 
 int st_last_error(void)
@@ -128,6 +132,8 @@ const char *st_strerror(int status)
 		return "stopped by callback";
 	case ST_EMISMATCH:
 		return "database was made with other service-day settings";
+	case ST_EBUSY:
+		return "database is in use by another komposterd";
 	default:
 		return "unknown status";
 	}
@@ -191,10 +197,25 @@ int st_write_begin(struct st_db *db, MDB_txn **txn)
 	return begin_locked(db, 0, txn);
 }
 
+/* LMDB writes pages with pwrite and calls a short write EIO; on a full
+ * filesystem that is what a commit returns, not ENOSPC. A write-time EIO on
+ * a filesystem with less room than one more page is a full disk (NACK 7,
+ * retry later), not a failing one. */
+static int commit_status(struct st_db *db, int mdb_rc)
+{
+	struct statvfs fs;
+	int rc = st_status(mdb_rc);
+
+	if (mdb_rc == EIO && statvfs(db->path, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < 2ull * (unsigned long long)sysconf(_SC_PAGESIZE))
+		return ST_EFULL;
+	return rc;
+}
+
 int st_write_end(struct st_db *db, MDB_txn *txn, int rc)
 {
 	if (rc == ST_OK)
-		rc = st_status(mdb_txn_commit(txn));
+		rc = commit_status(db, mdb_txn_commit(txn));
 	else
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&db->resize_lock);
@@ -430,6 +451,7 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	db = calloc(1, sizeof *db);
 	if (!db)
 		return ST_EIO;
+	db->lock_fd = -1;
 	rc = copy_options(db, opts);
 	if (rc == ST_OK)
 		rc = init_lock(db);
@@ -437,6 +459,8 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 		rc = st_zone_check(db->opts.timezone); /* before anything is created */
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = mkdir_p(db->path);
+	if (rc == ST_OK && db->opts.exclusive && !db->opts.read_only)
+		rc = st_dir_lock(db->path, &db->lock_fd);
 	if (rc == ST_OK)
 		rc = open_env(db);
 	if (rc == ST_OK)
@@ -461,6 +485,7 @@ void st_db_close(struct st_db *db)
 	if (db->lock_ready)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
+	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
 	free(db->path);
 	free(db->timezone);
 	free(db);

@@ -43,6 +43,7 @@ enum st_status {
 	ST_ECORRUPT = -6,  /* stored data does not decode */
 	ST_ESTOP = -7,     /* a foreach callback asked to stop (not an error for the caller of foreach) */
 	ST_EMISMATCH = -8, /* the database was made with other service-day settings */
+	ST_EBUSY = -9,     /* another komposterd holds the database (st_options.exclusive) */
 };
 
 enum st_epoch_period {
@@ -64,6 +65,8 @@ struct st_options {
 	int read_only;              /* open for tools that only read; always adopts the recorded settings */
 	int adopt_settings;         /* read-write: use the recorded settings instead of the three
 	                             * above (tools that never change them); default 0 */
+	int exclusive;              /* read-write: hold the directory's lock (dir_lock.h) while
+	                             * open, ST_EBUSY when another process holds it; default 0 */
 };
 
 /* Fills opts with the defaults above. */

@@ -69,6 +69,7 @@ struct st_db {
 	struct st_dbis dbi;
 	pthread_rwlock_t resize_lock; /* shared by every open txn, exclusive to resize */
 	int lock_ready;
+	int lock_fd;        /* dir_lock.h, -1 unless opts.exclusive */
 	/* Writer-thread state (st_commit_group only): */
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;

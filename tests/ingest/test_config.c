@@ -77,3 +77,97 @@ Test(config, a_missing_file_is_an_error)
 	cr_assert_eq(kp_config_load("/nonexistent/komposterd.ini", &c, err), -1);
 	cr_expect(strstr(err, "No such file") != NULL, "%s", err);
 }
+
+/* Loads text as a file; returns kp_config_load's result, err filled. */
+static int load_text(const char *text, char err[KP_CONFIG_ERR_SIZE])
+{
+	struct kp_config c;
+
+	write_config(text);
+	kp_config_default(&c);
+	int rc = kp_config_load(path, &c, err);
+	unlink(path);
+	return rc;
+}
+
+Test(config, a_listen_address_that_cannot_be_bound_is_an_error)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	cr_assert_eq(load_text("[http]\nlisten = nonsense\n", err), -1);
+	cr_expect(strstr(err, "[http] listen") != NULL, "%s", err);
+	cr_assert_eq(load_text("[http]\nlisten = 127.0.0.1:99999\n", err), -1);
+	cr_assert_eq(load_text("[http]\nlisten = 127.0.0.1:\n", err), -1);
+	cr_assert_eq(load_text("[http]\nlisten = 127.0.0.1:8080\n", err), 0, "%s", err);
+}
+
+Test(config, a_broker_uri_paho_would_retry_forever_is_an_error)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	const char *bad[] = { "nonsense", "tcp://", "tcp://:1883", "tcp://host:0", "tcp://host:x",
+		              "http://host:1883", "ssl://host:8883" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[mqtt]\nuri = %s\n", bad[i]);
+		cr_expect_eq(load_text(text, err), -1, "%s accepted", bad[i]);
+		cr_expect(strstr(err, "[mqtt] uri") != NULL, "%s: %s", bad[i], err);
+	}
+	cr_expect_eq(load_text("[mqtt]\nuri = tcp://broker.example:1883\n", err), 0, "%s", err);
+	cr_expect_eq(load_text("[mqtt]\nuri = mqtt://10.0.0.1\n", err), 0, "%s", err);
+	cr_expect_eq(load_text("[mqtt]\nuri = ws://broker:9001/mqtt\n", err), 0, "%s", err);
+}
+
+Test(config, a_directory_is_not_a_config_file)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_load("/tmp", &c, err), -1);
+	cr_expect(strstr(err, "a directory") != NULL, "%s", err);
+}
+
+Test(config, a_key_set_twice_is_an_error_naming_both_lines)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	cr_assert_eq(load_text("[storage]\npath = /a\n\n[storage]\npath = /b\n", err), -1);
+	cr_expect(strstr(err, ":5:") != NULL, "%s", err);
+	cr_expect(strstr(err, "first on line 2") != NULL, "%s", err);
+}
+
+Test(config, an_unknown_section_is_an_error_even_when_empty)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	cr_assert_eq(load_text("[storage]\npath = /a\n[stroage]\n", err), -1);
+	cr_expect(strstr(err, ":3:") != NULL, "%s", err);
+	cr_expect(strstr(err, "stroage") != NULL, "%s", err);
+}
+
+Test(config, quoted_values_are_refused_not_taken_with_their_quotes)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	cr_assert_eq(load_text("[storage]\npath = \"/var/lib/komposter\"\n", err), -1);
+	cr_expect(strstr(err, "without quotes") != NULL, "%s", err);
+	cr_assert_eq(load_text("[storage]\npath = '/var/lib/komposter'\n", err), -1);
+}
+
+Test(config, with_several_errors_the_first_is_named_by_its_own_line)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	cr_assert_eq(load_text("[mqtt]\nuri = tcp://x:1\nclientid = a\n[http]\nmax_connections = 0\n"
+	                       "nonsense line\n", err), -1);
+	cr_expect(strstr(err, ":3: unknown key 'clientid'") != NULL, "%s", err);
+	cr_expect(strstr(err, "more error") != NULL, "%s", err);
+	/* A syntax error before a key error is the one reported. */
+	cr_assert_eq(load_text("[mqtt]\nnot a pair\nclientid = a\n", err), -1);
+	cr_expect(strstr(err, ":2:") != NULL, "%s", err);
+}
+
+Test(config, a_line_too_long_to_read_whole_is_an_error_not_two_lines)
+{
+	char text[1024], err[KP_CONFIG_ERR_SIZE];
+	int n = snprintf(text, sizeof(text), "[storage]\npath = /");
+	memset(text + n, 'x', 600);
+	snprintf(text + n + 600, sizeof(text) - (size_t)n - 600, "\n");
+	cr_assert_eq(load_text(text, err), -1);
+	cr_expect(strstr(err, ":2: line longer than") != NULL, "%s", err);
+}

@@ -56,6 +56,7 @@ Test(http, unknown_path_is_404_and_post_is_405)
 	cr_expect_eq(status_of("GET /nope HTTP/1.1\r\n\r\n", &r), 404);
 	free(r);
 	cr_expect_eq(status_of("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r), 405);
+	cr_expect(strstr(r, "\r\nAllow: GET, HEAD\r\n") != NULL, "%s", r);
 	free(r);
 }
 
