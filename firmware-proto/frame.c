@@ -132,14 +132,35 @@ static void read_header(const uint8_t *buf, struct kp_header *h)
 	h->aux = kp_load_u64le(buf + OFF_AUX);
 }
 
-static bool tap_is_valid(const uint8_t *r)
+bool kp_tap_is_valid(const struct kp_tap *t)
 {
-	uint8_t dir = r[TAP_DIRECTION];
+	return (t->flags & ~KP_TAP_FLAGS_KNOWN) == 0 &&
+	       (t->direction == 0 || t->direction == 1 || t->direction == KP_DIRECTION_UNKNOWN) &&
+	       t->result <= KP_TAP_RESULT_MAX;
+}
 
-	return all_zero(r + TAP_RESERVED, TAP_RESERVED_SIZE) &&
-	       (kp_load_u16le(r + TAP_FLAGS) & ~KP_TAP_FLAGS_KNOWN) == 0 &&
-	       (dir == 0 || dir == 1 || dir == KP_DIRECTION_UNKNOWN) &&
-	       r[TAP_RESULT] <= KP_TAP_RESULT_MAX;
+static void read_tap(const uint8_t *r, struct kp_tap *t)
+{
+	t->tapped_at = kp_load_i64le(r + TAP_TAPPED_AT);
+	memcpy(t->card_token, r + TAP_CARD_TOKEN, KP_CARD_TOKEN_SIZE);
+	t->route_id = kp_load_u32le(r + TAP_ROUTE_ID);
+	t->stop_id = kp_load_u32le(r + TAP_STOP_ID);
+	t->vehicle_id = kp_load_u32le(r + TAP_VEHICLE_ID);
+	t->fare_product = kp_load_u16le(r + TAP_FARE_PRODUCT);
+	t->direction = r[TAP_DIRECTION];
+	t->result = r[TAP_RESULT];
+	t->amount = kp_load_u32le(r + TAP_AMOUNT);
+	t->flags = kp_load_u16le(r + TAP_FLAGS);
+}
+
+/* The record's fields by the same rule an encoder's caller applies, and its
+ * reserved bytes, which struct kp_tap does not carry. */
+static bool tap_record_is_valid(const uint8_t *r)
+{
+	struct kp_tap t;
+
+	read_tap(r, &t);
+	return all_zero(r + TAP_RESERVED, TAP_RESERVED_SIZE) && kp_tap_is_valid(&t);
 }
 
 static bool count_is_valid(const uint8_t *r)
@@ -154,7 +175,7 @@ static bool count_is_valid(const uint8_t *r)
 
 static bool records_are_valid(const uint8_t *buf, const struct kp_header *h)
 {
-	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_is_valid : count_is_valid;
+	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_record_is_valid : count_is_valid;
 	size_t rsize = kp_record_size(h->type);
 
 	for (uint16_t i = 0; i < h->count; i++) {
@@ -199,18 +220,7 @@ static const uint8_t *record_at(const uint8_t *frame, uint8_t type, uint16_t i)
 
 void kp_frame_get_tap(const uint8_t *frame, uint16_t i, struct kp_tap *t)
 {
-	const uint8_t *r = record_at(frame, KP_TYPE_TAPS, i);
-
-	t->tapped_at = kp_load_i64le(r + TAP_TAPPED_AT);
-	memcpy(t->card_token, r + TAP_CARD_TOKEN, KP_CARD_TOKEN_SIZE);
-	t->route_id = kp_load_u32le(r + TAP_ROUTE_ID);
-	t->stop_id = kp_load_u32le(r + TAP_STOP_ID);
-	t->vehicle_id = kp_load_u32le(r + TAP_VEHICLE_ID);
-	t->fare_product = kp_load_u16le(r + TAP_FARE_PRODUCT);
-	t->direction = r[TAP_DIRECTION];
-	t->result = r[TAP_RESULT];
-	t->amount = kp_load_u32le(r + TAP_AMOUNT);
-	t->flags = kp_load_u16le(r + TAP_FLAGS);
+	read_tap(record_at(frame, KP_TYPE_TAPS, i), t);
 }
 
 void kp_frame_get_count(const uint8_t *frame, uint16_t i, struct kp_count *c)

@@ -186,17 +186,11 @@ void vd_device_close(struct vd_device *dev)
 	device_free(dev);
 }
 
-static int tap_is_encodable(const struct kp_tap *t)
-{
-	return t->result <= KP_TAP_RESULT_MAX && (t->flags & ~KP_TAP_FLAGS_KNOWN) == 0 &&
-	       (t->direction == 0 || t->direction == 1 || t->direction == KP_DIRECTION_UNKNOWN);
-}
-
 int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap)
 {
 	if (!dev || !tap)
 		return VD_EINVAL;
-	if (!tap_is_encodable(tap))
+	if (!kp_tap_is_valid(tap))
 		return vd_device_fail(dev, VD_EINVAL, "tap has fields no frame may hold");
 	if (dev->batch_n == dev->cfg.batch && vd_device_flush(dev) != VD_OK)
 		return VD_EFULL_KEEP_TAP; /* the last seal failed and fails again: not taken */
