@@ -1,5 +1,5 @@
 /*
- * keyfile.c — Ed25519 key files and the hex helpers of the command line.
+ * keyfile.c — Ed25519 key files.
  *
  * A key file is one line of hex, nothing else, so an operator can read it,
  * copy it and compare it by eye. Every file is written atomically: the bytes
@@ -29,13 +29,14 @@
 
 #include <sodium.h>
 
+#include "firmware-proto/hex.h"
+
 #define SECRET_KEY_SIZE 64
 #define PUBLIC_KEY_SIZE 32
 #define SEED_SIZE 32
 #define PUBLIC_SUFFIX ".pub"
 #define SECRET_MODE 0600
 #define PUBLIC_MODE 0644
-#define DEVICE_ID_DIGITS_MAX 16
 /* The longest key file we accept: 128 digits, "\r\n", and some slack. */
 #define KEYFILE_READ_MAX 160
 
@@ -48,74 +49,6 @@ static void set_err(char *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, KP_KEYFILE_ERR_SIZE, fmt, ap);
 	va_end(ap);
-}
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int kp_hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-	size_t i;
-
-	if (hex == NULL || strlen(hex) != 2 * len)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int hi = hex_nibble(hex[2 * i]);
-		int lo = hex_nibble(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-void kp_hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
-
-int kp_device_id_parse(const char *text, uint64_t *id)
-{
-	uint64_t v = 0;
-	size_t n;
-
-	if (text == NULL)
-		return -1;
-	n = strlen(text);
-	if (n == 0 || n > DEVICE_ID_DIGITS_MAX)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int d = hex_nibble(text[i]);
-
-		if (d < 0)
-			return -1;
-		v = v << 4 | (uint64_t)d;
-	}
-	if (v == 0)
-		return -1;
-	*id = v;
-	return 0;
-}
-
-void kp_device_id_format(uint64_t id, char out[17])
-{
-	snprintf(out, 17, "%016llx", (unsigned long long)id);
 }
 
 /* fsync of the directory holding path, so a rename or link is durable. */

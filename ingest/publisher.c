@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "ingest/intake_mqtt.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 
 struct kp_publisher {
 	struct kp_daemon *d;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 #include "storage/devices.h"
 #include "tools/cli.h"

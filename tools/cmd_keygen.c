@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 #include "tools/cli.h"
 #include "tools/commands.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 
 #define FLEET_LINE_MAX 256
 

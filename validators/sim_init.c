@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 #include "validators/fleet.h"
 #include "validators/sim.h"

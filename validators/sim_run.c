@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 #include "validators/device.h"
 #include "validators/fleet.h"

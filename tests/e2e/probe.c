@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 
 static int64_t now_ms(void)

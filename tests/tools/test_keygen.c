@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "firmware-proto/hex.h"
 #include "ingest/keyfile.h"
 
 static char dir[64];
