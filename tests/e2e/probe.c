@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "firmware-proto/hex.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/keyfile.h"
 
 static int64_t now_ms(void)
 {
@@ -22,7 +22,7 @@ static int64_t now_ms(void)
 
 static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
 {
-	char id[17], pub[65], key_id[8];
+	char id[KP_DEVICE_ID_TEXT_SIZE], pub[2 * KP_PUBLIC_KEY_SIZE + 1], key_id[8];
 
 	kp_device_id_format(pr->device_id, id);
 	kp_hex_encode(pr->pk, sizeof(pr->pk), pub);
