@@ -6,7 +6,7 @@
  *
  * This is the host-side part of firmware-proto: it does file I/O (POSIX
  * files, atomic replacement, fsync) and allocates, which the codec (frame.h,
- * hex.h, library kp_proto) promises never to do, so it is a library
+ * hex.h, topic.h, library kp_proto) promises never to do, so it is a library
  * of its own, kp_keyfile, for komposterd, the komposter tool and the
  * simulated validators. Firmware keeps its keys its own way.
  *
