@@ -17,9 +17,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "firmware-proto/frame.h"
 #include "firmware-proto/topic.h"
-#include "ingest/config.h"
 #include "ingest/metrics.h"
 #include "ingest/ring.h"
 #include "ingest/clock.h"
