@@ -6,44 +6,58 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "firmware-proto/bytes.h"
 
 static const uint8_t ascending[8] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
 
-Test(bytes, little_endian_puts_the_low_byte_first)
-{
-	uint8_t b[8];
+/* What `ascending` reads as, in each width and byte order. */
+static const struct {
+	unsigned width;
+	bool big_endian;
+	uint64_t value;
+} orders[] = {
+	{ 2, false, 0x0201 },
+	{ 4, false, 0x04030201u },
+	{ 8, false, 0x0807060504030201ull },
+	{ 2, true, 0x0102 },
+	{ 4, true, 0x01020304u },
+	{ 8, true, 0x0102030405060708ull },
+};
 
-	cr_expect_eq(kp_load_u16le(ascending), 0x0201);
-	cr_expect_eq(kp_load_u32le(ascending), 0x04030201u);
-	cr_expect_eq(kp_load_u64le(ascending), 0x0807060504030201ull);
-	kp_store_u64le(b, 0x0807060504030201ull);
-	cr_expect_arr_eq(b, ascending, 8);
-	memset(b, 0, sizeof b);
-	kp_store_u32le(b, 0x04030201u);
-	cr_expect_arr_eq(b, ascending, 4);
-	memset(b, 0, sizeof b);
-	kp_store_u16le(b, 0x0201);
-	cr_expect_arr_eq(b, ascending, 2);
+static uint64_t load(unsigned width, bool be, const uint8_t *p)
+{
+	switch (width) {
+	case 2: return be ? kp_load_u16be(p) : kp_load_u16le(p);
+	case 4: return be ? kp_load_u32be(p) : kp_load_u32le(p);
+	default: return be ? kp_load_u64be(p) : kp_load_u64le(p);
+	}
 }
 
-Test(bytes, big_endian_puts_the_high_byte_first)
+static void store(unsigned width, bool be, uint8_t *p, uint64_t v)
 {
-	uint8_t b[8];
+	switch (width) {
+	case 2: be ? kp_store_u16be(p, (uint16_t)v) : kp_store_u16le(p, (uint16_t)v); break;
+	case 4: be ? kp_store_u32be(p, (uint32_t)v) : kp_store_u32le(p, (uint32_t)v); break;
+	default: be ? kp_store_u64be(p, v) : kp_store_u64le(p, v); break;
+	}
+}
 
-	cr_expect_eq(kp_load_u16be(ascending), 0x0102);
-	cr_expect_eq(kp_load_u32be(ascending), 0x01020304u);
-	cr_expect_eq(kp_load_u64be(ascending), 0x0102030405060708ull);
-	kp_store_u64be(b, 0x0102030405060708ull);
-	cr_expect_arr_eq(b, ascending, 8);
-	memset(b, 0, sizeof b);
-	kp_store_u32be(b, 0x01020304u);
-	cr_expect_arr_eq(b, ascending, 4);
-	memset(b, 0, sizeof b);
-	kp_store_u16be(b, 0x0102);
-	cr_expect_arr_eq(b, ascending, 2);
+Test(bytes, each_width_is_read_and_written_in_the_order_its_name_says)
+{
+	for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
+		unsigned w = orders[i].width;
+		bool be = orders[i].big_endian;
+		uint8_t b[9];
+
+		cr_expect_eq(load(w, be, ascending), orders[i].value, "u%u%s", 8 * w, be ? "be" : "le");
+		memset(b, 0xee, sizeof b);
+		store(w, be, b, orders[i].value);
+		cr_expect_arr_eq(b, ascending, w, "u%u%s", 8 * w, be ? "be" : "le");
+		cr_expect_eq(b[w], 0xee, "u%u%s wrote past its width", 8 * w, be ? "be" : "le");
+	}
 }
 
 Test(bytes, big_endian_keys_sort_bytewise_in_numeric_order)
