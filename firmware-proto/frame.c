@@ -1,10 +1,10 @@
 /*
  * frame.c — KMP1 frame codec (see frame.h and PROTOCOL.md).
  *
- * The wire format is read and written one byte at a time through the small
- * ld_* / st_* helpers below: explicit little-endian, no struct overlays, no
- * alignment or host-endianness assumptions, so the same code runs on a
- * validator's MCU and on the server. Decoding is a single pass that checks
+ * The wire format is read and written one byte at a time through the
+ * little-endian helpers of bytes.h: no struct overlays, no alignment or
+ * host-endianness assumptions, so the same code runs on a validator's MCU
+ * and on the server. Decoding is a single pass that checks
  * the length before touching anything past the header, then validates every
  * record, so the record getters that follow need no checks of their own.
  * Header rules live in one predicate shared by the decoder and the encoder:
@@ -13,6 +13,8 @@
  * over every byte before the last 64.
  */
 #include "frame.h"
+
+#include "bytes.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -60,55 +62,6 @@
 #define CNT_RESERVED_SIZE 3
 
 #define CONFIDENCE_MAX 100
-
-static inline uint16_t ld_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static inline uint32_t ld_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t ld_u64(const uint8_t *p)
-{
-	return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
-}
-
-/* Two's complement reinterpretation without implementation-defined casts. */
-static inline int64_t ld_i64(const uint8_t *p)
-{
-	uint64_t u = ld_u64(p);
-
-	if (u <= (uint64_t)INT64_MAX)
-		return (int64_t)u;
-	return -(int64_t)(~u) - 1;
-}
-
-static inline void st_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void st_u32(uint8_t *p, uint32_t v)
-{
-	st_u16(p, (uint16_t)v);
-	st_u16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline void st_u64(uint8_t *p, uint64_t v)
-{
-	st_u32(p, (uint32_t)v);
-	st_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline void st_i64(uint8_t *p, int64_t v)
-{
-	st_u64(p, (uint64_t)v); /* conversion to unsigned is modulo 2^64 */
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -172,21 +125,42 @@ static void read_header(const uint8_t *buf, struct kp_header *h)
 {
 	h->type = buf[OFF_TYPE];
 	h->key_id = buf[OFF_KEY_ID];
-	h->count = ld_u16(buf + OFF_COUNT);
-	h->device_id = ld_u64(buf + OFF_DEVICE_ID);
-	h->batch_seq = ld_u64(buf + OFF_BATCH_SEQ);
-	h->sent_at = ld_i64(buf + OFF_SENT_AT);
-	h->aux = ld_u64(buf + OFF_AUX);
+	h->count = kp_load_u16le(buf + OFF_COUNT);
+	h->device_id = kp_load_u64le(buf + OFF_DEVICE_ID);
+	h->batch_seq = kp_load_u64le(buf + OFF_BATCH_SEQ);
+	h->sent_at = kp_load_i64le(buf + OFF_SENT_AT);
+	h->aux = kp_load_u64le(buf + OFF_AUX);
 }
 
-static bool tap_is_valid(const uint8_t *r)
+bool kp_tap_is_valid(const struct kp_tap *t)
 {
-	uint8_t dir = r[TAP_DIRECTION];
+	return (t->flags & ~KP_TAP_FLAGS_KNOWN) == 0 &&
+	       (t->direction == 0 || t->direction == 1 || t->direction == KP_DIRECTION_UNKNOWN) &&
+	       t->result <= KP_TAP_RESULT_MAX;
+}
 
-	return all_zero(r + TAP_RESERVED, TAP_RESERVED_SIZE) &&
-	       (ld_u16(r + TAP_FLAGS) & ~KP_TAP_FLAGS_KNOWN) == 0 &&
-	       (dir == 0 || dir == 1 || dir == KP_DIRECTION_UNKNOWN) &&
-	       r[TAP_RESULT] <= KP_TAP_RESULT_MAX;
+static void read_tap(const uint8_t *r, struct kp_tap *t)
+{
+	t->tapped_at = kp_load_i64le(r + TAP_TAPPED_AT);
+	memcpy(t->card_token, r + TAP_CARD_TOKEN, KP_CARD_TOKEN_SIZE);
+	t->route_id = kp_load_u32le(r + TAP_ROUTE_ID);
+	t->stop_id = kp_load_u32le(r + TAP_STOP_ID);
+	t->vehicle_id = kp_load_u32le(r + TAP_VEHICLE_ID);
+	t->fare_product = kp_load_u16le(r + TAP_FARE_PRODUCT);
+	t->direction = r[TAP_DIRECTION];
+	t->result = r[TAP_RESULT];
+	t->amount = kp_load_u32le(r + TAP_AMOUNT);
+	t->flags = kp_load_u16le(r + TAP_FLAGS);
+}
+
+/* The record's fields by the same rule an encoder's caller applies, and its
+ * reserved bytes, which struct kp_tap does not carry. */
+static bool tap_record_is_valid(const uint8_t *r)
+{
+	struct kp_tap t;
+
+	read_tap(r, &t);
+	return all_zero(r + TAP_RESERVED, TAP_RESERVED_SIZE) && kp_tap_is_valid(&t);
 }
 
 static bool count_is_valid(const uint8_t *r)
@@ -201,7 +175,7 @@ static bool count_is_valid(const uint8_t *r)
 
 static bool records_are_valid(const uint8_t *buf, const struct kp_header *h)
 {
-	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_is_valid : count_is_valid;
+	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_record_is_valid : count_is_valid;
 	size_t rsize = kp_record_size(h->type);
 
 	for (uint16_t i = 0; i < h->count; i++) {
@@ -246,33 +220,22 @@ static const uint8_t *record_at(const uint8_t *frame, uint8_t type, uint16_t i)
 
 void kp_frame_get_tap(const uint8_t *frame, uint16_t i, struct kp_tap *t)
 {
-	const uint8_t *r = record_at(frame, KP_TYPE_TAPS, i);
-
-	t->tapped_at = ld_i64(r + TAP_TAPPED_AT);
-	memcpy(t->card_token, r + TAP_CARD_TOKEN, KP_CARD_TOKEN_SIZE);
-	t->route_id = ld_u32(r + TAP_ROUTE_ID);
-	t->stop_id = ld_u32(r + TAP_STOP_ID);
-	t->vehicle_id = ld_u32(r + TAP_VEHICLE_ID);
-	t->fare_product = ld_u16(r + TAP_FARE_PRODUCT);
-	t->direction = r[TAP_DIRECTION];
-	t->result = r[TAP_RESULT];
-	t->amount = ld_u32(r + TAP_AMOUNT);
-	t->flags = ld_u16(r + TAP_FLAGS);
+	read_tap(record_at(frame, KP_TYPE_TAPS, i), t);
 }
 
 void kp_frame_get_count(const uint8_t *frame, uint16_t i, struct kp_count *c)
 {
 	const uint8_t *r = record_at(frame, KP_TYPE_COUNTS, i);
 
-	c->observed_at = ld_i64(r + CNT_OBSERVED_AT);
-	c->route_id = ld_u32(r + CNT_ROUTE_ID);
-	c->stop_id = ld_u32(r + CNT_STOP_ID);
-	c->vehicle_id = ld_u32(r + CNT_VEHICLE_ID);
+	c->observed_at = kp_load_i64le(r + CNT_OBSERVED_AT);
+	c->route_id = kp_load_u32le(r + CNT_ROUTE_ID);
+	c->stop_id = kp_load_u32le(r + CNT_STOP_ID);
+	c->vehicle_id = kp_load_u32le(r + CNT_VEHICLE_ID);
 	c->door = r[CNT_DOOR];
 	c->kind = r[CNT_KIND];
-	c->boardings = ld_u16(r + CNT_BOARDINGS);
-	c->alightings = ld_u16(r + CNT_ALIGHTINGS);
-	c->occupancy = ld_u16(r + CNT_OCCUPANCY);
+	c->boardings = kp_load_u16le(r + CNT_BOARDINGS);
+	c->alightings = kp_load_u16le(r + CNT_ALIGHTINGS);
+	c->occupancy = kp_load_u16le(r + CNT_OCCUPANCY);
 	c->confidence = r[CNT_CONFIDENCE];
 }
 
@@ -285,11 +248,11 @@ int kp_frame_put_header(uint8_t *buf, size_t cap, const struct kp_header *h)
 	memcpy(buf + OFF_MAGIC, KP_MAGIC, MAGIC_SIZE);
 	buf[OFF_TYPE] = h->type;
 	buf[OFF_KEY_ID] = h->key_id;
-	st_u16(buf + OFF_COUNT, h->count);
-	st_u64(buf + OFF_DEVICE_ID, h->device_id);
-	st_u64(buf + OFF_BATCH_SEQ, h->batch_seq);
-	st_i64(buf + OFF_SENT_AT, h->sent_at);
-	st_u64(buf + OFF_AUX, h->aux);
+	kp_store_u16le(buf + OFF_COUNT, h->count);
+	kp_store_u64le(buf + OFF_DEVICE_ID, h->device_id);
+	kp_store_u64le(buf + OFF_BATCH_SEQ, h->batch_seq);
+	kp_store_i64le(buf + OFF_SENT_AT, h->sent_at);
+	kp_store_u64le(buf + OFF_AUX, h->aux);
 	return KP_OK;
 }
 
@@ -297,16 +260,16 @@ void kp_frame_put_tap(uint8_t *frame, uint16_t i, const struct kp_tap *t)
 {
 	uint8_t *r = kp_frame_record(frame, KP_TYPE_TAPS, i);
 
-	st_i64(r + TAP_TAPPED_AT, t->tapped_at);
+	kp_store_i64le(r + TAP_TAPPED_AT, t->tapped_at);
 	memcpy(r + TAP_CARD_TOKEN, t->card_token, KP_CARD_TOKEN_SIZE);
-	st_u32(r + TAP_ROUTE_ID, t->route_id);
-	st_u32(r + TAP_STOP_ID, t->stop_id);
-	st_u32(r + TAP_VEHICLE_ID, t->vehicle_id);
-	st_u16(r + TAP_FARE_PRODUCT, t->fare_product);
+	kp_store_u32le(r + TAP_ROUTE_ID, t->route_id);
+	kp_store_u32le(r + TAP_STOP_ID, t->stop_id);
+	kp_store_u32le(r + TAP_VEHICLE_ID, t->vehicle_id);
+	kp_store_u16le(r + TAP_FARE_PRODUCT, t->fare_product);
 	r[TAP_DIRECTION] = t->direction;
 	r[TAP_RESULT] = t->result;
-	st_u32(r + TAP_AMOUNT, t->amount);
-	st_u16(r + TAP_FLAGS, t->flags);
+	kp_store_u32le(r + TAP_AMOUNT, t->amount);
+	kp_store_u16le(r + TAP_FLAGS, t->flags);
 	memset(r + TAP_RESERVED, 0, TAP_RESERVED_SIZE);
 }
 
@@ -314,15 +277,15 @@ void kp_frame_put_count(uint8_t *frame, uint16_t i, const struct kp_count *c)
 {
 	uint8_t *r = kp_frame_record(frame, KP_TYPE_COUNTS, i);
 
-	st_i64(r + CNT_OBSERVED_AT, c->observed_at);
-	st_u32(r + CNT_ROUTE_ID, c->route_id);
-	st_u32(r + CNT_STOP_ID, c->stop_id);
-	st_u32(r + CNT_VEHICLE_ID, c->vehicle_id);
+	kp_store_i64le(r + CNT_OBSERVED_AT, c->observed_at);
+	kp_store_u32le(r + CNT_ROUTE_ID, c->route_id);
+	kp_store_u32le(r + CNT_STOP_ID, c->stop_id);
+	kp_store_u32le(r + CNT_VEHICLE_ID, c->vehicle_id);
 	r[CNT_DOOR] = c->door;
 	r[CNT_KIND] = c->kind;
-	st_u16(r + CNT_BOARDINGS, c->boardings);
-	st_u16(r + CNT_ALIGHTINGS, c->alightings);
-	st_u16(r + CNT_OCCUPANCY, c->occupancy);
+	kp_store_u16le(r + CNT_BOARDINGS, c->boardings);
+	kp_store_u16le(r + CNT_ALIGHTINGS, c->alightings);
+	kp_store_u16le(r + CNT_OCCUPANCY, c->occupancy);
 	r[CNT_CONFIDENCE] = c->confidence;
 	memset(r + CNT_RESERVED, 0, CNT_RESERVED_SIZE);
 }

@@ -1,7 +1,7 @@
 /*
  * frame.h — wire protocol v1 (KMP1) frames: encode, decode, sign, verify.
  *
- * The contract is ../shared/protocol/PROTOCOL.md. This module promises:
+ * The contract is docs/PROTOCOL.md (a copy of the firmware team's PROTOCOL.md). This module promises:
  *  - kp_frame_decode() accepts exactly the frames PROTOCOL.md calls well formed
  *    (magic, type, count range, exact length, nonzero device id, aux rules,
  *    reserved bytes and unknown flag bits zero, enumerations in range) and
@@ -16,6 +16,7 @@
 #ifndef KP_FRAME_H
 #define KP_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,12 @@ int kp_frame_peek_header(const uint8_t *buf, size_t len, struct kp_header *h);
 /* Record i of a frame that kp_frame_decode() accepted (i < h->count). */
 void kp_frame_get_tap(const uint8_t *frame, uint16_t i, struct kp_tap *t);
 void kp_frame_get_count(const uint8_t *frame, uint16_t i, struct kp_count *c);
+
+/* True when every field of t is one a TAPS record may hold: result in range,
+ * no unknown flag bit, direction 0, 1 or unknown. kp_frame_decode() refuses
+ * a record that fails it; kp_frame_put_tap() does not check, so a device
+ * checks a tap with it before taking it into a batch. */
+bool kp_tap_is_valid(const struct kp_tap *t);
 
 /* Pointer to record i's bytes and to the card token inside a TAPS record. */
 uint8_t *kp_frame_record(uint8_t *frame, uint8_t type, uint16_t i);

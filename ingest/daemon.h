@@ -17,16 +17,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "firmware-proto/frame.h"
-#include "ingest/config.h"
+#include "firmware-proto/topic.h"
 #include "ingest/metrics.h"
 #include "ingest/ring.h"
 #include "ingest/clock.h"
 #include "storage/db.h"
-
-enum kp_stream {
-	KP_STREAM_TAPS = 1,
-};
 
 struct kp_inbound {
 	MQTTAsync_message *msg; /* Paho's buffer, not copied */

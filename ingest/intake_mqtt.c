@@ -1,29 +1,26 @@
 /*
  * intake_mqtt.c — Paho MQTTAsync callbacks feeding the intake ring.
  *
- * The topic set is a table so that later streams (counts, Frigate events)
- * are one row each. Paho runs every callback on its receive thread with its
+ * The streams the daemon takes are a table so that later ones (counts,
+ * Frigate events) are one row each; their topics and filters are
+ * firmware-proto/topic.h's. Paho runs every callback on its receive thread with its
  * global lock held: the callbacks here do no I/O and call no Paho function
  * except the subscribe issued from the connected callback, which Paho allows
  * (it recognises its own receive thread and does not take its lock again).
  */
 #include "ingest/intake_mqtt.h"
 
+#include "firmware-proto/topic.h"
 #include "ingest/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *filter;
-	const char *suffix;
-	uint8_t stream;
-} subscriptions[] = {
-	{ "komposter/v1/dev/+/taps", "/taps", KP_STREAM_TAPS },
+static const enum kp_stream subscriptions[] = {
+	KP_STREAM_TAPS,
 };
 #define N_SUBS (sizeof(subscriptions) / sizeof(subscriptions[0]))
-#define TOPIC_PREFIX "komposter/v1/dev/"
 
 struct kp_intake {
 	MQTTAsync client;
@@ -43,39 +40,21 @@ void kp_inbound_free(struct kp_inbound *in)
 	in->topic = NULL;
 }
 
-static int hex_digit(char c)
+int kp_intake_parse_topic(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+	enum kp_stream s;
+	uint64_t id;
 
-int kp_topic_parse(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream)
-{
-	const size_t plen = sizeof(TOPIC_PREFIX) - 1;
-	uint64_t id = 0;
-
-	if (len < plen + 16 || memcmp(topic, TOPIC_PREFIX, plen) != 0)
+	if (kp_topic_parse(topic, len, &id, &s) != KP_OK)
 		return -1;
-	for (size_t i = 0; i < 16; i++) {
-		int v = hex_digit(topic[plen + i]);
-		if (v < 0)
-			return -1;
-		id = id << 4 | (uint64_t)v;
-	}
-	const char *rest = topic + plen + 16;
-	size_t rest_len = len - plen - 16;
 	for (size_t i = 0; i < N_SUBS; i++) {
-		if (strlen(subscriptions[i].suffix) == rest_len &&
-		    memcmp(rest, subscriptions[i].suffix, rest_len) == 0) {
+		if (subscriptions[i] == s) {
 			*device_id = id;
-			*stream = subscriptions[i].stream;
+			*stream = (uint8_t)s;
 			return 0;
 		}
 	}
-	return -1;
+	return -1; /* a device topic, but not of a stream the daemon takes */
 }
 
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
@@ -87,7 +66,7 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	atomic_fetch_add_explicit(&d->metrics.frames_in, 1, memory_order_relaxed);
 	if (atomic_load(&d->stopping))
 		goto drop;
-	if (kp_topic_parse(topic, len, &in.topic_device, &in.stream) != 0) {
+	if (kp_intake_parse_topic(topic, len, &in.topic_device, &in.stream) != 0) {
 		atomic_fetch_add_explicit(&d->metrics.rejected[0], 1, memory_order_relaxed);
 		goto drop;
 	}
@@ -110,7 +89,7 @@ static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 		int granted = N_SUBS == 1 ? resp->alt.qos : resp->alt.qosList[i];
 		if (granted != 1) {
 			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
-			        subscriptions[i].filter, granted);
+			        kp_topic_filter(subscriptions[i]), granted);
 			atomic_store(&d->mqtt->subscribing, 0);
 			return;
 		}
@@ -138,7 +117,7 @@ static void subscribe_all(struct kp_daemon *d)
 
 	atomic_store(&d->mqtt->subscribing, 1);
 	for (size_t i = 0; i < N_SUBS; i++) {
-		filters[i] = (char *)subscriptions[i].filter;
+		filters[i] = (char *)kp_topic_filter(subscriptions[i]); /* Paho copies it */
 		qos[i] = 1;
 	}
 	opts.onSuccess = on_subscribed;

@@ -27,7 +27,10 @@ void kp_intake_stop(struct kp_daemon *d);
 /* The Paho client, for the publisher. */
 MQTTAsync kp_intake_client(struct kp_daemon *d);
 
-/* Parses komposter/v1/dev/{16 hex}/{stream}; 0 or -1. */
-int kp_topic_parse(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream);
+/* The topic of a message as intake takes it: a device topic (see
+ * firmware-proto/topic.h) of a stream the daemon subscribes to (taps).
+ * Fills *device_id and *stream (enum kp_stream); 0, or -1 for any other
+ * topic (counted as bad_topic and dropped). */
+int kp_intake_parse_topic(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream);
 
 #endif

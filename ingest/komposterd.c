@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "firmware-proto/keyfile.h"
 #include "ingest/daemon.h"
 #include "ingest/intake_mqtt.h"
-#include "ingest/keyfile.h"
 #include "ingest/loop.h"
 #include "ingest/publisher.h"
 #include "ingest/verify.h"

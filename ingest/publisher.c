@@ -9,12 +9,11 @@
 #include "ingest/publisher.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "firmware-proto/topic.h"
 #include "ingest/intake_mqtt.h"
-#include "ingest/keyfile.h"
 
 struct kp_publisher {
 	struct kp_daemon *d;
@@ -89,17 +88,16 @@ static void publish(struct kp_publisher *p, const struct kp_reply *r)
 {
 	struct kp_daemon *d = p->d;
 	uint8_t frame[KP_ACK_FRAME_SIZE];
-	char topic[64], dev[17];
+	char topic[KP_TOPIC_MAX];
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 
 	if (kp_frame_make_reply(frame, sizeof(frame), r->type, 0, r->device_id, r->batch_seq,
-	                        kp_now_ms(), r->aux, d->server_sk) < 0) {
+	                        kp_now_ms(), r->aux, d->server_sk) < 0 ||
+	    kp_topic_build(topic, sizeof(topic), r->device_id, KP_STREAM_ACK) < 0) {
 		atomic_fetch_add_explicit(&d->metrics.replies_failed, 1, memory_order_relaxed);
 		return;
 	}
-	kp_device_id_format(r->device_id, dev);
-	snprintf(topic, sizeof(topic), "komposter/v1/dev/%s/ack", dev);
 	msg.payload = frame;
 	msg.payloadlen = (int)sizeof(frame);
 	msg.qos = 1;

@@ -322,8 +322,8 @@ static int check_once(struct check *c)
 			problem(c, "once: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
 			continue;
 		}
-		got = (struct pair){dec_be64(k.mv_data), dec_be64((const uint8_t *)k.mv_data + 8),
-		                    dec_le64(v.mv_data)};
+		got = (struct pair){kp_load_u64be(k.mv_data), kp_load_u64be((const uint8_t *)k.mv_data + 8),
+		                    kp_load_u64le(v.mv_data)};
 		once_entry(c, &got, &i);
 	}
 	mdb_cursor_close(cur);
@@ -379,10 +379,10 @@ static int check_watermarks(struct check *c)
 			problem(c, "watermark: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
 			continue;
 		}
-		dev = dec_be64(k.mv_data);
+		dev = kp_load_u64be(k.mv_data);
 		watermarks_absent(c, &i, dev, 0);
 		want = i < c->npairs && c->pairs[i].device_id == dev ? watermark_from(c, &i) : 0;
-		watermark_compare(c, dev, want, dec_le64(v.mv_data));
+		watermark_compare(c, dev, want, kp_load_u64le(v.mv_data));
 	}
 	mdb_cursor_close(cur);
 	watermarks_absent(c, &i, 0, 1);

@@ -384,7 +384,7 @@ static int check_schema(struct st_db *db, MDB_txn *txn, int *created)
 	*created = 0;
 	if (rc == ST_ENOTFOUND && !db->opts.read_only) {
 		*created = 1;
-		enc_le32(buf, ST_SCHEMA_VERSION);
+		kp_store_u32le(buf, ST_SCHEMA_VERSION);
 		v = (MDB_val){sizeof buf, buf};
 		return st_status(mdb_put(txn, db->dbi.meta, &k, &v, 0));
 	}
@@ -392,7 +392,7 @@ static int check_schema(struct st_db *db, MDB_txn *txn, int *created)
 		return ST_ECORRUPT;
 	if (rc != ST_OK)
 		return rc;
-	if (v.mv_size != sizeof buf || dec_le32(v.mv_data) != ST_SCHEMA_VERSION)
+	if (v.mv_size != sizeof buf || kp_load_u32le(v.mv_data) != ST_SCHEMA_VERSION)
 		return ST_ECORRUPT;
 	return ST_OK;
 }

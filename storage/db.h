@@ -83,7 +83,8 @@ struct st_db; /* opaque; one per process */
  * written), service_day_start_hour or epoch_period differs from the
  * recorded ones: nothing is changed then. A read-only open creates nothing
  * and works while another process has the database open for writing. One
- * st_db per process and environment (an LMDB rule). */
+ * st_db per process and environment (an LMDB rule). opts is copied, its
+ * strings too: the caller's need not outlive the call. */
 int st_db_open(struct st_db **out, const struct st_options *opts);
 void st_db_close(struct st_db *db);
 /* The options in use: the service-day settings are the recorded (adopted)

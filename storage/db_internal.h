@@ -5,10 +5,10 @@
  * modules share. Nothing outside storage/ includes this file.
  *
  * Stored encodings: keys are big-endian so that LMDB's byte order is the
- * numeric order; values are little-endian; both are written and read field by
- * field through the enc_ and dec_ helpers below, never as struct dumps. The
- * two MDB_INTEGERKEY databases (log, chain) use the native unsigned 64-bit
- * key LMDB requires.
+ * numeric order; values are little-endian; both are written and read field
+ * by field through firmware-proto/bytes.h (kp_load_* and kp_store_*), never
+ * as struct dumps. The two MDB_INTEGERKEY databases (log, chain) use the
+ * native unsigned 64-bit key LMDB requires (dec_intkey below).
  */
 #ifndef ST_DB_INTERNAL_H
 #define ST_DB_INTERNAL_H
@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "firmware-proto/bytes.h"
 #include "firmware-proto/frame.h"
 #include "storage/chain.h"
 #include "storage/db.h"
@@ -76,78 +77,7 @@ struct st_db {
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 };
 
-/* ---- byte encoders ---- */
-
-static inline void enc_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void enc_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline void enc_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline uint16_t dec_be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static inline uint32_t dec_be32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline uint64_t dec_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline void enc_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline void enc_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static inline uint32_t dec_le32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static inline uint64_t dec_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
+/* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
 
 /* An MDB_INTEGERKEY key read back from LMDB (may be unaligned). */
 static inline uint64_t dec_intkey(const MDB_val *k)

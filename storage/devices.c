@@ -64,9 +64,9 @@ static void device_encode(const struct st_device *d, uint8_t out[DEV_VAL_SIZE])
 	memset(out, 0, DEV_VAL_SIZE);
 	out[DEV_KIND] = d->kind;
 	out[DEV_STATE] = d->state;
-	enc_le32(out + DEV_VEHICLE, d->vehicle_id);
-	enc_le64(out + DEV_CREATED, (uint64_t)d->created_at);
-	enc_le64(out + DEV_REVOKED, (uint64_t)d->revoked_at);
+	kp_store_u32le(out + DEV_VEHICLE, d->vehicle_id);
+	kp_store_u64le(out + DEV_CREATED, (uint64_t)d->created_at);
+	kp_store_u64le(out + DEV_REVOKED, (uint64_t)d->revoked_at);
 	memcpy(out + DEV_OPERATOR, d->operator_name, len);
 }
 
@@ -80,9 +80,9 @@ static int device_decode(uint64_t id, const MDB_val *v, struct st_device *d)
 	d->id = id;
 	d->kind = p[DEV_KIND];
 	d->state = p[DEV_STATE];
-	d->vehicle_id = dec_le32(p + DEV_VEHICLE);
-	d->created_at = (int64_t)dec_le64(p + DEV_CREATED);
-	d->revoked_at = (int64_t)dec_le64(p + DEV_REVOKED);
+	d->vehicle_id = kp_load_u32le(p + DEV_VEHICLE);
+	d->created_at = (int64_t)kp_load_u64le(p + DEV_CREATED);
+	d->revoked_at = (int64_t)kp_load_u64le(p + DEV_REVOKED);
 	memcpy(d->operator_name, p + DEV_OPERATOR, ST_OPERATOR_SIZE);
 	return ST_OK;
 }
@@ -91,8 +91,8 @@ static void key_encode(const struct st_device_key *k, uint8_t out[KEY_VAL_SIZE])
 {
 	memset(out, 0, KEY_VAL_SIZE);
 	out[KEY_STATE] = k->state;
-	enc_le64(out + KEY_ADDED, (uint64_t)k->added_at);
-	enc_le64(out + KEY_REVOKED, (uint64_t)k->revoked_at);
+	kp_store_u64le(out + KEY_ADDED, (uint64_t)k->added_at);
+	kp_store_u64le(out + KEY_REVOKED, (uint64_t)k->revoked_at);
 	memcpy(out + KEY_PUBLIC, k->public_key, sizeof k->public_key);
 }
 
@@ -103,18 +103,18 @@ static int key_decode(const MDB_val *kv, const MDB_val *v, struct st_device_key 
 	if (kv->mv_size != ST_DEVICE_KEY_KEY_SIZE || v->mv_size != KEY_VAL_SIZE ||
 	    !all_zero(p + KEY_RESERVED, KEY_RESERVED_SIZE) || !valid_state(p[KEY_STATE]))
 		return ST_ECORRUPT;
-	k->device_id = dec_be64(kv->mv_data);
+	k->device_id = kp_load_u64be(kv->mv_data);
 	k->key_id = ((const uint8_t *)kv->mv_data)[8];
 	k->state = p[KEY_STATE];
-	k->added_at = (int64_t)dec_le64(p + KEY_ADDED);
-	k->revoked_at = (int64_t)dec_le64(p + KEY_REVOKED);
+	k->added_at = (int64_t)kp_load_u64le(p + KEY_ADDED);
+	k->revoked_at = (int64_t)kp_load_u64le(p + KEY_REVOKED);
 	memcpy(k->public_key, p + KEY_PUBLIC, sizeof k->public_key);
 	return ST_OK;
 }
 
 static void key_key(uint8_t out[ST_DEVICE_KEY_KEY_SIZE], uint64_t device_id, uint8_t key_id)
 {
-	enc_be64(out, device_id);
+	kp_store_u64be(out, device_id);
 	out[8] = key_id;
 }
 
@@ -127,7 +127,7 @@ static int device_read(MDB_txn *txn, MDB_dbi dbi, uint64_t id, struct st_device 
 	MDB_val v;
 	int rc;
 
-	enc_be64(kb, id);
+	kp_store_u64be(kb, id);
 	rc = st_status(mdb_get(txn, dbi, &k, &v));
 	if (rc != ST_OK)
 		return rc;
@@ -141,7 +141,7 @@ static int device_write(MDB_txn *txn, MDB_dbi dbi, const struct st_device *d, un
 	MDB_val k = {sizeof kb, kb};
 	MDB_val v = {sizeof vb, vb};
 
-	enc_be64(kb, d->id);
+	kp_store_u64be(kb, d->id);
 	device_encode(d, vb);
 	return st_status(mdb_put(txn, dbi, &k, &v, flags));
 }
@@ -189,7 +189,7 @@ static int keys_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t id,
 	key_key(kb, id, 0);
 	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)); rc == ST_OK;
 	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_DEVICE_KEY_KEY_SIZE || dec_be64(k.mv_data) != id)
+		if (k.mv_size != ST_DEVICE_KEY_KEY_SIZE || kp_load_u64be(k.mv_data) != id)
 			break;
 		rc = key_decode(&k, &v, &key);
 		if (rc == ST_OK)
@@ -354,7 +354,7 @@ int st_device_foreach(struct st_read *r, int (*fn)(void *ctx, const struct st_de
 		return rc;
 	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
 	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		rc = k.mv_size == ST_DEVICE_KEY_SIZE ? device_decode(dec_be64(k.mv_data), &v, &dev)
+		rc = k.mv_size == ST_DEVICE_KEY_SIZE ? device_decode(kp_load_u64be(k.mv_data), &v, &dev)
 		                                     : ST_ECORRUPT;
 		if (rc == ST_OK && fn(ctx, &dev) != 0)
 			rc = ST_ESTOP;

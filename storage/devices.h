@@ -10,6 +10,7 @@
 #ifndef ST_DEVICES_H
 #define ST_DEVICES_H
 
+#include "firmware-proto/frame.h"
 #include "storage/db.h"
 
 #define ST_DEVICE_KEYS_MAX 256
@@ -40,7 +41,7 @@ struct st_device_key {
 	uint64_t device_id;
 	uint8_t key_id;
 	uint8_t state; /* enum st_state */
-	uint8_t public_key[32];
+	uint8_t public_key[KP_PUBLIC_KEY_SIZE];
 	int64_t added_at;
 	int64_t revoked_at;
 };

@@ -32,7 +32,7 @@ int st_log_entry_parse(const uint8_t *raw, size_t len, struct st_log_entry *out)
 	if (memcmp(raw + OFF_MAGIC, ST_LOG_ENTRY_MAGIC, MAGIC_SIZE) != 0 ||
 	    memcmp(raw + OFF_RESERVED, zero, RESERVED_SIZE) != 0)
 		return ST_ECORRUPT;
-	out->received_at = (int64_t)dec_le64(raw + OFF_RECEIVED_AT);
+	out->received_at = (int64_t)kp_load_u64le(raw + OFF_RECEIVED_AT);
 	memcpy(out->frame_hash, raw + OFF_FRAME_HASH, ST_FRAME_HASH_SIZE);
 	out->frame = raw + ST_LOG_ENTRY_HEADER_SIZE;
 	out->frame_len = len - ST_LOG_ENTRY_HEADER_SIZE;
@@ -46,7 +46,7 @@ void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received
 {
 	memcpy(out + OFF_MAGIC, ST_LOG_ENTRY_MAGIC, MAGIC_SIZE);
 	memset(out + OFF_RESERVED, 0, RESERVED_SIZE);
-	enc_le64(out + OFF_RECEIVED_AT, (uint64_t)received_at);
+	kp_store_u64le(out + OFF_RECEIVED_AT, (uint64_t)received_at);
 	memcpy(out + OFF_FRAME_HASH, frame_hash, ST_FRAME_HASH_SIZE);
 }
 

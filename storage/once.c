@@ -15,15 +15,15 @@
 
 void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq)
 {
-	enc_be64(key, device_id);
-	enc_be64(key + 8, batch_seq);
+	kp_store_u64be(key, device_id);
+	kp_store_u64be(key + 8, batch_seq);
 }
 
 static int decode_u64_val(const MDB_val *v, uint64_t *out)
 {
 	if (v->mv_size != ST_U64_SIZE)
 		return ST_ECORRUPT;
-	*out = dec_le64(v->mv_data);
+	*out = kp_load_u64le(v->mv_data);
 	return ST_OK;
 }
 
@@ -49,7 +49,7 @@ int st_once_put(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_se
 	MDB_val v = {sizeof vb, vb};
 
 	st_once_key(kb, device_id, batch_seq);
-	enc_le64(vb, seq);
+	kp_store_u64le(vb, seq);
 	return st_status(mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE));
 }
 
@@ -60,7 +60,7 @@ int st_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w)
 	MDB_val v;
 	int rc;
 
-	enc_be64(kb, device_id);
+	kp_store_u64be(kb, device_id);
 	rc = st_status(mdb_get(txn, dbi, &k, &v));
 	if (rc == ST_ENOTFOUND) {
 		*w = 0;
@@ -78,8 +78,8 @@ static int watermark_put(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t
 	MDB_val k = {sizeof kb, kb};
 	MDB_val v = {sizeof vb, vb};
 
-	enc_be64(kb, device_id);
-	enc_le64(vb, w);
+	kp_store_u64be(kb, device_id);
+	kp_store_u64le(vb, w);
 	return st_status(mdb_put(txn, dbi, &k, &v, 0));
 }
 
@@ -102,8 +102,8 @@ static int run_end(MDB_txn *txn, MDB_dbi once_dbi, uint64_t device_id, uint64_t 
 		rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT));
 		if (rc != ST_OK)
 			break;
-		if (k.mv_size != ST_ONCE_KEY_SIZE || dec_be64(k.mv_data) != device_id ||
-		    dec_be64((const uint8_t *)k.mv_data + 8) != *end + 1)
+		if (k.mv_size != ST_ONCE_KEY_SIZE || kp_load_u64be(k.mv_data) != device_id ||
+		    kp_load_u64be((const uint8_t *)k.mv_data + 8) != *end + 1)
 			break;
 		(*end)++;
 	}
@@ -164,7 +164,7 @@ int st_once_foreach(struct st_read *r,
 			rc = ST_ECORRUPT;
 			break;
 		}
-		if (fn(ctx, dec_be64(k.mv_data), dec_be64((const uint8_t *)k.mv_data + 8), seq) != 0) {
+		if (fn(ctx, kp_load_u64be(k.mv_data), kp_load_u64be((const uint8_t *)k.mv_data + 8), seq) != 0) {
 			rc = ST_ESTOP;
 			break;
 		}

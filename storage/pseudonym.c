@@ -37,7 +37,7 @@ int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
 
 	if (!txn || !key || epoch_date == 0)
 		return ST_EINVAL;
-	enc_be32(kb, epoch_date);
+	kp_store_u32be(kb, epoch_date);
 	rc = st_status(mdb_get(txn, dbi, &k, &v));
 	if (rc == ST_OK) {
 		if (v.mv_size != ST_EPOCH_KEY_SIZE)

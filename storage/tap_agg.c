@@ -25,34 +25,34 @@
 
 void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AGG_KEY_SIZE])
 {
-	enc_be32(out + K_DATE, k->service_date);
+	kp_store_u32be(out + K_DATE, k->service_date);
 	out[K_HOUR] = k->hour;
-	enc_be32(out + K_ROUTE, k->route_id);
-	enc_be32(out + K_STOP, k->stop_id);
-	enc_be16(out + K_FARE, k->fare_product);
+	kp_store_u32be(out + K_ROUTE, k->route_id);
+	kp_store_u32be(out + K_STOP, k->stop_id);
+	kp_store_u16be(out + K_FARE, k->fare_product);
 }
 
 void st_tap_agg_key_decode(const uint8_t in[ST_TAP_AGG_KEY_SIZE], struct st_tap_agg_key *k)
 {
-	k->service_date = dec_be32(in + K_DATE);
+	k->service_date = kp_load_u32be(in + K_DATE);
 	k->hour = in[K_HOUR];
-	k->route_id = dec_be32(in + K_ROUTE);
-	k->stop_id = dec_be32(in + K_STOP);
-	k->fare_product = dec_be16(in + K_FARE);
+	k->route_id = kp_load_u32be(in + K_ROUTE);
+	k->stop_id = kp_load_u32be(in + K_STOP);
+	k->fare_product = kp_load_u16be(in + K_FARE);
 }
 
 void st_tap_agg_val_encode(const struct st_tap_agg_val *v, uint8_t out[ST_TAP_AGG_VAL_SIZE])
 {
-	enc_le64(out + V_ACCEPTED, v->accepted);
-	enc_le64(out + V_DENIED, v->denied);
-	enc_le64(out + V_AMOUNT, v->amount);
+	kp_store_u64le(out + V_ACCEPTED, v->accepted);
+	kp_store_u64le(out + V_DENIED, v->denied);
+	kp_store_u64le(out + V_AMOUNT, v->amount);
 }
 
 void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_agg_val *v)
 {
-	v->accepted = dec_le64(in + V_ACCEPTED);
-	v->denied = dec_le64(in + V_DENIED);
-	v->amount = dec_le64(in + V_AMOUNT);
+	v->accepted = kp_load_u64le(in + V_ACCEPTED);
+	v->denied = kp_load_u64le(in + V_DENIED);
+	v->amount = kp_load_u64le(in + V_AMOUNT);
 }
 
 int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
@@ -123,7 +123,7 @@ int st_tap_agg_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
 	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.tap_agg, &cur));
 	if (rc != ST_OK)
 		return rc;
-	enc_be32(kb + K_DATE, date_from);
+	kp_store_u32be(kb + K_DATE, date_from);
 	for (rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)); rc == ST_OK;
 	     rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_NEXT))) {
 		if (key.mv_size != ST_TAP_AGG_KEY_SIZE || val.mv_size != ST_TAP_AGG_VAL_SIZE) {

@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config/config.h"
+
 #define PROG "komposter"
 #define LMDB_DATA_FILE "data.mdb"
 
@@ -133,15 +135,16 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
                 struct st_db **out)
 {
 	char err[KP_CONFIG_ERR_SIZE];
+	struct kp_config cfg; /* only while opening: st_db_open copies what it keeps */
 	struct st_options opts;
 	int rc;
 
-	kp_config_default(&cli->cfg);
-	if (cli->config_path != NULL && kp_config_load(cli->config_path, &cli->cfg, err) != 0) {
+	kp_config_default(&cfg);
+	if (cli->config_path != NULL && kp_config_load(cli->config_path, &cfg, err) != 0) {
 		cli_fail(cmd, "%s", err);
 		return -1;
 	}
-	kp_config_storage_options(&cli->cfg, &opts);
+	kp_config_storage_options(&cfg, &opts);
 	if (cli->db_path != NULL)
 		opts.path = cli->db_path;
 	opts.read_only = mode == CLI_DB_READ;

@@ -16,7 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ingest/config.h"
 #include "storage/db.h"
 
 enum kp_exit {
@@ -26,12 +25,10 @@ enum kp_exit {
 };
 
 /* Where the database is, from the command line (strings borrowed from
- * argv), and the config read by cli_open_db (the database's options borrow
- * from it, so it lives as long as the cli). */
+ * argv). cli_open_db reads the config file they name. */
 struct kp_cli {
 	const char *config_path; /* -c/--config; NULL: built-in defaults */
 	const char *db_path;     /* --db; NULL: the config's [storage] path */
-	struct kp_config cfg;
 };
 
 /* getopt_long codes of the shared options (short ones are their letters). */

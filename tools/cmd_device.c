@@ -17,14 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
 #include "storage/devices.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_out.h"
 
 #define KEY_ID_MAX 255
-#define PUBLIC_KEY_HEX_SIZE (2 * 32 + 1)
+#define PUBLIC_KEY_HEX_SIZE (2 * KP_PUBLIC_KEY_SIZE + 1)
 
 /* ---------------------------------------------------------------- views */
 
@@ -136,7 +137,7 @@ static cJSON *key_json(const struct st_device_key *k)
 
 	if (o == NULL)
 		return NULL;
-	if (json_add_u64(o, "key_id", k->key_id) || json_add_hex(o, "public_key", k->public_key, 32) ||
+	if (json_add_u64(o, "key_id", k->key_id) || json_add_hex(o, "public_key", k->public_key, KP_PUBLIC_KEY_SIZE) ||
 	    json_add_str(o, "state", state_name(k->state)) ||
 	    json_add_i64(o, "added_at", k->added_at) ||
 	    json_add_time_or_null(o, "revoked_at", k->revoked_at)) {
@@ -247,7 +248,7 @@ static int print_show_text(const struct dev_view *v, const char *cmd)
 	for (size_t i = 0; i < v->nkeys; i++) {
 		const struct st_device_key *k = &v->keys[i];
 
-		kp_hex_encode(k->public_key, 32, pk);
+		kp_hex_encode(k->public_key, KP_PUBLIC_KEY_SIZE, pk);
 		cli_format_ms(k->added_at, t1);
 		cli_format_ms(k->revoked_at, t2);
 		printf("  key %3u  %-7s  %s  added %s  revoked %s\n", k->key_id,
@@ -496,7 +497,7 @@ static int add_check_values(struct add_args *a)
 		                 a->id_text);
 	if ((status = parse_key_id(cmd, a->key_id_text, &a->key.key_id)) != CLI_CONTINUE)
 		return status;
-	if (a->pk_hex != NULL && kp_hex_decode(a->pk_hex, a->key.public_key, 32) != 0)
+	if (a->pk_hex != NULL && kp_hex_decode(a->pk_hex, a->key.public_key, KP_PUBLIC_KEY_SIZE) != 0)
 		return cli_usage(cmd, "--public-key is not 64 hex digits");
 	if (a->kind_text != NULL && (kind = st_device_kind_parse(a->kind_text)) < 0)
 		return cli_usage(cmd, "--kind '%s' is not validator, apc or nvr", a->kind_text);
@@ -540,7 +541,7 @@ static int add_existing_key(struct st_db *db, const struct add_args *a, const ch
 
 	if (read_registry(db, cmd, a->dev.id, a->key.key_id, &dev, &cur) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
-	if (memcmp(cur.public_key, a->key.public_key, 32) != 0)
+	if (memcmp(cur.public_key, a->key.public_key, KP_PUBLIC_KEY_SIZE) != 0)
 		return cli_fail(cmd, "key_id %u of device %s is taken by another public key",
 		                a->key.key_id, hex);
 	if (cur.state != ST_STATE_ACTIVE)

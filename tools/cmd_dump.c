@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "firmware-proto/frame.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 #include "storage/log.h"
 #include "tools/cli.h"
 #include "tools/commands.h"

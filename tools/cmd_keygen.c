@@ -10,7 +10,8 @@
  */
 #include <stdio.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -40,9 +41,9 @@ int cmd_keygen(struct kp_cli *cli, int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[KP_KEYFILE_ERR_SIZE], hex[2 * 32 + 1];
+	char err[KP_KEYFILE_ERR_SIZE], hex[2 * KP_PUBLIC_KEY_SIZE + 1];
 	const char *path = NULL;
-	uint8_t pk[32];
+	uint8_t pk[KP_PUBLIC_KEY_SIZE];
 	int force = 0, status;
 
 	status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT "f", longopts,

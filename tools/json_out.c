@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 
 #define DECIMAL_MAX 24 /* 20 digits of a uint64, a sign, a NUL */
 

@@ -85,15 +85,17 @@ static int config_check(struct vd_device_config *c)
 	return VD_OK;
 }
 
-static void device_names(struct vd_device *dev)
+/* The device's topics and MQTT client id; -1 only if a topic does not fit
+ * (KP_TOPIC_MAX always does). */
+static int device_names(struct vd_device *dev)
 {
 	uint64_t id = dev->cfg.device_id;
 
-	snprintf(dev->topic_taps, sizeof dev->topic_taps, "komposter/v1/dev/%016llx/taps",
-	         (unsigned long long)id);
-	snprintf(dev->topic_ack, sizeof dev->topic_ack, "komposter/v1/dev/%016llx/ack",
-	         (unsigned long long)id);
 	snprintf(dev->client_id, sizeof dev->client_id, "kpdev-%016llx", (unsigned long long)id);
+	if (kp_topic_build(dev->topic_taps, sizeof dev->topic_taps, id, KP_STREAM_TAPS) < 0 ||
+	    kp_topic_build(dev->topic_ack, sizeof dev->topic_ack, id, KP_STREAM_ACK) < 0)
+		return -1;
+	return 0;
 }
 
 static int device_outbox_open(struct vd_device *dev, const char *dir)
@@ -163,7 +165,10 @@ int vd_device_open(const struct vd_device_config *cfg, struct vd_device **out, c
 	dev->next_due = INT64_MAX;
 	dev->dirty = 1;
 	dev->io = &vd_mqtt_io;
-	device_names(dev);
+	if (device_names(dev) != 0) {
+		free(dev);
+		return open_failed(err, VD_EINVAL, "device topics do not fit");
+	}
 	if (device_alloc(dev) != 0) {
 		device_free(dev);
 		return open_failed(err, VD_ENOMEM, "out of memory");
@@ -186,17 +191,11 @@ void vd_device_close(struct vd_device *dev)
 	device_free(dev);
 }
 
-static int tap_is_encodable(const struct kp_tap *t)
-{
-	return t->result <= KP_TAP_RESULT_MAX && (t->flags & ~KP_TAP_FLAGS_KNOWN) == 0 &&
-	       (t->direction == 0 || t->direction == 1 || t->direction == KP_DIRECTION_UNKNOWN);
-}
-
 int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap)
 {
 	if (!dev || !tap)
 		return VD_EINVAL;
-	if (!tap_is_encodable(tap))
+	if (!kp_tap_is_valid(tap))
 		return vd_device_fail(dev, VD_EINVAL, "tap has fields no frame may hold");
 	if (dev->batch_n == dev->cfg.batch && vd_device_flush(dev) != VD_OK)
 		return VD_EFULL_KEEP_TAP; /* the last seal failed and fails again: not taken */

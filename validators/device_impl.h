@@ -14,10 +14,10 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "firmware-proto/topic.h"
 #include "validators/device.h"
 #include "validators/outbox.h"
 
-#define VD_TOPIC_SIZE 48
 #define VD_CLIENT_ID_SIZE 24
 #define VD_CONNECT_RETRY_MS 1000
 #define VD_SEND_RETRY_MS 1000
@@ -114,8 +114,8 @@ struct vd_device {
 	int64_t subscribe_retry_at; /* no new try on that connection before this */
 	int online;         /* the owner's copy of mb.online, taken in poll */
 
-	char topic_taps[VD_TOPIC_SIZE];
-	char topic_ack[VD_TOPIC_SIZE];
+	char topic_taps[KP_TOPIC_MAX];
+	char topic_ack[KP_TOPIC_MAX];
 	char client_id[VD_CLIENT_ID_SIZE];
 
 	struct vd_mailbox mb;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 
 #define FLEET_LINE_MAX 256
 
@@ -28,7 +28,7 @@ static int fleet_fail(char *err, const char *what, const char *path)
 static int write_lines(FILE *f, const struct vd_fleet_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		char id[17], pk[65];
+		char id[KP_DEVICE_ID_TEXT_SIZE], pk[2 * KP_PUBLIC_KEY_SIZE + 1];
 		kp_device_id_format(e[i].device_id, id);
 		kp_hex_encode(e[i].public_key, sizeof e[i].public_key, pk);
 		if (fprintf(f, "%s %u %s %" PRIu32 "\n", id, e[i].key_id, pk, e[i].vehicle_id) < 0)

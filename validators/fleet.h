@@ -12,13 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware-proto/frame.h"
+
 #define VD_FLEET_ERR_SIZE 256
 #define VD_FLEET_FILE "fleet.txt"
 
 struct vd_fleet_entry {
 	uint64_t device_id;
 	uint8_t key_id;
-	uint8_t public_key[32];
+	uint8_t public_key[KP_PUBLIC_KEY_SIZE];
 	uint32_t vehicle_id;
 };
 

@@ -34,6 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firmware-proto/bytes.h"
+
 #define OUTBOX_MAP_INITIAL ((size_t)16 << 20)
 #define OUTBOX_KEY_SIZE 8
 static const char OUTBOX_LAST_SEQ_KEY[] = "last_seq";
@@ -48,19 +50,12 @@ typedef int (*outbox_apply_fn)(struct vd_outbox *ob, MDB_txn *txn, void *arg);
 
 static void key_encode(uint64_t seq, uint8_t out[OUTBOX_KEY_SIZE])
 {
-	for (int i = OUTBOX_KEY_SIZE - 1; i >= 0; i--) {
-		out[i] = (uint8_t)seq;
-		seq >>= 8;
-	}
+	kp_store_u64be(out, seq);
 }
 
 static uint64_t key_decode(const MDB_val *v)
 {
-	const uint8_t *p = v->mv_data;
-	uint64_t seq = 0;
-	for (int i = 0; i < OUTBOX_KEY_SIZE; i++)
-		seq = seq << 8 | p[i];
-	return seq;
+	return kp_load_u64be(v->mv_data);
 }
 
 size_t vd_outbox_map_next(size_t current)

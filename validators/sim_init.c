@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
 #include "validators/fleet.h"
 #include "validators/sim.h"
 #include "validators/sim_rng.h"
@@ -33,7 +34,7 @@ static int make_dir(const char *path)
 
 static int make_device(const char *state, struct vd_fleet_entry *e)
 {
-	char dir[SIM_PATH_MAX], key[SIM_PATH_MAX], id[17], err[KP_KEYFILE_ERR_SIZE];
+	char dir[SIM_PATH_MAX], key[SIM_PATH_MAX], id[KP_DEVICE_ID_TEXT_SIZE], err[KP_KEYFILE_ERR_SIZE];
 
 	kp_device_id_format(e->device_id, id);
 	if (snprintf(dir, sizeof dir, "%s/%s", state, id) >= (int)sizeof dir ||

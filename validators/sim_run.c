@@ -31,7 +31,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
 #include "validators/device.h"
 #include "validators/fleet.h"
 #include "validators/sim.h"
@@ -146,7 +147,7 @@ static void raise_fd_limit(void)
 
 static int device_config(struct sim *s, size_t i, char *dir, struct vd_device_config *cfg)
 {
-	char key[SIM_PATH_MAX], id[17], err[KP_KEYFILE_ERR_SIZE];
+	char key[SIM_PATH_MAX], id[KP_DEVICE_ID_TEXT_SIZE], err[KP_KEYFILE_ERR_SIZE];
 	const struct vd_fleet_entry *e = &s->fleet[i];
 
 	kp_device_id_format(e->device_id, id);

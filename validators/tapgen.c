@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 #include "validators/sim_rng.h"
 
 static const uint32_t ROUTE_IDS[VD_TAPGEN_ROUTES] = {1, 2, 3, 5, 9, 11, 15, 16, 22, 27};

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "firmware-proto/frame.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 #include "validators/device.h"
 #include "validators/sim.h"
 

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
+#include "firmware-proto/topic.h"
 
 static int64_t now_ms(void)
 {
@@ -21,7 +23,7 @@ static int64_t now_ms(void)
 
 static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
 {
-	char id[17], pub[65], key_id[8];
+	char id[KP_DEVICE_ID_TEXT_SIZE], pub[2 * KP_PUBLIC_KEY_SIZE + 1], key_id[8];
 
 	kp_device_id_format(pr->device_id, id);
 	kp_hex_encode(pr->pk, sizeof(pr->pk), pub);
@@ -37,7 +39,7 @@ int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct k
                   uint64_t device_id, int do_enrol, uint64_t listen_device)
 {
 	MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
-	char client_id[40], topic[64], dev[17];
+	char client_id[40], topic[KP_TOPIC_MAX];
 	char err[KP_KEYFILE_ERR_SIZE];
 
 	memset(pr, 0, sizeof(*pr));
@@ -58,8 +60,9 @@ int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct k
 	opts.cleansession = 1;
 	if (MQTTClient_connect(pr->client, &opts) != MQTTCLIENT_SUCCESS)
 		return -1;
-	kp_device_id_format(listen_device ? listen_device : device_id, dev);
-	snprintf(topic, sizeof(topic), "komposter/v1/dev/%s/ack", dev);
+	if (kp_topic_build(topic, sizeof(topic), listen_device ? listen_device : device_id,
+	                   KP_STREAM_ACK) < 0)
+		return -1;
 	return MQTTClient_subscribe(pr->client, topic, 1) == MQTTCLIENT_SUCCESS ? 0 : -1;
 }
 
@@ -95,11 +98,11 @@ size_t kp_probe_frame(struct kp_probe *pr, uint64_t batch_seq, uint16_t n, uint8
 
 int kp_probe_publish(struct kp_probe *pr, uint64_t topic_device, const uint8_t *frame, size_t len)
 {
-	char topic[64], dev[17];
+	char topic[KP_TOPIC_MAX];
 	MQTTClient_deliveryToken token;
 
-	kp_device_id_format(topic_device, dev);
-	snprintf(topic, sizeof(topic), "komposter/v1/dev/%s/taps", dev);
+	if (kp_topic_build(topic, sizeof(topic), topic_device, KP_STREAM_TAPS) < 0)
+		return -1;
 	if (MQTTClient_publish(pr->client, topic, (int)len, frame, 1, 0, &token) != MQTTCLIENT_SUCCESS)
 		return -1;
 	return MQTTClient_waitForCompletion(pr->client, token, 5000) == MQTTCLIENT_SUCCESS ? 0 : -1;

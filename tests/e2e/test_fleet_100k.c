@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 #include "validators/outbox.h"
 #include "tests/e2e/fleet.h"
 

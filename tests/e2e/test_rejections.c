@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 #include "tests/e2e/probe.h"
 
 #define DEV 0x00000000000a1b2cULL

@@ -2,7 +2,8 @@
  * Description: behaviour of the frame codec that the vector file does not
  * pin down — signing with fresh keys, ACK/NACK replies, what the encoder
  * refuses, lengths and single-field changes the decoder must refuse, batch
- * 0 refused on TAPS and COUNTS but allowed on replies, and that any change
+ * 0 refused on TAPS and COUNTS but allowed on replies, one validity rule for
+ * a tap's fields shared by the decoder and devices, and that any change
  * to a signed frame breaks its signature.
  */
 #include <criterion/criterion.h>
@@ -432,6 +433,36 @@ Test(frame_codec, decode_judges_each_field_value_on_its_own)
 		buf[p->offset] = p->value;
 		cr_assert_eq(decode_exact(buf, len, &h), p->accepted ? KP_OK : KP_EMALFORMED,
 		             "%s", p->what);
+	}
+}
+
+/* One rule for a tap's fields: what a device checks before taking a tap
+ * (kp_tap_is_valid) is exactly what the decoder accepts in a record. */
+Test(frame_codec, tap_validity_is_the_rule_the_decoder_applies)
+{
+	static uint8_t buf[KP_FRAME_MAX];
+	struct keypair k = fresh_keys();
+	struct kp_header h = records_header(KP_TYPE_TAPS, 1), got;
+	size_t len = kp_frame_size(KP_TYPE_TAPS, 1);
+	struct kp_tap taps[8];
+
+	for (size_t i = 0; i < 8; i++)
+		taps[i] = sample_tap(0);
+	taps[1].direction = 1;
+	taps[2].direction = KP_DIRECTION_UNKNOWN;
+	taps[3].direction = 2;
+	taps[4].result = KP_TAP_RESULT_MAX;
+	taps[5].result = KP_TAP_RESULT_MAX + 1;
+	taps[6].flags = KP_TAP_FLAGS_KNOWN;
+	taps[7].flags = 0x8000;
+	for (size_t i = 0; i < 8; i++) {
+		bool valid = kp_tap_is_valid(&taps[i]);
+
+		cr_expect_eq(valid, i != 3 && i != 5 && i != 7, "tap %zu", i);
+		cr_assert_eq(kp_frame_put_header(buf, sizeof(buf), &h), KP_OK);
+		kp_frame_put_tap(buf, 0, &taps[i]);
+		cr_assert_eq(kp_frame_sign(buf, len, k.sk), KP_OK);
+		cr_expect_eq(decode_exact(buf, len, &got) == KP_OK, valid, "tap %zu", i);
 	}
 }
 

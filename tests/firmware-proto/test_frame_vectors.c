@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "firmware-proto/frame.h"
+#include "firmware-proto/hex.h"
 
 #define EXPECT_CLASSES 4
 static const char *const expect_classes[EXPECT_CLASSES] = {
@@ -53,32 +54,6 @@ struct vector_file {
 	size_t n;
 	size_t blocks; /* non-comment line groups, counted apart from parsing */
 };
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Strict hex: exactly 2*n digits into out[0..n). */
-static bool hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-	if (slen != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
 
 static uint64_t parse_u64(const char *s, size_t slen, int base, const char *what)
 {
@@ -126,7 +101,7 @@ static void set_frame(struct vector *v, const char *hex)
 	v->len = slen / 2;
 	v->frame = malloc(v->len ? v->len : 1);
 	cr_assert_not_null(v->frame);
-	cr_assert(hex_decode(hex, slen, v->frame, v->len), "%s: bad frame hex", v->name);
+	cr_assert(kp_hex_decode(hex, v->frame, v->len) == 0, "%s: bad frame hex", v->name);
 }
 
 /* Keeps the first value of a one-per-block key; a second one fails the test. */
@@ -157,7 +132,7 @@ static void set_field(struct vector *v, const char *key, const char *value)
 		v->has_key_id = true;
 	} else if (strcmp(key, "signer_public_key") == 0) {
 		cr_assert(!v->has_pk, "%s: two signer_public_key lines", v->name);
-		cr_assert(hex_decode(value, vlen, v->key.pk, KP_PUBLIC_KEY_SIZE),
+		cr_assert(kp_hex_decode(value, v->key.pk, KP_PUBLIC_KEY_SIZE) == 0,
 		          "bad signer_public_key");
 		v->has_pk = true;
 	} else if (strcmp(key, "frame") == 0) {
@@ -351,11 +326,16 @@ static void assert_header(const struct vector *v, const struct kp_header *h)
 static void assert_tap(const char *name, uint16_t i, const char *l, const struct kp_tap *t)
 {
 	uint8_t token_bytes[KP_CARD_TOKEN_SIZE];
+	char token_hex[2 * KP_CARD_TOKEN_SIZE + 1];
 	size_t vlen;
 	const char *hex = token(l, "card_token", &vlen);
 
 	cr_assert_eq(token_count(l), TAP_FIELDS, "%s tap %u: unchecked fields", name, i);
-	cr_assert(hex_decode(hex, vlen, token_bytes, sizeof(token_bytes)),
+	cr_assert(vlen == 2 * KP_CARD_TOKEN_SIZE, "%s tap %u: card_token is not 32 hex digits",
+	          name, i);
+	memcpy(token_hex, hex, vlen);
+	token_hex[vlen] = '\0';
+	cr_assert(kp_hex_decode(token_hex, token_bytes, sizeof(token_bytes)) == 0,
 	          "%s tap %u: card_token is not 32 hex digits", name, i);
 	cr_assert_eq(t->tapped_at, tok_i(l, "tapped_at"), "%s tap %u: tapped_at", name, i);
 	cr_assert(memcmp(t->card_token, token_bytes, KP_CARD_TOKEN_SIZE) == 0,

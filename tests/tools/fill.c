@@ -49,7 +49,7 @@ err:
 	return -1;
 }
 
-static int commit(const char *db_dir, const char *timezone, int start_hour, struct frames *f)
+static int commit(const char *db_dir, const char *tz, int start_hour, struct frames *f)
 {
 	struct st_commit_stats stats;
 	struct st_options opts;
@@ -58,7 +58,7 @@ static int commit(const char *db_dir, const char *timezone, int start_hour, stru
 
 	st_options_default(&opts);
 	opts.path = db_dir;
-	opts.timezone = timezone;
+	opts.timezone = tz;
 	opts.service_day_start_hour = start_hour;
 	if (st_db_open(&db, &opts) != ST_OK)
 		return -1;
@@ -76,7 +76,7 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
 	return fill_taps_in(db_dir, FILL_TIMEZONE, FILL_START_HOUR, device_id, taps, n, per_frame);
 }
 
-int fill_taps_in(const char *db_dir, const char *timezone, int start_hour, uint64_t device_id,
+int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame)
 {
 	uint8_t pk[KP_PUBLIC_KEY_SIZE], sk[KP_SECRET_KEY_SIZE];
@@ -91,7 +91,7 @@ int fill_taps_in(const char *db_dir, const char *timezone, int start_hour, uint6
 		if (f.n == KP_RECORDS_MAX || make_frame(&f, device_id, taps + at, (uint16_t)count, sk))
 			goto out;
 	}
-	rc = commit(db_dir, timezone, start_hour, &f);
+	rc = commit(db_dir, tz, start_hour, &f);
 out:
 	for (size_t i = 0; i < f.n; i++)
 		free(f.buf[i]);

@@ -22,7 +22,7 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
               size_t per_frame);
 /* The same with other service-day settings (recorded in a new database;
  * an existing one must have been made with them). */
-int fill_taps_in(const char *db_dir, const char *timezone, int start_hour, uint64_t device_id,
+int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame);
 
 /* Writes "[storage] path, timezone, service_day_start_hour" to conf_path. */

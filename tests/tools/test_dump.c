@@ -15,7 +15,7 @@
 
 #include "fill.h"
 #include "harness.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
 
 #define TAPS_N 10
 #define PER_FRAME 4 /* frames of 4, 4 and 2 taps */

@@ -14,7 +14,8 @@
 #include <sodium.h>
 
 #include "harness.h"
-#include "ingest/keyfile.h"
+#include "firmware-proto/hex.h"
+#include "firmware-proto/keyfile.h"
 
 static char dir[64];
 
@@ -64,7 +65,7 @@ static size_t files_in(const char *path)
 Test(keygen, writes_secret_0600_and_matching_public_key)
 {
 	char key[128], pub[128], line[256];
-	uint8_t sk[64], pk[32], derived[32];
+	uint8_t sk[KP_SECRET_KEY_SIZE], pk[KP_PUBLIC_KEY_SIZE], derived[KP_PUBLIC_KEY_SIZE];
 	struct tools_run r;
 
 	snprintf(key, sizeof(key), "%s/server.key", dir);
@@ -78,15 +79,15 @@ Test(keygen, writes_secret_0600_and_matching_public_key)
 	read_line(key, line, sizeof(line));
 	cr_assert_eq(strlen(line), 129);
 	line[128] = '\0';
-	cr_assert_eq(kp_hex_decode(line, sk, 64), 0);
+	cr_assert_eq(kp_hex_decode(line, sk, sizeof(sk)), 0);
 	crypto_sign_ed25519_sk_to_pk(derived, sk);
 
 	read_line(pub, line, sizeof(line));
 	cr_assert_eq(strlen(line), 65);
 	cr_assert_str_eq(r.out, line, "stdout is not the public key line");
 	line[64] = '\0';
-	cr_assert_eq(kp_hex_decode(line, pk, 32), 0);
-	cr_assert_eq(memcmp(pk, derived, 32), 0, "public key does not match the secret key");
+	cr_assert_eq(kp_hex_decode(line, pk, sizeof(pk)), 0);
+	cr_assert_eq(memcmp(pk, derived, sizeof(pk)), 0, "public key does not match the secret key");
 	tools_run_free(&r);
 }
 
@@ -122,7 +123,7 @@ Test(keygen, refuses_to_replace_a_key_without_force)
 Test(keygen, the_secret_key_reads_back_with_the_library)
 {
 	char key[128], pubpath[128];
-	uint8_t sk[64], pk[32];
+	uint8_t sk[KP_SECRET_KEY_SIZE], pk[KP_PUBLIC_KEY_SIZE];
 	char err[KP_KEYFILE_ERR_SIZE];
 	struct tools_run r;
 
@@ -133,6 +134,6 @@ Test(keygen, the_secret_key_reads_back_with_the_library)
 	tools_run_free(&r);
 	cr_assert_eq(kp_keyfile_read_secret(key, sk, err), 0, "%s", err);
 	cr_assert_eq(kp_keyfile_read_public(pubpath, pk, err), 0, "%s", err);
-	cr_assert_eq(memcmp(sk + 32, pk, 32), 0);
+	cr_assert_eq(memcmp(sk + crypto_sign_SEEDBYTES, pk, sizeof(pk)), 0);
 	cr_assert_neq(kp_keyfile_read_public(key, pk, err), 0, "a secret key read as public");
 }

@@ -7,7 +7,7 @@
  * cannot drift apart silently. Anything unknown is an error: a typo in a key
  * must not quietly leave a default in place.
  */
-#include "ingest/config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

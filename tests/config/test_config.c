@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest/config.h"
+#include "config/config.h"
 
 static char path[64];
 

@@ -1,5 +1,5 @@
 /*
- * keyfile.c — Ed25519 key files and the hex helpers of the command line.
+ * keyfile.c — Ed25519 key files.
  *
  * A key file is one line of hex, nothing else, so an operator can read it,
  * copy it and compare it by eye. Every file is written atomically: the bytes
@@ -15,7 +15,7 @@
  * its first half (libsodium's layout: seed ‖ public key), which catches a
  * file that was edited or damaged by hand.
  */
-#include "ingest/keyfile.h"
+#include "keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,13 +29,11 @@
 
 #include <sodium.h>
 
-#define SECRET_KEY_SIZE 64
-#define PUBLIC_KEY_SIZE 32
-#define SEED_SIZE 32
+#include "hex.h"
+
 #define PUBLIC_SUFFIX ".pub"
 #define SECRET_MODE 0600
 #define PUBLIC_MODE 0644
-#define DEVICE_ID_DIGITS_MAX 16
 /* The longest key file we accept: 128 digits, "\r\n", and some slack. */
 #define KEYFILE_READ_MAX 160
 
@@ -48,74 +46,6 @@ static void set_err(char *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, KP_KEYFILE_ERR_SIZE, fmt, ap);
 	va_end(ap);
-}
-
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int kp_hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-	size_t i;
-
-	if (hex == NULL || strlen(hex) != 2 * len)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int hi = hex_nibble(hex[2 * i]);
-		int lo = hex_nibble(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-void kp_hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
-
-int kp_device_id_parse(const char *text, uint64_t *id)
-{
-	uint64_t v = 0;
-	size_t n;
-
-	if (text == NULL)
-		return -1;
-	n = strlen(text);
-	if (n == 0 || n > DEVICE_ID_DIGITS_MAX)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int d = hex_nibble(text[i]);
-
-		if (d < 0)
-			return -1;
-		v = v << 4 | (uint64_t)d;
-	}
-	if (v == 0)
-		return -1;
-	*id = v;
-	return 0;
-}
-
-void kp_device_id_format(uint64_t id, char out[17])
-{
-	snprintf(out, 17, "%016llx", (unsigned long long)id);
 }
 
 /* fsync of the directory holding path, so a rename or link is durable. */
@@ -236,22 +166,23 @@ out:
 	return rc;
 }
 
-int kp_keyfile_write_secret(const char *path, const uint8_t sk[64], int force, char *err)
+int kp_keyfile_write_secret(const char *path, const uint8_t sk[KP_SECRET_KEY_SIZE], int force,
+                            char *err)
 {
-	char text[2 * SECRET_KEY_SIZE + 2];
+	char text[2 * KP_SECRET_KEY_SIZE + 2];
 	int rc;
 
-	kp_hex_encode(sk, SECRET_KEY_SIZE, text);
-	text[2 * SECRET_KEY_SIZE] = '\n';
-	text[2 * SECRET_KEY_SIZE + 1] = '\0';
+	kp_hex_encode(sk, KP_SECRET_KEY_SIZE, text);
+	text[2 * KP_SECRET_KEY_SIZE] = '\n';
+	text[2 * KP_SECRET_KEY_SIZE + 1] = '\0';
 	rc = write_atomic(path, text, SECRET_MODE, force, err);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }
 
-static int write_public(const char *path, const uint8_t pk[32], char *err)
+static int write_public(const char *path, const uint8_t pk[KP_PUBLIC_KEY_SIZE], char *err)
 {
-	char text[2 * PUBLIC_KEY_SIZE + 2];
+	char text[2 * KP_PUBLIC_KEY_SIZE + 2];
 	char *pub_path = malloc(strlen(path) + sizeof(PUBLIC_SUFFIX));
 	int rc;
 
@@ -261,17 +192,17 @@ static int write_public(const char *path, const uint8_t pk[32], char *err)
 	}
 	strcpy(pub_path, path);
 	strcat(pub_path, PUBLIC_SUFFIX);
-	kp_hex_encode(pk, PUBLIC_KEY_SIZE, text);
-	text[2 * PUBLIC_KEY_SIZE] = '\n';
-	text[2 * PUBLIC_KEY_SIZE + 1] = '\0';
+	kp_hex_encode(pk, KP_PUBLIC_KEY_SIZE, text);
+	text[2 * KP_PUBLIC_KEY_SIZE] = '\n';
+	text[2 * KP_PUBLIC_KEY_SIZE + 1] = '\0';
 	rc = write_atomic(pub_path, text, PUBLIC_MODE, 1, err);
 	free(pub_path);
 	return rc;
 }
 
-int kp_keyfile_generate(const char *path, int force, uint8_t pk[32], char *err)
+int kp_keyfile_generate(const char *path, int force, uint8_t pk[KP_PUBLIC_KEY_SIZE], char *err)
 {
-	uint8_t sk[SECRET_KEY_SIZE];
+	uint8_t sk[KP_SECRET_KEY_SIZE];
 	int rc = -1;
 
 	if (sodium_init() < 0) {
@@ -314,19 +245,19 @@ static int read_hex_line(const char *path, char *text, size_t size, char *err)
 	return 0;
 }
 
-static int secret_is_consistent(const uint8_t sk[64])
+static int secret_is_consistent(const uint8_t sk[KP_SECRET_KEY_SIZE])
 {
-	uint8_t pk[PUBLIC_KEY_SIZE], sk2[SECRET_KEY_SIZE];
+	uint8_t pk[KP_PUBLIC_KEY_SIZE], sk2[KP_SECRET_KEY_SIZE];
 	int ok;
 
 	if (crypto_sign_seed_keypair(pk, sk2, sk) != 0)
 		return 0;
-	ok = sodium_memcmp(pk, sk + SEED_SIZE, PUBLIC_KEY_SIZE) == 0;
+	ok = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, KP_PUBLIC_KEY_SIZE) == 0;
 	sodium_memzero(sk2, sizeof(sk2));
 	return ok;
 }
 
-int kp_keyfile_read_secret(const char *path, uint8_t sk[64], char *err)
+int kp_keyfile_read_secret(const char *path, uint8_t sk[KP_SECRET_KEY_SIZE], char *err)
 {
 	char text[KEYFILE_READ_MAX];
 	int rc = -1;
@@ -337,14 +268,14 @@ int kp_keyfile_read_secret(const char *path, uint8_t sk[64], char *err)
 	}
 	if (read_hex_line(path, text, sizeof(text), err) != 0)
 		goto out;
-	if (kp_hex_decode(text, sk, SECRET_KEY_SIZE) != 0) {
-		sodium_memzero(sk, SECRET_KEY_SIZE);
+	if (kp_hex_decode(text, sk, KP_SECRET_KEY_SIZE) != 0) {
+		sodium_memzero(sk, KP_SECRET_KEY_SIZE);
 		set_err(err, "%s: not a secret key (expected %d hex digits)", path,
-		        2 * SECRET_KEY_SIZE);
+		        2 * KP_SECRET_KEY_SIZE);
 		goto out;
 	}
 	if (!secret_is_consistent(sk)) {
-		sodium_memzero(sk, SECRET_KEY_SIZE);
+		sodium_memzero(sk, KP_SECRET_KEY_SIZE);
 		set_err(err, "%s: damaged secret key (public half does not match)", path);
 		goto out;
 	}
@@ -354,15 +285,15 @@ out:
 	return rc;
 }
 
-int kp_keyfile_read_public(const char *path, uint8_t pk[32], char *err)
+int kp_keyfile_read_public(const char *path, uint8_t pk[KP_PUBLIC_KEY_SIZE], char *err)
 {
 	char text[KEYFILE_READ_MAX];
 
 	if (read_hex_line(path, text, sizeof(text), err) != 0)
 		return -1;
-	if (kp_hex_decode(text, pk, PUBLIC_KEY_SIZE) != 0) {
+	if (kp_hex_decode(text, pk, KP_PUBLIC_KEY_SIZE) != 0) {
 		set_err(err, "%s: not a public key (expected %d hex digits)", path,
-		        2 * PUBLIC_KEY_SIZE);
+		        2 * KP_PUBLIC_KEY_SIZE);
 		return -1;
 	}
 	return 0;

@@ -1,6 +1,9 @@
 /*
  * config.h — the one INI configuration file of komposterd (and of the
  * `komposter` tool, which reads the [storage] section to find the database).
+ * It has a folder of its own because both programs read it and neither
+ * owns it: the tool reads the whole file as strictly as the daemon does
+ * (a typo anywhere is an error for both) through this one key table.
  * Every key has a default that serves on one machine; st_options-style
  * defaults come from kp_config_default(). Unknown sections or keys and
  * values out of range are errors, reported with the line number.
