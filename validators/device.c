@@ -107,14 +107,11 @@ static int device_outbox_open(struct vd_device *dev, const char *dir)
 	return rc;
 }
 
-/* Memory sized by the configuration: the batch, the slots, the mailbox. */
+/* Memory sized by the configuration: the batch, the slots and tickets, the mailbox. */
 static int device_alloc(struct vd_device *dev)
 {
 	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
-	dev->slots_cap = dev->cfg.window + dev->cfg.backoff_slots;
-	dev->slots = calloc(dev->slots_cap, sizeof *dev->slots);
-	dev->slots_next = calloc(dev->slots_cap, sizeof *dev->slots_next);
-	if (!dev->batch || !dev->slots || !dev->slots_next)
+	if (!dev->batch || vd_window_init(dev) != 0)
 		return -1;
 	return vd_mailbox_init(dev);
 }
@@ -124,8 +121,7 @@ static void device_free(struct vd_device *dev)
 	vd_mailbox_destroy(dev);
 	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
 	free(dev->batch);
-	free(dev->slots);
-	free(dev->slots_next);
+	vd_window_free(dev);
 	free(dev);
 }
 
@@ -323,7 +319,7 @@ static int apply_take(struct vd_device *dev, const struct vd_take *t, int64_t no
 	if (t->done_lost)
 		vd_window_all_completed(dev, now_ms);
 	for (unsigned i = 0; i < t->ndone; i++)
-		vd_window_completed(dev, t->done[i].token, t->done[i].ok, now_ms);
+		vd_window_completed(dev, t->done[i].ticket, t->done[i].ok, now_ms);
 	if (t->subscribe_failures)
 		subscribe_failed(dev, t->subscribe_failures, now_ms);
 	for (unsigned i = 0; i < t->nreplies; i++) {

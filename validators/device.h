@@ -10,12 +10,15 @@
  *    replies are ignored and counted, and a NACK never drops a frame (it is
  *    counted by reason and retried with exponential backoff);
  *  - every frame no ACK covers is published again after each (re)connect
- *    (unless it waits out a NACK backoff) and whenever it has been
- *    unacknowledged for resend_ms counted from the broker's PUBACK of its last
- *    publish; a frame whose last publish Paho has not completed yet (queued
- *    or awaiting PUBACK) is never published again meanwhile, so Paho's queue
- *    stays bounded (MQTTAsync_createOptions.maxBufferedMessages is set to
- *    (window + backoff_slots) × copies as well);
+ *    (unless it waits out a NACK backoff), whether or not its last publish
+ *    was still pending in Paho, and whenever it has been unacknowledged for
+ *    resend_ms counted from the broker's PUBACK of its last publish; on one
+ *    connection, a frame whose last publish Paho has not completed yet
+ *    (queued or awaiting PUBACK) is not published again meanwhile, so Paho's
+ *    queue stays bounded (MQTTAsync_createOptions.maxBufferedMessages is set
+ *    to (window + backoff_slots) × copies as well); a completion that comes
+ *    for a publish given up on (at a reconnect) is ignored: each publish is
+ *    named by its own callback context, not by Paho's token;
  *  - at most `window` frames (the oldest not in NACK backoff) are in flight at
  *    once; frames waiting out a NACK backoff do not take window slots (up to
  *    backoff_slots of them are tracked apart, the oldest; beyond that a NACKed
@@ -36,7 +39,7 @@
  * arrived, publish and subscribe completed or failed, disconnect done) run on
  * Paho's threads and only touch a small
  * mutex-protected mailbox: they copy an incoming reply (104 bytes) into a
- * bounded ring, record a publish completion (token, ok) or a subscribe
+ * bounded ring, record a publish completion (ticket, ok) or a subscribe
  * failure, or bump a connection generation, call the optional `notify` hook
  * and return. They never call Paho and never touch the outbox. The owner
  * thread does all the work in vd_device_poll(): drain the mailbox, apply
@@ -123,6 +126,8 @@ struct vd_device_stats {
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
 	uint64_t subscribe_failures; /* subscribes refused by Paho or the broker (retried) */
 	uint64_t publish_failures;   /* publishes Paho accepted but reported failed (re-sent) */
+	uint64_t stale_completions;  /* completions of publishes given up on (at a reconnect,
+	                              * or because an ACK came first): ignored */
 };
 
 struct vd_device; /* opaque, owned by the caller of vd_device_open */
