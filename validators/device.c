@@ -74,6 +74,8 @@ static int config_check(struct vd_device_config *c)
 		c->backoff_slots = VD_BACKOFF_SLOTS_DEFAULT;
 	if (c->resend_ms <= 0)
 		c->resend_ms = VD_RESEND_MS_DEFAULT;
+	if (c->publish_timeout_ms <= 0)
+		c->publish_timeout_ms = VD_PUBLISH_TIMEOUT_MS_DEFAULT;
 	if (c->backoff_min_ms <= 0)
 		c->backoff_min_ms = VD_BACKOFF_MIN_MS_DEFAULT;
 	if (c->backoff_max_ms < c->backoff_min_ms)

@@ -14,10 +14,12 @@
  *    was still pending in Paho, and whenever it has been unacknowledged for
  *    resend_ms counted from the broker's PUBACK of its last publish; on one
  *    connection, a frame whose last publish Paho has not completed yet
- *    (queued or awaiting PUBACK) is not published again meanwhile, so Paho's
- *    queue stays bounded (MQTTAsync_createOptions.maxBufferedMessages is set
- *    to (window + backoff_slots) × copies as well); a completion that comes
- *    for a publish given up on (at a reconnect) is ignored: each publish is
+ *    (queued or awaiting PUBACK) is not published again for up to
+ *    publish_timeout_ms, so Paho's queue stays bounded
+ *    (MQTTAsync_createOptions.maxBufferedMessages is set to (window +
+ *    backoff_slots) × copies as well); past that deadline the publish counts
+ *    as failed and the frame goes out again; a completion that comes for a
+ *    publish given up on (deadline, reconnect) is ignored: each publish is
  *    named by its own callback context, not by Paho's token;
  *  - at most `window` frames (the oldest not in NACK backoff) are in flight at
  *    once; frames waiting out a NACK backoff do not take window slots (up to
@@ -82,6 +84,7 @@ enum vd_status {
 #define VD_WINDOW_MAX 256
 #define VD_BACKOFF_SLOTS_DEFAULT 64
 #define VD_RESEND_MS_DEFAULT 10000
+#define VD_PUBLISH_TIMEOUT_MS_DEFAULT 30000
 #define VD_BACKOFF_MIN_MS_DEFAULT 1000
 #define VD_BACKOFF_MAX_MS_DEFAULT 60000
 #define VD_INBOX_SIZE 256
@@ -99,6 +102,9 @@ struct vd_device_config {
 	unsigned backoff_slots;  /* NACKed frames tracked outside the window,
 	                          * 1..VD_WINDOW_MAX; 0 = VD_BACKOFF_SLOTS_DEFAULT */
 	int64_t resend_ms;       /* re-send an unACKed frame after this; 0 = default */
+	int64_t publish_timeout_ms; /* a publish Paho has not completed (PUBACK or
+	                          * failure) this long after taking it counts as
+	                          * failed: the frame goes out again; 0 = default */
 	int64_t backoff_min_ms;  /* first retry delay after a NACK; 0 = default */
 	int64_t backoff_max_ms;  /* the delay doubles up to this; 0 = default */
 	int duplicate;           /* publish every frame twice (tests of dedupe) */
@@ -126,8 +132,10 @@ struct vd_device_stats {
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
 	uint64_t subscribe_failures; /* subscribes refused by Paho or the broker (retried) */
 	uint64_t publish_failures;   /* publishes Paho accepted but reported failed (re-sent) */
-	uint64_t stale_completions;  /* completions of publishes given up on (at a reconnect,
-	                              * or because an ACK came first): ignored */
+	uint64_t publish_timeouts;   /* publishes Paho did not complete within publish_timeout_ms
+	                              * (given up on, the frame re-sent) */
+	uint64_t stale_completions;  /* completions of publishes given up on (deadline, reconnect,
+	                              * or an ACK came first): ignored */
 };
 
 struct vd_device; /* opaque, owned by the caller of vd_device_open */

@@ -126,7 +126,7 @@ struct vd_device {
 	unsigned ntickets;
 	unsigned ticket_next;       /* where ticket_take looks first */
 	int dirty;          /* the outbox or the window changed: walk the window again */
-	int64_t next_due;   /* earliest due_ms of a slot with no incomplete publish */
+	int64_t next_due;   /* earliest due_ms, or deadline_ms of a pending publish, of a slot */
 
 	MQTTAsync client;   /* NULL until the first connect */
 	int want_online;    /* the owner asked to be connected */

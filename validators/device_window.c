@@ -22,16 +22,19 @@
  *   - a NACKed frame when its backoff ends (doubling from backoff_min_ms up to
  *     backoff_max_ms at each NACK);
  *   - every frame not in backoff right after a (re)connect (vd_window_reset),
- *     and every frame whose publish the old connection left pending.
+ *     and every frame whose publish the old connection left pending;
+ *   - a frame whose publish Paho has not completed publish_timeout_ms after
+ *     taking it: that publish counts as failed, and the frame goes out again
+ *     at once (unless a NACK came since: its backoff stands).
  * Completions come from Paho's threads through the mailbox (device_mqtt.c);
  * a completion names its publish by ticket (device_impl.h), never by Paho's
- * token. A slot gives up on a pending publish when a new connection comes:
- * its tickets turn stale, so that publish's completion, should it come after
- * all (Paho keeps queued publishes across a reconnect), is ignored instead of
- * being taken for the completion of the frame's next publish. ACKs only drop
- * slots (their pending tickets turn stale too) and mark the window dirty; the
- * next pass refills it. A publish that Paho refuses ends the pass; the next
- * try is due a little later.
+ * token. A slot gives up on a pending publish when its deadline passes or a
+ * new connection comes: its tickets turn stale, so that publish's
+ * completion, should it come after all (Paho keeps queued publishes across a
+ * reconnect), is ignored instead of being taken for the completion of the
+ * frame's next publish. ACKs only drop slots (their pending tickets turn
+ * stale too) and mark the window dirty; the next pass refills it. A publish
+ * that Paho refuses ends the pass; the next try is due a little later.
  */
 #include "validators/device_impl.h"
 
@@ -117,6 +120,13 @@ static struct vd_slot *slot_find(struct vd_device *dev, uint64_t seq)
 	return NULL;
 }
 
+/* When the window next has work for the slot: the deadline of its pending
+ * publish, or when it is due to be published. */
+static int64_t slot_next(const struct vd_slot *s)
+{
+	return s->incomplete > 0 ? s->deadline_ms : s->due_ms;
+}
+
 static void due_at(struct vd_device *dev, struct vd_slot *s, int64_t due_ms)
 {
 	s->due_ms = due_ms;
@@ -154,7 +164,7 @@ static int publish_frame(struct vd_device *dev, struct vd_slot *s, const uint8_t
 		dev->stats.resent++;
 	s->sends++;
 	s->nacked = 0;
-	s->due_ms = now_ms + dev->cfg.resend_ms; /* restarted by the completion */
+	s->deadline_ms = now_ms + dev->cfg.publish_timeout_ms;
 	return rc;
 }
 
@@ -167,6 +177,17 @@ static int takes_backoff_slot(struct send_pass *p, const struct vd_slot *s)
 	return 1;
 }
 
+/* Paho did not complete the slot's last send by its deadline: count it as
+ * failed (its completion, should it come, is ignored) and publish the frame
+ * again now, unless a NACK came since, whose backoff stands. */
+static void deadline_passed(struct vd_device *dev, struct vd_slot *s, int64_t now_ms)
+{
+	dev->stats.publish_timeouts += s->incomplete;
+	slot_give_up(dev, s);
+	if (!s->nacked)
+		s->due_ms = now_ms;
+}
+
 /* vd_outbox_frame_fn: one tracked frame, oldest first. */
 static int send_one(void *arg, uint64_t seq, const uint8_t *frame, size_t len)
 {
@@ -177,6 +198,8 @@ static int send_one(void *arg, uint64_t seq, const uint8_t *frame, size_t len)
 
 	if (!takes_backoff_slot(p, &s))
 		p->in_window++;
+	if (s.incomplete > 0 && s.deadline_ms <= p->now_ms)
+		deadline_passed(dev, &s, p->now_ms);
 	if (!p->blocked && s.incomplete == 0 && s.due_ms <= p->now_ms &&
 	    publish_frame(dev, &s, frame, len, p->now_ms) != VD_OK)
 		p->blocked = 1;
@@ -189,9 +212,8 @@ static int64_t earliest_due(const struct vd_device *dev)
 	int64_t due = INT64_MAX;
 
 	for (unsigned i = 0; i < dev->nslots; i++) {
-		const struct vd_slot *s = &dev->slots[i];
-		if (s->incomplete == 0 && s->due_ms < due)
-			due = s->due_ms;
+		if (slot_next(&dev->slots[i]) < due)
+			due = slot_next(&dev->slots[i]);
 	}
 	return due;
 }
@@ -296,10 +318,11 @@ void vd_window_completed(struct vd_device *dev, unsigned ticket, int ok, int64_t
 	s->incomplete--;
 	if (!ok)
 		s->nacked = 0; /* this copy never left: retry it soon */
-	if (s->incomplete == 0 && !s->nacked)
-		due_at(dev, s, now_ms + (ok ? dev->cfg.resend_ms : VD_SEND_RETRY_MS));
-	else if (s->incomplete == 0)
-		due_at(dev, s, s->due_ms);
+	if (s->incomplete > 0)
+		return;
+	due_at(dev, s, s->nacked ? s->due_ms : now_ms + (ok ? dev->cfg.resend_ms : VD_SEND_RETRY_MS));
+	if (dev->next_due == s->deadline_ms) /* the timer was this deadline: find the next */
+		dev->next_due = earliest_due(dev);
 }
 
 void vd_window_all_completed(struct vd_device *dev, int64_t now_ms)
@@ -309,8 +332,9 @@ void vd_window_all_completed(struct vd_device *dev, int64_t now_ms)
 		if (s->incomplete == 0)
 			continue;
 		slot_give_up(dev, s);
-		due_at(dev, s, s->nacked ? s->due_ms : now_ms + dev->cfg.resend_ms);
+		s->due_ms = s->nacked ? s->due_ms : now_ms + dev->cfg.resend_ms;
 	}
+	dev->next_due = earliest_due(dev); /* the deadlines given up on may have been the timer */
 }
 
 /* After a (re)connect every frame not waiting out a NACK backoff is due at

@@ -7,8 +7,9 @@
  * keep flowing, and are retried on their backoff, also across a reconnect; a
  * frame is never published again while its last publish is pending in Paho,
  * and its resend timer starts at the PUBACK; lost completions never strand a
- * frame: not a failure Paho reports with token 0, not publishes a reconnect
- * cut off, and a late completion of a publish given up on is ignored; a
+ * frame: not one that never comes (a deadline), not a failure Paho reports
+ * with token 0, not publishes a reconnect cut off, and a late completion of a
+ * publish given up on is ignored; a
  * refused subscribe (by Paho, by a SUBACK 0x80 or a granted QoS 0) is retried
  * while online.
  */
@@ -24,6 +25,7 @@
 #define LOG_MAX 1024
 #define BACKOFF_MS 1000
 #define RESEND_MS 10000
+#define PUBLISH_TIMEOUT_MS 30000
 
 struct publish_log {
 	uint64_t seq[LOG_MAX];
@@ -89,6 +91,7 @@ static void open_device(unsigned window, unsigned backoff_slots, int64_t resend_
 		.window = window,
 		.backoff_slots = backoff_slots,
 		.resend_ms = resend_ms,
+		.publish_timeout_ms = PUBLISH_TIMEOUT_MS,
 		.backoff_min_ms = BACKOFF_MS,
 		.outbox_dir = dir,
 	};
@@ -233,7 +236,7 @@ Test(device_window, no_resend_while_the_last_publish_is_pending_and_the_timer_st
 	poll_at(100);
 	next = poll_at(5000);
 	cr_expect_eq(io_log.n, 1, "a publish Paho has not completed is not repeated");
-	cr_expect_eq(next, INT64_MAX, "nothing is timed while the publish is pending");
+	cr_expect_eq(next, PUBLISH_TIMEOUT_MS, "only the publish's deadline is timed");
 	puback(0);
 	next = poll_at(5000);
 	cr_expect_eq(next, 5100, "resend_ms counts from the PUBACK");
@@ -410,4 +413,52 @@ Test(device_window, a_completion_after_the_ack_is_ignored)
 	cr_expect_eq(vd_device_pending(dev), 1);
 	puback(1);
 	cr_expect_eq(poll_at(30), 30 + RESEND_MS, "frame 2's PUBACK is its own");
+}
+
+Test(device_window, a_publish_never_completed_is_given_up_at_its_deadline_and_resent)
+{
+	const int64_t resend = 2 * PUBLISH_TIMEOUT_MS; /* keeps frame 2's timer out of the way */
+	int64_t next;
+
+	open_device(2, 0, resend, 2);
+	go_online(0);
+	cr_assert_eq(io_log.n, 2);
+	puback(1);
+	next = poll_at(100);
+	cr_expect_eq(next, PUBLISH_TIMEOUT_MS, "frame 1's deadline is timed");
+	poll_at(PUBLISH_TIMEOUT_MS - 1);
+	cr_expect_eq(sends_of(1, 0), 1, "not before the deadline");
+	next = poll_at(PUBLISH_TIMEOUT_MS);
+	cr_expect_eq(sends_of(1, 0), 2, "the publish counts as failed: the frame goes out again");
+	cr_expect_eq(sends_of(2, 0), 1, "frame 2 was PUBACKed: its resend timer runs");
+	cr_expect_eq(vd_device_stats(dev)->publish_timeouts, 1);
+	cr_expect_eq(vd_device_stats(dev)->resent, 1);
+	cr_expect_eq(next, 2 * PUBLISH_TIMEOUT_MS, "the new publish has a deadline of its own");
+	/* The first publish completes after all: it must not count for the second. */
+	puback(0);
+	next = poll_at(PUBLISH_TIMEOUT_MS + 10);
+	cr_expect_eq(vd_device_stats(dev)->stale_completions, 1);
+	cr_expect_eq(next, 2 * PUBLISH_TIMEOUT_MS, "the second publish is still pending");
+	puback(2);
+	next = poll_at(PUBLISH_TIMEOUT_MS + 20);
+	cr_expect_eq(next, 100 + resend, "frame 2's resend is next");
+	poll_at(PUBLISH_TIMEOUT_MS + 20 + resend - 1);
+	cr_expect_eq(sends_of(1, 0), 2, "the resend timer counts from the second publish's PUBACK");
+	poll_at(PUBLISH_TIMEOUT_MS + 20 + resend);
+	cr_expect_eq(sends_of(1, 0), 3);
+}
+
+Test(device_window, a_nack_during_a_pending_publish_keeps_its_backoff_past_the_deadline)
+{
+	open_device(1, 1, RESEND_MS, 1);
+	go_online(0);
+	/* The NACK overtook Paho's PUBACK, and the PUBACK never comes. */
+	reply(KP_TYPE_NACK, 1, KP_NACK_STORAGE_FULL, 10);
+	poll_at(10);
+	poll_at(10 + BACKOFF_MS);
+	cr_expect_eq(sends_of(1, 0), 1, "the publish is pending and not past its deadline");
+	poll_at(PUBLISH_TIMEOUT_MS);
+	cr_expect_eq(sends_of(1, 0), 2, "past the deadline, with the backoff over, it goes out");
+	cr_expect_eq(vd_device_stats(dev)->publish_timeouts, 1);
+	cr_expect_eq(vd_device_pending(dev), 1);
 }
