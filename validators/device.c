@@ -16,7 +16,8 @@
  *   3. after a new connection, subscribe to the ack topic and mark the window
  *      due (frames in NACK backoff keep their schedule), so everything not
  *      yet covered goes out again; after a failed subscribe, subscribe again
- *      every VD_SUBSCRIBE_RETRY_MS,
+ *      every VD_SUBSCRIBE_RETRY_MS, and after one with no SUBACK granting
+ *      QoS 1 VD_SUBACK_TIMEOUT_MS later, at once,
  *   4. walk the window: publish what is due.
  * vd_device_handle_reply needs no broker, so tests call it directly.
  */
@@ -347,6 +348,19 @@ static int drain_mailbox(struct vd_device *dev, int64_t now_ms, uint64_t *conn_g
 	return VD_OK;
 }
 
+/* A subscribe Paho took with no SUBACK for this connection by its deadline
+ * counts as failed: the device would otherwise publish on, never to hear an
+ * ACK, until some callback said otherwise. Subscribe again at once. */
+static void suback_overdue(struct vd_device *dev, uint64_t conn_gen, int64_t now_ms)
+{
+	if (!dev->online || dev->seen_gen != conn_gen || dev->suback_gen == conn_gen ||
+	    now_ms < dev->suback_due)
+		return;
+	dev->stats.subscribe_timeouts++;
+	dev->seen_gen = 0;
+	dev->subscribe_retry_at = now_ms;
+}
+
 /* After a new connection, or a failed subscribe: subscribe; after a new
  * connection also everything in the window not in NACK backoff is due. A
  * subscribe that fails is tried again VD_SUBSCRIBE_RETRY_MS later. */
@@ -364,6 +378,7 @@ static void handle_connection(struct vd_device *dev, uint64_t conn_gen, int64_t 
 		return;
 	}
 	dev->seen_gen = conn_gen;
+	dev->suback_due = now_ms + VD_SUBACK_TIMEOUT_MS;
 	if (!new_conn)
 		return;
 	dev->reset_gen = conn_gen;
@@ -394,10 +409,13 @@ static void retry_connect(struct vd_device *dev, int64_t now_ms)
 		dev->connect_retry_at = now_ms + VD_CONNECT_RETRY_MS;
 }
 
-/* When poll has work next: a resend timer while ready, a subscribe retry
- * while online but not subscribed, else nothing timed. */
-static int64_t next_work(const struct vd_device *dev, int ready, int64_t now_ms)
+/* When poll has work next: a resend timer or a publish deadline while ready,
+ * and the SUBACK's deadline until it came; a subscribe retry while online but
+ * not subscribed; else nothing timed. */
+static int64_t next_work(const struct vd_device *dev, int ready, uint64_t conn_gen, int64_t now_ms)
 {
+	if (ready && dev->suback_gen != conn_gen && dev->suback_due < dev->next_due)
+		return dev->suback_due;
 	if (ready)
 		return dev->next_due;
 	if (!dev->online)
@@ -418,12 +436,13 @@ int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms)
 	if (rc)
 		return rc;
 	retry_connect(dev, now_ms);
+	suback_overdue(dev, conn_gen, now_ms);
 	handle_connection(dev, conn_gen, now_ms);
 	ready = dev->online && dev->seen_gen == conn_gen;
 	if (ready && (dev->dirty || now_ms >= dev->next_due))
 		rc = vd_window_send(dev, now_ms);
 	if (next_ms)
-		*next_ms = next_work(dev, ready, now_ms);
+		*next_ms = next_work(dev, ready, conn_gen, now_ms);
 	return rc;
 }
 

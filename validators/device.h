@@ -41,9 +41,9 @@
  * arrived, publish and subscribe completed or failed, disconnect done) run on
  * Paho's threads and only touch a small
  * mutex-protected mailbox: they copy an incoming reply (104 bytes) into a
- * bounded ring, record a publish completion (ticket, ok) or a subscribe
- * failure, or bump a connection generation, call the optional `notify` hook
- * and return. They never call Paho and never touch the outbox. The owner
+ * bounded ring, record a publish completion (ticket, ok), a SUBACK or a
+ * subscribe failure, or bump a connection generation, call the optional
+ * `notify` hook and return. They never call Paho and never touch the outbox. The owner
  * thread does all the work in vd_device_poll(): drain the mailbox, apply
  * completions and replies, subscribe after a (re)connect or a failed
  * subscribe, publish and re-send.
@@ -51,12 +51,30 @@
  * lock order exists that could deadlock with Paho's own mutex. A full ring
  * drops the reply (counted): harmless, the frame is re-sent and re-ACKed.
  *
+ * Nothing waits on a callback forever. Callbacks are how the device learns
+ * what Paho did, but every state that a callback ends also ends by a clock
+ * or by a new connection, so a callback that never comes (or comes with
+ * data that names nothing, as Paho's token 0) costs time, never a frame:
+ *  - a publish pending in Paho: given up on publish_timeout_ms after Paho
+ *    took it, and at every new connection; the frame goes out again, and the
+ *    publish's completion, should it come later, is ignored;
+ *  - a subscribe Paho took: made again when no SUBACK granting QoS 1 came on
+ *    that connection within 10 s (subscribe_timeouts);
+ *  - a connect: Paho bounds each attempt (10 s) and retries by itself (every
+ *    1 to 8 s, automatic reconnect), finds a dead link by keepalive (20 s),
+ *    and a connect Paho refuses is retried by vd_device_poll every second;
+ *  - a disconnect: a connect waits for its callback at most 5 s, close at
+ *    most 2 s;
+ *  - a completion lost to a full mailbox: every pending publish counts as
+ *    completed, so its frame's resend timer runs.
+ *
  * MQTT: client id "kpdev-<16 hex>", clean session, automatic reconnect,
  * MQTTCLIENT_PERSISTENCE_NONE (the outbox is the persistence); subscribes to
  * komposter/v1/dev/{dev}/ack at QoS 1 on every (re)connect and publishes on
  * komposter/v1/dev/{dev}/taps at QoS 1. A subscribe that Paho refuses, that
  * the broker refuses or grants at a QoS other than 1, is counted and tried
- * again every second; nothing is published meanwhile.
+ * again every second; nothing is published meanwhile. One that Paho took
+ * but no SUBACK answered within 10 s is made again at once.
  *
  * Errors are the negative VD_E* codes; vd_device_error() says more about the
  * last one. The caller must have called sodium_init().
@@ -131,6 +149,7 @@ struct vd_device_stats {
 	uint64_t connects;     /* successful connects and reconnects */
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
 	uint64_t subscribe_failures; /* subscribes refused by Paho or the broker (retried) */
+	uint64_t subscribe_timeouts; /* subscribes with no SUBACK 10 s later (made again) */
 	uint64_t publish_failures;   /* publishes Paho accepted but reported failed (re-sent) */
 	uint64_t publish_timeouts;   /* publishes Paho did not complete within publish_timeout_ms
 	                              * (given up on, the frame re-sent) */
@@ -175,10 +194,11 @@ int vd_device_flush(struct vd_device *dev);
 /* The owner's work step: drains the mailbox, (re)connects, subscribes after
  * a (re)connect, publishes new frames and re-sends due ones. now_ms is a
  * monotonic clock in milliseconds. *next_ms (may be NULL) gets when poll has
- * work next: a resend timer, or a subscribe retry while connected but not
- * subscribed (INT64_MAX for none: offline, or nothing timed). Call it when
- * `notify` fires (a reply, a completion, a connection change), by *next_ms,
- * and at least every VD_POLL_MAX_MS while not connected. */
+ * work next: a resend timer, a publish's or the SUBACK's deadline, or a
+ * subscribe retry while connected but not subscribed (INT64_MAX for none:
+ * offline, or nothing timed). Call it when `notify` fires (a reply, a
+ * completion, a connection change), by *next_ms, and at least every
+ * VD_POLL_MAX_MS while not connected. */
 int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms);
 
 /* Applies one message received on the ack topic. VD_OK for a verified ACK

@@ -22,6 +22,7 @@
 #define VD_CONNECT_RETRY_MS 1000
 #define VD_SEND_RETRY_MS 1000
 #define VD_SUBSCRIBE_RETRY_MS 1000
+#define VD_SUBACK_TIMEOUT_MS 10000 /* a subscribe not granted by then counts as failed */
 #define VD_DISCONNECT_WAIT_MS 5000
 #define VD_COPIES_MAX 2 /* publishes per send: 2 with cfg.duplicate */
 #define VD_TAKE_MAX 32  /* replies and completions moved per mailbox take */
@@ -85,6 +86,8 @@ struct vd_mailbox {
 	uint64_t disconnects_done; /* disconnect callbacks (success or failure) seen */
 	uint64_t connect_failures; /* connect attempts that failed (Paho retries them) */
 	uint64_t subscribe_failures; /* SUBACK refusals, granted QoS != 1, failed subscribes */
+	uint64_t suback_gen; /* conn_gen when the last SUBACK granting QoS 1 came: a
+	                      * SUBACK arrives on the connection its SUBSCRIBE went out on */
 };
 
 /* One mailbox take: what the owner applies in vd_device_poll. */
@@ -139,6 +142,8 @@ struct vd_device {
 	uint64_t reset_gen; /* mb.conn_gen whose window reset was done */
 	uint64_t subscribe_gen; /* mb.conn_gen of the last subscribe tried */
 	int64_t subscribe_retry_at; /* no new try on that connection before this */
+	uint64_t suback_gen;  /* the owner's copy of mb.suback_gen, taken in poll */
+	int64_t suback_due;   /* the last subscribe counts as failed if not granted by then */
 	int online;         /* the owner's copy of mb.online, taken in poll */
 
 	char topic_taps[VD_TOPIC_SIZE];

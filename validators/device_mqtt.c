@@ -37,7 +37,9 @@
  *
  * Subscribing. The SUBACK comes back through the mailbox as well: a refusal
  * (0x80, onFailure) or a granted QoS other than 1 counts as a failed
- * subscribe, and the owner subscribes again (device.c).
+ * subscribe, and the owner subscribes again (device.c); a grant records the
+ * connection generation it came on, and a subscribe with no grant for its
+ * connection VD_SUBACK_TIMEOUT_MS later is made again.
  *
  * Going offline and back: Paho 1.3.12 queues a user DISCONNECT at the tail of
  * its command queue but puts a CONNECT at the head. A connect issued while
@@ -167,8 +169,16 @@ static void subscribe_failed(struct vd_device *dev)
 
 void vd_cb_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
-	if (!resp || resp->alt.qos != MQTT_QOS)
-		subscribe_failed(ctx);
+	struct vd_device *dev = ctx;
+
+	if (!resp || resp->alt.qos != MQTT_QOS) {
+		subscribe_failed(dev);
+		return;
+	}
+	pthread_mutex_lock(&dev->mb.lock);
+	dev->mb.suback_gen = dev->mb.conn_gen;
+	pthread_mutex_unlock(&dev->mb.lock);
+	notify_owner(dev);
 }
 
 void vd_cb_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
@@ -265,6 +275,7 @@ void vd_mailbox_take(struct vd_device *dev, struct vd_take *t)
 	mb->bad_size = 0;
 	mb->connect_failures = 0;
 	dev->online = mb->online;
+	dev->suback_gen = mb->suback_gen;
 	dev->disconnects_seen = mb->disconnects_done;
 	t->conn_gen = mb->conn_gen;
 	pthread_mutex_unlock(&mb->lock);

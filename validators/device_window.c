@@ -10,6 +10,17 @@
  * its window slot, so the number of tracked frames (and Paho's queue) stays
  * bounded. Nothing here ever drops a frame: only an ACK removes one.
  *
+ * Invariant: no slot waits on a callback forever. A slot with a publish
+ * pending in Paho ("incomplete") leaves that state by the publish's
+ * completion, by its deadline (deadline_ms, publish_timeout_ms after Paho
+ * took it), by a new connection (vd_window_reset), by an ACK, or by a lost
+ * completion (vd_window_all_completed), whichever comes first; every other
+ * slot state ends by its own clock (due_ms: resend, retry, NACK backoff).
+ * The window's timer (next_due) covers both clocks, so vd_device_poll is
+ * always called back in time. A publish given up on keeps its ticket, stale,
+ * until its completion comes, so the completion cannot be taken for another
+ * publish's.
+ *
  * Each slot says how often this process sent its frame, when it is next due,
  * its NACK backoff, and which publishes of its last send Paho has not
  * completed yet (their tickets). A send pass walks the outbox from its oldest

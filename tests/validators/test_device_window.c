@@ -11,7 +11,7 @@
  * with token 0, not publishes a reconnect cut off, and a late completion of a
  * publish given up on is ignored; a
  * refused subscribe (by Paho, by a SUBACK 0x80 or a granted QoS 0) is retried
- * while online.
+ * while online, and one whose SUBACK never comes is made again.
  */
 #include "tests/validators/tmpdir.h"
 
@@ -115,11 +115,13 @@ static int64_t poll_at(int64_t now)
 	return next;
 }
 
-/* Paho's on_connected, then the owner's poll. */
+/* Paho's on_connected, then the owner's poll (it subscribes and publishes),
+ * then the broker's SUBACK granting QoS 1 (applied by the next poll). */
 static void go_online(int64_t now)
 {
 	vd_cb_connected(dev, NULL);
 	poll_at(now);
+	vd_cb_subscribed(dev, &(MQTTAsync_successData){.alt.qos = 1});
 }
 
 static unsigned sends_of(uint64_t seq, unsigned from)
@@ -320,7 +322,8 @@ Test(device_window, refused_suback_reaches_the_owner_and_is_retried)
 	unsigned mark;
 
 	open_device(2, 0, RESEND_MS, 2);
-	go_online(0);
+	vd_cb_connected(dev, NULL);
+	poll_at(0);
 	cr_assert_eq(io_log.subscribes, 1);
 	cr_assert_eq(io_log.n, 2);
 	mark = io_log.n;
@@ -461,4 +464,47 @@ Test(device_window, a_nack_during_a_pending_publish_keeps_its_backoff_past_the_d
 	cr_expect_eq(sends_of(1, 0), 2, "past the deadline, with the backoff over, it goes out");
 	cr_expect_eq(vd_device_stats(dev)->publish_timeouts, 1);
 	cr_expect_eq(vd_device_pending(dev), 1);
+}
+
+Test(device_window, a_subscribe_whose_suback_never_comes_is_made_again)
+{
+	const int64_t resend = 3 * VD_SUBACK_TIMEOUT_MS; /* keeps the resend timers out of the way */
+	int64_t next;
+
+	open_device(2, 0, resend, 2);
+	vd_cb_connected(dev, NULL);
+	next = poll_at(0);
+	cr_assert_eq(io_log.subscribes, 1);
+	cr_assert_eq(io_log.n, 2, "publishing starts once Paho took the subscribe");
+	cr_expect_eq(next, VD_SUBACK_TIMEOUT_MS, "the SUBACK's deadline is timed");
+	complete_all(10);
+	poll_at(VD_SUBACK_TIMEOUT_MS - 1);
+	cr_expect_eq(io_log.subscribes, 1);
+	next = poll_at(VD_SUBACK_TIMEOUT_MS);
+	cr_expect_eq(io_log.subscribes, 2, "no SUBACK by the deadline: subscribe again");
+	cr_expect_eq(vd_device_stats(dev)->subscribe_timeouts, 1);
+	cr_expect_eq(vd_device_stats(dev)->connects, 1, "not a reconnect");
+	cr_expect_eq(io_log.n, 2, "nor a re-send of the window");
+	cr_expect_eq(next, 2 * VD_SUBACK_TIMEOUT_MS);
+	vd_cb_subscribed(dev, &(MQTTAsync_successData){.alt.qos = 1});
+	next = poll_at(VD_SUBACK_TIMEOUT_MS + 10);
+	cr_expect_eq(next, 10 + resend, "granted: only the resend timers are left");
+	poll_at(3 * VD_SUBACK_TIMEOUT_MS);
+	cr_expect_eq(io_log.subscribes, 2);
+}
+
+Test(device_window, a_suback_of_the_old_connection_does_not_count_for_the_new_one)
+{
+	open_device(1, 0, RESEND_MS, 1);
+	go_online(0);
+	complete_all(0);
+	cr_assert_eq(io_log.subscribes, 1);
+	vd_cb_connection_lost(dev, NULL);
+	poll_at(100);
+	vd_cb_connected(dev, NULL);
+	poll_at(200);
+	cr_assert_eq(io_log.subscribes, 2);
+	poll_at(200 + VD_SUBACK_TIMEOUT_MS);
+	cr_expect_eq(io_log.subscribes, 3, "the new connection's subscribe had no SUBACK");
+	cr_expect_eq(vd_device_stats(dev)->subscribe_timeouts, 1);
 }
