@@ -16,7 +16,8 @@
  *   3. after a new connection, subscribe to the ack topic and mark the window
  *      due (frames in NACK backoff keep their schedule), so everything not
  *      yet covered goes out again; after a failed subscribe, subscribe again
- *      every VD_SUBSCRIBE_RETRY_MS,
+ *      every VD_SUBSCRIBE_RETRY_MS, and after one with no SUBACK granting
+ *      QoS 1 VD_SUBACK_TIMEOUT_MS later, at once,
  *   4. walk the window: publish what is due.
  * vd_device_handle_reply needs no broker, so tests call it directly.
  */
@@ -74,6 +75,8 @@ static int config_check(struct vd_device_config *c)
 		c->backoff_slots = VD_BACKOFF_SLOTS_DEFAULT;
 	if (c->resend_ms <= 0)
 		c->resend_ms = VD_RESEND_MS_DEFAULT;
+	if (c->publish_timeout_ms <= 0)
+		c->publish_timeout_ms = VD_PUBLISH_TIMEOUT_MS_DEFAULT;
 	if (c->backoff_min_ms <= 0)
 		c->backoff_min_ms = VD_BACKOFF_MIN_MS_DEFAULT;
 	if (c->backoff_max_ms < c->backoff_min_ms)
@@ -109,14 +112,11 @@ static int device_outbox_open(struct vd_device *dev, const char *dir)
 	return rc;
 }
 
-/* Memory sized by the configuration: the batch, the slots, the mailbox. */
+/* Memory sized by the configuration: the batch, the slots and tickets, the mailbox. */
 static int device_alloc(struct vd_device *dev)
 {
 	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
-	dev->slots_cap = dev->cfg.window + dev->cfg.backoff_slots;
-	dev->slots = calloc(dev->slots_cap, sizeof *dev->slots);
-	dev->slots_next = calloc(dev->slots_cap, sizeof *dev->slots_next);
-	if (!dev->batch || !dev->slots || !dev->slots_next)
+	if (!dev->batch || vd_window_init(dev) != 0)
 		return -1;
 	return vd_mailbox_init(dev);
 }
@@ -126,8 +126,7 @@ static void device_free(struct vd_device *dev)
 	vd_mailbox_destroy(dev);
 	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
 	free(dev->batch);
-	free(dev->slots);
-	free(dev->slots_next);
+	vd_window_free(dev);
 	free(dev);
 }
 
@@ -322,7 +321,7 @@ static int apply_take(struct vd_device *dev, const struct vd_take *t, int64_t no
 	if (t->done_lost)
 		vd_window_all_completed(dev, now_ms);
 	for (unsigned i = 0; i < t->ndone; i++)
-		vd_window_completed(dev, t->done[i].token, t->done[i].ok, now_ms);
+		vd_window_completed(dev, t->done[i].ticket, t->done[i].ok, now_ms);
 	if (t->subscribe_failures)
 		subscribe_failed(dev, t->subscribe_failures, now_ms);
 	for (unsigned i = 0; i < t->nreplies; i++) {
@@ -348,6 +347,19 @@ static int drain_mailbox(struct vd_device *dev, int64_t now_ms, uint64_t *conn_g
 	return VD_OK;
 }
 
+/* A subscribe Paho took with no SUBACK for this connection by its deadline
+ * counts as failed: the device would otherwise publish on, never to hear an
+ * ACK, until some callback said otherwise. Subscribe again at once. */
+static void suback_overdue(struct vd_device *dev, uint64_t conn_gen, int64_t now_ms)
+{
+	if (!dev->online || dev->seen_gen != conn_gen || dev->suback_gen == conn_gen ||
+	    now_ms < dev->suback_due)
+		return;
+	dev->stats.subscribe_timeouts++;
+	dev->seen_gen = 0;
+	dev->subscribe_retry_at = now_ms;
+}
+
 /* After a new connection, or a failed subscribe: subscribe; after a new
  * connection also everything in the window not in NACK backoff is due. A
  * subscribe that fails is tried again VD_SUBSCRIBE_RETRY_MS later. */
@@ -365,6 +377,7 @@ static void handle_connection(struct vd_device *dev, uint64_t conn_gen, int64_t 
 		return;
 	}
 	dev->seen_gen = conn_gen;
+	dev->suback_due = now_ms + VD_SUBACK_TIMEOUT_MS;
 	if (!new_conn)
 		return;
 	dev->reset_gen = conn_gen;
@@ -395,10 +408,13 @@ static void retry_connect(struct vd_device *dev, int64_t now_ms)
 		dev->connect_retry_at = now_ms + VD_CONNECT_RETRY_MS;
 }
 
-/* When poll has work next: a resend timer while ready, a subscribe retry
- * while online but not subscribed, else nothing timed. */
-static int64_t next_work(const struct vd_device *dev, int ready, int64_t now_ms)
+/* When poll has work next: a resend timer or a publish deadline while ready,
+ * and the SUBACK's deadline until it came; a subscribe retry while online but
+ * not subscribed; else nothing timed. */
+static int64_t next_work(const struct vd_device *dev, int ready, uint64_t conn_gen, int64_t now_ms)
 {
+	if (ready && dev->suback_gen != conn_gen && dev->suback_due < dev->next_due)
+		return dev->suback_due;
 	if (ready)
 		return dev->next_due;
 	if (!dev->online)
@@ -419,12 +435,13 @@ int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms)
 	if (rc)
 		return rc;
 	retry_connect(dev, now_ms);
+	suback_overdue(dev, conn_gen, now_ms);
 	handle_connection(dev, conn_gen, now_ms);
 	ready = dev->online && dev->seen_gen == conn_gen;
 	if (ready && (dev->dirty || now_ms >= dev->next_due))
 		rc = vd_window_send(dev, now_ms);
 	if (next_ms)
-		*next_ms = next_work(dev, ready, now_ms);
+		*next_ms = next_work(dev, ready, conn_gen, now_ms);
 	return rc;
 }
 

@@ -10,12 +10,17 @@
  *    replies are ignored and counted, and a NACK never drops a frame (it is
  *    counted by reason and retried with exponential backoff);
  *  - every frame no ACK covers is published again after each (re)connect
- *    (unless it waits out a NACK backoff) and whenever it has been
- *    unacknowledged for resend_ms counted from the broker's PUBACK of its last
- *    publish; a frame whose last publish Paho has not completed yet (queued
- *    or awaiting PUBACK) is never published again meanwhile, so Paho's queue
- *    stays bounded (MQTTAsync_createOptions.maxBufferedMessages is set to
- *    (window + backoff_slots) × copies as well);
+ *    (unless it waits out a NACK backoff), whether or not its last publish
+ *    was still pending in Paho, and whenever it has been unacknowledged for
+ *    resend_ms counted from the broker's PUBACK of its last publish; on one
+ *    connection, a frame whose last publish Paho has not completed yet
+ *    (queued or awaiting PUBACK) is not published again for up to
+ *    publish_timeout_ms, so Paho's queue stays bounded
+ *    (MQTTAsync_createOptions.maxBufferedMessages is set to (window +
+ *    backoff_slots) × copies as well); past that deadline the publish counts
+ *    as failed and the frame goes out again; a completion that comes for a
+ *    publish given up on (deadline, reconnect) is ignored: each publish is
+ *    named by its own callback context, not by Paho's token;
  *  - at most `window` frames (the oldest not in NACK backoff) are in flight at
  *    once; frames waiting out a NACK backoff do not take window slots (up to
  *    backoff_slots of them are tracked apart, the oldest; beyond that a NACKed
@@ -36,9 +41,9 @@
  * arrived, publish and subscribe completed or failed, disconnect done) run on
  * Paho's threads and only touch a small
  * mutex-protected mailbox: they copy an incoming reply (104 bytes) into a
- * bounded ring, record a publish completion (token, ok) or a subscribe
- * failure, or bump a connection generation, call the optional `notify` hook
- * and return. They never call Paho and never touch the outbox. The owner
+ * bounded ring, record a publish completion (ticket, ok), a SUBACK or a
+ * subscribe failure, or bump a connection generation, call the optional
+ * `notify` hook and return. They never call Paho and never touch the outbox. The owner
  * thread does all the work in vd_device_poll(): drain the mailbox, apply
  * completions and replies, subscribe after a (re)connect or a failed
  * subscribe, publish and re-send.
@@ -46,12 +51,30 @@
  * lock order exists that could deadlock with Paho's own mutex. A full ring
  * drops the reply (counted): harmless, the frame is re-sent and re-ACKed.
  *
+ * Nothing waits on a callback forever. Callbacks are how the device learns
+ * what Paho did, but every state that a callback ends also ends by a clock
+ * or by a new connection, so a callback that never comes (or comes with
+ * data that names nothing, as Paho's token 0) costs time, never a frame:
+ *  - a publish pending in Paho: given up on publish_timeout_ms after Paho
+ *    took it, and at every new connection; the frame goes out again, and the
+ *    publish's completion, should it come later, is ignored;
+ *  - a subscribe Paho took: made again when no SUBACK granting QoS 1 came on
+ *    that connection within 10 s (subscribe_timeouts);
+ *  - a connect: Paho bounds each attempt (10 s) and retries by itself (every
+ *    1 to 8 s, automatic reconnect), finds a dead link by keepalive (20 s),
+ *    and a connect Paho refuses is retried by vd_device_poll every second;
+ *  - a disconnect: a connect waits for its callback at most 5 s, close at
+ *    most 2 s;
+ *  - a completion lost to a full mailbox: every pending publish counts as
+ *    completed, so its frame's resend timer runs.
+ *
  * MQTT: client id "kpdev-<16 hex>", clean session, automatic reconnect,
  * MQTTCLIENT_PERSISTENCE_NONE (the outbox is the persistence); subscribes to
  * komposter/v1/dev/{dev}/ack at QoS 1 on every (re)connect and publishes on
  * komposter/v1/dev/{dev}/taps at QoS 1. A subscribe that Paho refuses, that
  * the broker refuses or grants at a QoS other than 1, is counted and tried
- * again every second; nothing is published meanwhile.
+ * again every second; nothing is published meanwhile. One that Paho took
+ * but no SUBACK answered within 10 s is made again at once.
  *
  * Errors are the negative VD_E* codes; vd_device_error() says more about the
  * last one. The caller must have called sodium_init().
@@ -79,6 +102,7 @@ enum vd_status {
 #define VD_WINDOW_MAX 256
 #define VD_BACKOFF_SLOTS_DEFAULT 64
 #define VD_RESEND_MS_DEFAULT 10000
+#define VD_PUBLISH_TIMEOUT_MS_DEFAULT 30000
 #define VD_BACKOFF_MIN_MS_DEFAULT 1000
 #define VD_BACKOFF_MAX_MS_DEFAULT 60000
 #define VD_INBOX_SIZE 256
@@ -96,6 +120,9 @@ struct vd_device_config {
 	unsigned backoff_slots;  /* NACKed frames tracked outside the window,
 	                          * 1..VD_WINDOW_MAX; 0 = VD_BACKOFF_SLOTS_DEFAULT */
 	int64_t resend_ms;       /* re-send an unACKed frame after this; 0 = default */
+	int64_t publish_timeout_ms; /* a publish Paho has not completed (PUBACK or
+	                          * failure) this long after taking it counts as
+	                          * failed: the frame goes out again; 0 = default */
 	int64_t backoff_min_ms;  /* first retry delay after a NACK; 0 = default */
 	int64_t backoff_max_ms;  /* the delay doubles up to this; 0 = default */
 	int duplicate;           /* publish every frame twice (tests of dedupe) */
@@ -122,7 +149,12 @@ struct vd_device_stats {
 	uint64_t connects;     /* successful connects and reconnects */
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
 	uint64_t subscribe_failures; /* subscribes refused by Paho or the broker (retried) */
+	uint64_t subscribe_timeouts; /* subscribes with no SUBACK 10 s later (made again) */
 	uint64_t publish_failures;   /* publishes Paho accepted but reported failed (re-sent) */
+	uint64_t publish_timeouts;   /* publishes Paho did not complete within publish_timeout_ms
+	                              * (given up on, the frame re-sent) */
+	uint64_t stale_completions;  /* completions of publishes given up on (deadline, reconnect,
+	                              * or an ACK came first): ignored */
 };
 
 struct vd_device; /* opaque, owned by the caller of vd_device_open */
@@ -162,10 +194,11 @@ int vd_device_flush(struct vd_device *dev);
 /* The owner's work step: drains the mailbox, (re)connects, subscribes after
  * a (re)connect, publishes new frames and re-sends due ones. now_ms is a
  * monotonic clock in milliseconds. *next_ms (may be NULL) gets when poll has
- * work next: a resend timer, or a subscribe retry while connected but not
- * subscribed (INT64_MAX for none: offline, or nothing timed). Call it when
- * `notify` fires (a reply, a completion, a connection change), by *next_ms,
- * and at least every VD_POLL_MAX_MS while not connected. */
+ * work next: a resend timer, a publish's or the SUBACK's deadline, or a
+ * subscribe retry while connected but not subscribed (INT64_MAX for none:
+ * offline, or nothing timed). Call it when `notify` fires (a reply, a
+ * completion, a connection change), by *next_ms, and at least every
+ * VD_POLL_MAX_MS while not connected. */
 int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms);
 
 /* Applies one message received on the ack topic. VD_OK for a verified ACK

@@ -22,25 +22,48 @@
 #define VD_CONNECT_RETRY_MS 1000
 #define VD_SEND_RETRY_MS 1000
 #define VD_SUBSCRIBE_RETRY_MS 1000
+#define VD_SUBACK_TIMEOUT_MS 10000 /* a subscribe not granted by then counts as failed */
 #define VD_DISCONNECT_WAIT_MS 5000
 #define VD_COPIES_MAX 2 /* publishes per send: 2 with cfg.duplicate */
 #define VD_TAKE_MAX 32  /* replies and completions moved per mailbox take */
+
+/* One publish handed to Paho, named by the context pointer its callbacks
+ * carry back. Paho's token cannot name it: when writing a PUBLISH to the
+ * socket fails, Paho 1.3.12 calls onFailure with token 0
+ * (MQTTAsync_processCommand), and after a clean session ends it hands out
+ * message ids from 1 again while older publishes may still complete. A
+ * ticket is taken for each publish Paho accepts and is free again only when
+ * that publish's completion has been applied, so a ticket names one publish
+ * at a time (see ticket_take in device_window.c for the one exception). */
+enum vd_ticket_state {
+	VD_TICKET_FREE,
+	VD_TICKET_LIVE,  /* the completion counts: its slot waits for it */
+	VD_TICKET_STALE, /* given up on (deadline, reconnect, ACK): the completion is ignored */
+};
+
+struct vd_ticket {
+	struct vd_device *dev; /* set at open, never changed: Paho's threads read it */
+	uint64_t seq;          /* owner only, from here down: the frame published */
+	int64_t issued_ms;
+	uint8_t state;         /* enum vd_ticket_state */
+};
 
 /* One tracked frame: a frame of the in-flight window or one waiting out a
  * NACK backoff (the oldest frames of the outbox). */
 struct vd_slot {
 	uint64_t seq;
-	uint32_t sends;     /* publishes by this process */
-	int64_t due_ms;     /* publish again at this time (0: at once), once incomplete == 0 */
-	int64_t backoff_ms; /* current NACK backoff; 0: never NACKed (not in backoff) */
-	int tokens[VD_COPIES_MAX]; /* Paho tokens of the last send's copies */
-	uint8_t incomplete; /* copies of the last send Paho has not completed yet */
-	uint8_t nacked;     /* a NACK came after the last send: its due_ms stands */
+	uint32_t sends;      /* publishes by this process */
+	int64_t due_ms;      /* publish again at this time (0: at once), once incomplete == 0 */
+	int64_t deadline_ms; /* while incomplete > 0: the last send counts as failed then */
+	int64_t backoff_ms;  /* current NACK backoff; 0: never NACKed (not in backoff) */
+	unsigned tickets[VD_COPIES_MAX]; /* tickets of the last send's copies not completed */
+	uint8_t incomplete;  /* copies of the last send Paho has not completed yet */
+	uint8_t nacked;      /* a NACK came after the last send: its due_ms stands */
 };
 
 /* A publish that Paho finished: PUBACK (ok) or failure. */
 struct vd_completion {
-	int token;
+	unsigned ticket; /* index into vd_device.tickets */
 	int ok;
 };
 
@@ -55,7 +78,7 @@ struct vd_mailbox {
 	unsigned done_cap;
 	unsigned done_head;
 	unsigned done_count;
-	int done_lost;     /* a completion did not fit (or had no token) */
+	int done_lost;     /* a completion did not fit */
 	uint64_t dropped;  /* ring full */
 	uint64_t bad_size; /* not the size of an ACK/NACK */
 	uint64_t conn_gen; /* bumped on every successful (re)connect */
@@ -63,6 +86,8 @@ struct vd_mailbox {
 	uint64_t disconnects_done; /* disconnect callbacks (success or failure) seen */
 	uint64_t connect_failures; /* connect attempts that failed (Paho retries them) */
 	uint64_t subscribe_failures; /* SUBACK refusals, granted QoS != 1, failed subscribes */
+	uint64_t suback_gen; /* conn_gen when the last SUBACK granting QoS 1 came: a
+	                      * SUBACK arrives on the connection its SUBSCRIBE went out on */
 };
 
 /* One mailbox take: what the owner applies in vd_device_poll. */
@@ -77,10 +102,12 @@ struct vd_take {
 };
 
 /* How frames and the subscription leave the device: Paho (vd_mqtt_io), or a
- * fake in tests. publish stores the token Paho's completion will carry. */
+ * fake in tests. publish hands `ticket` to Paho as the context of its
+ * completion callbacks (vd_cb_published, vd_cb_publish_failed). */
 struct vd_io {
 	int (*subscribe)(struct vd_device *dev);
-	int (*publish)(struct vd_device *dev, const uint8_t *frame, size_t len, int *token);
+	int (*publish)(struct vd_device *dev, const uint8_t *frame, size_t len,
+	               struct vd_ticket *ticket);
 };
 
 struct vd_device {
@@ -98,8 +125,11 @@ struct vd_device {
 	struct vd_slot *slots_next; /* the send pass builds the next set here */
 	unsigned slots_cap;         /* cfg.window + cfg.backoff_slots */
 	unsigned nslots;
+	struct vd_ticket *tickets;  /* ntickets of them: 2 × slots_cap × copies */
+	unsigned ntickets;
+	unsigned ticket_next;       /* where ticket_take looks first */
 	int dirty;          /* the outbox or the window changed: walk the window again */
-	int64_t next_due;   /* earliest due_ms of a slot with no incomplete publish */
+	int64_t next_due;   /* earliest due_ms, or deadline_ms of a pending publish, of a slot */
 
 	MQTTAsync client;   /* NULL until the first connect */
 	int want_online;    /* the owner asked to be connected */
@@ -112,6 +142,8 @@ struct vd_device {
 	uint64_t reset_gen; /* mb.conn_gen whose window reset was done */
 	uint64_t subscribe_gen; /* mb.conn_gen of the last subscribe tried */
 	int64_t subscribe_retry_at; /* no new try on that connection before this */
+	uint64_t suback_gen;  /* the owner's copy of mb.suback_gen, taken in poll */
+	int64_t suback_due;   /* the last subscribe counts as failed if not granted by then */
 	int online;         /* the owner's copy of mb.online, taken in poll */
 
 	char topic_taps[KP_TOPIC_MAX];
@@ -148,12 +180,19 @@ void vd_cb_subscribed(void *ctx, MQTTAsync_successData *resp);
 void vd_cb_subscribe_failed(void *ctx, MQTTAsync_failureData *resp);
 
 /* device_window.c */
+/* Allocates the slots and the tickets for cfg.window, cfg.backoff_slots and
+ * cfg.duplicate; 0 or -1 (out of memory). vd_window_free frees them. */
+int vd_window_init(struct vd_device *dev);
+void vd_window_free(struct vd_device *dev);
 void vd_window_ack(struct vd_device *dev, uint64_t seq, uint64_t watermark);
 void vd_window_nack(struct vd_device *dev, uint64_t seq, int64_t now_ms);
-/* Paho finished publish `token` (a PUBACK when ok): the resend timer starts. */
-void vd_window_completed(struct vd_device *dev, int token, int ok, int64_t now_ms);
+/* Paho finished the publish of `ticket` (a PUBACK when ok): the resend timer
+ * starts. The completion of a publish given up on already is ignored. */
+void vd_window_completed(struct vd_device *dev, unsigned ticket, int ok, int64_t now_ms);
 /* Completions were lost: treat every publish as completed now. */
 void vd_window_all_completed(struct vd_device *dev, int64_t now_ms);
+/* A new connection: give up on every publish of the old one, and make every
+ * frame not in NACK backoff due at once. */
 void vd_window_reset(struct vd_device *dev);
 int vd_window_send(struct vd_device *dev, int64_t now_ms);
 

@@ -17,21 +17,29 @@
  * because the outbox, not Paho, is what survives a crash, and clean sessions
  * because every (re)connect subscribes again and re-sends the window.
  *
- * Bounded queues. Every publish carries onSuccess/onFailure; the completion
- * (token, ok) goes into a ring sized for the window, and the window
- * (device_window.c) never publishes a frame again while its last publish is
- * still pending, so Paho never holds more than (window + backoff_slots) ×
- * copies of our publishes. maxBufferedMessages caps Paho's command queue at
- * that too, with deleteOldestMessages off: Paho refuses a publish beyond it
- * (the window retries later) instead of freeing a queued one without calling
- * back. Paho calls back for every publish it accepted: PUBACK, failure when a
- * clean session drops it in flight, or failure at MQTTAsync_destroy. Should
- * the ring ever overflow, the owner treats every pending publish as completed
- * (done_lost), so no frame can wait forever for a lost completion.
+ * Bounded queues. Every publish carries onSuccess/onFailure and, as their
+ * context, its own ticket (device_impl.h); the completion (ticket, ok) goes
+ * into a ring sized for every ticket. Paho's token would not do: Paho 1.3.12
+ * calls onFailure with token 0 for a publish whose socket write failed (the
+ * broker went away mid-stream), and reuses message ids from 1 after a clean
+ * session ends. The window (device_window.c) holds at most one live send per
+ * frame, and as many given up on as it has tickets, so Paho never holds more
+ * than 2 × (window + backoff_slots) × copies of our publishes.
+ * maxBufferedMessages caps Paho's command queue at half that, with
+ * deleteOldestMessages off: Paho refuses a publish beyond it (the window
+ * retries later) instead of freeing a queued one without calling back. Paho
+ * calls back for every publish it accepted: PUBACK, failure when a clean
+ * session drops it in flight or its socket write fails, or failure at
+ * MQTTAsync_destroy; publishes still in its command queue at a connection
+ * loss stay queued and go out after the reconnect. Should the ring ever
+ * overflow, the owner treats every pending publish as completed (done_lost),
+ * so no frame can wait forever for a lost completion.
  *
  * Subscribing. The SUBACK comes back through the mailbox as well: a refusal
  * (0x80, onFailure) or a granted QoS other than 1 counts as a failed
- * subscribe, and the owner subscribes again (device.c).
+ * subscribe, and the owner subscribes again (device.c); a grant records the
+ * connection generation it came on, and a subscribe with no grant for its
+ * connection VD_SUBACK_TIMEOUT_MS later is made again.
  *
  * Going offline and back: Paho 1.3.12 queues a user DISCONNECT at the tail of
  * its command queue but puts a CONNECT at the head. A connect issued while
@@ -118,36 +126,37 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	return 1; /* consumed: Paho must not hand it to us again */
 }
 
-static void completion_put(struct vd_mailbox *mb, int token, int ok)
+static void completion_put(struct vd_mailbox *mb, unsigned ticket, int ok)
 {
 	if (mb->done_count == mb->done_cap) {
 		mb->done_lost = 1;
 		return;
 	}
 	mb->done[(mb->done_head + mb->done_count) % mb->done_cap] =
-		(struct vd_completion){.token = token, .ok = ok};
+		(struct vd_completion){.ticket = ticket, .ok = ok};
 	mb->done_count++;
 }
 
-static void publish_finished(struct vd_device *dev, int has_token, int token, int ok)
+/* ctx is the publish's ticket; its dev and the device's ticket array never
+ * change after open, so reading them here needs no lock. */
+static void publish_finished(struct vd_ticket *ticket, int ok)
 {
+	struct vd_device *dev = ticket->dev;
+
 	pthread_mutex_lock(&dev->mb.lock);
-	if (has_token)
-		completion_put(&dev->mb, token, ok);
-	else
-		dev->mb.done_lost = 1;
+	completion_put(&dev->mb, (unsigned)(ticket - dev->tickets), ok);
 	pthread_mutex_unlock(&dev->mb.lock);
 	notify_owner(dev);
 }
 
 void vd_cb_published(void *ctx, MQTTAsync_successData *resp)
 {
-	publish_finished(ctx, resp != NULL, resp ? resp->token : 0, 1);
+	publish_finished(ctx, 1);
 }
 
 void vd_cb_publish_failed(void *ctx, MQTTAsync_failureData *resp)
 {
-	publish_finished(ctx, resp != NULL, resp ? resp->token : 0, 0);
+	publish_finished(ctx, 0);
 }
 
 static void subscribe_failed(struct vd_device *dev)
@@ -160,8 +169,16 @@ static void subscribe_failed(struct vd_device *dev)
 
 void vd_cb_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
-	if (!resp || resp->alt.qos != MQTT_QOS)
-		subscribe_failed(ctx);
+	struct vd_device *dev = ctx;
+
+	if (!resp || resp->alt.qos != MQTT_QOS) {
+		subscribe_failed(dev);
+		return;
+	}
+	pthread_mutex_lock(&dev->mb.lock);
+	dev->mb.suback_gen = dev->mb.conn_gen;
+	pthread_mutex_unlock(&dev->mb.lock);
+	notify_owner(dev);
 }
 
 void vd_cb_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
@@ -191,10 +208,9 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *resp)
 int vd_mailbox_init(struct vd_device *dev)
 {
 	struct vd_mailbox *mb = &dev->mb;
-	unsigned copies = dev->cfg.duplicate ? VD_COPIES_MAX : 1;
 
-	/* Twice what may be pending at once, plus what one take moves. */
-	mb->done_cap = 2 * dev->slots_cap * copies + VD_TAKE_MAX;
+	/* One completion per ticket, plus what one take moves. */
+	mb->done_cap = dev->ntickets + VD_TAKE_MAX;
 	mb->done = calloc(mb->done_cap, sizeof *mb->done);
 	if (!mb->done)
 		return -1;
@@ -259,6 +275,7 @@ void vd_mailbox_take(struct vd_device *dev, struct vd_take *t)
 	mb->bad_size = 0;
 	mb->connect_failures = 0;
 	dev->online = mb->online;
+	dev->suback_gen = mb->suback_gen;
 	dev->disconnects_seen = mb->disconnects_done;
 	t->conn_gen = mb->conn_gen;
 	pthread_mutex_unlock(&mb->lock);
@@ -328,7 +345,8 @@ static int mqtt_subscribe(struct vd_device *dev)
 	return VD_OK;
 }
 
-static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len, int *token)
+static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len,
+                        struct vd_ticket *ticket)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
@@ -336,7 +354,7 @@ static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len,
 
 	opts.onSuccess = vd_cb_published;
 	opts.onFailure = vd_cb_publish_failed;
-	opts.context = dev;
+	opts.context = ticket;
 	msg.payload = (void *)frame; /* Paho copies it before MQTTAsync_sendMessage returns */
 	msg.payloadlen = (int)len;
 	msg.qos = MQTT_QOS;
@@ -344,7 +362,6 @@ static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len,
 	if (rc != MQTTASYNC_SUCCESS)
 		return vd_device_fail(dev, VD_EMQTT, "publish %s: %s", dev->topic_taps,
 		                      MQTTAsync_strerror(rc));
-	*token = opts.token;
 	return VD_OK;
 }
 

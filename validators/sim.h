@@ -32,6 +32,7 @@ struct vd_sim_run_opts {
 	uint64_t seed;
 	uint64_t timeout_s;
 	int64_t resend_ms;
+	int64_t publish_timeout_ms;
 	unsigned window;
 	const char *summary;
 	const char *tokens_out;

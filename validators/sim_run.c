@@ -160,6 +160,7 @@ static int device_config(struct sim *s, size_t i, char *dir, struct vd_device_co
 		.batch = s->o->batch,
 		.window = s->o->window,
 		.resend_ms = s->o->resend_ms,
+		.publish_timeout_ms = s->o->publish_timeout_ms,
 		.duplicate = s->o->duplicate,
 		.notify = sim_notify,
 		.notify_arg = s,

@@ -43,6 +43,10 @@ static const char USAGE[] =
 	"  --timeout SEC         give up after SEC seconds (default 300)\n"
 	"  --resend-ms MS        re-send a frame unACKed this long after its PUBACK\n"
 	"                        (default 10000)\n"
+	"  --publish-timeout-ms MS\n"
+	"                        a publish the MQTT client has not completed (PUBACK)\n"
+	"                        MS after taking it counts as failed: the frame goes\n"
+	"                        out again (default 30000)\n"
 	"  --window W            frames in flight per device, 1..256, not counting\n"
 	"                        frames in NACK backoff (default 32)\n"
 	"  --summary FILE        write a JSON summary of the run\n"
@@ -101,7 +105,8 @@ static int parse_double(const char *text, double lo, double hi, double *out)
 }
 
 enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SERVER_PUB,
-       OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_WINDOW,
+       OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
+       OPT_WINDOW,
        OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP };
 
 static const struct option INIT_OPTIONS[] = {
@@ -125,6 +130,7 @@ static const struct option RUN_OPTIONS[] = {
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"resend-ms", required_argument, NULL, OPT_RESEND},
+	{"publish-timeout-ms", required_argument, NULL, OPT_PUBLISH_TIMEOUT},
 	{"window", required_argument, NULL, OPT_WINDOW},
 	{"summary", required_argument, NULL, OPT_SUMMARY},
 	{"tokens-out", required_argument, NULL, OPT_TOKENS},
@@ -201,6 +207,11 @@ static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 			return usage_error("--resend-ms: '%s' is not a positive number", arg);
 		o->resend_ms = (int64_t)v;
 		return 0;
+	case OPT_PUBLISH_TIMEOUT:
+		if (parse_u64(arg, INT32_MAX, &v) || v == 0)
+			return usage_error("--publish-timeout-ms: '%s' is not a positive number", arg);
+		o->publish_timeout_ms = (int64_t)v;
+		return 0;
 	case OPT_TIMEOUT:
 		return parse_u64(arg, 1u << 30, &o->timeout_s) ? usage_error("--timeout: '%s' is not seconds", arg) : 0;
 	case OPT_SEED:
@@ -246,6 +257,7 @@ static int parse_run(int argc, char **argv, struct vd_sim_run_opts *o)
 
 	*o = (struct vd_sim_run_opts){.batch = VD_BATCH_DEFAULT, .seed = 1, .timeout_s = 300,
 	                              .resend_ms = VD_RESEND_MS_DEFAULT,
+	                              .publish_timeout_ms = VD_PUBLISH_TIMEOUT_MS_DEFAULT,
 	                              .window = VD_WINDOW_DEFAULT};
 	while ((c = getopt_long(argc, argv, "", RUN_OPTIONS, NULL)) != -1) {
 		if (c == OPT_HELP) {
