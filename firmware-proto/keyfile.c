@@ -221,15 +221,41 @@ out:
 	return rc;
 }
 
+/* A secret key others can read is a leaked key: refuse it, as ssh does,
+ * rather than sign with it and say nothing. */
+static int check_private(FILE *f, const char *path, char *err)
+{
+	struct stat sb;
+
+	if (fstat(fileno(f), &sb) != 0) {
+		set_err(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_err(err, "%s: not a regular file", path);
+		return -1;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		set_err(err, "%s: secret key is open to other users (mode %04o); run chmod 600 %s", path,
+		        (unsigned)(sb.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads the single hex line of a key file into text (NUL-terminated, the
- * line end and trailing blanks removed). */
-static int read_hex_line(const char *path, char *text, size_t size, char *err)
+ * line end and trailing blanks removed); a secret one must be private. */
+static int read_hex_line(const char *path, int secret, char *text, size_t size, char *err)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
 
 	if (f == NULL) {
 		set_err(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (secret && check_private(f, path, err) != 0) {
+		fclose(f);
 		return -1;
 	}
 	n = fread(text, 1, size - 1, f);
@@ -266,7 +292,7 @@ int kp_keyfile_read_secret(const char *path, uint8_t sk[KP_SECRET_KEY_SIZE], cha
 		set_err(err, "libsodium failed to initialise");
 		return -1;
 	}
-	if (read_hex_line(path, text, sizeof(text), err) != 0)
+	if (read_hex_line(path, 1, text, sizeof(text), err) != 0)
 		goto out;
 	if (kp_hex_decode(text, sk, KP_SECRET_KEY_SIZE) != 0) {
 		sodium_memzero(sk, KP_SECRET_KEY_SIZE);
@@ -289,7 +315,7 @@ int kp_keyfile_read_public(const char *path, uint8_t pk[KP_PUBLIC_KEY_SIZE], cha
 {
 	char text[KEYFILE_READ_MAX];
 
-	if (read_hex_line(path, text, sizeof(text), err) != 0)
+	if (read_hex_line(path, 0, text, sizeof(text), err) != 0)
 		return -1;
 	if (kp_hex_decode(text, pk, KP_PUBLIC_KEY_SIZE) != 0) {
 		set_err(err, "%s: not a public key (expected %d hex digits)", path,

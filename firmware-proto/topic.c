@@ -43,7 +43,7 @@ int kp_topic_build(char *buf, size_t cap, uint64_t device_id, enum kp_stream str
 	char *p = buf;
 	size_t len;
 
-	if (s == NULL)
+	if (s == NULL || device_id == 0)
 		return KP_EINVAL;
 	len = PREFIX_LEN + KP_DEVICE_ID_DIGITS + 1 + s->name_len;
 	if (cap <= len)
@@ -66,7 +66,7 @@ int kp_topic_parse(const char *topic, size_t len, uint64_t *device_id, enum kp_s
 
 	if (len < PREFIX_LEN + KP_DEVICE_ID_DIGITS + 1 ||
 	    memcmp(topic, KP_TOPIC_PREFIX, PREFIX_LEN) != 0 ||
-	    kp_device_id_parse_canonical(topic + PREFIX_LEN, &id) != 0 ||
+	    kp_device_id_parse_canonical(topic + PREFIX_LEN, &id) != 0 || id == 0 ||
 	    topic[PREFIX_LEN + KP_DEVICE_ID_DIGITS] != LEVEL_SEP)
 		return KP_EMALFORMED;
 	name = topic + PREFIX_LEN + KP_DEVICE_ID_DIGITS + 1;

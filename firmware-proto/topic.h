@@ -13,10 +13,9 @@
  *    parse accepts nothing else: the prefix byte for byte, 16 lowercase hex
  *    digits (upper case, fewer or more digits are refused), one known stream,
  *    no further level, no trailing byte;
- *  - device id 0 is not refused here, in either direction: a topic names a
- *    device, a frame must name the same one, and a frame never names device 0
- *    (frame.h), so a topic with id 0 carries no frame anyone accepts — the
- *    daemon answers it as a topic and device mismatch;
+ *  - device id 0 names no device (PROTOCOL.md: ids are nonzero): it is
+ *    refused in both directions, so a topic with it is a bad topic, dropped
+ *    and counted by the daemon like any other, never answered;
  *  - no allocation, no I/O, no global state: the caller owns every buffer
  *    (KP_TOPIC_MAX bytes always suffice), nothing is kept after a call.
  * Functions return a kp_status (frame.h): KP_OK or a negative error.
@@ -44,7 +43,8 @@ enum kp_stream {
 
 /* Writes komposter/v1/dev/{device_id}/{stream} and a NUL into buf. Returns
  * the topic's length (without the NUL), KP_ESPACE when cap is too small
- * (buf is then left as it was), or KP_EINVAL for an unknown stream. */
+ * (buf is then left as it was), or KP_EINVAL for an unknown stream or
+ * device id 0. */
 int kp_topic_build(char *buf, size_t cap, uint64_t device_id, enum kp_stream stream);
 
 /* Reads topic[0..len) (no terminator needed). On KP_OK fills *device_id and

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/e2e/harness.h"
@@ -169,5 +170,20 @@ Test(operator_mistakes, check_config_fails_on_what_start_up_would_fail_on)
 	}
 	cr_expect_eq(run_daemon("check-dir.log", &log, "--check-config", "-c", d.dir), 1);
 	cr_expect(strstr(log, "a directory") != NULL, "%s", log);
+	free(log);
+}
+
+Test(operator_mistakes, a_server_key_others_can_read_is_refused_at_start)
+{
+	char key[320], *log = NULL;
+
+	snprintf(key, sizeof(key), "%s/server.key", d.dir);
+	cr_assert_eq(chmod(key, 0644), 0);
+	cr_expect_eq(run_daemon("check-key.log", &log, "--check-config", "-c", d.config), 1);
+	cr_expect(strstr(log, "chmod 600") != NULL, "%s", log);
+	free(log);
+	cr_expect_eq(run_daemon("start-key.log", &log, "-c", d.config, NULL), 1);
+	cr_expect(strstr(log, "chmod 600") != NULL, "%s", log);
+	cr_expect_null(strstr(log, "running"), "%s", log);
 	free(log);
 }

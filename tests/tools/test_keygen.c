@@ -137,3 +137,23 @@ Test(keygen, the_secret_key_reads_back_with_the_library)
 	cr_assert_eq(memcmp(sk + crypto_sign_SEEDBYTES, pk, sizeof(pk)), 0);
 	cr_assert_neq(kp_keyfile_read_public(key, pk, err), 0, "a secret key read as public");
 }
+
+Test(keygen, a_secret_key_open_to_others_is_refused_with_the_fix)
+{
+	char key[128];
+	uint8_t sk[KP_SECRET_KEY_SIZE];
+	char err[KP_KEYFILE_ERR_SIZE];
+	struct tools_run r;
+
+	snprintf(key, sizeof(key), "%s/k", dir);
+	cr_assert_eq(tools_run(&r, "keygen", key, NULL), 0);
+	cr_assert_eq(r.status, 0);
+	tools_run_free(&r);
+	cr_assert_eq(chmod(key, 0644), 0);
+	cr_expect_neq(kp_keyfile_read_secret(key, sk, err), 0, "a world-readable secret key was accepted");
+	cr_expect(strstr(err, "mode 0644") != NULL && strstr(err, "chmod 600") != NULL, "%s", err);
+	cr_assert_eq(chmod(key, 0640), 0);
+	cr_expect_neq(kp_keyfile_read_secret(key, sk, err), 0, "a group-readable secret key was accepted");
+	cr_assert_eq(chmod(key, 0600), 0);
+	cr_expect_eq(kp_keyfile_read_secret(key, sk, err), 0, "%s", err);
+}
