@@ -33,6 +33,7 @@ mqtt_port=$(free_port 18830)
 http_port=$(free_port 18080)
 
 sed -e "s|@PORT@|$mqtt_port|" -e "s|@DIR@|$demo/broker|" etc/mosquitto.conf.in >"$demo/mosquitto.conf"
+cp -r etc/mosquitto.d "$demo/broker/" # the settings shared with production, included
 sed -e "s|^path = .*|path = $demo/data|" \
 	-e "s|^uri = .*|uri = tcp://127.0.0.1:$mqtt_port|" \
 	-e "s|^server_key = .*|server_key = $demo/keys/server.key|" \

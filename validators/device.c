@@ -85,6 +85,8 @@ static int config_check(struct vd_device_config *c)
 	if (c->batch > KP_RECORDS_MAX || c->window > VD_WINDOW_MAX ||
 	    c->backoff_slots > VD_WINDOW_MAX)
 		return VD_EINVAL;
+	if (c->broker_password && strlen(c->broker_password) > VD_BROKER_PASSWORD_MAX)
+		return VD_EINVAL;
 	return VD_OK;
 }
 
@@ -125,6 +127,7 @@ static void device_free(struct vd_device *dev)
 {
 	vd_mailbox_destroy(dev);
 	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
+	sodium_memzero(dev->broker_password, sizeof dev->broker_password);
 	free(dev->batch);
 	vd_window_free(dev);
 	free(dev);
@@ -161,6 +164,12 @@ int vd_device_open(const struct vd_device_config *cfg, struct vd_device **out, c
 		return open_failed(err, VD_EINVAL, "bad device configuration");
 	}
 	dev->cfg.outbox_dir = NULL;
+	/* Kept in the device: the caller's password need not outlive open, and
+	 * Paho's automatic reconnects log in again with it. */
+	if (cfg->broker_password)
+		memcpy(dev->broker_password, cfg->broker_password, strlen(cfg->broker_password) + 1);
+	dev->cfg.broker_password = NULL;
+	snprintf(dev->username, sizeof dev->username, "%016llx", (unsigned long long)cfg->device_id);
 	dev->next_due = INT64_MAX;
 	dev->dirty = 1;
 	dev->io = &vd_mqtt_io;

@@ -74,7 +74,10 @@
  * komposter/v1/dev/{dev}/taps at QoS 1. A subscribe that Paho refuses, that
  * the broker refuses or grants at a QoS other than 1, is counted and tried
  * again every second; nothing is published meanwhile. One that Paho took
- * but no SUBACK answered within 10 s is made again at once.
+ * but no SUBACK answered within 10 s is made again at once. With a
+ * broker_password the device logs in as user "<16 hex>", its id: the name
+ * the production broker's ACL expects, and which that broker also makes the
+ * client id (use_username_as_clientid). Without one it sends no credentials.
  *
  * Errors are the negative VD_E* codes; vd_device_error() says more about the
  * last one. The caller must have called sodium_init().
@@ -108,6 +111,7 @@ enum vd_status {
 #define VD_INBOX_SIZE 256
 #define VD_POLL_MAX_MS 1000
 #define VD_DEVICE_ERR_SIZE 160
+#define VD_BROKER_PASSWORD_MAX 255 /* bytes of vd_device_config.broker_password */
 
 struct vd_device_config {
 	uint64_t device_id;
@@ -126,6 +130,10 @@ struct vd_device_config {
 	int64_t backoff_min_ms;  /* first retry delay after a NACK; 0 = default */
 	int64_t backoff_max_ms;  /* the delay doubles up to this; 0 = default */
 	int duplicate;           /* publish every frame twice (tests of dedupe) */
+	/* The device's MQTT password, at most VD_BROKER_PASSWORD_MAX bytes; NULL
+	 * or "": no credentials (a development broker). Copied during open only;
+	 * the copy is wiped on close. */
+	const char *broker_password;
 	/* Called on a Paho thread after a reply or a connection change was put in
 	 * the mailbox, so the owner can wake up. Must be quick and not block. */
 	void (*notify)(void *arg);

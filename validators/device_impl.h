@@ -149,6 +149,8 @@ struct vd_device {
 	char topic_taps[KP_TOPIC_MAX];
 	char topic_ack[KP_TOPIC_MAX];
 	char client_id[VD_CLIENT_ID_SIZE];
+	char username[17]; /* the device id in 16 hex digits, sent with a password */
+	char broker_password[VD_BROKER_PASSWORD_MAX + 1]; /* "": no credentials */
 
 	struct vd_mailbox mb;
 	struct vd_device_stats stats;

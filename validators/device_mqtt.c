@@ -323,6 +323,10 @@ int vd_mqtt_connect(struct vd_device *dev)
 	opts.maxRetryInterval = MQTT_RETRY_MAX_S;
 	opts.context = dev;
 	opts.onFailure = on_connect_failed;
+	if (dev->broker_password[0]) {
+		opts.username = dev->username;
+		opts.password = dev->broker_password;
+	}
 	rc = MQTTAsync_connect(dev->client, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		return vd_device_fail(dev, VD_EMQTT, "MQTTAsync_connect: %s", MQTTAsync_strerror(rc));

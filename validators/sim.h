@@ -25,6 +25,7 @@ struct vd_sim_run_opts {
 	const char *state;
 	const char *broker;
 	const char *server_pub;
+	const char *broker_passwords; /* "<16 hex id>:<password>" lines (passwords.h); NULL: none */
 	uint64_t taps_per_device;
 	unsigned batch;
 	double rate;             /* taps per second per device; 0: as fast as possible */

@@ -35,6 +35,7 @@
 #include "firmware-proto/keyfile.h"
 #include "validators/device.h"
 #include "validators/fleet.h"
+#include "validators/passwords.h"
 #include "validators/sim.h"
 #include "validators/sim_rng.h"
 #include "validators/tapgen.h"
@@ -64,6 +65,7 @@ struct sim_dev {
 struct sim {
 	const struct vd_sim_run_opts *o;
 	struct vd_fleet_entry *fleet;
+	struct vd_passwords *passwords; /* NULL without --broker-passwords */
 	struct sim_dev *devs;
 	size_t n;
 	struct vd_tapgen *gen;
@@ -162,6 +164,7 @@ static int device_config(struct sim *s, size_t i, char *dir, struct vd_device_co
 		.resend_ms = s->o->resend_ms,
 		.publish_timeout_ms = s->o->publish_timeout_ms,
 		.duplicate = s->o->duplicate,
+		.broker_password = s->passwords ? vd_passwords_find(s->passwords, e->device_id) : NULL,
 		.notify = sim_notify,
 		.notify_arg = s,
 	};
@@ -224,6 +227,22 @@ static size_t pool_size(const struct sim *s)
 	return taps > (double)SIM_POOL_MAX ? SIM_POOL_MAX : (size_t)taps;
 }
 
+/* Every device needs its password before any goes online: a device left
+ * without one would only be refused by the broker, over and over. */
+static int load_passwords(struct sim *s)
+{
+	char err[VD_PASSWORDS_ERR_SIZE];
+
+	if (vd_passwords_read(s->o->broker_passwords, &s->passwords, err) != 0)
+		return vd_sim_fail("--broker-passwords %s", err);
+	for (size_t i = 0; i < s->n; i++) {
+		if (!vd_passwords_find(s->passwords, s->fleet[i].device_id))
+			return vd_sim_fail("--broker-passwords %s: no password for device %016" PRIx64,
+			                   s->o->broker_passwords, s->fleet[i].device_id);
+	}
+	return 0;
+}
+
 static int sim_load(struct sim *s)
 {
 	char path[SIM_PATH_MAX], err[VD_FLEET_ERR_SIZE];
@@ -236,6 +255,8 @@ static int sim_load(struct sim *s)
 		return vd_sim_fail("%s: path too long", s->o->state);
 	if (vd_fleet_read(path, &s->fleet, &s->n, err) != 0)
 		return vd_sim_fail("%s", err);
+	if (s->o->broker_passwords && load_passwords(s) != 0)
+		return 1;
 	s->devs = calloc(s->n, sizeof *s->devs);
 	if (!s->devs || vd_tapgen_create(s->o->seed, pool_size(s), &s->gen) != 0)
 		return vd_sim_fail("out of memory");
@@ -271,6 +292,7 @@ static void sim_close(struct sim *s)
 		vd_device_close(s->devs[i].dev);
 	free(s->devs);
 	free(s->fleet);
+	vd_passwords_free(s->passwords);
 	vd_tapgen_destroy(s->gen);
 	if (s->wake_ready) {
 		pthread_cond_destroy(&s->wake_cond);

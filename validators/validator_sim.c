@@ -51,6 +51,10 @@ static const char USAGE[] =
 	"                        frames in NACK backoff (default 32)\n"
 	"  --summary FILE        write a JSON summary of the run\n"
 	"  --tokens-out FILE     write every distinct card token sent, 32 hex a line\n"
+	"  --broker-passwords FILE  log in to the broker as each device, user name its\n"
+	"                        16-hex id, password from FILE: one line per device,\n"
+	"                        <16 hex id>:<password> (the plaintext file that\n"
+	"                        mosquitto_passwd -U hashes); default: no credentials\n"
 	"  --duplicate           publish every frame twice (for dedupe tests)\n"
 	"  --quiet               no progress lines\n"
 	"\n"
@@ -107,7 +111,7 @@ static int parse_double(const char *text, double lo, double hi, double *out)
 enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SERVER_PUB,
        OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
        OPT_WINDOW,
-       OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP };
+       OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS };
 
 static const struct option INIT_OPTIONS[] = {
 	{"state", required_argument, NULL, OPT_STATE},
@@ -134,6 +138,7 @@ static const struct option RUN_OPTIONS[] = {
 	{"window", required_argument, NULL, OPT_WINDOW},
 	{"summary", required_argument, NULL, OPT_SUMMARY},
 	{"tokens-out", required_argument, NULL, OPT_TOKENS},
+	{"broker-passwords", required_argument, NULL, OPT_PASSWORDS},
 	{"duplicate", no_argument, NULL, OPT_DUPLICATE},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -232,6 +237,7 @@ static int run_option(int c, const char *arg, struct vd_sim_run_opts *o)
 	case OPT_SERVER_PUB: o->server_pub = arg; return 0;
 	case OPT_SUMMARY: o->summary = arg; return 0;
 	case OPT_TOKENS: o->tokens_out = arg; return 0;
+	case OPT_PASSWORDS: o->broker_passwords = arg; return 0;
 	case OPT_DUPLICATE: o->duplicate = 1; return 0;
 	case OPT_QUIET: o->quiet = 1; return 0;
 	default: return run_number_option(c, arg, o);

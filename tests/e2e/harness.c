@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -178,8 +179,15 @@ int kp_file_read(const char *path, uint8_t **data, size_t *len)
 	return 0;
 }
 
-/* Copies the template with @PORT@ and @DIR@ filled in. */
-static int render_template(const char *tmpl_path, const char *out_path, int port, const char *dir)
+/* A template's placeholder ("@PORT@") and what replaces it. */
+struct placeholder {
+	const char *name;
+	const char *value;
+};
+
+/* Copies the template with every placeholder of ph[0..n) filled in. */
+static int render_template(const char *tmpl_path, const char *out_path, const struct placeholder *ph,
+                           size_t n)
 {
 	uint8_t *t;
 	size_t len;
@@ -191,22 +199,44 @@ static int render_template(const char *tmpl_path, const char *out_path, int port
 		return -1;
 	}
 	FILE *f = open_memstream(&out, &out_len);
+	if (!f) {
+		free(t);
+		return -1;
+	}
 	for (const char *p = (const char *)t; *p;) {
-		if (strncmp(p, "@PORT@", 6) == 0) {
-			fprintf(f, "%d", port);
-			p += 6;
-		} else if (strncmp(p, "@DIR@", 5) == 0) {
-			fputs(dir, f);
-			p += 5;
+		size_t i = 0;
+		while (i < n && strncmp(p, ph[i].name, strlen(ph[i].name)) != 0)
+			i++;
+		if (i < n) {
+			fputs(ph[i].value, f);
+			p += strlen(ph[i].name);
 		} else {
 			fputc(*p++, f);
 		}
 	}
-	fclose(f);
 	free(t);
+	if (fclose(f) != 0) {
+		free(out);
+		return -1;
+	}
 	int rc = write_text(out_path, out);
 	free(out);
 	return rc;
+}
+
+/* Both broker configs include_dir DIR/mosquitto.d: the settings they share
+ * (etc/mosquitto.d/komposter.conf) go there. */
+static int copy_shared_settings(const char *dir)
+{
+	char sub[320], conf[352];
+
+	snprintf(sub, sizeof(sub), "%s/mosquitto.d", dir);
+	snprintf(conf, sizeof(conf), "%s/komposter.conf", sub);
+	if (mkdir(sub, 0700) != 0) {
+		fprintf(stderr, "harness: mkdir %s: %s\n", sub, strerror(errno));
+		return -1;
+	}
+	return render_template(KP_SOURCE_DIR "/etc/mosquitto.d/komposter.conf", conf, NULL, 0);
 }
 
 static int broker_spawn(struct kp_broker *b)
@@ -218,25 +248,124 @@ static int broker_spawn(struct kp_broker *b)
 	char *argv[] = { "mosquitto", "-c", conf, NULL };
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
 	b->pid = spawn(argv, log, -1);
-	if (b->pid < 0 || kp_wait_port(b->port, 5000) != 0) {
+	if (b->pid < 0 || kp_wait_port(b->port, 5000) != 0 ||
+	    (b->tls_port && kp_wait_port(b->tls_port, 5000) != 0)) {
 		fprintf(stderr, "harness: mosquitto did not start; see %s\n", log);
 		return -1;
 	}
 	return 0;
 }
 
-int kp_broker_start(struct kp_broker *b)
+/* A fresh directory and a free port for a broker about to be configured. */
+static int broker_prepare(struct kp_broker *b)
 {
-	char conf[320];
-
 	memset(b, 0, sizeof(*b));
 	snprintf(b->dir, sizeof(b->dir), "/tmp/kp-broker-XXXXXX");
 	if (!mkdtemp(b->dir))
 		return -1;
 	b->port = kp_free_port();
 	snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
+	return b->port > 0 ? copy_shared_settings(b->dir) : -1;
+}
+
+int kp_broker_start(struct kp_broker *b)
+{
+	char conf[320], port[16];
+
+	if (broker_prepare(b) != 0)
+		return -1;
+	snprintf(port, sizeof(port), "%d", b->port);
+	const struct placeholder ph[] = { { "@PORT@", port }, { "@DIR@", b->dir } };
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
-	if (render_template(KP_SOURCE_DIR "/etc/mosquitto.conf.in", conf, b->port, b->dir) != 0)
+	if (render_template(KP_SOURCE_DIR "/etc/mosquitto.conf.in", conf, ph, 2) != 0)
+		return -1;
+	return broker_spawn(b);
+}
+
+/* Runs a setup command (openssl, mosquitto_passwd) with its stderr in the
+ * broker's setup.log; 0 if it exits 0. */
+static int broker_setup_run(const struct kp_broker *b, char *const argv[])
+{
+	char log[320];
+
+	snprintf(log, sizeof(log), "%s/setup.log", b->dir);
+	pid_t pid = kp_start(argv, log);
+	int st = pid > 0 ? kp_wait(pid) : -1;
+	if (st != 0)
+		fprintf(stderr, "harness: %s exited %d; see %s\n", argv[0], st, log);
+	return st == 0 ? 0 : -1;
+}
+
+/* A throw-away CA and a server certificate for 127.0.0.1 signed by it, as
+ * README "Broker in production" makes them, in DIR/certs. */
+static int make_certs(struct kp_broker *b)
+{
+	char certs[272], ca_key[352], srv_key[352], srv_csr[352], srv_crt[352], ext[352];
+
+	snprintf(certs, sizeof(certs), "%s/certs", b->dir);
+	snprintf(ca_key, sizeof(ca_key), "%s/ca.key", certs);
+	snprintf(b->cafile, sizeof(b->cafile), "%s/ca.crt", certs);
+	snprintf(srv_key, sizeof(srv_key), "%s/server.key", certs);
+	snprintf(srv_csr, sizeof(srv_csr), "%s/server.csr", certs);
+	snprintf(srv_crt, sizeof(srv_crt), "%s/server.crt", certs);
+	snprintf(ext, sizeof(ext), "%s/server.ext", certs);
+	if (mkdir(certs, 0700) != 0 || write_text(ext, "subjectAltName=IP:127.0.0.1\n") != 0)
+		return -1;
+	char *ca[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+		       "-nodes", "-days", "2", "-subj", "/CN=komposter test CA", "-keyout", ca_key,
+		       "-out", b->cafile, NULL };
+	char *csr[] = { "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+		        "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", srv_key, "-out", srv_csr, NULL };
+	char *sign[] = { "openssl", "x509", "-req", "-in", srv_csr, "-CA", b->cafile, "-CAkey", ca_key,
+		         "-set_serial", "1", "-days", "2", "-extfile", ext, "-out", srv_crt, NULL };
+	if (broker_setup_run(b, ca) != 0 || broker_setup_run(b, csr) != 0 || broker_setup_run(b, sign) != 0)
+		return -1;
+	return 0;
+}
+
+/* DIR/passwd made by mosquitto_passwd -b, one user after the other. */
+static int make_password_file(const struct kp_broker *b, const struct kp_broker_user *users, size_t n)
+{
+	char passwd[320];
+
+	snprintf(passwd, sizeof(passwd), "%s/passwd", b->dir);
+	for (size_t i = 0; i < n; i++) {
+		/* -c creates the file for the first user. */
+		char *add[] = { "mosquitto_passwd", "-b", passwd, (char *)users[i].name,
+			        (char *)users[i].password, NULL };
+		char *create[] = { "mosquitto_passwd", "-c", "-b", passwd, (char *)users[i].name,
+			           (char *)users[i].password, NULL };
+		if (broker_setup_run(b, i == 0 ? create : add) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int kp_broker_start_production(struct kp_broker *b, const struct kp_broker_user *users, size_t n)
+{
+	char conf[320], acl[320], port[16], tls_port[16];
+	const struct passwd *me = getpwuid(geteuid());
+
+	if (n == 0 || !me || broker_prepare(b) != 0)
+		return -1;
+	do
+		b->tls_port = kp_free_port();
+	while (b->tls_port == b->port);
+	snprintf(port, sizeof(port), "%d", b->port);
+	snprintf(tls_port, sizeof(tls_port), "%d", b->tls_port);
+	snprintf(acl, sizeof(acl), "%s/mosquitto.acl", b->dir);
+	if (b->tls_port <= 0 || make_certs(b) != 0 || make_password_file(b, users, n) != 0 ||
+	    render_template(KP_SOURCE_DIR "/etc/mosquitto.acl", acl, NULL, 0) != 0)
+		return -1;
+	/* The test's own account: mosquitto started as root would switch to
+	 * it (a no-op) and keep access to the test's files. */
+	const struct placeholder ph[] = {
+		{ "@USER@", me->pw_name }, { "@ETC@", b->dir },     { "@DIR@", b->dir },
+		{ "@PORT@", port },        { "@TLS_PORT@", tls_port }, { "@TLS_ADDRESS@", "127.0.0.1" },
+	};
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
+	if (render_template(KP_SOURCE_DIR "/etc/mosquitto-production.conf.in", conf, ph,
+	                    sizeof(ph) / sizeof(ph[0])) != 0)
 		return -1;
 	return broker_spawn(b);
 }
@@ -268,6 +397,22 @@ static int apply_extra(FILE *f, const char *section, const char *extra)
 	return 0;
 }
 
+/* 1 when extra has a line setting section.key (the daemon refuses a key
+ * set twice, so such a line replaces the harness's default). */
+static int extra_sets(const char *extra, const char *section, const char *key)
+{
+	char name[64];
+	int n = snprintf(name, sizeof(name), "%s.%s", section, key);
+
+	for (const char *line = extra; line && *line;) {
+		if (strncmp(line, name, (size_t)n) == 0 && (line[n] == ' ' || line[n] == '='))
+			return 1;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return 0;
+}
+
 int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const char *extra)
 {
 	char key[320];
@@ -286,7 +431,9 @@ int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const c
 		return -1;
 	fprintf(f, "[storage]\npath = %s/data\n", p->dir);
 	apply_extra(f, "storage", extra);
-	fprintf(f, "[mqtt]\nuri = %s\nclient_id = komposterd-test-%d\n", b->uri, b->port);
+	fprintf(f, "[mqtt]\nuri = %s\n", b->uri);
+	if (!extra_sets(extra, "mqtt", "client_id"))
+		fprintf(f, "client_id = komposterd-test-%d\n", b->port);
 	apply_extra(f, "mqtt", extra);
 	fprintf(f, "[ingest]\nserver_key = %s\n", key);
 	apply_extra(f, "ingest", extra);
@@ -461,12 +608,17 @@ int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt)
 	return n > 0 ? 0 : -1;
 }
 
-double kp_stored_taps(const struct kp_daemon_proc *p)
+double kp_daemon_metric(const struct kp_daemon_proc *p, const char *name)
 {
 	char *metrics = NULL;
 	double v = -1;
 	if (kp_http_get(p->http_port, "/metrics", &metrics) == 200)
-		v = kp_metric(metrics, "komposter_taps_stored_total");
+		v = kp_metric(metrics, name);
 	free(metrics);
 	return v;
+}
+
+double kp_stored_taps(const struct kp_daemon_proc *p)
+{
+	return kp_daemon_metric(p, "komposter_taps_stored_total");
 }

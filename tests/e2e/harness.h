@@ -16,9 +16,17 @@
 
 struct kp_broker {
 	pid_t pid;
-	int port;
-	char dir[256];
+	int port;           /* the loopback listener; uri points at it */
+	int tls_port;       /* production only: the devices' TLS listener, else 0 */
+	char dir[256];      /* the rendered config, its mosquitto.d/, the state */
 	char uri[64];
+	char cafile[320];   /* production only: the CA that signed the broker's certificate */
+};
+
+/* A user of the production broker's password file. */
+struct kp_broker_user {
+	const char *name;
+	const char *password;
 };
 
 struct kp_daemon_proc {
@@ -32,9 +40,15 @@ struct kp_daemon_proc {
 int kp_free_port(void);
 int kp_wait_port(int port, int timeout_ms);
 
+/* The development config (etc/mosquitto.conf.in): anonymous, no ACL. */
 int kp_broker_start(struct kp_broker *b);
+/* The production config (etc/mosquitto-production.conf.in) as README "Broker in
+ * production" sets it up: a password file made by mosquitto_passwd -b for
+ * users[0..n), the shipped etc/mosquitto.acl, and a CA and a server
+ * certificate made by openssl for the TLS listener on 127.0.0.1:tls_port. */
+int kp_broker_start_production(struct kp_broker *b, const struct kp_broker_user *users, size_t n);
 void kp_broker_stop(struct kp_broker *b);
-/* Starts a stopped broker again on the same port, with the same config and
+/* Starts a stopped broker again on the same ports, with the same config and
  * persistence directory. */
 int kp_broker_restart(struct kp_broker *b);
 
@@ -61,6 +75,8 @@ int kp_komposter(const struct kp_daemon_proc *p, char **out, ...);
 
 /* GET http://127.0.0.1:port/path → HTTP status, body in *body (malloc'd). */
 int kp_http_get(int port, const char *path, char **body);
+/* One sample of the daemon's /metrics, -1 if unreachable or absent. */
+double kp_daemon_metric(const struct kp_daemon_proc *p, const char *name);
 /* komposter_taps_stored_total from the daemon's /metrics, -1 if unreachable. */
 double kp_stored_taps(const struct kp_daemon_proc *p);
 /* The value of a Prometheus sample line "name value" (name may carry labels). */

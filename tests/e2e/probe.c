@@ -35,12 +35,44 @@ static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
 	return rc == 0 ? 0 : -1;
 }
 
+int kp_mqtt_connect(const struct kp_broker *b, const struct kp_mqtt_login *login, MQTTClient *out)
+{
+	static const struct kp_mqtt_login anonymous;
+	MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+	int rc;
+
+	if (!login)
+		login = &anonymous;
+	const char *client_id = login->client_id ? login->client_id : "kp-e2e-client";
+	*out = NULL;
+	rc = MQTTClient_create(out, b->uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	if (rc != MQTTCLIENT_SUCCESS) {
+		*out = NULL;
+		return rc;
+	}
+	opts.cleansession = 1;
+	opts.username = login->username;
+	opts.password = login->password;
+	rc = MQTTClient_connect(*out, &opts);
+	if (rc != MQTTCLIENT_SUCCESS)
+		MQTTClient_destroy(out); /* sets *out to NULL */
+	return rc;
+}
+
 int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
                   uint64_t device_id, int do_enrol, uint64_t listen_device)
 {
-	MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+	return kp_probe_open_login(pr, b, d, device_id, do_enrol, listen_device, NULL);
+}
+
+int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                        uint64_t device_id, int do_enrol, uint64_t listen_device,
+                        const struct kp_mqtt_login *login)
+{
+	struct kp_mqtt_login as = login ? *login : (struct kp_mqtt_login){ 0 };
 	char client_id[40], topic[KP_TOPIC_MAX];
 	char err[KP_KEYFILE_ERR_SIZE];
+	int rc;
 
 	memset(pr, 0, sizeof(*pr));
 	if (sodium_init() < 0)
@@ -54,12 +86,13 @@ int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct k
 	if (do_enrol && enrol(pr, d) != 0)
 		return -1;
 	snprintf(client_id, sizeof(client_id), "probe-%016llx", (unsigned long long)device_id);
-	if (MQTTClient_create(&pr->client, b->uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
-	    MQTTCLIENT_SUCCESS)
+	if (!as.client_id)
+		as.client_id = client_id;
+	rc = kp_mqtt_connect(b, &as, &pr->client);
+	if (rc != MQTTCLIENT_SUCCESS) {
+		fprintf(stderr, "probe: connect as %s: %d\n", as.client_id, rc);
 		return -1;
-	opts.cleansession = 1;
-	if (MQTTClient_connect(pr->client, &opts) != MQTTCLIENT_SUCCESS)
-		return -1;
+	}
 	if (kp_topic_build(topic, sizeof(topic), listen_device ? listen_device : device_id,
 	                   KP_STREAM_ACK) < 0)
 		return -1;
@@ -108,9 +141,19 @@ int kp_probe_publish(struct kp_probe *pr, uint64_t topic_device, const uint8_t *
 	return MQTTClient_waitForCompletion(pr->client, token, 5000) == MQTTCLIENT_SUCCESS ? 0 : -1;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int kp_probe_reply(struct kp_probe *pr, int timeout_ms, struct kp_reply_seen *out)
 {
-	for (int waited = 0; waited < timeout_ms; waited += 500) {
+	/* A deadline, not a count of receives: with several clients in one
+	 * process, Paho returns from a receive early whenever another client's
+	 * socket has something to handle. */
+	for (int64_t deadline = monotonic_ms() + timeout_ms; monotonic_ms() < deadline;) {
 		char *topic = NULL;
 		int topic_len = 0;
 		MQTTClient_message *msg = NULL;

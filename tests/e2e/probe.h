@@ -29,10 +29,28 @@ struct kp_reply_seen {
 	int signature_ok;   /* verified with the server key */
 };
 
+/* How a client logs in to the broker. A NULL login or NULL field: client id
+ * "probe-<16 hex>" for a probe, else "kp-e2e-client"; no user name; no password. */
+struct kp_mqtt_login {
+	const char *client_id;
+	const char *username;
+	const char *password;
+};
+
+/* Connects a synchronous Paho client to b->uri with a clean session.
+ * Returns MQTTClient_connect's code: MQTTCLIENT_SUCCESS (the client is in
+ * *out), the broker's refusal (4 bad user name or password, 5 not
+ * authorised), or another failure; on any failure *out is NULL. */
+int kp_mqtt_connect(const struct kp_broker *b, const struct kp_mqtt_login *login, MQTTClient *out);
+
 /* Makes a key pair; enrols it unless enrol == 0; connects and subscribes to
  * the ack topic of `listen_device` (its own id when 0). */
 int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
                   uint64_t device_id, int enrol, uint64_t listen_device);
+/* kp_probe_open, logging in as `login` says (NULL: as kp_probe_open). */
+int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                        uint64_t device_id, int enrol, uint64_t listen_device,
+                        const struct kp_mqtt_login *login);
 void kp_probe_close(struct kp_probe *pr);
 
 /* A signed TAPS frame of n taps (tapped_at = now - i s) into buf; returns length. */
