@@ -10,13 +10,11 @@
  *    thread, so reader slots are not tied to thread lifetimes.
  *  - LMDB can only change the map size while this process has no transaction
  *    open. So every transaction, read or write, holds a process-wide rwlock
- *    shared, and growing the map takes it exclusive. The lock prefers
- *    writers so a steady stream of short reads cannot starve a resize. A
- *    pthread rwlock may only be unlocked by the thread that locked it, so
- *    every transaction, read ones included, ends on the thread that began it.
- *  - Another process (the daemon, or the CLI writing devices) may grow the
- *    map: a txn_begin then returns MDB_MAP_RESIZED and we adopt the new size
- *    (mdb_env_set_mapsize(env, 0)) under the exclusive lock and begin again.
+ *    shared, and growing the map takes it exclusive (txn_retry.h, which also
+ *    adopts a map another process grew). The lock prefers writers so a
+ *    steady stream of short reads cannot starve a resize. A pthread rwlock
+ *    may only be unlocked by the thread that locked it, so every
+ *    transaction, read ones included, ends on the thread that began it.
  *  - Commits use LMDB's default sync: when a write call returns ST_OK the
  *    data is on disk.
  *  - The service-day settings are settled (recorded, compared or adopted,
@@ -35,7 +33,6 @@
 
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
-#define RESIZED_RETRIES 8
 #define SCHEMA_KEY "schema_version"
 
 static _Thread_local int last_raw_error;
@@ -133,38 +130,7 @@ const char *st_strerror(int status)
 	}
 }
 
-/* ---- resize lock and transactions ---- */
-
-static int adopt_map_size(struct st_db *db)
-{
-	int rc;
-
-	if (pthread_rwlock_wrlock(&db->resize_lock) != 0)
-		return ST_EIO;
-	rc = st_status(mdb_env_set_mapsize(db->env, 0));
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
-}
-
-/* Begins a txn holding the resize lock shared; on error the lock is not held. */
-static int begin_locked(struct st_db *db, unsigned flags, MDB_txn **txn)
-{
-	for (int tries = 0;; tries++) {
-		int rc;
-
-		if (pthread_rwlock_rdlock(&db->resize_lock) != 0)
-			return ST_EIO;
-		rc = mdb_txn_begin(db->env, NULL, flags, txn);
-		if (rc == MDB_SUCCESS)
-			return ST_OK;
-		pthread_rwlock_unlock(&db->resize_lock);
-		if (rc != MDB_MAP_RESIZED || tries >= RESIZED_RETRIES)
-			return st_status(rc);
-		rc = adopt_map_size(db);
-		if (rc != ST_OK)
-			return rc;
-	}
-}
+/* ---- transactions (txn_retry.c holds the resize lock discipline) ---- */
 
 int st_read_begin(struct st_db *db, struct st_read *r)
 {
@@ -172,75 +138,25 @@ int st_read_begin(struct st_db *db, struct st_read *r)
 		return ST_EINVAL;
 	r->db = db;
 	r->txn = NULL;
-	return begin_locked(db, MDB_RDONLY, &r->txn);
+	return st_txn_begin(&db->txe, MDB_RDONLY, &r->txn);
 }
 
 void st_read_end(struct st_read *r)
 {
 	if (!r || !r->txn)
 		return;
-	mdb_txn_abort(r->txn);
+	st_txn_abort(&r->db->txe, r->txn);
 	r->txn = NULL;
-	pthread_rwlock_unlock(&r->db->resize_lock);
-}
-
-int st_write_begin(struct st_db *db, MDB_txn **txn)
-{
-	if (db->opts.read_only)
-		return ST_EINVAL;
-	return begin_locked(db, 0, txn);
-}
-
-int st_write_end(struct st_db *db, MDB_txn *txn, int rc)
-{
-	if (rc == ST_OK)
-		rc = st_status(mdb_txn_commit(txn));
-	else
-		mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
-}
-
-int st_db_grow(struct st_db *db)
-{
-	MDB_envinfo info;
-	size_t max = db->opts.map_size_max;
-	size_t next;
-	int rc = ST_OK;
-
-	if (pthread_rwlock_wrlock(&db->resize_lock) != 0)
-		return ST_EIO;
-	rc = st_status(mdb_env_info(db->env, &info));
-	if (rc != ST_OK)
-		goto out;
-	if (info.me_mapsize >= max) {
-		rc = ST_EFULL;
-		goto out;
-	}
-	next = info.me_mapsize > max / 2 ? max : info.me_mapsize * 2;
-	rc = st_status(mdb_env_set_mapsize(db->env, next));
-out:
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
 }
 
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows)
 {
-	for (;;) {
-		MDB_txn *txn;
-		int rc = st_write_begin(db, &txn);
+	int rc;
 
-		if (rc != ST_OK)
-			return rc == ST_EMAPFULL ? ST_EFULL : rc;
-		rc = st_write_end(db, txn, fn(ctx, txn));
-		if (rc != ST_EMAPFULL)
-			return rc;
-		rc = st_db_grow(db);
-		if (rc != ST_OK)
-			return rc;
-		if (grows)
-			(*grows)++;
-	}
+	if (db->opts.read_only)
+		return ST_EINVAL;
+	rc = st_txn_run(&db->txe, fn, ctx, grows);
+	return rc == ST_EMAPFULL ? ST_EFULL : rc;
 }
 
 /* ---- open and close ---- */
@@ -340,6 +256,8 @@ static int open_env(struct st_db *db)
 	rc = st_status(mdb_env_create(&db->env));
 	if (rc != ST_OK)
 		return rc;
+	db->txe = (struct st_txn_env){db->env, &db->resize_lock, db->opts.map_size_initial,
+	                              db->opts.map_size_max, st_status, ST_EMAPFULL};
 	rc = st_status(mdb_env_set_maxdbs(db->env, ST_MAX_DBS));
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = st_status(mdb_env_set_mapsize(db->env, db->opts.map_size_initial));

@@ -23,6 +23,7 @@
 #include "storage/log.h"
 #include "storage/pseudonym.h"
 #include "storage/tap_agg.h"
+#include "storage/txn_retry.h"
 
 /* Bumped whenever a stored layout changes; an open of another version is
  * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash). */
@@ -69,6 +70,7 @@ struct st_db {
 	struct st_dbis dbi;
 	pthread_rwlock_t resize_lock; /* shared by every open txn, exclusive to resize */
 	int lock_ready;
+	struct st_txn_env txe; /* env, resize_lock and the map limits, for txn_retry.h */
 	/* Writer-thread state (st_commit_group only): */
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;
@@ -166,18 +168,10 @@ int st_status(int mdb_rc);
  * ST_ENOTFOUND when the database is empty, or an error. */
 int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 
-/* Write transaction holding the resize lock shared. st_write_end commits
- * when rc is ST_OK (aborts otherwise), drops the lock and returns the
- * outcome. */
-int st_write_begin(struct st_db *db, MDB_txn **txn);
-int st_write_end(struct st_db *db, MDB_txn *txn, int rc);
-
-/* Doubles the map (up to map_size_max) with the resize lock exclusive.
- * ST_EFULL when it is at its maximum already. */
-int st_db_grow(struct st_db *db);
-
-/* Runs fn in a write transaction and commits; on a full map grows it and
- * runs fn again. *grows (may be NULL) counts the growths. */
+/* Runs fn in a write transaction and commits; on a full map grows it (up to
+ * map_size_max) and runs fn again from the start (st_txn_run). *grows (may
+ * be NULL) counts the growths. ST_EFULL when the map cannot grow; ST_EINVAL
+ * on a read-only db. */
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows);
 
 /* ---- module internals ---- */
