@@ -81,6 +81,33 @@ int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
 	return rc;
 }
 
+int st_walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from,
+            int (*fn)(void *ctx, MDB_cursor *cur, const MDB_val *key, const MDB_val *val), void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k = from ? *from : (MDB_val){0, NULL};
+	MDB_val v;
+	MDB_cursor_op op = from ? MDB_SET_RANGE : MDB_FIRST;
+	int rc = st_status(mdb_cursor_open(txn, dbi, &cur));
+
+	if (rc != ST_OK)
+		return rc;
+	for (;;) {
+		rc = st_status(mdb_cursor_get(cur, &k, &v, op));
+		if (rc != ST_OK) {
+			if (rc == ST_ENOTFOUND) /* past the last record */
+				rc = ST_OK;
+			break;
+		}
+		rc = fn(ctx, cur, &k, &v);
+		if (rc != ST_OK)
+			break;
+		op = MDB_NEXT;
+	}
+	mdb_cursor_close(cur);
+	return rc == ST_WALK_DONE ? ST_OK : rc;
+}
+
 int st_status(int rc)
 {
 	if (rc == MDB_SUCCESS)

@@ -168,6 +168,16 @@ int st_status(int mdb_rc);
  * ST_ENOTFOUND when the database is empty, or an error. */
 int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 
+/* From an st_walk callback: end the walk here; st_walk returns ST_OK. */
+#define ST_WALK_DONE 1
+/* Calls fn for each record of dbi in key order, from the first key >= *from
+ * (NULL: from the first record), with the cursor on that record (fn may
+ * write through it with MDB_CURRENT). fn returns ST_OK to go on,
+ * ST_WALK_DONE to end the walk early, anything else to end it with that
+ * status. ST_OK when the walk reached the end. */
+int st_walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from,
+            int (*fn)(void *ctx, MDB_cursor *cur, const MDB_val *key, const MDB_val *val), void *ctx);
+
 /* Runs fn in a write transaction and commits; on a full map grows it (up to
  * map_size_max) and runs fn again from the start (st_txn_run). *grows (may
  * be NULL) counts the growths. ST_EFULL when the map cannot grow; ST_EINVAL
