@@ -213,6 +213,8 @@ int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_
 void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received_at,
                          const uint8_t frame_hash[ST_FRAME_HASH_SIZE]);
 int st_log_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq); /* 0 when empty */
+/* Appends one entry inside the writer's transaction (MDB_APPEND). */
+int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value, size_t len);
 
 /* chain.c */
 int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_CHAIN_HEAD_SIZE]);
@@ -228,9 +230,16 @@ void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_
  * of range. */
 int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
                   struct st_tap_agg_val *v);
+/* Adds v to the cell k inside the writer's transaction. */
+int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
+                   const struct st_tap_agg_val *v);
 
-/* pseudonym.c: the writer's epoch key cache in front of
- * st_epoch_key_get_or_create. Clear it whenever a write txn is aborted. */
+/* pseudonym.c: the key of the epoch starting at epoch_date, made and
+ * stored inside txn if absent. */
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
+                               uint8_t key[ST_EPOCH_KEY_SIZE]);
+/* The writer's epoch key cache in front of st_epoch_key_get_or_create.
+ * Clear it whenever a write txn is aborted. */
 int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
                         uint8_t key[ST_EPOCH_KEY_SIZE]);
 void st_epoch_cache_clear(struct st_db *db);
