@@ -59,6 +59,13 @@ static int status_of_errno(int e)
 	switch (e) {
 	case ENOENT:
 		return ST_ENOTFOUND;
+	case EACCES:
+	case EPERM:
+		return ST_EACCES;
+	case EROFS:
+		return ST_EROFS;
+	case ENOTDIR:
+		return ST_ENOTDIR;
 	case ENOSPC:
 	case EDQUOT:
 		return ST_EFULL;
@@ -152,6 +159,12 @@ const char *st_strerror(int status)
 		return "stopped by callback";
 	case ST_EMISMATCH:
 		return "database was made with other service-day settings";
+	case ST_EACCES:
+		return "permission denied";
+	case ST_EROFS:
+		return "read-only file system";
+	case ST_ENOTDIR:
+		return "not a directory";
 	default:
 		return "unknown status";
 	}

@@ -43,6 +43,9 @@ enum st_status {
 	ST_ECORRUPT = -6,  /* stored data does not decode */
 	ST_ESTOP = -7,     /* a foreach callback asked to stop (not an error for the caller of foreach) */
 	ST_EMISMATCH = -8, /* the database was made with other service-day settings */
+	ST_EACCES = -9,    /* the system refused access to a file or directory (EACCES, EPERM) */
+	ST_EROFS = -10,    /* a write on a read-only file system (e.g. outside a unit's ReadWritePaths) */
+	ST_ENOTDIR = -11,  /* the path, or a part of it, is not a directory */
 };
 
 enum st_epoch_period {
@@ -71,7 +74,10 @@ void st_options_default(struct st_options *opts);
 
 struct st_db; /* opaque; one per process */
 
-/* ST_EINVAL for bad options, including a timezone that is neither an
+/* The database directory is made (with its parents) when missing; when it
+ * cannot be used the error says why: ST_EACCES, ST_EROFS, ST_ENOTDIR (the
+ * path is a file, or runs through one), ST_EFULL (no space left).
+ * ST_EINVAL for bad options, including a timezone that is neither an
  * installed zone nor a POSIX TZ rule (glibc would silently use UTC; a
  * read-only or adopt_settings open checks only the zone it ends up using);
  * ST_ENOTFOUND for a read-only open of a database that does not exist;
