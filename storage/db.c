@@ -24,10 +24,12 @@
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
+#include "storage/zone.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -165,6 +167,8 @@ const char *st_strerror(int status)
 		return "read-only file system";
 	case ST_ENOTDIR:
 		return "not a directory";
+	case ST_EZONE:
+		return "unknown time zone (timezone must name a zone of the tz database, such as Europe/Kyiv)";
 	default:
 		return "unknown status";
 	}
@@ -372,6 +376,23 @@ static int open_dbis(struct st_db *db)
 	return st_status(mdb_txn_commit(txn)); /* keeps the handles, read-only too */
 }
 
+/* Whether this open may record its own service-day settings: any
+ * read-write open that does not adopt, and one that adopts but finds no
+ * database to adopt from. */
+static int may_record_options(const struct st_db *db)
+{
+	char data[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (db->opts.read_only)
+		return 0;
+	if (!db->opts.adopt_settings)
+		return 1;
+	n = snprintf(data, sizeof data, "%s/data.mdb", db->path);
+	return n < 0 || (size_t)n >= sizeof data || stat(data, &st) != 0;
+}
+
 int st_db_open(struct st_db **out, const struct st_options *opts)
 {
 	struct st_db *db;
@@ -391,8 +412,8 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	rc = copy_options(db, opts);
 	if (rc == ST_OK)
 		rc = init_lock(db);
-	if (rc == ST_OK && !db->opts.read_only && !db->opts.adopt_settings)
-		rc = st_zone_check(db->opts.timezone); /* before anything is created */
+	if (rc == ST_OK && may_record_options(db))
+		rc = st_zone_valid(db->opts.timezone, NULL, 0); /* before anything is created */
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = mkdir_p(db->path);
 	if (rc == ST_OK)

@@ -46,6 +46,7 @@ enum st_status {
 	ST_EACCES = -9,    /* the system refused access to a file or directory (EACCES, EPERM) */
 	ST_EROFS = -10,    /* a write on a read-only file system (e.g. outside a unit's ReadWritePaths) */
 	ST_ENOTDIR = -11,  /* the path, or a part of it, is not a directory */
+	ST_EZONE = -12,    /* the time zone is not a tz database zone name (zone.h) */
 };
 
 enum st_epoch_period {
@@ -60,8 +61,8 @@ struct st_options {
 	size_t map_size_max;        /* bytes (default 64 GiB) */
 	/* The service-day settings: used to create a database; checked against
 	 * (or, adopting, replaced by) the recorded ones on later opens. */
-	const char *timezone;       /* IANA name or POSIX TZ rule for service dates, required
-	                             * (default "Europe/Kyiv"); the one in use sets TZ process-wide */
+	const char *timezone;       /* tz database zone name for service dates, required
+	                             * (default "Europe/Kyiv"); see st_zone_valid (zone.h) */
 	int service_day_start_hour; /* 0..23: taps before it belong to the previous date (default 3) */
 	int epoch_period;           /* enum st_epoch_period (default day) */
 	int read_only;              /* open for tools that only read; always adopts the recorded settings */
@@ -77,10 +78,10 @@ struct st_db; /* opaque; one per process */
 /* The database directory is made (with its parents) when missing; when it
  * cannot be used the error says why: ST_EACCES, ST_EROFS, ST_ENOTDIR (the
  * path is a file, or runs through one), ST_EFULL (no space left).
- * ST_EINVAL for bad options, including a timezone that is neither an
- * installed zone nor a POSIX TZ rule (glibc would silently use UTC; a
- * read-only or adopt_settings open checks only the zone it ends up using);
- * ST_ENOTFOUND for a read-only open of a database that does not exist;
+ * ST_EINVAL for bad options; ST_EZONE for a timezone that st_zone_valid
+ * refuses (glibc would silently use UTC), found before anything is created
+ * or recorded (a read-only or adopt_settings open checks only the zone it
+ * ends up using); ST_ENOTFOUND for a read-only open of a database that does not exist;
  * ST_ECORRUPT for a database of another schema version; ST_EMISMATCH for a
  * read-write open without adopt_settings whose timezone (compared as
  * written), service_day_start_hour or epoch_period differs from the

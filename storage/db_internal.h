@@ -187,8 +187,6 @@ int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx
 /* ---- module internals ---- */
 
 /* settings.c: the service-day settings recorded in meta. */
-/* ST_EINVAL unless tz is an installed zone or a POSIX TZ rule. */
-int st_zone_check(const char *tz);
 /* In the opening transaction, after the schema check. Recorded settings:
  * a read-only or adopt_settings open takes them into db->opts, any other
  * gets ST_EMISMATCH unless its options equal them. None recorded: a new

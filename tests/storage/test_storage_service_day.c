@@ -155,6 +155,6 @@ Test(service_day_commit, an_unknown_time_zone_is_refused)
 	struct st_db *db = NULL;
 
 	tdb.opts.timezone = "Europe/Atlantis";
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_EINVAL);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_EZONE);
 	cr_expect_null(db);
 }

@@ -222,7 +222,7 @@ Test(settings, a_reader_ignores_a_bad_time_zone_in_its_options)
 	expect_settings(tdb.db, "Europe/Kyiv", 3, ST_EPOCH_DAY);
 	tdb_close();
 	tdb.opts.read_only = 0;
-	open_expect(&tdb.opts, ST_EINVAL);
+	open_expect(&tdb.opts, ST_EZONE);
 }
 
 /* ---- databases without recorded settings, and damaged records ---- */
