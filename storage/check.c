@@ -178,7 +178,7 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 
 	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
 		kp_frame_get_tap(frame, i, &t);
-		if (st_tap_agg_of(&t, c->db->opts.service_day_start_hour, &k, &v) != 0) {
+		if (st_tap_agg_of(&t, c->db->zone, c->db->opts.service_day_start_hour, &k, &v) != 0) {
 			problem(c, "log: seq %" PRIu64 " tap %u has a time out of range", seq, i);
 			continue;
 		}

@@ -104,10 +104,10 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	int rc;
 
 	kp_frame_get_tap(frame, i, &t);
-	rc = st_tap_agg_of(&t, g->db->opts.service_day_start_hour, &ak, &av) == 0 ? ST_OK : ST_EINVAL;
+	rc = st_tap_agg_of(&t, g->db->zone, g->db->opts.service_day_start_hour, &ak, &av);
 	sodium_memzero(&t, sizeof t);
-	if (rc != ST_OK)
-		return rc;
+	if (rc != 0)
+		return ST_EINVAL;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
 	rc = st_epoch_key_cached(g->db, g->txn, epoch, key);
 	if (rc != ST_OK)
@@ -127,10 +127,10 @@ static int frame_key(struct group *g, const uint8_t *frame, uint8_t key[ST_EPOCH
 	int rc;
 
 	kp_frame_get_tap(frame, 0, &t);
-	rc = st_service_day(t.tapped_at, g->db->opts.service_day_start_hour, &w) == 0 ? ST_OK : ST_EINVAL;
+	rc = st_service_day(g->db->zone, t.tapped_at, g->db->opts.service_day_start_hour, &w);
 	sodium_memzero(&t, sizeof t);
-	if (rc != ST_OK)
-		return rc;
+	if (rc != 0)
+		return ST_EINVAL;
 	return st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
 	                           key);
 }

@@ -19,8 +19,9 @@
  *    data is on disk.
  *  - The service-day settings are settled (recorded, compared or adopted,
  *    settings.c) in the transaction that opens the named databases, so a
- *    new database never exists without them; TZ is set only afterwards,
- *    from the settings the database will actually use.
+ *    new database never exists without them; the zone's table (zone.h) is
+ *    read only afterwards, from the settings the database will actually
+ *    use, and kept in struct st_db: the process's TZ is never changed.
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
@@ -421,7 +422,7 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	if (rc == ST_OK)
 		rc = open_dbis(db);
 	if (rc == ST_OK)
-		rc = st_settings_apply(db);
+		rc = st_zone_open(&db->zone, db->opts.timezone);
 	if (rc != ST_OK)
 		goto err;
 	*out = db;
@@ -440,6 +441,7 @@ void st_db_close(struct st_db *db)
 	if (db->lock_ready)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
+	st_zone_close(db->zone);
 	free(db->path);
 	free(db->timezone);
 	free(db);
@@ -448,6 +450,11 @@ void st_db_close(struct st_db *db)
 const struct st_options *st_db_options(const struct st_db *db)
 {
 	return &db->opts;
+}
+
+const struct st_zone *st_db_zone(const struct st_db *db)
+{
+	return db->zone;
 }
 
 size_t st_db_map_size(const struct st_db *db)

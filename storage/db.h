@@ -19,7 +19,7 @@
  *    hours and epochs with the recorded settings, whatever its options say:
  *    a read-write open whose settings differ fails with ST_EMISMATCH (unless
  *    adopt_settings), a read-only or adopt_settings open takes the recorded
- *    ones (TZ included), and st_db_options reports the settings in use. A
+ *    ones, and st_db_options and st_db_zone report the settings in use. A
  *    database made before settings were recorded gets its opener's on its
  *    first read-write open without adopt_settings; until then other opens
  *    use their options.
@@ -73,7 +73,8 @@ struct st_options {
 /* Fills opts with the defaults above. */
 void st_options_default(struct st_options *opts);
 
-struct st_db; /* opaque; one per process */
+struct st_db;   /* opaque; one per process */
+struct st_zone; /* zone.h */
 
 /* The database directory is made (with its parents) when missing; when it
  * cannot be used the error says why: ST_EACCES, ST_EROFS, ST_ENOTDIR (the
@@ -93,6 +94,10 @@ void st_db_close(struct st_db *db);
 /* The options in use: the service-day settings are the recorded (adopted)
  * ones; strings live as long as db. */
 const struct st_options *st_db_options(const struct st_db *db);
+/* The time zone of those settings, read at open (zone.h) for
+ * st_service_day; it lives as long as db. st_db_open leaves the process's
+ * TZ as it was. */
+const struct st_zone *st_db_zone(const struct st_db *db);
 size_t st_db_map_size(const struct st_db *db);
 const char *st_strerror(int status);
 /* The raw LMDB or errno code behind the last failure in this thread (give it

@@ -67,6 +67,7 @@ struct st_db {
 	                         * service-day settings are the ones in use (settings.c) */
 	char *path;
 	char *timezone;
+	struct st_zone *zone; /* of opts.timezone, once settled (zone.h) */
 	struct st_dbis dbi;
 	pthread_rwlock_t resize_lock; /* shared by every open txn, exclusive to resize */
 	int lock_ready;
@@ -194,8 +195,6 @@ int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx
  * adopt_settings records db->opts'; otherwise they are used unrecorded.
  * ST_ECORRUPT for a record that does not decode. */
 int st_settings_settle(struct st_db *db, MDB_txn *txn, int created);
-/* Sets TZ (process-wide) to db->opts.timezone. */
-int st_settings_apply(const struct st_db *db);
 
 /* once.c */
 void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq);
@@ -224,10 +223,10 @@ void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AG
 void st_tap_agg_key_decode(const uint8_t in[ST_TAP_AGG_KEY_SIZE], struct st_tap_agg_key *k);
 void st_tap_agg_val_encode(const struct st_tap_agg_val *v, uint8_t out[ST_TAP_AGG_VAL_SIZE]);
 void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_agg_val *v);
-/* The cell a tap counts in and what it adds there; -1 if tapped_at is out
- * of range. */
-int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
-                  struct st_tap_agg_val *v);
+/* The cell a tap counts in and what it adds there, with the service-day
+ * zone and start hour; -1 if tapped_at has no service date. */
+int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_hour,
+                  struct st_tap_agg_key *k, struct st_tap_agg_val *v);
 /* Adds v to the cell k inside the writer's transaction. */
 int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
                    const struct st_tap_agg_val *v);

@@ -1,6 +1,6 @@
 /*
  * settings.c — the service-day settings (time zone, service-day start hour,
- * pseudonym epoch period) recorded in `meta`, and the process time zone.
+ * pseudonym epoch period) recorded in `meta`.
  *
  * Why it is built this way:
  *  - These settings decide the service date and hour every tap is counted
@@ -23,22 +23,9 @@
 #include "storage/zone.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #define SETTINGS_KEY "service_day"
 #define SETTINGS_FIXED 2 /* start_hour, epoch_period */
-
-int st_settings_apply(const struct st_db *db)
-{
-	int rc = st_zone_valid(db->opts.timezone, NULL, 0);
-
-	if (rc != ST_OK)
-		return rc;
-	if (setenv("TZ", db->opts.timezone, 1) != 0)
-		return ST_EIO;
-	tzset();
-	return ST_OK;
-}
 
 /* The stored record, decoded; tz points into LMDB's memory (txn-long). */
 struct stored {

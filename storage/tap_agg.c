@@ -55,12 +55,12 @@ void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_
 	v->amount = dec_le64(in + V_AMOUNT);
 }
 
-int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
-                  struct st_tap_agg_val *v)
+int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_hour,
+                  struct st_tap_agg_key *k, struct st_tap_agg_val *v)
 {
 	struct st_when when;
 
-	if (st_service_day(t->tapped_at, start_hour, &when) != 0)
+	if (st_service_day(zone, t->tapped_at, start_hour, &when) != 0)
 		return -1;
 	k->service_date = when.service_date;
 	k->hour = when.hour;
