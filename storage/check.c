@@ -306,15 +306,23 @@ struct merge {
 	size_t i; /* the next pair or cell not yet matched */
 };
 
+/* Whether a record of database `name` has the sizes it must; a problem if not. */
+static int sizes_ok(struct check *c, const char *name, const MDB_val *k, size_t key_size,
+                    const MDB_val *v, size_t val_size)
+{
+	if (k->mv_size == key_size && v->mv_size == val_size)
+		return 1;
+	problem(c, "%s: entry of %zu+%zu bytes", name, k->mv_size, v->mv_size);
+	return 0;
+}
+
 static int once_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
 {
 	struct merge *m = ctx;
 	struct pair got;
 
-	if (k->mv_size != ST_ONCE_KEY_SIZE || v->mv_size != ST_U64_SIZE) {
-		problem(m->c, "once: entry of %zu+%zu bytes", k->mv_size, v->mv_size);
+	if (!sizes_ok(m->c, "once", k, ST_ONCE_KEY_SIZE, v, ST_U64_SIZE))
 		return ST_OK;
-	}
 	got = (struct pair){dec_be64(k->mv_data), dec_be64((const uint8_t *)k->mv_data + 8),
 	                    dec_le64(v->mv_data)};
 	once_entry(m->c, &got, &m->i);
@@ -367,10 +375,8 @@ static int watermark_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const 
 	struct check *c = m->c;
 	uint64_t dev, want;
 
-	if (k->mv_size != ST_DEVICE_KEY_SIZE || v->mv_size != ST_U64_SIZE) {
-		problem(c, "watermark: entry of %zu+%zu bytes", k->mv_size, v->mv_size);
+	if (!sizes_ok(c, "watermark", k, ST_DEVICE_KEY_SIZE, v, ST_U64_SIZE))
 		return ST_OK;
-	}
 	dev = dec_be64(k->mv_data);
 	watermarks_absent(c, &m->i, dev, 0);
 	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i) : 0;
@@ -425,10 +431,8 @@ static int tap_agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MD
 	struct merge *m = ctx;
 	struct st_tap_agg_val got;
 
-	if (k->mv_size != ST_TAP_AGG_KEY_SIZE || v->mv_size != ST_TAP_AGG_VAL_SIZE) {
-		problem(m->c, "tap_agg: entry of %zu+%zu bytes", k->mv_size, v->mv_size);
+	if (!sizes_ok(m->c, "tap_agg", k, ST_TAP_AGG_KEY_SIZE, v, ST_TAP_AGG_VAL_SIZE))
 		return ST_OK;
-	}
 	st_tap_agg_val_decode(v->mv_data, &got);
 	agg_entry(m->c, k->mv_data, &got, &m->i);
 	return ST_OK;
