@@ -8,6 +8,7 @@
  * must not quietly leave a default in place.
  */
 #include "config/config.h"
+#include "storage/zone.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -330,6 +331,10 @@ int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 	}
 	if (check_mqtt_uri(cfg->mqtt_uri, why, sizeof(why)) != 0) {
 		snprintf(err, KP_CONFIG_ERR_SIZE, "[mqtt] uri: %s", why);
+		return -1;
+	}
+	if (st_zone_valid(cfg->timezone, why, sizeof(why)) != ST_OK) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "[storage] timezone: %s", why);
 		return -1;
 	}
 	return 0;

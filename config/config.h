@@ -66,7 +66,8 @@ int kp_config_load(const char *path, struct kp_config *cfg, char err[KP_CONFIG_E
 /* The same for INI text in memory (tests, fuzzing). */
 int kp_config_parse_string(const char *text, struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
 /* Checks what single keys cannot: the listen address and the broker URI
- * parse, the map sizes agree. Returns 0, or -1 with one line in err. */
+ * parse, the time zone is a tz database name (storage/zone.h), the map sizes
+ * agree. Returns 0, or -1 with one line in err. */
 int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
 /* "IPV4-ADDRESS:PORT", the form of [http] listen. Returns 0 or -1. */
 int kp_listen_parse(const char *text, struct sockaddr_in *sa);

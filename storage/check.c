@@ -178,7 +178,7 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 
 	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
 		kp_frame_get_tap(frame, i, &t);
-		if (st_tap_agg_of(&t, c->db->opts.service_day_start_hour, &k, &v) != 0) {
+		if (st_tap_agg_of(&t, c->db->zone, c->db->opts.service_day_start_hour, &k, &v) != 0) {
 			problem(c, "log: seq %" PRIu64 " tap %u has a time out of range", seq, i);
 			continue;
 		}
@@ -216,34 +216,29 @@ static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 	return count_taps(c, seq, e.frame, h.count);
 }
 
-static int walk_log(struct check *c)
+static int log_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
+	struct check *c = ctx;
 	uint64_t seq;
 	int rc;
 
-	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.log, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != sizeof seq) {
-			problem(c, "log: key of %zu bytes", k.mv_size);
-			continue;
-		}
-		seq = dec_intkey(&k);
-		if (seq != c->rep->entries + 1)
-			problem(c, "log: seq %" PRIu64 " follows %" PRIu64, seq, c->rep->entries);
-		c->rep->entries++;
-		rc = check_entry(c, seq, &v);
-		if (rc != ST_OK)
-			break;
-		if (c->progress && c->rep->entries % PROGRESS_EVERY == 0)
-			c->progress(c->ctx, c->rep->entries, c->total);
+	if (k->mv_size != sizeof seq) {
+		problem(c, "log: key of %zu bytes", k->mv_size);
+		return ST_OK;
 	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	seq = dec_intkey(k);
+	if (seq != c->rep->entries + 1)
+		problem(c, "log: seq %" PRIu64 " follows %" PRIu64, seq, c->rep->entries);
+	c->rep->entries++;
+	rc = check_entry(c, seq, v);
+	if (rc == ST_OK && c->progress && c->rep->entries % PROGRESS_EVERY == 0)
+		c->progress(c->ctx, c->rep->entries, c->total);
+	return rc;
+}
+
+static int walk_log(struct check *c)
+{
+	return st_walk(c->r.txn, c->db->dbi.log, NULL, log_record, c);
 }
 
 static int check_chain_count(struct check *c)
@@ -305,31 +300,43 @@ static void once_entry(struct check *c, const struct pair *got, size_t *i)
 	        got->device_id, got->batch_seq);
 }
 
+/* A walk of a stored database merged against the sorted pairs or cells. */
+struct merge {
+	struct check *c;
+	size_t i; /* the next pair or cell not yet matched */
+};
+
+/* Whether a record of database `name` has the sizes it must; a problem if not. */
+static int sizes_ok(struct check *c, const char *name, const MDB_val *k, size_t key_size,
+                    const MDB_val *v, size_t val_size)
+{
+	if (k->mv_size == key_size && v->mv_size == val_size)
+		return 1;
+	problem(c, "%s: entry of %zu+%zu bytes", name, k->mv_size, v->mv_size);
+	return 0;
+}
+
+static int once_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct merge *m = ctx;
+	struct pair got;
+
+	if (!sizes_ok(m->c, "once", k, ST_ONCE_KEY_SIZE, v, ST_U64_SIZE))
+		return ST_OK;
+	got = (struct pair){kp_load_u64be(k->mv_data), kp_load_u64be((const uint8_t *)k->mv_data + 8),
+	                    kp_load_u64le(v->mv_data)};
+	once_entry(m->c, &got, &m->i);
+	return ST_OK;
+}
+
 static int check_once(struct check *c)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	struct pair got;
-	size_t i = 0;
-	int rc;
+	struct merge m = {c, 0};
+	int rc = st_walk(c->r.txn, c->db->dbi.once, NULL, once_record, &m);
 
-	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.once, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_ONCE_KEY_SIZE || v.mv_size != ST_U64_SIZE) {
-			problem(c, "once: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
-			continue;
-		}
-		got = (struct pair){kp_load_u64be(k.mv_data), kp_load_u64be((const uint8_t *)k.mv_data + 8),
-		                    kp_load_u64le(v.mv_data)};
-		once_entry(c, &got, &i);
-	}
-	mdb_cursor_close(cur);
-	while (i < c->npairs)
-		once_missing(c, &c->pairs[i++]);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	while (m.i < c->npairs)
+		once_missing(c, &c->pairs[m.i++]);
+	return rc;
 }
 
 /* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
@@ -362,31 +369,28 @@ static void watermarks_absent(struct check *c, size_t *i, uint64_t until, int to
 	}
 }
 
+static int watermark_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct merge *m = ctx;
+	struct check *c = m->c;
+	uint64_t dev, want;
+
+	if (!sizes_ok(c, "watermark", k, ST_DEVICE_KEY_SIZE, v, ST_U64_SIZE))
+		return ST_OK;
+	dev = kp_load_u64be(k->mv_data);
+	watermarks_absent(c, &m->i, dev, 0);
+	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i) : 0;
+	watermark_compare(c, dev, want, kp_load_u64le(v->mv_data));
+	return ST_OK;
+}
+
 static int check_watermarks(struct check *c)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t i = 0;
-	uint64_t dev, want;
-	int rc;
+	struct merge m = {c, 0};
+	int rc = st_walk(c->r.txn, c->db->dbi.watermark, NULL, watermark_record, &m);
 
-	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.watermark, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_DEVICE_KEY_SIZE || v.mv_size != ST_U64_SIZE) {
-			problem(c, "watermark: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
-			continue;
-		}
-		dev = kp_load_u64be(k.mv_data);
-		watermarks_absent(c, &i, dev, 0);
-		want = i < c->npairs && c->pairs[i].device_id == dev ? watermark_from(c, &i) : 0;
-		watermark_compare(c, dev, want, kp_load_u64le(v.mv_data));
-	}
-	mdb_cursor_close(cur);
-	watermarks_absent(c, &i, 0, 1);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	watermarks_absent(c, &m.i, 0, 1);
+	return rc;
 }
 
 /* ---- aggregates ---- */
@@ -422,32 +426,29 @@ static void agg_entry(struct check *c, const uint8_t *key, const struct st_tap_a
 	cell_report(c, key, "extra", &none, got);
 }
 
+static int tap_agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct merge *m = ctx;
+	struct st_tap_agg_val got;
+
+	if (!sizes_ok(m->c, "tap_agg", k, ST_TAP_AGG_KEY_SIZE, v, ST_TAP_AGG_VAL_SIZE))
+		return ST_OK;
+	st_tap_agg_val_decode(v->mv_data, &got);
+	agg_entry(m->c, k->mv_data, &got, &m->i);
+	return ST_OK;
+}
+
 static int check_tap_agg(struct check *c)
 {
 	static const struct st_tap_agg_val none;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	struct st_tap_agg_val got;
-	size_t i = 0;
+	struct merge m = {c, 0};
 	int rc;
 
 	cells_compact(c);
-	rc = st_status(mdb_cursor_open(c->r.txn, c->db->dbi.tap_agg, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_TAP_AGG_KEY_SIZE || v.mv_size != ST_TAP_AGG_VAL_SIZE) {
-			problem(c, "tap_agg: entry of %zu+%zu bytes", k.mv_size, v.mv_size);
-			continue;
-		}
-		st_tap_agg_val_decode(v.mv_data, &got);
-		agg_entry(c, k.mv_data, &got, &i);
-	}
-	mdb_cursor_close(cur);
-	for (; i < c->ncells; i++)
-		cell_report(c, c->cells[i].key, "missing", &c->cells[i].v, &none);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	rc = st_walk(c->r.txn, c->db->dbi.tap_agg, NULL, tap_agg_record, &m);
+	for (; m.i < c->ncells; m.i++)
+		cell_report(c, c->cells[m.i].key, "missing", &c->cells[m.i].v, &none);
+	return rc;
 }
 
 /* ---- entry point ---- */

@@ -21,8 +21,10 @@
  * added once.
  *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
- * group run again from the start; the epoch key cache is cleared after every
- * failed attempt because it may hold a key made by the aborted transaction.
+ * group run again from the start (st_write_run, the one grow-and-retry loop
+ * of txn_retry.h); the epoch key cache is cleared before every run that
+ * follows an aborted one, and after a call that failed, because it may hold
+ * a key made by an aborted transaction.
  */
 #include "storage/commit.h"
 
@@ -33,6 +35,10 @@
 
 struct group {
 	struct st_db *db;
+	struct st_commit_item *items;
+	size_t n;
+	unsigned runs;       /* how many times st_write_run ran the group */
+	uint32_t map_grows;
 	MDB_txn *txn;
 	uint64_t last_seq;
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
@@ -98,10 +104,10 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	int rc;
 
 	kp_frame_get_tap(frame, i, &t);
-	rc = st_tap_agg_of(&t, g->db->opts.service_day_start_hour, &ak, &av) == 0 ? ST_OK : ST_EINVAL;
+	rc = st_tap_agg_of(&t, g->db->zone, g->db->opts.service_day_start_hour, &ak, &av);
 	sodium_memzero(&t, sizeof t);
-	if (rc != ST_OK)
-		return rc;
+	if (rc != 0)
+		return ST_EINVAL;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
 	rc = st_epoch_key_cached(g->db, g->txn, epoch, key);
 	if (rc != ST_OK)
@@ -121,10 +127,10 @@ static int frame_key(struct group *g, const uint8_t *frame, uint8_t key[ST_EPOCH
 	int rc;
 
 	kp_frame_get_tap(frame, 0, &t);
-	rc = st_service_day(t.tapped_at, g->db->opts.service_day_start_hour, &w) == 0 ? ST_OK : ST_EINVAL;
+	rc = st_service_day(g->db->zone, t.tapped_at, g->db->opts.service_day_start_hour, &w);
 	sodium_memzero(&t, sizeof t);
-	if (rc != ST_OK)
-		return rc;
+	if (rc != 0)
+		return ST_EINVAL;
 	return st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
 	                           key);
 }
@@ -230,26 +236,23 @@ static int fill_watermarks(struct group *g, struct st_commit_item *items, size_t
 	return rc;
 }
 
-static int attempt(struct st_db *db, struct st_commit_item *items, size_t n,
-                   struct st_commit_stats *stats)
+/* One run of the whole group in txn (st_write_run may run it again after
+ * growing the map). A run after the first means the one before was aborted:
+ * the epoch key cache may hold a key made by it, so it is cleared. */
+static int store_group(void *ctx, MDB_txn *txn)
 {
-	struct group g = {.db = db};
+	struct group *g = ctx;
 	int rc;
 
-	rc = st_write_begin(db, &g.txn);
-	if (rc != ST_OK)
-		return rc;
-	rc = group_start(&g);
-	for (size_t i = 0; i < n && rc == ST_OK; i++)
-		rc = store_item(&g, &items[i]);
+	if (g->runs++ > 0)
+		st_epoch_cache_clear(g->db);
+	g->txn = txn;
+	g->stats = (struct st_commit_stats){0};
+	rc = group_start(g);
+	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
+		rc = store_item(g, &g->items[i]);
 	if (rc == ST_OK)
-		rc = fill_watermarks(&g, items, n);
-	rc = st_write_end(db, g.txn, rc);
-	if (rc == ST_OK) {
-		stats->stored = g.stats.stored;
-		stats->duplicates = g.stats.duplicates;
-		stats->taps = g.stats.taps;
-	}
+		rc = fill_watermarks(g, g->items, g->n);
 	return rc;
 }
 
@@ -286,28 +289,22 @@ static void mark_failed(struct st_commit_item *items, size_t n, int rc)
 int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
                     struct st_commit_stats *stats)
 {
-	struct st_commit_stats st = {0};
+	struct group g = {.db = db, .items = items, .n = n};
 	int rc;
 
 	if (!db || (n && !items))
 		return ST_EINVAL;
 	rc = check_items(items, n);
-	while (rc == ST_OK && n > 0) {
-		rc = attempt(db, items, n, &st);
-		if (rc == ST_OK)
-			break;
+	if (rc == ST_OK && n > 0)
+		rc = st_write_run(db, store_group, &g, &g.map_grows);
+	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
-		if (rc != ST_EMAPFULL)
-			break;
-		rc = st_db_grow(db);
-		if (rc == ST_OK)
-			st.map_grows++;
-	}
-	if (rc == ST_EMAPFULL)
-		rc = ST_EFULL;
-	if (rc != ST_OK)
 		mark_failed(items, n, rc);
-	if (stats)
-		*stats = st;
+		g.stats = (struct st_commit_stats){0};
+	}
+	if (stats) {
+		*stats = g.stats;
+		stats->map_grows = g.map_grows;
+	}
 	return rc;
 }

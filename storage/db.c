@@ -10,35 +10,33 @@
  *    thread, so reader slots are not tied to thread lifetimes.
  *  - LMDB can only change the map size while this process has no transaction
  *    open. So every transaction, read or write, holds a process-wide rwlock
- *    shared, and growing the map takes it exclusive. The lock prefers
- *    writers so a steady stream of short reads cannot starve a resize. A
- *    pthread rwlock may only be unlocked by the thread that locked it, so
- *    every transaction, read ones included, ends on the thread that began it.
- *  - Another process (the daemon, or the CLI writing devices) may grow the
- *    map: a txn_begin then returns MDB_MAP_RESIZED and we adopt the new size
- *    (mdb_env_set_mapsize(env, 0)) under the exclusive lock and begin again.
+ *    shared, and growing the map takes it exclusive (txn_retry.h, which also
+ *    adopts a map another process grew). The lock prefers writers so a
+ *    steady stream of short reads cannot starve a resize. A pthread rwlock
+ *    may only be unlocked by the thread that locked it, so every
+ *    transaction, read ones included, ends on the thread that began it.
  *  - Commits use LMDB's default sync: when a write call returns ST_OK the
  *    data is on disk.
  *  - The service-day settings are settled (recorded, compared or adopted,
  *    settings.c) in the transaction that opens the named databases, so a
- *    new database never exists without them; TZ is set only afterwards,
- *    from the settings the database will actually use.
+ *    new database never exists without them; the zone's table (zone.h) is
+ *    read only afterwards, from the settings the database will actually
+ *    use, and kept in struct st_db: the process's TZ is never changed.
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
 #include "storage/dir_lock.h"
+#include "storage/zone.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
-#define RESIZED_RETRIES 8
 #define SCHEMA_KEY "schema_version"
 
 static _Thread_local int last_raw_error;
@@ -66,6 +64,13 @@ static int status_of_errno(int e)
 	switch (e) {
 	case ENOENT:
 		return ST_ENOTFOUND;
+	case EACCES:
+	case EPERM:
+		return ST_EACCES;
+	case EROFS:
+		return ST_EROFS;
+	case ENOTDIR:
+		return ST_ENOTDIR;
 	case ENOSPC:
 	case EDQUOT:
 		return ST_EFULL;
@@ -86,6 +91,33 @@ int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val)
 	rc = st_status(mdb_cursor_get(cur, key, val, MDB_LAST));
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+int st_walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from,
+            int (*fn)(void *ctx, MDB_cursor *cur, const MDB_val *key, const MDB_val *val), void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k = from ? *from : (MDB_val){0, NULL};
+	MDB_val v;
+	MDB_cursor_op op = from ? MDB_SET_RANGE : MDB_FIRST;
+	int rc = st_status(mdb_cursor_open(txn, dbi, &cur));
+
+	if (rc != ST_OK)
+		return rc;
+	for (;;) {
+		rc = st_status(mdb_cursor_get(cur, &k, &v, op));
+		if (rc != ST_OK) {
+			if (rc == ST_ENOTFOUND) /* past the last record */
+				rc = ST_OK;
+			break;
+		}
+		rc = fn(ctx, cur, &k, &v);
+		if (rc != ST_OK)
+			break;
+		op = MDB_NEXT;
+	}
+	mdb_cursor_close(cur);
+	return rc == ST_WALK_DONE ? ST_OK : rc;
 }
 
 int st_status(int rc)
@@ -134,43 +166,20 @@ const char *st_strerror(int status)
 		return "database was made with other service-day settings";
 	case ST_EBUSY:
 		return "database is in use by another komposterd";
+	case ST_EACCES:
+		return "permission denied";
+	case ST_EROFS:
+		return "read-only file system";
+	case ST_ENOTDIR:
+		return "not a directory";
+	case ST_EZONE:
+		return "unknown time zone (timezone must name a zone of the tz database, such as Europe/Kyiv)";
 	default:
 		return "unknown status";
 	}
 }
 
-/* ---- resize lock and transactions ---- */
-
-static int adopt_map_size(struct st_db *db)
-{
-	int rc;
-
-	if (pthread_rwlock_wrlock(&db->resize_lock) != 0)
-		return ST_EIO;
-	rc = st_status(mdb_env_set_mapsize(db->env, 0));
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
-}
-
-/* Begins a txn holding the resize lock shared; on error the lock is not held. */
-static int begin_locked(struct st_db *db, unsigned flags, MDB_txn **txn)
-{
-	for (int tries = 0;; tries++) {
-		int rc;
-
-		if (pthread_rwlock_rdlock(&db->resize_lock) != 0)
-			return ST_EIO;
-		rc = mdb_txn_begin(db->env, NULL, flags, txn);
-		if (rc == MDB_SUCCESS)
-			return ST_OK;
-		pthread_rwlock_unlock(&db->resize_lock);
-		if (rc != MDB_MAP_RESIZED || tries >= RESIZED_RETRIES)
-			return st_status(rc);
-		rc = adopt_map_size(db);
-		if (rc != ST_OK)
-			return rc;
-	}
-}
+/* ---- transactions (txn_retry.c holds the resize lock discipline) ---- */
 
 int st_read_begin(struct st_db *db, struct st_read *r)
 {
@@ -178,90 +187,25 @@ int st_read_begin(struct st_db *db, struct st_read *r)
 		return ST_EINVAL;
 	r->db = db;
 	r->txn = NULL;
-	return begin_locked(db, MDB_RDONLY, &r->txn);
+	return st_txn_begin(&db->txe, MDB_RDONLY, &r->txn);
 }
 
 void st_read_end(struct st_read *r)
 {
 	if (!r || !r->txn)
 		return;
-	mdb_txn_abort(r->txn);
+	st_txn_abort(&r->db->txe, r->txn);
 	r->txn = NULL;
-	pthread_rwlock_unlock(&r->db->resize_lock);
-}
-
-int st_write_begin(struct st_db *db, MDB_txn **txn)
-{
-	if (db->opts.read_only)
-		return ST_EINVAL;
-	return begin_locked(db, 0, txn);
-}
-
-/* LMDB writes pages with pwrite and calls a short write EIO; on a full
- * filesystem that is what a commit returns, not ENOSPC. A write-time EIO on
- * a filesystem with less room than one more page is a full disk (NACK 7,
- * retry later), not a failing one. */
-static int commit_status(struct st_db *db, int mdb_rc)
-{
-	struct statvfs fs;
-	int rc = st_status(mdb_rc);
-
-	if (mdb_rc == EIO && statvfs(db->path, &fs) == 0 &&
-	    (unsigned long long)fs.f_bavail * fs.f_frsize < 2ull * (unsigned long long)sysconf(_SC_PAGESIZE))
-		return ST_EFULL;
-	return rc;
-}
-
-int st_write_end(struct st_db *db, MDB_txn *txn, int rc)
-{
-	if (rc == ST_OK)
-		rc = commit_status(db, mdb_txn_commit(txn));
-	else
-		mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
-}
-
-int st_db_grow(struct st_db *db)
-{
-	MDB_envinfo info;
-	size_t max = db->opts.map_size_max;
-	size_t next;
-	int rc = ST_OK;
-
-	if (pthread_rwlock_wrlock(&db->resize_lock) != 0)
-		return ST_EIO;
-	rc = st_status(mdb_env_info(db->env, &info));
-	if (rc != ST_OK)
-		goto out;
-	if (info.me_mapsize >= max) {
-		rc = ST_EFULL;
-		goto out;
-	}
-	next = info.me_mapsize > max / 2 ? max : info.me_mapsize * 2;
-	rc = st_status(mdb_env_set_mapsize(db->env, next));
-out:
-	pthread_rwlock_unlock(&db->resize_lock);
-	return rc;
 }
 
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows)
 {
-	for (;;) {
-		MDB_txn *txn;
-		int rc = st_write_begin(db, &txn);
+	int rc;
 
-		if (rc != ST_OK)
-			return rc == ST_EMAPFULL ? ST_EFULL : rc;
-		rc = st_write_end(db, txn, fn(ctx, txn));
-		if (rc != ST_EMAPFULL)
-			return rc;
-		rc = st_db_grow(db);
-		if (rc != ST_OK)
-			return rc;
-		if (grows)
-			(*grows)++;
-	}
+	if (db->opts.read_only)
+		return ST_EINVAL;
+	rc = st_txn_run(&db->txe, fn, ctx, grows);
+	return rc == ST_EMAPFULL ? ST_EFULL : rc;
 }
 
 /* ---- open and close ---- */
@@ -361,6 +305,8 @@ static int open_env(struct st_db *db)
 	rc = st_status(mdb_env_create(&db->env));
 	if (rc != ST_OK)
 		return rc;
+	db->txe = (struct st_txn_env){db->env, &db->resize_lock, db->opts.map_size_initial,
+	                              db->opts.map_size_max, st_status, ST_EMAPFULL};
 	rc = st_status(mdb_env_set_maxdbs(db->env, ST_MAX_DBS));
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = st_status(mdb_env_set_mapsize(db->env, db->opts.map_size_initial));
@@ -435,6 +381,23 @@ static int open_dbis(struct st_db *db)
 	return st_status(mdb_txn_commit(txn)); /* keeps the handles, read-only too */
 }
 
+/* Whether this open may record its own service-day settings: any
+ * read-write open that does not adopt, and one that adopts but finds no
+ * database to adopt from. */
+static int may_record_options(const struct st_db *db)
+{
+	char data[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (db->opts.read_only)
+		return 0;
+	if (!db->opts.adopt_settings)
+		return 1;
+	n = snprintf(data, sizeof data, "%s/data.mdb", db->path);
+	return n < 0 || (size_t)n >= sizeof data || stat(data, &st) != 0;
+}
+
 int st_db_open(struct st_db **out, const struct st_options *opts)
 {
 	struct st_db *db;
@@ -455,8 +418,8 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	rc = copy_options(db, opts);
 	if (rc == ST_OK)
 		rc = init_lock(db);
-	if (rc == ST_OK && !db->opts.read_only && !db->opts.adopt_settings)
-		rc = st_zone_check(db->opts.timezone); /* before anything is created */
+	if (rc == ST_OK && may_record_options(db))
+		rc = st_zone_valid(db->opts.timezone, NULL, 0); /* before anything is created */
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = mkdir_p(db->path);
 	if (rc == ST_OK && db->opts.exclusive && !db->opts.read_only)
@@ -466,7 +429,7 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 	if (rc == ST_OK)
 		rc = open_dbis(db);
 	if (rc == ST_OK)
-		rc = st_settings_apply(db);
+		rc = st_zone_open(&db->zone, db->opts.timezone);
 	if (rc != ST_OK)
 		goto err;
 	*out = db;
@@ -486,6 +449,7 @@ void st_db_close(struct st_db *db)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
 	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
+	st_zone_close(db->zone);
 	free(db->path);
 	free(db->timezone);
 	free(db);
@@ -494,6 +458,11 @@ void st_db_close(struct st_db *db)
 const struct st_options *st_db_options(const struct st_db *db)
 {
 	return &db->opts;
+}
+
+const struct st_zone *st_db_zone(const struct st_db *db)
+{
+	return db->zone;
 }
 
 size_t st_db_map_size(const struct st_db *db)

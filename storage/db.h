@@ -19,7 +19,7 @@
  *    hours and epochs with the recorded settings, whatever its options say:
  *    a read-write open whose settings differ fails with ST_EMISMATCH (unless
  *    adopt_settings), a read-only or adopt_settings open takes the recorded
- *    ones (TZ included), and st_db_options reports the settings in use. A
+ *    ones, and st_db_options and st_db_zone report the settings in use. A
  *    database made before settings were recorded gets its opener's on its
  *    first read-write open without adopt_settings; until then other opens
  *    use their options.
@@ -43,7 +43,11 @@ enum st_status {
 	ST_ECORRUPT = -6,  /* stored data does not decode */
 	ST_ESTOP = -7,     /* a foreach callback asked to stop (not an error for the caller of foreach) */
 	ST_EMISMATCH = -8, /* the database was made with other service-day settings */
-	ST_EBUSY = -9,     /* another komposterd holds the database (st_options.exclusive) */
+	ST_EACCES = -9,    /* the system refused access to a file or directory (EACCES, EPERM) */
+	ST_EROFS = -10,    /* a write on a read-only file system (e.g. outside a unit's ReadWritePaths) */
+	ST_ENOTDIR = -11,  /* the path, or a part of it, is not a directory */
+	ST_EZONE = -12,    /* the time zone is not a tz database zone name (zone.h) */
+	ST_EBUSY = -13,    /* another komposterd holds the database (st_options.exclusive) */
 };
 
 enum st_epoch_period {
@@ -58,8 +62,8 @@ struct st_options {
 	size_t map_size_max;        /* bytes (default 64 GiB) */
 	/* The service-day settings: used to create a database; checked against
 	 * (or, adopting, replaced by) the recorded ones on later opens. */
-	const char *timezone;       /* IANA name or POSIX TZ rule for service dates, required
-	                             * (default "Europe/Kyiv"); the one in use sets TZ process-wide */
+	const char *timezone;       /* tz database zone name for service dates, required
+	                             * (default "Europe/Kyiv"); see st_zone_valid (zone.h) */
 	int service_day_start_hour; /* 0..23: taps before it belong to the previous date (default 3) */
 	int epoch_period;           /* enum st_epoch_period (default day) */
 	int read_only;              /* open for tools that only read; always adopts the recorded settings */
@@ -72,12 +76,16 @@ struct st_options {
 /* Fills opts with the defaults above. */
 void st_options_default(struct st_options *opts);
 
-struct st_db; /* opaque; one per process */
+struct st_db;   /* opaque; one per process */
+struct st_zone; /* zone.h */
 
-/* ST_EINVAL for bad options, including a timezone that is neither an
- * installed zone nor a POSIX TZ rule (glibc would silently use UTC; a
- * read-only or adopt_settings open checks only the zone it ends up using);
- * ST_ENOTFOUND for a read-only open of a database that does not exist;
+/* The database directory is made (with its parents) when missing; when it
+ * cannot be used the error says why: ST_EACCES, ST_EROFS, ST_ENOTDIR (the
+ * path is a file, or runs through one), ST_EFULL (no space left).
+ * ST_EINVAL for bad options; ST_EZONE for a timezone that st_zone_valid
+ * refuses (glibc would silently use UTC), found before anything is created
+ * or recorded (a read-only or adopt_settings open checks only the zone it
+ * ends up using); ST_ENOTFOUND for a read-only open of a database that does not exist;
  * ST_ECORRUPT for a database of another schema version; ST_EMISMATCH for a
  * read-write open without adopt_settings whose timezone (compared as
  * written), service_day_start_hour or epoch_period differs from the
@@ -90,6 +98,10 @@ void st_db_close(struct st_db *db);
 /* The options in use: the service-day settings are the recorded (adopted)
  * ones; strings live as long as db. */
 const struct st_options *st_db_options(const struct st_db *db);
+/* The time zone of those settings, read at open (zone.h) for
+ * st_service_day; it lives as long as db. st_db_open leaves the process's
+ * TZ as it was. */
+const struct st_zone *st_db_zone(const struct st_db *db);
 size_t st_db_map_size(const struct st_db *db);
 const char *st_strerror(int status);
 /* The raw LMDB or errno code behind the last failure in this thread (give it

@@ -24,6 +24,7 @@
 #include "storage/log.h"
 #include "storage/pseudonym.h"
 #include "storage/tap_agg.h"
+#include "storage/txn_retry.h"
 
 /* Bumped whenever a stored layout changes; an open of another version is
  * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash). */
@@ -67,10 +68,12 @@ struct st_db {
 	                         * service-day settings are the ones in use (settings.c) */
 	char *path;
 	char *timezone;
+	struct st_zone *zone; /* of opts.timezone, once settled (zone.h) */
 	struct st_dbis dbi;
 	pthread_rwlock_t resize_lock; /* shared by every open txn, exclusive to resize */
 	int lock_ready;
 	int lock_fd;        /* dir_lock.h, -1 unless opts.exclusive */
+	struct st_txn_env txe; /* env, resize_lock and the map limits, for txn_retry.h */
 	/* Writer-thread state (st_commit_group only): */
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;
@@ -97,25 +100,25 @@ int st_status(int mdb_rc);
  * ST_ENOTFOUND when the database is empty, or an error. */
 int st_get_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val);
 
-/* Write transaction holding the resize lock shared. st_write_end commits
- * when rc is ST_OK (aborts otherwise), drops the lock and returns the
- * outcome. */
-int st_write_begin(struct st_db *db, MDB_txn **txn);
-int st_write_end(struct st_db *db, MDB_txn *txn, int rc);
+/* From an st_walk callback: end the walk here; st_walk returns ST_OK. */
+#define ST_WALK_DONE 1
+/* Calls fn for each record of dbi in key order, from the first key >= *from
+ * (NULL: from the first record), with the cursor on that record (fn may
+ * write through it with MDB_CURRENT). fn returns ST_OK to go on,
+ * ST_WALK_DONE to end the walk early, anything else to end it with that
+ * status. ST_OK when the walk reached the end. */
+int st_walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from,
+            int (*fn)(void *ctx, MDB_cursor *cur, const MDB_val *key, const MDB_val *val), void *ctx);
 
-/* Doubles the map (up to map_size_max) with the resize lock exclusive.
- * ST_EFULL when it is at its maximum already. */
-int st_db_grow(struct st_db *db);
-
-/* Runs fn in a write transaction and commits; on a full map grows it and
- * runs fn again. *grows (may be NULL) counts the growths. */
+/* Runs fn in a write transaction and commits; on a full map grows it (up to
+ * map_size_max) and runs fn again from the start (st_txn_run). *grows (may
+ * be NULL) counts the growths. ST_EFULL when the map cannot grow; ST_EINVAL
+ * on a read-only db. */
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows);
 
 /* ---- module internals ---- */
 
 /* settings.c: the service-day settings recorded in meta. */
-/* ST_EINVAL unless tz is an installed zone or a POSIX TZ rule. */
-int st_zone_check(const char *tz);
 /* In the opening transaction, after the schema check. Recorded settings:
  * a read-only or adopt_settings open takes them into db->opts, any other
  * gets ST_EMISMATCH unless its options equal them. None recorded: a new
@@ -123,8 +126,6 @@ int st_zone_check(const char *tz);
  * adopt_settings records db->opts'; otherwise they are used unrecorded.
  * ST_ECORRUPT for a record that does not decode. */
 int st_settings_settle(struct st_db *db, MDB_txn *txn, int created);
-/* Sets TZ (process-wide) to db->opts.timezone. */
-int st_settings_apply(const struct st_db *db);
 
 /* once.c */
 void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq);
@@ -140,6 +141,8 @@ int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_
 void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received_at,
                          const uint8_t frame_hash[ST_FRAME_HASH_SIZE]);
 int st_log_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq); /* 0 when empty */
+/* Appends one entry inside the writer's transaction (MDB_APPEND). */
+int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value, size_t len);
 
 /* chain.c */
 int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_CHAIN_HEAD_SIZE]);
@@ -151,13 +154,20 @@ void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AG
 void st_tap_agg_key_decode(const uint8_t in[ST_TAP_AGG_KEY_SIZE], struct st_tap_agg_key *k);
 void st_tap_agg_val_encode(const struct st_tap_agg_val *v, uint8_t out[ST_TAP_AGG_VAL_SIZE]);
 void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_agg_val *v);
-/* The cell a tap counts in and what it adds there; -1 if tapped_at is out
- * of range. */
-int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
-                  struct st_tap_agg_val *v);
+/* The cell a tap counts in and what it adds there, with the service-day
+ * zone and start hour; -1 if tapped_at has no service date. */
+int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_hour,
+                  struct st_tap_agg_key *k, struct st_tap_agg_val *v);
+/* Adds v to the cell k inside the writer's transaction. */
+int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
+                   const struct st_tap_agg_val *v);
 
-/* pseudonym.c: the writer's epoch key cache in front of
- * st_epoch_key_get_or_create. Clear it whenever a write txn is aborted. */
+/* pseudonym.c: the key of the epoch starting at epoch_date, made and
+ * stored inside txn if absent. */
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
+                               uint8_t key[ST_EPOCH_KEY_SIZE]);
+/* The writer's epoch key cache in front of st_epoch_key_get_or_create.
+ * Clear it whenever a write txn is aborted. */
 int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
                         uint8_t key[ST_EPOCH_KEY_SIZE]);
 void st_epoch_cache_clear(struct st_db *db);

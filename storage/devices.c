@@ -172,33 +172,34 @@ static int key_write(MDB_txn *txn, MDB_dbi dbi, const struct st_device_key *key,
 	return st_status(mdb_put(txn, dbi, &k, &v, flags));
 }
 
+struct keys_walk {
+	uint64_t id;
+	int (*fn)(void *ctx, MDB_cursor *cur, const struct st_device_key *k);
+	void *ctx;
+};
+
+static int walk_key(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	const struct keys_walk *w = ctx;
+	struct st_device_key key;
+	int rc;
+
+	if (k->mv_size != ST_DEVICE_KEY_KEY_SIZE || kp_load_u64be(k->mv_data) != w->id)
+		return ST_WALK_DONE; /* past the device's keys */
+	rc = key_decode(k, v, &key);
+	return rc == ST_OK ? w->fn(w->ctx, cur, &key) : rc;
+}
+
 /* Calls fn for each key of device id in key_id order, with the cursor. */
 static int keys_walk(MDB_txn *txn, MDB_dbi dbi, uint64_t id,
                      int (*fn)(void *ctx, MDB_cursor *cur, const struct st_device_key *k), void *ctx)
 {
 	uint8_t kb[ST_DEVICE_KEY_KEY_SIZE];
-	MDB_val k = {sizeof kb, kb};
-	MDB_val v;
-	MDB_cursor *cur;
-	struct st_device_key key;
-	int rc;
+	MDB_val from = {sizeof kb, kb};
+	struct keys_walk w = {id, fn, ctx};
 
-	rc = st_status(mdb_cursor_open(txn, dbi, &cur));
-	if (rc != ST_OK)
-		return rc;
 	key_key(kb, id, 0);
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_DEVICE_KEY_KEY_SIZE || kp_load_u64be(k.mv_data) != id)
-			break;
-		rc = key_decode(&k, &v, &key);
-		if (rc == ST_OK)
-			rc = fn(ctx, cur, &key);
-		if (rc != ST_OK)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	return st_walk(txn, dbi, &from, walk_key, &w);
 }
 
 /* ---- writes ---- */
@@ -340,29 +341,30 @@ int st_device_key_get(struct st_read *r, uint64_t device_id, uint8_t key_id, str
 	return key_read(r->txn, r->db->dbi.device_keys, device_id, key_id, out);
 }
 
+struct device_visit {
+	int (*fn)(void *ctx, const struct st_device *dev);
+	void *ctx;
+};
+
+static int visit_device(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	const struct device_visit *dv = ctx;
+	struct st_device dev;
+	int rc = k->mv_size == ST_DEVICE_KEY_SIZE ? device_decode(kp_load_u64be(k->mv_data), v, &dev)
+	                                          : ST_ECORRUPT;
+
+	if (rc == ST_OK && dv->fn(dv->ctx, &dev) != 0)
+		rc = ST_ESTOP;
+	return rc;
+}
+
 int st_device_foreach(struct st_read *r, int (*fn)(void *ctx, const struct st_device *dev), void *ctx)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	struct st_device dev;
-	int rc;
+	struct device_visit dv = {fn, ctx};
 
 	if (!r || !r->txn || !fn)
 		return ST_EINVAL;
-	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.devices, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		rc = k.mv_size == ST_DEVICE_KEY_SIZE ? device_decode(kp_load_u64be(k.mv_data), &v, &dev)
-		                                     : ST_ECORRUPT;
-		if (rc == ST_OK && fn(ctx, &dev) != 0)
-			rc = ST_ESTOP;
-		if (rc != ST_OK)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	return st_walk(r->txn, r->db->dbi.devices, NULL, visit_device, &dv);
 }
 
 struct key_visit {

@@ -116,30 +116,29 @@ int st_log_get(struct st_read *r, uint64_t seq, struct st_log_entry *out)
 	return entry_from(&k, &v, out);
 }
 
+struct entry_visit {
+	int (*fn)(void *ctx, const struct st_log_entry *e);
+	void *ctx;
+};
+
+static int visit_entry(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	const struct entry_visit *ev = ctx;
+	struct st_log_entry e;
+	int rc = entry_from(k, v, &e);
+
+	if (rc != ST_OK)
+		return rc;
+	return ev->fn(ev->ctx, &e) != 0 ? ST_ESTOP : ST_OK;
+}
+
 int st_log_foreach(struct st_read *r, uint64_t from_seq,
                    int (*fn)(void *ctx, const struct st_log_entry *e), void *ctx)
 {
-	MDB_cursor *cur;
-	MDB_val k = {sizeof from_seq, &from_seq};
-	MDB_val v;
-	struct st_log_entry e;
-	int rc;
+	struct entry_visit ev = {fn, ctx};
+	MDB_val from = {sizeof from_seq, &from_seq};
 
 	if (!r || !r->txn || !fn)
 		return ST_EINVAL;
-	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.log, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		rc = entry_from(&k, &v, &e);
-		if (rc != ST_OK)
-			break;
-		if (fn(ctx, &e) != 0) {
-			rc = ST_ESTOP;
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	return st_walk(r->txn, r->db->dbi.log, &from, visit_entry, &ev);
 }

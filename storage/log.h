@@ -63,7 +63,4 @@ int st_log_entry_parse(const uint8_t *raw, size_t len, struct st_log_entry *out)
 void st_frame_hash(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t *frame, size_t len,
                    uint8_t out[ST_FRAME_HASH_SIZE]);
 
-/* Internal to storage/: appends one entry inside the writer's transaction. */
-int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value, size_t len);
-
 #endif

@@ -83,32 +83,36 @@ static int watermark_put(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t
 	return st_status(mdb_put(txn, dbi, &k, &v, 0));
 }
 
-/* From the stored (device, from), the last batch_seq of the consecutive run. */
+struct run {
+	uint64_t device_id;
+	uint64_t end; /* the last batch_seq of the run so far */
+};
+
+static int extend_run(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct run *run = ctx;
+
+	if (k->mv_size != ST_ONCE_KEY_SIZE || kp_load_u64be(k->mv_data) != run->device_id ||
+	    kp_load_u64be((const uint8_t *)k->mv_data + 8) != run->end + 1)
+		return ST_WALK_DONE;
+	run->end++;
+	return ST_OK;
+}
+
+/* From the stored (device, from), the last batch_seq of the consecutive run.
+ * from is a watermark + 1, so at least 1, and was just put: the walk starts
+ * on it. */
 static int run_end(MDB_txn *txn, MDB_dbi once_dbi, uint64_t device_id, uint64_t from, uint64_t *end)
 {
 	uint8_t kb[ST_ONCE_KEY_SIZE];
 	MDB_val k = {sizeof kb, kb};
-	MDB_val v;
-	MDB_cursor *cur;
+	struct run run = {device_id, from - 1};
 	int rc;
 
-	rc = st_status(mdb_cursor_open(txn, once_dbi, &cur));
-	if (rc != ST_OK)
-		return rc;
 	st_once_key(kb, device_id, from);
-	*end = from;
-	rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_SET_KEY));
-	while (rc == ST_OK) {
-		rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT));
-		if (rc != ST_OK)
-			break;
-		if (k.mv_size != ST_ONCE_KEY_SIZE || kp_load_u64be(k.mv_data) != device_id ||
-		    kp_load_u64be((const uint8_t *)k.mv_data + 8) != *end + 1)
-			break;
-		(*end)++;
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND || rc == ST_OK ? ST_OK : rc;
+	rc = st_walk(txn, once_dbi, &k, extend_run, &run);
+	*end = run.end;
+	return rc;
 }
 
 int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
@@ -144,31 +148,30 @@ int st_once_watermark(struct st_read *r, uint64_t device_id, uint64_t *watermark
 	return st_watermark_get(r->txn, r->db->dbi.watermark, device_id, watermark);
 }
 
+struct once_visit {
+	int (*fn)(void *ctx, uint64_t device_id, uint64_t batch_seq, uint64_t seq);
+	void *ctx;
+};
+
+static int visit_once(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	const struct once_visit *ov = ctx;
+	uint64_t seq;
+
+	if (k->mv_size != ST_ONCE_KEY_SIZE || decode_u64_val(v, &seq) != ST_OK)
+		return ST_ECORRUPT;
+	if (ov->fn(ov->ctx, kp_load_u64be(k->mv_data), kp_load_u64be((const uint8_t *)k->mv_data + 8), seq) != 0)
+		return ST_ESTOP;
+	return ST_OK;
+}
+
 int st_once_foreach(struct st_read *r,
                     int (*fn)(void *ctx, uint64_t device_id, uint64_t batch_seq, uint64_t seq),
                     void *ctx)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t seq;
-	int rc;
+	struct once_visit ov = {fn, ctx};
 
 	if (!r || !r->txn || !fn)
 		return ST_EINVAL;
-	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.once, &cur));
-	if (rc != ST_OK)
-		return rc;
-	for (rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
-		if (k.mv_size != ST_ONCE_KEY_SIZE || decode_u64_val(&v, &seq) != ST_OK) {
-			rc = ST_ECORRUPT;
-			break;
-		}
-		if (fn(ctx, kp_load_u64be(k.mv_data), kp_load_u64be((const uint8_t *)k.mv_data + 8), seq) != 0) {
-			rc = ST_ESTOP;
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	return st_walk(r->txn, r->db->dbi.once, NULL, visit_once, &ov);
 }

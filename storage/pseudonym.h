@@ -13,11 +13,6 @@
 #define ST_EPOCH_KEY_SIZE 32
 #define ST_PSEUDONYM_SIZE 16
 
-/* Internal to storage/: the key of the epoch starting at epoch_date, made
- * and stored inside txn if absent. */
-int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
-                               uint8_t key[ST_EPOCH_KEY_SIZE]);
-
 void st_pseudonym(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t token[16],
                   uint8_t out[ST_PSEUDONYM_SIZE]);
 

@@ -1,27 +1,29 @@
 /*
  * service_day.h — which service date and local hour a device timestamp
- * belongs to, in the configured time zone with a service day that starts at a
- * configured hour (a tap at 01:30 belongs to the previous date when the
- * service day starts at 03:00).
+ * belongs to, in a given time zone with a service day that starts at a
+ * given hour (a tap at 01:30 belongs to the previous date when the service
+ * day starts at 03:00).
  *
  * The rule is the local wall clock's: hour is the tap's local hour, and a
  * tap whose local hour is before start_hour belongs to the previous calendar
- * date, on daylight-saving days too.
- * The time zone is the process's (TZ, set by st_db_open to the database's
- * recorded time zone).
+ * date, on daylight-saving days too. The zone is an argument (a database's
+ * is st_db_zone); the process's TZ plays no part.
  */
 #ifndef ST_SERVICE_DAY_H
 #define ST_SERVICE_DAY_H
 
 #include <stdint.h>
 
+#include "storage/zone.h"
+
 struct st_when {
 	uint32_t service_date; /* yyyymmdd */
 	uint8_t hour;          /* local clock hour 0..23 */
 };
 
-/* Returns 0, or -1 if ms is out of the representable range. */
-int st_service_day(int64_t ms, int start_hour, struct st_when *out);
+/* Returns 0, or -1 if the service date is outside years 1..9999 or an
+ * argument is bad (no zone, start_hour outside 0..23). */
+int st_service_day(const struct st_zone *zone, int64_t ms, int start_hour, struct st_when *out);
 
 /* yyyymmdd ⇄ "YYYY-MM-DD". parse returns 0 or -1 for a malformed/invalid date;
  * format writes 11 bytes including the NUL. */

@@ -1,6 +1,6 @@
 /*
  * settings.c — the service-day settings (time zone, service-day start hour,
- * pseudonym epoch period) recorded in `meta`, and the process time zone.
+ * pseudonym epoch period) recorded in `meta`.
  *
  * Why it is built this way:
  *  - These settings decide the service date and hour every tap is counted
@@ -20,54 +20,12 @@
  */
 #define _GNU_SOURCE
 #include "storage/db_internal.h"
+#include "storage/zone.h"
 
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
 #define SETTINGS_KEY "service_day"
 #define SETTINGS_FIXED 2 /* start_hour, epoch_period */
-#define TIMEZONE_MAX 255
-
-/* glibc silently falls back to UTC for a zone it cannot find; refuse a
- * name that is neither an installed zone nor a POSIX rule (which always
- * holds an offset digit). */
-static int zone_known(const char *tz)
-{
-	char file[PATH_MAX];
-	const char *dir = getenv("TZDIR");
-	int n;
-
-	if (tz[0] == ':')
-		tz++;
-	if (tz[0] == '/')
-		return access(tz, R_OK) == 0;
-	n = snprintf(file, sizeof file, "%s/%s", dir ? dir : "/usr/share/zoneinfo", tz);
-	if (n > 0 && (size_t)n < sizeof file && access(file, R_OK) == 0)
-		return 1;
-	return strpbrk(tz, "0123456789") != NULL;
-}
-
-int st_zone_check(const char *tz)
-{
-	if (!tz || !tz[0] || strlen(tz) > TIMEZONE_MAX || !zone_known(tz))
-		return ST_EINVAL;
-	return ST_OK;
-}
-
-int st_settings_apply(const struct st_db *db)
-{
-	int rc = st_zone_check(db->opts.timezone);
-
-	if (rc != ST_OK)
-		return rc;
-	if (setenv("TZ", db->opts.timezone, 1) != 0)
-		return ST_EIO;
-	tzset();
-	return ST_OK;
-}
 
 /* The stored record, decoded; tz points into LMDB's memory (txn-long). */
 struct stored {
@@ -87,7 +45,7 @@ static int settings_get(MDB_txn *txn, MDB_dbi meta, struct stored *s)
 	if (rc != ST_OK)
 		return rc;
 	p = v.mv_data;
-	if (v.mv_size <= SETTINGS_FIXED || v.mv_size > SETTINGS_FIXED + TIMEZONE_MAX)
+	if (v.mv_size <= SETTINGS_FIXED || v.mv_size > SETTINGS_FIXED + ST_ZONE_NAME_MAX)
 		return ST_ECORRUPT;
 	s->start_hour = p[0];
 	s->epoch_period = p[1];
@@ -100,11 +58,11 @@ static int settings_get(MDB_txn *txn, MDB_dbi meta, struct stored *s)
 
 static int settings_put(MDB_txn *txn, MDB_dbi meta, const struct st_options *o)
 {
-	uint8_t buf[SETTINGS_FIXED + TIMEZONE_MAX];
+	uint8_t buf[SETTINGS_FIXED + ST_ZONE_NAME_MAX];
 	size_t tz_len = strlen(o->timezone);
 	MDB_val k = {sizeof SETTINGS_KEY - 1, (void *)SETTINGS_KEY};
 	MDB_val v = {SETTINGS_FIXED + tz_len, buf};
-	int rc = st_zone_check(o->timezone);
+	int rc = st_zone_valid(o->timezone, NULL, 0); /* never record a zone glibc would not know */
 
 	if (rc != ST_OK)
 		return rc;

@@ -55,12 +55,12 @@ void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_
 	v->amount = kp_load_u64le(in + V_AMOUNT);
 }
 
-int st_tap_agg_of(const struct kp_tap *t, int start_hour, struct st_tap_agg_key *k,
-                  struct st_tap_agg_val *v)
+int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_hour,
+                  struct st_tap_agg_key *k, struct st_tap_agg_val *v)
 {
 	struct st_when when;
 
-	if (st_service_day(t->tapped_at, start_hour, &when) != 0)
+	if (st_service_day(zone, t->tapped_at, start_hour, &when) != 0)
 		return -1;
 	k->service_date = when.service_date;
 	k->hour = when.hour;
@@ -105,40 +105,38 @@ int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
 	return st_status(mdb_put(txn, dbi, &key, &val, 0));
 }
 
+struct cell_visit {
+	uint32_t date_to;
+	int (*fn)(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v);
+	void *ctx;
+};
+
+static int visit_cell(void *ctx, MDB_cursor *cur, const MDB_val *key, const MDB_val *val)
+{
+	const struct cell_visit *cv = ctx;
+	struct st_tap_agg_key k;
+	struct st_tap_agg_val v;
+
+	if (key->mv_size != ST_TAP_AGG_KEY_SIZE || val->mv_size != ST_TAP_AGG_VAL_SIZE)
+		return ST_ECORRUPT;
+	st_tap_agg_key_decode(key->mv_data, &k);
+	if (k.service_date > cv->date_to)
+		return ST_WALK_DONE;
+	st_tap_agg_val_decode(val->mv_data, &v);
+	return cv->fn(cv->ctx, &k, &v) != 0 ? ST_ESTOP : ST_OK;
+}
+
 int st_tap_agg_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                        int (*fn)(void *ctx, const struct st_tap_agg_key *k,
                                  const struct st_tap_agg_val *v),
                        void *ctx)
 {
 	uint8_t kb[ST_TAP_AGG_KEY_SIZE] = {0};
-	MDB_val key = {sizeof kb, kb};
-	MDB_val val;
-	MDB_cursor *cur;
-	struct st_tap_agg_key k;
-	struct st_tap_agg_val v;
-	int rc;
+	MDB_val from = {sizeof kb, kb};
+	struct cell_visit cv = {date_to, fn, ctx};
 
 	if (!r || !r->txn || !fn)
 		return ST_EINVAL;
-	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.tap_agg, &cur));
-	if (rc != ST_OK)
-		return rc;
 	kp_store_u32be(kb + K_DATE, date_from);
-	for (rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE)); rc == ST_OK;
-	     rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_NEXT))) {
-		if (key.mv_size != ST_TAP_AGG_KEY_SIZE || val.mv_size != ST_TAP_AGG_VAL_SIZE) {
-			rc = ST_ECORRUPT;
-			break;
-		}
-		st_tap_agg_key_decode(key.mv_data, &k);
-		if (k.service_date > date_to)
-			break;
-		st_tap_agg_val_decode(val.mv_data, &v);
-		if (fn(ctx, &k, &v) != 0) {
-			rc = ST_ESTOP;
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	return rc == ST_ENOTFOUND ? ST_OK : rc;
+	return st_walk(r->txn, r->db->dbi.tap_agg, &from, visit_cell, &cv);
 }

@@ -31,8 +31,4 @@ int st_tap_agg_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                                  const struct st_tap_agg_val *v),
                        void *ctx);
 
-/* Internal to storage/: adds v to the cell k inside the writer's transaction. */
-int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
-                   const struct st_tap_agg_val *v);
-
 #endif

@@ -393,7 +393,8 @@ static int default_dates(struct st_db *db, struct stats *s)
 	struct st_when today;
 
 	if (s->to_text == NULL) {
-		if (st_service_day(cli_now_ms(), st_db_options(db)->service_day_start_hour, &today) != 0)
+		if (st_service_day(st_db_zone(db), cli_now_ms(), st_db_options(db)->service_day_start_hour,
+		                   &today) != 0)
 			return cli_fail(CMD, "cannot tell today's service date");
 		s->to = today.service_date;
 	}

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "firmware-proto/bytes.h"
+#include "storage/txn_retry.h"
 
 #define OUTBOX_MAP_INITIAL ((size_t)16 << 20)
 #define OUTBOX_KEY_SIZE 8
@@ -60,44 +61,31 @@ static uint64_t key_decode(const MDB_val *v)
 
 size_t vd_outbox_map_next(size_t current)
 {
-	if (current >= VD_OUTBOX_MAP_MAX)
-		return 0;
-	if (current > VD_OUTBOX_MAP_MAX / 2)
-		return VD_OUTBOX_MAP_MAX;
-	return current * 2 > OUTBOX_MAP_INITIAL ? current * 2 : OUTBOX_MAP_INITIAL;
+	return st_map_next(current, OUTBOX_MAP_INITIAL, VD_OUTBOX_MAP_MAX);
 }
 
-static int outbox_grow(struct vd_outbox *ob)
+struct outbox_work {
+	struct vd_outbox *ob;
+	outbox_apply_fn apply;
+	void *arg;
+};
+
+static int outbox_work_run(void *ctx, MDB_txn *txn)
 {
-	MDB_envinfo info;
-	size_t next;
-	int rc = mdb_env_info(ob->env, &info);
-	if (rc)
-		return rc;
-	next = vd_outbox_map_next(info.me_mapsize);
-	if (next == 0)
-		return MDB_MAP_FULL;
-	return mdb_env_set_mapsize(ob->env, next);
+	struct outbox_work *w = ctx;
+
+	return w->apply(w->ob, txn, w->arg);
 }
 
+/* The loop is storage's (storage/txn_retry.h), without a resize lock: one
+ * thread uses an outbox. Codes stay LMDB's. */
 static int outbox_write(struct vd_outbox *ob, outbox_apply_fn apply, void *arg)
 {
-	for (;;) {
-		MDB_txn *txn;
-		int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
-		if (rc)
-			return rc;
-		rc = apply(ob, txn, arg);
-		if (rc == 0)
-			rc = mdb_txn_commit(txn); /* frees txn whatever it returns */
-		else
-			mdb_txn_abort(txn);
-		if (rc != MDB_MAP_FULL)
-			return rc;
-		rc = outbox_grow(ob);
-		if (rc)
-			return rc;
-	}
+	const struct st_txn_env e = {ob->env, NULL, OUTBOX_MAP_INITIAL, VD_OUTBOX_MAP_MAX, NULL,
+	                             MDB_MAP_FULL};
+	struct outbox_work w = {ob, apply, arg};
+
+	return st_txn_run(&e, outbox_work_run, &w, NULL);
 }
 
 static int last_seq_get(struct vd_outbox *ob, MDB_txn *txn, uint64_t *seq)

@@ -171,3 +171,18 @@ Test(config, a_line_too_long_to_read_whole_is_an_error_not_two_lines)
 	cr_assert_eq(load_text(text, err), -1);
 	cr_expect(strstr(err, ":2: line longer than") != NULL, "%s", err);
 }
+
+Test(config, a_time_zone_the_tz_database_does_not_know_is_an_error)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+	const char *bad[] = { "Europe", "Europe/Kyiv2", "/etc/localtime", "../zoneinfo/UTC", "" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "[storage]\ntimezone = %s\n", bad[i]);
+		cr_expect_eq(load_text(text, err), -1, "'%s' accepted", bad[i]);
+		cr_expect(strstr(err, "[storage] timezone") != NULL, "%s: %s", bad[i], err);
+	}
+	cr_expect_eq(load_text("[storage]\ntimezone = Europe/Kyiv\n", err), 0, "%s", err);
+	cr_expect_eq(load_text("[storage]\ntimezone = UTC\n", err), 0, "%s", err);
+}

@@ -147,8 +147,9 @@ static int check_config_with(const char *key, const char *value, char **log)
 	fprintf(f, "%.*s\n%s = %s%s", (int)(at - base), base, key, value, end);
 	fclose(f);
 	free(base);
+	static int runs;
 	char name[64];
-	snprintf(name, sizeof(name), "check-%s.log", key);
+	snprintf(name, sizeof(name), "check-%d.log", ++runs);
 	return run_daemon(name, log, "--check-config", "-c", path);
 }
 
@@ -158,6 +159,9 @@ Test(operator_mistakes, check_config_fails_on_what_start_up_would_fail_on)
 	const char *cases[][3] = {
 		{ "listen", "nonsense", "[http] listen: 'nonsense'" },
 		{ "uri", "nonsense", "[mqtt] uri: 'nonsense'" },
+		{ "path", "/x\ntimezone = Europe", "[storage] timezone" },
+		{ "path", "/x\ntimezone = Europe/Kyiv2", "[storage] timezone" },
+		{ "path", "/x\ntimezone = /etc/localtime", "[storage] timezone" },
 	};
 
 	cr_expect_eq(run_daemon("check.log", &log, "--check-config", "-c", d.config), 0, "%s", log);

@@ -6,6 +6,7 @@
 
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +143,27 @@ uint8_t *t_slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)size;
 	return buf;
+}
+
+void t_stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	uint8_t kb[4] = {(uint8_t)(epoch_date >> 24), (uint8_t)(epoch_date >> 16), (uint8_t)(epoch_date >> 8),
+	                 (uint8_t)epoch_date};
+	MDB_val k = {sizeof kb, kb}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, MDB_RDONLY, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "epoch_keys", 0, &dbi), 0);
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0, "no epoch key for %u", epoch_date);
+	cr_assert_eq(v.mv_size, ST_EPOCH_KEY_SIZE);
+	memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	tdb_open();
 }

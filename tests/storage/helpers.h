@@ -12,6 +12,7 @@
 #include "firmware-proto/frame.h"
 #include "storage/commit.h"
 #include "storage/db.h"
+#include "storage/pseudonym.h"
 
 #define T_MIB ((size_t)1 << 20)
 
@@ -59,6 +60,11 @@ size_t t_frame_simple(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t 
 
 /* Commits one frame alone; returns st_commit_group's status. */
 int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out);
+
+/* The stored epoch key of the epoch starting at epoch_date, read with plain
+ * LMDB; tdb.db is closed meanwhile (one environment per process) and opened
+ * again. Fails the test when there is none. */
+void t_stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE]);
 
 /* Reads a whole file into a malloc'd buffer (*len bytes). */
 uint8_t *t_slurp(const char *path, size_t *len);

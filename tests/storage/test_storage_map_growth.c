@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "helpers.h"
 #include "storage/check.h"
@@ -130,6 +131,39 @@ Test(map_growth, a_full_map_stores_nothing_of_the_group_and_keeps_what_was_there
 	len = t_frame_simple(frame, &d, 2, 10, noon, 9000);
 	cr_expect_eq(t_commit1(frame, len, NULL), ST_OK);
 	expect_consistent(2);
+	free(g);
+}
+
+/* The first run of a group makes the epoch key of its date, then fills the
+ * map; the run after the growth must store that date's key again, not take
+ * the aborted run's key from the writer's cache and store pseudonyms and a
+ * frame_hash made with a key that is nowhere. */
+Test(map_growth, a_group_run_again_after_growing_stores_the_epoch_key_it_used)
+{
+	struct group *g = malloc(sizeof *g);
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+	uint8_t want[ST_FRAME_HASH_SIZE];
+	struct st_commit_stats stats;
+	struct st_log_entry e;
+	struct st_read r;
+	struct tdev d;
+
+	cr_assert_not_null(g);
+	tdb.opts.map_size_initial = 1 * T_MIB;
+	tdb.opts.map_size_max = 64 * T_MIB;
+	tdb_open();
+	tdev_make(&d, 0xF4);
+	make_group(g, &d, 1, GROUP_MAX);
+	cr_assert_eq(st_commit_group(tdb.db, g->items, GROUP_MAX, &stats), ST_OK);
+	cr_assert_gt(stats.map_grows, 0, "the group fitted: the test needs one that does not");
+	t_stored_epoch_key(20240515, key); /* noon is 2024-05-15 in Kyiv */
+	st_frame_hash(key, g->frames[0], g->items[0].len, want);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_log_get(&r, 1, &e), ST_OK);
+	cr_expect_eq(memcmp(e.frame_hash, want, sizeof want), 0,
+	             "frame_hash is not keyed with the stored epoch key");
+	st_read_end(&r);
+	expect_consistent(GROUP_MAX);
 	free(g);
 }
 

@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,31 +53,6 @@ static void stored_entry(uint64_t seq, uint8_t hash[ST_FRAME_HASH_SIZE], uint8_t
 	st_read_end(&r);
 }
 
-/* The stored epoch key of the epoch starting at epoch_date, read with plain
- * LMDB (the storage API is closed meanwhile: one environment per process). */
-static void stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE])
-{
-	uint8_t kb[4] = {(uint8_t)(epoch_date >> 24), (uint8_t)(epoch_date >> 16), (uint8_t)(epoch_date >> 8),
-	                 (uint8_t)epoch_date};
-	MDB_val k = {sizeof kb, kb}, v;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-
-	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, MDB_RDONLY, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "epoch_keys", 0, &dbi), 0);
-	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0, "no epoch key for %u", epoch_date);
-	cr_assert_eq(v.mv_size, ST_EPOCH_KEY_SIZE);
-	memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	tdb_open();
-}
-
 /* Expects hash to be the keyed BLAKE2b-256 of frame under the key of
  * epoch_date, and not the unkeyed one. */
 static void expect_keyed_hash(const uint8_t hash[ST_FRAME_HASH_SIZE], const uint8_t *frame, size_t len,
@@ -89,7 +63,7 @@ static void expect_keyed_hash(const uint8_t hash[ST_FRAME_HASH_SIZE], const uint
 
 	crypto_generichash(want, sizeof want, frame, len, NULL, 0);
 	cr_expect_neq(memcmp(hash, want, sizeof want), 0, "frame_hash is the unkeyed BLAKE2b of the original");
-	stored_epoch_key(epoch_date, key);
+	t_stored_epoch_key(epoch_date, key);
 	crypto_generichash(want, sizeof want, frame, len, key, sizeof key);
 	cr_expect_eq(memcmp(hash, want, sizeof want), 0, "frame_hash is not keyed with the key of %u",
 	             epoch_date);
@@ -314,7 +288,7 @@ Test(privacy, a_frame_over_two_service_dates_takes_its_first_taps_epoch)
 	expect_keyed_hash(hash_a, a, len_a, 20240515);
 	expect_keyed_hash(hash_b, b, len_b, 20240516); /* the first tap, not the earliest */
 
-	stored_epoch_key(20240516, key);
+	t_stored_epoch_key(20240516, key);
 	crypto_generichash(other, sizeof other, a, len_a, key, sizeof key);
 	cr_expect_neq(memcmp(hash_a, other, sizeof other), 0, "the second tap's epoch is not used");
 }

@@ -1,8 +1,9 @@
 /*
  * Description: a tap's service date and hour are decided on the local wall
- * clock of the configured zone (Europe/Kyiv here): taps before the start
- * hour (03:00) belong to the previous date, through summer time and its
- * transitions; epochs start on the date, the Monday or the first of the month.
+ * clock of the given zone (Europe/Kyiv here, while the process's own TZ is
+ * UTC): taps before the start hour (03:00) belong to the previous date,
+ * through summer time and its transitions; epochs start on the date, the
+ * Monday or the first of the month.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -12,22 +13,39 @@
 #include "storage/service_day.h"
 #include "storage/tap_agg.h"
 
+static struct st_zone *zone;
+
+/* The zone under test is not the process's: TZ says UTC throughout. */
+static void open_zone(const char *name)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	st_zone_close(zone);
+	zone = NULL;
+	cr_assert_eq(st_zone_open(&zone, name), ST_OK, "%s", name);
+}
+
 static void kyiv(void)
 {
-	setenv("TZ", "Europe/Kyiv", 1);
-	tzset();
+	open_zone("Europe/Kyiv");
+}
+
+static void close_zone(void)
+{
+	st_zone_close(zone);
+	zone = NULL;
 }
 
 static void expect_when(int64_t ms, int start_hour, uint32_t date, uint8_t hour)
 {
 	struct st_when w;
 
-	cr_assert_eq(st_service_day(ms, start_hour, &w), 0);
+	cr_assert_eq(st_service_day(zone, ms, start_hour, &w), 0);
 	cr_expect_eq(w.service_date, date, "%lld ms: date %u, want %u", (long long)ms, w.service_date, date);
 	cr_expect_eq(w.hour, hour, "%lld ms: hour %u, want %u", (long long)ms, w.hour, hour);
 }
 
-TestSuite(service_day, .init = kyiv);
+TestSuite(service_day, .init = kyiv, .fini = close_zone);
 
 Test(service_day, tap_before_the_start_hour_belongs_to_the_previous_date)
 {
@@ -59,8 +77,7 @@ Test(service_day, the_wall_clock_decides_on_daylight_saving_days)
 
 Test(service_day, milliseconds_before_1970_round_down)
 {
-	setenv("TZ", "UTC", 1);
-	tzset();
+	open_zone("UTC");
 	expect_when(-1, 0, 19691231, 23);
 	expect_when(0, 0, 19700101, 0);
 	expect_when(999, 0, 19700101, 0);
@@ -70,8 +87,10 @@ Test(service_day, times_out_of_range_are_refused)
 {
 	struct st_when w;
 
-	cr_expect_eq(st_service_day(INT64_MAX, 3, &w), -1);
-	cr_expect_eq(st_service_day(0, 24, &w), -1);
+	cr_expect_eq(st_service_day(zone, INT64_MAX, 3, &w), -1);
+	cr_expect_eq(st_service_day(zone, INT64_MIN, 3, &w), -1);
+	cr_expect_eq(st_service_day(zone, 0, 24, &w), -1);
+	cr_expect_eq(st_service_day(NULL, 0, 3, &w), -1);
 }
 
 Test(service_day, epochs_start_on_the_day_the_monday_or_the_first)
@@ -155,6 +174,6 @@ Test(service_day_commit, an_unknown_time_zone_is_refused)
 	struct st_db *db = NULL;
 
 	tdb.opts.timezone = "Europe/Atlantis";
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_EINVAL);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_EZONE);
 	cr_expect_null(db);
 }

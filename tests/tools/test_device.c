@@ -204,3 +204,37 @@ Test(device, text_list_names_the_device_and_unknown_ids_fail)
 	cr_assert_eq(r.status, 1);
 	tools_run_free(&r);
 }
+
+Test(device, a_database_path_that_is_a_file_is_refused_in_one_line_that_says_why)
+{
+	struct tools_run r;
+	FILE *f = fopen(db, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(tools_run(&r, "device", "add", "--db", db, "--id", DEV_ID, "--key-id", "1",
+	                       "--public-key-file", pub, NULL), 0);
+	cr_assert_eq(r.status, 1);
+	cr_assert_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.err, ": not a directory"), "stderr: %s", r.err);
+	tools_run_free(&r);
+}
+
+Test(device, a_config_with_a_time_zone_the_tz_database_does_not_know_is_refused_in_one_line)
+{
+	char conf[128];
+	struct tools_run r;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/bad-zone.ini", dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	cr_assert_gt(fprintf(f, "[storage]\npath = %s\ntimezone = Europe\n", db), 0);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(tools_run(&r, "-c", conf, "device", "add", "--id", DEV_ID, "--key-id", "1",
+	                       "--public-key-file", pub, NULL), 0);
+	cr_assert_eq(r.status, 1);
+	cr_assert_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.err, "[storage] timezone: time zone \"Europe\""), "stderr: %s", r.err);
+	tools_run_free(&r);
+}
