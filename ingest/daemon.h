@@ -7,8 +7,8 @@
  *        ▲                        │                          │
  *        └──── publisher ◀──replies (bounded, never blocks)──┘
  *
- * Items travel by value. A kp_inbound owns its Paho message until a stage
- * calls kp_inbound_free (verify on rejection or duplicate, writer after commit).
+ * Items travel by value; a kp_inbound owns its bytes until a stage calls
+ * kp_inbound_free (inbound.h).
  */
 #ifndef KP_DAEMON_H
 #define KP_DAEMON_H
@@ -19,22 +19,11 @@
 
 #include "firmware-proto/frame.h"
 #include "ingest/config.h"
+#include "ingest/inbound.h"
 #include "ingest/metrics.h"
 #include "ingest/ring.h"
 #include "ingest/clock.h"
 #include "storage/db.h"
-
-enum kp_stream {
-	KP_STREAM_TAPS = 1,
-};
-
-struct kp_inbound {
-	MQTTAsync_message *msg; /* Paho's buffer, not copied */
-	char *topic;            /* Paho's string */
-	uint64_t topic_device;
-	int64_t received_at;    /* ms, server clock */
-	uint8_t stream;         /* enum kp_stream */
-};
 
 struct kp_reply {
 	uint64_t device_id;
@@ -60,7 +49,6 @@ struct kp_daemon {
 	atomic_int storage_ok;    /* for /readyz: 0 after a storage error until the next good commit */
 };
 
-void kp_inbound_free(struct kp_inbound *in);
 /* Queues a reply and counts it in the metrics. Never waits: when the reply
  * queue is full (a flood the publisher cannot sign and send fast enough),
  * the reply is dropped and counted. Dropping is safe: a device whose frame

@@ -35,12 +35,11 @@ struct kp_intake {
 	int ticks_unsubscribed;    /* loop thread only */
 };
 
-void kp_inbound_free(struct kp_inbound *in)
+/* An item's bytes are the Paho message's payload: give the message back. */
+static void release_message(struct kp_inbound *in)
 {
-	MQTTAsync_freeMessage(&in->msg);
-	MQTTAsync_free(in->topic);
-	in->msg = NULL;
-	in->topic = NULL;
+	MQTTAsync_message *msg = in->owner;
+	MQTTAsync_freeMessage(&msg);
 }
 
 static int hex_digit(char c)
@@ -81,13 +80,21 @@ int kp_topic_parse(const char *topic, size_t len, uint64_t *device_id, uint8_t *
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
 	struct kp_daemon *d = ctx;
-	struct kp_inbound in = { .msg = msg, .topic = topic, .received_at = kp_now_ms() };
+	struct kp_inbound in = {
+		.frame = msg->payload,
+		.len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		.received_at = kp_now_ms(),
+		.release = release_message,
+		.owner = msg,
+	};
 	size_t len = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	int parsed = kp_topic_parse(topic, len, &in.topic_device, &in.stream);
 
+	MQTTAsync_free(topic); /* parsed into the item; nothing later reads it */
 	atomic_fetch_add_explicit(&d->metrics.frames_in, 1, memory_order_relaxed);
 	if (atomic_load(&d->stopping))
 		goto drop;
-	if (kp_topic_parse(topic, len, &in.topic_device, &in.stream) != 0) {
+	if (parsed != 0) {
 		atomic_fetch_add_explicit(&d->metrics.rejected[0], 1, memory_order_relaxed);
 		goto drop;
 	}

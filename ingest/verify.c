@@ -107,8 +107,8 @@ static uint64_t answered_seq(const uint8_t *frame, size_t len)
 
 static void handle(struct kp_daemon *d, struct kp_inbound *in)
 {
-	const uint8_t *frame = in->msg->payload;
-	size_t len = in->msg->payloadlen > 0 ? (size_t)in->msg->payloadlen : 0;
+	const uint8_t *frame = in->frame;
+	size_t len = in->len;
 	uint64_t watermark = 0;
 	int verdict = kp_verify_frame(d, in->topic_device, frame, len, kp_now_ms(), &watermark);
 

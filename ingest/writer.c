@@ -67,8 +67,8 @@ static void commit_group(struct writer *w, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		w->items[i] = (struct st_commit_item){
-			.frame = w->inbound[i].msg->payload,
-			.len = (size_t)w->inbound[i].msg->payloadlen,
+			.frame = w->inbound[i].frame,
+			.len = w->inbound[i].len,
 			.received_at = w->inbound[i].received_at,
 		};
 	}
