@@ -21,16 +21,10 @@
 #include "ingest/config.h"
 #include "ingest/inbound.h"
 #include "ingest/metrics.h"
+#include "ingest/replies.h"
 #include "ingest/ring.h"
 #include "ingest/clock.h"
 #include "storage/db.h"
-
-struct kp_reply {
-	uint64_t device_id;
-	uint64_t batch_seq;
-	uint64_t aux; /* watermark (ACK) or reason (NACK) */
-	uint8_t type; /* KP_TYPE_ACK or KP_TYPE_NACK */
-};
 
 struct kp_intake;
 struct kp_publisher;
@@ -42,18 +36,11 @@ struct kp_daemon {
 	struct kp_metrics metrics;
 	struct kp_ring intake;    /* struct kp_inbound: MQTT → verify */
 	struct kp_ring to_writer; /* struct kp_inbound: verify → writer */
-	struct kp_ring replies;   /* struct kp_reply: verify, writer → publisher; never waited on */
+	struct kp_replies replies; /* verify, writer → publisher; never waited on */
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
 	atomic_int stopping;      /* set by the loop on SIGTERM: intake drops new frames */
 	atomic_int storage_ok;    /* for /readyz: 0 after a storage error until the next good commit */
 };
-
-/* Queues a reply and counts it in the metrics. Never waits: when the reply
- * queue is full (a flood the publisher cannot sign and send fast enough),
- * the reply is dropped and counted. Dropping is safe: a device whose frame
- * got no answer re-sends it and is answered then. */
-void kp_daemon_reply(struct kp_daemon *d, uint8_t type, uint64_t device_id, uint64_t batch_seq,
-                     uint64_t aux);
 
 #endif

@@ -108,7 +108,7 @@ static int open_rings(struct kp_daemon *d)
 
 	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound)) != 0 ||
 	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound)) != 0 ||
-	    kp_ring_init(&d->replies, replies, sizeof(struct kp_reply)) != 0) {
+	    kp_replies_init(&d->replies, replies, &d->metrics) != 0) {
 		fprintf(stderr, "komposterd: out of memory for rings of %zu\n", n);
 		return -1;
 	}
@@ -156,7 +156,7 @@ drain:
 	kp_ring_close(&d->to_writer);
 	if (writer_started)
 		pthread_join(writer, NULL);
-	kp_ring_close(&d->replies);
+	kp_ring_close(&d->replies.ring);
 	kp_publisher_stop(d, 3000);
 	kp_intake_stop(d);
 	kp_publisher_free(d);
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	int rc = run(&d);
 	kp_ring_destroy(&d.intake);
 	kp_ring_destroy(&d.to_writer);
-	kp_ring_destroy(&d.replies);
+	kp_replies_destroy(&d.replies);
 	sodium_memzero(d.server_sk, sizeof(d.server_sk));
 	return rc;
 }

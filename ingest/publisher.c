@@ -119,9 +119,9 @@ static void *publisher_main(void *arg)
 	struct kp_publisher *p = arg;
 	struct kp_reply r;
 
-	while (kp_ring_pop(&p->d->replies, &r, 0) == 0) {
+	while (kp_ring_pop(&p->d->replies.ring, &r, 0) == 0) {
 		atomic_store_explicit(&p->d->metrics.reply_queue_depth,
-		                      (int_fast64_t)kp_ring_depth(&p->d->replies), memory_order_relaxed);
+		                      (int_fast64_t)kp_ring_depth(&p->d->replies.ring), memory_order_relaxed);
 		publish(p, &r);
 	}
 	return NULL;
@@ -171,17 +171,4 @@ void kp_publisher_free(struct kp_daemon *d)
 	pthread_cond_destroy(&p->changed);
 	free(p);
 	d->publisher = NULL;
-}
-
-void kp_daemon_reply(struct kp_daemon *d, uint8_t type, uint64_t device_id, uint64_t batch_seq,
-                     uint64_t aux)
-{
-	struct kp_reply r = { device_id, batch_seq, aux, type };
-
-	if (kp_ring_try_push(&d->replies, &r) != 0) {
-		atomic_fetch_add_explicit(&d->metrics.replies_dropped, 1, memory_order_relaxed);
-		return;
-	}
-	atomic_fetch_add_explicit(type == KP_TYPE_ACK ? &d->metrics.acks_sent : &d->metrics.nacks_sent, 1,
-	                          memory_order_relaxed);
 }

@@ -122,10 +122,10 @@ static void handle(struct kp_daemon *d, struct kp_inbound *in)
 	}
 	if (verdict == KP_VERDICT_STORED_BEFORE) {
 		atomic_fetch_add_explicit(&d->metrics.frames_duplicate, 1, memory_order_relaxed);
-		kp_daemon_reply(d, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
+		kp_replies_post(&d->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
 	} else {
 		atomic_fetch_add_explicit(&d->metrics.rejected[verdict], 1, memory_order_relaxed);
-		kp_daemon_reply(d, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
+		kp_replies_post(&d->replies, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
 	}
 	kp_inbound_free(in);
 }

@@ -49,12 +49,12 @@ static void answer(struct writer *w, size_t n, int status)
 		if (status == ST_OK) {
 			if (it->outcome == ST_DUPLICATE)
 				atomic_fetch_add_explicit(&d->metrics.frames_duplicate, 1, memory_order_relaxed);
-			kp_daemon_reply(d, KP_TYPE_ACK, it->device_id, it->batch_seq, it->watermark);
+			kp_replies_post(&d->replies, KP_TYPE_ACK, it->device_id, it->batch_seq, it->watermark);
 		} else {
 			struct kp_header h;
 			kp_frame_peek_header(it->frame, it->len, &h);
 			atomic_fetch_add_explicit(&d->metrics.rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
-			kp_daemon_reply(d, KP_TYPE_NACK, in->topic_device, h.batch_seq, KP_NACK_STORAGE_FULL);
+			kp_replies_post(&d->replies, KP_TYPE_NACK, in->topic_device, h.batch_seq, KP_NACK_STORAGE_FULL);
 		}
 		kp_inbound_free(in);
 	}
