@@ -130,6 +130,18 @@ static int open_storage(struct kp_daemon *d)
 	return 0;
 }
 
+static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
+{
+	return (struct kp_verify_ctx){
+		.cfg = { .accept_past_days = d->cfg.accept_past_days, .accept_future_s = d->cfg.accept_future_s },
+		.db = d->db,
+		.in = &d->intake,
+		.out = &d->to_writer,
+		.replies = &d->replies,
+		.m = &d->metrics,
+	};
+}
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
@@ -143,7 +155,8 @@ static int run(struct kp_daemon *d)
 		goto drain;
 	}
 	writer_started = 1;
-	if (kp_verify_start(d, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
+	struct kp_verify_ctx verify = verify_ctx(d);
+	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
 		goto drain;
 	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s\n",
 	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri);
