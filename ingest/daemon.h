@@ -19,6 +19,7 @@
 
 #include "firmware-proto/frame.h"
 #include "ingest/config.h"
+#include "ingest/health.h"
 #include "ingest/inbound.h"
 #include "ingest/metrics.h"
 #include "ingest/replies.h"
@@ -28,6 +29,7 @@
 
 struct kp_intake;
 struct kp_publisher;
+struct kp_writer;
 
 struct kp_daemon {
 	struct kp_config cfg;
@@ -39,8 +41,9 @@ struct kp_daemon {
 	struct kp_replies replies; /* verify, writer → publisher; never waited on */
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
+	struct kp_writer *writer;
 	atomic_int stopping;      /* set by the loop on SIGTERM: intake drops new frames */
-	atomic_int storage_ok;    /* for /readyz: 0 after a storage error until the next good commit */
+	struct kp_health health;  /* for /readyz */
 };
 
 #endif

@@ -123,7 +123,7 @@ static char *readyz(struct kp_daemon *d, int head_only, size_t *len)
 {
 	if (!kp_intake_connected(d))
 		return text(503, "not ready: not subscribed to the MQTT broker\n", head_only, len);
-	if (!atomic_load(&d->storage_ok))
+	if (!atomic_load(&d->health.storage_ok))
 		return text(503, "not ready: the last commit failed (storage full or failing)\n", head_only, len);
 	return text(200, "ready\n", head_only, len);
 }

@@ -125,7 +125,7 @@ static int open_storage(struct kp_daemon *d)
 		fprintf(stderr, "komposterd: database %s: %s\n", opts.path, st_strerror(rc));
 		return -1;
 	}
-	atomic_store(&d->storage_ok, 1);
+	atomic_store(&d->health.storage_ok, 1);
 	atomic_store(&d->metrics.map_size_bytes, st_db_map_size(d->db));
 	return 0;
 }
@@ -142,19 +142,30 @@ static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
 	};
 }
 
+static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
+{
+	return (struct kp_writer_ctx){
+		.cfg = { .group_max_frames = d->cfg.group_max_frames, .group_max_wait_ms = d->cfg.group_max_wait_ms },
+		.db = d->db,
+		.in = &d->to_writer,
+		.replies = &d->replies,
+		.m = &d->metrics,
+		.health = &d->health,
+	};
+}
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
-	pthread_t writer;
-	int writer_started = 0, rc = 1;
+	int rc = 1;
 
 	if (kp_loop_block_signals() != 0 || open_rings(d) != 0 || open_storage(d) != 0)
 		return 1;
-	if (kp_publisher_start(d) != 0 || kp_writer_start(d, &writer) != 0) {
+	struct kp_writer_ctx writer = writer_ctx(d);
+	if (kp_publisher_start(d) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
 		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
 		goto drain;
 	}
-	writer_started = 1;
 	struct kp_verify_ctx verify = verify_ctx(d);
 	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
 		goto drain;
@@ -167,8 +178,8 @@ drain:
 	if (pool)
 		kp_verify_join(pool);
 	kp_ring_close(&d->to_writer);
-	if (writer_started)
-		pthread_join(writer, NULL);
+	if (d->writer)
+		kp_writer_join(d->writer);
 	kp_ring_close(&d->replies.ring);
 	kp_publisher_stop(d, 3000);
 	kp_intake_stop(d);
