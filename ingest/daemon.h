@@ -42,7 +42,6 @@ struct kp_daemon {
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
 	struct kp_writer *writer;
-	atomic_int stopping;      /* set by the loop on SIGTERM: intake drops new frames */
 	struct kp_health health;  /* for /readyz */
 };
 

@@ -154,6 +154,35 @@ static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
 	};
 }
 
+static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
+{
+	return (struct kp_intake_ctx){
+		.cfg = {
+			.uri = d->cfg.mqtt_uri,
+			.client_id = d->cfg.mqtt_client_id,
+			.username = d->cfg.mqtt_username,
+			.password = d->cfg.mqtt_password,
+			.keepalive_s = d->cfg.mqtt_keepalive_s,
+			.publish_max_inflight = d->cfg.mqtt_max_inflight,
+		},
+		.out = &d->intake,
+		.m = &d->metrics,
+		.health = &d->health,
+	};
+}
+
+static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
+{
+	return (struct kp_loop_ctx){
+		.cfg = {
+			.listen = d->cfg.http_listen,
+			.max_connections = d->cfg.http_max_connections,
+			.request_timeout_ms = d->cfg.http_request_timeout_ms,
+		},
+		.http = { .m = &d->metrics, .health = &d->health },
+	};
+}
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
@@ -161,19 +190,24 @@ static int run(struct kp_daemon *d)
 
 	if (kp_loop_block_signals() != 0 || open_rings(d) != 0 || open_storage(d) != 0)
 		return 1;
+	/* The MQTT client first (no network yet): the publisher sends through it. */
+	struct kp_intake_ctx intake = intake_ctx(d);
+	if (kp_intake_create(&intake, &d->mqtt) != 0)
+		goto drain;
 	struct kp_writer_ctx writer = writer_ctx(d);
 	if (kp_publisher_start(d) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
 		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
 		goto drain;
 	}
 	struct kp_verify_ctx verify = verify_ctx(d);
-	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
+	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d->mqtt) != 0)
 		goto drain;
 	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s\n",
 	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri);
-	rc = kp_loop_run(d) == 0 ? 0 : 1;
+	struct kp_loop_ctx loop = loop_ctx(d);
+	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:
-	atomic_store(&d->stopping, 1);
+	kp_intake_stop_taking(d->mqtt);
 	kp_ring_close(&d->intake);
 	if (pool)
 		kp_verify_join(pool);
@@ -182,7 +216,7 @@ drain:
 		kp_writer_join(d->writer);
 	kp_ring_close(&d->replies.ring);
 	kp_publisher_stop(d, 3000);
-	kp_intake_stop(d);
+	kp_intake_destroy(d->mqtt);
 	kp_publisher_free(d);
 	st_db_close(d->db);
 	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps\n",

@@ -23,8 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingest/clock.h"
 #include "ingest/http.h"
-#include "ingest/intake_mqtt.h"
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
@@ -40,7 +40,7 @@ struct conn {
 };
 
 struct loop {
-	struct kp_daemon *d;
+	const struct kp_loop_ctx *ctx;
 	struct io_uring ring;
 	int listen_fd;
 	int signal_fd;
@@ -141,7 +141,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 		if (c->fd >= 0)
 			continue;
 		c->fd = cqe->res;
-		c->deadline_ns = kp_now_mono_ns() + (uint64_t)l->d->cfg.http_request_timeout_ms * 1000000u;
+		c->deadline_ns = kp_now_mono_ns() + (uint64_t)l->ctx->cfg.request_timeout_ms * 1000000u;
 		c->out_len = c->out_off = 0;
 		kp_http_request_init(&c->req);
 		arm_recv(l, i);
@@ -162,7 +162,7 @@ static void on_recv(struct loop *l, int slot, int res)
 		arm_recv(l, slot);
 		return;
 	}
-	c->out = kp_http_respond(l->d, &c->req, &c->out_len);
+	c->out = kp_http_respond(&l->ctx->http, &c->req, &c->out_len);
 	if (!c->out) {
 		conn_close(l, slot);
 		return;
@@ -205,7 +205,6 @@ static void on_tick(struct loop *l)
 {
 	uint64_t now = kp_now_mono_ns();
 
-	kp_intake_tick(l->d);
 	if (!l->accept_armed)
 		arm_accept(l);
 	for (int i = 0; i < l->nconns; i++)
@@ -307,16 +306,16 @@ int kp_loop_block_signals(void)
 	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 
-static int loop_init(struct loop *l, struct kp_daemon *d)
+static int loop_init(struct loop *l, const struct kp_loop_ctx *ctx)
 {
 	struct io_uring_params params = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
 	sigset_t set = handled_signals();
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	l->d = d;
+	l->ctx = ctx;
 	l->listen_fd = l->signal_fd = -1;
-	l->nconns = d->cfg.http_max_connections;
+	l->nconns = ctx->cfg.max_connections;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
 	if (!l->conns)
 		return -1;
@@ -331,7 +330,7 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 		return -1;
 	}
 	l->ring_ready = 1;
-	l->listen_fd = open_listener(d->cfg.http_listen);
+	l->listen_fd = open_listener(ctx->cfg.listen);
 	l->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (l->listen_fd < 0 || l->signal_fd < 0)
 		return -1;
@@ -378,19 +377,19 @@ static void loop_fini(struct loop *l)
 	free(l->conns);
 }
 
-int kp_loop_run(struct kp_daemon *d)
+int kp_loop_run(const struct kp_loop_ctx *ctx)
 {
 	struct loop l;
 	struct io_uring_cqe *cqe;
 	int rc = -1;
 
-	if (loop_init(&l, d) != 0)
+	if (loop_init(&l, ctx) != 0)
 		goto out;
 	l.running = 1;
 	arm_accept(&l);
 	arm_signal(&l);
 	arm_tick(&l);
-	fprintf(stderr, "komposterd: http on %s\n", d->cfg.http_listen);
+	fprintf(stderr, "komposterd: http on %s\n", ctx->cfg.listen);
 	while (l.running) {
 		int r = io_uring_submit_and_wait(&l.ring, 1);
 		if (r < 0 && r != -EINTR) {

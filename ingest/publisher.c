@@ -78,7 +78,7 @@ static int send_to_paho(struct kp_publisher *p, const char *topic, MQTTAsync_mes
                         MQTTAsync_responseOptions *opts)
 {
 	for (;;) {
-		int rc = MQTTAsync_sendMessage(kp_intake_client(p->d), topic, msg, opts);
+		int rc = MQTTAsync_sendMessage(kp_intake_client(p->d->mqtt), topic, msg, opts);
 		if (rc != MQTTASYNC_MAX_BUFFERED_MESSAGES || giving_up(p))
 			return rc;
 		kp_sleep_ms(1);
