@@ -14,6 +14,7 @@
 
 #include "ingest/clock.h"
 
+#include <MQTTAsync.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,9 +356,40 @@ void kp_intake_stop_taking(struct kp_intake *in)
 		atomic_store(&in->stopping, 1);
 }
 
-MQTTAsync kp_intake_client(struct kp_intake *in)
+static void on_sent(void *ctx, MQTTAsync_successData *resp)
 {
-	return in->client;
+	struct kp_send_done *done = ctx;
+	done->fn(done, 1);
+}
+
+static void on_send_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct kp_send_done *done = ctx;
+	done->fn(done, 0);
+}
+
+static int paho_send(void *ctx, const char *topic, const uint8_t *bytes, size_t len,
+                     struct kp_send_done *done)
+{
+	struct kp_intake *in = ctx;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	msg.payload = (void *)bytes; /* Paho copies it before it returns */
+	msg.payloadlen = (int)len;
+	msg.qos = 1;
+	opts.onSuccess = on_sent;
+	opts.onFailure = on_send_failed;
+	opts.context = done;
+	int rc = MQTTAsync_sendMessage(in->client, topic, &msg, &opts);
+	if (rc == MQTTASYNC_SUCCESS)
+		return KP_SEND_OK;
+	return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? KP_SEND_BUSY : KP_SEND_FAILED;
+}
+
+struct kp_transport kp_intake_transport(struct kp_intake *in)
+{
+	return (struct kp_transport){ .ctx = in, .send = paho_send };
 }
 
 void kp_intake_destroy(struct kp_intake *in)

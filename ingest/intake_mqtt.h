@@ -25,7 +25,6 @@
 #ifndef KP_INTAKE_MQTT_H
 #define KP_INTAKE_MQTT_H
 
-#include <MQTTAsync.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +32,7 @@
 #include "ingest/inbound.h"
 #include "ingest/metrics.h"
 #include "ingest/ring.h"
+#include "ingest/transport.h"
 
 struct kp_intake_config {
 	const char *uri;
@@ -65,8 +65,12 @@ void kp_intake_stop_taking(struct kp_intake *in);
  * frees the intake. Close ctx->out first: a messageArrived waiting for room
  * there holds the Paho lock that the supervisor and the disconnect need. */
 void kp_intake_destroy(struct kp_intake *in);
-/* The Paho client, for the publisher. */
-MQTTAsync kp_intake_client(struct kp_intake *in);
+/* The transport (transport.h) that sends through this intake's Paho client:
+ * MQTTAsync_sendMessage at QoS 1; Paho's MAX_BUFFERED_MESSAGES is
+ * KP_SEND_BUSY, any other refusal KP_SEND_FAILED, and done is called from
+ * Paho's onSuccess/onFailure. Valid until kp_intake_destroy, after which no
+ * done call comes. */
+struct kp_transport kp_intake_transport(struct kp_intake *in);
 
 /* Parses komposter/v1/dev/{16 hex}/{stream}; 0 or -1. */
 int kp_topic_parse(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream);

@@ -183,6 +183,17 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 	};
 }
 
+static struct kp_publisher_ctx publisher_ctx(struct kp_daemon *d)
+{
+	return (struct kp_publisher_ctx){
+		.transport = kp_intake_transport(d->mqtt),
+		.server_sk = d->server_sk,
+		.max_inflight = d->cfg.mqtt_max_inflight,
+		.replies = &d->replies,
+		.m = &d->metrics,
+	};
+}
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
@@ -194,8 +205,9 @@ static int run(struct kp_daemon *d)
 	struct kp_intake_ctx intake = intake_ctx(d);
 	if (kp_intake_create(&intake, &d->mqtt) != 0)
 		goto drain;
+	struct kp_publisher_ctx publisher = publisher_ctx(d);
 	struct kp_writer_ctx writer = writer_ctx(d);
-	if (kp_publisher_start(d) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
+	if (kp_publisher_start(&publisher, &d->publisher) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
 		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
 		goto drain;
 	}
@@ -215,9 +227,9 @@ drain:
 	if (d->writer)
 		kp_writer_join(d->writer);
 	kp_ring_close(&d->replies.ring);
-	kp_publisher_stop(d, 3000);
+	kp_publisher_stop(d->publisher, 3000);
 	kp_intake_destroy(d->mqtt);
-	kp_publisher_free(d);
+	kp_publisher_free(d->publisher);
 	st_db_close(d->db);
 	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps\n",
 	        (unsigned long long)atomic_load(&d->metrics.frames_stored),
