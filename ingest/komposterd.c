@@ -2,10 +2,20 @@
  * komposterd — takes signed tap frames from MQTT, stores each exactly once
  * in LMDB, and answers every device with a signed ACK after the commit.
  *
- * main() wires the stages of daemon.h together, runs the io_uring loop on
- * this thread until SIGTERM, then drains in data-flow order: stop intake,
- * let the verify workers empty their ring, let the writer commit what it
- * holds, publish the last ACKs, disconnect, close the database.
+ * main() owns everything the stages share — the config, the database, the
+ * server key, the metrics, the health flags and the queues between them —
+ * and gives each stage, when it starts, a context naming only what that
+ * stage borrows (verify.h, writer.h, publisher.h, intake_mqtt.h, loop.h):
+ *
+ *   intake_mqtt ──intake──▶ verify workers ──to_writer──▶ writer
+ *        ▲                        │                          │
+ *        │ transport              ▼                          │
+ *    publisher ◀──── replies (bounded, never waited on) ◀────┘
+ *
+ * It runs the io_uring loop on this thread until SIGTERM, then drains in
+ * data-flow order: stop intake, let the verify workers empty their ring, let
+ * the writer commit what it holds, publish the last ACKs, disconnect, close
+ * the database.
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -14,13 +24,34 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest/daemon.h"
+#include "firmware-proto/frame.h"
+#include "ingest/config.h"
+#include "ingest/health.h"
+#include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
 #include "ingest/keyfile.h"
 #include "ingest/loop.h"
+#include "ingest/metrics.h"
 #include "ingest/publisher.h"
+#include "ingest/replies.h"
+#include "ingest/ring.h"
 #include "ingest/verify.h"
 #include "ingest/writer.h"
+#include "storage/db.h"
+
+struct kp_daemon {
+	struct kp_config cfg;
+	struct st_db *db;
+	uint8_t server_sk[KP_SECRET_KEY_SIZE];
+	struct kp_metrics metrics;
+	struct kp_health health;   /* for /readyz */
+	struct kp_ring intake;     /* struct kp_inbound: MQTT → verify */
+	struct kp_ring to_writer;  /* struct kp_inbound: verify → writer */
+	struct kp_replies replies; /* verify, writer → publisher; never waited on */
+	struct kp_intake *mqtt;
+	struct kp_publisher *publisher;
+	struct kp_writer *writer;
+};
 
 static const char usage[] =
 	"usage: komposterd [-c FILE] [--check-config]\n"
