@@ -156,6 +156,13 @@ static void start(int max_inflight)
 	cr_assert_eq(kp_publisher_start(&ctx, &pub), 0);
 }
 
+/* Starts the publisher and stops it once it sent everything queued. */
+static void publish_all(int max_inflight)
+{
+	start(max_inflight);
+	stop(5000);
+}
+
 static void post_acks(int n)
 {
 	for (int i = 1; i <= n; i++)
@@ -170,8 +177,7 @@ Test(publisher, every_reply_is_signed_by_the_server_and_sent_on_its_devices_ack_
 
 	kp_replies_post(&replies, KP_TYPE_ACK, 0xa1, 5, 4);
 	kp_replies_post(&replies, KP_TYPE_NACK, 0x0123456789abcdefULL, 9, KP_NACK_REVOKED);
-	start(8);
-	stop(5000);
+	publish_all(8);
 	int64_t after = kp_now_ms();
 
 	cr_assert_eq(cap.n, 2);
@@ -221,8 +227,7 @@ Test(publisher, a_busy_transport_is_asked_again_and_nothing_is_lost)
 {
 	cap.busy_left = 3;
 	post_acks(2);
-	start(4);
-	stop(5000);
+	publish_all(4);
 	cr_expect_eq(cap.busy_answers, 3);
 	cr_expect_eq(cap.n, 2, "a busy answer dropped a reply");
 	cr_expect_eq(atomic_load(&m.replies_failed), 0);
@@ -232,8 +237,7 @@ Test(publisher, a_refused_send_is_counted_and_frees_its_slot)
 {
 	cap.refuse = 1;
 	post_acks(3);
-	start(1); /* one slot: a refused send that kept it would stop the next */
-	stop(5000);
+	publish_all(1); /* one slot: a refused send that kept it would stop the next */
 	cr_expect_eq(cap.attempts, 3, "only %d of 3 replies reached the transport", cap.attempts);
 	cr_expect_eq(atomic_load(&m.replies_failed), 3);
 }
@@ -242,8 +246,7 @@ Test(publisher, a_send_lost_after_it_was_taken_is_counted)
 {
 	cap.confirm_ok = 0;
 	post_acks(2);
-	start(1);
-	stop(5000);
+	publish_all(1);
 	cr_expect_eq(cap.n, 2, "a lost send kept its slot");
 	cr_expect_eq(atomic_load(&m.replies_failed), 2);
 }

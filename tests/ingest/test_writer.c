@@ -52,6 +52,15 @@ static void start_writer(int group_max_frames)
 	cr_assert_eq(kp_writer_start(&ctx, &running), 0);
 }
 
+/* Runs the writer over what was fed until now: all there when it starts,
+ * so up to group_max_frames of them are one group. */
+static void write_all(int group_max_frames)
+{
+	kp_ring_close(&ts.in);
+	start_writer(group_max_frames);
+	finish();
+}
+
 /* Feeds frame batch_seq of d: n taps at noon. */
 static void feed(const struct tdev *d, uint64_t batch_seq, uint16_t n)
 {
@@ -70,6 +79,13 @@ static void expect_ack(uint64_t device_id, uint64_t batch_seq, uint64_t watermar
 	cr_expect_eq(r.batch_seq, batch_seq);
 	cr_expect_eq(r.aux, watermark, "watermark %llu, expected %llu", (unsigned long long)r.aux,
 	             (unsigned long long)watermark);
+}
+
+static void expect_counted(uint64_t stored, uint64_t duplicates, uint64_t taps)
+{
+	cr_expect_eq(atomic_load(&ts.m.frames_stored), stored, "frames stored");
+	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), duplicates, "duplicates");
+	cr_expect_eq(atomic_load(&ts.m.taps_stored), taps, "taps stored");
 }
 
 static void expect_log(uint64_t entries)
@@ -91,9 +107,7 @@ Test(writer, a_group_is_one_commit_and_every_frame_is_acked_with_the_watermark_a
 	feed(&d, 1, 10);
 	feed(&d, 2, 10);
 	feed(&d, 4, 10); /* 3 is missing: the watermark stops at 2 */
-	kp_ring_close(&ts.in); /* all three are there when the writer starts: one group */
-	start_writer(8);
-	finish();
+	write_all(8);
 
 	expect_ack(d.id, 1, 2);
 	expect_ack(d.id, 2, 2);
@@ -101,8 +115,7 @@ Test(writer, a_group_is_one_commit_and_every_frame_is_acked_with_the_watermark_a
 	cr_expect_eq(ts_replies_left(), 0);
 	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 1, "one commit");
 	cr_expect_eq(atomic_load(&ts.m.group_frames.sum_micro), 3 * 1000000, "of three frames");
-	cr_expect_eq(atomic_load(&ts.m.frames_stored), 3);
-	cr_expect_eq(atomic_load(&ts.m.taps_stored), 30);
+	expect_counted(3, 0, 30);
 	cr_expect_eq(atomic_load(&ts.m.acks_sent), 3);
 	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
 	expect_log(3);
@@ -144,16 +157,12 @@ Test(writer, duplicates_inside_one_group_are_stored_once_and_each_acked)
 	feed(&d, 1, 5);
 	feed(&d, 1, 5); /* the same frame again, in the same group */
 	feed(&d, 2, 5);
-	kp_ring_close(&ts.in);
-	start_writer(8);
-	finish();
+	write_all(8);
 
 	expect_ack(d.id, 1, 2);
 	expect_ack(d.id, 1, 2);
 	expect_ack(d.id, 2, 2);
-	cr_expect_eq(atomic_load(&ts.m.frames_stored), 2);
-	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
-	cr_expect_eq(atomic_load(&ts.m.taps_stored), 10);
+	expect_counted(2, 1, 10);
 	expect_log(2);
 }
 
@@ -167,13 +176,10 @@ Test(writer, a_frame_stored_by_an_earlier_commit_is_acked_not_stored_again)
 	size_t len = t_frame_simple(frame, &d, 1, 5, noon + 1000, KP_RECORDS_MAX);
 	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
 	feed(&d, 1, 5); /* the same bytes */
-	kp_ring_close(&ts.in);
-	start_writer(8);
-	finish();
+	write_all(8);
 
 	expect_ack(d.id, 1, 1);
-	cr_expect_eq(atomic_load(&ts.m.frames_stored), 0);
-	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
+	expect_counted(0, 1, 0);
 	expect_log(1);
 }
 
