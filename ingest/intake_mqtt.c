@@ -261,11 +261,12 @@ static void *supervise(void *arg)
 {
 	struct kp_intake *in = arg;
 	int seconds_unsubscribed = 0;
-	uint64_t next = kp_now_mono_ns();
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
-		next += 1000000000u;
+		/* A second after the last retry ended: a retry that waited long for
+		 * Paho's lock is not followed by a burst of catching up. */
+		uint64_t next = kp_now_mono_ns() + 1000000000u;
 		while (!in->quit && kp_now_mono_ns() < next) {
 			struct timespec at = mono_timespec(next);
 			pthread_cond_timedwait(&in->wake, &in->lock, &at);
