@@ -14,9 +14,10 @@
  * calls Paho then waits too. That is why the intake owns a supervisor thread
  * for the retries: once a second it retries the first connection (Paho's
  * automatic reconnect covers later losses) and, every 5 s, a subscription the
- * broker refused or granted below QoS 1. No other thread of the daemon needs
- * the intake for anything: readiness is health->subscribed, an atomic, and
- * the io_uring loop never calls Paho.
+ * broker refused or granted below QoS 1. Besides the publisher, which sends
+ * through kp_intake_transport and may wait for the lock too, no thread of
+ * the daemon calls into the intake: readiness is health->subscribed, an
+ * atomic, and the io_uring loop never calls Paho.
  *
  * Borrowed, and must outlive the intake: the strings of the config, the out
  * ring, the metrics and the health flags. Every item pushed to ctx->out
