@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/intake_mqtt.h"
-
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct kp_http_request *req = p->data;
@@ -130,19 +128,19 @@ char *kp_http_error(int status, const char *msg, size_t *len)
 	return text_with(status, status == 503 ? "Retry-After: 1\r\n" : NULL, msg, 0, len);
 }
 
-static char *readyz(struct kp_daemon *d, int head_only, size_t *len)
+static char *readyz(const struct kp_http_ctx *ctx, int head_only, size_t *len)
 {
-	if (!kp_intake_connected(d))
+	if (!atomic_load(&ctx->health->subscribed))
 		return text(503, "not ready: not subscribed to the MQTT broker\n", head_only, len);
-	if (!atomic_load(&d->storage_ok))
+	if (!atomic_load(&ctx->health->storage_ok))
 		return text(503, "not ready: the last commit failed (storage full or failing)\n", head_only, len);
 	return text(200, "ready\n", head_only, len);
 }
 
-static char *metrics(struct kp_daemon *d, int head_only, size_t *len)
+static char *metrics(const struct kp_http_ctx *ctx, int head_only, size_t *len)
 {
 	size_t body_len;
-	char *body = kp_metrics_render(&d->metrics, &body_len);
+	char *body = kp_metrics_render(ctx->m, &body_len);
 	if (!body)
 		return NULL;
 	char *out = build(200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, body_len, head_only,
@@ -151,13 +149,13 @@ static char *metrics(struct kp_daemon *d, int head_only, size_t *len)
 	return out;
 }
 
-char *kp_http_respond(struct kp_daemon *d, struct kp_http_request *req, size_t *len)
+char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, size_t *len)
 {
 	unsigned method = req->parser.method;
 	int head_only = method == HTTP_HEAD;
 	char *query;
 
-	atomic_fetch_add_explicit(&d->metrics.http_requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ctx->m->http_requests, 1, memory_order_relaxed);
 	if (req->status)
 		return text(req->status, reason_phrase(req->status), 0, len);
 	if (method != HTTP_GET && method != HTTP_HEAD)
@@ -168,8 +166,8 @@ char *kp_http_respond(struct kp_daemon *d, struct kp_http_request *req, size_t *
 	if (strcmp(req->url, "/healthz") == 0)
 		return text(200, "ok\n", head_only, len);
 	if (strcmp(req->url, "/readyz") == 0)
-		return readyz(d, head_only, len);
+		return readyz(ctx, head_only, len);
 	if (strcmp(req->url, "/metrics") == 0)
-		return metrics(d, head_only, len);
+		return metrics(ctx, head_only, len);
 	return text(404, "no such endpoint; try /healthz, /readyz or /metrics\n", head_only, len);
 }

@@ -7,37 +7,50 @@
  * global lock held: the callbacks here do no I/O and call no Paho function
  * except the subscribe issued from the connected callback, which Paho allows
  * (it recognises its own receive thread and does not take its lock again).
+ * Retries run on the supervisor thread, the only other thread here that
+ * calls Paho: it may wait for Paho's lock under back-pressure, and nothing
+ * waits for it but kp_intake_destroy.
  */
 #include "ingest/intake_mqtt.h"
 
 #include "firmware-proto/topic.h"
 #include "ingest/clock.h"
 
+#include <MQTTAsync.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const enum kp_stream subscriptions[] = {
 	KP_STREAM_TAPS,
 };
 #define N_SUBS (sizeof(subscriptions) / sizeof(subscriptions[0]))
 
+#define RESUBSCRIBE_EVERY_S 5
+
 struct kp_intake {
+	struct kp_intake_ctx ctx;
 	MQTTAsync client;
 	atomic_int connecting;
-	atomic_int connected;      /* subscribed with QoS 1 granted: ready */
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
 	atomic_int subscribing;    /* a SUBSCRIBE is in flight */
-	int ticks_unsubscribed;    /* loop thread only */
+	atomic_int stopping;       /* kp_intake_stop_taking: drop frames, retry nothing */
+	/* The supervisor thread sleeps on `wake` and ends when `quit` is set. */
+	pthread_t supervisor;
+	int supervisor_started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int quit;                  /* under lock */
 };
 
-void kp_inbound_free(struct kp_inbound *in)
+/* An item's bytes are the Paho message's payload: give the message back. */
+static void release_message(struct kp_inbound *in)
 {
-	MQTTAsync_freeMessage(&in->msg);
-	MQTTAsync_free(in->topic);
-	in->msg = NULL;
-	in->topic = NULL;
+	MQTTAsync_message *msg = in->owner;
+	MQTTAsync_freeMessage(&msg);
 }
 
 int kp_intake_parse_topic(const char *topic, size_t len, uint64_t *device_id, uint8_t *stream)
@@ -57,32 +70,59 @@ int kp_intake_parse_topic(const char *topic, size_t len, uint64_t *device_id, ui
 	return -1; /* a device topic, but not of a stream the daemon takes */
 }
 
+/* A frame on a topic that names no device gets no answer (there is nobody
+ * to send it to), so the log says so: the 1st, 2nd, 4th, 8th... such frame,
+ * so that a flood cannot flood the log. The topic is the sender's text:
+ * only printable ASCII of it is written. */
+static void log_bad_topic(const char *topic, size_t len, uint64_t count)
+{
+	char shown[96];
+	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+
+	if ((count & (count - 1)) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		shown[i] = topic[i] >= 0x20 && topic[i] < 0x7f ? topic[i] : '?';
+	shown[n] = '\0';
+	fprintf(stderr, "komposterd: dropped a frame on topic '%s%s': it names no device "
+	                "(komposter/v1/dev/{16 lowercase hex, not all 0}/taps); %llu such frames so far\n",
+	        shown, len > n ? "..." : "", (unsigned long long)count);
+}
+
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
-	struct kp_daemon *d = ctx;
-	struct kp_inbound in = { .msg = msg, .topic = topic, .received_at = kp_now_ms() };
+	struct kp_intake *in = ctx;
+	struct kp_metrics *m = in->ctx.m;
+	struct kp_inbound item = {
+		.frame = msg->payload,
+		.len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		.received_at = kp_now_ms(),
+		.release = release_message,
+		.owner = msg,
+	};
 	size_t len = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	int parsed = kp_intake_parse_topic(topic, len, &item.topic_device, &item.stream);
 
-	atomic_fetch_add_explicit(&d->metrics.frames_in, 1, memory_order_relaxed);
-	if (atomic_load(&d->stopping))
+	atomic_fetch_add_explicit(&m->frames_in, 1, memory_order_relaxed);
+	if (parsed != 0 && !atomic_load(&in->stopping))
+		log_bad_topic(topic, len,
+		              atomic_fetch_add_explicit(&m->rejected[0], 1, memory_order_relaxed) + 1);
+	MQTTAsync_free(topic); /* parsed into the item; nothing later reads it */
+	if (parsed != 0 || atomic_load(&in->stopping))
 		goto drop;
-	if (kp_intake_parse_topic(topic, len, &in.topic_device, &in.stream) != 0) {
-		atomic_fetch_add_explicit(&d->metrics.rejected[0], 1, memory_order_relaxed);
-		goto drop;
-	}
-	if (kp_ring_push(&d->intake, &in) != 0)
+	if (kp_ring_push(in->ctx.out, &item) != 0)
 		goto drop; /* closed while we waited: shutting down, the device re-sends */
-	atomic_store_explicit(&d->metrics.ring_depth, (int_fast64_t)kp_ring_depth(&d->intake),
+	atomic_store_explicit(&m->ring_depth, (int_fast64_t)kp_ring_depth(in->ctx.out),
 	                      memory_order_relaxed);
 	return 1;
 drop:
-	kp_inbound_free(&in);
+	kp_inbound_free(&item);
 	return 1;
 }
 
 static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
-	struct kp_daemon *d = ctx;
+	struct kp_intake *in = ctx;
 
 	/* For several topics Paho reports the granted QoS list in alt.qosList. */
 	for (size_t i = 0; resp && i < N_SUBS; i++) {
@@ -90,42 +130,42 @@ static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 		if (granted != 1) {
 			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
 			        kp_topic_filter(subscriptions[i]), granted);
-			atomic_store(&d->mqtt->subscribing, 0);
+			atomic_store(&in->subscribing, 0);
 			return;
 		}
 	}
-	atomic_store(&d->mqtt->connected, 1);
-	atomic_store(&d->mqtt->subscribing, 0);
-	atomic_store(&d->metrics.mqtt_connected, 1);
+	atomic_store(&in->ctx.health->subscribed, 1);
+	atomic_store(&in->subscribing, 0);
+	atomic_store(&in->ctx.m->mqtt_connected, 1);
 	fprintf(stderr, "komposterd: mqtt: subscribed\n");
 }
 
 static void on_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 {
-	struct kp_daemon *d = ctx;
-	atomic_store(&d->mqtt->subscribing, 0);
+	struct kp_intake *in = ctx;
+	atomic_store(&in->subscribing, 0);
 	fprintf(stderr, "komposterd: mqtt: subscribe failed (%d); retrying\n", resp ? resp->code : 0);
 }
 
 /* Subscribes to the whole topic set at QoS 1. Called from the connected
- * callback and, when that did not work out, again from the tick. */
-static void subscribe_all(struct kp_daemon *d)
+ * callback and, when that did not work out, again by the supervisor. */
+static void subscribe_all(struct kp_intake *in)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	char *filters[N_SUBS];
 	int qos[N_SUBS];
 
-	atomic_store(&d->mqtt->subscribing, 1);
+	atomic_store(&in->subscribing, 1);
 	for (size_t i = 0; i < N_SUBS; i++) {
 		filters[i] = (char *)kp_topic_filter(subscriptions[i]); /* Paho copies it */
 		qos[i] = 1;
 	}
 	opts.onSuccess = on_subscribed;
 	opts.onFailure = on_subscribe_failed;
-	opts.context = d;
-	int rc = MQTTAsync_subscribeMany(d->mqtt->client, (int)N_SUBS, filters, qos, &opts);
+	opts.context = in;
+	int rc = MQTTAsync_subscribeMany(in->client, (int)N_SUBS, filters, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		atomic_store(&d->mqtt->subscribing, 0);
+		atomic_store(&in->subscribing, 0);
 		fprintf(stderr, "komposterd: mqtt: subscribe: %s\n", MQTTAsync_strerror(rc));
 	}
 }
@@ -133,140 +173,244 @@ static void subscribe_all(struct kp_daemon *d)
 /* Called by Paho after every successful connect, including automatic reconnects. */
 static void on_connected(void *ctx, char *cause)
 {
-	struct kp_daemon *d = ctx;
+	struct kp_intake *in = ctx;
 
-	atomic_store(&d->mqtt->connecting, 0);
-	atomic_store(&d->mqtt->ever_connected, 1);
-	atomic_store(&d->mqtt->online, 1);
-	subscribe_all(d);
+	atomic_store(&in->connecting, 0);
+	atomic_store(&in->ever_connected, 1);
+	atomic_store(&in->online, 1);
+	subscribe_all(in);
 }
 
 static void on_connection_lost(void *ctx, char *cause)
 {
-	struct kp_daemon *d = ctx;
-	atomic_store(&d->mqtt->connected, 0);
-	atomic_store(&d->mqtt->online, 0);
-	atomic_store(&d->mqtt->subscribing, 0);
-	atomic_store(&d->metrics.mqtt_connected, 0);
-	atomic_fetch_add(&d->metrics.mqtt_reconnects, 1);
+	struct kp_intake *in = ctx;
+	atomic_store(&in->ctx.health->subscribed, 0);
+	atomic_store(&in->online, 0);
+	atomic_store(&in->subscribing, 0);
+	atomic_store(&in->ctx.m->mqtt_connected, 0);
+	atomic_fetch_add(&in->ctx.m->mqtt_reconnects, 1);
 	fprintf(stderr, "komposterd: mqtt: connection lost (%s); reconnecting\n", cause ? cause : "no cause");
 }
 
 static void on_connect_failed(void *ctx, MQTTAsync_failureData *resp)
 {
-	struct kp_daemon *d = ctx;
-	atomic_store(&d->mqtt->connecting, 0);
-	fprintf(stderr, "komposterd: mqtt: connect to %s failed (%s); retrying\n", d->cfg.mqtt_uri,
+	struct kp_intake *in = ctx;
+	atomic_store(&in->connecting, 0);
+	fprintf(stderr, "komposterd: mqtt: connect to %s failed (%s); retrying\n", in->ctx.cfg.uri,
 	        resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
 }
 
-static int connect_now(struct kp_daemon *d)
+static int connect_now(struct kp_intake *in)
 {
+	const struct kp_intake_config *cfg = &in->ctx.cfg;
 	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
 
-	opts.keepAliveInterval = d->cfg.mqtt_keepalive_s;
+	opts.keepAliveInterval = cfg->keepalive_s;
 	opts.cleansession = 0;
 	opts.automaticReconnect = 1;
 	opts.minRetryInterval = 1;
 	opts.maxRetryInterval = 8;
 	opts.maxInflight = 65535;
 	opts.onFailure = on_connect_failed;
-	opts.context = d;
-	if (d->cfg.mqtt_username[0])
-		opts.username = d->cfg.mqtt_username;
-	if (d->cfg.mqtt_password[0])
-		opts.password = d->cfg.mqtt_password;
-	atomic_store(&d->mqtt->connecting, 1);
-	int rc = MQTTAsync_connect(d->mqtt->client, &opts);
+	opts.context = in;
+	if (cfg->username[0])
+		opts.username = cfg->username;
+	if (cfg->password[0])
+		opts.password = cfg->password;
+	atomic_store(&in->connecting, 1);
+	int rc = MQTTAsync_connect(in->client, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		atomic_store(&d->mqtt->connecting, 0);
+		atomic_store(&in->connecting, 0);
 		fprintf(stderr, "komposterd: mqtt: connect: %s\n", MQTTAsync_strerror(rc));
 		return -1;
 	}
 	return 0;
 }
 
-int kp_intake_start(struct kp_daemon *d)
+/* Once a second: retry the first connection (Paho's automatic reconnect
+ * covers later losses), and a subscription refused or lost while online,
+ * every RESUBSCRIBE_EVERY_S seconds. */
+static void retry(struct kp_intake *in, int *seconds_unsubscribed)
+{
+	if (atomic_load(&in->stopping))
+		return;
+	if (!atomic_load(&in->ever_connected) && !atomic_load(&in->connecting)) {
+		connect_now(in); /* a failure is logged and retried next second */
+		return;
+	}
+	if (!atomic_load(&in->online) || atomic_load(&in->ctx.health->subscribed) ||
+	    atomic_load(&in->subscribing)) {
+		*seconds_unsubscribed = 0;
+		return;
+	}
+	if (++*seconds_unsubscribed >= RESUBSCRIBE_EVERY_S) {
+		*seconds_unsubscribed = 0;
+		subscribe_all(in);
+	}
+}
+
+static struct timespec mono_timespec(uint64_t ns)
+{
+	return (struct timespec){ (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+}
+
+static void *supervise(void *arg)
+{
+	struct kp_intake *in = arg;
+	int seconds_unsubscribed = 0;
+
+	pthread_mutex_lock(&in->lock);
+	for (;;) {
+		/* A second after the last retry ended: a retry that waited long for
+		 * Paho's lock is not followed by a burst of catching up. */
+		uint64_t next = kp_now_mono_ns() + 1000000000u;
+		while (!in->quit && kp_now_mono_ns() < next) {
+			struct timespec at = mono_timespec(next);
+			pthread_cond_timedwait(&in->wake, &in->lock, &at);
+		}
+		if (in->quit)
+			break;
+		pthread_mutex_unlock(&in->lock); /* never hold ours while waiting for Paho's */
+		retry(in, &seconds_unsubscribed);
+		pthread_mutex_lock(&in->lock);
+	}
+	pthread_mutex_unlock(&in->lock);
+	return NULL;
+}
+
+static int init_sync(struct kp_intake *in)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&in->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return -1;
+	if (pthread_mutex_init(&in->lock, NULL) != 0) {
+		pthread_cond_destroy(&in->wake);
+		return -1;
+	}
+	return 0;
+}
+
+int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 {
 	MQTTAsync_createOptions copts = MQTTAsync_createOptions_initializer;
 	struct kp_intake *in = calloc(1, sizeof(*in));
 	int rc;
 
-	if (!in)
+	if (!in || init_sync(in) != 0) {
+		fprintf(stderr, "komposterd: mqtt: out of memory\n");
+		free(in);
 		return -1;
-	d->mqtt = in;
+	}
+	in->ctx = *ctx;
 	copts.sendWhileDisconnected = 0;
 	/* Paho counts publishes its send thread has not taken yet against this
 	 * limit even while connected; the publisher keeps max_inflight inside. */
-	copts.maxBufferedMessages = d->cfg.mqtt_max_inflight + 16;
-	rc = MQTTAsync_createWithOptions(&in->client, d->cfg.mqtt_uri, d->cfg.mqtt_client_id,
+	copts.maxBufferedMessages = ctx->cfg.publish_max_inflight + 16;
+	rc = MQTTAsync_createWithOptions(&in->client, ctx->cfg.uri, ctx->cfg.client_id,
 	                                 MQTTCLIENT_PERSISTENCE_NONE, NULL, &copts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		fprintf(stderr, "komposterd: mqtt: %s: %s\n", d->cfg.mqtt_uri, MQTTAsync_strerror(rc));
+		fprintf(stderr, "komposterd: mqtt: %s: %s\n", ctx->cfg.uri, MQTTAsync_strerror(rc));
 		goto err;
 	}
-	rc = MQTTAsync_setCallbacks(in->client, d, on_connection_lost, on_message, NULL);
+	rc = MQTTAsync_setCallbacks(in->client, in, on_connection_lost, on_message, NULL);
 	if (rc == MQTTASYNC_SUCCESS)
-		rc = MQTTAsync_setConnected(in->client, d, on_connected);
+		rc = MQTTAsync_setConnected(in->client, in, on_connected);
 	if (rc != MQTTASYNC_SUCCESS) {
 		fprintf(stderr, "komposterd: mqtt: callbacks: %s\n", MQTTAsync_strerror(rc));
 		MQTTAsync_destroy(&in->client);
 		goto err;
 	}
-	connect_now(d); /* a failure here is retried by kp_intake_tick */
+	*out = in;
 	return 0;
 err:
+	pthread_mutex_destroy(&in->lock);
+	pthread_cond_destroy(&in->wake);
 	free(in);
-	d->mqtt = NULL;
 	return -1;
 }
 
-/* Once a second: retry the first connection (Paho's automatic reconnect
- * covers later losses), and a subscription refused or lost while online,
- * every 5 s. */
-void kp_intake_tick(struct kp_daemon *d)
+int kp_intake_start(struct kp_intake *in)
 {
-	struct kp_intake *in = d->mqtt;
-
-	if (!in || atomic_load(&d->stopping))
-		return;
-	if (!atomic_load(&in->ever_connected) && !atomic_load(&in->connecting)) {
-		connect_now(d);
-		return;
+	connect_now(in); /* a failure here is retried by the supervisor */
+	if (pthread_create(&in->supervisor, NULL, supervise, in) != 0) {
+		fprintf(stderr, "komposterd: mqtt: cannot start the supervisor thread\n");
+		return -1;
 	}
-	if (!atomic_load(&in->online) || atomic_load(&in->connected) || atomic_load(&in->subscribing)) {
-		in->ticks_unsubscribed = 0;
-		return;
-	}
-	if (++in->ticks_unsubscribed >= 5) {
-		in->ticks_unsubscribed = 0;
-		subscribe_all(d);
-	}
+	in->supervisor_started = 1;
+	return 0;
 }
 
-int kp_intake_connected(struct kp_daemon *d)
+void kp_intake_stop_taking(struct kp_intake *in)
 {
-	return d->mqtt && atomic_load(&d->mqtt->connected);
+	if (in)
+		atomic_store(&in->stopping, 1);
 }
 
-MQTTAsync kp_intake_client(struct kp_daemon *d)
+static void on_sent(void *ctx, MQTTAsync_successData *resp)
 {
-	return d->mqtt->client;
+	struct kp_send_done *done = ctx;
+	done->fn(done, 1);
 }
 
-void kp_intake_stop(struct kp_daemon *d)
+static void on_send_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct kp_send_done *done = ctx;
+	done->fn(done, 0);
+}
+
+static int paho_send(void *ctx, const char *topic, const uint8_t *bytes, size_t len,
+                     struct kp_send_done *done)
+{
+	struct kp_intake *in = ctx;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	msg.payload = (void *)bytes; /* Paho copies it before it returns */
+	msg.payloadlen = (int)len;
+	msg.qos = 1;
+	opts.onSuccess = on_sent;
+	opts.onFailure = on_send_failed;
+	opts.context = done;
+	int rc = MQTTAsync_sendMessage(in->client, topic, &msg, &opts);
+	if (rc == MQTTASYNC_SUCCESS)
+		return KP_SEND_OK;
+	return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? KP_SEND_BUSY : KP_SEND_FAILED;
+}
+
+struct kp_transport kp_intake_transport(struct kp_intake *in)
+{
+	return (struct kp_transport){ .ctx = in, .send = paho_send };
+}
+
+void kp_intake_destroy(struct kp_intake *in)
 {
 	MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
-	struct kp_intake *in = d->mqtt;
 
 	if (!in)
 		return;
+	kp_intake_stop_taking(in);
+	if (in->supervisor_started) {
+		pthread_mutex_lock(&in->lock);
+		in->quit = 1;
+		pthread_cond_signal(&in->wake);
+		pthread_mutex_unlock(&in->lock);
+		pthread_join(in->supervisor, NULL);
+	}
 	opts.timeout = 2000;
 	if (MQTTAsync_isConnected(in->client))
 		MQTTAsync_disconnect(in->client, &opts);
 	for (int i = 0; i < 40 && MQTTAsync_isConnected(in->client); i++)
 		kp_sleep_ms(50);
 	MQTTAsync_destroy(&in->client);
+	pthread_mutex_destroy(&in->lock);
+	pthread_cond_destroy(&in->wake);
 	free(in);
-	d->mqtt = NULL;
 }

@@ -5,27 +5,73 @@
  * raw card tokens, which never touch our disk).
  *
  * messageArrived only parses the topic and pushes the message, uncopied, into
- * d->intake; when that ring is full it waits, which stalls Paho's socket
+ * ctx->out; when that ring is full it waits, which stalls Paho's socket
  * reads: TCP pushes back on the broker, the broker queues, devices keep
  * their outboxes. Paho has already sent the PUBACK by then (DESIGN.md), so
  * durability is the application ACK's job, never MQTT's.
- * kp_intake_tick is called once a second by the loop; it retries the first
- * connection (Paho's automatic reconnect covers later losses) and a
- * subscription the broker refused or granted below QoS 1. /readyz is 200 only
- * while subscribed at QoS 1.
+ *
+ * While it waits, messageArrived holds Paho's global lock, so any thread that
+ * calls Paho then waits too. That is why the intake owns a supervisor thread
+ * for the retries: once a second it retries the first connection (Paho's
+ * automatic reconnect covers later losses) and, every 5 s, a subscription the
+ * broker refused or granted below QoS 1. Besides the publisher, which sends
+ * through kp_intake_transport and may wait for the lock too, no thread of
+ * the daemon calls into the intake: readiness is health->subscribed, an
+ * atomic, and the io_uring loop never calls Paho.
+ *
+ * Borrowed, and must outlive the intake: the strings of the config, the out
+ * ring, the metrics and the health flags. Every item pushed to ctx->out
+ * lends Paho's message buffer (inbound.h).
  */
 #ifndef KP_INTAKE_MQTT_H
 #define KP_INTAKE_MQTT_H
 
-#include "ingest/daemon.h"
+#include <stddef.h>
+#include <stdint.h>
 
-int kp_intake_start(struct kp_daemon *d);
-void kp_intake_tick(struct kp_daemon *d);
-int kp_intake_connected(struct kp_daemon *d);
-/* Disconnects (bounded wait) and destroys the client. */
-void kp_intake_stop(struct kp_daemon *d);
-/* The Paho client, for the publisher. */
-MQTTAsync kp_intake_client(struct kp_daemon *d);
+#include "ingest/health.h"
+#include "ingest/inbound.h"
+#include "ingest/metrics.h"
+#include "ingest/ring.h"
+#include "ingest/transport.h"
+
+struct kp_intake_config {
+	const char *uri;
+	const char *client_id;
+	const char *username; /* "" for none */
+	const char *password; /* "" for none */
+	int keepalive_s;
+	int publish_max_inflight; /* the publisher's bound on publishes inside Paho */
+};
+
+struct kp_intake_ctx {
+	struct kp_intake_config cfg;
+	struct kp_ring *out;      /* struct kp_inbound, to the verify workers */
+	struct kp_metrics *m;     /* frames_in, rejected{bad_topic}, ring_depth, mqtt_* */
+	struct kp_health *health; /* subscribed */
+};
+
+struct kp_intake;
+
+/* Makes the Paho client on a copy of *ctx; nothing goes on the network yet.
+ * 0, or -1 with a line on stderr. */
+int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out);
+/* Starts connecting and the supervisor thread. 0, or -1 (no thread). */
+int kp_intake_start(struct kp_intake *in);
+/* From now on frames are dropped as they arrive (the devices re-send them to
+ * the next run) and the supervisor retries nothing; the link stays up for
+ * the last replies. */
+void kp_intake_stop_taking(struct kp_intake *in);
+/* Ends the supervisor, disconnects (bounded wait), destroys the client and
+ * frees the intake. Close ctx->out first: a messageArrived waiting for room
+ * there holds the Paho lock that the supervisor and the disconnect need. */
+void kp_intake_destroy(struct kp_intake *in);
+/* The transport (transport.h) that sends through this intake's Paho client:
+ * MQTTAsync_sendMessage at QoS 1; Paho's MAX_BUFFERED_MESSAGES is
+ * KP_SEND_BUSY, any other refusal KP_SEND_FAILED, and done is called from
+ * Paho's onSuccess/onFailure. Valid until kp_intake_destroy, after which no
+ * done call comes. */
+struct kp_transport kp_intake_transport(struct kp_intake *in);
 
 /* The topic of a message as intake takes it: a device topic (see
  * firmware-proto/topic.h) of a stream the daemon subscribes to (taps).

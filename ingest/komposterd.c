@@ -2,10 +2,20 @@
  * komposterd — takes signed tap frames from MQTT, stores each exactly once
  * in LMDB, and answers every device with a signed ACK after the commit.
  *
- * main() wires the stages of daemon.h together, runs the io_uring loop on
- * this thread until SIGTERM, then drains in data-flow order: stop intake,
- * let the verify workers empty their ring, let the writer commit what it
- * holds, publish the last ACKs, disconnect, close the database.
+ * main() owns everything the stages share — the config, the database, the
+ * server key, the metrics, the health flags and the queues between them —
+ * and gives each stage, when it starts, a context naming only what that
+ * stage borrows (verify.h, writer.h, publisher.h, intake_mqtt.h, loop.h):
+ *
+ *   intake_mqtt ──intake──▶ verify workers ──to_writer──▶ writer
+ *        ▲                        │                          │
+ *        │ transport              ▼                          │
+ *    publisher ◀──── replies (bounded, never waited on) ◀────┘
+ *
+ * It runs the io_uring loop on this thread until SIGTERM, then drains in
+ * data-flow order: stop intake, let the verify workers empty their ring, let
+ * the writer commit what it holds, publish the last ACKs, disconnect, close
+ * the database.
  */
 #include <getopt.h>
 #include <sodium.h>
@@ -14,14 +24,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "firmware-proto/frame.h"
 #include "firmware-proto/keyfile.h"
-#include "ingest/daemon.h"
+#include "ingest/health.h"
+#include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
 #include "ingest/loop.h"
+#include "ingest/metrics.h"
 #include "ingest/publisher.h"
+#include "ingest/replies.h"
+#include "ingest/ring.h"
 #include "ingest/verify.h"
 #include "ingest/writer.h"
 #include "storage/dir_lock.h"
+#include "storage/db.h"
+
+struct kp_daemon {
+	struct kp_config cfg;
+	struct st_db *db;
+	uint8_t server_sk[KP_SECRET_KEY_SIZE];
+	struct kp_metrics metrics;
+	struct kp_health health;   /* for /readyz */
+	struct kp_ring intake;     /* struct kp_inbound: MQTT → verify */
+	struct kp_ring to_writer;  /* struct kp_inbound: verify → writer */
+	struct kp_replies replies; /* verify, writer → publisher; never waited on */
+	struct kp_intake *mqtt;
+	struct kp_publisher *publisher;
+	struct kp_writer *writer;
+};
 
 static const char usage[] =
 	"usage: komposterd [-c FILE] [--check-config]\n"
@@ -109,7 +140,7 @@ static int open_rings(struct kp_daemon *d)
 
 	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound)) != 0 ||
 	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound)) != 0 ||
-	    kp_ring_init(&d->replies, replies, sizeof(struct kp_reply)) != 0) {
+	    kp_replies_init(&d->replies, replies, &d->metrics) != 0) {
 		fprintf(stderr, "komposterd: out of memory for rings of %zu\n", n);
 		return -1;
 	}
@@ -132,41 +163,111 @@ static int open_storage(struct kp_daemon *d)
 		fprintf(stderr, "komposterd: database %s: %s\n", opts.path, st_strerror(rc));
 		return -1;
 	}
-	atomic_store(&d->storage_ok, 1);
+	atomic_store(&d->health.storage_ok, 1);
 	atomic_store(&d->metrics.map_size_bytes, st_db_map_size(d->db));
 	return 0;
+}
+
+static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
+{
+	return (struct kp_verify_ctx){
+		.cfg = { .accept_past_days = d->cfg.accept_past_days, .accept_future_s = d->cfg.accept_future_s },
+		.db = d->db,
+		.in = &d->intake,
+		.out = &d->to_writer,
+		.replies = &d->replies,
+		.m = &d->metrics,
+	};
+}
+
+static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
+{
+	return (struct kp_writer_ctx){
+		.cfg = { .group_max_frames = d->cfg.group_max_frames, .group_max_wait_ms = d->cfg.group_max_wait_ms },
+		.db = d->db,
+		.in = &d->to_writer,
+		.replies = &d->replies,
+		.m = &d->metrics,
+		.health = &d->health,
+	};
+}
+
+static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
+{
+	return (struct kp_intake_ctx){
+		.cfg = {
+			.uri = d->cfg.mqtt_uri,
+			.client_id = d->cfg.mqtt_client_id,
+			.username = d->cfg.mqtt_username,
+			.password = d->cfg.mqtt_password,
+			.keepalive_s = d->cfg.mqtt_keepalive_s,
+			.publish_max_inflight = d->cfg.mqtt_max_inflight,
+		},
+		.out = &d->intake,
+		.m = &d->metrics,
+		.health = &d->health,
+	};
+}
+
+static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
+{
+	return (struct kp_loop_ctx){
+		.cfg = {
+			.listen = d->cfg.http_listen,
+			.max_connections = d->cfg.http_max_connections,
+			.request_timeout_ms = d->cfg.http_request_timeout_ms,
+		},
+		.http = { .m = &d->metrics, .health = &d->health },
+	};
+}
+
+static struct kp_publisher_ctx publisher_ctx(struct kp_daemon *d)
+{
+	return (struct kp_publisher_ctx){
+		.transport = kp_intake_transport(d->mqtt),
+		.server_sk = d->server_sk,
+		.max_inflight = d->cfg.mqtt_max_inflight,
+		.replies = &d->replies,
+		.m = &d->metrics,
+	};
 }
 
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
-	pthread_t writer;
-	int writer_started = 0, rc = 1;
+	int rc = 1;
 
 	if (kp_loop_block_signals() != 0 || open_rings(d) != 0 || open_storage(d) != 0)
 		return 1;
-	if (kp_publisher_start(d) != 0 || kp_writer_start(d, &writer) != 0) {
+	/* The MQTT client first (no network yet): the publisher sends through it. */
+	struct kp_intake_ctx intake = intake_ctx(d);
+	if (kp_intake_create(&intake, &d->mqtt) != 0)
+		goto drain;
+	struct kp_publisher_ctx publisher = publisher_ctx(d);
+	struct kp_writer_ctx writer = writer_ctx(d);
+	if (kp_publisher_start(&publisher, &d->publisher) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
 		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
 		goto drain;
 	}
-	writer_started = 1;
-	if (kp_verify_start(d, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d) != 0)
+	struct kp_verify_ctx verify = verify_ctx(d);
+	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d->mqtt) != 0)
 		goto drain;
 	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s\n",
 	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri);
-	rc = kp_loop_run(d) == 0 ? 0 : 1;
+	struct kp_loop_ctx loop = loop_ctx(d);
+	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:
-	atomic_store(&d->stopping, 1);
+	kp_intake_stop_taking(d->mqtt);
 	kp_ring_close(&d->intake);
 	if (pool)
 		kp_verify_join(pool);
 	kp_ring_close(&d->to_writer);
-	if (writer_started)
-		pthread_join(writer, NULL);
-	kp_ring_close(&d->replies);
-	kp_publisher_stop(d, 3000);
-	kp_intake_stop(d);
-	kp_publisher_free(d);
+	if (d->writer)
+		kp_writer_join(d->writer);
+	kp_ring_close(&d->replies.ring);
+	kp_publisher_stop(d->publisher, 3000);
+	kp_intake_destroy(d->mqtt);
+	kp_publisher_free(d->publisher);
 	st_db_close(d->db);
 	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps\n",
 	        (unsigned long long)atomic_load(&d->metrics.frames_stored),
@@ -195,7 +296,7 @@ int main(int argc, char **argv)
 	int rc = run(&d);
 	kp_ring_destroy(&d.intake);
 	kp_ring_destroy(&d.to_writer);
-	kp_ring_destroy(&d.replies);
+	kp_replies_destroy(&d.replies);
 	sodium_memzero(d.server_sk, sizeof(d.server_sk));
 	return rc;
 }

@@ -11,6 +11,8 @@
  */
 #include "ingest/loop.h"
 
+#include "config/config.h" /* kp_listen_parse: the one reader of [http] listen */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>
@@ -23,8 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingest/clock.h"
 #include "ingest/http.h"
-#include "ingest/intake_mqtt.h"
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
@@ -47,7 +49,7 @@ struct conn {
 };
 
 struct loop {
-	struct kp_daemon *d;
+	const struct kp_loop_ctx *ctx;
 	struct io_uring ring;
 	int listen_fd;
 	int signal_fd;
@@ -156,7 +158,7 @@ static void evict_oldest_waiting(struct loop *l)
 		return;
 	l->conns[oldest].evicted = 1;
 	l->evicted++;
-	atomic_fetch_add_explicit(&l->d->metrics.http_evicted, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&l->ctx->http.m->http_evicted, 1, memory_order_relaxed);
 	shutdown(l->conns[oldest].fd, SHUT_RDWR);
 }
 
@@ -170,9 +172,9 @@ static void refuse(struct loop *l, int fd)
 
 	char discard[RECV_BUF];
 
-	atomic_fetch_add_explicit(&l->d->metrics.http_refused, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&l->ctx->http.m->http_refused, 1, memory_order_relaxed);
 	if (!out || send(fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		atomic_fetch_add_explicit(&l->d->metrics.http_refused_unanswered, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&l->ctx->http.m->http_refused_unanswered, 1, memory_order_relaxed);
 	free(out);
 	/* A close with the request still unread sends a reset, which can
 	 * overtake the 503 in the client's kernel: read what came, then close. */
@@ -199,7 +201,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 		c->fd = cqe->res;
 		c->sending = c->evicted = 0;
 		c->accepted_ns = kp_now_mono_ns();
-		c->deadline_ns = c->accepted_ns + (uint64_t)l->d->cfg.http_request_timeout_ms * 1000000u;
+		c->deadline_ns = c->accepted_ns + (uint64_t)l->ctx->cfg.request_timeout_ms * 1000000u;
 		c->out_len = c->out_off = 0;
 		kp_http_request_init(&c->req);
 		l->open++;
@@ -223,7 +225,7 @@ static void on_recv(struct loop *l, int slot, int res)
 		arm_recv(l, slot);
 		return;
 	}
-	c->out = kp_http_respond(l->d, &c->req, &c->out_len);
+	c->out = kp_http_respond(&l->ctx->http, &c->req, &c->out_len);
 	if (!c->out) {
 		conn_close(l, slot);
 		return;
@@ -267,7 +269,6 @@ static void on_tick(struct loop *l)
 {
 	uint64_t now = kp_now_mono_ns();
 
-	kp_intake_tick(l->d);
 	if (!l->accept_armed)
 		arm_accept(l);
 	for (int i = 0; i < l->nconns; i++)
@@ -372,16 +373,16 @@ int kp_loop_block_signals(void)
 	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 
-static int loop_init(struct loop *l, struct kp_daemon *d)
+static int loop_init(struct loop *l, const struct kp_loop_ctx *ctx)
 {
 	struct io_uring_params params = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
 	sigset_t set = handled_signals();
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	l->d = d;
+	l->ctx = ctx;
 	l->listen_fd = l->signal_fd = -1;
-	l->limit = d->cfg.http_max_connections;
+	l->limit = ctx->cfg.max_connections;
 	l->nconns = l->limit + CONN_RESERVE;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
 	if (!l->conns)
@@ -397,7 +398,7 @@ static int loop_init(struct loop *l, struct kp_daemon *d)
 		return -1;
 	}
 	l->ring_ready = 1;
-	l->listen_fd = open_listener(d->cfg.http_listen);
+	l->listen_fd = open_listener(ctx->cfg.listen);
 	if (l->listen_fd == -2)
 		return 1;
 	l->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -446,13 +447,13 @@ static void loop_fini(struct loop *l)
 	free(l->conns);
 }
 
-int kp_loop_run(struct kp_daemon *d)
+int kp_loop_run(const struct kp_loop_ctx *ctx)
 {
 	struct loop l;
 	struct io_uring_cqe *cqe;
 	int rc = -1;
 
-	rc = loop_init(&l, d);
+	rc = loop_init(&l, ctx);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : -1; /* stopped before serving: a clean stop */
 		goto out;
@@ -462,7 +463,7 @@ int kp_loop_run(struct kp_daemon *d)
 	arm_accept(&l);
 	arm_signal(&l);
 	arm_tick(&l);
-	fprintf(stderr, "komposterd: http on %s\n", d->cfg.http_listen);
+	fprintf(stderr, "komposterd: http on %s\n", ctx->cfg.listen);
 	while (l.running) {
 		int r = io_uring_submit_and_wait(&l.ring, 1);
 		if (r < 0 && r != -EINTR) {

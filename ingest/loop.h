@@ -6,15 +6,32 @@
  *   SIGHUP           logged; the registry is read live, see verify.h.
  * The caller must block those signals in every thread before starting any
  * (kp_loop_block_signals), so that only the signalfd sees them.
+ *
+ * The loop talks to no stage: what it serves reads atomics (http.h), and it
+ * never calls Paho, whose lock a messageArrived waiting for ring room holds
+ * under back-pressure (the intake's own thread does MQTT retries). So
+ * /healthz, /readyz and /metrics answer however full the rings are.
  */
 #ifndef KP_LOOP_H
 #define KP_LOOP_H
 
-#include "ingest/daemon.h"
+#include "ingest/http.h"
+
+struct kp_loop_config {
+	const char *listen;     /* IPv4 host:port; borrowed */
+	int max_connections;    /* connections beyond are closed at once */
+	int request_timeout_ms; /* a connection still open this long is cut off */
+};
+
+struct kp_loop_ctx {
+	struct kp_loop_config cfg;
+	struct kp_http_ctx http;
+};
 
 int kp_loop_block_signals(void);
 /* Binds the HTTP listener (so a bad address fails at start, not later) and
- * runs until SIGTERM/SIGINT. Returns 0, or -1 with a line on stderr. */
-int kp_loop_run(struct kp_daemon *d);
+ * runs until SIGTERM/SIGINT. Returns 0 (also when the signal came while the
+ * port was still busy), or -1 with a line on stderr. */
+int kp_loop_run(const struct kp_loop_ctx *ctx);
 
 #endif

@@ -1,22 +1,26 @@
 /*
- * publisher.c — signs and publishes ACK/NACK frames.
+ * publisher.c — signs and sends ACK/NACK frames.
  *
- * This is the only thread of ours that calls Paho's publish, so the verify
- * workers and the writer never wait on Paho's global lock (DESIGN.md). The
- * in-flight count goes down in Paho's onSuccess/onFailure callbacks, which
- * only take our small mutex.
+ * This is the only thread of ours that sends replies, so the verify workers
+ * and the writer never wait on the transport (for Paho: its global lock,
+ * DESIGN.md). The in-flight count goes down in the transport's done calls,
+ * which only take our small mutex.
  */
 #include "ingest/publisher.h"
 
 #include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "firmware-proto/frame.h"
 #include "firmware-proto/topic.h"
-#include "ingest/intake_mqtt.h"
+#include "ingest/clock.h"
 
 struct kp_publisher {
-	struct kp_daemon *d;
+	struct kp_publisher_ctx ctx;
+	struct kp_send_done done; /* handed to every send; see settle_done */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -30,6 +34,11 @@ static int giving_up(struct kp_publisher *p)
 	return at != 0 && kp_now_mono_ns() >= at;
 }
 
+static void count_failed(struct kp_publisher *p)
+{
+	atomic_fetch_add_explicit(&p->ctx.m->replies_failed, 1, memory_order_relaxed);
+}
+
 static void settle(struct kp_publisher *p, int ok)
 {
 	pthread_mutex_lock(&p->lock);
@@ -37,28 +46,24 @@ static void settle(struct kp_publisher *p, int ok)
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
 	if (!ok)
-		atomic_fetch_add_explicit(&p->d->metrics.replies_failed, 1, memory_order_relaxed);
+		count_failed(p);
 }
 
-static void on_sent(void *ctx, MQTTAsync_successData *resp)
+/* The transport's confirmation of one send. */
+static void settle_done(struct kp_send_done *done, int ok)
 {
-	settle(ctx, 1);
+	settle((struct kp_publisher *)((char *)done - offsetof(struct kp_publisher, done)), ok);
 }
 
-static void on_send_failed(void *ctx, MQTTAsync_failureData *resp)
-{
-	settle(ctx, 0);
-}
-
-/* Waits until fewer than max_inflight publishes are inside Paho and takes
- * a slot. Returns -1 when the drain deadline passed first. The wait is in
+/* Waits until fewer than max_inflight sends are unconfirmed and takes a
+ * slot. Returns -1 when the drain deadline passed first. The wait is in
  * short slices so a deadline set meanwhile is seen. */
 static int wait_for_room(struct kp_publisher *p)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->inflight >= p->d->cfg.mqtt_max_inflight && !(rc = giving_up(p) ? -1 : 0)) {
+	while (p->inflight >= p->ctx.max_inflight && !(rc = giving_up(p) ? -1 : 0)) {
 		uint64_t at = kp_now_mono_ns() + 100000000u;
 		struct timespec ts = { (time_t)(at / 1000000000u), (long)(at % 1000000000u) };
 		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
@@ -69,16 +74,17 @@ static int wait_for_room(struct kp_publisher *p)
 	return rc;
 }
 
-/* Hands one publish to Paho. Paho refuses with MAX_BUFFERED_MESSAGES while
- * its send thread has not caught up (it may be waiting for the lock that
- * messageArrived holds while the intake ring is full): that is temporary,
- * so wait a little and try again instead of dropping the ACK. */
-static int send_to_paho(struct kp_publisher *p, const char *topic, MQTTAsync_message *msg,
-                        MQTTAsync_responseOptions *opts)
+/* Hands one send to the transport. A busy transport frees up by itself
+ * (Paho is busy while its send thread has not caught up; it may be waiting
+ * for the lock that messageArrived holds while the intake ring is full), so
+ * wait a little and try again instead of dropping the ACK. */
+static int send_reply(struct kp_publisher *p, const char *topic, const uint8_t *frame, size_t len)
 {
+	const struct kp_transport *t = &p->ctx.transport;
+
 	for (;;) {
-		int rc = MQTTAsync_sendMessage(kp_intake_client(p->d), topic, msg, opts);
-		if (rc != MQTTASYNC_MAX_BUFFERED_MESSAGES || giving_up(p))
+		int rc = t->send(t->ctx, topic, frame, len, &p->done);
+		if (rc != KP_SEND_BUSY || giving_up(p))
 			return rc;
 		kp_sleep_ms(1);
 	}
@@ -86,65 +92,63 @@ static int send_to_paho(struct kp_publisher *p, const char *topic, MQTTAsync_mes
 
 static void publish(struct kp_publisher *p, const struct kp_reply *r)
 {
-	struct kp_daemon *d = p->d;
 	uint8_t frame[KP_ACK_FRAME_SIZE];
 	char topic[KP_TOPIC_MAX];
-	MQTTAsync_message msg = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 
 	if (kp_frame_make_reply(frame, sizeof(frame), r->type, 0, r->device_id, r->batch_seq,
-	                        kp_now_ms(), r->aux, d->server_sk) < 0 ||
+	                        kp_now_ms(), r->aux, p->ctx.server_sk) < 0 ||
 	    kp_topic_build(topic, sizeof(topic), r->device_id, KP_STREAM_ACK) < 0) {
-		atomic_fetch_add_explicit(&d->metrics.replies_failed, 1, memory_order_relaxed);
+		count_failed(p);
 		return;
 	}
-	msg.payload = frame;
-	msg.payloadlen = (int)sizeof(frame);
-	msg.qos = 1;
-	opts.onSuccess = on_sent;
-	opts.onFailure = on_send_failed;
-	opts.context = p;
 	if (wait_for_room(p) != 0) {
-		atomic_fetch_add_explicit(&d->metrics.replies_failed, 1, memory_order_relaxed);
+		count_failed(p);
 		return;
 	}
-	if (send_to_paho(p, topic, &msg, &opts) != MQTTASYNC_SUCCESS)
+	if (send_reply(p, topic, frame, sizeof(frame)) != KP_SEND_OK)
 		settle(p, 0); /* not connected: the device re-sends and is answered then */
 }
 
 static void *publisher_main(void *arg)
 {
 	struct kp_publisher *p = arg;
+	struct kp_ring *queue = &p->ctx.replies->ring;
 	struct kp_reply r;
 
-	while (kp_ring_pop(&p->d->replies, &r, 0) == 0) {
-		atomic_store_explicit(&p->d->metrics.reply_queue_depth,
-		                      (int_fast64_t)kp_ring_depth(&p->d->replies), memory_order_relaxed);
+	while (kp_ring_pop(queue, &r, 0) == 0) {
+		atomic_store_explicit(&p->ctx.m->reply_queue_depth, (int_fast64_t)kp_ring_depth(queue),
+		                      memory_order_relaxed);
 		publish(p, &r);
 	}
 	return NULL;
 }
 
-int kp_publisher_start(struct kp_daemon *d)
+int kp_publisher_start(const struct kp_publisher_ctx *ctx, struct kp_publisher **out)
 {
 	struct kp_publisher *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -1;
-	p->d = d;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->changed, NULL);
-	if (pthread_create(&p->thread, NULL, publisher_main, p) != 0) {
-		free(p);
-		return -1;
-	}
-	d->publisher = p;
+	p->ctx = *ctx;
+	p->done.fn = settle_done;
+	if (pthread_mutex_init(&p->lock, NULL) != 0)
+		goto err_free;
+	if (pthread_cond_init(&p->changed, NULL) != 0)
+		goto err_mutex;
+	if (pthread_create(&p->thread, NULL, publisher_main, p) != 0)
+		goto err_cond;
+	*out = p;
 	return 0;
+err_cond:
+	pthread_cond_destroy(&p->changed);
+err_mutex:
+	pthread_mutex_destroy(&p->lock);
+err_free:
+	free(p);
+	return -1;
 }
 
-void kp_publisher_stop(struct kp_daemon *d, int timeout_ms)
+void kp_publisher_stop(struct kp_publisher *p, int timeout_ms)
 {
-	struct kp_publisher *p = d->publisher;
-
 	if (!p)
 		return;
 	__atomic_store_n(&p->give_up_ns, kp_now_mono_ns() + (uint64_t)timeout_ms * 1000000u, __ATOMIC_RELAXED);
@@ -159,27 +163,11 @@ void kp_publisher_stop(struct kp_daemon *d, int timeout_ms)
 	}
 }
 
-void kp_publisher_free(struct kp_daemon *d)
+void kp_publisher_free(struct kp_publisher *p)
 {
-	struct kp_publisher *p = d->publisher;
-
 	if (!p)
 		return;
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->changed);
 	free(p);
-	d->publisher = NULL;
-}
-
-void kp_daemon_reply(struct kp_daemon *d, uint8_t type, uint64_t device_id, uint64_t batch_seq,
-                     uint64_t aux)
-{
-	struct kp_reply r = { device_id, batch_seq, aux, type };
-
-	if (kp_ring_try_push(&d->replies, &r) != 0) {
-		atomic_fetch_add_explicit(&d->metrics.replies_dropped, 1, memory_order_relaxed);
-		return;
-	}
-	atomic_fetch_add_explicit(type == KP_TYPE_ACK ? &d->metrics.acks_sent : &d->metrics.nacks_sent, 1,
-	                          memory_order_relaxed);
 }

@@ -15,18 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware-proto/frame.h"
+#include "ingest/clock.h"
+#include "ingest/inbound.h"
 #include "storage/devices.h"
 #include "storage/once.h"
 
 struct kp_verify_pool {
-	struct kp_daemon *d;
+	struct kp_verify_ctx ctx;
 	int n;
 	pthread_t threads[];
 };
 
 /* Registry and once-only lookups in one short read transaction. Returns
  * KP_VERDICT_STORE (go on), KP_VERDICT_STORED_BEFORE or a NACK reason. */
-static int check_registry(struct kp_daemon *d, const struct kp_header *h,
+static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_header *h,
                           uint8_t pk[KP_PUBLIC_KEY_SIZE], uint64_t *watermark)
 {
 	struct st_read r;
@@ -35,10 +38,10 @@ static int check_registry(struct kp_daemon *d, const struct kp_header *h,
 	uint64_t seq;
 	int verdict = KP_VERDICT_STORE;
 
-	int rc = st_read_begin(d->db, &r);
+	int rc = st_read_begin(ctx->db, &r);
 	if (rc != ST_OK) {
 		/* Cannot read (reader slots full?): ask the device to retry later. */
-		atomic_fetch_add_explicit(&d->metrics.storage_errors, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&ctx->m->storage_errors, 1, memory_order_relaxed);
 		fprintf(stderr, "komposterd: ALARM: read transaction: %s; NACK 7\n", st_strerror(rc));
 		return KP_NACK_STORAGE_FULL;
 	}
@@ -57,30 +60,30 @@ static int check_registry(struct kp_daemon *d, const struct kp_header *h,
 	return verdict;
 }
 
-static int in_window(const struct kp_daemon *d, int64_t t, int64_t now_ms)
+static int in_window(const struct kp_verify_config *cfg, int64_t t, int64_t now_ms)
 {
-	int64_t oldest = now_ms - (int64_t)d->cfg.accept_past_days * 86400000;
-	int64_t newest = now_ms + (int64_t)d->cfg.accept_future_s * 1000;
+	int64_t oldest = now_ms - (int64_t)cfg->accept_past_days * 86400000;
+	int64_t newest = now_ms + (int64_t)cfg->accept_future_s * 1000;
 	return t >= oldest && t <= newest;
 }
 
-static int check_times(const struct kp_daemon *d, const uint8_t *frame, const struct kp_header *h,
-                       int64_t now_ms)
+static int check_times(const struct kp_verify_config *cfg, const uint8_t *frame,
+                       const struct kp_header *h, int64_t now_ms)
 {
 	struct kp_tap tap;
 
-	if (!in_window(d, h->sent_at, now_ms))
+	if (!in_window(cfg, h->sent_at, now_ms))
 		return KP_NACK_TIME_WINDOW;
 	for (uint16_t i = 0; i < h->count; i++) {
 		kp_frame_get_tap(frame, i, &tap);
-		if (!in_window(d, tap.tapped_at, now_ms))
+		if (!in_window(cfg, tap.tapped_at, now_ms))
 			return KP_NACK_TIME_WINDOW;
 	}
 	return KP_VERDICT_STORE;
 }
 
-int kp_verify_frame(struct kp_daemon *d, uint64_t topic_device, const uint8_t *frame, size_t len,
-                    int64_t now_ms, uint64_t *watermark)
+int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, const uint8_t *frame,
+                    size_t len, int64_t now_ms, uint64_t *watermark)
 {
 	struct kp_header h;
 	uint8_t pk[KP_PUBLIC_KEY_SIZE];
@@ -90,12 +93,12 @@ int kp_verify_frame(struct kp_daemon *d, uint64_t topic_device, const uint8_t *f
 		return KP_NACK_MALFORMED;
 	if (h.device_id != topic_device)
 		return KP_NACK_TOPIC_MISMATCH;
-	verdict = check_registry(d, &h, pk, watermark);
+	verdict = check_registry(ctx, &h, pk, watermark);
 	if (verdict != KP_VERDICT_STORE)
 		return verdict;
 	if (kp_frame_verify(frame, len, pk) != KP_OK)
 		return KP_NACK_BAD_SIGNATURE;
-	return check_times(d, frame, &h, now_ms);
+	return check_times(&ctx->cfg, frame, &h, now_ms);
 }
 
 /* The batch_seq to name in a NACK: the frame's, when its header is readable. */
@@ -105,55 +108,56 @@ static uint64_t answered_seq(const uint8_t *frame, size_t len)
 	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.batch_seq : 0;
 }
 
-static void handle(struct kp_daemon *d, struct kp_inbound *in)
+static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 {
-	const uint8_t *frame = in->msg->payload;
-	size_t len = in->msg->payloadlen > 0 ? (size_t)in->msg->payloadlen : 0;
+	const uint8_t *frame = in->frame;
+	size_t len = in->len;
 	uint64_t watermark = 0;
-	int verdict = kp_verify_frame(d, in->topic_device, frame, len, kp_now_ms(), &watermark);
+	int verdict = kp_verify_frame(ctx, in->topic_device, frame, len, kp_now_ms(), &watermark);
 
 	if (verdict == KP_VERDICT_STORE) {
-		if (kp_ring_push(&d->to_writer, in) == 0) {
-			atomic_store_explicit(&d->metrics.writer_queue_depth,
-			                      (int_fast64_t)kp_ring_depth(&d->to_writer), memory_order_relaxed);
+		if (kp_ring_push(ctx->out, in) == 0) {
+			atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->out),
+			                      memory_order_relaxed);
 			return;
 		}
 		verdict = KP_NACK_STORAGE_FULL; /* writer gone: shutting down */
 	}
 	if (verdict == KP_VERDICT_STORED_BEFORE) {
-		atomic_fetch_add_explicit(&d->metrics.frames_duplicate, 1, memory_order_relaxed);
-		kp_daemon_reply(d, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
+		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
+		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
 	} else {
-		atomic_fetch_add_explicit(&d->metrics.rejected[verdict], 1, memory_order_relaxed);
-		kp_daemon_reply(d, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
+		atomic_fetch_add_explicit(&ctx->m->rejected[verdict], 1, memory_order_relaxed);
+		kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
 	}
 	kp_inbound_free(in);
 }
 
 static void *worker_main(void *arg)
 {
-	struct kp_verify_pool *pool = arg;
-	struct kp_daemon *d = pool->d;
+	const struct kp_verify_ctx *ctx = &((struct kp_verify_pool *)arg)->ctx;
 	struct kp_inbound in;
 
-	while (kp_ring_pop(&d->intake, &in, 0) == 0) {
-		atomic_store_explicit(&d->metrics.ring_depth, (int_fast64_t)kp_ring_depth(&d->intake),
+	while (kp_ring_pop(ctx->in, &in, 0) == 0) {
+		atomic_store_explicit(&ctx->m->ring_depth, (int_fast64_t)kp_ring_depth(ctx->in),
 		                      memory_order_relaxed);
-		handle(d, &in);
+		handle(ctx, &in);
 	}
 	return NULL;
 }
 
-int kp_verify_start(struct kp_daemon *d, int n, struct kp_verify_pool **out)
+int kp_verify_start(const struct kp_verify_ctx *ctx, int n, struct kp_verify_pool **out)
 {
 	struct kp_verify_pool *pool = calloc(1, sizeof(*pool) + (size_t)n * sizeof(pthread_t));
-	if (!pool)
+	if (!pool) {
+		kp_ring_close(ctx->in);
 		return -1;
-	pool->d = d;
+	}
+	pool->ctx = *ctx;
 	for (pool->n = 0; pool->n < n; pool->n++) {
 		if (pthread_create(&pool->threads[pool->n], NULL, worker_main, pool) != 0) {
 			fprintf(stderr, "komposterd: cannot start verify worker %d\n", pool->n);
-			kp_ring_close(&d->intake);
+			kp_ring_close(ctx->in);
 			kp_verify_join(pool);
 			return -1;
 		}

@@ -1,25 +1,52 @@
 /*
- * verify.h — the verify workers: take frames from d->intake, decide, and
- * either hand them to the writer (d->to_writer) or answer at once
- * (d->replies): a NACK with its reason, or — for a frame already stored — an
- * ACK with the current watermark, without spending an Ed25519 verification.
+ * verify.h — the verify workers: take frames from ctx->in, decide, and either
+ * hand them to the writer (ctx->out) or answer at once (ctx->replies): a
+ * NACK with its reason, or — for a frame already stored — an ACK with the
+ * current watermark, without spending an Ed25519 verification.
  *
- * Checks, in order: topic ↔ frame device (5), well-formed TAPS frame (4),
+ * Checks, in order: well-formed TAPS frame (4), topic ↔ frame device (5),
  * device and key enrolled (2), device and key active (3), already stored
- * (re-ACK), signature (1), timestamps within the accepted window (6).
+ * (re-ACK), signature (1), timestamps within the accepted window (6). A frame
+ * the registry cannot be read for is answered NACK 7 (retry later).
  * The registry is read in a fresh LMDB read transaction per frame, so an
  * enrolment or a revocation counts from the next frame on.
+ *
+ * Borrowed, and must outlive the workers: the database (read transactions
+ * only), the three queues and the metrics. An item taken from ctx->in is
+ * either pushed to ctx->out (the writer owns it then) or freed here.
  */
 #ifndef KP_VERIFY_H
 #define KP_VERIFY_H
 
-#include "ingest/daemon.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingest/metrics.h"
+#include "ingest/replies.h"
+#include "ingest/ring.h"
+#include "storage/db.h"
+
+struct kp_verify_config {
+	int accept_past_days; /* taps and sent_at older than this: NACK 6 */
+	int accept_future_s;  /* ... or further ahead than this */
+};
+
+struct kp_verify_ctx {
+	struct kp_verify_config cfg;
+	struct st_db *db;
+	struct kp_ring *in;         /* struct kp_inbound, from the intake */
+	struct kp_ring *out;        /* struct kp_inbound, to the writer */
+	struct kp_replies *replies; /* NACKs and re-ACKs */
+	struct kp_metrics *m;       /* rejected{reason}, frames_duplicate, ring and queue depths */
+};
 
 struct kp_verify_pool;
 
-/* Starts n workers (n >= 1). */
-int kp_verify_start(struct kp_daemon *d, int n, struct kp_verify_pool **out);
-/* Waits until the workers drained d->intake (close it first) and ended. */
+/* Starts n workers (n >= 1) on a copy of *ctx. 0, or -1 (no worker left
+ * running; ctx->in is closed then). */
+int kp_verify_start(const struct kp_verify_ctx *ctx, int n, struct kp_verify_pool **out);
+/* Waits until the workers drained ctx->in (close it first) and ended; frees
+ * the pool. */
 void kp_verify_join(struct kp_verify_pool *pool);
 
 /* One frame's verdict, without queues: KP_VERDICT_STORE (hand it to the
@@ -27,7 +54,7 @@ void kp_verify_join(struct kp_verify_pool *pool);
  * (enum kp_nack_reason, always > 0). */
 #define KP_VERDICT_STORE 0
 #define KP_VERDICT_STORED_BEFORE (-1)
-int kp_verify_frame(struct kp_daemon *d, uint64_t topic_device, const uint8_t *frame, size_t len,
-                    int64_t now_ms, uint64_t *watermark);
+int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, const uint8_t *frame,
+                    size_t len, int64_t now_ms, uint64_t *watermark);
 
 #endif

@@ -3,44 +3,49 @@
  *
  * The writer blocks for the first frame of a group, then keeps taking frames
  * until the group is full or group_max_wait_ms have passed since the first.
- * While st_commit_group syncs, verify workers keep filling d->to_writer, so
- * the next group is ready when the sync returns: under load groups grow by
+ * While st_commit_group syncs, verify workers keep filling ctx->in, so the
+ * next group is ready when the sync returns: under load groups grow by
  * themselves and the fsync cost is shared; a lone tap waits at most the
  * configured wait plus one sync.
  */
 #include "ingest/writer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "firmware-proto/frame.h"
+#include "ingest/clock.h"
+#include "ingest/inbound.h"
 #include "storage/commit.h"
 
-struct writer {
-	struct kp_daemon *d;
+struct kp_writer {
+	struct kp_writer_ctx ctx;
+	pthread_t thread;
 	struct kp_inbound *inbound;
 	struct st_commit_item *items;
 	size_t max;
 };
 
-static size_t collect(struct writer *w)
+static size_t collect(struct kp_writer *w)
 {
-	struct kp_daemon *d = w->d;
+	const struct kp_writer_ctx *ctx = &w->ctx;
 	size_t n = 0;
 
-	if (kp_ring_pop(&d->to_writer, &w->inbound[0], 0) != 0)
+	if (kp_ring_pop(ctx->in, &w->inbound[0], 0) != 0)
 		return 0;
 	n = 1;
-	uint64_t deadline = kp_now_mono_ns() + (uint64_t)d->cfg.group_max_wait_ms * 1000000u;
-	while (n < w->max && kp_ring_pop(&d->to_writer, &w->inbound[n], deadline) == 0)
+	uint64_t deadline = kp_now_mono_ns() + (uint64_t)ctx->cfg.group_max_wait_ms * 1000000u;
+	while (n < w->max && kp_ring_pop(ctx->in, &w->inbound[n], deadline) == 0)
 		n++;
-	atomic_store_explicit(&d->metrics.writer_queue_depth, (int_fast64_t)kp_ring_depth(&d->to_writer),
+	atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->in),
 	                      memory_order_relaxed);
 	return n;
 }
 
-static void answer(struct writer *w, size_t n, int status)
+static void answer(struct kp_writer *w, size_t n, int status)
 {
-	struct kp_daemon *d = w->d;
+	const struct kp_writer_ctx *ctx = &w->ctx;
 
 	for (size_t i = 0; i < n; i++) {
 		struct st_commit_item *it = &w->items[i];
@@ -48,50 +53,52 @@ static void answer(struct writer *w, size_t n, int status)
 
 		if (status == ST_OK) {
 			if (it->outcome == ST_DUPLICATE)
-				atomic_fetch_add_explicit(&d->metrics.frames_duplicate, 1, memory_order_relaxed);
-			kp_daemon_reply(d, KP_TYPE_ACK, it->device_id, it->batch_seq, it->watermark);
+				atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
+			kp_replies_post(ctx->replies, KP_TYPE_ACK, it->device_id, it->batch_seq, it->watermark);
 		} else {
+			/* Verified frames always have a header; 0 only guards the read. */
 			struct kp_header h;
-			kp_frame_peek_header(it->frame, it->len, &h);
-			atomic_fetch_add_explicit(&d->metrics.rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
-			kp_daemon_reply(d, KP_TYPE_NACK, in->topic_device, h.batch_seq, KP_NACK_STORAGE_FULL);
+			uint64_t seq = kp_frame_peek_header(it->frame, it->len, &h) == KP_OK ? h.batch_seq : 0;
+			atomic_fetch_add_explicit(&ctx->m->rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
+			kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, seq, KP_NACK_STORAGE_FULL);
 		}
 		kp_inbound_free(in);
 	}
 }
 
-static void commit_group(struct writer *w, size_t n)
+static void commit_group(struct kp_writer *w, size_t n)
 {
-	struct kp_daemon *d = w->d;
+	const struct kp_writer_ctx *ctx = &w->ctx;
+	struct kp_metrics *m = ctx->m;
 	struct st_commit_stats stats = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		w->items[i] = (struct st_commit_item){
-			.frame = w->inbound[i].msg->payload,
-			.len = (size_t)w->inbound[i].msg->payloadlen,
+			.frame = w->inbound[i].frame,
+			.len = w->inbound[i].len,
 			.received_at = w->inbound[i].received_at,
 		};
 	}
 	uint64_t t0 = kp_now_mono_ns();
-	int rc = st_commit_group(d->db, w->items, n, &stats);
+	int rc = st_commit_group(ctx->db, w->items, n, &stats);
 	double seconds = (double)(kp_now_mono_ns() - t0) / 1e9;
 
-	kp_histogram_observe(&d->metrics.commit_seconds, seconds);
-	kp_histogram_observe(&d->metrics.group_frames, (double)n);
-	atomic_fetch_add_explicit(&d->metrics.map_grows, stats.map_grows, memory_order_relaxed);
-	atomic_store_explicit(&d->metrics.map_size_bytes, st_db_map_size(d->db), memory_order_relaxed);
+	kp_histogram_observe(&m->commit_seconds, seconds);
+	kp_histogram_observe(&m->group_frames, (double)n);
+	atomic_fetch_add_explicit(&m->map_grows, stats.map_grows, memory_order_relaxed);
+	atomic_store_explicit(&m->map_size_bytes, st_db_map_size(ctx->db), memory_order_relaxed);
 	if (rc == ST_OK) {
-		atomic_fetch_add_explicit(&d->metrics.frames_stored, stats.stored, memory_order_relaxed);
-		atomic_fetch_add_explicit(&d->metrics.taps_stored, stats.taps, memory_order_relaxed);
-		atomic_store(&d->storage_ok, 1);
+		atomic_fetch_add_explicit(&m->frames_stored, stats.stored, memory_order_relaxed);
+		atomic_fetch_add_explicit(&m->taps_stored, stats.taps, memory_order_relaxed);
+		atomic_store(&ctx->health->storage_ok, 1);
 	} else if (rc == ST_EFULL) {
-		atomic_fetch_add(&d->metrics.storage_full, 1);
-		atomic_store(&d->storage_ok, 0);
+		atomic_fetch_add(&m->storage_full, 1);
+		atomic_store(&ctx->health->storage_ok, 0);
 		fprintf(stderr, "komposterd: ALARM: storage full (map %zu bytes): %zu frames refused with NACK 7\n",
-		        st_db_map_size(d->db), n);
+		        st_db_map_size(ctx->db), n);
 	} else {
-		atomic_fetch_add(&d->metrics.storage_errors, 1);
-		atomic_store(&d->storage_ok, 0);
+		atomic_fetch_add(&m->storage_errors, 1);
+		atomic_store(&ctx->health->storage_ok, 0);
 		fprintf(stderr, "komposterd: ALARM: commit failed: %s (%s): %zu frames refused with NACK 7\n",
 		        st_strerror(rc), mdb_strerror(st_last_error()), n);
 	}
@@ -100,31 +107,40 @@ static void commit_group(struct writer *w, size_t n)
 
 static void *writer_main(void *arg)
 {
-	struct writer *w = arg;
+	struct kp_writer *w = arg;
 	size_t n;
 
 	while ((n = collect(w)) > 0)
 		commit_group(w, n);
-	free(w->inbound);
-	free(w->items);
-	free(w);
 	return NULL;
 }
 
-int kp_writer_start(struct kp_daemon *d, pthread_t *thread)
+static void writer_free(struct kp_writer *w)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	free(w->inbound);
+	free(w->items);
+	free(w);
+}
+
+int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
+{
+	struct kp_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
-	w->d = d;
-	w->max = (size_t)d->cfg.group_max_frames;
+	w->ctx = *ctx;
+	w->max = (size_t)ctx->cfg.group_max_frames;
 	w->inbound = calloc(w->max, sizeof(*w->inbound));
 	w->items = calloc(w->max, sizeof(*w->items));
-	if (!w->inbound || !w->items || pthread_create(thread, NULL, writer_main, w) != 0) {
-		free(w->inbound);
-		free(w->items);
-		free(w);
+	if (!w->inbound || !w->items || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		writer_free(w);
 		return -1;
 	}
+	*out = w;
 	return 0;
+}
+
+void kp_writer_join(struct kp_writer *w)
+{
+	pthread_join(w->thread, NULL);
+	writer_free(w);
 }

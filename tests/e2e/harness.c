@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -537,10 +538,16 @@ int kp_http_get(int port, const char *path, char **body)
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = connect_port(port);
+	/* A daemon that accepts but never answers fails the GET, not the test run. */
+	struct timeval patience = { .tv_sec = KP_HTTP_GET_TIMEOUT_S };
 
 	*body = NULL;
 	if (fd < 0)
 		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience)) != 0) {
+		close(fd);
+		return -1;
+	}
 	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);

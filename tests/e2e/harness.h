@@ -73,7 +73,9 @@ int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt);
 /* kp_run of "komposter -c <daemon config> args..." (NULL-terminated). */
 int kp_komposter(const struct kp_daemon_proc *p, char **out, ...);
 
-/* GET http://127.0.0.1:port/path → HTTP status, body in *body (malloc'd). */
+/* GET http://127.0.0.1:port/path → HTTP status, body in *body (malloc'd);
+ * -1 when nothing listens or no answer came within KP_HTTP_GET_TIMEOUT_S. */
+#define KP_HTTP_GET_TIMEOUT_S 30
 int kp_http_get(int port, const char *path, char **body);
 /* One sample of the daemon's /metrics, -1 if unreachable or absent. */
 double kp_daemon_metric(const struct kp_daemon_proc *p, const char *name);

@@ -5,8 +5,10 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -228,5 +230,46 @@ Test(rejections, a_frame_sent_long_ago_is_nacked_time_window)
 	resign(len);
 	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
 	expect_nack(KP_NACK_TIME_WINDOW, 1);
+	expect_nothing_stored_and_still_serving();
+}
+
+/* The log of the daemon, for the line a dropped frame leaves. */
+static char *daemon_log(void)
+{
+	char path[320];
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/komposterd.log", daemon_proc.dir);
+	cr_assert_eq(kp_file_read(path, &data, &len), 0);
+	char *text = realloc(data, len + 1);
+	cr_assert_not_null(text);
+	text[len] = '\0';
+	return text;
+}
+
+Test(rejections, a_topic_naming_device_zero_is_a_bad_topic_dropped_with_a_log_line)
+{
+	/* Device 0 names nobody: the topic is written out, as an attacker would. */
+	static const char topic[] = "komposter/v1/dev/0000000000000000/taps";
+	char *body = NULL;
+	double bad = 0;
+
+	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
+	size_t len = kp_probe_frame(&probe, 1, 2, frame, 27, 0x33);
+	cr_assert_eq(MQTTClient_publish(probe.client, topic, (int)len, frame, 1, 0, NULL), MQTTCLIENT_SUCCESS);
+	for (int i = 0; i < 200 && bad < 1; i++) {
+		usleep(25000);
+		free(body);
+		cr_assert_eq(kp_http_get(daemon_proc.http_port, "/metrics", &body), 200);
+		bad = kp_metric(body, "komposter_frames_rejected_total{reason=\"bad_topic\"}");
+	}
+	cr_expect_eq(bad, 1, "the frame was not counted as a bad topic");
+	cr_expect_eq(kp_metric(body, "komposter_replies_failed_total"), 0, "a reply to device 0 was tried");
+	free(body);
+	char *log = daemon_log();
+	cr_expect_not_null(strstr(log, "dropped a frame on topic 'komposter/v1/dev/0000000000000000/taps'"),
+	                   "%s", log);
+	free(log);
 	expect_nothing_stored_and_still_serving();
 }

@@ -9,13 +9,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct kp_daemon d;
+	static struct kp_metrics metrics;
+	static struct kp_health health;
+	static const struct kp_http_ctx ctx = { .m = &metrics, .health = &health };
 	struct kp_http_request req;
 	size_t split, len;
 
 	if (size < 1)
 		return 0;
-	kp_metrics_init(&d.metrics);
+	kp_metrics_init(&metrics);
 	split = data[0] % size;
 	data++;
 	size--;
@@ -26,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!done && size > split)
 		done = kp_http_feed(&req, (const char *)data + split, size - split);
 	if (done) {
-		char *out = kp_http_respond(&d, &req, &len);
+		char *out = kp_http_respond(&ctx, &req, &len);
 		if (!out || len < 12 || memcmp(out, "HTTP/1.1 ", 9) != 0)
 			abort();
 		free(out);

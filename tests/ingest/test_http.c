@@ -2,22 +2,25 @@
  * health, readiness and metrics answer; unknown paths, other methods,
  * garbage and oversized heads get the right status. No sockets needed. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/http.h"
 
-static struct kp_daemon d;
+static struct kp_metrics metrics;
+static struct kp_health health;
+static const struct kp_http_ctx ctx = { .m = &metrics, .health = &health };
 
 static int status_of(const char *request, char **response)
 {
 	struct kp_http_request req;
 	size_t len;
 	kp_http_request_init(&req);
-	kp_metrics_init(&d.metrics);
+	kp_metrics_init(&metrics);
 	int done = kp_http_feed(&req, request, strlen(request));
 	cr_assert_eq(done, 1, "request not complete");
-	*response = kp_http_respond(&d, &req, &len);
+	*response = kp_http_respond(&ctx, &req, &len);
 	cr_assert_not_null(*response);
 	int status = 0;
 	sscanf(*response, "HTTP/1.1 %d", &status);
@@ -37,6 +40,19 @@ Test(http, readyz_is_503_while_mqtt_is_not_connected)
 	char *r;
 	cr_expect_eq(status_of("GET /readyz HTTP/1.1\r\n\r\n", &r), 503);
 	cr_expect(strstr(r, "MQTT") != NULL);
+	free(r);
+}
+
+Test(http, readyz_is_200_while_subscribed_and_the_last_commit_succeeded)
+{
+	char *r;
+	atomic_store(&health.subscribed, 1);
+	atomic_store(&health.storage_ok, 1);
+	cr_expect_eq(status_of("GET /readyz HTTP/1.1\r\n\r\n", &r), 200);
+	free(r);
+	atomic_store(&health.storage_ok, 0);
+	cr_expect_eq(status_of("GET /readyz HTTP/1.1\r\n\r\n", &r), 503);
+	cr_expect(strstr(r, "commit") != NULL);
 	free(r);
 }
 

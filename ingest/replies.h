@@ -1,0 +1,45 @@
+/*
+ * replies.h — the ACK and NACK decisions on their way from the stages that
+ * make them (verify, writer) to the one that signs and sends them
+ * (publisher.h): a bounded queue that never makes a decider wait.
+ *
+ * kp_replies_post queues a reply and counts it (komposter_acks_sent_total,
+ * komposter_nacks_sent_total). When the queue is full — a flood the
+ * publisher cannot sign and send fast enough — the reply is dropped and
+ * counted (komposter_replies_dropped_total). Dropping is safe: a device whose
+ * frame got no answer re-sends it and is answered then. Never waiting is what
+ * lets the writer and the verify workers stay off Paho's lock (DESIGN.md).
+ *
+ * The publisher pops from `ring` and closes it to end; nothing else touches
+ * it. The metrics are borrowed and must outlive the queue.
+ */
+#ifndef KP_REPLIES_H
+#define KP_REPLIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware-proto/frame.h"
+#include "ingest/metrics.h"
+#include "ingest/ring.h"
+
+struct kp_reply {
+	uint64_t device_id;
+	uint64_t batch_seq;
+	uint64_t aux; /* watermark (ACK) or reason (NACK) */
+	uint8_t type; /* KP_TYPE_ACK or KP_TYPE_NACK */
+};
+
+struct kp_replies {
+	struct kp_ring ring;  /* struct kp_reply */
+	struct kp_metrics *m; /* borrowed */
+};
+
+/* 0, or -1 when out of memory. */
+int kp_replies_init(struct kp_replies *q, size_t capacity, struct kp_metrics *m);
+void kp_replies_destroy(struct kp_replies *q);
+/* Queues one reply without waiting, or drops it; counted either way. */
+void kp_replies_post(struct kp_replies *q, uint8_t type, uint64_t device_id, uint64_t batch_seq,
+                     uint64_t aux);
+
+#endif

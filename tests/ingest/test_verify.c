@@ -1,0 +1,282 @@
+/*
+ * Description: the verify stage, fed crafted frames through its real queues
+ * and workers, with a real LMDB registry and real Ed25519 keys: a good frame
+ * goes to the writer untouched; each failed check is a NACK with its reason
+ * to the topic's device, counted by reason; a frame already stored is
+ * re-ACKed with the watermark without its signature being checked.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ingest/verify.h"
+#include "stages.h"
+#include "storage/devices.h"
+
+TestSuite(verify, .init = ts_setup, .fini = ts_teardown);
+
+#define PAST_DAYS 30
+#define FUTURE_S 600
+#define MINUTE_MS 60000
+
+/* Closes the input, runs `workers` verify workers over it until it is
+ * drained, and waits for them. */
+static void verify_all(int workers)
+{
+	struct kp_verify_ctx ctx = {
+		.cfg = { .accept_past_days = PAST_DAYS, .accept_future_s = FUTURE_S },
+		.db = tdb.db,
+		.in = &ts.in,
+		.out = &ts.out,
+		.replies = &ts.replies,
+		.m = &ts.m,
+	};
+	struct kp_verify_pool *pool;
+
+	kp_ring_close(&ts.in);
+	cr_assert_eq(kp_verify_start(&ctx, workers, &pool), 0);
+	kp_verify_join(pool);
+}
+
+/* An enrolled device (key_id 0) and a signed frame of n taps a minute old. */
+static size_t good_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
+                         uint16_t n)
+{
+	return t_frame_simple(buf, d, batch_seq, n, ts_now_ms() - MINUTE_MS, (uint32_t)batch_seq * 1000);
+}
+
+/* The next reply is a NACK for `reason` to device_id, naming batch_seq. */
+static void expect_nack(uint64_t device_id, uint64_t batch_seq, uint64_t reason)
+{
+	struct kp_reply r = ts_reply();
+
+	cr_expect_eq(r.type, KP_TYPE_NACK);
+	cr_expect_eq(r.device_id, device_id);
+	cr_expect_eq(r.batch_seq, batch_seq);
+	cr_expect_eq(r.aux, reason, "NACK %llu, expected %llu", (unsigned long long)r.aux,
+	             (unsigned long long)reason);
+}
+
+/* n frames were refused for `reason`, none reached the writer. */
+static void expect_refused(uint64_t reason, uint64_t n)
+{
+	cr_expect_eq(atomic_load(&ts.m.rejected[reason]), n, "rejected{%s}", kp_nack_reason_name(reason));
+	cr_expect_eq(kp_ring_depth(&ts.out), 0, "a refused frame reached the writer");
+}
+
+Test(verify, a_good_frame_goes_to_the_writer_untouched_and_unanswered)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_inbound item;
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x51);
+	ts_enrol(&d, 0);
+	size_t len = good_frame(frame, &d, 1, 12);
+	ts_feed(d.id, frame, len);
+	verify_all(1);
+
+	cr_assert_eq(kp_ring_try_pop(&ts.out, &item), 0, "nothing reached the writer");
+	cr_expect_eq(item.len, len);
+	cr_expect_arr_eq(item.frame, frame, len);
+	cr_expect_eq(item.topic_device, d.id);
+	cr_expect_eq(item.received_at, TS_RECEIVED_AT);
+	kp_inbound_free(&item);
+	cr_expect_eq(ts_replies_left(), 0, "a frame for the writer is answered by the writer only");
+	for (int reason = 0; reason <= KP_NACK_REASON_MAX; reason++)
+		cr_expect_eq(atomic_load(&ts.m.rejected[reason]), 0);
+}
+
+Test(verify, a_forged_signature_is_nack_1)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev d, forger;
+
+	tdb_open();
+	tdev_make(&d, 0x52);
+	ts_enrol(&d, 0);
+	tdev_make(&forger, 0x52); /* the same id, another key */
+	ts_feed(d.id, frame, good_frame(frame, &forger, 7, 3));
+	verify_all(1);
+
+	expect_nack(d.id, 7, KP_NACK_BAD_SIGNATURE);
+	expect_refused(KP_NACK_BAD_SIGNATURE, 1);
+}
+
+Test(verify, an_unknown_device_or_key_is_nack_2)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev stranger, other_key;
+
+	tdb_open();
+	tdev_make(&stranger, 0x53);
+	ts_feed(stranger.id, frame, good_frame(frame, &stranger, 1, 1));
+	tdev_make(&other_key, 0x54);
+	ts_enrol(&other_key, 1); /* frames are signed with key_id 0 */
+	ts_feed(other_key.id, frame, good_frame(frame, &other_key, 2, 1));
+	verify_all(1);
+
+	expect_nack(stranger.id, 1, KP_NACK_UNKNOWN_DEVICE);
+	expect_nack(other_key.id, 2, KP_NACK_UNKNOWN_DEVICE);
+	expect_refused(KP_NACK_UNKNOWN_DEVICE, 2);
+}
+
+Test(verify, a_revoked_device_or_key_is_nack_3)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev device, key;
+
+	tdb_open();
+	tdev_make(&device, 0x55);
+	ts_enrol(&device, 0);
+	cr_assert_eq(st_device_revoke(tdb.db, device.id, -1, ts_now_ms()), ST_OK);
+	tdev_make(&key, 0x56);
+	ts_enrol(&key, 0);
+	cr_assert_eq(st_device_revoke(tdb.db, key.id, 0, ts_now_ms()), ST_OK);
+	ts_feed(device.id, frame, good_frame(frame, &device, 3, 1));
+	ts_feed(key.id, frame, good_frame(frame, &key, 4, 1));
+	verify_all(1);
+
+	expect_nack(device.id, 3, KP_NACK_REVOKED);
+	expect_nack(key.id, 4, KP_NACK_REVOKED);
+	expect_refused(KP_NACK_REVOKED, 2);
+}
+
+Test(verify, a_malformed_frame_is_nack_4_naming_its_batch_seq_when_readable)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	static const uint8_t garbage[] = "not a frame";
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x57);
+	ts_enrol(&d, 0);
+	size_t len = good_frame(frame, &d, 9, 2);
+	ts_feed(d.id, frame, len - 1); /* one byte short: the header still reads */
+	ts_feed(d.id, garbage, sizeof(garbage));
+	verify_all(1);
+
+	expect_nack(d.id, 9, KP_NACK_MALFORMED);
+	expect_nack(d.id, 0, KP_NACK_MALFORMED);
+	expect_refused(KP_NACK_MALFORMED, 2);
+}
+
+Test(verify, a_frame_on_another_devices_topic_is_nack_5_to_that_topic)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev d, other;
+
+	tdb_open();
+	tdev_make(&d, 0x58);
+	tdev_make(&other, 0x59);
+	ts_enrol(&d, 0);
+	ts_enrol(&other, 0);
+	ts_feed(other.id, frame, good_frame(frame, &d, 5, 1));
+	verify_all(1);
+
+	expect_nack(other.id, 5, KP_NACK_TOPIC_MISMATCH);
+	expect_refused(KP_NACK_TOPIC_MISMATCH, 1);
+}
+
+Test(verify, taps_outside_the_time_window_are_nack_6)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_tap taps[2];
+	struct tdev d;
+	int64_t now = ts_now_ms();
+
+	tdb_open();
+	tdev_make(&d, 0x5a);
+	ts_enrol(&d, 0);
+	/* A day beyond accept_past_days... */
+	taps[0] = t_tap(now - (int64_t)(PAST_DAYS + 1) * 86400000, 7, 100, 1, 800, 1);
+	ts_feed(d.id, frame, t_frame(frame, &d, 1, taps, 1));
+	/* ...and one good tap beside one a minute beyond accept_future_s. */
+	taps[0] = t_tap(now - MINUTE_MS, 7, 100, 1, 800, 2);
+	taps[1] = t_tap(now + (int64_t)FUTURE_S * 1000 + MINUTE_MS, 7, 100, 1, 800, 3);
+	ts_feed(d.id, frame, t_frame(frame, &d, 2, taps, 2));
+	verify_all(1);
+
+	expect_nack(d.id, 1, KP_NACK_TIME_WINDOW);
+	expect_nack(d.id, 2, KP_NACK_TIME_WINDOW);
+	expect_refused(KP_NACK_TIME_WINDOW, 2);
+}
+
+Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_check)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x5b);
+	ts_enrol(&d, 0);
+	for (uint64_t seq = 1; seq <= 2; seq++) {
+		size_t len = good_frame(frame, &d, seq, 4);
+		cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	}
+	/* Frame 1 again, its signature spoilt: were it checked, this were NACK 1. */
+	size_t len = good_frame(frame, &d, 1, 4);
+	frame[len - 1] ^= 0xff;
+	ts_feed(d.id, frame, len);
+	verify_all(1);
+
+	struct kp_reply r = ts_reply();
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.device_id, d.id);
+	cr_expect_eq(r.batch_seq, 1);
+	cr_expect_eq(r.aux, 2, "the watermark");
+	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
+	expect_refused(KP_NACK_BAD_SIGNATURE, 0);
+}
+
+Test(verify, a_revoked_devices_stored_frame_is_nack_3_not_reacked)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x5c);
+	ts_enrol(&d, 0);
+	size_t len = good_frame(frame, &d, 1, 4);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	cr_assert_eq(st_device_revoke(tdb.db, d.id, -1, ts_now_ms()), ST_OK);
+	ts_feed(d.id, frame, len);
+	verify_all(1);
+
+	expect_nack(d.id, 1, KP_NACK_REVOKED);
+	expect_refused(KP_NACK_REVOKED, 1);
+}
+
+Test(verify, several_workers_handle_every_frame_exactly_once)
+{
+	enum { GOOD = 60, FORGED = 40 };
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev d, forger;
+	struct kp_inbound item;
+	uint8_t seen[GOOD + 1] = { 0 };
+
+	tdb_open();
+	tdev_make(&d, 0x5d);
+	tdev_make(&forger, 0x5d);
+	ts_enrol(&d, 0);
+	for (uint64_t seq = 1; seq <= GOOD + FORGED; seq++) {
+		const struct tdev *signer = seq <= GOOD ? &d : &forger;
+		ts_feed(d.id, frame, good_frame(frame, signer, seq, 1));
+	}
+	verify_all(4);
+
+	size_t to_writer = 0;
+	while (kp_ring_try_pop(&ts.out, &item) == 0) {
+		struct kp_header h;
+		cr_assert_eq(kp_frame_decode(item.frame, item.len, &h), KP_OK);
+		cr_assert(h.batch_seq >= 1 && h.batch_seq <= GOOD, "frame %llu reached the writer",
+		          (unsigned long long)h.batch_seq);
+		cr_expect_eq(seen[h.batch_seq]++, 0, "frame %llu twice", (unsigned long long)h.batch_seq);
+		kp_inbound_free(&item);
+		to_writer++;
+	}
+	cr_expect_eq(to_writer, GOOD);
+	cr_expect_eq(ts_replies_left(), FORGED);
+	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_BAD_SIGNATURE]), FORGED);
+	cr_expect_eq(atomic_load(&ts.m.nacks_sent), FORGED);
+}

@@ -1,0 +1,223 @@
+/*
+ * Description: the writer stage alone, on its real queue and a real LMDB:
+ * a group is stored in one commit, each frame once (duplicates inside the
+ * group and of earlier groups are ACKed, not stored again), and ACKed only
+ * after the commit with the device's watermark; a map that cannot hold the
+ * group answers every frame with NACK 7, stores none of it, raises the
+ * storage-full alarm and clears readiness until a commit succeeds.
+ */
+#include <criterion/criterion.h>
+
+#include "ingest/writer.h"
+#include "stages.h"
+#include "storage/check.h"
+#include "storage/log.h"
+
+static const int64_t noon = 1715763600000;
+
+#define GROUP_WAIT_MS 1
+
+/* The writer a test started and has not joined: a failed assertion leaves
+ * it running, and the queues must not be destroyed under it. */
+static struct kp_writer *running;
+
+/* Closes the input and waits until the writer committed what it held. */
+static void finish(void)
+{
+	kp_ring_close(&ts.in);
+	kp_writer_join(running);
+	running = NULL;
+}
+
+static void teardown(void)
+{
+	if (running)
+		finish();
+	ts_teardown();
+}
+
+TestSuite(writer, .init = ts_setup, .fini = teardown);
+
+static void start_writer(int group_max_frames)
+{
+	struct kp_writer_ctx ctx = {
+		.cfg = { .group_max_frames = group_max_frames, .group_max_wait_ms = GROUP_WAIT_MS },
+		.db = tdb.db,
+		.in = &ts.in,
+		.replies = &ts.replies,
+		.m = &ts.m,
+		.health = &ts.health,
+	};
+
+	cr_assert_eq(kp_writer_start(&ctx, &running), 0);
+}
+
+/* Runs the writer over what was fed until now: all there when it starts,
+ * so up to group_max_frames of them are one group. */
+static void write_all(int group_max_frames)
+{
+	kp_ring_close(&ts.in);
+	start_writer(group_max_frames);
+	finish();
+}
+
+/* Feeds frame batch_seq of d: n taps at noon. */
+static void feed(const struct tdev *d, uint64_t batch_seq, uint16_t n)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	size_t len = t_frame_simple(frame, d, batch_seq, n, noon + (int64_t)batch_seq * 1000,
+	                            (uint32_t)batch_seq * KP_RECORDS_MAX);
+	ts_feed(d->id, frame, len);
+}
+
+static void expect_ack(uint64_t device_id, uint64_t batch_seq, uint64_t watermark)
+{
+	struct kp_reply r = ts_reply();
+
+	cr_expect_eq(r.type, KP_TYPE_ACK, "batch_seq %llu not ACKed", (unsigned long long)batch_seq);
+	cr_expect_eq(r.device_id, device_id);
+	cr_expect_eq(r.batch_seq, batch_seq);
+	cr_expect_eq(r.aux, watermark, "watermark %llu, expected %llu", (unsigned long long)r.aux,
+	             (unsigned long long)watermark);
+}
+
+static void expect_counted(uint64_t stored, uint64_t duplicates, uint64_t taps)
+{
+	cr_expect_eq(atomic_load(&ts.m.frames_stored), stored, "frames stored");
+	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), duplicates, "duplicates");
+	cr_expect_eq(atomic_load(&ts.m.taps_stored), taps, "taps stored");
+}
+
+static void expect_log(uint64_t entries)
+{
+	struct st_check_report rep;
+
+	cr_assert_eq(st_check(tdb.db, &rep, stderr, NULL, NULL), ST_OK);
+	cr_expect_eq(rep.problems, 0);
+	cr_expect_eq(rep.entries, entries, "%llu log entries, expected %llu",
+	             (unsigned long long)rep.entries, (unsigned long long)entries);
+}
+
+Test(writer, a_group_is_one_commit_and_every_frame_is_acked_with_the_watermark_after_it)
+{
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x61);
+	feed(&d, 1, 10);
+	feed(&d, 2, 10);
+	feed(&d, 4, 10); /* 3 is missing: the watermark stops at 2 */
+	write_all(8);
+
+	expect_ack(d.id, 1, 2);
+	expect_ack(d.id, 2, 2);
+	expect_ack(d.id, 4, 2);
+	cr_expect_eq(ts_replies_left(), 0);
+	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 1, "one commit");
+	cr_expect_eq(atomic_load(&ts.m.group_frames.sum_micro), 3 * 1000000, "of three frames");
+	expect_counted(3, 0, 30);
+	cr_expect_eq(atomic_load(&ts.m.acks_sent), 3);
+	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
+	expect_log(3);
+}
+
+Test(writer, an_ack_is_posted_only_once_its_frame_is_stored)
+{
+	struct tdev d;
+	uint8_t frame[KP_FRAME_MAX];
+
+	tdb_open();
+	tdev_make(&d, 0x62);
+	for (uint64_t seq = 1; seq <= 4; seq++) {
+		if (seq == 3)
+			continue;
+		size_t len = t_frame_simple(frame, &d, seq, 2, noon, (uint32_t)seq * 100);
+		cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	}
+	start_writer(8);
+	feed(&d, 3, 2);
+	struct kp_reply r = ts_reply_wait();
+	/* Read at once, from another transaction: the frame the ACK names is there. */
+	cr_expect(ts_stored(d.id, 3), "ACKed before it was stored");
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.batch_seq, 3);
+	cr_expect_eq(r.aux, 4, "the gap filled, the watermark covers 4");
+	finish();
+	tdb_reopen();
+	cr_expect(ts_stored(d.id, 3), "not durable across a reopen");
+	expect_log(4);
+}
+
+Test(writer, duplicates_inside_one_group_are_stored_once_and_each_acked)
+{
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x63);
+	feed(&d, 1, 5);
+	feed(&d, 1, 5); /* the same frame again, in the same group */
+	feed(&d, 2, 5);
+	write_all(8);
+
+	expect_ack(d.id, 1, 2);
+	expect_ack(d.id, 1, 2);
+	expect_ack(d.id, 2, 2);
+	expect_counted(2, 1, 10);
+	expect_log(2);
+}
+
+Test(writer, a_frame_stored_by_an_earlier_commit_is_acked_not_stored_again)
+{
+	struct tdev d;
+	uint8_t frame[KP_FRAME_MAX];
+
+	tdb_open();
+	tdev_make(&d, 0x64);
+	size_t len = t_frame_simple(frame, &d, 1, 5, noon + 1000, KP_RECORDS_MAX);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	feed(&d, 1, 5); /* the same bytes */
+	write_all(8);
+
+	expect_ack(d.id, 1, 1);
+	expect_counted(0, 1, 0);
+	expect_log(1);
+}
+
+#define FULL_GROUP 96 /* 96 frames of 512 taps: about 2.4 MB of log, in a 1 MiB map */
+
+Test(writer, a_full_map_is_nack_7_for_the_whole_group_and_raises_the_alarm)
+{
+	struct tdev d;
+
+	tdb.opts.map_size_initial = 1 * T_MIB;
+	tdb.opts.map_size_max = 1 * T_MIB;
+	tdb_open();
+	tdev_make(&d, 0x65);
+	atomic_store(&ts.health.storage_ok, 1);
+	for (uint64_t seq = 1; seq <= FULL_GROUP; seq++)
+		feed(&d, seq, KP_RECORDS_MAX);
+	start_writer(FULL_GROUP); /* all there: the first group is all of them */
+
+	for (uint64_t seq = 1; seq <= FULL_GROUP; seq++) {
+		struct kp_reply r = ts_reply_wait();
+		cr_assert_eq(r.type, KP_TYPE_NACK, "frame %llu answered %u", (unsigned long long)seq, r.type);
+		cr_expect_eq(r.aux, KP_NACK_STORAGE_FULL);
+		cr_expect_eq(r.device_id, d.id);
+		cr_expect_eq(r.batch_seq, seq);
+	}
+	cr_expect_eq(atomic_load(&ts.m.storage_full), 1, "one alarm for the group");
+	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_STORAGE_FULL]), FULL_GROUP);
+	cr_expect_eq(atomic_load(&ts.m.frames_stored), 0);
+	cr_expect_eq(atomic_load(&ts.m.map_size_bytes), 1 * T_MIB);
+	cr_expect_eq(atomic_load(&ts.health.storage_ok), 0, "still ready with a full map");
+	cr_expect(!ts_stored(d.id, 1) && !ts_stored(d.id, FULL_GROUP), "part of a refused group stored");
+
+	/* A frame that fits still goes in, and readiness comes back with it. */
+	feed(&d, 1, 4);
+	struct kp_reply r = ts_reply_wait();
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.aux, 1);
+	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
+	finish();
+	expect_log(1);
+}
