@@ -93,7 +93,9 @@ static int is_name_char(char c)
 /* Parts of name characters, each beginning with a letter, joined by '/'. */
 static int well_formed(const char *name)
 {
-	for (const char *p = name;; p++) {
+	const char *p = name;
+
+	for (;;) {
 		if (!is_letter(*p))
 			return 0;
 		while (is_name_char(p[1]))
@@ -102,7 +104,7 @@ static int well_formed(const char *name)
 			return 1;
 		if (p[1] != '/')
 			return 0;
-		p++;
+		p += 2; /* past the last character of the part and the '/' */
 	}
 }
 
