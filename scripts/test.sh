@@ -14,6 +14,6 @@ run_suite() {
 echo "== tests: release build" >&2
 run_suite build
 echo "== tests: ASan + UBSan build" >&2
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:suppressions=$PWD/tests/asan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -DKP_SANITIZE=ON
 echo "== all tests passed" >&2
