@@ -15,6 +15,9 @@
  * Bounded: a payload over KP_FRIGATE_PAYLOAD_MAX bytes is refused before it
  * is parsed; names and zone lists have fixed bounds (below).
  *
+ * Names are C strings: one with an escaped NUL ("door\u0000x") is read up
+ * to the NUL, as cJSON hands it over.
+ *
  * Memory: cJSON builds its tree on the heap and it is freed before
  * kp_frigate_event_parse returns; the result lives in the caller's struct,
  * which holds no pointers. Threads: call it from one thread at a time, or
