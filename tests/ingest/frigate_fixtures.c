@@ -1,4 +1,5 @@
-/* frigate_fixtures.c — reads tests/data/frigate-events.jsonl line by line. */
+/* frigate_fixtures.c — reads tests/data/frigate-events.jsonl line by line;
+ * checks label names. */
 #include "frigate_fixtures.h"
 
 #include <criterion/criterion.h>
@@ -59,4 +60,25 @@ char *frigate_fixture(const char *name, size_t *len)
 	cr_assert_not_null(w.copy, "no fixture named %s", name);
 	*len = w.len;
 	return w.copy;
+}
+
+enum kp_frigate_err frigate_fixture_parse(const char *name, struct kp_frigate_event *ev)
+{
+	size_t len;
+	char *p = frigate_fixture(name, &len);
+	enum kp_frigate_err err = kp_frigate_event_parse(p, len, ev);
+
+	free(p);
+	return err;
+}
+
+void frigate_expect_label_names(const char *what, const char *const *names, size_t n)
+{
+	for (size_t a = 0; a < n; a++) {
+		cr_assert_neq(strcmp(names[a], "unknown"), 0, "%s %zu has no name", what, a);
+		cr_expect_gt(strlen(names[a]), 0, "%s %zu", what, a);
+		cr_expect_eq(strspn(names[a], "abcdefghijklmnopqrstuvwxyz_"), strlen(names[a]), "%s %s", what, names[a]);
+		for (size_t b = 0; b < a; b++)
+			cr_expect_neq(strcmp(names[a], names[b]), 0, "%s %s twice", what, names[a]);
+	}
 }
