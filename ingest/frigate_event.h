@@ -20,9 +20,10 @@
  *
  * Memory: cJSON builds its tree on the heap and it is freed before
  * kp_frigate_event_parse returns; the result lives in the caller's struct,
- * which holds no pointers. Threads: call it from one thread at a time, or
- * accept a benign race: cJSON 1.7 records its last parse error in one
- * process-wide variable (read by nobody here).
+ * which holds no pointers. Threads: call it from one thread at a time (the
+ * daemon will have one Frigate consumer): every cJSON 1.7 parse writes its
+ * last error position into one process-wide variable, so two parses at once
+ * are a data race even though nothing here reads it.
  */
 #ifndef KP_FRIGATE_EVENT_H
 #define KP_FRIGATE_EVENT_H
