@@ -352,8 +352,10 @@ static int sim_open(struct sim *s)
 		return 1;
 	plan_offline(s);
 	s->start_ms = clock_ms(CLOCK_MONOTONIC);
-	for (size_t i = 0; s->o->rate > 0 && i < s->nvalidators; i++)
-		s->devs[i].next_tap_ms = (double)s->start_ms + vd_rng_unit(&s->rng) * 1000.0 / s->o->rate;
+	for (size_t i = 0; s->o->rate > 0 && i < s->n; i++) {
+		if (s->devs[i].kind == VD_KIND_VALIDATOR)
+			s->devs[i].next_tap_ms = (double)s->start_ms + vd_rng_unit(&s->rng) * 1000.0 / s->o->rate;
+	}
 	return 0;
 }
 

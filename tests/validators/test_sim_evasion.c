@@ -3,7 +3,8 @@
  * without a broker (nothing ACKs, so every frame stays in its outbox): the
  * signed frames in the outboxes, read back as the daemon would read them,
  * give per (route, hour) exactly the boardings, taps and accepted taps the
- * summary reports, so accepted / boardings is a known validation rate; on a
+ * summary reports (and its per-route lines are their sums), so accepted /
+ * boardings is a known validation rate; on a
  * route whose one vehicle has a counter, boardings = taps + evaded; the same
  * seed gives the same riders, and without evasion every boarding is a tap.
  * Each run lasts its 2 s timeout; nothing here depends on how fast it went
@@ -189,6 +190,29 @@ static const struct cell *find(const struct tally *t, uint32_t route_id, int64_t
 	return NULL;
 }
 
+/* The summary's routes are its route_hours summed per route. */
+static void expect_routes_sum_hours(const cJSON *j)
+{
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(j, "routes");
+	const cJSON *hours = cJSON_GetObjectItemCaseSensitive(j, "route_hours");
+
+	cr_assert(cJSON_IsArray(routes));
+	for (const cJSON *r = routes->child; r; r = r->next) {
+		uint64_t boardings = 0, taps = 0, accepted = 0;
+		for (const cJSON *h = hours->child; h; h = h->next) {
+			if (num(h, "route_id") != num(r, "route_id"))
+				continue;
+			boardings += num(h, "boardings");
+			taps += num(h, "taps");
+			accepted += num(h, "accepted");
+		}
+		cr_expect_eq(num(r, "boardings"), boardings);
+		cr_expect_eq(num(r, "taps"), taps);
+		cr_expect_eq(num(r, "accepted"), accepted);
+	}
+	cr_expect_eq(cJSON_GetArraySize(routes), VEHICLES, "one route per vehicle");
+}
+
 Test(sim_evasion, frames_give_the_summarys_counts_per_route_and_hour)
 {
 	char state[128];
@@ -222,6 +246,7 @@ Test(sim_evasion, frames_give_the_summarys_counts_per_route_and_hour)
 		with_counter += c->taps;
 	}
 	cr_expect_eq(with_counter, (uint64_t)APCS * TAPS);
+	expect_routes_sum_hours(j);
 	cr_expect_gt(evaded, 0, "a rate of 0.3 leaves someone not tapping");
 	cr_expect_lt(evaded, boardings);
 	cJSON_Delete(j);
