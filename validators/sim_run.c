@@ -22,7 +22,8 @@
  * Passenger counters (kind apc in the fleet file) ride on their validator's
  * vehicle. Each simulated rider boards, is seen by the vehicle's counter, if
  * it has one, and taps unless they evade (--evasion-rate, drawn from a stream
- * of its own, so the taps' stream is the one a run without evasion makes).
+ * of its own beside the taps', so a seed replays both). An evader draws no
+ * rider from the pool: --tokens-out lists riders who tapped.
  * A stop visit is one door cycle: when its riders are in (or the validator
  * has made its last tap) the counter takes a door-cycle record and an
  * occupancy snapshot. Stop visits take no time here: every tap of a visit
