@@ -163,19 +163,38 @@ static bool tap_record_is_valid(const uint8_t *r)
 	return all_zero(r + TAP_RESERVED, TAP_RESERVED_SIZE) && kp_tap_is_valid(&t);
 }
 
-static bool count_is_valid(const uint8_t *r)
+bool kp_count_is_valid(const struct kp_count *c)
 {
-	uint8_t kind = r[CNT_KIND];
-	uint8_t conf = r[CNT_CONFIDENCE];
+	return (c->kind == KP_COUNT_KIND_DOOR_CYCLE || c->kind == KP_COUNT_KIND_OCCUPANCY) &&
+	       (c->confidence <= CONFIDENCE_MAX || c->confidence == KP_CONFIDENCE_UNKNOWN);
+}
 
-	return all_zero(r + CNT_RESERVED, CNT_RESERVED_SIZE) &&
-	       (kind == KP_COUNT_KIND_DOOR_CYCLE || kind == KP_COUNT_KIND_OCCUPANCY) &&
-	       (conf <= CONFIDENCE_MAX || conf == KP_CONFIDENCE_UNKNOWN);
+static void read_count(const uint8_t *r, struct kp_count *c)
+{
+	c->observed_at = kp_load_i64le(r + CNT_OBSERVED_AT);
+	c->route_id = kp_load_u32le(r + CNT_ROUTE_ID);
+	c->stop_id = kp_load_u32le(r + CNT_STOP_ID);
+	c->vehicle_id = kp_load_u32le(r + CNT_VEHICLE_ID);
+	c->door = r[CNT_DOOR];
+	c->kind = r[CNT_KIND];
+	c->boardings = kp_load_u16le(r + CNT_BOARDINGS);
+	c->alightings = kp_load_u16le(r + CNT_ALIGHTINGS);
+	c->occupancy = kp_load_u16le(r + CNT_OCCUPANCY);
+	c->confidence = r[CNT_CONFIDENCE];
+}
+
+/* As tap_record_is_valid: the encoder's rule, and the reserved bytes. */
+static bool count_record_is_valid(const uint8_t *r)
+{
+	struct kp_count c;
+
+	read_count(r, &c);
+	return all_zero(r + CNT_RESERVED, CNT_RESERVED_SIZE) && kp_count_is_valid(&c);
 }
 
 static bool records_are_valid(const uint8_t *buf, const struct kp_header *h)
 {
-	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_record_is_valid : count_is_valid;
+	bool (*valid)(const uint8_t *) = h->type == KP_TYPE_TAPS ? tap_record_is_valid : count_record_is_valid;
 	size_t rsize = kp_record_size(h->type);
 
 	for (uint16_t i = 0; i < h->count; i++) {
@@ -225,18 +244,7 @@ void kp_frame_get_tap(const uint8_t *frame, uint16_t i, struct kp_tap *t)
 
 void kp_frame_get_count(const uint8_t *frame, uint16_t i, struct kp_count *c)
 {
-	const uint8_t *r = record_at(frame, KP_TYPE_COUNTS, i);
-
-	c->observed_at = kp_load_i64le(r + CNT_OBSERVED_AT);
-	c->route_id = kp_load_u32le(r + CNT_ROUTE_ID);
-	c->stop_id = kp_load_u32le(r + CNT_STOP_ID);
-	c->vehicle_id = kp_load_u32le(r + CNT_VEHICLE_ID);
-	c->door = r[CNT_DOOR];
-	c->kind = r[CNT_KIND];
-	c->boardings = kp_load_u16le(r + CNT_BOARDINGS);
-	c->alightings = kp_load_u16le(r + CNT_ALIGHTINGS);
-	c->occupancy = kp_load_u16le(r + CNT_OCCUPANCY);
-	c->confidence = r[CNT_CONFIDENCE];
+	read_count(record_at(frame, KP_TYPE_COUNTS, i), c);
 }
 
 int kp_frame_put_header(uint8_t *buf, size_t cap, const struct kp_header *h)

@@ -142,6 +142,12 @@ void kp_frame_get_count(const uint8_t *frame, uint16_t i, struct kp_count *c);
  * checks a tap with it before taking it into a batch. */
 bool kp_tap_is_valid(const struct kp_tap *t);
 
+/* The same for a COUNTS record: kind a door cycle or an occupancy snapshot,
+ * confidence 0..100 or unknown. kp_frame_decode() refuses a record that
+ * fails it; kp_frame_put_count() does not check, so a counter checks a
+ * record with it before taking it into a batch. */
+bool kp_count_is_valid(const struct kp_count *c);
+
 /* Pointer to record i's bytes and to the card token inside a TAPS record. */
 uint8_t *kp_frame_record(uint8_t *frame, uint8_t type, uint16_t i);
 #define KP_TAP_TOKEN_OFFSET 8

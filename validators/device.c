@@ -2,8 +2,9 @@
  * device.c — the validator client's life cycle, batching and reply handling.
  *
  * Design: the device is a small state machine driven by one owner thread.
- * Taps collect in an in-memory batch; a full batch (or a flush) is sealed into
- * one signed TAPS frame inside the outbox's own write transaction
+ * Taps (an APC's count records) collect in an in-memory batch; a full batch
+ * (or a flush) is sealed into one signed TAPS (COUNTS) frame inside the
+ * outbox's own write transaction
  * (vd_outbox_next_seq), so the frame is durable before anything can publish
  * it. Delivery is the window's job (device_window.c) and MQTT the job of
  * device_mqtt.c; this file ties them together in vd_device_poll():
@@ -65,7 +66,8 @@ static int64_t realtime_ms(void)
 
 static int config_check(struct vd_device_config *c)
 {
-	if (c->device_id == 0 || !c->outbox_dir)
+	if (c->device_id == 0 || !c->outbox_dir ||
+	    (c->kind != VD_KIND_VALIDATOR && c->kind != VD_KIND_APC))
 		return VD_EINVAL;
 	if (c->batch == 0)
 		c->batch = VD_BATCH_DEFAULT;
@@ -95,9 +97,10 @@ static int config_check(struct vd_device_config *c)
 static int device_names(struct vd_device *dev)
 {
 	uint64_t id = dev->cfg.device_id;
+	enum kp_stream out = dev->cfg.kind == VD_KIND_APC ? KP_STREAM_COUNTS : KP_STREAM_TAPS;
 
 	snprintf(dev->client_id, sizeof dev->client_id, "kpdev-%016llx", (unsigned long long)id);
-	if (kp_topic_build(dev->topic_taps, sizeof dev->topic_taps, id, KP_STREAM_TAPS) < 0 ||
+	if (kp_topic_build(dev->topic_out, sizeof dev->topic_out, id, out) < 0 ||
 	    kp_topic_build(dev->topic_ack, sizeof dev->topic_ack, id, KP_STREAM_ACK) < 0)
 		return -1;
 	return 0;
@@ -117,8 +120,13 @@ static int device_outbox_open(struct vd_device *dev, const char *dir)
 /* Memory sized by the configuration: the batch, the slots and tickets, the mailbox. */
 static int device_alloc(struct vd_device *dev)
 {
-	dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch);
-	if (!dev->batch || vd_window_init(dev) != 0)
+	int ok;
+
+	if (dev->cfg.kind == VD_KIND_APC)
+		ok = (dev->counts = calloc(dev->cfg.batch, sizeof *dev->counts)) != NULL;
+	else
+		ok = (dev->batch = calloc(dev->cfg.batch, sizeof *dev->batch)) != NULL;
+	if (!ok || vd_window_init(dev) != 0)
 		return -1;
 	return vd_mailbox_init(dev);
 }
@@ -129,6 +137,7 @@ static void device_free(struct vd_device *dev)
 	sodium_memzero(dev->cfg.secret_key, sizeof dev->cfg.secret_key);
 	sodium_memzero(dev->broker_password, sizeof dev->broker_password);
 	free(dev->batch);
+	free(dev->counts);
 	vd_window_free(dev);
 	free(dev);
 }
@@ -199,16 +208,44 @@ void vd_device_close(struct vd_device *dev)
 	device_free(dev);
 }
 
+/* Takes one record of the device's kind (validated by the caller) into the
+ * open batch: the contract of vd_device_tap, shared by taps and counts. */
+static int batch_take(struct vd_device *dev, const struct kp_tap *tap, const struct kp_count *count)
+{
+	if (dev->batch_n == dev->cfg.batch && vd_device_flush(dev) != VD_OK)
+		return VD_EFULL_KEEP_TAP; /* the last seal failed and fails again: not taken */
+	if (tap)
+		dev->batch[dev->batch_n++] = *tap;
+	else
+		dev->counts[dev->batch_n++] = *count;
+	return dev->batch_n == dev->cfg.batch ? vd_device_flush(dev) : VD_OK;
+}
+
 int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap)
 {
 	if (!dev || !tap)
 		return VD_EINVAL;
+	if (dev->cfg.kind != VD_KIND_VALIDATOR)
+		return vd_device_fail(dev, VD_EINVAL, "an APC sends no taps");
 	if (!kp_tap_is_valid(tap))
 		return vd_device_fail(dev, VD_EINVAL, "tap has fields no frame may hold");
-	if (dev->batch_n == dev->cfg.batch && vd_device_flush(dev) != VD_OK)
-		return VD_EFULL_KEEP_TAP; /* the last seal failed and fails again: not taken */
-	dev->batch[dev->batch_n++] = *tap;
-	return dev->batch_n == dev->cfg.batch ? vd_device_flush(dev) : VD_OK;
+	return batch_take(dev, tap, NULL);
+}
+
+int vd_device_count(struct vd_device *dev, const struct kp_count *count)
+{
+	if (!dev || !count)
+		return VD_EINVAL;
+	if (dev->cfg.kind != VD_KIND_APC)
+		return vd_device_fail(dev, VD_EINVAL, "a validator sends no counts");
+	if (!kp_count_is_valid(count))
+		return vd_device_fail(dev, VD_EINVAL, "count has fields no frame may hold");
+	return batch_take(dev, NULL, count);
+}
+
+static uint8_t frame_type(const struct vd_device *dev)
+{
+	return dev->cfg.kind == VD_KIND_APC ? KP_TYPE_COUNTS : KP_TYPE_TAPS;
 }
 
 /* vd_outbox_fill_fn: encodes and signs the open batch as frame `seq`. */
@@ -216,7 +253,7 @@ static int fill_frame(void *arg, uint64_t seq, uint8_t *frame, size_t len)
 {
 	struct vd_device *dev = arg;
 	struct kp_header h = {
-		.type = KP_TYPE_TAPS,
+		.type = frame_type(dev),
 		.key_id = dev->cfg.key_id,
 		.count = (uint16_t)dev->batch_n,
 		.device_id = dev->cfg.device_id,
@@ -227,8 +264,12 @@ static int fill_frame(void *arg, uint64_t seq, uint8_t *frame, size_t len)
 
 	if (kp_frame_put_header(frame, len, &h) != KP_OK)
 		return EINVAL;
-	for (unsigned i = 0; i < dev->batch_n; i++)
-		kp_frame_put_tap(frame, (uint16_t)i, &dev->batch[i]);
+	for (unsigned i = 0; i < dev->batch_n; i++) {
+		if (dev->cfg.kind == VD_KIND_APC)
+			kp_frame_put_count(frame, (uint16_t)i, &dev->counts[i]);
+		else
+			kp_frame_put_tap(frame, (uint16_t)i, &dev->batch[i]);
+	}
 	return kp_frame_sign(frame, len, dev->cfg.secret_key) == KP_OK ? 0 : EINVAL;
 }
 
@@ -242,12 +283,15 @@ int vd_device_flush(struct vd_device *dev)
 		return VD_EINVAL;
 	if (dev->batch_n == 0)
 		return VD_OK;
-	len = kp_frame_size(KP_TYPE_TAPS, (uint16_t)dev->batch_n);
+	len = kp_frame_size(frame_type(dev), (uint16_t)dev->batch_n);
 	rc = vd_outbox_next_seq(dev->outbox, len, fill_frame, dev, &seq);
 	if (rc)
 		return vd_device_fail(dev, VD_ESTORE, "outbox: %s", mdb_strerror(rc));
 	dev->stats.frames++;
-	dev->stats.taps += dev->batch_n;
+	if (dev->cfg.kind == VD_KIND_APC)
+		dev->stats.counts += dev->batch_n;
+	else
+		dev->stats.taps += dev->batch_n;
 	dev->batch_n = 0;
 	dev->pending++;
 	dev->last_seq = seq;

@@ -3,6 +3,16 @@
  * frames, keeps them in a persistent outbox (outbox.h) and delivers them over
  * MQTT until the daemon's signed ACKs cover them (PROTOCOL.md, "Delivery").
  *
+ * The same client is an automatic passenger counter (APC) when opened with
+ * kind VD_KIND_APC: it then batches struct kp_count records (door cycles,
+ * occupancy snapshots) into signed COUNTS frames with vd_device_count and
+ * publishes them on komposter/v1/dev/{dev}/counts, under exactly the contract
+ * below (outbox, window, ACK, NACK, re-sends); "tap" there reads "record".
+ * A device is one kind for good, as the daemon enrols it (`komposter device
+ * add --kind apc`): a validator refuses count records and an APC refuses
+ * taps (VD_EINVAL), so each device's one batch_seq sequence numbers frames
+ * of one type, published on one topic.
+ *
  * Promises:
  *  - a frame is committed to the outbox before it is ever published, and it
  *    leaves the outbox only through an ACK that decodes, verifies with the
@@ -71,7 +81,7 @@
  * MQTT: client id "kpdev-<16 hex>", clean session, automatic reconnect,
  * MQTTCLIENT_PERSISTENCE_NONE (the outbox is the persistence); subscribes to
  * komposter/v1/dev/{dev}/ack at QoS 1 on every (re)connect and publishes on
- * komposter/v1/dev/{dev}/taps at QoS 1. A subscribe that Paho refuses, that
+ * komposter/v1/dev/{dev}/taps (an APC: .../counts) at QoS 1. A subscribe that Paho refuses, that
  * the broker refuses or grants at a QoS other than 1, is counted and tried
  * again every second; nothing is published meanwhile. One that Paho took
  * but no SUBACK answered within 10 s is made again at once. With a
@@ -97,7 +107,13 @@ enum vd_status {
 	VD_EMQTT = -3,    /* a Paho call failed */
 	VD_EINVAL = -4,   /* bad argument or configuration */
 	VD_ENOMEM = -5,
-	VD_EFULL_KEEP_TAP = -6, /* vd_device_tap: tap NOT taken, the caller must keep it */
+	VD_EFULL_KEEP_TAP = -6, /* vd_device_tap/count: record NOT taken, the caller must keep it */
+};
+
+/* What a device sends (vd_device_config.kind); 0 is a validator. */
+enum vd_device_kind {
+	VD_KIND_VALIDATOR = 0, /* taps: TAPS frames on .../taps */
+	VD_KIND_APC = 1,       /* passenger counts: COUNTS frames on .../counts */
 };
 
 #define VD_BATCH_DEFAULT 64
@@ -115,11 +131,12 @@ enum vd_status {
 
 struct vd_device_config {
 	uint64_t device_id;
+	enum vd_device_kind kind;
 	uint8_t key_id;
 	uint8_t secret_key[KP_SECRET_KEY_SIZE]; /* copied; wiped on close */
 	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
 	const char *outbox_dir;                 /* borrowed during open only */
-	unsigned batch;          /* taps per frame, 1..512; 0 = VD_BATCH_DEFAULT */
+	unsigned batch;          /* taps or counts per frame, 1..512; 0 = VD_BATCH_DEFAULT */
 	unsigned window;         /* frames in flight, 1..VD_WINDOW_MAX; 0 = default */
 	unsigned backoff_slots;  /* NACKed frames tracked outside the window,
 	                          * 1..VD_WINDOW_MAX; 0 = VD_BACKOFF_SLOTS_DEFAULT */
@@ -142,7 +159,8 @@ struct vd_device_config {
 
 struct vd_device_stats {
 	uint64_t frames;       /* frames sealed into the outbox by this process */
-	uint64_t taps;         /* taps in those frames */
+	uint64_t taps;         /* taps in those frames (a validator) */
+	uint64_t counts;       /* count records in those frames (an APC) */
 	uint64_t published;    /* publishes handed to Paho (duplicates included) */
 	uint64_t resent;       /* publishes of a frame already sent before (by now or an earlier run) */
 	uint64_t acks;         /* verified ACKs applied */
@@ -196,6 +214,11 @@ int vd_device_online(struct vd_device *dev);
  *    (after a vd_device_flush that returns VD_OK, the next tap is taken);
  *  - VD_EINVAL: refused for good (fields no frame may hold). */
 int vd_device_tap(struct vd_device *dev, const struct kp_tap *tap);
+/* An APC's vd_device_tap: adds a count record to the open batch, sealing
+ * COUNTS frames, with the same four answers; VD_EINVAL also for a record that
+ * fails kp_count_is_valid and on a validator. (vd_device_tap is VD_EINVAL on
+ * an APC.) */
+int vd_device_count(struct vd_device *dev, const struct kp_count *count);
 /* Seals the open batch, if any, into a frame (VD_ESTORE: batch kept). */
 int vd_device_flush(struct vd_device *dev);
 

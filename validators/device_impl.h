@@ -118,8 +118,9 @@ struct vd_device {
 	uint64_t last_seq;         /* vd_outbox_last_seq: the last number allocated */
 	const struct vd_io *io;
 
-	struct kp_tap *batch; /* cfg.batch taps */
-	unsigned batch_n;
+	struct kp_tap *batch;    /* a validator's cfg.batch taps (NULL on an APC) */
+	struct kp_count *counts; /* an APC's cfg.batch count records (NULL on a validator) */
+	unsigned batch_n;        /* records in the open batch */
 
 	struct vd_slot *slots;      /* nslots of them, ascending seq */
 	struct vd_slot *slots_next; /* the send pass builds the next set here */
@@ -146,7 +147,7 @@ struct vd_device {
 	int64_t suback_due;   /* the last subscribe counts as failed if not granted by then */
 	int online;         /* the owner's copy of mb.online, taken in poll */
 
-	char topic_taps[KP_TOPIC_MAX];
+	char topic_out[KP_TOPIC_MAX]; /* .../taps or .../counts, by cfg.kind */
 	char topic_ack[KP_TOPIC_MAX];
 	char client_id[VD_CLIENT_ID_SIZE];
 	char username[17]; /* the device id in 16 hex digits, sent with a password */

@@ -362,9 +362,9 @@ static int mqtt_publish(struct vd_device *dev, const uint8_t *frame, size_t len,
 	msg.payload = (void *)frame; /* Paho copies it before MQTTAsync_sendMessage returns */
 	msg.payloadlen = (int)len;
 	msg.qos = MQTT_QOS;
-	rc = MQTTAsync_sendMessage(dev->client, dev->topic_taps, &msg, &opts);
+	rc = MQTTAsync_sendMessage(dev->client, dev->topic_out, &msg, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
-		return vd_device_fail(dev, VD_EMQTT, "publish %s: %s", dev->topic_taps,
+		return vd_device_fail(dev, VD_EMQTT, "publish %s: %s", dev->topic_out,
 		                      MQTTAsync_strerror(rc));
 	return VD_OK;
 }

@@ -18,6 +18,7 @@
 #include "firmware-proto/hex.h"
 
 #define FLEET_LINE_MAX 256
+#define FLEET_KIND_APC "apc"
 
 static int fleet_fail(char *err, const char *what, const char *path)
 {
@@ -31,7 +32,8 @@ static int write_lines(FILE *f, const struct vd_fleet_entry *e, size_t n)
 		char id[KP_DEVICE_ID_TEXT_SIZE], pk[2 * KP_PUBLIC_KEY_SIZE + 1];
 		kp_device_id_format(e[i].device_id, id);
 		kp_hex_encode(e[i].public_key, sizeof e[i].public_key, pk);
-		if (fprintf(f, "%s %u %s %" PRIu32 "\n", id, e[i].key_id, pk, e[i].vehicle_id) < 0)
+		if (fprintf(f, "%s %u %s %" PRIu32 "%s\n", id, e[i].key_id, pk, e[i].vehicle_id,
+		            e[i].kind == VD_KIND_APC ? " " FLEET_KIND_APC : "") < 0)
 			return -1;
 	}
 	return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
@@ -67,14 +69,21 @@ int vd_fleet_write(const char *path, const struct vd_fleet_entry *e, size_t n, c
 
 static int parse_line(char *line, struct vd_fleet_entry *e)
 {
-	char id[32], pk[80];
+	char id[32], pk[80], kind[8];
 	unsigned key_id;
 	uint32_t vehicle;
-	int used = 0;
+	int used = 0, kind_used = 0;
 
 	if (sscanf(line, "%31s %u %79s %" SCNu32 " %n", id, &key_id, pk, &vehicle, &used) != 4)
 		return -1;
-	if (line[used] != '\0' || key_id > 255)
+	e->kind = VD_KIND_VALIDATOR;
+	if (line[used] != '\0') {
+		if (sscanf(line + used, "%7s %n", kind, &kind_used) != 1 ||
+		    strcmp(kind, FLEET_KIND_APC) != 0 || line[used + kind_used] != '\0')
+			return -1;
+		e->kind = VD_KIND_APC;
+	}
+	if (key_id > 255)
 		return -1;
 	if (kp_device_id_parse(id, &e->device_id) != 0)
 		return -1;
@@ -110,7 +119,7 @@ static int read_lines(FILE *f, const char *path, struct vd_fleet_entry **v, size
 		struct vd_fleet_entry e;
 		lineno++;
 		if (parse_line(line, &e) != 0) {
-			snprintf(err, VD_FLEET_ERR_SIZE, "%s:%zu: not <device_id> <key_id> <public key> <vehicle_id>",
+			snprintf(err, VD_FLEET_ERR_SIZE, "%s:%zu: not <device_id> <key_id> <public key> <vehicle_id>[ apc]",
 			         path, lineno);
 			return -1;
 		}

@@ -16,6 +16,7 @@
 struct vd_sim_init_opts {
 	const char *state;
 	uint64_t devices;
+	uint64_t apcs; /* passenger counters, one on each of the first `apcs` vehicles (<= devices) */
 	uint64_t first_id;
 	uint64_t seed;
 	int quiet;
@@ -30,6 +31,7 @@ struct vd_sim_run_opts {
 	unsigned batch;
 	double rate;             /* taps per second per device; 0: as fast as possible */
 	double offline_fraction; /* 0..1 */
+	double evasion_rate;     /* 0 <= R < 1: share of riders who board without tapping */
 	uint64_t seed;
 	uint64_t timeout_s;
 	int64_t resend_ms;
@@ -44,9 +46,22 @@ struct vd_sim_run_opts {
 int vd_sim_init(const struct vd_sim_init_opts *o);
 int vd_sim_run(const struct vd_sim_run_opts *o);
 
+/* One (route, hour) of a run with passenger counters: what the counters saw
+ * and what the validators took. accepted / boardings is the validation rate
+ * the daemon should find for that route and hour. */
+struct vd_sim_route_hour {
+	uint32_t route_id;
+	int64_t hour_s;     /* Unix seconds at the start of the UTC hour */
+	uint64_t boardings; /* riders the counters saw board (door cycles) */
+	uint64_t evaded;    /* of them, riders who did not tap */
+	uint64_t taps;      /* taps of every validator on the route */
+	uint64_t accepted;  /* of them, accepted */
+};
+
 /* What a run did, summed over the fleet (sim_report.c). */
 struct vd_sim_totals {
 	uint64_t devices;
+	uint64_t apcs;      /* passenger counters among the devices */
 	uint64_t online;
 	uint64_t frames;
 	uint64_t taps;
@@ -60,6 +75,13 @@ struct vd_sim_totals {
 	uint64_t ignored;
 	uint64_t remaining; /* frames still in outboxes */
 	double elapsed_s;
+	/* With apcs > 0 only: */
+	double evasion_rate;
+	uint64_t counts;    /* count records sealed by the counters */
+	uint64_t boardings; /* riders every vehicle took, tapping or not */
+	uint64_t evaded;
+	const struct vd_sim_route_hour *route_hours; /* borrowed; ascending route, hour */
+	size_t nroute_hours;
 };
 
 /* One progress line on stderr. */
@@ -67,7 +89,7 @@ void vd_sim_progress(const struct vd_sim_totals *t);
 /* The --summary JSON object. Returns 0 or 1 (after saying why). */
 int vd_sim_write_summary(const char *path, const struct vd_sim_totals *t);
 
-/* Prints "validator-sim: <message>\n" on stderr; returns 1 (validator_sim.c). */
+/* Prints "validator-sim: <message>\n" on stderr; returns 1 (sim_report.c). */
 int vd_sim_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -4,7 +4,9 @@
  * Design: each device gets DIR/<device_id>/ holding its key pair (made by
  * kp_keyfile_generate, so exactly what `komposter keygen` would write) and,
  * later, its outbox. Device ids are consecutive from --first-id; vehicle ids
- * are distinct fleet numbers drawn from --seed. DIR/fleet.txt is written last,
+ * are distinct fleet numbers drawn from --seed. --apcs N adds a passenger
+ * counter to each of the first N vehicles, as devices of their own numbered
+ * after the validators (kind apc in the fleet file). DIR/fleet.txt is written last,
  * in one rename, so its presence means the fleet is complete; init refuses a
  * directory that already has one rather than mint new keys for old devices.
  */
@@ -52,7 +54,10 @@ static int check_ids(const struct vd_sim_init_opts *o)
 {
 	if (o->devices == 0)
 		return vd_sim_fail("--devices must be at least 1");
-	if (o->first_id == 0 || o->first_id - 1 > UINT64_MAX - o->devices)
+	if (o->apcs > o->devices)
+		return vd_sim_fail("--apcs: at most one counter per vehicle (%llu)",
+		                   (unsigned long long)o->devices);
+	if (o->first_id == 0 || o->first_id - 1 > UINT64_MAX - o->devices - o->apcs)
 		return vd_sim_fail("--first-id: device ids must be nonzero and fit 64 bits");
 	if (o->devices > (UINT32_MAX - SIM_VEHICLE_BASE) / SIM_VEHICLE_SPREAD)
 		return vd_sim_fail("--devices: too many");
@@ -71,6 +76,14 @@ static int make_fleet(const struct vd_sim_init_opts *o, struct vd_fleet_entry *f
 		if (make_device(o->state, &fleet[i]) != 0)
 			return 1;
 	}
+	for (uint64_t j = 0; j < o->apcs; j++) {
+		struct vd_fleet_entry *e = &fleet[o->devices + j];
+		e->device_id = o->first_id + o->devices + j;
+		e->vehicle_id = fleet[j].vehicle_id;
+		e->kind = VD_KIND_APC;
+		if (make_device(o->state, e) != 0)
+			return 1;
+	}
 	return 0;
 }
 
@@ -86,15 +99,18 @@ int vd_sim_init(const struct vd_sim_init_opts *o)
 		return vd_sim_fail("%s: path too long", o->state);
 	if (access(path, F_OK) == 0)
 		return vd_sim_fail("%s exists: %s already holds a fleet", path, o->state);
-	fleet = calloc(o->devices, sizeof *fleet);
+	fleet = calloc(o->devices + o->apcs, sizeof *fleet);
 	if (!fleet)
 		return vd_sim_fail("out of memory");
 	rc = make_fleet(o, fleet);
-	if (rc == 0 && vd_fleet_write(path, fleet, o->devices, err) != 0)
+	if (rc == 0 && vd_fleet_write(path, fleet, o->devices + o->apcs, err) != 0)
 		rc = vd_sim_fail("%s", err);
 	free(fleet);
-	if (rc == 0 && !o->quiet)
+	if (rc == 0 && !o->quiet && o->apcs == 0)
 		fprintf(stderr, "validator-sim: %llu devices in %s\n", (unsigned long long)o->devices,
 		        o->state);
+	else if (rc == 0 && !o->quiet)
+		fprintf(stderr, "validator-sim: %llu devices and %llu passenger counters in %s\n",
+		        (unsigned long long)o->devices, (unsigned long long)o->apcs, o->state);
 	return rc;
 }

@@ -18,6 +18,18 @@
  * tapping into its outbox (taps flagged offline) until three quarters through
  * and at least SIM_OFFLINE_MIN_MS, then reconnects and sends the backlog in
  * a burst.
+ *
+ * Passenger counters (kind apc in the fleet file) ride on their validator's
+ * vehicle. Each simulated rider boards, is seen by the vehicle's counter, if
+ * it has one, and taps unless they evade (--evasion-rate, drawn from a stream
+ * of its own beside the taps', so a seed replays both). An evader draws no
+ * rider from the pool: --tokens-out lists riders who tapped.
+ * A stop visit is one door cycle: when its riders are in (or the validator
+ * has made its last tap) the counter takes a door-cycle record and an
+ * occupancy snapshot. Stop visits take no time here: every tap of a visit
+ * and its records carry the time the visit began, so a visit's boardings and
+ * taps fall in one hour, and per (route, hour) accepted taps / boardings is
+ * exactly what the summary's route_hours say.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,9 +60,30 @@
 #define SIM_POOL_MAX ((size_t)1 << 20)
 #define SIM_RIDERS_PER_TAP 4 /* pool = taps / 4: riders tap a few times */
 #define SIM_RNG_SALT 0x5eed0ff1e5ULL
+#define SIM_EVADE_SALT 0xe7ade5a1750ULL
+#define SIM_APC_DOOR 1          /* the simulated vehicles count at one door */
+#define SIM_APC_CONFIDENCE 100  /* the simulated counter sees every rider */
+#define SIM_ONBOARD_MAX (KP_OCCUPANCY_UNKNOWN - 1)
+#define SIM_ROUTE_HOURS_MIN 16
+
+/* The door cycle a vehicle's counter is in: one stop visit. */
+struct sim_visit {
+	int open;
+	int64_t at_ms; /* when it began: the time of its taps and records */
+	uint32_t route_id;
+	uint32_t stop_id;
+	uint16_t boardings;
+	uint16_t alightings;
+	uint16_t evaded;
+};
 
 struct sim_dev {
 	struct vd_device *dev;
+	enum vd_device_kind kind;
+	struct sim_dev *apc;       /* a validator's: the counter on its vehicle, or NULL */
+	struct sim_dev *validator; /* a counter's: the validator on its vehicle */
+	struct sim_visit visit;    /* a validator's with a counter */
+	uint16_t onboard;          /* riders on the vehicle, as its counter sees them */
 	struct vd_vehicle veh;
 	uint64_t taps_done;
 	double next_tap_ms; /* monotonic; used when --rate > 0 */
@@ -70,6 +103,13 @@ struct sim {
 	size_t n;
 	struct vd_tapgen *gen;
 	struct vd_rng rng;
+	struct vd_rng evade_rng; /* evasion and alightings */
+	size_t nvalidators;
+	size_t napcs;
+	struct vd_sim_route_hour *route_hours; /* with counters: ascending (route, hour) */
+	size_t nroute_hours;
+	size_t route_hours_cap;
+	uint64_t boardings, evaded;
 	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake_cond; /* on CLOCK_MONOTONIC */
@@ -158,6 +198,7 @@ static int device_config(struct sim *s, size_t i, char *dir, struct vd_device_co
 		return vd_sim_fail("%s: path too long", s->o->state);
 	*cfg = (struct vd_device_config){
 		.device_id = e->device_id,
+		.kind = e->kind,
 		.key_id = e->key_id,
 		.batch = s->o->batch,
 		.window = s->o->window,
@@ -193,23 +234,29 @@ static int open_device(struct sim *s, size_t i)
 	rc = vd_device_connect(d->dev, s->o->broker);
 	if (rc != VD_OK)
 		return vd_sim_fail("%s", vd_device_error(d->dev));
-	vd_tapgen_vehicle(s->gen, &d->veh, i, s->fleet[i].vehicle_id);
+	d->kind = s->fleet[i].kind;
+	if (d->kind == VD_KIND_VALIDATOR)
+		vd_tapgen_vehicle(s->gen, &d->veh, i, s->fleet[i].vehicle_id);
 	d->next_due = INT64_MAX;
 	return 0;
 }
 
+/* Offline spells are for validators: a counter's records follow its
+ * validator's taps. */
 static void plan_offline(struct sim *s)
 {
-	size_t k = (size_t)llround(s->o->offline_fraction * (double)s->n);
+	size_t m = s->nvalidators, k = (size_t)llround(s->o->offline_fraction * (double)m);
 
-	/* A partial Fisher-Yates shuffle picks k distinct devices. */
-	size_t *order = malloc(s->n * sizeof *order);
+	/* A partial Fisher-Yates shuffle picks k distinct validators. */
+	size_t *order = malloc((m ? m : 1) * sizeof *order);
 	if (!order)
 		return; /* no spells then; the run itself goes on */
-	for (size_t i = 0; i < s->n; i++)
-		order[i] = i;
-	for (size_t i = 0; i < k && i < s->n; i++) {
-		size_t j = i + (size_t)vd_rng_below(&s->rng, s->n - i);
+	for (size_t i = 0, v = 0; i < s->n; i++) {
+		if (s->fleet[i].kind == VD_KIND_VALIDATOR)
+			order[v++] = i;
+	}
+	for (size_t i = 0; i < k && i < m; i++) {
+		size_t j = i + (size_t)vd_rng_below(&s->rng, m - i);
 		size_t t = order[i];
 		order[i] = order[j];
 		order[j] = t;
@@ -220,7 +267,7 @@ static void plan_offline(struct sim *s)
 
 static size_t pool_size(const struct sim *s)
 {
-	double taps = (double)s->n * (double)s->o->taps_per_device / SIM_RIDERS_PER_TAP;
+	double taps = (double)s->nvalidators * (double)s->o->taps_per_device / SIM_RIDERS_PER_TAP;
 
 	if (taps < SIM_POOL_MIN)
 		return SIM_POOL_MIN;
@@ -257,15 +304,43 @@ static int sim_load(struct sim *s)
 		return vd_sim_fail("%s", err);
 	if (s->o->broker_passwords && load_passwords(s) != 0)
 		return 1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->fleet[i].kind == VD_KIND_APC)
+			s->napcs++;
+	}
+	s->nvalidators = s->n - s->napcs;
+	if (s->nvalidators == 0)
+		return vd_sim_fail("%s: no validators", path);
 	s->devs = calloc(s->n, sizeof *s->devs);
 	if (!s->devs || vd_tapgen_create(s->o->seed, pool_size(s), &s->gen) != 0)
 		return vd_sim_fail("out of memory");
 	return 0;
 }
 
+/* Puts each counter on the vehicle of a validator that has none yet. */
+static int pair_counters(struct sim *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct sim_dev *c = &s->devs[i];
+		for (size_t j = 0; c->kind == VD_KIND_APC && !c->validator && j < s->n; j++) {
+			struct sim_dev *v = &s->devs[j];
+			if (v->kind == VD_KIND_VALIDATOR && !v->apc &&
+			    s->fleet[j].vehicle_id == s->fleet[i].vehicle_id) {
+				v->apc = c;
+				c->validator = v;
+			}
+		}
+		if (c->kind == VD_KIND_APC && !c->validator)
+			return vd_sim_fail("counter %016" PRIx64 ": no validator of its own on vehicle %" PRIu32,
+			                   s->fleet[i].device_id, s->fleet[i].vehicle_id);
+	}
+	return 0;
+}
+
 static int sim_open(struct sim *s)
 {
 	vd_rng_seed(&s->rng, s->o->seed ^ SIM_RNG_SALT);
+	vd_rng_seed(&s->evade_rng, s->o->seed ^ SIM_EVADE_SALT);
 	if (wake_init(s) != 0)
 		return 1;
 	if (sim_load(s) != 0)
@@ -274,10 +349,14 @@ static int sim_open(struct sim *s)
 		if (open_device(s, i) != 0)
 			return 1;
 	}
+	if (pair_counters(s) != 0)
+		return 1;
 	plan_offline(s);
 	s->start_ms = clock_ms(CLOCK_MONOTONIC);
-	for (size_t i = 0; s->o->rate > 0 && i < s->n; i++)
-		s->devs[i].next_tap_ms = (double)s->start_ms + vd_rng_unit(&s->rng) * 1000.0 / s->o->rate;
+	for (size_t i = 0; s->o->rate > 0 && i < s->n; i++) {
+		if (s->devs[i].kind == VD_KIND_VALIDATOR)
+			s->devs[i].next_tap_ms = (double)s->start_ms + vd_rng_unit(&s->rng) * 1000.0 / s->o->rate;
+	}
 	return 0;
 }
 
@@ -292,6 +371,7 @@ static void sim_close(struct sim *s)
 		vd_device_close(s->devs[i].dev);
 	free(s->devs);
 	free(s->fleet);
+	free(s->route_hours);
 	vd_passwords_free(s->passwords);
 	vd_tapgen_destroy(s->gen);
 	if (s->wake_ready) {
@@ -300,25 +380,151 @@ static void sim_close(struct sim *s)
 	}
 }
 
+/* The (route, hour) cell of at_ms, made when new; NULL when out of memory. */
+static struct vd_sim_route_hour *route_hour(struct sim *s, uint32_t route_id, int64_t at_ms)
+{
+	int64_t hour_s = at_ms / 1000 - (at_ms / 1000) % 3600;
+	size_t i = 0;
+
+	while (i < s->nroute_hours && (s->route_hours[i].route_id < route_id ||
+	       (s->route_hours[i].route_id == route_id && s->route_hours[i].hour_s < hour_s)))
+		i++;
+	if (i < s->nroute_hours && s->route_hours[i].route_id == route_id &&
+	    s->route_hours[i].hour_s == hour_s)
+		return &s->route_hours[i];
+	if (s->nroute_hours == s->route_hours_cap) {
+		size_t cap = s->route_hours_cap ? 2 * s->route_hours_cap : SIM_ROUTE_HOURS_MIN;
+		struct vd_sim_route_hour *v = realloc(s->route_hours, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		s->route_hours = v;
+		s->route_hours_cap = cap;
+	}
+	memmove(&s->route_hours[i + 1], &s->route_hours[i],
+	        (s->nroute_hours - i) * sizeof s->route_hours[i]);
+	s->nroute_hours++;
+	s->route_hours[i] = (struct vd_sim_route_hour){.route_id = route_id, .hour_s = hour_s};
+	return &s->route_hours[i];
+}
+
+static int counter_record(struct sim_dev *d, const struct kp_count *c)
+{
+	if (vd_device_count(d->apc->dev, c) != VD_OK)
+		return vd_sim_fail("counter %016" PRIx64 ": %s", vd_device_id(d->apc->dev),
+		                   vd_device_error(d->apc->dev));
+	return 0;
+}
+
+/* The doors close: the counter takes the visit's door cycle and the load
+ * after it. */
+static int visit_close(struct sim *s, struct sim_dev *d)
+{
+	struct sim_visit *v = &d->visit;
+	struct vd_sim_route_hour *rh = route_hour(s, v->route_id, v->at_ms);
+	struct kp_count c = {
+		.observed_at = v->at_ms,
+		.route_id = v->route_id,
+		.stop_id = v->stop_id,
+		.vehicle_id = d->veh.vehicle_id,
+		.door = SIM_APC_DOOR,
+		.kind = KP_COUNT_KIND_DOOR_CYCLE,
+		.boardings = v->boardings,
+		.alightings = v->alightings,
+		.occupancy = d->onboard,
+		.confidence = SIM_APC_CONFIDENCE,
+	};
+
+	if (!rh)
+		return vd_sim_fail("out of memory");
+	rh->boardings += v->boardings;
+	rh->evaded += v->evaded;
+	v->open = 0;
+	if (counter_record(d, &c) != 0)
+		return 1;
+	c.door = 0;
+	c.kind = KP_COUNT_KIND_OCCUPANCY;
+	c.boardings = 0;
+	c.alightings = 0;
+	return counter_record(d, &c);
+}
+
+/* One rider boards where the vehicle is now; the first opens the visit,
+ * and those who were aboard get off first. */
+static void visit_board(struct sim *s, struct sim_dev *d, int64_t now, int evades)
+{
+	struct sim_visit *v = &d->visit;
+
+	if (!v->open) {
+		*v = (struct sim_visit){
+			.open = 1,
+			.at_ms = now,
+			.route_id = vd_tapgen_route_id(&d->veh),
+			.stop_id = vd_tapgen_stop_id(&d->veh),
+			.alightings = (uint16_t)vd_rng_below(&s->evade_rng, (uint64_t)d->onboard + 1),
+		};
+		d->onboard = (uint16_t)(d->onboard - v->alightings);
+	}
+	v->boardings++;
+	v->evaded = (uint16_t)(v->evaded + evades);
+	if (d->onboard < SIM_ONBOARD_MAX)
+		d->onboard++;
+}
+
+/* The visit is over when the stop's riders are in. */
+static int visit_close_if_done(struct sim *s, struct sim_dev *d)
+{
+	return d->apc && d->visit.open && d->veh.stop_taps == 0 ? visit_close(s, d) : 0;
+}
+
+static int count_tap(struct sim *s, const struct kp_tap *t)
+{
+	struct vd_sim_route_hour *rh;
+
+	s->taps++;
+	if (t->result == KP_TAP_ACCEPTED) {
+		s->accepted++;
+		s->amount += t->amount;
+	} else {
+		s->denied++;
+	}
+	if (s->napcs == 0)
+		return 0;
+	rh = route_hour(s, t->route_id, t->tapped_at);
+	if (!rh)
+		return vd_sim_fail("out of memory");
+	rh->taps++;
+	rh->accepted += t->result == KP_TAP_ACCEPTED;
+	return 0;
+}
+
+/* Riders board until one taps: each is seen by the vehicle's counter, if it
+ * has one, and taps unless they evade (--evasion-rate < 1, so one does). */
 static int sim_tap(struct sim *s, struct sim_dev *d)
 {
+	int64_t now = clock_ms(CLOCK_REALTIME);
 	struct kp_tap t;
+	int evades;
 	int rc;
 
-	vd_tapgen_next(s->gen, &d->veh, clock_ms(CLOCK_REALTIME), d->offline, &t);
+	do {
+		vd_tapgen_board(s->gen, &d->veh);
+		evades = s->o->evasion_rate > 0 && vd_rng_unit(&s->evade_rng) < s->o->evasion_rate;
+		s->boardings++;
+		s->evaded += (uint64_t)evades;
+		if (d->apc)
+			visit_board(s, d, now, evades);
+		if (evades && visit_close_if_done(s, d) != 0)
+			return 1;
+	} while (evades);
+	vd_tapgen_tap(s->gen, &d->veh, d->apc ? d->visit.at_ms : now, d->offline, &t);
 	rc = vd_device_tap(d->dev, &t);
 	if (rc != VD_OK)
 		return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
 		                   vd_device_error(d->dev));
 	d->taps_done++;
-	s->taps++;
-	if (t.result == KP_TAP_ACCEPTED) {
-		s->accepted++;
-		s->amount += t.amount;
-	} else {
-		s->denied++;
-	}
-	return 0;
+	if (count_tap(s, &t) != 0)
+		return 1;
+	return visit_close_if_done(s, d);
 }
 
 /* --rate 0: one frame's worth per pass; else the taps whose time has come,
@@ -361,6 +567,23 @@ static int offline_step(struct sim *s, struct sim_dev *d, int64_t now)
 	return VD_OK;
 }
 
+/* A validator taps; after its last tap its vehicle's counter closes the
+ * open visit, and the validator seals its last frame. */
+static int validator_step(struct sim *s, struct sim_dev *d, int64_t now)
+{
+	if (make_taps(s, d, now) != 0)
+		return 1;
+	if (d->taps_done == s->o->taps_per_device && !d->flushed) {
+		if (d->apc && d->visit.open && visit_close(s, d) != 0)
+			return 1;
+		d->flushed = vd_device_flush(d->dev) == VD_OK;
+		if (!d->flushed)
+			return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
+			                   vd_device_error(d->dev));
+	}
+	return 0;
+}
+
 static int device_step(struct sim *s, struct sim_dev *d, int64_t now)
 {
 	int rc = offline_step(s, d, now);
@@ -368,9 +591,9 @@ static int device_step(struct sim *s, struct sim_dev *d, int64_t now)
 	if (rc != VD_OK)
 		return vd_sim_fail("device %016" PRIx64 ": %s", vd_device_id(d->dev),
 		                   vd_device_error(d->dev));
-	if (make_taps(s, d, now) != 0)
+	if (d->kind == VD_KIND_VALIDATOR && validator_step(s, d, now) != 0)
 		return 1;
-	if (d->taps_done == s->o->taps_per_device && !d->flushed) {
+	if (d->kind == VD_KIND_APC && d->validator->flushed && !d->flushed) {
 		rc = vd_device_flush(d->dev);
 		d->flushed = rc == VD_OK;
 	}
@@ -393,7 +616,7 @@ static int64_t device_wake(const struct sim *s, const struct sim_dev *d, int64_t
 {
 	int64_t wake = d->next_due;
 
-	if (d->taps_done < s->o->taps_per_device) {
+	if (d->kind == VD_KIND_VALIDATOR && d->taps_done < s->o->taps_per_device) {
 		int64_t tap = s->o->rate > 0 ? (int64_t)ceil(d->next_tap_ms) : now;
 		if (tap < wake)
 			wake = tap;
@@ -407,16 +630,23 @@ static void sim_totals(const struct sim *s, struct vd_sim_totals *t)
 {
 	*t = (struct vd_sim_totals){
 		.devices = s->n,
+		.apcs = s->napcs,
 		.taps = s->taps,
-		.taps_target = s->n * s->o->taps_per_device,
+		.taps_target = s->nvalidators * s->o->taps_per_device,
 		.accepted = s->accepted,
 		.denied = s->denied,
 		.amount = s->amount,
 		.elapsed_s = (double)(clock_ms(CLOCK_MONOTONIC) - s->start_ms) / 1000.0,
+		.evasion_rate = s->o->evasion_rate,
+		.boardings = s->boardings,
+		.evaded = s->evaded,
+		.route_hours = s->route_hours,
+		.nroute_hours = s->nroute_hours,
 	};
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vd_device_stats *st = vd_device_stats(s->devs[i].dev);
 		t->frames += st->frames;
+		t->counts += st->counts;
 		t->acks += st->acks;
 		t->nacks += st->nacks;
 		t->resent += st->resent;

@@ -138,20 +138,41 @@ static void draw_outcome(struct vd_tapgen *g, struct kp_tap *t)
 	}
 }
 
-void vd_tapgen_next(struct vd_tapgen *g, struct vd_vehicle *v, int64_t now_ms, int offline,
-                    struct kp_tap *t)
+uint32_t vd_tapgen_route_id(const struct vd_vehicle *v)
+{
+	return ROUTE_IDS[v->route];
+}
+
+uint32_t vd_tapgen_stop_id(const struct vd_vehicle *v)
+{
+	return ROUTE_IDS[v->route] * 100 + v->stop + 1;
+}
+
+void vd_tapgen_board(struct vd_tapgen *g, struct vd_vehicle *v)
 {
 	vehicle_advance(g, v);
+}
+
+void vd_tapgen_tap(struct vd_tapgen *g, const struct vd_vehicle *v, int64_t now_ms, int offline,
+                   struct kp_tap *t)
+{
 	*t = (struct kp_tap){0};
 	t->tapped_at = now_ms;
 	draw_rider(g, t->card_token);
-	t->route_id = ROUTE_IDS[v->route];
-	t->stop_id = ROUTE_IDS[v->route] * 100 + v->stop + 1;
+	t->route_id = vd_tapgen_route_id(v);
+	t->stop_id = vd_tapgen_stop_id(v);
 	t->vehicle_id = v->vehicle_id;
 	t->direction = v->direction;
 	t->fare_product = draw_fare(g);
 	t->flags = offline ? KP_TAP_FLAG_OFFLINE : 0;
 	draw_outcome(g, t);
+}
+
+void vd_tapgen_next(struct vd_tapgen *g, struct vd_vehicle *v, int64_t now_ms, int offline,
+                    struct kp_tap *t)
+{
+	vd_tapgen_board(g, v);
+	vd_tapgen_tap(g, v, now_ms, offline, t);
 }
 
 int vd_tapgen_write_tokens(const struct vd_tapgen *g, const char *path)

@@ -40,9 +40,21 @@ void vd_tapgen_destroy(struct vd_tapgen *g);
 void vd_tapgen_vehicle(struct vd_tapgen *g, struct vd_vehicle *v, size_t index,
                        uint32_t vehicle_id);
 
-/* The vehicle's next tap at now_ms (Unix ms). */
+/* The vehicle's next tap at now_ms (Unix ms): vd_tapgen_board, then
+ * vd_tapgen_tap. */
 void vd_tapgen_next(struct vd_tapgen *g, struct vd_vehicle *v, int64_t now_ms, int offline,
                     struct kp_tap *t);
+
+/* One rider boards: the vehicle moves to its next stop when the riders of
+ * this one are in. Draws no rider, so a rider who does not tap leaves no
+ * token (--tokens-out lists riders who tapped). */
+void vd_tapgen_board(struct vd_tapgen *g, struct vd_vehicle *v);
+/* The tap of the rider who boarded last, at now_ms. */
+void vd_tapgen_tap(struct vd_tapgen *g, const struct vd_vehicle *v, int64_t now_ms, int offline,
+                   struct kp_tap *t);
+/* The operator's route id and the stop id where the vehicle is. */
+uint32_t vd_tapgen_route_id(const struct vd_vehicle *v);
+uint32_t vd_tapgen_stop_id(const struct vd_vehicle *v);
 
 /* Writes every distinct token handed out so far, 32 lowercase hex digits a
  * line. Returns 0 or -1 (errno set). */

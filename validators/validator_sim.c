@@ -24,13 +24,17 @@
 #define EXIT_USAGE 2
 
 static const char USAGE[] =
-	"usage: validator-sim init --state DIR --devices N [--first-id HEX] [--seed S] [--quiet]\n"
+	"usage: validator-sim init --state DIR --devices N [--apcs A] [--first-id HEX] [--seed S]\n"
+	"                          [--quiet]\n"
 	"       validator-sim run --state DIR --broker URI --server-pub FILE\n"
 	"                         --taps-per-device M [options]\n"
 	"\n"
 	"init  makes DIR/<device id>/device.key (and .pub) for N devices with consecutive\n"
 	"      ids from --first-id (default 1), and DIR/fleet.txt, one line per device:\n"
 	"      <device_id> <key_id> <public key hex> <vehicle_id>\n"
+	"  --apcs A              also a passenger counter (APC) on each of the first A\n"
+	"                        vehicles, a device of its own numbered after the\n"
+	"                        validators; its fleet line ends in \" apc\" (default 0)\n"
 	"run   drives every device of DIR/fleet.txt: M plausible taps each, batched into\n"
 	"      signed frames, kept in DIR/<device id>/outbox until ACKed, published on\n"
 	"      komposter/v1/dev/<id>/taps; waits until every outbox is empty.\n"
@@ -39,7 +43,10 @@ static const char USAGE[] =
 	"  --rate R              taps per second per device, 0 = as fast as possible (default 0)\n"
 	"  --offline-fraction F  share of devices that go offline for a while, keep\n"
 	"                        tapping, and come back in a burst (default 0)\n"
-	"  --seed S              seed for taps, riders and offline picks (default 1)\n"
+	"  --evasion-rate R      share of riders who board without tapping, 0 <= R < 1;\n"
+	"                        a vehicle's APC sees them all and sends COUNTS frames\n"
+	"                        on komposter/v1/dev/<id>/counts (default 0)\n"
+	"  --seed S              seed for taps, riders, evasion and offline picks (default 1)\n"
 	"  --timeout SEC         give up after SEC seconds (default 300)\n"
 	"  --resend-ms MS        re-send a frame unACKed this long after its PUBACK\n"
 	"                        (default 10000)\n"
@@ -59,18 +66,6 @@ static const char USAGE[] =
 	"  --quiet               no progress lines\n"
 	"\n"
 	"exit: 0 done (run: every outbox empty), 1 failed or timed out, 2 usage error\n";
-
-int vd_sim_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("validator-sim: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -111,11 +106,13 @@ static int parse_double(const char *text, double lo, double hi, double *out)
 enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SERVER_PUB,
        OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
        OPT_WINDOW,
-       OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS };
+       OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS, OPT_APCS,
+       OPT_EVASION };
 
 static const struct option INIT_OPTIONS[] = {
 	{"state", required_argument, NULL, OPT_STATE},
 	{"devices", required_argument, NULL, OPT_DEVICES},
+	{"apcs", required_argument, NULL, OPT_APCS},
 	{"first-id", required_argument, NULL, OPT_FIRST_ID},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"quiet", no_argument, NULL, OPT_QUIET},
@@ -131,6 +128,7 @@ static const struct option RUN_OPTIONS[] = {
 	{"batch", required_argument, NULL, OPT_BATCH},
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"offline-fraction", required_argument, NULL, OPT_OFFLINE},
+	{"evasion-rate", required_argument, NULL, OPT_EVASION},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"resend-ms", required_argument, NULL, OPT_RESEND},
@@ -158,6 +156,8 @@ static int init_option(int c, const char *arg, struct vd_sim_init_opts *o)
 	case OPT_QUIET: o->quiet = 1; return 0;
 	case OPT_DEVICES:
 		return parse_u64(arg, UINT32_MAX, &o->devices) ? usage_error("--devices: '%s' is not a count", arg) : 0;
+	case OPT_APCS:
+		return parse_u64(arg, UINT32_MAX, &o->apcs) ? usage_error("--apcs: '%s' is not a count", arg) : 0;
 	case OPT_FIRST_ID:
 		return kp_device_id_parse(arg, &o->first_id) ? usage_error("--first-id: '%s' is not a device id", arg) : 0;
 	case OPT_SEED:
@@ -225,6 +225,8 @@ static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 		return parse_double(arg, 0, 1e6, &o->rate) ? usage_error("--rate: '%s' is not taps per second", arg) : 0;
 	case OPT_OFFLINE:
 		return parse_double(arg, 0, 1, &o->offline_fraction) ? usage_error("--offline-fraction: '%s' is not 0..1", arg) : 0;
+	case OPT_EVASION: /* 1 would leave no rider who taps */
+		return parse_double(arg, 0, 1, &o->evasion_rate) || o->evasion_rate >= 1 ? usage_error("--evasion-rate: '%s' is not 0 <= R < 1", arg) : 0;
 	default: return EXIT_USAGE;
 	}
 }
