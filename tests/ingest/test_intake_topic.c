@@ -1,6 +1,7 @@
 /* Description: intake takes a message only from the topic of a stream the
- * daemon subscribes to — komposter/v1/dev/{16 lowercase hex}/taps — and reads
- * the device id from it exactly; other device topics (counts, ack) and
+ * daemon subscribes to — komposter/v1/dev/{16 lowercase hex}/taps or
+ * /counts — and reads the device id and the stream from it exactly; other
+ * device topics (ack) and
  * malformed ones are refused. The topic grammar itself is tested in
  * tests/firmware-proto/test_topic.c. */
 #include <criterion/criterion.h>
@@ -22,13 +23,21 @@ Test(intake_topic, a_taps_topic_gives_its_device_id)
 	cr_expect_eq(stream, KP_STREAM_TAPS);
 }
 
+Test(intake_topic, a_counts_topic_gives_its_device_id_and_the_counts_stream)
+{
+	uint64_t id;
+	uint8_t stream;
+	cr_assert_eq(parse("komposter/v1/dev/00000000000a1b2d/counts", &id, &stream), 0);
+	cr_expect_eq(id, 0xa1b2dULL);
+	cr_expect_eq(stream, KP_STREAM_COUNTS);
+}
+
 Test(intake_topic, topics_of_other_streams_and_malformed_ones_are_refused)
 {
 	uint64_t id;
 	uint8_t stream;
 	const char *bad[] = {
 		"komposter/v1/dev/00000000000a1b2c/ack",    /* the daemon's own replies */
-		"komposter/v1/dev/00000000000a1b2c/counts", /* not taken yet */
 		"komposter/v1/dev/00000000000A1B2C/taps",   /* upper case */
 		"komposter/v1/dev/a1b2c/taps",              /* short id */
 		"komposter/v1/dev/00000000000a1b2c/tapsx",
