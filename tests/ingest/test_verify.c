@@ -65,6 +65,14 @@ static void expect_refused(uint64_t reason, uint64_t n)
 	cr_expect_eq(kp_ring_depth(&ts.out), 0, "a refused frame reached the writer");
 }
 
+/* Batches 1 and 2 of device_id were NACKed for `reason`, and nothing else. */
+static void expect_both_refused(uint64_t device_id, uint64_t reason)
+{
+	expect_nack(device_id, 1, reason);
+	expect_nack(device_id, 2, reason);
+	expect_refused(reason, 2);
+}
+
 Test(verify, a_good_frame_goes_to_the_writer_untouched_and_unanswered)
 {
 	static uint8_t frame[KP_FRAME_MAX];
@@ -199,9 +207,7 @@ Test(verify, taps_outside_the_time_window_are_nack_6)
 	ts_feed(d.id, frame, t_frame(frame, &d, 2, taps, 2));
 	verify_all(1);
 
-	expect_nack(d.id, 1, KP_NACK_TIME_WINDOW);
-	expect_nack(d.id, 2, KP_NACK_TIME_WINDOW);
-	expect_refused(KP_NACK_TIME_WINDOW, 2);
+	expect_both_refused(d.id, KP_NACK_TIME_WINDOW);
 }
 
 Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_check)
@@ -344,9 +350,7 @@ Test(verify, an_apcs_frame_on_the_taps_topic_is_nack_4)
 	ts_feed(apc.id, frame, counts_frame(frame, &apc, 2, ts_now_ms() - MINUTE_MS));
 	verify_all(1);
 
-	expect_nack(apc.id, 1, KP_NACK_MALFORMED);
-	expect_nack(apc.id, 2, KP_NACK_MALFORMED);
-	expect_refused(KP_NACK_MALFORMED, 2);
+	expect_both_refused(apc.id, KP_NACK_MALFORMED);
 }
 
 Test(verify, a_frame_type_that_does_not_match_the_topics_stream_is_nack_4)
@@ -361,9 +365,7 @@ Test(verify, a_frame_type_that_does_not_match_the_topics_stream_is_nack_4)
 	ts_feed_stream(validator.id, KP_STREAM_ACK, frame, good_frame(frame, &validator, 2, 2));
 	verify_all(1);
 
-	expect_nack(validator.id, 1, KP_NACK_MALFORMED);
-	expect_nack(validator.id, 2, KP_NACK_MALFORMED);
-	expect_refused(KP_NACK_MALFORMED, 2);
+	expect_both_refused(validator.id, KP_NACK_MALFORMED);
 }
 
 Test(verify, counts_observed_outside_the_time_window_are_nack_6)
