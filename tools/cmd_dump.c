@@ -87,16 +87,20 @@ static int chunk_append(struct chunk *c, const char *line)
 	return 0;
 }
 
-static int add_tap_fields(cJSON *o, const struct st_log_entry *e, const struct kp_header *h,
-                          const struct kp_tap *t)
+/* The fields every line has: which entry and frame, and when it came. */
+static int add_entry_fields(cJSON *o, const struct st_log_entry *e, const struct kp_header *h)
 {
 	char dev[17];
 
 	kp_device_id_format(h->device_id, dev);
 	return json_add_u64(o, "seq", e->seq) || json_add_str(o, "device_id", dev) ||
-	       json_add_u64(o, "batch_seq", h->batch_seq) ||
-	       json_add_i64(o, "received_at", e->received_at) ||
-	       json_add_i64(o, "tapped_at", t->tapped_at) ||
+	       json_add_u64(o, "batch_seq", h->batch_seq) || json_add_i64(o, "received_at", e->received_at);
+}
+
+static int add_tap_fields(cJSON *o, const struct st_log_entry *e, const struct kp_header *h,
+                          const struct kp_tap *t)
+{
+	return add_entry_fields(o, e, h) || json_add_i64(o, "tapped_at", t->tapped_at) ||
 	       json_add_hex(o, "rider", t->card_token, KP_CARD_TOKEN_SIZE) ||
 	       json_add_u64(o, "route_id", t->route_id) || json_add_u64(o, "stop_id", t->stop_id) ||
 	       json_add_u64(o, "vehicle_id", t->vehicle_id) ||
@@ -108,13 +112,7 @@ static int add_tap_fields(cJSON *o, const struct st_log_entry *e, const struct k
 static int add_count_fields(cJSON *o, const struct st_log_entry *e, const struct kp_header *h,
                             const struct kp_count *k)
 {
-	char dev[17];
-
-	kp_device_id_format(h->device_id, dev);
-	return json_add_u64(o, "seq", e->seq) || json_add_str(o, "device_id", dev) ||
-	       json_add_u64(o, "batch_seq", h->batch_seq) ||
-	       json_add_i64(o, "received_at", e->received_at) ||
-	       json_add_i64(o, "observed_at", k->observed_at) ||
+	return add_entry_fields(o, e, h) || json_add_i64(o, "observed_at", k->observed_at) ||
 	       json_add_u64(o, "route_id", k->route_id) || json_add_u64(o, "stop_id", k->stop_id) ||
 	       json_add_u64(o, "vehicle_id", k->vehicle_id) || json_add_u64(o, "door", k->door) ||
 	       json_add_u64(o, "kind", k->kind) || json_add_u64(o, "boardings", k->boardings) ||
