@@ -25,6 +25,7 @@
 
 static const enum kp_stream subscriptions[] = {
 	KP_STREAM_TAPS,
+	KP_STREAM_COUNTS,
 };
 #define N_SUBS (sizeof(subscriptions) / sizeof(subscriptions[0]))
 

@@ -88,6 +88,8 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_frames_stored_total", "Frames durably stored.", LOAD(m->frames_stored));
 	counter(f, "komposter_frames_duplicate_total", "Frames stored before, re-ACKed.", LOAD(m->frames_duplicate));
 	counter(f, "komposter_taps_stored_total", "Taps durably stored.", LOAD(m->taps_stored));
+	counter(f, "komposter_counts_stored_total", "Passenger-count records (COUNTS frames) durably stored.",
+	        LOAD(m->counts_stored));
 	rejected(f, m);
 	counter(f, "komposter_acks_sent_total", "ACK frames handed to MQTT.", LOAD(m->acks_sent));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));

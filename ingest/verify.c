@@ -7,6 +7,12 @@
  * ACK is true whoever sent this copy. Everything else that passes goes to the
  * writer, which decides duplicates again inside its transaction (two copies
  * of a new frame may be in flight at once).
+ *
+ * Each stream has one frame type and one device kind (stream_rule): TAPS
+ * from validators on .../taps, COUNTS from APCs on .../counts. Anything
+ * else is a device or firmware that does not follow the protocol, so it is
+ * NACK 4 (malformed), decided before the signature check: a validator's
+ * key must not be able to put counts in, nor an APC's taps.
  */
 #include "ingest/verify.h"
 
@@ -27,9 +33,27 @@ struct kp_verify_pool {
 	pthread_t threads[];
 };
 
+/* The frame type and device kind of a stream; 0 for a stream no device sends on. */
+struct stream_rule {
+	uint8_t type; /* enum kp_frame_type */
+	uint8_t kind; /* enum st_device_kind */
+};
+
+static struct stream_rule stream_rule(uint8_t stream)
+{
+	switch (stream) {
+	case KP_STREAM_TAPS:
+		return (struct stream_rule){KP_TYPE_TAPS, ST_KIND_VALIDATOR};
+	case KP_STREAM_COUNTS:
+		return (struct stream_rule){KP_TYPE_COUNTS, ST_KIND_APC};
+	default:
+		return (struct stream_rule){0, 0};
+	}
+}
+
 /* Registry and once-only lookups in one short read transaction. Returns
  * KP_VERDICT_STORE (go on), KP_VERDICT_STORED_BEFORE or a NACK reason. */
-static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_header *h,
+static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_header *h, uint8_t kind,
                           uint8_t pk[KP_PUBLIC_KEY_SIZE], uint64_t *watermark)
 {
 	struct st_read r;
@@ -48,6 +72,8 @@ static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_heade
 	if (st_device_get(&r, h->device_id, &dev) != ST_OK ||
 	    st_device_key_get(&r, h->device_id, h->key_id, &key) != ST_OK) {
 		verdict = KP_NACK_UNKNOWN_DEVICE;
+	} else if (dev.kind != kind) {
+		verdict = KP_NACK_MALFORMED;
 	} else if (dev.state != ST_STATE_ACTIVE || key.state != ST_STATE_ACTIVE) {
 		verdict = KP_NACK_REVOKED;
 	} else if (st_once_lookup(&r, h->device_id, h->batch_seq, &seq) == ST_OK &&
@@ -71,29 +97,38 @@ static int check_times(const struct kp_verify_config *cfg, const uint8_t *frame,
                        const struct kp_header *h, int64_t now_ms)
 {
 	struct kp_tap tap;
+	struct kp_count count;
+	int64_t at;
 
 	if (!in_window(cfg, h->sent_at, now_ms))
 		return KP_NACK_TIME_WINDOW;
 	for (uint16_t i = 0; i < h->count; i++) {
-		kp_frame_get_tap(frame, i, &tap);
-		if (!in_window(cfg, tap.tapped_at, now_ms))
+		if (h->type == KP_TYPE_COUNTS) {
+			kp_frame_get_count(frame, i, &count);
+			at = count.observed_at;
+		} else {
+			kp_frame_get_tap(frame, i, &tap);
+			at = tap.tapped_at;
+		}
+		if (!in_window(cfg, at, now_ms))
 			return KP_NACK_TIME_WINDOW;
 	}
 	return KP_VERDICT_STORE;
 }
 
-int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, const uint8_t *frame,
-                    size_t len, int64_t now_ms, uint64_t *watermark)
+int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint8_t stream,
+                    const uint8_t *frame, size_t len, int64_t now_ms, uint64_t *watermark)
 {
+	struct stream_rule rule = stream_rule(stream);
 	struct kp_header h;
 	uint8_t pk[KP_PUBLIC_KEY_SIZE];
 	int verdict;
 
-	if (kp_frame_decode(frame, len, &h) != KP_OK || h.type != KP_TYPE_TAPS)
+	if (kp_frame_decode(frame, len, &h) != KP_OK || rule.type == 0 || h.type != rule.type)
 		return KP_NACK_MALFORMED;
 	if (h.device_id != topic_device)
 		return KP_NACK_TOPIC_MISMATCH;
-	verdict = check_registry(ctx, &h, pk, watermark);
+	verdict = check_registry(ctx, &h, rule.kind, pk, watermark);
 	if (verdict != KP_VERDICT_STORE)
 		return verdict;
 	if (kp_frame_verify(frame, len, pk) != KP_OK)
@@ -113,7 +148,7 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 	const uint8_t *frame = in->frame;
 	size_t len = in->len;
 	uint64_t watermark = 0;
-	int verdict = kp_verify_frame(ctx, in->topic_device, frame, len, kp_now_ms(), &watermark);
+	int verdict = kp_verify_frame(ctx, in->topic_device, in->stream, frame, len, kp_now_ms(), &watermark);
 
 	if (verdict == KP_VERDICT_STORE) {
 		if (kp_ring_push(ctx->out, in) == 0) {

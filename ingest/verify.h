@@ -4,9 +4,12 @@
  * NACK with its reason, or — for a frame already stored — an ACK with the
  * current watermark, without spending an Ed25519 verification.
  *
- * Checks, in order: well-formed TAPS frame (4), topic ↔ frame device (5),
- * device and key enrolled (2), device and key active (3), already stored
- * (re-ACK), signature (1), timestamps within the accepted window (6). A frame
+ * Checks, in order: a well-formed frame of the topic's stream's type —
+ * TAPS on .../taps, COUNTS on .../counts — (4), topic ↔ frame device (5),
+ * device and key enrolled (2), device of the stream's kind — validator for
+ * taps, apc for counts — (4), device and key active (3), already stored
+ * (re-ACK), signature (1), timestamps (sent_at and every tapped_at or
+ * observed_at) within the accepted window (6). A frame
  * the registry cannot be read for is answered NACK 7 (retry later).
  * The registry is read in a fresh LMDB read transaction per frame, so an
  * enrolment or a revocation counts from the next frame on.
@@ -27,7 +30,7 @@
 #include "storage/db.h"
 
 struct kp_verify_config {
-	int accept_past_days; /* taps and sent_at older than this: NACK 6 */
+	int accept_past_days; /* records and sent_at older than this: NACK 6 */
 	int accept_future_s;  /* ... or further ahead than this */
 };
 
@@ -54,7 +57,7 @@ void kp_verify_join(struct kp_verify_pool *pool);
  * (enum kp_nack_reason, always > 0). */
 #define KP_VERDICT_STORE 0
 #define KP_VERDICT_STORED_BEFORE (-1)
-int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, const uint8_t *frame,
-                    size_t len, int64_t now_ms, uint64_t *watermark);
+int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint8_t stream,
+                    const uint8_t *frame, size_t len, int64_t now_ms, uint64_t *watermark);
 
 #endif

@@ -90,6 +90,7 @@ static void commit_group(struct kp_writer *w, size_t n)
 	if (rc == ST_OK) {
 		atomic_fetch_add_explicit(&m->frames_stored, stats.stored, memory_order_relaxed);
 		atomic_fetch_add_explicit(&m->taps_stored, stats.taps, memory_order_relaxed);
+		atomic_fetch_add_explicit(&m->counts_stored, stats.counts, memory_order_relaxed);
 		atomic_store(&ctx->health->storage_ok, 1);
 	} else if (rc == ST_EFULL) {
 		atomic_fetch_add(&m->storage_full, 1);

@@ -12,9 +12,12 @@
  *    watermarks recomputed from the same sorted list;
  *  - taps are summed into cells (kept sorted and merged whenever the buffer
  *    fills, so memory follows the number of distinct cells, not of taps)
- *    and merged against `tap_agg` cell by cell.
- * The cell a tap counts in comes from st_tap_agg_of, the writer's own rule,
- * with the service-day settings recorded in the database (st_db_options).
+ *    and merged against `tap_agg` cell by cell; count records of COUNTS
+ *    frames likewise against `door_agg` and `load_agg`. The three tables
+ *    share one cell set type: an encoded key and three u64 counters.
+ * The cell a tap counts in comes from st_tap_agg_of, a count record's from
+ * st_count_cell_of, the writer's own rules, with the service-day settings
+ * recorded in the database (st_db_options).
  * Signatures are not verified and frame_hash is not recomputed: the log
  * holds neither a signature nor the raw tokens the keyed hash was made over
  * (log.h). The check only makes sure every stored signature is zeros.
@@ -38,9 +41,27 @@ struct pair {
 	uint64_t seq;
 };
 
+/* Cell keys are compared over CELL_KEY_MAX bytes, zero-padded: within one
+ * set every key has the same size, so the order is LMDB's. */
+#define CELL_KEY_MAX ST_TAP_AGG_KEY_SIZE
+_Static_assert(ST_DOOR_AGG_KEY_SIZE <= CELL_KEY_MAX && ST_LOAD_AGG_KEY_SIZE <= CELL_KEY_MAX,
+               "count cell keys fit a cell");
+_Static_assert(ST_TAP_AGG_VAL_SIZE == ST_COUNT_AGG_VAL_SIZE, "every aggregate value is three LE8");
+
 struct cell {
-	uint8_t key[ST_TAP_AGG_KEY_SIZE];
-	struct st_tap_agg_val v;
+	uint8_t key[CELL_KEY_MAX];
+	uint64_t v[ST_COUNT_VALUES];
+};
+
+/* The cells of one aggregate table, recounted from the log. */
+struct cells {
+	const char *name;         /* the table, as problem lines name it */
+	const char *values;       /* what the three counters are, for problem lines */
+	enum st_count_table rule; /* how counters combine (st_count_val_combine) */
+	size_t key_size;
+	MDB_dbi dbi;
+	struct cell *a;
+	size_t n, cap;
 };
 
 struct check {
@@ -54,8 +75,7 @@ struct check {
 	uint8_t head[ST_CHAIN_HEAD_SIZE]; /* of the previous entry */
 	struct pair *pairs;
 	size_t npairs, cap_pairs;
-	struct cell *cells;
-	size_t ncells, cap_cells;
+	struct cells taps, doors, loads;
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -100,47 +120,43 @@ static int pair_add(struct check *c, uint64_t device_id, uint64_t batch_seq, uin
 
 static int cell_cmp(const void *a, const void *b)
 {
-	return memcmp(((const struct cell *)a)->key, ((const struct cell *)b)->key, ST_TAP_AGG_KEY_SIZE);
+	return memcmp(((const struct cell *)a)->key, ((const struct cell *)b)->key, CELL_KEY_MAX);
 }
 
-/* Sorts the cells and sums equal keys. */
-static void cells_compact(struct check *c)
+/* Sorts the cells and combines equal keys. */
+static void cells_compact(struct cells *cs)
 {
 	size_t out = 0;
 
-	if (c->ncells == 0)
+	if (cs->n == 0)
 		return;
-	qsort(c->cells, c->ncells, sizeof *c->cells, cell_cmp);
-	for (size_t i = 1; i < c->ncells; i++) {
-		struct cell *last = &c->cells[out];
-
-		if (cell_cmp(last, &c->cells[i]) == 0) {
-			last->v.accepted += c->cells[i].v.accepted;
-			last->v.denied += c->cells[i].v.denied;
-			last->v.amount += c->cells[i].v.amount;
-		} else {
-			c->cells[++out] = c->cells[i];
-		}
+	qsort(cs->a, cs->n, sizeof *cs->a, cell_cmp);
+	for (size_t i = 1; i < cs->n; i++) {
+		if (cell_cmp(&cs->a[out], &cs->a[i]) == 0)
+			st_count_val_combine(cs->rule, cs->a[out].v, cs->a[i].v);
+		else
+			cs->a[++out] = cs->a[i];
 	}
-	c->ncells = out + 1;
+	cs->n = out + 1;
 }
 
-static int cell_add(struct check *c, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+static int cell_add(struct cells *cs, const uint8_t *key, const uint64_t v[ST_COUNT_VALUES])
 {
 	struct cell *cell;
 	int rc;
 
-	if (c->ncells == c->cap_cells) {
-		cells_compact(c);
-		if (c->ncells >= c->cap_cells / 2) {
-			rc = grow((void **)&c->cells, &c->cap_cells, CELLS_INITIAL, sizeof *c->cells);
+	if (cs->n == cs->cap) {
+		cells_compact(cs);
+		if (cs->n >= cs->cap / 2) {
+			rc = grow((void **)&cs->a, &cs->cap, CELLS_INITIAL, sizeof *cs->a);
 			if (rc != ST_OK)
 				return rc;
 		}
 	}
-	cell = &c->cells[c->ncells++];
-	st_tap_agg_key_encode(k, cell->key);
-	cell->v = *v;
+	cell = &cs->a[cs->n++];
+	memset(cell->key, 0, sizeof cell->key);
+	memcpy(cell->key, key, cs->key_size);
+	memcpy(cell->v, v, sizeof cell->v);
 	return ST_OK;
 }
 
@@ -174,6 +190,7 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 	struct kp_tap t;
 	struct st_tap_agg_key k;
 	struct st_tap_agg_val v;
+	uint8_t key[ST_TAP_AGG_KEY_SIZE];
 	int rc = ST_OK;
 
 	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
@@ -182,9 +199,30 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 			problem(c, "log: seq %" PRIu64 " tap %u has a time out of range", seq, i);
 			continue;
 		}
-		rc = cell_add(c, &k, &v);
+		st_tap_agg_key_encode(&k, key);
+		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
 	}
 	c->rep->taps += count;
+	return rc;
+}
+
+static int count_records(struct check *c, uint64_t seq, const uint8_t *frame, uint16_t count)
+{
+	struct kp_count rec;
+	struct st_count_cell cell;
+	int rc = ST_OK;
+
+	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
+		kp_frame_get_count(frame, i, &rec);
+		if (st_count_cell_of(&rec, ST_COUNT_SOURCE_SIGNED, c->db->zone, c->db->opts.service_day_start_hour,
+		                     &cell) != 0) {
+			problem(c, "log: seq %" PRIu64 " count record %u has a time out of range", seq, i);
+			continue;
+		}
+		if (cell.table != ST_COUNT_TABLE_NONE)
+			rc = cell_add(cell.table == ST_COUNT_TABLE_DOOR ? &c->doors : &c->loads, cell.key, cell.v);
+	}
+	c->rep->counts += count;
 	return rc;
 }
 
@@ -209,6 +247,8 @@ static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 	rc = pair_add(c, h.device_id, h.batch_seq, seq);
 	if (rc != ST_OK)
 		return rc;
+	if (h.type == KP_TYPE_COUNTS)
+		return count_records(c, seq, e.frame, h.count);
 	if (h.type != KP_TYPE_TAPS) {
 		problem(c, "log: entry %" PRIu64 " holds a frame of type %u", seq, h.type);
 		return ST_OK;
@@ -300,7 +340,7 @@ static void once_entry(struct check *c, const struct pair *got, size_t *i)
 	        got->device_id, got->batch_seq);
 }
 
-/* A walk of a stored database merged against the sorted pairs or cells. */
+/* A walk of a stored database merged against the sorted pairs. */
 struct merge {
 	struct check *c;
 	size_t i; /* the next pair or cell not yet matched */
@@ -395,59 +435,91 @@ static int check_watermarks(struct check *c)
 
 /* ---- aggregates ---- */
 
-static void cell_report(struct check *c, const uint8_t key[ST_TAP_AGG_KEY_SIZE], const char *what,
-                        const struct st_tap_agg_val *want, const struct st_tap_agg_val *got)
+static void cell_describe(const struct cells *cs, const uint8_t *key, char *buf, size_t cap)
 {
 	struct st_tap_agg_key k;
+	struct st_count_cell cell = {cs->rule, {0}, cs->key_size, {0}};
 
-	st_tap_agg_key_decode(key, &k);
-	problem(c,
-	        "tap_agg: cell %u h%u route %u stop %u fare %u %s: stored %" PRIu64 "/%" PRIu64 "/%" PRIu64
-	        ", the log says %" PRIu64 "/%" PRIu64 "/%" PRIu64 " (accepted/denied/amount)",
-	        k.service_date, k.hour, k.route_id, k.stop_id, k.fare_product, what, got->accepted,
-	        got->denied, got->amount, want->accepted, want->denied, want->amount);
-}
-
-static void agg_entry(struct check *c, const uint8_t *key, const struct st_tap_agg_val *got, size_t *i)
-{
-	static const struct st_tap_agg_val none;
-
-	while (*i < c->ncells && memcmp(c->cells[*i].key, key, ST_TAP_AGG_KEY_SIZE) < 0) {
-		cell_report(c, c->cells[*i].key, "missing", &c->cells[*i].v, &none);
-		(*i)++;
-	}
-	if (*i < c->ncells && memcmp(c->cells[*i].key, key, ST_TAP_AGG_KEY_SIZE) == 0) {
-		const struct st_tap_agg_val *want = &c->cells[(*i)++].v;
-
-		if (want->accepted != got->accepted || want->denied != got->denied || want->amount != got->amount)
-			cell_report(c, key, "differs", want, got);
+	if (cs->rule == ST_COUNT_TABLE_NONE) {
+		st_tap_agg_key_decode(key, &k);
+		snprintf(buf, cap, "%u h%u route %u stop %u fare %u", k.service_date, k.hour, k.route_id, k.stop_id,
+		         k.fare_product);
 		return;
 	}
-	cell_report(c, key, "extra", &none, got);
+	memcpy(cell.key, key, cs->key_size);
+	st_count_cell_describe(&cell, buf, cap);
 }
 
-static int tap_agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+static void cell_report(struct check *c, const struct cells *cs, const uint8_t *key, const char *what,
+                        const uint64_t want[ST_COUNT_VALUES], const uint64_t got[ST_COUNT_VALUES])
 {
-	struct merge *m = ctx;
-	struct st_tap_agg_val got;
+	char name[128];
 
-	if (!sizes_ok(m->c, "tap_agg", k, ST_TAP_AGG_KEY_SIZE, v, ST_TAP_AGG_VAL_SIZE))
+	cell_describe(cs, key, name, sizeof name);
+	problem(c,
+	        "%s: cell %s %s: stored %" PRIu64 "/%" PRIu64 "/%" PRIu64 ", the log says %" PRIu64 "/%" PRIu64
+	        "/%" PRIu64 " (%s)",
+	        cs->name, name, what, got[0], got[1], got[2], want[0], want[1], want[2], cs->values);
+}
+
+/* A walk of one stored aggregate table merged against its recounted cells. */
+struct cell_merge {
+	struct check *c;
+	struct cells *cs;
+	size_t i; /* the next cell not yet matched */
+};
+
+static void agg_entry(struct cell_merge *m, const uint8_t *key, const uint64_t got[ST_COUNT_VALUES])
+{
+	static const uint64_t none[ST_COUNT_VALUES];
+	struct cells *cs = m->cs;
+	struct cell stored = {{0}, {0}};
+
+	memcpy(stored.key, key, cs->key_size);
+	while (m->i < cs->n && cell_cmp(&cs->a[m->i], &stored) < 0) {
+		cell_report(m->c, cs, cs->a[m->i].key, "missing", cs->a[m->i].v, none);
+		m->i++;
+	}
+	if (m->i < cs->n && cell_cmp(&cs->a[m->i], &stored) == 0) {
+		const uint64_t *want = cs->a[m->i++].v;
+
+		if (memcmp(want, got, sizeof stored.v) != 0)
+			cell_report(m->c, cs, key, "differs", want, got);
+		return;
+	}
+	cell_report(m->c, cs, key, "extra", none, got);
+}
+
+static int agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct cell_merge *m = ctx;
+	struct st_tap_agg_val tv;
+	uint64_t got[ST_COUNT_VALUES];
+
+	if (!sizes_ok(m->c, m->cs->name, k, m->cs->key_size, v, ST_COUNT_AGG_VAL_SIZE))
 		return ST_OK;
-	st_tap_agg_val_decode(v->mv_data, &got);
-	agg_entry(m->c, k->mv_data, &got, &m->i);
+	if (m->cs->rule == ST_COUNT_TABLE_NONE) {
+		st_tap_agg_val_decode(v->mv_data, &tv);
+		got[0] = tv.accepted;
+		got[1] = tv.denied;
+		got[2] = tv.amount;
+	} else {
+		st_count_val_decode(v->mv_data, got);
+	}
+	agg_entry(m, k->mv_data, got);
 	return ST_OK;
 }
 
-static int check_tap_agg(struct check *c)
+static int check_agg(struct check *c, struct cells *cs)
 {
-	static const struct st_tap_agg_val none;
-	struct merge m = {c, 0};
+	static const uint64_t none[ST_COUNT_VALUES];
+	struct cell_merge m = {c, cs, 0};
 	int rc;
 
-	cells_compact(c);
-	rc = st_walk(c->r.txn, c->db->dbi.tap_agg, NULL, tap_agg_record, &m);
-	for (; m.i < c->ncells; m.i++)
-		cell_report(c, c->cells[m.i].key, "missing", &c->cells[m.i].v, &none);
+	cells_compact(cs);
+	rc = st_walk(c->r.txn, cs->dbi, NULL, agg_record, &m);
+	for (; m.i < cs->n; m.i++)
+		cell_report(c, cs, cs->a[m.i].key, "missing", cs->a[m.i].v, none);
 	return rc;
 }
 
@@ -473,7 +545,11 @@ static int run_checks(struct check *c)
 	if (rc == ST_OK)
 		rc = check_watermarks(c);
 	if (rc == ST_OK)
-		rc = check_tap_agg(c);
+		rc = check_agg(c, &c->taps);
+	if (rc == ST_OK)
+		rc = check_agg(c, &c->doors);
+	if (rc == ST_OK)
+		rc = check_agg(c, &c->loads);
 	return rc;
 }
 
@@ -485,6 +561,12 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 
 	if (!db || !rep)
 		return ST_EINVAL;
+	c.taps = (struct cells){"tap_agg", "accepted/denied/amount", ST_COUNT_TABLE_NONE, ST_TAP_AGG_KEY_SIZE,
+	                        db->dbi.tap_agg, NULL, 0, 0};
+	c.doors = (struct cells){"door_agg", "boardings/alightings/cycles", ST_COUNT_TABLE_DOOR,
+	                         ST_DOOR_AGG_KEY_SIZE, db->dbi.door_agg, NULL, 0, 0};
+	c.loads = (struct cells){"load_agg", "peak/sum/samples", ST_COUNT_TABLE_LOAD, ST_LOAD_AGG_KEY_SIZE,
+	                         db->dbi.load_agg, NULL, 0, 0};
 	*rep = (struct st_check_report){0};
 	rc = st_read_begin(db, &c.r);
 	if (rc != ST_OK)
@@ -492,6 +574,8 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	rc = run_checks(&c);
 	st_read_end(&c.r);
 	free(c.pairs);
-	free(c.cells);
+	free(c.taps.a);
+	free(c.doors.a);
+	free(c.loads.a);
 	return rc;
 }

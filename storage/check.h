@@ -3,7 +3,8 @@
  * verifies that every entry parses, the sequence has no gaps, the hash chain
  * recomputes to the stored heads, the once-only index holds exactly the
  * log's (device, batch_seq) pairs, every watermark is right, the tap
- * aggregates equal the sums recomputed from the log, and no stored frame
+ * aggregates and the count aggregates (count_agg.h) equal the sums
+ * recomputed from the log, and no stored frame
  * keeps signature bytes. It verifies no signature and recomputes no
  * frame_hash: neither is possible from what the log keeps (log.h).
  */
@@ -17,6 +18,7 @@
 struct st_check_report {
 	uint64_t entries;
 	uint64_t taps;
+	uint64_t counts;   /* count records of COUNTS frames */
 	uint64_t problems; /* 0 means the database is consistent */
 };
 

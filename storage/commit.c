@@ -1,6 +1,6 @@
 /*
- * commit.c — group commit: a group of verified TAPS frames in one write
- * transaction.
+ * commit.c — group commit: a group of verified TAPS and COUNTS frames in
+ * one write transaction.
  *
  * Why it is built this way: one transaction (and so one fsync) per group
  * is what makes thousands of frames a second durable; everything a frame
@@ -19,6 +19,13 @@
  * signature are never copied into anything that reaches LMDB. Consecutive
  * taps of a frame that fall in the same aggregate cell are summed first and
  * added once.
+ *
+ * A COUNTS frame takes the same path (log, chain, once-only index, one
+ * batch_seq sequence per device whatever the stream): its records hold no
+ * card token, so they are copied as they are, its frame_hash is keyed with
+ * the epoch key of its first record's observed_at, and each record is added
+ * to its count cell (count_agg.h) as signed, since only verified frames of
+ * enrolled APC keys reach this function.
  *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start (st_write_run, the one grow-and-retry loop
@@ -52,9 +59,9 @@ struct agg_run {
 	struct st_tap_agg_val v;
 };
 
-static uint16_t tap_count(const struct st_commit_item *it)
+static uint16_t record_count(const struct st_commit_item *it)
 {
-	return (uint16_t)((it->len - KP_HEADER_SIZE - KP_SIGNATURE_SIZE) / KP_TAP_RECORD_SIZE);
+	return (uint16_t)((it->len - KP_HEADER_SIZE - KP_SIGNATURE_SIZE) / kp_record_size(it->type));
 }
 
 static int same_cell(const struct st_tap_agg_key *a, const struct st_tap_agg_key *b)
@@ -119,16 +126,49 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	return agg_run_add(g, run, &ak, &av);
 }
 
-/* The frame's epoch key: that of the service date of its first tap. */
-static int frame_key(struct group *g, const uint8_t *frame, uint8_t key[ST_EPOCH_KEY_SIZE])
+/* Copies the count records of frame into dst (nothing in them is
+ * personal) and adds each to its count cell. */
+static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t *dst)
+{
+	struct kp_count c;
+	struct st_count_cell cell;
+	int rc = ST_OK;
+
+	memcpy(dst, frame + KP_HEADER_SIZE, (size_t)n * KP_COUNT_RECORD_SIZE);
+	for (uint16_t i = 0; i < n && rc == ST_OK; i++) {
+		kp_frame_get_count(frame, i, &c);
+		if (st_count_cell_of(&c, ST_COUNT_SOURCE_SIGNED, g->db->zone, g->db->opts.service_day_start_hour,
+		                     &cell) != 0)
+			return ST_EINVAL;
+		rc = st_count_cell_add(g->txn, &g->db->dbi, &cell);
+	}
+	return rc;
+}
+
+/* The time of a frame's first record: tapped_at or observed_at. */
+static int64_t first_record_time(const struct st_commit_item *it)
 {
 	struct kp_tap t;
+	struct kp_count c;
+	int64_t at;
+
+	if (it->type == KP_TYPE_COUNTS) {
+		kp_frame_get_count(it->frame, 0, &c);
+		return c.observed_at;
+	}
+	kp_frame_get_tap(it->frame, 0, &t);
+	at = t.tapped_at;
+	sodium_memzero(&t, sizeof t);
+	return at;
+}
+
+/* The frame's epoch key: that of the service date of its first record. */
+static int frame_key(struct group *g, const struct st_commit_item *it, uint8_t key[ST_EPOCH_KEY_SIZE])
+{
 	struct st_when w;
 	int rc;
 
-	kp_frame_get_tap(frame, 0, &t);
-	rc = st_service_day(g->db->zone, t.tapped_at, g->db->opts.service_day_start_hour, &w);
-	sodium_memzero(&t, sizeof t);
+	rc = st_service_day(g->db->zone, first_record_time(it), g->db->opts.service_day_start_hour, &w);
 	if (rc != 0)
 		return ST_EINVAL;
 	return st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
@@ -143,21 +183,26 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	uint8_t key[ST_EPOCH_KEY_SIZE];
 	uint8_t hash[ST_FRAME_HASH_SIZE];
 	size_t sig = it->len - KP_SIGNATURE_SIZE;
-	uint16_t count = tap_count(it);
+	uint16_t count = record_count(it);
 	struct agg_run run = {0};
 	int rc;
 
-	rc = frame_key(g, it->frame, key);
+	rc = frame_key(g, it, key);
 	if (rc != ST_OK)
 		return rc;
 	st_frame_hash(key, it->frame, it->len, hash);
 	sodium_memzero(key, sizeof key);
 	st_log_entry_header(entry, it->received_at, hash);
 	memcpy(frame, it->frame, KP_HEADER_SIZE);
-	for (uint16_t i = 0; i < count && rc == ST_OK; i++)
-		rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE, &run);
-	if (rc == ST_OK)
-		rc = agg_run_flush(g, &run);
+	if (it->type == KP_TYPE_COUNTS) {
+		rc = put_counts(g, it->frame, count, frame + KP_HEADER_SIZE);
+	} else {
+		for (uint16_t i = 0; i < count && rc == ST_OK; i++)
+			rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE,
+			             &run);
+		if (rc == ST_OK)
+			rc = agg_run_flush(g, &run);
+	}
 	memset(frame + sig, 0, KP_SIGNATURE_SIZE);
 	*len = ST_LOG_ENTRY_HEADER_SIZE + it->len;
 	return rc;
@@ -209,7 +254,10 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	it->outcome = ST_STORED;
 	it->seq = seq;
 	g->stats.stored++;
-	g->stats.taps += tap_count(it);
+	if (it->type == KP_TYPE_COUNTS)
+		g->stats.counts += record_count(it);
+	else
+		g->stats.taps += record_count(it);
 	return ST_OK;
 }
 
@@ -267,10 +315,13 @@ static int check_items(struct st_commit_item *items, size_t n)
 
 		it->outcome = ST_FAILED;
 		it->seq = it->watermark = it->device_id = it->batch_seq = 0;
-		if (!it->frame || kp_frame_decode(it->frame, it->len, &h) != KP_OK || h.type != KP_TYPE_TAPS) {
+		it->type = 0;
+		if (!it->frame || kp_frame_decode(it->frame, it->len, &h) != KP_OK ||
+		    (h.type != KP_TYPE_TAPS && h.type != KP_TYPE_COUNTS)) {
 			rc = ST_EINVAL;
 			continue;
 		}
+		it->type = h.type;
 		it->device_id = h.device_id;
 		it->batch_seq = h.batch_seq;
 	}

@@ -15,11 +15,15 @@
  *  - on any other error nothing of the group is stored;
  *  - a frame is stored as log.h describes: card tokens replaced by
  *    pseudonyms, signature bytes zeroed, frame_hash keyed with the epoch
- *    key of its first tap's service date.
- * Items must be well-formed TAPS frames whose signatures were verified by the
- * caller (COUNTS are for a later issue: ST_EINVAL), with tap times the time
- * window check let through: a tap whose time has no service date (beyond
- * year 9999) makes the whole call ST_EINVAL. A group must stay well under
+ *    key of its first record's service date;
+ *  - TAPS frames add to the tap aggregates (tap_agg.h), COUNTS frames to
+ *    the count aggregates as signed counts (count_agg.h), in the same
+ *    transaction; both streams share the device's batch_seq sequence, its
+ *    once-only index and its watermark.
+ * Items must be well-formed TAPS or COUNTS frames whose signatures were
+ * verified by the caller (any other type: ST_EINVAL), with record times the
+ * time window check let through: a record whose time has no service date
+ * (beyond year 9999) makes the whole call ST_EINVAL. A group must stay well under
  * LMDB's dirty-page limit (about 131k pages, some 500 MB), else ST_EIO.
  */
 #ifndef ST_COMMIT_H
@@ -41,6 +45,7 @@ struct st_commit_item {
 	/* filled by st_commit_group: */
 	uint8_t outcome;      /* enum st_outcome */
 	uint64_t seq;         /* log sequence of the stored frame (new or earlier) */
+	uint8_t type;         /* KP_TYPE_TAPS or KP_TYPE_COUNTS */
 	uint64_t batch_seq;
 	uint64_t device_id;
 	uint64_t watermark;
@@ -50,6 +55,7 @@ struct st_commit_stats {
 	uint64_t stored;      /* frames newly stored */
 	uint64_t duplicates;
 	uint64_t taps;        /* taps newly stored */
+	uint64_t counts;      /* count records newly stored */
 	uint32_t map_grows;   /* how many times the map grew during this call */
 };
 

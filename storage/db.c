@@ -357,6 +357,8 @@ static int open_dbis(struct st_db *db)
 		{"devices", 0, &db->dbi.devices},
 		{"device_keys", 0, &db->dbi.device_keys},
 		{"tap_agg", 0, &db->dbi.tap_agg},
+		{"door_agg", 0, &db->dbi.door_agg},
+		{"load_agg", 0, &db->dbi.load_agg},
 		{"epoch_keys", 0, &db->dbi.epoch_keys},
 		{"chain", MDB_INTEGERKEY, &db->dbi.chain},
 	};
@@ -368,10 +370,13 @@ static int open_dbis(struct st_db *db)
 	rc = st_status(mdb_txn_begin(db->env, NULL, db->opts.read_only ? MDB_RDONLY : 0, &txn));
 	if (rc != ST_OK)
 		return rc;
-	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && rc == ST_OK; i++)
-		rc = st_status(mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbs[i].handle));
+	/* meta (dbs[0]) and the schema first: a database of another schema may
+	 * lack tables of this one, and must be refused as such (ST_ECORRUPT). */
+	rc = st_status(mdb_dbi_open(txn, dbs[0].name, dbs[0].flags | create, dbs[0].handle));
 	if (rc == ST_OK)
 		rc = check_schema(db, txn, &created);
+	for (size_t i = 1; i < sizeof dbs / sizeof dbs[0] && rc == ST_OK; i++)
+		rc = st_status(mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, dbs[i].handle));
 	if (rc == ST_OK)
 		rc = st_settings_settle(db, txn, created);
 	if (rc != ST_OK) {

@@ -20,6 +20,7 @@
 #include "firmware-proto/bytes.h"
 #include "firmware-proto/frame.h"
 #include "storage/chain.h"
+#include "storage/count_agg.h"
 #include "storage/db.h"
 #include "storage/log.h"
 #include "storage/pseudonym.h"
@@ -27,8 +28,10 @@
 #include "storage/txn_retry.h"
 
 /* Bumped whenever a stored layout changes; an open of another version is
- * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash). */
-#define ST_SCHEMA_VERSION 2u
+ * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash).
+ * 3: the log holds COUNTS frames too, with the door_agg and load_agg
+ * tables (count_agg.h); a binary of schema 2 would misread them. */
+#define ST_SCHEMA_VERSION 3u
 #define ST_MAX_DBS 16
 
 /* Internal status: the map is full, grow it and retry the transaction.
@@ -40,6 +43,10 @@
 #define ST_DEVICE_KEY_KEY_SIZE 9 /* device_id BE ‖ key_id */
 #define ST_TAP_AGG_KEY_SIZE 15   /* date BE4 ‖ hour 1 ‖ route BE4 ‖ stop BE4 ‖ fare BE2 */
 #define ST_TAP_AGG_VAL_SIZE 24   /* accepted, denied, amount: LE8 each */
+#define ST_DOOR_AGG_KEY_SIZE 15  /* date BE4 ‖ hour 1 ‖ route BE4 ‖ stop BE4 ‖ door 1 ‖ source 1 */
+#define ST_LOAD_AGG_KEY_SIZE 10  /* date BE4 ‖ hour 1 ‖ route BE4 ‖ source 1 */
+#define ST_COUNT_VALUES 3
+#define ST_COUNT_AGG_VAL_SIZE 24 /* three LE8 counters (count_agg.h's value fields, in order) */
 #define ST_EPOCH_DATE_KEY_SIZE 4 /* yyyymmdd BE */
 #define ST_U64_SIZE 8
 
@@ -53,6 +60,8 @@ struct st_dbis {
 	MDB_dbi devices;
 	MDB_dbi device_keys;
 	MDB_dbi tap_agg;
+	MDB_dbi door_agg;
+	MDB_dbi load_agg;
 	MDB_dbi epoch_keys;
 	MDB_dbi chain;
 };
@@ -161,6 +170,37 @@ int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_
 /* Adds v to the cell k inside the writer's transaction. */
 int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
                    const struct st_tap_agg_val *v);
+
+/* count_agg.c: a cell of door_agg or load_agg, encoded, with what a count
+ * record adds to it (the value fields of count_agg.h, in order). */
+enum st_count_table {
+	ST_COUNT_TABLE_NONE = 0, /* the record adds to no cell (unknown occupancy) */
+	ST_COUNT_TABLE_DOOR = 1,
+	ST_COUNT_TABLE_LOAD = 2,
+};
+struct st_count_cell {
+	enum st_count_table table;
+	uint8_t key[ST_DOOR_AGG_KEY_SIZE]; /* the longer of the two keys */
+	size_t key_size;
+	uint64_t v[ST_COUNT_VALUES];
+};
+void st_count_val_encode(const uint64_t v[ST_COUNT_VALUES], uint8_t out[ST_COUNT_AGG_VAL_SIZE]);
+void st_count_val_decode(const uint8_t in[ST_COUNT_AGG_VAL_SIZE], uint64_t v[ST_COUNT_VALUES]);
+/* into += add by the table's rule: load cells keep the higher peak and
+ * sum the sum and the samples; every other table (door cells, and tap
+ * cells in st_check) sums all three. */
+void st_count_val_combine(enum st_count_table table, uint64_t into[ST_COUNT_VALUES],
+                          const uint64_t add[ST_COUNT_VALUES]);
+/* The cell record c of a frame from `source` adds to (table NONE: none),
+ * with the service-day zone and start hour; -1 if observed_at has no
+ * service date. */
+int st_count_cell_of(const struct kp_count *c, uint8_t source, const struct st_zone *zone, int start_hour,
+                     struct st_count_cell *cell);
+/* Adds the cell's values to the stored cell inside the writer's transaction. */
+int st_count_cell_add(MDB_txn *txn, const struct st_dbis *dbis, const struct st_count_cell *cell);
+MDB_dbi st_count_table_dbi(const struct st_dbis *dbis, enum st_count_table table);
+/* "20240515 h12 route 7 stop 100 door 1 source 1", for check's reports. */
+void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t cap);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */

@@ -9,15 +9,17 @@
  * What is stored, and why:
  *  - the frame's header and every tap field as they arrived, except the
  *    card token, which is replaced by the rider pseudonym of the tap's
- *    epoch (pseudonym.h, 16 bytes in the token's place);
+ *    epoch (pseudonym.h, 16 bytes in the token's place); the records of a
+ *    COUNTS frame as they arrived (they hold nothing about a rider);
  *  - the frame's 64 signature bytes are zeros. The signature would no
  *    longer verify over pseudonymised bytes, and kept beside every other
  *    field and the device's public key it would let anyone test a guessed
  *    card token offline (card tokens come from short card UIDs);
  *  - frame_hash = BLAKE2b-256 keyed with the frame's epoch key over the
  *    original frame (raw tokens and signature included), st_frame_hash. The
- *    frame's epoch is the epoch of the service date of its first tap (with
- *    the database's settings), even when later taps fall on another date.
+ *    frame's epoch is the epoch of the service date of its first record
+ *    (tapped_at or observed_at, with the database's settings), even when
+ *    later records fall on another date.
  *    Whoever holds that key and a device's copy of the frame can match the
  *    two; once the key is destroyed nobody can, and the hash tests no
  *    guess. It cannot be recomputed from the entry (the tokens are gone).

@@ -78,8 +78,8 @@ static int copy_problems(FILE *problems)
 
 static int report(const struct st_check_report *rep)
 {
-	printf("entries %" PRIu64 ", taps %" PRIu64 ", problems %" PRIu64 "\n", rep->entries,
-	       rep->taps, rep->problems);
+	printf("entries %" PRIu64 ", taps %" PRIu64 ", counts %" PRIu64 ", problems %" PRIu64 "\n",
+	       rep->entries, rep->taps, rep->counts, rep->problems);
 	if (cli_finish_output(CMD) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
 	if (rep->problems > 0)

@@ -1,6 +1,10 @@
 /*
  * cmd_stats.c — `komposter stats`: the tap aggregates of a range of service
- * dates, summed and grouped by any of route, stop, hour and fare product.
+ * dates, summed and grouped by any of route, stop, hour and fare product;
+ * with --counts the passenger-count aggregates instead (count_agg.h):
+ * boardings and alightings grouped by any of route, stop, hour and door,
+ * and, when the grouping is by route and/or hour only (the dimensions an
+ * occupancy cell has), peak and mean load.
  *
  * The aggregates are already sums per (date, hour, route, stop, fare) cell,
  * kept in step with the log by the writer, so a statistic never rescans the
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/count_agg.h"
 #include "storage/service_day.h"
 #include "storage/tap_agg.h"
 #include "tools/cli.h"
@@ -27,26 +32,34 @@
 #define CMD "stats"
 #define DIMS_MAX 4
 #define CELL_SIZE 24 /* a uint64 in decimal, and a NUL */
-#define COLS_MAX (DIMS_MAX + 3)
+#define VALUES_MAX 5 /* counts: boardings, alightings, peak, load sum, samples */
+#define COLS_MAX (DIMS_MAX + 4)
 #define GROUPS_INITIAL 1024
 
 static const char help[] =
 	"Usage: komposter stats [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-	"                       [--by route,stop,hour,fare] [--json]\n\n"
+	"                       [--by route,stop,hour,fare] [--json]\n"
+	"       komposter stats --counts [--from ...] [--to ...]\n"
+	"                       [--by route,stop,hour,door] [--json]\n\n"
 	"Sums the tap aggregates of the service dates from..to (inclusive), grouped\n"
 	"by the chosen dimensions, in the order given: accepted taps, denied taps\n"
 	"and the amount charged on accepted taps (minor units, kopiykas).\n"
+	"With --counts, sums the passenger counts of onboard counters (signed APC\n"
+	"COUNTS frames) instead: boardings and alightings of door cycles, and, when\n"
+	"--by names only route and/or hour, the peak and the mean occupancy of the\n"
+	"snapshots (snapshots with an unknown occupancy are not counted).\n"
 	"Prints an aligned table with a total row, or with --json an object\n"
 	"{\"from\", \"to\", \"by\", \"rows\": [...], \"total\": {...}}.\n\n"
 	"Options:\n"
 	"      --from DATE    first service date (default: --to)\n"
 	"      --to DATE      last service date (default: today's service date)\n"
 	"      --by LIST      comma-separated subset of route, stop, hour, fare\n"
-	"                     (default: route)\n"
+	"                     (fare: taps only; door: --counts only) (default: route)\n"
+	"      --counts       passenger counts instead of taps\n"
 	"      --json         print JSON instead of a table\n" KP_CLI_COMMON_HELP
 	"\n" KP_CLI_EXIT_HELP;
 
-enum dim { DIM_ROUTE, DIM_STOP, DIM_HOUR, DIM_FARE };
+enum dim { DIM_ROUTE, DIM_STOP, DIM_HOUR, DIM_FARE, DIM_DOOR };
 
 static const struct {
 	const char *name, *json_key, *header;
@@ -55,12 +68,18 @@ static const struct {
 	[DIM_STOP] = { "stop", "stop_id", "STOP" },
 	[DIM_HOUR] = { "hour", "hour", "HOUR" },
 	[DIM_FARE] = { "fare", "fare_product", "FARE" },
+	[DIM_DOOR] = { "door", "door", "DOOR" },
 };
 #define DIMS_N (sizeof(dims) / sizeof(dims[0]))
 
+/* Taps: accepted, denied, amount. Counts: boardings, alightings, then peak,
+ * sum and samples of the load. */
+enum { V_ACCEPTED, V_DENIED, V_AMOUNT };
+enum { V_BOARDINGS, V_ALIGHTINGS, V_PEAK, V_LOAD_SUM, V_SAMPLES };
+
 struct group {
 	uint32_t k[DIMS_MAX]; /* the chosen dimensions in order, unused ones 0 */
-	struct st_tap_agg_val v;
+	uint64_t v[VALUES_MAX];
 };
 
 struct stats {
@@ -69,9 +88,11 @@ struct stats {
 	enum dim by[DIMS_MAX];
 	size_t nby;
 	int json;
+	int counts;    /* --counts */
+	int with_load; /* --counts grouped by route and/or hour only: peak and mean too */
 	struct group *g;
 	size_t n, cap;
-	struct st_tap_agg_val total;
+	struct group total;
 };
 
 /* ------------------------------------------------------------ grouping */
@@ -86,11 +107,15 @@ static int group_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static void val_add(struct st_tap_agg_val *to, const struct st_tap_agg_val *v)
+/* Sums every value but the peak of a load, which is the highest. */
+static void val_add(const struct stats *s, uint64_t to[VALUES_MAX], const uint64_t v[VALUES_MAX])
 {
-	to->accepted += v->accepted;
-	to->denied += v->denied;
-	to->amount += v->amount;
+	for (size_t i = 0; i < VALUES_MAX; i++) {
+		if (s->counts && i == V_PEAK)
+			to[i] = v[i] > to[i] ? v[i] : to[i];
+		else
+			to[i] += v[i];
+	}
 }
 
 /* Sorts the groups and merges equal keys. */
@@ -103,7 +128,7 @@ static void compact(struct stats *s)
 	qsort(s->g, s->n, sizeof(*s->g), group_cmp);
 	for (size_t i = 1; i < s->n; i++) {
 		if (group_cmp(&s->g[out], &s->g[i]) == 0)
-			val_add(&s->g[out].v, &s->g[i].v);
+			val_add(s, s->g[out].v, s->g[i].v);
 		else
 			s->g[++out] = s->g[i];
 	}
@@ -130,20 +155,12 @@ static int make_room(struct stats *s)
 	return 0;
 }
 
-static uint32_t dim_value(enum dim d, const struct st_tap_agg_key *k)
-{
-	switch (d) {
-	case DIM_ROUTE: return k->route_id;
-	case DIM_STOP: return k->stop_id;
-	case DIM_HOUR: return k->hour;
-	case DIM_FARE: return k->fare_product;
-	}
-	return 0;
-}
+/* A cell's dimensions, indexed by enum dim (0 for those it has not). */
+typedef uint32_t cell_dims[DIMS_N];
 
-static int add_cell(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+/* Appends a cell as a group of the chosen dimensions and adds it to the total. */
+static int add_group(struct stats *s, const cell_dims dv, const uint64_t v[VALUES_MAX])
 {
-	struct stats *s = ctx;
 	struct group *g;
 
 	if (make_room(s) != 0)
@@ -151,10 +168,46 @@ static int add_cell(void *ctx, const struct st_tap_agg_key *k, const struct st_t
 	g = &s->g[s->n++];
 	memset(g, 0, sizeof(*g));
 	for (size_t i = 0; i < s->nby; i++)
-		g->k[i] = dim_value(s->by[i], k);
-	g->v = *v;
-	val_add(&s->total, v);
+		g->k[i] = dv[s->by[i]];
+	memcpy(g->v, v, sizeof(g->v));
+	val_add(s, s->total.v, v);
 	return 0;
+}
+
+static int add_tap_cell(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_STOP] = k->stop_id, [DIM_HOUR] = k->hour,
+		               [DIM_FARE] = k->fare_product };
+
+	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->accepted, v->denied, v->amount });
+}
+
+static int add_door_cell(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
+{
+	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_STOP] = k->stop_id, [DIM_HOUR] = k->hour,
+		               [DIM_DOOR] = k->door };
+
+	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->boardings, v->alightings });
+}
+
+static int add_load_cell(void *ctx, const struct st_load_agg_key *k, const struct st_load_agg_val *v)
+{
+	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_HOUR] = k->hour };
+
+	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ [V_PEAK] = v->peak, [V_LOAD_SUM] = v->sum,
+		                                                [V_SAMPLES] = v->samples });
+}
+
+static int foreach_cell(const struct stats *s, struct st_read *r, void *ctx)
+{
+	int rc;
+
+	if (!s->counts)
+		return st_tap_agg_foreach(r, s->from, s->to, add_tap_cell, ctx);
+	rc = st_door_agg_foreach(r, s->from, s->to, add_door_cell, ctx);
+	if (rc == ST_OK && s->with_load)
+		rc = st_load_agg_foreach(r, s->from, s->to, add_load_cell, ctx);
+	return rc;
 }
 
 static int sum_range(struct st_db *db, struct stats *s)
@@ -164,7 +217,7 @@ static int sum_range(struct st_db *db, struct stats *s)
 
 	if (cli_read_begin(db, CMD, &r) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
-	rc = st_tap_agg_foreach(&r, s->from, s->to, add_cell, s);
+	rc = foreach_cell(s, &r, s);
 	st_read_end(&r);
 	status = cli_collect_status(CMD, rc, "aggregates");
 	if (status == KP_EXIT_OK)
@@ -180,9 +233,28 @@ struct table {
 	int left[COLS_MAX]; /* left-aligned column */
 };
 
+/* The value columns of a row: 3 for taps, 2 or 4 for counts. */
+static size_t value_cols(const struct stats *s)
+{
+	return !s->counts ? 3 : s->with_load ? 4 : 2;
+}
+
+/* The mean load in tenths, as text: "-" without samples. */
+static void mean_cell(const uint64_t v[VALUES_MAX], char cell[CELL_SIZE])
+{
+	uint64_t tenths;
+
+	if (v[V_SAMPLES] == 0) {
+		snprintf(cell, CELL_SIZE, "-");
+		return;
+	}
+	tenths = (v[V_LOAD_SUM] * 10 + v[V_SAMPLES] / 2) / v[V_SAMPLES];
+	snprintf(cell, CELL_SIZE, "%" PRIu64 ".%" PRIu64, tenths / 10, tenths % 10);
+}
+
 static void row_cells(const struct stats *s, const struct group *g, char cells[][CELL_SIZE])
 {
-	const struct st_tap_agg_val *v = g != NULL ? &g->v : &s->total;
+	const uint64_t *v = g != NULL ? g->v : s->total.v;
 	size_t c = 0;
 
 	for (size_t i = 0; i < s->nby; i++, c++) {
@@ -191,9 +263,11 @@ static void row_cells(const struct stats *s, const struct group *g, char cells[]
 		else
 			snprintf(cells[c], CELL_SIZE, "%" PRIu32, g->k[i]);
 	}
-	snprintf(cells[c++], CELL_SIZE, "%" PRIu64, v->accepted);
-	snprintf(cells[c++], CELL_SIZE, "%" PRIu64, v->denied);
-	snprintf(cells[c], CELL_SIZE, "%" PRIu64, v->amount);
+	/* Taps: accepted, denied, amount. Counts: boardings, alightings, peak. */
+	for (size_t i = 0; i < value_cols(s) && i < 3; i++)
+		snprintf(cells[c++], CELL_SIZE, "%" PRIu64, v[i]);
+	if (s->with_load)
+		mean_cell(v, cells[c]);
 }
 
 static void table_fit(struct table *t, char cells[][CELL_SIZE])
@@ -216,19 +290,20 @@ static void table_print_row(const struct table *t, char cells[][CELL_SIZE])
 
 static void header_cells(const struct stats *s, char cells[][CELL_SIZE])
 {
-	static const char *const sums[] = { "ACCEPTED", "DENIED", "AMOUNT" };
+	static const char *const taps[] = { "ACCEPTED", "DENIED", "AMOUNT" };
+	static const char *const counts[] = { "BOARDINGS", "ALIGHTINGS", "PEAK", "MEAN" };
 	size_t c = 0;
 
 	for (size_t i = 0; i < s->nby; i++)
 		snprintf(cells[c++], CELL_SIZE, "%s", dims[s->by[i]].header);
-	for (size_t i = 0; i < 3; i++)
-		snprintf(cells[c++], CELL_SIZE, "%s", sums[i]);
+	for (size_t i = 0; i < value_cols(s); i++)
+		snprintf(cells[c++], CELL_SIZE, "%s", s->counts ? counts[i] : taps[i]);
 }
 
 static int print_table(const struct stats *s)
 {
 	char cells[COLS_MAX][CELL_SIZE];
-	struct table t = { .ncols = s->nby + 3 };
+	struct table t = { .ncols = s->nby + value_cols(s) };
 
 	t.left[0] = 1; /* "total" */
 	header_cells(s, cells);
@@ -252,10 +327,21 @@ static int print_table(const struct stats *s)
 
 /* ---------------------------------------------------------------- json */
 
-static int add_sums(cJSON *o, const struct st_tap_agg_val *v)
+/* Counts: "peak" and "mean" (null without samples) only with_load. */
+static int add_sums(cJSON *o, const struct stats *s, const uint64_t v[VALUES_MAX])
 {
-	return json_add_u64(o, "accepted", v->accepted) || json_add_u64(o, "denied", v->denied) ||
-	       json_add_u64(o, "amount", v->amount);
+	if (!s->counts)
+		return json_add_u64(o, "accepted", v[V_ACCEPTED]) || json_add_u64(o, "denied", v[V_DENIED]) ||
+		       json_add_u64(o, "amount", v[V_AMOUNT]);
+	if (json_add_u64(o, "boardings", v[V_BOARDINGS]) || json_add_u64(o, "alightings", v[V_ALIGHTINGS]))
+		return -1;
+	if (!s->with_load)
+		return 0;
+	if (json_add_u64(o, "peak", v[V_PEAK]))
+		return -1;
+	if (v[V_SAMPLES] == 0)
+		return cJSON_AddNullToObject(o, "mean") == NULL ? -1 : 0;
+	return cJSON_AddNumberToObject(o, "mean", (double)v[V_LOAD_SUM] / (double)v[V_SAMPLES]) == NULL ? -1 : 0;
 }
 
 static int add_rows(cJSON *doc, const struct stats *s)
@@ -273,7 +359,7 @@ static int add_rows(cJSON *doc, const struct stats *s)
 		for (size_t d = 0; d < s->nby; d++)
 			if (json_add_u64(o, dims[s->by[d]].json_key, s->g[i].k[d]) != 0)
 				return -1;
-		if (add_sums(o, &s->g[i].v) != 0)
+		if (add_sums(o, s, s->g[i].v) != 0)
 			return -1;
 	}
 	return rows == NULL ? -1 : 0;
@@ -308,7 +394,7 @@ static int print_json(const struct stats *s)
 	if (doc == NULL || add_header(doc, s) || add_rows(doc, s))
 		goto out;
 	total = cJSON_AddObjectToObject(doc, "total");
-	if (total == NULL || add_sums(total, &s->total))
+	if (total == NULL || add_sums(total, s, s->total.v))
 		goto out;
 	rc = json_print(doc, 1);
 out:
@@ -333,7 +419,7 @@ static int parse_by(struct stats *s, const char *list)
 			if (strlen(dims[d].name) == len && strncmp(p, dims[d].name, len) == 0)
 				break;
 		if (d == DIMS_N)
-			return cli_usage(CMD, "--by: '%.*s' is not route, stop, hour or fare", (int)len, p);
+			return cli_usage(CMD, "--by: '%.*s' is not route, stop, hour, fare or door", (int)len, p);
 		for (size_t i = 0; i < s->nby; i++)
 			if (s->by[i] == (enum dim)d)
 				return cli_usage(CMD, "--by: '%s' given twice", dims[d].name);
@@ -344,9 +430,9 @@ static int parse_by(struct stats *s, const char *list)
 	}
 }
 
-enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON };
+enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON, OPT_COUNTS };
 
-/* cli_option_fn: --from, --to, --by, --json. */
+/* cli_option_fn: --from, --to, --by, --json, --counts. */
 static int stats_option(void *ctx, int opt, const char *arg)
 {
 	struct stats *s = ctx;
@@ -356,8 +442,25 @@ static int stats_option(void *ctx, int opt, const char *arg)
 	case OPT_TO: s->to_text = arg; return CLI_CONTINUE;
 	case OPT_BY: return parse_by(s, arg);
 	case OPT_JSON: s->json = 1; return CLI_CONTINUE;
+	case OPT_COUNTS: s->counts = 1; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
+}
+
+/* Whether --by fits the mode (fare: taps only, door: counts only), and
+ * whether count rows can carry the load (route and hour only). */
+static int check_dims(struct stats *s)
+{
+	s->with_load = s->counts;
+	for (size_t i = 0; i < s->nby; i++) {
+		if (s->by[i] == DIM_FARE && s->counts)
+			return cli_usage(CMD, "--by fare: counts have no fare product");
+		if (s->by[i] == DIM_DOOR && !s->counts)
+			return cli_usage(CMD, "--by door: only with --counts");
+		if (s->by[i] != DIM_ROUTE && s->by[i] != DIM_HOUR)
+			s->with_load = 0;
+	}
+	return CLI_CONTINUE;
 }
 
 /* Parses the command line; returns CLI_CONTINUE, or an exit status. */
@@ -369,6 +472,7 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "counts", no_argument, NULL, OPT_COUNTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
@@ -376,6 +480,9 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats
 
 	if (status == CLI_CONTINUE)
 		status = cli_no_operands(CMD, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
+	status = check_dims(s);
 	if (status != CLI_CONTINUE)
 		return status;
 	if (s->from_text != NULL && st_date_parse(s->from_text, &s->from) != 0)

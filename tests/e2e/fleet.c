@@ -111,14 +111,22 @@ static void date_around_today(int days, char out[16])
 	strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount)
+/* The fields names[0..n) of the total of `komposter stats [--counts]
+ * --json` over a week around today into v[0..n). */
+static int stats_total(const struct kp_daemon_proc *d, int counts, const char *const *names, double *v,
+                       size_t n)
 {
 	char from[16], to[16];
 	char *out = NULL;
+	int rc;
 
 	date_around_today(-3, from);
 	date_around_today(3, to);
-	int rc = kp_komposter(d, &out, "stats", "--from", from, "--to", to, "--by", "route", "--json", NULL);
+	if (counts)
+		rc = kp_komposter(d, &out, "stats", "--counts", "--from", from, "--to", to, "--by", "route",
+		                  "--json", NULL);
+	else
+		rc = kp_komposter(d, &out, "stats", "--from", from, "--to", to, "--by", "route", "--json", NULL);
 	if (rc != 0) {
 		free(out);
 		return -1;
@@ -130,9 +138,33 @@ int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *de
 		cJSON_Delete(j);
 		return -1;
 	}
-	*accepted = number(total, "accepted");
-	*denied = number(total, "denied");
-	*amount = number(total, "amount");
+	for (size_t i = 0; i < n; i++)
+		v[i] = number(total, names[i]);
 	cJSON_Delete(j);
+	return 0;
+}
+
+int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount)
+{
+	static const char *const names[] = { "accepted", "denied", "amount" };
+	double v[3];
+
+	if (stats_total(d, 0, names, v, 3) != 0)
+		return -1;
+	*accepted = v[0];
+	*denied = v[1];
+	*amount = v[2];
+	return 0;
+}
+
+int kp_count_totals(const struct kp_daemon_proc *d, double *boardings, double *alightings)
+{
+	static const char *const names[] = { "boardings", "alightings" };
+	double v[2];
+
+	if (stats_total(d, 1, names, v, 2) != 0)
+		return -1;
+	*boardings = v[0];
+	*alightings = v[1];
 	return 0;
 }

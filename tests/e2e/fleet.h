@@ -33,5 +33,7 @@ int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s);
 
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
+/* Boardings and alightings of `komposter stats --counts --json`, the same range. */
+int kp_count_totals(const struct kp_daemon_proc *d, double *boardings, double *alightings);
 
 #endif

@@ -21,7 +21,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
+static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d, const char *kind)
 {
 	char id[KP_DEVICE_ID_TEXT_SIZE], pub[2 * KP_PUBLIC_KEY_SIZE + 1], key_id[8];
 
@@ -29,7 +29,7 @@ static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d)
 	kp_hex_encode(pr->pk, sizeof(pr->pk), pub);
 	snprintf(key_id, sizeof(key_id), "%u", pr->key_id);
 	int rc = kp_komposter(d, NULL, "device", "add", "--id", id, "--key-id", key_id, "--public-key",
-	                      pub, "--kind", "validator", "--operator", "test", "--vehicle", "7", NULL);
+	                      pub, "--kind", kind, "--operator", "test", "--vehicle", "7", NULL);
 	if (rc != 0)
 		fprintf(stderr, "probe: komposter device add exited %d\n", rc);
 	return rc == 0 ? 0 : -1;
@@ -65,9 +65,27 @@ int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct k
 	return kp_probe_open_login(pr, b, d, device_id, do_enrol, listen_device, NULL);
 }
 
+static int probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                      uint64_t device_id, const char *enrol_kind, uint64_t listen_device,
+                      const struct kp_mqtt_login *login);
+
+int kp_probe_open_kind(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                       uint64_t device_id, const char *kind)
+{
+	return probe_open(pr, b, d, device_id, kind, 0, NULL);
+}
+
 int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
                         uint64_t device_id, int do_enrol, uint64_t listen_device,
                         const struct kp_mqtt_login *login)
+{
+	return probe_open(pr, b, d, device_id, do_enrol ? "validator" : NULL, listen_device, login);
+}
+
+/* enrol_kind: NULL to enrol nothing. */
+static int probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                      uint64_t device_id, const char *enrol_kind, uint64_t listen_device,
+                      const struct kp_mqtt_login *login)
 {
 	struct kp_mqtt_login as = login ? *login : (struct kp_mqtt_login){ 0 };
 	char client_id[40], topic[KP_TOPIC_MAX];
@@ -83,7 +101,7 @@ int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const st
 		fprintf(stderr, "probe: %s\n", err);
 		return -1;
 	}
-	if (do_enrol && enrol(pr, d) != 0)
+	if (enrol_kind && enrol(pr, d, enrol_kind) != 0)
 		return -1;
 	snprintf(client_id, sizeof(client_id), "probe-%016llx", (unsigned long long)device_id);
 	if (!as.client_id)
@@ -129,12 +147,32 @@ size_t kp_probe_frame(struct kp_probe *pr, uint64_t batch_seq, uint16_t n, uint8
 	return kp_frame_sign(buf, len, pr->sk) == KP_OK ? len : 0;
 }
 
+size_t kp_probe_count_frame(struct kp_probe *pr, uint64_t batch_seq, const struct kp_count *recs, uint16_t n,
+                            uint8_t *buf)
+{
+	struct kp_header h = { .type = KP_TYPE_COUNTS, .key_id = pr->key_id, .count = n,
+		               .device_id = pr->device_id, .batch_seq = batch_seq, .sent_at = now_ms() };
+	size_t len = kp_frame_size(KP_TYPE_COUNTS, n);
+
+	if (len == 0 || kp_frame_put_header(buf, KP_FRAME_MAX, &h) != KP_OK)
+		return 0;
+	for (uint16_t i = 0; i < n; i++)
+		kp_frame_put_count(buf, i, &recs[i]);
+	return kp_frame_sign(buf, len, pr->sk) == KP_OK ? len : 0;
+}
+
 int kp_probe_publish(struct kp_probe *pr, uint64_t topic_device, const uint8_t *frame, size_t len)
+{
+	return kp_probe_publish_stream(pr, topic_device, KP_STREAM_TAPS, frame, len);
+}
+
+int kp_probe_publish_stream(struct kp_probe *pr, uint64_t topic_device, int stream, const uint8_t *frame,
+                            size_t len)
 {
 	char topic[KP_TOPIC_MAX];
 	MQTTClient_deliveryToken token;
 
-	if (kp_topic_build(topic, sizeof(topic), topic_device, KP_STREAM_TAPS) < 0)
+	if (kp_topic_build(topic, sizeof(topic), topic_device, (enum kp_stream)stream) < 0)
 		return -1;
 	if (MQTTClient_publish(pr->client, topic, (int)len, frame, 1, 0, &token) != MQTTCLIENT_SUCCESS)
 		return -1;

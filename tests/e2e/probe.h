@@ -47,6 +47,10 @@ int kp_mqtt_connect(const struct kp_broker *b, const struct kp_mqtt_login *login
  * the ack topic of `listen_device` (its own id when 0). */
 int kp_probe_open(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
                   uint64_t device_id, int enrol, uint64_t listen_device);
+/* kp_probe_open of a device enrolled with `komposter device add --kind
+ * kind` ("validator", "apc"). */
+int kp_probe_open_kind(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
+                       uint64_t device_id, const char *kind);
 /* kp_probe_open, logging in as `login` says (NULL: as kp_probe_open). */
 int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const struct kp_daemon_proc *d,
                         uint64_t device_id, int enrol, uint64_t listen_device,
@@ -56,8 +60,14 @@ void kp_probe_close(struct kp_probe *pr);
 /* A signed TAPS frame of n taps (tapped_at = now - i s) into buf; returns length. */
 size_t kp_probe_frame(struct kp_probe *pr, uint64_t batch_seq, uint16_t n, uint8_t *buf,
                       uint32_t route_id, uint8_t token_seed);
+/* A signed COUNTS frame of recs[0..n) into buf (sent_at now); returns its length, 0 on failure. */
+size_t kp_probe_count_frame(struct kp_probe *pr, uint64_t batch_seq, const struct kp_count *recs, uint16_t n,
+                            uint8_t *buf);
 /* Publishes bytes on komposter/v1/dev/{topic_device}/taps (QoS 1). */
 int kp_probe_publish(struct kp_probe *pr, uint64_t topic_device, const uint8_t *frame, size_t len);
+/* The same on the topic of `stream` (enum kp_stream: KP_STREAM_TAPS, KP_STREAM_COUNTS). */
+int kp_probe_publish_stream(struct kp_probe *pr, uint64_t topic_device, int stream, const uint8_t *frame,
+                            size_t len);
 /* Waits up to timeout_ms for one reply. 0 or -1 (timeout). */
 int kp_probe_reply(struct kp_probe *pr, int timeout_ms, struct kp_reply_seen *out);
 

@@ -41,7 +41,12 @@ void ts_teardown(void)
 
 void ts_enrol(const struct tdev *d, uint8_t key_id)
 {
-	struct st_device dev = { .id = d->id, .kind = ST_KIND_VALIDATOR, .state = ST_STATE_ACTIVE,
+	ts_enrol_kind(d, key_id, ST_KIND_VALIDATOR);
+}
+
+void ts_enrol_kind(const struct tdev *d, uint8_t key_id, uint8_t kind)
+{
+	struct st_device dev = { .id = d->id, .kind = kind, .state = ST_STATE_ACTIVE,
 		                 .vehicle_id = 4242, .created_at = 1700000000000 };
 	struct st_device_key key = { .device_id = d->id, .key_id = key_id, .state = ST_STATE_ACTIVE,
 		                     .added_at = 1700000000000 };
@@ -55,9 +60,15 @@ void ts_enrol(const struct tdev *d, uint8_t key_id)
 
 void ts_feed(uint64_t topic_device, const uint8_t *frame, size_t len)
 {
+	ts_feed_stream(topic_device, KP_STREAM_TAPS, frame, len);
+}
+
+void ts_feed_stream(uint64_t topic_device, uint8_t stream, const uint8_t *frame, size_t len)
+{
 	struct kp_inbound item;
 
 	cr_assert_eq(kp_inbound_copy(&item, frame, len, topic_device, TS_RECEIVED_AT), 0);
+	item.stream = stream;
 	cr_assert_eq(kp_ring_push(&ts.in, &item), 0);
 }
 

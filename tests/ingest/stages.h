@@ -37,10 +37,14 @@ extern struct tstage ts;
 void ts_setup(void);
 void ts_teardown(void);
 
-/* Adds d (if new) and enrols its public key under key_id. */
+/* Adds d (if new) as a validator and enrols its public key under key_id. */
 void ts_enrol(const struct tdev *d, uint8_t key_id);
-/* Pushes a copy of frame as an item from the topic of topic_device. */
+/* The same with a device kind (enum st_device_kind). */
+void ts_enrol_kind(const struct tdev *d, uint8_t key_id, uint8_t kind);
+/* Pushes a copy of frame as an item from the taps topic of topic_device. */
 void ts_feed(uint64_t topic_device, const uint8_t *frame, size_t len);
+/* The same from the topic of `stream` (enum kp_stream). */
+void ts_feed_stream(uint64_t topic_device, uint8_t stream, const uint8_t *frame, size_t len);
 /* The next reply, which must be queued already. */
 struct kp_reply ts_reply(void);
 /* The next reply, waiting for it up to 10 s (the test fails after). */

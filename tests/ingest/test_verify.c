@@ -3,7 +3,9 @@
  * and workers, with a real LMDB registry and real Ed25519 keys: a good frame
  * goes to the writer untouched; each failed check is a NACK with its reason
  * to the topic's device, counted by reason; a frame already stored is
- * re-ACKed with the watermark without its signature being checked.
+ * re-ACKed with the watermark without its signature being checked; COUNTS
+ * frames pass only on the counts topic from an APC, and every other mix of
+ * topic, frame type and device kind is NACK 4.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -61,6 +63,14 @@ static void expect_refused(uint64_t reason, uint64_t n)
 {
 	cr_expect_eq(atomic_load(&ts.m.rejected[reason]), n, "rejected{%s}", kp_nack_reason_name(reason));
 	cr_expect_eq(kp_ring_depth(&ts.out), 0, "a refused frame reached the writer");
+}
+
+/* Batches 1 and 2 of device_id were NACKed for `reason`, and nothing else. */
+static void expect_both_refused(uint64_t device_id, uint64_t reason)
+{
+	expect_nack(device_id, 1, reason);
+	expect_nack(device_id, 2, reason);
+	expect_refused(reason, 2);
 }
 
 Test(verify, a_good_frame_goes_to_the_writer_untouched_and_unanswered)
@@ -197,9 +207,7 @@ Test(verify, taps_outside_the_time_window_are_nack_6)
 	ts_feed(d.id, frame, t_frame(frame, &d, 2, taps, 2));
 	verify_all(1);
 
-	expect_nack(d.id, 1, KP_NACK_TIME_WINDOW);
-	expect_nack(d.id, 2, KP_NACK_TIME_WINDOW);
-	expect_refused(KP_NACK_TIME_WINDOW, 2);
+	expect_both_refused(d.id, KP_NACK_TIME_WINDOW);
 }
 
 Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_check)
@@ -279,4 +287,103 @@ Test(verify, several_workers_handle_every_frame_exactly_once)
 	cr_expect_eq(ts_replies_left(), FORGED);
 	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_BAD_SIGNATURE]), FORGED);
 	cr_expect_eq(atomic_load(&ts.m.nacks_sent), FORGED);
+}
+
+/* ---- COUNTS: one frame type and one device kind per stream ---- */
+
+/* A signed COUNTS frame of one door cycle observed at `at`. */
+static size_t counts_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq, int64_t at)
+{
+	const struct kp_count rec = t_door_cycle(at, 7, 100, 1, 3, 1);
+
+	return t_count_frame(buf, d, batch_seq, &rec, 1);
+}
+
+Test(verify, an_apcs_counts_frame_on_the_counts_topic_goes_to_the_writer)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_inbound item;
+	struct tdev apc;
+	size_t len;
+
+	tdb_open();
+	tdev_make(&apc, 0x61);
+	ts_enrol_kind(&apc, 0, ST_KIND_APC);
+	len = counts_frame(frame, &apc, 1, ts_now_ms() - MINUTE_MS);
+	ts_feed_stream(apc.id, KP_STREAM_COUNTS, frame, len);
+	verify_all(1);
+
+	cr_assert_eq(kp_ring_try_pop(&ts.out, &item), 0, "nothing reached the writer");
+	cr_expect_eq(item.len, len);
+	cr_expect_eq(item.stream, KP_STREAM_COUNTS);
+	cr_expect_eq(memcmp(item.frame, frame, len), 0);
+	kp_inbound_free(&item);
+	cr_expect_eq(kp_ring_depth(&ts.replies.ring), 0, "a good frame was answered before its commit");
+}
+
+Test(verify, a_validators_key_on_the_counts_topic_is_nack_4)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev validator;
+
+	tdb_open();
+	tdev_make(&validator, 0x62);
+	ts_enrol(&validator, 0);
+	ts_feed_stream(validator.id, KP_STREAM_COUNTS, frame,
+	               counts_frame(frame, &validator, 1, ts_now_ms() - MINUTE_MS));
+	verify_all(1);
+
+	expect_nack(validator.id, 1, KP_NACK_MALFORMED);
+	expect_refused(KP_NACK_MALFORMED, 1);
+}
+
+Test(verify, an_apcs_frame_on_the_taps_topic_is_nack_4)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev apc;
+
+	tdb_open();
+	tdev_make(&apc, 0x63);
+	ts_enrol_kind(&apc, 0, ST_KIND_APC);
+	/* TAPS signed by the APC's key, and its COUNTS sent to the wrong topic. */
+	ts_feed(apc.id, frame, good_frame(frame, &apc, 1, 2));
+	ts_feed(apc.id, frame, counts_frame(frame, &apc, 2, ts_now_ms() - MINUTE_MS));
+	verify_all(1);
+
+	expect_both_refused(apc.id, KP_NACK_MALFORMED);
+}
+
+Test(verify, a_frame_type_that_does_not_match_the_topics_stream_is_nack_4)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct tdev validator;
+
+	tdb_open();
+	tdev_make(&validator, 0x64);
+	ts_enrol(&validator, 0);
+	ts_feed_stream(validator.id, KP_STREAM_COUNTS, frame, good_frame(frame, &validator, 1, 2));
+	ts_feed_stream(validator.id, KP_STREAM_ACK, frame, good_frame(frame, &validator, 2, 2));
+	verify_all(1);
+
+	expect_both_refused(validator.id, KP_NACK_MALFORMED);
+}
+
+Test(verify, counts_observed_outside_the_time_window_are_nack_6)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_count recs[2];
+	struct tdev apc;
+	int64_t now = ts_now_ms();
+
+	tdb_open();
+	tdev_make(&apc, 0x65);
+	ts_enrol_kind(&apc, 0, ST_KIND_APC);
+	/* sent_at is a second after the first record: only observed_at is late. */
+	recs[0] = t_door_cycle(now - MINUTE_MS, 7, 100, 1, 1, 0);
+	recs[1] = t_door_cycle(now + (int64_t)FUTURE_S * 1000 + MINUTE_MS, 7, 100, 1, 1, 0);
+	ts_feed_stream(apc.id, KP_STREAM_COUNTS, frame, t_count_frame(frame, &apc, 1, recs, 2));
+	verify_all(1);
+
+	expect_nack(apc.id, 1, KP_NACK_TIME_WINDOW);
+	expect_refused(KP_NACK_TIME_WINDOW, 1);
 }

@@ -121,6 +121,25 @@ Test(writer, a_group_is_one_commit_and_every_frame_is_acked_with_the_watermark_a
 	expect_log(3);
 }
 
+Test(writer, taps_and_counts_of_one_device_are_one_group_acked_over_both_streams)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	const struct kp_count recs[] = {t_door_cycle(noon, 7, 100, 1, 3, 1), t_occupancy(noon, 7, 20)};
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x6a);
+	feed(&d, 1, 10);
+	ts_feed_stream(d.id, KP_STREAM_COUNTS, frame, t_count_frame(frame, &d, 2, recs, 2));
+	write_all(8);
+
+	expect_ack(d.id, 1, 2);
+	expect_ack(d.id, 2, 2);
+	expect_counted(2, 0, 10);
+	cr_expect_eq(atomic_load(&ts.m.counts_stored), 2, "count records stored");
+	expect_log(2);
+}
+
 Test(writer, an_ack_is_posted_only_once_its_frame_is_stored)
 {
 	struct tdev d;

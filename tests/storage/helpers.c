@@ -91,19 +91,32 @@ struct kp_tap t_tap(int64_t at, uint32_t route, uint32_t stop, uint16_t fare, ui
 	return t;
 }
 
-size_t t_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
-               const struct kp_tap *taps, uint16_t n)
+/* A signed frame of n records, taps or counts (the other NULL), sent a
+ * second after its first record. */
+static size_t signed_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
+                           const struct kp_tap *taps, const struct kp_count *counts, uint16_t n)
 {
-	struct kp_header h = {.type = KP_TYPE_TAPS, .key_id = 0, .count = n, .device_id = d->id,
-	                      .batch_seq = batch_seq, .sent_at = taps[0].tapped_at + 1000};
-	size_t len = kp_frame_size(KP_TYPE_TAPS, n);
+	struct kp_header h = {.type = taps ? KP_TYPE_TAPS : KP_TYPE_COUNTS, .key_id = 0, .count = n,
+	                      .device_id = d->id, .batch_seq = batch_seq,
+	                      .sent_at = (taps ? taps[0].tapped_at : counts[0].observed_at) + 1000};
+	size_t len = kp_frame_size(h.type, n);
 
 	cr_assert_eq(kp_frame_put_header(buf, KP_FRAME_MAX, &h), KP_OK);
-	for (uint16_t i = 0; i < n; i++)
-		kp_frame_put_tap(buf, i, &taps[i]);
+	for (uint16_t i = 0; i < n; i++) {
+		if (taps)
+			kp_frame_put_tap(buf, i, &taps[i]);
+		else
+			kp_frame_put_count(buf, i, &counts[i]);
+	}
 	cr_assert_eq(kp_frame_sign(buf, len, d->sk), KP_OK);
 	cr_assert_eq(kp_frame_decode(buf, len, &h), KP_OK);
 	return len;
+}
+
+size_t t_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
+               const struct kp_tap *taps, uint16_t n)
+{
+	return signed_frame(buf, d, batch_seq, taps, NULL, n);
 }
 
 size_t t_frame_simple(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
@@ -114,6 +127,28 @@ size_t t_frame_simple(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t 
 	for (uint16_t i = 0; i < n; i++)
 		taps[i] = t_tap(at + i, 7, 100, 1, 800, card0 + i);
 	return t_frame(buf, d, batch_seq, taps, n);
+}
+
+struct kp_count t_door_cycle(int64_t at, uint32_t route, uint32_t stop, uint8_t door, uint16_t boardings,
+                             uint16_t alightings)
+{
+	return (struct kp_count){.observed_at = at, .route_id = route, .stop_id = stop, .vehicle_id = 31,
+	                         .door = door, .kind = KP_COUNT_KIND_DOOR_CYCLE, .boardings = boardings,
+	                         .alightings = alightings, .occupancy = KP_OCCUPANCY_UNKNOWN,
+	                         .confidence = KP_CONFIDENCE_UNKNOWN};
+}
+
+struct kp_count t_occupancy(int64_t at, uint32_t route, uint16_t occupancy)
+{
+	return (struct kp_count){.observed_at = at, .route_id = route, .vehicle_id = 31,
+	                         .kind = KP_COUNT_KIND_OCCUPANCY, .occupancy = occupancy,
+	                         .confidence = KP_CONFIDENCE_UNKNOWN};
+}
+
+size_t t_count_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
+                     const struct kp_count *recs, uint16_t n)
+{
+	return signed_frame(buf, d, batch_seq, NULL, recs, n);
 }
 
 int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out)

@@ -1,7 +1,8 @@
 /*
  * helpers.h — shared by the storage tests: a fresh database in its own
  * temporary directory per test (the suite's .init and .fini), devices with
- * real Ed25519 keys, and signed TAPS frames made with the frame codec.
+ * real Ed25519 keys, and signed TAPS and COUNTS frames made with the frame
+ * codec.
  */
 #ifndef TEST_STORAGE_HELPERS_H
 #define TEST_STORAGE_HELPERS_H
@@ -57,6 +58,17 @@ size_t t_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_s
  * amount 800, cards card0, card0+1, …). */
 size_t t_frame_simple(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
                       uint16_t n, int64_t at, uint32_t card0);
+
+/* A door-cycle record (kind KP_COUNT_KIND_DOOR_CYCLE) at `at`, vehicle 31,
+ * occupancy and confidence unknown. */
+struct kp_count t_door_cycle(int64_t at, uint32_t route, uint32_t stop, uint8_t door, uint16_t boardings,
+                             uint16_t alightings);
+/* An occupancy snapshot (door 0, stop 0) at `at`. */
+struct kp_count t_occupancy(int64_t at, uint32_t route, uint16_t occupancy);
+
+/* A signed COUNTS frame of d with these records; returns its length. */
+size_t t_count_frame(uint8_t buf[KP_FRAME_MAX], const struct tdev *d, uint64_t batch_seq,
+                     const struct kp_count *recs, uint16_t n);
 
 /* Commits one frame alone; returns st_commit_group's status. */
 int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out);

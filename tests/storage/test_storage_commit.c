@@ -1,9 +1,10 @@
 /*
- * Description: st_commit_group stores verified TAPS frames in the log with
- * consecutive sequences (header and tap fields kept, tokens pseudonymised,
- * signature zeroed, frame_hash not the plain hash of the original), counts
- * their taps, and refuses a group holding anything but well-formed TAPS
- * frames without storing any of it.
+ * Description: st_commit_group stores verified TAPS and COUNTS frames in the
+ * log with consecutive sequences (header and tap fields kept, tokens
+ * pseudonymised, count records kept, signature zeroed, frame_hash not the
+ * plain hash of the original), counts their taps, and refuses a group
+ * holding anything but well-formed TAPS or COUNTS frames without storing
+ * any of it.
  */
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -138,23 +139,44 @@ Test(commit, a_group_with_a_malformed_frame_stores_nothing)
 	st_read_end(&r);
 }
 
-Test(commit, counts_frames_are_refused_until_they_are_supported)
+Test(commit, a_counts_frame_is_logged_with_its_records_as_they_arrived)
 {
+	const struct kp_count recs[] = {t_door_cycle(noon, 7, 100, 1, 3, 0), t_occupancy(noon + 1, 7, 40)};
 	uint8_t frame[KP_FRAME_MAX];
+	struct st_commit_item it;
+	struct st_log_entry e;
+	struct st_read r;
 	struct tdev d;
-	struct kp_header h = {.type = KP_TYPE_COUNTS, .count = 1, .device_id = 0x5555, .batch_seq = 1,
-	                      .sent_at = noon};
-	struct kp_count c = {.observed_at = noon, .route_id = 7, .door = 1, .kind = KP_COUNT_KIND_DOOR_CYCLE,
-	                     .boardings = 3, .occupancy = KP_OCCUPANCY_UNKNOWN,
-	                     .confidence = KP_CONFIDENCE_UNKNOWN};
-	size_t len = kp_frame_size(KP_TYPE_COUNTS, 1);
+	size_t len;
+	size_t sig;
 
 	tdb_open();
 	tdev_make(&d, 0x5555);
-	cr_assert_eq(kp_frame_put_header(frame, sizeof frame, &h), KP_OK);
-	kp_frame_put_count(frame, 0, &c);
-	cr_assert_eq(kp_frame_sign(frame, len, d.sk), KP_OK);
-	cr_expect_eq(t_commit1(frame, len, NULL), ST_EINVAL);
+	len = t_count_frame(frame, &d, 1, recs, 2);
+	sig = len - KP_SIGNATURE_SIZE;
+	cr_assert_eq(t_commit1(frame, len, &it), ST_OK);
+	cr_expect_eq(it.outcome, ST_STORED);
+	cr_expect_eq(it.type, KP_TYPE_COUNTS);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_log_get(&r, it.seq, &e), ST_OK);
+	cr_assert_eq(e.frame_len, len);
+	cr_expect_eq(memcmp(e.frame, frame, sig), 0, "header and records as they arrived");
+	for (size_t i = sig; i < len; i++)
+		cr_expect_eq(e.frame[i], 0, "signature byte %zu", i - sig);
+	st_read_end(&r);
+}
+
+Test(commit, a_frame_of_another_type_is_refused)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	struct tdev d;
+	int len;
+
+	tdb_open();
+	tdev_make(&d, 0x5555);
+	len = kp_frame_make_reply(frame, sizeof frame, KP_TYPE_ACK, 0, d.id, 1, noon, 1, d.sk);
+	cr_assert_gt(len, 0);
+	cr_expect_eq(t_commit1(frame, (size_t)len, NULL), ST_EINVAL);
 }
 
 Test(commit, an_empty_group_is_a_no_op)

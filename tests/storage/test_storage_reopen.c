@@ -118,22 +118,35 @@ Test(reopen, a_read_only_open_of_a_missing_database_is_enotfound)
 	cr_expect_neq(stat(path, &sb), 0, "a read-only open creates nothing");
 }
 
-static void set_schema(uint8_t version)
+/* Opens the closed test database with plain LMDB, lets edit change the
+ * named database in one write transaction, and commits. */
+static void raw_edit(const char *name, void (*edit)(MDB_txn *txn, MDB_dbi dbi, uint8_t arg), uint8_t arg)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	uint8_t le[4] = {version, 0, 0, 0};
-	MDB_val k = {14, "schema_version"}, v = {sizeof le, le};
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
 	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
 	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	edit(txn, dbi, arg);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
+}
+
+static void put_schema(MDB_txn *txn, MDB_dbi dbi, uint8_t version)
+{
+	uint8_t le[4] = {version, 0, 0, 0};
+	MDB_val k = {14, "schema_version"}, v = {sizeof le, le};
+
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+static void set_schema(uint8_t version)
+{
+	raw_edit("meta", put_schema, version);
 }
 
 Test(reopen, a_database_of_another_schema_version_is_refused)
@@ -142,7 +155,7 @@ Test(reopen, a_database_of_another_schema_version_is_refused)
 
 	tdb_open();
 	tdb_close();
-	set_schema(3);
+	set_schema(99); /* a version no build has had */
 	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
 	cr_expect_null(db);
 }
@@ -158,6 +171,33 @@ Test(reopen, a_database_of_the_old_log_layout_is_refused)
 	cr_expect_null(db);
 	tdb.opts.read_only = 1;
 	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT, "read-only too");
+	cr_expect_null(db);
+}
+
+static void drop(MDB_txn *txn, MDB_dbi dbi, uint8_t unused)
+{
+	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+}
+
+static void drop_table(const char *name)
+{
+	raw_edit(name, drop, 0);
+}
+
+Test(reopen, a_database_of_schema_2_without_count_tables_is_refused)
+{
+	struct st_db *db = NULL;
+
+	tdb_open();
+	tdb_close();
+	set_schema(2); /* taps only: no door_agg, no load_agg */
+	drop_table("door_agg");
+	drop_table("load_agg");
+	tdb.opts.read_only = 1;
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT, "read-only: refused for its schema");
+	cr_expect_null(db);
+	tdb.opts.read_only = 0;
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
 	cr_expect_null(db);
 }
 

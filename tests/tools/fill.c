@@ -98,6 +98,33 @@ out:
 	return rc;
 }
 
+int fill_counts(const char *db_dir, uint64_t device_id, uint64_t batch_seq, const struct kp_count *recs,
+                uint16_t n)
+{
+	struct kp_header h = {
+		.type = KP_TYPE_COUNTS, .key_id = 1, .count = n, .device_id = device_id,
+		.batch_seq = batch_seq, .sent_at = SENT_AT_MS, .aux = 0,
+	};
+	uint8_t pk[KP_PUBLIC_KEY_SIZE], sk[KP_SECRET_KEY_SIZE];
+	size_t len = kp_frame_size(KP_TYPE_COUNTS, n);
+	struct frames f = { .n = 1 };
+	int rc = -1;
+
+	f.buf[0] = calloc(1, len > 0 ? len : 1);
+	if (len == 0 || f.buf[0] == NULL || sodium_init() < 0 || crypto_sign_keypair(pk, sk) != 0 ||
+	    kp_frame_put_header(f.buf[0], len, &h) != KP_OK)
+		goto out;
+	for (uint16_t i = 0; i < n; i++)
+		kp_frame_put_count(f.buf[0], i, &recs[i]);
+	if (kp_frame_sign(f.buf[0], len, sk) != KP_OK || kp_frame_decode(f.buf[0], len, &h) != KP_OK)
+		goto out;
+	f.items[0] = (struct st_commit_item){ .frame = f.buf[0], .len = len, .received_at = SENT_AT_MS + 1000 };
+	rc = commit(db_dir, FILL_TIMEZONE, FILL_START_HOUR, &f);
+out:
+	free(f.buf[0]);
+	return rc;
+}
+
 int fill_write_config(const char *conf_path, const char *db_dir)
 {
 	FILE *f = fopen(conf_path, "w");

@@ -1,6 +1,6 @@
 /*
  * fill.h — a database filled the way the daemon fills it: signed TAPS
- * frames made with the codec, stored through st_commit_group. The database
+ * and COUNTS frames made with the codec, stored through st_commit_group. The database
  * uses the time zone UTC and a service day starting at 03:00, and
  * fill_write_config() writes the komposterd config that says the same, so
  * the tool and the test agree on service dates.
@@ -24,6 +24,11 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
  * an existing one must have been made with them). */
 int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame);
+
+/* Stores recs[0..n) (n <= KP_RECORDS_MAX) as one signed COUNTS frame of
+ * device_id with batch_seq, in the default service-day settings. 0 or -1. */
+int fill_counts(const char *db_dir, uint64_t device_id, uint64_t batch_seq, const struct kp_count *recs,
+                uint16_t n);
 
 /* Writes "[storage] path, timezone, service_day_start_hour" to conf_path. */
 int fill_write_config(const char *conf_path, const char *db_dir);

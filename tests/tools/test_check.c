@@ -1,6 +1,6 @@
 /*
- * Description: `komposter check` exits 0 with a summary on a database
- * written by the daemon's commit path, and 1 with one line on stderr when
+ * Description: `komposter check` exits 0 with a summary (entries, taps,
+ * count records, problems) on a database written by the daemon's commit path, and 1 with one line on stderr when
  * there is no database, without creating one, and 1 with the problem on
  * stdout when a stored aggregate no longer matches the log.
  */
@@ -94,6 +94,24 @@ static void damage_first_tap_agg(const char *db_dir)
 	mdb_cursor_close(cur);
 	cr_assert_eq(mdb_txn_commit(txn), MDB_SUCCESS);
 	mdb_env_close(env);
+}
+
+Test(check, count_records_are_checked_and_counted_in_the_summary)
+{
+	const struct kp_count recs[] = {
+		{ .observed_at = fill_utc_ms(2024, 6, 15, 8, 0), .route_id = 10, .stop_id = 100, .door = 1,
+		  .kind = KP_COUNT_KIND_DOOR_CYCLE, .boardings = 4, .alightings = 1,
+		  .occupancy = KP_OCCUPANCY_UNKNOWN, .confidence = KP_CONFIDENCE_UNKNOWN },
+		{ .observed_at = fill_utc_ms(2024, 6, 15, 8, 1), .route_id = 10, .kind = KP_COUNT_KIND_OCCUPANCY,
+		  .occupancy = 17, .confidence = KP_CONFIDENCE_UNKNOWN },
+	};
+	struct tools_run r;
+
+	cr_assert_eq(fill_counts(db, 0xa3, 1, recs, 2), 0);
+	cr_assert_eq(tools_run(&r, "check", "-c", conf, NULL), 0);
+	cr_assert_eq(r.status, 0, "stdout: %s stderr: %s", r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "entries 1, taps 0, counts 2, problems 0"), "stdout: %s", r.out);
+	tools_run_free(&r);
 }
 
 Test(check, a_damaged_aggregate_fails_with_the_problem_on_stdout)

@@ -2,7 +2,8 @@
  * Description: `komposter dump` prints one JSON line per stored tap with
  * the tap's fields and a rider pseudonym, never a raw card token; the same
  * card on the same service date gets the same pseudonym; --from-seq and
- * --limit select log entries.
+ * --limit select log entries; --counts prints the count records of COUNTS
+ * frames instead, which the default dump leaves out.
  */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
@@ -133,5 +134,42 @@ Test(dump, from_seq_and_limit_select_log_entries)
 	cr_assert_eq(tools_run(&r, "dump", "-c", conf, "--from-seq", "99", NULL), 0);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	cr_assert_eq(r.out_len, 0);
+	tools_run_free(&r);
+}
+
+Test(dump, counts_prints_the_count_records_and_the_default_dump_leaves_them_out)
+{
+	const struct kp_count recs[] = {
+		{ .observed_at = fill_utc_ms(2024, 6, 15, 10, 0), .route_id = 7, .stop_id = 301, .vehicle_id = 4242,
+		  .door = 2, .kind = KP_COUNT_KIND_DOOR_CYCLE, .boardings = 5, .alightings = 3,
+		  .occupancy = KP_OCCUPANCY_UNKNOWN, .confidence = 88 },
+		{ .observed_at = fill_utc_ms(2024, 6, 15, 10, 1), .route_id = 7, .vehicle_id = 4242,
+		  .kind = KP_COUNT_KIND_OCCUPANCY, .occupancy = 31, .confidence = KP_CONFIDENCE_UNKNOWN },
+	};
+	struct tools_run r;
+	cJSON *line;
+
+	cr_assert_eq(fill_counts(db, 0xd4, 1, recs, 2), 0);
+	cr_assert_eq(tools_run(&r, "dump", "-c", conf, NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(tools_count_lines(r.out), TAPS_N, "taps only: %s", r.out);
+	tools_run_free(&r);
+
+	cr_assert_eq(tools_run(&r, "dump", "-c", conf, "--counts", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(tools_count_lines(r.out), 2, "%s", r.out);
+	line = cJSON_Parse(r.out); /* the first line */
+	cr_assert_not_null(line, "%s", r.out);
+	cr_expect_eq(num(line, "seq"), 4, "after the three TAPS frames");
+	cr_expect_str_eq(str(line, "device_id"), "00000000000000d4");
+	cr_expect_eq(num(line, "observed_at"), (double)recs[0].observed_at);
+	cr_expect_eq(num(line, "stop_id"), 301);
+	cr_expect_eq(num(line, "door"), 2);
+	cr_expect_eq(num(line, "kind"), KP_COUNT_KIND_DOOR_CYCLE);
+	cr_expect_eq(num(line, "boardings"), 5);
+	cr_expect_eq(num(line, "alightings"), 3);
+	cr_expect_eq(num(line, "confidence"), 88);
+	cJSON_Delete(line);
+	cr_expect_not_null(strstr(r.out, "\"occupancy\":31,"), "%s", r.out);
 	tools_run_free(&r);
 }

@@ -3,6 +3,9 @@
  * database filled through st_commit_group, grouped by route and by hour,
  * over service dates (a tap at 02:30 belongs to the previous date when the
  * service day starts at 03:00), with a total; the table has a total row.
+ * `stats --counts` sums the door cycles of an APC's COUNTS frames by route,
+ * stop, hour and door, with peak and mean occupancy when grouped by route
+ * and/or hour only; fare and door are refused in the wrong mode.
  */
 #include <criterion/criterion.h>
 
@@ -36,6 +39,43 @@ static const struct tap_spec spec[] = {
 };
 #define SPEC_N (sizeof(spec) / sizeof(spec[0]))
 
+static struct kp_count door_cycle(int hour, int minute, uint32_t route, uint32_t stop, uint8_t door,
+                                  uint16_t boardings, uint16_t alightings)
+{
+	return (struct kp_count){ .observed_at = fill_utc_ms(2024, 6, 15, hour, minute), .route_id = route,
+		                  .stop_id = stop, .vehicle_id = 5, .door = door,
+		                  .kind = KP_COUNT_KIND_DOOR_CYCLE, .boardings = boardings,
+		                  .alightings = alightings, .occupancy = KP_OCCUPANCY_UNKNOWN,
+		                  .confidence = 90 };
+}
+
+static struct kp_count snapshot(int hour, int minute, uint32_t route, uint16_t occupancy)
+{
+	return (struct kp_count){ .observed_at = fill_utc_ms(2024, 6, 15, hour, minute), .route_id = route,
+		                  .vehicle_id = 5, .kind = KP_COUNT_KIND_OCCUPANCY, .occupancy = occupancy,
+		                  .confidence = 90 };
+}
+
+/* An APC on routes 10 and 20 on 2024-06-15, in two frames. */
+static void fill_apc_counts(void)
+{
+	const struct kp_count first[] = {
+		door_cycle(7, 10, 10, 110, 1, 5, 0),
+		door_cycle(7, 10, 10, 110, 2, 2, 1),
+		door_cycle(7, 20, 10, 111, 1, 3, 4),
+		snapshot(7, 15, 10, 9),
+		snapshot(7, 25, 10, 12),
+	};
+	const struct kp_count second[] = {
+		door_cycle(8, 5, 20, 120, 1, 6, 0),
+		snapshot(8, 6, 20, 6),
+		snapshot(8, 7, 20, KP_OCCUPANCY_UNKNOWN),
+	};
+
+	cr_assert_eq(fill_counts(db, 0xc3, 1, first, 5), 0);
+	cr_assert_eq(fill_counts(db, 0xc3, 2, second, 3), 0);
+}
+
 static void setup(void)
 {
 	struct kp_tap taps[SPEC_N];
@@ -55,6 +95,7 @@ static void setup(void)
 		taps[i].amount = spec[i].amount;
 	}
 	cr_assert_eq(fill_taps(db, 0xb2, taps, SPEC_N, 3), 0);
+	fill_apc_counts();
 }
 
 static void teardown(void)
@@ -160,5 +201,90 @@ Test(stats, the_table_has_a_header_and_a_total_row)
 	cr_assert_not_null(strstr(r.out, "ROUTE"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "total"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "5400"), "%s", r.out);
+	tools_run_free(&r);
+}
+
+static cJSON *counts_json(const char *by)
+{
+	struct tools_run r;
+	cJSON *doc;
+
+	cr_assert_eq(tools_run(&r, "stats", "-c", conf, "--counts", "--from", "2024-06-15", "--to", "2024-06-15",
+	                       "--by", by, "--json", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	doc = cJSON_Parse(r.out);
+	cr_assert_not_null(doc, "not JSON: %s", r.out);
+	tools_run_free(&r);
+	return doc;
+}
+
+static void expect_counts(const cJSON *o, double boardings, double alightings)
+{
+	cr_assert_eq(field(o, "boardings"), boardings);
+	cr_assert_eq(field(o, "alightings"), alightings);
+}
+
+Test(stats, counts_by_route_give_boardings_alightings_peak_and_mean)
+{
+	cJSON *doc = counts_json("route");
+	const cJSON *r10, *r20, *total = cJSON_GetObjectItemCaseSensitive(doc, "total");
+
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "rows")), 2);
+	r10 = row(doc, "route_id", 10);
+	r20 = row(doc, "route_id", 20);
+	expect_counts(r10, 10, 5);
+	cr_expect_eq(field(r10, "peak"), 12);
+	cr_expect_eq(field(r10, "mean"), 10.5);
+	expect_counts(r20, 6, 0);
+	cr_expect_eq(field(r20, "peak"), 6);
+	cr_expect_eq(field(r20, "mean"), 6, "the unknown snapshot is not counted");
+	expect_counts(total, 16, 5);
+	cr_expect_eq(field(total, "peak"), 12);
+	cr_expect_eq(field(total, "mean"), 9);
+	cr_expect_null(cJSON_GetObjectItemCaseSensitive(doc, "accepted"), "no tap sums in counts");
+	cJSON_Delete(doc);
+}
+
+Test(stats, counts_by_stop_and_door_have_no_load)
+{
+	cJSON *doc = counts_json("stop,door");
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows"), *r;
+	int seen = 0;
+
+	cr_assert_eq(cJSON_GetArraySize(rows), 4, "110/1, 110/2, 111/1, 120/1");
+	cJSON_ArrayForEach(r, rows) {
+		cr_expect_null(cJSON_GetObjectItemCaseSensitive(r, "peak"), "a stop row has no load");
+		if (field(r, "stop_id") == 110 && field(r, "door") == 2) {
+			expect_counts(r, 2, 1);
+			seen = 1;
+		}
+	}
+	cr_assert(seen);
+	expect_counts(cJSON_GetObjectItemCaseSensitive(doc, "total"), 16, 5);
+	cJSON_Delete(doc);
+}
+
+Test(stats, the_counts_table_has_the_mean_in_tenths)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "-c", conf, "stats", "--counts", "--from", "2024-06-15", "--to", "2024-06-15",
+	                       "--by", "hour", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(tools_count_lines(r.out), 4, "header, hours 7 and 8, total: %s", r.out);
+	cr_assert_not_null(strstr(r.out, "BOARDINGS"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "10.5"), "%s", r.out);
+	tools_run_free(&r);
+}
+
+Test(stats, fare_with_counts_and_door_without_are_usage_errors)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "-c", conf, "stats", "--counts", "--by", "fare", NULL), 0);
+	cr_expect_eq(r.status, 2, "stderr: %s", r.err);
+	tools_run_free(&r);
+	cr_assert_eq(tools_run(&r, "-c", conf, "stats", "--by", "route,door", NULL), 0);
+	cr_expect_eq(r.status, 2, "stderr: %s", r.err);
 	tools_run_free(&r);
 }
