@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: sets everything up, then runs a local mosquitto, komposterd and a
-# simulated fleet of validators, and prints the day's ridership.
+# simulated fleet of validators and onboard passenger counters, and prints
+# the day's ridership and boardings.
 #   scripts/demo.sh                 20 devices × 500 taps
-#   DEVICES=50 TAPS=2000 scripts/demo.sh
+#   DEVICES=50 TAPS=2000 APCS=10 EVASION=0.2 scripts/demo.sh
 #   KEEP=1 scripts/demo.sh          leave broker and daemon running at the end
 # Everything it makes lives under ./demo (deleted at the start of each run).
 set -euo pipefail
@@ -11,6 +12,8 @@ scripts/setup.sh
 
 DEVICES=${DEVICES:-20}
 TAPS=${TAPS:-500}
+APCS=${APCS:-20}       # vehicles with an onboard passenger counter (at most DEVICES)
+EVASION=${EVASION:-0.1} # share of riders who board without tapping
 bin=$PWD/build
 demo=$PWD/demo
 komposter() { "$bin/tools/komposter" -c "$demo/komposterd.ini" "$@"; }
@@ -44,12 +47,12 @@ mosquitto -c "$demo/mosquitto.conf" &
 broker_pid=$!
 if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
 
-echo "== keys and enrolment: $DEVICES validators"
+echo "== keys and enrolment: $DEVICES validators, $APCS passenger counters"
 komposter keygen "$demo/keys/server.key" >/dev/null
-"$bin/validators/validator-sim" init --state "$demo/fleet" --devices "$DEVICES" --quiet
-while read -r id key_id pub vehicle; do
+"$bin/validators/validator-sim" init --state "$demo/fleet" --devices "$DEVICES" --apcs "$APCS" --quiet
+while read -r id key_id pub vehicle kind; do
 	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
-		--kind validator --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null 2>&1
+		--kind "${kind:-validator}" --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null
 done <"$demo/fleet/fleet.txt"
 
 echo "== daemon: komposterd, HTTP on 127.0.0.1:$http_port"
@@ -61,14 +64,16 @@ for _ in $(seq 100); do
 done
 curl -fsS "http://127.0.0.1:$http_port/readyz"
 
-echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up"
+echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up; counters on $APCS vehicles, ${EVASION} of riders not tapping"
 "$bin/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$mqtt_port" \
 	--server-pub "$demo/keys/server.key.pub" --taps-per-device "$TAPS" --rate 200 \
-	--offline-fraction 0.2 --summary "$demo/summary.json"
+	--offline-fraction 0.2 --evasion-rate "$EVASION" --summary "$demo/summary.json"
 echo "fleet summary: $(cat "$demo/summary.json")"
 
 echo "== today's ridership by route"
 komposter stats --by route
+echo "== boardings and alightings counted on board (signed APC counts), by route"
+komposter stats --counts --by route
 echo "== by hour and fare product"
 komposter stats --by hour,fare
 echo "== consistency check"

@@ -13,7 +13,12 @@
 
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices)
 {
-	char n[16], fleet_txt[360];
+	return kp_fleet_init_apcs(f, d, devices, 0);
+}
+
+int kp_fleet_init_apcs(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices, int apcs)
+{
+	char n[16], a[16], fleet_txt[360];
 
 	memset(f, 0, sizeof(*f));
 	f->devices = devices;
@@ -22,8 +27,9 @@ int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int device
 	snprintf(f->tokens, sizeof(f->tokens), "%s/tokens.txt", d->dir);
 	snprintf(f->log, sizeof(f->log), "%s/validator-sim.log", d->dir);
 	snprintf(n, sizeof(n), "%d", devices);
+	snprintf(a, sizeof(a), "%d", apcs);
 	char *sim = strdup(kp_bin("validators/validator-sim"));
-	char *argv[] = { sim, "init", "--state", f->state, "--devices", n, "--quiet", NULL };
+	char *argv[] = { sim, "init", "--state", f->state, "--devices", n, "--apcs", a, "--quiet", NULL };
 	int rc = kp_run(argv, NULL);
 	free(sim);
 	if (rc != 0) {
@@ -99,6 +105,7 @@ int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s)
 	s->denied = number(j, "denied");
 	s->amount = number(j, "amount");
 	s->elapsed_s = number(j, "elapsed_s");
+	s->boardings = number(j, "boardings"); /* -1 without counters */
 	cJSON_Delete(j);
 	return 0;
 }

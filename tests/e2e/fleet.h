@@ -19,13 +19,15 @@ struct kp_fleet {
 };
 
 struct kp_fleet_summary {
-	double devices, frames, taps, accepted, denied, amount, elapsed_s;
+	double devices, frames, taps, accepted, denied, amount, elapsed_s, boardings;
 };
 
 /* A broker, a running daemon and an enrolled fleet of `devices`. 0 or -1. */
 int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices);
 /* Makes the fleet under the daemon's directory and enrols it. */
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices);
+/* The same with a passenger counter (kind apc) on the first `apcs` vehicles. */
+int kp_fleet_init_apcs(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices, int apcs);
 /* Starts `validator-sim run` in the background; extra args NULL-terminated. */
 pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
                      int taps_per_device, ...);

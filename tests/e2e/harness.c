@@ -594,7 +594,7 @@ int kp_wait(pid_t pid)
 
 int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt)
 {
-	char id[32], key_id[8], pub[80], vehicle[16];
+	char line[256], id[32], key_id[8], pub[80], vehicle[16], kind[16];
 	FILE *f = fopen(fleet_txt, "r");
 	int n = 0;
 
@@ -602,9 +602,15 @@ int kp_enrol_fleet(const struct kp_daemon_proc *p, const char *fleet_txt)
 		fprintf(stderr, "harness: cannot read %s\n", fleet_txt);
 		return -1;
 	}
-	while (fscanf(f, "%31s %7s %79s %15s", id, key_id, pub, vehicle) == 4) {
+	/* ID KEY_ID PUBLIC_KEY VEHICLE [apc]: a counter's line names its kind. */
+	while (fgets(line, sizeof(line), f)) {
+		int fields = sscanf(line, "%31s %7s %79s %15s %15s", id, key_id, pub, vehicle, kind);
+		if (fields < 4)
+			break;
+		if (fields == 4)
+			snprintf(kind, sizeof(kind), "validator");
 		if (kp_komposter(p, NULL, "device", "add", "--id", id, "--key-id", key_id, "--public-key", pub,
-		                 "--kind", "validator", "--operator", "test", "--vehicle", vehicle, NULL) != 0) {
+		                 "--kind", kind, "--operator", "test", "--vehicle", vehicle, NULL) != 0) {
 			fprintf(stderr, "harness: enrolling %s failed\n", id);
 			fclose(f);
 			return -1;
