@@ -57,17 +57,21 @@ struct kp_daemon {
 static const char usage[] =
 	"usage: komposterd [-c FILE] [--check-config]\n"
 	"\n"
-	"Takes signed tap frames from the MQTT broker, verifies them, stores each\n"
-	"exactly once in LMDB and answers every device with a signed ACK after the\n"
-	"commit. Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"Takes signed tap and passenger-count frames from the MQTT broker, verifies\n"
+	"them, stores each exactly once in LMDB and answers every device with a\n"
+	"signed ACK after the commit. Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
 	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
-	"      --check-config  read the configuration and the server key, then exit\n"
+	"      --check-config  check the configuration (every key, the listen address,\n"
+	"                      the broker URI, the time zone) and the server key, then exit\n"
 	"  -h, --help          this text\n"
 	"  -V, --version       the version\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT drain and exit; SIGHUP is logged (the registry is live).\n"
-	"Exit status: 0 after a clean drain, 1 on a start-up or runtime failure, 2 on a usage error.\n";
+	"Exit status: 0 after a clean drain, 1 on a start-up or runtime failure (bad\n"
+	"configuration, server key open to others, database held by another komposterd),\n"
+	"2 on a usage error.\n";
 
 struct args {
 	const char *config;
