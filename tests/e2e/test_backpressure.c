@@ -52,16 +52,6 @@ static void release_writer_lock(struct writer_lock *w)
 	mdb_env_close(w->env);
 }
 
-static double metric(const struct kp_daemon_proc *d, const char *name)
-{
-	char *body = NULL;
-	double v = -1;
-	if (kp_http_get(d->http_port, "/metrics", &body) == 200)
-		v = kp_metric(body, name);
-	free(body);
-	return v;
-}
-
 /* Polls /metrics until frames_received_total reaches n (20 s at most);
  * -1 as soon as /metrics does not answer. */
 static double wait_received(const struct kp_daemon_proc *d, double n)
@@ -70,7 +60,7 @@ static double wait_received(const struct kp_daemon_proc *d, double n)
 	double got = -1;
 
 	for (int i = 0; i < 1000; i++) {
-		got = metric(d, "komposter_frames_received_total");
+		got = kp_daemon_metric(d, "komposter_frames_received_total");
 		if (got < 0 || got >= n)
 			break;
 		nanosleep(&pause, NULL);
@@ -137,8 +127,8 @@ Test(backpressure, http_answers_while_the_rings_are_full_and_paho_waits, .timeou
 			watermark = r.h.aux;
 	}
 	cr_expect_eq(watermark, FRAMES);
-	cr_expect_eq(metric(&d, "komposter_frames_stored_total"), FRAMES);
-	cr_expect_eq(metric(&d, "komposter_taps_stored_total"), FRAMES);
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frames_stored_total"), FRAMES);
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_taps_stored_total"), FRAMES);
 
 	kp_probe_close(&probe);
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
