@@ -16,9 +16,10 @@
  * tapped_at (service_day.h).
  *
  * `source` says what the numbers rest on: ST_COUNT_SOURCE_SIGNED for COUNTS
- * frames signed by an enrolled APC key (the only source stored so far).
- * Unsigned camera events (an NVR, issue #12) will be stored under another
- * source value in the same tables, so every reader can keep them apart.
+ * frames signed by an enrolled APC key, ST_COUNT_SOURCE_NVR for unsigned
+ * camera events of an NVR (nvr.h), in the same tables, so every reader can
+ * keep them apart. NVR events add door cells only (route 0 for a street
+ * camera); they carry no occupancy.
  *
  * Keys are stored big-endian so LMDB's order is (date, hour, route, ...)
  * and a date range is one cursor walk.
@@ -30,6 +31,7 @@
 
 enum st_count_source {
 	ST_COUNT_SOURCE_SIGNED = 1, /* signed COUNTS frames of an APC */
+	ST_COUNT_SOURCE_NVR = 2,    /* unsigned camera events of an NVR (Frigate), nvr.h */
 };
 
 struct st_door_agg_key {

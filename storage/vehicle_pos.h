@@ -1,0 +1,29 @@
+/*
+ * vehicle_pos.h — where each vehicle was last seen: the route and stop of
+ * the newest record (by its own time, tapped_at or observed_at) of any TAPS
+ * or COUNTS frame naming that vehicle (vehicle_id != 0). st_commit_group
+ * updates it in the same transaction as the log, so it costs no extra
+ * transaction; a record older than the stored position changes nothing, so
+ * a validator re-sending last week's taps does not move the bus.
+ *
+ * An onboard camera's counts (cameras.h) go to its vehicle's position at the
+ * time they are stored.
+ */
+#ifndef ST_VEHICLE_POS_H
+#define ST_VEHICLE_POS_H
+
+#include <stdint.h>
+
+#include "storage/db.h"
+
+struct st_vehicle_pos {
+	uint32_t vehicle_id;
+	uint32_t route_id;
+	uint32_t stop_id;
+	int64_t at; /* ms: the time of the record it comes from */
+};
+
+/* ST_OK with *out filled, ST_ENOTFOUND for a vehicle never seen. */
+int st_vehicle_pos_get(struct st_read *r, uint32_t vehicle_id, struct st_vehicle_pos *out);
+
+#endif
