@@ -56,6 +56,10 @@
 #define ST_U64_SIZE 8
 
 #define ST_EPOCH_CACHE_SLOTS 8
+#define ST_VPOS_KEY_SIZE 4       /* vehicle_id BE */
+#define ST_VPOS_VAL_SIZE 16      /* route LE4 ‖ stop LE4 ‖ at LE8 */
+#define ST_VPOS_SLOTS 512        /* a power of two */
+#define ST_VPOS_FILL 384         /* flush before the table is fuller than this */
 
 struct st_dbis {
 	MDB_dbi meta;
@@ -82,6 +86,19 @@ struct st_epoch_cache_slot {
 	uint8_t key[ST_EPOCH_KEY_SIZE];
 };
 
+/* The newest position of each vehicle seen in one commit group, written
+ * once at the group's end (vehicle_pos.c). */
+struct st_vpos_slot {
+	uint32_t vehicle_id; /* 0: empty */
+	uint32_t route_id;
+	uint32_t stop_id;
+	int64_t at;
+};
+struct st_vpos_batch {
+	struct st_vpos_slot slot[ST_VPOS_SLOTS];
+	unsigned used;
+};
+
 struct st_db {
 	MDB_env *env;
 	struct st_options opts; /* path and timezone point at the copies below; the
@@ -98,6 +115,7 @@ struct st_db {
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
+	struct st_vpos_batch vpos;
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
@@ -216,6 +234,20 @@ void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t 
 /* cameras.c: ST_OK when a stored cameras record decodes to a camera
  * st_camera_valid accepts, else ST_ECORRUPT (for st_check). */
 int st_camera_check_record(const MDB_val *k, const MDB_val *v);
+
+/* vehicle_pos.c: positions gathered over a commit group. Clear at the start
+ * of every run of the group; note each stored record (vehicle 0 is
+ * ignored; the newest by `at` wins, a tie keeps the first); flush once at
+ * the end, which writes each vehicle whose gathered position is newer than
+ * its stored one and clears the batch. A batch that would overfill flushes
+ * itself first, so a group of more vehicles than ST_VPOS_FILL still keeps
+ * every newest position, at the cost of a second put for some. */
+void st_vpos_batch_clear(struct st_vpos_batch *b);
+int st_vpos_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b, uint32_t vehicle_id,
+                       uint32_t route_id, uint32_t stop_id, int64_t at);
+int st_vpos_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b);
+/* ST_OK when a stored vehicle_pos record decodes, else ST_ECORRUPT. */
+int st_vehicle_pos_check_record(const MDB_val *k, const MDB_val *v);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */
