@@ -23,6 +23,7 @@
 #include "storage/count_agg.h"
 #include "storage/db.h"
 #include "storage/log.h"
+#include "storage/nvr.h"
 #include "storage/pseudonym.h"
 #include "storage/tap_agg.h"
 #include "storage/txn_retry.h"
@@ -225,6 +226,11 @@ void st_count_val_combine(enum st_count_table table, uint64_t into[ST_COUNT_VALU
  * service date. */
 int st_count_cell_of(const struct kp_count *c, uint8_t source, const struct st_zone *zone, int start_hour,
                      struct st_count_cell *cell);
+/* The door cell of key k (its source as given) adding v. */
+void st_door_cell_make(const struct st_door_agg_key *k, const uint64_t v[ST_COUNT_VALUES],
+                       struct st_count_cell *cell);
+/* The source byte of an encoded key of a door (or else load) cell. */
+uint8_t st_count_key_source(enum st_count_table table, const uint8_t *key);
 /* Adds the cell's values to the stored cell inside the writer's transaction. */
 int st_count_cell_add(MDB_txn *txn, const struct st_dbis *dbis, const struct st_count_cell *cell);
 MDB_dbi st_count_table_dbi(const struct st_dbis *dbis, enum st_count_table table);
@@ -248,6 +254,29 @@ int st_vpos_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b, uint3
 int st_vpos_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b);
 /* ST_OK when a stored vehicle_pos record decodes, else ST_ECORRUPT. */
 int st_vehicle_pos_check_record(const MDB_val *k, const MDB_val *v);
+
+/* nvr.c, nvr_event.c, nvr_outage.c (nvr.h). Times in keys are stored
+ * big-endian after flipping the sign bit, so LMDB's byte order is the
+ * numeric order of signed milliseconds (st_time_key). */
+#define ST_NVR_OBJECT_KEY_MAX (ST_CAMERA_NAME_MAX + 1 + ST_NVR_ID_MAX) /* camera ‖ 0 ‖ id */
+#define ST_NVR_COUNTED_VAL_SIZE 16 /* directions u8, reserved[7] = 0, seq LE8 */
+#define ST_NVR_ORDER_KEY_SIZE 8    /* seq BE */
+#define ST_NVR_OUTAGE_SIZE 8       /* key: start (time key); value: end LE8, 0 while open */
+void st_time_key(uint8_t out[8], int64_t t);
+int64_t st_time_of_key(const uint8_t in[8]);
+/* camera ‖ 0 ‖ id of NUL-terminated strings within their arrays; *len its
+ * size. ST_EINVAL when either is empty or unterminated. */
+int st_nvr_object_key(const char *camera, const char *id, uint8_t out[ST_NVR_OBJECT_KEY_MAX], size_t *len);
+/* ST_OK when a stored nvr_counted record decodes (directions 1..3), else
+ * ST_ECORRUPT. */
+int st_nvr_counted_decode(const MDB_val *k, const MDB_val *v, unsigned *dirs, uint64_t *seq);
+/* Upserts the row of ev inside txn. */
+int st_nvr_event_put(MDB_txn *txn, MDB_dbi dbi, const struct st_nvr_event *ev);
+/* ST_OK when a stored nvr_events record decodes, else ST_ECORRUPT. */
+int st_nvr_event_check_record(const MDB_val *k, const MDB_val *v);
+/* ST_OK with *o filled when a stored nvr_outages record decodes, else
+ * ST_ECORRUPT. */
+int st_nvr_outage_check_record(const MDB_val *k, const MDB_val *v, struct st_nvr_outage *o);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */
