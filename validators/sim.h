@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "validators/frigate_sim.h"
+
 #define VD_SIM_KEY_ID 1
 #define VD_SIM_KEY_FILE "device.key"
 #define VD_SIM_OUTBOX_DIR "outbox"
@@ -32,6 +34,8 @@ struct vd_sim_run_opts {
 	double rate;             /* taps per second per device; 0: as fast as possible */
 	double offline_fraction; /* 0..1 */
 	double evasion_rate;     /* 0 <= R < 1: share of riders who board without tapping */
+	uint64_t street_cameras; /* stops with a Frigate camera (frigate_sim.h); 0: none */
+	const char *frigate_prefix; /* their topic prefix; NULL: VD_FRIGATE_PREFIX_DEFAULT */
 	uint64_t seed;
 	uint64_t timeout_s;
 	int64_t resend_ms;
@@ -82,6 +86,13 @@ struct vd_sim_totals {
 	uint64_t evaded;
 	const struct vd_sim_route_hour *route_hours; /* borrowed; ascending route, hour */
 	size_t nroute_hours;
+	/* With street cameras only (ncameras > 0), borrowed: */
+	const struct vd_frigate_camera *cameras;
+	size_t ncameras;
+	const char *frigate_prefix;
+	uint64_t frigate_events; /* messages published on {prefix}/events */
+	const struct vd_frigate_stop_hour *stop_hours; /* ascending stop, hour */
+	size_t nstop_hours;
 };
 
 /* One progress line on stderr. */

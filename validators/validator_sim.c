@@ -19,7 +19,9 @@
 #include "firmware-proto/frame.h"
 #include "firmware-proto/hex.h"
 #include "validators/device.h"
+#include "validators/frigate_sim.h"
 #include "validators/sim.h"
+#include "validators/tapgen.h"
 
 #define EXIT_USAGE 2
 
@@ -46,7 +48,15 @@ static const char USAGE[] =
 	"  --evasion-rate R      share of riders who board without tapping, 0 <= R < 1;\n"
 	"                        a vehicle's APC sees them all and sends COUNTS frames\n"
 	"                        on komposter/v1/dev/<id>/counts (default 0)\n"
-	"  --seed S              seed for taps, riders, evasion and offline picks (default 1)\n"
+	"  --street-cameras N    a Frigate camera, named stop<stop id> with zones boarding\n"
+	"                        and alighting, on N stops the fleet serves (picked from\n"
+	"                        the seed): it sees every rider boarding or alighting\n"
+	"                        there, tapping or not, and publishes Frigate 0.14 events\n"
+	"                        on <prefix>/events and \"online\" on <prefix>/available\n"
+	"                        (retained), on a client of its own (default 0)\n"
+	"  --frigate-prefix P    the cameras' topic prefix (default frigate)\n"
+	"  --seed S              seed for taps, riders, evasion, offline picks and\n"
+	"                        camera stops (default 1)\n"
 	"  --timeout SEC         give up after SEC seconds (default 300)\n"
 	"  --resend-ms MS        re-send a frame unACKed this long after its PUBACK\n"
 	"                        (default 10000)\n"
@@ -107,7 +117,7 @@ enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SER
        OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
        OPT_WINDOW,
        OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS, OPT_APCS,
-       OPT_EVASION };
+       OPT_EVASION, OPT_STREET_CAMERAS, OPT_FRIGATE_PREFIX };
 
 static const struct option INIT_OPTIONS[] = {
 	{"state", required_argument, NULL, OPT_STATE},
@@ -129,6 +139,8 @@ static const struct option RUN_OPTIONS[] = {
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"offline-fraction", required_argument, NULL, OPT_OFFLINE},
 	{"evasion-rate", required_argument, NULL, OPT_EVASION},
+	{"street-cameras", required_argument, NULL, OPT_STREET_CAMERAS},
+	{"frigate-prefix", required_argument, NULL, OPT_FRIGATE_PREFIX},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"resend-ms", required_argument, NULL, OPT_RESEND},
@@ -225,6 +237,9 @@ static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 		return parse_double(arg, 0, 1e6, &o->rate) ? usage_error("--rate: '%s' is not taps per second", arg) : 0;
 	case OPT_OFFLINE:
 		return parse_double(arg, 0, 1, &o->offline_fraction) ? usage_error("--offline-fraction: '%s' is not 0..1", arg) : 0;
+	case OPT_STREET_CAMERAS:
+		return parse_u64(arg, VD_TAPGEN_ROUTES * VD_TAPGEN_STOPS, &o->street_cameras)
+		       ? usage_error("--street-cameras: '%s' is not a count of stops (at most 150)", arg) : 0;
 	case OPT_EVASION: /* 1 would leave no rider who taps */
 		return parse_double(arg, 0, 1, &o->evasion_rate) || o->evasion_rate >= 1 ? usage_error("--evasion-rate: '%s' is not 0 <= R < 1", arg) : 0;
 	default: return EXIT_USAGE;
@@ -240,6 +255,11 @@ static int run_option(int c, const char *arg, struct vd_sim_run_opts *o)
 	case OPT_SUMMARY: o->summary = arg; return 0;
 	case OPT_TOKENS: o->tokens_out = arg; return 0;
 	case OPT_PASSWORDS: o->broker_passwords = arg; return 0;
+	case OPT_FRIGATE_PREFIX:
+		if (!arg[0] || strlen(arg) > VD_FRIGATE_PREFIX_MAX || strpbrk(arg, "+#"))
+			return usage_error("--frigate-prefix: '%s' is not 1..64 bytes of a topic without + or #", arg);
+		o->frigate_prefix = arg;
+		return 0;
 	case OPT_DUPLICATE: o->duplicate = 1; return 0;
 	case OPT_QUIET: o->quiet = 1; return 0;
 	default: return run_number_option(c, arg, o);
