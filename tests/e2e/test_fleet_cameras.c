@@ -6,10 +6,14 @@
  * event, and replayed through the counting rule with the summary's camera
  * mapping they count per (stop, hour of start_time) exactly the summary's
  * stop_hours boardings and alightings. The devices' taps and counts are
- * stored as without cameras (the daemon's totals are the fleet's).
+ * stored as without cameras (the daemon's totals are the fleet's). And the
+ * cameras change no device frame: two runs of one seed on a broker with no
+ * daemon, without cameras and with them, leave the same records in the
+ * outboxes, times aside (they are the wall clock's).
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +25,10 @@
 #include "ingest/frigate_event.h"
 #include "tests/e2e/fleet.h"
 #include "tests/e2e/probe.h"
+#include "firmware-proto/hex.h"
+#include "validators/fleet.h"
+#include "validators/outbox.h"
+#include "validators/sim.h"
 
 #define DEVICES 4
 #define APCS 2 /* vehicles with and without a counter */
@@ -219,5 +227,104 @@ Test(fleet_cameras, events_replayed_count_the_summary_stop_hours, .timeout = 300
 	MQTTClient_disconnect(sub.client, 1000);
 	MQTTClient_destroy(&sub.client);
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+/* Every record of every frame in a state's outboxes, times zeroed. */
+struct records {
+	uint8_t *bytes;
+	size_t n, cap;
+};
+
+static void add_bytes(struct records *r, const void *p, size_t len)
+{
+	if (r->n + len > r->cap) {
+		r->cap = 2 * (r->n + len);
+		r->bytes = realloc(r->bytes, r->cap);
+		cr_assert_not_null(r->bytes);
+	}
+	memcpy(r->bytes + r->n, p, len);
+	r->n += len;
+}
+
+static int read_frame(void *arg, uint64_t seq, const uint8_t *frame, size_t len)
+{
+	struct records *r = arg;
+	struct kp_header h;
+
+	cr_assert_eq(kp_frame_decode(frame, len, &h), KP_OK);
+	add_bytes(r, &seq, sizeof seq);
+	for (uint16_t i = 0; i < h.count; i++) {
+		if (h.type == KP_TYPE_TAPS) {
+			struct kp_tap t;
+			kp_frame_get_tap(frame, i, &t);
+			t.tapped_at = 0;
+			add_bytes(r, &t, sizeof t);
+		} else {
+			struct kp_count c;
+			kp_frame_get_count(frame, i, &c);
+			c.observed_at = 0;
+			add_bytes(r, &c, sizeof c);
+		}
+	}
+	return 0;
+}
+
+static void read_outboxes(const char *state, struct records *r)
+{
+	char path[512], err[VD_FLEET_ERR_SIZE], id[KP_DEVICE_ID_TEXT_SIZE];
+	struct vd_fleet_entry *fleet = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", state, VD_FLEET_FILE);
+	cr_assert_eq(vd_fleet_read(path, &fleet, &n, err), 0, "%s", err);
+	for (size_t i = 0; i < n; i++) {
+		struct vd_outbox *ob;
+		kp_device_id_format(fleet[i].device_id, id);
+		snprintf(path, sizeof path, "%s/%s/%s", state, id, VD_SIM_OUTBOX_DIR);
+		cr_assert_eq(vd_outbox_open(path, &ob), 0, "%s", path);
+		cr_assert_eq(vd_outbox_foreach(ob, 1, read_frame, r), 0);
+		vd_outbox_close(ob);
+	}
+	free(fleet);
+}
+
+/* A fleet of one seed in broker->dir/name, run to its 2 s timeout: nothing
+ * ACKs, so every frame stays in its outbox. */
+static void run_undelivered(const struct kp_broker *b, const char *name, uint64_t cameras,
+                            struct records *r)
+{
+	char state[320], pub[400];
+	struct vd_sim_init_opts io = {.devices = DEVICES, .apcs = APCS, .first_id = 1, .seed = 3,
+	                              .quiet = 1};
+	struct vd_sim_run_opts ro = {.broker = b->uri, .taps_per_device = TAPS_PER_DEVICE, .batch = 32,
+	                             .window = 8, .resend_ms = 60000, .publish_timeout_ms = 30000,
+	                             .evasion_rate = 0.2, .seed = 3, .timeout_s = 2, .quiet = 1,
+	                             .street_cameras = cameras};
+
+	snprintf(state, sizeof state, "%s/%s", b->dir, name);
+	io.state = state;
+	cr_assert_eq(vd_sim_init(&io), 0);
+	snprintf(pub, sizeof pub, "%s/0000000000000001/%s.pub", state, VD_SIM_KEY_FILE);
+	ro.state = state;
+	ro.server_pub = pub; /* any key: no reply comes */
+	cr_assert_eq(vd_sim_run(&ro), 1, "without a daemon the run ends at its timeout");
+	read_outboxes(state, r);
+}
+
+Test(fleet_cameras, cameras_change_no_device_frame, .timeout = 120)
+{
+	struct kp_broker broker;
+	struct records without = {0}, with = {0};
+
+	cr_assert_geq(sodium_init(), 0);
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	run_undelivered(&broker, "without", 0, &without);
+	run_undelivered(&broker, "with", 5, &with);
+	cr_assert_gt(without.n, (size_t)DEVICES * TAPS_PER_DEVICE * sizeof(struct kp_tap));
+	cr_assert_eq(with.n, without.n);
+	cr_assert_eq(memcmp(with.bytes, without.bytes, with.n), 0);
+	free(without.bytes);
+	free(with.bytes);
 	kp_broker_stop(&broker);
 }
