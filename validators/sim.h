@@ -47,8 +47,29 @@ struct vd_sim_run_opts {
 	int quiet;
 };
 
+struct vd_sim_cameras_opts {
+	const char *state;
+	uint64_t street_cameras;
+	uint64_t seed;
+	const char *frigate_prefix; /* NULL: VD_FRIGATE_PREFIX_DEFAULT */
+};
+
 int vd_sim_init(const struct vd_sim_init_opts *o);
 int vd_sim_run(const struct vd_sim_run_opts *o);
+/* Prints "<camera> <stop id> <boarding zone> <alighting zone>" for each
+ * street camera a run of the same fleet, count and seed has (sim_cameras.c). */
+int vd_sim_cameras(const struct vd_sim_cameras_opts *o);
+
+/* Street cameras are picked among the stops of the routes the fleet's
+ * validators ride: writes them into stops, returns how many. */
+#define VD_SIM_STOPS_MAX 150 /* VD_TAPGEN_ROUTES * VD_TAPGEN_STOPS */
+struct vd_fleet_entry;
+size_t vd_sim_camera_stops(const struct vd_fleet_entry *fleet, size_t n,
+                           uint32_t stops[VD_SIM_STOPS_MAX]);
+/* Picks them and makes their simulator (caller destroys). Returns 0, or 1
+ * after saying why (more cameras than stops, out of memory). */
+int vd_sim_cameras_pick(const struct vd_fleet_entry *fleet, size_t n, uint64_t street_cameras,
+                        uint64_t seed, const char *prefix, struct vd_frigate_sim **out);
 
 /* One (route, hour) of a run with passenger counters: what the counters saw
  * and what the validators took. accepted / boardings is the validation rate

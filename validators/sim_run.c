@@ -359,31 +359,15 @@ static int pair_counters(struct sim *s)
 }
 
 /* Street cameras on --street-cameras stops of the routes the validators
- * ride (vehicle i rides route index i % VD_TAPGEN_ROUTES), and their link. */
+ * ride (sim_cameras.c), and their link. */
 static int cameras_open(struct sim *s)
 {
-	uint32_t stops[VD_TAPGEN_ROUTES * VD_TAPGEN_STOPS];
-	int rides[VD_TAPGEN_ROUTES] = {0};
-	const char *prefix = s->o->frigate_prefix ? s->o->frigate_prefix : VD_FRIGATE_PREFIX_DEFAULT;
-	size_t n = 0;
-
 	if (s->o->street_cameras == 0)
 		return 0;
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->fleet[i].kind == VD_KIND_VALIDATOR)
-			rides[i % VD_TAPGEN_ROUTES] = 1;
-	}
-	for (unsigned r = 0; r < VD_TAPGEN_ROUTES; r++) {
-		for (unsigned k = 0; rides[r] && k < VD_TAPGEN_STOPS; k++)
-			stops[n++] = vd_tapgen_stop_at(r, k);
-	}
-	if (s->o->street_cameras > n)
-		return vd_sim_fail("--street-cameras %" PRIu64 ": the fleet's vehicles stop at %zu stops only",
-		                   s->o->street_cameras, n);
+	if (vd_sim_cameras_pick(s->fleet, s->n, s->o->street_cameras, s->o->seed,
+	                        s->o->frigate_prefix, &s->cams) != 0)
+		return 1;
 	vd_rng_seed(&s->cam_rng, s->o->seed ^ SIM_CAMERA_SALT);
-	if (vd_frigate_sim_create(s->o->seed, prefix, stops, n, (size_t)s->o->street_cameras,
-	                          &s->cams) != 0)
-		return vd_sim_fail("street cameras: %s", strerror(errno));
 	if (vd_frigate_mqtt_open(s->o->broker, vd_frigate_sim_available_topic(s->cams),
 	                         s->o->publish_timeout_ms, &s->cam_link, s->cam_err) != 0)
 		return vd_sim_fail("%s", s->cam_err);

@@ -5,7 +5,8 @@
  * frigate_events messages on frigate/events; every one parses as a Frigate
  * event, and replayed through the counting rule with the summary's camera
  * mapping they count per (stop, hour of start_time) exactly the summary's
- * stop_hours boardings and alightings. The devices' taps and counts are
+ * stop_hours boardings and alightings; `validator-sim cameras`, run
+ * before, listed those very cameras. The devices' taps and counts are
  * stored as without cameras (the daemon's totals are the fleet's). And the
  * cameras change no device frame: two runs of one seed on a broker with no
  * daemon, without cameras and with them, leave the same records in the
@@ -156,6 +157,11 @@ Test(fleet_cameras, events_replayed_count_the_summary_stop_hours, .timeout = 300
 	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
 	cr_assert_eq(kp_daemon_start(&d), 0);
 	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
+	char *listing = NULL;
+	char *list_argv[] = {strdup(kp_bin("validators/validator-sim")), "cameras", "--state", fleet.state,
+	                     "--street-cameras", CAMERAS, NULL};
+	cr_assert_eq(kp_run(list_argv, &listing), 0);
+	free(list_argv[0]);
 	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){.client_id = "kp-e2e-frigate"},
 	                             &sub.client), MQTTCLIENT_SUCCESS);
 	cr_assert_eq(MQTTClient_subscribe(sub.client, "frigate/#", 1), MQTTCLIENT_SUCCESS);
@@ -175,6 +181,18 @@ Test(fleet_cameras, events_replayed_count_the_summary_stop_hours, .timeout = 300
 	const cJSON *hours = cJSON_GetObjectItemCaseSensitive(j, "stop_hours");
 	cr_assert_eq(cJSON_GetArraySize(cams), atoi(CAMERAS));
 	cr_assert(cJSON_GetArraySize(hours) >= 1);
+	const cJSON *cam;
+	char *line = listing;
+	cJSON_ArrayForEach(cam, cams) {
+		char expect[128];
+		size_t n = (size_t)snprintf(expect, sizeof expect, "%s %.0f boarding alighting\n",
+		                            cJSON_GetObjectItemCaseSensitive(cam, "camera")->valuestring,
+		                            number(cam, "stop_id"));
+		cr_assert_eq(strncmp(line, expect, n), 0, "listed %.40s, ran %s", line, expect);
+		line += n;
+	}
+	cr_assert_str_eq(line, "", "listed more cameras than ran");
+	free(listing);
 
 	cr_assert_str_eq(sub.msgs[0].topic, "frigate/available");
 	cr_assert_str_eq(sub.msgs[0].payload, "online");
