@@ -134,14 +134,15 @@ static int connect_finished(const struct vd_frigate_mqtt *c)
 	return c->connect_done != 0;
 }
 
+/* A lost link or a failed publish ends the wait too: link_error says so. */
 static int window_has_room(const struct vd_frigate_mqtt *c)
 {
-	return c->inflight < VD_FRIGATE_MQTT_WINDOW || c->failed;
+	return c->inflight < VD_FRIGATE_MQTT_WINDOW || c->failed || c->lost;
 }
 
 static int all_acked(const struct vd_frigate_mqtt *c)
 {
-	return c->inflight == 0;
+	return c->inflight == 0 || c->failed || c->lost;
 }
 
 /* The state of the link as one error, or 0 when all is well; under lock. */
@@ -155,7 +156,7 @@ static int link_error(const struct vd_frigate_mqtt *c, char *err)
 	return 0;
 }
 
-static int send(struct vd_frigate_mqtt *c, const char *topic, const void *payload, size_t len,
+static int publish(struct vd_frigate_mqtt *c, const char *topic, const void *payload, size_t len,
                 int retained, char *err)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
@@ -293,7 +294,7 @@ int vd_frigate_mqtt_open(const char *broker_uri, const char *available_topic, in
 	strcpy(c->available_topic, available_topic);
 	c->timeout_ms = timeout_ms;
 	if (client_create(c, broker_uri, err) != 0 || client_connect(c, broker_uri, err) != 0 ||
-	    send(c, c->available_topic, VD_FRIGATE_AVAILABLE_ONLINE,
+	    publish(c, c->available_topic, VD_FRIGATE_AVAILABLE_ONLINE,
 	         strlen(VD_FRIGATE_AVAILABLE_ONLINE), 1, err) != 0) {
 		client_free(c);
 		return -1;
@@ -305,14 +306,14 @@ int vd_frigate_mqtt_open(const char *broker_uri, const char *available_topic, in
 int vd_frigate_mqtt_publish(struct vd_frigate_mqtt *c, const char *topic, const void *payload,
                             size_t len, char *err)
 {
-	return send(c, topic, payload, len, 0, err);
+	return publish(c, topic, payload, len, 0, err);
 }
 
 static int drain(struct vd_frigate_mqtt *c, char *err)
 {
 	int rc;
 
-	if (send(c, c->available_topic, VD_FRIGATE_AVAILABLE_OFFLINE,
+	if (publish(c, c->available_topic, VD_FRIGATE_AVAILABLE_OFFLINE,
 	         strlen(VD_FRIGATE_AVAILABLE_OFFLINE), 1, err) != 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
