@@ -3,7 +3,7 @@
 # simulated fleet of validators and onboard passenger counters, and prints
 # the day's ridership and boardings.
 #   scripts/demo.sh                 20 devices × 500 taps
-#   DEVICES=50 TAPS=2000 APCS=10 EVASION=0.2 scripts/demo.sh
+#   DEVICES=50 TAPS=2000 APCS=10 EVASION=0.2 CAMERAS=5 scripts/demo.sh
 #   KEEP=1 scripts/demo.sh          leave broker and daemon running at the end
 # Everything it makes lives under ./demo (deleted at the start of each run).
 set -euo pipefail
@@ -14,6 +14,7 @@ DEVICES=${DEVICES:-20}
 TAPS=${TAPS:-500}
 APCS=${APCS:-20}       # vehicles with an onboard passenger counter (at most DEVICES)
 EVASION=${EVASION:-0.1} # share of riders who board without tapping
+CAMERAS=${CAMERAS:-3}   # stops with a street camera publishing Frigate events (0: none)
 bin=$PWD/build
 demo=$PWD/demo
 komposter() { "$bin/tools/komposter" -c "$demo/komposterd.ini" "$@"; }
@@ -54,6 +55,14 @@ while read -r id key_id pub vehicle kind; do
 	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
 		--kind "${kind:-validator}" --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null
 done <"$demo/fleet/fleet.txt"
+# The cameras are mapped when this komposter knows cameras; else they publish unheard.
+if [ "$CAMERAS" -gt 0 ] && komposter camera --help >/dev/null 2>&1; then
+	"$bin/validators/validator-sim" cameras --state "$demo/fleet" --street-cameras "$CAMERAS" >"$demo/cameras.txt"
+	while read -r name stop zone_in zone_out; do
+		komposter camera add "$name" --stop "$stop" --boarding-zone "$zone_in" \
+			--alighting-zone "$zone_out" >/dev/null
+	done <"$demo/cameras.txt"
+fi
 
 echo "== daemon: komposterd, HTTP on 127.0.0.1:$http_port"
 "$bin/ingest/komposterd" -c "$demo/komposterd.ini" 2>"$demo/komposterd.log" &
@@ -64,10 +73,11 @@ for _ in $(seq 100); do
 done
 curl -fsS "http://127.0.0.1:$http_port/readyz"
 
-echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up; counters on $APCS vehicles, ${EVASION} of riders not tapping"
+echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up; counters on $APCS vehicles, ${EVASION} of riders not tapping, Frigate cameras at $CAMERAS stops"
 "$bin/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$mqtt_port" \
 	--server-pub "$demo/keys/server.key.pub" --taps-per-device "$TAPS" --rate 200 \
-	--offline-fraction 0.2 --evasion-rate "$EVASION" --summary "$demo/summary.json"
+	--offline-fraction 0.2 --evasion-rate "$EVASION" --street-cameras "$CAMERAS" \
+	--summary "$demo/summary.json"
 echo "fleet summary: $(cat "$demo/summary.json")"
 
 echo "== today's ridership by route"

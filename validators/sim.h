@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "validators/frigate_sim.h"
+
 #define VD_SIM_KEY_ID 1
 #define VD_SIM_KEY_FILE "device.key"
 #define VD_SIM_OUTBOX_DIR "outbox"
@@ -32,6 +34,8 @@ struct vd_sim_run_opts {
 	double rate;             /* taps per second per device; 0: as fast as possible */
 	double offline_fraction; /* 0..1 */
 	double evasion_rate;     /* 0 <= R < 1: share of riders who board without tapping */
+	uint64_t street_cameras; /* stops with a Frigate camera (frigate_sim.h); 0: none */
+	const char *frigate_prefix; /* their topic prefix; NULL: VD_FRIGATE_PREFIX_DEFAULT */
 	uint64_t seed;
 	uint64_t timeout_s;
 	int64_t resend_ms;
@@ -43,8 +47,29 @@ struct vd_sim_run_opts {
 	int quiet;
 };
 
+struct vd_sim_cameras_opts {
+	const char *state;
+	uint64_t street_cameras;
+	uint64_t seed;
+	const char *frigate_prefix; /* NULL: VD_FRIGATE_PREFIX_DEFAULT */
+};
+
 int vd_sim_init(const struct vd_sim_init_opts *o);
 int vd_sim_run(const struct vd_sim_run_opts *o);
+/* Prints "<camera> <stop id> <boarding zone> <alighting zone>" for each
+ * street camera a run of the same fleet, count and seed has (sim_cameras.c). */
+int vd_sim_cameras(const struct vd_sim_cameras_opts *o);
+
+/* Street cameras are picked among the stops of the routes the fleet's
+ * validators ride: writes them into stops, returns how many. */
+#define VD_SIM_STOPS_MAX 150 /* VD_TAPGEN_ROUTES * VD_TAPGEN_STOPS */
+struct vd_fleet_entry;
+size_t vd_sim_camera_stops(const struct vd_fleet_entry *fleet, size_t n,
+                           uint32_t stops[VD_SIM_STOPS_MAX]);
+/* Picks them and makes their simulator (caller destroys). Returns 0, or 1
+ * after saying why (more cameras than stops, out of memory). */
+int vd_sim_cameras_pick(const struct vd_fleet_entry *fleet, size_t n, uint64_t street_cameras,
+                        uint64_t seed, const char *prefix, struct vd_frigate_sim **out);
 
 /* One (route, hour) of a run with passenger counters: what the counters saw
  * and what the validators took. accepted / boardings is the validation rate
@@ -82,6 +107,13 @@ struct vd_sim_totals {
 	uint64_t evaded;
 	const struct vd_sim_route_hour *route_hours; /* borrowed; ascending route, hour */
 	size_t nroute_hours;
+	/* With street cameras only (ncameras > 0), borrowed: */
+	const struct vd_frigate_camera *cameras;
+	size_t ncameras;
+	const char *frigate_prefix;
+	uint64_t frigate_events; /* messages published on {prefix}/events */
+	const struct vd_frigate_stop_hour *stop_hours; /* ascending stop, hour */
+	size_t nstop_hours;
 };
 
 /* One progress line on stderr. */

@@ -40,7 +40,7 @@ static double per_second(uint64_t n, double seconds)
 	return seconds > 0 ? (double)n / seconds : 0.0;
 }
 
-/* accepted / boardings with 6 decimals, or null where no counter rode. */
+/* accepted / boardings with 6 decimals, or null where nobody was seen boarding. */
 static void format_rate(char *buf, size_t size, uint64_t accepted, uint64_t boardings)
 {
 	if (boardings)
@@ -104,6 +104,38 @@ static int write_counters(FILE *f, const struct vd_sim_totals *t)
 	return fputc(']', f) == EOF ? -1 : 0;
 }
 
+/* With street cameras: which stops have one, and per (stop, hour) what the
+ * camera saw beside the taps made there. */
+static int write_cameras(FILE *f, const struct vd_sim_totals *t)
+{
+	if (fputs(",\"street_cameras\":[", f) == EOF)
+		return -1;
+	for (size_t i = 0; i < t->ncameras; i++) {
+		if (fprintf(f,
+		            "%s{\"camera\":\"%s\",\"stop_id\":%" PRIu32 ",\"boarding_zone\":\"%s\""
+		            ",\"alighting_zone\":\"%s\"}",
+		            i ? "," : "", t->cameras[i].name, t->cameras[i].stop_id,
+		            VD_FRIGATE_BOARDING_ZONE, VD_FRIGATE_ALIGHTING_ZONE) < 0)
+			return -1;
+	}
+	if (fprintf(f, "],\"frigate_prefix\":\"%s\",\"frigate_events\":%" PRIu64 ",\"stop_hours\":[",
+	            t->frigate_prefix, t->frigate_events) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nstop_hours; i++) {
+		const struct vd_frigate_stop_hour *h = &t->stop_hours[i];
+		char rate[32];
+		format_rate(rate, sizeof rate, h->accepted, h->boardings);
+		if (fprintf(f,
+		            "%s{\"stop_id\":%" PRIu32 ",\"hour_s\":%" PRId64 ",\"boardings\":%" PRIu64
+		            ",\"alightings\":%" PRIu64 ",\"taps\":%" PRIu64 ",\"accepted\":%" PRIu64
+		            ",\"validation_rate\":%s}",
+		            i ? "," : "", h->stop_id, h->hour_s, h->boardings, h->alightings, h->taps,
+		            h->accepted, rate) < 0)
+			return -1;
+	}
+	return fputc(']', f) == EOF ? -1 : 0;
+}
+
 int vd_sim_write_summary(const char *path, const struct vd_sim_totals *t)
 {
 	FILE *f = fopen(path, "w");
@@ -122,6 +154,8 @@ int vd_sim_write_summary(const char *path, const struct vd_sim_totals *t)
 	             per_second(t->taps, t->elapsed_s));
 	if (rc >= 0 && t->apcs > 0)
 		rc = write_counters(f, t);
+	if (rc >= 0 && t->ncameras > 0)
+		rc = write_cameras(f, t);
 	if (rc >= 0)
 		rc = fputs("}\n", f);
 	if (fclose(f) != 0 || rc < 0)

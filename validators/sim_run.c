@@ -30,6 +30,17 @@
  * and its records carry the time the visit began, so a visit's boardings and
  * taps fall in one hour, and per (route, hour) accepted taps / boardings is
  * exactly what the summary's route_hours say.
+ *
+ * Street cameras (--street-cameras N) only watch: N stops of the routes the
+ * fleet rides, picked from the seed, each get a simulated Frigate
+ * (frigate_sim.h) that sees every rider boarding there, tapping or not, and
+ * every rider alighting, and publishes its events on a client of its own
+ * (frigate_mqtt.h). They draw from a stream of their own, so the devices'
+ * frames are the same with or without them. A rider boards at the time of
+ * their tap (a counter's vehicle: the visit's time) and those who get off
+ * do so when the first rider of the stop boards: on a vehicle with a
+ * counter they are the counter's alightings, on one without, a number
+ * drawn from the riders aboard, as the counters' are.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +58,8 @@
 #include "firmware-proto/keyfile.h"
 #include "validators/device.h"
 #include "validators/fleet.h"
+#include "validators/frigate_mqtt.h"
+#include "validators/frigate_sim.h"
 #include "validators/passwords.h"
 #include "validators/sim.h"
 #include "validators/sim_rng.h"
@@ -61,6 +74,7 @@
 #define SIM_RIDERS_PER_TAP 4 /* pool = taps / 4: riders tap a few times */
 #define SIM_RNG_SALT 0x5eed0ff1e5ULL
 #define SIM_EVADE_SALT 0xe7ade5a1750ULL
+#define SIM_CAMERA_SALT 0xca3e7a5a17ULL
 #define SIM_APC_DOOR 1          /* the simulated vehicles count at one door */
 #define SIM_APC_CONFIDENCE 100  /* the simulated counter sees every rider */
 #define SIM_ONBOARD_MAX (KP_OCCUPANCY_UNKNOWN - 1)
@@ -93,6 +107,8 @@ struct sim_dev {
 	int64_t offline_since;
 	int flushed;
 	int64_t next_due; /* from vd_device_poll */
+	int cam_visit;         /* with street cameras: the stop's first rider is in */
+	uint16_t cam_onboard;  /* riders aboard a vehicle without a counter */
 };
 
 struct sim {
@@ -110,6 +126,11 @@ struct sim {
 	size_t nroute_hours;
 	size_t route_hours_cap;
 	uint64_t boardings, evaded;
+	struct vd_frigate_sim *cams;   /* NULL without street cameras */
+	struct vd_frigate_mqtt *cam_link;
+	struct vd_rng cam_rng;         /* alightings of vehicles without a counter */
+	uint64_t frigate_events;
+	char cam_err[VD_FRIGATE_MQTT_ERR_SIZE];
 	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake_cond; /* on CLOCK_MONOTONIC */
@@ -337,6 +358,22 @@ static int pair_counters(struct sim *s)
 	return 0;
 }
 
+/* Street cameras on --street-cameras stops of the routes the validators
+ * ride (sim_cameras.c), and their link. */
+static int cameras_open(struct sim *s)
+{
+	if (s->o->street_cameras == 0)
+		return 0;
+	if (vd_sim_cameras_pick(s->fleet, s->n, s->o->street_cameras, s->o->seed,
+	                        s->o->frigate_prefix, &s->cams) != 0)
+		return 1;
+	vd_rng_seed(&s->cam_rng, s->o->seed ^ SIM_CAMERA_SALT);
+	if (vd_frigate_mqtt_open(s->o->broker, vd_frigate_sim_available_topic(s->cams),
+	                         s->o->publish_timeout_ms, &s->cam_link, s->cam_err) != 0)
+		return vd_sim_fail("%s", s->cam_err);
+	return 0;
+}
+
 static int sim_open(struct sim *s)
 {
 	vd_rng_seed(&s->rng, s->o->seed ^ SIM_RNG_SALT);
@@ -350,6 +387,8 @@ static int sim_open(struct sim *s)
 			return 1;
 	}
 	if (pair_counters(s) != 0)
+		return 1;
+	if (cameras_open(s) != 0)
 		return 1;
 	plan_offline(s);
 	s->start_ms = clock_ms(CLOCK_MONOTONIC);
@@ -372,6 +411,8 @@ static void sim_close(struct sim *s)
 	free(s->devs);
 	free(s->fleet);
 	free(s->route_hours);
+	(void)vd_frigate_mqtt_close(s->cam_link, 0, s->cam_err); /* a failed run: nothing to wait for */
+	vd_frigate_sim_destroy(s->cams);
 	vd_passwords_free(s->passwords);
 	vd_tapgen_destroy(s->gen);
 	if (s->wake_ready) {
@@ -476,6 +517,54 @@ static int visit_close_if_done(struct sim *s, struct sim_dev *d)
 	return d->apc && d->visit.open && d->veh.stop_taps == 0 ? visit_close(s, d) : 0;
 }
 
+static int camera_publish(void *arg, const struct vd_frigate_message *m)
+{
+	struct sim *s = arg;
+
+	if (vd_frigate_mqtt_publish(s->cam_link, m->topic, m->payload, m->len, s->cam_err) != 0)
+		return -1;
+	s->frigate_events++;
+	return 0;
+}
+
+/* A street camera call failed: a publish (cam_err says why) or memory. */
+static int camera_failed(struct sim *s)
+{
+	return vd_sim_fail("%s", s->cam_err[0] ? s->cam_err : "street cameras: out of memory");
+}
+
+/* One rider boards where the vehicle is now; the first of the stop lets
+ * those who get off out first. A camera at the stop sees them all. */
+static int camera_board(struct sim *s, struct sim_dev *d, int64_t now)
+{
+	uint32_t stop = vd_tapgen_stop_id(&d->veh);
+	int64_t at = d->apc ? d->visit.at_ms : now;
+
+	if (!d->cam_visit) {
+		unsigned off = d->apc ? d->visit.alightings
+		                      : (unsigned)vd_rng_below(&s->cam_rng, (uint64_t)d->cam_onboard + 1);
+		if (!d->apc)
+			d->cam_onboard = (uint16_t)(d->cam_onboard - off);
+		d->cam_visit = 1;
+		for (unsigned i = 0; i < off; i++) {
+			if (vd_frigate_sim_alight(s->cams, stop, at, camera_publish, s) != 0)
+				return camera_failed(s);
+		}
+	}
+	if (!d->apc && d->cam_onboard < SIM_ONBOARD_MAX)
+		d->cam_onboard++;
+	if (vd_frigate_sim_board(s->cams, stop, at, camera_publish, s) != 0)
+		return camera_failed(s);
+	return 0;
+}
+
+/* The stop's riders are in: the next rider boards at another stop. */
+static void camera_visit_end_if_done(struct sim_dev *d)
+{
+	if (d->veh.stop_taps == 0)
+		d->cam_visit = 0;
+}
+
 static int count_tap(struct sim *s, const struct kp_tap *t)
 {
 	struct vd_sim_route_hour *rh;
@@ -487,6 +576,9 @@ static int count_tap(struct sim *s, const struct kp_tap *t)
 	} else {
 		s->denied++;
 	}
+	if (s->cams && vd_frigate_sim_tap(s->cams, t->stop_id, t->tapped_at,
+	                                  t->result == KP_TAP_ACCEPTED) != 0)
+		return vd_sim_fail("out of memory");
 	if (s->napcs == 0)
 		return 0;
 	rh = route_hour(s, t->route_id, t->tapped_at);
@@ -513,8 +605,12 @@ static int sim_tap(struct sim *s, struct sim_dev *d)
 		s->evaded += (uint64_t)evades;
 		if (d->apc)
 			visit_board(s, d, now, evades);
+		if (s->cams && camera_board(s, d, now) != 0)
+			return 1;
 		if (evades && visit_close_if_done(s, d) != 0)
 			return 1;
+		if (evades)
+			camera_visit_end_if_done(d);
 	} while (evades);
 	vd_tapgen_tap(s->gen, &d->veh, d->apc ? d->visit.at_ms : now, d->offline, &t);
 	rc = vd_device_tap(d->dev, &t);
@@ -524,6 +620,7 @@ static int sim_tap(struct sim *s, struct sim_dev *d)
 	d->taps_done++;
 	if (count_tap(s, &t) != 0)
 		return 1;
+	camera_visit_end_if_done(d);
 	return visit_close_if_done(s, d);
 }
 
@@ -642,7 +739,13 @@ static void sim_totals(const struct sim *s, struct vd_sim_totals *t)
 		.evaded = s->evaded,
 		.route_hours = s->route_hours,
 		.nroute_hours = s->nroute_hours,
+		.frigate_prefix = s->o->frigate_prefix ? s->o->frigate_prefix : VD_FRIGATE_PREFIX_DEFAULT,
+		.frigate_events = s->frigate_events,
 	};
+	if (s->cams) {
+		t->cameras = vd_frigate_sim_cameras(s->cams, &t->ncameras);
+		t->stop_hours = vd_frigate_sim_stop_hours(s->cams, &t->nstop_hours);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct vd_device_stats *st = vd_device_stats(s->devs[i].dev);
 		t->frames += st->frames;
@@ -763,6 +866,12 @@ int vd_sim_run(const struct vd_sim_run_opts *o)
 	rc = sim_open(&s);
 	if (rc == 0) {
 		rc = sim_loop(&s);
+		if (s.cam_link) { /* every camera event delivered before the summary says so */
+			int cam_rc = vd_frigate_mqtt_close(s.cam_link, rc == 0, s.cam_err);
+			s.cam_link = NULL;
+			if (cam_rc != 0 && rc == 0)
+				rc = vd_sim_fail("%s", s.cam_err);
+		}
 		rc = sim_report(&s, rc);
 	}
 	sim_close(&s);

@@ -143,9 +143,14 @@ uint32_t vd_tapgen_route_id(const struct vd_vehicle *v)
 	return ROUTE_IDS[v->route];
 }
 
+uint32_t vd_tapgen_stop_at(unsigned route, unsigned stop)
+{
+	return ROUTE_IDS[route] * 100 + stop + 1;
+}
+
 uint32_t vd_tapgen_stop_id(const struct vd_vehicle *v)
 {
-	return ROUTE_IDS[v->route] * 100 + v->stop + 1;
+	return vd_tapgen_stop_at(v->route, v->stop);
 }
 
 void vd_tapgen_board(struct vd_tapgen *g, struct vd_vehicle *v)

@@ -55,6 +55,10 @@ void vd_tapgen_tap(struct vd_tapgen *g, const struct vd_vehicle *v, int64_t now_
 /* The operator's route id and the stop id where the vehicle is. */
 uint32_t vd_tapgen_route_id(const struct vd_vehicle *v);
 uint32_t vd_tapgen_stop_id(const struct vd_vehicle *v);
+/* The stop id of stop index `stop` (< VD_TAPGEN_STOPS) on route index
+ * `route` (< VD_TAPGEN_ROUTES): the fleet's vehicle i rides route index
+ * i % VD_TAPGEN_ROUTES. */
+uint32_t vd_tapgen_stop_at(unsigned route, unsigned stop);
 
 /* Writes every distinct token handed out so far, 32 lowercase hex digits a
  * line. Returns 0 or -1 (errno set). */

@@ -19,6 +19,7 @@
 #include "firmware-proto/frame.h"
 #include "firmware-proto/hex.h"
 #include "validators/device.h"
+#include "validators/frigate_sim.h"
 #include "validators/sim.h"
 
 #define EXIT_USAGE 2
@@ -28,6 +29,8 @@ static const char USAGE[] =
 	"                          [--quiet]\n"
 	"       validator-sim run --state DIR --broker URI --server-pub FILE\n"
 	"                         --taps-per-device M [options]\n"
+	"       validator-sim cameras --state DIR --street-cameras N [--seed S]\n"
+	"                             [--frigate-prefix P]\n"
 	"\n"
 	"init  makes DIR/<device id>/device.key (and .pub) for N devices with consecutive\n"
 	"      ids from --first-id (default 1), and DIR/fleet.txt, one line per device:\n"
@@ -46,7 +49,15 @@ static const char USAGE[] =
 	"  --evasion-rate R      share of riders who board without tapping, 0 <= R < 1;\n"
 	"                        a vehicle's APC sees them all and sends COUNTS frames\n"
 	"                        on komposter/v1/dev/<id>/counts (default 0)\n"
-	"  --seed S              seed for taps, riders, evasion and offline picks (default 1)\n"
+	"  --street-cameras N    a Frigate camera, named stop<stop id> with zones boarding\n"
+	"                        and alighting, on N stops the fleet serves (picked from\n"
+	"                        the seed): it sees every rider boarding or alighting\n"
+	"                        there, tapping or not, and publishes Frigate 0.14 events\n"
+	"                        on <prefix>/events and \"online\" on <prefix>/available\n"
+	"                        (retained), on a client of its own (default 0)\n"
+	"  --frigate-prefix P    the cameras' topic prefix (default frigate)\n"
+	"  --seed S              seed for taps, riders, evasion, offline picks and\n"
+	"                        camera stops (default 1)\n"
 	"  --timeout SEC         give up after SEC seconds (default 300)\n"
 	"  --resend-ms MS        re-send a frame unACKed this long after its PUBACK\n"
 	"                        (default 10000)\n"
@@ -64,6 +75,10 @@ static const char USAGE[] =
 	"                        mosquitto_passwd -U hashes); default: no credentials\n"
 	"  --duplicate           publish every frame twice (for dedupe tests)\n"
 	"  --quiet               no progress lines\n"
+	"\n"
+	"cameras  prints the street cameras `run` with the same fleet, N and seed will\n"
+	"      have, one line each: <camera> <stop id> <boarding zone> <alighting zone>\n"
+	"      (map them with komposter camera add before the run)\n"
 	"\n"
 	"exit: 0 done (run: every outbox empty), 1 failed or timed out, 2 usage error\n";
 
@@ -107,7 +122,7 @@ enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SER
        OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
        OPT_WINDOW,
        OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS, OPT_APCS,
-       OPT_EVASION };
+       OPT_EVASION, OPT_STREET_CAMERAS, OPT_FRIGATE_PREFIX };
 
 static const struct option INIT_OPTIONS[] = {
 	{"state", required_argument, NULL, OPT_STATE},
@@ -129,6 +144,8 @@ static const struct option RUN_OPTIONS[] = {
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"offline-fraction", required_argument, NULL, OPT_OFFLINE},
 	{"evasion-rate", required_argument, NULL, OPT_EVASION},
+	{"street-cameras", required_argument, NULL, OPT_STREET_CAMERAS},
+	{"frigate-prefix", required_argument, NULL, OPT_FRIGATE_PREFIX},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"resend-ms", required_argument, NULL, OPT_RESEND},
@@ -190,6 +207,57 @@ static int parse_init(int argc, char **argv, struct vd_sim_init_opts *o)
 	return 0;
 }
 
+static const struct option CAMERAS_OPTIONS[] = {
+	{"state", required_argument, NULL, OPT_STATE},
+	{"street-cameras", required_argument, NULL, OPT_STREET_CAMERAS},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"frigate-prefix", required_argument, NULL, OPT_FRIGATE_PREFIX},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static int parse_street_cameras(const char *arg, uint64_t *out)
+{
+	return parse_u64(arg, VD_SIM_STOPS_MAX, out)
+	       ? usage_error("--street-cameras: '%s' is not a count of stops (at most 150)", arg) : 0;
+}
+
+static int parse_frigate_prefix(const char *arg, const char **out)
+{
+	if (!arg[0] || strlen(arg) > VD_FRIGATE_PREFIX_MAX || strpbrk(arg, "+#"))
+		return usage_error("--frigate-prefix: '%s' is not 1..64 bytes of a topic without + or #", arg);
+	*out = arg;
+	return 0;
+}
+
+static int parse_cameras(int argc, char **argv, struct vd_sim_cameras_opts *o)
+{
+	int c, rc = 0;
+
+	*o = (struct vd_sim_cameras_opts){.seed = 1};
+	while (rc == 0 && (c = getopt_long(argc, argv, "", CAMERAS_OPTIONS, NULL)) != -1) {
+		switch (c) {
+		case OPT_HELP: fputs(USAGE, stdout); return -1;
+		case OPT_STATE: o->state = optarg; break;
+		case OPT_STREET_CAMERAS: rc = parse_street_cameras(optarg, &o->street_cameras); break;
+		case OPT_FRIGATE_PREFIX: rc = parse_frigate_prefix(optarg, &o->frigate_prefix); break;
+		case OPT_SEED:
+			rc = parse_u64(optarg, UINT64_MAX, &o->seed) ? usage_error("--seed: '%s' is not a number", optarg) : 0;
+			break;
+		default: return unknown_option(argv);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->state)
+		return usage_error("%s", "cameras needs --state DIR");
+	if (!o->street_cameras)
+		return usage_error("%s", "cameras needs --street-cameras N (at least 1)");
+	return 0;
+}
+
 static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 {
 	uint64_t v;
@@ -225,6 +293,8 @@ static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 		return parse_double(arg, 0, 1e6, &o->rate) ? usage_error("--rate: '%s' is not taps per second", arg) : 0;
 	case OPT_OFFLINE:
 		return parse_double(arg, 0, 1, &o->offline_fraction) ? usage_error("--offline-fraction: '%s' is not 0..1", arg) : 0;
+	case OPT_STREET_CAMERAS:
+		return parse_street_cameras(arg, &o->street_cameras);
 	case OPT_EVASION: /* 1 would leave no rider who taps */
 		return parse_double(arg, 0, 1, &o->evasion_rate) || o->evasion_rate >= 1 ? usage_error("--evasion-rate: '%s' is not 0 <= R < 1", arg) : 0;
 	default: return EXIT_USAGE;
@@ -240,6 +310,8 @@ static int run_option(int c, const char *arg, struct vd_sim_run_opts *o)
 	case OPT_SUMMARY: o->summary = arg; return 0;
 	case OPT_TOKENS: o->tokens_out = arg; return 0;
 	case OPT_PASSWORDS: o->broker_passwords = arg; return 0;
+	case OPT_FRIGATE_PREFIX:
+		return parse_frigate_prefix(arg, &o->frigate_prefix);
 	case OPT_DUPLICATE: o->duplicate = 1; return 0;
 	case OPT_QUIET: o->quiet = 1; return 0;
 	default: return run_number_option(c, arg, o);
@@ -289,7 +361,7 @@ int main(int argc, char **argv)
 
 	opterr = 0; /* one line of our own instead of getopt's */
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: init or run");
+		return usage_error("%s", "a command is needed: init, run or cameras");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(USAGE, stdout);
 		return 0;
@@ -306,5 +378,10 @@ int main(int argc, char **argv)
 		rc = parse_run(argc - 1, argv + 1, &o);
 		return rc < 0 ? 0 : rc ? rc : vd_sim_run(&o);
 	}
-	return usage_error("unknown command '%s': init or run", argv[1]);
+	if (!strcmp(argv[1], "cameras")) {
+		struct vd_sim_cameras_opts o;
+		rc = parse_cameras(argc - 1, argv + 1, &o);
+		return rc < 0 ? 0 : rc ? rc : vd_sim_cameras(&o);
+	}
+	return usage_error("unknown command '%s': init, run or cameras", argv[1]);
 }
