@@ -30,9 +30,14 @@
 /* Bumped whenever a stored layout changes; an open of another version is
  * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash).
  * 3: the log holds COUNTS frames too, with the door_agg and load_agg
- * tables (count_agg.h); a binary of schema 2 would misread them. */
-#define ST_SCHEMA_VERSION 3u
-#define ST_MAX_DBS 16
+ * tables (count_agg.h); a binary of schema 2 would misread them.
+ * 4: the camera registry (cameras.h), vehicle positions (vehicle_pos.h)
+ * and the NVR tables (nvr.h), and door_agg cells of source NVR with no log
+ * entry behind them: a binary of schema 3 would neither keep vehicle_pos
+ * current nor know that those cells are not recounted from the log, and
+ * its st_check would call them inconsistent. */
+#define ST_SCHEMA_VERSION 4u
+#define ST_MAX_DBS 32
 
 /* Internal status: the map is full, grow it and retry the transaction.
  * Never returned by a public function (they turn it into ST_EFULL). */
@@ -64,6 +69,12 @@ struct st_dbis {
 	MDB_dbi load_agg;
 	MDB_dbi epoch_keys;
 	MDB_dbi chain;
+	MDB_dbi cameras;     /* cameras.c */
+	MDB_dbi vehicle_pos; /* vehicle_pos.c */
+	MDB_dbi nvr_counted; /* nvr.c: camera\0id → directions, insertion seq */
+	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
+	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
+	MDB_dbi nvr_outages; /* nvr.c: start → end */
 };
 
 struct st_epoch_cache_slot {
@@ -201,6 +212,10 @@ int st_count_cell_add(MDB_txn *txn, const struct st_dbis *dbis, const struct st_
 MDB_dbi st_count_table_dbi(const struct st_dbis *dbis, enum st_count_table table);
 /* "20240515 h12 route 7 stop 100 door 1 source 1", for check's reports. */
 void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t cap);
+
+/* cameras.c: ST_OK when a stored cameras record decodes to a camera
+ * st_camera_valid accepts, else ST_ECORRUPT (for st_check). */
+int st_camera_check_record(const MDB_val *k, const MDB_val *v);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */
