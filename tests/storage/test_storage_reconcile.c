@@ -8,6 +8,7 @@
  * NVR rows, no NVR outage touches it; the rate exists only then.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -137,7 +138,7 @@ static void fill_fleet(void)
 	for (int i = 0; i < 2; i++)
 		taps[n++] = t_tap(noon + 10 * minute_ms + i, 7, 101, 2, 500, 10 + (uint32_t)i);
 	taps[n] = t_tap(noon + 11 * minute_ms, 7, 101, 2, 500, 20);
-	taps[n++].result = KP_TAP_DENIED;
+	taps[n++].result = KP_TAP_DENIED_BALANCE;
 	taps[n++] = t_tap(noon + hour_ms + 5 * minute_ms, 7, 100, 1, 800, 30);
 	for (int i = 0; i < 4; i++)
 		taps[n++] = t_tap(noon + 20 * minute_ms + i, 8, 100, 1, 800, 40 + (uint32_t)i);
