@@ -201,11 +201,15 @@ static int add_tap_cell(void *ctx, const struct st_tap_agg_key *k, const struct 
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->accepted, v->denied, v->amount });
 }
 
+/* --counts shows the signed counts of APCs only: NVR cells (count_agg.h)
+ * rest on no signature and are shown by --with-cameras, source apart. */
 static int add_door_cell(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
 {
 	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_STOP] = k->stop_id, [DIM_HOUR] = k->hour,
 		               [DIM_DOOR] = k->door };
 
+	if (k->source != ST_COUNT_SOURCE_SIGNED)
+		return 0;
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->boardings, v->alightings });
 }
 
@@ -213,6 +217,8 @@ static int add_load_cell(void *ctx, const struct st_load_agg_key *k, const struc
 {
 	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_HOUR] = k->hour };
 
+	if (k->source != ST_COUNT_SOURCE_SIGNED)
+		return 0;
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ [V_PEAK] = v->peak, [V_LOAD_SUM] = v->sum,
 		                                                [V_SAMPLES] = v->samples });
 }

@@ -4,7 +4,8 @@
  * through st_nvr_commit: exact rows per service date, hour, route or stop
  * and source, with accepted taps and the validation rate; signed and NVR
  * counts of one route never added together; street cameras only at stop
- * level, against the taps of every route; an NVR outage leaves its hour
+ * level, against the taps of every route; `stats --counts` keeps showing
+ * the signed counts only; an NVR outage leaves its hour
  * without a rate (null, "-") while the signed row of that hour keeps one;
  * wrong combinations of options are usage errors.
  */
@@ -232,6 +233,24 @@ Test(stats_cameras, plain_stats_are_unchanged_by_camera_counts)
 	cr_expect_eq(num(total, "accepted"), 7);
 	cr_expect_eq(num(total, "denied"), 1);
 	cr_expect_null(cJSON_GetObjectItemCaseSensitive(total, "rate"));
+	cJSON_Delete(doc);
+	tools_run_free(&r);
+}
+
+Test(stats_cameras, counts_show_the_signed_counts_only)
+{
+	struct tools_run r;
+	cJSON *doc, *total;
+
+	cr_assert_eq(tools_run(&r, "stats", "-c", conf, "--counts", "--by", "stop", "--from", "2024-06-15", "--to",
+	                       "2024-06-15", "--json", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	doc = cJSON_Parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	total = cJSON_GetObjectItemCaseSensitive(doc, "total");
+	cr_expect_eq(num(total, "boardings"), 20, "10 + 6 + 4 signed, without the 11 of NVR cameras");
+	cr_expect_eq(num(total, "alightings"), 5);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "rows")), 3, "stops 110, 111, 120");
 	cJSON_Delete(doc);
 	tools_run_free(&r);
 }
