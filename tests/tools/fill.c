@@ -134,6 +134,7 @@ static int open_default(const char *db_dir, struct st_db **db)
 	opts.path = db_dir;
 	opts.timezone = FILL_TIMEZONE;
 	opts.service_day_start_hour = FILL_START_HOUR;
+	opts.adopt_settings = 1; /* an existing database keeps its own */
 	return st_db_open(db, &opts) == ST_OK ? 0 : -1;
 }
 

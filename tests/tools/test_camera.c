@@ -355,3 +355,41 @@ Test(camera, events_table_has_a_header_and_a_line_per_event)
 	cr_expect_null(strstr(r.out, "bbb"), "07:00 is before --from: %s", r.out);
 	tools_run_free(&r);
 }
+
+Test(camera, events_read_and_show_times_in_the_database_zone)
+{
+	char kyiv[128];
+	struct st_nvr_event evs[] = {
+		event("bus5-front", "summer", 7, 10, 12, "entry", 1, 0), /* 10:10 EEST */
+		event("bus5-front", "winter", 7, 10, 0, "entry", 0, 0),
+	};
+	struct tools_run r;
+	cJSON *doc;
+
+	evs[1].start = fill_utc_ms(2024, 1, 15, 7, 10); /* 09:10 EET */
+	snprintf(kyiv, sizeof(kyiv), "%s/kyiv", dir);
+	/* Without a config the database is made in the built-in zone, Europe/Kyiv. */
+	cr_assert_eq(tools_run(&r, "camera", "add", "--db", kyiv, "bus5-front", "--vehicle", "5",
+	                       "--boarding-zone", "entry", NULL), 0);
+	expect_ok(&r, "add in Kyiv");
+	cr_assert_eq(fill_nvr_events(kyiv, evs, 2), 0);
+	cr_assert_eq(tools_run(&r, "camera", "events", "--db", kyiv, "--vehicle", "5", "--from", "2024-06-15T10:10",
+	                       "--to", "2024-06-15T10:11", "--json", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	doc = cJSON_Parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	cr_assert_eq(cJSON_GetArraySize(doc), 1, "%s", r.out);
+	expect_event(doc, 0, "summer", "bus5-front", "2024-06-15T10:10:00+03:00", "2024-06-15T10:10:12+03:00",
+	             "entry", 1, 0);
+	cJSON_Delete(doc);
+	tools_run_free(&r);
+	cr_assert_eq(tools_run(&r, "camera", "events", "--db", kyiv, "--vehicle", "5", "--from", "2024-01-15",
+	                       "--to", "2024-01-15", "--json", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	doc = cJSON_Parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	cr_assert_eq(cJSON_GetArraySize(doc), 1, "%s", r.out);
+	expect_event(doc, 0, "winter", "bus5-front", "2024-01-15T09:10:00+02:00", NULL, "entry", 0, 0);
+	cJSON_Delete(doc);
+	tools_run_free(&r);
+}
