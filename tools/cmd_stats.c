@@ -14,6 +14,9 @@
  * not of cells. All of it happens inside one read transaction; printing
  * happens after it ended.
  *
+ * With --with-cameras, the validation rate instead: camera counts beside
+ * accepted taps per service date, hour and route or stop (stats_rate.h).
+ *
  * The default range is today's service date, in the database's time zone
  * and service-day start (the settings recorded in the database, which every command adopts).
  */
@@ -28,6 +31,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_out.h"
+#include "tools/stats_rate.h"
 
 #define CMD "stats"
 #define DIMS_MAX 4
@@ -40,7 +44,9 @@ static const char help[] =
 	"Usage: komposter stats [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
 	"                       [--by route,stop,hour,fare] [--json]\n"
 	"       komposter stats --counts [--from ...] [--to ...]\n"
-	"                       [--by route,stop,hour,door] [--json]\n\n"
+	"                       [--by route,stop,hour,door] [--json]\n"
+	"       komposter stats --with-cameras [--from ...] [--to ...]\n"
+	"                       [--by route|stop] [--json]\n\n"
 	"Sums the tap aggregates of the service dates from..to (inclusive), grouped\n"
 	"by the chosen dimensions, in the order given: accepted taps, denied taps\n"
 	"and the amount charged on accepted taps (minor units, kopiykas).\n"
@@ -49,13 +55,25 @@ static const char help[] =
 	"--by names only route and/or hour, the peak and the mean occupancy of the\n"
 	"snapshots (snapshots with an unknown occupancy are not counted).\n"
 	"Prints an aligned table with a total row, or with --json an object\n"
-	"{\"from\", \"to\", \"by\", \"rows\": [...], \"total\": {...}}.\n\n"
+	"{\"from\", \"to\", \"by\", \"rows\": [...], \"total\": {...}}.\n"
+	"With --with-cameras, sets camera counts against accepted taps: one row per\n"
+	"service date, hour, route (onboard counters and cameras, taps of every\n"
+	"stop) or stop (street cameras, taps of every route) and source (signed:\n"
+	"APC COUNTS frames; nvr: NVR camera events; never added together), with\n"
+	"boardings, alightings, accepted taps and the validation rate, accepted\n"
+	"taps / boardings. The rate is shown only for a complete hour (ended, and\n"
+	"for nvr rows no NVR outage in it) with boardings: \"-\" (JSON null)\n"
+	"otherwise. An hour without camera counts has no row. The JSON object is\n"
+	"{\"from\", \"to\", \"by\", \"rows\": [{\"date\", \"hour\", \"route_id\" or\n"
+	"\"stop_id\", \"source\", \"boardings\", \"alightings\", \"accepted\",\n"
+	"\"complete\", \"rate\"}]}, without a total.\n\n"
 	"Options:\n"
 	"      --from DATE    first service date (default: --to)\n"
 	"      --to DATE      last service date (default: today's service date)\n"
 	"      --by LIST      comma-separated subset of route, stop, hour, fare\n"
 	"                     (fare: taps only; door: --counts only) (default: route)\n"
 	"      --counts       passenger counts instead of taps\n"
+	"      --with-cameras the validation rate; --by route (default) or stop\n"
 	"      --json         print JSON instead of a table\n" KP_CLI_COMMON_HELP
 	"\n" KP_CLI_EXIT_HELP;
 
@@ -89,6 +107,7 @@ struct stats {
 	size_t nby;
 	int json;
 	int counts;    /* --counts */
+	int cameras;   /* --with-cameras */
 	int with_load; /* --counts grouped by route and/or hour only: peak and mean too */
 	struct group *g;
 	size_t n, cap;
@@ -182,11 +201,15 @@ static int add_tap_cell(void *ctx, const struct st_tap_agg_key *k, const struct 
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->accepted, v->denied, v->amount });
 }
 
+/* --counts shows the signed counts of APCs only: NVR cells (count_agg.h)
+ * rest on no signature and are shown by --with-cameras, source apart. */
 static int add_door_cell(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
 {
 	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_STOP] = k->stop_id, [DIM_HOUR] = k->hour,
 		               [DIM_DOOR] = k->door };
 
+	if (k->source != ST_COUNT_SOURCE_SIGNED)
+		return 0;
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ v->boardings, v->alightings });
 }
 
@@ -194,6 +217,8 @@ static int add_load_cell(void *ctx, const struct st_load_agg_key *k, const struc
 {
 	const cell_dims dv = { [DIM_ROUTE] = k->route_id, [DIM_HOUR] = k->hour };
 
+	if (k->source != ST_COUNT_SOURCE_SIGNED)
+		return 0;
 	return add_group(ctx, dv, (const uint64_t[VALUES_MAX]){ [V_PEAK] = v->peak, [V_LOAD_SUM] = v->sum,
 		                                                [V_SAMPLES] = v->samples });
 }
@@ -430,9 +455,9 @@ static int parse_by(struct stats *s, const char *list)
 	}
 }
 
-enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON, OPT_COUNTS };
+enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON, OPT_COUNTS, OPT_WITH_CAMERAS };
 
-/* cli_option_fn: --from, --to, --by, --json, --counts. */
+/* cli_option_fn: --from, --to, --by, --json, --counts, --with-cameras. */
 static int stats_option(void *ctx, int opt, const char *arg)
 {
 	struct stats *s = ctx;
@@ -443,6 +468,7 @@ static int stats_option(void *ctx, int opt, const char *arg)
 	case OPT_BY: return parse_by(s, arg);
 	case OPT_JSON: s->json = 1; return CLI_CONTINUE;
 	case OPT_COUNTS: s->counts = 1; return CLI_CONTINUE;
+	case OPT_WITH_CAMERAS: s->cameras = 1; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
 }
@@ -451,6 +477,13 @@ static int stats_option(void *ctx, int opt, const char *arg)
  * whether count rows can carry the load (route and hour only). */
 static int check_dims(struct stats *s)
 {
+	if (s->cameras) {
+		if (s->counts)
+			return cli_usage(CMD, "--with-cameras and --counts: give one");
+		if (s->nby != 1 || (s->by[0] != DIM_ROUTE && s->by[0] != DIM_STOP))
+			return cli_usage(CMD, "--with-cameras: --by is route or stop");
+		return CLI_CONTINUE;
+	}
 	s->with_load = s->counts;
 	for (size_t i = 0; i < s->nby; i++) {
 		if (s->by[i] == DIM_FARE && s->counts)
@@ -473,6 +506,7 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "counts", no_argument, NULL, OPT_COUNTS },
+		{ "with-cameras", no_argument, NULL, OPT_WITH_CAMERAS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
@@ -524,6 +558,12 @@ int cmd_stats(struct kp_cli *cli, int argc, char **argv)
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0)
 		return KP_EXIT_FAIL;
 	status = default_dates(db, &s);
+	if (status == KP_EXIT_OK && s.cameras) {
+		status = stats_rate_print(db, CMD, s.from, s.to,
+		                          s.by[0] == DIM_STOP ? ST_RECONCILE_STOP : ST_RECONCILE_ROUTE, s.json);
+		st_db_close(db);
+		return status;
+	}
 	if (status == KP_EXIT_OK)
 		status = sum_range(db, &s);
 	st_db_close(db);

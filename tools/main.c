@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
 	{ "dump", cmd_dump, "print stored taps as JSON lines" },
 	{ "stats", cmd_stats, "sum tap aggregates over service dates" },
 	{ "check", cmd_check, "check the database's consistency" },
+	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 

@@ -14,6 +14,7 @@
 
 #include "storage/commit.h"
 #include "storage/db.h"
+#include "storage/nvr.h"
 
 #define SENT_AT_MS 1718438400000LL
 
@@ -123,6 +124,46 @@ int fill_counts(const char *db_dir, uint64_t device_id, uint64_t batch_seq, cons
 out:
 	free(f.buf[0]);
 	return rc;
+}
+
+static int open_default(const char *db_dir, struct st_db **db)
+{
+	struct st_options opts;
+
+	st_options_default(&opts);
+	opts.path = db_dir;
+	opts.timezone = FILL_TIMEZONE;
+	opts.service_day_start_hour = FILL_START_HOUR;
+	opts.adopt_settings = 1; /* an existing database keeps its own */
+	return st_db_open(db, &opts) == ST_OK ? 0 : -1;
+}
+
+int fill_nvr_events(const char *db_dir, struct st_nvr_event *events, size_t n)
+{
+	const struct st_nvr_limits limits = { .counted_max = 1024 };
+	struct st_nvr_stats stats;
+	struct st_db *db = NULL;
+	int rc;
+
+	if (open_default(db_dir, &db) != 0)
+		return -1;
+	rc = st_nvr_commit(db, events, n, &limits, &stats);
+	st_db_close(db);
+	return rc == ST_OK ? 0 : -1;
+}
+
+int fill_nvr_outage(const char *db_dir, int64_t start, int64_t end)
+{
+	struct st_db *db = NULL;
+	int rc;
+
+	if (open_default(db_dir, &db) != 0)
+		return -1;
+	rc = st_nvr_set_available(db, 0, start);
+	if (rc == ST_OK && end != 0)
+		rc = st_nvr_set_available(db, 1, end);
+	st_db_close(db);
+	return rc == ST_OK ? 0 : -1;
 }
 
 int fill_write_config(const char *conf_path, const char *db_dir)

@@ -30,6 +30,15 @@ int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t de
 int fill_counts(const char *db_dir, uint64_t device_id, uint64_t batch_seq, const struct kp_count *recs,
                 uint16_t n);
 
+struct st_nvr_event; /* storage/nvr.h */
+
+/* Stores NVR events (counted as each one's want and cell say) with
+ * st_nvr_commit. A new database gets the default service-day settings, an
+ * existing one keeps its own. 0 or -1. */
+int fill_nvr_events(const char *db_dir, struct st_nvr_event *events, size_t n);
+/* Records the NVR offline at start and, when end != 0, online again at end. */
+int fill_nvr_outage(const char *db_dir, int64_t start, int64_t end);
+
 /* Writes "[storage] path, timezone, service_day_start_hour" to conf_path. */
 int fill_write_config(const char *conf_path, const char *db_dir);
 

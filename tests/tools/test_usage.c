@@ -40,6 +40,11 @@ Test(usage, every_command_has_help_on_stdout)
 	expect_help("dump", NULL);
 	expect_help("stats", NULL);
 	expect_help("check", NULL);
+	expect_help("camera", NULL);
+	expect_help("camera", "add");
+	expect_help("camera", "list");
+	expect_help("camera", "remove");
+	expect_help("camera", "events");
 }
 
 static void expect_usage_error(struct tools_run *r)
