@@ -15,6 +15,13 @@
  *    and merged against `tap_agg` cell by cell; count records of COUNTS
  *    frames likewise against `door_agg` and `load_agg`. The three tables
  *    share one cell set type: an encoded key and three u64 counters.
+ *    Door cells of source NVR are skipped: unsigned camera counts have no
+ *    log entry to recount them from (nvr.h keeps the events, not a log).
+ *  - the tables with no log behind them (cameras, vehicle_pos and the NVR
+ *    tables) are checked record by record: each decodes, every nvr_order
+ *    record names a counted object of its sequence and the two tables have
+ *    as many records, and outages are in order, without overlap, and only
+ *    the last may be open.
  * The cell a tap counts in comes from st_tap_agg_of, a count record's from
  * st_count_cell_of, the writer's own rules, with the service-day settings
  * recorded in the database (st_db_options).
@@ -29,6 +36,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "storage/cameras.h"
 #include "storage/db_internal.h"
 
 #define PROGRESS_EVERY 4096
@@ -498,6 +506,9 @@ static int agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_va
 
 	if (!sizes_ok(m->c, m->cs->name, k, m->cs->key_size, v, ST_COUNT_AGG_VAL_SIZE))
 		return ST_OK;
+	if (m->cs->rule == ST_COUNT_TABLE_DOOR &&
+	    st_count_key_source(ST_COUNT_TABLE_DOOR, k->mv_data) == ST_COUNT_SOURCE_NVR)
+		return ST_OK; /* no log entry behind NVR counts: nothing to recount them from */
 	if (m->cs->rule == ST_COUNT_TABLE_NONE) {
 		st_tap_agg_val_decode(v->mv_data, &tv);
 		got[0] = tv.accepted;
@@ -520,6 +531,111 @@ static int check_agg(struct check *c, struct cells *cs)
 	rc = st_walk(c->r.txn, cs->dbi, NULL, agg_record, &m);
 	for (; m.i < cs->n; m.i++)
 		cell_report(c, cs, cs->a[m.i].key, "missing", cs->a[m.i].v, none);
+	return rc;
+}
+
+/* ---- the registry and the NVR tables: every record decodes ---- */
+
+struct table_walk {
+	struct check *c;
+	const char *name;
+	int (*decode)(const MDB_val *k, const MDB_val *v);
+	uint64_t records;
+	struct st_nvr_outage last; /* nvr_outages: the one before */
+};
+
+static int table_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct table_walk *w = ctx;
+
+	(void)cur;
+	w->records++;
+	if (w->decode(k, v) != ST_OK)
+		problem(w->c, "%s: record %" PRIu64 " (%zu+%zu bytes) does not decode", w->name, w->records,
+		        k->mv_size, v->mv_size);
+	return ST_OK;
+}
+
+static int counted_record_ok(const MDB_val *k, const MDB_val *v)
+{
+	unsigned dirs;
+	uint64_t seq;
+
+	return st_nvr_counted_decode(k, v, &dirs, &seq);
+}
+
+static int walk_table(struct check *c, const char *name, MDB_dbi dbi,
+                      int (*decode)(const MDB_val *k, const MDB_val *v), uint64_t *records)
+{
+	struct table_walk w = {.c = c, .name = name, .decode = decode};
+	int rc = st_walk(c->r.txn, dbi, NULL, table_record, &w);
+
+	if (records)
+		*records = w.records;
+	return rc;
+}
+
+/* An order record must name a counted object recorded with its sequence. */
+static int order_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct table_walk *w = ctx;
+	MDB_val object = *v, cv;
+	unsigned dirs;
+	uint64_t seq = 0;
+
+	(void)cur;
+	w->records++;
+	if (k->mv_size != ST_NVR_ORDER_KEY_SIZE || v->mv_size == 0 || v->mv_size > ST_NVR_OBJECT_KEY_MAX) {
+		problem(w->c, "nvr_order: record %" PRIu64 " of %zu+%zu bytes", w->records, k->mv_size,
+		        v->mv_size);
+		return ST_OK;
+	}
+	if (mdb_get(w->c->r.txn, w->c->db->dbi.nvr_counted, &object, &cv) != MDB_SUCCESS ||
+	    st_nvr_counted_decode(&object, &cv, &dirs, &seq) != ST_OK || seq != kp_load_u64be(k->mv_data))
+		problem(w->c, "nvr_order: seq %" PRIu64 " names no counted object of that seq",
+		        kp_load_u64be(k->mv_data));
+	return ST_OK;
+}
+
+/* Outages decode, are in order, do not overlap, and only the last is open. */
+static int outage_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct table_walk *w = ctx;
+	struct st_nvr_outage o;
+
+	(void)cur;
+	if (st_nvr_outage_check_record(k, v, &o) != ST_OK) {
+		problem(w->c, "nvr_outages: record %" PRIu64 " does not decode", w->records + 1);
+		return ST_OK;
+	}
+	if (w->records > 0 && (w->last.end == 0 || w->last.end > o.start))
+		problem(w->c, "nvr_outages: the outage from %" PRId64 " overlaps the one from %" PRId64, o.start,
+		        w->last.start);
+	w->records++;
+	w->last = o;
+	return ST_OK;
+}
+
+static int check_side_tables(struct check *c)
+{
+	const struct st_dbis *d = &c->db->dbi;
+	struct table_walk order = {.c = c}, outages = {.c = c};
+	uint64_t counted = 0;
+	int rc;
+
+	rc = walk_table(c, "cameras", d->cameras, st_camera_check_record, NULL);
+	if (rc == ST_OK)
+		rc = walk_table(c, "vehicle_pos", d->vehicle_pos, st_vehicle_pos_check_record, NULL);
+	if (rc == ST_OK)
+		rc = walk_table(c, "nvr_events", d->nvr_events, st_nvr_event_check_record, NULL);
+	if (rc == ST_OK)
+		rc = walk_table(c, "nvr_counted", d->nvr_counted, counted_record_ok, &counted);
+	if (rc == ST_OK)
+		rc = st_walk(c->r.txn, d->nvr_order, NULL, order_record, &order);
+	if (rc == ST_OK && order.records != counted)
+		problem(c, "nvr_order: %" PRIu64 " records for %" PRIu64 " counted objects", order.records, counted);
+	if (rc == ST_OK)
+		rc = st_walk(c->r.txn, d->nvr_outages, NULL, outage_record, &outages);
 	return rc;
 }
 
@@ -550,6 +666,8 @@ static int run_checks(struct check *c)
 		rc = check_agg(c, &c->doors);
 	if (rc == ST_OK)
 		rc = check_agg(c, &c->loads);
+	if (rc == ST_OK)
+		rc = check_side_tables(c);
 	return rc;
 }
 

@@ -7,6 +7,14 @@
  * recomputed from the log, and no stored frame
  * keeps signature bytes. It verifies no signature and recomputes no
  * frame_hash: neither is possible from what the log keeps (log.h).
+ *
+ * Door cells of source ST_COUNT_SOURCE_NVR are not recounted: unsigned
+ * camera counts (nvr.h) have no log entry behind them, so nothing could
+ * confirm or refute them; they are skipped, and the signed cells beside
+ * them are recounted exactly as ever. The camera registry, vehicle
+ * positions and NVR tables are checked only for records that decode (and,
+ * for the NVR's counted set, that its order table agrees with it; for
+ * outages, that they are ordered, disjoint and only the last is open).
  */
 #ifndef ST_CHECK_H
 #define ST_CHECK_H

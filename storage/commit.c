@@ -27,6 +27,10 @@
  * to its count cell (count_agg.h) as signed, since only verified frames of
  * enrolled APC keys reach this function.
  *
+ * Every stored record naming a vehicle also places it (vehicle_pos.h): the
+ * group gathers the newest record per vehicle and writes each once, at the
+ * end of the group, in the same transaction (vehicle_pos.c says why).
+ *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start (st_write_run, the one grow-and-retry loop
  * of txn_retry.h); the epoch key cache is cleared before every run that
@@ -112,9 +116,14 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 
 	kp_frame_get_tap(frame, i, &t);
 	rc = st_tap_agg_of(&t, g->db->zone, g->db->opts.service_day_start_hour, &ak, &av);
+	if (rc == 0)
+		rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, t.vehicle_id, t.route_id,
+		                        t.stop_id, t.tapped_at);
+	else
+		rc = ST_EINVAL;
 	sodium_memzero(&t, sizeof t);
-	if (rc != 0)
-		return ST_EINVAL;
+	if (rc != ST_OK)
+		return rc;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
 	rc = st_epoch_key_cached(g->db, g->txn, epoch, key);
 	if (rc != ST_OK)
@@ -141,6 +150,9 @@ static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t
 		                     &cell) != 0)
 			return ST_EINVAL;
 		rc = st_count_cell_add(g->txn, &g->db->dbi, &cell);
+		if (rc == ST_OK)
+			rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, c.vehicle_id,
+			                        c.route_id, c.stop_id, c.observed_at);
 	}
 	return rc;
 }
@@ -296,9 +308,12 @@ static int store_group(void *ctx, MDB_txn *txn)
 		st_epoch_cache_clear(g->db);
 	g->txn = txn;
 	g->stats = (struct st_commit_stats){0};
+	st_vpos_batch_clear(&g->db->vpos);
 	rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
+	if (rc == ST_OK)
+		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
 	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
 	return rc;

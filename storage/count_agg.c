@@ -119,6 +119,23 @@ int st_count_cell_of(const struct kp_count *c, uint8_t source, const struct st_z
 	return 0;
 }
 
+void st_door_cell_make(const struct st_door_agg_key *k, const uint64_t v[ST_COUNT_VALUES],
+                       struct st_count_cell *cell)
+{
+	*cell = (struct st_count_cell){ST_COUNT_TABLE_DOOR, {0}, ST_DOOR_AGG_KEY_SIZE, {v[0], v[1], v[2]}};
+	kp_store_u32be(cell->key + K_DATE, k->service_date);
+	cell->key[K_HOUR] = k->hour;
+	kp_store_u32be(cell->key + K_ROUTE, k->route_id);
+	kp_store_u32be(cell->key + KD_STOP, k->stop_id);
+	cell->key[KD_DOOR] = k->door;
+	cell->key[KD_SOURCE] = k->source;
+}
+
+uint8_t st_count_key_source(enum st_count_table table, const uint8_t *key)
+{
+	return table == ST_COUNT_TABLE_DOOR ? key[KD_SOURCE] : key[KL_SOURCE];
+}
+
 MDB_dbi st_count_table_dbi(const struct st_dbis *dbi, enum st_count_table table)
 {
 	return table == ST_COUNT_TABLE_DOOR ? dbi->door_agg : dbi->load_agg;

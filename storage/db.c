@@ -361,6 +361,12 @@ static int open_dbis(struct st_db *db)
 		{"load_agg", 0, &db->dbi.load_agg},
 		{"epoch_keys", 0, &db->dbi.epoch_keys},
 		{"chain", MDB_INTEGERKEY, &db->dbi.chain},
+		{"cameras", 0, &db->dbi.cameras},
+		{"vehicle_pos", 0, &db->dbi.vehicle_pos},
+		{"nvr_counted", 0, &db->dbi.nvr_counted},
+		{"nvr_order", 0, &db->dbi.nvr_order},
+		{"nvr_events", 0, &db->dbi.nvr_events},
+		{"nvr_outages", 0, &db->dbi.nvr_outages},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

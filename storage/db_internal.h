@@ -23,6 +23,7 @@
 #include "storage/count_agg.h"
 #include "storage/db.h"
 #include "storage/log.h"
+#include "storage/nvr.h"
 #include "storage/pseudonym.h"
 #include "storage/tap_agg.h"
 #include "storage/txn_retry.h"
@@ -30,9 +31,14 @@
 /* Bumped whenever a stored layout changes; an open of another version is
  * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash).
  * 3: the log holds COUNTS frames too, with the door_agg and load_agg
- * tables (count_agg.h); a binary of schema 2 would misread them. */
-#define ST_SCHEMA_VERSION 3u
-#define ST_MAX_DBS 16
+ * tables (count_agg.h); a binary of schema 2 would misread them.
+ * 4: the camera registry (cameras.h), vehicle positions (vehicle_pos.h)
+ * and the NVR tables (nvr.h), and door_agg cells of source NVR with no log
+ * entry behind them: a binary of schema 3 would neither keep vehicle_pos
+ * current nor know that those cells are not recounted from the log, and
+ * its st_check would call them inconsistent. */
+#define ST_SCHEMA_VERSION 4u
+#define ST_MAX_DBS 32
 
 /* Internal status: the map is full, grow it and retry the transaction.
  * Never returned by a public function (they turn it into ST_EFULL). */
@@ -51,6 +57,10 @@
 #define ST_U64_SIZE 8
 
 #define ST_EPOCH_CACHE_SLOTS 8
+#define ST_VPOS_KEY_SIZE 4       /* vehicle_id BE */
+#define ST_VPOS_VAL_SIZE 16      /* route LE4 ‖ stop LE4 ‖ at LE8 */
+#define ST_VPOS_SLOTS 512        /* a power of two */
+#define ST_VPOS_FILL 384         /* flush before the table is fuller than this */
 
 struct st_dbis {
 	MDB_dbi meta;
@@ -64,11 +74,30 @@ struct st_dbis {
 	MDB_dbi load_agg;
 	MDB_dbi epoch_keys;
 	MDB_dbi chain;
+	MDB_dbi cameras;     /* cameras.c */
+	MDB_dbi vehicle_pos; /* vehicle_pos.c */
+	MDB_dbi nvr_counted; /* nvr.c: camera\0id → directions, insertion seq */
+	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
+	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
+	MDB_dbi nvr_outages; /* nvr.c: start → end */
 };
 
 struct st_epoch_cache_slot {
 	uint32_t epoch_date; /* 0: empty */
 	uint8_t key[ST_EPOCH_KEY_SIZE];
+};
+
+/* The newest position of each vehicle seen in one commit group, written
+ * once at the group's end (vehicle_pos.c). */
+struct st_vpos_slot {
+	uint32_t vehicle_id; /* 0: empty */
+	uint32_t route_id;
+	uint32_t stop_id;
+	int64_t at;
+};
+struct st_vpos_batch {
+	struct st_vpos_slot slot[ST_VPOS_SLOTS];
+	unsigned used;
 };
 
 struct st_db {
@@ -87,6 +116,7 @@ struct st_db {
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
+	struct st_vpos_batch vpos;
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
@@ -196,11 +226,57 @@ void st_count_val_combine(enum st_count_table table, uint64_t into[ST_COUNT_VALU
  * service date. */
 int st_count_cell_of(const struct kp_count *c, uint8_t source, const struct st_zone *zone, int start_hour,
                      struct st_count_cell *cell);
+/* The door cell of key k (its source as given) adding v. */
+void st_door_cell_make(const struct st_door_agg_key *k, const uint64_t v[ST_COUNT_VALUES],
+                       struct st_count_cell *cell);
+/* The source byte of an encoded key of a door (or else load) cell. */
+uint8_t st_count_key_source(enum st_count_table table, const uint8_t *key);
 /* Adds the cell's values to the stored cell inside the writer's transaction. */
 int st_count_cell_add(MDB_txn *txn, const struct st_dbis *dbis, const struct st_count_cell *cell);
 MDB_dbi st_count_table_dbi(const struct st_dbis *dbis, enum st_count_table table);
 /* "20240515 h12 route 7 stop 100 door 1 source 1", for check's reports. */
 void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t cap);
+
+/* cameras.c: ST_OK when a stored cameras record decodes to a camera
+ * st_camera_valid accepts, else ST_ECORRUPT (for st_check). */
+int st_camera_check_record(const MDB_val *k, const MDB_val *v);
+
+/* vehicle_pos.c: positions gathered over a commit group. Clear at the start
+ * of every run of the group; note each stored record (vehicle 0 is
+ * ignored; the newest by `at` wins, a tie keeps the first); flush once at
+ * the end, which writes each vehicle whose gathered position is newer than
+ * its stored one and clears the batch. A batch that would overfill flushes
+ * itself first, so a group of more vehicles than ST_VPOS_FILL still keeps
+ * every newest position, at the cost of a second put for some. */
+void st_vpos_batch_clear(struct st_vpos_batch *b);
+int st_vpos_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b, uint32_t vehicle_id,
+                       uint32_t route_id, uint32_t stop_id, int64_t at);
+int st_vpos_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b);
+/* ST_OK when a stored vehicle_pos record decodes, else ST_ECORRUPT. */
+int st_vehicle_pos_check_record(const MDB_val *k, const MDB_val *v);
+
+/* nvr.c, nvr_event.c, nvr_outage.c (nvr.h). Times in keys are stored
+ * big-endian after flipping the sign bit, so LMDB's byte order is the
+ * numeric order of signed milliseconds (st_time_key). */
+#define ST_NVR_OBJECT_KEY_MAX (ST_CAMERA_NAME_MAX + 1 + ST_NVR_ID_MAX) /* camera ‖ 0 ‖ id */
+#define ST_NVR_COUNTED_VAL_SIZE 16 /* directions u8, reserved[7] = 0, seq LE8 */
+#define ST_NVR_ORDER_KEY_SIZE 8    /* seq BE */
+#define ST_NVR_OUTAGE_SIZE 8       /* key: start (time key); value: end LE8, 0 while open */
+void st_time_key(uint8_t out[8], int64_t t);
+int64_t st_time_of_key(const uint8_t in[8]);
+/* camera ‖ 0 ‖ id of NUL-terminated strings within their arrays; *len its
+ * size. ST_EINVAL when either is empty or unterminated. */
+int st_nvr_object_key(const char *camera, const char *id, uint8_t out[ST_NVR_OBJECT_KEY_MAX], size_t *len);
+/* ST_OK when a stored nvr_counted record decodes (directions 1..3), else
+ * ST_ECORRUPT. */
+int st_nvr_counted_decode(const MDB_val *k, const MDB_val *v, unsigned *dirs, uint64_t *seq);
+/* Upserts the row of ev inside txn. */
+int st_nvr_event_put(MDB_txn *txn, MDB_dbi dbi, const struct st_nvr_event *ev);
+/* ST_OK when a stored nvr_events record decodes, else ST_ECORRUPT. */
+int st_nvr_event_check_record(const MDB_val *k, const MDB_val *v);
+/* ST_OK with *o filled when a stored nvr_outages record decodes, else
+ * ST_ECORRUPT. */
+int st_nvr_outage_check_record(const MDB_val *k, const MDB_val *v, struct st_nvr_outage *o);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */

@@ -19,10 +19,15 @@
  * Events: one row per (camera, object id), keyed by (camera, start, id),
  * holding the latest message's state (label, entered zones, start, end,
  * has_clip). Rows of false positives are kept too (the operator sees what
- * the NVR saw); rows are never pruned yet (retention is planned).
+ * the NVR saw); rows are never pruned yet (retention is planned). An
+ * object keeps one row because Frigate sends the same start_time in every
+ * message of an object; a message with another start would make a second
+ * row for the same id (counting is unaffected: it is keyed by camera and id).
  *
  * Outages: intervals [start, end) during which the NVR said it was offline
- * (Frigate's retained `available` topic), end 0 while it lasts.
+ * (Frigate's retained `available` topic), end 0 while it lasts. They never
+ * overlap: an outage opened before the last one's end (the clock stepped
+ * back) starts at that end.
  *
  * Only the daemon's Frigate stage writes here (one thread); its
  * transactions grow the map on MDB_MAP_FULL like st_commit_group, and a
@@ -82,28 +87,37 @@ struct st_nvr_stats {
 };
 
 /* Stores a group of events in one synced write transaction, in order (two
- * messages of one object in one group behave as in two groups). ST_OK:
- * every event's row upserted, counts added, ->counted filled. ST_EINVAL for
- * an event with an empty camera or id, a string without its NUL, or want
- * with a cell of service_date 0: nothing stored. ST_EFULL: nothing stored. */
+ * messages of one object in one group behave as in two groups, the bound
+ * included). ST_OK: every event's row upserted, counts added, ->counted
+ * filled, *stats (may be NULL) set. Each message that counts adds its new
+ * directions to boardings and alightings and 1 to cycles of its cell.
+ * ST_EINVAL for limits NULL or counted_max 0, or an event with an empty
+ * camera or id, a string without its NUL, a type, false_positive or
+ * has_clip out of range, want with other bits than the two directions, or
+ * want with a cell of service_date 0 or hour over 23: nothing stored.
+ * ST_EFULL: nothing stored. On any error ->counted and *stats are 0. */
 int st_nvr_commit(struct st_db *db, struct st_nvr_event *events, size_t n,
                   const struct st_nvr_limits *limits, struct st_nvr_stats *stats);
 
 /* The directions recorded counted for (camera, id), 0 when none (or
- * forgotten). */
+ * forgotten). A name over its bound, or a record that cannot be read, also
+ * reads as 0: this is for display and tests; st_nvr_commit does its own
+ * lookup and fails on such errors. */
 unsigned st_nvr_counted_get(struct st_read *r, const char *camera, const char *id);
 /* How many objects are remembered as counted. */
 int st_nvr_counted_size(struct st_read *r, uint64_t *n);
 
-/* Rows of one camera whose start is in [from, to) (ms), in start order.
- * The row's want, cell and counted are 0. fn returns 0 to go on, nonzero
- * to stop (then ST_ESTOP). */
+/* Rows of one camera whose start is in [from, to) (ms), in start order;
+ * nothing when from >= to. The row's want, cell and counted are 0. fn
+ * returns 0 to go on, nonzero to stop (then ST_ESTOP). ST_EINVAL for an
+ * empty camera or one over ST_CAMERA_NAME_MAX. */
 int st_nvr_event_foreach(struct st_read *r, const char *camera, int64_t from, int64_t to,
                          int (*fn)(void *ctx, const struct st_nvr_event *ev), void *ctx);
 
 /* Records the NVR's availability at `at` (ms): offline opens an outage
- * unless one is open; online closes the open one (end = at). Repeats of the
- * same state change nothing. One synced transaction. */
+ * unless one is open; online closes the open one (end = at, or its start
+ * if at is before it). Repeats of the same state change nothing. One
+ * synced transaction. ST_EINVAL for at <= 0 (end 0 means open). */
 int st_nvr_set_available(struct st_db *db, int online, int64_t at);
 
 struct st_nvr_outage {

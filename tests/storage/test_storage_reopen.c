@@ -160,6 +160,17 @@ Test(reopen, a_database_of_another_schema_version_is_refused)
 	cr_expect_null(db);
 }
 
+Test(reopen, a_database_of_schema_3_is_refused)
+{
+	struct st_db *db = NULL;
+
+	tdb_open();
+	tdb_close();
+	set_schema(3); /* no cameras, vehicle_pos or NVR tables; NVR door cells unknown to its check */
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_null(db);
+}
+
 Test(reopen, a_database_of_the_old_log_layout_is_refused)
 {
 	struct st_db *db = NULL;
