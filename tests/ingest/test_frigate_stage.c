@@ -25,10 +25,12 @@
 
 static struct kp_ring fr;
 static struct kp_frigate_stage *running;
+static int64_t a_minute_ago; /* every object's start_time, as Frigate keeps it for an object's life */
 
 static void setup(void)
 {
 	ts_setup();
+	a_minute_ago = ts_now_ms() - 60000;
 	cr_assert_eq(kp_ring_init(&fr, RING, sizeof(struct kp_frigate_msg)), 0);
 }
 
@@ -87,12 +89,12 @@ static void feed(uint8_t topic, const char *payload)
 	cr_assert_eq(kp_ring_push(&fr, &msg), 0);
 }
 
-/* An event of object `object` on `camera`, started a minute ago (or at
- * start_ms when not 0), that entered `zones` (a JSON list's inside). */
+/* An event of object `object` on `camera`, started a minute before the test
+ * (or at start_ms when not 0), that entered `zones` (a JSON list's inside). */
 static void feed_event(const char *type, const char *camera, int object, const char *zones, int64_t start_ms)
 {
 	char payload[512];
-	double start = (double)(start_ms ? start_ms : ts_now_ms() - 60000) / 1000.0;
+	double start = (double)(start_ms ? start_ms : a_minute_ago) / 1000.0;
 
 	snprintf(payload, sizeof(payload),
 	         "{\"type\": \"%s\", \"before\": {}, \"after\": {\"id\": \"o-%d\", \"camera\": \"%s\", "
