@@ -106,7 +106,7 @@ static void frigate(FILE *f, struct kp_metrics *m)
 	for (int r = KP_FRIGATE_OK + 1; r < KP_FRIGATE_REJECT_COUNT; r++)
 		fprintf(f, "%s{reason=\"%s\"} %llu\n", rejected, kp_frigate_reject_name(r),
 		        LOAD(m->frigate_rejected[r]));
-	fprintf(f, "# HELP %s Frigate events stored, by direction and what each meant for the count.\n"
+	fprintf(f, "# HELP %s Frigate events taken (not refused), by direction and what each meant for the count.\n"
 	           "# TYPE %s counter\n", outcomes, outcomes);
 	for (int d = 0; d < 2; d++)
 		for (int o = 0; o < KP_FRIGATE_OUTCOMES; o++)
