@@ -439,7 +439,6 @@ Test(frigate, events_are_counted_once_refusals_and_outcomes_exact_taps_still_ans
 	read_stored(&d, &sums, NULL, NULL, outages);
 	cr_expect_eq(outages[0], 1, "%d outages stored", outages[0]);
 	cr_expect_eq(outages[1], 1, "the outage is closed: %d", outages[1]);
-	publish(frigate, AVAILABLE, "", 0, 1); /* clears the retained message */
 
 	MQTTClient_disconnect(frigate, 1000);
 	MQTTClient_destroy(&frigate);
