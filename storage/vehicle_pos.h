@@ -4,7 +4,11 @@
  * or COUNTS frame naming that vehicle (vehicle_id != 0). st_commit_group
  * updates it in the same transaction as the log, so it costs no extra
  * transaction; a record older than the stored position changes nothing, so
- * a validator re-sending last week's taps does not move the bus.
+ * a validator re-sending last week's taps does not move the bus (nor does
+ * one of the same time: the first stored wins a tie). Only newly stored
+ * frames count: a duplicate frame places nothing. Each vehicle is written
+ * once per group (twice or more only in a group naming more than a few
+ * hundred vehicles, vehicle_pos.c).
  *
  * An onboard camera's counts (cameras.h) go to its vehicle's position at the
  * time they are stored.

@@ -423,7 +423,7 @@ Test(nvr, an_outage_opened_before_the_last_one_ended_starts_at_that_end)
 static struct st_nvr_event *many_events(size_t n)
 {
 	struct st_nvr_event *e = calloc(n, sizeof *e);
-	char id[32];
+	char id[ST_NVR_ID_MAX + 1];
 
 	cr_assert_not_null(e);
 	for (size_t i = 0; i < n; i++) {
