@@ -6,8 +6,10 @@
  * runs; each tracked object counted at most once per direction, at the
  * street camera's stop or at the onboard camera's vehicle position; every
  * refusal and outcome exact in /metrics; taps still answered; an NVR offline
- * for offline_alarm_s raises the alarm and "online" clears it; and a
- * komposterd killed with SIGKILL mid-stream counts no object twice.
+ * for offline_alarm_s raises the alarm and "online" clears it; a
+ * komposterd killed with SIGKILL mid-stream counts no object twice; a
+ * configured topic prefix replaces Frigate's default one, and a disabled
+ * adapter takes nothing.
  */
 #include <criterion/criterion.h>
 #include <MQTTClient.h>
@@ -548,6 +550,73 @@ Test(frigate, sigkill_mid_stream_counts_no_object_twice, .timeout = 300)
 
 	MQTTClient_disconnect(frigate, 1000);
 	MQTTClient_destroy(&frigate);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+/* Publishes `text` on topic, then a validator's taps: once their ACK is back,
+ * the daemon has had everything published before them (one connection, one
+ * subscription order). */
+static void publish_then_sync(MQTTClient c, struct kp_probe *validator, uint64_t batch_seq, const char *topic,
+                              const char *text)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_reply_seen reply;
+
+	publish(c, topic, text, strlen(text), 0);
+	size_t len = kp_probe_frame(validator, batch_seq, 1, frame, ROUTE, 3);
+	cr_assert_eq(kp_probe_publish(validator, VALIDATOR, frame, len), 0);
+	cr_assert_eq(kp_probe_reply(validator, 10000, &reply), 0);
+	cr_assert_eq(reply.h.type, KP_TYPE_ACK);
+}
+
+Test(frigate, a_configured_prefix_is_taken_and_frigates_default_one_is_not, .timeout = 120)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_probe validator;
+	MQTTClient frigate;
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, "frigate.topic_prefix = site/nvr1\n"), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_probe_open_kind(&validator, &broker, &d, VALIDATOR, "validator"), 0);
+	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){ .client_id = "frigate" }, &frigate),
+	             MQTTCLIENT_SUCCESS);
+	publish(frigate, AVAILABLE, "online", 6, 0);
+	publish_then_sync(frigate, &validator, 1, "site/nvr1/available", "offline");
+	wait_metric(&d, "komposter_frigate_available", 0);
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frigate_messages_total"), 1);
+
+	MQTTClient_disconnect(frigate, 1000);
+	MQTTClient_destroy(&frigate);
+	kp_probe_close(&validator);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+Test(frigate, disabled_takes_nothing_from_frigate, .timeout = 120)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_probe validator;
+	MQTTClient frigate;
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, "frigate.enabled = false\n"), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_probe_open_kind(&validator, &broker, &d, VALIDATOR, "validator"), 0);
+	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){ .client_id = "frigate" }, &frigate),
+	             MQTTCLIENT_SUCCESS);
+	publish_fixture(frigate, "extra_keys_update");
+	publish_then_sync(frigate, &validator, 1, AVAILABLE, "offline");
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frigate_messages_total"), 0);
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frigate_available"), -1);
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frames_rejected_total{reason=\"bad_topic\"}"), 0);
+
+	MQTTClient_disconnect(frigate, 1000);
+	MQTTClient_destroy(&frigate);
+	kp_probe_close(&validator);
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
 	kp_broker_stop(&broker);
 }
