@@ -441,6 +441,7 @@ Test(frigate, events_are_counted_once_refusals_and_outcomes_exact_taps_still_ans
 	read_stored(&d, &sums, NULL, NULL, outages);
 	cr_expect_eq(outages[0], 1, "%d outages stored", outages[0]);
 	cr_expect_eq(outages[1], 1, "the outage is closed: %d", outages[1]);
+	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0, "komposter check");
 
 	MQTTClient_disconnect(frigate, 1000);
 	MQTTClient_destroy(&frigate);
@@ -547,6 +548,7 @@ Test(frigate, sigkill_mid_stream_counts_no_object_twice, .timeout = 300)
 	 * second stream is already_counted. */
 	cr_expect_geq(already, before_kill, "%g already counted, %g counted before the kill", already, before_kill);
 	cr_log_info("%g counted before the kill, %g after, %g already counted", before_kill, after, already);
+	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0, "komposter check");
 
 	MQTTClient_disconnect(frigate, 1000);
 	MQTTClient_destroy(&frigate);
