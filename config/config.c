@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_STR, K_INT, K_SIZE, K_EPOCH };
+enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC };
 
 struct key_def {
 	const char *section;
@@ -62,6 +62,14 @@ static const struct key_def keys[] = {
 	STR("http", "listen", http_listen),
 	INT("http", "max_connections", http_max_connections, 1, 65536),
 	INT("http", "request_timeout_ms", http_request_timeout_ms, 100, 600000),
+	{ "frigate", "enabled", K_BOOL, offsetof(struct kp_config, frigate_enabled), 0, 0, 0 },
+	{ "frigate", "topic_prefix", K_TOPIC, offsetof(struct kp_config, frigate_topic_prefix),
+	  sizeof(((struct kp_config *)0)->frigate_topic_prefix), 0, 0 },
+	INT("frigate", "ring_size", frigate_ring_size, 16, 65536),
+	INT("frigate", "offline_alarm_s", frigate_offline_alarm_s, 1, 7 * 86400),
+	INT("frigate", "counted_max", frigate_counted_max, 1, 100000000),
+	INT("frigate", "group_max_events", frigate_group_max_events, 1, 4096),
+	INT("frigate", "group_max_wait_ms", frigate_group_max_wait_ms, 0, 10000),
 };
 
 void kp_config_default(struct kp_config *cfg)
@@ -87,6 +95,15 @@ void kp_config_default(struct kp_config *cfg)
 	snprintf(cfg->http_listen, sizeof(cfg->http_listen), "127.0.0.1:8080");
 	cfg->http_max_connections = 256;
 	cfg->http_request_timeout_ms = 5000;
+	/* On by default: with no Frigate on the broker the two subscriptions
+	 * receive nothing and cost nothing. */
+	cfg->frigate_enabled = 1;
+	snprintf(cfg->frigate_topic_prefix, sizeof(cfg->frigate_topic_prefix), "frigate");
+	cfg->frigate_ring_size = 256;
+	cfg->frigate_offline_alarm_s = 300;
+	cfg->frigate_counted_max = 200000;
+	cfg->frigate_group_max_events = 64;
+	cfg->frigate_group_max_wait_ms = 50;
 }
 
 #define DETAIL_SIZE 160
@@ -195,6 +212,30 @@ static int parse_epoch(const char *text, int *out)
 	return -1;
 }
 
+static int parse_bool(const char *text, int *out)
+{
+	if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
+		*out = text[0] == 't';
+		return 0;
+	}
+	return -1;
+}
+
+/* A topic prefix as Frigate's mqtt.topic_prefix: one or more topic levels of
+ * printable ASCII, no wildcard, no empty level, no leading '$' (the broker's
+ * own $SYS). */
+static int topic_prefix_valid(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || text[0] == '/' || text[n - 1] == '/' || text[0] == '$' || strstr(text, "//"))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (text[i] <= 0x20 || text[i] >= 0x7f || text[i] == '+' || text[i] == '#')
+			return 0;
+	return 1;
+}
+
 static int quoted(const char *value)
 {
 	size_t n = strlen(value);
@@ -216,6 +257,20 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 		}
 		if (strlen(value) >= k->size) {
 			snprintf(why, whylen, "value longer than %zu characters", k->size - 1);
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, (int *)(void *)field) != 0) {
+			snprintf(why, whylen, "'%.32s' is not true or false", value);
+			return -1;
+		}
+		return 0;
+	case K_TOPIC:
+		if (strlen(value) >= k->size || !topic_prefix_valid(value)) {
+			snprintf(why, whylen, "'%.24s' is not a topic prefix (printable, no + # space $ or empty level)",
+			         value);
 			return -1;
 		}
 		memcpy(field, value, strlen(value) + 1);

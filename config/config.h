@@ -15,6 +15,8 @@
  *              group_max_frames, group_max_wait_ms, accept_past_days,
  *              accept_future_s
  *   [http]     listen (host:port), max_connections, request_timeout_ms
+ *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
+ *              counted_max, group_max_events, group_max_wait_ms
  */
 #ifndef KP_CONFIG_H
 #define KP_CONFIG_H
@@ -54,6 +56,14 @@ struct kp_config {
 	char http_listen[128];
 	int http_max_connections;
 	int http_request_timeout_ms;
+	/* [frigate] */
+	int frigate_enabled; /* 0 or 1 */
+	char frigate_topic_prefix[128]; /* Frigate's mqtt.topic_prefix: {prefix}/events, {prefix}/available */
+	int frigate_ring_size;          /* messages between MQTT and the Frigate stage */
+	int frigate_offline_alarm_s;    /* alarm once Frigate has said offline this long */
+	int frigate_counted_max;        /* tracked objects remembered as counted (nvr.h) */
+	int frigate_group_max_events;   /* events per NVR commit */
+	int frigate_group_max_wait_ms;  /* longest wait for an NVR commit group to fill */
 };
 
 void kp_config_default(struct kp_config *cfg);

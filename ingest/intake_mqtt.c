@@ -1,9 +1,9 @@
 /*
  * intake_mqtt.c — Paho MQTTAsync callbacks feeding the intake ring.
  *
- * The streams the daemon takes are a table so that later ones (counts,
- * Frigate events) are one row each; their topics and filters are
- * firmware-proto/topic.h's. Paho runs every callback on its receive thread with its
+ * The device streams the daemon takes are a table, one row each; their
+ * topics and filters are firmware-proto/topic.h's. Frigate's two topics
+ * come from the configured prefix and go to a ring of their own. Paho runs every callback on its receive thread with its
  * global lock held: the callbacks here do no I/O and call no Paho function
  * except the subscribe issued from the connected callback, which Paho allows
  * (it recognises its own receive thread and does not take its lock again).
@@ -15,6 +15,8 @@
 
 #include "firmware-proto/topic.h"
 #include "ingest/clock.h"
+#include "ingest/frigate_event.h"
+#include "ingest/frigate_stage.h"
 
 #include <MQTTAsync.h>
 #include <pthread.h>
@@ -28,12 +30,20 @@ static const enum kp_stream subscriptions[] = {
 	KP_STREAM_COUNTS,
 };
 #define N_SUBS (sizeof(subscriptions) / sizeof(subscriptions[0]))
+/* The device streams, then Frigate's events and available. */
+#define N_FILTERS_MAX (N_SUBS + 2)
+#define FRIGATE_TOPIC_MAX 160
 
 #define RESUBSCRIBE_EVERY_S 5
 
 struct kp_intake {
 	struct kp_intake_ctx ctx;
 	MQTTAsync client;
+	/* What subscribe_all subscribes to: filters[0..n_filters). */
+	const char *filters[N_FILTERS_MAX];
+	size_t n_filters;
+	char frigate_events[FRIGATE_TOPIC_MAX];
+	char frigate_available[FRIGATE_TOPIC_MAX];
 	atomic_int connecting;
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
@@ -90,10 +100,52 @@ static void log_bad_topic(const char *topic, size_t len, uint64_t count)
 	        shown, len > n ? "..." : "", (unsigned long long)count);
 }
 
-static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+/* Which Frigate topic this is: enum kp_frigate_topic, 0 for none. */
+static int frigate_topic(const struct kp_intake *in, const char *topic, size_t len)
 {
-	struct kp_intake *in = ctx;
+	if (!in->ctx.frigate)
+		return 0;
+	if (strlen(in->frigate_events) == len && memcmp(in->frigate_events, topic, len) == 0)
+		return KP_FRIGATE_TOPIC_EVENTS;
+	if (strlen(in->frigate_available) == len && memcmp(in->frigate_available, topic, len) == 0)
+		return KP_FRIGATE_TOPIC_AVAILABLE;
+	return 0;
+}
+
+/* A Frigate message: copied for the Frigate stage, waiting for room. 1 when
+ * Paho may free it, 0 to have it delivered again (out of memory). */
+static int on_frigate_message(struct kp_intake *in, int kind, MQTTAsync_message *msg)
+{
 	struct kp_metrics *m = in->ctx.m;
+	struct kp_frigate_msg item;
+	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+
+	/* Taken while stopping too: Frigate never re-sends, and the stage drains
+	 * its ring before the daemon exits. */
+	atomic_fetch_add_explicit(&m->frigate_messages, 1, memory_order_relaxed);
+	if (len > KP_FRIGATE_PAYLOAD_MAX) {
+		atomic_fetch_add_explicit(&m->frigate_rejected[KP_FRIGATE_ETOO_LARGE], 1, memory_order_relaxed);
+		goto done;
+	}
+	if (kp_frigate_msg_copy(&item, (uint8_t)kind, msg->payload, len, kp_now_ms()) != 0) {
+		atomic_fetch_sub_explicit(&m->frigate_messages, 1, memory_order_relaxed);
+		kp_sleep_ms(10);
+		return 0;
+	}
+	if (kp_ring_push(in->ctx.frigate, &item) != 0) {
+		kp_frigate_msg_free(&item); /* closed while we waited: shutting down */
+		goto done;
+	}
+	atomic_store_explicit(&m->frigate_queue_depth, (int_fast64_t)kp_ring_depth(in->ctx.frigate),
+	                      memory_order_relaxed);
+done:
+	MQTTAsync_freeMessage(&msg);
+	return 1;
+}
+
+static int on_device_message(struct kp_intake *in, struct kp_metrics *m, char *topic, size_t len,
+                             MQTTAsync_message *msg)
+{
 	struct kp_inbound item = {
 		.frame = msg->payload,
 		.len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
@@ -101,7 +153,6 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 		.release = release_message,
 		.owner = msg,
 	};
-	size_t len = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 	int parsed = kp_intake_parse_topic(topic, len, &item.topic_device, &item.stream);
 
 	atomic_fetch_add_explicit(&m->frames_in, 1, memory_order_relaxed);
@@ -121,16 +172,32 @@ drop:
 	return 1;
 }
 
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	struct kp_intake *in = ctx;
+	struct kp_metrics *m = in->ctx.m;
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	int kind = frigate_topic(in, topic, tlen);
+
+	if (kind != 0) {
+		int taken = on_frigate_message(in, kind, msg);
+		if (taken)
+			MQTTAsync_free(topic);
+		return taken;
+	}
+	return on_device_message(in, m, topic, tlen, msg);
+}
+
 static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
 	struct kp_intake *in = ctx;
 
 	/* For several topics Paho reports the granted QoS list in alt.qosList. */
-	for (size_t i = 0; resp && i < N_SUBS; i++) {
-		int granted = N_SUBS == 1 ? resp->alt.qos : resp->alt.qosList[i];
+	for (size_t i = 0; resp && i < in->n_filters; i++) {
+		int granted = in->n_filters == 1 ? resp->alt.qos : resp->alt.qosList[i];
 		if (granted != 1) {
 			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
-			        kp_topic_filter(subscriptions[i]), granted);
+			        in->filters[i], granted);
 			atomic_store(&in->subscribing, 0);
 			return;
 		}
@@ -153,18 +220,18 @@ static void on_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 static void subscribe_all(struct kp_intake *in)
 {
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-	char *filters[N_SUBS];
-	int qos[N_SUBS];
+	char *filters[N_FILTERS_MAX];
+	int qos[N_FILTERS_MAX];
 
 	atomic_store(&in->subscribing, 1);
-	for (size_t i = 0; i < N_SUBS; i++) {
-		filters[i] = (char *)kp_topic_filter(subscriptions[i]); /* Paho copies it */
+	for (size_t i = 0; i < in->n_filters; i++) {
+		filters[i] = (char *)in->filters[i]; /* Paho copies it */
 		qos[i] = 1;
 	}
 	opts.onSuccess = on_subscribed;
 	opts.onFailure = on_subscribe_failed;
 	opts.context = in;
-	int rc = MQTTAsync_subscribeMany(in->client, (int)N_SUBS, filters, qos, &opts);
+	int rc = MQTTAsync_subscribeMany(in->client, (int)in->n_filters, filters, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
 		atomic_store(&in->subscribing, 0);
 		fprintf(stderr, "komposterd: mqtt: subscribe: %s\n", MQTTAsync_strerror(rc));
@@ -299,6 +366,30 @@ static int init_sync(struct kp_intake *in)
 	return 0;
 }
 
+/* The device streams' filters, and Frigate's two topics when a prefix and
+ * a ring are given. */
+static int set_filters(struct kp_intake *in)
+{
+	const char *prefix = in->ctx.cfg.frigate_prefix;
+
+	for (size_t i = 0; i < N_SUBS; i++)
+		in->filters[in->n_filters++] = kp_topic_filter(subscriptions[i]);
+	if (!prefix || !prefix[0] || !in->ctx.frigate) {
+		in->ctx.frigate = NULL;
+		return 0;
+	}
+	int a = snprintf(in->frigate_events, sizeof(in->frigate_events), "%s/events", prefix);
+	int b = snprintf(in->frigate_available, sizeof(in->frigate_available), "%s/available", prefix);
+	if (a < 0 || b < 0 || (size_t)a >= sizeof(in->frigate_events) ||
+	    (size_t)b >= sizeof(in->frigate_available)) {
+		fprintf(stderr, "komposterd: mqtt: Frigate topic prefix too long\n");
+		return -1;
+	}
+	in->filters[in->n_filters++] = in->frigate_events;
+	in->filters[in->n_filters++] = in->frigate_available;
+	return 0;
+}
+
 int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 {
 	MQTTAsync_createOptions copts = MQTTAsync_createOptions_initializer;
@@ -311,6 +402,8 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 		return -1;
 	}
 	in->ctx = *ctx;
+	if (set_filters(in) != 0)
+		goto err;
 	copts.sendWhileDisconnected = 0;
 	/* Paho counts publishes its send thread has not taken yet against this
 	 * limit even while connected; the publisher keeps max_inflight inside. */

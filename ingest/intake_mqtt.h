@@ -19,8 +19,14 @@
  * the daemon calls into the intake: readiness is health->subscribed, an
  * atomic, and the io_uring loop never calls Paho.
  *
- * Borrowed, and must outlive the intake: the strings of the config, the out
- * ring, the metrics and the health flags. Every item pushed to ctx->out
+ * Frigate's messages ({prefix}/events, {prefix}/available) take another
+ * path: each is copied (malloc) into a struct kp_frigate_msg for ctx->frigate,
+ * waiting for room there the same way; one over KP_FRIGATE_PAYLOAD_MAX is
+ * counted as too_large and not copied. When the copy cannot be made,
+ * messageArrived returns 0 and Paho delivers the message again later.
+ *
+ * Borrowed, and must outlive the intake: the strings of the config, the
+ * rings, the metrics and the health flags. Every item pushed to ctx->out
  * lends Paho's message buffer (inbound.h).
  */
 #ifndef KP_INTAKE_MQTT_H
@@ -42,11 +48,15 @@ struct kp_intake_config {
 	const char *password; /* "" for none */
 	int keepalive_s;
 	int publish_max_inflight; /* the publisher's bound on publishes inside Paho */
+	/* Frigate's topic prefix: {prefix}/events and {prefix}/available are
+	 * subscribed too; NULL or "" takes no Frigate messages. */
+	const char *frigate_prefix;
 };
 
 struct kp_intake_ctx {
 	struct kp_intake_config cfg;
 	struct kp_ring *out;      /* struct kp_inbound, to the verify workers */
+	struct kp_ring *frigate;  /* struct kp_frigate_msg, to the Frigate stage (frigate_stage.h) */
 	struct kp_metrics *m;     /* frames_in, rejected{bad_topic}, ring_depth, mqtt_* */
 	struct kp_health *health; /* subscribed */
 };
@@ -63,7 +73,7 @@ int kp_intake_start(struct kp_intake *in);
  * the last replies. */
 void kp_intake_stop_taking(struct kp_intake *in);
 /* Ends the supervisor, disconnects (bounded wait), destroys the client and
- * frees the intake. Close ctx->out first: a messageArrived waiting for room
+ * frees the intake. Close ctx->out and ctx->frigate first: a messageArrived waiting for room
  * there holds the Paho lock that the supervisor and the disconnect need. */
 void kp_intake_destroy(struct kp_intake *in);
 /* The transport (transport.h) that sends through this intake's Paho client:

@@ -8,13 +8,14 @@
  * stage borrows (verify.h, writer.h, publisher.h, intake_mqtt.h, loop.h):
  *
  *   intake_mqtt ──intake──▶ verify workers ──to_writer──▶ writer
- *        ▲                        │                          │
- *        │ transport              ▼                          │
- *    publisher ◀──── replies (bounded, never waited on) ◀────┘
+ *     │  ▲                        │                          │
+ *     │  │ transport              ▼                          │
+ *     │ publisher ◀──── replies (bounded, never waited on) ◀─┘
+ *     └──frigate──▶ Frigate stage (parse, cameras, st_nvr_commit)
  *
  * It runs the io_uring loop on this thread until SIGTERM, then drains in
  * data-flow order: stop intake, let the verify workers empty their ring, let
- * the writer commit what it holds, publish the last ACKs, disconnect, close
+ * the writer and the Frigate stage commit what they hold, publish the last ACKs, disconnect, close
  * the database.
  */
 #include <getopt.h>
@@ -27,6 +28,7 @@
 #include "config/config.h"
 #include "firmware-proto/frame.h"
 #include "firmware-proto/keyfile.h"
+#include "ingest/frigate_stage.h"
 #include "ingest/health.h"
 #include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
@@ -49,9 +51,11 @@ struct kp_daemon {
 	struct kp_ring intake;     /* struct kp_inbound: MQTT → verify */
 	struct kp_ring to_writer;  /* struct kp_inbound: verify → writer */
 	struct kp_replies replies; /* verify, writer → publisher; never waited on */
+	struct kp_ring frigate;    /* struct kp_frigate_msg: MQTT → Frigate stage */
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
 	struct kp_writer *writer;
+	struct kp_frigate_stage *frigate_stage;
 };
 
 static const char usage[] =
@@ -59,7 +63,8 @@ static const char usage[] =
 	"\n"
 	"Takes signed tap and passenger-count frames from the MQTT broker, verifies\n"
 	"them, stores each exactly once in LMDB and answers every device with a\n"
-	"signed ACK after the commit. Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"signed ACK after the commit. Counts passengers from Frigate's camera events\n"
+	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP.\n"
 	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
 	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
@@ -144,6 +149,7 @@ static int open_rings(struct kp_daemon *d)
 
 	if (kp_ring_init(&d->intake, n, sizeof(struct kp_inbound)) != 0 ||
 	    kp_ring_init(&d->to_writer, n, sizeof(struct kp_inbound)) != 0 ||
+	    kp_ring_init(&d->frigate, (size_t)d->cfg.frigate_ring_size, sizeof(struct kp_frigate_msg)) != 0 ||
 	    kp_replies_init(&d->replies, replies, &d->metrics) != 0) {
 		fprintf(stderr, "komposterd: out of memory for rings of %zu\n", n);
 		return -1;
@@ -206,8 +212,28 @@ static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
 			.password = d->cfg.mqtt_password,
 			.keepalive_s = d->cfg.mqtt_keepalive_s,
 			.publish_max_inflight = d->cfg.mqtt_max_inflight,
+			.frigate_prefix = d->cfg.frigate_enabled ? d->cfg.frigate_topic_prefix : NULL,
 		},
 		.out = &d->intake,
+		.frigate = &d->frigate,
+		.m = &d->metrics,
+		.health = &d->health,
+	};
+}
+
+static struct kp_frigate_stage_ctx frigate_ctx(struct kp_daemon *d)
+{
+	return (struct kp_frigate_stage_ctx){
+		.cfg = {
+			.group_max_events = d->cfg.frigate_group_max_events,
+			.group_max_wait_ms = d->cfg.frigate_group_max_wait_ms,
+			.counted_max = (size_t)d->cfg.frigate_counted_max,
+			.offline_alarm_s = d->cfg.frigate_offline_alarm_s,
+			.accept_past_days = d->cfg.accept_past_days,
+			.accept_future_s = d->cfg.accept_future_s,
+		},
+		.db = d->db,
+		.in = &d->frigate,
 		.m = &d->metrics,
 		.health = &d->health,
 	};
@@ -249,15 +275,19 @@ static int run(struct kp_daemon *d)
 		goto drain;
 	struct kp_publisher_ctx publisher = publisher_ctx(d);
 	struct kp_writer_ctx writer = writer_ctx(d);
-	if (kp_publisher_start(&publisher, &d->publisher) != 0 || kp_writer_start(&writer, &d->writer) != 0) {
-		fprintf(stderr, "komposterd: cannot start the writer or publisher thread\n");
+	struct kp_frigate_stage_ctx frigate = frigate_ctx(d);
+	if (kp_publisher_start(&publisher, &d->publisher) != 0 || kp_writer_start(&writer, &d->writer) != 0 ||
+	    kp_frigate_stage_start(&frigate, &d->frigate_stage) != 0) {
+		fprintf(stderr, "komposterd: cannot start the writer, publisher or Frigate thread\n");
 		goto drain;
 	}
 	struct kp_verify_ctx verify = verify_ctx(d);
 	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d->mqtt) != 0)
 		goto drain;
-	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s\n",
-	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri);
+	fprintf(stderr, "komposterd: running: %d verify workers, database %s, broker %s, Frigate %s%s\n",
+	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri,
+	        d->cfg.frigate_enabled ? d->cfg.frigate_topic_prefix : "off",
+	        d->cfg.frigate_enabled ? "/events" : "");
 	struct kp_loop_ctx loop = loop_ctx(d);
 	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:
@@ -268,14 +298,18 @@ drain:
 	kp_ring_close(&d->to_writer);
 	if (d->writer)
 		kp_writer_join(d->writer);
+	kp_ring_close(&d->frigate);
+	kp_frigate_stage_join(d->frigate_stage);
 	kp_ring_close(&d->replies.ring);
 	kp_publisher_stop(d->publisher, 3000);
 	kp_intake_destroy(d->mqtt);
 	kp_publisher_free(d->publisher);
 	st_db_close(d->db);
-	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps\n",
+	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps; Frigate: %llu boardings, %llu alightings\n",
 	        (unsigned long long)atomic_load(&d->metrics.frames_stored),
-	        (unsigned long long)atomic_load(&d->metrics.taps_stored));
+	        (unsigned long long)atomic_load(&d->metrics.taps_stored),
+	        (unsigned long long)atomic_load(&d->metrics.frigate_boardings),
+	        (unsigned long long)atomic_load(&d->metrics.frigate_alightings));
 	return rc;
 }
 
@@ -300,6 +334,7 @@ int main(int argc, char **argv)
 	int rc = run(&d);
 	kp_ring_destroy(&d.intake);
 	kp_ring_destroy(&d.to_writer);
+	kp_ring_destroy(&d.frigate); /* drained by the stage */
 	kp_replies_destroy(&d.replies);
 	sodium_memzero(d.server_sk, sizeof(d.server_sk));
 	return rc;

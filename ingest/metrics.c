@@ -16,9 +16,26 @@ static const double latency_bounds[KP_HIST_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 };
 
+const char *kp_frigate_reject_name(int reason)
+{
+	switch (reason) {
+	case KP_FRIGATE_REJECT_OUT_OF_WINDOW: return "out_of_window";
+	case KP_FRIGATE_REJECT_BAD_AVAILABLE: return "bad_available";
+	default: return kp_frigate_err_name((enum kp_frigate_err)reason);
+	}
+}
+
+const char *kp_frigate_outcome_label(int outcome)
+{
+	if (outcome == KP_FRIGATE_OUTCOME_NO_VEHICLE_POSITION)
+		return "no_vehicle_position";
+	return kp_frigate_outcome_name((enum kp_frigate_outcome)outcome);
+}
+
 void kp_metrics_init(struct kp_metrics *m)
 {
 	memset(m, 0, sizeof(*m));
+	atomic_store(&m->frigate_available, -1);
 	m->group_frames.bounds = group_bounds;
 	m->commit_seconds.bounds = latency_bounds;
 }
@@ -77,6 +94,39 @@ static void rejected(FILE *f, struct kp_metrics *m)
 	}
 }
 
+static void frigate(FILE *f, struct kp_metrics *m)
+{
+	static const char *const rejected = "komposter_frigate_rejected_total";
+	static const char *const outcomes = "komposter_frigate_outcomes_total";
+	static const char *const direction[2] = { "boarding", "alighting" };
+
+	counter(f, "komposter_frigate_messages_total", "Messages taken on Frigate's events and available topics.",
+	        LOAD(m->frigate_messages));
+	fprintf(f, "# HELP %s Frigate messages refused, by reason.\n# TYPE %s counter\n", rejected, rejected);
+	for (int r = KP_FRIGATE_OK + 1; r < KP_FRIGATE_REJECT_COUNT; r++)
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", rejected, kp_frigate_reject_name(r),
+		        LOAD(m->frigate_rejected[r]));
+	fprintf(f, "# HELP %s Frigate events taken (not refused), by direction and what each meant for the count.\n"
+	           "# TYPE %s counter\n", outcomes, outcomes);
+	for (int d = 0; d < 2; d++)
+		for (int o = 0; o < KP_FRIGATE_OUTCOMES; o++)
+			fprintf(f, "%s{direction=\"%s\",outcome=\"%s\"} %llu\n", outcomes, direction[d],
+			        kp_frigate_outcome_label(o), LOAD(m->frigate_outcomes[d][o]));
+	counter(f, "komposter_frigate_unmapped_camera_events_total",
+	        "Frigate events of a camera not in the registry (komposter camera add).",
+	        LOAD(m->frigate_unmapped_events));
+	counter(f, "komposter_frigate_boardings_total", "Boardings counted from Frigate and stored.",
+	        LOAD(m->frigate_boardings));
+	counter(f, "komposter_frigate_alightings_total", "Alightings counted from Frigate and stored.",
+	        LOAD(m->frigate_alightings));
+	gauge(f, "komposter_frigate_available", "Frigate's availability: 1 online, 0 offline, -1 unknown.",
+	      (long long)atomic_load_explicit(&m->frigate_available, memory_order_relaxed));
+	gauge(f, "komposter_frigate_offline_alarm", "1 while Frigate has been offline longer than offline_alarm_s.",
+	      (long long)atomic_load_explicit(&m->frigate_offline_alarm, memory_order_relaxed));
+	gauge(f, "komposter_frigate_queue_depth", "Frigate messages waiting for the Frigate stage.",
+	      (long long)atomic_load_explicit(&m->frigate_queue_depth, memory_order_relaxed));
+}
+
 char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 {
 	char *buf = NULL;
@@ -113,6 +163,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));
+	frigate(f, m);
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "firmware-proto/frame.h"
+#include "ingest/frigate_count.h"
+#include "ingest/frigate_event.h"
 
 #define KP_HIST_BUCKETS 14
 
@@ -20,6 +22,19 @@ struct kp_histogram {
 	atomic_uint_fast64_t count;
 	atomic_uint_fast64_t sum_micro; /* sum × 1e6, so seconds keep precision */
 };
+
+/* Frigate refusals: kp_frigate_err values (KP_FRIGATE_OK unused), then these. */
+enum kp_frigate_reject {
+	KP_FRIGATE_REJECT_OUT_OF_WINDOW = KP_FRIGATE_ERR_COUNT, /* "out_of_window": start_time outside accept_past_days/accept_future_s */
+	KP_FRIGATE_REJECT_BAD_AVAILABLE,                        /* "bad_available": {prefix}/available neither online nor offline */
+};
+#define KP_FRIGATE_REJECT_COUNT (KP_FRIGATE_REJECT_BAD_AVAILABLE + 1)
+const char *kp_frigate_reject_name(int reason);
+
+/* Frigate outcomes per direction: kp_frigate_outcome values, then this one. */
+#define KP_FRIGATE_OUTCOME_NO_VEHICLE_POSITION KP_FRIGATE_OUTCOME_COUNT /* "no_vehicle_position" */
+#define KP_FRIGATE_OUTCOMES (KP_FRIGATE_OUTCOME_COUNT + 1)
+const char *kp_frigate_outcome_label(int outcome);
 
 struct kp_metrics {
 	atomic_uint_fast64_t frames_in;
@@ -45,6 +60,16 @@ struct kp_metrics {
 	atomic_int_fast64_t ring_depth;
 	atomic_int_fast64_t writer_queue_depth;
 	atomic_int_fast64_t reply_queue_depth;
+	/* Frigate (frigate_stage.h); directions [0] boarding, [1] alighting */
+	atomic_uint_fast64_t frigate_messages;  /* on {prefix}/events and /available */
+	atomic_uint_fast64_t frigate_rejected[KP_FRIGATE_REJECT_COUNT];
+	atomic_uint_fast64_t frigate_outcomes[2][KP_FRIGATE_OUTCOMES];
+	atomic_uint_fast64_t frigate_unmapped_events; /* events of a camera not in the registry */
+	atomic_uint_fast64_t frigate_boardings;       /* counted and stored */
+	atomic_uint_fast64_t frigate_alightings;
+	atomic_int_fast64_t frigate_available;        /* 1 online, 0 offline, -1 not yet known */
+	atomic_int_fast64_t frigate_offline_alarm;    /* 1 while offline longer than offline_alarm_s */
+	atomic_int_fast64_t frigate_queue_depth;
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
 };

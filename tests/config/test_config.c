@@ -186,3 +186,66 @@ Test(config, a_time_zone_the_tz_database_does_not_know_is_an_error)
 	cr_expect_eq(load_text("[storage]\ntimezone = Europe/Kyiv\n", err), 0, "%s", err);
 	cr_expect_eq(load_text("[storage]\ntimezone = UTC\n", err), 0, "%s", err);
 }
+
+Test(config, frigate_defaults_take_frigates_own_prefix)
+{
+	struct kp_config c;
+	kp_config_default(&c);
+	cr_expect_eq(c.frigate_enabled, 1);
+	cr_expect_str_eq(c.frigate_topic_prefix, "frigate");
+	cr_expect_eq(c.frigate_offline_alarm_s, 300);
+	cr_expect_eq(c.frigate_counted_max, 200000);
+	cr_expect_gt(c.frigate_group_max_events, 0);
+	cr_expect_gt(c.frigate_ring_size, 0);
+}
+
+Test(config, frigate_keys_are_read)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[frigate]\nenabled = false\ntopic_prefix = site/nvr1\n"
+	                                    "ring_size = 64\noffline_alarm_s = 1\ncounted_max = 10\n"
+	                                    "group_max_events = 8\ngroup_max_wait_ms = 0\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.frigate_enabled, 0);
+	cr_expect_str_eq(c.frigate_topic_prefix, "site/nvr1");
+	cr_expect_eq(c.frigate_ring_size, 64);
+	cr_expect_eq(c.frigate_offline_alarm_s, 1);
+	cr_expect_eq(c.frigate_counted_max, 10);
+	cr_expect_eq(c.frigate_group_max_events, 8);
+	cr_expect_eq(c.frigate_group_max_wait_ms, 0);
+}
+
+static void expect_refused_on_line(const char *text, const char *line, const char *word)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string(text, &c, err), -1, "accepted: %s", text);
+	cr_expect(strstr(err, line) != NULL, "%s: %s", text, err);
+	cr_expect(strstr(err, word) != NULL, "%s: %s", text, err);
+}
+
+Test(config, a_frigate_value_out_of_range_is_an_error_naming_the_line)
+{
+	expect_refused_on_line("[frigate]\nenabled = yes\n", ":2:", "enabled");
+	expect_refused_on_line("[frigate]\n\noffline_alarm_s = 0\n", ":3:", "offline_alarm_s");
+	expect_refused_on_line("[frigate]\ncounted_max = 0\n", ":2:", "counted_max");
+	expect_refused_on_line("[frigate]\ngroup_max_events = 0\n", ":2:", "group_max_events");
+	expect_refused_on_line("[frigate]\ngroup_max_wait_ms = -1\n", ":2:", "group_max_wait_ms");
+	expect_refused_on_line("[frigate]\nring_size = 1\n", ":2:", "ring_size");
+}
+
+Test(config, a_frigate_topic_prefix_with_a_wildcard_or_empty_level_is_an_error)
+{
+	static const char *const bad[] = { "frigate/#", "fri+gate", "/frigate", "frigate/", "a//b",
+		                           "$SYS", "two words" };
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[frigate]\ntopic_prefix = %s\n", bad[i]);
+		expect_refused_on_line(text, ":2:", "topic_prefix");
+	}
+}

@@ -440,6 +440,8 @@ int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const c
 	apply_extra(f, "ingest", extra);
 	fprintf(f, "[http]\nlisten = 127.0.0.1:%d\n", p->http_port);
 	apply_extra(f, "http", extra);
+	fprintf(f, "[frigate]\n");
+	apply_extra(f, "frigate", extra);
 	if (fclose(f) != 0)
 		return -1;
 

@@ -5,7 +5,8 @@
  * another's replies, and cannot knock komposterd or another device off the
  * broker by connecting with their client id; a client without the right
  * password gets no connection. The reference validator-sim logs in with its
- * passwords, and a device gets in over TLS. Real mosquitto with a password
+ * passwords, and a device gets in over TLS. Frigate's topics reach komposterd
+ * from the frigate user only. Real mosquitto with a password
  * file made by mosquitto_passwd, real komposterd logging in as komposterd.
  */
 #include <criterion/criterion.h>
@@ -38,13 +39,16 @@
 #define CONNACK_BAD_LOGIN 4 /* MQTT 3.1.1: bad user name or password */
 #define CONNACK_NOT_AUTHORISED 5
 
-/* The broker's password file: komposterd, A and B, then from FIRST_FLEET_USER
- * the simulated fleet (validator-sim init --first-id FLEET_FIRST). */
-#define FIRST_FLEET_USER 3
+/* The broker's password file: komposterd, A, B and Frigate, then from
+ * FIRST_FLEET_USER the simulated fleet (validator-sim init --first-id FLEET_FIRST). */
+#define FIRST_FLEET_USER 4
+#define FRIGATE_USER "frigate"
+#define FRIGATE_PASSWORD "nvr-secret"
 static const struct kp_broker_user users[] = {
 	{ DAEMON_USER, DAEMON_PASSWORD },
 	{ USER_A, PASSWORD_A },
 	{ USER_B, PASSWORD_B },
+	{ FRIGATE_USER, FRIGATE_PASSWORD },
 	{ "0000000000005101", "sim-1" },
 	{ "0000000000005102", "sim-2" },
 	{ "0000000000005103", "sim-3" },
@@ -221,6 +225,38 @@ Test(broker_acl, borrowing_another_devices_client_id_knocks_nobody_off)
 	/* B's id as the reference client sends it, and as the broker makes it. */
 	const char *const borrowed[] = { "kpdev-" USER_B, USER_B };
 	borrow_client_ids(borrowed, 2);
+}
+
+static void publish_as(MQTTClient c, const char *topic, const char *text)
+{
+	MQTTClient_deliveryToken token;
+
+	cr_assert_eq(MQTTClient_publish(c, topic, (int)strlen(text), text, 1, 0, &token), MQTTCLIENT_SUCCESS);
+	cr_assert_eq(MQTTClient_waitForCompletion(c, token, REPLY_WAIT_MS), MQTTCLIENT_SUCCESS);
+}
+
+Test(broker_acl, frigates_topics_reach_komposterd_from_the_frigate_user_only)
+{
+	static const struct kp_mqtt_login frigate_login = { .client_id = FRIGATE_USER, .username = FRIGATE_USER,
+		                                            .password = FRIGATE_PASSWORD };
+	MQTTClient device, frigate;
+
+	/* A device's "events" are acknowledged and dropped by the broker... */
+	cr_assert_eq(kp_mqtt_connect(&broker, &login_a, &device), MQTTCLIENT_SUCCESS);
+	publish_as(device, "frigate/available", "offline");
+	MQTTClient_disconnect(device, 1000);
+	MQTTClient_destroy(&device);
+	/* ...Frigate's reach the daemon, in order after the device's. */
+	cr_assert_eq(kp_mqtt_connect(&broker, &frigate_login, &frigate), MQTTCLIENT_SUCCESS);
+	publish_as(frigate, "frigate/available", "online");
+	MQTTClient_disconnect(frigate, 1000);
+	MQTTClient_destroy(&frigate);
+	for (int waited = 0; waited < STORE_WAIT_MS && metric("komposter_frigate_available") != 1; waited += 50) {
+		struct timespec pause = { 0, 50 * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+	cr_expect_eq(metric("komposter_frigate_available"), 1);
+	cr_expect_eq(metric("komposter_frigate_messages_total"), 1, "the device's message got through");
 }
 
 Test(broker_acl, clients_without_the_right_password_are_refused)
