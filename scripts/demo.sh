@@ -55,8 +55,9 @@ while read -r id key_id pub vehicle kind; do
 	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
 		--kind "${kind:-validator}" --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null
 done <"$demo/fleet/fleet.txt"
-# The cameras are mapped when this komposter knows cameras; else they publish unheard.
-if [ "$CAMERAS" -gt 0 ] && komposter camera --help >/dev/null 2>&1; then
+# The street cameras are mapped before they publish: the daemon ignores (and counts in
+# /metrics) events of a camera it does not know.
+if [ "$CAMERAS" -gt 0 ]; then
 	"$bin/validators/validator-sim" cameras --state "$demo/fleet" --street-cameras "$CAMERAS" >"$demo/cameras.txt"
 	while read -r name stop zone_in zone_out; do
 		komposter camera add "$name" --stop "$stop" --boarding-zone "$zone_in" \
@@ -79,11 +80,23 @@ echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catchi
 	--offline-fraction 0.2 --evasion-rate "$EVASION" --street-cameras "$CAMERAS" \
 	--summary "$demo/summary.json"
 echo "fleet summary: $(cat "$demo/summary.json")"
+# Frigate events have no ACK: the run ends at the broker's PUBACK, so give the daemon's
+# Frigate stage a moment to store its last group (its queue empty, twice in a row).
+for _ in $(seq 50); do
+	curl -fs "http://127.0.0.1:$http_port/metrics" | grep -q '^komposter_frigate_queue_depth 0$' &&
+		sleep 0.2 && curl -fs "http://127.0.0.1:$http_port/metrics" | grep -q '^komposter_frigate_queue_depth 0$' &&
+		break
+	sleep 0.1
+done
 
 echo "== today's ridership by route"
 komposter stats --by route
 echo "== boardings and alightings counted on board (signed APC counts), by route"
 komposter stats --counts --by route
+echo "== validation rate by route: accepted taps ÷ boardings counted on board (this hour is still going: partial, marked *)"
+komposter stats --with-cameras --partial --by route
+echo "== validation rate at the stops with a street camera (Frigate events, unsigned)"
+komposter stats --with-cameras --partial --by stop
 echo "== by hour and fare product"
 komposter stats --by hour,fare
 echo "== consistency check"

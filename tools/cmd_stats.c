@@ -46,7 +46,7 @@ static const char help[] =
 	"       komposter stats --counts [--from ...] [--to ...]\n"
 	"                       [--by route,stop,hour,door] [--json]\n"
 	"       komposter stats --with-cameras [--from ...] [--to ...]\n"
-	"                       [--by route|stop] [--json]\n\n"
+	"                       [--by route|stop] [--partial] [--json]\n\n"
 	"Sums the tap aggregates of the service dates from..to (inclusive), grouped\n"
 	"by the chosen dimensions, in the order given: accepted taps, denied taps\n"
 	"and the amount charged on accepted taps (minor units, kopiykas).\n"
@@ -66,7 +66,9 @@ static const char help[] =
 	"otherwise. An hour without camera counts has no row. The JSON object is\n"
 	"{\"from\", \"to\", \"by\", \"rows\": [{\"date\", \"hour\", \"route_id\" or\n"
 	"\"stop_id\", \"source\", \"boardings\", \"alightings\", \"accepted\",\n"
-	"\"complete\", \"rate\"}]}, without a total.\n\n"
+	"\"complete\", \"rate\"}]}, without a total. With --partial, an incomplete\n"
+	"row with boardings shows its running rate too, marked '*' (JSON\n"
+	"\"partial_rate\"; \"rate\" stays null).\n\n"
 	"Options:\n"
 	"      --from DATE    first service date (default: --to)\n"
 	"      --to DATE      last service date (default: today's service date)\n"
@@ -74,6 +76,7 @@ static const char help[] =
 	"                     (fare: taps only; door: --counts only) (default: route)\n"
 	"      --counts       passenger counts instead of taps\n"
 	"      --with-cameras the validation rate; --by route (default) or stop\n"
+	"      --partial      with --with-cameras: the running rate of hours not complete\n"
 	"      --json         print JSON instead of a table\n" KP_CLI_COMMON_HELP
 	"\n" KP_CLI_EXIT_HELP;
 
@@ -108,6 +111,7 @@ struct stats {
 	int json;
 	int counts;    /* --counts */
 	int cameras;   /* --with-cameras */
+	int partial;   /* --partial: running rates of incomplete hours too */
 	int with_load; /* --counts grouped by route and/or hour only: peak and mean too */
 	struct group *g;
 	size_t n, cap;
@@ -455,9 +459,9 @@ static int parse_by(struct stats *s, const char *list)
 	}
 }
 
-enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON, OPT_COUNTS, OPT_WITH_CAMERAS };
+enum { OPT_FROM = 0x200, OPT_TO, OPT_BY, OPT_JSON, OPT_COUNTS, OPT_WITH_CAMERAS, OPT_PARTIAL };
 
-/* cli_option_fn: --from, --to, --by, --json, --counts, --with-cameras. */
+/* cli_option_fn: --from, --to, --by, --json, --counts, --with-cameras, --partial. */
 static int stats_option(void *ctx, int opt, const char *arg)
 {
 	struct stats *s = ctx;
@@ -469,6 +473,7 @@ static int stats_option(void *ctx, int opt, const char *arg)
 	case OPT_JSON: s->json = 1; return CLI_CONTINUE;
 	case OPT_COUNTS: s->counts = 1; return CLI_CONTINUE;
 	case OPT_WITH_CAMERAS: s->cameras = 1; return CLI_CONTINUE;
+	case OPT_PARTIAL: s->partial = 1; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
 }
@@ -477,6 +482,8 @@ static int stats_option(void *ctx, int opt, const char *arg)
  * whether count rows can carry the load (route and hour only). */
 static int check_dims(struct stats *s)
 {
+	if (s->partial && !s->cameras)
+		return cli_usage(CMD, "--partial: only with --with-cameras");
 	if (s->cameras) {
 		if (s->counts)
 			return cli_usage(CMD, "--with-cameras and --counts: give one");
@@ -507,6 +514,7 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct stats
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "counts", no_argument, NULL, OPT_COUNTS },
 		{ "with-cameras", no_argument, NULL, OPT_WITH_CAMERAS },
+		{ "partial", no_argument, NULL, OPT_PARTIAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
@@ -560,7 +568,8 @@ int cmd_stats(struct kp_cli *cli, int argc, char **argv)
 	status = default_dates(db, &s);
 	if (status == KP_EXIT_OK && s.cameras) {
 		status = stats_rate_print(db, CMD, s.from, s.to,
-		                          s.by[0] == DIM_STOP ? ST_RECONCILE_STOP : ST_RECONCILE_ROUTE, s.json);
+		                          s.by[0] == DIM_STOP ? ST_RECONCILE_STOP : ST_RECONCILE_ROUTE, s.json,
+		                          s.partial);
 		st_db_close(db);
 		return status;
 	}

@@ -6,7 +6,10 @@
  * cells of the range, the bound st_reconcile_foreach keeps too) and printed
  * after it ended. A rate is shown only for a complete row with boardings:
  * otherwise "-" in the table and null in JSON, never 0, so that a missing
- * camera hour is not read as nobody paying.
+ * camera hour is not read as nobody paying. With --partial an incomplete
+ * row's running rate is shown too, marked ('*', JSON partial_rate) and
+ * never in the rate's own place, so a script reading "rate" cannot take an
+ * hour still going for a finished one.
  */
 #include "tools/stats_rate.h"
 
@@ -58,10 +61,20 @@ static const char *place_name(enum st_reconcile_level level)
 	return level == ST_RECONCILE_ROUTE ? "route" : "stop";
 }
 
-static int print_table(const struct rate_rows *l, enum st_reconcile_level level, const char *cmd)
+/* The running rate of an incomplete row with boardings: 1 with *rate set. */
+static int partial_rate(const struct st_reconcile_row *row, double *rate)
+{
+	if (row->complete || row->boardings == 0)
+		return 0;
+	*rate = (double)row->accepted / (double)row->boardings;
+	return 1;
+}
+
+static int print_table(const struct rate_rows *l, enum st_reconcile_level level, int partial, const char *cmd)
 {
 	char date[11], rate_text[RATE_SIZE];
 	double rate;
+	int marked = 0;
 
 	printf("%-10s  %4s  %10s  %-6s  %10s  %10s  %10s  %6s\n", "DATE", "HOUR",
 	       level == ST_RECONCILE_ROUTE ? "ROUTE" : "STOP", "SOURCE", "BOARDINGS", "ALIGHTINGS", "ACCEPTED",
@@ -72,16 +85,20 @@ static int print_table(const struct rate_rows *l, enum st_reconcile_level level,
 		st_date_format(row->service_date, date);
 		if (st_reconcile_rate(row, &rate))
 			snprintf(rate_text, sizeof(rate_text), "%.3f", rate);
+		else if (partial && partial_rate(row, &rate) && ++marked)
+			snprintf(rate_text, sizeof(rate_text), "%.3f*", rate);
 		else
 			snprintf(rate_text, sizeof(rate_text), "-");
 		printf("%-10s  %4u  %10" PRIu32 "  %-6s  %10" PRIu64 "  %10" PRIu64 "  %10" PRIu64 "  %6s\n", date,
 		       row->hour, row->place_id, source_name(row->source), row->boardings, row->alightings,
 		       row->accepted, rate_text);
 	}
+	if (marked)
+		printf("* partial: the hour has not ended, or the NVR was offline in it\n");
 	return cli_finish_output(cmd);
 }
 
-static cJSON *row_json(const struct st_reconcile_row *row, enum st_reconcile_level level)
+static cJSON *row_json(const struct st_reconcile_row *row, enum st_reconcile_level level, int partial)
 {
 	cJSON *o = cJSON_CreateObject();
 	char date[11];
@@ -99,6 +116,8 @@ static cJSON *row_json(const struct st_reconcile_row *row, enum st_reconcile_lev
 	if (!bad)
 		bad = st_reconcile_rate(row, &rate) ? cJSON_AddNumberToObject(o, "rate", rate) == NULL
 		                                    : cJSON_AddNullToObject(o, "rate") == NULL;
+	if (!bad && partial && partial_rate(row, &rate))
+		bad = cJSON_AddNumberToObject(o, "partial_rate", rate) == NULL;
 	if (bad) {
 		cJSON_Delete(o);
 		return NULL;
@@ -107,7 +126,7 @@ static cJSON *row_json(const struct st_reconcile_row *row, enum st_reconcile_lev
 }
 
 static int print_json(const struct rate_rows *l, uint32_t from, uint32_t to, enum st_reconcile_level level,
-                      const char *cmd)
+                      int partial, const char *cmd)
 {
 	char from_text[11], to_text[11];
 	cJSON *doc = cJSON_CreateObject(), *rows = NULL;
@@ -119,7 +138,7 @@ static int print_json(const struct rate_rows *l, uint32_t from, uint32_t to, enu
 	    json_add_str(doc, "by", place_name(level)) || (rows = cJSON_AddArrayToObject(doc, "rows")) == NULL)
 		goto out;
 	for (size_t i = 0; i < l->n; i++) {
-		cJSON *o = row_json(&l->v[i], level);
+		cJSON *o = row_json(&l->v[i], level, partial);
 
 		if (o == NULL || !cJSON_AddItemToArray(rows, o)) {
 			cJSON_Delete(o);
@@ -135,7 +154,7 @@ out:
 }
 
 int stats_rate_print(struct st_db *db, const char *cmd, uint32_t from, uint32_t to,
-                     enum st_reconcile_level level, int json)
+                     enum st_reconcile_level level, int json, int partial)
 {
 	struct rate_rows l = { 0 };
 	struct st_read r;
@@ -147,7 +166,7 @@ int stats_rate_print(struct st_db *db, const char *cmd, uint32_t from, uint32_t 
 	st_read_end(&r);
 	status = cli_collect_status(cmd, rc, "camera counts and taps");
 	if (status == KP_EXIT_OK)
-		status = json ? print_json(&l, from, to, level, cmd) : print_table(&l, level, cmd);
+		status = json ? print_json(&l, from, to, level, partial, cmd) : print_table(&l, level, partial, cmd);
 	free(l.v);
 	return status;
 }

@@ -15,9 +15,11 @@
 
 /* Reads the rows of from..to at level in one read transaction, ended
  * before anything is printed; prints a table, or with json an object
- * {"from", "to", "by", "rows": [...]}. Returns the exit status (enum
- * kp_exit); failures are reported as cmd's. */
+ * {"from", "to", "by", "rows": [...]}. With partial, an incomplete row
+ * with boardings shows its running rate too, marked '*' in the table and
+ * as "partial_rate" in JSON ("rate" stays null). Returns the exit status
+ * (enum kp_exit); failures are reported as cmd's. */
 int stats_rate_print(struct st_db *db, const char *cmd, uint32_t from, uint32_t to,
-                     enum st_reconcile_level level, int json);
+                     enum st_reconcile_level level, int json, int partial);
 
 #endif

@@ -274,3 +274,44 @@ Test(stats_cameras, wrong_options_are_usage_errors)
 	expect_usage("--counts", NULL, NULL);
 	expect_usage("--from", "2024-06-16", "--to=2024-06-15");
 }
+
+/* The 08:00 stop hour is incomplete (the NVR was offline 08:30 to 08:40):
+ * --partial shows its running rate 0/2 beside the null rate, marked, and
+ * leaves complete rows as they were. */
+Test(stats_cameras, partial_shows_the_running_rate_of_incomplete_hours_marked)
+{
+	struct tools_run r;
+	cJSON *doc;
+	const cJSON *rows;
+
+	cr_assert_eq(tools_run(&r, "stats", "-c", conf, "--with-cameras", "--partial", "--by", "stop", "--from",
+	                       "2024-06-15", "--to", "2024-06-15", "--json", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	doc = cJSON_Parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+	expect_row(rows, 0, 7, "stop_id", 110, "nvr", 5, 1, 3, 1, 0.6);
+	cr_expect_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), "partial_rate"));
+	expect_row(rows, 1, 8, "stop_id", 110, "nvr", 2, 0, 0, 0, -1);
+	cr_expect_eq(num(cJSON_GetArrayItem(rows, 1), "partial_rate"), 0.0);
+	cJSON_Delete(doc);
+	tools_run_free(&r);
+
+	cr_assert_eq(tools_run(&r, "stats", "-c", conf, "--with-cameras", "--partial", "--by", "stop", "--from",
+	                       "2024-06-15", "--to", "2024-06-15", NULL), 0);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_not_null(strstr(r.out, "2024-06-15     8         110  nvr              2           0           0  0.000*"),
+	                   "%s", r.out);
+	cr_expect_not_null(strstr(r.out, "* partial: "), "%s", r.out);
+	tools_run_free(&r);
+}
+
+Test(stats_cameras, partial_without_cameras_is_a_usage_error)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "stats", "-c", conf, "--partial", NULL), 0);
+	cr_expect_eq(r.status, 2, "exit %d, %s", r.status, r.err);
+	cr_expect_eq(strncmp(r.err, "komposter: stats: --partial", 27), 0, "%s", r.err);
+	tools_run_free(&r);
+}
