@@ -84,6 +84,40 @@ pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct
 	return pid;
 }
 
+int kp_fleet_map_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras)
+{
+	char *listing = NULL, *save = NULL;
+	char *argv[] = { strdup(kp_bin("validators/validator-sim")), "cameras", "--state", (char *)f->state,
+	                 "--street-cameras", (char *)cameras, NULL };
+	int n = 0;
+
+	int rc = kp_run(argv, &listing);
+	free(argv[0]);
+	if (rc != 0) {
+		fprintf(stderr, "fleet: validator-sim cameras exited %d\n", rc);
+		free(listing);
+		return -1;
+	}
+	for (char *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64], stop[16], in[64], out[64];
+		if (sscanf(line, "%63s %15s %63s %63s", name, stop, in, out) != 4) {
+			fprintf(stderr, "fleet: validator-sim cameras listed '%s'\n", line);
+			n = -1;
+			break;
+		}
+		rc = kp_komposter(d, NULL, "camera", "add", name, "--stop", stop, "--boarding-zone", in,
+		                  "--alighting-zone", out, NULL);
+		if (rc != 0) {
+			fprintf(stderr, "fleet: komposter camera add %s exited %d\n", name, rc);
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(listing);
+	return n;
+}
+
 static double number(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

@@ -33,6 +33,10 @@ int kp_fleet_init_apcs(struct kp_fleet *f, const struct kp_daemon_proc *d, int d
 pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
                      int taps_per_device, ...);
 int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s);
+/* Maps the street cameras a run with --street-cameras `cameras` will have,
+ * as README says: `validator-sim cameras`, each line into `komposter camera
+ * add` (the daemon may be running). The number mapped, or -1. */
+int kp_fleet_map_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras);
 
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);

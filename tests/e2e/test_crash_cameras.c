@@ -65,25 +65,6 @@ static void wait_for_frigate_offline(const struct kp_daemon_proc *d)
 	cr_assert_fail("komposter_frigate_available stayed %g, never 0", v);
 }
 
-static void map_street_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f)
-{
-	char *listing = NULL, *save = NULL;
-	char *argv[] = {strdup(kp_bin("validators/validator-sim")), "cameras", "--state", (char *)f->state,
-	                "--street-cameras", CAMERAS, NULL};
-	int n = 0;
-
-	cr_assert_eq(kp_run(argv, &listing), 0);
-	free(argv[0]);
-	for (char *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[64], stop[16], in[64], out[64];
-		cr_assert_eq(sscanf(line, "%63s %15s %63s %63s", name, stop, in, out), 4, "listed %s", line);
-		cr_assert_eq(kp_komposter(d, NULL, "camera", "add", name, "--stop", stop, "--boarding-zone", in,
-		                          "--alighting-zone", out, NULL), 0, "camera add %s", name);
-		n++;
-	}
-	free(listing);
-	cr_assert_eq(n, atoi(CAMERAS));
-}
 
 /* Signed counts and taps: exactly the summary's, per (route, hour). */
 static void expect_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum)
@@ -157,7 +138,7 @@ Test(crash_cameras, sigkill_while_counters_and_cameras_stream_stores_counts_once
 	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
 	cr_assert_eq(kp_daemon_start(&d), 0);
 	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, DEVICES), 0);
-	map_street_cameras(&d, &fleet);
+	cr_assert_eq(kp_fleet_map_cameras(&d, &fleet, CAMERAS), atoi(CAMERAS));
 
 	/* Paced so that the kill lands mid-stream: about 6 s of taps. */
 	pid_t sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--rate", "500", "--batch", "32",

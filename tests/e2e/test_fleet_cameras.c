@@ -265,27 +265,6 @@ static void pause_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
-/* `validator-sim cameras` for the fleet, each line into `komposter camera
- * add` while the daemon runs; the number of cameras mapped. */
-static int map_street_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras)
-{
-	char *listing = NULL, *save = NULL;
-	char *argv[] = {strdup(kp_bin("validators/validator-sim")), "cameras", "--state", (char *)f->state,
-	                "--street-cameras", (char *)cameras, NULL};
-	int n = 0;
-
-	cr_assert_eq(kp_run(argv, &listing), 0);
-	free(argv[0]);
-	for (char *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[64], stop[16], in[64], out[64];
-		cr_assert_eq(sscanf(line, "%63s %15s %63s %63s", name, stop, in, out), 4, "listed %s", line);
-		cr_assert_eq(kp_komposter(d, NULL, "camera", "add", name, "--stop", stop, "--boarding-zone", in,
-		                          "--alighting-zone", out, NULL), 0, "camera add %s", name);
-		n++;
-	}
-	free(listing);
-	return n;
-}
 
 /* Waits, bounded, until the daemon has stored as many boardings and
  * alightings from Frigate as the cameras counted. */
@@ -392,7 +371,7 @@ Test(fleet_cameras, mapped_street_cameras_count_the_summary_stop_hours, .timeout
 	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
 	cr_assert_eq(kp_daemon_start(&d), 0);
 	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
-	cr_assert_eq(map_street_cameras(&d, &fleet, CAMERAS), atoi(CAMERAS));
+	cr_assert_eq(kp_fleet_map_cameras(&d, &fleet, CAMERAS), atoi(CAMERAS));
 	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){.client_id = "kp-e2e-frigate"},
 	                             &sub.client), MQTTCLIENT_SUCCESS);
 	cr_assert_eq(MQTTClient_subscribe(sub.client, "frigate/#", 1), MQTTCLIENT_SUCCESS);
