@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "storage/db.h"
+#include "storage/service_day.h"
+
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices)
 {
 	return kp_fleet_init_apcs(f, d, devices, 0);
@@ -79,6 +82,40 @@ pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct
 	pid_t pid = kp_start(argv, f->log);
 	free(argv[0]);
 	return pid;
+}
+
+int kp_fleet_map_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras)
+{
+	char *listing = NULL, *save = NULL;
+	char *argv[] = { strdup(kp_bin("validators/validator-sim")), "cameras", "--state", (char *)f->state,
+	                 "--street-cameras", (char *)cameras, NULL };
+	int n = 0;
+
+	int rc = kp_run(argv, &listing);
+	free(argv[0]);
+	if (rc != 0) {
+		fprintf(stderr, "fleet: validator-sim cameras exited %d\n", rc);
+		free(listing);
+		return -1;
+	}
+	for (char *line = strtok_r(listing, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64], stop[16], in[64], out[64];
+		if (sscanf(line, "%63s %15s %63s %63s", name, stop, in, out) != 4) {
+			fprintf(stderr, "fleet: validator-sim cameras listed '%s'\n", line);
+			n = -1;
+			break;
+		}
+		rc = kp_komposter(d, NULL, "camera", "add", name, "--stop", stop, "--boarding-zone", in,
+		                  "--alighting-zone", out, NULL);
+		if (rc != 0) {
+			fprintf(stderr, "fleet: komposter camera add %s exited %d\n", name, rc);
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(listing);
+	return n;
 }
 
 static double number(const cJSON *obj, const char *key)
@@ -174,4 +211,74 @@ int kp_count_totals(const struct kp_daemon_proc *d, double *boardings, double *a
 	*boardings = v[0];
 	*alightings = v[1];
 	return 0;
+}
+
+cJSON *kp_stats_rate(const struct kp_daemon_proc *d, const char *by)
+{
+	char from[16], to[16];
+	char *out = NULL;
+
+	date_around_today(-3, from);
+	date_around_today(3, to);
+	int rc = kp_komposter(d, &out, "stats", "--with-cameras", "--from", from, "--to", to, "--by", by, "--json",
+	                      NULL);
+	cJSON *j = rc == 0 ? cJSON_Parse(out) : NULL;
+	if (!j)
+		fprintf(stderr, "fleet: stats --with-cameras --by %s exited %d: %.200s\n", by, rc, out ? out : "");
+	free(out);
+	return j;
+}
+
+int kp_service_hour(const struct kp_daemon_proc *d, int64_t t, struct kp_service_hour *out)
+{
+	struct st_options opts;
+	struct st_db *db = NULL;
+	struct st_when when;
+	char path[300];
+
+	st_options_default(&opts);
+	snprintf(path, sizeof(path), "%s/data", d->dir);
+	opts.path = path;
+	opts.read_only = 1;
+	int rc = st_db_open(&db, &opts);
+	if (rc != ST_OK) {
+		fprintf(stderr, "fleet: open %s: %s\n", path, st_strerror(rc));
+		return -1;
+	}
+	rc = st_service_day(st_db_zone(db), t * 1000, st_db_options(db)->service_day_start_hour, &when);
+	st_db_close(db);
+	if (rc != 0)
+		return -1;
+	out->service_date = when.service_date;
+	out->hour = when.hour;
+	return 0;
+}
+
+const cJSON *kp_rate_row(const cJSON *doc, const struct kp_service_hour *h, const char *place_key,
+                         uint32_t place, const char *source)
+{
+	char date[11];
+	const cJSON *row;
+
+	st_date_format(h->service_date, date);
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows")) {
+		const cJSON *dt = cJSON_GetObjectItemCaseSensitive(row, "date");
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(row, "source");
+		if (cJSON_IsString(dt) && !strcmp(dt->valuestring, date) && number(row, "hour") == h->hour &&
+		    number(row, place_key) == place && cJSON_IsString(src) && !strcmp(src->valuestring, source))
+			return row;
+	}
+	return NULL;
+}
+
+int kp_rate_rows_of(const cJSON *doc, const char *source)
+{
+	const cJSON *row;
+	int n = 0;
+
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows")) {
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(row, "source");
+		n += cJSON_IsString(src) && !strcmp(src->valuestring, source);
+	}
+	return n;
 }

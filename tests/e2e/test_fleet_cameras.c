@@ -11,6 +11,13 @@
  * cameras change no device frame: two runs of one seed on a broker with no
  * daemon, without cameras and with them, leave the same records in the
  * outboxes, times aside (they are the wall clock's).
+ *
+ * Mapped with the real tools (`validator-sim cameras` into `komposter
+ * camera add`, the daemon running), the street cameras are counted by the
+ * daemon: `komposter stats --with-cameras --by stop` has, per (stop, hour),
+ * exactly the summary's stop_hours as nvr rows (boardings, alightings and
+ * accepted taps), and `komposter camera events --stop S` lists each object
+ * the cameras of S published once, with its label.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ingest/frigate_count.h"
 #include "ingest/frigate_event.h"
@@ -235,6 +243,181 @@ Test(fleet_cameras, events_replayed_count_the_summary_stop_hours, .timeout = 300
 	cr_expect_eq(accepted + denied, sum.taps);
 	cr_assert_eq(kp_count_totals(&d, &boardings, &alightings), 0);
 	cr_assert_gt(boardings, 0);
+
+	cJSON_Delete(j);
+	for (size_t i = 0; i < sub.n; i++) {
+		free(sub.msgs[i].topic);
+		free(sub.msgs[i].payload);
+	}
+	free(sub.msgs);
+	MQTTClient_disconnect(sub.client, 1000);
+	MQTTClient_destroy(&sub.client);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+#define STORED_DEADLINE_MS 30000
+#define OBJECTS_MAX 4096
+
+static void pause_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+
+/* Waits, bounded, until the daemon has stored as many boardings and
+ * alightings from Frigate as the cameras counted. */
+static void wait_for_frigate_counts(const struct kp_daemon_proc *d, double boardings, double alightings)
+{
+	double b = -1, a = -1;
+
+	for (int waited = 0; waited < STORED_DEADLINE_MS; waited += 50) {
+		b = kp_daemon_metric(d, "komposter_frigate_boardings_total");
+		a = kp_daemon_metric(d, "komposter_frigate_alightings_total");
+		if (b >= boardings && a >= alightings)
+			break;
+		pause_ms(50);
+	}
+	cr_assert_eq(b, boardings, "the daemon stored %.0f boardings from Frigate of %.0f", b, boardings);
+	cr_assert_eq(a, alightings, "the daemon stored %.0f alightings from Frigate of %.0f", a, alightings);
+}
+
+struct object {
+	char id[KP_FRIGATE_ID_MAX + 1];
+	char label[KP_FRIGATE_NAME_MAX + 1];
+	int listed;
+};
+
+static void utc_date(int days, char out[16])
+{
+	time_t t = time(NULL) + (time_t)days * 86400;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* The distinct objects `camera` published, against `komposter camera
+ * events --camera` over the dates around today: each listed exactly once,
+ * with its label, nothing else listed. */
+static void expect_camera_events(const struct kp_daemon_proc *d, const struct subscriber *sub,
+                                 const char *camera, uint32_t stop)
+{
+	static struct object objs[OBJECTS_MAX];
+	size_t n = 0, persons = 0;
+	char from[16], to[16], stop_text[16];
+	char *out = NULL;
+
+	for (size_t i = 1; i + 1 < sub->n; i++) {
+		struct kp_frigate_event ev;
+		cr_assert_eq(kp_frigate_event_parse(sub->msgs[i].payload, sub->msgs[i].len, &ev), KP_FRIGATE_OK);
+		if (strcmp(ev.camera, camera) != 0)
+			continue;
+		size_t k = 0;
+		while (k < n && strcmp(objs[k].id, ev.id) != 0)
+			k++;
+		if (k < n)
+			continue;
+		cr_assert_lt(n, OBJECTS_MAX);
+		snprintf(objs[n].id, sizeof objs[n].id, "%s", ev.id);
+		snprintf(objs[n].label, sizeof objs[n].label, "%s", ev.label);
+		objs[n].listed = 0;
+		persons += !strcmp(ev.label, "person");
+		n++;
+	}
+	cr_assert_gt(persons, 0, "camera %s saw nobody", camera);
+
+	utc_date(-1, from);
+	utc_date(1, to);
+	snprintf(stop_text, sizeof stop_text, "%u", stop);
+	cr_assert_eq(kp_komposter(d, &out, "camera", "events", "--stop", stop_text, "--from", from, "--to", to,
+	                          "--json", NULL), 0);
+	cJSON *list = cJSON_Parse(out);
+	free(out);
+	cr_assert(cJSON_IsArray(list));
+	const cJSON *e;
+	size_t listed_persons = 0;
+	cJSON_ArrayForEach(e, list) {
+		const char *id = cJSON_GetObjectItemCaseSensitive(e, "id")->valuestring;
+		const char *label = cJSON_GetObjectItemCaseSensitive(e, "label")->valuestring;
+		cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "camera")->valuestring, camera);
+		size_t k = 0;
+		while (k < n && strcmp(objs[k].id, id) != 0)
+			k++;
+		cr_assert_lt(k, n, "listed %s, which %s never published", id, camera);
+		cr_expect_eq(objs[k].listed, 0, "object %s listed twice", id);
+		cr_expect_str_eq(label, objs[k].label, "object %s", id);
+		objs[k].listed = 1;
+		listed_persons += !strcmp(label, "person");
+	}
+	cr_expect_eq((size_t)cJSON_GetArraySize(list), n, "listed %d objects, %s published %zu",
+	             cJSON_GetArraySize(list), camera, n);
+	cr_expect_eq(listed_persons, persons);
+	cJSON_Delete(list);
+}
+
+Test(fleet_cameras, mapped_street_cameras_count_the_summary_stop_hours, .timeout = 300)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_fleet fleet;
+	static struct subscriber sub;
+	double boardings = 0, alightings = 0;
+	int expected_rows = 0;
+	uint8_t *text;
+	size_t len;
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
+	cr_assert_eq(kp_fleet_map_cameras(&d, &fleet, CAMERAS), atoi(CAMERAS));
+	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){.client_id = "kp-e2e-frigate"},
+	                             &sub.client), MQTTCLIENT_SUCCESS);
+	cr_assert_eq(MQTTClient_subscribe(sub.client, "frigate/#", 1), MQTTCLIENT_SUCCESS);
+	cr_assert_eq(pthread_create(&sub.thread, NULL, receive_all, &sub), 0);
+
+	pid_t sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--evasion-rate", "0.2",
+	                           "--street-cameras", CAMERAS, "--timeout", "200", NULL);
+	cr_assert_eq(kp_wait(sim), 0, "validator-sim failed; see %s", fleet.log);
+	cr_assert_eq(pthread_join(sub.thread, NULL), 0);
+	cr_assert(!sub.failed && sub.saw_offline, "the cameras' \"offline\" never came");
+
+	cr_assert_eq(kp_file_read(fleet.summary, &text, &len), 0);
+	cJSON *j = cJSON_Parse((const char *)text);
+	free(text);
+	cr_assert_not_null(j);
+	const cJSON *h;
+	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "stop_hours")) {
+		boardings += number(h, "boardings");
+		alightings += number(h, "alightings");
+	}
+	cr_assert_gt(boardings, 0);
+	wait_for_frigate_counts(&d, boardings, alightings);
+
+	cJSON *doc = kp_stats_rate(&d, "stop");
+	cr_assert_not_null(doc);
+	cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "stop_hours")) {
+		uint32_t stop = (uint32_t)number(h, "stop_id");
+		struct kp_service_hour when;
+
+		if (number(h, "boardings") == 0 && number(h, "alightings") == 0)
+			continue; /* taps only: no door cell, no row */
+		cr_assert_eq(kp_service_hour(&d, (int64_t)number(h, "hour_s"), &when), 0);
+		const cJSON *row = kp_rate_row(doc, &when, "stop_id", stop, "nvr");
+		cr_assert_not_null(row, "stop %u, date %u hour %d: no nvr row", stop, when.service_date, when.hour);
+		cr_expect_eq(number(row, "boardings"), number(h, "boardings"), "stop %u hour %d", stop, when.hour);
+		cr_expect_eq(number(row, "alightings"), number(h, "alightings"), "stop %u hour %d", stop, when.hour);
+		cr_expect_eq(number(row, "accepted"), number(h, "accepted"), "stop %u hour %d", stop, when.hour);
+		expected_rows++;
+	}
+	cr_expect_eq(kp_rate_rows_of(doc, "nvr"), expected_rows, "nvr rows the summary lacks");
+	cr_expect_eq(kp_rate_rows_of(doc, "signed"), 0, "signed rows at a stop");
+	cJSON_Delete(doc);
+
+	const cJSON *cam = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "street_cameras"), 0);
+	expect_camera_events(&d, &sub, cJSON_GetObjectItemCaseSensitive(cam, "camera")->valuestring,
+	                     (uint32_t)number(cam, "stop_id"));
 
 	cJSON_Delete(j);
 	for (size_t i = 0; i < sub.n; i++) {
