@@ -29,7 +29,7 @@
 #include "storage/txn_retry.h"
 
 /* Bumped whenever a stored layout changes; an open of another version is
- * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash).
+ * ST_ESCHEMA (db.h). 2: log entries "KPL2" (zero signature, keyed frame_hash).
  * 3: the log holds COUNTS frames too, with the door_agg and load_agg
  * tables (count_agg.h); a binary of schema 2 would misread them.
  * 4: the camera registry (cameras.h), vehicle positions (vehicle_pos.h)
