@@ -367,6 +367,7 @@ static int open_dbis(struct st_db *db)
 		{"chain", MDB_INTEGERKEY, &db->dbi.chain},
 		{"cameras", 0, &db->dbi.cameras},
 		{"vehicle_pos", 0, &db->dbi.vehicle_pos},
+		{"vehicle_hours", 0, &db->dbi.vehicle_hours},
 		{"nvr_counted", 0, &db->dbi.nvr_counted},
 		{"nvr_order", 0, &db->dbi.nvr_order},
 		{"nvr_events", 0, &db->dbi.nvr_events},
