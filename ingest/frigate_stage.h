@@ -77,6 +77,8 @@ struct kp_frigate_stage_config {
 	int offline_alarm_s;   /* >= 1 */
 	int accept_past_days;  /* the tap time window (verify.h) */
 	int accept_future_s;
+	int position_max_age_s; /* an onboard camera's vehicle position further from start is none */
+	int session;            /* 1: keep the run marker (nvr_session.h); komposterd with Frigate on */
 };
 
 struct kp_frigate_stage_ctx {
