@@ -17,6 +17,9 @@
  *    share one cell set type: an encoded key and three u64 counters.
  *    Door cells of source NVR are skipped: unsigned camera counts have no
  *    log entry to recount them from (nvr.h keeps the events, not a log).
+ *    vehicle_hours is recounted in two parts, each a cell set of its own
+ *    over the same table: the accepted taps and the signed counts; its NVR
+ *    part is skipped for the same reason.
  *  - the tables with no log behind them (cameras, vehicle_pos and the NVR
  *    tables) are checked record by record: each decodes, every nvr_order
  *    record names a counted object of its sequence and the two tables have
@@ -38,6 +41,7 @@
 
 #include "storage/cameras.h"
 #include "storage/db_internal.h"
+#include "storage/service_day.h"
 
 #define PROGRESS_EVERY 4096
 #define CELLS_INITIAL 4096
@@ -52,13 +56,23 @@ struct pair {
 /* Cell keys are compared over CELL_KEY_MAX bytes, zero-padded: within one
  * set every key has the same size, so the order is LMDB's. */
 #define CELL_KEY_MAX ST_TAP_AGG_KEY_SIZE
-_Static_assert(ST_DOOR_AGG_KEY_SIZE <= CELL_KEY_MAX && ST_LOAD_AGG_KEY_SIZE <= CELL_KEY_MAX,
-               "count cell keys fit a cell");
+_Static_assert(ST_DOOR_AGG_KEY_SIZE <= CELL_KEY_MAX && ST_LOAD_AGG_KEY_SIZE <= CELL_KEY_MAX &&
+                   ST_VHOUR_KEY_SIZE <= CELL_KEY_MAX,
+               "count and vehicle hour cell keys fit a cell");
 _Static_assert(ST_TAP_AGG_VAL_SIZE == ST_COUNT_AGG_VAL_SIZE, "every aggregate value is three LE8");
 
 struct cell {
 	uint8_t key[CELL_KEY_MAX];
 	uint64_t v[ST_COUNT_VALUES];
+};
+
+/* Which counters of a stored value a cell set recounts: all three of a
+ * tap, door or load cell, or one part of a vehicle_hours cell (whose NVR
+ * part has no log behind it). */
+enum cell_part {
+	PART_ALL = 0,
+	PART_VHOUR_TAPS,   /* accepted, 0, 0 */
+	PART_VHOUR_SIGNED, /* signed boardings, alightings, records */
 };
 
 /* The cells of one aggregate table, recounted from the log. */
@@ -67,6 +81,8 @@ struct cells {
 	const char *values;       /* what the three counters are, for problem lines */
 	enum st_count_table rule; /* how counters combine (st_count_val_combine) */
 	size_t key_size;
+	size_t val_size;
+	enum cell_part part;
 	MDB_dbi dbi;
 	struct cell *a;
 	size_t n, cap;
@@ -83,7 +99,7 @@ struct check {
 	uint8_t head[ST_CHAIN_HEAD_SIZE]; /* of the previous entry */
 	struct pair *pairs;
 	size_t npairs, cap_pairs;
-	struct cells taps, doors, loads;
+	struct cells taps, doors, loads, vhour_taps, vhour_signed;
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -209,9 +225,33 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 		}
 		st_tap_agg_key_encode(&k, key);
 		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
+		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0) {
+			const struct st_vehicle_hour_key vk = {k.service_date, k.hour, k.route_id, t.vehicle_id};
+			uint8_t vkey[ST_VHOUR_KEY_SIZE];
+
+			st_vhour_key_encode(&vk, vkey);
+			rc = cell_add(&c->vhour_taps, vkey, (const uint64_t[ST_COUNT_VALUES]){v.accepted, 0, 0});
+		}
 	}
 	c->rep->taps += count;
 	return rc;
+}
+
+/* A door-cycle record naming a vehicle, in that vehicle's hour. */
+static int count_vehicle_hour(struct check *c, const struct kp_count *rec)
+{
+	struct st_vehicle_hour_key vk = {0, 0, rec->route_id, rec->vehicle_id};
+	uint8_t vkey[ST_VHOUR_KEY_SIZE];
+	struct st_when w;
+
+	if (rec->vehicle_id == 0 || rec->kind != KP_COUNT_KIND_DOOR_CYCLE ||
+	    st_service_day(c->db->zone, rec->observed_at, c->db->opts.service_day_start_hour, &w) != 0)
+		return ST_OK;
+	vk.service_date = w.service_date;
+	vk.hour = w.hour;
+	st_vhour_key_encode(&vk, vkey);
+	return cell_add(&c->vhour_signed, vkey,
+	                (const uint64_t[ST_COUNT_VALUES]){rec->boardings, rec->alightings, 1});
 }
 
 static int count_records(struct check *c, uint64_t seq, const uint8_t *frame, uint16_t count)
@@ -229,6 +269,8 @@ static int count_records(struct check *c, uint64_t seq, const uint8_t *frame, ui
 		}
 		if (cell.table != ST_COUNT_TABLE_NONE)
 			rc = cell_add(cell.table == ST_COUNT_TABLE_DOOR ? &c->doors : &c->loads, cell.key, cell.v);
+		if (rc == ST_OK)
+			rc = count_vehicle_hour(c, &rec);
 	}
 	c->rep->counts += count;
 	return rc;
@@ -446,8 +488,14 @@ static int check_watermarks(struct check *c)
 static void cell_describe(const struct cells *cs, const uint8_t *key, char *buf, size_t cap)
 {
 	struct st_tap_agg_key k;
+	struct st_vehicle_hour_key vk;
 	struct st_count_cell cell = {cs->rule, {0}, cs->key_size, {0}};
 
+	if (cs->part != PART_ALL) {
+		st_vhour_key_decode(key, &vk);
+		snprintf(buf, cap, "%u h%u route %u vehicle %u", vk.service_date, vk.hour, vk.route_id, vk.vehicle_id);
+		return;
+	}
 	if (cs->rule == ST_COUNT_TABLE_NONE) {
 		st_tap_agg_key_decode(key, &k);
 		snprintf(buf, cap, "%u h%u route %u stop %u fare %u", k.service_date, k.hour, k.route_id, k.stop_id,
@@ -498,14 +546,42 @@ static void agg_entry(struct cell_merge *m, const uint8_t *key, const uint64_t g
 	cell_report(m->c, cs, key, "extra", none, got);
 }
 
+/* One part of a stored vehicle_hours cell against its recount. A part
+ * that is all zeros is as good as absent (no taps, or no signed counts, of
+ * that vehicle in that hour), and the recount never holds one; the NVR
+ * part has no log behind it and is never looked at. */
+static int vhour_part(struct cell_merge *m, const MDB_val *k, const MDB_val *v)
+{
+	uint64_t all[ST_VHOUR_VALUES];
+	uint64_t got[ST_COUNT_VALUES] = {0};
+	const int signed_at = ST_VHOUR_SOURCE(ST_COUNT_SOURCE_SIGNED);
+
+	st_vhour_val_decode(v->mv_data, all);
+	if (m->cs->part == PART_VHOUR_TAPS) {
+		got[0] = all[ST_VHOUR_ACCEPTED];
+	} else {
+		got[0] = all[signed_at];
+		got[1] = all[signed_at + 1];
+		got[2] = all[signed_at + 2];
+	}
+	if (got[0] == 0 && got[1] == 0 && got[2] == 0)
+		return ST_OK;
+	agg_entry(m, k->mv_data, got);
+	return ST_OK;
+}
+
 static int agg_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
 {
 	struct cell_merge *m = ctx;
 	struct st_tap_agg_val tv;
 	uint64_t got[ST_COUNT_VALUES];
 
-	if (!sizes_ok(m->c, m->cs->name, k, m->cs->key_size, v, ST_COUNT_AGG_VAL_SIZE))
+	if (m->cs->part == PART_VHOUR_SIGNED && (k->mv_size != m->cs->key_size || v->mv_size != m->cs->val_size))
+		return ST_OK; /* reported once, by the walk of the taps part */
+	if (!sizes_ok(m->c, m->cs->name, k, m->cs->key_size, v, m->cs->val_size))
 		return ST_OK;
+	if (m->cs->part != PART_ALL)
+		return vhour_part(m, k, v);
 	if (m->cs->rule == ST_COUNT_TABLE_DOOR &&
 	    st_count_key_source(ST_COUNT_TABLE_DOOR, k->mv_data) == ST_COUNT_SOURCE_NVR)
 		return ST_OK; /* no log entry behind NVR counts: nothing to recount them from */
@@ -667,6 +743,10 @@ static int run_checks(struct check *c)
 	if (rc == ST_OK)
 		rc = check_agg(c, &c->loads);
 	if (rc == ST_OK)
+		rc = check_agg(c, &c->vhour_taps);
+	if (rc == ST_OK)
+		rc = check_agg(c, &c->vhour_signed);
+	if (rc == ST_OK)
 		rc = check_side_tables(c);
 	return rc;
 }
@@ -680,11 +760,16 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	if (!db || !rep)
 		return ST_EINVAL;
 	c.taps = (struct cells){"tap_agg", "accepted/denied/amount", ST_COUNT_TABLE_NONE, ST_TAP_AGG_KEY_SIZE,
-	                        db->dbi.tap_agg, NULL, 0, 0};
+	                        ST_TAP_AGG_VAL_SIZE, PART_ALL, db->dbi.tap_agg, NULL, 0, 0};
 	c.doors = (struct cells){"door_agg", "boardings/alightings/cycles", ST_COUNT_TABLE_DOOR,
-	                         ST_DOOR_AGG_KEY_SIZE, db->dbi.door_agg, NULL, 0, 0};
+	                         ST_DOOR_AGG_KEY_SIZE, ST_COUNT_AGG_VAL_SIZE, PART_ALL, db->dbi.door_agg, NULL, 0, 0};
 	c.loads = (struct cells){"load_agg", "peak/sum/samples", ST_COUNT_TABLE_LOAD, ST_LOAD_AGG_KEY_SIZE,
-	                         db->dbi.load_agg, NULL, 0, 0};
+	                         ST_COUNT_AGG_VAL_SIZE, PART_ALL, db->dbi.load_agg, NULL, 0, 0};
+	c.vhour_taps = (struct cells){"vehicle_hours", "accepted taps/-/-", ST_COUNT_TABLE_DOOR, ST_VHOUR_KEY_SIZE,
+	                              ST_VHOUR_VAL_SIZE, PART_VHOUR_TAPS, db->dbi.vehicle_hours, NULL, 0, 0};
+	c.vhour_signed = (struct cells){"vehicle_hours", "signed boardings/alightings/records", ST_COUNT_TABLE_DOOR,
+	                                ST_VHOUR_KEY_SIZE, ST_VHOUR_VAL_SIZE, PART_VHOUR_SIGNED,
+	                                db->dbi.vehicle_hours, NULL, 0, 0};
 	*rep = (struct st_check_report){0};
 	rc = st_read_begin(db, &c.r);
 	if (rc != ST_OK)
@@ -695,5 +780,7 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	free(c.taps.a);
 	free(c.doors.a);
 	free(c.loads.a);
+	free(c.vhour_taps.a);
+	free(c.vhour_signed.a);
 	return rc;
 }

@@ -3,12 +3,14 @@
  * verifies that every entry parses, the sequence has no gaps, the hash chain
  * recomputes to the stored heads, the once-only index holds exactly the
  * log's (device, batch_seq) pairs, every watermark is right, the tap
- * aggregates and the count aggregates (count_agg.h) equal the sums
- * recomputed from the log, and no stored frame
+ * aggregates, the count aggregates (count_agg.h) and the taps and signed
+ * counts of vehicle_hours (vehicle_hours.h) equal the sums recomputed from
+ * the log, and no stored frame
  * keeps signature bytes. It verifies no signature and recomputes no
  * frame_hash: neither is possible from what the log keeps (log.h).
  *
- * Door cells of source ST_COUNT_SOURCE_NVR are not recounted: unsigned
+ * Door cells of source ST_COUNT_SOURCE_NVR, and the NVR part of
+ * vehicle_hours cells, are not recounted: unsigned
  * camera counts (nvr.h) have no log entry behind them, so nothing could
  * confirm or refute them; they are skipped, and the signed cells beside
  * them are recounted exactly as ever. The camera registry, vehicle

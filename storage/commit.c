@@ -27,6 +27,10 @@
  * to its count cell (count_agg.h) as signed, since only verified frames of
  * enrolled APC keys reach this function.
  *
+ * Accepted taps and door-cycle records naming a vehicle also add to its
+ * hour in vehicle_hours (vehicle_hours.h), summed per frame like the tap
+ * cells, for the route-level validation rate.
+ *
  * Every stored record naming a vehicle also places it (vehicle_pos.h): the
  * group gathers the newest record per vehicle and writes each once, at the
  * end of the group, in the same transaction (vehicle_pos.c says why).
@@ -102,8 +106,22 @@ static int agg_run_add(struct group *g, struct agg_run *run, const struct st_tap
 	return ST_OK;
 }
 
+/* An accepted tap naming a vehicle counts in its vehicle's hour. */
+static int note_vehicle_tap(struct group *g, struct st_vhour_run *vrun, const struct kp_tap *t,
+                            const struct st_tap_agg_key *ak, const struct st_tap_agg_val *av)
+{
+	struct st_vehicle_hour_key vk = {ak->service_date, ak->hour, ak->route_id, t->vehicle_id};
+	uint64_t add[ST_VHOUR_VALUES] = {0};
+
+	if (t->vehicle_id == 0 || av->accepted == 0)
+		return ST_OK;
+	add[ST_VHOUR_ACCEPTED] = av->accepted;
+	return st_vhour_run_add(g->txn, g->db->dbi.vehicle_hours, vrun, &vk, add);
+}
+
 /* Copies tap i of frame into dst with its token pseudonymised, and counts it. */
-static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *dst, struct agg_run *run)
+static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *dst, struct agg_run *run,
+                   struct st_vhour_run *vrun)
 {
 	const size_t after_token = KP_TAP_TOKEN_OFFSET + KP_CARD_TOKEN_SIZE;
 	const uint8_t *src = frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE;
@@ -121,6 +139,8 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 		                        t.stop_id, t.tapped_at);
 	else
 		rc = ST_EINVAL;
+	if (rc == ST_OK)
+		rc = note_vehicle_tap(g, vrun, &t, &ak, &av);
 	sodium_memzero(&t, sizeof t);
 	if (rc != ST_OK)
 		return rc;
@@ -135,12 +155,33 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	return agg_run_add(g, run, &ak, &av);
 }
 
+/* A door-cycle record naming a vehicle counts in its vehicle's hour. */
+static int note_vehicle_count(struct group *g, struct st_vhour_run *vrun, const struct kp_count *c)
+{
+	struct st_vehicle_hour_key vk = {0, 0, c->route_id, c->vehicle_id};
+	uint64_t add[ST_VHOUR_VALUES] = {0};
+	const int at = ST_VHOUR_SOURCE(ST_COUNT_SOURCE_SIGNED);
+	struct st_when w;
+
+	if (c->vehicle_id == 0 || c->kind != KP_COUNT_KIND_DOOR_CYCLE)
+		return ST_OK;
+	if (st_service_day(g->db->zone, c->observed_at, g->db->opts.service_day_start_hour, &w) != 0)
+		return ST_EINVAL;
+	vk.service_date = w.service_date;
+	vk.hour = w.hour;
+	add[at] = c->boardings;
+	add[at + 1] = c->alightings;
+	add[at + 2] = 1;
+	return st_vhour_run_add(g->txn, g->db->dbi.vehicle_hours, vrun, &vk, add);
+}
+
 /* Copies the count records of frame into dst (nothing in them is
- * personal) and adds each to its count cell. */
+ * personal) and adds each to its count cell and its vehicle's hour. */
 static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t *dst)
 {
 	struct kp_count c;
 	struct st_count_cell cell;
+	struct st_vhour_run vrun = {0};
 	int rc = ST_OK;
 
 	memcpy(dst, frame + KP_HEADER_SIZE, (size_t)n * KP_COUNT_RECORD_SIZE);
@@ -153,7 +194,11 @@ static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t
 		if (rc == ST_OK)
 			rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, c.vehicle_id,
 			                        c.route_id, c.stop_id, c.observed_at);
+		if (rc == ST_OK)
+			rc = note_vehicle_count(g, &vrun, &c);
 	}
+	if (rc == ST_OK)
+		rc = st_vhour_run_flush(g->txn, g->db->dbi.vehicle_hours, &vrun);
 	return rc;
 }
 
@@ -197,6 +242,7 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	size_t sig = it->len - KP_SIGNATURE_SIZE;
 	uint16_t count = record_count(it);
 	struct agg_run run = {0};
+	struct st_vhour_run vrun = {0};
 	int rc;
 
 	rc = frame_key(g, it, key);
@@ -211,9 +257,11 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	} else {
 		for (uint16_t i = 0; i < count && rc == ST_OK; i++)
 			rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE,
-			             &run);
+			             &run, &vrun);
 		if (rc == ST_OK)
 			rc = agg_run_flush(g, &run);
+		if (rc == ST_OK)
+			rc = st_vhour_run_flush(g->txn, g->db->dbi.vehicle_hours, &vrun);
 	}
 	memset(frame + sig, 0, KP_SIGNATURE_SIZE);
 	*len = ST_LOG_ENTRY_HEADER_SIZE + it->len;

@@ -166,6 +166,8 @@ const char *st_strerror(int status)
 		return "database was made with other service-day settings";
 	case ST_EBUSY:
 		return "database is in use by another komposterd";
+	case ST_ESCHEMA:
+		return "the database was made by another version of komposter (schema version differs)";
 	case ST_EACCES:
 		return "permission denied";
 	case ST_EROFS:
@@ -338,8 +340,10 @@ static int check_schema(struct st_db *db, MDB_txn *txn, int *created)
 		return ST_ECORRUPT;
 	if (rc != ST_OK)
 		return rc;
-	if (v.mv_size != sizeof buf || kp_load_u32le(v.mv_data) != ST_SCHEMA_VERSION)
+	if (v.mv_size != sizeof buf)
 		return ST_ECORRUPT;
+	if (kp_load_u32le(v.mv_data) != ST_SCHEMA_VERSION)
+		return ST_ESCHEMA;
 	return ST_OK;
 }
 
@@ -363,6 +367,7 @@ static int open_dbis(struct st_db *db)
 		{"chain", MDB_INTEGERKEY, &db->dbi.chain},
 		{"cameras", 0, &db->dbi.cameras},
 		{"vehicle_pos", 0, &db->dbi.vehicle_pos},
+		{"vehicle_hours", 0, &db->dbi.vehicle_hours},
 		{"nvr_counted", 0, &db->dbi.nvr_counted},
 		{"nvr_order", 0, &db->dbi.nvr_order},
 		{"nvr_events", 0, &db->dbi.nvr_events},
@@ -377,7 +382,7 @@ static int open_dbis(struct st_db *db)
 	if (rc != ST_OK)
 		return rc;
 	/* meta (dbs[0]) and the schema first: a database of another schema may
-	 * lack tables of this one, and must be refused as such (ST_ECORRUPT). */
+	 * lack tables of this one, and must be refused as such (ST_ESCHEMA). */
 	rc = st_status(mdb_dbi_open(txn, dbs[0].name, dbs[0].flags | create, dbs[0].handle));
 	if (rc == ST_OK)
 		rc = check_schema(db, txn, &created);

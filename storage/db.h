@@ -48,6 +48,7 @@ enum st_status {
 	ST_ENOTDIR = -11,  /* the path, or a part of it, is not a directory */
 	ST_EZONE = -12,    /* the time zone is not a tz database zone name (zone.h) */
 	ST_EBUSY = -13,    /* another komposterd holds the database (st_options.exclusive) */
+	ST_ESCHEMA = -14,  /* the database was made by another version of komposter (schema version differs) */
 };
 
 enum st_epoch_period {
@@ -86,7 +87,9 @@ struct st_zone; /* zone.h */
  * refuses (glibc would silently use UTC), found before anything is created
  * or recorded (a read-only or adopt_settings open checks only the zone it
  * ends up using); ST_ENOTFOUND for a read-only open of a database that does not exist;
- * ST_ECORRUPT for a database of another schema version; ST_EMISMATCH for a
+ * ST_ESCHEMA for a database of another schema version (made by another
+ * version of komposter: it is never migrated); ST_ECORRUPT for one whose
+ * recorded schema version does not decode; ST_EMISMATCH for a
  * read-write open without adopt_settings whose timezone (compared as
  * written), service_day_start_hour or epoch_period differs from the
  * recorded ones: nothing is changed then. A read-only open creates nothing

@@ -29,14 +29,17 @@
 #include "storage/txn_retry.h"
 
 /* Bumped whenever a stored layout changes; an open of another version is
- * ST_ECORRUPT. 2: log entries "KPL2" (zero signature, keyed frame_hash).
+ * ST_ESCHEMA (db.h). 2: log entries "KPL2" (zero signature, keyed frame_hash).
  * 3: the log holds COUNTS frames too, with the door_agg and load_agg
  * tables (count_agg.h); a binary of schema 2 would misread them.
  * 4: the camera registry (cameras.h), vehicle positions (vehicle_pos.h)
  * and the NVR tables (nvr.h), and door_agg cells of source NVR with no log
  * entry behind them: a binary of schema 3 would neither keep vehicle_pos
  * current nor know that those cells are not recounted from the log, and
- * its st_check would call them inconsistent. */
+ * its st_check would call them inconsistent; and vehicle_hours
+ * (vehicle_hours.h), accepted taps and camera counts per vehicle and hour
+ * for the route-level validation rate, which a schema-3 binary would not
+ * keep current (4 is not released yet: vehicle_hours joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -60,6 +63,11 @@
 #define ST_VPOS_KEY_SIZE 4       /* vehicle_id BE */
 #define ST_VPOS_VAL_SIZE 16      /* route LE4 ‖ stop LE4 ‖ at LE8 */
 #define ST_VPOS_SLOTS 512        /* a power of two */
+#define ST_VHOUR_KEY_SIZE 13     /* date BE4 ‖ hour 1 ‖ route BE4 ‖ vehicle BE4 */
+#define ST_VHOUR_VALUES 7        /* accepted; signed b, a, records; NVR b, a, records */
+#define ST_VHOUR_VAL_SIZE 56     /* ST_VHOUR_VALUES LE8 */
+#define ST_VHOUR_ACCEPTED 0      /* index of the accepted taps */
+#define ST_VHOUR_SOURCE(src) (1 + 3 * ((src) - 1)) /* index of the boardings of a source */
 #define ST_VPOS_FILL 384         /* flush before the table is fuller than this */
 
 struct st_dbis {
@@ -76,6 +84,7 @@ struct st_dbis {
 	MDB_dbi chain;
 	MDB_dbi cameras;     /* cameras.c */
 	MDB_dbi vehicle_pos; /* vehicle_pos.c */
+	MDB_dbi vehicle_hours; /* vehicle_hours.c */
 	MDB_dbi nvr_counted; /* nvr.c: camera\0id → directions, insertion seq */
 	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
 	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
@@ -254,6 +263,28 @@ int st_vpos_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b, uint3
 int st_vpos_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b);
 /* ST_OK when a stored vehicle_pos record decodes, else ST_ECORRUPT. */
 int st_vehicle_pos_check_record(const MDB_val *k, const MDB_val *v);
+
+/* vehicle_hours.c: cells as an encoded key and ST_VHOUR_VALUES counters
+ * (accepted; then boardings, alightings, records per source at
+ * ST_VHOUR_SOURCE(source)). st_vhour_add sums add into the stored cell
+ * inside the writer's transaction (ST_ECORRUPT for a stored cell of the
+ * wrong size). A run sums consecutive additions to one cell and adds them
+ * once: open it zeroed, add, flush at the end (and it flushes itself when
+ * the cell changes). */
+#include "storage/vehicle_hours.h"
+struct st_vhour_run {
+	int open;
+	uint8_t key[ST_VHOUR_KEY_SIZE];
+	uint64_t v[ST_VHOUR_VALUES];
+};
+void st_vhour_key_encode(const struct st_vehicle_hour_key *k, uint8_t out[ST_VHOUR_KEY_SIZE]);
+void st_vhour_key_decode(const uint8_t in[ST_VHOUR_KEY_SIZE], struct st_vehicle_hour_key *k);
+void st_vhour_val_decode(const uint8_t in[ST_VHOUR_VAL_SIZE], uint64_t v[ST_VHOUR_VALUES]);
+int st_vhour_add(MDB_txn *txn, MDB_dbi dbi, const uint8_t key[ST_VHOUR_KEY_SIZE],
+                 const uint64_t add[ST_VHOUR_VALUES]);
+int st_vhour_run_add(MDB_txn *txn, MDB_dbi dbi, struct st_vhour_run *run, const struct st_vehicle_hour_key *k,
+                     const uint64_t add[ST_VHOUR_VALUES]);
+int st_vhour_run_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vhour_run *run);
 
 /* nvr.c, nvr_event.c, nvr_outage.c (nvr.h). Times in keys are stored
  * big-endian after flipping the sign bit, so LMDB's byte order is the

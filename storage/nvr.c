@@ -17,7 +17,9 @@
  *  - Counts go to the door cells of count_agg.h under ST_COUNT_SOURCE_NVR,
  *    through the same read-add-write as signed counts; a message that
  *    counts adds 1 to the cell's cycles, so cycles says how many NVR
- *    messages the cell's boardings and alightings rest on.
+ *    messages the cell's boardings and alightings rest on. An onboard
+ *    camera's event (vehicle_id != 0) adds the same to its vehicle's hour
+ *    (vehicle_hours.h) in the same transaction.
  *  - The transaction runs through st_write_run, the one grow-and-retry loop
  *    (txn_retry.h): on MDB_MAP_FULL it is aborted, the map grown and the
  *    whole group run again from the start, so each run starts its stats and
@@ -181,18 +183,43 @@ static int remember_new(struct nvr_group *g, MDB_val *key, unsigned dirs)
 	return rc;
 }
 
-/* Adds one NVR message's new directions to its door cell. */
+/* An onboard camera's new directions in its vehicle's hour. */
+static int add_vehicle_hour(struct nvr_group *g, const struct st_nvr_event *ev, const uint64_t v[ST_COUNT_VALUES])
+{
+	const struct st_vehicle_hour_key vk = {ev->cell.service_date, ev->cell.hour, ev->cell.route_id,
+	                                       ev->vehicle_id};
+	const int at = ST_VHOUR_SOURCE(ST_COUNT_SOURCE_NVR);
+	uint64_t add[ST_VHOUR_VALUES] = {0};
+	uint8_t key[ST_VHOUR_KEY_SIZE];
+
+	if (ev->vehicle_id == 0)
+		return ST_OK;
+	add[at] = v[0];
+	add[at + 1] = v[1];
+	add[at + 2] = v[2];
+	st_vhour_key_encode(&vk, key);
+	return st_vhour_add(g->txn, g->db->dbi.vehicle_hours, key, add);
+}
+
+/* Adds one NVR message's new directions to its door cell (and, onboard,
+ * to its vehicle's hour). */
 static int add_counts(struct nvr_group *g, const struct st_nvr_event *ev, unsigned add)
 {
 	struct st_door_agg_key k = ev->cell;
 	uint64_t v[ST_COUNT_VALUES] = {(add & ST_NVR_BOARDED) != 0, (add & ST_NVR_ALIGHTED) != 0, 1};
 	struct st_count_cell cell;
+	int rc;
 
 	k.source = ST_COUNT_SOURCE_NVR;
 	st_door_cell_make(&k, v, &cell);
+	rc = st_count_cell_add(g->txn, &g->db->dbi, &cell);
+	if (rc == ST_OK)
+		rc = add_vehicle_hour(g, ev, v);
+	if (rc != ST_OK)
+		return rc;
 	g->stats.boardings += v[0];
 	g->stats.alightings += v[1];
-	return st_count_cell_add(g->txn, &g->db->dbi, &cell);
+	return ST_OK;
 }
 
 static int count_event(struct nvr_group *g, struct st_nvr_event *ev)

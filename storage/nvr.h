@@ -72,6 +72,8 @@ struct st_nvr_event {
 	/* What to count (ignored when want is 0): */
 	unsigned want;                /* ST_NVR_BOARDED | ST_NVR_ALIGHTED this message qualifies for */
 	struct st_door_agg_key cell;  /* where; its source is set to ST_COUNT_SOURCE_NVR */
+	uint32_t vehicle_id;          /* an onboard camera's vehicle, 0 for a street camera: the
+	                               * counts go to that vehicle's hour too (vehicle_hours.h) */
 	/* Filled by st_nvr_commit: */
 	unsigned counted;             /* directions counted now (want minus those counted before) */
 };

@@ -3,16 +3,28 @@
  * taps, per (service date, hour, route or stop, source).
  *
  * Why it is built this way: the rows are the camera cells of the range, so
- * they are gathered first (one walk of the door cells, one row per cell,
- * sorted and merged by (date, hour, place, source)); the taps are then added
- * to the rows they belong to by binary search during one walk of the tap
- * cells, and a tap cell with no camera row is skipped (no camera, no row).
- * Memory is bounded by the camera cells of the range, never by the taps.
+ * they are gathered first (one walk of the door cells or of the vehicle
+ * hours, one row per cell, sorted and merged by (date, hour, place,
+ * source)); at the stop level the taps are then added to the rows they
+ * belong to by binary search during one walk of the tap cells, and a tap
+ * cell with no camera row is skipped (no camera, no row). Memory is bounded
+ * by the camera cells of the range, never by the taps.
+ *
+ * Route level: the rows come from vehicle_hours, not from the door cells:
+ * a (date, hour, route, source) row sums, over the vehicles of the route
+ * whose hour has counts of that source, their boardings, alightings and
+ * their own accepted taps. Taps on a vehicle without a counter (or on no
+ * vehicle) are in no route row: set against the boardings of another bus
+ * they would make the rate wrong. The stop level keeps the door cells of
+ * street cameras against every accepted tap at the stop: the camera sees
+ * everyone who boards there, whatever the vehicle.
  *
  * Completeness: a service date's hours run from the start hour to 23, then
  * 0 to start hour - 1 (those belong to the previous calendar date's service
- * date), so an hour has ended when its (date, hour) comes before now's in
- * that order. For NVR rows, each outage is mapped to the (date, hour) cells
+ * date), so an hour has ended at least ST_RECONCILE_GRACE_MS before now_ms
+ * when its (date, hour) comes before that of now_ms - grace in that order.
+ * Rows are handed out in the same order (rows_in_service_order); inside,
+ * they are kept in (date, clock hour) order for the binary searches. For NVR rows, each outage is mapped to the (date, hour) cells
  * it covers by sampling st_service_day every 15 minutes from its start and
  * at its last instant (end - 1 ms, the interval being [start, end)): local
  * hours begin on quarter hours of UTC in every zone, so every hour the
@@ -27,6 +39,7 @@
 #include "storage/nvr.h"
 #include "storage/service_day.h"
 #include "storage/tap_agg.h"
+#include "storage/vehicle_hours.h"
 
 #define HOURS_PER_DAY 24
 #define MS_PER_DAY ((int64_t)ST_SECONDS_PER_DAY * 1000)
@@ -44,14 +57,8 @@ struct rows {
 
 struct gather {
 	struct rows *rows;
-	enum st_reconcile_level level;
 	int oom;
 };
-
-static uint32_t place_of_door(enum st_reconcile_level level, const struct st_door_agg_key *k)
-{
-	return level == ST_RECONCILE_ROUTE ? k->route_id : k->stop_id;
-}
 
 static int row_cmp(const void *a, const void *b)
 {
@@ -65,6 +72,33 @@ static int row_cmp(const void *a, const void *b)
 		return x->place_id < y->place_id ? -1 : 1;
 	if (x->source != y->source)
 		return x->source < y->source ? -1 : 1;
+	return 0;
+}
+
+static int rows_push(struct rows *rows, const struct st_reconcile_row *row);
+
+/* Route level: one vehicle's hour adds, for each source it has counts of,
+ * its counts and its own accepted taps to the row of (date, hour, route,
+ * source). */
+static int gather_vehicle(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+{
+	struct gather *g = ctx;
+
+	if (k->route_id == 0)
+		return 0;
+	for (uint8_t src = ST_COUNT_SOURCE_SIGNED; src <= ST_COUNT_SOURCE_NVR; src++) {
+		const struct st_vehicle_hour_counts *c = &v->source[src - 1];
+		struct st_reconcile_row row = {.service_date = k->service_date, .hour = k->hour,
+		                               .place_id = k->route_id, .source = src, .boardings = c->boardings,
+		                               .alightings = c->alightings, .accepted = v->accepted};
+
+		if (c->records == 0)
+			continue;
+		if (rows_push(g->rows, &row) != 0) {
+			g->oom = 1;
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -89,11 +123,11 @@ static int gather_door(void *ctx, const struct st_door_agg_key *k, const struct 
 	struct st_reconcile_row row = {0};
 	struct st_reconcile_row *last;
 
-	if ((g->level == ST_RECONCILE_ROUTE) != (k->route_id != 0))
+	if (k->route_id != 0) /* onboard and signed cells: the route level, from vehicle_hours */
 		return 0;
 	row.service_date = k->service_date;
 	row.hour = k->hour;
-	row.place_id = place_of_door(g->level, k);
+	row.place_id = k->stop_id;
 	row.source = k->source;
 	row.boardings = v->boardings;
 	row.alightings = v->alightings;
@@ -125,6 +159,7 @@ static void rows_merge(struct rows *rows)
 		if (row_cmp(o, &rows->v[i]) == 0) {
 			o->boardings += rows->v[i].boardings;
 			o->alightings += rows->v[i].alightings;
+			o->accepted += rows->v[i].accepted;
 		} else {
 			rows->v[++out] = rows->v[i];
 		}
@@ -149,19 +184,15 @@ static size_t rows_lower_bound(const struct rows *rows, uint32_t date, uint8_t h
 	return lo;
 }
 
-struct taps {
-	struct rows *rows;
-	enum st_reconcile_level level;
-};
-
+/* Stop level: the accepted taps of a tap cell go to the rows of its stop. */
 static int add_taps(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
 {
-	struct taps *t = ctx;
-	uint32_t place = t->level == ST_RECONCILE_ROUTE ? k->route_id : k->stop_id;
-	size_t i = rows_lower_bound(t->rows, k->service_date, k->hour, place);
+	struct rows *rows = ctx;
+	uint32_t place = k->stop_id;
+	size_t i = rows_lower_bound(rows, k->service_date, k->hour, place);
 
-	for (; i < t->rows->n; i++) {
-		struct st_reconcile_row *row = &t->rows->v[i];
+	for (; i < rows->n; i++) {
+		struct st_reconcile_row *row = &rows->v[i];
 
 		if (row->service_date != k->service_date || row->hour != k->hour || row->place_id != place)
 			break;
@@ -241,7 +272,9 @@ static int mark_complete(struct st_read *r, struct rows *rows, int64_t now_ms)
 
 	if (!opts || !zone)
 		return ST_EINVAL;
-	if (st_service_day(zone, now_ms, opts->service_day_start_hour, &now) != 0)
+	/* The hour holding now - grace: every hour before it ended at least
+	 * ST_RECONCILE_GRACE_MS ago. */
+	if (st_service_day(zone, now_ms - ST_RECONCILE_GRACE_MS, opts->service_day_start_hour, &now) != 0)
 		return ST_EINVAL;
 	for (size_t i = 0; i < rows->n; i++) {
 		struct st_reconcile_row *row = &rows->v[i];
@@ -264,18 +297,40 @@ static int mark_complete(struct st_read *r, struct rows *rows, int64_t now_ms)
 	return rc == ST_ESTOP ? ST_EIO : rc;
 }
 
+/* Sorts the rows by (date, hour in service-day order, place, source): with
+ * the day starting at 03:00, hours 0 to 2 of a service date come after its
+ * hour 23. row_cmp has no context for the start hour, so each hour is
+ * replaced by its place in the service day for the sort, then restored. */
+static int rows_in_service_order(struct st_read *r, struct rows *rows)
+{
+	const struct st_options *opts = st_db_options(r->db);
+	int start;
+
+	if (!opts)
+		return ST_EINVAL;
+	start = opts->service_day_start_hour;
+	for (size_t i = 0; i < rows->n; i++)
+		rows->v[i].hour = (uint8_t)((rows->v[i].hour - start + HOURS_PER_DAY) % HOURS_PER_DAY);
+	qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
+	for (size_t i = 0; i < rows->n; i++)
+		rows->v[i].hour = (uint8_t)((rows->v[i].hour + start) % HOURS_PER_DAY);
+	return ST_OK;
+}
+
 int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                          enum st_reconcile_level level, int64_t now_ms,
                          int (*fn)(void *ctx, const struct st_reconcile_row *row), void *ctx)
 {
 	struct rows rows = {0};
-	struct gather g = {&rows, level, 0};
-	struct taps t = {&rows, level};
+	struct gather g = {&rows, 0};
 	int rc;
 
 	if (!r || !r->txn || !fn || (level != ST_RECONCILE_ROUTE && level != ST_RECONCILE_STOP))
 		return ST_EINVAL;
-	rc = st_door_agg_foreach(r, date_from, date_to, gather_door, &g);
+	if (level == ST_RECONCILE_ROUTE)
+		rc = st_vehicle_hours_foreach(r, date_from, date_to, gather_vehicle, &g);
+	else
+		rc = st_door_agg_foreach(r, date_from, date_to, gather_door, &g);
 	if (g.oom) {
 		rc = ST_EIO;
 		goto out;
@@ -285,10 +340,15 @@ int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to
 	rows_merge(&rows);
 	if (rows.n == 0)
 		goto out;
-	rc = st_tap_agg_foreach(r, date_from, date_to, add_taps, &t);
+	if (level == ST_RECONCILE_STOP) {
+		rc = st_tap_agg_foreach(r, date_from, date_to, add_taps, &rows);
+		if (rc != ST_OK)
+			goto out;
+	}
+	rc = mark_complete(r, &rows, now_ms);
 	if (rc != ST_OK)
 		goto out;
-	rc = mark_complete(r, &rows, now_ms);
+	rc = rows_in_service_order(r, &rows);
 	if (rc != ST_OK)
 		goto out;
 	for (size_t i = 0; i < rows.n; i++) {

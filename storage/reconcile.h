@@ -3,17 +3,20 @@
  *
  * Validation rate = accepted taps ÷ camera boardings, for one service date
  * and hour, at one of two levels:
- *  - ST_RECONCILE_ROUTE: per route, from door cells with a route (signed
- *    APC counts, onboard NVR cameras) against the accepted taps of that
- *    route (every stop, every fare product);
+ *  - ST_RECONCILE_ROUTE: per route, from the vehicles of the route that
+ *    have counts (signed APC counts, onboard NVR cameras) in that hour
+ *    (vehicle_hours.h): their boardings against their own accepted taps
+ *    (every stop, every fare product); taps on a vehicle without counts of
+ *    that source are left out, never set against another vehicle's count;
  *  - ST_RECONCILE_STOP: per stop, from door cells of street cameras (route
  *    0) against the accepted taps at that stop (every route, every fare).
  * One row per (date, hour, route or stop, source): signed and NVR counts
  * are never added together (a bus may carry both).
  *
  * A row is `complete` when both sides have data for the whole hour: the
- * hour has ended (by now_ms, in the database's zone and service day), and,
- * for NVR counts, no NVR outage (nvr.h) touches it. The rate is defined
+ * hour ended at least ST_RECONCILE_GRACE_MS before now_ms (in the
+ * database's zone and service day), and, for NVR counts, no NVR outage
+ * (nvr.h) touches it. The rate is defined
  * only for a complete row with boardings > 0; otherwise readers show it as
  * missing, never as 0. A camera hour with no door cell at all has no row.
  */
@@ -24,6 +27,12 @@
 #include <stdint.h>
 
 #include "storage/db.h"
+
+/* How long after its end an hour is still taken as incomplete: validators
+ * that were offline send their taps when they catch up, and the Frigate
+ * stage commits its last group of the hour only after group_max_wait_ms. A
+ * rate computed at 13:00:01 for 12:xx would miss both and read low. */
+#define ST_RECONCILE_GRACE_MS ((int64_t)15 * 60 * 1000)
 
 enum st_reconcile_level {
 	ST_RECONCILE_ROUTE = 1,
@@ -42,7 +51,8 @@ struct st_reconcile_row {
 };
 
 /* Every row with date_from <= service_date <= date_to, ordered by (date,
- * hour, place_id, source). fn returns 0 to go on, nonzero to stop (then
+ * hour in service-day order: from the start hour to 23, then 0 to the
+ * start hour - 1, place_id, source). fn returns 0 to go on, nonzero to stop (then
  * ST_ESTOP). ST_EINVAL for a bad level. Memory: one row per camera cell of
  * the range, freed before it returns (ST_EIO when out of memory). */
 int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,

@@ -9,7 +9,10 @@
  * after comparing with the stored position: a record older than it (a
  * validator re-sending last week's taps) moves nothing. The table lives in
  * the transaction's run only: it is cleared whenever the group runs again
- * after a map growth, so nothing of an aborted run is written.
+ * after a map growth, so nothing of an aborted run is written. A stored
+ * record that does not decode (wrong size) is overwritten by the new
+ * position, never an error for the group: it is a cache, and the taps that
+ * place the bus matter more than the place (st_check still reports one).
  *
  * vehicle_pos: key vehicle_id BE4 (LMDB's order is the numeric order);
  *   value (16 bytes) route_id LE4, stop_id LE4, at LE8 (ms).
@@ -105,7 +108,10 @@ int st_vpos_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_vpos_batch *b)
 		rc = pos_read(txn, dbi, s->vehicle_id, &stored);
 		if (rc == ST_OK && s->at <= stored.at)
 			continue; /* older (or as old) as what is stored: the bus stays */
-		if (rc == ST_OK || rc == ST_ENOTFOUND)
+		/* A stored record that does not decode is overwritten: the table
+		 * is only a cache of positions, and failing the whole group (the
+		 * taps and counts that came with it) for it would be far worse. */
+		if (rc == ST_OK || rc == ST_ENOTFOUND || rc == ST_ECORRUPT)
 			rc = pos_write(txn, dbi, s);
 	}
 	if (rc == ST_OK)

@@ -8,7 +8,8 @@
  * one of the same time: the first stored wins a tie). Only newly stored
  * frames count: a duplicate frame places nothing. Each vehicle is written
  * once per group (twice or more only in a group naming more than a few
- * hundred vehicles, vehicle_pos.c).
+ * hundred vehicles, vehicle_pos.c). A stored position that does not
+ * decode never fails a commit: the new position replaces it.
  *
  * An onboard camera's counts (cameras.h) go to its vehicle's position at the
  * time they are stored.
@@ -27,7 +28,8 @@ struct st_vehicle_pos {
 	int64_t at; /* ms: the time of the record it comes from */
 };
 
-/* ST_OK with *out filled, ST_ENOTFOUND for a vehicle never seen. */
+/* ST_OK with *out filled, ST_ENOTFOUND for a vehicle never seen,
+ * ST_ECORRUPT for a stored record that does not decode. */
 int st_vehicle_pos_get(struct st_read *r, uint32_t vehicle_id, struct st_vehicle_pos *out);
 
 #endif

@@ -94,7 +94,7 @@ static int print_table(const struct rate_rows *l, enum st_reconcile_level level,
 		       row->accepted, rate_text);
 	}
 	if (marked)
-		printf("* partial: the hour has not ended, or the NVR was offline in it\n");
+		printf("* partial: the hour did not end 15 minutes ago yet, or the NVR was offline in it\n");
 	return cli_finish_output(cmd);
 }
 

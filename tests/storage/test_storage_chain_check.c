@@ -3,8 +3,9 @@
  * BLAKE2b(head(n-1) ‖ entry n)); st_check finds a consistent database
  * consistent, and reports an edit made behind the storage API's back (an
  * aggregate, a log entry, a chain head, the once-only index, a watermark,
- * a signature put back into a stored frame) as at least one problem naming
- * what is wrong.
+ * a signature put back into a stored frame, the taps or the signed counts
+ * of a vehicle's hour) as at least one problem naming what is wrong; the
+ * NVR part of a vehicle's hour has no log behind it and is not recounted.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -17,6 +18,7 @@
 #include "storage/chain.h"
 #include "storage/check.h"
 #include "storage/log.h"
+#include "storage/nvr.h"
 
 TestSuite(check, .init = tdb_setup, .fini = tdb_teardown);
 
@@ -305,4 +307,115 @@ Test(check, a_wrong_watermark_is_reported)
 	fill();
 	raw_edit("watermark", 0, edit_first_watermark);
 	expect_problem("watermark: device");
+}
+
+/* Bus 31 at 12:xx Kyiv: the taps of fill() moved to it, two door cycles of
+ * its signed counter and one onboard NVR boarding, so its vehicle_hours cell
+ * has all three parts. */
+static void fill_vehicle_hour(void)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	struct kp_tap taps[3];
+	const struct kp_count recs[] = {t_door_cycle(noon + 60000, 7, 100, 1, 3, 1),
+	                                t_door_cycle(noon + 120000, 7, 101, 2, 2, 0)};
+	struct st_nvr_event ev = {.type = ST_NVR_END, .start = noon, .end = noon + 5000, .received_at = noon + 6000,
+	                          .want = ST_NVR_BOARDED, .vehicle_id = 31,
+	                          .cell = {.service_date = 20240515, .hour = 12, .route_id = 7, .stop_id = 100,
+	                                   .door = 1, .source = ST_COUNT_SOURCE_NVR}};
+	struct st_nvr_limits limits = {.counted_max = 10};
+	struct st_nvr_stats stats = {0};
+	struct tdev v, apc;
+	size_t len;
+
+	tdev_make(&v, 0xE3);
+	tdev_make(&apc, 0xE4);
+	for (int i = 0; i < 3; i++) {
+		taps[i] = t_tap(noon + i * 1000, 7, 100, 1, 800, 300 + (uint32_t)i);
+		taps[i].vehicle_id = 31;
+	}
+	len = t_frame(frame, &v, 1, taps, 3);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	len = t_count_frame(frame, &apc, 1, recs, 2);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	snprintf(ev.camera, sizeof ev.camera, "bus31-front");
+	snprintf(ev.id, sizeof ev.id, "obj-1");
+	snprintf(ev.label, sizeof ev.label, "person");
+	cr_assert_eq(st_nvr_commit(tdb.db, &ev, 1, &limits, &stats), ST_OK);
+	cr_assert_eq(stats.boardings, 1);
+}
+
+/* vehicle_hours value: accepted LE8, then signed b, a, records, then NVR
+ * b, a, records. */
+static size_t vhour_byte;
+
+static void vhour_byte_plus_one(uint8_t *p, size_t n)
+{
+	cr_assert_eq(n, 56);
+	p[vhour_byte]++;
+}
+
+/* The cell of bus 31 (the only one with a vehicle other than fill()'s 4242). */
+static void edit_bus_31_cell(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *kb = k.mv_data;
+
+		if (k.mv_size == 13 && kb[9] == 0 && kb[10] == 0 && kb[11] == 0 && kb[12] == 31)
+			break;
+	}
+	mdb_cursor_close(cur);
+	cr_assert_eq(rc, 0, "no vehicle_hours cell of bus 31");
+	rewrite(txn, dbi, &k, &v, vhour_byte_plus_one);
+}
+
+static void expect_consistent(void)
+{
+	struct checked c = {0};
+
+	run_check(&c);
+	cr_expect_eq(c.rep.problems, 0, "problems:\n%s", c.text);
+	free(c.text);
+}
+
+Test(check, vehicle_hours_are_recounted_from_the_log_and_their_nvr_part_is_not)
+{
+	tdb_open();
+	fill();
+	fill_vehicle_hour();
+	expect_consistent();
+}
+
+Test(check, an_edited_tap_count_of_a_vehicle_hour_is_reported)
+{
+	tdb_open();
+	fill();
+	fill_vehicle_hour();
+	vhour_byte = 0; /* accepted */
+	raw_edit("vehicle_hours", 0, edit_bus_31_cell);
+	expect_problem("vehicle_hours: cell 20240515 h12 route 7 vehicle 31 differs");
+}
+
+Test(check, an_edited_signed_count_of_a_vehicle_hour_is_reported)
+{
+	tdb_open();
+	fill();
+	fill_vehicle_hour();
+	vhour_byte = 8; /* signed boardings */
+	raw_edit("vehicle_hours", 0, edit_bus_31_cell);
+	expect_problem("vehicle_hours: cell 20240515 h12 route 7 vehicle 31 differs: stored 6/1/2");
+}
+
+Test(check, the_nvr_part_of_a_vehicle_hour_is_not_recounted)
+{
+	tdb_open();
+	fill();
+	fill_vehicle_hour();
+	vhour_byte = 32; /* NVR boardings: no log to say otherwise */
+	raw_edit("vehicle_hours", 0, edit_bus_31_cell);
+	expect_consistent();
 }

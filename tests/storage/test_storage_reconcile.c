@@ -4,8 +4,12 @@
  * against the accepted taps of the same service date and hour: per route
  * (cells with a route, taps of every stop and fare) or per stop (street
  * cameras, taps of every route), one row per source, never added together.
- * A row is complete once its hour has ended in service-day order and, for
- * NVR rows, no NVR outage touches it; the rate exists only then.
+ * At the route level only the taps of the vehicles counted by that source
+ * in that hour are set against their boardings (vehicle_hours.h); the stop
+ * level takes every tap at the stop. Rows come in service-day order.
+ * A row is complete once its hour ended at least ST_RECONCILE_GRACE_MS ago
+ * in service-day order and, for NVR rows, no NVR outage touches it; the
+ * rate exists only then.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -85,9 +89,10 @@ static void commit_counts(const struct tdev *d, uint64_t batch_seq, const struct
 }
 
 /* n NVR objects of camera at `at`, each boarding (and alighting when
- * `alighting`), counted in the cell (date, hour, route, stop, door). */
-static void commit_nvr(const char *camera, const char *id_prefix, int n, int64_t at, uint32_t date, uint8_t hour,
-                       uint32_t route, uint32_t stop, unsigned want)
+ * `alighting`), counted in the cell (date, hour, route, stop, door) and,
+ * onboard (vehicle != 0), in that vehicle's hour. */
+static void commit_nvr_on(uint32_t vehicle, const char *camera, const char *id_prefix, int n, int64_t at,
+                          uint32_t date, uint8_t hour, uint32_t route, uint32_t stop, unsigned want)
 {
 	struct st_nvr_event ev[8];
 	struct st_nvr_limits limits = {.counted_max = 1000};
@@ -107,26 +112,52 @@ static void commit_nvr(const char *camera, const char *id_prefix, int n, int64_t
 		ev[i].cell = (struct st_door_agg_key){.service_date = date, .hour = hour, .route_id = route,
 		                                      .stop_id = stop, .door = route ? 1 : 0,
 		                                      .source = ST_COUNT_SOURCE_NVR};
+		ev[i].vehicle_id = vehicle;
 	}
 	cr_assert_eq(st_nvr_commit(tdb.db, ev, (size_t)n, &limits, &stats), ST_OK);
 	cr_assert_eq(stats.boardings, (want & ST_NVR_BOARDED) ? (uint64_t)n : 0);
 }
 
+/* A street camera's objects (vehicle 0). */
+static void commit_nvr(const char *camera, const char *id_prefix, int n, int64_t at, uint32_t date, uint8_t hour,
+                       uint32_t route, uint32_t stop, unsigned want)
+{
+	commit_nvr_on(0, camera, id_prefix, n, at, date, hour, route, stop, want);
+}
+
+static struct kp_tap tap_on(uint32_t vehicle, int64_t at, uint32_t route, uint32_t stop, uint16_t fare,
+                            uint32_t card)
+{
+	struct kp_tap t = t_tap(at, route, stop, fare, 800, card);
+
+	t.vehicle_id = vehicle;
+	return t;
+}
+
+static struct kp_count door_cycle_on(uint32_t vehicle, int64_t at, uint32_t route, uint32_t stop, uint8_t door,
+                                     uint16_t boardings, uint16_t alightings)
+{
+	struct kp_count c = t_door_cycle(at, route, stop, door, boardings, alightings);
+
+	c.vehicle_id = vehicle;
+	return c;
+}
+
 /* The shared fleet of the level tests, all at 12:xx and 13:xx on 2024-05-15:
- * route 7: 5 accepted taps at 12 (3 at stop 100 fare 1, 2 at stop 101 fare
- *   2) and one denied, 1 accepted at 13; signed counts at 12 of 10 boardings
- *   and 3 alightings over two stops and two doors, 4 boardings at 13; an
- *   onboard NVR camera counting 2 boardings at 12;
- * route 8: 4 accepted taps at 12 at stop 100, no count of its own;
+ * route 7, bus 71: 5 accepted taps at 12 (3 at stop 100 fare 1, 2 at stop
+ *   101 fare 2) and one denied, 1 accepted at 13; signed counts at 12 of 10
+ *   boardings and 3 alightings over two stops and two doors, 4 boardings at
+ *   13; an onboard NVR camera counting 2 boardings at 12;
+ * route 8, bus 81: 4 accepted taps at 12 at stop 100, no count of its own;
  * a street camera at stop 100 counting 6 boardings at 12 (route 0). */
 static void fill_fleet(void)
 {
 	struct kp_tap taps[11];
 	const struct kp_count recs[] = {
-		t_door_cycle(noon + 1 * minute_ms, 7, 100, 1, 3, 1),
-		t_door_cycle(noon + 2 * minute_ms, 7, 100, 2, 2, 0),
-		t_door_cycle(noon + 3 * minute_ms, 7, 101, 1, 5, 2),
-		t_door_cycle(noon + hour_ms + minute_ms, 7, 100, 1, 4, 0),
+		door_cycle_on(71, noon + 1 * minute_ms, 7, 100, 1, 3, 1),
+		door_cycle_on(71, noon + 2 * minute_ms, 7, 100, 2, 2, 0),
+		door_cycle_on(71, noon + 3 * minute_ms, 7, 101, 1, 5, 2),
+		door_cycle_on(71, noon + hour_ms + minute_ms, 7, 100, 1, 4, 0),
 	};
 	struct tdev validator, apc;
 	int n = 0;
@@ -134,20 +165,22 @@ static void fill_fleet(void)
 	tdev_make(&validator, 0xB1);
 	tdev_make(&apc, 0xA1);
 	for (int i = 0; i < 3; i++)
-		taps[n++] = t_tap(noon + i * minute_ms, 7, 100, 1, 800, 1 + (uint32_t)i);
+		taps[n++] = tap_on(71, noon + i * minute_ms, 7, 100, 1, 1 + (uint32_t)i);
 	for (int i = 0; i < 2; i++)
-		taps[n++] = t_tap(noon + 10 * minute_ms + i, 7, 101, 2, 500, 10 + (uint32_t)i);
-	taps[n] = t_tap(noon + 11 * minute_ms, 7, 101, 2, 500, 20);
+		taps[n++] = tap_on(71, noon + 10 * minute_ms + i, 7, 101, 2, 10 + (uint32_t)i);
+	taps[n] = tap_on(71, noon + 11 * minute_ms, 7, 101, 2, 20);
 	taps[n++].result = KP_TAP_DENIED_BALANCE;
-	taps[n++] = t_tap(noon + hour_ms + 5 * minute_ms, 7, 100, 1, 800, 30);
+	taps[n++] = tap_on(71, noon + hour_ms + 5 * minute_ms, 7, 100, 1, 30);
 	for (int i = 0; i < 4; i++)
-		taps[n++] = t_tap(noon + 20 * minute_ms + i, 8, 100, 1, 800, 40 + (uint32_t)i);
+		taps[n++] = tap_on(81, noon + 20 * minute_ms + i, 8, 100, 1, 40 + (uint32_t)i);
 	commit_taps(&validator, 1, taps, (uint16_t)n);
 	commit_counts(&apc, 1, recs, 4);
-	commit_nvr("bus7-front", "a", 2, noon + 30 * minute_ms, 20240515, 12, 7, 100, ST_NVR_BOARDED);
+	commit_nvr_on(71, "bus7-front", "a", 2, noon + 30 * minute_ms, 20240515, 12, 7, 100, ST_NVR_BOARDED);
 	commit_nvr("stop100", "s", 6, noon + 40 * minute_ms, 20240515, 12, 0, 100, ST_NVR_BOARDED);
 }
 
+/* Bus 71 has a signed counter and an onboard NVR camera: a row each, both
+ * against bus 71's own taps. */
 Test(reconcile, route_rows_sum_stops_doors_and_fares_one_row_per_source)
 {
 	struct got g;
@@ -244,7 +277,7 @@ Test(reconcile, hours_before_the_service_day_start_end_after_the_evening_ones)
 		t_door_cycle(evening, 7, 100, 1, 2, 0),
 		t_door_cycle(night, 7, 100, 1, 3, 0),
 	};
-	const struct kp_tap taps[] = {t_tap(night + minute_ms, 7, 100, 1, 800, 1)};
+	const struct kp_tap taps[] = {tap_on(31, night + minute_ms, 7, 100, 1, 1)};
 	struct tdev apc, validator;
 	struct got g;
 
@@ -255,11 +288,13 @@ Test(reconcile, hours_before_the_service_day_start_end_after_the_evening_ones)
 	commit_taps(&validator, 1, taps, 1);
 	reconcile(ST_RECONCILE_ROUTE, night + 15 * minute_ms, &g);
 	cr_assert_eq(g.n, 2);
-	expect_row(&g, 0, 20240515, 1, 7, ST_COUNT_SOURCE_SIGNED, 3, 0, 1, false);
-	expect_row(&g, 1, 20240515, 23, 7, ST_COUNT_SOURCE_SIGNED, 2, 0, 0, true);
+	/* In service-day order: 23:xx of the 15th, then 01:xx of the 16th. */
+	expect_row(&g, 0, 20240515, 23, 7, ST_COUNT_SOURCE_SIGNED, 2, 0, 0, true);
+	expect_row(&g, 1, 20240515, 1, 7, ST_COUNT_SOURCE_SIGNED, 3, 0, 1, false);
 	reconcile(ST_RECONCILE_ROUTE, night + hour_ms, &g);
 	cr_assert_eq(g.n, 2);
-	cr_expect(g.row[0].complete, "01:xx has ended at 02:30");
+	cr_expect_eq(g.row[1].hour, 1);
+	cr_expect(g.row[1].complete, "01:xx has ended at 02:30");
 }
 
 Test(reconcile, no_rate_without_boardings)
@@ -306,4 +341,101 @@ Test(reconcile, the_date_range_bounds_the_rows)
 	cr_assert_eq(st_reconcile_foreach(&r, 20240515, 20240515, ST_RECONCILE_ROUTE, noon, collect, &g), ST_OK);
 	cr_expect_eq(g.n, 3);
 	st_read_end(&r);
+}
+
+Test(reconcile, the_route_rate_takes_only_the_taps_of_the_vehicles_with_a_counter)
+{
+	struct kp_tap taps[4];
+	struct tdev validator;
+	struct got g;
+	double rate = 0;
+
+	tdb_open();
+	fill_fleet();
+	/* Bus 72 on route 7, no counter, no camera: 4 accepted taps at 12 at
+	 * stop 100. They are not bus 71's riders and must not be set against
+	 * bus 71's boardings. */
+	tdev_make(&validator, 0xB2);
+	for (int i = 0; i < 4; i++)
+		taps[i] = tap_on(72, noon + 15 * minute_ms + i, 7, 100, 1, 60 + (uint32_t)i);
+	commit_taps(&validator, 1, taps, 4);
+	reconcile(ST_RECONCILE_ROUTE, noon + 90 * minute_ms, &g);
+	cr_assert_eq(g.n, 3, "got %d rows", g.n);
+	expect_row(&g, 0, 20240515, 12, 7, ST_COUNT_SOURCE_SIGNED, 10, 3, 5, true);
+	expect_row(&g, 1, 20240515, 12, 7, ST_COUNT_SOURCE_NVR, 2, 0, 5, true);
+	cr_assert_eq(st_reconcile_rate(&g.row[0], &rate), 1);
+	cr_expect_float_eq(rate, 0.5, 1e-12, "5 taps of bus 71 / 10 boardings, not 9 / 10");
+	/* The stop level is unchanged: the street camera at stop 100 sees every
+	 * rider boarding there, whatever the bus, so bus 72's taps count. */
+	reconcile(ST_RECONCILE_STOP, noon + 90 * minute_ms, &g);
+	cr_assert_eq(g.n, 1);
+	expect_row(&g, 0, 20240515, 12, 100, ST_COUNT_SOURCE_NVR, 6, 0, 3 + 4 + 4, true);
+}
+
+Test(reconcile, each_source_row_takes_the_taps_of_the_vehicles_counted_by_that_source)
+{
+	/* Route 9 at 12: bus 91 with a signed counter (4 boardings, 2 taps),
+	 * bus 92 with an onboard NVR camera only (3 boardings, 3 taps). */
+	const struct kp_count recs[] = {door_cycle_on(91, noon + minute_ms, 9, 300, 1, 4, 0)};
+	struct kp_tap taps[5];
+	struct tdev apc, validator;
+	struct got g;
+
+	tdb_open();
+	tdev_make(&apc, 0xA9);
+	tdev_make(&validator, 0xB9);
+	for (int i = 0; i < 2; i++)
+		taps[i] = tap_on(91, noon + 2 * minute_ms + i, 9, 300, 1, 1 + (uint32_t)i);
+	for (int i = 2; i < 5; i++)
+		taps[i] = tap_on(92, noon + 5 * minute_ms + i, 9, 301, 1, 1 + (uint32_t)i);
+	commit_taps(&validator, 1, taps, 5);
+	commit_counts(&apc, 1, recs, 1);
+	commit_nvr_on(92, "bus92", "x", 3, noon + 6 * minute_ms, 20240515, 12, 9, 301, ST_NVR_BOARDED);
+	reconcile(ST_RECONCILE_ROUTE, noon + 2 * hour_ms, &g);
+	cr_assert_eq(g.n, 2, "got %d rows", g.n);
+	expect_row(&g, 0, 20240515, 12, 9, ST_COUNT_SOURCE_SIGNED, 4, 0, 2, true);
+	expect_row(&g, 1, 20240515, 12, 9, ST_COUNT_SOURCE_NVR, 3, 0, 3, true);
+}
+
+Test(reconcile, an_hour_is_complete_only_a_grace_after_its_end)
+{
+	struct got g;
+	/* 13:00 local: hour 12 ends. */
+	const int64_t end_of_12 = noon + hour_ms;
+
+	tdb_open();
+	fill_fleet();
+	reconcile(ST_RECONCILE_ROUTE, end_of_12 + ST_RECONCILE_GRACE_MS - 1, &g);
+	cr_assert_eq(g.n, 3);
+	expect_row(&g, 0, 20240515, 12, 7, ST_COUNT_SOURCE_SIGNED, 10, 3, 5, false);
+	expect_row(&g, 1, 20240515, 12, 7, ST_COUNT_SOURCE_NVR, 2, 0, 5, false);
+	reconcile(ST_RECONCILE_ROUTE, end_of_12 + ST_RECONCILE_GRACE_MS, &g);
+	cr_assert_eq(g.n, 3);
+	cr_expect(g.row[0].complete, "signed 12:xx complete 15 min after 13:00");
+	cr_expect(g.row[1].complete, "nvr 12:xx complete 15 min after 13:00");
+	cr_expect_not(g.row[2].complete, "13:xx still going");
+	cr_expect_eq(ST_RECONCILE_GRACE_MS, 15 * minute_ms);
+}
+
+Test(reconcile, rows_come_in_service_day_order_with_the_day_starting_at_3)
+{
+	/* Service date 2024-05-15 (Kyiv, start hour 3): hours 3, 12, 23, then 0
+	 * and 2 of the 16th's morning; clock order would put 0 and 2 first. */
+	const int hours_utc[][3] = {{15, 0, 0}, {15, 9, 0}, {15, 20, 0}, {15, 21, 0}, {15, 23, 0}};
+	const uint8_t local[] = {3, 12, 23, 0, 2};
+	struct kp_count recs[5];
+	struct tdev apc;
+	struct got g;
+
+	tdb_open();
+	tdev_make(&apc, 0xA1);
+	for (int i = 0; i < 5; i++)
+		recs[i] = door_cycle_on(71, t_utc_ms(2024, 5, hours_utc[i][0], hours_utc[i][1], 10, 0), 7, 100, 1, 1, 0);
+	commit_counts(&apc, 1, recs, 5);
+	reconcile(ST_RECONCILE_ROUTE, t_utc_ms(2024, 5, 17, 0, 0, 0), &g);
+	cr_assert_eq(g.n, 5);
+	for (int i = 0; i < 5; i++) {
+		cr_expect_eq(g.row[i].service_date, 20240515, "row %d", i);
+		cr_expect_eq(g.row[i].hour, local[i], "row %d hour %u, want %u", i, g.row[i].hour, local[i]);
+	}
 }

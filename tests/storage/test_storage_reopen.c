@@ -156,7 +156,7 @@ Test(reopen, a_database_of_another_schema_version_is_refused)
 	tdb_open();
 	tdb_close();
 	set_schema(99); /* a version no build has had */
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA);
 	cr_expect_null(db);
 }
 
@@ -167,8 +167,11 @@ Test(reopen, a_database_of_schema_3_is_refused)
 	tdb_open();
 	tdb_close();
 	set_schema(3); /* no cameras, vehicle_pos or NVR tables; NVR door cells unknown to its check */
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA);
 	cr_expect_null(db);
+	cr_expect_str_eq(st_strerror(ST_ESCHEMA),
+	                 "the database was made by another version of komposter (schema version differs)",
+	                 "operators are told it is another version, not corruption");
 }
 
 Test(reopen, a_database_of_the_old_log_layout_is_refused)
@@ -178,10 +181,10 @@ Test(reopen, a_database_of_the_old_log_layout_is_refused)
 	tdb_open();
 	tdb_close();
 	set_schema(1); /* "KPL1" entries: signature kept, unkeyed frame_hash */
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA);
 	cr_expect_null(db);
 	tdb.opts.read_only = 1;
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT, "read-only too");
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA, "read-only too");
 	cr_expect_null(db);
 }
 
@@ -205,10 +208,10 @@ Test(reopen, a_database_of_schema_2_without_count_tables_is_refused)
 	drop_table("door_agg");
 	drop_table("load_agg");
 	tdb.opts.read_only = 1;
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT, "read-only: refused for its schema");
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA, "read-only: refused for its schema");
 	cr_expect_null(db);
 	tdb.opts.read_only = 0;
-	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ECORRUPT);
+	cr_expect_eq(st_db_open(&db, &tdb.opts), ST_ESCHEMA);
 	cr_expect_null(db);
 }
 

@@ -2,7 +2,8 @@
  * Description: where each vehicle was last seen: the newest record (by its
  * own time) of the stored TAPS and COUNTS frames places its vehicle,
  * whatever the order of records, frames and groups; an older record moves
- * nothing; vehicle 0 places nothing; a group of more vehicles than the
+ * nothing; vehicle 0 places nothing; a stored position that does not
+ * decode is overwritten, never a failed commit; a group of more vehicles than the
  * writer's table holds still places every one of them.
  */
 #include <criterion/criterion.h>
@@ -31,7 +32,7 @@ static void commit_taps(const struct tdev *d, uint64_t batch_seq, const struct k
 	size_t len = t_frame(buf, d, batch_seq, taps, n);
 	struct st_commit_item it;
 
-	cr_assert_eq(t_commit1(buf, len, &it), ST_OK);
+	cr_assert_eq(t_commit1(buf, len, &it), ST_OK, "commit of batch %llu", (unsigned long long)batch_seq);
 	cr_assert_eq(it.outcome, ST_STORED);
 }
 
@@ -168,4 +169,41 @@ Test(vehicle_pos, a_group_of_more_vehicles_than_the_table_holds_places_every_one
 	for (int i = 1; i < VEHICLES - 1; i++)
 		expect_pos((uint32_t)i + 1, 7, 1000 + (uint32_t)i, t0 + i);
 	expect_pos(1, 7, 4242, t0 + VEHICLES);
+}
+
+/* Replaces vehicle 7's stored position by a 3-byte value, with plain LMDB. */
+static void break_position_of_vehicle_7(void)
+{
+	uint8_t kb[4] = {0, 0, 0, 7}, bad[3] = {1, 2, 3};
+	MDB_val k = {sizeof kb, kb}, v = {sizeof bad, bad};
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "vehicle_pos", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+Test(vehicle_pos, a_stored_position_that_does_not_decode_is_overwritten_not_a_failed_commit)
+{
+	struct tdev d;
+	struct st_vehicle_pos p;
+	struct kp_tap t = tap_on(7, t0, 100);
+
+	tdb_open();
+	tdev_make(&d, 1);
+	commit_taps(&d, 1, &t, 1);
+	break_position_of_vehicle_7();
+	cr_expect_eq(pos_of(7, &p), ST_ECORRUPT, "the reader sees the broken record");
+	t = tap_on(7, t0 - minute, 101); /* even an older record replaces what cannot be read */
+	commit_taps(&d, 2, &t, 1);       /* asserts ST_OK and ST_STORED */
+	expect_pos(7, 7, 101, t0 - minute);
 }

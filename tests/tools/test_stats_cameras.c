@@ -27,7 +27,7 @@ static struct kp_tap tap(int day, int hour, int minute, uint32_t route, uint32_t
                          uint8_t card)
 {
 	struct kp_tap t = { .tapped_at = fill_utc_ms(2024, 6, day, hour, minute), .route_id = route,
-		            .stop_id = stop, .fare_product = 1, .result = result,
+		            .stop_id = stop, .vehicle_id = 5, .fare_product = 1, .result = result,
 		            .amount = result == KP_TAP_ACCEPTED ? 800 : 0 };
 
 	t.card_token[15] = card;
@@ -65,11 +65,14 @@ static void nvr_counts(const char *camera, const char *prefix, int n, int hour, 
 		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = (uint8_t)hour,
 			                               .route_id = route, .stop_id = stop, .door = route ? 1 : 0,
 			                               .source = ST_COUNT_SOURCE_NVR };
+		ev[i].vehicle_id = route ? 5 : 0; /* onboard: bus 5; a street camera: none */
 	}
 	cr_assert_eq(fill_nvr_events(db, ev, (size_t)n), 0);
 }
 
-/* 2024-06-15 in UTC, service day from 03:00.
+/* 2024-06-15 in UTC, service day from 03:00. Every tap, count and onboard
+ * camera is of bus 5 (so the route level sets all of them against each
+ * other; vehicle_hours.h).
  * Taps: route 10 at 07: 3 accepted (2 at stop 110, 1 at 111), 1 denied;
  *   route 20 at 07: 1 at stop 110; route 20 at 08: 2 at stop 120; route 10
  *   at 02:40 on the 16th (service date 15th, hour 2): 1 at stop 110.
@@ -184,10 +187,11 @@ Test(stats_cameras, by_route_one_row_per_source_with_the_rate)
 	cr_expect_str_eq(str(doc, "from"), "2024-06-15");
 	cr_assert(cJSON_IsArray(rows));
 	cr_assert_eq(cJSON_GetArraySize(rows), 4, "rows: %d", cJSON_GetArraySize(rows));
-	expect_row(rows, 0, 2, "route_id", 10, "signed", 4, 0, 1, 1, 0.25);
-	expect_row(rows, 1, 7, "route_id", 10, "signed", 10, 5, 3, 1, 0.3);
-	expect_row(rows, 2, 7, "route_id", 10, "nvr", 4, 0, 3, 1, 0.75);
-	expect_row(rows, 3, 8, "route_id", 20, "signed", 6, 0, 2, 1, 2.0 / 6.0);
+	/* Service-day order: 02:xx of the 16th ends service date 15, after 08:xx. */
+	expect_row(rows, 0, 7, "route_id", 10, "signed", 10, 5, 3, 1, 0.3);
+	expect_row(rows, 1, 7, "route_id", 10, "nvr", 4, 0, 3, 1, 0.75);
+	expect_row(rows, 2, 8, "route_id", 20, "signed", 6, 0, 2, 1, 2.0 / 6.0);
+	expect_row(rows, 3, 2, "route_id", 10, "signed", 4, 0, 1, 1, 0.25);
 	cJSON_Delete(doc);
 }
 
