@@ -345,6 +345,7 @@ static void take_event(struct kp_frigate_stage *s, const struct kp_frigate_msg *
 
 	s->n++;
 	fill_row(row, ev, msg->received_at);
+	row->vehicle_id = cam.place == ST_CAMERA_ONBOARD ? cam.vehicle_id : 0; /* its vehicle's hour too */
 	outcome[0] = (int)d.boarding;
 	outcome[1] = (int)d.alighting;
 	for (int i = 0; i < 2; i++) {

@@ -25,6 +25,7 @@
 #include "storage/count_agg.h"
 #include "storage/nvr.h"
 #include "storage/nvr_session.h"
+#include "storage/vehicle_hours.h"
 
 #define RING 64
 #define STREET_STOP 501
@@ -319,7 +320,7 @@ Test(frigate_stage, a_full_map_raises_the_alarm_and_the_group_is_retried_not_dro
 	snprintf(zones, sizeof(zones), "\"in\"");
 	for (size_t n = strlen(zones); n + 16 < 255; n = strlen(zones))
 		snprintf(zones + n, sizeof(zones) - n, ", \"z%03zu\"", n);
-	start(4096, 100000);
+	start(64, 100000); /* groups small enough that the map fills before the producer ends */
 	int fed = 0;
 	for (uint64_t t0 = kp_now_mono_ns(); fed < 4000; fed++) {
 		char payload[768];
@@ -374,7 +375,37 @@ static void place_vehicle(uint32_t vehicle, uint32_t route, uint32_t stop, int64
 	cr_assert_eq(it.outcome, ST_STORED);
 }
 
-Test(frigate_stage, an_onboard_camera_counts_at_a_fresh_position_of_its_vehicle)
+struct vehicle_sums {
+	uint32_t vehicle_id, route_id;
+	uint64_t nvr_boardings, cells;
+};
+
+static int sum_vehicle_hour(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+{
+	struct vehicle_sums *s = ctx;
+	uint64_t nvr = v->source[ST_COUNT_SOURCE_NVR - 1].boardings;
+
+	if (nvr == 0)
+		return 0;
+	s->vehicle_id = k->vehicle_id;
+	s->route_id = k->route_id;
+	s->nvr_boardings += nvr;
+	s->cells++;
+	return 0;
+}
+
+static struct vehicle_sums vehicle_hours(void)
+{
+	struct vehicle_sums s = { 0 };
+	struct st_read r;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_vehicle_hours_foreach(&r, 20000101, 29991231, sum_vehicle_hour, &s), ST_OK);
+	st_read_end(&r);
+	return s;
+}
+
+Test(frigate_stage, an_onboard_camera_counts_at_a_fresh_position_of_its_vehicle_and_in_its_hour)
 {
 	int rows;
 
@@ -388,6 +419,24 @@ Test(frigate_stage, an_onboard_camera_counts_at_a_fresh_position_of_its_vehicle)
 	cr_expect_eq(s.boardings, 1);
 	cr_expect_eq(rows, 1);
 	cr_expect_eq(outcome(0, KP_FRIGATE_COUNTED), 1);
+	struct vehicle_sums v = vehicle_hours();
+	cr_expect_eq(v.cells, 1, "the NVR boarding in one vehicle hour: %llu", (unsigned long long)v.cells);
+	cr_expect_eq(v.vehicle_id, 4217);
+	cr_expect_eq(v.route_id, 7);
+	cr_expect_eq(v.nvr_boardings, 1);
+}
+
+Test(frigate_stage, a_street_camera_counts_in_no_vehicle_hour)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("stop_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP);
+	start(4, 1000);
+	feed_event("update", "stop_cam", 1, "\"in\"", 0);
+	finish();
+	cr_expect_eq(stored("stop_cam", &rows).boardings, 1);
+	cr_expect_eq(vehicle_hours().cells, 0);
 }
 
 Test(frigate_stage, a_vehicle_position_older_than_position_max_age_counts_nothing)
