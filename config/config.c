@@ -70,6 +70,7 @@ static const struct key_def keys[] = {
 	INT("frigate", "counted_max", frigate_counted_max, 1, 100000000),
 	INT("frigate", "group_max_events", frigate_group_max_events, 1, 4096),
 	INT("frigate", "group_max_wait_ms", frigate_group_max_wait_ms, 0, 10000),
+	INT("frigate", "position_max_age_s", frigate_position_max_age_s, 1, 86400),
 };
 
 void kp_config_default(struct kp_config *cfg)
@@ -104,6 +105,7 @@ void kp_config_default(struct kp_config *cfg)
 	cfg->frigate_counted_max = 200000;
 	cfg->frigate_group_max_events = 64;
 	cfg->frigate_group_max_wait_ms = 50;
+	cfg->frigate_position_max_age_s = 600;
 }
 
 #define DETAIL_SIZE 160

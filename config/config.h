@@ -16,7 +16,7 @@
  *              accept_future_s
  *   [http]     listen (host:port), max_connections, request_timeout_ms
  *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
- *              counted_max, group_max_events, group_max_wait_ms
+ *              counted_max, group_max_events, group_max_wait_ms, position_max_age_s
  */
 #ifndef KP_CONFIG_H
 #define KP_CONFIG_H
@@ -64,6 +64,7 @@ struct kp_config {
 	int frigate_counted_max;        /* tracked objects remembered as counted (nvr.h) */
 	int frigate_group_max_events;   /* events per NVR commit */
 	int frigate_group_max_wait_ms;  /* longest wait for an NVR commit group to fill */
+	int frigate_position_max_age_s; /* an onboard camera counts only at a vehicle position this close in time */
 };
 
 void kp_config_default(struct kp_config *cfg);

@@ -21,12 +21,14 @@
 #include "ingest/frigate_event.h"
 #include "storage/cameras.h"
 #include "storage/nvr.h"
+#include "storage/nvr_session.h"
 #include "storage/service_day.h"
 #include "storage/vehicle_pos.h"
 
 #define TICK_MS 1000
 #define RETRY_MS 1000
 #define RETRIES_WHEN_STOPPING 3
+#define ALIVE_EVERY_MS 60000
 
 struct kp_frigate_stage {
 	struct kp_frigate_stage_ctx ctx;
@@ -39,6 +41,9 @@ struct kp_frigate_stage {
 	size_t n, max;
 	struct kp_frigate_event ev; /* large: parsed here, not on the stack */
 	uint64_t offline_since_ns;  /* monotonic; 0 unless offline */
+	int64_t taken_at;           /* received_at of the last message taken */
+	int64_t alive_at;           /* the session marker's time; 0 without a session */
+	int lost;                   /* something taken was given up: the run did not end clean */
 };
 
 int kp_frigate_msg_copy(struct kp_frigate_msg *msg, uint8_t topic, const void *payload, size_t len,
@@ -115,6 +120,22 @@ static void storage_alarm(struct kp_frigate_stage *s, int rc, const char *what, 
 	}
 }
 
+/* A full map or disk, or an I/O error, may clear: wait and retry. Any other
+ * status (a record that does not decode, a bad argument) never will, and a
+ * retry forever would stall the ring and Paho's receive thread behind it. */
+static int transient(int rc)
+{
+	return rc == ST_EFULL || rc == ST_EIO;
+}
+
+/* Gives n events up, with the one ALARM line a decision to lose data gets. */
+static void give_up(struct kp_frigate_stage *s, const char *what, size_t n, int rc)
+{
+	fprintf(stderr, "komposterd: ALARM: %zu %s given up (%s)\n", n, what, st_strerror(rc));
+	add(&s->ctx.m->frigate_dropped_storage, n);
+	s->lost = 1;
+}
+
 static void storage_good(struct kp_frigate_stage *s)
 {
 	atomic_store(&s->ctx.health->storage_ok, 1);
@@ -147,8 +168,8 @@ static void flush(struct kp_frigate_stage *s)
 		if (rc == ST_OK)
 			break;
 		storage_alarm(s, rc, "Frigate events", s->n, ++tries);
-		if (rc == ST_EINVAL || !retry_wait(s, &attempt)) {
-			fprintf(stderr, "komposterd: ALARM: %zu Frigate events given up (%s)\n", s->n, st_strerror(rc));
+		if (!transient(rc) || !retry_wait(s, &attempt)) {
+			give_up(s, "Frigate events", s->n, rc);
 			s->n = 0;
 			return;
 		}
@@ -242,8 +263,9 @@ static int look_up(struct kp_frigate_stage *s, const char *camera, struct st_cam
 }
 
 /* Where the counts of this camera's event go: 0 with *cell, 1 when an
- * onboard camera's vehicle has no position, -1 when start is outside the
- * service calendar. */
+ * onboard camera's vehicle has no usable position (none, route 0, or one
+ * further than position_max_age_s from start), -1 when start is outside
+ * the service calendar. */
 static int cell_of(struct kp_frigate_stage *s, const struct st_camera *cam, const struct st_vehicle_pos *pos,
                    int64_t start, struct st_door_agg_key *cell)
 {
@@ -261,8 +283,9 @@ static int cell_of(struct kp_frigate_stage *s, const struct st_camera *cam, cons
 		cell->stop_id = cam->stop_id;
 		return 0;
 	}
-	if (pos->vehicle_id == 0)
-		return 1;
+	if (pos->vehicle_id == 0 || pos->route_id == 0 ||
+	    llabs(start - pos->at) > (int64_t)s->ctx.cfg.position_max_age_s * 1000)
+		return 1; /* never seen, off route, or seen too long before or after */
 	cell->route_id = pos->route_id;
 	cell->stop_id = pos->stop_id;
 	cell->door = cam->door;
@@ -292,8 +315,10 @@ static void take_event(struct kp_frigate_stage *s, const struct kp_frigate_msg *
 	}
 	while ((rc = look_up(s, ev->camera, &cam, &pos)) != ST_OK && rc != ST_ENOTFOUND) {
 		storage_alarm(s, rc, "a Frigate event's camera lookup", 1, ++tries);
-		if (!retry_wait(s, &attempt))
+		if (!transient(rc) || !retry_wait(s, &attempt)) {
+			give_up(s, "Frigate events (camera lookup)", 1, rc);
 			return;
+		}
 	}
 	if (rc == ST_ENOTFOUND) {
 		struct kp_frigate_decision d = kp_frigate_count_decide(NULL, ev, 0);
@@ -306,16 +331,21 @@ static void take_event(struct kp_frigate_stage *s, const struct kp_frigate_msg *
 		reject(s, KP_FRIGATE_REJECT_OUT_OF_WINDOW);
 		return;
 	}
-	if (s->n == s->max)
-		flush(s);
 
 	struct kp_frigate_camera_zones zones = { cam.boarding_zone, cam.alighting_zone };
 	struct kp_frigate_decision d = kp_frigate_count_decide(&zones, ev, 0);
+	if (strcmp(ev->label, KP_FRIGATE_PERSON) != 0) {
+		count_outcomes(s, (int[2]){ d.boarding, d.alighting }); /* rows only for what is counted */
+		return;
+	}
+	if (s->n == s->max)
+		flush(s);
 	struct st_nvr_event *row = &s->rows[s->n];
 	int *outcome = s->outcome[s->n];
 
 	s->n++;
 	fill_row(row, ev, msg->received_at);
+	row->vehicle_id = cam.place == ST_CAMERA_ONBOARD ? cam.vehicle_id : 0; /* its vehicle's hour too */
 	outcome[0] = (int)d.boarding;
 	outcome[1] = (int)d.alighting;
 	for (int i = 0; i < 2; i++) {
@@ -363,7 +393,8 @@ static void take_available(struct kp_frigate_stage *s, const struct kp_frigate_m
 	tick(s);
 	while ((rc = st_nvr_set_available(s->ctx.db, online, msg->received_at)) != ST_OK) {
 		storage_alarm(s, rc, "Frigate's availability", 1, ++tries);
-		if (rc == ST_EINVAL || !retry_wait(s, &attempt)) {
+		if (!transient(rc) || !retry_wait(s, &attempt)) {
+			s->lost = 1;
 			fprintf(stderr, "komposterd: ALARM: Frigate %s at %lld not stored\n",
 			        online ? "online" : "offline", (long long)msg->received_at);
 			return;
@@ -374,11 +405,67 @@ static void take_available(struct kp_frigate_stage *s, const struct kp_frigate_m
 
 static void take(struct kp_frigate_stage *s, struct kp_frigate_msg *msg)
 {
+	s->taken_at = msg->received_at;
 	if (msg->topic == KP_FRIGATE_TOPIC_AVAILABLE)
 		take_available(s, msg);
 	else
 		take_event(s, msg);
 	kp_frigate_msg_free(msg);
+}
+
+/* The session (nvr_session.h): a previous run that did not end clean
+ * leaves an outage over what it may have lost. A lasting error runs
+ * without one (ALARM): counting goes on, a crash would go unmarked. */
+static void session_begin(struct kp_frigate_stage *s)
+{
+	int64_t now = kp_now_ms(), gap = 0;
+	int attempt = 0, rc;
+	unsigned tries = 0;
+
+	while ((rc = st_nvr_session_begin(s->ctx.db, now, &gap)) != ST_OK) {
+		storage_alarm(s, rc, "the Frigate session marker", 1, ++tries);
+		if (!transient(rc) || !retry_wait(s, &attempt)) {
+			fprintf(stderr, "komposterd: ALARM: no Frigate session marker (%s): a crash would not be "
+			        "marked as missing NVR data\n", st_strerror(rc));
+			return;
+		}
+	}
+	storage_good(s);
+	s->alive_at = now;
+	if (gap != 0)
+		fprintf(stderr, "komposterd: the last run did not stop cleanly: NVR data from %lld to %lld "
+		        "may be missing (stored as an outage)\n", (long long)gap, (long long)now);
+}
+
+/* Moves the marker, about once a minute, to a time before which every
+ * message received has been taken: now when the ring is empty, else the
+ * last taken message's receipt (messages are taken in order). */
+static void session_alive(struct kp_frigate_stage *s)
+{
+	int64_t now = kp_now_ms();
+	int64_t at = kp_ring_depth(s->ctx.in) == 0 ? now : s->taken_at;
+	int rc;
+
+	if (s->alive_at == 0 || s->n != 0 || at - s->alive_at < ALIVE_EVERY_MS)
+		return;
+	rc = st_nvr_session_alive(s->ctx.db, at);
+	if (rc != ST_OK) {
+		storage_alarm(s, rc, "the Frigate session marker", 1, 1);
+		return; /* the older marker stays: a crash now only marks more */
+	}
+	s->alive_at = at;
+}
+
+static void session_end(struct kp_frigate_stage *s)
+{
+	int rc;
+
+	if (s->alive_at == 0 || s->lost)
+		return; /* the marker stays: the next run marks what was lost */
+	rc = st_nvr_session_end(s->ctx.db);
+	if (rc != ST_OK)
+		fprintf(stderr, "komposterd: the Frigate session marker stays (%s): the next run marks an outage\n",
+		        st_strerror(rc));
 }
 
 static void *stage_main(void *arg)
@@ -387,6 +474,8 @@ static void *stage_main(void *arg)
 	struct kp_ring *in = s->ctx.in;
 	struct kp_frigate_msg msg;
 
+	if (s->ctx.cfg.session)
+		session_begin(s);
 	for (;;) {
 		int rc = kp_ring_pop(in, &msg, kp_now_mono_ns() + (uint64_t)TICK_MS * 1000000u);
 		if (rc < 0)
@@ -401,8 +490,10 @@ static void *stage_main(void *arg)
 			flush(s);
 		}
 		tick(s);
+		session_alive(s);
 	}
 	flush(s);
+	session_end(s);
 	return NULL;
 }
 

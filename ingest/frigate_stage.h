@@ -12,8 +12,11 @@
  *    the camera registry. An unmapped camera's event is counted in
  *    /metrics and not stored. A street camera counts at its stop (route 0,
  *    door 0); an onboard camera at the route and stop its vehicle was last
- *    seen at (vehicle_pos.h) and its own door; a vehicle never seen stores
- *    the event row without counts ("no_vehicle_position"). The service date
+ *    seen at (vehicle_pos.h) and its own door; a vehicle never seen, seen on
+ *    route 0, or seen more than position_max_age_s from start_time stores
+ *    the event row without counts ("no_vehicle_position"). Rows are stored
+ *    for label "person" only; other labels only count in /metrics
+ *    ("not_person"). The service date
  *    and hour are start_time's, in the database's zone and service day.
  *    kp_frigate_count_decide says which directions the message qualifies
  *    for; st_nvr_commit counts each at most once per object, in the same
@@ -32,8 +35,17 @@
  * dropped: meanwhile ctx->in fills and the intake waits, which pushes back
  * on the broker. Paho has PUBACKed every message already, so what a crash
  * loses is what this thread holds: at most one group, and what waits in
- * ctx->in. Once stopping (kp_frigate_stage_join) a failing commit is tried
- * three more times and then given up with an ALARM line.
+ * ctx->in. Once stopping (kp_frigate_stage_join) a failing commit or lookup
+ * is tried three more times and then given up with an ALARM line. A status
+ * retrying cannot clear (anything but ST_EFULL and ST_EIO: a record that
+ * does not decode) gives the message or group up at once, with the same
+ * ALARM line; given-up events count in frigate_dropped_storage.
+ *
+ * With cfg.session, the thread keeps the run marker (storage/nvr_session.h):
+ * st_nvr_session_begin when it starts (a predecessor that crashed leaves
+ * an outage over its gap), st_nvr_session_alive at most once a minute with
+ * a time before which every message received was taken, and
+ * st_nvr_session_end after the last group when nothing was given up.
  *
  * Borrowed, and must outlive the thread: the database, ctx->in, the
  * metrics and the health flags. Every message taken from ctx->in is freed
@@ -77,6 +89,8 @@ struct kp_frigate_stage_config {
 	int offline_alarm_s;   /* >= 1 */
 	int accept_past_days;  /* the tap time window (verify.h) */
 	int accept_future_s;
+	int position_max_age_s; /* an onboard camera's vehicle position further from start is none */
+	int session;            /* 1: keep the run marker (nvr_session.h); komposterd with Frigate on */
 };
 
 struct kp_frigate_stage_ctx {

@@ -10,6 +10,12 @@
  * Retries run on the supervisor thread, the only other thread here that
  * calls Paho: it may wait for Paho's lock under back-pressure, and nothing
  * waits for it but kp_intake_destroy.
+ *
+ * The device filters and Frigate's two are two SUBSCRIBEs, each retried on
+ * its own: readiness (health->subscribed) is the device filters' alone, so
+ * a broker that refuses Frigate's topics (an ACL for another prefix) costs
+ * the NVR counts, one stderr line and komposter_frigate_subscribed 0, not
+ * the taps.
  */
 #include "ingest/intake_mqtt.h"
 
@@ -39,15 +45,23 @@ static const enum kp_stream subscriptions[] = {
 struct kp_intake {
 	struct kp_intake_ctx ctx;
 	MQTTAsync client;
-	/* What subscribe_all subscribes to: filters[0..n_filters). */
+	/* What subscribe_all subscribes to: filters[0..n_filters), the device
+	 * streams' first (N_SUBS), then Frigate's when taken. */
 	const char *filters[N_FILTERS_MAX];
 	size_t n_filters;
+	struct sub_group {
+		struct kp_intake *in;
+		size_t first, n;     /* filters[first..first+n) */
+		int frigate;         /* 0: the device streams (readiness); 1: Frigate's */
+		atomic_int subscribing; /* a SUBSCRIBE is in flight */
+		int retry_in_s;      /* supervisor only */
+	} groups[2];
+	size_t n_groups;
 	char frigate_events[FRIGATE_TOPIC_MAX];
 	char frigate_available[FRIGATE_TOPIC_MAX];
 	atomic_int connecting;
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
-	atomic_int subscribing;    /* a SUBSCRIBE is in flight */
 	atomic_int stopping;       /* kp_intake_stop_taking: drop frames, retry nothing */
 	/* The supervisor thread sleeps on `wake` and ends when `quit` is set. */
 	pthread_t supervisor;
@@ -188,54 +202,84 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	return on_device_message(in, m, topic, tlen, msg);
 }
 
+static int subscribed(const struct sub_group *g)
+{
+	struct kp_intake *in = g->in;
+
+	return g->frigate ? atomic_load(&in->ctx.m->frigate_subscribed) != 0
+	                  : atomic_load(&in->ctx.health->subscribed) != 0;
+}
+
+static void set_subscribed(struct sub_group *g, int yes)
+{
+	struct kp_intake *in = g->in;
+
+	if (g->frigate)
+		atomic_store(&in->ctx.m->frigate_subscribed, yes);
+	else
+		atomic_store(&in->ctx.health->subscribed, yes);
+}
+
 static void on_subscribed(void *ctx, MQTTAsync_successData *resp)
 {
-	struct kp_intake *in = ctx;
+	struct sub_group *g = ctx;
+	struct kp_intake *in = g->in;
 
 	/* For several topics Paho reports the granted QoS list in alt.qosList. */
-	for (size_t i = 0; resp && i < in->n_filters; i++) {
-		int granted = in->n_filters == 1 ? resp->alt.qos : resp->alt.qosList[i];
+	for (size_t i = 0; resp && i < g->n; i++) {
+		int granted = g->n == 1 ? resp->alt.qos : resp->alt.qosList[i];
 		if (granted != 1) {
-			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); not ready\n",
-			        in->filters[i], granted);
-			atomic_store(&in->subscribing, 0);
+			fprintf(stderr, "komposterd: mqtt: broker granted %s QoS %d, not 1 (ACL?); %s\n",
+			        in->filters[g->first + i], granted,
+			        g->frigate ? "Frigate's events are not taken; retrying" : "not ready");
+			atomic_store(&g->subscribing, 0);
 			return;
 		}
 	}
-	atomic_store(&in->ctx.health->subscribed, 1);
-	atomic_store(&in->subscribing, 0);
-	atomic_store(&in->ctx.m->mqtt_connected, 1);
-	fprintf(stderr, "komposterd: mqtt: subscribed\n");
+	set_subscribed(g, 1);
+	atomic_store(&g->subscribing, 0);
+	if (!g->frigate)
+		atomic_store(&in->ctx.m->mqtt_connected, 1);
+	fprintf(stderr, "komposterd: mqtt: subscribed%s\n", g->frigate ? " to Frigate's topics" : "");
 }
 
 static void on_subscribe_failed(void *ctx, MQTTAsync_failureData *resp)
 {
-	struct kp_intake *in = ctx;
-	atomic_store(&in->subscribing, 0);
-	fprintf(stderr, "komposterd: mqtt: subscribe failed (%d); retrying\n", resp ? resp->code : 0);
+	struct sub_group *g = ctx;
+
+	atomic_store(&g->subscribing, 0);
+	fprintf(stderr, "komposterd: mqtt: subscribe%s failed (%d); retrying\n",
+	        g->frigate ? " to Frigate's topics" : "", resp ? resp->code : 0);
 }
 
-/* Subscribes to the whole topic set at QoS 1. Called from the connected
+/* Subscribes to one group's filters at QoS 1. Called from the connected
  * callback and, when that did not work out, again by the supervisor. */
-static void subscribe_all(struct kp_intake *in)
+static void subscribe_group(struct sub_group *g)
 {
+	struct kp_intake *in = g->in;
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	char *filters[N_FILTERS_MAX];
 	int qos[N_FILTERS_MAX];
 
-	atomic_store(&in->subscribing, 1);
-	for (size_t i = 0; i < in->n_filters; i++) {
-		filters[i] = (char *)in->filters[i]; /* Paho copies it */
+	atomic_store(&g->subscribing, 1);
+	for (size_t i = 0; i < g->n; i++) {
+		filters[i] = (char *)in->filters[g->first + i]; /* Paho copies it */
 		qos[i] = 1;
 	}
 	opts.onSuccess = on_subscribed;
 	opts.onFailure = on_subscribe_failed;
-	opts.context = in;
-	int rc = MQTTAsync_subscribeMany(in->client, (int)in->n_filters, filters, qos, &opts);
+	opts.context = g;
+	int rc = MQTTAsync_subscribeMany(in->client, (int)g->n, filters, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		atomic_store(&in->subscribing, 0);
+		atomic_store(&g->subscribing, 0);
 		fprintf(stderr, "komposterd: mqtt: subscribe: %s\n", MQTTAsync_strerror(rc));
 	}
+}
+
+static void subscribe_all(struct kp_intake *in)
+{
+	for (size_t i = 0; i < in->n_groups; i++)
+		subscribe_group(&in->groups[i]);
 }
 
 /* Called by Paho after every successful connect, including automatic reconnects. */
@@ -252,9 +296,11 @@ static void on_connected(void *ctx, char *cause)
 static void on_connection_lost(void *ctx, char *cause)
 {
 	struct kp_intake *in = ctx;
-	atomic_store(&in->ctx.health->subscribed, 0);
 	atomic_store(&in->online, 0);
-	atomic_store(&in->subscribing, 0);
+	for (size_t i = 0; i < in->n_groups; i++) {
+		set_subscribed(&in->groups[i], 0);
+		atomic_store(&in->groups[i].subscribing, 0);
+	}
 	atomic_store(&in->ctx.m->mqtt_connected, 0);
 	atomic_fetch_add(&in->ctx.m->mqtt_reconnects, 1);
 	fprintf(stderr, "komposterd: mqtt: connection lost (%s); reconnecting\n", cause ? cause : "no cause");
@@ -296,9 +342,9 @@ static int connect_now(struct kp_intake *in)
 }
 
 /* Once a second: retry the first connection (Paho's automatic reconnect
- * covers later losses), and a subscription refused or lost while online,
- * every RESUBSCRIBE_EVERY_S seconds. */
-static void retry(struct kp_intake *in, int *seconds_unsubscribed)
+ * covers later losses), and each group's subscription refused or lost
+ * while online, every RESUBSCRIBE_EVERY_S seconds. */
+static void retry(struct kp_intake *in)
 {
 	if (atomic_load(&in->stopping))
 		return;
@@ -306,14 +352,17 @@ static void retry(struct kp_intake *in, int *seconds_unsubscribed)
 		connect_now(in); /* a failure is logged and retried next second */
 		return;
 	}
-	if (!atomic_load(&in->online) || atomic_load(&in->ctx.health->subscribed) ||
-	    atomic_load(&in->subscribing)) {
-		*seconds_unsubscribed = 0;
-		return;
-	}
-	if (++*seconds_unsubscribed >= RESUBSCRIBE_EVERY_S) {
-		*seconds_unsubscribed = 0;
-		subscribe_all(in);
+	for (size_t i = 0; i < in->n_groups; i++) {
+		struct sub_group *g = &in->groups[i];
+
+		if (!atomic_load(&in->online) || subscribed(g) || atomic_load(&g->subscribing)) {
+			g->retry_in_s = 0;
+			continue;
+		}
+		if (++g->retry_in_s >= RESUBSCRIBE_EVERY_S) {
+			g->retry_in_s = 0;
+			subscribe_group(g);
+		}
 	}
 }
 
@@ -325,7 +374,6 @@ static struct timespec mono_timespec(uint64_t ns)
 static void *supervise(void *arg)
 {
 	struct kp_intake *in = arg;
-	int seconds_unsubscribed = 0;
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
@@ -339,7 +387,7 @@ static void *supervise(void *arg)
 		if (in->quit)
 			break;
 		pthread_mutex_unlock(&in->lock); /* never hold ours while waiting for Paho's */
-		retry(in, &seconds_unsubscribed);
+		retry(in);
 		pthread_mutex_lock(&in->lock);
 	}
 	pthread_mutex_unlock(&in->lock);
@@ -374,6 +422,7 @@ static int set_filters(struct kp_intake *in)
 
 	for (size_t i = 0; i < N_SUBS; i++)
 		in->filters[in->n_filters++] = kp_topic_filter(subscriptions[i]);
+	in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = 0, .n = N_SUBS };
 	if (!prefix || !prefix[0] || !in->ctx.frigate) {
 		in->ctx.frigate = NULL;
 		return 0;
@@ -387,6 +436,7 @@ static int set_filters(struct kp_intake *in)
 	}
 	in->filters[in->n_filters++] = in->frigate_events;
 	in->filters[in->n_filters++] = in->frigate_available;
+	in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = N_SUBS, .n = 2, .frigate = 1 };
 	return 0;
 }
 

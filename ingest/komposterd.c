@@ -231,6 +231,8 @@ static struct kp_frigate_stage_ctx frigate_ctx(struct kp_daemon *d)
 			.offline_alarm_s = d->cfg.frigate_offline_alarm_s,
 			.accept_past_days = d->cfg.accept_past_days,
 			.accept_future_s = d->cfg.accept_future_s,
+			.position_max_age_s = d->cfg.frigate_position_max_age_s,
+			.session = d->cfg.frigate_enabled,
 		},
 		.db = d->db,
 		.in = &d->frigate,

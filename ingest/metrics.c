@@ -125,6 +125,13 @@ static void frigate(FILE *f, struct kp_metrics *m)
 	      (long long)atomic_load_explicit(&m->frigate_offline_alarm, memory_order_relaxed));
 	gauge(f, "komposter_frigate_queue_depth", "Frigate messages waiting for the Frigate stage.",
 	      (long long)atomic_load_explicit(&m->frigate_queue_depth, memory_order_relaxed));
+	fprintf(f, "# HELP komposter_frigate_dropped_total Frigate events given up, by reason.\n"
+	           "# TYPE komposter_frigate_dropped_total counter\n"
+	           "komposter_frigate_dropped_total{reason=\"storage_error\"} %llu\n",
+	        LOAD(m->frigate_dropped_storage));
+	gauge(f, "komposter_frigate_subscribed",
+	      "1 while the broker grants both Frigate topic filters at QoS 1 (readiness does not wait for them).",
+	      (long long)atomic_load_explicit(&m->frigate_subscribed, memory_order_relaxed));
 }
 
 char *kp_metrics_render(struct kp_metrics *m, size_t *len)

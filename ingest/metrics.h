@@ -70,6 +70,8 @@ struct kp_metrics {
 	atomic_int_fast64_t frigate_available;        /* 1 online, 0 offline, -1 not yet known */
 	atomic_int_fast64_t frigate_offline_alarm;    /* 1 while offline longer than offline_alarm_s */
 	atomic_int_fast64_t frigate_queue_depth;
+	atomic_uint_fast64_t frigate_dropped_storage; /* events given up on a storage error that does not clear */
+	atomic_int_fast64_t frigate_subscribed;       /* 1 once both Frigate filters are granted at QoS 1 */
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
 };

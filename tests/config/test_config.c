@@ -197,6 +197,7 @@ Test(config, frigate_defaults_take_frigates_own_prefix)
 	cr_expect_eq(c.frigate_counted_max, 200000);
 	cr_expect_gt(c.frigate_group_max_events, 0);
 	cr_expect_gt(c.frigate_ring_size, 0);
+	cr_expect_eq(c.frigate_position_max_age_s, 600);
 }
 
 Test(config, frigate_keys_are_read)
@@ -207,7 +208,7 @@ Test(config, frigate_keys_are_read)
 	kp_config_default(&c);
 	cr_assert_eq(kp_config_parse_string("[frigate]\nenabled = false\ntopic_prefix = site/nvr1\n"
 	                                    "ring_size = 64\noffline_alarm_s = 1\ncounted_max = 10\n"
-	                                    "group_max_events = 8\ngroup_max_wait_ms = 0\n", &c, err), 0, "%s", err);
+	                                    "group_max_events = 8\ngroup_max_wait_ms = 0\nposition_max_age_s = 90\n", &c, err), 0, "%s", err);
 	cr_expect_eq(c.frigate_enabled, 0);
 	cr_expect_str_eq(c.frigate_topic_prefix, "site/nvr1");
 	cr_expect_eq(c.frigate_ring_size, 64);
@@ -215,6 +216,7 @@ Test(config, frigate_keys_are_read)
 	cr_expect_eq(c.frigate_counted_max, 10);
 	cr_expect_eq(c.frigate_group_max_events, 8);
 	cr_expect_eq(c.frigate_group_max_wait_ms, 0);
+	cr_expect_eq(c.frigate_position_max_age_s, 90);
 }
 
 static void expect_refused_on_line(const char *text, const char *line, const char *word)
@@ -236,6 +238,8 @@ Test(config, a_frigate_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[frigate]\ngroup_max_events = 0\n", ":2:", "group_max_events");
 	expect_refused_on_line("[frigate]\ngroup_max_wait_ms = -1\n", ":2:", "group_max_wait_ms");
 	expect_refused_on_line("[frigate]\nring_size = 1\n", ":2:", "ring_size");
+	expect_refused_on_line("[frigate]\nposition_max_age_s = 0\n", ":2:", "position_max_age_s");
+	expect_refused_on_line("[frigate]\nposition_max_age_s = 86401\n", ":2:", "position_max_age_s");
 }
 
 Test(config, a_frigate_topic_prefix_with_a_wildcard_or_empty_level_is_an_error)

@@ -277,11 +277,13 @@ static void read_stored(const struct kp_daemon_proc *d, struct nvr_sums *sums, c
 	st_db_close(db);
 }
 
-/* The APC's counts put the bus at ROUTE / STOP_OF_VEHICLE (vehicle_pos.h). */
+/* The APC's counts put the bus at ROUTE / STOP_OF_VEHICLE (vehicle_pos.h)
+ * a second after the fixtures' objects started (position_max_age_s). */
+#define FIXTURES_START_MS 1717400000123LL
 static void place_vehicle(struct kp_probe *apc)
 {
 	static uint8_t frame[KP_FRAME_MAX];
-	struct kp_count rec = { .observed_at = now_ms() - 1000, .route_id = ROUTE, .stop_id = STOP_OF_VEHICLE,
+	struct kp_count rec = { .observed_at = FIXTURES_START_MS + 1000, .route_id = ROUTE, .stop_id = STOP_OF_VEHICLE,
 		                .vehicle_id = VEHICLE, .door = 1, .kind = KP_COUNT_KIND_DOOR_CYCLE,
 		                .boardings = 1, .occupancy = KP_OCCUPANCY_UNKNOWN, .confidence = 95 };
 	struct kp_reply_seen reply;
@@ -618,6 +620,162 @@ Test(frigate, disabled_takes_nothing_from_frigate, .timeout = 120)
 
 	MQTTClient_disconnect(frigate, 1000);
 	MQTTClient_destroy(&frigate);
+	kp_probe_close(&validator);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+struct outage_list {
+	int n;
+	struct st_nvr_outage o[4];
+};
+
+static int list_outage(void *ctx, const struct st_nvr_outage *o)
+{
+	struct outage_list *l = ctx;
+
+	if (l->n < 4)
+		l->o[l->n] = *o;
+	l->n++;
+	return 0;
+}
+
+static struct outage_list stored_outages(const struct kp_daemon_proc *d)
+{
+	struct outage_list l = { 0 };
+	struct st_db *db = open_db(d, 1);
+	struct st_read r;
+
+	cr_assert_eq(st_read_begin(db, &r), ST_OK);
+	cr_assert_eq(st_nvr_outage_foreach(&r, 0, INT64_MAX, list_outage, &l), ST_OK);
+	st_read_end(&r);
+	st_db_close(db);
+	return l;
+}
+
+/* Paho PUBACKs a Frigate message before it is stored, so a SIGKILL may
+ * lose what the stage held: the restart stores an outage over the gap, and
+ * the hour reads incomplete. A SIGTERM loses nothing (the broker keeps the
+ * persistent session's messages) and stores none. */
+Test(frigate, a_sigkill_leaves_an_outage_over_the_gap_and_a_sigterm_none, .timeout = 180)
+{
+	const struct st_camera cam = camera("gap_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP, "boarding_area", "");
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	MQTTClient frigate;
+	char event[512];
+	int64_t killed_at;
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	map_cameras(&d, &cam, 1);
+	cr_assert_eq(kp_mqtt_connect(&broker, &(struct kp_mqtt_login){ .client_id = "frigate" }, &frigate),
+	             MQTTCLIENT_SUCCESS);
+	int n = snprintf(event, sizeof(event),
+	                 "{\"type\": \"update\", \"before\": {}, \"after\": {\"id\": \"gap-1\", \"camera\": \"gap_cam\", "
+	                 "\"label\": \"person\", \"false_positive\": false, \"has_clip\": false, \"start_time\": %.3f, "
+	                 "\"end_time\": null, \"entered_zones\": [\"boarding_area\"], \"current_zones\": []}}",
+	                 (double)(now_ms() - 60000) / 1000.0);
+	publish(frigate, EVENTS, event, (size_t)n, 0);
+	wait_metric(&d, "komposter_frigate_boardings_total", 1); /* the stage runs: its marker is set */
+
+	killed_at = now_ms();
+	cr_assert_eq(kp_daemon_stop(&d, SIGKILL), 128 + SIGKILL);
+	cr_assert_eq(kp_daemon_start(&d), 0, "komposterd did not come back after SIGKILL");
+	/* The marker is read when the stage begins, before readiness or after:
+	 * wait for the outage rather than assume. */
+	struct outage_list l = { 0 };
+	for (int waited = 0; waited < DEADLINE_MS && l.n == 0; waited += 50) {
+		l = stored_outages(&d);
+		if (l.n == 0)
+			pause_ms(50);
+	}
+	cr_assert_eq(l.n, 1, "%d outages after a SIGKILL", l.n);
+	cr_expect_leq(l.o[0].start, killed_at, "the outage starts before the kill");
+	cr_expect_geq(l.o[0].end, killed_at, "and ends after it");
+	cr_expect_neq(l.o[0].end, 0, "closed");
+	cr_expect_eq(kp_komposter(&d, NULL, "check", NULL), 0, "komposter check");
+
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	/* A message taken after the restart: the stage has begun its session. */
+	n = snprintf(event, sizeof(event),
+	             "{\"type\": \"update\", \"before\": {}, \"after\": {\"id\": \"gap-2\", \"camera\": \"gap_cam\", "
+	             "\"label\": \"person\", \"false_positive\": false, \"has_clip\": false, \"start_time\": %.3f, "
+	             "\"end_time\": null, \"entered_zones\": [\"boarding_area\"], \"current_zones\": []}}",
+	             (double)(now_ms() - 60000) / 1000.0);
+	publish(frigate, EVENTS, event, (size_t)n, 0);
+	wait_metric(&d, "komposter_frigate_boardings_total", 1);
+	l = stored_outages(&d);
+	cr_expect_eq(l.n, 1, "a SIGTERM left %d outages, not the one of the SIGKILL", l.n);
+
+	MQTTClient_disconnect(frigate, 1000);
+	MQTTClient_destroy(&frigate);
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+/* How many lines of path contain text. */
+static int lines_with(const char *path, const char *text)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* The development broker, restarted with mosquitto's dynamic security
+ * plugin refusing every SUBSCRIBE under frigate/ (SUBACK 0x80): an ACL
+ * written for another prefix. */
+static void start_broker_refusing_frigate(struct kp_broker *b)
+{
+	char path[400];
+	FILE *f;
+
+	cr_assert_eq(kp_broker_start(b), 0);
+	kp_broker_stop(b);
+	snprintf(path, sizeof(path), "%s/dynamic-security.json", b->dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "{\"defaultACLAccess\": {\"publishClientSend\": true, \"publishClientReceive\": true, "
+	           "\"subscribe\": true, \"unsubscribe\": true}, \"clients\": [], "
+	           "\"groups\": [{\"groupname\": \"anon\", \"roles\": [{\"rolename\": \"no_frigate\"}]}], "
+	           "\"roles\": [{\"rolename\": \"no_frigate\", \"acls\": [{\"acltype\": \"subscribePattern\", "
+	           "\"topic\": \"frigate/#\", \"priority\": 0, \"allow\": false}]}], \"anonymousGroup\": \"anon\"}\n");
+	cr_assert_eq(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
+	cr_assert_not_null(f = fopen(path, "a"));
+	fprintf(f, "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
+	           "plugin_opt_config_file %s/dynamic-security.json\n", b->dir);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(kp_broker_restart(b), 0);
+}
+
+Test(frigate, a_broker_refusing_frigates_topics_leaves_komposterd_ready_and_retrying, .timeout = 120)
+{
+	struct kp_broker broker;
+	struct kp_daemon_proc d;
+	struct kp_probe validator;
+	char log[400];
+
+	start_broker_refusing_frigate(&broker);
+	cr_assert_eq(kp_daemon_setup(&d, &broker, NULL), 0);
+	cr_assert_eq(kp_daemon_start(&d), 0, "a refused Frigate filter kept /readyz at 503");
+	snprintf(log, sizeof(log), "%s/komposterd.log", d.dir);
+	/* Refused, then retried (and refused) again. */
+	for (int waited = 0; waited < DEADLINE_MS && lines_with(log, "frigate/events QoS 128") < 2; waited += 50)
+		pause_ms(50);
+	cr_expect_geq(lines_with(log, "frigate/events QoS 128"), 2, "refused once and retried");
+	cr_expect_eq(kp_daemon_metric(&d, "komposter_frigate_subscribed"), 0);
+	/* The taps flow: the device topics are subscribed. */
+	cr_assert_eq(kp_probe_open_kind(&validator, &broker, &d, VALIDATOR, "validator"), 0);
+	expect_taps_answered(&validator);
 	kp_probe_close(&validator);
 	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
 	kp_broker_stop(&broker);

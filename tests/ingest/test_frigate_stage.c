@@ -6,8 +6,14 @@
  * stores its row without counts; refusals are counted by reason; the
  * availability topic opens and closes outages and raises the offline alarm;
  * a full map raises the storage alarm and the group is retried, not dropped.
+ * An onboard camera counts only at a position within position_max_age_s of
+ * the event and on a route; only "person" events are stored as rows; a
+ * storage error that never clears drops the event with an ALARM instead of
+ * stalling the ring; a clean stop removes the run marker, and a run that
+ * finds one (its predecessor crashed) stores an outage over the gap.
  */
 #include <criterion/criterion.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +24,8 @@
 #include "storage/cameras.h"
 #include "storage/count_agg.h"
 #include "storage/nvr.h"
+#include "storage/nvr_session.h"
+#include "storage/vehicle_hours.h"
 
 #define RING 64
 #define STREET_STOP 501
@@ -56,11 +64,14 @@ static void teardown(void)
 
 TestSuite(frigate_stage, .init = setup, .fini = teardown);
 
+static int with_session;
+
 static void start(int group_max_events, size_t counted_max)
 {
 	struct kp_frigate_stage_ctx ctx = {
 		.cfg = { .group_max_events = group_max_events, .group_max_wait_ms = 1, .counted_max = counted_max,
-			 .offline_alarm_s = 1, .accept_past_days = 30, .accept_future_s = 600 },
+			 .offline_alarm_s = 1, .accept_past_days = 30, .accept_future_s = 600,
+			 .position_max_age_s = 600, .session = with_session },
 		.db = tdb.db,
 		.in = &fr,
 		.m = &ts.m,
@@ -91,17 +102,23 @@ static void feed(uint8_t topic, const char *payload)
 
 /* An event of object `object` on `camera`, started a minute before the test
  * (or at start_ms when not 0), that entered `zones` (a JSON list's inside). */
-static void feed_event(const char *type, const char *camera, int object, const char *zones, int64_t start_ms)
+static void feed_labelled(const char *label, const char *type, const char *camera, int object, const char *zones,
+                          int64_t start_ms)
 {
 	char payload[512];
 	double start = (double)(start_ms ? start_ms : a_minute_ago) / 1000.0;
 
 	snprintf(payload, sizeof(payload),
 	         "{\"type\": \"%s\", \"before\": {}, \"after\": {\"id\": \"o-%d\", \"camera\": \"%s\", "
-	         "\"label\": \"person\", \"false_positive\": false, \"has_clip\": false, \"start_time\": %.3f, "
+	         "\"label\": \"%s\", \"false_positive\": false, \"has_clip\": false, \"start_time\": %.3f, "
 	         "\"end_time\": null, \"entered_zones\": [%s], \"current_zones\": []}}",
-	         type, object, camera, start, zones);
+	         type, object, camera, label, start, zones);
 	feed(KP_FRIGATE_TOPIC_EVENTS, payload);
+}
+
+static void feed_event(const char *type, const char *camera, int object, const char *zones, int64_t start_ms)
+{
+	feed_labelled("person", type, camera, object, zones, start_ms);
 }
 
 static uint64_t outcome(int direction, int what)
@@ -303,7 +320,7 @@ Test(frigate_stage, a_full_map_raises_the_alarm_and_the_group_is_retried_not_dro
 	snprintf(zones, sizeof(zones), "\"in\"");
 	for (size_t n = strlen(zones); n + 16 < 255; n = strlen(zones))
 		snprintf(zones + n, sizeof(zones) - n, ", \"z%03zu\"", n);
-	start(4096, 100000);
+	start(64, 100000); /* groups small enough that the map fills before the producer ends */
 	int fed = 0;
 	for (uint64_t t0 = kp_now_mono_ns(); fed < 4000; fed++) {
 		char payload[768];
@@ -340,4 +357,253 @@ Test(frigate_stage, a_full_map_raises_the_alarm_and_the_group_is_retried_not_dro
 	cr_expect_eq(atomic_load(&ts.m.frigate_boardings), counted);
 	cr_expect_eq(outcome(0, KP_FRIGATE_COUNTED), counted);
 	cr_expect_eq(kp_ring_depth(&fr), RING, "the ring is full behind the held group");
+}
+
+/* Places vehicle at (route, stop) as of `at`, by storing a tap made there. */
+static void place_vehicle(uint32_t vehicle, uint32_t route, uint32_t stop, int64_t at)
+{
+	static uint64_t batch = 1;
+	struct tdev d;
+	uint8_t buf[KP_FRAME_MAX];
+	struct kp_tap t = t_tap(at, route, stop, 1, 800, (uint32_t)batch);
+	struct st_commit_item it;
+
+	t.vehicle_id = vehicle;
+	tdev_make(&d, 77);
+	size_t len = t_frame(buf, &d, batch++, &t, 1);
+	cr_assert_eq(t_commit1(buf, len, &it), ST_OK);
+	cr_assert_eq(it.outcome, ST_STORED);
+}
+
+struct vehicle_sums {
+	uint32_t vehicle_id, route_id;
+	uint64_t nvr_boardings, cells;
+};
+
+static int sum_vehicle_hour(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+{
+	struct vehicle_sums *s = ctx;
+	uint64_t nvr = v->source[ST_COUNT_SOURCE_NVR - 1].boardings;
+
+	if (nvr == 0)
+		return 0;
+	s->vehicle_id = k->vehicle_id;
+	s->route_id = k->route_id;
+	s->nvr_boardings += nvr;
+	s->cells++;
+	return 0;
+}
+
+static struct vehicle_sums vehicle_hours(void)
+{
+	struct vehicle_sums s = { 0 };
+	struct st_read r;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_vehicle_hours_foreach(&r, 20000101, 29991231, sum_vehicle_hour, &s), ST_OK);
+	st_read_end(&r);
+	return s;
+}
+
+Test(frigate_stage, an_onboard_camera_counts_at_a_fresh_position_of_its_vehicle_and_in_its_hour)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("bus_cam", ST_CAMERA_ONBOARD, 4217, 1, 0);
+	place_vehicle(4217, 7, 300, a_minute_ago - 120000);
+	start(4, 1000);
+	feed_event("update", "bus_cam", 1, "\"in\"", 0);
+	finish();
+	struct sums s = stored("bus_cam", &rows);
+	cr_expect_eq(s.boardings, 1);
+	cr_expect_eq(rows, 1);
+	cr_expect_eq(outcome(0, KP_FRIGATE_COUNTED), 1);
+	struct vehicle_sums v = vehicle_hours();
+	cr_expect_eq(v.cells, 1, "the NVR boarding in one vehicle hour: %llu", (unsigned long long)v.cells);
+	cr_expect_eq(v.vehicle_id, 4217);
+	cr_expect_eq(v.route_id, 7);
+	cr_expect_eq(v.nvr_boardings, 1);
+}
+
+Test(frigate_stage, a_street_camera_counts_in_no_vehicle_hour)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("stop_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP);
+	start(4, 1000);
+	feed_event("update", "stop_cam", 1, "\"in\"", 0);
+	finish();
+	cr_expect_eq(stored("stop_cam", &rows).boardings, 1);
+	cr_expect_eq(vehicle_hours().cells, 0);
+}
+
+Test(frigate_stage, a_vehicle_position_older_than_position_max_age_counts_nothing)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("bus_cam", ST_CAMERA_ONBOARD, 4217, 1, 0);
+	place_vehicle(4217, 7, 300, a_minute_ago - 601000); /* 10 min 1 s before the event */
+	start(4, 1000);
+	feed_event("update", "bus_cam", 1, "\"in\"", 0);
+	finish();
+	struct sums s = stored("bus_cam", &rows);
+	cr_expect_eq(s.boardings + s.alightings, 0);
+	cr_expect_eq(rows, 1, "the row is stored");
+	cr_expect_eq(outcome(0, KP_FRIGATE_OUTCOME_NO_VEHICLE_POSITION), 1);
+	cr_expect_eq(atomic_load(&ts.m.frigate_boardings), 0);
+}
+
+Test(frigate_stage, a_vehicle_position_far_after_the_event_counts_nothing)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("bus_cam", ST_CAMERA_ONBOARD, 4217, 1, 0);
+	place_vehicle(4217, 7, 300, a_minute_ago);
+	start(4, 1000);
+	feed_event("update", "bus_cam", 1, "\"in\"", a_minute_ago - 700000); /* the event, 700 s before */
+	finish();
+	cr_expect_eq(stored("bus_cam", &rows).boardings, 0);
+	cr_expect_eq(outcome(0, KP_FRIGATE_OUTCOME_NO_VEHICLE_POSITION), 1);
+}
+
+Test(frigate_stage, a_vehicle_position_on_route_0_counts_nothing)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("bus_cam", ST_CAMERA_ONBOARD, 4217, 1, 0);
+	place_vehicle(4217, 0, 300, a_minute_ago);
+	start(4, 1000);
+	feed_event("update", "bus_cam", 1, "\"in\"", 0);
+	finish();
+	struct sums s = stored("bus_cam", &rows);
+	cr_expect_eq(s.boardings + s.alightings, 0);
+	cr_expect_eq(rows, 1);
+	cr_expect_eq(outcome(0, KP_FRIGATE_OUTCOME_NO_VEHICLE_POSITION), 1);
+}
+
+Test(frigate_stage, only_person_events_are_stored_as_rows_other_labels_only_in_metrics)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("stop_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP);
+	start(4, 1000);
+	feed_labelled("car", "update", "stop_cam", 1, "\"in\"", 0);
+	feed_labelled("dog", "end", "stop_cam", 2, "\"in\", \"out\"", 0);
+	feed_event("update", "stop_cam", 3, "\"in\"", 0);
+	finish();
+	struct sums s = stored("stop_cam", &rows);
+	cr_expect_eq(rows, 1, "only the person's row: %d", rows);
+	cr_expect_eq(s.boardings, 1);
+	cr_expect_eq(outcome(0, KP_FRIGATE_NOT_PERSON), 2);
+	cr_expect_eq(outcome(1, KP_FRIGATE_NOT_PERSON), 2);
+	cr_expect_eq(outcome(0, KP_FRIGATE_COUNTED), 1);
+}
+
+/* Overwrites a camera's record with a value of the wrong size (raw LMDB). */
+static void raw_break_camera(const char *name)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { strlen(name), (void *)name }, v = { 3, "bad" };
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "cameras", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+Test(frigate_stage, an_undecodable_camera_drops_its_event_and_the_stage_goes_on, .timeout = 60)
+{
+	int rows;
+
+	tdb_open();
+	add_camera("stop_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP);
+	add_camera("broken_cam", ST_CAMERA_STREET, 0, 0, STREET_STOP + 1);
+	raw_break_camera("broken_cam");
+	start(4, 1000);
+	/* More than the ring holds: a stage retrying the broken lookup forever
+	 * would never take the rest. */
+	for (int i = 0; i < 2 * RING; i++) {
+		struct kp_frigate_msg msg;
+		char payload[512];
+		snprintf(payload, sizeof(payload),
+		         "{\"type\": \"update\", \"before\": {}, \"after\": {\"id\": \"o-%d\", \"camera\": \"%s\", "
+		         "\"label\": \"person\", \"false_positive\": false, \"has_clip\": false, \"start_time\": %.3f, "
+		         "\"end_time\": null, \"entered_zones\": [\"in\"], \"current_zones\": []}}",
+		         i, i == 0 ? "broken_cam" : "stop_cam", (double)a_minute_ago / 1000.0);
+		cr_assert_eq(kp_frigate_msg_copy(&msg, KP_FRIGATE_TOPIC_EVENTS, payload, strlen(payload), ts_now_ms()), 0);
+		cr_assert_eq(kp_ring_push(&fr, &msg), 0); /* waits while full */
+	}
+	finish();
+	cr_expect_eq(atomic_load(&ts.m.frigate_dropped_storage), 1);
+	cr_expect_eq(stored("stop_cam", &rows).boardings, 2 * RING - 1);
+	cr_expect_eq(atomic_load(&ts.m.storage_errors), 1, "tried once, not retried");
+}
+
+static int session_marker(int64_t *at)
+{
+	struct st_read r;
+	int rc;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	rc = st_nvr_session_get(&r, at);
+	st_read_end(&r);
+	return rc;
+}
+
+Test(frigate_stage, a_clean_stop_leaves_no_run_marker_and_no_outage)
+{
+	int64_t at;
+	int outages[2] = { 0, 0 };
+	struct st_read r;
+
+	tdb_open();
+	with_session = 1;
+	start(4, 1000);
+	finish();
+	start(4, 1000); /* the next run */
+	finish();
+	with_session = 0;
+	cr_expect_eq(session_marker(&at), ST_ENOTFOUND);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_nvr_outage_foreach(&r, 0, INT64_MAX, count_outage, outages), ST_OK);
+	st_read_end(&r);
+	cr_expect_eq(outages[0], 0);
+}
+
+Test(frigate_stage, a_run_after_one_that_did_not_stop_cleanly_stores_an_outage_over_the_gap)
+{
+	int64_t crashed_at = ts_now_ms() - 300000, at;
+	struct st_read r;
+	int outages[2] = { 0, 0 };
+
+	tdb_open();
+	cr_assert_eq(st_nvr_session_begin(tdb.db, crashed_at, NULL), ST_OK); /* the run that crashed */
+	with_session = 1;
+	start(4, 1000);
+	for (int waited = 0; session_marker(&at) != ST_OK || at == crashed_at; waited += 10) {
+		cr_assert_lt(waited, DEADLINE_MS, "the stage never began its session");
+		kp_sleep_ms(10);
+	}
+	cr_expect_gt(at, crashed_at);
+	finish();
+	with_session = 0;
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_nvr_outage_foreach(&r, crashed_at, crashed_at + 1, count_outage, outages), ST_OK);
+	st_read_end(&r);
+	cr_expect_eq(outages[0], 1, "an outage covers the crash");
+	cr_expect_eq(outages[1], 1, "closed");
 }
