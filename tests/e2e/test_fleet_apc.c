@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "storage/reconcile.h"
 #include "tests/e2e/fleet.h"
 
 #define DEVICES 6
@@ -66,12 +67,13 @@ static void expect_route_hours(const struct kp_daemon_proc *d, const char *summa
 		cr_expect_eq(summary_number(row, "accepted"), accepted, "route %u hour %d", route, h.hour);
 		cells++;
 
-		/* The zone's offset is whole hours: the local hour ends with the UTC one. */
-		int64_t end_s = hour_s + 3600;
+		/* The zone's offset is whole hours: the local hour ends with the UTC one,
+		 * and its row is complete once the grace after its end has passed. */
+		int64_t end_s = hour_s + 3600 + ST_RECONCILE_GRACE_MS / 1000;
 		const cJSON *complete = cJSON_GetObjectItemCaseSensitive(row, "complete");
 		const cJSON *rate = cJSON_GetObjectItemCaseSensitive(row, "rate");
 		if (end_s > answered_s) {
-			cr_expect(cJSON_IsFalse(complete), "route %u hour %d: complete before its end", route, h.hour);
+			cr_expect(cJSON_IsFalse(complete), "route %u hour %d: complete before its end and grace", route, h.hour);
 			cr_expect(cJSON_IsNull(rate), "route %u hour %d: a rate before the hour ended", route, h.hour);
 		} else if (end_s <= asked_s) {
 			cr_expect(cJSON_IsTrue(complete), "route %u hour %d: ended, not complete", route, h.hour);
