@@ -257,16 +257,6 @@ static cJSON *camera_json(const struct st_camera *c)
 	return o;
 }
 
-static int print_doc(cJSON *doc, const char *cmd)
-{
-	int rc = doc == NULL ? -1 : json_print(doc, 1);
-
-	cJSON_Delete(doc);
-	if (rc != 0)
-		return cli_fail(cmd, "out of memory");
-	return cli_finish_output(cmd);
-}
-
 static int print_list_json(const struct cam_list *l, const char *cmd)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -280,7 +270,7 @@ static int print_list_json(const struct cam_list *l, const char *cmd)
 			arr = NULL;
 		}
 	}
-	return print_doc(arr, cmd);
+	return json_print_answer(arr, cmd);
 }
 
 static const char *zone_or_dash(const char *zone)
@@ -578,7 +568,7 @@ static int print_events_json(const struct st_zone *zone, const struct ev_list *l
 			arr = NULL;
 		}
 	}
-	return print_doc(arr, cmd);
+	return json_print_answer(arr, cmd);
 }
 
 static int print_events_text(const struct st_zone *zone, const struct ev_list *l, const char *cmd)

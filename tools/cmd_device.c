@@ -182,16 +182,6 @@ err:
 	return NULL;
 }
 
-static int print_json(cJSON *doc, const char *cmd)
-{
-	int rc = doc == NULL ? -1 : json_print(doc, 1);
-
-	cJSON_Delete(doc);
-	if (rc != 0)
-		return cli_fail(cmd, "out of memory");
-	return cli_finish_output(cmd);
-}
-
 static int print_list_json(const struct dev_list *l, const char *cmd)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -205,7 +195,7 @@ static int print_list_json(const struct dev_list *l, const char *cmd)
 			arr = NULL;
 		}
 	}
-	return print_json(arr, cmd);
+	return json_print_answer(arr, cmd);
 }
 
 static size_t active_keys(const struct dev_view *v)
@@ -369,7 +359,7 @@ static int device_show(struct kp_cli *cli, int argc, char **argv)
 	status = load_one(db, id, &v, cmd);
 	st_db_close(db);
 	if (status == KP_EXIT_OK)
-		status = json ? print_json(dev_json(&v), cmd) : print_show_text(&v, cmd);
+		status = json ? json_print_answer(dev_json(&v), cmd) : print_show_text(&v, cmd);
 	free(v.keys);
 	return status;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "firmware-proto/hex.h"
+#include "tools/cli.h"
 
 #define DECIMAL_MAX 24 /* 20 digits of a uint64, a sign, a NUL */
 
@@ -65,4 +66,14 @@ int json_print(const cJSON *doc, int pretty)
 	fputc('\n', stdout);
 	cJSON_free(text);
 	return 0;
+}
+
+int json_print_answer(cJSON *doc, const char *cmd)
+{
+	int rc = doc == NULL ? -1 : json_print(doc, 1);
+
+	cJSON_Delete(doc);
+	if (rc != 0)
+		return cli_fail(cmd, "out of memory");
+	return cli_finish_output(cmd);
 }

@@ -25,5 +25,9 @@ int json_add_time_or_null(cJSON *obj, const char *name, int64_t ms);
 /* Prints doc and a newline on stdout: one line when pretty is 0, indented
  * otherwise. -1 when out of memory (stdout errors are left to ferror). */
 int json_print(const cJSON *doc, int pretty);
+/* A command's whole JSON answer: prints doc indented, deletes it, and
+ * returns cmd's exit status (enum kp_exit): out of memory when doc is NULL
+ * or printing fails, a write error on stdout (cli_finish_output). */
+int json_print_answer(cJSON *doc, const char *cmd);
 
 #endif
