@@ -220,13 +220,25 @@ cJSON *kp_stats_rate(const struct kp_daemon_proc *d, const char *by)
 
 	date_around_today(-3, from);
 	date_around_today(3, to);
-	int rc = kp_komposter(d, &out, "stats", "--with-cameras", "--from", from, "--to", to, "--by", by, "--json",
-	                      NULL);
+	int rc = kp_komposter(d, &out, "stats", "--with-cameras", "--partial", "--from", from, "--to", to, "--by", by,
+	                      "--json", NULL);
 	cJSON *j = rc == 0 ? cJSON_Parse(out) : NULL;
 	if (!j)
 		fprintf(stderr, "fleet: stats --with-cameras --by %s exited %d: %.200s\n", by, rc, out ? out : "");
 	free(out);
 	return j;
+}
+
+int kp_rate_reported(const cJSON *row, double *rate)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(row, "rate");
+
+	if (!cJSON_IsNumber(r))
+		r = cJSON_GetObjectItemCaseSensitive(row, "partial_rate");
+	if (!cJSON_IsNumber(r))
+		return -1;
+	*rate = r->valuedouble;
+	return 0;
 }
 
 int kp_service_hour(const struct kp_daemon_proc *d, int64_t t, struct kp_service_hour *out)

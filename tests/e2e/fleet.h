@@ -44,9 +44,12 @@ int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *de
 int kp_count_totals(const struct kp_daemon_proc *d, double *boardings, double *alightings);
 
 
-/* `komposter stats --with-cameras --by <by> --json` over the same range,
- * parsed (cJSON_Delete it), or NULL after printing why on stderr. */
+/* `komposter stats --with-cameras --partial --by <by> --json` over the same
+ * range, parsed (cJSON_Delete it), or NULL after printing why on stderr. */
 cJSON *kp_stats_rate(const struct kp_daemon_proc *d, const char *by);
+/* The validation rate a row reports: its rate when complete, else the
+ * running partial_rate. 0, or -1 when it reports neither (no boardings). */
+int kp_rate_reported(const cJSON *row, double *rate);
 
 /* The daemon's (service date, local hour) of Unix second t, by the zone and
  * service-day start recorded in its database (opened read-only beside the

@@ -72,6 +72,11 @@ static void expect_route_hours(const struct kp_daemon_proc *d, const char *summa
 		int64_t end_s = hour_s + 3600 + ST_RECONCILE_GRACE_MS / 1000;
 		const cJSON *complete = cJSON_GetObjectItemCaseSensitive(row, "complete");
 		const cJSON *rate = cJSON_GetObjectItemCaseSensitive(row, "rate");
+		double reported;
+		cr_assert_eq(kp_rate_reported(row, &reported), 0, "route %u hour %d: no rate reported", route, h.hour);
+		cr_expect_float_eq(reported, summary_number(cell, "validation_rate"), 1e-6,
+		                   "route %u hour %d: reported %f, simulated %f", route, h.hour, reported,
+		                   summary_number(cell, "validation_rate"));
 		if (end_s > answered_s) {
 			cr_expect(cJSON_IsFalse(complete), "route %u hour %d: complete before its end and grace", route, h.hour);
 			cr_expect(cJSON_IsNull(rate), "route %u hour %d: a rate before the hour ended", route, h.hour);

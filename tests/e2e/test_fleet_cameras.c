@@ -409,6 +409,13 @@ Test(fleet_cameras, mapped_street_cameras_count_the_summary_stop_hours, .timeout
 		cr_expect_eq(number(row, "boardings"), number(h, "boardings"), "stop %u hour %d", stop, when.hour);
 		cr_expect_eq(number(row, "alightings"), number(h, "alightings"), "stop %u hour %d", stop, when.hour);
 		cr_expect_eq(number(row, "accepted"), number(h, "accepted"), "stop %u hour %d", stop, when.hour);
+		const cJSON *simulated = cJSON_GetObjectItemCaseSensitive(h, "validation_rate");
+		double reported;
+		if (cJSON_IsNumber(simulated)) {
+			cr_assert_eq(kp_rate_reported(row, &reported), 0, "stop %u hour %d: no rate", stop, when.hour);
+			cr_expect(fabs(reported - simulated->valuedouble) < 1e-6, "stop %u hour %d: reported %f, simulated %f",
+			          stop, when.hour, reported, simulated->valuedouble);
+		}
 		expected_rows++;
 	}
 	cr_expect_eq(kp_rate_rows_of(doc, "nvr"), expected_rows, "nvr rows the summary lacks");
