@@ -641,7 +641,7 @@ static void riders_cell_name(uint32_t date, uint32_t route, char *buf, size_t ca
 static void riders_want(struct riders_merge *m)
 {
 	st_hll_clear(&m->want);
-	m->i = st_riders_batch_cell(&m->c->riders, m->i, &m->want);
+	m->i = st_riders_batch_cell(&m->c->riders, m->i, &m->want, NULL);
 }
 
 static int riders_note_cmp(const struct st_riders_note *n, uint32_t date, uint32_t route)

@@ -337,14 +337,15 @@ int st_nvr_outage_check_record(const MDB_val *k, const MDB_val *v, struct st_nvr
  * with work and bytes as scratch, and clears the batch (ST_ECORRUPT for a
  * stored sketch that does not parse). st_check sorts it (which drops
  * repeats) and builds the sketch of the cell starting at i into h with
- * st_riders_batch_cell, which returns where the next cell starts. */
+ * st_riders_batch_cell, which returns where the next cell starts and sets
+ * *changed (may be NULL) when the cell's notes changed h. */
 void st_riders_key(uint8_t out[ST_RIDERS_KEY_SIZE], uint32_t date, uint32_t route);
 void st_riders_batch_clear(struct st_riders_batch *b);
 void st_riders_batch_free(struct st_riders_batch *b);
 int st_riders_batch_note(struct st_riders_batch *b, uint32_t date, uint32_t route,
                          const uint8_t pseudonym[ST_PSEUDONYM_SIZE]);
 void st_riders_batch_sort(struct st_riders_batch *b);
-size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h);
+size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed);
 int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
                           uint8_t bytes[ST_HLL_SERIALIZED_MAX]);
 

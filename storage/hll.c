@@ -63,24 +63,27 @@ static void entry_register(uint32_t e, uint16_t *index, uint8_t *rank)
 		*rank = (uint8_t)(SP_EXTRA + (e & ((1u << SP_SHIFT) - 1)));
 }
 
-static void set_register(struct st_hll *h, uint16_t index, uint8_t rank)
+/* 1 when the register rose. */
+static int set_register(struct st_hll *h, uint16_t index, uint8_t rank)
 {
-	if (h->reg[index] < rank)
-		h->reg[index] = rank;
+	if (h->reg[index] >= rank)
+		return 0;
+	h->reg[index] = rank;
+	return 1;
 }
 
-static void set_entry_register(struct st_hll *h, uint32_t e)
+static int set_entry_register(struct st_hll *h, uint32_t e)
 {
 	uint16_t index;
 	uint8_t rank;
 
 	entry_register(e, &index, &rank);
-	set_register(h, index, rank);
+	return set_register(h, index, rank);
 }
 
 /* Puts e in the sorted list (or raises the rank of its index); drops the
- * list when it would outgrow ST_HLL_SPARSE_MAX. */
-static void sparse_insert(struct st_hll *h, uint32_t e)
+ * list when it would outgrow ST_HLL_SPARSE_MAX. 1 when anything changed. */
+static int sparse_insert(struct st_hll *h, uint32_t e)
 {
 	unsigned lo = 0, hi = h->n;
 
@@ -93,26 +96,29 @@ static void sparse_insert(struct st_hll *h, uint32_t e)
 			hi = mid;
 	}
 	if (lo < h->n && h->sparse[lo] >> SP_SHIFT == e >> SP_SHIFT) {
-		if (h->sparse[lo] < e)
-			h->sparse[lo] = e;
-		return;
+		if (h->sparse[lo] >= e)
+			return 0;
+		h->sparse[lo] = e;
+		return 1;
 	}
 	if (h->n == ST_HLL_SPARSE_MAX) {
 		h->dense = 1;
-		return;
+		return 1;
 	}
 	memmove(h->sparse + lo + 1, h->sparse + lo, (h->n - lo) * sizeof *h->sparse);
 	h->sparse[lo] = e;
 	h->n++;
+	return 1;
 }
 
-void st_hll_add(struct st_hll *h, uint64_t hash)
+int st_hll_add(struct st_hll *h, uint64_t hash)
 {
 	uint32_t e = entry_of(hash);
+	int changed = set_entry_register(h, e);
 
-	set_entry_register(h, e);
 	if (!h->dense)
-		sparse_insert(h, e);
+		changed |= sparse_insert(h, e);
+	return changed;
 }
 
 /* How many distinct indexes the union of two sorted lists has. */

@@ -72,8 +72,9 @@ struct st_hll {
 
 /* All registers zero: the sketch of the empty set. */
 void st_hll_clear(struct st_hll *h);
-/* Adds one 64-bit hash. */
-void st_hll_add(struct st_hll *h, uint64_t hash);
+/* Adds one 64-bit hash; 1 when the sketch changed (its bytes would),
+ * 0 when it already held what the hash sets. */
+int st_hll_add(struct st_hll *h, uint64_t hash);
 /* into = into ∪ other (register-wise max). */
 void st_hll_merge(struct st_hll *into, const struct st_hll *other);
 /* The estimated number of distinct hashes added. */

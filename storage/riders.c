@@ -6,7 +6,10 @@
  * accepted tap's (date, route, hash) and (date, all, hash) in a batch
  * owned by the db (grown, never shrunk, so a steady writer allocates
  * nothing); at the end of the group the batch is sorted and every touched
- * cell is read, added to and written once, in the group's transaction.
+ * cell is read, added to and written once, in the group's transaction,
+ * and not written at all when the group raised none of its registers
+ * (usual for a busy day's dense sketch, whose 16 KiB would otherwise be
+ * copied by every commit).
  * st_check uses the same batch to recompute the sketches from the log,
  * compacting it (sort, drop repeats) whenever it fills, so its memory
  * follows the distinct riders, not the taps.
@@ -92,12 +95,15 @@ int st_riders_batch_note(struct st_riders_batch *b, uint32_t date, uint32_t rout
 	return rc;
 }
 
-size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h)
+size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed)
 {
 	const struct st_riders_note *first = &b->a[i];
+	int any = 0;
 
 	for (; i < b->n && b->a[i].date == first->date && b->a[i].route == first->route; i++)
-		st_hll_add(h, b->a[i].hash);
+		any |= st_hll_add(h, b->a[i].hash);
+	if (changed)
+		*changed = any;
 	return i;
 }
 
@@ -107,12 +113,13 @@ int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, 
 	uint8_t kb[ST_RIDERS_KEY_SIZE];
 	MDB_val k = {sizeof kb, kb}, v;
 	size_t i = 0, len;
-	int rc = ST_OK;
+	int rc = ST_OK, stored, changed;
 
 	st_riders_batch_sort(b);
 	while (i < b->n && rc == ST_OK) {
 		st_riders_key(kb, b->a[i].date, b->a[i].route);
 		rc = st_status(mdb_get(txn, dbi, &k, &v));
+		stored = rc == ST_OK;
 		if (rc == ST_OK && st_hll_parse(v.mv_data, v.mv_size, work) != 0)
 			rc = ST_ECORRUPT;
 		else if (rc == ST_ENOTFOUND) {
@@ -121,7 +128,9 @@ int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, 
 		}
 		if (rc != ST_OK)
 			break;
-		i = st_riders_batch_cell(b, i, work);
+		i = st_riders_batch_cell(b, i, work, &changed);
+		if (stored && !changed)
+			continue; /* a busy day's dense sketch: most groups raise no register */
 		if (st_hll_serialize(work, bytes, ST_HLL_SERIALIZED_MAX, &len) != 0)
 			return ST_EINVAL; /* cannot happen: the buffer always suffices */
 		v = (MDB_val){len, bytes};

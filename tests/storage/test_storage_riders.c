@@ -129,6 +129,23 @@ Test(riders, a_repeated_frame_adds_nothing)
 	cr_assert_eq(llround(estimate(today, 7)), 5);
 }
 
+Test(riders, the_same_cards_tapping_again_add_nothing)
+{
+	uint8_t frame[KP_FRAME_MAX], before[ST_HLL_SERIALIZED_MAX], after[ST_HLL_SERIALIZED_MAX];
+	struct tdev d;
+	size_t lb;
+
+	tdev_make(&d, 0xA9);
+	tdb_open();
+	commit(frame, t_frame_simple(frame, &d, 1, 100, noon, 1), ST_STORED);
+	lb = sketch(today, ST_RIDERS_ALL, before);
+	commit(frame, t_frame_simple(frame, &d, 2, 100, noon + 3600000, 1), ST_STORED);
+	commit(frame, t_frame_simple(frame, &d, 3, 50, noon + 7200000, 26), ST_STORED);
+	cr_assert_eq(sketch(today, ST_RIDERS_ALL, after), lb);
+	cr_assert_eq(memcmp(before, after, lb), 0);
+	cr_assert_eq(llround(estimate(today, 7)), 100);
+}
+
 Test(riders, two_routes_sketches_merge_into_the_dates)
 {
 	uint8_t a[ST_HLL_SERIALIZED_MAX], b[ST_HLL_SERIALIZED_MAX], all[ST_HLL_SERIALIZED_MAX],
