@@ -25,8 +25,9 @@
  * KP_GTFS_FIELD_MAX bytes.
  *
  * Errors: the first problem ends the parse with one line in err,
- * "routes.txt:LINE: what", LINE the physical line (1-based) where the row
- * begins (a quoted field may span lines); a libcsv syntax error names the
+ * "routes.txt:LINE: what", LINE the physical line (1-based, counted by LF
+ * as grep -n and sed do) where the row begins (a quoted field may span
+ * lines; a lone CR ends a row, as libcsv reads it, but not a line); a libcsv syntax error names the
  * line where it was found. Ownership: the parser owns libcsv's buffer
  * (kp_gtfs_csv_free releases it); rows handed to the callback are borrowed
  * for the call.
