@@ -253,6 +253,12 @@ void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t 
  * st_camera_valid accepts, else ST_ECORRUPT (for st_check). */
 int st_camera_check_record(const MDB_val *k, const MDB_val *v);
 
+/* gtfs.c: ST_OK when a stored gtfs_routes (gtfs_stops) record decodes to
+ * a record st_gtfs_route_valid (st_gtfs_stop_valid) accepts, else
+ * ST_ECORRUPT (for st_check). */
+int st_gtfs_route_check_record(const MDB_val *k, const MDB_val *v);
+int st_gtfs_stop_check_record(const MDB_val *k, const MDB_val *v);
+
 /* vehicle_pos.c: positions gathered over a commit group. Clear at the start
  * of every run of the group; note each stored record (vehicle 0 is
  * ignored; the newest by `at` wins, a tie keeps the first); flush once at

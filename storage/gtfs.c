@@ -199,6 +199,20 @@ static int stop_decode(const MDB_val *k, const MDB_val *v, struct st_gtfs_stop *
 	return st_gtfs_stop_valid(s) ? ST_OK : ST_ECORRUPT;
 }
 
+int st_gtfs_route_check_record(const MDB_val *k, const MDB_val *v)
+{
+	struct st_gtfs_route r;
+
+	return route_decode(k, v, &r);
+}
+
+int st_gtfs_stop_check_record(const MDB_val *k, const MDB_val *v)
+{
+	struct st_gtfs_stop s;
+
+	return stop_decode(k, v, &s);
+}
+
 /* ---- import ---- */
 
 struct st_gtfs_load {

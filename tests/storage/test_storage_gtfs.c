@@ -3,12 +3,15 @@
  * back field by field (UTF-8 names, positions, empty names where GTFS
  * allows them) and are listed in number order; a second import replaces
  * the first whole; an import whose fill fails, or that loads a number
- * twice, changes nothing; invalid records are refused with ST_EINVAL.
+ * twice, changes nothing; invalid records are refused with ST_EINVAL;
+ * st_check passes an import and reports a stored record that does not decode.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
+#include "storage/check.h"
 #include "storage/gtfs.h"
 
 TestSuite(gtfs, .init = tdb_setup, .fini = tdb_teardown);
@@ -197,4 +200,44 @@ Test(gtfs, invalid_records_are_refused)
 	s = stop(1, "1", "A");
 	s.lon_e7 = -1800000001;
 	cr_expect_not(st_gtfs_stop_valid(&s));
+}
+
+/* st_check's problems, with its report lines in text (cap bytes). */
+static uint64_t check_problems(char *text, size_t cap)
+{
+	struct st_check_report rep;
+	FILE *out = fmemopen(text, cap, "w");
+
+	cr_assert_not_null(out);
+	cr_assert_eq(st_check(tdb.db, &rep, out, NULL, NULL), ST_OK);
+	fclose(out);
+	return rep.problems;
+}
+
+Test(gtfs, check_passes_an_import_and_reports_a_record_that_does_not_decode)
+{
+	static const uint8_t key[4] = {0, 0, 0, 9};
+	static const uint8_t junk[3] = {1, 2, 3};
+	char text[512] = "";
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {sizeof key, (void *)key}, v = {sizeof junk, (void *)junk};
+
+	tdb_open();
+	import_first();
+	cr_expect_eq(check_problems(text, sizeof text), 0, "%s", text);
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "gtfs_stops", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+	memset(text, 0, sizeof text);
+	cr_expect_eq(check_problems(text, sizeof text), 1, "%s", text);
+	cr_expect_not_null(strstr(text, "gtfs_stops: record"), "%s", text);
 }
