@@ -26,8 +26,9 @@
  *    riders) and compared with the stored ones byte for byte (the bytes
  *    are a function of the set, hll.h); a difference is reported with how
  *    many registers differ.
- *  - the tables with no log behind them (cameras, vehicle_pos and the NVR
- *    tables) are checked record by record: each decodes, every nvr_order
+ *  - the tables with no log behind them (cameras, vehicle_pos, the NVR
+ *    tables and the imported GTFS routes and stops) are checked record by
+ *    record: each decodes, every nvr_order
  *    record names a counted object of its sequence and the two tables have
  *    as many records, and outages are in order, without overlap, and only
  *    the last may be open.
@@ -818,6 +819,10 @@ static int check_side_tables(struct check *c)
 	rc = walk_table(c, "cameras", d->cameras, st_camera_check_record, NULL);
 	if (rc == ST_OK)
 		rc = walk_table(c, "vehicle_pos", d->vehicle_pos, st_vehicle_pos_check_record, NULL);
+	if (rc == ST_OK)
+		rc = walk_table(c, "gtfs_routes", d->gtfs_routes, st_gtfs_route_check_record, NULL);
+	if (rc == ST_OK)
+		rc = walk_table(c, "gtfs_stops", d->gtfs_stops, st_gtfs_stop_check_record, NULL);
 	if (rc == ST_OK)
 		rc = walk_table(c, "nvr_events", d->nvr_events, st_nvr_event_check_record, NULL);
 	if (rc == ST_OK)

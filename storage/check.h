@@ -16,7 +16,8 @@
  * camera counts (nvr.h) have no log entry behind them, so nothing could
  * confirm or refute them; they are skipped, and the signed cells beside
  * them are recounted exactly as ever. The camera registry, vehicle
- * positions and NVR tables are checked only for records that decode (and,
+ * positions, NVR tables and GTFS routes and stops are checked only for
+ * records that decode (and,
  * for the NVR's counted set, that its order table agrees with it; for
  * outages, that they are ordered, disjoint and only the last is open).
  */

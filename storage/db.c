@@ -373,6 +373,8 @@ static int open_dbis(struct st_db *db)
 		{"nvr_order", 0, &db->dbi.nvr_order},
 		{"nvr_events", 0, &db->dbi.nvr_events},
 		{"nvr_outages", 0, &db->dbi.nvr_outages},
+		{"gtfs_routes", 0, &db->dbi.gtfs_routes},
+		{"gtfs_stops", 0, &db->dbi.gtfs_stops},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

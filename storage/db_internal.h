@@ -40,10 +40,10 @@
  * its st_check would call them inconsistent; and vehicle_hours
  * (vehicle_hours.h), accepted taps and camera counts per vehicle and hour
  * for the route-level validation rate, which a schema-3 binary would not
- * keep current; and riders (riders.h), the distinct-rider sketches of
- * each (service date, route), which a schema-3 binary would neither keep
- * current nor recount (4 is not released yet: vehicle_hours and riders
- * joined it before). */
+ * keep current; riders (riders.h), the distinct-rider sketches of each
+ * (service date, route), which a schema-3 binary would neither keep
+ * current nor recount; and the imported GTFS routes and stops (gtfs.h)
+ * (4 is not released yet: these joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -95,6 +95,8 @@ struct st_dbis {
 	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
 	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
 	MDB_dbi nvr_outages; /* nvr.c: start → end */
+	MDB_dbi gtfs_routes; /* gtfs.c: number BE → route */
+	MDB_dbi gtfs_stops;  /* gtfs.c: number BE → stop */
 };
 
 struct st_epoch_cache_slot {
@@ -270,6 +272,12 @@ void st_count_cell_describe(const struct st_count_cell *cell, char *buf, size_t 
 /* cameras.c: ST_OK when a stored cameras record decodes to a camera
  * st_camera_valid accepts, else ST_ECORRUPT (for st_check). */
 int st_camera_check_record(const MDB_val *k, const MDB_val *v);
+
+/* gtfs.c: ST_OK when a stored gtfs_routes (gtfs_stops) record decodes to
+ * a record st_gtfs_route_valid (st_gtfs_stop_valid) accepts, else
+ * ST_ECORRUPT (for st_check). */
+int st_gtfs_route_check_record(const MDB_val *k, const MDB_val *v);
+int st_gtfs_stop_check_record(const MDB_val *k, const MDB_val *v);
 
 /* vehicle_pos.c: positions gathered over a commit group. Clear at the start
  * of every run of the group; note each stored record (vehicle 0 is

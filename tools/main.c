@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "stats", cmd_stats, "sum tap aggregates over service dates" },
 	{ "check", cmd_check, "check the database's consistency" },
 	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
+	{ "gtfs", cmd_gtfs, "import the city's GTFS routes and stops; list them" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
