@@ -372,6 +372,7 @@ static int open_dbis(struct st_db *db)
 		{"nvr_order", 0, &db->dbi.nvr_order},
 		{"nvr_events", 0, &db->dbi.nvr_events},
 		{"nvr_outages", 0, &db->dbi.nvr_outages},
+		{"tokens", 0, &db->dbi.tokens},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

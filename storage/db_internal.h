@@ -39,7 +39,8 @@
  * its st_check would call them inconsistent; and vehicle_hours
  * (vehicle_hours.h), accepted taps and camera counts per vehicle and hour
  * for the route-level validation rate, which a schema-3 binary would not
- * keep current (4 is not released yet: vehicle_hours joined it before). */
+ * keep current (4 is not released yet: vehicle_hours and the operator
+ * tokens (tokens.h) joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -89,6 +90,7 @@ struct st_dbis {
 	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
 	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
 	MDB_dbi nvr_outages; /* nvr.c: start → end */
+	MDB_dbi tokens;      /* tokens.c: BLAKE2b-256 of the token → record */
 };
 
 struct st_epoch_cache_slot {

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "stats", cmd_stats, "sum tap aggregates over service dates" },
 	{ "check", cmd_check, "check the database's consistency" },
 	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
+	{ "token", cmd_token, "add, list and revoke operator tokens of the HTTP API" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
