@@ -7,9 +7,12 @@
  */
 #include "ingest/http.h"
 
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ingest/api.h"
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
@@ -21,6 +24,67 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	memcpy(req->url + req->url_len, at, len);
 	req->url_len += len;
 	req->url[req->url_len] = '\0';
+	return 0;
+}
+
+/* Header names may arrive in pieces: gather the name (only as long as the
+ * ones we look for), then decide which header the value pieces belong to. */
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct kp_http_request *req = p->data;
+
+	if (req->in_value) {
+		req->in_value = 0;
+		req->field_len = 0;
+		req->current = KP_HDR_NONE;
+	}
+	if (req->field_len + len > KP_HTTP_FIELD_MAX) {
+		req->field_len = KP_HTTP_FIELD_MAX + 1; /* too long to be one of ours */
+		return 0;
+	}
+	memcpy(req->field + req->field_len, at, len);
+	req->field_len += len;
+	req->field[req->field_len] = '\0';
+	return 0;
+}
+
+static struct kp_http_value *header_slot(struct kp_http_request *req)
+{
+	switch (req->current) {
+	case KP_HDR_AUTHORIZATION: return &req->authorization;
+	case KP_HDR_IF_NONE_MATCH: return &req->if_none_match;
+	default: return NULL;
+	}
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct kp_http_request *req = p->data;
+	struct kp_http_value *v;
+
+	if (!req->in_value) {
+		req->in_value = 1;
+		req->current = KP_HDR_OTHER;
+		if (req->field_len <= KP_HTTP_FIELD_MAX && strcasecmp(req->field, "Authorization") == 0)
+			req->current = KP_HDR_AUTHORIZATION;
+		else if (req->field_len <= KP_HTTP_FIELD_MAX && strcasecmp(req->field, "If-None-Match") == 0)
+			req->current = KP_HDR_IF_NONE_MATCH;
+		v = header_slot(req);
+		if (v != NULL && v->present)
+			v->overflow = 1; /* given twice: unusable */
+		if (v != NULL)
+			v->present = 1;
+	}
+	v = header_slot(req);
+	if (v == NULL || v->overflow)
+		return 0;
+	if (v->len + len > KP_HTTP_VALUE_MAX) {
+		v->overflow = 1;
+		return 0;
+	}
+	memcpy(v->v + v->len, at, len);
+	v->len += len;
+	v->v[v->len] = '\0';
 	return 0;
 }
 
@@ -45,6 +109,8 @@ static int on_complete(http_parser *p)
 
 static const http_parser_settings settings = {
 	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
 	.on_body = on_body,
 	.on_message_complete = on_complete,
 };
@@ -76,11 +142,14 @@ int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
 	return 0;
 }
 
-static const char *reason_phrase(int status)
+const char *kp_http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
@@ -91,8 +160,8 @@ static const char *reason_phrase(int status)
 	}
 }
 
-static char *build(int status, const char *type, const char *extra_headers, const char *body,
-                   size_t body_len, int head_only, size_t *len)
+char *kp_http_build(int status, const char *type, const char *cache_control, const char *extra_headers,
+                    const char *body, size_t body_len, int head_only, size_t *len)
 {
 	char *out = NULL;
 	size_t cap = 0;
@@ -100,8 +169,9 @@ static char *build(int status, const char *type, const char *extra_headers, cons
 	if (!f)
 		return NULL;
 	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	           "Connection: close\r\nCache-Control: no-store\r\n%s\r\n",
-	        status, reason_phrase(status), type, body_len, extra_headers ? extra_headers : "");
+	           "Connection: close\r\nCache-Control: %s\r\n%s\r\n",
+	        status, kp_http_reason(status), type, body_len, cache_control ? cache_control : "no-store",
+	        extra_headers ? extra_headers : "");
 	if (!head_only)
 		fwrite(body, 1, body_len, f);
 	if (fclose(f) != 0) {
@@ -115,7 +185,8 @@ static char *build(int status, const char *type, const char *extra_headers, cons
 static char *text_with(int status, const char *extra_headers, const char *msg, int head_only,
                        size_t *len)
 {
-	return build(status, "text/plain; charset=utf-8", extra_headers, msg, strlen(msg), head_only, len);
+	return kp_http_build(status, "text/plain; charset=utf-8", NULL, extra_headers, msg, strlen(msg), head_only,
+	                     len);
 }
 
 static char *text(int status, const char *msg, int head_only, size_t *len)
@@ -143,8 +214,8 @@ static char *metrics(const struct kp_http_ctx *ctx, int head_only, size_t *len)
 	char *body = kp_metrics_render(ctx->m, &body_len);
 	if (!body)
 		return NULL;
-	char *out = build(200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, body_len, head_only,
-	                  len);
+	char *out = kp_http_build(200, "text/plain; version=0.0.4; charset=utf-8", NULL, NULL, body, body_len,
+	                          head_only, len);
 	free(body);
 	return out;
 }
@@ -157,9 +228,11 @@ char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req
 
 	atomic_fetch_add_explicit(&ctx->m->http_requests, 1, memory_order_relaxed);
 	if (req->status)
-		return text(req->status, reason_phrase(req->status), 0, len);
+		return text(req->status, kp_http_reason(req->status), 0, len);
 	if (method != HTTP_GET && method != HTTP_HEAD)
 		return text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, len);
+	if (strncmp(req->url, "/v1/", 4) == 0 || strcmp(req->url, "/v1") == 0 || strncmp(req->url, "/v1?", 4) == 0)
+		return kp_api_respond(ctx, req, head_only, len);
 	query = strchr(req->url, '?');
 	if (query)
 		*query = '\0';
@@ -169,5 +242,5 @@ char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req
 		return readyz(ctx, head_only, len);
 	if (strcmp(req->url, "/metrics") == 0)
 		return metrics(ctx, head_only, len);
-	return text(404, "no such endpoint; try /healthz, /readyz or /metrics\n", head_only, len);
+	return kp_api_error(404, "no such endpoint; try /healthz, /readyz, /metrics or /v1/", NULL, head_only, len);
 }

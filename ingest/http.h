@@ -6,9 +6,11 @@
  * Limits: the request line and headers together at most KP_HTTP_HEAD_MAX
  * bytes (431 beyond), a body at most KP_HTTP_BODY_MAX (413). Every response
  * closes the connection.
- * Routes: GET|HEAD /healthz, /readyz, /metrics; anything else 404, another
- * method 405, a parse error 400. Answering reads atomics only (the metrics
- * and the health flags), so it never waits on a stage.
+ * Routes: GET|HEAD /healthz, /readyz, /metrics, and the API under /v1/
+ * (api.h); anything else 404 (JSON), another method 405, a parse error 400.
+ * The health and metrics answers read atomics only (the metrics and the
+ * health flags); the API reads in short LMDB read transactions, which never
+ * wait on the writer. So an answer never waits on a stage.
  */
 #ifndef KP_HTTP_H
 #define KP_HTTP_H
@@ -22,6 +24,18 @@
 #define KP_HTTP_HEAD_MAX 8192
 #define KP_HTTP_BODY_MAX 65536
 #define KP_HTTP_URL_MAX 1024
+#define KP_HTTP_FIELD_MAX 32       /* header names we look at are shorter */
+#define KP_HTTP_VALUE_MAX 128      /* Authorization, If-None-Match */
+
+/* The request headers the API reads (api.h). A value longer than
+ * KP_HTTP_VALUE_MAX is kept as "too long" (overflow set), never cut. */
+enum kp_http_header { KP_HDR_NONE, KP_HDR_AUTHORIZATION, KP_HDR_IF_NONE_MATCH, KP_HDR_OTHER };
+
+struct kp_http_value {
+	char v[KP_HTTP_VALUE_MAX + 1];
+	size_t len;
+	int present, overflow;
+};
 
 struct kp_http_request {
 	http_parser parser;
@@ -31,12 +45,21 @@ struct kp_http_request {
 	size_t body_bytes;
 	int complete;
 	int status; /* nonzero: answer with this error status */
+	/* The header being read: its name as it arrives, then which one it is. */
+	char field[KP_HTTP_FIELD_MAX + 1];
+	size_t field_len;
+	int in_value;
+	enum kp_http_header current;
+	struct kp_http_value authorization, if_none_match;
 };
+
+struct st_db;
 
 /* What the answers read; borrowed. */
 struct kp_http_ctx {
 	struct kp_metrics *m;     /* rendered for /metrics; http_requests counted */
 	struct kp_health *health; /* /readyz */
+	struct st_db *db;         /* /v1/ (api.h): short read transactions; NULL: 503 */
 };
 
 void kp_http_request_init(struct kp_http_request *req);
@@ -48,5 +71,13 @@ int kp_http_feed(struct kp_http_request *req, const char *data, size_t len);
 char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, size_t *len);
 /* A complete plain-text error answer (503 carries Retry-After), malloc'd. */
 char *kp_http_error(int status, const char *msg, size_t *len);
+
+/* A complete response, malloc'd (NULL when out of memory): status line,
+ * Content-Type, Content-Length, Connection: close, cache_control (NULL:
+ * no-store), extra_headers (each ending in CRLF, or NULL), then body unless
+ * head_only. */
+char *kp_http_build(int status, const char *type, const char *cache_control, const char *extra_headers,
+                    const char *body, size_t body_len, int head_only, size_t *len);
+const char *kp_http_reason(int status);
 
 #endif

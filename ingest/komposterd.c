@@ -249,7 +249,7 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.max_connections = d->cfg.http_max_connections,
 			.request_timeout_ms = d->cfg.http_request_timeout_ms,
 		},
-		.http = { .m = &d->metrics, .health = &d->health },
+		.http = { .m = &d->metrics, .health = &d->health, .db = d->db },
 	};
 }
 

@@ -375,6 +375,7 @@ static int open_dbis(struct st_db *db)
 		{"nvr_outages", 0, &db->dbi.nvr_outages},
 		{"gtfs_routes", 0, &db->dbi.gtfs_routes},
 		{"gtfs_stops", 0, &db->dbi.gtfs_stops},
+		{"tokens", 0, &db->dbi.tokens},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

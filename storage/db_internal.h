@@ -42,8 +42,9 @@
  * for the route-level validation rate, which a schema-3 binary would not
  * keep current; riders (riders.h), the distinct-rider sketches of each
  * (service date, route), which a schema-3 binary would neither keep
- * current nor recount; and the imported GTFS routes and stops (gtfs.h)
- * (4 is not released yet: these joined it before). */
+ * current nor recount; the imported GTFS routes and stops (gtfs.h); and
+ * the operator tokens (tokens.h) (4 is not released yet: these joined it
+ * before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -97,6 +98,7 @@ struct st_dbis {
 	MDB_dbi nvr_outages; /* nvr.c: start → end */
 	MDB_dbi gtfs_routes; /* gtfs.c: number BE → route */
 	MDB_dbi gtfs_stops;  /* gtfs.c: number BE → stop */
+	MDB_dbi tokens;      /* tokens.c: BLAKE2b-256 of the token → record */
 };
 
 struct st_epoch_cache_slot {

@@ -15,5 +15,6 @@ int cmd_stats(struct kp_cli *cli, int argc, char **argv);
 int cmd_check(struct kp_cli *cli, int argc, char **argv);
 int cmd_camera(struct kp_cli *cli, int argc, char **argv);
 int cmd_gtfs(struct kp_cli *cli, int argc, char **argv);
+int cmd_token(struct kp_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
 	{ "check", cmd_check, "check the database's consistency" },
 	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
 	{ "gtfs", cmd_gtfs, "import the city's GTFS routes and stops; list them" },
+	{ "token", cmd_token, "add, list and revoke operator tokens of the HTTP API" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 

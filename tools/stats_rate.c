@@ -15,69 +15,23 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "storage/count_agg.h"
+#include "report/rate.h"
+#include "report/ridership_json.h"
 #include "storage/service_day.h"
 #include "tools/cli.h"
 #include "tools/json_out.h"
 
-#define ROWS_INITIAL 256
 #define RATE_SIZE 16
 
-struct rate_rows {
-	struct st_reconcile_row *v;
-	size_t n, cap;
-};
-
-static int collect_row(void *ctx, const struct st_reconcile_row *row)
-{
-	struct rate_rows *l = ctx;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : ROWS_INITIAL;
-		struct st_reconcile_row *p = realloc(l->v, cap * sizeof(*p));
-
-		if (p == NULL)
-			return 1;
-		l->v = p;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *row;
-	return 0;
-}
-
-static const char *source_name(uint8_t source)
-{
-	switch (source) {
-	case ST_COUNT_SOURCE_SIGNED: return "signed";
-	case ST_COUNT_SOURCE_NVR: return "nvr";
-	default: return "unknown";
-	}
-}
-
-static const char *place_name(enum st_reconcile_level level)
-{
-	return level == ST_RECONCILE_ROUTE ? "route" : "stop";
-}
-
-/* The running rate of an incomplete row with boardings: 1 with *rate set. */
-static int partial_rate(const struct st_reconcile_row *row, double *rate)
-{
-	if (row->complete || row->boardings == 0)
-		return 0;
-	*rate = (double)row->accepted / (double)row->boardings;
-	return 1;
-}
-
-static int print_table(const struct rate_rows *l, enum st_reconcile_level level, int partial, const char *cmd)
+static int print_table(const struct kp_rate_rows *l, int partial, const char *cmd)
 {
 	char date[11], rate_text[RATE_SIZE];
 	double rate;
 	int marked = 0;
 
 	printf("%-10s  %4s  %10s  %-6s  %10s  %10s  %10s  %6s\n", "DATE", "HOUR",
-	       level == ST_RECONCILE_ROUTE ? "ROUTE" : "STOP", "SOURCE", "BOARDINGS", "ALIGHTINGS", "ACCEPTED",
+	       l->level == ST_RECONCILE_ROUTE ? "ROUTE" : "STOP", "SOURCE", "BOARDINGS", "ALIGHTINGS", "ACCEPTED",
 	       "RATE");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct st_reconcile_row *row = &l->v[i];
@@ -85,12 +39,12 @@ static int print_table(const struct rate_rows *l, enum st_reconcile_level level,
 		st_date_format(row->service_date, date);
 		if (st_reconcile_rate(row, &rate))
 			snprintf(rate_text, sizeof(rate_text), "%.3f", rate);
-		else if (partial && partial_rate(row, &rate) && ++marked)
+		else if (partial && kp_rate_partial(row, &rate) && ++marked)
 			snprintf(rate_text, sizeof(rate_text), "%.3f*", rate);
 		else
 			snprintf(rate_text, sizeof(rate_text), "-");
 		printf("%-10s  %4u  %10" PRIu32 "  %-6s  %10" PRIu64 "  %10" PRIu64 "  %10" PRIu64 "  %6s\n", date,
-		       row->hour, row->place_id, source_name(row->source), row->boardings, row->alightings,
+		       row->hour, row->place_id, kp_rate_source_name(row->source), row->boardings, row->alightings,
 		       row->accepted, rate_text);
 	}
 	if (marked)
@@ -98,75 +52,20 @@ static int print_table(const struct rate_rows *l, enum st_reconcile_level level,
 	return cli_finish_output(cmd);
 }
 
-static cJSON *row_json(const struct st_reconcile_row *row, enum st_reconcile_level level, int partial)
-{
-	cJSON *o = cJSON_CreateObject();
-	char date[11];
-	double rate;
-	int bad;
-
-	if (o == NULL)
-		return NULL;
-	st_date_format(row->service_date, date);
-	bad = json_add_str(o, "date", date) || json_add_u64(o, "hour", row->hour) ||
-	      json_add_u64(o, level == ST_RECONCILE_ROUTE ? "route_id" : "stop_id", row->place_id) ||
-	      json_add_str(o, "source", source_name(row->source)) || json_add_u64(o, "boardings", row->boardings) ||
-	      json_add_u64(o, "alightings", row->alightings) || json_add_u64(o, "accepted", row->accepted) ||
-	      cJSON_AddBoolToObject(o, "complete", row->complete) == NULL;
-	if (!bad)
-		bad = st_reconcile_rate(row, &rate) ? cJSON_AddNumberToObject(o, "rate", rate) == NULL
-		                                    : cJSON_AddNullToObject(o, "rate") == NULL;
-	if (!bad && partial && partial_rate(row, &rate))
-		bad = cJSON_AddNumberToObject(o, "partial_rate", rate) == NULL;
-	if (bad) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-static int print_json(const struct rate_rows *l, uint32_t from, uint32_t to, enum st_reconcile_level level,
-                      int partial, const char *cmd)
-{
-	char from_text[11], to_text[11];
-	cJSON *doc = cJSON_CreateObject(), *rows = NULL;
-	int rc = -1;
-
-	st_date_format(from, from_text);
-	st_date_format(to, to_text);
-	if (doc == NULL || json_add_str(doc, "from", from_text) || json_add_str(doc, "to", to_text) ||
-	    json_add_str(doc, "by", place_name(level)) || (rows = cJSON_AddArrayToObject(doc, "rows")) == NULL)
-		goto out;
-	for (size_t i = 0; i < l->n; i++) {
-		cJSON *o = row_json(&l->v[i], level, partial);
-
-		if (o == NULL || !cJSON_AddItemToArray(rows, o)) {
-			cJSON_Delete(o);
-			goto out;
-		}
-	}
-	rc = json_print(doc, 1);
-out:
-	cJSON_Delete(doc);
-	if (rc != 0)
-		return cli_fail(cmd, "out of memory");
-	return cli_finish_output(cmd);
-}
-
 int stats_rate_print(struct st_db *db, const char *cmd, uint32_t from, uint32_t to,
                      enum st_reconcile_level level, int json, int partial)
 {
-	struct rate_rows l = { 0 };
+	struct kp_rate_rows l;
 	struct st_read r;
 	int rc, status;
 
 	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
-	rc = st_reconcile_foreach(&r, from, to, level, cli_now_ms(), collect_row, &l);
+	rc = kp_rate_collect(&r, from, to, level, cli_now_ms(), &l);
 	st_read_end(&r);
 	status = cli_collect_status(cmd, rc, "camera counts and taps");
 	if (status == KP_EXIT_OK)
-		status = json ? print_json(&l, from, to, level, partial, cmd) : print_table(&l, level, partial, cmd);
-	free(l.v);
+		status = json ? json_print_answer(kp_rate_json(&l, partial), cmd) : print_table(&l, partial, cmd);
+	kp_rate_free(&l);
 	return status;
 }

@@ -1,11 +1,14 @@
 /* libFuzzer target: HTTP request parsing (http-parser + our limits) and the
  * response built for whatever it parsed, with the input split in two at a
- * point chosen by the first byte, as TCP may split it. */
+ * point chosen by the first byte, as TCP may split it; and the API's query
+ * string parser on the whole input. (Without a database a /v1/ request is
+ * answered 503 after its URL and query were parsed.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/http.h"
+#include "ingest/query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,8 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kp_http_request req;
 	size_t split, len;
 
+	struct kp_query q;
+	char err[KP_QUERY_ERR_MAX];
+
 	if (size < 1)
 		return 0;
+	if (kp_query_parse((const char *)data, size, &q, err) != 0 && err[0] == '\0')
+		abort();
 	kp_metrics_init(&metrics);
 	split = data[0] % size;
 	data++;
