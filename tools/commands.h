@@ -14,5 +14,7 @@ int cmd_dump(struct kp_cli *cli, int argc, char **argv);
 int cmd_stats(struct kp_cli *cli, int argc, char **argv);
 int cmd_check(struct kp_cli *cli, int argc, char **argv);
 int cmd_camera(struct kp_cli *cli, int argc, char **argv);
+int cmd_export(struct kp_cli *cli, int argc, char **argv);
+int cmd_verify(struct kp_cli *cli, int argc, char **argv);
 
 #endif

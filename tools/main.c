@@ -20,6 +20,8 @@ static const struct cli_command commands[] = {
 	{ "stats", cmd_stats, "sum tap aggregates over service dates" },
 	{ "check", cmd_check, "check the database's consistency" },
 	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
+	{ "export", cmd_export, "write a service date's signed open-data package" },
+	{ "verify", cmd_verify, "check an open-data package: sums, signature, schemas, suppression" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
