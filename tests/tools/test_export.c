@@ -27,6 +27,7 @@
 
 #include "fill.h"
 #include "harness.h"
+#include "storage/nvr.h"
 
 #define DEVICE_ID 0x5eed5eed12345678ULL
 #define DATE "2024-06-15"
@@ -120,6 +121,67 @@ static void setup(void)
 {
 	make_scratch();
 	fill_day(day, sizeof(day) / sizeof(day[0]));
+}
+
+/* [open_data] epsilon for the noisy suite. */
+static void add_epsilon(void)
+{
+	FILE *f = fopen(conf, "a");
+
+	cr_assert_not_null(f);
+	fprintf(f, "epsilon = 1\n");
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void setup_noisy(void)
+{
+	setup();
+	add_epsilon();
+}
+
+static struct kp_count door_cycle(int hour, uint32_t route, uint32_t stop, uint16_t boardings, uint16_t alightings)
+{
+	return (struct kp_count){ .observed_at = fill_utc_ms(2024, 6, 15, hour, 30), .route_id = route,
+		                  .stop_id = stop, .vehicle_id = 77, .door = 1, .kind = KP_COUNT_KIND_DOOR_CYCLE,
+		                  .boardings = boardings, .alightings = alightings,
+		                  .occupancy = KP_OCCUPANCY_UNKNOWN, .confidence = 90 };
+}
+
+/* n boardings by a street camera at stop 110, hour 7 (up to 8 a call). */
+static void street_boardings(const char *prefix, int n)
+{
+	struct st_nvr_event ev[8];
+
+	memset(ev, 0, sizeof(ev));
+	for (int i = 0; i < n; i++) {
+		snprintf(ev[i].camera, sizeof(ev[i].camera), "stop110");
+		snprintf(ev[i].id, sizeof(ev[i].id), "%s-%d", prefix, i);
+		snprintf(ev[i].label, sizeof(ev[i].label), "person");
+		ev[i].type = ST_NVR_END;
+		ev[i].start = fill_utc_ms(2024, 6, 15, 7, 20 + i);
+		ev[i].end = ev[i].start + 4000;
+		ev[i].received_at = ev[i].end;
+		ev[i].want = ST_NVR_BOARDED;
+		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = 7, .stop_id = 110,
+			                               .source = ST_COUNT_SOURCE_NVR };
+	}
+	cr_assert_eq(fill_nvr_events(db, ev, (size_t)n), 0);
+}
+
+/* The day, and bus 77's APC: route 10 hour 7 40 boardings 12 alightings,
+ * hour 8 3 boardings (below k); a street camera at stop 110 hour 7: 12
+ * boardings. */
+static void setup_cameras(void)
+{
+	const struct kp_count counts[] = {
+		door_cycle(7, 10, 110, 40, 12),
+		door_cycle(8, 10, 111, 3, 0),
+	};
+
+	setup();
+	cr_assert_eq(fill_counts(db, 0xc3, 1, counts, 2), 0);
+	street_boardings("a", 6);
+	street_boardings("b", 6);
 }
 
 static void setup_big(void)
@@ -642,4 +704,80 @@ Test(export, bad_command_lines_exit_2)
 		cr_expect_eq(r.status, 2, "case %zu: %d %s", i, r.status, r.err);
 		tools_run_free(&r);
 	}
+}
+
+TestSuite(export_cameras, .init = setup_cameras, .fini = teardown);
+
+static const cJSON *rate_row(const cJSON *rows, const char *level, double place, double hour)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, rows)
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "level")), level) == 0 &&
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "place_id")) == place &&
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "hour")) == hour)
+			return r;
+	cr_assert_fail("no %s row %g hour %g", level, place, hour);
+	return NULL;
+}
+
+Test(export_cameras, the_validation_rate_is_computed_from_published_values_only)
+{
+	const cJSON *r;
+	cJSON *rows;
+	char *err;
+
+	export_to(pkg, NULL);
+	rows = json_file("validation_rate.json");
+	/* Bus 77 on route 10: 30 accepted taps against 40 boardings. */
+	r = rate_row(rows, "route", 10, 7);
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "source")), "signed");
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "boardings")), 40);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "alightings")), 12);
+	cr_expect_eq(accepted(r), 30);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "rate")), 0.75);
+	/* Hour 8: 3 boardings are suppressed, and the rate with them. */
+	r = rate_row(rows, "route", 10, 8);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "boardings")));
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "alightings")));
+	cr_expect_eq(accepted(r), 15);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "rate")));
+	/* The street camera: the published cells at stop 110 hour 7 (30). */
+	r = rate_row(rows, "stop", 110, 7);
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "source")), "nvr");
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "boardings")), 12);
+	cr_expect_eq(accepted(r), 30);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "rate")), 2.5);
+	cJSON_Delete(rows);
+	cr_expect_eq(verify(pkg, &err), 0, "%s", err);
+	free(err);
+	cr_expect_eq(sha256sum_checks(pkg), 0);
+	cr_expect_eq(minisign_verifies(pkg), 0);
+}
+
+TestSuite(export_noisy, .init = setup_noisy, .fini = teardown);
+
+/* With epsilon the counts are noisy, yet the rules hold: the CSV and the
+ * JSON carry the same values (verify compares them), no count is below k,
+ * route totals are sums of the published (noisy) cells. */
+Test(export_noisy, noisy_counts_keep_every_rule_and_are_the_same_in_csv_and_json)
+{
+	cJSON *doc;
+	char *err;
+
+	for (int i = 0; i < 5; i++) {
+		char out[160];
+
+		snprintf(out, sizeof(out), "%s/open/noisy-%d", dir, i);
+		export_to(out, NULL);
+		cr_expect_eq(verify(out, &err), 0, "%s", err);
+		free(err);
+	}
+	export_to(pkg, NULL);
+	doc = json_file("datapackage.json");
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+	                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
+	                     "epsilon")),
+	             1);
+	cJSON_Delete(doc);
 }
