@@ -8,8 +8,9 @@
  * (and equal the stored taps when nothing is below k), the fare table
  * suppresses a second fare when one alone would be recoverable, no rider
  * pseudonym, card token or device id is in any file. `komposter verify`
- * passes a good package and names the problem in each tampered one; bad
- * command lines exit 2.
+ * passes a good package and names the problem in each tampered one (a
+ * changed CSV, manifest or trusted comment, a deleted table, a cell below
+ * k, a record-level column, another key); bad command lines exit 2.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -780,4 +781,41 @@ Test(export_noisy, noisy_counts_keep_every_rule_and_are_the_same_in_csv_and_json
 	                     "epsilon")),
 	             1);
 	cJSON_Delete(doc);
+}
+
+Test(export, a_changed_trusted_comment_fails_minisign_and_verify)
+{
+	char bad[160], *text, *err, *at;
+	size_t len;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	text = slurp_file(bad, "datapackage.json.minisig", &len);
+	at = strstr(text, "timestamp:");
+	cr_assert_not_null(at, "%s", text);
+	at[10] = at[10] == '9' ? '8' : '9';
+	write_file(bad, "datapackage.json.minisig", text, len);
+	free(text);
+	cr_expect_neq(minisign_verifies(bad), 0, "minisign -V passed a changed trusted comment");
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "datapackage.json.minisig: the trusted comment's signature does not verify") != NULL,
+	          "%s", err);
+	free(err);
+}
+
+Test(export, a_deleted_table_is_named)
+{
+	char bad[160], path[256], *err;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	snprintf(path, sizeof(path), "%s/ridership_fare_day.json", bad);
+	cr_assert_eq(unlink(path), 0);
+	cr_expect_neq(sha256sum_checks(bad), 0);
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "ridership_fare_day.json: listed in SHA256SUMS but cannot be read") != NULL, "%s", err);
+	cr_expect(strstr(err, "ridership_fare_day.json: in datapackage.json but cannot be read") != NULL, "%s", err);
+	free(err);
 }
