@@ -20,6 +20,12 @@
  *    vehicle_hours is recounted in two parts, each a cell set of its own
  *    over the same table: the accepted taps and the signed counts; its NVR
  *    part is skipped for the same reason.
+ *  - the distinct-rider sketches (riders.h) are rebuilt from the
+ *    pseudonyms of the log's accepted taps (one batch of (date, route,
+ *    hash), compacted whenever it fills, so memory follows the distinct
+ *    riders) and compared with the stored ones byte for byte (the bytes
+ *    are a function of the set, hll.h); a difference is reported with how
+ *    many registers differ.
  *  - the tables with no log behind them (cameras, vehicle_pos and the NVR
  *    tables) are checked record by record: each decodes, every nvr_order
  *    record names a counted object of its sequence and the two tables have
@@ -41,6 +47,7 @@
 
 #include "storage/cameras.h"
 #include "storage/db_internal.h"
+#include "storage/riders.h"
 #include "storage/service_day.h"
 
 #define PROGRESS_EVERY 4096
@@ -100,6 +107,7 @@ struct check {
 	struct pair *pairs;
 	size_t npairs, cap_pairs;
 	struct cells taps, doors, loads, vhour_taps, vhour_signed;
+	struct st_riders_batch riders;
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -225,6 +233,8 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 		}
 		st_tap_agg_key_encode(&k, key);
 		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
+		if (rc == ST_OK && v.accepted != 0) /* the log keeps the pseudonym where the token was */
+			rc = st_riders_batch_note(&c->riders, k.service_date, k.route_id, t.card_token);
 		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0) {
 			const struct st_vehicle_hour_key vk = {k.service_date, k.hour, k.route_id, t.vehicle_id};
 			uint8_t vkey[ST_VHOUR_KEY_SIZE];
@@ -610,6 +620,112 @@ static int check_agg(struct check *c, struct cells *cs)
 	return rc;
 }
 
+/* ---- distinct-rider sketches ---- */
+
+struct riders_merge {
+	struct check *c;
+	size_t i; /* the next recounted note not yet matched */
+	struct st_hll want, got;
+	uint8_t bytes[ST_HLL_SERIALIZED_MAX];
+};
+
+static void riders_cell_name(uint32_t date, uint32_t route, char *buf, size_t cap)
+{
+	if (route == ST_RIDERS_ALL)
+		snprintf(buf, cap, "%u all routes", date);
+	else
+		snprintf(buf, cap, "%u route %u", date, route);
+}
+
+/* Rebuilds the recounted cell at m->i into m->want; moves m->i past it. */
+static void riders_want(struct riders_merge *m)
+{
+	st_hll_clear(&m->want);
+	m->i = st_riders_batch_cell(&m->c->riders, m->i, &m->want);
+}
+
+static int riders_note_cmp(const struct st_riders_note *n, uint32_t date, uint32_t route)
+{
+	if (n->date != date)
+		return n->date < date ? -1 : 1;
+	if (n->route != route)
+		return n->route < route ? -1 : 1;
+	return 0;
+}
+
+static void riders_missing(struct riders_merge *m)
+{
+	const struct st_riders_note *n = &m->c->riders.a[m->i];
+	char name[64];
+
+	riders_cell_name(n->date, n->route, name, sizeof name);
+	riders_want(m);
+	problem(m->c, "riders: sketch of %s missing (the log says about %.0f riders)", name,
+	        st_hll_estimate(&m->want));
+}
+
+static void riders_compare(struct riders_merge *m, const char *name, const MDB_val *v)
+{
+	size_t len = 0;
+	unsigned differ = 0;
+
+	riders_want(m);
+	if (st_hll_parse(v->mv_data, v->mv_size, &m->got) != 0) {
+		problem(m->c, "riders: sketch of %s (%zu bytes) does not decode", name, v->mv_size);
+		return;
+	}
+	if (st_hll_serialize(&m->want, m->bytes, sizeof m->bytes, &len) == 0 && len == v->mv_size &&
+	    memcmp(m->bytes, v->mv_data, len) == 0)
+		return;
+	for (unsigned r = 0; r < ST_HLL_M; r++)
+		differ += m->want.reg[r] != m->got.reg[r];
+	problem(m->c,
+	        "riders: sketch of %s differs from the log's in %u of %u registers%s: stored about %.0f riders, "
+	        "the log says about %.0f",
+	        name, differ, ST_HLL_M, differ == 0 ? " (and in its sparse list)" : "", st_hll_estimate(&m->got),
+	        st_hll_estimate(&m->want));
+}
+
+static int riders_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct riders_merge *m = ctx;
+	const struct st_riders_batch *b = &m->c->riders;
+	uint32_t date, route;
+	char name[64];
+
+	(void)cur;
+	if (k->mv_size != ST_RIDERS_KEY_SIZE) {
+		problem(m->c, "riders: key of %zu bytes", k->mv_size);
+		return ST_OK;
+	}
+	date = kp_load_u32be(k->mv_data);
+	route = kp_load_u32be((const uint8_t *)k->mv_data + 4);
+	riders_cell_name(date, route, name, sizeof name);
+	while (m->i < b->n && riders_note_cmp(&b->a[m->i], date, route) < 0)
+		riders_missing(m);
+	if (m->i < b->n && riders_note_cmp(&b->a[m->i], date, route) == 0)
+		riders_compare(m, name, v);
+	else
+		problem(m->c, "riders: sketch of %s has no accepted tap in the log", name);
+	return ST_OK;
+}
+
+static int check_riders(struct check *c)
+{
+	struct riders_merge *m = malloc(sizeof *m);
+	int rc;
+
+	if (!m)
+		return ST_EIO;
+	*m = (struct riders_merge){.c = c};
+	st_riders_batch_sort(&c->riders);
+	rc = st_walk(c->r.txn, c->db->dbi.riders, NULL, riders_record, m);
+	while (rc == ST_OK && m->i < c->riders.n)
+		riders_missing(m);
+	free(m);
+	return rc;
+}
+
 /* ---- the registry and the NVR tables: every record decodes ---- */
 
 struct table_walk {
@@ -747,6 +863,8 @@ static int run_checks(struct check *c)
 	if (rc == ST_OK)
 		rc = check_agg(c, &c->vhour_signed);
 	if (rc == ST_OK)
+		rc = check_riders(c);
+	if (rc == ST_OK)
 		rc = check_side_tables(c);
 	return rc;
 }
@@ -782,5 +900,6 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	free(c.loads.a);
 	free(c.vhour_taps.a);
 	free(c.vhour_signed.a);
+	st_riders_batch_free(&c.riders);
 	return rc;
 }

@@ -5,7 +5,9 @@
  * log's (device, batch_seq) pairs, every watermark is right, the tap
  * aggregates, the count aggregates (count_agg.h) and the taps and signed
  * counts of vehicle_hours (vehicle_hours.h) equal the sums recomputed from
- * the log, and no stored frame
+ * the log, the distinct-rider sketches (riders.h) equal, register for
+ * register, the sketches of the log's accepted taps' pseudonyms, and no
+ * stored frame
  * keeps signature bytes. It verifies no signature and recomputes no
  * frame_hash: neither is possible from what the log keeps (log.h).
  *

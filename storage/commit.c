@@ -31,6 +31,10 @@
  * hour in vehicle_hours (vehicle_hours.h), summed per frame like the tap
  * cells, for the route-level validation rate.
  *
+ * Every accepted tap's pseudonym goes into the distinct-rider sketches of
+ * its (date, route) and its date (riders.h): noted in a batch over the
+ * group, each touched sketch read and written once at the group's end.
+ *
  * Every stored record naming a vehicle also places it (vehicle_pos.h): the
  * group gathers the newest record per vehicle and writes each once, at the
  * end of the group, in the same transaction (vehicle_pos.c says why).
@@ -152,6 +156,10 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	st_pseudonym(key, src + KP_TAP_TOKEN_OFFSET, dst + KP_TAP_TOKEN_OFFSET);
 	memcpy(dst + after_token, src + after_token, KP_TAP_RECORD_SIZE - after_token);
 	sodium_memzero(key, sizeof key);
+	if (av.accepted != 0)
+		rc = st_riders_batch_note(&g->db->riders, ak.service_date, ak.route_id, dst + KP_TAP_TOKEN_OFFSET);
+	if (rc != ST_OK)
+		return rc;
 	return agg_run_add(g, run, &ak, &av);
 }
 
@@ -357,11 +365,15 @@ static int store_group(void *ctx, MDB_txn *txn)
 	g->txn = txn;
 	g->stats = (struct st_commit_stats){0};
 	st_vpos_batch_clear(&g->db->vpos);
+	st_riders_batch_clear(&g->db->riders);
 	rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
 	if (rc == ST_OK)
 		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
+	if (rc == ST_OK)
+		rc = st_riders_batch_flush(txn, g->db->dbi.riders, &g->db->riders, &g->db->riders_hll,
+		                           g->db->riders_bytes);
 	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
 	return rc;

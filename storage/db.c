@@ -368,6 +368,7 @@ static int open_dbis(struct st_db *db)
 		{"cameras", 0, &db->dbi.cameras},
 		{"vehicle_pos", 0, &db->dbi.vehicle_pos},
 		{"vehicle_hours", 0, &db->dbi.vehicle_hours},
+		{"riders", 0, &db->dbi.riders},
 		{"nvr_counted", 0, &db->dbi.nvr_counted},
 		{"nvr_order", 0, &db->dbi.nvr_order},
 		{"nvr_events", 0, &db->dbi.nvr_events},
@@ -464,6 +465,7 @@ void st_db_close(struct st_db *db)
 	if (db->lock_ready)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
+	st_riders_batch_free(&db->riders);
 	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
 	st_zone_close(db->zone);
 	free(db->path);

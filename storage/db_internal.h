@@ -22,6 +22,7 @@
 #include "storage/chain.h"
 #include "storage/count_agg.h"
 #include "storage/db.h"
+#include "storage/hll.h"
 #include "storage/log.h"
 #include "storage/nvr.h"
 #include "storage/pseudonym.h"
@@ -39,7 +40,10 @@
  * its st_check would call them inconsistent; and vehicle_hours
  * (vehicle_hours.h), accepted taps and camera counts per vehicle and hour
  * for the route-level validation rate, which a schema-3 binary would not
- * keep current (4 is not released yet: vehicle_hours joined it before). */
+ * keep current; and riders (riders.h), the distinct-rider sketches of
+ * each (service date, route), which a schema-3 binary would neither keep
+ * current nor recount (4 is not released yet: vehicle_hours and riders
+ * joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -69,6 +73,7 @@
 #define ST_VHOUR_ACCEPTED 0      /* index of the accepted taps */
 #define ST_VHOUR_SOURCE(src) (1 + 3 * ((src) - 1)) /* index of the boardings of a source */
 #define ST_VPOS_FILL 384         /* flush before the table is fuller than this */
+#define ST_RIDERS_KEY_SIZE 8     /* date BE4 ‖ route BE4 */
 
 struct st_dbis {
 	MDB_dbi meta;
@@ -85,6 +90,7 @@ struct st_dbis {
 	MDB_dbi cameras;     /* cameras.c */
 	MDB_dbi vehicle_pos; /* vehicle_pos.c */
 	MDB_dbi vehicle_hours; /* vehicle_hours.c */
+	MDB_dbi riders;      /* riders.c: date ‖ route → sketch */
 	MDB_dbi nvr_counted; /* nvr.c: camera\0id → directions, insertion seq */
 	MDB_dbi nvr_order;   /* nvr.c: insertion seq → camera\0id */
 	MDB_dbi nvr_events;  /* nvr.c: camera\0 start id → row */
@@ -109,6 +115,18 @@ struct st_vpos_batch {
 	unsigned used;
 };
 
+/* The accepted taps' (date, route, hash) of one commit group, or of the
+ * whole log in st_check (riders.c). */
+struct st_riders_note {
+	uint32_t date;
+	uint32_t route;
+	uint64_t hash;
+};
+struct st_riders_batch {
+	struct st_riders_note *a; /* malloc'd, owned by the batch */
+	size_t n, cap;
+};
+
 struct st_db {
 	MDB_env *env;
 	struct st_options opts; /* path and timezone point at the copies below; the
@@ -126,6 +144,9 @@ struct st_db {
 	unsigned epoch_cache_next;
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 	struct st_vpos_batch vpos;
+	struct st_riders_batch riders;              /* freed by st_db_close */
+	struct st_hll riders_hll;                   /* flush's working sketch */
+	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
@@ -308,6 +329,24 @@ int st_nvr_event_check_record(const MDB_val *k, const MDB_val *v);
 /* ST_OK with *o filled when a stored nvr_outages record decodes, else
  * ST_ECORRUPT. */
 int st_nvr_outage_check_record(const MDB_val *k, const MDB_val *v, struct st_nvr_outage *o);
+
+/* riders.c: the sketches' batch. Clear it at the start of every run of a
+ * group; note every accepted tap's pseudonym (it goes to the tap's route
+ * and to the date's total; ST_EIO when memory runs out); flush once at the
+ * end, which reads, adds to and writes each touched cell once inside txn
+ * with work and bytes as scratch, and clears the batch (ST_ECORRUPT for a
+ * stored sketch that does not parse). st_check sorts it (which drops
+ * repeats) and builds the sketch of the cell starting at i into h with
+ * st_riders_batch_cell, which returns where the next cell starts. */
+void st_riders_key(uint8_t out[ST_RIDERS_KEY_SIZE], uint32_t date, uint32_t route);
+void st_riders_batch_clear(struct st_riders_batch *b);
+void st_riders_batch_free(struct st_riders_batch *b);
+int st_riders_batch_note(struct st_riders_batch *b, uint32_t date, uint32_t route,
+                         const uint8_t pseudonym[ST_PSEUDONYM_SIZE]);
+void st_riders_batch_sort(struct st_riders_batch *b);
+size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h);
+int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
+                          uint8_t bytes[ST_HLL_SERIALIZED_MAX]);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */

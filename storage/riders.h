@@ -1,0 +1,71 @@
+/*
+ * riders.h — distinct riders per (service date, route) and per service
+ * date: a HyperLogLog sketch (hll.h) of the rider pseudonyms of accepted
+ * taps, stored per cell and updated in the same write transaction as the
+ * taps (st_commit_group), so it never disagrees with the log (st_check
+ * recomputes every sketch from the log and compares register for
+ * register).
+ *
+ * Promises:
+ *  - a stored TAPS frame adds the pseudonym of each accepted tap to the
+ *    sketch of (service date, route) and of (service date, ST_RIDERS_ALL);
+ *    denied taps and repeated frames add nothing; a tap of route
+ *    0xFFFFFFFF (ST_RIDERS_ALL) counts in the date's total only.
+ *  - estimates are exact or nearly so up to about 4000 distinct riders
+ *    (sparse sketch), and within about 0.81 % (one standard error,
+ *    ST_HLL_STD_ERROR) beyond.
+ *  - sketches merge (st_riders_merge_bytes): the merge of the sketches of
+ *    two instances that share the epoch secret (DESIGN.md) is the sketch
+ *    of the riders of both.
+ *
+ * Distinct riders are only meaningful within one pseudonym epoch: a card
+ * has one pseudonym per epoch (pseudonym.h), so with the default daily
+ * epoch a date's figure counts cards, but merging sketches of dates of
+ * different epochs (a week of daily epochs) counts a card once per epoch.
+ * Merge across dates only within one epoch period.
+ *
+ * Why the pseudonym's bytes are the hash, with no second hashing: a
+ * pseudonym is keyed BLAKE2b of the card token, a pseudorandom function
+ * of it under a secret key, so its first 64 bits are uniform and
+ * independent across distinct cards to anyone without the key, chosen
+ * tokens included; the same card gives the same bits within the epoch.
+ * Hashing them again could not make them more uniform.
+ *
+ * riders: key service_date BE4 ‖ route BE4 (ST_RIDERS_ALL for the date),
+ * value the serialized sketch (hll.h, version 1).
+ * Errors: ST_EINVAL for bad arguments or a buffer too small, ST_ECORRUPT
+ * for a stored sketch that does not parse, ST_EIO when memory runs out,
+ * or the LMDB error.
+ */
+#ifndef ST_RIDERS_H
+#define ST_RIDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/db.h"
+#include "storage/hll.h"
+
+#define ST_RIDERS_ALL 0xFFFFFFFFu
+
+/* The estimated distinct riders of (date, route), route ST_RIDERS_ALL for
+ * the whole date; 0 when no accepted tap is stored there. */
+int st_riders_estimate(struct st_read *r, uint32_t date, uint32_t route, double *estimate);
+
+/* The stored sketch's bytes into buf (cap bytes; ST_HLL_SERIALIZED_MAX
+ * always suffices), *len their size: ST_ENOTFOUND when none is stored. */
+int st_riders_sketch_get(struct st_read *r, uint32_t date, uint32_t route, uint8_t *buf, size_t cap,
+                         size_t *len);
+
+/* The sketch of the union of two serialized sketches into out (cap bytes),
+ * *len its size. ST_ECORRUPT when either does not parse. */
+int st_riders_merge_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t *out,
+                          size_t cap, size_t *len);
+
+/* Every stored cell with date_from <= service_date <= date_to, in (date,
+ * route) order, the date's total last: fn gets its estimate and returns 0
+ * to go on, nonzero to stop (then ST_ESTOP). */
+int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
+                      int (*fn)(void *ctx, uint32_t date, uint32_t route, double estimate), void *ctx);
+
+#endif

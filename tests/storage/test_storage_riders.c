@@ -1,0 +1,329 @@
+/*
+ * Description: distinct riders per (service date, route) and per date
+ * (riders.h), through the real commit path: accepted taps count once per
+ * card in their route's and their date's sketch, denied taps and repeated
+ * frames add nothing, sketches of two routes merge into the date's, a day
+ * of thousands of riders is estimated within its error, and st_check
+ * recomputes every sketch from the log and reports a tampered one.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware-proto/bytes.h"
+#include "helpers.h"
+#include "storage/check.h"
+#include "storage/riders.h"
+
+TestSuite(riders, .init = tdb_setup, .fini = tdb_teardown);
+
+/* 2024-05-15 09:00 UTC = 12:00 in Kyiv (EEST). */
+static const int64_t noon = 1715763600000;
+static const uint32_t today = 20240515;
+
+static double estimate(uint32_t date, uint32_t route)
+{
+	struct st_read r;
+	double e = -1;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_riders_estimate(&r, date, route, &e), ST_OK);
+	st_read_end(&r);
+	return e;
+}
+
+static size_t sketch(uint32_t date, uint32_t route, uint8_t buf[ST_HLL_SERIALIZED_MAX])
+{
+	struct st_read r;
+	size_t len = 0;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_riders_sketch_get(&r, date, route, buf, ST_HLL_SERIALIZED_MAX, &len), ST_OK);
+	st_read_end(&r);
+	return len;
+}
+
+static void commit(const uint8_t *frame, size_t len, enum st_outcome want)
+{
+	struct st_commit_item it;
+
+	cr_assert_eq(t_commit1(frame, len, &it), ST_OK);
+	cr_assert_eq(it.outcome, want);
+}
+
+static uint64_t check_problems(char **text)
+{
+	struct st_check_report rep;
+	size_t text_len;
+	FILE *out = open_memstream(text, &text_len);
+
+	cr_assert_not_null(out);
+	cr_assert_eq(st_check(tdb.db, &rep, out, NULL, NULL), ST_OK);
+	fclose(out);
+	return rep.problems;
+}
+
+/* Riders 1 and 2 on route 7 (rider 1 twice), rider 3 on route 8. */
+static void three_riders_two_routes(const struct tdev *d)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	const struct kp_tap taps[] = {t_tap(noon, 7, 100, 1, 800, 1), t_tap(noon + 60000, 7, 101, 1, 800, 2),
+	                              t_tap(noon + 120000, 7, 100, 1, 800, 1), t_tap(noon, 8, 200, 1, 800, 3)};
+
+	commit(frame, t_frame(frame, d, 1, taps, 4), ST_STORED);
+}
+
+Test(riders, three_riders_on_two_routes_are_two_one_and_three)
+{
+	struct tdev d;
+
+	tdev_make(&d, 0xA1);
+	tdb_open();
+	cr_assert_eq(estimate(today, 7), 0);
+	three_riders_two_routes(&d);
+	cr_assert_eq(llround(estimate(today, 7)), 2);
+	cr_assert_eq(llround(estimate(today, 8)), 1);
+	cr_assert_eq(llround(estimate(today, ST_RIDERS_ALL)), 3);
+	cr_assert_eq(estimate(today + 1, ST_RIDERS_ALL), 0);
+}
+
+Test(riders, denied_taps_add_no_rider)
+{
+	uint8_t frame[KP_FRAME_MAX], before[ST_HLL_SERIALIZED_MAX], after[ST_HLL_SERIALIZED_MAX];
+	struct kp_tap taps[] = {t_tap(noon, 7, 100, 1, 0, 9), t_tap(noon, 9, 100, 1, 0, 10)};
+	struct tdev d;
+	size_t lb, la;
+
+	tdev_make(&d, 0xA2);
+	tdb_open();
+	three_riders_two_routes(&d);
+	lb = sketch(today, ST_RIDERS_ALL, before);
+	taps[0].result = KP_TAP_DENIED_BALANCE;
+	taps[1].result = KP_TAP_DENIED_BLOCKLISTED;
+	commit(frame, t_frame(frame, &d, 2, taps, 2), ST_STORED);
+	la = sketch(today, ST_RIDERS_ALL, after);
+	cr_assert_eq(la, lb);
+	cr_assert_eq(memcmp(before, after, la), 0);
+	cr_assert_eq(llround(estimate(today, 7)), 2);
+	cr_assert_eq(estimate(today, 9), 0);
+}
+
+Test(riders, a_repeated_frame_adds_nothing)
+{
+	uint8_t frame[KP_FRAME_MAX], before[ST_HLL_SERIALIZED_MAX], after[ST_HLL_SERIALIZED_MAX];
+	struct tdev d;
+	size_t len, lb;
+
+	tdev_make(&d, 0xA3);
+	tdb_open();
+	len = t_frame_simple(frame, &d, 1, 5, noon, 40);
+	commit(frame, len, ST_STORED);
+	lb = sketch(today, 7, before);
+	commit(frame, len, ST_DUPLICATE);
+	cr_assert_eq(sketch(today, 7, after), lb);
+	cr_assert_eq(memcmp(before, after, lb), 0);
+	cr_assert_eq(llround(estimate(today, 7)), 5);
+}
+
+Test(riders, two_routes_sketches_merge_into_the_dates)
+{
+	uint8_t a[ST_HLL_SERIALIZED_MAX], b[ST_HLL_SERIALIZED_MAX], all[ST_HLL_SERIALIZED_MAX],
+	    merged[ST_HLL_SERIALIZED_MAX];
+	struct tdev d;
+	size_t la, lb, lall, lm = 0;
+
+	tdev_make(&d, 0xA4);
+	tdb_open();
+	three_riders_two_routes(&d);
+	la = sketch(today, 7, a);
+	lb = sketch(today, 8, b);
+	lall = sketch(today, ST_RIDERS_ALL, all);
+	cr_assert_eq(st_riders_merge_bytes(a, la, b, lb, merged, sizeof merged, &lm), ST_OK);
+	cr_assert_eq(lm, lall);
+	cr_assert_eq(memcmp(merged, all, lm), 0);
+	cr_assert_eq(st_riders_merge_bytes(a, la - 1, b, lb, merged, sizeof merged, &lm), ST_ECORRUPT);
+	cr_assert_eq(st_riders_merge_bytes(a, la, b, lb, merged, 5, &lm), ST_EINVAL);
+}
+
+/* n distinct cards from card0 on route 7 at noon, 100 taps a frame, a
+ * group of frames per commit. */
+static void riders_day(const struct tdev *d, uint32_t n, uint32_t card0)
+{
+	static uint8_t frames[20][KP_FRAME_MAX];
+	struct st_commit_item items[20];
+	uint64_t seq = 1;
+
+	for (uint32_t done = 0; done < n;) {
+		size_t k = 0;
+
+		for (; k < 20 && done < n; k++) {
+			uint16_t taps = (uint16_t)(n - done < 100 ? n - done : 100);
+
+			items[k] = (struct st_commit_item){.frame = frames[k], .received_at = noon};
+			items[k].len = t_frame_simple(frames[k], d, seq++, taps, noon, card0 + done);
+			done += taps;
+		}
+		cr_assert_eq(st_commit_group(tdb.db, items, k, NULL), ST_OK);
+	}
+}
+
+Test(riders, a_thousand_riders_are_counted_within_one_percent_and_check_agrees)
+{
+	struct tdev d;
+	char *text = NULL;
+	double e;
+
+	tdev_make(&d, 0xA5);
+	tdb_open();
+	riders_day(&d, 1000, 1);
+	riders_day(&d, 0, 1);
+	e = estimate(today, 7);
+	cr_assert_leq(fabs(e - 1000) / 1000, 0.01, "estimate %.1f", e);
+	cr_assert_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+}
+
+Test(riders, twenty_thousand_riders_go_dense_within_three_errors_and_check_agrees)
+{
+	uint8_t buf[ST_HLL_SERIALIZED_MAX];
+	struct tdev d;
+	char *text = NULL;
+	double e;
+
+	tdev_make(&d, 0xA6);
+	tdb_open();
+	riders_day(&d, 20000, 1);
+	e = estimate(today, ST_RIDERS_ALL);
+	fprintf(stderr, "riders: 20000 distinct through the commit path, estimate %.0f, error %.3f %%\n", e,
+	        fabs(e - 20000) / 200);
+	cr_assert_leq(fabs(e - 20000) / 20000, 3 * ST_HLL_STD_ERROR, "estimate %.1f", e);
+	cr_assert_eq(sketch(today, 7, buf), ST_HLL_DENSE_SIZE);
+	cr_assert_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+}
+
+/* The stored key of a riders cell: date BE4 ‖ route BE4. */
+static MDB_val key_of(uint8_t kb[8], uint32_t date, uint32_t route)
+{
+	kp_store_u32be(kb, date);
+	kp_store_u32be(kb + 4, route);
+	return (MDB_val){8, kb};
+}
+
+static void raw_edit_riders(void (*edit)(MDB_txn *txn, MDB_dbi dbi))
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "riders", 0, &dbi), 0);
+	edit(txn, dbi);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+/* Rider 3's entry in route 8's sketch moves to another register (the top
+ * bit of its index flips). */
+static void move_an_entry(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint8_t kb[8];
+	MDB_val k = key_of(kb, today, 8), v;
+	uint8_t copy[ST_HLL_SERIALIZED_MAX];
+
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	cr_assert_eq(v.mv_size, ST_HLL_SPARSE_HEADER_SIZE + ST_HLL_SPARSE_ENTRY_SIZE);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[ST_HLL_SPARSE_HEADER_SIZE + 3] ^= 0x40;
+	v.mv_data = copy;
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+static void add_a_cell(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint8_t kb[8];
+	uint8_t empty[] = {ST_HLL_VERSION, ST_HLL_P, ST_HLL_FORM_SPARSE, 0, 0, 0};
+	MDB_val k = key_of(kb, today, 99), v = {sizeof empty, empty};
+
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+static void break_a_cell(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint8_t kb[8];
+	uint8_t junk[] = {9, 9, 9};
+	MDB_val k = key_of(kb, today, 7), v = {sizeof junk, junk};
+
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+static void drop_the_total(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint8_t kb[8];
+	MDB_val k = key_of(kb, today, ST_RIDERS_ALL);
+
+	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+}
+
+static void expect_riders_problem(void (*edit)(MDB_txn *txn, MDB_dbi dbi), const char *what)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xA7);
+	tdb_open();
+	three_riders_two_routes(&d);
+	cr_assert_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+	raw_edit_riders(edit);
+	cr_assert_geq(check_problems(&text), 1);
+	cr_assert_not_null(strstr(text, what), "%s", text);
+	free(text);
+}
+
+Test(riders, check_reports_a_tampered_sketch)
+{
+	expect_riders_problem(move_an_entry, "riders: sketch of 20240515 route 8 differs from the log's in 2 of");
+}
+
+Test(riders, check_reports_a_sketch_with_no_taps_behind_it)
+{
+	expect_riders_problem(add_a_cell, "riders: sketch of 20240515 route 99 has no accepted tap");
+}
+
+Test(riders, check_reports_a_sketch_that_does_not_decode)
+{
+	expect_riders_problem(break_a_cell, "riders: sketch of 20240515 route 7 (3 bytes) does not decode");
+}
+
+Test(riders, check_reports_a_missing_sketch)
+{
+	expect_riders_problem(drop_the_total, "riders: sketch of 20240515 all routes missing");
+}
+
+Test(riders, a_stored_sketch_that_does_not_decode_fails_the_next_commit_and_the_estimate)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	struct st_commit_item it;
+	struct st_read r;
+	struct tdev d;
+	double e;
+
+	tdev_make(&d, 0xA8);
+	tdb_open();
+	three_riders_two_routes(&d);
+	raw_edit_riders(break_a_cell);
+	cr_assert_eq(t_commit1(frame, t_frame_simple(frame, &d, 2, 1, noon, 50), &it), ST_ECORRUPT);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_riders_estimate(&r, today, 7, &e), ST_ECORRUPT);
+	st_read_end(&r);
+}
