@@ -4,7 +4,7 @@
  * passed through disclosure control (disclosure.h):
  *
  *  ridership_route_stop_hour  service_date, route_id, stop_id, hour, accepted
- *  ridership_route_day        service_date, route_id, accepted
+ *  ridership_route_day        service_date, route_id, accepted, riders
  *  ridership_fare_day         service_date, fare_product, accepted
  *  validation_rate            service_date, level, place_id, hour, source,
  *                             boardings, alightings, accepted, complete, rate
@@ -24,6 +24,12 @@
  *    published cells at that stop and hour (every route);
  *  - a rate is computed from the published (noisy) boardings and accepted
  *    taps only, and is missing when either is suppressed.
+ *  - a route's distinct riders (storage/riders.h: a HyperLogLog estimate
+ *    over all its accepted taps, rounded) are noised and suppressed below k
+ *    like any count, and also when above the route's published accepted
+ *    taps (more riders than published taps would bound the suppressed
+ *    cells from below). Distinct riders do not add up, so no total of
+ *    them is published and none can be subtracted.
  * Left as it is: the route-level validation rate's accepted taps are the
  * taps of the vehicles with counters (storage/reconcile.h), a subset of the
  * route's taps that no published cell sums to; it is suppressed below k

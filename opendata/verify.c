@@ -667,7 +667,7 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 {
 	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
 	const struct table_forms *day = find_table(tables, n, "ridership_route_day");
-	size_t rr, ra, dr, da;
+	size_t rr, ra, dr, da, dd;
 
 	if (rsh == NULL || day == NULL)
 		return;
@@ -675,6 +675,7 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	ra = column(&rsh->csv, "accepted");
 	dr = column(&day->csv, "route_id");
 	da = column(&day->csv, "accepted");
+	dd = column(&day->csv, "riders");
 	if (rr == SIZE_MAX || ra == SIZE_MAX || dr == SIZE_MAX || da == SIZE_MAX)
 		return;
 	for (size_t d = 1; d <= day->csv.nrows; d++) {
@@ -688,6 +689,11 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 			problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
 			           "(%" PRIu64 "): a suppressed cell could be recovered",
 			        route, total[0] ? total : "(suppressed)", sum);
+		if (dd != SIZE_MAX && cell(&day->csv, d, dd)[0] != '\0' &&
+		    (total[0] == '\0' || strtoull(cell(&day->csv, d, dd), NULL, 10) > strtoull(total, NULL, 10)))
+			problem(v, "ridership_route_day.csv: route %s: %s riders beside %s accepted taps would bound the "
+			           "suppressed cells",
+			        route, cell(&day->csv, d, dd), total[0] ? total : "no published");
 	}
 }
 

@@ -383,6 +383,10 @@ Test(export, cells_below_k_are_suppressed_and_totals_are_sums_of_published_cells
 	route = json_file("ridership_route_day.json");
 	cr_expect_eq(accepted(find_row(route, "route_id", 10, NULL, 0)), 45);
 	cr_expect_eq(accepted(find_row(route, "route_id", 20, NULL, 0)), 26);
+	/* 48 and 30 distinct riders: more than the published taps, which would
+	 * say the suppressed cells hold at least 3 and 4: suppressed. */
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(find_row(route, "route_id", 10, NULL, 0), "riders")));
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(find_row(route, "route_id", 20, NULL, 0), "riders")));
 	/* Fare 4 (3 taps) is suppressed, and fare 2 with it: the day's totals
 	 * differ by 19, fares 2 and 4 together, never by fare 4 alone. Fare 3
 	 * lies under a suppressed cell only: no row. */
@@ -396,8 +400,8 @@ Test(export, cells_below_k_are_suppressed_and_totals_are_sums_of_published_cells
 	cJSON_Delete(fare);
 }
 
-/* Every number in a count column of every CSV is at least k (by the CSV's
- * text: the cells between commas of each data line). */
+/* Every number in a count column (accepted, riders) of every CSV is at
+ * least k (by the CSV's text: the cells between commas of each line). */
 Test(export, no_published_count_anywhere_is_below_k)
 {
 	static const char *const files[] = { "ridership_route_stop_hour.csv", "ridership_route_day.csv",
@@ -408,20 +412,29 @@ Test(export, no_published_count_anywhere_is_below_k)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *text = slurp_file(pkg, files[i], NULL), *save = NULL, *line;
 
+		int count_col[8] = { 0 }, ncols = 0;
+		char *cell, *cell_save = NULL;
+
 		cr_assert(strncmp(text, "service_date,", 13) == 0, "%s: %s", files[i], text);
 		line = strtok_r(text, "\r\n", &save); /* header */
+		for (cell = strtok_r(line, ",", &cell_save); cell != NULL; cell = strtok_r(NULL, ",", &cell_save))
+			count_col[ncols++] = strcmp(cell, "accepted") == 0 || strcmp(cell, "riders") == 0;
 		while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
-			const char *last = strrchr(line, ','); /* accepted is the last column */
+			const char *at = line;
 
-			cr_assert_not_null(last);
-			if (last[1] == '\0')
-				empty++;
-			else
-				cr_expect_geq(strtoull(last + 1, NULL, 10), K, "%s: %s", files[i], line);
+			for (int c = 0; c < ncols; c++) {
+				size_t len = strcspn(at, ",");
+
+				if (count_col[c] && len == 0)
+					empty++;
+				else if (count_col[c])
+					cr_expect_geq(strtoull(at, NULL, 10), K, "%s: %s", files[i], line);
+				at += len + (at[len] == ',');
+			}
 		}
 		free(text);
 	}
-	cr_expect_eq(empty, 4, "suppressed cells: C, E, fare 2, fare 4");
+	cr_expect_eq(empty, 6, "suppressed cells: C, E, fare 2, fare 4, the riders of both routes");
 }
 
 TestSuite(export_big, .init = setup_big, .fini = teardown);
@@ -436,6 +449,10 @@ Test(export_big, with_nothing_below_k_the_totals_equal_the_stored_taps)
 	route = json_file("ridership_route_day.json");
 	cr_expect_eq(accepted(find_row(route, "route_id", 10, NULL, 0)), 35);
 	cr_expect_eq(accepted(find_row(route, "route_id", 20, NULL, 0)), 40);
+	/* Every tap a card of its own: as many riders as taps (the sketch is
+	 * exact this small). */
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(find_row(route, "route_id", 10, NULL, 0), "riders")), 35);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(find_row(route, "route_id", 20, NULL, 0), "riders")), 40);
 	fare = json_file("ridership_fare_day.json");
 	cJSON_ArrayForEach(r, fare)
 		sum += accepted(r);
@@ -817,5 +834,25 @@ Test(export, a_deleted_table_is_named)
 	cr_expect_eq(verify(bad, &err), 1);
 	cr_expect(strstr(err, "ridership_fare_day.json: listed in SHA256SUMS but cannot be read") != NULL, "%s", err);
 	cr_expect(strstr(err, "ridership_fare_day.json: in datapackage.json but cannot be read") != NULL, "%s", err);
+	free(err);
+}
+
+Test(export_big, verify_names_more_riders_than_published_taps)
+{
+	char bad[160], *text, *err, *at;
+	size_t len;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	text = slurp_file(bad, "ridership_route_day.csv", &len);
+	at = strstr(text, ",35,35\r\n");
+	cr_assert_not_null(at, "%s", text);
+	at[5] = '6'; /* 35 riders -> 36 */
+	write_file(bad, "ridership_route_day.csv", text, len);
+	free(text);
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "route 10: 36 riders beside 35 accepted taps would bound the suppressed cells") != NULL,
+	          "%s", err);
 	free(err);
 }
