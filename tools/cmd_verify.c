@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "firmware-proto/hex.h"
 #include "opendata/minisign.h"
@@ -88,6 +89,7 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 	struct verify_args a = { 0 };
 	uint8_t pk[OD_MINISIGN_PK_SIZE];
 	const char *dir = NULL;
+	struct stat st;
 	size_t problems;
 	int status;
 
@@ -102,6 +104,10 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 		return cli_usage(CMD, "--public-key: not 64 hex digits");
 	if (a.pub_file != NULL && read_pub_file(a.pub_file, pk) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
+	if (stat(dir, &st) != 0)
+		return cli_fail(CMD, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return cli_fail(CMD, "%s: not a directory", dir);
 	problems = od_verify(dir, pk, print_problem, NULL);
 	if (problems > 0)
 		return cli_fail(CMD, "%s: not valid (%zu problem%s)", dir, problems, problems == 1 ? "" : "s");

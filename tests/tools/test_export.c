@@ -856,3 +856,13 @@ Test(export_big, verify_names_more_riders_than_published_taps)
 	          "%s", err);
 	free(err);
 }
+
+Test(export, verify_of_a_missing_folder_is_one_line)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "verify", "/nonexistent/package", "--public-key", pub_hex, NULL), 0);
+	cr_expect_eq(r.status, 1);
+	cr_expect_str_eq(r.err, "komposter: verify: /nonexistent/package: No such file or directory\n");
+	tools_run_free(&r);
+}
