@@ -62,8 +62,10 @@ static const struct od_field rate_fields[] = {
 	{ "boardings", OD_COUNT, "Camera or counter boardings; empty when suppressed", 0 },
 	{ "alightings", OD_COUNT, "Camera or counter alightings; empty when suppressed", 0 },
 	{ "accepted", OD_COUNT,
-	  "Accepted taps set against the boardings (level stop: the sum of the published cells "
-	  "at the stop and hour); empty when suppressed",
+	  "Accepted taps set against the boardings (level route: of the vehicles with counters, "
+	  "empty when a cell of the route and hour is suppressed or the other vehicles' taps are "
+	  "below k; level stop: the sum of the published cells at the stop and hour); empty when "
+	  "suppressed",
 	  0 },
 	{ "complete", OD_BOOLEAN, "Whether both sides hold the whole hour", 0 },
 	{ "rate", OD_NUMBER,
@@ -373,6 +375,39 @@ static uint64_t published_at_stop(const struct build *b, uint32_t stop, uint8_t 
 	return sum;
 }
 
+/* Whether the route level's accepted taps of (route, hour) may be
+ * published: they are the taps of the vehicles with counters, a part of
+ * the route's taps of that hour, whose cells (one per stop) are published
+ * too. Their difference must not be a suppressed cell, nor a count below
+ * k of the other vehicles: so no cell of (route, hour) may be suppressed,
+ * and the taps of the vehicles without counters are none or at least k. */
+static int route_hour_publishable(const struct build *b, uint32_t route, uint8_t hour, uint64_t accepted)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < b->rs.rsh.n; i++) {
+		const struct kp_rs_group *g = &b->rs.rsh.g[i];
+
+		if (g->k[0] != route || g->k[2] != hour)
+			continue;
+		if (!b->cell[i].pub)
+			return 0;
+		total += g->v[KP_RS_ACCEPTED];
+	}
+	return total >= accepted && (total == accepted || total - accepted >= b->d->k);
+}
+
+/* A route level's accepted taps (route_hour_publishable), or null. */
+static struct od_cell route_accepted_cell(struct build *b, const struct st_reconcile_row *r)
+{
+	if (!route_hour_publishable(b, r->place_id, r->hour, r->accepted)) {
+		b->out->cells++;
+		b->out->suppressed++;
+		return (struct od_cell){ .null = 1 };
+	}
+	return count_cell(b, r->accepted, NULL);
+}
+
 static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_level level,
                         const struct st_reconcile_row *r)
 {
@@ -386,7 +421,7 @@ static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_l
 		count_cell(b, r->boardings, &boardings),
 		count_cell(b, r->alightings, NULL),
 		level == ST_RECONCILE_STOP ? sum_cell(b, published_at_stop(b, r->place_id, r->hour))
-		                           : count_cell(b, r->accepted, NULL),
+		                           : route_accepted_cell(b, r),
 		{ .u = r->complete },
 		{ .null = 1 },
 	};

@@ -30,10 +30,11 @@
  *    taps (more riders than published taps would bound the suppressed
  *    cells from below). Distinct riders do not add up, so no total of
  *    them is published and none can be subtracted.
- * Left as it is: the route-level validation rate's accepted taps are the
- * taps of the vehicles with counters (storage/reconcile.h), a subset of the
- * route's taps that no published cell sums to; it is suppressed below k
- * on its own.
+ *  - at route level the validation rate's accepted taps are those of the
+ *    vehicles with counters (storage/reconcile.h), a part of the route's
+ *    taps of the hour: they are published only when no cell of that route
+ *    and hour is suppressed and the other vehicles' taps (the difference)
+ *    are none or at least k.
  *
  * No table holds a record-level row, a pseudonym, a card token or a device
  * id: every row is a sum over a (date, place, hour[, fare, source]) cell.

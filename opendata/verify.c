@@ -123,20 +123,21 @@ static int is_hex64(const char *s)
 static void check_sum_line(struct verify *v, const char *line, size_t lineno, struct listed *l)
 {
 	char hex[HEX_SHA256_SIZE];
-	const char *name = line + 66;
+	const char *name;
 	char **p;
 
-	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(name)) {
+	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(line + 66)) {
 		problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
 		return;
 	}
+	name = line + 66;
 	p = realloc(l->names, (l->n + 1) * sizeof(*p));
-	if (p != NULL) {
+	if (p != NULL)
 		l->names = p;
-		l->names[l->n] = strdup(name);
-		if (l->names[l->n] != NULL)
-			l->n++;
-	}
+	if (p == NULL || (l->names[l->n] = strdup(name)) == NULL)
+		problem(v, OD_SUMS ": out of memory");
+	else
+		l->n++;
 	if (sha256_of(v, name, hex) != 0)
 		problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
 	else if (memcmp(hex, line, 64) != 0)

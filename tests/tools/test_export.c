@@ -170,17 +170,18 @@ static void street_boardings(const char *prefix, int n)
 }
 
 /* The day, and bus 77's APC: route 10 hour 7 40 boardings 12 alightings,
- * hour 8 3 boardings (below k); a street camera at stop 110 hour 7: 12
+ * hour 8 3 boardings (below k), hour 9 20 boardings; a street camera at stop 110 hour 7: 12
  * boardings. */
 static void setup_cameras(void)
 {
 	const struct kp_count counts[] = {
 		door_cycle(7, 10, 110, 40, 12),
 		door_cycle(8, 10, 111, 3, 0),
+		door_cycle(9, 10, 112, 20, 0),
 	};
 
 	setup();
-	cr_assert_eq(fill_counts(db, 0xc3, 1, counts, 2), 0);
+	cr_assert_eq(fill_counts(db, 0xc3, 1, counts, 3), 0);
 	street_boardings("a", 6);
 	street_boardings("b", 6);
 }
@@ -759,6 +760,12 @@ Test(export_cameras, the_validation_rate_is_computed_from_published_values_only)
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "boardings")));
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "alightings")));
 	cr_expect_eq(accepted(r), 15);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "rate")));
+	/* Hour 9: bus 77's 3 taps are the suppressed cell C; published beside
+	 * the hour's cells they would give it away: suppressed, no rate. */
+	r = rate_row(rows, "route", 10, 9);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "boardings")), 20);
+	cr_expect_eq(accepted(r), -1);
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "rate")));
 	/* The street camera: the published cells at stop 110 hour 7 (30). */
 	r = rate_row(rows, "stop", 110, 7);
