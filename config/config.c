@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC };
+enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC, K_EPSILON };
 
 struct key_def {
 	const char *section;
@@ -71,6 +71,8 @@ static const struct key_def keys[] = {
 	INT("frigate", "group_max_events", frigate_group_max_events, 1, 4096),
 	INT("frigate", "group_max_wait_ms", frigate_group_max_wait_ms, 0, 10000),
 	INT("frigate", "position_max_age_s", frigate_position_max_age_s, 1, 86400),
+	INT("open_data", "k", open_data_k, 2, 1000000),
+	{ "open_data", "epsilon", K_EPSILON, offsetof(struct kp_config, open_data_epsilon), 0, 0, 0 },
 };
 
 void kp_config_default(struct kp_config *cfg)
@@ -106,6 +108,8 @@ void kp_config_default(struct kp_config *cfg)
 	cfg->frigate_group_max_events = 64;
 	cfg->frigate_group_max_wait_ms = 50;
 	cfg->frigate_position_max_age_s = 600;
+	cfg->open_data_k = 10;
+	cfg->open_data_epsilon = 0; /* off: no noise */
 }
 
 #define DETAIL_SIZE 160
@@ -238,6 +242,28 @@ static int topic_prefix_valid(const char *text)
 	return 1;
 }
 
+/* [open_data] epsilon: "off", or a decimal number from 0.01 to 10 (the
+ * privacy loss per tap of the geometric mechanism; above 10 the noise is
+ * nil, below 0.01 it swamps every count). */
+static int parse_epsilon(const char *text, double *out)
+{
+	char *end;
+	double v;
+
+	if (strcmp(text, "off") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end != '\0' || !(v >= 0.01 && v <= 10))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int quoted(const char *value)
 {
 	size_t n = strlen(value);
@@ -276,6 +302,12 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 			return -1;
 		}
 		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case K_EPSILON:
+		if (parse_epsilon(value, (double *)(void *)field) != 0) {
+			snprintf(why, whylen, "'%.32s' is not off or a number from 0.01 to 10", value);
+			return -1;
+		}
 		return 0;
 	case K_EPOCH:
 		if (parse_epoch(value, (int *)(void *)field) != 0) {

@@ -17,6 +17,8 @@
  *   [http]     listen (host:port), max_connections, request_timeout_ms
  *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
  *              counted_max, group_max_events, group_max_wait_ms, position_max_age_s
+ *   [open_data] k (suppression threshold, 2..1000000, default 10),
+ *              epsilon (off, or 0.01..10: geometric noise on published counts)
  */
 #ifndef KP_CONFIG_H
 #define KP_CONFIG_H
@@ -65,6 +67,9 @@ struct kp_config {
 	int frigate_group_max_events;   /* events per NVR commit */
 	int frigate_group_max_wait_ms;  /* longest wait for an NVR commit group to fill */
 	int frigate_position_max_age_s; /* an onboard camera counts only at a vehicle position this close in time */
+	/* [open_data] */
+	int open_data_k;          /* counts below k are suppressed in open data */
+	double open_data_epsilon; /* ε of the geometric noise; 0: off */
 };
 
 void kp_config_default(struct kp_config *cfg);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: sets everything up, then runs a local mosquitto, komposterd and a
 # simulated fleet of validators and onboard passenger counters, and prints
-# the day's ridership and boardings.
+# the day's ridership and boardings, and writes and checks the day's
+# open-data package.
 #   scripts/demo.sh                 20 devices × 500 taps
 #   DEVICES=50 TAPS=2000 APCS=10 EVASION=0.2 CAMERAS=5 scripts/demo.sh
 #   KEEP=1 scripts/demo.sh          leave broker and daemon running at the end
@@ -101,6 +102,12 @@ echo "== by hour and fare product"
 komposter stats --by hour,fare
 echo "== consistency check"
 komposter check
+today=$(komposter stats --json | sed -n 's/^[[:space:]]*"to":[[:space:]]*"\([0-9-]*\)".*/\1/p')
+package=$demo/open/$today
+echo "== today's open-data package (a preview: the day is still going), checked with the server's public key"
+mkdir -p "$demo/open"
+komposter export --date "$today" --out "$package"
+komposter verify "$package" --public-key "$(cat "$demo/keys/server.key.pub")"
 echo "== metrics (excerpt)"
 curl -fsS "http://127.0.0.1:$http_port/metrics" | grep -E '^komposter_(frames|taps)_[a-z_]+_total |^komposter_commit_group_frames_(sum|count)'
 
@@ -111,4 +118,7 @@ Where to look:
   daemon log    $demo/komposterd.log
   metrics       http://127.0.0.1:$http_port/metrics   (while running: KEEP=1 scripts/demo.sh)
   fleet         $demo/fleet  (each device's key and outbox)
+  open data     $package   checked by anyone with the stock tools, in that folder:
+                  sha256sum -c SHA256SUMS
+                  minisign -Vm datapackage.json -P $(sed -n 2p "$package/minisign.pub")
 MSG

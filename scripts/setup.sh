@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
 	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
-	libcjson-dev libinih-dev libcsv-dev curl ca-certificates openssl)
+	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl)
 
 missing=()
 for p in "${packages[@]}"; do

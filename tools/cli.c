@@ -131,19 +131,27 @@ static int db_exists(const char *cmd, const char *path)
 	return 1;
 }
 
+int cli_load_config(const struct kp_cli *cli, const char *cmd, struct kp_config *cfg)
+{
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(cfg);
+	if (cli->config_path != NULL && kp_config_load(cli->config_path, cfg, err) != 0) {
+		cli_fail(cmd, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
                 struct st_db **out)
 {
-	char err[KP_CONFIG_ERR_SIZE];
 	struct kp_config cfg; /* only while opening: st_db_open copies what it keeps */
 	struct st_options opts;
 	int rc;
 
-	kp_config_default(&cfg);
-	if (cli->config_path != NULL && kp_config_load(cli->config_path, &cfg, err) != 0) {
-		cli_fail(cmd, "%s", err);
+	if (cli_load_config(cli, cmd, &cfg) != 0)
 		return -1;
-	}
 	kp_config_storage_options(&cfg, &opts);
 	if (cli->db_path != NULL)
 		opts.path = cli->db_path;

@@ -70,6 +70,11 @@ enum cli_db_mode {
 	CLI_DB_CREATE, /* read-write; created when missing */
 };
 
+struct kp_config; /* config/config.h */
+/* The built-in defaults and, with -c, the config file over them (checked
+ * whole). On failure reports it (as `cmd`) and returns -1. */
+int cli_load_config(const struct kp_cli *cli, const char *cmd, struct kp_config *cfg);
+
 /* Loads the config (if any), applies --db, opens the database with the
  * service-day settings recorded in it (the config's are used only to create
  * one). On failure reports it (as `cmd`) and returns -1. */

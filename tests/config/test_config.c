@@ -253,3 +253,36 @@ Test(config, a_frigate_topic_prefix_with_a_wildcard_or_empty_level_is_an_error)
 		expect_refused_on_line(text, ":2:", "topic_prefix");
 	}
 }
+
+Test(config, open_data_defaults_suppress_below_ten_without_noise)
+{
+	struct kp_config c;
+
+	kp_config_default(&c);
+	cr_expect_eq(c.open_data_k, 10);
+	cr_expect_eq(c.open_data_epsilon, 0);
+}
+
+Test(config, open_data_keys_are_read)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[open_data]\nk = 5\nepsilon = 0.5\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.open_data_k, 5);
+	cr_expect_eq(c.open_data_epsilon, 0.5);
+	cr_assert_eq(kp_config_parse_string("[open_data]\nepsilon = off\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.open_data_epsilon, 0);
+}
+
+Test(config, an_open_data_value_out_of_range_is_an_error_naming_the_line)
+{
+	expect_refused_on_line("[open_data]\nk = 1\n", ":2:", "k");
+	expect_refused_on_line("[open_data]\n\nk = ten\n", ":3:", "k");
+	expect_refused_on_line("[open_data]\nepsilon = 0\n", ":2:", "epsilon");
+	expect_refused_on_line("[open_data]\nepsilon = -1\n", ":2:", "epsilon");
+	expect_refused_on_line("[open_data]\nepsilon = 11\n", ":2:", "epsilon");
+	expect_refused_on_line("[open_data]\nepsilon = 1e\n", ":2:", "epsilon");
+	expect_refused_on_line("[open_data]\nepsilon = nan\n", ":2:", "epsilon");
+}

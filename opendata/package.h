@@ -1,0 +1,53 @@
+/*
+ * package.h — writes one service date's open-data package into a folder
+ * that a portal (CKAN) can take as it is, and that anyone can check with
+ * stock tools:
+ *
+ *   NAME.csv, NAME.json     each table of tables.h (the same values)
+ *   minisign.pub            the server's public key, minisign's format
+ *   datapackage.json        Frictionless Tabular Data Package: name, title,
+ *                           CC-BY-4.0, temporal coverage, a resource per
+ *                           data file (path, format, mediatype, bytes,
+ *                           hash "sha256:HEX", Table Schema with types,
+ *                           primary key, missingValues [""], and each
+ *                           count's "minimum": k), and a "komposter" object:
+ *                           the disclosure settings, the hash-chain head
+ *                           when exported, the previous manifest's SHA-256
+ *   SHA256SUMS              "HEX  NAME" for every file above (`sha256sum -c`)
+ *   datapackage.json.minisig  minisign signature of datapackage.json with
+ *                           the server's Ed25519 key (minisign.h)
+ *
+ * A package is never rewritten: a folder that already holds a
+ * datapackage.json is refused, and each file is created exclusively and
+ * synced. The previous package is named by the caller (the manifest of the
+ * package it follows, or none).
+ */
+#ifndef OD_PACKAGE_H
+#define OD_PACKAGE_H
+
+#include <stdint.h>
+
+#include "opendata/disclosure.h"
+#include "opendata/tables.h"
+
+#define OD_MANIFEST "datapackage.json"
+#define OD_SUMS "SHA256SUMS"
+#define OD_SIGNATURE "datapackage.json.minisig"
+#define OD_PUBKEY "minisign.pub"
+/* The marker of a suppressed cell: an empty CSV cell, JSON null. */
+#define OD_SUPPRESSED_MARKER ""
+
+struct od_package_options {
+	const char *dir;        /* created when missing */
+	const uint8_t *sk;      /* the server's 64-byte Ed25519 secret key */
+	const char *previous;   /* the previous package's datapackage.json, or NULL */
+	const struct od_disclosure *disclosure;
+	int64_t now_ms;         /* "created" and the signature's timestamp */
+};
+
+/* Writes the package of t. Returns 0, or -1 with one line in err (files
+ * already written stay: the folder is not a package without its
+ * signature, which is written last). */
+int od_package_write(const struct od_tables *t, const struct od_package_options *o, char err[OD_ERR_SIZE]);
+
+#endif

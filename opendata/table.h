@@ -1,0 +1,78 @@
+/*
+ * table.h — one open-data table in memory, and its two published forms.
+ *
+ * A table is a fixed list of fields (a Table Schema: name, type, whether the
+ * field is a published count) and rows of cells. A cell holds a number, a
+ * short static string, or nothing: a count that disclosure control
+ * suppressed (disclosure.h), or a rate that cannot be computed. Cells are
+ * formatted once (od_cell_text), so the CSV and the JSON of a table carry
+ * the same text for every value, noisy or not.
+ *
+ * CSV is RFC 4180: a header row, CRLF line ends, no quoting (every value is
+ * a number, a date or a lowercase word; the writer refuses anything that
+ * would need quotes). A suppressed cell is empty. JSON is an array of
+ * objects keyed by field name, with null for a suppressed cell.
+ *
+ * Memory: od_table_add_row grows the rows with realloc; od_table_free
+ * releases them. Strings in cells are borrowed and must be static.
+ */
+#ifndef OD_TABLE_H
+#define OD_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum od_type {
+	OD_DATE,    /* service date yyyymmdd, written YYYY-MM-DD */
+	OD_INTEGER, /* an identifier or an hour */
+	OD_COUNT,   /* a published count: integer, >= k, or suppressed */
+	OD_NUMBER,  /* a rate: decimal with 4 places, or missing */
+	OD_STRING,  /* one of a few lowercase words */
+	OD_BOOLEAN, /* true | false */
+};
+
+struct od_field {
+	const char *name;
+	enum od_type type;
+	const char *description;
+	int key; /* part of the primary key */
+};
+
+struct od_cell {
+	int null;       /* suppressed (OD_COUNT) or missing (OD_NUMBER) */
+	uint64_t u;     /* OD_DATE, OD_INTEGER, OD_COUNT, OD_BOOLEAN */
+	double d;       /* OD_NUMBER */
+	const char *s;  /* OD_STRING, static */
+};
+
+#define OD_FIELDS_MAX 10
+#define OD_CELL_TEXT_SIZE 32
+
+struct od_table {
+	const char *name;  /* file stem and resource name */
+	const char *title;
+	const struct od_field *fields;
+	size_t nfields;
+	struct od_cell *cells; /* nrows * nfields */
+	size_t nrows, cap;
+};
+
+void od_table_init(struct od_table *t, const char *name, const char *title,
+                   const struct od_field *fields, size_t nfields);
+/* Appends a row of t->nfields cells (copied). 0, or -1 out of memory. */
+int od_table_add_row(struct od_table *t, const struct od_cell *row);
+void od_table_free(struct od_table *t);
+
+/* The text of a cell as both forms publish it; "" for null. */
+void od_cell_text(const struct od_field *f, const struct od_cell *c, char out[OD_CELL_TEXT_SIZE]);
+
+/* Writes the CSV or the JSON form to f. 0, or -1 when writing failed
+ * (ferror) or out of memory. */
+int od_table_write_csv(const struct od_table *t, FILE *f);
+int od_table_write_json(const struct od_table *t, FILE *f);
+
+/* The Table Schema type name of a field type ("integer", "date", ...). */
+const char *od_type_name(enum od_type type);
+
+#endif

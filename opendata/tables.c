@@ -1,0 +1,480 @@
+/*
+ * tables.c — the tables of an open-data package (tables.h).
+ *
+ * Everything is read in one read transaction: the tap sums by route, stop
+ * and hour and by route, stop, hour and fare (report/ridership.h), the
+ * validation rate rows of both levels (report/rate.h) and the chain head.
+ * The tables are built after it ended, in this order, because each later
+ * one sums what the earlier ones published:
+ *   route × stop × hour → route × day (its published cells)
+ *                       → fare × day (the fare cells under its published cells)
+ *                       → stop-level accepted taps of the validation rate.
+ */
+#include "opendata/tables.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/rate.h"
+#include "report/ridership.h"
+#include "storage/count_agg.h"
+#include "storage/log.h"
+#include "storage/riders.h"
+#include "storage/service_day.h"
+
+#define FARES_N 65536 /* fare products are 16-bit */
+
+static const struct od_field rsh_fields[] = {
+	{ "service_date", OD_DATE, "Service date; the service day starts at the operator's start hour", 1 },
+	{ "route_id", OD_INTEGER, "Route id, as in the city's GTFS feed (route_id)", 1 },
+	{ "stop_id", OD_INTEGER, "Stop id, as in the city's GTFS feed (stop_id)", 1 },
+	{ "hour", OD_INTEGER, "Local clock hour of the taps, 0-23", 1 },
+	{ "accepted", OD_COUNT, "Accepted taps; empty when suppressed (below k)", 0 },
+};
+static const struct od_field route_day_fields[] = {
+	{ "service_date", OD_DATE, "Service date", 1 },
+	{ "route_id", OD_INTEGER, "Route id, as in the city's GTFS feed (route_id)", 1 },
+	{ "accepted", OD_COUNT,
+	  "Accepted taps: the sum of the route's published cells of ridership_route_stop_hour; "
+	  "empty when none is published",
+	  0 },
+	{ "riders", OD_COUNT,
+	  "Distinct riders (cards) of the route's accepted taps, a HyperLogLog estimate (near exact "
+	  "below about 4000, 0.81 % standard error above), rounded; empty when below k or above "
+	  "accepted",
+	  0 },
+};
+static const struct od_field fare_day_fields[] = {
+	{ "service_date", OD_DATE, "Service date", 1 },
+	{ "fare_product", OD_INTEGER, "Fare product code of the validators", 1 },
+	{ "accepted", OD_COUNT,
+	  "Accepted taps within the published cells of ridership_route_stop_hour; empty when "
+	  "suppressed",
+	  0 },
+};
+static const struct od_field rate_fields[] = {
+	{ "service_date", OD_DATE, "Service date", 1 },
+	{ "level", OD_STRING, "route: vehicles of a route with counters; stop: street cameras at a stop", 1 },
+	{ "place_id", OD_INTEGER, "Route id (level route) or stop id (level stop)", 1 },
+	{ "hour", OD_INTEGER, "Local clock hour, 0-23", 1 },
+	{ "source", OD_STRING, "signed: signed APC counts; nvr: camera (NVR) events", 1 },
+	{ "boardings", OD_COUNT, "Camera or counter boardings; empty when suppressed", 0 },
+	{ "alightings", OD_COUNT, "Camera or counter alightings; empty when suppressed", 0 },
+	{ "accepted", OD_COUNT,
+	  "Accepted taps set against the boardings (level route: of the vehicles with counters, "
+	  "empty when a cell of the route and hour is suppressed or the other vehicles' taps are "
+	  "below k; level stop: the sum of the published cells at the stop and hour); empty when "
+	  "suppressed",
+	  0 },
+	{ "complete", OD_BOOLEAN, "Whether both sides hold the whole hour", 0 },
+	{ "rate", OD_NUMBER,
+	  "accepted / boardings of the published values, for a complete hour; empty otherwise", 0 },
+};
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const struct od_field *fields;
+	size_t n;
+} all_fields[] = {
+	{ rsh_fields, NFIELDS(rsh_fields) },
+	{ route_day_fields, NFIELDS(route_day_fields) },
+	{ fare_day_fields, NFIELDS(fare_day_fields) },
+	{ rate_fields, NFIELDS(rate_fields) },
+};
+
+const struct od_field *od_tables_known_field(const char *name)
+{
+	for (size_t t = 0; t < NFIELDS(all_fields); t++)
+		for (size_t i = 0; i < all_fields[t].n; i++)
+			if (strcmp(all_fields[t].fields[i].name, name) == 0)
+				return &all_fields[t].fields[i];
+	return NULL;
+}
+
+/* What was read in the transaction. */
+/* Distinct riders of a route: the estimate of its sketch. */
+struct route_riders {
+	uint32_t route;
+	double estimate;
+};
+
+struct read_set {
+	struct kp_rs_result rsh, rshf;
+	struct kp_rate_rows rate[2]; /* route, stop */
+	struct route_riders *riders; /* in route order */
+	size_t nriders, riders_cap;
+};
+
+/* A route × stop × hour cell after disclosure control. */
+struct published {
+	int pub;
+	uint64_t v;
+};
+
+struct build {
+	struct od_tables *out;
+	const struct od_disclosure *d;
+	struct read_set rs;
+	struct published *cell; /* one per rs.rsh group */
+};
+
+static struct od_cell date_cell(uint32_t date)
+{
+	return (struct od_cell){ .u = date };
+}
+
+static struct od_cell int_cell(uint64_t v)
+{
+	return (struct od_cell){ .u = v };
+}
+
+/* A count through disclosure control: published or null. */
+static struct od_cell count_cell(struct build *b, uint64_t v, uint64_t *published)
+{
+	uint64_t out;
+
+	b->out->cells++;
+	if (od_disclosure_publish(b->d, v, &out)) {
+		if (published != NULL)
+			*published = out;
+		return (struct od_cell){ .u = out };
+	}
+	b->out->suppressed++;
+	if (published != NULL)
+		*published = 0;
+	return (struct od_cell){ .null = 1 };
+}
+
+/* A sum of published counts: already noised, suppressed only below k. */
+static struct od_cell sum_cell(struct build *b, uint64_t sum)
+{
+	b->out->cells++;
+	if (sum < b->d->k) {
+		b->out->suppressed++;
+		return (struct od_cell){ .null = 1 };
+	}
+	return (struct od_cell){ .u = sum };
+}
+
+/* st_riders_foreach: keeps the routes' estimates (not the date's total). */
+static int add_riders(void *ctx, uint32_t date, uint32_t route, double estimate)
+{
+	struct read_set *rs = ctx;
+
+	(void)date;
+	if (route == ST_RIDERS_ALL)
+		return 0;
+	if (rs->nriders == rs->riders_cap) {
+		size_t cap = rs->riders_cap ? rs->riders_cap * 2 : 64;
+		struct route_riders *p = realloc(rs->riders, cap * sizeof(*p));
+
+		if (p == NULL)
+			return 1;
+		rs->riders = p;
+		rs->riders_cap = cap;
+	}
+	rs->riders[rs->nriders++] = (struct route_riders){ .route = route, .estimate = estimate };
+	return 0;
+}
+
+static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct build *b, char *err)
+{
+	const struct kp_rs_query rsh = { .kind = KP_RS_TAPS, .from = date, .to = date,
+		                         .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR }, .nby = 3 };
+	const struct kp_rs_query rshf = { .kind = KP_RS_TAPS, .from = date, .to = date,
+		                          .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 };
+	struct st_read r;
+	int rc;
+
+	rc = st_read_begin(db, &r);
+	if (rc != ST_OK) {
+		snprintf(err, OD_ERR_SIZE, "reading the database: %s", st_strerror(rc));
+		return -1;
+	}
+	rc = kp_rs_sum(&r, &rsh, &b->rs.rsh);
+	if (rc == ST_OK)
+		rc = kp_rs_sum(&r, &rshf, &b->rs.rshf);
+	if (rc == ST_OK)
+		rc = kp_rate_collect(&r, date, date, ST_RECONCILE_ROUTE, now_ms, &b->rs.rate[0]);
+	if (rc == ST_OK)
+		rc = kp_rate_collect(&r, date, date, ST_RECONCILE_STOP, now_ms, &b->rs.rate[1]);
+	if (rc == ST_OK)
+		rc = st_riders_foreach(&r, date, date, add_riders, &b->rs);
+	if (rc == ST_OK)
+		rc = st_log_last_seq(&r, &b->out->chain_seq);
+	if (rc == ST_OK)
+		rc = st_chain_head(&r, b->out->chain_seq, b->out->chain_head);
+	st_read_end(&r);
+	if (rc == ST_ESTOP)
+		snprintf(err, OD_ERR_SIZE, "out of memory");
+	else if (rc != ST_OK)
+		snprintf(err, OD_ERR_SIZE, "reading the aggregates: %s", st_strerror(rc));
+	return rc == ST_OK ? 0 : -1;
+}
+
+static int build_route_stop_hour(struct build *b, struct od_table *t)
+{
+	const struct kp_rs_result *g = &b->rs.rsh;
+
+	od_table_init(t, "ridership_route_stop_hour", "Accepted taps by route, stop and hour", rsh_fields,
+	              NFIELDS(rsh_fields));
+	b->cell = calloc(g->n ? g->n : 1, sizeof(*b->cell));
+	if (b->cell == NULL)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		struct od_cell row[NFIELDS(rsh_fields)] = {
+			date_cell(b->out->service_date), int_cell(g->g[i].k[0]), int_cell(g->g[i].k[1]),
+			int_cell(g->g[i].k[2]), count_cell(b, g->g[i].v[KP_RS_ACCEPTED], &b->cell[i].v),
+		};
+
+		b->cell[i].pub = !row[4].null;
+		if (od_table_add_row(t, row) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The route's distinct riders: noised and suppressed below k like any
+ * count, and suppressed above the published accepted taps too: more riders
+ * than published taps would tell that the suppressed cells hold at least
+ * the difference. r walks the estimates, which are in route order. */
+static struct od_cell riders_cell(struct build *b, uint32_t route, const struct od_cell *accepted, size_t *r)
+{
+	uint64_t published;
+	struct od_cell c;
+
+	while (*r < b->rs.nriders && b->rs.riders[*r].route < route)
+		(*r)++;
+	if (*r == b->rs.nriders || b->rs.riders[*r].route != route)
+		return sum_cell(b, 0); /* no sketch: no accepted tap stored */
+	c = count_cell(b, (uint64_t)llround(b->rs.riders[*r].estimate), &published);
+	if (!c.null && (accepted->null || published > accepted->u)) {
+		b->out->suppressed++;
+		return (struct od_cell){ .null = 1 };
+	}
+	return c;
+}
+
+/* Route totals from the published cells: the groups are sorted by route. */
+static int build_route_day(struct build *b, struct od_table *t)
+{
+	const struct kp_rs_result *g = &b->rs.rsh;
+	size_t r = 0;
+
+	od_table_init(t, "ridership_route_day", "Accepted taps and distinct riders by route and day",
+	              route_day_fields, NFIELDS(route_day_fields));
+	for (size_t i = 0; i < g->n;) {
+		uint32_t route = g->g[i].k[0];
+		uint64_t sum = 0;
+
+		for (; i < g->n && g->g[i].k[0] == route; i++)
+			sum += b->cell[i].pub ? b->cell[i].v : 0;
+		struct od_cell row[NFIELDS(route_day_fields)] = {
+			date_cell(b->out->service_date), int_cell(route), sum_cell(b, sum),
+		};
+		row[3] = riders_cell(b, route, &row[2], &r);
+		if (od_table_add_row(t, row) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int key3_cmp(const uint32_t *a, const uint32_t *b)
+{
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/* Secondary suppression of the fare table (tables.h): while the suppressed
+ * fares are one, or sum to less than k, suppress the smallest published
+ * one too. sums are the taps under published cells, the attacker's view. */
+static void suppress_fares_secondary(const struct od_disclosure *d, const uint64_t *sums, const uint8_t *seen,
+                                     uint8_t *pub)
+{
+	for (;;) {
+		uint64_t hidden = 0;
+		size_t nhidden = 0, smallest = FARES_N;
+
+		for (size_t f = 0; f < FARES_N; f++) {
+			if (!seen[f])
+				continue;
+			if (!pub[f]) {
+				hidden += sums[f];
+				nhidden++;
+			} else if (smallest == FARES_N || sums[f] < sums[smallest]) {
+				smallest = f;
+			}
+		}
+		if (nhidden == 0 || (nhidden >= 2 && hidden >= d->k) || smallest == FARES_N)
+			return;
+		pub[smallest] = 0;
+	}
+}
+
+static int build_fare_day(struct build *b, struct od_table *t)
+{
+	const struct kp_rs_result *cells = &b->rs.rsh, *fares = &b->rs.rshf;
+	uint64_t *sums = calloc(FARES_N, sizeof(*sums)), *noisy = calloc(FARES_N, sizeof(*noisy));
+	uint8_t *seen = calloc(FARES_N, 1), *pub = calloc(FARES_N, 1);
+	size_t c = 0;
+	int rc = -1;
+
+	od_table_init(t, "ridership_fare_day", "Accepted taps by fare product and day", fare_day_fields,
+	              NFIELDS(fare_day_fields));
+	if (sums == NULL || noisy == NULL || seen == NULL || pub == NULL)
+		goto out;
+	/* Both are sorted by (route, stop, hour): walk them together. */
+	for (size_t i = 0; i < fares->n; i++) {
+		const struct kp_rs_group *g = &fares->g[i];
+
+		while (c < cells->n && key3_cmp(cells->g[c].k, g->k) < 0)
+			c++;
+		if (c == cells->n || key3_cmp(cells->g[c].k, g->k) != 0 || !b->cell[c].pub)
+			continue;
+		sums[g->k[3]] += g->v[KP_RS_ACCEPTED];
+		seen[g->k[3]] = 1;
+	}
+	for (size_t f = 0; f < FARES_N; f++) {
+		if (!seen[f])
+			continue;
+		b->out->cells++;
+		pub[f] = od_disclosure_publish(b->d, sums[f], &noisy[f]);
+	}
+	suppress_fares_secondary(b->d, sums, seen, pub);
+	for (size_t f = 0; f < FARES_N; f++) {
+		if (!seen[f])
+			continue;
+		b->out->suppressed += !pub[f];
+		struct od_cell row[NFIELDS(fare_day_fields)] = {
+			date_cell(b->out->service_date), int_cell(f),
+			pub[f] ? (struct od_cell){ .u = noisy[f] } : (struct od_cell){ .null = 1 },
+		};
+		if (od_table_add_row(t, row) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(sums);
+	free(noisy);
+	free(seen);
+	free(pub);
+	return rc;
+}
+
+/* The sum of the published route × stop × hour cells at stop and hour. */
+static uint64_t published_at_stop(const struct build *b, uint32_t stop, uint8_t hour)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < b->rs.rsh.n; i++)
+		if (b->cell[i].pub && b->rs.rsh.g[i].k[1] == stop && b->rs.rsh.g[i].k[2] == hour)
+			sum += b->cell[i].v;
+	return sum;
+}
+
+/* Whether the route level's accepted taps of (route, hour) may be
+ * published: they are the taps of the vehicles with counters, a part of
+ * the route's taps of that hour, whose cells (one per stop) are published
+ * too. Their difference must not be a suppressed cell, nor a count below
+ * k of the other vehicles: so no cell of (route, hour) may be suppressed,
+ * and the taps of the vehicles without counters are none or at least k. */
+static int route_hour_publishable(const struct build *b, uint32_t route, uint8_t hour, uint64_t accepted)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < b->rs.rsh.n; i++) {
+		const struct kp_rs_group *g = &b->rs.rsh.g[i];
+
+		if (g->k[0] != route || g->k[2] != hour)
+			continue;
+		if (!b->cell[i].pub)
+			return 0;
+		total += g->v[KP_RS_ACCEPTED];
+	}
+	return total >= accepted && (total == accepted || total - accepted >= b->d->k);
+}
+
+/* A route level's accepted taps (route_hour_publishable), or null. */
+static struct od_cell route_accepted_cell(struct build *b, const struct st_reconcile_row *r)
+{
+	if (!route_hour_publishable(b, r->place_id, r->hour, r->accepted)) {
+		b->out->cells++;
+		b->out->suppressed++;
+		return (struct od_cell){ .null = 1 };
+	}
+	return count_cell(b, r->accepted, NULL);
+}
+
+static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_level level,
+                        const struct st_reconcile_row *r)
+{
+	uint64_t boardings, accepted;
+	struct od_cell row[NFIELDS(rate_fields)] = {
+		date_cell(r->service_date),
+		{ .s = kp_rate_level_name(level) },
+		int_cell(r->place_id),
+		int_cell(r->hour),
+		{ .s = kp_rate_source_name(r->source) },
+		count_cell(b, r->boardings, &boardings),
+		count_cell(b, r->alightings, NULL),
+		level == ST_RECONCILE_STOP ? sum_cell(b, published_at_stop(b, r->place_id, r->hour))
+		                           : route_accepted_cell(b, r),
+		{ .u = r->complete },
+		{ .null = 1 },
+	};
+
+	accepted = row[7].u;
+	if (r->complete && !row[5].null && !row[7].null && boardings > 0)
+		row[9] = (struct od_cell){ .d = (double)accepted / (double)boardings };
+	return od_table_add_row(t, row);
+}
+
+static int build_rate(struct build *b, struct od_table *t)
+{
+	od_table_init(t, "validation_rate", "Accepted taps against camera and counter boardings", rate_fields,
+	              NFIELDS(rate_fields));
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < b->rs.rate[l].n; i++)
+			if (add_rate_row(b, t, l == 0 ? ST_RECONCILE_ROUTE : ST_RECONCILE_STOP, &b->rs.rate[l].v[i]) != 0)
+				return -1;
+	return 0;
+}
+
+int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure *d, int64_t now_ms,
+                    struct od_tables *out, char err[OD_ERR_SIZE])
+{
+	struct build b = { .out = out, .d = d };
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->service_date = date;
+	if (read_all(db, date, now_ms, &b, err) != 0)
+		goto done;
+	if (build_route_stop_hour(&b, &out->t[out->n++]) != 0 || build_route_day(&b, &out->t[out->n++]) != 0 ||
+	    build_fare_day(&b, &out->t[out->n++]) != 0)
+		goto oom;
+	if (b.rs.rate[0].n + b.rs.rate[1].n > 0 && build_rate(&b, &out->t[out->n++]) != 0)
+		goto oom;
+	rc = 0;
+	goto done;
+oom:
+	snprintf(err, OD_ERR_SIZE, "out of memory");
+done:
+	free(b.cell);
+	kp_rs_free(&b.rs.rsh);
+	kp_rs_free(&b.rs.rshf);
+	kp_rate_free(&b.rs.rate[0]);
+	kp_rate_free(&b.rs.rate[1]);
+	free(b.rs.riders);
+	return rc;
+}
+
+void od_tables_free(struct od_tables *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		od_table_free(&t->t[i]);
+	t->n = 0;
+}

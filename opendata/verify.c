@@ -1,0 +1,758 @@
+/*
+ * verify.c — checks an open-data package (verify.h).
+ *
+ * Every check goes on after a problem, so one run lists them all. Files
+ * are read whole (a day's package is megabytes); CSV is parsed with
+ * libcsv in strict mode, JSON with cJSON, and both become a grid of cell
+ * texts that one set of checks reads, so the CSV and the JSON of a table
+ * are held to the same rules and compared cell by cell.
+ */
+#define _GNU_SOURCE
+#include "opendata/verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <csv.h>
+#include <sodium.h>
+
+#include "opendata/package.h"
+#include "opendata/tables.h"
+#include "storage/service_day.h"
+
+#define FILE_MAX ((size_t)1 << 30)
+#define LINE_SIZE 512
+#define HEX_SHA256_SIZE (2 * crypto_hash_sha256_BYTES + 1)
+
+struct verify {
+	const char *dir;
+	void (*problem)(void *ctx, const char *line);
+	void *ctx;
+	size_t problems;
+	uint64_t k;
+};
+
+__attribute__((format(printf, 2, 3))) static void problem(struct verify *v, const char *fmt, ...)
+{
+	char line[LINE_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	v->problem(v->ctx, line);
+	v->problems++;
+}
+
+/* A plain file name of the package: no path, no hidden file. */
+static int plain_name(const char *name)
+{
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL && strlen(name) < 256;
+}
+
+/* Reads dir/name whole (NUL-terminated); NULL with errno set. */
+static char *read_whole(const char *dir, const char *name, size_t *len)
+{
+	char path[4096];
+	struct stat st;
+	char *buf = NULL;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > FILE_MAX) {
+		fclose(f);
+		errno = EINVAL;
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf != NULL) {
+		*len = fread(buf, 1, (size_t)st.st_size, f);
+		buf[*len] = '\0';
+		if (ferror(f) || *len != (size_t)st.st_size) {
+			free(buf);
+			buf = NULL;
+			errno = EIO;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int sha256_of(struct verify *v, const char *name, char hex[HEX_SHA256_SIZE])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	size_t len;
+	char *buf = read_whole(v->dir, name, &len);
+
+	if (buf == NULL)
+		return -1;
+	crypto_hash_sha256(h, (const uint8_t *)buf, len);
+	sodium_bin2hex(hex, HEX_SHA256_SIZE, h, sizeof(h));
+	free(buf);
+	return 0;
+}
+
+/* ------------------------------------------------------------ SHA256SUMS */
+
+struct listed {
+	char **names;
+	size_t n;
+};
+
+static int is_hex64(const char *s)
+{
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static void check_sum_line(struct verify *v, const char *line, size_t lineno, struct listed *l)
+{
+	char hex[HEX_SHA256_SIZE];
+	const char *name;
+	char **p;
+
+	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(line + 66)) {
+		problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
+		return;
+	}
+	name = line + 66;
+	p = realloc(l->names, (l->n + 1) * sizeof(*p));
+	if (p != NULL)
+		l->names = p;
+	if (p == NULL || (l->names[l->n] = strdup(name)) == NULL)
+		problem(v, OD_SUMS ": out of memory");
+	else
+		l->n++;
+	if (sha256_of(v, name, hex) != 0)
+		problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
+	else if (memcmp(hex, line, 64) != 0)
+		problem(v, "%s: SHA-256 does not match " OD_SUMS " (the file was changed)", name);
+}
+
+static int listed_has(const struct listed *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void check_unlisted(struct verify *v, const struct listed *l)
+{
+	DIR *d = opendir(v->dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		problem(v, "%s: %s", v->dir, strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, OD_SUMS) == 0 ||
+		    strcmp(e->d_name, OD_SIGNATURE) == 0)
+			continue;
+		if (!listed_has(l, e->d_name))
+			problem(v, "%s: not listed in " OD_SUMS, e->d_name);
+	}
+	closedir(d);
+}
+
+static void check_sums(struct verify *v)
+{
+	struct listed l = { 0 };
+	size_t len, lineno = 0;
+	char *buf = read_whole(v->dir, OD_SUMS, &len), *line, *save = NULL;
+
+	if (buf == NULL) {
+		problem(v, OD_SUMS ": cannot be read: %s", strerror(errno));
+		return;
+	}
+	if (len == 0 || buf[len - 1] != '\n')
+		problem(v, OD_SUMS ": does not end with a newline");
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		check_sum_line(v, line, ++lineno, &l);
+	check_unlisted(v, &l);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
+	free(buf);
+}
+
+/* ------------------------------------------------------------- signature */
+
+static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE])
+{
+	char why[OD_MINISIGN_WHY_SIZE];
+	size_t mlen, slen;
+	char *manifest = read_whole(v->dir, OD_MANIFEST, &mlen);
+	char *sig = manifest ? read_whole(v->dir, OD_SIGNATURE, &slen) : NULL;
+
+	if (manifest == NULL)
+		problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
+	else if (sig == NULL)
+		problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
+	else if (od_minisign_verify(pk, (const uint8_t *)manifest, mlen, sig, why) != 0)
+		problem(v, OD_SIGNATURE ": %s", why);
+	free(manifest);
+	free(sig);
+}
+
+/* ----------------------------------------------------------------- grids */
+
+/* A table's cells as text, CSV or JSON alike; "" for empty or null. */
+struct grid {
+	size_t ncols, nrows; /* rows after the header */
+	char **cells;        /* (nrows + 1) * ncols: row 0 is the header */
+	size_t cap, row_fill;
+	int bad; /* a row of the wrong width was met (reported once) */
+};
+
+static void grid_free(struct grid *g)
+{
+	for (size_t i = 0; i < (g->nrows + 1) * g->ncols + g->row_fill && g->cells; i++)
+		free(g->cells[i]);
+	free(g->cells);
+	memset(g, 0, sizeof(*g));
+}
+
+static int grid_push(struct grid *g, const char *text, size_t len)
+{
+	size_t at = (g->nrows + (g->ncols ? 1 : 0)) * g->ncols + g->row_fill;
+
+	if (at == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		char **p = realloc(g->cells, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		g->cells = p;
+		g->cap = cap;
+	}
+	g->cells[at] = strndup(text ? text : "", len);
+	if (g->cells[at] == NULL)
+		return -1;
+	g->row_fill++;
+	return 0;
+}
+
+static int grid_push_str(struct grid *g, const char *text)
+{
+	return grid_push(g, text, text ? strlen(text) : 0);
+}
+
+/* Ends a row: the first fixes the width; a later one of another width marks bad. */
+static void grid_end_row(struct grid *g)
+{
+	if (g->ncols == 0) {
+		g->ncols = g->row_fill;
+		g->row_fill = 0;
+		return;
+	}
+	if (g->row_fill != g->ncols) {
+		g->bad = 1;
+		for (size_t i = 0; i < g->row_fill; i++)
+			free(g->cells[(g->nrows + 1) * g->ncols + i]);
+	} else {
+		g->nrows++;
+	}
+	g->row_fill = 0;
+}
+
+static const char *cell(const struct grid *g, size_t row, size_t col)
+{
+	return g->cells[row * g->ncols + col];
+}
+
+struct csv_ctx {
+	struct grid *g;
+	int oom;
+};
+
+static void csv_field(void *s, size_t len, void *data)
+{
+	struct csv_ctx *c = data;
+
+	if (grid_push(c->g, s, len) != 0)
+		c->oom = 1;
+}
+
+static void csv_row(int term, void *data)
+{
+	(void)term;
+	grid_end_row(((struct csv_ctx *)data)->g);
+}
+
+static int read_csv(struct verify *v, const char *name, struct grid *g)
+{
+	struct csv_parser p;
+	struct csv_ctx c = { .g = g };
+	size_t len;
+	char *buf = read_whole(v->dir, name, &len);
+	int rc = -1;
+
+	if (buf == NULL) {
+		problem(v, "%s: cannot be read: %s", name, strerror(errno));
+		return -1;
+	}
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+		problem(v, "%s: out of memory", name);
+		free(buf);
+		return -1;
+	}
+	if (csv_parse(&p, buf, len, csv_field, csv_row, &c) != len || csv_fini(&p, csv_field, csv_row, &c) != 0)
+		problem(v, "%s: not CSV (RFC 4180): %s", name, csv_strerror(csv_error(&p)));
+	else if (c.oom)
+		problem(v, "%s: out of memory", name);
+	else if (g->bad)
+		problem(v, "%s: a row has not as many cells as the header", name);
+	else
+		rc = 0;
+	csv_free(&p);
+	free(buf);
+	return rc;
+}
+
+/* A JSON value as the text its CSV cell would hold, for the field's type. */
+static int json_cell_text(const cJSON *x, const char *type, char out[OD_CELL_TEXT_SIZE])
+{
+	if (cJSON_IsNull(x)) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (cJSON_IsString(x) && (strcmp(type, "string") == 0 || strcmp(type, "date") == 0)) {
+		snprintf(out, OD_CELL_TEXT_SIZE, "%s", x->valuestring);
+		return 0;
+	}
+	if (cJSON_IsBool(x) && strcmp(type, "boolean") == 0) {
+		snprintf(out, OD_CELL_TEXT_SIZE, "%s", cJSON_IsTrue(x) ? "true" : "false");
+		return 0;
+	}
+	if (cJSON_IsNumber(x) && strcmp(type, "integer") == 0 && x->valuedouble >= 0 && x->valuedouble < 9007199254740992.0 &&
+	    x->valuedouble == (double)(uint64_t)x->valuedouble) {
+		snprintf(out, OD_CELL_TEXT_SIZE, "%" PRIu64, (uint64_t)x->valuedouble);
+		return 0;
+	}
+	if (cJSON_IsNumber(x) && strcmp(type, "number") == 0) {
+		snprintf(out, OD_CELL_TEXT_SIZE, "%.4f", x->valuedouble);
+		return 0;
+	}
+	return -1;
+}
+
+/* The JSON form: an array of objects keyed by the schema's field names. */
+static int read_json(struct verify *v, const char *name, const cJSON *fields, struct grid *g)
+{
+	char text[OD_CELL_TEXT_SIZE];
+	size_t len, row = 0;
+	char *buf = read_whole(v->dir, name, &len);
+	cJSON *doc, *obj, *f;
+	int rc = -1;
+
+	if (buf == NULL) {
+		problem(v, "%s: cannot be read: %s", name, strerror(errno));
+		return -1;
+	}
+	doc = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsArray(doc)) {
+		problem(v, "%s: not a JSON array of rows", name);
+		goto out;
+	}
+	cJSON_ArrayForEach(f, fields)
+		if (grid_push_str(g, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"))) != 0)
+			goto oom;
+	grid_end_row(g);
+	cJSON_ArrayForEach(obj, doc) {
+		row++;
+		if (!cJSON_IsObject(obj) || (size_t)cJSON_GetArraySize(obj) != g->ncols) {
+			problem(v, "%s: row %zu is not an object of the %zu fields", name, row, g->ncols);
+			goto out;
+		}
+		cJSON_ArrayForEach(f, fields) {
+			const char *fname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name"));
+			const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
+			const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, fname);
+
+			if (x == NULL || type == NULL || json_cell_text(x, type, text) != 0) {
+				problem(v, "%s: row %zu: %s is missing or not of type %s", name, row, fname, type ? type : "?");
+				goto out;
+			}
+			if (grid_push_str(g, text) != 0)
+				goto oom;
+		}
+		grid_end_row(g);
+	}
+	rc = 0;
+	goto out;
+oom:
+	problem(v, "%s: out of memory", name);
+out:
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- schemas */
+
+/* The Table Schema's view of a field, checked against the vocabulary. */
+struct field_rule {
+	const char *name;
+	const struct od_field *known;
+	int key;
+	uint64_t minimum;
+};
+
+#define FIELDS_MAX OD_FIELDS_MAX
+
+static int check_schema(struct verify *v, const char *res, const cJSON *schema, struct field_rule *rules,
+                        size_t *n)
+{
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(schema, "fields"), *f, *pk, *p;
+
+	*n = 0;
+	if (!cJSON_IsArray(fields) || cJSON_GetArraySize(fields) == 0 || cJSON_GetArraySize(fields) > FIELDS_MAX) {
+		problem(v, "%s: the schema has no list of fields", res);
+		return -1;
+	}
+	cJSON_ArrayForEach(f, fields) {
+		struct field_rule *r = &rules[(*n)++];
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "constraints");
+		const cJSON *min = cJSON_GetObjectItemCaseSensitive(c, "minimum");
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
+
+		*r = (struct field_rule){ .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name")) };
+		r->known = r->name ? od_tables_known_field(r->name) : NULL;
+		if (r->known == NULL) {
+			problem(v, "%s: field '%s' is not an open-data field (a record-level column?)", res,
+			        r->name ? r->name : "?");
+			return -1;
+		}
+		if (type == NULL || strcmp(type, od_type_name(r->known->type)) != 0) {
+			problem(v, "%s: field %s has type %s, not %s", res, r->name, type ? type : "?",
+			        od_type_name(r->known->type));
+			return -1;
+		}
+		if (r->known->type == OD_COUNT) {
+			if (!cJSON_IsNumber(min) || min->valuedouble < (double)v->k) {
+				problem(v, "%s: count field %s allows values below k %" PRIu64 " (no minimum constraint of k)",
+				        res, r->name, v->k);
+				return -1;
+			}
+			r->minimum = (uint64_t)min->valuedouble;
+		}
+	}
+	pk = cJSON_GetObjectItemCaseSensitive(schema, "primaryKey");
+	if (!cJSON_IsArray(pk) || cJSON_GetArraySize(pk) == 0) {
+		problem(v, "%s: the schema has no primary key", res);
+		return -1;
+	}
+	cJSON_ArrayForEach(p, pk) {
+		size_t i;
+
+		for (i = 0; i < *n; i++)
+			if (cJSON_IsString(p) && strcmp(p->valuestring, rules[i].name) == 0)
+				break;
+		if (i == *n || rules[i].known->type == OD_COUNT || rules[i].known->type == OD_NUMBER) {
+			problem(v, "%s: primary key field %s is not a dimension of the table", res,
+			        cJSON_IsString(p) ? p->valuestring : "?");
+			return -1;
+		}
+		rules[i].key = 1;
+	}
+	return 0;
+}
+
+/* Whether text is a value of the field's type (not empty). */
+static int cell_valid(const struct od_field *f, const char *text)
+{
+	uint32_t date;
+	char *end;
+
+	switch (f->type) {
+	case OD_DATE:
+		return st_date_parse(text, &date) == 0;
+	case OD_INTEGER:
+	case OD_COUNT:
+		if (text[0] < '0' || text[0] > '9' || (text[0] == '0' && text[1] != '\0'))
+			return 0;
+		for (const char *p = text; *p; p++)
+			if (*p < '0' || *p > '9')
+				return 0;
+		return strlen(text) <= 19;
+	case OD_NUMBER:
+		errno = 0;
+		(void)strtod(text, &end);
+		return errno == 0 && end != text && *end == '\0' && (text[0] >= '0' && text[0] <= '9');
+	case OD_STRING:
+		return strcmp(text, "route") == 0 || strcmp(text, "stop") == 0 || strcmp(text, "signed") == 0 ||
+		       strcmp(text, "nvr") == 0;
+	case OD_BOOLEAN:
+		return strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+	}
+	return 0;
+}
+
+struct keyed_row {
+	char key[LINE_SIZE];
+	size_t row;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed_row *)a)->key, ((const struct keyed_row *)b)->key);
+}
+
+/* Primary keys are unique: one row per aggregate cell, never a record. */
+static void check_unique(struct verify *v, const char *name, const struct grid *g, const struct field_rule *rules)
+{
+	struct keyed_row *k = calloc(g->nrows ? g->nrows : 1, sizeof(*k));
+
+	if (k == NULL) {
+		problem(v, "%s: out of memory", name);
+		return;
+	}
+	for (size_t r = 0; r < g->nrows; r++) {
+		size_t at = 0;
+
+		k[r].row = r + 1;
+		for (size_t c = 0; c < g->ncols; c++)
+			if (rules[c].key && at < sizeof(k[r].key))
+				at += (size_t)snprintf(k[r].key + at, sizeof(k[r].key) - at, "%s,", cell(g, r + 1, c));
+	}
+	qsort(k, g->nrows, sizeof(*k), keyed_cmp);
+	for (size_t r = 1; r < g->nrows; r++)
+		if (strcmp(k[r - 1].key, k[r].key) == 0)
+			problem(v, "%s: rows %zu and %zu have the same key (%s): not aggregate cells", name, k[r - 1].row,
+			        k[r].row, k[r].key);
+	free(k);
+}
+
+static void check_cells(struct verify *v, const char *name, const struct grid *g, const struct field_rule *rules,
+                        size_t n)
+{
+	if (g->ncols != n) {
+		problem(v, "%s: %zu columns, the schema has %zu fields", name, g->ncols, n);
+		return;
+	}
+	for (size_t c = 0; c < n; c++)
+		if (strcmp(cell(g, 0, c), rules[c].name) != 0) {
+			problem(v, "%s: column %zu is '%s', the schema says %s", name, c + 1, cell(g, 0, c), rules[c].name);
+			return;
+		}
+	for (size_t r = 1; r <= g->nrows; r++) {
+		for (size_t c = 0; c < n; c++) {
+			const char *text = cell(g, r, c);
+			const struct od_field *f = rules[c].known;
+
+			if (text[0] == '\0') {
+				if (rules[c].key || (f->type != OD_COUNT && f->type != OD_NUMBER))
+					problem(v, "%s: row %zu: %s is empty", name, r, f->name);
+				continue;
+			}
+			if (!cell_valid(f, text))
+				problem(v, "%s: row %zu: %s '%s' is not a %s", name, r, f->name, text, od_type_name(f->type));
+			else if (f->type == OD_COUNT && strtoull(text, NULL, 10) < v->k)
+				problem(v, "%s: row %zu: %s %s is below k %" PRIu64 " and should be suppressed", name, r,
+				        f->name, text, v->k);
+		}
+	}
+	check_unique(v, name, g, rules);
+}
+
+/* ------------------------------------------------------------- resources */
+
+struct table_forms {
+	char name[128];
+	struct grid csv, json;
+	int have_csv, have_json;
+};
+
+#define TABLES_MAX 16
+
+static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables)
+{
+	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "path"));
+	const char *hash = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "hash"));
+	const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "format"));
+	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(res, "schema");
+	struct field_rule rules[FIELDS_MAX];
+	struct table_forms *t = NULL;
+	char hex[HEX_SHA256_SIZE], stem[128];
+	size_t n;
+	int json;
+
+	if (path == NULL || !plain_name(path) || format == NULL ||
+	    (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)) {
+		problem(v, OD_MANIFEST ": a resource without a plain path or a csv or json format");
+		return;
+	}
+	json = strcmp(format, "json") == 0;
+	if (sha256_of(v, path, hex) != 0) {
+		problem(v, "%s: in " OD_MANIFEST " but cannot be read: %s", path, strerror(errno));
+		return;
+	}
+	if (hash == NULL || strncmp(hash, "sha256:", 7) != 0 || strcmp(hash + 7, hex) != 0)
+		problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
+	if (check_schema(v, path, schema, rules, &n) != 0)
+		return;
+	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
+	for (size_t i = 0; i < *ntables; i++)
+		if (strcmp(tables[i].name, stem) == 0)
+			t = &tables[i];
+	if (t == NULL && *ntables < TABLES_MAX) {
+		t = &tables[(*ntables)++];
+		snprintf(t->name, sizeof(t->name), "%s", stem);
+	}
+	if (t == NULL || (json ? t->have_json : t->have_csv)) {
+		problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
+		return;
+	}
+	if (json ? read_json(v, path, cJSON_GetObjectItemCaseSensitive(schema, "fields"), &t->json)
+	         : read_csv(v, path, &t->csv)) {
+		return;
+	}
+	check_cells(v, path, json ? &t->json : &t->csv, rules, n);
+	*(json ? &t->have_json : &t->have_csv) = 1;
+}
+
+/* The JSON of a table holds the CSV's values. */
+static void check_same(struct verify *v, const struct table_forms *t)
+{
+	if (!t->have_csv || !t->have_json)
+		return;
+	if (t->csv.nrows != t->json.nrows || t->csv.ncols != t->json.ncols) {
+		problem(v, "%s.json: %zu rows, %s.csv has %zu", t->name, t->json.nrows, t->name, t->csv.nrows);
+		return;
+	}
+	for (size_t r = 1; r <= t->csv.nrows; r++)
+		for (size_t c = 0; c < t->csv.ncols; c++)
+			if (strcmp(cell(&t->csv, r, c), cell(&t->json, r, c)) != 0) {
+				problem(v, "%s.json: row %zu: %s is '%s', %s.csv has '%s'", t->name, r, cell(&t->csv, 0, c),
+				        cell(&t->json, r, c), t->name, cell(&t->csv, r, c));
+				return;
+			}
+}
+
+static const struct table_forms *find_table(const struct table_forms *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0 && t[i].have_csv)
+			return &t[i];
+	return NULL;
+}
+
+static size_t column(const struct grid *g, const char *name)
+{
+	for (size_t c = 0; c < g->ncols; c++)
+		if (strcmp(cell(g, 0, c), name) == 0)
+			return c;
+	return SIZE_MAX;
+}
+
+/* A route's day total is the sum of its published cells (or suppressed
+ * when that sum is below k): nothing suppressed hides in the difference. */
+static void check_route_totals(struct verify *v, const struct table_forms *tables, size_t n)
+{
+	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
+	const struct table_forms *day = find_table(tables, n, "ridership_route_day");
+	size_t rr, ra, dr, da, dd;
+
+	if (rsh == NULL || day == NULL)
+		return;
+	rr = column(&rsh->csv, "route_id");
+	ra = column(&rsh->csv, "accepted");
+	dr = column(&day->csv, "route_id");
+	da = column(&day->csv, "accepted");
+	dd = column(&day->csv, "riders");
+	if (rr == SIZE_MAX || ra == SIZE_MAX || dr == SIZE_MAX || da == SIZE_MAX)
+		return;
+	for (size_t d = 1; d <= day->csv.nrows; d++) {
+		const char *route = cell(&day->csv, d, dr), *total = cell(&day->csv, d, da);
+		uint64_t sum = 0;
+
+		for (size_t r = 1; r <= rsh->csv.nrows; r++)
+			if (strcmp(cell(&rsh->csv, r, rr), route) == 0)
+				sum += strtoull(cell(&rsh->csv, r, ra), NULL, 10);
+		if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
+			problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
+			           "(%" PRIu64 "): a suppressed cell could be recovered",
+			        route, total[0] ? total : "(suppressed)", sum);
+		if (dd != SIZE_MAX && cell(&day->csv, d, dd)[0] != '\0' &&
+		    (total[0] == '\0' || strtoull(cell(&day->csv, d, dd), NULL, 10) > strtoull(total, NULL, 10)))
+			problem(v, "ridership_route_day.csv: route %s: %s riders beside %s accepted taps would bound the "
+			           "suppressed cells",
+			        route, cell(&day->csv, d, dd), total[0] ? total : "no published");
+	}
+}
+
+static void check_manifest(struct verify *v)
+{
+	struct table_forms tables[TABLES_MAX];
+	size_t len, ntables = 0;
+	char *buf = read_whole(v->dir, OD_MANIFEST, &len);
+	cJSON *doc, *res, *k;
+
+	if (buf == NULL) {
+		problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
+		return;
+	}
+	doc = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	memset(tables, 0, sizeof(tables));
+	if (doc == NULL) {
+		problem(v, OD_MANIFEST ": not JSON");
+		return;
+	}
+	k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	                                             cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
+	                                     "k");
+	if (!cJSON_IsNumber(k) || k->valuedouble < 1) {
+		problem(v, OD_MANIFEST ": no komposter.disclosure.k (the suppression threshold)");
+		goto out;
+	}
+	v->k = (uint64_t)k->valuedouble;
+	res = cJSON_GetObjectItemCaseSensitive(doc, "resources");
+	if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) == 0) {
+		problem(v, OD_MANIFEST ": no resources");
+		goto out;
+	}
+	cJSON_ArrayForEach(k, res)
+		check_resource(v, k, tables, &ntables);
+	for (size_t i = 0; i < ntables; i++)
+		check_same(v, &tables[i]);
+	check_route_totals(v, tables, ntables);
+out:
+	for (size_t i = 0; i < ntables; i++) {
+		grid_free(&tables[i].csv);
+		grid_free(&tables[i].json);
+	}
+	cJSON_Delete(doc);
+}
+
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE],
+                 void (*report)(void *ctx, const char *line), void *ctx)
+{
+	struct verify v = { .dir = dir, .problem = report, .ctx = ctx };
+
+	if (sodium_init() < 0) {
+		problem(&v, "libsodium failed to start");
+		return v.problems;
+	}
+	check_sums(&v);
+	check_signature(&v, pk);
+	check_manifest(&v);
+	return v.problems;
+}

@@ -1,0 +1,34 @@
+/*
+ * verify.h — checks an open-data package (package.h) the way anyone can
+ * who holds the server's public key, and says what is wrong, one line per
+ * problem:
+ *  - SHA256SUMS: every line is "HEX  NAME" and NAME's SHA-256 is HEX; every
+ *    file of the folder but SHA256SUMS and the signature is listed;
+ *  - the minisign signature of datapackage.json verifies with the key;
+ *  - datapackage.json: every resource's file exists and has its "hash";
+ *    every field of every schema is an open-data field of its type (no
+ *    other column, so no pseudonym, token or device id), and every count
+ *    field has "minimum" at least the manifest's k;
+ *  - every CSV (read with libcsv) and JSON file: the header is the schema's
+ *    fields, each cell has the field's type, key cells are present and
+ *    primary keys unique (a row is a cell of an aggregate, never a record),
+ *    no published count is below k; the JSON of a table holds the same
+ *    values as its CSV;
+ *  - the route-day totals are the sums of the published route × stop × hour
+ *    cells, so no suppressed cell can be recovered from them.
+ * Messages name the file, and the row and field where there is one.
+ */
+#ifndef OD_VERIFY_H
+#define OD_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opendata/minisign.h"
+
+/* Calls problem(ctx, line) for each problem (line without newline).
+ * Returns the number of problems: 0 means the package is valid. */
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE],
+                 void (*problem)(void *ctx, const char *line), void *ctx);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * cmd_export.c — `komposter export --date D --out DIR`: the open-data
+ * package of one service date (opendata/package.h), signed with the
+ * server's key. The tables, disclosure control and files are
+ * opendata/'s; this command reads the config ([open_data] k and epsilon,
+ * [ingest] server_key), opens the database read-only and reports.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "firmware-proto/keyfile.h"
+#include "opendata/package.h"
+#include "opendata/tables.h"
+#include "storage/service_day.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#define CMD "export"
+
+static const char help[] =
+	"Usage: komposter export --date YYYY-MM-DD --out DIR [--key FILE]\n"
+	"                        [--previous FILE]\n\n"
+	"Writes the open-data package of one service date into DIR (made when\n"
+	"missing; a DIR that already holds a package is refused): the tables\n"
+	"ridership_route_stop_hour, ridership_route_day, ridership_fare_day and,\n"
+	"when the date has camera counts, validation_rate, each as CSV and JSON;\n"
+	"minisign.pub, the server's public key; datapackage.json, the Frictionless\n"
+	"manifest (schemas, CC-BY-4.0, the hash-chain head, the previous\n"
+	"manifest's SHA-256); SHA256SUMS; and datapackage.json.minisig, the\n"
+	"manifest's minisign signature made with the server's key.\n"
+	"Counts below [open_data] k (default 10) are suppressed (an empty CSV\n"
+	"cell, JSON null), after noise when [open_data] epsilon is set; totals\n"
+	"are sums of published cells only. Prints what it wrote and the two\n"
+	"commands that verify the package with stock tools.\n\n"
+	"Options:\n"
+	"      --date DATE     the service date (YYYY-MM-DD)\n"
+	"      --out DIR       the package's folder\n"
+	"      --key FILE      the server's secret key (default: the config's\n"
+	"                      [ingest] server_key)\n"
+	"      --previous FILE the datapackage.json of the package this one\n"
+	"                      follows; its SHA-256 goes into the manifest\n"
+	"                      (default: none, null in the manifest)\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
+
+struct export_args {
+	const char *date_text, *out, *key, *previous;
+	uint32_t date;
+};
+
+enum { OPT_DATE = 0x200, OPT_OUT, OPT_KEY, OPT_PREVIOUS };
+
+static int export_option(void *ctx, int opt, const char *arg)
+{
+	struct export_args *a = ctx;
+
+	switch (opt) {
+	case OPT_DATE: a->date_text = arg; return CLI_CONTINUE;
+	case OPT_OUT: a->out = arg; return CLI_CONTINUE;
+	case OPT_KEY: a->key = arg; return CLI_CONTINUE;
+	case OPT_PREVIOUS: a->previous = arg; return CLI_CONTINUE;
+	default: return CLI_OPT_UNKNOWN;
+	}
+}
+
+static int parse_options(struct kp_cli *cli, int argc, char **argv, struct export_args *a)
+{
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "date", required_argument, NULL, OPT_DATE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "previous", required_argument, NULL, OPT_PREVIOUS },
+		{ NULL, 0, NULL, 0 },
+	};
+	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, export_option, a);
+
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(CMD, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (a->date_text == NULL)
+		return cli_usage(CMD, "--date is required");
+	if (st_date_parse(a->date_text, &a->date) != 0)
+		return cli_usage(CMD, "--date '%s' is not a date (YYYY-MM-DD)", a->date_text);
+	if (a->out == NULL || a->out[0] == '\0')
+		return cli_usage(CMD, "--out is required");
+	return CLI_CONTINUE;
+}
+
+static int report(const struct export_args *a, const struct od_tables *t, const struct od_disclosure *d)
+{
+	printf("wrote %s: %zu tables, %llu counts, %llu suppressed (k %llu%s)\n", a->out, t->n,
+	       (unsigned long long)t->cells, (unsigned long long)t->suppressed, (unsigned long long)d->k,
+	       d->epsilon > 0 ? ", noisy" : "");
+	printf("verify: (cd %s && sha256sum -c " OD_SUMS " && minisign -Vm " OD_MANIFEST " -p " OD_PUBKEY ")\n",
+	       a->out);
+	return cli_finish_output(CMD);
+}
+
+int cmd_export(struct kp_cli *cli, int argc, char **argv)
+{
+	struct export_args a = { 0 };
+	struct kp_config cfg;
+	struct od_disclosure d;
+	struct od_tables t = { 0 };
+	struct st_db *db = NULL;
+	char err[OD_ERR_SIZE], kerr[KP_KEYFILE_ERR_SIZE];
+	uint8_t sk[KP_SECRET_KEY_SIZE];
+	int status;
+
+	status = parse_options(cli, argc, argv, &a);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (cli_load_config(cli, CMD, &cfg) != 0)
+		return KP_EXIT_FAIL;
+	if (od_disclosure_init(&d, (uint64_t)cfg.open_data_k, cfg.open_data_epsilon) != 0)
+		return cli_fail(CMD, "[open_data]: bad k or epsilon");
+	if (kp_keyfile_read_secret(a.key != NULL ? a.key : cfg.server_key, sk, kerr) != 0)
+		return cli_fail(CMD, "%s", kerr);
+	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0) {
+		status = KP_EXIT_FAIL;
+		goto out;
+	}
+	fprintf(stderr, "komposter: export: reading %s\n", a.date_text);
+	if (od_tables_build(db, a.date, &d, cli_now_ms(), &t, err) != 0) {
+		st_db_close(db);
+		status = cli_fail(CMD, "%s", err);
+		goto out;
+	}
+	st_db_close(db);
+	const struct od_package_options o = { .dir = a.out, .sk = sk, .previous = a.previous, .disclosure = &d,
+		                              .now_ms = cli_now_ms() };
+	if (od_package_write(&t, &o, err) != 0)
+		status = cli_fail(CMD, "%s", err);
+	else
+		status = report(&a, &t, &d);
+out:
+	od_tables_free(&t);
+	memset(sk, 0, sizeof(sk));
+	return status;
+}

@@ -1,0 +1,116 @@
+/*
+ * cmd_verify.c — `komposter verify DIR --public-key HEX | --minisign-pub
+ * FILE`: checks an open-data package (opendata/verify.h) and prints each
+ * problem as one line on stderr. Needs no database and no config: anyone
+ * who downloaded a package and holds the server's public key can run it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "firmware-proto/hex.h"
+#include "opendata/minisign.h"
+#include "opendata/verify.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#define CMD "verify"
+#define PUB_FILE_MAX 1024
+
+static const char help[] =
+	"Usage: komposter verify DIR --public-key HEX\n"
+	"       komposter verify DIR --minisign-pub FILE\n\n"
+	"Checks the open-data package in DIR (as `komposter export` writes it):\n"
+	"every line of SHA256SUMS and that it lists every file; the minisign\n"
+	"signature of datapackage.json with the server's public key; every\n"
+	"resource's hash in datapackage.json; that every CSV (and its JSON)\n"
+	"matches its Table Schema, holds only open-data fields (no record-level\n"
+	"column: no pseudonym, card token or device id) and one row per key;\n"
+	"that no published count is below the manifest's k; that each route's\n"
+	"day total is the sum of its published cells; and that each JSON holds\n"
+	"its CSV's values. Prints one line on stderr per problem, or 'DIR: valid'\n"
+	"on stdout.\n\n"
+	"Options:\n"
+	"      --public-key HEX    the server's Ed25519 public key, 64 hex digits\n"
+	"                          (`komposter keygen`'s output, FILE.pub)\n"
+	"      --minisign-pub FILE the key in minisign's .pub format\n"
+	"  -h, --help              show this help and exit\n\n"
+	"Exit status: 0 the package is valid, 1 it is not (one line on stderr per\n"
+	"problem), 2 usage error.\n";
+
+struct verify_args {
+	const char *hex, *pub_file;
+};
+
+enum { OPT_PUBLIC_KEY = 0x200, OPT_MINISIGN_PUB };
+
+static int verify_option(void *ctx, int opt, const char *arg)
+{
+	struct verify_args *a = ctx;
+
+	switch (opt) {
+	case OPT_PUBLIC_KEY: a->hex = arg; return CLI_CONTINUE;
+	case OPT_MINISIGN_PUB: a->pub_file = arg; return CLI_CONTINUE;
+	default: return CLI_OPT_UNKNOWN;
+	}
+}
+
+static int read_pub_file(const char *path, uint8_t pk[OD_MINISIGN_PK_SIZE])
+{
+	char text[PUB_FILE_MAX];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return cli_fail(CMD, "--minisign-pub %s: %s", path, strerror(errno));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if (od_minisign_pub_parse(text, pk) != 0)
+		return cli_fail(CMD, "--minisign-pub %s: not a minisign public key", path);
+	return KP_EXIT_OK;
+}
+
+static void print_problem(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "komposter: " CMD ": %s\n", line);
+}
+
+int cmd_verify(struct kp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "public-key", required_argument, NULL, OPT_PUBLIC_KEY },
+		{ "minisign-pub", required_argument, NULL, OPT_MINISIGN_PUB },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verify_args a = { 0 };
+	uint8_t pk[OD_MINISIGN_PK_SIZE];
+	const char *dir = NULL;
+	struct stat st;
+	size_t problems;
+	int status;
+
+	status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, verify_option, &a);
+	if (status == CLI_CONTINUE)
+		status = cli_one_operand(CMD, argc, argv, "DIR", &dir);
+	if (status != CLI_CONTINUE)
+		return status;
+	if ((a.hex == NULL) == (a.pub_file == NULL))
+		return cli_usage(CMD, "give one of --public-key HEX and --minisign-pub FILE");
+	if (a.hex != NULL && (strlen(a.hex) != 2 * OD_MINISIGN_PK_SIZE || kp_hex_decode(a.hex, pk, sizeof(pk)) != 0))
+		return cli_usage(CMD, "--public-key: not 64 hex digits");
+	if (a.pub_file != NULL && read_pub_file(a.pub_file, pk) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	if (stat(dir, &st) != 0)
+		return cli_fail(CMD, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return cli_fail(CMD, "%s: not a directory", dir);
+	problems = od_verify(dir, pk, print_problem, NULL);
+	if (problems > 0)
+		return cli_fail(CMD, "%s: not valid (%zu problem%s)", dir, problems, problems == 1 ? "" : "s");
+	printf("%s: valid\n", dir);
+	return cli_finish_output(CMD);
+}
