@@ -8,6 +8,7 @@
  * no lock the writer holds (the resize lock is taken shared, and the
  * writer takes it exclusively only to grow the map, between transactions).
  */
+#define _GNU_SOURCE /* memmem */
 #include "ingest/api.h"
 
 #include <stdarg.h>
@@ -130,6 +131,9 @@ static int parse_request(const struct kp_http_request *req, struct api_req *ar, 
 		query = req->url + u.field_data[UF_QUERY].off;
 		query_len = u.field_data[UF_QUERY].len;
 	}
+	/* Before anything that might echo a piece of the query back. */
+	if (query != NULL && memmem(query, query_len, "kpt_", 4) != NULL)
+		return fail(a, 400, NULL, "tokens go in the Authorization header");
 	if (kp_query_parse(query, query_len, &ar->q, err) != 0)
 		return fail(a, 400, NULL, "%s", err);
 	if (kp_query_get(&ar->q, "token") != NULL || kp_query_get(&ar->q, "access_token") != NULL)
@@ -252,6 +256,8 @@ static int ridership_args(struct st_db *db, const struct kp_query *q, int64_t no
 		ra->q.from = ra->q.to;
 	if (ra->q.from > ra->q.to)
 		return fail(a, 400, NULL, "from is after to");
+	if (st_date_days(ra->q.to) - st_date_days(ra->q.from) >= KP_API_RANGE_DAYS_MAX)
+		return fail(a, 400, NULL, "from..to spans more than %d days; ask for less at a time", KP_API_RANGE_DAYS_MAX);
 	/* The range's last date had ended before now minus the grace. */
 	ra->closed = ra->q.to < settled.service_date;
 	return 0;

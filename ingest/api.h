@@ -35,6 +35,10 @@
 #include "ingest/http.h"
 
 #define KP_API_CLOSED_GRACE_MS (24 * 3600 * 1000LL)
+/* The longest range of service dates one ridership request may ask for:
+ * the answer is built in memory and read in one read transaction on the
+ * loop's thread, so a request for a century must not be one. */
+#define KP_API_RANGE_DAYS_MAX 366
 #define KP_API_CLOSED_CACHE "private, max-age=86400"
 
 /* The answer to a request whose URL starts with /v1; malloc'd, NULL when

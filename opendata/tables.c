@@ -397,10 +397,25 @@ static int route_hour_publishable(const struct build *b, uint32_t route, uint8_t
 	return total >= accepted && (total == accepted || total - accepted >= b->d->k);
 }
 
-/* A route level's accepted taps (route_hour_publishable), or null. */
+/* How many route-level rows (one per source) the package has for (route,
+ * hour). */
+static size_t route_hour_sources(const struct build *b, uint32_t route, uint8_t hour)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->rs.rate[0].n; i++)
+		n += b->rs.rate[0].v[i].place_id == route && b->rs.rate[0].v[i].hour == hour;
+	return n;
+}
+
+/* A route level's accepted taps (route_hour_publishable), or null. With
+ * rows of two sources for one (route, hour) (signed counters on some buses,
+ * onboard cameras on others), each row's taps pass the test alone, but the
+ * route's taps minus both can be a count below k: such rows publish none. */
 static struct od_cell route_accepted_cell(struct build *b, const struct st_reconcile_row *r)
 {
-	if (!route_hour_publishable(b, r->place_id, r->hour, r->accepted)) {
+	if (route_hour_sources(b, r->place_id, r->hour) > 1 ||
+	    !route_hour_publishable(b, r->place_id, r->hour, r->accepted)) {
 		b->out->cells++;
 		b->out->suppressed++;
 		return (struct od_cell){ .null = 1 };

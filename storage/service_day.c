@@ -110,3 +110,8 @@ uint32_t st_epoch_start(uint32_t date, int epoch_period)
 		return date;
 	}
 }
+
+int64_t st_date_days(uint32_t date)
+{
+	return days_from_civil((struct civil){ .y = date / 10000, .m = date / 100 % 100, .d = date % 100 });
+}

@@ -30,6 +30,10 @@ int st_service_day(const struct st_zone *zone, int64_t ms, int start_hour, struc
 int st_date_parse(const char *text, uint32_t *date);
 void st_date_format(uint32_t date, char out[11]);
 
+/* Days since 1970-01-01 of a valid yyyymmdd date (negative before), so
+ * that the length of a range of dates is a subtraction. */
+int64_t st_date_days(uint32_t date);
+
 /* The first service date of the epoch containing `date`. */
 uint32_t st_epoch_start(uint32_t date, int epoch_period);
 

@@ -5,6 +5,7 @@
  * opendata/'s; this command reads the config ([open_data] k and epsilon,
  * [ingest] server_key), opens the database read-only and reports.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,8 +116,10 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 		return KP_EXIT_FAIL;
 	if (od_disclosure_init(&d, (uint64_t)cfg.open_data_k, cfg.open_data_epsilon) != 0)
 		return cli_fail(CMD, "[open_data]: bad k or epsilon");
-	if (kp_keyfile_read_secret(a.key != NULL ? a.key : cfg.server_key, sk, kerr) != 0)
+	if (kp_keyfile_read_secret(a.key != NULL ? a.key : cfg.server_key, sk, kerr) != 0) {
+		sodium_memzero(sk, sizeof(sk));
 		return cli_fail(CMD, "%s", kerr);
+	}
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0) {
 		status = KP_EXIT_FAIL;
 		goto out;
@@ -136,6 +139,6 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 		status = report(&a, &t, &d);
 out:
 	od_tables_free(&t);
-	memset(sk, 0, sizeof(sk));
+	sodium_memzero(sk, sizeof(sk));
 	return status;
 }

@@ -210,6 +210,13 @@ Test(api, a_token_in_the_query_string_is_refused)
 	get_auth(path, read_token, &a);
 	expect_error(&a, 400, "tokens go in the Authorization header", "access_token=");
 	answer_free(&a);
+	/* A token pasted bare, under no name, is refused before any part of the
+	 * query could be echoed back in an error. */
+	snprintf(path, sizeof path, "/v1/ridership?%s", read_token);
+	get_auth(path, read_token, &a);
+	expect_error(&a, 400, "tokens go in the Authorization header", "bare token");
+	cr_expect_null(strstr(a.body, read_token + 4), "the token echoed: %s", a.body);
+	answer_free(&a);
 }
 
 Test(api, bad_parameters_are_400_naming_the_fault)
@@ -223,6 +230,8 @@ Test(api, bad_parameters_are_400_naming_the_fault)
 		{ "/v1/ridership?by=route,route", "twice" },
 		{ "/v1/ridership?colour=red", "colour" },
 		{ "/v1/ridership?from=2024-06-02&to=2024-06-01", "after" },
+		{ "/v1/ridership?from=2023-06-01&to=2024-06-01", "366 days" },
+		{ "/v1/ridership?from=1900-01-01&to=2100-12-31&with_cameras=1", "366 days" },
 		{ "/v1/ridership?with_cameras=1&by=hour", "with_cameras" },
 		{ "/v1/ridership?by", "=" },
 		{ "/v1/devices?x=1", "'x'" },

@@ -780,6 +780,60 @@ Test(export_cameras, the_validation_rate_is_computed_from_published_values_only)
 	cr_expect_eq(minisign_verifies(pkg), 0);
 }
 
+/* setup_cameras, and an onboard camera on bus 78 of route 10 counting 12
+ * boardings in hour 7: route 10 hour 7 has a signed row (bus 77) and an
+ * nvr row (bus 78). */
+static void setup_two_sources(void)
+{
+	struct st_nvr_event ev[12];
+
+	setup_cameras();
+	memset(ev, 0, sizeof(ev));
+	for (int i = 0; i < 12; i++) {
+		snprintf(ev[i].camera, sizeof(ev[i].camera), "bus78-front");
+		snprintf(ev[i].id, sizeof(ev[i].id), "o-%d", i);
+		snprintf(ev[i].label, sizeof(ev[i].label), "person");
+		ev[i].type = ST_NVR_END;
+		ev[i].start = fill_utc_ms(2024, 6, 15, 7, 10 + i);
+		ev[i].end = ev[i].start + 4000;
+		ev[i].received_at = ev[i].end;
+		ev[i].want = ST_NVR_BOARDED;
+		ev[i].vehicle_id = 78;
+		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = 7, .route_id = 10,
+			                               .stop_id = 110, .door = 1, .source = ST_COUNT_SOURCE_NVR };
+	}
+	cr_assert_eq(fill_nvr_events(db, ev, 12), 0);
+}
+
+TestSuite(export_two_sources, .init = setup_two_sources, .fini = teardown);
+
+/* Each row's taps would pass alone; together, the route's taps minus both
+ * could be a count below k: neither row publishes its taps, nor a rate. */
+Test(export_two_sources, a_route_hour_with_two_sources_publishes_no_taps_for_either)
+{
+	const cJSON *r;
+	cJSON *rows;
+	char *err;
+	int seen = 0;
+
+	export_to(pkg, NULL);
+	rows = json_file("validation_rate.json");
+	cJSON_ArrayForEach(r, rows) {
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "level")), "route") != 0 ||
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "place_id")) != 10 ||
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "hour")) != 7)
+			continue;
+		seen++;
+		cr_expect_eq(accepted(r), -1, "source %s",
+		             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "source")));
+		cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "rate")));
+	}
+	cr_expect_eq(seen, 2, "route 10 hour 7: a signed and an nvr row");
+	cJSON_Delete(rows);
+	cr_expect_eq(verify(pkg, &err), 0, "%s", err);
+	free(err);
+}
+
 TestSuite(export_noisy, .init = setup_noisy, .fini = teardown);
 
 /* With epsilon the counts are noisy, yet the rules hold: the CSV and the
