@@ -12,7 +12,9 @@
  */
 #include "opendata/tables.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,13 +131,24 @@ static struct od_cell int_cell(uint64_t v)
 	return (struct od_cell){ .u = v };
 }
 
+/* A cell's label for its noise (disclosure.h): date, table, column and
+ * cell key, so the same cell draws the same noise in every export. */
+#define LABEL_SIZE 128
+
+static const char *cell_label(char buf[LABEL_SIZE], const struct build *b, const char *table, const char *column,
+                              const char *key)
+{
+	snprintf(buf, LABEL_SIZE, "%" PRIu32 "/%s/%s/%s", b->out->service_date, table, column, key);
+	return buf;
+}
+
 /* A count through disclosure control: published or null. */
-static struct od_cell count_cell(struct build *b, uint64_t v, uint64_t *published)
+static struct od_cell count_cell(struct build *b, const char *label, uint64_t v, uint64_t *published)
 {
 	uint64_t out;
 
 	b->out->cells++;
-	if (od_disclosure_publish(b->d, v, &out)) {
+	if (od_disclosure_publish(b->d, label, v, &out)) {
 		if (published != NULL)
 			*published = out;
 		return (struct od_cell){ .u = out };
@@ -223,9 +236,14 @@ static int build_route_stop_hour(struct build *b, struct od_table *t)
 	if (b->cell == NULL)
 		return -1;
 	for (size_t i = 0; i < g->n; i++) {
+		char key[64], label[LABEL_SIZE];
+
+		snprintf(key, sizeof(key), "%" PRIu32 "/%" PRIu32 "/%" PRIu32, g->g[i].k[0], g->g[i].k[1], g->g[i].k[2]);
 		struct od_cell row[NFIELDS(rsh_fields)] = {
 			date_cell(b->out->service_date), int_cell(g->g[i].k[0]), int_cell(g->g[i].k[1]),
-			int_cell(g->g[i].k[2]), count_cell(b, g->g[i].v[KP_RS_ACCEPTED], &b->cell[i].v),
+			int_cell(g->g[i].k[2]),
+			count_cell(b, cell_label(label, b, t->name, "accepted", key), g->g[i].v[KP_RS_ACCEPTED],
+			           &b->cell[i].v),
 		};
 
 		b->cell[i].pub = !row[4].null;
@@ -243,12 +261,15 @@ static struct od_cell riders_cell(struct build *b, uint32_t route, const struct 
 {
 	uint64_t published;
 	struct od_cell c;
+	char key[16], label[LABEL_SIZE];
 
 	while (*r < b->rs.nriders && b->rs.riders[*r].route < route)
 		(*r)++;
 	if (*r == b->rs.nriders || b->rs.riders[*r].route != route)
 		return sum_cell(b, 0); /* no sketch: no accepted tap stored */
-	c = count_cell(b, (uint64_t)llround(b->rs.riders[*r].estimate), &published);
+	snprintf(key, sizeof(key), "%" PRIu32, route);
+	c = count_cell(b, cell_label(label, b, "ridership_route_day", "riders", key),
+	               (uint64_t)llround(b->rs.riders[*r].estimate), &published);
 	if (!c.null && (accepted->null || published > accepted->u)) {
 		b->out->suppressed++;
 		return (struct od_cell){ .null = 1 };
@@ -340,8 +361,11 @@ static int build_fare_day(struct build *b, struct od_table *t)
 	for (size_t f = 0; f < FARES_N; f++) {
 		if (!seen[f])
 			continue;
+		char key[16], label[LABEL_SIZE];
+
+		snprintf(key, sizeof(key), "%zu", f);
 		b->out->cells++;
-		pub[f] = od_disclosure_publish(b->d, sums[f], &noisy[f]);
+		pub[f] = od_disclosure_publish(b->d, cell_label(label, b, t->name, "accepted", key), sums[f], &noisy[f]);
 	}
 	suppress_fares_secondary(b->d, sums, seen, pub);
 	for (size_t f = 0; f < FARES_N; f++) {
@@ -412,31 +436,37 @@ static size_t route_hour_sources(const struct build *b, uint32_t route, uint8_t 
  * rows of two sources for one (route, hour) (signed counters on some buses,
  * onboard cameras on others), each row's taps pass the test alone, but the
  * route's taps minus both can be a count below k: such rows publish none. */
-static struct od_cell route_accepted_cell(struct build *b, const struct st_reconcile_row *r)
+static struct od_cell route_accepted_cell(struct build *b, const struct st_reconcile_row *r, const char *key)
 {
+	char label[LABEL_SIZE];
+
 	if (route_hour_sources(b, r->place_id, r->hour) > 1 ||
 	    !route_hour_publishable(b, r->place_id, r->hour, r->accepted)) {
 		b->out->cells++;
 		b->out->suppressed++;
 		return (struct od_cell){ .null = 1 };
 	}
-	return count_cell(b, r->accepted, NULL);
+	return count_cell(b, cell_label(label, b, "validation_rate", "accepted", key), r->accepted, NULL);
 }
 
 static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_level level,
                         const struct st_reconcile_row *r)
 {
 	uint64_t boardings, accepted;
+	char key[80], lb[LABEL_SIZE], la[LABEL_SIZE];
+
+	snprintf(key, sizeof(key), "%s/%" PRIu32 "/%u/%s", kp_rate_level_name(level), (uint32_t)r->place_id,
+	         (unsigned)r->hour, kp_rate_source_name(r->source));
 	struct od_cell row[NFIELDS(rate_fields)] = {
 		date_cell(r->service_date),
 		{ .s = kp_rate_level_name(level) },
 		int_cell(r->place_id),
 		int_cell(r->hour),
 		{ .s = kp_rate_source_name(r->source) },
-		count_cell(b, r->boardings, &boardings),
-		count_cell(b, r->alightings, NULL),
+		count_cell(b, cell_label(lb, b, "validation_rate", "boardings", key), r->boardings, &boardings),
+		count_cell(b, cell_label(la, b, "validation_rate", "alightings", key), r->alightings, NULL),
 		level == ST_RECONCILE_STOP ? sum_cell(b, published_at_stop(b, r->place_id, r->hour))
-		                           : route_accepted_cell(b, r),
+		                           : route_accepted_cell(b, r, key),
 		{ .u = r->complete },
 		{ .null = 1 },
 	};

@@ -120,6 +120,10 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 		sodium_memzero(sk, sizeof(sk));
 		return cli_fail(CMD, "%s", kerr);
 	}
+	if (od_disclosure_seed_from_key(&d, sk, sizeof(sk)) != 0) {
+		status = cli_fail(CMD, "deriving the noise seed from the server key");
+		goto out;
+	}
 	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0) {
 		status = KP_EXIT_FAIL;
 		goto out;
@@ -139,6 +143,7 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 		status = report(&a, &t, &d);
 out:
 	od_tables_free(&t);
+	od_disclosure_wipe(&d);
 	sodium_memzero(sk, sizeof(sk));
 	return status;
 }
