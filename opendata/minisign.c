@@ -67,7 +67,7 @@ static int b64_line(const char *line, uint8_t *bin, size_t len)
 	return 0;
 }
 
-int od_minisign_pub_parse(const char *text, uint8_t pk[OD_MINISIGN_PK_SIZE])
+int od_minisign_pub_parse(const char *text, uint8_t pk[OD_MINISIGN_PK_SIZE], uint8_t id[OD_MINISIGN_KEYID_SIZE])
 {
 	uint8_t bin[PUB_BIN_SIZE];
 	const char *line = text;
@@ -80,6 +80,7 @@ int od_minisign_pub_parse(const char *text, uint8_t pk[OD_MINISIGN_PK_SIZE])
 	}
 	if (b64_line(line, bin, sizeof(bin)) != 0 || bin[0] != 'E' || bin[1] != 'd')
 		return -1;
+	memcpy(id, bin + ALG_SIZE, OD_MINISIGN_KEYID_SIZE);
 	memcpy(pk, bin + ALG_SIZE + OD_MINISIGN_KEYID_SIZE, OD_MINISIGN_PK_SIZE);
 	return 0;
 }
@@ -130,8 +131,8 @@ static const char *next_line(const char **p, size_t *len)
 
 #define WHY(...) (snprintf(why, OD_MINISIGN_WHY_SIZE, __VA_ARGS__), -1)
 
-int od_minisign_verify(const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *msg, size_t len,
-                       const char *sig_text, char why[OD_MINISIGN_WHY_SIZE])
+int od_minisign_verify(const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *key_id, const uint8_t *msg,
+                       size_t len, const char *sig_text, char why[OD_MINISIGN_WHY_SIZE])
 {
 	uint8_t bin[SIG_BIN_SIZE], id[OD_MINISIGN_KEYID_SIZE], hash[PREHASH_SIZE], global[SIG_SIZE];
 	uint8_t signed_tc[SIG_SIZE + OD_MINISIGN_COMMENT_MAX];
@@ -148,7 +149,10 @@ int od_minisign_verify(const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *msg
 		return WHY("not a minisign signature: no untrusted or trusted comment line");
 	if (b64_line(line[1], bin, sizeof(bin)) != 0)
 		return WHY("the signature line is not base64 of %d bytes", SIG_BIN_SIZE);
-	od_minisign_keyid(pk, id);
+	if (key_id != NULL)
+		memcpy(id, key_id, sizeof(id));
+	else
+		od_minisign_keyid(pk, id);
 	if (memcmp(bin + ALG_SIZE, id, sizeof(id)) != 0)
 		return WHY("signed by key %016" PRIX64 ", not by the given key %016" PRIX64,
 		           keyid_number(bin + ALG_SIZE), keyid_number(id));

@@ -194,7 +194,7 @@ static void check_sums(struct verify *v)
 
 /* ------------------------------------------------------------- signature */
 
-static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE])
+static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
 {
 	char why[OD_MINISIGN_WHY_SIZE];
 	size_t mlen, slen;
@@ -205,7 +205,7 @@ static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SI
 		problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
 	else if (sig == NULL)
 		problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
-	else if (od_minisign_verify(pk, (const uint8_t *)manifest, mlen, sig, why) != 0)
+	else if (od_minisign_verify(pk, id, (const uint8_t *)manifest, mlen, sig, why) != 0)
 		problem(v, OD_SIGNATURE ": %s", why);
 	free(manifest);
 	free(sig);
@@ -742,7 +742,7 @@ out:
 	cJSON_Delete(doc);
 }
 
-size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE],
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
                  void (*report)(void *ctx, const char *line), void *ctx)
 {
 	struct verify v = { .dir = dir, .problem = report, .ctx = ctx };
@@ -752,7 +752,7 @@ size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE],
 		return v.problems;
 	}
 	check_sums(&v);
-	check_signature(&v, pk);
+	check_signature(&v, pk, id);
 	check_manifest(&v);
 	return v.problems;
 }

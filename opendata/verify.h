@@ -4,7 +4,9 @@
  * problem:
  *  - SHA256SUMS: every line is "HEX  NAME" and NAME's SHA-256 is HEX; every
  *    file of the folder but SHA256SUMS and the signature is listed;
- *  - the minisign signature of datapackage.json verifies with the key;
+ *  - the minisign signature of datapackage.json verifies with the key, and
+ *    its key id is id (a minisign public key file's; NULL: ours, derived
+ *    from pk);
  *  - datapackage.json: every resource's file exists and has its "hash";
  *    every field of every schema is an open-data field of its type (no
  *    other column, so no pseudonym, token or device id), and every count
@@ -28,7 +30,7 @@
 
 /* Calls problem(ctx, line) for each problem (line without newline).
  * Returns the number of problems: 0 means the package is valid. */
-size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE],
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
                  void (*problem)(void *ctx, const char *line), void *ctx);
 
 #endif

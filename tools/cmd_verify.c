@@ -56,7 +56,7 @@ static int verify_option(void *ctx, int opt, const char *arg)
 	}
 }
 
-static int read_pub_file(const char *path, uint8_t pk[OD_MINISIGN_PK_SIZE])
+static int read_pub_file(const char *path, uint8_t pk[OD_MINISIGN_PK_SIZE], uint8_t id[OD_MINISIGN_KEYID_SIZE])
 {
 	char text[PUB_FILE_MAX];
 	FILE *f = fopen(path, "r");
@@ -67,7 +67,7 @@ static int read_pub_file(const char *path, uint8_t pk[OD_MINISIGN_PK_SIZE])
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	if (od_minisign_pub_parse(text, pk) != 0)
+	if (od_minisign_pub_parse(text, pk, id) != 0)
 		return cli_fail(CMD, "--minisign-pub %s: not a minisign public key", path);
 	return KP_EXIT_OK;
 }
@@ -87,7 +87,7 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify_args a = { 0 };
-	uint8_t pk[OD_MINISIGN_PK_SIZE];
+	uint8_t pk[OD_MINISIGN_PK_SIZE], id[OD_MINISIGN_KEYID_SIZE];
 	const char *dir = NULL;
 	struct stat st;
 	size_t problems;
@@ -102,13 +102,13 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 		return cli_usage(CMD, "give one of --public-key HEX and --minisign-pub FILE");
 	if (a.hex != NULL && (strlen(a.hex) != 2 * OD_MINISIGN_PK_SIZE || kp_hex_decode(a.hex, pk, sizeof(pk)) != 0))
 		return cli_usage(CMD, "--public-key: not 64 hex digits");
-	if (a.pub_file != NULL && read_pub_file(a.pub_file, pk) != KP_EXIT_OK)
+	if (a.pub_file != NULL && read_pub_file(a.pub_file, pk, id) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
 	if (stat(dir, &st) != 0)
 		return cli_fail(CMD, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return cli_fail(CMD, "%s: not a directory", dir);
-	problems = od_verify(dir, pk, print_problem, NULL);
+	problems = od_verify(dir, pk, a.pub_file != NULL ? id : NULL, print_problem, NULL);
 	if (problems > 0)
 		return cli_fail(CMD, "%s: not valid (%zu problem%s)", dir, problems, problems == 1 ? "" : "s");
 	printf("%s: valid\n", dir);

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t msg[] = "datapackage.json";
 	uint8_t seed[crypto_sign_SEEDBYTES] = { 0 }, pk[OD_MINISIGN_PK_SIZE], sk[OD_MINISIGN_SK_SIZE];
-	uint8_t parsed[OD_MINISIGN_PK_SIZE];
+	uint8_t parsed[OD_MINISIGN_PK_SIZE], parsed_id[OD_MINISIGN_KEYID_SIZE];
 	char why[OD_MINISIGN_WHY_SIZE];
 	char *text = malloc(size + 1);
 
@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	crypto_sign_seed_keypair(pk, sk, seed);
-	(void)od_minisign_pub_parse(text, parsed);
-	if (od_minisign_verify(pk, msg, sizeof(msg) - 1, text, why) == 0)
+	(void)od_minisign_pub_parse(text, parsed, parsed_id);
+	if (od_minisign_verify(pk, NULL, msg, sizeof(msg) - 1, text, why) == 0)
 		abort();
 	free(text);
 	return 0;

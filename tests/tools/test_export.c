@@ -649,6 +649,39 @@ Test(export, verify_takes_the_minisign_pub_file)
 	tools_run_free(&r);
 }
 
+/* A key pair made by the stock tool has a random key id in its .pub: verify
+ * --minisign-pub compares the signature's key id with that id, not with
+ * one derived from the public key, so a manifest re-signed with `minisign
+ * -S` verifies with its `minisign -G` public key; and a signature by our
+ * key is refused with that .pub, naming both ids. */
+Test(export, verify_accepts_a_signature_by_a_stock_minisign_key_pair)
+{
+	char signed_dir[160], p[200], s[200], *err;
+	const char *gen[] = { "minisign", "-G", "-W", "-p", p, "-s", s, NULL };
+	const char *sign[] = { "minisign", "-Sm", "datapackage.json", "-s", s, NULL };
+	const char *check[] = { "minisign", "-Vm", "datapackage.json", "-p", p, NULL };
+	struct tools_run r;
+
+	export_to(pkg, NULL);
+	snprintf(p, sizeof(p), "%s/stock.pub", dir);
+	snprintf(s, sizeof(s), "%s/stock.key", dir);
+	cr_assert_eq(run_in(dir, gen), 0, "minisign -G -W failed");
+	cr_assert_eq(tools_run(&r, "verify", pkg, "--minisign-pub", p, NULL), 0);
+	cr_expect_eq(r.status, 1, "a package signed by the server key passed with another key");
+	cr_expect(strstr(r.err, "signed by key") != NULL && strstr(r.err, "not by the given key") != NULL, "%s", r.err);
+	tools_run_free(&r);
+	snprintf(signed_dir, sizeof(signed_dir), "%s/stock-signed", dir);
+	copy_package(signed_dir);
+	cr_assert_eq(run_in(signed_dir, sign), 0, "minisign -S failed");
+	cr_assert_eq(run_in(signed_dir, check), 0, "minisign -V of its own signature failed");
+	cr_assert_eq(tools_run(&r, "verify", signed_dir, "--minisign-pub", p, NULL), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "valid") != NULL, "%s", r.out);
+	tools_run_free(&r);
+	cr_expect_eq(verify(signed_dir, &err), 1, "the server's hex key passed a stock key's signature");
+	free(err);
+}
+
 Test(export, the_manifest_holds_the_chain_head_and_the_previous_manifest_hash)
 {
 	char next[160], cmd[512], expect[65];
