@@ -37,6 +37,7 @@ struct verify {
 	void *ctx;
 	size_t problems;
 	uint64_t k;
+	int noisy; /* komposter.disclosure.epsilon is a number: counts are noisy */
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct verify *v, const char *fmt, ...)
@@ -698,6 +699,60 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	}
 }
 
+/* The fare table's secondary suppression (tables.h): the day's taps by
+ * routes (the published route × stop × hour cells) minus the published
+ * fares is what the suppressed fares hold, so a single suppressed fare
+ * would be recovered. Without noise that difference is exact too: 0 when
+ * no fare is suppressed, at least k when some are. With noise the fares'
+ * noise differs from the cells', so only the count of suppressed fares is
+ * checked. */
+static void check_fare_suppression(struct verify *v, const struct table_forms *tables, size_t n)
+{
+	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
+	const struct table_forms *fare = find_table(tables, n, "ridership_fare_day");
+	uint64_t cells = 0, fares = 0;
+	size_t ra, fp, fa, hidden = 0, first = 0;
+
+	if (rsh == NULL || fare == NULL)
+		return;
+	ra = column(&rsh->csv, "accepted");
+	fp = column(&fare->csv, "fare_product");
+	fa = column(&fare->csv, "accepted");
+	if (ra == SIZE_MAX || fp == SIZE_MAX || fa == SIZE_MAX)
+		return;
+	for (size_t r = 1; r <= rsh->csv.nrows; r++)
+		cells += strtoull(cell(&rsh->csv, r, ra), NULL, 10);
+	for (size_t r = 1; r <= fare->csv.nrows; r++) {
+		const char *text = cell(&fare->csv, r, fa);
+
+		if (text[0] != '\0') {
+			fares += strtoull(text, NULL, 10);
+		} else if (hidden++ == 0) {
+			first = r;
+		}
+	}
+	if (hidden == 1) {
+		problem(v, "ridership_fare_day.csv: fare product %s is the only suppressed one: the day's published "
+		           "cells minus the published fares would recover it",
+		        cell(&fare->csv, first, fp));
+		return;
+	}
+	if (v->noisy)
+		return;
+	if (fares > cells)
+		problem(v, "ridership_fare_day.csv: the published fares (%" PRIu64 ") are more than the day's published "
+		           "cells (%" PRIu64 ")",
+		        fares, cells);
+	else if (hidden == 0 && fares != cells)
+		problem(v, "ridership_fare_day.csv: no fare is suppressed, yet the fares (%" PRIu64 ") are not the "
+		           "day's published cells (%" PRIu64 ")",
+		        fares, cells);
+	else if (hidden > 1 && cells - fares < v->k)
+		problem(v, "ridership_fare_day.csv: the suppressed fares hold %" PRIu64 " taps (the day's published "
+		           "cells minus the published fares), below k %" PRIu64,
+		        cells - fares, v->k);
+}
+
 static void check_manifest(struct verify *v)
 {
 	struct table_forms tables[TABLES_MAX];
@@ -724,6 +779,9 @@ static void check_manifest(struct verify *v)
 		goto out;
 	}
 	v->k = (uint64_t)k->valuedouble;
+	v->noisy = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
+	        "epsilon"));
 	res = cJSON_GetObjectItemCaseSensitive(doc, "resources");
 	if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) == 0) {
 		problem(v, OD_MANIFEST ": no resources");
@@ -734,6 +792,7 @@ static void check_manifest(struct verify *v)
 	for (size_t i = 0; i < ntables; i++)
 		check_same(v, &tables[i]);
 	check_route_totals(v, tables, ntables);
+	check_fare_suppression(v, tables, ntables);
 out:
 	for (size_t i = 0; i < ntables; i++) {
 		grid_free(&tables[i].csv);

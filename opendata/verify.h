@@ -17,7 +17,12 @@
  *    no published count is below k; the JSON of a table holds the same
  *    values as its CSV;
  *  - the route-day totals are the sums of the published route × stop × hour
- *    cells, so no suppressed cell can be recovered from them.
+ *    cells, so no suppressed cell can be recovered from them;
+ *  - the fare table: not exactly one fare suppressed; without noise the
+ *    published cells minus the published fares are 0 when none is
+ *    suppressed and at least k when some are.
+ * Not checked: validation_rate's own rules (route-level accepted taps, the
+ * stop-level sums, rates) beyond the "no count below k" of every table.
  * Messages name the file, and the row and field where there is one.
  */
 #ifndef OD_VERIFY_H

@@ -955,6 +955,35 @@ Test(export, a_deleted_table_is_named)
 	free(err);
 }
 
+/* Fares 2 (16 taps) and 4 (3) are suppressed together; publishing fare 2
+ * leaves fare 4 alone suppressed, recoverable as the day's published cells
+ * minus the published fares: verify names it. */
+Test(export, verify_names_a_single_suppressed_fare)
+{
+	char bad[160], *text, *err, *at, *edited;
+	size_t len;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	cr_expect_eq(verify(bad, &err), 0, "%s", err);
+	free(err);
+	text = slurp_file(bad, "ridership_fare_day.csv", &len);
+	at = strstr(text, ",2,\r\n");
+	cr_assert_not_null(at, "%s", text);
+	edited = malloc(len + 3);
+	cr_assert_not_null(edited);
+	memcpy(edited, text, (size_t)(at - text) + 3);
+	memcpy(edited + (at - text) + 3, "16", 2);
+	memcpy(edited + (at - text) + 5, at + 3, len - (size_t)(at - text) - 3);
+	write_file(bad, "ridership_fare_day.csv", edited, len + 2);
+	free(edited);
+	free(text);
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "ridership_fare_day.csv: fare product 4 is the only suppressed one") != NULL, "%s", err);
+	free(err);
+}
+
 Test(export_big, verify_names_more_riders_than_published_taps)
 {
 	char bad[160], *text, *err, *at;
