@@ -56,10 +56,21 @@ void od_disclosure_wipe(struct od_disclosure *d)
 /* A deterministic stream of 32-bit draws for one cell: blocks of
  * randombytes_buf_deterministic, block i seeded with BLAKE2b-256 keyed with
  * the cell's seed of the block number. */
+#define DRG_BLOCK_WORDS 16 /* 32-bit draws per block: enough for most cells */
+
+/* crypto_generichash fails only on out-of-range sizes: these are constants
+ * in its range, so its results need no run-time check. */
+_Static_assert(randombytes_SEEDBYTES >= crypto_generichash_BYTES_MIN &&
+                       randombytes_SEEDBYTES <= crypto_generichash_BYTES_MAX,
+               "a seed is a BLAKE2b output size");
+_Static_assert(OD_NOISE_SEED_SIZE >= crypto_generichash_KEYBYTES_MIN &&
+                       OD_NOISE_SEED_SIZE <= crypto_generichash_KEYBYTES_MAX,
+               "the noise seed is a BLAKE2b key size");
+
 struct drg {
 	uint8_t cell_seed[randombytes_SEEDBYTES];
 	uint64_t block;
-	uint32_t buf[16];
+	uint32_t buf[DRG_BLOCK_WORDS];
 	size_t pos;
 };
 
@@ -68,12 +79,12 @@ static void drg_init(struct drg *g, const struct od_disclosure *d, const char *c
 	crypto_generichash(g->cell_seed, sizeof(g->cell_seed), (const uint8_t *)cell, strlen(cell), d->seed,
 	                   sizeof(d->seed));
 	g->block = 0;
-	g->pos = sizeof(g->buf) / sizeof(g->buf[0]);
+	g->pos = DRG_BLOCK_WORDS;
 }
 
 static uint32_t drg_next(struct drg *g)
 {
-	if (g->pos == sizeof(g->buf) / sizeof(g->buf[0])) {
+	if (g->pos == DRG_BLOCK_WORDS) {
 		uint8_t block_seed[randombytes_SEEDBYTES], n[8];
 
 		for (int i = 0; i < 8; i++)
