@@ -820,6 +820,8 @@ static int check_side_tables(struct check *c)
 	if (rc == ST_OK)
 		rc = walk_table(c, "vehicle_pos", d->vehicle_pos, st_vehicle_pos_check_record, NULL);
 	if (rc == ST_OK)
+		rc = walk_table(c, "device_stats", d->device_stats, st_dstats_check_record, NULL);
+	if (rc == ST_OK)
 		rc = walk_table(c, "gtfs_routes", d->gtfs_routes, st_gtfs_route_check_record, NULL);
 	if (rc == ST_OK)
 		rc = walk_table(c, "gtfs_stops", d->gtfs_stops, st_gtfs_stop_check_record, NULL);

@@ -39,6 +39,10 @@
  * group gathers the newest record per vehicle and writes each once, at the
  * end of the group, in the same transaction (vehicle_pos.c says why).
  *
+ * Every newly stored frame is noted for its device's traffic record
+ * (device_stats.h): last seen, clock skew, frames and gaps, each device's
+ * record read and written once at the group's end.
+ *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start (st_write_run, the one grow-and-retry loop
  * of txn_retry.h); the epoch key cache is cleared before every run that
@@ -319,6 +323,9 @@ static int store_item(struct group *g, struct st_commit_item *it)
 		return rc;
 	g->last_seq = seq;
 	memcpy(g->head, head, sizeof head);
+	rc = st_dstats_batch_note(&g->db->dstats, it->device_id, it->batch_seq, it->received_at, it->sent_at);
+	if (rc != ST_OK)
+		return rc;
 	it->outcome = ST_STORED;
 	it->seq = seq;
 	g->stats.stored++;
@@ -366,6 +373,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	g->stats = (struct st_commit_stats){0};
 	st_vpos_batch_clear(&g->db->vpos);
 	st_riders_batch_clear(&g->db->riders);
+	st_dstats_batch_clear(&g->db->dstats);
 	rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
@@ -374,6 +382,8 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = st_riders_batch_flush(txn, g->db->dbi.riders, &g->db->riders, &g->db->riders_hll,
 		                           g->db->riders_bytes);
+	if (rc == ST_OK)
+		rc = st_dstats_batch_flush(txn, g->db->dbi.device_stats, &g->db->dstats);
 	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
 	return rc;
@@ -391,6 +401,7 @@ static int check_items(struct st_commit_item *items, size_t n)
 		it->outcome = ST_FAILED;
 		it->seq = it->watermark = it->device_id = it->batch_seq = 0;
 		it->type = 0;
+		it->sent_at = 0;
 		if (!it->frame || kp_frame_decode(it->frame, it->len, &h) != KP_OK ||
 		    (h.type != KP_TYPE_TAPS && h.type != KP_TYPE_COUNTS)) {
 			rc = ST_EINVAL;
@@ -399,6 +410,7 @@ static int check_items(struct st_commit_item *items, size_t n)
 		it->type = h.type;
 		it->device_id = h.device_id;
 		it->batch_seq = h.batch_seq;
+		it->sent_at = h.sent_at;
 	}
 	return rc;
 }
