@@ -65,4 +65,19 @@ struct st_commit_stats {
 int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
                     struct st_commit_stats *stats);
 
+/* A frame the daemon refused (its NACK reason, 1..KP_NACK_REASON_MAX) for
+ * the device its topic named. */
+struct st_commit_reject {
+	uint64_t device_id;
+	uint8_t reason;
+};
+
+/* st_commit_group, also adding each reject to its device's rejects
+ * (device_stats.h) in the same transaction, once per device per group; a
+ * reject of a device that is not enrolled is not stored (an unknown id
+ * could be anything). With n == 0 the rejects alone are stored. ST_EINVAL
+ * for a reason out of range (nothing is stored). */
+int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size_t n,
+                            const struct st_commit_reject *rejects, size_t nrej, struct st_commit_stats *stats);
+
 #endif

@@ -140,7 +140,8 @@ struct st_dstats_note {
 	uint64_t batch_seq;
 	int64_t received_at;
 	int64_t sent_at;
-	size_t order; /* position in the group */
+	size_t order;   /* position in the group */
+	uint8_t reason; /* 0: a stored frame; else a reject of that NACK reason */
 };
 struct st_dstats_batch {
 	struct st_dstats_note *a; /* malloc'd, owned by the batch */
@@ -391,6 +392,8 @@ void st_dstats_batch_clear(struct st_dstats_batch *b);
 void st_dstats_batch_free(struct st_dstats_batch *b);
 int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,
                          int64_t sent_at);
+/* A reject of an enrolled device (reason 1..KP_NACK_REASON_MAX). */
+int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason);
 int st_dstats_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_dstats_batch *b);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and

@@ -104,6 +104,10 @@ static int dstats_apply(MDB_txn *txn, MDB_dbi dbi, const struct st_dstats_note *
 	else if (rc != ST_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
+		if (a[i].reason != 0) {
+			s.rejects[a[i].reason]++;
+			continue;
+		}
 		if (s.frames == 0 || a[i].received_at >= s.last_seen) {
 			s.last_seen = a[i].received_at;
 			s.last_sent_at = a[i].sent_at;
@@ -128,8 +132,7 @@ void st_dstats_batch_free(struct st_dstats_batch *b)
 	*b = (struct st_dstats_batch){0};
 }
 
-int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,
-                         int64_t sent_at)
+static int batch_add(struct st_dstats_batch *b, const struct st_dstats_note *note)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? 2 * b->cap : 64;
@@ -140,9 +143,27 @@ int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t
 		b->a = a;
 		b->cap = cap;
 	}
-	b->a[b->n] = (struct st_dstats_note){device_id, batch_seq, received_at, sent_at, b->n};
+	b->a[b->n] = *note;
+	b->a[b->n].order = b->n;
 	b->n++;
 	return ST_OK;
+}
+
+int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,
+                         int64_t sent_at)
+{
+	const struct st_dstats_note note = {device_id, batch_seq, received_at, sent_at, 0, 0};
+
+	return batch_add(b, &note);
+}
+
+int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason)
+{
+	const struct st_dstats_note note = {.device_id = device_id, .reason = reason};
+
+	if (reason == 0 || reason >= ST_REJECT_SLOTS)
+		return ST_EINVAL;
+	return batch_add(b, &note);
 }
 
 /* By device, then in the order stored (so a tie of received_at keeps the

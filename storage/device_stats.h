@@ -19,8 +19,9 @@
  *    one stored are max_batch_seq − frames. A device that re-sends all its
  *    gaps ends at gaps 0 with max_batch_seq equal to its watermark;
  *  - rejects[reason] (1..KP_NACK_REASON_MAX; index 0 unused) counts frames
- *    of the device refused with that NACK reason (the record has room for
- *    them; nothing adds to them yet: the daemon counts rejects in /metrics).
+ *    of the device refused with that NACK reason, added with the writer's
+ *    group (st_commit_group_rejects, commit.h) and only for enrolled
+ *    devices. A device's record may hold rejects and no frame.
  * A device with no frame stored and no reject has no record (ST_ENOTFOUND).
  */
 #ifndef ST_DEVICE_STATS_H

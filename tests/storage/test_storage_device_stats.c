@@ -13,6 +13,7 @@
 #include "helpers.h"
 #include "storage/check.h"
 #include "storage/device_stats.h"
+#include "storage/devices.h"
 #include "storage/once.h"
 
 TestSuite(device_stats, .init = tdb_setup, .fini = tdb_teardown);
@@ -195,4 +196,55 @@ Test(device_stats, a_failed_group_leaves_no_record)
 	it[1] = (struct st_commit_item){.frame = f1.buf, .len = 10, .received_at = t0};
 	cr_assert_eq(st_commit_group(tdb.db, it, 2, NULL), ST_EINVAL);
 	cr_expect_eq(stats_of(31, &s, NULL), ST_ENOTFOUND);
+}
+
+static void enrol(uint64_t id)
+{
+	struct st_device dev = {.id = id, .kind = ST_KIND_VALIDATOR, .created_at = t0};
+
+	cr_assert_eq(st_device_add(tdb.db, &dev), ST_OK);
+}
+
+Test(device_stats, rejects_count_per_reason_for_enrolled_devices_only)
+{
+	struct tdev d;
+	struct fr f1;
+	struct st_device_stats s;
+	struct st_commit_item it;
+	const struct st_commit_reject rj[] = {
+		{41, KP_NACK_BAD_SIGNATURE}, {99, KP_NACK_BAD_SIGNATURE}, {41, KP_NACK_TIME_WINDOW},
+		{41, KP_NACK_BAD_SIGNATURE}, {42, KP_NACK_REVOKED},
+	};
+	const struct st_commit_reject bad = {41, 0}, beyond = {41, KP_NACK_REASON_MAX + 1};
+
+	tdev_make(&d, 41);
+	make(&f1, &d, 1);
+	tdb_open();
+	enrol(41);
+	enrol(42);
+	/* Rejects alone, no frame: 99 is not enrolled and keeps no record. */
+	cr_assert_eq(st_commit_group_rejects(tdb.db, NULL, 0, rj, 5, NULL), ST_OK);
+	cr_assert_eq(stats_of(41, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_BAD_SIGNATURE], 2);
+	cr_expect_eq(s.rejects[KP_NACK_TIME_WINDOW], 1);
+	cr_expect_eq(s.frames, 0);
+	cr_expect_eq(s.last_seen, 0);
+	cr_expect_eq(s.clock_skew_ms, 0);
+	cr_assert_eq(stats_of(42, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_REVOKED], 1);
+	cr_expect_eq(stats_of(99, &s, NULL), ST_ENOTFOUND);
+	/* With a frame in the same group. */
+	it = (struct st_commit_item){.frame = f1.buf, .len = f1.len, .received_at = t0 + minute};
+	cr_assert_eq(st_commit_group_rejects(tdb.db, &it, 1, rj, 1, NULL), ST_OK);
+	cr_expect_eq(it.outcome, ST_STORED);
+	cr_assert_eq(stats_of(41, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_BAD_SIGNATURE], 3);
+	cr_expect_eq(s.frames, 1);
+	cr_expect_eq(s.last_seen, t0 + minute);
+	/* A reason out of range refuses the group. */
+	cr_expect_eq(st_commit_group_rejects(tdb.db, NULL, 0, &bad, 1, NULL), ST_EINVAL);
+	cr_expect_eq(st_commit_group_rejects(tdb.db, NULL, 0, &beyond, 1, NULL), ST_EINVAL);
+	cr_assert_eq(stats_of(41, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_BAD_SIGNATURE], 3);
+	expect_consistent();
 }
