@@ -181,9 +181,13 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
 		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
 	} else {
+		/* The note goes first: once the device has its NACK, any frame
+		 * it sends next is behind the note in the writer's ring. */
+		uint64_t device = in->topic_device, seq = answered_seq(frame, len);
+
 		atomic_fetch_add_explicit(&ctx->m->rejected[verdict], 1, memory_order_relaxed);
-		kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
 		note_reject(ctx, in, verdict);
+		kp_replies_post(ctx->replies, KP_TYPE_NACK, device, seq, (uint64_t)verdict);
 		return;
 	}
 	kp_inbound_free(in);
