@@ -387,7 +387,6 @@ void st_dstats_encode(const struct st_device_stats *s, uint8_t out[ST_DSTATS_VAL
 /* ST_ECORRUPT unless the record decodes and holds together (frames <=
  * max_batch_seq, rejects[0] == 0, no last_seen without a frame). */
 int st_dstats_decode(const MDB_val *k, const MDB_val *v, struct st_device_stats *s);
-int st_dstats_check_record(const MDB_val *k, const MDB_val *v);
 void st_dstats_batch_clear(struct st_dstats_batch *b);
 void st_dstats_batch_free(struct st_dstats_batch *b);
 int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,

@@ -49,13 +49,6 @@ int st_dstats_decode(const MDB_val *k, const MDB_val *v, struct st_device_stats 
 	return ST_OK;
 }
 
-int st_dstats_check_record(const MDB_val *k, const MDB_val *v)
-{
-	struct st_device_stats s;
-
-	return st_dstats_decode(k, v, &s);
-}
-
 static int dstats_read(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, struct st_device_stats *out)
 {
 	uint8_t kb[ST_DEVICE_KEY_SIZE];

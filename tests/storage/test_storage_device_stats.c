@@ -4,10 +4,12 @@
  * and 4 missing), last_seen is the newest received_at and the clock skew
  * sent_at − received_at of that frame; a gap filled later counts down to
  * 0; duplicates (within a group and across groups) change nothing; two
- * devices in one group each get their own record; st_check reads every
- * record back.
+ * devices in one group each get their own record; rejects count per reason
+ * for enrolled devices only; st_check recounts frames and the highest
+ * batch_seq from the log and reports a record that disagrees.
  */
 #include <criterion/criterion.h>
+#include <lmdb.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -247,4 +249,50 @@ Test(device_stats, rejects_count_per_reason_for_enrolled_devices_only)
 	cr_assert_eq(stats_of(41, &s, NULL), ST_OK);
 	cr_expect_eq(s.rejects[KP_NACK_BAD_SIGNATURE], 3);
 	expect_consistent();
+}
+
+/* Bumps the stored frames of device id by one, with plain LMDB (tdb.db is
+ * closed meanwhile and opened again). */
+static void tamper_frames(uint64_t id)
+{
+	uint8_t kb[8], vb[256];
+	MDB_val k = {sizeof kb, kb}, v;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	for (int i = 0; i < 8; i++)
+		kb[i] = (uint8_t)(id >> (56 - 8 * i));
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "device_stats", 0, &dbi), 0);
+	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	cr_assert(v.mv_size <= sizeof vb);
+	memcpy(vb, v.mv_data, v.mv_size);
+	vb[16]++; /* frames LE8 at offset 16 (device_stats.c) */
+	v.mv_data = vb;
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb_open();
+}
+
+Test(device_stats, st_check_recounts_frames_from_the_log)
+{
+	struct tdev d;
+	struct fr f1, f3;
+	struct st_check_report rep;
+
+	tdev_make(&d, 51);
+	make(&f1, &d, 1);
+	make(&f3, &d, 3);
+	tdb_open();
+	commit((struct fr *[]){&f1, &f3}, (const int64_t[]){t0, t0}, 2, (const uint8_t[]){ST_STORED, ST_STORED});
+	expect_consistent();
+	tamper_frames(51);
+	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
+	cr_expect_eq(rep.problems, 1, "%llu problems", (unsigned long long)rep.problems);
 }
