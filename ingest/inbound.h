@@ -25,6 +25,10 @@ struct kp_inbound {
 	uint64_t topic_device;  /* the device id the MQTT topic named */
 	int64_t received_at;    /* ms, server clock */
 	uint8_t stream;         /* enum kp_stream */
+	/* 0 for a frame to store; else a reject note from verify to the writer
+	 * (no bytes): topic_device's frame was refused with this NACK reason,
+	 * for the device's rejects (storage/device_stats.h). */
+	uint8_t reject;
 	/* The producer's: gives frame back to whoever lent it. */
 	void (*release)(struct kp_inbound *in);
 	void *owner;            /* the producer's handle for release (Paho's message) */

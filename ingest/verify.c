@@ -143,6 +143,25 @@ static uint64_t answered_seq(const uint8_t *frame, size_t len)
 	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.batch_seq : 0;
 }
 
+/* Hands the writer a note of the reject (no bytes) so that the device's
+ * rejects count it in the next group's transaction; the writer stores it
+ * only for an enrolled device. A closed ring (shutting down) drops it. */
+static void note_reject(const struct kp_verify_ctx *ctx, struct kp_inbound *in, int verdict)
+{
+	struct kp_inbound note;
+
+	kp_inbound_free(in);
+	note = (struct kp_inbound){
+		.topic_device = in->topic_device,
+		.received_at = in->received_at,
+		.stream = in->stream,
+		.reject = (uint8_t)verdict,
+	};
+	if (kp_ring_push(ctx->out, &note) == 0)
+		atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->out),
+		                      memory_order_relaxed);
+}
+
 static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 {
 	const uint8_t *frame = in->frame;
@@ -162,8 +181,14 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
 		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
 	} else {
+		/* The note goes first: once the device has its NACK, any frame
+		 * it sends next is behind the note in the writer's ring. */
+		uint64_t device = in->topic_device, seq = answered_seq(frame, len);
+
 		atomic_fetch_add_explicit(&ctx->m->rejected[verdict], 1, memory_order_relaxed);
-		kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, answered_seq(frame, len), (uint64_t)verdict);
+		note_reject(ctx, in, verdict);
+		kp_replies_post(ctx->replies, KP_TYPE_NACK, device, seq, (uint64_t)verdict);
+		return;
 	}
 	kp_inbound_free(in);
 }

@@ -7,6 +7,11 @@
  * next group is ready when the sync returns: under load groups grow by
  * themselves and the fsync cost is shared; a lone tap waits at most the
  * configured wait plus one sync.
+ *
+ * Verify's reject notes (inbound.h) come through the same ring and ride
+ * in the group's transaction (st_commit_group_rejects), so a device's
+ * rejects cost no transaction of their own; they get no answer here
+ * (verify has sent the NACK).
  */
 #include "ingest/writer.h"
 
@@ -24,6 +29,8 @@ struct kp_writer {
 	pthread_t thread;
 	struct kp_inbound *inbound;
 	struct st_commit_item *items;
+	size_t *slot;                     /* items[i] came from inbound[slot[i]] */
+	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
 	size_t max;
 };
 
@@ -43,13 +50,15 @@ static size_t collect(struct kp_writer *w)
 	return n;
 }
 
-static void answer(struct kp_writer *w, size_t n, int status)
+/* Answers the n frames of the group; frees every item of the group (all
+ * taken of the ring, reject notes too). */
+static void answer(struct kp_writer *w, size_t taken, size_t n, int status)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
 
 	for (size_t i = 0; i < n; i++) {
 		struct st_commit_item *it = &w->items[i];
-		struct kp_inbound *in = &w->inbound[i];
+		struct kp_inbound *in = &w->inbound[w->slot[i]];
 
 		if (status == ST_OK) {
 			if (it->outcome == ST_DUPLICATE)
@@ -62,29 +71,41 @@ static void answer(struct kp_writer *w, size_t n, int status)
 			atomic_fetch_add_explicit(&ctx->m->rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
 			kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, seq, KP_NACK_STORAGE_FULL);
 		}
-		kp_inbound_free(in);
 	}
+	for (size_t i = 0; i < taken; i++)
+		kp_inbound_free(&w->inbound[i]);
 }
 
-static void commit_group(struct kp_writer *w, size_t n)
+/* taken items of the ring: the frames go to st_commit_group's items, the
+ * reject notes to its rejects, in the same transaction. */
+static void commit_group(struct kp_writer *w, size_t taken)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
 	struct kp_metrics *m = ctx->m;
 	struct st_commit_stats stats = { 0 };
+	size_t n = 0, nrej = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		w->items[i] = (struct st_commit_item){
-			.frame = w->inbound[i].frame,
-			.len = w->inbound[i].len,
-			.received_at = w->inbound[i].received_at,
+	for (size_t i = 0; i < taken; i++) {
+		const struct kp_inbound *in = &w->inbound[i];
+
+		if (in->reject != 0) {
+			w->rejects[nrej++] = (struct st_commit_reject){in->topic_device, in->reject};
+			continue;
+		}
+		w->slot[n] = i;
+		w->items[n++] = (struct st_commit_item){
+			.frame = in->frame,
+			.len = in->len,
+			.received_at = in->received_at,
 		};
 	}
 	uint64_t t0 = kp_now_mono_ns();
-	int rc = st_commit_group(ctx->db, w->items, n, &stats);
+	int rc = st_commit_group_rejects(ctx->db, w->items, n, w->rejects, nrej, &stats);
 	double seconds = (double)(kp_now_mono_ns() - t0) / 1e9;
 
 	kp_histogram_observe(&m->commit_seconds, seconds);
-	kp_histogram_observe(&m->group_frames, (double)n);
+	if (n > 0)
+		kp_histogram_observe(&m->group_frames, (double)n);
 	atomic_fetch_add_explicit(&m->map_grows, stats.map_grows, memory_order_relaxed);
 	atomic_store_explicit(&m->map_size_bytes, st_db_map_size(ctx->db), memory_order_relaxed);
 	if (rc == ST_OK) {
@@ -103,7 +124,7 @@ static void commit_group(struct kp_writer *w, size_t n)
 		fprintf(stderr, "komposterd: ALARM: commit failed: %s (%s): %zu frames refused with NACK 7\n",
 		        st_strerror(rc), mdb_strerror(st_last_error()), n);
 	}
-	answer(w, n, rc);
+	answer(w, taken, n, rc);
 }
 
 static void *writer_main(void *arg)
@@ -120,6 +141,8 @@ static void writer_free(struct kp_writer *w)
 {
 	free(w->inbound);
 	free(w->items);
+	free(w->slot);
+	free(w->rejects);
 	free(w);
 }
 
@@ -132,7 +155,9 @@ int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
 	w->max = (size_t)ctx->cfg.group_max_frames;
 	w->inbound = calloc(w->max, sizeof(*w->inbound));
 	w->items = calloc(w->max, sizeof(*w->items));
-	if (!w->inbound || !w->items || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	w->slot = calloc(w->max, sizeof(*w->slot));
+	w->rejects = calloc(w->max, sizeof(*w->rejects));
+	if (!w->inbound || !w->items || !w->slot || !w->rejects || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_free(w);
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "firmware-proto/hex.h"
+#include "storage/device_stats.h"
 #include "storage/devices.h"
 #include "storage/once.h"
 
@@ -55,6 +56,31 @@ static int add_key(void *ctx, const struct st_device_key *k)
 	       add_i64(o, "added_at", k->added_at) || add_time_or_null(o, "revoked_at", k->revoked_at);
 }
 
+/* last_seen, last_sent_at, clock_skew_ms (null while no frame is
+ * stored), frames, gaps and rejects {reason: count}. */
+static int add_stats(struct st_read *r, cJSON *o, uint64_t id)
+{
+	struct st_device_stats s;
+	cJSON *rej;
+	int rc = st_device_stats_get(r, id, &s);
+
+	if (rc == ST_ENOTFOUND)
+		s = (struct st_device_stats){.device_id = id};
+	else if (rc != ST_OK)
+		return rc;
+	if (add_time_or_null(o, "last_seen", s.last_seen) ||
+	    (s.frames ? add_i64(o, "last_sent_at", s.last_sent_at) || add_i64(o, "clock_skew_ms", s.clock_skew_ms)
+	              : cJSON_AddNullToObject(o, "last_sent_at") == NULL ||
+	                        cJSON_AddNullToObject(o, "clock_skew_ms") == NULL) ||
+	    add_u64(o, "frames", s.frames) || add_u64(o, "gaps", s.gaps) ||
+	    (rej = cJSON_AddObjectToObject(o, "rejects")) == NULL)
+		return ST_ESTOP;
+	for (unsigned i = 1; i < ST_REJECT_SLOTS; i++)
+		if (add_u64(rej, st_reject_field(i), s.rejects[i]))
+			return ST_ESTOP;
+	return ST_OK;
+}
+
 /* The object of dev, with its keys and watermark: ST_OK, ST_ESTOP (memory), or a storage error. */
 static int device_object(struct st_read *r, const struct st_device *d, cJSON **out)
 {
@@ -80,6 +106,9 @@ static int device_object(struct st_read *r, const struct st_device *d, cJSON **o
 		goto fail;
 	rc = ST_ESTOP;
 	if (add_u64(o, "watermark", wm))
+		goto fail;
+	rc = add_stats(r, o, d->id);
+	if (rc != ST_OK)
 		goto fail;
 	*out = o;
 	return ST_OK;

@@ -9,7 +9,9 @@
  *    entry), so an edited entry or head shows up at its own sequence;
  *  - the (device, batch_seq, seq) of every entry is collected, sorted and
  *    merged against `once` in key order (both directions), and the
- *    watermarks recomputed from the same sorted list;
+ *    watermarks recomputed from the same sorted list; so are each device's
+ *    frames and highest batch_seq in device_stats (its rejects have no log
+ *    behind them: only their record's decoding is checked);
  *  - taps are summed into cells (kept sorted and merged whenever the buffer
  *    fills, so memory follows the number of distinct cells, not of taps)
  *    and merged against `tap_agg` cell by cell; count records of COUNTS
@@ -494,6 +496,73 @@ static int check_watermarks(struct check *c)
 	return rc;
 }
 
+/* ---- device_stats: frames and the highest batch_seq, recounted ---- */
+
+/* Frames and highest batch_seq of the device whose sorted pairs start at
+ * *i; *i moves past them. */
+static void traffic_from(const struct check *c, size_t *i, uint64_t *frames, uint64_t *max)
+{
+	uint64_t dev = c->pairs[*i].device_id;
+
+	*frames = *max = 0;
+	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
+		(*frames)++;
+		if (c->pairs[*i].batch_seq > *max)
+			*max = c->pairs[*i].batch_seq;
+	}
+}
+
+static void traffic_compare(struct check *c, uint64_t dev, uint64_t frames, uint64_t max,
+                            const struct st_device_stats *got)
+{
+	if (frames != got->frames || max != got->max_batch_seq)
+		problem(c, "device_stats: device %016" PRIx64 " has %" PRIu64 " frames up to batch %" PRIu64
+		           ", the log says %" PRIu64 " up to %" PRIu64,
+		        dev, got->frames, got->max_batch_seq, frames, max);
+}
+
+/* Devices before `until` in the pairs that have no device_stats record. */
+static void traffic_absent(struct check *c, size_t *i, uint64_t until, int to_end)
+{
+	const struct st_device_stats none = {0};
+	uint64_t frames, max;
+
+	while (*i < c->npairs && (to_end || c->pairs[*i].device_id < until)) {
+		uint64_t dev = c->pairs[*i].device_id;
+
+		traffic_from(c, i, &frames, &max);
+		traffic_compare(c, dev, frames, max, &none);
+	}
+}
+
+static int traffic_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct merge *m = ctx;
+	struct check *c = m->c;
+	struct st_device_stats got;
+	uint64_t frames = 0, max = 0;
+
+	(void)cur;
+	if (st_dstats_decode(k, v, &got) != ST_OK) {
+		problem(c, "device_stats: the record of key size %zu does not decode", k->mv_size);
+		return ST_OK;
+	}
+	traffic_absent(c, &m->i, got.device_id, 0);
+	if (m->i < c->npairs && c->pairs[m->i].device_id == got.device_id)
+		traffic_from(c, &m->i, &frames, &max);
+	traffic_compare(c, got.device_id, frames, max, &got);
+	return ST_OK;
+}
+
+static int check_traffic(struct check *c)
+{
+	struct merge m = {c, 0};
+	int rc = st_walk(c->r.txn, c->db->dbi.device_stats, NULL, traffic_record, &m);
+
+	traffic_absent(c, &m.i, 0, 1);
+	return rc;
+}
+
 /* ---- aggregates ---- */
 
 static void cell_describe(const struct cells *cs, const uint8_t *key, char *buf, size_t cap)
@@ -857,6 +926,8 @@ static int run_checks(struct check *c)
 	rc = check_once(c);
 	if (rc == ST_OK)
 		rc = check_watermarks(c);
+	if (rc == ST_OK)
+		rc = check_traffic(c);
 	if (rc == ST_OK)
 		rc = check_agg(c, &c->taps);
 	if (rc == ST_OK)

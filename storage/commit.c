@@ -39,6 +39,12 @@
  * group gathers the newest record per vehicle and writes each once, at the
  * end of the group, in the same transaction (vehicle_pos.c says why).
  *
+ * Every newly stored frame is noted for its device's traffic record
+ * (device_stats.h): last seen, clock skew, frames and gaps, each device's
+ * record read and written once at the group's end; so are the rejects the
+ * writer hands in with the group (st_commit_group_rejects), each looked up
+ * in the registry first.
+ *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start (st_write_run, the one grow-and-retry loop
  * of txn_retry.h); the epoch key cache is cleared before every run that
@@ -56,6 +62,8 @@ struct group {
 	struct st_db *db;
 	struct st_commit_item *items;
 	size_t n;
+	const struct st_commit_reject *rejects;
+	size_t nrej;
 	unsigned runs;       /* how many times st_write_run ran the group */
 	uint32_t map_grows;
 	MDB_txn *txn;
@@ -319,6 +327,9 @@ static int store_item(struct group *g, struct st_commit_item *it)
 		return rc;
 	g->last_seq = seq;
 	memcpy(g->head, head, sizeof head);
+	rc = st_dstats_batch_note(&g->db->dstats, it->device_id, it->batch_seq, it->received_at, it->sent_at);
+	if (rc != ST_OK)
+		return rc;
 	it->outcome = ST_STORED;
 	it->seq = seq;
 	g->stats.stored++;
@@ -352,6 +363,22 @@ static int fill_watermarks(struct group *g, struct st_commit_item *items, size_t
 	return rc;
 }
 
+/* A reject counts for its device only when the device is enrolled. */
+static int note_reject(struct group *g, const struct st_commit_reject *rj)
+{
+	uint8_t kb[ST_DEVICE_KEY_SIZE];
+	MDB_val k = {sizeof kb, kb}, v;
+	int rc;
+
+	kp_store_u64be(kb, rj->device_id);
+	rc = mdb_get(g->txn, g->db->dbi.devices, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return ST_OK;
+	if (rc != MDB_SUCCESS)
+		return st_status(rc);
+	return st_dstats_batch_reject(&g->db->dstats, rj->device_id, rj->reason);
+}
+
 /* One run of the whole group in txn (st_write_run may run it again after
  * growing the map). A run after the first means the one before was aborted:
  * the epoch key cache may hold a key made by it, so it is cleared. */
@@ -366,6 +393,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	g->stats = (struct st_commit_stats){0};
 	st_vpos_batch_clear(&g->db->vpos);
 	st_riders_batch_clear(&g->db->riders);
+	st_dstats_batch_clear(&g->db->dstats);
 	rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
@@ -374,6 +402,10 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = st_riders_batch_flush(txn, g->db->dbi.riders, &g->db->riders, &g->db->riders_hll,
 		                           g->db->riders_bytes);
+	for (size_t i = 0; i < g->nrej && rc == ST_OK; i++)
+		rc = note_reject(g, &g->rejects[i]);
+	if (rc == ST_OK)
+		rc = st_dstats_batch_flush(txn, g->db->dbi.device_stats, &g->db->dstats);
 	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
 	return rc;
@@ -391,6 +423,7 @@ static int check_items(struct st_commit_item *items, size_t n)
 		it->outcome = ST_FAILED;
 		it->seq = it->watermark = it->device_id = it->batch_seq = 0;
 		it->type = 0;
+		it->sent_at = 0;
 		if (!it->frame || kp_frame_decode(it->frame, it->len, &h) != KP_OK ||
 		    (h.type != KP_TYPE_TAPS && h.type != KP_TYPE_COUNTS)) {
 			rc = ST_EINVAL;
@@ -399,6 +432,7 @@ static int check_items(struct st_commit_item *items, size_t n)
 		it->type = h.type;
 		it->device_id = h.device_id;
 		it->batch_seq = h.batch_seq;
+		it->sent_at = h.sent_at;
 	}
 	return rc;
 }
@@ -415,13 +449,22 @@ static void mark_failed(struct st_commit_item *items, size_t n, int rc)
 int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
                     struct st_commit_stats *stats)
 {
-	struct group g = {.db = db, .items = items, .n = n};
+	return st_commit_group_rejects(db, items, n, NULL, 0, stats);
+}
+
+int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size_t n,
+                            const struct st_commit_reject *rejects, size_t nrej, struct st_commit_stats *stats)
+{
+	struct group g = {.db = db, .items = items, .n = n, .rejects = rejects, .nrej = nrej};
 	int rc;
 
-	if (!db || (n && !items))
+	if (!db || (n && !items) || (nrej && !rejects))
 		return ST_EINVAL;
 	rc = check_items(items, n);
-	if (rc == ST_OK && n > 0)
+	for (size_t i = 0; i < nrej && rc == ST_OK; i++)
+		if (rejects[i].reason == 0 || rejects[i].reason > KP_NACK_REASON_MAX)
+			rc = ST_EINVAL;
+	if (rc == ST_OK && n + nrej > 0)
 		rc = st_write_run(db, store_group, &g, &g.map_grows);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);

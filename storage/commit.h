@@ -19,7 +19,9 @@
  *  - TAPS frames add to the tap aggregates (tap_agg.h), COUNTS frames to
  *    the count aggregates as signed counts (count_agg.h), in the same
  *    transaction; both streams share the device's batch_seq sequence, its
- *    once-only index and its watermark.
+ *    once-only index and its watermark;
+ *  - each device with a newly stored frame has its device_stats record
+ *    (device_stats.h) updated in the same transaction, once per group.
  * Items must be well-formed TAPS or COUNTS frames whose signatures were
  * verified by the caller (any other type: ST_EINVAL), with record times the
  * time window check let through: a record whose time has no service date
@@ -49,6 +51,7 @@ struct st_commit_item {
 	uint64_t batch_seq;
 	uint64_t device_id;
 	uint64_t watermark;
+	int64_t sent_at;      /* the frame's sent_at (device clock) */
 };
 
 struct st_commit_stats {
@@ -61,5 +64,20 @@ struct st_commit_stats {
 
 int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
                     struct st_commit_stats *stats);
+
+/* A frame the daemon refused (its NACK reason, 1..KP_NACK_REASON_MAX) for
+ * the device its topic named. */
+struct st_commit_reject {
+	uint64_t device_id;
+	uint8_t reason;
+};
+
+/* st_commit_group, also adding each reject to its device's rejects
+ * (device_stats.h) in the same transaction, once per device per group; a
+ * reject of a device that is not enrolled is not stored (an unknown id
+ * could be anything). With n == 0 the rejects alone are stored. ST_EINVAL
+ * for a reason out of range (nothing is stored). */
+int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size_t n,
+                            const struct st_commit_reject *rejects, size_t nrej, struct st_commit_stats *stats);
 
 #endif

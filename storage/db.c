@@ -376,6 +376,7 @@ static int open_dbis(struct st_db *db)
 		{"gtfs_routes", 0, &db->dbi.gtfs_routes},
 		{"gtfs_stops", 0, &db->dbi.gtfs_stops},
 		{"tokens", 0, &db->dbi.tokens},
+		{"device_stats", 0, &db->dbi.device_stats},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;
@@ -469,6 +470,7 @@ void st_db_close(struct st_db *db)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
 	st_riders_batch_free(&db->riders);
+	st_dstats_batch_free(&db->dstats);
 	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
 	st_zone_close(db->zone);
 	free(db->path);

@@ -43,7 +43,9 @@
  * keep current; riders (riders.h), the distinct-rider sketches of each
  * (service date, route), which a schema-3 binary would neither keep
  * current nor recount; the imported GTFS routes and stops (gtfs.h); and
- * the operator tokens (tokens.h) (4 is not released yet: these joined it
+ * the operator tokens (tokens.h); device_stats (device_stats.h), each
+ * device's last_seen, frames, gaps and rejects, which a schema-4 binary
+ * without it would not keep current (4 is not released yet: these joined it
  * before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
@@ -99,6 +101,7 @@ struct st_dbis {
 	MDB_dbi gtfs_routes; /* gtfs.c: number BE → route */
 	MDB_dbi gtfs_stops;  /* gtfs.c: number BE → stop */
 	MDB_dbi tokens;      /* tokens.c: BLAKE2b-256 of the token → record */
+	MDB_dbi device_stats; /* device_stats.c: device_id BE → traffic record */
 };
 
 struct st_epoch_cache_slot {
@@ -131,6 +134,20 @@ struct st_riders_batch {
 	size_t n, cap;
 };
 
+/* The frames of one commit group newly stored, per device (device_stats.c). */
+struct st_dstats_note {
+	uint64_t device_id;
+	uint64_t batch_seq;
+	int64_t received_at;
+	int64_t sent_at;
+	size_t order;   /* position in the group */
+	uint8_t reason; /* 0: a stored frame; else a reject of that NACK reason */
+};
+struct st_dstats_batch {
+	struct st_dstats_note *a; /* malloc'd, owned by the batch */
+	size_t n, cap;
+};
+
 struct st_db {
 	MDB_env *env;
 	struct st_options opts; /* path and timezone point at the copies below; the
@@ -151,6 +168,7 @@ struct st_db {
 	struct st_riders_batch riders;              /* freed by st_db_close */
 	struct st_hll riders_hll;                   /* flush's working sketch */
 	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
+	struct st_dstats_batch dstats;              /* freed by st_db_close */
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
@@ -358,6 +376,24 @@ void st_riders_batch_sort(struct st_riders_batch *b);
 size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed);
 int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
                           uint8_t bytes[ST_HLL_SERIALIZED_MAX]);
+
+/* device_stats.c: the records and the group's batch. Clear the batch at
+ * the start of every run of a group, note every newly stored frame (ST_EIO
+ * when memory runs out), flush once at the end: one read and one put per
+ * device, inside txn; the batch is cleared. */
+#include "storage/device_stats.h"
+#define ST_DSTATS_VAL_SIZE (32 + 8 * ST_REJECT_SLOTS)
+void st_dstats_encode(const struct st_device_stats *s, uint8_t out[ST_DSTATS_VAL_SIZE]);
+/* ST_ECORRUPT unless the record decodes and holds together (frames <=
+ * max_batch_seq, rejects[0] == 0, no last_seen without a frame). */
+int st_dstats_decode(const MDB_val *k, const MDB_val *v, struct st_device_stats *s);
+void st_dstats_batch_clear(struct st_dstats_batch *b);
+void st_dstats_batch_free(struct st_dstats_batch *b);
+int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,
+                         int64_t sent_at);
+/* A reject of an enrolled device (reason 1..KP_NACK_REASON_MAX). */
+int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason);
+int st_dstats_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_dstats_batch *b);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
  * stored inside txn if absent. */

@@ -19,7 +19,9 @@
 
 #include "firmware-proto/hex.h"
 #include "firmware-proto/keyfile.h"
+#include "storage/device_stats.h"
 #include "storage/devices.h"
+#include "storage/once.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_out.h"
@@ -32,6 +34,8 @@
 /* One device and its keys, copied out of a read transaction. */
 struct dev_view {
 	struct st_device dev;
+	uint64_t watermark;
+	struct st_device_stats stats; /* zero (but the id) while it has none */
 	struct st_device_key *keys;
 	size_t nkeys, cap;
 };
@@ -84,10 +88,25 @@ static void dev_list_free(struct dev_list *l)
 	free(l->v);
 }
 
-/* Fills v->keys. */
+/* Fills v->keys, v->watermark and v->stats. */
 static int load_keys(struct st_read *r, struct dev_view *v, const char *cmd)
 {
-	return cli_collect_status(cmd, st_device_key_foreach(r, v->dev.id, collect_key, v), "keys");
+	char hex[17];
+	int rc, status;
+
+	status = cli_collect_status(cmd, st_device_key_foreach(r, v->dev.id, collect_key, v), "keys");
+	if (status != KP_EXIT_OK)
+		return status;
+	kp_device_id_format(v->dev.id, hex);
+	rc = st_once_watermark(r, v->dev.id, &v->watermark);
+	if (rc != ST_OK)
+		return cli_fail(cmd, "device %s: watermark: %s", hex, st_strerror(rc));
+	rc = st_device_stats_get(r, v->dev.id, &v->stats);
+	if (rc == ST_ENOTFOUND)
+		v->stats = (struct st_device_stats){.device_id = v->dev.id};
+	else if (rc != ST_OK)
+		return cli_fail(cmd, "device %s: traffic record: %s", hex, st_strerror(rc));
+	return KP_EXIT_OK;
 }
 
 static int load_all(struct st_db *db, struct dev_list *l, const char *cmd)
@@ -160,6 +179,26 @@ static int add_fields(cJSON *o, const struct st_device *d)
 	       json_add_time_or_null(o, "revoked_at", d->revoked_at);
 }
 
+/* The watermark and the traffic, with report/devices.h's field names. */
+static int add_traffic(cJSON *o, const struct dev_view *v)
+{
+	const struct st_device_stats *s = &v->stats;
+	cJSON *rej;
+
+	if (json_add_u64(o, "watermark", v->watermark) || json_add_time_or_null(o, "last_seen", s->last_seen) ||
+	    (s->frames ? json_add_i64(o, "last_sent_at", s->last_sent_at) ||
+	                         json_add_i64(o, "clock_skew_ms", s->clock_skew_ms)
+	               : cJSON_AddNullToObject(o, "last_sent_at") == NULL ||
+	                         cJSON_AddNullToObject(o, "clock_skew_ms") == NULL) ||
+	    json_add_u64(o, "frames", s->frames) || json_add_u64(o, "gaps", s->gaps) ||
+	    (rej = cJSON_AddObjectToObject(o, "rejects")) == NULL)
+		return -1;
+	for (unsigned i = 1; i < ST_REJECT_SLOTS; i++)
+		if (json_add_u64(rej, st_reject_field(i), s->rejects[i]))
+			return -1;
+	return 0;
+}
+
 static cJSON *dev_json(const struct dev_view *v)
 {
 	cJSON *o = cJSON_CreateObject(), *keys;
@@ -176,6 +215,8 @@ static cJSON *dev_json(const struct dev_view *v)
 			goto err;
 		}
 	}
+	if (add_traffic(o, v))
+		goto err;
 	return o;
 err:
 	cJSON_Delete(o);
@@ -224,6 +265,29 @@ static int print_list_text(const struct dev_list *l, const char *cmd)
 	return cli_finish_output(cmd);
 }
 
+/* Watermark, last seen, skew, frames, gaps and the nonzero rejects. */
+static void print_traffic_text(const struct dev_view *v)
+{
+	const struct st_device_stats *s = &v->stats;
+	char t[CLI_TIME_SIZE];
+	int any = 0;
+
+	cli_format_ms(s->last_seen, t);
+	printf("watermark %" PRIu64 "\nframes    %" PRIu64 "\ngaps      %" PRIu64 "\nlast seen %s\n",
+	       v->watermark, s->frames, s->gaps, t);
+	if (s->frames)
+		printf("skew      %" PRId64 " ms (device clock minus server clock)\n", s->clock_skew_ms);
+	else
+		printf("skew      -\n");
+	printf("rejects  ");
+	for (unsigned i = 1; i < ST_REJECT_SLOTS; i++)
+		if (s->rejects[i]) {
+			printf(" %s %" PRIu64, st_reject_field(i), s->rejects[i]);
+			any = 1;
+		}
+	printf("%s\n", any ? "" : " 0");
+}
+
 static int print_show_text(const struct dev_view *v, const char *cmd)
 {
 	char hex[17], pk[PUBLIC_KEY_HEX_SIZE], t1[CLI_TIME_SIZE], t2[CLI_TIME_SIZE];
@@ -244,6 +308,7 @@ static int print_show_text(const struct dev_view *v, const char *cmd)
 		printf("  key %3u  %-7s  %s  added %s  revoked %s\n", k->key_id,
 		       state_name(k->state), pk, t1, t2);
 	}
+	print_traffic_text(v);
 	return cli_finish_output(cmd);
 }
 
@@ -253,7 +318,8 @@ static const char list_help[] =
 	"Usage: komposter device list [--json]\n\n"
 	"Lists every enrolled device: id, kind, state, active keys, vehicle, operator.\n\n"
 	"Options:\n"
-	"      --json         print a JSON array of devices, each with its keys\n" KP_CLI_COMMON_HELP
+	"      --json         print a JSON array of devices, each with its keys, watermark and\n"
+	"                     traffic (last_seen, clock_skew_ms, frames, gaps, rejects)\n" KP_CLI_COMMON_HELP
 	"\n" KP_CLI_EXIT_HELP;
 
 static const char show_help[] =

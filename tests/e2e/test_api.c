@@ -5,7 +5,9 @@
  * a read token reads /v1/ridership, whose body is byte for byte what
  * `komposter stats --json` prints for the same range and grouping; bad
  * parameters are 400 naming what is wrong; /v1/devices lists exactly the
- * enrolled fleet, /v1/devices/{id} shows one and is 404 for an unknown id;
+ * enrolled fleet with each device's traffic (last_seen > 0, gaps 0, frames
+ * equal to the watermark, rejects by reason), the same document as
+ * `device list --json` prints, /v1/devices/{id} shows one and is 404 for an unknown id;
  * a closed date answers with an ETag and a cacheable Cache-Control, and
  * If-None-Match with that ETag is 304; today is no-store; an unknown path
  * is 404 JSON. Every error is {"error": ...} as application/json.
@@ -25,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "firmware-proto/frame.h"
 #include "tests/e2e/fleet.h"
 #include "tests/e2e/harness.h"
 
@@ -298,11 +301,25 @@ Test(api, devices_lists_the_enrolled_fleet)
 	free(out);
 	cr_assert_eq(cJSON_GetArraySize(devs), cJSON_GetArraySize(theirs));
 	cr_assert_eq(cJSON_GetArraySize(devs), DEVICES);
+	/* The CLI and the API print the same documents, field for field. */
+	for (int i = 0; i < DEVICES; i++)
+		cr_expect(cJSON_Compare(cJSON_GetArrayItem(devs, i), cJSON_GetArrayItem(theirs, i), 1),
+		          "device %d differs between /v1/devices and device list --json", i);
 	cJSON_ArrayForEach(dev, devs) {
 		const char *id = cJSON_GetObjectItem(dev, "id")->valuestring;
 		cJSON *wm = cJSON_GetObjectItem(dev, "watermark");
 
+		cJSON *rej = cJSON_GetObjectItem(dev, "rejects");
+
 		cr_expect(cJSON_IsNumber(wm) && wm->valuedouble > 0, "device %s has no watermark", id);
+		cr_expect_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(dev, "last_seen")), 0, "%s last_seen", id);
+		cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(dev, "gaps")), 0, "%s gaps", id);
+		cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(dev, "frames")), wm->valuedouble,
+		             "%s: frames equal the watermark when nothing is missing", id);
+		cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(dev, "clock_skew_ms")), "%s clock_skew_ms", id);
+		cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(dev, "last_sent_at")), "%s last_sent_at", id);
+		cr_expect(cJSON_IsObject(rej) && cJSON_GetArraySize(rej) == KP_NACK_REASON_MAX, "%s rejects", id);
+		cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(rej, "bad_signature")), 0, "%s", id);
 		cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItem(dev, "keys")), 0);
 		snprintf(path, sizeof path, "/v1/devices/%s", id);
 		get_auth(path, read_token, &one);

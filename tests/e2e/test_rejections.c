@@ -1,6 +1,7 @@
 /*
  * Description: every kind of bad frame gets a signed NACK with the right
- * reason, nothing of it is stored, and the daemon keeps serving good frames.
+ * reason, nothing of it is stored, and the daemon keeps serving good frames;
+ * a forged frame of an enrolled device shows in its rejects (device show).
  * Real mosquitto, real komposterd, real LMDB.
  */
 #include <criterion/criterion.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "firmware-proto/hex.h"
@@ -77,6 +79,35 @@ static void expect_nothing_stored_and_still_serving(void)
 	free(out);
 }
 
+/* DEV's rejects show `n` frames refused for `field` (and no frame stored),
+ * in `device show --json`, within 10 s (the writer stores them with its
+ * next group). */
+static void expect_rejects(const char *field, double n)
+{
+	char hex[17];
+	double got = -1;
+
+	kp_device_id_format(DEV, hex);
+	for (int i = 0; i < 100 && got != n; i++) {
+		char *out = NULL;
+		cJSON *doc, *rej;
+
+		if (i > 0)
+			usleep(100 * 1000);
+		cr_assert_eq(kp_komposter(&daemon_proc, &out, "device", "show", hex, "--json", NULL), 0);
+		doc = cJSON_Parse(out);
+		free(out);
+		cr_assert_not_null(doc);
+		rej = cJSON_GetObjectItem(doc, "rejects");
+		cr_assert(cJSON_IsObject(rej), "no rejects object");
+		got = cJSON_GetNumberValue(cJSON_GetObjectItem(rej, field));
+		cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "frames")), 0);
+		cr_expect(cJSON_IsNull(cJSON_GetObjectItem(doc, "last_seen")), "a refused frame was seen");
+		cJSON_Delete(doc);
+	}
+	cr_expect_eq(got, n, "rejects.%s %g, want %g", field, got, n);
+}
+
 /* Re-signs a frame after its fields were changed. */
 static void resign(size_t len)
 {
@@ -91,6 +122,7 @@ Test(rejections, forged_signature_is_nacked_bad_signature)
 	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
 	expect_nack(KP_NACK_BAD_SIGNATURE, 1);
 	expect_nothing_stored_and_still_serving();
+	expect_rejects("bad_signature", 1);
 }
 
 Test(rejections, unknown_device_is_nacked_unknown)

@@ -5,7 +5,8 @@
  * to the topic's device, counted by reason; a frame already stored is
  * re-ACKed with the watermark without its signature being checked; COUNTS
  * frames pass only on the counts topic from an APC, and every other mix of
- * topic, frame type and device kind is NACK 4.
+ * topic, frame type and device kind is NACK 4. Each NACK also hands the
+ * writer a reject note (no bytes) for the device's rejects.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -58,11 +59,22 @@ static void expect_nack(uint64_t device_id, uint64_t batch_seq, uint64_t reason)
 	             (unsigned long long)reason);
 }
 
-/* n frames were refused for `reason`, none reached the writer. */
+/* n frames were refused for `reason`: none reached the writer, only a
+ * note of each reject (no bytes) for the device's rejects. */
 static void expect_refused(uint64_t reason, uint64_t n)
 {
+	struct kp_inbound item;
+	uint64_t notes = 0;
+
 	cr_expect_eq(atomic_load(&ts.m.rejected[reason]), n, "rejected{%s}", kp_nack_reason_name(reason));
-	cr_expect_eq(kp_ring_depth(&ts.out), 0, "a refused frame reached the writer");
+	while (kp_ring_try_pop(&ts.out, &item) == 0) {
+		cr_expect_null(item.frame, "a refused frame reached the writer");
+		cr_expect_eq(item.len, 0);
+		cr_expect_eq(item.reject, reason, "reject note of reason %u", item.reject);
+		kp_inbound_free(&item);
+		notes++;
+	}
+	cr_expect_eq(notes, n, "%llu reject notes", (unsigned long long)notes);
 }
 
 /* Batches 1 and 2 of device_id were NACKed for `reason`, and nothing else. */
@@ -273,9 +285,15 @@ Test(verify, several_workers_handle_every_frame_exactly_once)
 	}
 	verify_all(4);
 
-	size_t to_writer = 0;
+	size_t to_writer = 0, notes = 0;
 	while (kp_ring_try_pop(&ts.out, &item) == 0) {
 		struct kp_header h;
+		if (item.reject != 0) {
+			cr_expect_eq(item.reject, KP_NACK_BAD_SIGNATURE);
+			cr_expect_eq(item.topic_device, d.id);
+			notes++;
+			continue;
+		}
 		cr_assert_eq(kp_frame_decode(item.frame, item.len, &h), KP_OK);
 		cr_assert(h.batch_seq >= 1 && h.batch_seq <= GOOD, "frame %llu reached the writer",
 		          (unsigned long long)h.batch_seq);
@@ -284,6 +302,7 @@ Test(verify, several_workers_handle_every_frame_exactly_once)
 		to_writer++;
 	}
 	cr_expect_eq(to_writer, GOOD);
+	cr_expect_eq(notes, FORGED, "one reject note per forged frame");
 	cr_expect_eq(ts_replies_left(), FORGED);
 	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_BAD_SIGNATURE]), FORGED);
 	cr_expect_eq(atomic_load(&ts.m.nacks_sent), FORGED);

@@ -4,13 +4,15 @@
  * group and of earlier groups are ACKed, not stored again), and ACKed only
  * after the commit with the device's watermark; a map that cannot hold the
  * group answers every frame with NACK 7, stores none of it, raises the
- * storage-full alarm and clears readiness until a commit succeeds.
+ * storage-full alarm and clears readiness until a commit succeeds; verify's
+ * reject notes are stored in the group for enrolled devices, unanswered.
  */
 #include <criterion/criterion.h>
 
 #include "ingest/writer.h"
 #include "stages.h"
 #include "storage/check.h"
+#include "storage/device_stats.h"
 #include "storage/log.h"
 
 static const int64_t noon = 1715763600000;
@@ -238,5 +240,44 @@ Test(writer, a_full_map_is_nack_7_for_the_whole_group_and_raises_the_alarm)
 	cr_expect_eq(r.aux, 1);
 	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
 	finish();
+	expect_log(1);
+}
+
+/* A reject note from verify (no bytes): pushed as verify pushes it. */
+static void feed_reject(uint64_t device_id, uint8_t reason)
+{
+	struct kp_inbound note = {.topic_device = device_id, .received_at = noon, .reject = reason};
+
+	cr_assert_eq(kp_ring_push(&ts.in, &note), 0);
+}
+
+Test(writer, reject_notes_ride_in_the_group_and_count_for_enrolled_devices_only)
+{
+	struct tdev d;
+	struct st_read r;
+	struct st_device_stats s;
+
+	tdb_open();
+	tdev_make(&d, 0x71);
+	ts_enrol(&d, 0);
+	feed_reject(d.id, KP_NACK_BAD_SIGNATURE);
+	feed(&d, 1, 2);
+	feed_reject(0x72, KP_NACK_BAD_SIGNATURE); /* not enrolled */
+	feed_reject(d.id, KP_NACK_TIME_WINDOW);
+	feed_reject(d.id, KP_NACK_BAD_SIGNATURE);
+	write_all(16);
+
+	expect_ack(d.id, 1, 1);
+	cr_expect_eq(ts_replies_left(), 0, "a reject note was answered by the writer");
+	cr_expect_eq(atomic_load(&ts.m.frames_stored), 1);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_expect_eq(st_device_stats_get(&r, d.id, &s), ST_OK);
+	cr_expect_eq(st_device_stats_get(&r, 0x72, &(struct st_device_stats){0}), ST_ENOTFOUND);
+	st_read_end(&r);
+	cr_expect_eq(s.frames, 1);
+	cr_expect_eq(s.gaps, 0);
+	cr_expect_eq(s.last_seen, TS_RECEIVED_AT);
+	cr_expect_eq(s.rejects[KP_NACK_BAD_SIGNATURE], 2);
+	cr_expect_eq(s.rejects[KP_NACK_TIME_WINDOW], 1);
 	expect_log(1);
 }

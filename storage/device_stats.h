@@ -1,0 +1,57 @@
+/*
+ * device_stats.h — what the registry tells an operator about each device's
+ * traffic: when it was last heard from, how far its clock is off, how many
+ * frames are stored and missing, and how many of its frames were refused,
+ * by NACK reason.
+ *
+ * Promises:
+ *  - st_commit_group updates a device's record in the same transaction as
+ *    its frames, once per device per group (no extra transaction, one put
+ *    per device per group); only newly stored frames count, a duplicate
+ *    changes nothing;
+ *  - last_seen is the received_at (ms, server clock) of the stored frame
+ *    with the highest received_at (a tie: the later one stored), and
+ *    last_sent_at that frame's sent_at (device clock); clock_skew_ms is
+ *    last_sent_at − last_seen: the device's clock minus the server's, plus
+ *    the frame's time in transit (so a little positive lag reads negative);
+ *  - gaps is exact: batch_seqs start at 1 and each is stored at most once
+ *    (the once-only index), so the batch_seqs missing below the highest
+ *    one stored are max_batch_seq − frames. A device that re-sends all its
+ *    gaps ends at gaps 0 with max_batch_seq equal to its watermark;
+ *  - rejects[reason] (1..KP_NACK_REASON_MAX; index 0 unused) counts frames
+ *    of the device refused with that NACK reason, added with the writer's
+ *    group (st_commit_group_rejects, commit.h) and only for enrolled
+ *    devices. A device's record may hold rejects and no frame.
+ * A device with no frame stored and no reject has no record (ST_ENOTFOUND).
+ */
+#ifndef ST_DEVICE_STATS_H
+#define ST_DEVICE_STATS_H
+
+#include <stdint.h>
+
+#include "firmware-proto/frame.h"
+#include "storage/db.h"
+
+#define ST_REJECT_SLOTS (KP_NACK_REASON_MAX + 1)
+
+struct st_device_stats {
+	uint64_t device_id;
+	int64_t last_seen;     /* ms, 0 while no frame is stored */
+	int64_t last_sent_at;  /* ms, device clock */
+	int64_t clock_skew_ms; /* last_sent_at − last_seen; 0 while no frame is stored */
+	uint64_t frames;       /* frames stored */
+	uint64_t max_batch_seq;
+	uint64_t gaps;         /* max_batch_seq − frames */
+	uint64_t rejects[ST_REJECT_SLOTS];
+};
+
+/* ST_OK with *out filled, ST_ENOTFOUND when the device has no record,
+ * ST_ECORRUPT when its record does not decode. */
+int st_device_stats_get(struct st_read *r, uint64_t device_id, struct st_device_stats *out);
+
+/* The stable JSON field name of a reject reason's count ("bad_signature",
+ * "unknown_device", "revoked", "malformed", "topic_mismatch",
+ * "time_window", "storage_full"); NULL for 0 and unknown reasons. */
+const char *st_reject_field(unsigned reason);
+
+#endif
