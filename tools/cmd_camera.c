@@ -257,20 +257,15 @@ static cJSON *camera_json(const struct st_camera *c)
 	return o;
 }
 
+/* json_print_list's view of camera_json. */
+static cJSON *camera_json_of(const void *item)
+{
+	return camera_json(item);
+}
+
 static int print_list_json(const struct cam_list *l, const char *cmd)
 {
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; arr != NULL && i < l->n; i++) {
-		cJSON *o = camera_json(&l->v[i]);
-
-		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(arr);
-			arr = NULL;
-		}
-	}
-	return json_print_answer(arr, cmd);
+	return json_print_list(l->v, l->n, sizeof(l->v[0]), camera_json_of, cmd);
 }
 
 static const char *zone_or_dash(const char *zone)

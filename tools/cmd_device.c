@@ -223,20 +223,15 @@ err:
 	return NULL;
 }
 
+/* json_print_list's view of dev_json. */
+static cJSON *dev_json_of(const void *item)
+{
+	return dev_json(item);
+}
+
 static int print_list_json(const struct dev_list *l, const char *cmd)
 {
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; arr != NULL && i < l->n; i++) {
-		cJSON *o = dev_json(&l->v[i]);
-
-		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(arr);
-			arr = NULL;
-		}
-	}
-	return json_print_answer(arr, cmd);
+	return json_print_list(l->v, l->n, sizeof(l->v[0]), dev_json_of, cmd);
 }
 
 static size_t active_keys(const struct dev_view *v)

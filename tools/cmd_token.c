@@ -164,20 +164,15 @@ static cJSON *token_json(const struct st_token *t)
 	return o;
 }
 
+/* json_print_list's view of token_json. */
+static cJSON *token_json_of(const void *item)
+{
+	return token_json(item);
+}
+
 static int print_list_json(const struct tok_list *l, const char *cmd)
 {
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; arr != NULL && i < l->n; i++) {
-		cJSON *o = token_json(&l->v[i]);
-
-		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(arr);
-			arr = NULL;
-		}
-	}
-	return json_print_answer(arr, cmd);
+	return json_print_list(l->v, l->n, sizeof(l->v[0]), token_json_of, cmd);
 }
 
 static int print_list_text(const struct tok_list *l, const char *cmd)

@@ -77,3 +77,20 @@ int json_print_answer(cJSON *doc, const char *cmd)
 		return cli_fail(cmd, "out of memory");
 	return cli_finish_output(cmd);
 }
+
+int json_print_list(const void *items, size_t n, size_t size, cJSON *(*to_json)(const void *item),
+                    const char *cmd)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		cJSON *o = to_json((const char *)items + i * size);
+
+		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(arr);
+			arr = NULL;
+		}
+	}
+	return json_print_answer(arr, cmd);
+}

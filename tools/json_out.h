@@ -29,5 +29,9 @@ int json_print(const cJSON *doc, int pretty);
  * returns cmd's exit status (enum kp_exit): out of memory when doc is NULL
  * or printing fails, a write error on stdout (cli_finish_output). */
 int json_print_answer(cJSON *doc, const char *cmd);
+/* A list command's JSON answer: the array of to_json(item) for the n items
+ * of size bytes at items, printed with json_print_answer. */
+int json_print_list(const void *items, size_t n, size_t size, cJSON *(*to_json)(const void *item),
+                    const char *cmd);
 
 #endif
