@@ -269,3 +269,15 @@ void cli_format_ms(int64_t ms, char out[CLI_TIME_SIZE])
 	    strftime(out, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, CLI_TIME_SIZE, "-");
 }
+
+int cli_run_subcommands(struct kp_cli *cli, const char *cmd, const char *help,
+                        const struct cli_command *subs, size_t n, int argc, char **argv)
+{
+	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	/* '+': stop at the subcommand, its options are its own. */
+	int status = cli_parse_options(cli, cmd, help, argc, argv, "+" KP_CLI_COMMON_SHORT, longopts, NULL, NULL);
+
+	if (status != CLI_CONTINUE)
+		return status;
+	return cli_run_command(cli, cmd, "subcommand", subs, n, argc, argv);
+}

@@ -125,6 +125,11 @@ struct cli_command {
  * given. noun ("command", "subcommand") is for those errors. */
 int cli_run_command(struct kp_cli *cli, const char *cmd, const char *noun,
                     const struct cli_command *table, size_t n, int argc, char **argv);
+/* A command made of subcommands (`komposter device add ...`): takes the
+ * common options up to the subcommand's name (help is cmd's --help), then
+ * runs the subcommand with cli_run_command. Returns the exit status. */
+int cli_run_subcommands(struct kp_cli *cli, const char *cmd, const char *help,
+                        const struct cli_command *subs, size_t n, int argc, char **argv);
 
 /* ---------------------------------------------------------------------
  * Reading the database.

@@ -718,14 +718,6 @@ int cmd_camera(struct kp_cli *cli, int argc, char **argv)
 		{ "remove", camera_remove, NULL },
 		{ "events", camera_events, NULL },
 	};
-	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	int status;
 
-	/* '+': stop at the subcommand, its options are its own. */
-	status = cli_parse_options(cli, "camera", camera_help, argc, argv, "+" KP_CLI_COMMON_SHORT,
-	                           longopts, NULL, NULL);
-	if (status != CLI_CONTINUE)
-		return status;
-	return cli_run_command(cli, "camera", "subcommand", subs, sizeof(subs) / sizeof(subs[0]), argc,
-	                       argv);
+	return cli_run_subcommands(cli, "camera", camera_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

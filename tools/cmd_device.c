@@ -744,14 +744,6 @@ int cmd_device(struct kp_cli *cli, int argc, char **argv)
 		{ "show", device_show, NULL },
 		{ "revoke", device_revoke, NULL },
 	};
-	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	int status;
 
-	/* '+': stop at the subcommand, its options are its own. */
-	status = cli_parse_options(cli, "device", device_help, argc, argv, "+" KP_CLI_COMMON_SHORT,
-	                           longopts, NULL, NULL);
-	if (status != CLI_CONTINUE)
-		return status;
-	return cli_run_command(cli, "device", "subcommand", subs, sizeof(subs) / sizeof(subs[0]),
-	                       argc, argv);
+	return cli_run_subcommands(cli, "device", device_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

@@ -293,12 +293,6 @@ int cmd_token(struct kp_cli *cli, int argc, char **argv)
 		{ "list", token_list, NULL },
 		{ "revoke", token_revoke, NULL },
 	};
-	static const struct option longopts[] = { KP_CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
-	int status;
 
-	status = cli_parse_options(cli, "token", token_help, argc, argv, "+" KP_CLI_COMMON_SHORT, longopts, NULL,
-	                           NULL);
-	if (status != CLI_CONTINUE)
-		return status;
-	return cli_run_command(cli, "token", "subcommand", subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
+	return cli_run_subcommands(cli, "token", token_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
