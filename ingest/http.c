@@ -7,12 +7,14 @@
  */
 #include "ingest/http.h"
 
+#include <inttypes.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/api.h"
+#include "ingest/http_body.h"
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
@@ -180,6 +182,37 @@ char *kp_http_build(int status, const char *type, const char *cache_control, con
 	}
 	*len = cap;
 	return out;
+}
+
+char *kp_http_head(int status, const char *type, const char *cache_control, const char *extra_headers,
+                   int64_t length, size_t *len)
+{
+	char *out = NULL;
+	size_t cap = 0;
+	FILE *f = open_memstream(&out, &cap);
+	if (!f)
+		return NULL;
+	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, kp_http_reason(status), type);
+	if (length >= 0)
+		fprintf(f, "Content-Length: %" PRId64 "\r\n", length);
+	else
+		fputs("Transfer-Encoding: chunked\r\n", f);
+	fprintf(f, "Connection: close\r\nCache-Control: %s\r\n%s\r\n", cache_control ? cache_control : "no-store",
+	        extra_headers ? extra_headers : "");
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	*len = cap;
+	return out;
+}
+
+void kp_http_response_free(struct kp_http_response *r)
+{
+	free(r->head);
+	if (r->body)
+		r->body->close(r->body);
+	memset(r, 0, sizeof(*r));
 }
 
 static char *text_with(int status, const char *extra_headers, const char *msg, int head_only,
