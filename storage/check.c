@@ -40,6 +40,11 @@
  * Signatures are not verified and frame_hash is not recomputed: the log
  * holds neither a signature nor the raw tokens the keyed hash was made over
  * (log.h). The check only makes sure every stored signature is zeros.
+ * Nothing above needs an epoch key, so a database whose old epochs were
+ * destroyed (epoch_keys.h) checks exactly as before: the pseudonyms of
+ * those epochs are still in the log and still rebuild the stored sketches.
+ * The epoch_keys table itself is checked record by record: each decodes
+ * (a key or a tombstone) and no key survives below the horizon.
  * Every problem is one line on `out`; the walk goes on after a problem.
  */
 #include "storage/check.h"
@@ -50,6 +55,7 @@
 
 #include "storage/cameras.h"
 #include "storage/db_internal.h"
+#include "storage/epoch_keys.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
 
@@ -905,6 +911,38 @@ static int check_side_tables(struct check *c)
 	return rc;
 }
 
+/* Every epoch_keys record decodes, and no live key is below the horizon
+ * (epoch_keys.h): a destruction that left a key behind is a problem. */
+struct keys_walk {
+	struct check *c;
+	uint32_t horizon;
+};
+
+static int key_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct keys_walk *w = ctx;
+
+	(void)cur;
+	if (st_epoch_key_check_record(k, v, w->horizon) != ST_OK)
+		problem(w->c, "epoch_keys: the record of %zu+%zu bytes does not decode or is a key below the horizon %" PRIu32,
+		        k->mv_size, v->mv_size, w->horizon);
+	return ST_OK;
+}
+
+static int check_epoch_keys(struct check *c)
+{
+	struct keys_walk w = {.c = c};
+	int rc = st_epoch_horizon_get(c->r.txn, c->db->dbi.meta, &w.horizon);
+
+	if (rc == ST_ECORRUPT) {
+		problem(c, "meta: the epoch horizon does not decode");
+		return ST_OK;
+	}
+	if (rc != ST_OK)
+		return rc;
+	return st_walk(c->r.txn, c->db->dbi.epoch_keys, NULL, key_record, &w);
+}
+
 /* ---- entry point ---- */
 
 static int run_checks(struct check *c)
@@ -942,6 +980,8 @@ static int run_checks(struct check *c)
 		rc = check_riders(c);
 	if (rc == ST_OK)
 		rc = check_side_tables(c);
+	if (rc == ST_OK)
+		rc = check_epoch_keys(c);
 	return rc;
 }
 

@@ -50,6 +50,10 @@
  * of txn_retry.h); the epoch key cache is cleared before every run that
  * follows an aborted one, and after a call that failed, because it may hold
  * a key made by an aborted transaction.
+ *
+ * Every run reads the epoch horizon first (epoch_keys.h): a tap of an epoch
+ * whose key was destroyed is stored with a one-off key's pseudonym, and a
+ * horizon raised by another process clears the cache before it is used.
  */
 #include "storage/commit.h"
 
@@ -68,6 +72,7 @@ struct group {
 	uint32_t map_grows;
 	MDB_txn *txn;
 	uint64_t last_seq;
+	int64_t now_ms; /* received_at of the frame being stored: a new epoch key's created_at */
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
 	struct st_commit_stats stats;
 };
@@ -157,7 +162,7 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	if (rc != ST_OK)
 		return rc;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
-	rc = st_epoch_key_cached(g->db, g->txn, epoch, key);
+	rc = st_epoch_key_cached(g->db, g->txn, epoch, g->now_ms, key);
 	if (rc != ST_OK)
 		return rc;
 	memcpy(dst, src, KP_TAP_TOKEN_OFFSET);
@@ -245,7 +250,7 @@ static int frame_key(struct group *g, const struct st_commit_item *it, uint8_t k
 	if (rc != 0)
 		return ST_EINVAL;
 	return st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
-	                           key);
+	                           g->now_ms, key);
 }
 
 /* Builds the log entry of it in db->entry_buf; *len is its size. */
@@ -322,6 +327,7 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	if (rc != ST_ENOTFOUND)
 		return rc;
 	seq = g->last_seq + 1;
+	g->now_ms = it->received_at;
 	rc = append_frame(g, it, seq, head);
 	if (rc != ST_OK)
 		return rc;
@@ -394,7 +400,9 @@ static int store_group(void *ctx, MDB_txn *txn)
 	st_vpos_batch_clear(&g->db->vpos);
 	st_riders_batch_clear(&g->db->riders);
 	st_dstats_batch_clear(&g->db->dstats);
-	rc = group_start(g);
+	rc = st_epoch_horizon_load(g->db, txn);
+	if (rc == ST_OK)
+		rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
 	if (rc == ST_OK)

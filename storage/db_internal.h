@@ -163,6 +163,7 @@ struct st_db {
 	/* Writer-thread state (st_commit_group only): */
 	struct st_epoch_cache_slot epoch_cache[ST_EPOCH_CACHE_SLOTS];
 	unsigned epoch_cache_next;
+	uint32_t epoch_horizon; /* first epoch date kept, as of the group's txn (epoch_keys.h) */
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 	struct st_vpos_batch vpos;
 	struct st_riders_batch riders;              /* freed by st_db_close */
@@ -396,13 +397,22 @@ int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_
 int st_dstats_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_dstats_batch *b);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
- * stored inside txn if absent. */
-int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
-                               uint8_t key[ST_EPOCH_KEY_SIZE]);
-/* The writer's epoch key cache in front of st_epoch_key_get_or_create.
- * Clear it whenever a write txn is aborted. */
-int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
+ * stored inside txn (created at now_ms) if absent; a one-off random key,
+ * *one_off set, if the record is a tombstone (epoch_keys.h). */
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms,
+                               uint8_t key[ST_EPOCH_KEY_SIZE], int *one_off);
+/* The writer's epoch key cache in front of st_epoch_key_get_or_create; an
+ * epoch below db->epoch_horizon gets a one-off key. Clear it whenever a
+ * write txn is aborted. */
+int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
                         uint8_t key[ST_EPOCH_KEY_SIZE]);
 void st_epoch_cache_clear(struct st_db *db);
+/* epoch_keys.c: the stored horizon (0 when absent) into *horizon; and into
+ * db->epoch_horizon, clearing the cache when it moved. */
+int st_epoch_horizon_get(MDB_txn *txn, MDB_dbi meta, uint32_t *horizon);
+int st_epoch_horizon_load(struct st_db *db, MDB_txn *txn);
+/* ST_OK when an epoch_keys record decodes and, live, is not below
+ * horizon; ST_ECORRUPT otherwise (for st_check). */
+int st_epoch_key_check_record(const MDB_val *k, const MDB_val *v, uint32_t horizon);
 
 #endif

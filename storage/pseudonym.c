@@ -14,12 +14,19 @@
  * by a transaction that is later aborted; commit.c clears it after every
  * failed transaction, so such a key is never used again. Keys are wiped
  * from the cache with sodium_memzero.
+ *
+ * An epoch below the database's horizon, or whose record is a tombstone,
+ * has been destroyed (epoch_keys.h): its taps get a one-off key each, never
+ * stored nor cached. The writer reads the horizon at the start of every
+ * group (commit.c), so a destruction by another process is seen by the
+ * next group.
  */
 #include "storage/pseudonym.h"
 
 #include <sodium.h>
 
 #include "storage/db_internal.h"
+#include "storage/epoch_keys.h"
 
 void st_pseudonym(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t token[16],
                   uint8_t out[ST_PSEUDONYM_SIZE])
@@ -27,20 +34,34 @@ void st_pseudonym(const uint8_t key[ST_EPOCH_KEY_SIZE], const uint8_t token[16],
 	crypto_generichash(out, ST_PSEUDONYM_SIZE, token, KP_CARD_TOKEN_SIZE, key, ST_EPOCH_KEY_SIZE);
 }
 
-int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
-                               uint8_t key[ST_EPOCH_KEY_SIZE])
+/* A key that is neither stored nor cached: the pseudonym it makes links to
+ * nothing (epoch_keys.h). */
+static void one_off_key(uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	randombytes_buf(key, ST_EPOCH_KEY_SIZE);
+}
+
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms,
+                               uint8_t key[ST_EPOCH_KEY_SIZE], int *one_off)
 {
 	uint8_t kb[ST_EPOCH_DATE_KEY_SIZE];
+	uint8_t rec[ST_EPOCH_KEY_RECORD_SIZE];
 	MDB_val k = {sizeof kb, kb};
 	MDB_val v;
 	int rc;
 
-	if (!txn || !key || epoch_date == 0)
+	if (!txn || !key || !one_off || epoch_date == 0)
 		return ST_EINVAL;
+	*one_off = 0;
 	kp_store_u32be(kb, epoch_date);
 	rc = st_status(mdb_get(txn, dbi, &k, &v));
+	if (rc == ST_OK && v.mv_size == ST_EPOCH_TOMBSTONE_SIZE) {
+		one_off_key(key);
+		*one_off = 1;
+		return ST_OK;
+	}
 	if (rc == ST_OK) {
-		if (v.mv_size != ST_EPOCH_KEY_SIZE)
+		if (v.mv_size != ST_EPOCH_KEY_RECORD_SIZE)
 			return ST_ECORRUPT;
 		memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
 		return ST_OK;
@@ -48,16 +69,24 @@ int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date,
 	if (rc != ST_ENOTFOUND)
 		return rc;
 	randombytes_buf(key, ST_EPOCH_KEY_SIZE);
-	v = (MDB_val){ST_EPOCH_KEY_SIZE, key};
-	return st_status(mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE));
+	memcpy(rec, key, ST_EPOCH_KEY_SIZE);
+	kp_store_u64le(rec + ST_EPOCH_KEY_SIZE, (uint64_t)now_ms);
+	v = (MDB_val){sizeof rec, rec};
+	rc = st_status(mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE));
+	sodium_memzero(rec, sizeof rec);
+	return rc;
 }
 
-int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
+int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
                         uint8_t key[ST_EPOCH_KEY_SIZE])
 {
 	struct st_epoch_cache_slot *slot;
-	int rc;
+	int one_off, rc;
 
+	if (epoch_date < db->epoch_horizon) {
+		one_off_key(key);
+		return ST_OK;
+	}
 	for (unsigned i = 0; i < ST_EPOCH_CACHE_SLOTS; i++) {
 		slot = &db->epoch_cache[i];
 		if (slot->epoch_date == epoch_date && epoch_date != 0) {
@@ -65,8 +94,8 @@ int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date,
 			return ST_OK;
 		}
 	}
-	rc = st_epoch_key_get_or_create(txn, db->dbi.epoch_keys, epoch_date, key);
-	if (rc != ST_OK)
+	rc = st_epoch_key_get_or_create(txn, db->dbi.epoch_keys, epoch_date, now_ms, key, &one_off);
+	if (rc != ST_OK || one_off)
 		return rc;
 	slot = &db->epoch_cache[db->epoch_cache_next];
 	db->epoch_cache_next = (db->epoch_cache_next + 1) % ST_EPOCH_CACHE_SLOTS;

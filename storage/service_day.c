@@ -115,3 +115,8 @@ int64_t st_date_days(uint32_t date)
 {
 	return days_from_civil((struct civil){ .y = date / 10000, .m = date / 100 % 100, .d = date % 100 });
 }
+
+uint32_t st_date_of_days(int64_t days)
+{
+	return date_of(civil_from_days(days));
+}

@@ -196,7 +196,7 @@ void t_stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE])
 	cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
 	cr_assert_eq(mdb_dbi_open(txn, "epoch_keys", 0, &dbi), 0);
 	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0, "no epoch key for %u", epoch_date);
-	cr_assert_eq(v.mv_size, ST_EPOCH_KEY_SIZE);
+	cr_assert_eq(v.mv_size, ST_EPOCH_KEY_SIZE + 8, "not a live key record (key ‖ created_at)");
 	memcpy(key, v.mv_data, ST_EPOCH_KEY_SIZE);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
