@@ -8,6 +8,7 @@
  * must not quietly leave a default in place.
  */
 #include "config/config.h"
+#include "storage/epoch_keys.h"
 #include "storage/zone.h"
 
 #include <arpa/inet.h>
@@ -46,6 +47,7 @@ static const struct key_def keys[] = {
 	STR("storage", "timezone", timezone),
 	INT("storage", "service_day_start_hour", service_day_start_hour, 0, 23),
 	{ "storage", "pseudonym_epoch", K_EPOCH, offsetof(struct kp_config, pseudonym_epoch), 0, 0, 0 },
+	INT("storage", "pseudonym_retention_days", pseudonym_retention_days, 1, ST_RETENTION_DAYS_MAX),
 	STR("mqtt", "uri", mqtt_uri),
 	STR("mqtt", "client_id", mqtt_client_id),
 	STR("mqtt", "username", mqtt_username),
@@ -84,6 +86,9 @@ void kp_config_default(struct kp_config *cfg)
 	snprintf(cfg->timezone, sizeof(cfg->timezone), "Europe/Kyiv");
 	cfg->service_day_start_hour = 3;
 	cfg->pseudonym_epoch = ST_EPOCH_DAY;
+	/* A quarter: a monthly epoch and the month's late taps (accept_past_days)
+	 * are long closed, and no card is linkable for longer (README says why). */
+	cfg->pseudonym_retention_days = 90;
 	snprintf(cfg->mqtt_uri, sizeof(cfg->mqtt_uri), "tcp://127.0.0.1:1883");
 	snprintf(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "komposterd");
 	cfg->mqtt_keepalive_s = 20;

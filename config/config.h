@@ -9,7 +9,8 @@
  * values out of range are errors, reported with the line number.
  *
  *   [storage]  path, map_size_mb, map_size_max_mb, timezone,
- *              service_day_start_hour, pseudonym_epoch (day|week|month)
+ *              service_day_start_hour, pseudonym_epoch (day|week|month),
+ *              pseudonym_retention_days
  *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight
  *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
  *              group_max_frames, group_max_wait_ms, accept_past_days,
@@ -39,6 +40,7 @@ struct kp_config {
 	char timezone[64];
 	int service_day_start_hour;
 	int pseudonym_epoch; /* enum st_epoch_period */
+	int pseudonym_retention_days; /* epoch keys older are destroyed (storage/epoch_keys.h) */
 	/* [mqtt] */
 	char mqtt_uri[KP_CONFIG_STR_SIZE];
 	char mqtt_client_id[128];

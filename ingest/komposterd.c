@@ -193,7 +193,9 @@ static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
 static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
 {
 	return (struct kp_writer_ctx){
-		.cfg = { .group_max_frames = d->cfg.group_max_frames, .group_max_wait_ms = d->cfg.group_max_wait_ms },
+		.cfg = { .group_max_frames = d->cfg.group_max_frames,
+		         .group_max_wait_ms = d->cfg.group_max_wait_ms,
+		         .key_retention_days = d->cfg.pseudonym_retention_days },
 		.db = d->db,
 		.in = &d->to_writer,
 		.replies = &d->replies,

@@ -156,6 +156,8 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_storage_errors_total", "Commit groups that failed for another reason.", LOAD(m->storage_errors));
 	counter(f, "komposter_map_grows_total", "Times the LMDB map grew.", LOAD(m->map_grows));
 	gauge(f, "komposter_map_size_bytes", "Current LMDB map size.", (long long)LOAD(m->map_size_bytes));
+	counter(f, "komposter_epoch_keys_destroyed_total",
+	        "Pseudonym epoch keys destroyed because they left the retention.", LOAD(m->epoch_keys_destroyed));
 	gauge(f, "komposter_mqtt_connected", "1 while connected and subscribed.", (long long)LOAD(m->mqtt_connected));
 	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
 	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));

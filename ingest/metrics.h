@@ -51,6 +51,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t storage_errors;
 	atomic_uint_fast64_t map_grows;
 	atomic_uint_fast64_t map_size_bytes;
+	atomic_uint_fast64_t epoch_keys_destroyed; /* writer.h's key schedule */
 	atomic_uint_fast64_t mqtt_connected;
 	atomic_uint_fast64_t mqtt_reconnects;
 	atomic_uint_fast64_t http_requests;

@@ -12,9 +12,15 @@
  * in the group's transaction (st_commit_group_rejects), so a device's
  * rejects cost no transaction of their own; they get no answer here
  * (verify has sent the NACK).
+ *
+ * Key destruction runs between groups, never inside one: an idle writer's
+ * wait for a first frame ends at the next hour of the schedule, so keys
+ * leave on time on a quiet night too. The schedule's clock is wall time
+ * (the retention is in service dates), its wake-up the monotonic clock.
  */
 #include "ingest/writer.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,8 @@
 #include "ingest/clock.h"
 #include "ingest/inbound.h"
 #include "storage/commit.h"
+#include "storage/epoch_keys.h"
+#include "storage/service_day.h"
 
 struct kp_writer {
 	struct kp_writer_ctx ctx;
@@ -32,22 +40,73 @@ struct kp_writer {
 	size_t *slot;                     /* items[i] came from inbound[slot[i]] */
 	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
 	size_t max;
+	int keys_ran;          /* the key schedule ran at least once */
+	int64_t keys_last_ms;  /* wall time of its last run */
 };
 
-static size_t collect(struct kp_writer *w)
+static int64_t wall_ms(const struct kp_writer *w)
+{
+	return w->ctx.now_ms ? w->ctx.now_ms(w->ctx.clock_ctx) : kp_now_ms();
+}
+
+/* Destroys the keys that left the retention, once an hour (and when the
+ * wall clock went back). */
+static void keys_schedule(struct kp_writer *w)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
-	size_t n = 0;
+	struct st_epoch_destroyed out;
+	char before_s[11], first[11], last[11];
+	int64_t now = wall_ms(w);
+	uint32_t before;
+	int rc;
 
-	if (kp_ring_pop(ctx->in, &w->inbound[0], 0) != 0)
-		return 0;
+	if (ctx->cfg.key_retention_days == 0)
+		return;
+	if (w->keys_ran && now >= w->keys_last_ms && now - w->keys_last_ms < KP_WRITER_KEYS_EVERY_MS)
+		return;
+	w->keys_ran = 1;
+	w->keys_last_ms = now;
+	rc = st_epoch_retention_before(ctx->db, now, ctx->cfg.key_retention_days, &before);
+	if (rc == ST_OK)
+		rc = st_epoch_keys_destroy_before(ctx->db, before, now, &out);
+	if (rc != ST_OK) {
+		fprintf(stderr, "komposterd: ALARM: destroying epoch keys failed: %s (%s); tried again in an hour\n",
+		        st_strerror(rc), mdb_strerror(st_last_error()));
+		return;
+	}
+	if (out.count == 0)
+		return;
+	atomic_fetch_add_explicit(&ctx->m->epoch_keys_destroyed, out.count, memory_order_relaxed);
+	st_date_format(before, before_s);
+	st_date_format(out.first, first);
+	st_date_format(out.last, last);
+	fprintf(stderr,
+	        "komposterd: destroyed %" PRIu32 " pseudonym epoch keys (epochs %s to %s): every epoch ending before "
+	        "%s, older than %d days\n",
+	        out.count, first, last, before_s, ctx->cfg.key_retention_days);
+}
+
+/* Frames of the next group: 0 when the wait for a first one reached the
+ * key schedule's next hour, -1 when the ring is closed and empty. */
+static long collect(struct kp_writer *w)
+{
+	const struct kp_writer_ctx *ctx = &w->ctx;
+	uint64_t first_deadline = 0;
+	size_t n = 0;
+	int rc;
+
+	if (ctx->cfg.key_retention_days != 0)
+		first_deadline = kp_now_mono_ns() + (uint64_t)KP_WRITER_KEYS_EVERY_MS * 1000000u;
+	rc = kp_ring_pop(ctx->in, &w->inbound[0], first_deadline);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	n = 1;
 	uint64_t deadline = kp_now_mono_ns() + (uint64_t)ctx->cfg.group_max_wait_ms * 1000000u;
 	while (n < w->max && kp_ring_pop(ctx->in, &w->inbound[n], deadline) == 0)
 		n++;
 	atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->in),
 	                      memory_order_relaxed);
-	return n;
+	return (long)n;
 }
 
 /* Answers the n frames of the group; frees every item of the group (all
@@ -130,10 +189,14 @@ static void commit_group(struct kp_writer *w, size_t taken)
 static void *writer_main(void *arg)
 {
 	struct kp_writer *w = arg;
-	size_t n;
+	long n;
 
-	while ((n = collect(w)) > 0)
-		commit_group(w, n);
+	keys_schedule(w);
+	while ((n = collect(w)) >= 0) {
+		keys_schedule(w);
+		if (n > 0)
+			commit_group(w, (size_t)n);
+	}
 	return NULL;
 }
 

@@ -10,6 +10,14 @@
  * succeeds; the frames stay on the devices. The writer never touches the
  * network.
  *
+ * The writer also destroys the pseudonym epoch keys older than
+ * key_retention_days (storage/epoch_keys.h), at its start and then about
+ * once an hour between commit groups (an idle writer wakes up for it): the
+ * thread that caches the keys is the one that destroys them, so its cache is
+ * wiped in the same thread, with no race. Each destruction that destroyed
+ * something adds to komposter_epoch_keys_destroyed_total and logs one line;
+ * a failed one is logged and tried again at the next hour.
+ *
  * Borrowed, and must outlive the thread: the database (this thread is its
  * only writer, commit.h), the queues, the metrics and the health flags. Every
  * item taken from ctx->in is freed here after it is answered.
@@ -26,7 +34,15 @@
 struct kp_writer_config {
 	int group_max_frames;  /* >= 1 */
 	int group_max_wait_ms; /* after a group's first frame */
+	int key_retention_days; /* 1..ST_RETENTION_DAYS_MAX; 0: the writer destroys no key (tests of
+	                         * other things; the daemon's config never gives 0) */
 };
+
+/* Unix ms now, for the key schedule; tests pass their own clock. */
+typedef int64_t (*kp_writer_clock)(void *ctx);
+
+/* How often the writer destroys the keys that left the retention. */
+#define KP_WRITER_KEYS_EVERY_MS (3600 * 1000)
 
 struct kp_writer_ctx {
 	struct kp_writer_config cfg;
@@ -35,6 +51,8 @@ struct kp_writer_ctx {
 	struct kp_replies *replies; /* ACKs after the commit, NACK 7 when it fails */
 	struct kp_metrics *m;       /* stored, duplicates, storage alarms, map, commit histograms */
 	struct kp_health *health;   /* storage_ok */
+	kp_writer_clock now_ms;     /* NULL: kp_now_ms (clock.h) */
+	void *clock_ctx;
 };
 
 struct kp_writer;

@@ -286,3 +286,27 @@ Test(config, an_open_data_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[open_data]\nepsilon = 1e\n", ":2:", "epsilon");
 	expect_refused_on_line("[open_data]\nepsilon = nan\n", ":2:", "epsilon");
 }
+
+Test(config, the_pseudonym_retention_is_ninety_days_unless_set_and_zero_is_refused)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.pseudonym_retention_days, 90);
+	write_config("[storage]\npseudonym_retention_days = 35\n");
+	cr_assert_eq(kp_config_load(path, &c, err), 0, "%s", err);
+	cr_expect_eq(c.pseudonym_retention_days, 35);
+	unlink(path);
+	const char *bad[] = {"0", "3651", "-1"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[80];
+
+		snprintf(text, sizeof text, "[storage]\npseudonym_retention_days = %s\n", bad[i]);
+		write_config(text);
+		kp_config_default(&c);
+		cr_expect_eq(kp_config_load(path, &c, err), -1, "%s was taken", bad[i]);
+		cr_expect(strstr(err, ":2:") != NULL && strstr(err, "pseudonym_retention_days") != NULL, "%s", err);
+		unlink(path);
+	}
+}
