@@ -16,6 +16,7 @@ int cmd_check(struct kp_cli *cli, int argc, char **argv);
 int cmd_camera(struct kp_cli *cli, int argc, char **argv);
 int cmd_gtfs(struct kp_cli *cli, int argc, char **argv);
 int cmd_token(struct kp_cli *cli, int argc, char **argv);
+int cmd_keys(struct kp_cli *cli, int argc, char **argv);
 int cmd_export(struct kp_cli *cli, int argc, char **argv);
 int cmd_verify(struct kp_cli *cli, int argc, char **argv);
 

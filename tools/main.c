@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
 	{ "camera", cmd_camera, "add, list and remove NVR cameras; list their events" },
 	{ "gtfs", cmd_gtfs, "import the city's GTFS routes and stops; list them" },
 	{ "token", cmd_token, "add, list and revoke operator tokens of the HTTP API" },
+	{ "keys", cmd_keys, "list the pseudonym epoch keys; destroy those before a date" },
 	{ "export", cmd_export, "write a service date's signed open-data package" },
 	{ "verify", cmd_verify, "check an open-data package: sums, signature, schemas, suppression" },
 };

@@ -1,0 +1,262 @@
+/*
+ * cmd_keys.c — `komposter keys list|destroy`: the pseudonym epoch keys of
+ * storage/epoch_keys.h, for an operator.
+ *
+ * `list` shows which epochs have a key and which were destroyed, and when;
+ * never a key's bytes. `destroy --before DATE` does by hand what komposterd
+ * does on schedule, with the same storage function: the keys of every
+ * epoch that ends before DATE are destroyed for good, and komposterd's next
+ * commit group sees it (it reads the horizon in every group), so it may run
+ * while the daemon does.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "storage/epoch_keys.h"
+#include "storage/service_day.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/json_out.h"
+
+enum { OPT_JSON = 0x200, OPT_BEFORE };
+
+/* ---------------------------------------------------------------- list */
+
+static const char list_help[] =
+	"Usage: komposter keys list [--json]\n\n"
+	"Lists the pseudonym epoch keys, oldest epoch first: the epoch's first\n"
+	"service date, when its key was made, and when it was destroyed ('-'\n"
+	"while it exists); then the horizon, the first epoch whose key may still\n"
+	"exist. Never a key. The JSON is {\"horizon\": DATE or null, \"epochs\":\n"
+	"[{\"epoch\", \"created_at\", \"destroyed_at\"}]} (Unix ms; destroyed_at null\n"
+	"while the key exists).\n\n"
+	"Options:\n"
+	"      --json         print JSON instead of a table\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
+
+struct key_list {
+	struct st_epoch_key_info *v;
+	size_t n, cap;
+	uint32_t horizon;
+};
+
+static int collect_key(void *ctx, const struct st_epoch_key_info *k)
+{
+	struct key_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct st_epoch_key_info *p = realloc(l->v, cap * sizeof(*p));
+
+		if (p == NULL)
+			return 1;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *k;
+	return 0;
+}
+
+static int json_option(void *ctx, int opt, const char *arg)
+{
+	(void)arg;
+	if (opt != OPT_JSON)
+		return CLI_OPT_UNKNOWN;
+	*(int *)ctx = 1;
+	return CLI_CONTINUE;
+}
+
+static cJSON *key_json(const struct st_epoch_key_info *k)
+{
+	char date[11];
+	cJSON *o = cJSON_CreateObject();
+
+	st_date_format(k->epoch_date, date);
+	if (o == NULL || json_add_str(o, "epoch", date) || json_add_i64(o, "created_at", k->created_at) ||
+	    json_add_time_or_null(o, "destroyed_at", k->destroyed_at)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int print_list_json(const struct key_list *l, const char *cmd)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(doc, "epochs");
+	char date[11], *text = NULL;
+	int ok = doc != NULL && arr != NULL;
+
+	if (ok && l->horizon != 0) {
+		st_date_format(l->horizon, date);
+		ok = json_add_str(doc, "horizon", date) == 0;
+	} else if (ok) {
+		ok = cJSON_AddNullToObject(doc, "horizon") != NULL;
+	}
+	for (size_t i = 0; ok && i < l->n; i++) {
+		cJSON *o = key_json(&l->v[i]);
+
+		ok = o != NULL && cJSON_AddItemToArray(arr, o);
+	}
+	if (ok)
+		text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (text == NULL)
+		return cli_fail(cmd, "out of memory");
+	printf("%s\n", text);
+	cJSON_free(text);
+	return cli_finish_output(cmd);
+}
+
+static int print_list_text(const struct key_list *l, const char *cmd)
+{
+	char date[11], created[CLI_TIME_SIZE], destroyed[CLI_TIME_SIZE];
+
+	printf("%-10s  %-20s  %s\n", "EPOCH", "CREATED", "DESTROYED");
+	for (size_t i = 0; i < l->n; i++) {
+		st_date_format(l->v[i].epoch_date, date);
+		cli_format_ms(l->v[i].created_at, created);
+		cli_format_ms(l->v[i].destroyed_at, destroyed);
+		printf("%-10s  %-20s  %s\n", date, created, destroyed);
+	}
+	if (l->horizon != 0) {
+		st_date_format(l->horizon, date);
+		printf("every epoch before %s is destroyed\n", date);
+	}
+	return cli_finish_output(cmd);
+}
+
+static int keys_list(struct kp_cli *cli, int argc, char **argv)
+{
+	static const char cmd[] = "keys list";
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct key_list l = { 0 };
+	struct st_db *db = NULL;
+	struct st_read r;
+	int json = 0, status, rc;
+
+	status = cli_parse_options(cli, cmd, list_help, argc, argv, KP_CLI_COMMON_SHORT, longopts, json_option,
+	                           &json);
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(cmd, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
+		return KP_EXIT_FAIL;
+	status = cli_read_begin(db, cmd, &r);
+	if (status == KP_EXIT_OK) {
+		rc = st_epoch_horizon(&r, &l.horizon);
+		if (rc == ST_OK)
+			rc = st_epoch_keys_foreach(&r, collect_key, &l);
+		st_read_end(&r);
+		status = cli_collect_status(cmd, rc, "epoch keys");
+	}
+	st_db_close(db);
+	if (status == KP_EXIT_OK)
+		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
+	free(l.v);
+	return status;
+}
+
+/* ------------------------------------------------------------- destroy */
+
+static const char destroy_help[] =
+	"Usage: komposter keys destroy --before YYYY-MM-DD\n\n"
+	"Destroys the pseudonym key of every epoch that ends before the date, for\n"
+	"good: their pseudonyms can never again be linked to a card token, and a\n"
+	"late tap of such an epoch gets a pseudonym that links to nothing. The\n"
+	"same as komposterd does every hour for the epochs older than [storage]\n"
+	"pseudonym_retention_days; a running komposterd obeys it from its next\n"
+	"commit. With weekly or monthly epochs, the epoch that holds the date is\n"
+	"kept. Destroying again, or before an earlier date, changes nothing. A\n"
+	"date after today's service date is refused (exit 1).\n"
+	"Prints how many keys were destroyed and the first epoch kept.\n\n"
+	"Options:\n"
+	"      --before DATE  the first service date whose epoch is kept (required)\n" KP_CLI_COMMON_HELP
+	"\n" KP_CLI_EXIT_HELP;
+
+static int before_option(void *ctx, int opt, const char *arg)
+{
+	if (opt != OPT_BEFORE)
+		return CLI_OPT_UNKNOWN;
+	*(const char **)ctx = arg;
+	return CLI_CONTINUE;
+}
+
+/* 1 when date is not after today's service date in the database's zone:
+ * a later one would make every tap until then unlinkable even to itself. */
+static int before_today(struct st_db *db, uint32_t date)
+{
+	struct st_when w;
+
+	if (st_service_day(st_db_zone(db), cli_now_ms(), st_db_options(db)->service_day_start_hour, &w) != 0)
+		return 0;
+	return date <= w.service_date;
+}
+
+static int keys_destroy(struct kp_cli *cli, int argc, char **argv)
+{
+	static const char cmd[] = "keys destroy";
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "before", required_argument, NULL, OPT_BEFORE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *before_s = NULL;
+	struct st_epoch_destroyed out;
+	struct st_db *db = NULL;
+	char kept[11];
+	uint32_t before;
+	int status, rc;
+
+	status = cli_parse_options(cli, cmd, destroy_help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
+	                           before_option, &before_s);
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(cmd, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (before_s == NULL)
+		return cli_usage(cmd, "--before is required (YYYY-MM-DD)");
+	if (st_date_parse(before_s, &before) != 0)
+		return cli_usage(cmd, "--before '%s' is not a date YYYY-MM-DD", before_s);
+	if (cli_open_db(cli, cmd, CLI_DB_WRITE, &db) != 0)
+		return KP_EXIT_FAIL;
+	if (!before_today(db, before)) {
+		st_db_close(db);
+		return cli_fail(cmd, "--before %s is after today's service date: it would destroy the key of an epoch "
+		                "still in use", before_s);
+	}
+	rc = st_epoch_keys_destroy_before(db, before, cli_now_ms(), &out);
+	st_db_close(db);
+	if (rc != ST_OK)
+		return cli_fail(cmd, "%s", st_strerror(rc));
+	st_date_format(out.horizon, kept);
+	printf("destroyed %" PRIu32 " epoch keys; every epoch before %s is destroyed\n", out.count, kept);
+	return cli_finish_output(cmd);
+}
+
+/* ------------------------------------------------------------- command */
+
+static const char keys_help[] =
+	"Usage: komposter keys list [--json]\n"
+	"       komposter keys destroy --before YYYY-MM-DD\n\n"
+	"The pseudonym epoch keys: one random key per epoch (day, week or month)\n"
+	"makes the rider pseudonyms of its taps.\n"
+	"  list     epochs, when each key was made and destroyed; never a key\n"
+	"  destroy  destroy the keys of the epochs that end before a date\n"
+	"Run 'komposter keys SUBCOMMAND --help' for each.\n\n"
+	"Options:\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
+
+int cmd_keys(struct kp_cli *cli, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "list", keys_list, NULL },
+		{ "destroy", keys_destroy, NULL },
+	};
+
+	return cli_run_subcommands(cli, "keys", keys_help, subs, sizeof(subs) / sizeof(subs[0]), argc, argv);
+}
