@@ -8,7 +8,9 @@
  * the log, the distinct-rider sketches (riders.h) equal, register for
  * register, the sketches of the log's accepted taps' pseudonyms, and no
  * stored frame
- * keeps signature bytes. It verifies no signature and recomputes no
+ * keeps signature bytes, and every epoch_keys record is a key or a
+ * tombstone with no key below the horizon (epoch_keys.h); nothing it
+ * recomputes needs a key, so destroyed epochs check like any other. It verifies no signature and recomputes no
  * frame_hash: neither is possible from what the log keeps (log.h).
  *
  * Door cells of source ST_COUNT_SOURCE_NVR, and the NVR part of

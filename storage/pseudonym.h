@@ -3,7 +3,8 @@
  * tap's service date, over the 16-byte card token. One random 32-byte key per
  * epoch (day, week or month), made with libsodium's randomness the first time
  * the epoch is needed and stored in the `epoch_keys` database; destroying it
- * (a later retention job) makes the epoch's pseudonyms unlinkable for good.
+ * (epoch_keys.h: the writer's retention schedule, `komposter keys destroy`)
+ * makes the epoch's pseudonyms unlinkable for good.
  */
 #ifndef ST_PSEUDONYM_H
 #define ST_PSEUDONYM_H
