@@ -16,50 +16,25 @@ TAPS=${TAPS:-500}
 APCS=${APCS:-20}       # vehicles with an onboard passenger counter (at most DEVICES)
 EVASION=${EVASION:-0.1} # share of riders who board without tapping
 CAMERAS=${CAMERAS:-3}   # stops with a street camera publishing Frigate events (0: none)
-bin=$PWD/build
-demo=$PWD/demo
-komposter() { "$bin/tools/komposter" -c "$demo/komposterd.ini" "$@"; }
-
-free_port() { # first port from $1 up that nothing listens on
-	local p=$1
-	while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-	echo "$p"
-}
-
-cleanup() {
-	[ -n "${daemon_pid:-}" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	[ -n "${broker_pid:-}" ] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-	true
-}
+KP_BIN=$PWD/build
+KP_RUN=$PWD/demo
+demo=$KP_RUN
+. scripts/lib.sh
 
 rm -rf "$demo"
-mkdir -p "$demo/broker" "$demo/keys"
-mqtt_port=$(free_port 18830)
-http_port=$(free_port 18080)
+kp_configure 18830 18080
+http_port=$kp_http_port
 
-sed -e "s|@PORT@|$mqtt_port|" -e "s|@DIR@|$demo/broker|" etc/mosquitto.conf.in >"$demo/mosquitto.conf"
-cp -r etc/mosquitto.d "$demo/broker/" # the settings shared with production, included
-sed -e "s|^path = .*|path = $demo/data|" \
-	-e "s|^uri = .*|uri = tcp://127.0.0.1:$mqtt_port|" \
-	-e "s|^server_key = .*|server_key = $demo/keys/server.key|" \
-	-e "s|^listen = .*|listen = 127.0.0.1:$http_port|" etc/komposterd.ini >"$demo/komposterd.ini"
-
-echo "== broker: mosquitto on 127.0.0.1:$mqtt_port"
-mosquitto -c "$demo/mosquitto.conf" &
-broker_pid=$!
-if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
+echo "== broker: mosquitto on 127.0.0.1:$kp_mqtt_port"
+kp_start_broker
+if [ "${KEEP:-0}" != 1 ]; then trap kp_stop_all EXIT; fi
 
 echo "== keys and enrolment: $DEVICES validators, $APCS passenger counters"
-komposter keygen "$demo/keys/server.key" >/dev/null
-"$bin/validators/validator-sim" init --state "$demo/fleet" --devices "$DEVICES" --apcs "$APCS" --quiet
-while read -r id key_id pub vehicle kind; do
-	komposter device add --id "$id" --key-id "$key_id" --public-key "$pub" \
-		--kind "${kind:-validator}" --operator "Ternopilelectrotrans" --vehicle "$vehicle" >/dev/null
-done <"$demo/fleet/fleet.txt"
+kp_enrol_fleet "$DEVICES" "$APCS"
 # The street cameras are mapped before they publish: the daemon ignores (and counts in
 # /metrics) events of a camera it does not know.
 if [ "$CAMERAS" -gt 0 ]; then
-	"$bin/validators/validator-sim" cameras --state "$demo/fleet" --street-cameras "$CAMERAS" >"$demo/cameras.txt"
+	"$KP_BIN/validators/validator-sim" cameras --state "$demo/fleet" --street-cameras "$CAMERAS" >"$demo/cameras.txt"
 	while read -r name stop zone_in zone_out; do
 		komposter camera add "$name" --stop "$stop" --boarding-zone "$zone_in" \
 			--alighting-zone "$zone_out" >/dev/null
@@ -67,16 +42,11 @@ if [ "$CAMERAS" -gt 0 ]; then
 fi
 
 echo "== daemon: komposterd, HTTP on 127.0.0.1:$http_port"
-"$bin/ingest/komposterd" -c "$demo/komposterd.ini" 2>"$demo/komposterd.log" &
-daemon_pid=$!
-for _ in $(seq 100); do
-	curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break
-	sleep 0.1
-done
+kp_start_daemon
 curl -fsS "http://127.0.0.1:$http_port/readyz"
 
 echo "== fleet: $DEVICES validators × $TAPS taps, some going offline and catching up; counters on $APCS vehicles, ${EVASION} of riders not tapping, Frigate cameras at $CAMERAS stops"
-"$bin/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$mqtt_port" \
+"$KP_BIN/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$kp_mqtt_port" \
 	--server-pub "$demo/keys/server.key.pub" --taps-per-device "$TAPS" --rate 200 \
 	--offline-fraction 0.2 --evasion-rate "$EVASION" --street-cameras "$CAMERAS" \
 	--summary "$demo/summary.json"

@@ -101,6 +101,8 @@ static int agg_run_flush(struct group *g, struct agg_run *run)
 
 	if (run->open)
 		rc = st_tap_agg_add(g->txn, g->db->dbi.tap_agg, &run->k, &run->v);
+	if (run->open && rc == ST_OK)
+		rc = st_date_batch_note(g->txn, g->db->dbi.date_rev, &g->db->dates, run->k.service_date);
 	run->open = 0;
 	return rc;
 }
@@ -212,6 +214,8 @@ static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t
 		                     &cell) != 0)
 			return ST_EINVAL;
 		rc = st_count_cell_add(g->txn, &g->db->dbi, &cell);
+		if (rc == ST_OK)
+			rc = st_date_batch_note(g->txn, g->db->dbi.date_rev, &g->db->dates, kp_load_u32be(cell.key));
 		if (rc == ST_OK)
 			rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, c.vehicle_id,
 			                        c.route_id, c.stop_id, c.observed_at);
@@ -400,6 +404,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	st_vpos_batch_clear(&g->db->vpos);
 	st_riders_batch_clear(&g->db->riders);
 	st_dstats_batch_clear(&g->db->dstats);
+	st_date_batch_clear(&g->db->dates);
 	rc = st_epoch_horizon_load(g->db, txn);
 	if (rc == ST_OK)
 		rc = group_start(g);
@@ -414,6 +419,8 @@ static int store_group(void *ctx, MDB_txn *txn)
 		rc = note_reject(g, &g->rejects[i]);
 	if (rc == ST_OK)
 		rc = st_dstats_batch_flush(txn, g->db->dbi.device_stats, &g->db->dstats);
+	if (rc == ST_OK)
+		rc = st_date_batch_flush(txn, g->db->dbi.date_rev, &g->db->dates);
 	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
 	return rc;

@@ -377,6 +377,7 @@ static int open_dbis(struct st_db *db)
 		{"gtfs_stops", 0, &db->dbi.gtfs_stops},
 		{"tokens", 0, &db->dbi.tokens},
 		{"device_stats", 0, &db->dbi.device_stats},
+		{"date_rev", 0, &db->dbi.date_rev},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

@@ -45,8 +45,8 @@
  * current nor recount; the imported GTFS routes and stops (gtfs.h); and
  * the operator tokens (tokens.h); device_stats (device_stats.h), each
  * device's last_seen, frames, gaps and rejects, which a schema-4 binary
- * without it would not keep current (4 is not released yet: these joined it
- * before). */
+ * without it would not keep current; date_rev (date_rev.h) (4 is not
+ * released yet: these joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -102,6 +102,7 @@ struct st_dbis {
 	MDB_dbi gtfs_stops;  /* gtfs.c: number BE → stop */
 	MDB_dbi tokens;      /* tokens.c: BLAKE2b-256 of the token → record */
 	MDB_dbi device_stats; /* device_stats.c: device_id BE → traffic record */
+	MDB_dbi date_rev;    /* date_rev.c: service date BE → last txn id that changed it */
 };
 
 struct st_epoch_cache_slot {
@@ -148,6 +149,17 @@ struct st_dstats_batch {
 	size_t n, cap;
 };
 
+/* date_rev.c: the service dates a commit group changed, written once each at
+ * its end (date_rev.h). */
+#define ST_DATE_BATCH_MAX 16
+struct st_date_batch {
+	uint32_t dates[ST_DATE_BATCH_MAX];
+	size_t n;
+};
+void st_date_batch_clear(struct st_date_batch *b);
+int st_date_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_date_batch *b, uint32_t date);
+int st_date_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_date_batch *b);
+
 struct st_db {
 	MDB_env *env;
 	struct st_options opts; /* path and timezone point at the copies below; the
@@ -170,6 +182,7 @@ struct st_db {
 	struct st_hll riders_hll;                   /* flush's working sketch */
 	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
 	struct st_dstats_batch dstats;              /* freed by st_db_close */
+	struct st_date_batch dates;                 /* dates whose cells the group changed */
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
