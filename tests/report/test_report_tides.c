@@ -46,7 +46,7 @@ static char *export_all(enum kp_tides_table table, uint32_t from, uint32_t to, s
 	struct kp_tides *t;
 	struct st_read r;
 	char *buf = malloc(cap), *out = NULL;
-	size_t n = 0;
+	size_t n = 0, size = 0;
 	ssize_t got;
 
 	cr_assert_not_null(buf);
@@ -55,8 +55,11 @@ static char *export_all(enum kp_tides_table table, uint32_t from, uint32_t to, s
 	st_read_end(&r);
 	while ((got = kp_tides_read(t, buf, cap)) > 0) {
 		cr_assert_leq((size_t)got, cap);
-		out = realloc(out, n + (size_t)got + 1);
-		cr_assert_not_null(out);
+		if (n + (size_t)got + 1 > size) {
+			size = 2 * (n + (size_t)got + 1);
+			out = realloc(out, size);
+			cr_assert_not_null(out);
+		}
 		memcpy(out + n, buf, (size_t)got);
 		n += (size_t)got;
 	}
