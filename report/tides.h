@@ -24,12 +24,15 @@
  * service date), keeping the records whose service date (from tapped_at
  * or observed_at, in the database's zone and service-day start,
  * service_day.h) is in [from, to]. Its snapshot is the log's last seq when
- * it was opened: entries appended later are not in it. Each kp_tides_read
- * that needs more rows runs one short read transaction of at most
- * KP_TIDES_RECORDS_PER_READ records and keeps its place as (seq, record
- * index), never a transaction across calls, so it can run on the daemon's
- * loop between other work (ingest/http_body.h). The bytes produced do not
- * depend on the sizes asked for.
+ * it was opened: entries appended later are not in it. A kp_tides_read
+ * that needs more rows reads in short read transactions of at most
+ * KP_TIDES_RECORDS_PER_READ records each and keeps its place as (seq,
+ * record index), never a transaction across calls, so it can run on the
+ * daemon's loop between other work (ingest/http_body.h). Caveat: a call
+ * returns only once it has a byte or the end, so over a stretch of the log
+ * with no record in the range it runs one transaction after another until
+ * it finds one (the price of having no index by date). The bytes produced
+ * do not depend on the sizes asked for.
  */
 #ifndef KP_TIDES_H
 #define KP_TIDES_H
