@@ -8,7 +8,6 @@
  * no lock the writer holds (the resize lock is taken shared, and the
  * writer takes it exclusively only to grow the map, between transactions).
  */
-#define _GNU_SOURCE /* memmem */
 #include "ingest/api.h"
 
 #include <stdarg.h>
@@ -16,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "firmware-proto/hex.h"
+#include "ingest/auth.h"
 #include "ingest/clock.h"
 #include "ingest/query.h"
 #include "report/devices.h"
@@ -36,8 +35,6 @@
 #define ETAG_SIZE (2 * ETAG_BYTES + 3) /* quotes and a NUL */
 #define MSG_MAX 256
 #define DEVICES_PREFIX "/v1/devices/"
-#define AUTH_CHALLENGE "WWW-Authenticate: Bearer realm=\"komposter\"\r\n"
-#define AUTH_INVALID "WWW-Authenticate: Bearer realm=\"komposter\", error=\"invalid_token\"\r\n"
 
 enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE };
 
@@ -132,12 +129,12 @@ static int parse_request(const struct kp_http_request *req, struct api_req *ar, 
 		query_len = u.field_data[UF_QUERY].len;
 	}
 	/* Before anything that might echo a piece of the query back. */
-	if (query != NULL && memmem(query, query_len, "kpt_", 4) != NULL)
-		return fail(a, 400, NULL, "tokens go in the Authorization header");
+	if (kp_auth_token_in_query_text(query, query_len))
+		return fail(a, 400, NULL, KP_AUTH_QUERY_MSG);
 	if (kp_query_parse(query, query_len, &ar->q, err) != 0)
 		return fail(a, 400, NULL, "%s", err);
-	if (kp_query_get(&ar->q, "token") != NULL || kp_query_get(&ar->q, "access_token") != NULL)
-		return fail(a, 400, NULL, "tokens go in the Authorization header");
+	if (kp_auth_token_in_query(&ar->q))
+		return fail(a, 400, NULL, KP_AUTH_QUERY_MSG);
 	ar->route = route_of(req->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len, &ar->device_id);
 	return 0;
 }
@@ -158,42 +155,13 @@ static int only_keys(const struct kp_query *q, const char *const *allowed, struc
 
 /* ---------------------------------------------------------------- auth */
 
-/* The token of "Bearer <token>", or NULL. */
-static const char *bearer(const struct kp_http_value *v, size_t *len)
-{
-	const char *p = v->v;
-	size_t n = v->len;
-
-	if (!v->present || v->overflow || n < 7 || strncasecmp(p, "Bearer ", 7) != 0)
-		return NULL;
-	p += 7;
-	n -= 7;
-	while (n > 0 && *p == ' ')
-		p++, n--;
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	*len = n;
-	return n > 0 ? p : NULL;
-}
-
 static int authorise(struct st_read *r, const struct kp_http_request *req, uint8_t needed, struct answer *a)
 {
-	struct st_token t;
-	size_t len = 0;
-	const char *tok = bearer(&req->authorization, &len);
-	int rc;
+	struct kp_auth_refusal why;
 
-	if (tok == NULL)
-		return fail(a, 401, AUTH_CHALLENGE, "an operator token is needed: Authorization: Bearer <token>");
-	rc = st_token_lookup(r, tok, len, &t);
-	if (rc == ST_ENOTFOUND || (rc == ST_OK && t.revoked_at != 0))
-		return fail(a, 401, AUTH_INVALID, "the token is unknown or revoked");
-	if (rc != ST_OK)
-		return fail(a, 500, NULL, "reading tokens: %s", st_strerror(rc));
-	if (!st_token_allows(&t, needed))
-		return fail(a, 403, NULL, "the token's scope (%s) does not allow this; it needs %s",
-		            st_token_scope_name(t.scope), st_token_scope_name(needed));
-	return 0;
+	if (kp_auth_check(r, req, needed, &why) == 0)
+		return 0;
+	return fail(a, why.status, why.extra, "%s", why.msg);
 }
 
 /* ----------------------------------------------------------- ridership */

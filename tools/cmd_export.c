@@ -15,13 +15,15 @@
 #include "opendata/tables.h"
 #include "storage/service_day.h"
 #include "tools/cli.h"
+#include "tools/export_tides.h"
 #include "tools/commands.h"
 
 #define CMD "export"
 
 static const char help[] =
 	"Usage: komposter export --date YYYY-MM-DD --out DIR [--key FILE]\n"
-	"                        [--previous FILE]\n\n"
+	"                        [--previous FILE]\n"
+	"       komposter export --tides --from YYYY-MM-DD [--to YYYY-MM-DD] --out DIR\n\n"
 	"Writes the open-data package of one service date into DIR (made when\n"
 	"missing; a DIR that already holds a package is refused): the tables\n"
 	"ridership_route_stop_hour, ridership_route_day, ridership_fare_day and,\n"
@@ -35,7 +37,12 @@ static const char help[] =
 	"the others get noise derived from the server key and the cell (the same\n"
 	"in every re-export), a noisy value below k published as k; totals\n"
 	"are sums of published cells only. Prints what it wrote and the two\n"
-	"commands that verify the package with stock tools.\n\n"
+	"commands that verify the package with stock tools.\n"
+	"With --tides, writes instead the operator's record-level TIDES files\n"
+	"fare_transactions.csv and passenger_events.csv of the service dates\n"
+	"--from..--to (--to defaults to --from) into DIR (made 0700; files 0600,\n"
+	"never overwritten): the rows of /v1/export/, with rider pseudonyms.\n"
+	"They are not open data: keep them with the operator.\n\n"
 	"Options:\n"
 	"      --date DATE     the service date (YYYY-MM-DD)\n"
 	"      --out DIR       the package's folder\n"
@@ -43,14 +50,18 @@ static const char help[] =
 	"                      [ingest] server_key)\n"
 	"      --previous FILE the datapackage.json of the package this one\n"
 	"                      follows; its SHA-256 goes into the manifest\n"
-	"                      (default: none, null in the manifest)\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
+	"                      (default: none, null in the manifest)\n"
+	"      --tides         the record-level TIDES files instead\n"
+	"      --from DATE, --to DATE\n"
+	"                      with --tides: the first and last service dates\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
 struct export_args {
-	const char *date_text, *out, *key, *previous;
-	uint32_t date;
+	const char *date_text, *out, *key, *previous, *from_text, *to_text;
+	uint32_t date, from, to;
+	int tides;
 };
 
-enum { OPT_DATE = 0x200, OPT_OUT, OPT_KEY, OPT_PREVIOUS };
+enum { OPT_DATE = 0x200, OPT_OUT, OPT_KEY, OPT_PREVIOUS, OPT_TIDES, OPT_FROM, OPT_TO };
 
 static int export_option(void *ctx, int opt, const char *arg)
 {
@@ -61,8 +72,30 @@ static int export_option(void *ctx, int opt, const char *arg)
 	case OPT_OUT: a->out = arg; return CLI_CONTINUE;
 	case OPT_KEY: a->key = arg; return CLI_CONTINUE;
 	case OPT_PREVIOUS: a->previous = arg; return CLI_CONTINUE;
+	case OPT_TIDES: a->tides = 1; return CLI_CONTINUE;
+	case OPT_FROM: a->from_text = arg; return CLI_CONTINUE;
+	case OPT_TO: a->to_text = arg; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
+}
+
+/* The options of --tides: a range of dates and a folder, nothing else. */
+static int tides_options(struct export_args *a)
+{
+	if (a->date_text != NULL || a->key != NULL || a->previous != NULL)
+		return cli_usage(CMD, "--tides takes --from, --to and --out only");
+	if (a->from_text == NULL)
+		return cli_usage(CMD, "--from is required with --tides");
+	if (st_date_parse(a->from_text, &a->from) != 0)
+		return cli_usage(CMD, "--from '%s' is not a date (YYYY-MM-DD)", a->from_text);
+	a->to = a->from;
+	if (a->to_text != NULL && st_date_parse(a->to_text, &a->to) != 0)
+		return cli_usage(CMD, "--to '%s' is not a date (YYYY-MM-DD)", a->to_text);
+	if (a->from > a->to)
+		return cli_usage(CMD, "--from is after --to");
+	if (a->out == NULL || a->out[0] == '\0')
+		return cli_usage(CMD, "--out is required");
+	return CLI_CONTINUE;
 }
 
 static int parse_options(struct kp_cli *cli, int argc, char **argv, struct export_args *a)
@@ -73,6 +106,9 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct expor
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "previous", required_argument, NULL, OPT_PREVIOUS },
+		{ "tides", no_argument, NULL, OPT_TIDES },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ NULL, 0, NULL, 0 },
 	};
 	int status = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, export_option, a);
@@ -81,6 +117,10 @@ static int parse_options(struct kp_cli *cli, int argc, char **argv, struct expor
 		status = cli_no_operands(CMD, argc, argv);
 	if (status != CLI_CONTINUE)
 		return status;
+	if (a->tides)
+		return tides_options(a);
+	if (a->from_text != NULL || a->to_text != NULL)
+		return cli_usage(CMD, "--from and --to go with --tides");
 	if (a->date_text == NULL)
 		return cli_usage(CMD, "--date is required");
 	if (st_date_parse(a->date_text, &a->date) != 0)
@@ -114,6 +154,8 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 	status = parse_options(cli, argc, argv, &a);
 	if (status != CLI_CONTINUE)
 		return status;
+	if (a.tides)
+		return export_tides_run(cli, CMD, a.from, a.to, a.out);
 	if (cli_load_config(cli, CMD, &cfg) != 0)
 		return KP_EXIT_FAIL;
 	if (od_disclosure_init(&d, (uint64_t)cfg.open_data_k, cfg.open_data_epsilon) != 0)

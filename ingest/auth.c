@@ -1,0 +1,78 @@
+/*
+ * auth.c — bearer tokens of operator requests (auth.h).
+ */
+#define _GNU_SOURCE /* memmem */
+#include "ingest/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "storage/tokens.h"
+
+#define AUTH_CHALLENGE "WWW-Authenticate: Bearer realm=\"komposter\"\r\n"
+#define AUTH_INVALID "WWW-Authenticate: Bearer realm=\"komposter\", error=\"invalid_token\"\r\n"
+#define BEARER "Bearer "
+
+/* The token of "Bearer <token>", or NULL. */
+static const char *bearer(const struct kp_http_value *v, size_t *len)
+{
+	const char *p = v->v;
+	size_t n = v->len;
+
+	if (!v->present || v->overflow || n < strlen(BEARER) || strncasecmp(p, BEARER, strlen(BEARER)) != 0)
+		return NULL;
+	p += strlen(BEARER);
+	n -= strlen(BEARER);
+	while (n > 0 && *p == ' ')
+		p++, n--;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	*len = n;
+	return n > 0 ? p : NULL;
+}
+
+static int refuse(struct kp_auth_refusal *why, int status, const char *extra, const char *msg)
+{
+	why->status = status;
+	why->extra = extra;
+	snprintf(why->msg, sizeof why->msg, "%s", msg);
+	return -1;
+}
+
+int kp_auth_check(struct st_read *r, const struct kp_http_request *req, uint8_t needed,
+                  struct kp_auth_refusal *why)
+{
+	struct st_token t;
+	size_t len = 0;
+	const char *tok = bearer(&req->authorization, &len);
+	int rc;
+
+	if (tok == NULL)
+		return refuse(why, 401, AUTH_CHALLENGE, "an operator token is needed: Authorization: Bearer <token>");
+	rc = st_token_lookup(r, tok, len, &t);
+	if (rc == ST_ENOTFOUND || (rc == ST_OK && t.revoked_at != 0))
+		return refuse(why, 401, AUTH_INVALID, "the token is unknown or revoked");
+	if (rc != ST_OK) {
+		refuse(why, 500, NULL, "");
+		snprintf(why->msg, sizeof why->msg, "reading tokens: %s", st_strerror(rc));
+		return -1;
+	}
+	if (!st_token_allows(&t, needed)) {
+		refuse(why, 403, NULL, "");
+		snprintf(why->msg, sizeof why->msg, "the token's scope (%s) does not allow this; it needs %s",
+		         st_token_scope_name(t.scope), st_token_scope_name(needed));
+		return -1;
+	}
+	return 0;
+}
+
+int kp_auth_token_in_query_text(const char *query, size_t len)
+{
+	return query != NULL && memmem(query, len, ST_TOKEN_PREFIX, strlen(ST_TOKEN_PREFIX)) != NULL;
+}
+
+int kp_auth_token_in_query(const struct kp_query *q)
+{
+	return kp_query_get(q, "token") != NULL || kp_query_get(q, "access_token") != NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * auth.h — who may ask: the bearer token of an operator request, checked
+ * against the stored tokens (storage/tokens.h), and the refusal of a token
+ * sent in a query string. Shared by every route that needs a token (api.c,
+ * export_api.c), so that they all answer the same status for the same
+ * mistake:
+ *   - no `Authorization: Bearer <token>`: 401 with a Bearer challenge;
+ *   - an unknown or revoked token: 401, error="invalid_token";
+ *   - a token whose scope does not cover the route: 403;
+ *   - a token in the query (anything holding "kpt_", or a token= or
+ *     access_token= parameter): 400, checked before anything else so that
+ *     such URLs fail loudly instead of ending up in logs that work.
+ */
+#ifndef KP_AUTH_H
+#define KP_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingest/http.h"
+#include "ingest/query.h"
+#include "storage/db.h"
+
+#define KP_AUTH_MSG_MAX 256
+
+/* Why a request was refused: the status, its extra headers (CRLF-ended
+ * lines, static, or NULL) and a message fit for the answer. */
+struct kp_auth_refusal {
+	int status;
+	const char *extra;
+	char msg[KP_AUTH_MSG_MAX];
+};
+
+/* 0 when req's bearer token, looked up in r, is valid and its scope covers
+ * needed (enum st_token_scope); -1 with *why filled otherwise (500 when the
+ * tokens cannot be read). */
+int kp_auth_check(struct st_read *r, const struct kp_http_request *req, uint8_t needed,
+                  struct kp_auth_refusal *why);
+
+/* Whether the raw query text (len bytes, NULL for none) holds something
+ * that looks like a token: to be checked before it is parsed. */
+int kp_auth_token_in_query_text(const char *query, size_t len);
+/* Whether the parsed query has a token= or access_token= parameter. */
+int kp_auth_token_in_query(const struct kp_query *q);
+
+#define KP_AUTH_QUERY_MSG "tokens go in the Authorization header"
+
+#endif
