@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct kp_health health;
 	static const struct kp_http_ctx ctx = { .m = &metrics, .health = &health };
 	struct kp_http_request req;
-	size_t split, len;
+	size_t split;
 
 	struct kp_query q;
 	char err[KP_QUERY_ERR_MAX];
@@ -36,10 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!done && size > split)
 		done = kp_http_feed(&req, (const char *)data + split, size - split);
 	if (done) {
-		char *out = kp_http_respond(&ctx, &req, &len);
-		if (!out || len < 12 || memcmp(out, "HTTP/1.1 ", 9) != 0)
+		struct kp_http_response r;
+		if (kp_http_respond(&ctx, &req, &r) != 0 || r.len < 12 || memcmp(r.head, "HTTP/1.1 ", 9) != 0)
 			abort();
-		free(out);
+		kp_http_response_free(&r);
 	}
 	return 0;
 }
