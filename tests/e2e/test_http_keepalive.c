@@ -5,7 +5,7 @@
  * share one connection; Connection: close is honoured; a kept connection
  * with no request is closed after idle_timeout_ms; a client that never
  * finishes its head is cut off after request_timeout_ms while others are
- * answered.
+ * answered; and an idle kept connection is the first cut off to make room.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -205,4 +205,38 @@ Test(http_keepalive, a_client_that_never_finishes_its_head_is_cut_off_while_othe
 	cr_expect(closed_silently(slow), "a head unfinished past request_timeout_ms is not cut off");
 	close(slow);
 	cr_expect_eq(metric("komposter_http_timed_out_total") - timed_out, 1);
+}
+
+/* Four slots, and no timeout within the test: only making room cuts off. */
+static void start_room(void)
+{
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker,
+	                             "http.request_timeout_ms = 600000\nhttp.idle_timeout_ms = 600000\n"
+	                             "http.max_connections = 4\n"),
+	             0);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+}
+
+TestSuite(http_keepalive_room, .init = start_room, .fini = stop, .timeout = 30);
+
+Test(http_keepalive_room, an_idle_kept_connection_is_cut_off_for_room_before_an_older_waiting_one)
+{
+	static char buf[4096];
+	int waiting[3], kept, newcomer;
+
+	for (int i = 0; i < 3; i++)
+		waiting[i] = open_connection();
+	kept = open_connection();
+	send_all(kept, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	read_answer(kept, buf, sizeof buf);
+	newcomer = open_connection(); /* the fifth: one of the four must go */
+	cr_expect(closed_silently(kept), "the idle kept-alive connection was not the one cut off");
+	send_all(waiting[0], "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	size_t len = read_to_close(waiting[0], buf, sizeof buf);
+	cr_expect(len > 0 && strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "the oldest waiting connection lost: %s", buf);
+	close(kept);
+	close(newcomer);
+	for (int i = 0; i < 3; i++)
+		close(waiting[i]);
 }
