@@ -64,6 +64,8 @@ static const struct key_def keys[] = {
 	STR("http", "listen", http_listen),
 	INT("http", "max_connections", http_max_connections, 1, 65536),
 	INT("http", "request_timeout_ms", http_request_timeout_ms, 100, 600000),
+	INT("http", "idle_timeout_ms", http_idle_timeout_ms, 100, 600000),
+	INT("http", "max_requests_per_connection", http_max_requests_per_connection, 1, 1000000),
 	{ "frigate", "enabled", K_BOOL, offsetof(struct kp_config, frigate_enabled), 0, 0, 0 },
 	{ "frigate", "topic_prefix", K_TOPIC, offsetof(struct kp_config, frigate_topic_prefix),
 	  sizeof(((struct kp_config *)0)->frigate_topic_prefix), 0, 0 },
@@ -103,6 +105,8 @@ void kp_config_default(struct kp_config *cfg)
 	snprintf(cfg->http_listen, sizeof(cfg->http_listen), "127.0.0.1:8080");
 	cfg->http_max_connections = 256;
 	cfg->http_request_timeout_ms = 5000;
+	cfg->http_idle_timeout_ms = 5000;
+	cfg->http_max_requests_per_connection = 1000;
 	/* On by default: with no Frigate on the broker the two subscriptions
 	 * receive nothing and cost nothing. */
 	cfg->frigate_enabled = 1;
@@ -346,13 +350,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
 		if (st->set_on[i]) {
-			record_error(st, "[%.24s] %.24s set twice (first on line %d)", section, name, st->set_on[i]);
+			record_error(st, "[%.24s] %.32s set twice (first on line %d)", section, name, st->set_on[i]);
 			return 0;
 		}
 		st->set_on[i] = st->line;
 		if (set_value(&keys[i], st->cfg, value, why, sizeof(why)) == 0)
 			return 1;
-		record_error(st, "[%.24s] %.24s: %s", section, name, why);
+		record_error(st, "[%.24s] %.32s: %s", section, name, why);
 		return 0;
 	}
 	record_error(st, "unknown key '%.64s' in [%.64s]", name, section);

@@ -15,7 +15,8 @@
  *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
  *              group_max_frames, group_max_wait_ms, accept_past_days,
  *              accept_future_s
- *   [http]     listen (host:port), max_connections, request_timeout_ms
+ *   [http]     listen (host:port), max_connections, request_timeout_ms,
+ *              idle_timeout_ms, max_requests_per_connection
  *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
  *              counted_max, group_max_events, group_max_wait_ms, position_max_age_s
  *   [open_data] k (suppression threshold, 2..1000000, default 10),
@@ -60,6 +61,8 @@ struct kp_config {
 	char http_listen[128];
 	int http_max_connections;
 	int http_request_timeout_ms;
+	int http_idle_timeout_ms;
+	int http_max_requests_per_connection;
 	/* [frigate] */
 	int frigate_enabled; /* 0 or 1 */
 	char frigate_topic_prefix[128]; /* Frigate's mqtt.topic_prefix: {prefix}/events, {prefix}/available */

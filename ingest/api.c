@@ -347,15 +347,17 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 	return bad;
 }
 
-char *kp_api_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, int head_only, size_t *len)
+int kp_api_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, int head_only,
+                   struct kp_http_response *r)
 {
 	struct api_req ar = { .head_only = head_only };
 	struct answer a = { 0 };
-	char *out;
 
-	if (parse_request(req, &ar, &a) != 0 || answer_in_txn(ctx, req, &ar, &a) != 0)
-		return kp_api_error(a.status, a.msg, a.extra, head_only, len);
-	out = respond_ok(req, &a, head_only, len);
-	free(a.body);
-	return out;
+	if (parse_request(req, &ar, &a) != 0 || answer_in_txn(ctx, req, &ar, &a) != 0) {
+		r->head = kp_api_error(a.status, a.msg, a.extra, head_only, &r->len);
+	} else {
+		r->head = respond_ok(req, &a, head_only, &r->len);
+		free(a.body);
+	}
+	return r->head == NULL ? -1 : 0;
 }

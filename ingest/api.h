@@ -41,9 +41,10 @@
 #define KP_API_RANGE_DAYS_MAX 366
 #define KP_API_CLOSED_CACHE "private, max-age=86400"
 
-/* The answer to a request whose URL starts with /v1; malloc'd, NULL when
- * out of memory. */
-char *kp_api_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, int head_only, size_t *len);
+/* Fills r (http_body.h) with the answer to a request whose URL starts with
+ * /v1. Returns 0, or -1 when out of memory. */
+int kp_api_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, int head_only,
+                   struct kp_http_response *r);
 
 /* {"error": msg} with status and extra_headers (CRLF-terminated lines, or
  * NULL); malloc'd, NULL when out of memory. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ingest/api.h"
+#include "ingest/export_api.h"
 #include "ingest/http_body.h"
 
 static int on_url(http_parser *p, const char *at, size_t len)
@@ -105,7 +106,7 @@ static int on_complete(http_parser *p)
 {
 	struct kp_http_request *req = p->data;
 	req->complete = 1;
-	http_parser_pause(p, 1); /* one request per connection */
+	http_parser_pause(p, 1); /* a pipelined next request waits for this answer */
 	return 0;
 }
 
@@ -128,6 +129,7 @@ int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
 {
 	size_t used = http_parser_execute(&req->parser, &settings, data, len);
 
+	req->used = used;
 	if (req->complete || req->status)
 		return 1;
 	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK || used != len) {
@@ -135,7 +137,7 @@ int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
 		return 1;
 	}
 	if (req->body_bytes == 0) {
-		req->head_bytes += len;
+		req->head_bytes += used;
 		if (req->head_bytes > KP_HTTP_HEAD_MAX) {
 			req->status = 431;
 			return 1;
@@ -170,8 +172,7 @@ char *kp_http_build(int status, const char *type, const char *cache_control, con
 	FILE *f = open_memstream(&out, &cap);
 	if (!f)
 		return NULL;
-	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	           "Connection: close\r\nCache-Control: %s\r\n%s\r\n",
+	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: %s\r\n%s\r\n",
 	        status, kp_http_reason(status), type, body_len, cache_control ? cache_control : "no-store",
 	        extra_headers ? extra_headers : "");
 	if (!head_only)
@@ -197,7 +198,7 @@ char *kp_http_head(int status, const char *type, const char *cache_control, cons
 		fprintf(f, "Content-Length: %" PRId64 "\r\n", length);
 	else
 		fputs("Transfer-Encoding: chunked\r\n", f);
-	fprintf(f, "Connection: close\r\nCache-Control: %s\r\n%s\r\n", cache_control ? cache_control : "no-store",
+	fprintf(f, "Cache-Control: %s\r\n%s\r\n", cache_control ? cache_control : "no-store",
 	        extra_headers ? extra_headers : "");
 	if (fclose(f) != 0) {
 		free(out);
@@ -215,6 +216,39 @@ void kp_http_response_free(struct kp_http_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
+char *kp_http_chunk_frame(char *piece, size_t n, size_t *framed)
+{
+	char line[KP_HTTP_CHUNK_BEFORE + 1];
+	int w = snprintf(line, sizeof line, "%zx\r\n", n);
+
+	memcpy(piece - w, line, (size_t)w);
+	memcpy(piece + n, "\r\n", KP_HTTP_CHUNK_AFTER);
+	*framed = (size_t)w + n + KP_HTTP_CHUNK_AFTER;
+	return piece - w;
+}
+
+/* The one place an answer's Connection header is written: right after the
+ * status line, so that the builders need not know the connection. */
+static int set_connection(struct kp_http_response *r, int keep_alive)
+{
+	const char *line = keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+	size_t add = strlen(line), at;
+	char *eol = memchr(r->head, '\n', r->len), *grown;
+
+	if (eol == NULL)
+		return -1;
+	at = (size_t)(eol - r->head) + 1;
+	grown = realloc(r->head, r->len + add + 1);
+	if (grown == NULL)
+		return -1;
+	memmove(grown + at + add, grown + at, r->len - at);
+	memcpy(grown + at, line, add);
+	r->head = grown;
+	r->len += add;
+	r->head[r->len] = '\0'; /* still a string, as open_memstream left it */
+	return 0;
+}
+
 static char *text_with(int status, const char *extra_headers, const char *msg, int head_only,
                        size_t *len)
 {
@@ -229,7 +263,15 @@ static char *text(int status, const char *msg, int head_only, size_t *len)
 
 char *kp_http_error(int status, const char *msg, size_t *len)
 {
-	return text_with(status, status == 503 ? "Retry-After: 1\r\n" : NULL, msg, 0, len);
+	struct kp_http_response r = { 0 };
+
+	r.head = text_with(status, status == 503 ? "Retry-After: 1\r\n" : NULL, msg, 0, &r.len);
+	if (r.head == NULL || set_connection(&r, 0) != 0) {
+		kp_http_response_free(&r);
+		return NULL;
+	}
+	*len = r.len;
+	return r.head;
 }
 
 static char *readyz(const struct kp_http_ctx *ctx, int head_only, size_t *len)
@@ -253,27 +295,72 @@ static char *metrics(const struct kp_http_ctx *ctx, int head_only, size_t *len)
 	return out;
 }
 
-char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, size_t *len)
+/* A whole answer (no body to stream) into r. */
+static int whole(struct kp_http_response *r, char *answer)
+{
+	r->head = answer;
+	return answer == NULL ? -1 : 0;
+}
+
+static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, struct kp_http_response *r)
 {
 	unsigned method = req->parser.method;
 	int head_only = method == HTTP_HEAD;
 	char *query;
 
-	atomic_fetch_add_explicit(&ctx->m->http_requests, 1, memory_order_relaxed);
 	if (req->status)
-		return text(req->status, kp_http_reason(req->status), 0, len);
+		return whole(r, text(req->status, kp_http_reason(req->status), 0, &r->len));
 	if (method != HTTP_GET && method != HTTP_HEAD)
-		return text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, len);
+		return whole(r, text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, &r->len));
+	if (strncmp(req->url, KP_EXPORT_PREFIX, strlen(KP_EXPORT_PREFIX)) == 0)
+		return kp_export_respond(ctx, req, head_only, r);
 	if (strncmp(req->url, "/v1/", 4) == 0 || strcmp(req->url, "/v1") == 0 || strncmp(req->url, "/v1?", 4) == 0)
-		return kp_api_respond(ctx, req, head_only, len);
+		return kp_api_respond(ctx, req, head_only, r);
 	query = strchr(req->url, '?');
 	if (query)
 		*query = '\0';
 	if (strcmp(req->url, "/healthz") == 0)
-		return text(200, "ok\n", head_only, len);
+		return whole(r, text(200, "ok\n", head_only, &r->len));
 	if (strcmp(req->url, "/readyz") == 0)
-		return readyz(ctx, head_only, len);
+		return whole(r, readyz(ctx, head_only, &r->len));
 	if (strcmp(req->url, "/metrics") == 0)
-		return metrics(ctx, head_only, len);
-	return kp_api_error(404, "no such endpoint; try /healthz, /readyz, /metrics or /v1/", NULL, head_only, len);
+		return whole(r, metrics(ctx, head_only, &r->len));
+	return whole(r, kp_api_error(404, "no such endpoint; try /healthz, /readyz, /metrics or /v1/", NULL, head_only,
+	                             &r->len));
+}
+
+/* Whether the head (ours, from kp_http_head) frames its body as chunks. */
+static int head_is_chunked(const char *head, size_t len)
+{
+	static const char te[] = "\r\nTransfer-Encoding: chunked\r\n";
+	const char *end = head + len;
+
+	for (const char *p = head; (size_t)(end - p) >= sizeof te - 1; p++) {
+		if (p[0] == '\r' && p[1] == '\n' && p[2] == '\r')
+			return 0; /* the blank line: the head ended */
+		if (strncasecmp(p, te, sizeof te - 1) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, struct kp_http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	atomic_fetch_add_explicit(&ctx->m->http_requests, 1, memory_order_relaxed);
+	req->keep_alive = !req->status && !req->close_after && http_should_keep_alive(&req->parser);
+	if (route(ctx, req, r) != 0) {
+		kp_http_response_free(r);
+		return -1;
+	}
+	if (req->parser.method == HTTP_HEAD && r->body != NULL) {
+		r->body->close(r->body);
+		r->body = NULL;
+	}
+	r->chunked = r->body != NULL && head_is_chunked(r->head, r->len);
+	if (set_connection(r, req->keep_alive) != 0) {
+		kp_http_response_free(r);
+		return -1;
+	}
+	return 0;
 }

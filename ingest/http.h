@@ -4,8 +4,15 @@
  * owns the sockets; this module only turns bytes in into bytes out.
  *
  * Limits: the request line and headers together at most KP_HTTP_HEAD_MAX
- * bytes (431 beyond), a body at most KP_HTTP_BODY_MAX (413). Every response
- * closes the connection.
+ * bytes (431 beyond), a body at most KP_HTTP_BODY_MAX (413).
+ * Connections: HTTP/1.1 is kept alive unless the client sends
+ * `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`; an error
+ * of the request itself (400, 413, 414, 431) always closes, and so does the
+ * answer the caller marks as the last (close_after). Every answer's
+ * Connection header says which (keep-alive or close), written in one place.
+ * Requests may be pipelined: the parser stops at the end of one request and
+ * says how many of the bytes fed were its own (used); the rest begin the
+ * next request, parsed after this one is answered.
  * Routes: GET|HEAD /healthz, /readyz, /metrics, and the API under /v1/
  * (api.h); anything else 404 (JSON), another method 405, a parse error 400.
  * The health and metrics answers read atomics only (the metrics and the
@@ -19,6 +26,7 @@
 #include <stddef.h>
 
 #include "ingest/health.h"
+#include "ingest/http_body.h"
 #include "ingest/metrics.h"
 
 #define KP_HTTP_HEAD_MAX 8192
@@ -45,6 +53,9 @@ struct kp_http_request {
 	size_t body_bytes;
 	int complete;
 	int status; /* nonzero: answer with this error status */
+	size_t used;     /* of the bytes of the last kp_http_feed, those of this request */
+	int close_after; /* set by the caller: this is the connection's last answer */
+	int keep_alive;  /* set by kp_http_respond: the connection stays open after it */
 	/* The header being read: its name as it arrives, then which one it is. */
 	char field[KP_HTTP_FIELD_MAX + 1];
 	size_t field_len;
@@ -63,19 +74,24 @@ struct kp_http_ctx {
 };
 
 void kp_http_request_init(struct kp_http_request *req);
-/* Feeds received bytes. Returns 0 when more are needed, 1 when the request
- * is complete or an error status is set. */
+/* Feeds received bytes. Returns 0 when more are needed (all of them were
+ * taken), 1 when the request is complete or an error status is set; then
+ * req->used says how many of them belong to this request: after a complete
+ * request the rest are the start of the next one. */
 int kp_http_feed(struct kp_http_request *req, const char *data, size_t len);
-/* The full response (status line, headers, body) in a malloc'd buffer the
- * caller frees; NULL when out of memory. */
-char *kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, size_t *len);
-/* A complete plain-text error answer (503 carries Retry-After), malloc'd. */
+/* Fills r with the answer (http_body.h): the whole answer in r->head, or
+ * its head and a body to stream (never for HEAD: the body is dropped here).
+ * Sets req->keep_alive and the answer's Connection header to match.
+ * Returns 0, or -1 when out of memory (r then holds nothing). */
+int kp_http_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, struct kp_http_response *r);
+/* A complete plain-text error answer (503 carries Retry-After) that closes
+ * the connection, malloc'd. */
 char *kp_http_error(int status, const char *msg, size_t *len);
 
 /* A complete response, malloc'd (NULL when out of memory): status line,
- * Content-Type, Content-Length, Connection: close, cache_control (NULL:
- * no-store), extra_headers (each ending in CRLF, or NULL), then body unless
- * head_only. */
+ * Content-Type, Content-Length, cache_control (NULL: no-store),
+ * extra_headers (each ending in CRLF, or NULL), then body unless head_only.
+ * No Connection header: kp_http_respond adds it. */
 char *kp_http_build(int status, const char *type, const char *cache_control, const char *extra_headers,
                     const char *body, size_t body_len, int head_only, size_t *len);
 const char *kp_http_reason(int status);

@@ -38,16 +38,28 @@ struct kp_http_response {
 	char *head;   /* malloc'd: the whole answer, or the head of a streamed one */
 	size_t len;
 	struct kp_http_body *body; /* NULL, or the body that follows head */
+	int chunked; /* set by kp_http_respond: the head said Transfer-Encoding: chunked */
 };
 
 /* The status line and headers of a streamed answer, malloc'd (NULL when
  * out of memory): Content-Type, Content-Length when length >= 0, else
  * Transfer-Encoding: chunked, Cache-Control (NULL: no-store), then
- * extra_headers (each ending in CRLF, or NULL). */
+ * extra_headers (each ending in CRLF, or NULL). No Connection header: the
+ * answer's is added by kp_http_respond. */
 char *kp_http_head(int status, const char *type, const char *cache_control, const char *extra_headers,
                    int64_t length, size_t *len);
 
 /* Frees what r holds (the body through its close) and clears r. */
 void kp_http_response_free(struct kp_http_response *r);
+
+/* Chunk framing (RFC 9112 7.1) for the loop. A piece of n bytes lies at
+ * piece, with KP_HTTP_CHUNK_BEFORE writable bytes before it and
+ * KP_HTTP_CHUNK_AFTER after: writes the size line before and the CRLF after,
+ * and returns where the framed chunk starts (its length: *framed). n > 0:
+ * a chunk of size 0 is the last one, KP_HTTP_CHUNK_LAST. */
+#define KP_HTTP_CHUNK_BEFORE 18 /* 16 hex digits, CRLF */
+#define KP_HTTP_CHUNK_AFTER 2
+#define KP_HTTP_CHUNK_LAST "0\r\n\r\n"
+char *kp_http_chunk_frame(char *piece, size_t n, size_t *framed);
 
 #endif

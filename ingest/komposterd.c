@@ -250,6 +250,8 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.listen = d->cfg.http_listen,
 			.max_connections = d->cfg.http_max_connections,
 			.request_timeout_ms = d->cfg.http_request_timeout_ms,
+			.idle_timeout_ms = d->cfg.http_idle_timeout_ms,
+			.max_requests = d->cfg.http_max_requests_per_connection,
 		},
 		.http = { .m = &d->metrics, .health = &d->health, .db = d->db },
 	};

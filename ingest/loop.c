@@ -6,6 +6,15 @@
  * is a plain close(2) when nothing is pending. A slow client is cut off by
  * the tick: shutdown(2) makes its pending recv complete, and the normal path
  * closes it. user_data packs the operation and the connection's slot.
+ *
+ * A connection is kept alive between requests (http.h says when). Bytes
+ * received after a complete request stay in its buffer and are parsed once
+ * the answer is sent, so pipelined requests are answered in order, one at a
+ * time. Its deadline is, in turn: request_timeout_ms from the first byte of
+ * a request (or the accept) to its end; request_timeout_ms from each send's
+ * progress (a client that stops reading); idle_timeout_ms between requests.
+ * A streamed body (http_body.h) is read into a buffer allocated only while
+ * it streams, one piece per send.
  * Multishot accept keeps the listener armed; it is re-armed when the kernel
  * drops IORING_CQE_F_MORE.
  */
@@ -31,6 +40,7 @@
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
 #define RECV_BUF 4096
+#define STREAM_BUF (64 * 1024) /* one piece of a streamed body */
 /* Slots beyond [http] max_connections: a new connection takes one at once
  * while the oldest connection still waiting for its request is cut off, so
  * that /healthz and /metrics answer however many idle clients hold the rest. */
@@ -40,11 +50,16 @@ struct conn {
 	int fd; /* -1 when the slot is free */
 	int sending;  /* the answer is on its way: never cut off for room */
 	int evicted;  /* cut off to make room; closes when its recv completes */
-	uint64_t accepted_ns;
+	int idle;     /* kept alive, no byte of a next request yet: evicted first */
+	int served;   /* answers begun on this connection */
+	uint64_t since_ns; /* accepted, or its last answer sent: the oldest is evicted first */
 	uint64_t deadline_ns;
 	struct kp_http_request req;
 	char buf[RECV_BUF];
-	char *out;
+	size_t in_off, in_len; /* received, not parsed yet: the next request's */
+	struct kp_http_response resp;
+	char *stream; /* STREAM_BUF and chunk framing, only while a body streams */
+	const char *out;
 	size_t out_len, out_off;
 };
 
@@ -117,6 +132,7 @@ static void arm_recv(struct loop *l, int slot)
 {
 	struct conn *c = &l->conns[slot];
 	struct io_uring_sqe *sqe = get_sqe(l);
+	c->in_off = c->in_len = 0;
 	io_uring_prep_recv(sqe, c->fd, c->buf, sizeof(c->buf), 0);
 	io_uring_sqe_set_data64(sqe, pack(OP_RECV, slot));
 }
@@ -137,8 +153,19 @@ static void conn_close(struct loop *l, int slot)
 	l->open--;
 	if (c->evicted)
 		l->evicted--;
-	free(c->out);
+	kp_http_response_free(&c->resp); /* a streamed body's close, once */
+	free(c->stream);
+	c->stream = NULL;
 	c->out = NULL;
+}
+
+/* Whether a should be cut off before b: idle kept-alive connections first,
+ * then the one that has waited longest. */
+static int evict_before(const struct conn *a, const struct conn *b)
+{
+	if (a->idle != b->idle)
+		return a->idle;
+	return a->since_ns < b->since_ns;
 }
 
 /* Cuts off the connection that has waited longest for its request. Its
@@ -151,7 +178,7 @@ static void evict_oldest_waiting(struct loop *l)
 		struct conn *c = &l->conns[i];
 		if (c->fd < 0 || c->sending || c->evicted)
 			continue;
-		if (oldest < 0 || c->accepted_ns < l->conns[oldest].accepted_ns)
+		if (oldest < 0 || evict_before(c, &l->conns[oldest]))
 			oldest = i;
 	}
 	if (oldest < 0)
@@ -184,6 +211,71 @@ static void refuse(struct loop *l, int fd)
 	close(fd);
 }
 
+static uint64_t ms_from_now(int ms)
+{
+	return kp_now_mono_ns() + (uint64_t)ms * 1000000u;
+}
+
+static void send_out(struct loop *l, int slot, const char *out, size_t len)
+{
+	struct conn *c = &l->conns[slot];
+
+	c->out = out;
+	c->out_len = len;
+	c->out_off = 0;
+	arm_send(l, slot);
+}
+
+static void respond(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+
+	if (c->served++ > 0)
+		atomic_fetch_add_explicit(&l->ctx->http.m->http_keepalive_reuses, 1, memory_order_relaxed);
+	c->req.close_after = c->served >= l->ctx->cfg.max_requests;
+	if (kp_http_respond(&l->ctx->http, &c->req, &c->resp) != 0) {
+		conn_close(l, slot);
+		return;
+	}
+	c->sending = 1;
+	c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
+	send_out(l, slot, c->resp.head, c->resp.len);
+}
+
+/* Feeds what is buffered to the request: answers it when complete, else
+ * receives more. */
+static void parse_input(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+	int done = kp_http_feed(&c->req, c->buf + c->in_off, c->in_len);
+	size_t used = done ? c->req.used : c->in_len;
+
+	c->in_off += used;
+	c->in_len -= used;
+	if (done)
+		respond(l, slot);
+	else
+		arm_recv(l, slot);
+}
+
+/* A new request on the connection: from the bytes already received
+ * (pipelined), or from the socket after idle_timeout_ms at most. */
+static void start_request(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+
+	kp_http_request_init(&c->req);
+	c->since_ns = kp_now_mono_ns();
+	if (c->in_len > 0) {
+		c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
+		parse_input(l, slot);
+		return;
+	}
+	c->idle = c->served > 0;
+	c->deadline_ns = ms_from_now(c->idle ? l->ctx->cfg.idle_timeout_ms : l->ctx->cfg.request_timeout_ms);
+	arm_recv(l, slot);
+}
+
 static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
@@ -199,15 +291,13 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 		if (c->fd >= 0)
 			continue;
 		c->fd = cqe->res;
-		c->sending = c->evicted = 0;
-		c->accepted_ns = kp_now_mono_ns();
-		c->deadline_ns = c->accepted_ns + (uint64_t)l->ctx->cfg.request_timeout_ms * 1000000u;
-		c->out_len = c->out_off = 0;
-		kp_http_request_init(&c->req);
+		c->sending = c->evicted = c->served = 0;
+		c->in_len = 0;
+		atomic_fetch_add_explicit(&l->ctx->http.m->http_connections, 1, memory_order_relaxed);
 		l->open++;
+		start_request(l, i);
 		if (l->open - l->evicted > l->limit)
 			evict_oldest_waiting(l);
-		arm_recv(l, i);
 		return;
 	}
 	refuse(l, cqe->res);
@@ -221,18 +311,65 @@ static void on_recv(struct loop *l, int slot, int res)
 		conn_close(l, slot);
 		return;
 	}
-	if (kp_http_feed(&c->req, c->buf, (size_t)res) == 0) {
-		arm_recv(l, slot);
-		return;
+	if (c->idle) { /* the request's own clock starts at its first byte */
+		c->idle = 0;
+		c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
 	}
-	c->out = kp_http_respond(&l->ctx->http, &c->req, &c->out_len);
-	if (!c->out) {
+	c->in_off = 0;
+	c->in_len = (size_t)res;
+	parse_input(l, slot);
+}
+
+/* The answer is sent: the next request, or the end of the connection. */
+static void answer_done(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+
+	kp_http_response_free(&c->resp);
+	free(c->stream);
+	c->stream = NULL;
+	c->sending = 0;
+	if (!c->req.keep_alive) {
 		conn_close(l, slot);
 		return;
 	}
-	c->out_off = 0;
-	c->sending = 1;
-	arm_send(l, slot);
+	start_request(l, slot);
+}
+
+/* Sends the next piece of a streamed body, framed as a chunk when the head
+ * said so; at its end, the last chunk. */
+static void send_piece(struct loop *l, int slot)
+{
+	struct conn *c = &l->conns[slot];
+	ssize_t n;
+	size_t framed;
+
+	if (!c->stream)
+		c->stream = malloc(KP_HTTP_CHUNK_BEFORE + STREAM_BUF + KP_HTTP_CHUNK_AFTER);
+	if (!c->stream) {
+		conn_close(l, slot);
+		return;
+	}
+	n = c->resp.body->read(c->resp.body, c->stream + KP_HTTP_CHUNK_BEFORE, STREAM_BUF);
+	if (n < 0) {
+		conn_close(l, slot);
+		return;
+	}
+	if (n == 0) {
+		c->resp.body->close(c->resp.body);
+		c->resp.body = NULL;
+		if (c->resp.chunked)
+			send_out(l, slot, KP_HTTP_CHUNK_LAST, sizeof(KP_HTTP_CHUNK_LAST) - 1);
+		else
+			answer_done(l, slot);
+		return;
+	}
+	if (!c->resp.chunked) {
+		send_out(l, slot, c->stream + KP_HTTP_CHUNK_BEFORE, (size_t)n);
+		return;
+	}
+	char *start = kp_http_chunk_frame(c->stream + KP_HTTP_CHUNK_BEFORE, (size_t)n, &framed);
+	send_out(l, slot, start, framed);
 }
 
 static void on_send(struct loop *l, int slot, int res)
@@ -243,11 +380,14 @@ static void on_send(struct loop *l, int slot, int res)
 		conn_close(l, slot);
 		return;
 	}
+	c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms); /* it reads: more time */
 	c->out_off += (size_t)res;
 	if (c->out_off < c->out_len)
 		arm_send(l, slot);
+	else if (c->resp.body)
+		send_piece(l, slot);
 	else
-		conn_close(l, slot);
+		answer_done(l, slot);
 }
 
 static void on_signal(struct loop *l, int res)
@@ -271,9 +411,15 @@ static void on_tick(struct loop *l)
 
 	if (!l->accept_armed)
 		arm_accept(l);
-	for (int i = 0; i < l->nconns; i++)
-		if (l->conns[i].fd >= 0 && now > l->conns[i].deadline_ns)
-			shutdown(l->conns[i].fd, SHUT_RDWR);
+	for (int i = 0; i < l->nconns; i++) {
+		struct conn *c = &l->conns[i];
+		if (c->fd < 0 || now <= c->deadline_ns)
+			continue;
+		atomic_fetch_add_explicit(c->idle ? &l->ctx->http.m->http_idle_closed : &l->ctx->http.m->http_timed_out, 1,
+		                          memory_order_relaxed);
+		c->deadline_ns = UINT64_MAX; /* counted once; its pending operation closes it */
+		shutdown(c->fd, SHUT_RDWR);
+	}
 	arm_tick(l);
 }
 

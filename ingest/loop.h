@@ -19,8 +19,11 @@
 
 struct kp_loop_config {
 	const char *listen;     /* IPv4 host:port; borrowed */
-	int max_connections;    /* connections beyond are closed at once */
-	int request_timeout_ms; /* a connection still open this long is cut off */
+	int max_connections;    /* beyond: the oldest waiting (idle kept-alive first) is cut off */
+	int request_timeout_ms; /* a request's head and body must arrive within it, and each
+	                           send of an answer must make progress within it */
+	int idle_timeout_ms;    /* a kept-alive connection with no request this long is closed */
+	int max_requests;       /* answers on one connection; the last says Connection: close */
 };
 
 struct kp_loop_ctx {

@@ -169,6 +169,16 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->http_refused));
 	counter(f, "komposter_http_connections_refused_unanswered_total",
 	        "Refused connections whose 503 could not be sent.", LOAD(m->http_refused_unanswered));
+	counter(f, "komposter_http_connections_total", "HTTP connections accepted.", LOAD(m->http_connections));
+	counter(f, "komposter_http_keepalive_reuses_total",
+	        "Requests answered on a kept-alive connection after its first.", LOAD(m->http_keepalive_reuses));
+	counter(f, "komposter_http_idle_closed_total",
+	        "Kept-alive connections closed after [http] idle_timeout_ms without a request.",
+	        LOAD(m->http_idle_closed));
+	counter(f, "komposter_http_timed_out_total",
+	        "Connections cut off: a request's head and body, or a send, took longer than "
+	        "[http] request_timeout_ms.",
+	        LOAD(m->http_timed_out));
 	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));

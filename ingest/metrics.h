@@ -58,6 +58,10 @@ struct kp_metrics {
 	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */
 	atomic_uint_fast64_t http_refused; /* answered 503: every slot taken */
 	atomic_uint_fast64_t http_refused_unanswered;
+	atomic_uint_fast64_t http_connections;    /* accepted */
+	atomic_uint_fast64_t http_keepalive_reuses; /* requests after the first on a connection */
+	atomic_uint_fast64_t http_idle_closed;    /* kept-alive connections closed after idle_timeout_ms */
+	atomic_uint_fast64_t http_timed_out;      /* cut off: a request or a send took longer than request_timeout_ms */
 	atomic_int_fast64_t ring_depth;
 	atomic_int_fast64_t writer_queue_depth;
 	atomic_int_fast64_t reply_queue_depth;

@@ -310,3 +310,27 @@ Test(config, the_pseudonym_retention_is_ninety_days_unless_set_and_zero_is_refus
 		unlink(path);
 	}
 }
+
+Test(config, http_keepalive_defaults_and_keys_are_read)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.http_idle_timeout_ms, 5000);
+	cr_expect_eq(c.http_max_requests_per_connection, 1000);
+	write_config("[http]\nidle_timeout_ms = 250\nmax_requests_per_connection = 7\n");
+	cr_assert_eq(kp_config_load(path, &c, err), 0, "%s", err);
+	cr_expect_eq(c.http_idle_timeout_ms, 250);
+	cr_expect_eq(c.http_max_requests_per_connection, 7);
+	unlink(path);
+}
+
+Test(config, an_http_keepalive_value_out_of_range_is_an_error_naming_the_line)
+{
+	expect_refused_on_line("[http]\nidle_timeout_ms = 99\n", ":2:", "idle_timeout_ms");
+	expect_refused_on_line("[http]\nidle_timeout_ms = 600001\n", ":2:", "idle_timeout_ms");
+	expect_refused_on_line("[http]\n\nmax_requests_per_connection = 0\n", ":3:", "max_requests_per_connection");
+	expect_refused_on_line("[http]\nmax_requests_per_connection = 1000001\n", ":2:",
+	                       "max_requests_per_connection");
+}

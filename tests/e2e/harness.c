@@ -550,7 +550,8 @@ int kp_http_get(int port, const char *path, char **body)
 		close(fd);
 		return -1;
 	}
-	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+	/* The answer is read to the end: the server must close, not keep alive. */
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;

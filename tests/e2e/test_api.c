@@ -66,7 +66,9 @@ static void get(const char *path, const char *headers, struct answer *a)
 	cr_assert(fd >= 0 && f != NULL);
 	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience)), 0);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path, headers ? headers : "");
+	/* Read to the end below: the server must close, not keep alive. */
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", path,
+	             headers ? headers : "");
 	cr_assert_eq(write(fd, req, (size_t)n), n);
 	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
 		fwrite(chunk, 1, (size_t)got, f);

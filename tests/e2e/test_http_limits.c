@@ -72,7 +72,7 @@ Test(http_limits, a_silent_client_is_cut_off_after_the_request_timeout)
  * closed the connection without one. */
 static int answer_status(int fd)
 {
-	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	char buf[512];
 	size_t got = 0;
 	int status = 0;

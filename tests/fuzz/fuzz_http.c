@@ -2,7 +2,8 @@
  * response built for whatever it parsed, with the input split in two at a
  * point chosen by the first byte, as TCP may split it; and the API's query
  * string parser on the whole input. (Without a database a /v1/ request is
- * answered 503 after its URL and query were parsed.) */
+ * answered 503 after its URL and query were parsed.) The bytes a complete
+ * request did not take are parsed as the next, pipelined request. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,37 @@
 #include "ingest/http.h"
 #include "ingest/query.h"
 
+/* Parses one request from the pieces (as TCP may split it), answers it,
+ * and returns how many bytes it took; 0 when it is incomplete or an error
+ * of the request ends the connection. */
+static size_t one_request(const struct kp_http_ctx *ctx, const char *data, size_t split, size_t size)
+{
+	struct kp_http_request req;
+	struct kp_http_response r;
+	size_t base = 0;
+
+	kp_http_request_init(&req);
+	int done = kp_http_feed(&req, data, split);
+	if (!done && size > split) {
+		base = split;
+		done = kp_http_feed(&req, data + split, size - split);
+	}
+	if (!done)
+		return 0;
+	if (kp_http_respond(ctx, &req, &r) != 0 || r.len < 12 || memcmp(r.head, "HTTP/1.1 ", 9) != 0)
+		abort();
+	kp_http_response_free(&r);
+	if (req.used > size - base || (req.status != 0 && req.keep_alive))
+		abort(); /* took bytes it was not given, or kept a connection an error ends */
+	return req.keep_alive ? base + req.used : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kp_metrics metrics;
 	static struct kp_health health;
 	static const struct kp_http_ctx ctx = { .m = &metrics, .health = &health };
-	struct kp_http_request req;
-	size_t split, len;
+	size_t split, used;
 
 	struct kp_query q;
 	char err[KP_QUERY_ERR_MAX];
@@ -31,15 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (split > size)
 		split = size;
-	kp_http_request_init(&req);
-	int done = kp_http_feed(&req, (const char *)data, split);
-	if (!done && size > split)
-		done = kp_http_feed(&req, (const char *)data + split, size - split);
-	if (done) {
-		char *out = kp_http_respond(&ctx, &req, &len);
-		if (!out || len < 12 || memcmp(out, "HTTP/1.1 ", 9) != 0)
-			abort();
-		free(out);
-	}
+	used = one_request(&ctx, (const char *)data, split, size);
+	if (used > 0 && used < size)
+		one_request(&ctx, (const char *)data + used, size - used, size - used);
 	return 0;
 }

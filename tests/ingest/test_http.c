@@ -1,6 +1,9 @@
 /* Description: HTTP requests are parsed with http-parser and routed:
  * health, readiness and metrics answer; unknown paths, other methods,
- * garbage and oversized heads get the right status. No sockets needed. */
+ * garbage and oversized heads get the right status; pipelined requests are
+ * taken one at a time; each answer's Connection header says whether the
+ * connection is kept; streamed pieces are framed as chunks. No sockets
+ * needed. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +18,14 @@ static const struct kp_http_ctx ctx = { .m = &metrics, .health = &health };
 static int status_of(const char *request, char **response)
 {
 	struct kp_http_request req;
-	size_t len;
+	struct kp_http_response r;
 	kp_http_request_init(&req);
 	kp_metrics_init(&metrics);
 	int done = kp_http_feed(&req, request, strlen(request));
 	cr_assert_eq(done, 1, "request not complete");
-	*response = kp_http_respond(&ctx, &req, &len);
-	cr_assert_not_null(*response);
+	cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+	cr_assert_null(r.body);
+	*response = r.head;
 	int status = 0;
 	sscanf(*response, "HTTP/1.1 %d", &status);
 	return status;
@@ -110,4 +114,133 @@ Test(http, an_endless_header_is_431)
 		done = kp_http_feed(&req, line, strlen(line));
 	cr_assert_eq(done, 1);
 	cr_expect_eq(req.status, 431);
+}
+
+/* Feeds text as the loop does after a complete request: returns the
+ * answer (its head, a string) and how many bytes the request took. */
+static char *answer(struct kp_http_request *req, const char *text, size_t len, size_t *used)
+{
+	struct kp_http_response r;
+
+	kp_http_request_init(req);
+	cr_assert_eq(kp_http_feed(req, text, len), 1, "request not complete: %.*s", (int)len, text);
+	*used = req->used;
+	cr_assert_eq(kp_http_respond(&ctx, req, &r), 0);
+	cr_assert_null(r.body);
+	return r.head;
+}
+
+Test(http, pipelined_requests_are_parsed_one_after_the_other)
+{
+	static const char text[] = "GET /healthz HTTP/1.1\r\n\r\n"
+	                           "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+	                           "GET /nope?a=1 HTTP/1.1\r\n\r\n";
+	static const char *const urls[] = { "/healthz", "/x", "/nope" };
+	static const int statuses[] = { 200, 405, 404 };
+	struct kp_http_request req;
+	size_t off = 0, used;
+
+	kp_metrics_init(&metrics);
+	for (int i = 0; i < 3; i++) {
+		char *r = answer(&req, text + off, sizeof text - 1 - off, &used);
+		int status = 0;
+		sscanf(r, "HTTP/1.1 %d", &status);
+		cr_expect_eq(status, statuses[i], "%s", r);
+		cr_expect_str_eq(req.url, urls[i]);
+		cr_expect(req.keep_alive);
+		cr_expect(strstr(r, "\r\nConnection: keep-alive\r\n") != NULL, "%s", r);
+		free(r);
+		off += used;
+	}
+	cr_expect_eq(off, sizeof text - 1, "every byte belongs to one request");
+}
+
+static int keeps_alive(const char *request, int close_after)
+{
+	struct kp_http_request req;
+	struct kp_http_response r;
+	int keep;
+
+	kp_metrics_init(&metrics);
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, request, strlen(request)), 1);
+	req.close_after = close_after;
+	cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+	keep = req.keep_alive;
+	cr_expect(strstr(r.head, keep ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n") != NULL,
+	          "the header says otherwise: %s", r.head);
+	cr_expect(strstr(r.head, keep ? "Connection: close" : "Connection: keep-alive") == NULL, "%s", r.head);
+	kp_http_response_free(&r);
+	return keep;
+}
+
+Test(http, http_1_1_is_kept_alive_unless_the_client_says_close)
+{
+	cr_expect(keeps_alive("GET /healthz HTTP/1.1\r\n\r\n", 0));
+	cr_expect(keeps_alive("GET /nope HTTP/1.1\r\n\r\n", 0), "a 404 keeps the connection");
+	cr_expect(!keeps_alive("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 0));
+	cr_expect(!keeps_alive("GET /healthz HTTP/1.1\r\n\r\n", 1), "the connection's last request");
+}
+
+Test(http, http_1_0_is_kept_alive_only_when_asked)
+{
+	cr_expect(!keeps_alive("GET /healthz HTTP/1.0\r\n\r\n", 0));
+	cr_expect(keeps_alive("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0));
+}
+
+Test(http, a_bad_request_or_a_long_url_closes_the_connection)
+{
+	char url[KP_HTTP_URL_MAX + 32] = "GET /";
+	memset(url + 5, 'a', KP_HTTP_URL_MAX);
+	strcpy(url + 5 + KP_HTTP_URL_MAX, " HTTP/1.1\r\n\r\n");
+
+	cr_expect(!keeps_alive("\x01\x02 not http\r\n\r\n", 0), "400");
+	cr_expect(!keeps_alive(url, 0), "414");
+}
+
+Test(http, a_head_over_the_limit_is_431_and_closes)
+{
+	static char head[KP_HTTP_HEAD_MAX + 64] = "GET / HTTP/1.1\r\nX-A: ";
+	size_t at = strlen(head);
+
+	memset(head + at, 'a', sizeof head - at - 1);
+	cr_expect(!keeps_alive(head, 0));
+}
+
+Test(http, a_body_over_the_limit_is_413_and_closes)
+{
+	static char body[KP_HTTP_BODY_MAX + 2];
+	struct kp_http_request req;
+	struct kp_http_response r;
+	const char *head = "POST /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n";
+
+	memset(body, 'b', sizeof body - 1);
+	kp_metrics_init(&metrics);
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, head, strlen(head)), 0);
+	cr_assert_eq(kp_http_feed(&req, body, sizeof body - 1), 1);
+	cr_assert_eq(req.status, 413);
+	cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+	cr_expect(!req.keep_alive);
+	cr_expect(strstr(r.head, "\r\nConnection: close\r\n") != NULL, "%s", r.head);
+	kp_http_response_free(&r);
+}
+
+Test(http, a_piece_is_framed_as_a_chunk)
+{
+	char buf[KP_HTTP_CHUNK_BEFORE + 0x10000 + KP_HTTP_CHUNK_AFTER];
+	char *piece = buf + KP_HTTP_CHUNK_BEFORE, *start;
+	size_t framed;
+
+	memcpy(piece, "hello", 5);
+	start = kp_http_chunk_frame(piece, 5, &framed);
+	cr_expect_eq(framed, 10);
+	cr_expect_eq(memcmp(start, "5\r\nhello\r\n", 10), 0, "%.*s", (int)framed, start);
+
+	memset(piece, 'x', 0x10000);
+	start = kp_http_chunk_frame(piece, 0x10000, &framed);
+	cr_expect_eq(framed, 7 + 0x10000 + 2);
+	cr_expect_eq(memcmp(start, "10000\r\nxxx", 10), 0);
+	cr_expect_eq(memcmp(start + framed - 3, "x\r\n", 3), 0);
+	cr_expect_str_eq(KP_HTTP_CHUNK_LAST, "0\r\n\r\n");
 }

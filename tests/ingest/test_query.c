@@ -90,13 +90,14 @@ Test(query, a_token_in_the_query_is_400_before_any_read)
 	kp_metrics_init(&metrics);
 	for (size_t i = 0; i < 2; i++) {
 		struct kp_http_request req;
-		size_t len;
+		struct kp_http_response r;
 		char *out;
 
 		kp_http_request_init(&req);
 		cr_assert_eq(kp_http_feed(&req, reqs[i], strlen(reqs[i])), 1);
-		out = kp_http_respond(&ctx, &req, &len);
-		cr_assert_not_null(out);
+		cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+		out = r.head;
+		cr_assert_null(r.body);
 		cr_expect_eq(strncmp(out, "HTTP/1.1 400 ", 13), 0, "%s", out);
 		cr_expect_not_null(strstr(out, "application/json"));
 		cr_expect_not_null(strstr(out, "{\"error\":\"tokens go in the Authorization header\"}"), "%s", out);
