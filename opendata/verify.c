@@ -25,6 +25,7 @@
 
 #include "opendata/package.h"
 #include "opendata/tables.h"
+#include "storage/gtfs.h"
 #include "storage/service_day.h"
 
 #define FILE_MAX ((size_t)1 << 30)
@@ -334,7 +335,8 @@ static int json_cell_text(const cJSON *x, const char *type, char out[OD_CELL_TEX
 		out[0] = '\0';
 		return 0;
 	}
-	if (cJSON_IsString(x) && (strcmp(type, "string") == 0 || strcmp(type, "date") == 0)) {
+	if (cJSON_IsString(x) && (strcmp(type, "string") == 0 || strcmp(type, "date") == 0 ||
+	                          strcmp(type, "datetime") == 0)) {
 		snprintf(out, OD_CELL_TEXT_SIZE, "%s", x->valuestring);
 		return 0;
 	}
@@ -418,8 +420,8 @@ struct field_rule {
 
 #define FIELDS_MAX OD_FIELDS_MAX
 
-static int check_schema(struct verify *v, const char *res, const cJSON *schema, struct field_rule *rules,
-                        size_t *n)
+static int check_schema(struct verify *v, const char *res, const char *table, const cJSON *schema,
+                        struct field_rule *rules, size_t *n)
 {
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(schema, "fields"), *f, *pk, *p;
 
@@ -435,10 +437,10 @@ static int check_schema(struct verify *v, const char *res, const cJSON *schema, 
 		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
 
 		*r = (struct field_rule){ .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name")) };
-		r->known = r->name ? od_tables_known_field(r->name) : NULL;
+		r->known = r->name ? od_tables_known_field(table, r->name) : NULL;
 		if (r->known == NULL) {
-			problem(v, "%s: field '%s' is not an open-data field (a record-level column?)", res,
-			        r->name ? r->name : "?");
+			problem(v, "%s: field '%s' is not an open-data field of %s (a record-level column?)", res,
+			        r->name ? r->name : "?", table);
 			return -1;
 		}
 		if (type == NULL || strcmp(type, od_type_name(r->known->type)) != 0) {
@@ -502,6 +504,12 @@ static int cell_valid(const struct od_field *f, const char *text)
 		       strcmp(text, "nvr") == 0;
 	case OD_BOOLEAN:
 		return strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+	case OD_TEXT:
+		return st_gtfs_text_ok(text, strlen(text)) && strlen(text) <= ST_GTFS_TEXT_MAX;
+	case OD_GTFS_DATE:
+	case OD_GTFS_TIME:
+	case OD_DATETIME:
+		return od_text_valid(f->type, text);
 	}
 	return 0;
 }
@@ -559,7 +567,7 @@ static void check_cells(struct verify *v, const char *name, const struct grid *g
 			const struct od_field *f = rules[c].known;
 
 			if (text[0] == '\0') {
-				if (rules[c].key || (f->type != OD_COUNT && f->type != OD_NUMBER))
+				if (rules[c].key || (f->type != OD_COUNT && f->type != OD_NUMBER && f->type != OD_TEXT))
 					problem(v, "%s: row %zu: %s is empty", name, r, f->name);
 				continue;
 			}
@@ -607,9 +615,9 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 	}
 	if (hash == NULL || strncmp(hash, "sha256:", 7) != 0 || strcmp(hash + 7, hex) != 0)
 		problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
-	if (check_schema(v, path, schema, rules, &n) != 0)
-		return;
 	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
+	if (check_schema(v, path, stem, schema, rules, &n) != 0)
+		return;
 	for (size_t i = 0; i < *ntables; i++)
 		if (strcmp(tables[i].name, stem) == 0)
 			t = &tables[i];
@@ -753,6 +761,279 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 		        cells - fares, v->k);
 }
 
+/* ------------------------------------------- standards and day totals */
+
+/* A cell of ridership_route_stop_hour (or a sum of them) under a text key. */
+struct keyed {
+	char *key;
+	uint64_t sum;     /* of the published cells under the key */
+	const char *text; /* the cell's own text (one cell per key) */
+	size_t cells;
+};
+
+static int keyed_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+}
+
+static void keyed_free(struct keyed *k, size_t n)
+{
+	for (size_t i = 0; i < n && k != NULL; i++)
+		free(k[i].key);
+	free(k);
+}
+
+/* The id a standard file joins on: the GTFS id, else komposter's number. */
+static const char *join_id(const struct grid *g, size_t r, size_t gtfs, size_t number)
+{
+	return cell(g, r, gtfs)[0] != '\0' ? cell(g, r, gtfs) : cell(g, r, number);
+}
+
+/* The rows of rsh keyed by the columns cols (SIZE_MAX ends; a pair of a
+ * GTFS column and a number column joins as join_id), sorted, equal keys
+ * merged: the sum of their published cells. NULL out of memory. */
+static struct keyed *keyed_cells(const struct grid *g, const size_t *cols, size_t ncols, size_t *n)
+{
+	struct keyed *k = calloc(g->nrows ? g->nrows : 1, sizeof(*k));
+	size_t ra = column(g, "accepted"), m = 0;
+
+	if (k == NULL)
+		return NULL;
+	for (size_t r = 1; r <= g->nrows; r++) {
+		char key[LINE_SIZE];
+		size_t at = 0;
+
+		for (size_t c = 0; c < ncols; c += 2) {
+			const char *t = cols[c + 1] == SIZE_MAX ? cell(g, r, cols[c]) : join_id(g, r, cols[c], cols[c + 1]);
+
+			if (at < sizeof(key))
+				at += (size_t)snprintf(key + at, sizeof(key) - at, "%s\x1f", t);
+		}
+		k[r - 1] = (struct keyed){ .key = strdup(key), .sum = strtoull(cell(g, r, ra), NULL, 10),
+			                   .text = cell(g, r, ra), .cells = 1 };
+		if (k[r - 1].key == NULL) {
+			keyed_free(k, r - 1);
+			return NULL;
+		}
+	}
+	qsort(k, g->nrows, sizeof(*k), keyed_key_cmp);
+	for (size_t i = 0; i < g->nrows; i++) {
+		if (m > 0 && strcmp(k[m - 1].key, k[i].key) == 0) {
+			k[m - 1].sum += k[i].sum;
+			k[m - 1].cells++;
+			free(k[i].key);
+		} else {
+			k[m++] = k[i];
+		}
+	}
+	*n = m;
+	return k;
+}
+
+static const struct keyed *keyed_find(const struct keyed *k, size_t n, const char *key)
+{
+	const struct keyed probe = { .key = (char *)key };
+
+	return bsearch(&probe, k, n, sizeof(*k), keyed_key_cmp);
+}
+
+/* What a sum of published cells is published as: empty below k. */
+static void sum_text(const struct verify *v, uint64_t sum, char out[24])
+{
+	if (sum < v->k)
+		out[0] = '\0';
+	else
+		snprintf(out, 24, "%" PRIu64, sum);
+}
+
+/* The local hour of a GTFS time (HH:MM:SS, past 24 after midnight) or of
+ * a datetime (YYYY-MM-DDTHH:...), as ridership_route_stop_hour has it. */
+static unsigned hour_of(const char *text, int datetime)
+{
+	return (unsigned)strtoul(text + (datetime ? 11 : 0), NULL, 10) % 24;
+}
+
+/* ridership.txt: one row per cell of ridership_route_stop_hour, its
+ * total_boardings that cell's published value, no alightings. */
+static void check_ridership_txt(struct verify *v, const struct table_forms *rsh, const struct table_forms *ride)
+{
+	const struct grid *g = &rsh->csv, *t = &ride->csv;
+	const size_t cols[] = { column(g, "gtfs_route_id"), column(g, "route_id"), column(g, "gtfs_stop_id"),
+		                column(g, "stop_id"), column(g, "hour"), SIZE_MAX };
+	size_t tb = column(t, "total_boardings"), ta = column(t, "total_alightings"),
+	       st = column(t, "ridership_start_time"), tr = column(t, "route_id"), ts = column(t, "stop_id"), n = 0;
+	struct keyed *k;
+
+	for (size_t c = 0; c < 5; c++)
+		if (cols[c] == SIZE_MAX)
+			return;
+	if (tb == SIZE_MAX || ta == SIZE_MAX || st == SIZE_MAX || tr == SIZE_MAX || ts == SIZE_MAX)
+		return;
+	if (t->nrows != g->nrows)
+		problem(v, "ridership.txt: %zu rows, ridership_route_stop_hour.csv has %zu (one per cell)", t->nrows,
+		        g->nrows);
+	k = keyed_cells(g, cols, 6, &n);
+	if (k == NULL) {
+		problem(v, "ridership.txt: out of memory");
+		return;
+	}
+	for (size_t r = 1; r <= t->nrows; r++) {
+		char key[LINE_SIZE];
+		const struct keyed *c;
+
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f%u\x1f", cell(t, r, tr), cell(t, r, ts),
+		         hour_of(cell(t, r, st), 0));
+		c = keyed_find(k, n, key);
+		if (c == NULL)
+			problem(v, "ridership.txt: row %zu: route %s, stop %s at %s is no cell of ridership_route_stop_hour",
+			        r, cell(t, r, tr), cell(t, r, ts), cell(t, r, st));
+		else if (strcmp(c->text, cell(t, r, tb)) != 0)
+			problem(v, "ridership.txt: row %zu: total_boardings '%s' is not the published cell of "
+			           "ridership_route_stop_hour ('%s')",
+			        r, cell(t, r, tb), c->text);
+		if (cell(t, r, ta)[0] != '\0')
+			problem(v, "ridership.txt: row %zu: total_alightings '%s' is published by no table", r, cell(t, r, ta));
+	}
+	keyed_free(k, n);
+}
+
+/* station_activities.csv: per stop and hour, the sum of the published
+ * cells there, empty below k, in both count columns. */
+static void check_stations(struct verify *v, const struct table_forms *rsh, const struct table_forms *sa)
+{
+	const struct grid *g = &rsh->csv, *t = &sa->csv;
+	const size_t cols[] = { column(g, "gtfs_stop_id"), column(g, "stop_id"), column(g, "hour"), SIZE_MAX };
+	size_t ts = column(t, "stop_id"), tp = column(t, "time_period_start"), te = column(t, "total_entries"),
+	       tn = column(t, "number_of_transactions"), n = 0;
+	struct keyed *k;
+
+	if (cols[0] == SIZE_MAX || cols[1] == SIZE_MAX || cols[2] == SIZE_MAX || ts == SIZE_MAX || tp == SIZE_MAX ||
+	    te == SIZE_MAX || tn == SIZE_MAX)
+		return;
+	k = keyed_cells(g, cols, 4, &n);
+	if (k == NULL) {
+		problem(v, "station_activities.csv: out of memory");
+		return;
+	}
+	if (t->nrows != n)
+		problem(v, "station_activities.csv: %zu rows, ridership_route_stop_hour.csv has %zu stops and hours",
+		        t->nrows, n);
+	for (size_t r = 1; r <= t->nrows; r++) {
+		char key[LINE_SIZE], want[24];
+		const struct keyed *c;
+
+		snprintf(key, sizeof(key), "%s\x1f%u\x1f", cell(t, r, ts), hour_of(cell(t, r, tp), 1));
+		c = keyed_find(k, n, key);
+		if (c == NULL) {
+			problem(v, "station_activities.csv: row %zu: stop %s at %s has no cell in ridership_route_stop_hour", r,
+			        cell(t, r, ts), cell(t, r, tp));
+			continue;
+		}
+		sum_text(v, c->sum, want);
+		if (strcmp(cell(t, r, te), want) != 0 || strcmp(cell(t, r, tn), want) != 0)
+			problem(v, "station_activities.csv: row %zu: total_entries '%s', number_of_transactions '%s' are not "
+			           "the sum of the published cells at stop %s and that hour ('%s')",
+			        r, cell(t, r, te), cell(t, r, tn), cell(t, r, ts), want);
+	}
+	keyed_free(k, n);
+}
+
+/* validation_rate, level stop: accepted is the sum of the published cells
+ * at the stop and hour (every route), empty below k. */
+static void check_stop_rates(struct verify *v, const struct table_forms *rsh, const struct table_forms *vr)
+{
+	const struct grid *g = &rsh->csv, *t = &vr->csv;
+	const size_t cols[] = { column(g, "stop_id"), SIZE_MAX, column(g, "hour"), SIZE_MAX };
+	size_t tl = column(t, "level"), tp = column(t, "place_id"), th = column(t, "hour"),
+	       ta = column(t, "accepted"), n = 0;
+	struct keyed *k;
+
+	if (cols[0] == SIZE_MAX || cols[2] == SIZE_MAX || tl == SIZE_MAX || tp == SIZE_MAX || th == SIZE_MAX ||
+	    ta == SIZE_MAX)
+		return;
+	k = keyed_cells(g, cols, 4, &n);
+	if (k == NULL) {
+		problem(v, "validation_rate.csv: out of memory");
+		return;
+	}
+	for (size_t r = 1; r <= t->nrows; r++) {
+		char key[LINE_SIZE], want[24];
+		const struct keyed *c;
+
+		if (strcmp(cell(t, r, tl), "stop") != 0)
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f", cell(t, r, tp), cell(t, r, th));
+		c = keyed_find(k, n, key);
+		sum_text(v, c ? c->sum : 0, want);
+		if (strcmp(cell(t, r, ta), want) != 0)
+			problem(v, "validation_rate.csv: row %zu: stop %s hour %s: accepted '%s' is not the sum of the "
+			           "published cells at that stop and hour ('%s')",
+			        r, cell(t, r, tp), cell(t, r, th), cell(t, r, ta), want);
+	}
+	keyed_free(k, n);
+}
+
+/* ridership_day: accepted is the sum of every published cell; riders no
+ * more than accepted, and never 1..k-1 above a route's published riders. */
+static void check_day(struct verify *v, const struct table_forms *rsh, const struct table_forms *day,
+                      const struct table_forms *route_day)
+{
+	size_t ra = column(&rsh->csv, "accepted"), da = column(&day->csv, "accepted"),
+	       dr = column(&day->csv, "riders"), rr = route_day ? column(&route_day->csv, "riders") : SIZE_MAX;
+	uint64_t sum = 0, riders;
+	char want[24];
+
+	if (ra == SIZE_MAX || da == SIZE_MAX || dr == SIZE_MAX || day->csv.nrows != 1) {
+		if (day->csv.nrows != 1)
+			problem(v, "ridership_day.csv: %zu rows, not one", day->csv.nrows);
+		return;
+	}
+	for (size_t r = 1; r <= rsh->csv.nrows; r++)
+		sum += strtoull(cell(&rsh->csv, r, ra), NULL, 10);
+	sum_text(v, sum, want);
+	if (strcmp(cell(&day->csv, 1, da), want) != 0)
+		problem(v, "ridership_day.csv: accepted '%s' is not the sum of the published cells ('%s')",
+		        cell(&day->csv, 1, da), want);
+	if (cell(&day->csv, 1, dr)[0] == '\0')
+		return;
+	riders = strtoull(cell(&day->csv, 1, dr), NULL, 10);
+	if (cell(&day->csv, 1, da)[0] == '\0' || riders > strtoull(cell(&day->csv, 1, da), NULL, 10))
+		problem(v, "ridership_day.csv: %" PRIu64 " riders beside %s accepted taps would bound the suppressed cells",
+		        riders, cell(&day->csv, 1, da)[0] ? cell(&day->csv, 1, da) : "no published");
+	for (size_t r = 1; rr != SIZE_MAX && r <= route_day->csv.nrows; r++) {
+		const char *text = cell(&route_day->csv, r, rr);
+		uint64_t route = strtoull(text, NULL, 10);
+
+		if (text[0] != '\0' && riders > route && riders - route < v->k)
+			problem(v, "ridership_day.csv: %" PRIu64 " riders minus route row %zu's %" PRIu64
+			           " leaves %" PRIu64 " riders, below k %" PRIu64,
+			        riders, r, route, riders - route, v->k);
+	}
+}
+
+/* The standard files and the day table are read from the same published
+ * cells: none may hold a number that is not one of them or their sum. */
+static void check_derived(struct verify *v, const struct table_forms *tables, size_t n)
+{
+	static const char *const required[] = { "ridership", "ride_feed_info", "station_activities", "ridership_day" };
+	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
+	const struct table_forms *t;
+
+	if (rsh == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (find_table(tables, n, required[i]) == NULL)
+			problem(v, OD_MANIFEST ": no resource %s (the package's standard files and day table)", required[i]);
+	if ((t = find_table(tables, n, "ridership")) != NULL)
+		check_ridership_txt(v, rsh, t);
+	if ((t = find_table(tables, n, "station_activities")) != NULL)
+		check_stations(v, rsh, t);
+	if ((t = find_table(tables, n, "validation_rate")) != NULL)
+		check_stop_rates(v, rsh, t);
+	if ((t = find_table(tables, n, "ridership_day")) != NULL)
+		check_day(v, rsh, t, find_table(tables, n, "ridership_route_day"));
+}
+
 static void check_manifest(struct verify *v)
 {
 	struct table_forms tables[TABLES_MAX];
@@ -793,6 +1074,7 @@ static void check_manifest(struct verify *v)
 		check_same(v, &tables[i]);
 	check_route_totals(v, tables, ntables);
 	check_fare_suppression(v, tables, ntables);
+	check_derived(v, tables, ntables);
 out:
 	for (size_t i = 0; i < ntables; i++) {
 		grid_free(&tables[i].csv);

@@ -115,3 +115,10 @@ int64_t st_date_days(uint32_t date)
 {
 	return days_from_civil((struct civil){ .y = date / 10000, .m = date / 100 % 100, .d = date % 100 });
 }
+
+uint32_t st_date_add(uint32_t date, int64_t days)
+{
+	struct civil c = civil_from_days(st_date_days(date) + days);
+
+	return (uint32_t)(c.y * 10000 + c.m * 100 + c.d);
+}

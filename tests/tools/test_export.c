@@ -583,13 +583,13 @@ Test(export, verify_names_a_suppressed_cell_made_public)
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
 	text = slurp_file(bad, "ridership_route_stop_hour.csv", &len);
-	cell = strstr(text, ",112,9,\r\n");
+	cell = strstr(text, ",112,,,9,\r\n");
 	cr_assert_not_null(cell, "%s", text);
 	text = realloc(text, len + 2);
 	cr_assert_not_null(text);
-	cell = strstr(text, ",112,9,\r\n");
-	memmove(cell + 8, cell + 7, strlen(cell + 7) + 1);
-	cell[7] = '3';
+	cell = strstr(text, ",112,,,9,\r\n");
+	memmove(cell + 10, cell + 9, strlen(cell + 9) + 1);
+	cell[9] = '3';
 	write_file(bad, "ridership_route_stop_hour.csv", text, len + 1);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
