@@ -973,6 +973,43 @@ static void check_stop_rates(struct verify *v, const struct table_forms *rsh, co
 	keyed_free(k, n);
 }
 
+/* validation_rate, level route: accepted (the taps of the vehicles with
+ * counters) only when every cell of the route and hour is published, and
+ * without noise the other vehicles' taps (the published cells minus it)
+ * are none or at least k. */
+static void check_route_rates(struct verify *v, const struct table_forms *rsh, const struct table_forms *vr)
+{
+	const struct grid *g = &rsh->csv, *t = &vr->csv;
+	size_t gr = column(g, "route_id"), gh = column(g, "hour"), ga = column(g, "accepted");
+	size_t tl = column(t, "level"), tp = column(t, "place_id"), th = column(t, "hour"), ta = column(t, "accepted");
+
+	if (gr == SIZE_MAX || gh == SIZE_MAX || ga == SIZE_MAX || tl == SIZE_MAX || tp == SIZE_MAX ||
+	    th == SIZE_MAX || ta == SIZE_MAX)
+		return;
+	for (size_t r = 1; r <= t->nrows; r++) {
+		uint64_t sum = 0, accepted;
+		int hidden = 0;
+
+		if (strcmp(cell(t, r, tl), "route") != 0 || cell(t, r, ta)[0] == '\0')
+			continue;
+		for (size_t c = 1; c <= g->nrows; c++) {
+			if (strcmp(cell(g, c, gr), cell(t, r, tp)) != 0 || strcmp(cell(g, c, gh), cell(t, r, th)) != 0)
+				continue;
+			hidden |= cell(g, c, ga)[0] == '\0';
+			sum += strtoull(cell(g, c, ga), NULL, 10);
+		}
+		accepted = strtoull(cell(t, r, ta), NULL, 10);
+		if (hidden)
+			problem(v, "validation_rate.csv: row %zu: route %s hour %s: accepted %s is published beside a "
+			           "suppressed cell of that route and hour, which it could recover",
+			        r, cell(t, r, tp), cell(t, r, th), cell(t, r, ta));
+		else if (!v->noisy && (accepted > sum || (sum - accepted > 0 && sum - accepted < v->k)))
+			problem(v, "validation_rate.csv: row %zu: route %s hour %s: the published cells (%" PRIu64
+			           ") minus accepted %s leave the other vehicles' taps below k",
+			        r, cell(t, r, tp), cell(t, r, th), sum, cell(t, r, ta));
+	}
+}
+
 /* ridership_day: accepted is the sum of every published cell; riders no
  * more than accepted, and never 1..k-1 above a route's published riders. */
 static void check_day(struct verify *v, const struct table_forms *rsh, const struct table_forms *day,
@@ -1028,8 +1065,10 @@ static void check_derived(struct verify *v, const struct table_forms *tables, si
 		check_ridership_txt(v, rsh, t);
 	if ((t = find_table(tables, n, "station_activities")) != NULL)
 		check_stations(v, rsh, t);
-	if ((t = find_table(tables, n, "validation_rate")) != NULL)
+	if ((t = find_table(tables, n, "validation_rate")) != NULL) {
 		check_stop_rates(v, rsh, t);
+		check_route_rates(v, rsh, t);
+	}
 	if ((t = find_table(tables, n, "ridership_day")) != NULL)
 		check_day(v, rsh, t, find_table(tables, n, "ridership_route_day"));
 }

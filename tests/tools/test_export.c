@@ -1013,3 +1013,39 @@ Test(export, verify_of_a_missing_folder_is_one_line)
 	cr_expect_str_eq(r.err, "komposter: verify: /nonexistent/package: No such file or directory\n");
 	tools_run_free(&r);
 }
+
+/* Inserts ins at the end of the first at in folder/name. */
+static void insert_after(const char *folder, const char *name, const char *at, const char *ins)
+{
+	size_t len;
+	char *text = slurp_file(folder, name, &len), *p = strstr(text, at), *out;
+
+	cr_assert_not_null(p, "%s lacks %s:\n%s", name, at, text);
+	p += strlen(at);
+	cr_assert_gt(asprintf(&out, "%.*s%s%s", (int)(p - text), text, ins, p), 0);
+	write_file(folder, name, out, strlen(out));
+	free(out);
+	free(text);
+}
+
+/* The cross-checks of validation_rate against the published cells; the
+ * hashes no longer match either (not resealed), but each rule is named
+ * on its own line. */
+Test(export_cameras, verify_names_rate_taps_that_are_not_the_published_cells)
+{
+	char bad[160], *err;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	/* Stop 110 hour 7: 310 instead of the published cells' 30. */
+	insert_after(bad, "validation_rate.csv", ",stop,110,,,7,nvr,12,,3", "1");
+	/* Route 10 hour 9: taps published beside the suppressed cell C. */
+	insert_after(bad, "validation_rate.csv", ",route,10,,,9,signed,20,,", "12");
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "validation_rate.csv: row 4: stop 110 hour 7: accepted '310' is not the sum of the "
+	                      "published cells at that stop and hour ('30')") != NULL,
+	          "%s", err);
+	cr_expect(strstr(err, "route 10 hour 9: accepted 12 is published beside a suppressed cell") != NULL, "%s", err);
+	free(err);
+}
