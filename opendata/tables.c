@@ -3,12 +3,17 @@
  *
  * Everything is read in one read transaction: the tap sums by route, stop
  * and hour and by route, stop, hour and fare (report/ridership.h), the
- * validation rate rows of both levels (report/rate.h) and the chain head.
+ * validation rate rows of both levels (report/rate.h), the distinct-rider
+ * estimates, the imported GTFS routes and stops, and the chain head.
  * The tables are built after it ended, in this order, because each later
  * one sums what the earlier ones published:
  *   route × stop × hour → route × day (its published cells)
+ *                       → day (all published cells; its riders checked
+ *                         against the routes' published riders)
  *                       → fare × day (the fare cells under its published cells)
- *                       → stop-level accepted taps of the validation rate.
+ *                       → stop-level accepted taps of the validation rate
+ *                       → ridership.txt (the published cells), and
+ *                         station_activities.csv (their sums by stop, hour).
  */
 #include "opendata/tables.h"
 
