@@ -768,7 +768,7 @@ struct keyed {
 	char *key;
 	uint64_t sum;     /* of the published cells under the key */
 	const char *text; /* the cell's own text (one cell per key) */
-	size_t cells;
+	size_t cells, hidden; /* cells under the key, suppressed ones */
 };
 
 static int keyed_key_cmp(const void *a, const void *b)
@@ -810,7 +810,7 @@ static struct keyed *keyed_cells(const struct grid *g, const size_t *cols, size_
 				at += (size_t)snprintf(key + at, sizeof(key) - at, "%s\x1f", t);
 		}
 		k[r - 1] = (struct keyed){ .key = strdup(key), .sum = strtoull(cell(g, r, ra), NULL, 10),
-			                   .text = cell(g, r, ra), .cells = 1 };
+			                   .text = cell(g, r, ra), .cells = 1, .hidden = cell(g, r, ra)[0] == '\0' };
 		if (k[r - 1].key == NULL) {
 			keyed_free(k, r - 1);
 			return NULL;
@@ -821,6 +821,7 @@ static struct keyed *keyed_cells(const struct grid *g, const size_t *cols, size_
 		if (m > 0 && strcmp(k[m - 1].key, k[i].key) == 0) {
 			k[m - 1].sum += k[i].sum;
 			k[m - 1].cells++;
+			k[m - 1].hidden += k[i].hidden;
 			free(k[i].key);
 		} else {
 			k[m++] = k[i];
@@ -980,34 +981,40 @@ static void check_stop_rates(struct verify *v, const struct table_forms *rsh, co
 static void check_route_rates(struct verify *v, const struct table_forms *rsh, const struct table_forms *vr)
 {
 	const struct grid *g = &rsh->csv, *t = &vr->csv;
-	size_t gr = column(g, "route_id"), gh = column(g, "hour"), ga = column(g, "accepted");
-	size_t tl = column(t, "level"), tp = column(t, "place_id"), th = column(t, "hour"), ta = column(t, "accepted");
+	const size_t cols[] = { column(g, "route_id"), SIZE_MAX, column(g, "hour"), SIZE_MAX };
+	size_t tl = column(t, "level"), tp = column(t, "place_id"), th = column(t, "hour"),
+	       ta = column(t, "accepted"), n = 0;
+	struct keyed *k;
 
-	if (gr == SIZE_MAX || gh == SIZE_MAX || ga == SIZE_MAX || tl == SIZE_MAX || tp == SIZE_MAX ||
-	    th == SIZE_MAX || ta == SIZE_MAX)
+	if (cols[0] == SIZE_MAX || cols[2] == SIZE_MAX || tl == SIZE_MAX || tp == SIZE_MAX || th == SIZE_MAX ||
+	    ta == SIZE_MAX)
 		return;
+	k = keyed_cells(g, cols, 4, &n);
+	if (k == NULL) {
+		problem(v, "validation_rate.csv: out of memory");
+		return;
+	}
 	for (size_t r = 1; r <= t->nrows; r++) {
-		uint64_t sum = 0, accepted;
-		int hidden = 0;
+		char key[LINE_SIZE];
+		const struct keyed *c;
+		uint64_t accepted, sum;
 
 		if (strcmp(cell(t, r, tl), "route") != 0 || cell(t, r, ta)[0] == '\0')
 			continue;
-		for (size_t c = 1; c <= g->nrows; c++) {
-			if (strcmp(cell(g, c, gr), cell(t, r, tp)) != 0 || strcmp(cell(g, c, gh), cell(t, r, th)) != 0)
-				continue;
-			hidden |= cell(g, c, ga)[0] == '\0';
-			sum += strtoull(cell(g, c, ga), NULL, 10);
-		}
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f", cell(t, r, tp), cell(t, r, th));
+		c = keyed_find(k, n, key);
 		accepted = strtoull(cell(t, r, ta), NULL, 10);
-		if (hidden)
+		sum = c ? c->sum : 0;
+		if (c != NULL && c->hidden > 0)
 			problem(v, "validation_rate.csv: row %zu: route %s hour %s: accepted %s is published beside a "
 			           "suppressed cell of that route and hour, which it could recover",
 			        r, cell(t, r, tp), cell(t, r, th), cell(t, r, ta));
-		else if (!v->noisy && (accepted > sum || (sum - accepted > 0 && sum - accepted < v->k)))
+		else if (!v->noisy && (accepted > sum || (sum > accepted && sum - accepted < v->k)))
 			problem(v, "validation_rate.csv: row %zu: route %s hour %s: the published cells (%" PRIu64
 			           ") minus accepted %s leave the other vehicles' taps below k",
 			        r, cell(t, r, tp), cell(t, r, th), sum, cell(t, r, ta));
 	}
+	keyed_free(k, n);
 }
 
 /* ridership_day: accepted is the sum of every published cell; riders no
@@ -1065,6 +1072,10 @@ static void check_derived(struct verify *v, const struct table_forms *tables, si
 		check_ridership_txt(v, rsh, t);
 	if ((t = find_table(tables, n, "station_activities")) != NULL)
 		check_stations(v, rsh, t);
+	if ((t = find_table(tables, n, "ride_feed_info")) != NULL &&
+	    (t->csv.nrows != 1 || column(&t->csv, "ride_files") == SIZE_MAX ||
+	     strcmp(cell(&t->csv, 1, column(&t->csv, "ride_files")), "2") != 0))
+		problem(v, "ride_feed_info.txt: not one row with ride_files 2 (the data is in ridership.txt)");
 	if ((t = find_table(tables, n, "validation_rate")) != NULL) {
 		check_stop_rates(v, rsh, t);
 		check_route_rates(v, rsh, t);

@@ -9,9 +9,10 @@
  * not have; a tap after midnight is hour 25 in GTFS time and the next
  * calendar day in TIDES. ridership_day publishes the day's distinct
  * riders, and suppresses them when a route's published riders subtract
- * to below k. `komposter verify` passes, and names ridership.txt when one
- * of its numbers is changed and the package is sealed again (hashes,
- * sums, signature redone with the server key: the stock tools pass it).
+ * to below k. `komposter verify` passes, and names ridership.txt,
+ * station_activities.csv or ridership_day.csv when one of its numbers is
+ * changed and the package is sealed again (hashes, sums, signature redone
+ * with the server key: the stock tools pass it).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -471,5 +472,28 @@ Test(standards, verify_names_ridership_txt_when_a_number_differs_from_its_publis
 	                      "ridership_route_stop_hour ('25')") != NULL,
 	          "%s", err);
 	cr_expect(strstr(err, "SHA256SUMS") == NULL && strstr(err, "minisig") == NULL, "%s", err);
+	free(err);
+}
+
+Test(standards, verify_names_station_and_day_numbers_that_are_not_from_the_published_cells)
+{
+	char bad[160], cmd[400], *err;
+
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", pkg, bad);
+	cr_assert_eq(system(cmd), 0);
+	replace_in(bad, "station_activities.csv", ",40,40\r\n", ",41,41\r\n");
+	reseal(bad, "station_activities.csv");
+	/* 30 riders: 5 more than route 10's published 25. */
+	replace_in(bad, "ridership_day.csv", ",63,40\r\n", ",63,30\r\n");
+	reseal(bad, "ridership_day.csv");
+	cr_expect(stock_tools_pass(bad), "the resealed package should pass sha256sum -c and minisign -V");
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "station_activities.csv: row 1: total_entries '41', number_of_transactions '41' are not "
+	                      "the sum of the published cells at stop S110 and that hour ('40')") != NULL,
+	          "%s", err);
+	cr_expect(strstr(err, "ridership_day.csv: 30 riders minus route row") != NULL &&
+	                  strstr(err, "leaves 5 riders, below k 10") != NULL,
+	          "%s", err);
 	free(err);
 }
