@@ -13,9 +13,11 @@
  *                       → fare × day (the fare cells under its published cells)
  *                       → stop-level accepted taps of the validation rate
  *                       → ridership.txt (the published cells), and
- *                         station_activities.csv (their sums by stop, hour).
+ *                         station_activities.csv (their sums by stop, hour):
+ *                         the standards' files, built in standards.c.
  */
 #include "opendata/tables.h"
+#include "opendata/tables_internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -105,47 +107,6 @@ static const struct od_field rate_fields[] = {
 	  "accepted / boardings of the published values, for a complete hour; empty otherwise", 0 },
 };
 enum { RATE_BOARDINGS = 7, RATE_ALIGHTINGS, RATE_ACCEPTED, RATE_COMPLETE, RATE_RATE };
-/* GTFS-ride ridership.txt: the fields it defines that this data fills. */
-static const struct od_field ride_fields[] = {
-	{ "total_boardings", OD_COUNT,
-	  "GTFS-ride: accepted taps of the route, stop and hour, the published cell of "
-	  "ridership_route_stop_hour; empty when suppressed",
-	  0 },
-	{ "total_alightings", OD_COUNT, "GTFS-ride: not known from taps; always empty", 0 },
-	{ "ridership_start_date", OD_GTFS_DATE, "GTFS-ride: the service date (YYYYMMDD)", 1 },
-	{ "ridership_end_date", OD_GTFS_DATE, "GTFS-ride: the service date (YYYYMMDD)", 0 },
-	{ "ridership_start_time", OD_GTFS_TIME,
-	  "GTFS-ride: start of the hour, GTFS time of the service date (past 24:00:00 after midnight)", 1 },
-	{ "ridership_end_time", OD_GTFS_TIME, "GTFS-ride: end of the hour, GTFS time of the service date", 0 },
-	{ "route_id", OD_TEXT, "GTFS route_id (komposter's route number where the feed does not have it)", 1 },
-	{ "stop_id", OD_TEXT, "GTFS stop_id (komposter's stop number where the feed does not have it)", 1 },
-};
-static const struct od_field ride_feed_fields[] = {
-	{ "ride_files", OD_INTEGER, "GTFS-ride: 2, the package's ridership data is in ridership.txt", 1 },
-	{ "ride_start_date", OD_GTFS_DATE, "GTFS-ride: the service date (YYYYMMDD)", 0 },
-	{ "ride_end_date", OD_GTFS_DATE, "GTFS-ride: the service date (YYYYMMDD)", 0 },
-	{ "ride_feed_version", OD_INTEGER,
-	  "GTFS-ride: the sequence number of the last log entry read, higher in a later version", 0 },
-};
-/* TIDES station_activities.csv. */
-static const struct od_field station_fields[] = {
-	{ "service_date", OD_DATE, "TIDES: service date", 1 },
-	{ "stop_id", OD_TEXT, "TIDES: GTFS stop_id (komposter's stop number where the feed does not have it)", 1 },
-	{ "time_period_start", OD_DATETIME, "TIDES: start of the hour, local time", 1 },
-	{ "time_period_end", OD_DATETIME, "TIDES: end of the hour, local time", 1 },
-	{ "total_entries", OD_COUNT,
-	  "TIDES: accepted taps at the stop and hour, the sum of the published cells of "
-	  "ridership_route_stop_hour there; empty below k",
-	  0 },
-	{ "number_of_transactions", OD_COUNT, "TIDES: the same accepted taps (every entry is a fare transaction)",
-	  0 },
-};
-#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-
-#define RIDERSHIP_TXT "ridership.txt"
-#define RIDE_FEED_TXT "ride_feed_info.txt"
-#define STATIONS_CSV "station_activities.csv"
-
 static const struct {
 	const char *table;
 	const struct od_field *fields;
@@ -156,9 +117,6 @@ static const struct {
 	{ "ridership_day", day_fields, NFIELDS(day_fields) },
 	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields) },
 	{ "validation_rate", rate_fields, NFIELDS(rate_fields) },
-	{ "ridership", ride_fields, NFIELDS(ride_fields) },
-	{ "ride_feed_info", ride_feed_fields, NFIELDS(ride_feed_fields) },
-	{ "station_activities", station_fields, NFIELDS(station_fields) },
 };
 
 const struct od_field *od_tables_known_field(const char *table, const char *name)
@@ -168,47 +126,7 @@ const struct od_field *od_tables_known_field(const char *table, const char *name
 			for (size_t i = 0; i < all_fields[t].n; i++)
 				if (strcmp(all_fields[t].fields[i].name, name) == 0)
 					return &all_fields[t].fields[i];
-	return NULL;
-}
-
-/* What was read in the transaction. */
-/* Distinct riders of a route: the estimate of its sketch. */
-struct route_riders {
-	uint32_t route;
-	double estimate;
-};
-
-struct read_set {
-	struct kp_rs_result rsh, rshf;
-	struct kp_rate_rows rate[2]; /* route, stop */
-	struct route_riders *riders; /* in route order */
-	size_t nriders, riders_cap;
-	int have_day_riders;
-	double day_riders; /* the date's sketch (ST_RIDERS_ALL) */
-};
-
-/* A route × stop × hour cell after disclosure control. */
-struct published {
-	int pub;
-	uint64_t v;
-};
-
-struct build {
-	struct od_tables *out;
-	const struct od_disclosure *d;
-	int start_hour; /* the service day's, for GTFS times */
-	struct read_set rs;
-	struct published *cell; /* one per rs.rsh group */
-};
-
-static struct od_cell date_cell(uint32_t date)
-{
-	return (struct od_cell){ .u = date };
-}
-
-static struct od_cell int_cell(uint64_t v)
-{
-	return (struct od_cell){ .u = v };
+	return tb_standards_known_field(table, name);
 }
 
 /* A cell's label for its noise (disclosure.h): date, table, column and
@@ -240,7 +158,7 @@ static struct od_cell count_cell(struct build *b, const char *label, uint64_t v,
 }
 
 /* A sum of published counts: already noised, suppressed only below k. */
-static struct od_cell sum_cell(struct build *b, uint64_t sum)
+struct od_cell tb_sum_cell(struct build *b, uint64_t sum)
 {
 	b->out->cells++;
 	if (sum < b->d->k) {
@@ -384,11 +302,6 @@ static const struct st_gtfs_stop *find_stop(const struct od_tables *t, uint32_t 
 	return NULL;
 }
 
-static struct od_cell text_cell(const char *s)
-{
-	return s != NULL ? (struct od_cell){ .s = s } : (struct od_cell){ .null = 1 };
-}
-
 /* gtfs_route_id, route_short_name, route_long_name of route. */
 static void route_cells(const struct build *b, uint32_t route, struct od_cell out[3])
 {
@@ -429,14 +342,14 @@ static const char *owned_number(struct build *b, uint32_t n)
 }
 
 /* The id a standard file joins on: the feed's GTFS id, else the number. */
-static const char *join_route_id(struct build *b, uint32_t route)
+const char *tb_join_route_id(struct build *b, uint32_t route)
 {
 	const struct st_gtfs_route *r = find_route(b->out, route);
 
 	return r != NULL ? r->gtfs_id : owned_number(b, route);
 }
 
-static const char *join_stop_id(struct build *b, uint32_t stop)
+const char *tb_join_stop_id(struct build *b, uint32_t stop)
 {
 	const struct st_gtfs_stop *s = find_stop(b->out, stop);
 
@@ -487,7 +400,7 @@ static struct od_cell riders_cell(struct build *b, uint32_t route, const struct 
 	while (*r < b->rs.nriders && b->rs.riders[*r].route < route)
 		(*r)++;
 	if (*r == b->rs.nriders || b->rs.riders[*r].route != route)
-		return sum_cell(b, 0); /* no sketch: no accepted tap stored */
+		return tb_sum_cell(b, 0); /* no sketch: no accepted tap stored */
 	snprintf(key, sizeof(key), "%" PRIu32, route);
 	c = count_cell(b, cell_label(label, b, "ridership_route_day", "riders", key),
 	               (uint64_t)llround(b->rs.riders[*r].estimate), &published);
@@ -515,7 +428,7 @@ static int build_route_day(struct build *b, struct od_table *t)
 		struct od_cell row[NFIELDS(route_day_fields)] = { date_cell(b->out->service_date), int_cell(route) };
 
 		route_cells(b, route, &row[2]);
-		row[ROUTE_DAY_ACCEPTED] = sum_cell(b, sum);
+		row[ROUTE_DAY_ACCEPTED] = tb_sum_cell(b, sum);
 		row[ROUTE_DAY_ACCEPTED + 1] = riders_cell(b, route, &row[ROUTE_DAY_ACCEPTED], &r);
 		if (od_table_add_row(t, row) != 0)
 			return -1;
@@ -698,7 +611,7 @@ static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_l
 		{ .s = kp_rate_source_name(r->source) },
 		count_cell(b, cell_label(lb, b, "validation_rate", "boardings", key), r->boardings, &boardings),
 		count_cell(b, cell_label(la, b, "validation_rate", "alightings", key), r->alightings, NULL),
-		level == ST_RECONCILE_STOP ? sum_cell(b, published_at_stop(b, r->place_id, r->hour))
+		level == ST_RECONCILE_STOP ? tb_sum_cell(b, published_at_stop(b, r->place_id, r->hour))
 		                           : route_accepted_cell(b, r, key),
 		{ .u = r->complete },
 		{ .null = 1 },
@@ -732,10 +645,10 @@ static int build_day(struct build *b, struct od_table *t, const struct od_table 
 	              NFIELDS(day_fields));
 	for (size_t i = 0; i < b->rs.rsh.n; i++)
 		sum += b->cell[i].pub ? b->cell[i].v : 0;
-	struct od_cell row[NFIELDS(day_fields)] = { date_cell(b->out->service_date), sum_cell(b, sum) };
+	struct od_cell row[NFIELDS(day_fields)] = { date_cell(b->out->service_date), tb_sum_cell(b, sum) };
 
 	if (!b->rs.have_day_riders)
-		row[2] = sum_cell(b, 0); /* no sketch: no accepted tap stored */
+		row[2] = tb_sum_cell(b, 0); /* no sketch: no accepted tap stored */
 	else
 		row[2] = count_cell(b, cell_label(label, b, t->name, "riders", "all"),
 		                    (uint64_t)llround(b->rs.day_riders), &riders);
@@ -750,115 +663,6 @@ static int build_day(struct build *b, struct od_table *t, const struct od_table 
 	if (row[2].null && b->rs.have_day_riders)
 		b->out->suppressed++;
 	return od_table_add_row(t, row);
-}
-
-/* A local hour of the service date as GTFS time: hours before the service
- * day's start are the next calendar day's, past 24:00:00. */
-static uint64_t gtfs_seconds(const struct build *b, uint32_t hour)
-{
-	return (uint64_t)(hour < (uint32_t)b->start_hour ? hour + 24 : hour) * 3600;
-}
-
-/* The same hour as a local date and hour (OD_DATETIME), plus `plus` hours. */
-static uint64_t local_hour(const struct build *b, uint32_t hour, uint32_t plus)
-{
-	uint64_t h = gtfs_seconds(b, hour) / 3600 + plus;
-
-	return (uint64_t)st_date_add(b->out->service_date, (int64_t)(h / 24)) * 100 + h % 24;
-}
-
-/* GTFS-ride ridership.txt: the published route × stop × hour cells. */
-static int build_ridership_txt(struct build *b, struct od_table *t)
-{
-	const struct kp_rs_result *g = &b->rs.rsh;
-
-	od_table_init(t, "ridership", "GTFS-ride ridership: accepted taps by route, stop and hour", ride_fields,
-	              NFIELDS(ride_fields));
-	t->file = RIDERSHIP_TXT;
-	for (size_t i = 0; i < g->n; i++) {
-		const char *route = join_route_id(b, g->g[i].k[0]), *stop = join_stop_id(b, g->g[i].k[1]);
-		struct od_cell row[NFIELDS(ride_fields)] = {
-			b->cell[i].pub ? (struct od_cell){ .u = b->cell[i].v } : (struct od_cell){ .null = 1 },
-			{ .null = 1 },
-			int_cell(b->out->service_date),
-			int_cell(b->out->service_date),
-			int_cell(gtfs_seconds(b, g->g[i].k[2])),
-			int_cell(gtfs_seconds(b, g->g[i].k[2]) + 3600),
-			text_cell(route),
-			text_cell(stop),
-		};
-
-		if (route == NULL || stop == NULL || od_table_add_row(t, row) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int build_ride_feed(struct build *b, struct od_table *t)
-{
-	od_table_init(t, "ride_feed_info", "GTFS-ride feed information", ride_feed_fields, NFIELDS(ride_feed_fields));
-	t->file = RIDE_FEED_TXT;
-	struct od_cell row[NFIELDS(ride_feed_fields)] = {
-		int_cell(2), int_cell(b->out->service_date), int_cell(b->out->service_date),
-		int_cell(b->out->chain_seq),
-	};
-	return od_table_add_row(t, row);
-}
-
-/* A published cell's place in the stop × hour sums. */
-struct stop_hour {
-	uint32_t stop, hour;
-	uint64_t v;
-};
-
-static int stop_hour_cmp(const void *pa, const void *pb)
-{
-	const struct stop_hour *a = pa, *b = pb;
-
-	if (a->stop != b->stop)
-		return a->stop < b->stop ? -1 : 1;
-	return a->hour < b->hour ? -1 : a->hour > b->hour;
-}
-
-/* TIDES station_activities.csv: per stop and hour, the sum of the
- * published cells there (every route), empty below k. */
-static int build_stations(struct build *b, struct od_table *t)
-{
-	const struct kp_rs_result *g = &b->rs.rsh;
-	struct stop_hour *c = calloc(g->n ? g->n : 1, sizeof(*c));
-
-	od_table_init(t, "station_activities", "TIDES station activities: accepted taps by stop and hour",
-	              station_fields, NFIELDS(station_fields));
-	t->file = STATIONS_CSV;
-	if (c == NULL)
-		return -1;
-	for (size_t i = 0; i < g->n; i++)
-		c[i] = (struct stop_hour){ g->g[i].k[1], g->g[i].k[2], b->cell[i].pub ? b->cell[i].v : 0 };
-	qsort(c, g->n, sizeof(*c), stop_hour_cmp);
-	for (size_t i = 0; i < g->n;) {
-		size_t j = i;
-		uint64_t sum = 0;
-
-		for (; j < g->n && c[j].stop == c[i].stop && c[j].hour == c[i].hour; j++)
-			sum += c[j].v;
-		const char *stop = join_stop_id(b, c[i].stop);
-		struct od_cell row[NFIELDS(station_fields)] = {
-			date_cell(b->out->service_date),
-			text_cell(stop),
-			int_cell(local_hour(b, c[i].hour, 0)),
-			int_cell(local_hour(b, c[i].hour, 1)),
-			sum_cell(b, sum),
-		};
-
-		row[5] = row[4];
-		if (stop == NULL || od_table_add_row(t, row) != 0) {
-			free(c);
-			return -1;
-		}
-		i = j;
-	}
-	free(c);
-	return 0;
 }
 
 int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure *d, int64_t now_ms,
@@ -876,8 +680,8 @@ int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure 
 		goto oom;
 	if (b.rs.rate[0].n + b.rs.rate[1].n > 0 && build_rate(&b, &out->t[out->n++]) != 0)
 		goto oom;
-	if (build_ridership_txt(&b, &out->t[out->n++]) != 0 || build_ride_feed(&b, &out->t[out->n++]) != 0 ||
-	    build_stations(&b, &out->t[out->n++]) != 0)
+	if (tb_build_ridership_txt(&b, &out->t[out->n++]) != 0 || tb_build_ride_feed(&b, &out->t[out->n++]) != 0 ||
+	    tb_build_stations(&b, &out->t[out->n++]) != 0)
 		goto oom;
 	rc = 0;
 	goto done;
