@@ -25,11 +25,13 @@
  *
  * Privacy budget: epsilon is per published count. One accepted tap feeds
  * several noised counts of one package: its route × stop × hour cell, its
- * fare product's day count, its route's distinct riders, and where cameras
- * or counters exist the route-level accepted taps of its hour (the stop
- * level's accepted taps and the route day total are sums of already noised
- * cells: post-processing, no extra budget). So with the current tables one
- * package spends up to 4·epsilon per tap (3·epsilon without camera data).
+ * fare product's day count, its route's distinct riders, the day's
+ * distinct riders, and where cameras or counters exist the route-level
+ * accepted taps of its hour (the stop level's accepted taps, the route and
+ * day totals and the standard files' counts are sums or copies of already
+ * noised cells: post-processing, no extra budget). So with the current
+ * tables one package spends up to 5·epsilon per tap (4·epsilon without
+ * camera data).
  * A validation-rate row's boardings and alightings are camera/counter
  * counts, not taps: one boarding spends up to 2·epsilon (route and stop
  * level rows).

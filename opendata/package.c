@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct pkg {
 	char *err;
 	struct written files[FILES_MAX + 1];
 	size_t n;
+	size_t form_at[OD_TABLES_MAX][2]; /* files[] of each table's CSV, JSON (SIZE_MAX: none) */
 };
 
 /* One line in p->err; returns -1. */
@@ -116,8 +118,10 @@ static int publish(struct pkg *p, const char *name, const void *buf, size_t len)
 	return 0;
 }
 
-static int write_table(struct pkg *p, const struct od_table *t, int json)
+/* A table's form: NAME.csv or NAME.json, or a standard's file (CSV). */
+static int write_table(struct pkg *p, size_t i, int json)
 {
+	const struct od_table *t = &p->t->t[i];
 	char name[NAME_SIZE], *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -130,7 +134,11 @@ static int write_table(struct pkg *p, const struct od_table *t, int json)
 		free(buf);
 		return fail(p, "out of memory building %s", t->name);
 	}
-	snprintf(name, sizeof(name), "%s.%s", t->name, json ? "json" : "csv");
+	if (t->file != NULL)
+		snprintf(name, sizeof(name), "%s", t->file);
+	else
+		snprintf(name, sizeof(name), "%s.%s", t->name, json ? "json" : "csv");
+	p->form_at[i][json] = p->n;
 	rc = publish(p, name, buf, len);
 	free(buf);
 	return rc;
@@ -148,6 +156,10 @@ static cJSON *field_json(const struct od_field *f, uint64_t k)
 		goto err;
 	if (f->type == OD_DATE && !cJSON_AddStringToObject(o, "format", "default"))
 		goto err;
+	if (f->type == OD_GTFS_DATE && !cJSON_AddStringToObject(o, "format", "%Y%m%d"))
+		goto err;
+	if (f->type == OD_DATETIME && !cJSON_AddStringToObject(o, "format", "%Y-%m-%dT%H:%M:%S"))
+		goto err;
 	c = cJSON_AddObjectToObject(o, "constraints");
 	if (c == NULL)
 		goto err;
@@ -156,6 +168,8 @@ static cJSON *field_json(const struct od_field *f, uint64_t k)
 	if (f->type == OD_COUNT && !cJSON_AddNumberToObject(c, "minimum", (double)k))
 		goto err;
 	if (f->type == OD_INTEGER && !cJSON_AddNumberToObject(c, "minimum", 0))
+		goto err;
+	if (f->type == OD_GTFS_TIME && !cJSON_AddStringToObject(c, "pattern", "[0-9][0-9]:[0-5][0-9]:[0-5][0-9]"))
 		goto err;
 	if (f->type == OD_STRING) {
 		const char *level[] = { "route", "stop" }, *source[] = { "signed", "nvr" };
@@ -344,10 +358,11 @@ static int write_manifest(struct pkg *p)
 		fail(p, "out of memory");
 		goto out;
 	}
-	/* files[2i] is table i's CSV, files[2i + 1] its JSON. */
 	for (size_t i = 0; i < p->t->n; i++) {
 		for (int json = 0; json < 2; json++) {
-			cJSON *r = resource_json(p, &p->t->t[i], &p->files[2 * i + json], json);
+			if (p->form_at[i][json] == SIZE_MAX)
+				continue;
+			cJSON *r = resource_json(p, &p->t->t[i], &p->files[p->form_at[i][json]], json);
 
 			if (r == NULL || !cJSON_AddItemToArray(resources, r)) {
 				cJSON_Delete(r);
@@ -474,9 +489,11 @@ int od_package_write(const struct od_tables *t, const struct od_package_options 
 		return fail(&p, "libsodium failed to start");
 	if (make_dir(&p) != 0)
 		return -1;
-	for (size_t i = 0; i < t->n; i++)
-		if (write_table(&p, &t->t[i], 0) != 0 || write_table(&p, &t->t[i], 1) != 0)
+	for (size_t i = 0; i < t->n; i++) {
+		p.form_at[i][1] = SIZE_MAX;
+		if (write_table(&p, i, 0) != 0 || (t->t[i].file == NULL && write_table(&p, i, 1) != 0))
 			return -1;
+	}
 	if (write_pubkey(&p) != 0 || write_manifest(&p) != 0 || write_sums(&p) != 0 || write_signature(&p) != 0)
 		return -1;
 	return sync_dir(&p);

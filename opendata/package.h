@@ -4,6 +4,9 @@
  * stock tools:
  *
  *   NAME.csv, NAME.json     each table of tables.h (the same values)
+ *   ridership.txt, ride_feed_info.txt, station_activities.csv
+ *                           the tables of the standards (GTFS-ride, TIDES),
+ *                           CSV only, under the specs' file names
  *   minisign.pub            the server's public key, minisign's format
  *   datapackage.json        Frictionless Tabular Data Package: name, title,
  *                           CC-BY-4.0, temporal coverage, a resource per

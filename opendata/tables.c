@@ -3,14 +3,21 @@
  *
  * Everything is read in one read transaction: the tap sums by route, stop
  * and hour and by route, stop, hour and fare (report/ridership.h), the
- * validation rate rows of both levels (report/rate.h) and the chain head.
+ * validation rate rows of both levels (report/rate.h), the distinct-rider
+ * estimates, the imported GTFS routes and stops, and the chain head.
  * The tables are built after it ended, in this order, because each later
  * one sums what the earlier ones published:
  *   route × stop × hour → route × day (its published cells)
+ *                       → day (all published cells; its riders checked
+ *                         against the routes' published riders)
  *                       → fare × day (the fare cells under its published cells)
- *                       → stop-level accepted taps of the validation rate.
+ *                       → stop-level accepted taps of the validation rate
+ *                       → ridership.txt (the published cells), and
+ *                         station_activities.csv (their sums by stop, hour):
+ *                         the standards' files, built in standards.c.
  */
 #include "opendata/tables.h"
+#include "opendata/tables_internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -27,16 +34,28 @@
 
 #define FARES_N 65536 /* fare products are 16-bit */
 
+#define ROUTE_FIELDS                                                                                       \
+	{ "gtfs_route_id", OD_TEXT, "route_id of the route in the imported GTFS feed; empty when not in it", 0 }, \
+	{ "route_short_name", OD_TEXT, "route_short_name in the imported GTFS feed; empty when not in it", 0 }, \
+	{ "route_long_name", OD_TEXT, "route_long_name in the imported GTFS feed; empty when not in it", 0 }
+#define STOP_FIELDS                                                                                        \
+	{ "gtfs_stop_id", OD_TEXT, "stop_id of the stop in the imported GTFS feed; empty when not in it", 0 }, \
+	{ "stop_name", OD_TEXT, "stop_name in the imported GTFS feed; empty when not in it", 0 }
+
 static const struct od_field rsh_fields[] = {
 	{ "service_date", OD_DATE, "Service date; the service day starts at the operator's start hour", 1 },
-	{ "route_id", OD_INTEGER, "Route id, as in the city's GTFS feed (route_id)", 1 },
-	{ "stop_id", OD_INTEGER, "Stop id, as in the city's GTFS feed (stop_id)", 1 },
+	{ "route_id", OD_INTEGER, "Route number of the validators (the GTFS route_id when the feed's is numeric)", 1 },
+	ROUTE_FIELDS,
+	{ "stop_id", OD_INTEGER, "Stop number of the validators (the GTFS stop_id when the feed's is numeric)", 1 },
+	STOP_FIELDS,
 	{ "hour", OD_INTEGER, "Local clock hour of the taps, 0-23", 1 },
 	{ "accepted", OD_COUNT, "Accepted taps; empty when suppressed (below k)", 0 },
 };
+enum { RSH_ROUTE = 1, RSH_STOP = 5, RSH_HOUR = 8, RSH_ACCEPTED = 9 };
 static const struct od_field route_day_fields[] = {
 	{ "service_date", OD_DATE, "Service date", 1 },
-	{ "route_id", OD_INTEGER, "Route id, as in the city's GTFS feed (route_id)", 1 },
+	{ "route_id", OD_INTEGER, "Route number of the validators (the GTFS route_id when the feed's is numeric)", 1 },
+	ROUTE_FIELDS,
 	{ "accepted", OD_COUNT,
 	  "Accepted taps: the sum of the route's published cells of ridership_route_stop_hour; "
 	  "empty when none is published",
@@ -45,6 +64,17 @@ static const struct od_field route_day_fields[] = {
 	  "Distinct riders (cards) of the route's accepted taps, a HyperLogLog estimate (near exact "
 	  "below about 4000, 0.81 % standard error above), rounded; empty when below k or above "
 	  "accepted",
+	  0 },
+};
+enum { ROUTE_DAY_ACCEPTED = 5 };
+static const struct od_field day_fields[] = {
+	{ "service_date", OD_DATE, "Service date", 1 },
+	{ "accepted", OD_COUNT,
+	  "Accepted taps: the sum of every published cell of ridership_route_stop_hour; empty below k", 0 },
+	{ "riders", OD_COUNT,
+	  "Distinct riders (cards) of the day's accepted taps, a HyperLogLog estimate (near exact below "
+	  "about 4000, 0.81 % standard error above), rounded; empty when below k, above accepted, or "
+	  "when it exceeds a route's published riders by less than k",
 	  0 },
 };
 static const struct od_field fare_day_fields[] = {
@@ -58,7 +88,10 @@ static const struct od_field fare_day_fields[] = {
 static const struct od_field rate_fields[] = {
 	{ "service_date", OD_DATE, "Service date", 1 },
 	{ "level", OD_STRING, "route: vehicles of a route with counters; stop: street cameras at a stop", 1 },
-	{ "place_id", OD_INTEGER, "Route id (level route) or stop id (level stop)", 1 },
+	{ "place_id", OD_INTEGER, "Route number (level route) or stop number (level stop)", 1 },
+	{ "gtfs_place_id", OD_TEXT, "GTFS route_id or stop_id of the place in the imported feed; empty when not in it", 0 },
+	{ "place_name", OD_TEXT,
+	  "route_short_name (else route_long_name) or stop_name in the imported feed; empty when not in it", 0 },
 	{ "hour", OD_INTEGER, "Local clock hour, 0-23", 1 },
 	{ "source", OD_STRING, "signed: signed APC counts; nvr: camera (NVR) events", 1 },
 	{ "boardings", OD_COUNT, "Camera or counter boardings; empty when suppressed", 0 },
@@ -73,62 +106,27 @@ static const struct od_field rate_fields[] = {
 	{ "rate", OD_NUMBER,
 	  "accepted / boardings of the published values, for a complete hour; empty otherwise", 0 },
 };
-#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-
+enum { RATE_BOARDINGS = 7, RATE_ALIGHTINGS, RATE_ACCEPTED, RATE_COMPLETE, RATE_RATE };
 static const struct {
+	const char *table;
 	const struct od_field *fields;
 	size_t n;
 } all_fields[] = {
-	{ rsh_fields, NFIELDS(rsh_fields) },
-	{ route_day_fields, NFIELDS(route_day_fields) },
-	{ fare_day_fields, NFIELDS(fare_day_fields) },
-	{ rate_fields, NFIELDS(rate_fields) },
+	{ "ridership_route_stop_hour", rsh_fields, NFIELDS(rsh_fields) },
+	{ "ridership_route_day", route_day_fields, NFIELDS(route_day_fields) },
+	{ "ridership_day", day_fields, NFIELDS(day_fields) },
+	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields) },
+	{ "validation_rate", rate_fields, NFIELDS(rate_fields) },
 };
 
-const struct od_field *od_tables_known_field(const char *name)
+const struct od_field *od_tables_known_field(const char *table, const char *name)
 {
 	for (size_t t = 0; t < NFIELDS(all_fields); t++)
-		for (size_t i = 0; i < all_fields[t].n; i++)
-			if (strcmp(all_fields[t].fields[i].name, name) == 0)
-				return &all_fields[t].fields[i];
-	return NULL;
-}
-
-/* What was read in the transaction. */
-/* Distinct riders of a route: the estimate of its sketch. */
-struct route_riders {
-	uint32_t route;
-	double estimate;
-};
-
-struct read_set {
-	struct kp_rs_result rsh, rshf;
-	struct kp_rate_rows rate[2]; /* route, stop */
-	struct route_riders *riders; /* in route order */
-	size_t nriders, riders_cap;
-};
-
-/* A route × stop × hour cell after disclosure control. */
-struct published {
-	int pub;
-	uint64_t v;
-};
-
-struct build {
-	struct od_tables *out;
-	const struct od_disclosure *d;
-	struct read_set rs;
-	struct published *cell; /* one per rs.rsh group */
-};
-
-static struct od_cell date_cell(uint32_t date)
-{
-	return (struct od_cell){ .u = date };
-}
-
-static struct od_cell int_cell(uint64_t v)
-{
-	return (struct od_cell){ .u = v };
+		if (strcmp(all_fields[t].table, table) == 0)
+			for (size_t i = 0; i < all_fields[t].n; i++)
+				if (strcmp(all_fields[t].fields[i].name, name) == 0)
+					return &all_fields[t].fields[i];
+	return tb_standards_known_field(table, name);
 }
 
 /* A cell's label for its noise (disclosure.h): date, table, column and
@@ -160,7 +158,7 @@ static struct od_cell count_cell(struct build *b, const char *label, uint64_t v,
 }
 
 /* A sum of published counts: already noised, suppressed only below k. */
-static struct od_cell sum_cell(struct build *b, uint64_t sum)
+struct od_cell tb_sum_cell(struct build *b, uint64_t sum)
 {
 	b->out->cells++;
 	if (sum < b->d->k) {
@@ -176,8 +174,11 @@ static int add_riders(void *ctx, uint32_t date, uint32_t route, double estimate)
 	struct read_set *rs = ctx;
 
 	(void)date;
-	if (route == ST_RIDERS_ALL)
+	if (route == ST_RIDERS_ALL) {
+		rs->have_day_riders = 1;
+		rs->day_riders = estimate;
 		return 0;
+	}
 	if (rs->nriders == rs->riders_cap) {
 		size_t cap = rs->riders_cap ? rs->riders_cap * 2 : 64;
 		struct route_riders *p = realloc(rs->riders, cap * sizeof(*p));
@@ -188,6 +189,41 @@ static int add_riders(void *ctx, uint32_t date, uint32_t route, double estimate)
 		rs->riders_cap = cap;
 	}
 	rs->riders[rs->nriders++] = (struct route_riders){ .route = route, .estimate = estimate };
+	return 0;
+}
+
+/* st_gtfs_route_foreach, st_gtfs_stop_foreach: the feed, in number order. */
+static int add_route(void *ctx, const struct st_gtfs_route *route)
+{
+	struct od_tables *t = ctx;
+
+	if (t->nroutes == t->routes_cap) {
+		size_t cap = t->routes_cap ? t->routes_cap * 2 : 16;
+		struct st_gtfs_route *p = realloc(t->routes, cap * sizeof(*p));
+
+		if (p == NULL)
+			return 1;
+		t->routes = p;
+		t->routes_cap = cap;
+	}
+	t->routes[t->nroutes++] = *route;
+	return 0;
+}
+
+static int add_stop(void *ctx, const struct st_gtfs_stop *stop)
+{
+	struct od_tables *t = ctx;
+
+	if (t->nstops == t->stops_cap) {
+		size_t cap = t->stops_cap ? t->stops_cap * 2 : 64;
+		struct st_gtfs_stop *p = realloc(t->stops, cap * sizeof(*p));
+
+		if (p == NULL)
+			return 1;
+		t->stops = p;
+		t->stops_cap = cap;
+	}
+	t->stops[t->nstops++] = *stop;
 	return 0;
 }
 
@@ -215,6 +251,10 @@ static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct buil
 	if (rc == ST_OK)
 		rc = st_riders_foreach(&r, date, date, add_riders, &b->rs);
 	if (rc == ST_OK)
+		rc = st_gtfs_route_foreach(&r, add_route, b->out);
+	if (rc == ST_OK)
+		rc = st_gtfs_stop_foreach(&r, add_stop, b->out);
+	if (rc == ST_OK)
 		rc = st_log_last_seq(&r, &b->out->chain_seq);
 	if (rc == ST_OK)
 		rc = st_chain_head(&r, b->out->chain_seq, b->out->chain_head);
@@ -225,6 +265,98 @@ static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct buil
 		snprintf(err, OD_ERR_SIZE, "reading the aggregates: %s", st_strerror(rc));
 	return rc == ST_OK ? 0 : -1;
 }
+
+/* ------------------------------------------------------------ GTFS joins */
+
+static const struct st_gtfs_route *find_route(const struct od_tables *t, uint32_t id)
+{
+	size_t lo = 0, hi = t->nroutes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->routes[mid].id == id)
+			return &t->routes[mid];
+		if (t->routes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const struct st_gtfs_stop *find_stop(const struct od_tables *t, uint32_t id)
+{
+	size_t lo = 0, hi = t->nstops;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->stops[mid].id == id)
+			return &t->stops[mid];
+		if (t->stops[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* gtfs_route_id, route_short_name, route_long_name of route. */
+static void route_cells(const struct build *b, uint32_t route, struct od_cell out[3])
+{
+	const struct st_gtfs_route *r = find_route(b->out, route);
+
+	out[0] = text_cell(r ? r->gtfs_id : NULL);
+	out[1] = text_cell(r ? r->short_name : NULL);
+	out[2] = text_cell(r ? r->long_name : NULL);
+}
+
+/* gtfs_stop_id, stop_name of stop. */
+static void stop_cells(const struct build *b, uint32_t stop, struct od_cell out[2])
+{
+	const struct st_gtfs_stop *s = find_stop(b->out, stop);
+
+	out[0] = text_cell(s ? s->gtfs_id : NULL);
+	out[1] = text_cell(s ? s->name : NULL);
+}
+
+/* A number as text, owned by the tables; NULL out of memory. */
+static const char *owned_number(struct build *b, uint32_t n)
+{
+	struct od_tables *t = b->out;
+	char text[16];
+
+	if (t->ntexts == t->texts_cap) {
+		size_t cap = t->texts_cap ? t->texts_cap * 2 : 64;
+		char **p = realloc(t->texts, cap * sizeof(*p));
+
+		if (p == NULL)
+			return NULL;
+		t->texts = p;
+		t->texts_cap = cap;
+	}
+	snprintf(text, sizeof(text), "%" PRIu32, n);
+	t->texts[t->ntexts] = strdup(text);
+	return t->texts[t->ntexts] ? t->texts[t->ntexts++] : NULL;
+}
+
+/* The id a standard file joins on: the feed's GTFS id, else the number. */
+const char *tb_join_route_id(struct build *b, uint32_t route)
+{
+	const struct st_gtfs_route *r = find_route(b->out, route);
+
+	return r != NULL ? r->gtfs_id : owned_number(b, route);
+}
+
+const char *tb_join_stop_id(struct build *b, uint32_t stop)
+{
+	const struct st_gtfs_stop *s = find_stop(b->out, stop);
+
+	return s != NULL ? s->gtfs_id : owned_number(b, stop);
+}
+
+/* --------------------------------------------------------------- tables */
 
 static int build_route_stop_hour(struct build *b, struct od_table *t)
 {
@@ -239,14 +371,16 @@ static int build_route_stop_hour(struct build *b, struct od_table *t)
 		char key[64], label[LABEL_SIZE];
 
 		snprintf(key, sizeof(key), "%" PRIu32 "/%" PRIu32 "/%" PRIu32, g->g[i].k[0], g->g[i].k[1], g->g[i].k[2]);
-		struct od_cell row[NFIELDS(rsh_fields)] = {
-			date_cell(b->out->service_date), int_cell(g->g[i].k[0]), int_cell(g->g[i].k[1]),
-			int_cell(g->g[i].k[2]),
-			count_cell(b, cell_label(label, b, t->name, "accepted", key), g->g[i].v[KP_RS_ACCEPTED],
-			           &b->cell[i].v),
-		};
+		struct od_cell row[NFIELDS(rsh_fields)] = { date_cell(b->out->service_date) };
 
-		b->cell[i].pub = !row[4].null;
+		row[RSH_ROUTE] = int_cell(g->g[i].k[0]);
+		route_cells(b, g->g[i].k[0], &row[RSH_ROUTE + 1]);
+		row[RSH_STOP] = int_cell(g->g[i].k[1]);
+		stop_cells(b, g->g[i].k[1], &row[RSH_STOP + 1]);
+		row[RSH_HOUR] = int_cell(g->g[i].k[2]);
+		row[RSH_ACCEPTED] = count_cell(b, cell_label(label, b, t->name, "accepted", key),
+		                               g->g[i].v[KP_RS_ACCEPTED], &b->cell[i].v);
+		b->cell[i].pub = !row[RSH_ACCEPTED].null;
 		if (od_table_add_row(t, row) != 0)
 			return -1;
 	}
@@ -266,7 +400,7 @@ static struct od_cell riders_cell(struct build *b, uint32_t route, const struct 
 	while (*r < b->rs.nriders && b->rs.riders[*r].route < route)
 		(*r)++;
 	if (*r == b->rs.nriders || b->rs.riders[*r].route != route)
-		return sum_cell(b, 0); /* no sketch: no accepted tap stored */
+		return tb_sum_cell(b, 0); /* no sketch: no accepted tap stored */
 	snprintf(key, sizeof(key), "%" PRIu32, route);
 	c = count_cell(b, cell_label(label, b, "ridership_route_day", "riders", key),
 	               (uint64_t)llround(b->rs.riders[*r].estimate), &published);
@@ -291,10 +425,11 @@ static int build_route_day(struct build *b, struct od_table *t)
 
 		for (; i < g->n && g->g[i].k[0] == route; i++)
 			sum += b->cell[i].pub ? b->cell[i].v : 0;
-		struct od_cell row[NFIELDS(route_day_fields)] = {
-			date_cell(b->out->service_date), int_cell(route), sum_cell(b, sum),
-		};
-		row[3] = riders_cell(b, route, &row[2], &r);
+		struct od_cell row[NFIELDS(route_day_fields)] = { date_cell(b->out->service_date), int_cell(route) };
+
+		route_cells(b, route, &row[2]);
+		row[ROUTE_DAY_ACCEPTED] = tb_sum_cell(b, sum);
+		row[ROUTE_DAY_ACCEPTED + 1] = riders_cell(b, route, &row[ROUTE_DAY_ACCEPTED], &r);
 		if (od_table_add_row(t, row) != 0)
 			return -1;
 	}
@@ -457,23 +592,34 @@ static int add_rate_row(struct build *b, struct od_table *t, enum st_reconcile_l
 
 	snprintf(key, sizeof(key), "%s/%" PRIu32 "/%u/%s", kp_rate_level_name(level), (uint32_t)r->place_id,
 	         (unsigned)r->hour, kp_rate_source_name(r->source));
+	struct od_cell place[3];
+
+	if (level == ST_RECONCILE_ROUTE) {
+		route_cells(b, r->place_id, place);
+		if (!place[1].null && place[1].s[0] == '\0')
+			place[1] = place[2]; /* no short name: the long one */
+	} else {
+		stop_cells(b, r->place_id, place);
+	}
 	struct od_cell row[NFIELDS(rate_fields)] = {
 		date_cell(r->service_date),
 		{ .s = kp_rate_level_name(level) },
 		int_cell(r->place_id),
+		place[0],
+		place[1],
 		int_cell(r->hour),
 		{ .s = kp_rate_source_name(r->source) },
 		count_cell(b, cell_label(lb, b, "validation_rate", "boardings", key), r->boardings, &boardings),
 		count_cell(b, cell_label(la, b, "validation_rate", "alightings", key), r->alightings, NULL),
-		level == ST_RECONCILE_STOP ? sum_cell(b, published_at_stop(b, r->place_id, r->hour))
+		level == ST_RECONCILE_STOP ? tb_sum_cell(b, published_at_stop(b, r->place_id, r->hour))
 		                           : route_accepted_cell(b, r, key),
 		{ .u = r->complete },
 		{ .null = 1 },
 	};
 
-	accepted = row[7].u;
-	if (r->complete && !row[5].null && !row[7].null && boardings > 0)
-		row[9] = (struct od_cell){ .d = (double)accepted / (double)boardings };
+	accepted = row[RATE_ACCEPTED].u;
+	if (r->complete && !row[RATE_BOARDINGS].null && !row[RATE_ACCEPTED].null && boardings > 0)
+		row[RATE_RATE] = (struct od_cell){ .d = (double)accepted / (double)boardings };
 	return od_table_add_row(t, row);
 }
 
@@ -488,10 +634,41 @@ static int build_rate(struct build *b, struct od_table *t)
 	return 0;
 }
 
+/* The day's taps and distinct riders (tables.h). route_day holds the
+ * routes' published riders, which the day's must not exceed by 1..k-1. */
+static int build_day(struct build *b, struct od_table *t, const struct od_table *route_day)
+{
+	uint64_t sum = 0, riders = 0;
+	char label[LABEL_SIZE];
+
+	od_table_init(t, "ridership_day", "Accepted taps and distinct riders of the day", day_fields,
+	              NFIELDS(day_fields));
+	for (size_t i = 0; i < b->rs.rsh.n; i++)
+		sum += b->cell[i].pub ? b->cell[i].v : 0;
+	struct od_cell row[NFIELDS(day_fields)] = { date_cell(b->out->service_date), tb_sum_cell(b, sum) };
+
+	if (!b->rs.have_day_riders)
+		row[2] = tb_sum_cell(b, 0); /* no sketch: no accepted tap stored */
+	else
+		row[2] = count_cell(b, cell_label(label, b, t->name, "riders", "all"),
+		                    (uint64_t)llround(b->rs.day_riders), &riders);
+	for (size_t r = 0; !row[2].null && r < route_day->nrows; r++) {
+		const struct od_cell *rr = &route_day->cells[r * route_day->nfields + ROUTE_DAY_ACCEPTED + 1];
+
+		if (!rr->null && riders > rr->u && riders - rr->u < b->d->k)
+			row[2] = (struct od_cell){ .null = 1 };
+	}
+	if (!row[2].null && (row[1].null || riders > row[1].u))
+		row[2] = (struct od_cell){ .null = 1 };
+	if (row[2].null && b->rs.have_day_riders)
+		b->out->suppressed++;
+	return od_table_add_row(t, row);
+}
+
 int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure *d, int64_t now_ms,
                     struct od_tables *out, char err[OD_ERR_SIZE])
 {
-	struct build b = { .out = out, .d = d };
+	struct build b = { .out = out, .d = d, .start_hour = st_db_options(db)->service_day_start_hour };
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -499,9 +676,12 @@ int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure 
 	if (read_all(db, date, now_ms, &b, err) != 0)
 		goto done;
 	if (build_route_stop_hour(&b, &out->t[out->n++]) != 0 || build_route_day(&b, &out->t[out->n++]) != 0 ||
-	    build_fare_day(&b, &out->t[out->n++]) != 0)
+	    build_day(&b, &out->t[out->n++], &out->t[1]) != 0 || build_fare_day(&b, &out->t[out->n++]) != 0)
 		goto oom;
 	if (b.rs.rate[0].n + b.rs.rate[1].n > 0 && build_rate(&b, &out->t[out->n++]) != 0)
+		goto oom;
+	if (tb_build_ridership_txt(&b, &out->t[out->n++]) != 0 || tb_build_ride_feed(&b, &out->t[out->n++]) != 0 ||
+	    tb_build_stations(&b, &out->t[out->n++]) != 0)
 		goto oom;
 	rc = 0;
 	goto done;
@@ -522,4 +702,13 @@ void od_tables_free(struct od_tables *t)
 	for (size_t i = 0; i < t->n; i++)
 		od_table_free(&t->t[i]);
 	t->n = 0;
+	for (size_t i = 0; i < t->ntexts; i++)
+		free(t->texts[i]);
+	free(t->texts);
+	free(t->routes);
+	free(t->stops);
+	t->texts = NULL;
+	t->routes = NULL;
+	t->stops = NULL;
+	t->ntexts = t->nroutes = t->nstops = 0;
 }

@@ -3,12 +3,23 @@
  * the database (through report/, the same sums as `komposter stats`) and
  * passed through disclosure control (disclosure.h):
  *
- *  ridership_route_stop_hour  service_date, route_id, stop_id, hour, accepted
- *  ridership_route_day        service_date, route_id, accepted, riders
+ *  ridership_route_stop_hour  service_date, route_id, ROUTE, stop_id, STOP,
+ *                             hour, accepted
+ *  ridership_route_day        service_date, route_id, ROUTE, accepted, riders
+ *  ridership_day              service_date, accepted, riders
  *  ridership_fare_day         service_date, fare_product, accepted
- *  validation_rate            service_date, level, place_id, hour, source,
- *                             boardings, alightings, accepted, complete, rate
+ *  validation_rate            service_date, level, place_id, gtfs_place_id,
+ *                             place_name, hour, source, boardings,
+ *                             alightings, accepted, complete, rate
  *                             (only when the date has camera counts)
+ *  ridership.txt              GTFS-ride: one row per route × stop × hour cell
+ *  ride_feed_info.txt         GTFS-ride: ride_files 2 (ridership), the dates
+ *  station_activities.csv     TIDES: one row per stop × hour
+ * ROUTE is gtfs_route_id, route_short_name, route_long_name and STOP is
+ * gtfs_stop_id, stop_name, from the imported GTFS feed (storage/gtfs.h);
+ * empty (JSON null) for a number the feed does not have. The standards'
+ * route_id and stop_id are the GTFS ids, or komposter's number where the
+ * feed does not have it (a feed with numeric ids uses the same numbers).
  *
  * Disclosure: every count is noised (if epsilon) and suppressed below k on
  * its own. Nothing suppressed can be recovered by subtraction:
@@ -36,6 +47,20 @@
  *    and hour is suppressed and the other vehicles' taps (the difference)
  *    are none or at least k.
  *
+ *  - the day's accepted taps are the sum of every published route × stop ×
+ *    hour cell (suppressed below k); the day's distinct riders (the date's
+ *    sketch) are noised and suppressed below k, above the day's published
+ *    taps, and when the day's published riders minus any route's published
+ *    riders is between 1 and k - 1 (it would count the riders who did not
+ *    ride that route, a group below k: with two routes, the riders of a
+ *    suppressed one).
+ *  - the standard files publish nothing new: ridership.txt's
+ *    total_boardings are the published route × stop × hour cells (empty
+ *    where suppressed; total_alightings empty: taps are boardings only),
+ *    station_activities.csv's total_entries and number_of_transactions
+ *    are the sum of the published cells at the stop and hour (empty below
+ *    k), as the stop-level validation rate's accepted taps.
+ *
  * No table holds a record-level row, a pseudonym, a card token or a device
  * id: every row is a sum over a (date, place, hour[, fare, source]) cell.
  */
@@ -49,8 +74,9 @@
 #include "opendata/table.h"
 #include "storage/chain.h"
 #include "storage/db.h"
+#include "storage/gtfs.h"
 
-#define OD_TABLES_MAX 4
+#define OD_TABLES_MAX 8
 #define OD_ERR_SIZE 256
 
 struct od_tables {
@@ -60,6 +86,12 @@ struct od_tables {
 	uint64_t cells, suppressed; /* counts considered, and suppressed */
 	uint64_t chain_seq;         /* the log's last entry when read */
 	uint8_t chain_head[ST_CHAIN_HEAD_SIZE];
+	/* What text cells point to: the imported feed, and ids written as text. */
+	struct st_gtfs_route *routes;
+	struct st_gtfs_stop *stops;
+	size_t nroutes, nstops, routes_cap, stops_cap;
+	char **texts;
+	size_t ntexts, texts_cap;
 };
 
 /* Reads and builds the tables of date in one read transaction of db. The
@@ -69,8 +101,9 @@ int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure 
                     struct od_tables *out, char err[OD_ERR_SIZE]);
 void od_tables_free(struct od_tables *t);
 
-/* The field of that name in any of the tables, or NULL: the vocabulary of
- * open data, which `komposter verify` holds a package to. */
-const struct od_field *od_tables_known_field(const char *name);
+/* The field of that name in the table of that name (a file stem, or a
+ * standard's file name), or NULL: the vocabulary of open data, which
+ * `komposter verify` holds a package to. */
+const struct od_field *od_tables_known_field(const char *table, const char *name);
 
 #endif

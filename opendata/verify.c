@@ -5,7 +5,9 @@
  * are read whole (a day's package is megabytes); CSV is parsed with
  * libcsv in strict mode, JSON with cJSON, and both become a grid of cell
  * texts that one set of checks reads, so the CSV and the JSON of a table
- * are held to the same rules and compared cell by cell.
+ * are held to the same rules and compared cell by cell. The numbers the
+ * package derives from its published cells are checked on the same grids
+ * in verify_derived.c (verify_internal.h).
  */
 #define _GNU_SOURCE
 #include "opendata/verify.h"
@@ -24,23 +26,15 @@
 #include <sodium.h>
 
 #include "opendata/package.h"
+#include "opendata/verify_internal.h"
 #include "opendata/tables.h"
+#include "storage/gtfs.h"
 #include "storage/service_day.h"
 
 #define FILE_MAX ((size_t)1 << 30)
-#define LINE_SIZE 512
 #define HEX_SHA256_SIZE (2 * crypto_hash_sha256_BYTES + 1)
 
-struct verify {
-	const char *dir;
-	void (*problem)(void *ctx, const char *line);
-	void *ctx;
-	size_t problems;
-	uint64_t k;
-	int noisy; /* komposter.disclosure.epsilon is a number: counts are noisy */
-};
-
-__attribute__((format(printf, 2, 3))) static void problem(struct verify *v, const char *fmt, ...)
+void vf_problem(struct verify *v, const char *fmt, ...)
 {
 	char line[LINE_SIZE];
 	va_list ap;
@@ -128,7 +122,7 @@ static void check_sum_line(struct verify *v, const char *line, size_t lineno, st
 	char **p;
 
 	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(line + 66)) {
-		problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
+		vf_problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
 		return;
 	}
 	name = line + 66;
@@ -136,13 +130,13 @@ static void check_sum_line(struct verify *v, const char *line, size_t lineno, st
 	if (p != NULL)
 		l->names = p;
 	if (p == NULL || (l->names[l->n] = strdup(name)) == NULL)
-		problem(v, OD_SUMS ": out of memory");
+		vf_problem(v, OD_SUMS ": out of memory");
 	else
 		l->n++;
 	if (sha256_of(v, name, hex) != 0)
-		problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
+		vf_problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
 	else if (memcmp(hex, line, 64) != 0)
-		problem(v, "%s: SHA-256 does not match " OD_SUMS " (the file was changed)", name);
+		vf_problem(v, "%s: SHA-256 does not match " OD_SUMS " (the file was changed)", name);
 }
 
 static int listed_has(const struct listed *l, const char *name)
@@ -159,7 +153,7 @@ static void check_unlisted(struct verify *v, const struct listed *l)
 	struct dirent *e;
 
 	if (d == NULL) {
-		problem(v, "%s: %s", v->dir, strerror(errno));
+		vf_problem(v, "%s: %s", v->dir, strerror(errno));
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -167,7 +161,7 @@ static void check_unlisted(struct verify *v, const struct listed *l)
 		    strcmp(e->d_name, OD_SIGNATURE) == 0)
 			continue;
 		if (!listed_has(l, e->d_name))
-			problem(v, "%s: not listed in " OD_SUMS, e->d_name);
+			vf_problem(v, "%s: not listed in " OD_SUMS, e->d_name);
 	}
 	closedir(d);
 }
@@ -179,11 +173,11 @@ static void check_sums(struct verify *v)
 	char *buf = read_whole(v->dir, OD_SUMS, &len), *line, *save = NULL;
 
 	if (buf == NULL) {
-		problem(v, OD_SUMS ": cannot be read: %s", strerror(errno));
+		vf_problem(v, OD_SUMS ": cannot be read: %s", strerror(errno));
 		return;
 	}
 	if (len == 0 || buf[len - 1] != '\n')
-		problem(v, OD_SUMS ": does not end with a newline");
+		vf_problem(v, OD_SUMS ": does not end with a newline");
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
 		check_sum_line(v, line, ++lineno, &l);
 	check_unlisted(v, &l);
@@ -203,24 +197,16 @@ static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SI
 	char *sig = manifest ? read_whole(v->dir, OD_SIGNATURE, &slen) : NULL;
 
 	if (manifest == NULL)
-		problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
+		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
 	else if (sig == NULL)
-		problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
+		vf_problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
 	else if (od_minisign_verify(pk, id, (const uint8_t *)manifest, mlen, sig, why) != 0)
-		problem(v, OD_SIGNATURE ": %s", why);
+		vf_problem(v, OD_SIGNATURE ": %s", why);
 	free(manifest);
 	free(sig);
 }
 
 /* ----------------------------------------------------------------- grids */
-
-/* A table's cells as text, CSV or JSON alike; "" for empty or null. */
-struct grid {
-	size_t ncols, nrows; /* rows after the header */
-	char **cells;        /* (nrows + 1) * ncols: row 0 is the header */
-	size_t cap, row_fill;
-	int bad; /* a row of the wrong width was met (reported once) */
-};
 
 static void grid_free(struct grid *g)
 {
@@ -273,7 +259,7 @@ static void grid_end_row(struct grid *g)
 	g->row_fill = 0;
 }
 
-static const char *cell(const struct grid *g, size_t row, size_t col)
+const char *vf_cell(const struct grid *g, size_t row, size_t col)
 {
 	return g->cells[row * g->ncols + col];
 }
@@ -306,20 +292,20 @@ static int read_csv(struct verify *v, const char *name, struct grid *g)
 	int rc = -1;
 
 	if (buf == NULL) {
-		problem(v, "%s: cannot be read: %s", name, strerror(errno));
+		vf_problem(v, "%s: cannot be read: %s", name, strerror(errno));
 		return -1;
 	}
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-		problem(v, "%s: out of memory", name);
+		vf_problem(v, "%s: out of memory", name);
 		free(buf);
 		return -1;
 	}
 	if (csv_parse(&p, buf, len, csv_field, csv_row, &c) != len || csv_fini(&p, csv_field, csv_row, &c) != 0)
-		problem(v, "%s: not CSV (RFC 4180): %s", name, csv_strerror(csv_error(&p)));
+		vf_problem(v, "%s: not CSV (RFC 4180): %s", name, csv_strerror(csv_error(&p)));
 	else if (c.oom)
-		problem(v, "%s: out of memory", name);
+		vf_problem(v, "%s: out of memory", name);
 	else if (g->bad)
-		problem(v, "%s: a row has not as many cells as the header", name);
+		vf_problem(v, "%s: a row has not as many cells as the header", name);
 	else
 		rc = 0;
 	csv_free(&p);
@@ -334,7 +320,8 @@ static int json_cell_text(const cJSON *x, const char *type, char out[OD_CELL_TEX
 		out[0] = '\0';
 		return 0;
 	}
-	if (cJSON_IsString(x) && (strcmp(type, "string") == 0 || strcmp(type, "date") == 0)) {
+	if (cJSON_IsString(x) && (strcmp(type, "string") == 0 || strcmp(type, "date") == 0 ||
+	                          strcmp(type, "datetime") == 0)) {
 		snprintf(out, OD_CELL_TEXT_SIZE, "%s", x->valuestring);
 		return 0;
 	}
@@ -364,13 +351,13 @@ static int read_json(struct verify *v, const char *name, const cJSON *fields, st
 	int rc = -1;
 
 	if (buf == NULL) {
-		problem(v, "%s: cannot be read: %s", name, strerror(errno));
+		vf_problem(v, "%s: cannot be read: %s", name, strerror(errno));
 		return -1;
 	}
 	doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	if (!cJSON_IsArray(doc)) {
-		problem(v, "%s: not a JSON array of rows", name);
+		vf_problem(v, "%s: not a JSON array of rows", name);
 		goto out;
 	}
 	cJSON_ArrayForEach(f, fields)
@@ -380,7 +367,7 @@ static int read_json(struct verify *v, const char *name, const cJSON *fields, st
 	cJSON_ArrayForEach(obj, doc) {
 		row++;
 		if (!cJSON_IsObject(obj) || (size_t)cJSON_GetArraySize(obj) != g->ncols) {
-			problem(v, "%s: row %zu is not an object of the %zu fields", name, row, g->ncols);
+			vf_problem(v, "%s: row %zu is not an object of the %zu fields", name, row, g->ncols);
 			goto out;
 		}
 		cJSON_ArrayForEach(f, fields) {
@@ -389,7 +376,7 @@ static int read_json(struct verify *v, const char *name, const cJSON *fields, st
 			const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, fname);
 
 			if (x == NULL || type == NULL || json_cell_text(x, type, text) != 0) {
-				problem(v, "%s: row %zu: %s is missing or not of type %s", name, row, fname, type ? type : "?");
+				vf_problem(v, "%s: row %zu: %s is missing or not of type %s", name, row, fname, type ? type : "?");
 				goto out;
 			}
 			if (grid_push_str(g, text) != 0)
@@ -400,7 +387,7 @@ static int read_json(struct verify *v, const char *name, const cJSON *fields, st
 	rc = 0;
 	goto out;
 oom:
-	problem(v, "%s: out of memory", name);
+	vf_problem(v, "%s: out of memory", name);
 out:
 	cJSON_Delete(doc);
 	return rc;
@@ -418,14 +405,14 @@ struct field_rule {
 
 #define FIELDS_MAX OD_FIELDS_MAX
 
-static int check_schema(struct verify *v, const char *res, const cJSON *schema, struct field_rule *rules,
-                        size_t *n)
+static int check_schema(struct verify *v, const char *res, const char *table, const cJSON *schema,
+                        struct field_rule *rules, size_t *n)
 {
 	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(schema, "fields"), *f, *pk, *p;
 
 	*n = 0;
 	if (!cJSON_IsArray(fields) || cJSON_GetArraySize(fields) == 0 || cJSON_GetArraySize(fields) > FIELDS_MAX) {
-		problem(v, "%s: the schema has no list of fields", res);
+		vf_problem(v, "%s: the schema has no list of fields", res);
 		return -1;
 	}
 	cJSON_ArrayForEach(f, fields) {
@@ -435,20 +422,20 @@ static int check_schema(struct verify *v, const char *res, const cJSON *schema, 
 		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "type"));
 
 		*r = (struct field_rule){ .name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "name")) };
-		r->known = r->name ? od_tables_known_field(r->name) : NULL;
+		r->known = r->name ? od_tables_known_field(table, r->name) : NULL;
 		if (r->known == NULL) {
-			problem(v, "%s: field '%s' is not an open-data field (a record-level column?)", res,
-			        r->name ? r->name : "?");
+			vf_problem(v, "%s: field '%s' is not an open-data field of %s (a record-level column?)", res,
+			        r->name ? r->name : "?", table);
 			return -1;
 		}
 		if (type == NULL || strcmp(type, od_type_name(r->known->type)) != 0) {
-			problem(v, "%s: field %s has type %s, not %s", res, r->name, type ? type : "?",
+			vf_problem(v, "%s: field %s has type %s, not %s", res, r->name, type ? type : "?",
 			        od_type_name(r->known->type));
 			return -1;
 		}
 		if (r->known->type == OD_COUNT) {
 			if (!cJSON_IsNumber(min) || min->valuedouble < (double)v->k) {
-				problem(v, "%s: count field %s allows values below k %" PRIu64 " (no minimum constraint of k)",
+				vf_problem(v, "%s: count field %s allows values below k %" PRIu64 " (no minimum constraint of k)",
 				        res, r->name, v->k);
 				return -1;
 			}
@@ -457,7 +444,7 @@ static int check_schema(struct verify *v, const char *res, const cJSON *schema, 
 	}
 	pk = cJSON_GetObjectItemCaseSensitive(schema, "primaryKey");
 	if (!cJSON_IsArray(pk) || cJSON_GetArraySize(pk) == 0) {
-		problem(v, "%s: the schema has no primary key", res);
+		vf_problem(v, "%s: the schema has no primary key", res);
 		return -1;
 	}
 	cJSON_ArrayForEach(p, pk) {
@@ -467,7 +454,7 @@ static int check_schema(struct verify *v, const char *res, const cJSON *schema, 
 			if (cJSON_IsString(p) && strcmp(p->valuestring, rules[i].name) == 0)
 				break;
 		if (i == *n || rules[i].known->type == OD_COUNT || rules[i].known->type == OD_NUMBER) {
-			problem(v, "%s: primary key field %s is not a dimension of the table", res,
+			vf_problem(v, "%s: primary key field %s is not a dimension of the table", res,
 			        cJSON_IsString(p) ? p->valuestring : "?");
 			return -1;
 		}
@@ -502,6 +489,12 @@ static int cell_valid(const struct od_field *f, const char *text)
 		       strcmp(text, "nvr") == 0;
 	case OD_BOOLEAN:
 		return strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+	case OD_TEXT:
+		return st_gtfs_text_ok(text, strlen(text)) && strlen(text) <= ST_GTFS_TEXT_MAX;
+	case OD_GTFS_DATE:
+	case OD_GTFS_TIME:
+	case OD_DATETIME:
+		return od_text_valid(f->type, text);
 	}
 	return 0;
 }
@@ -522,7 +515,7 @@ static void check_unique(struct verify *v, const char *name, const struct grid *
 	struct keyed_row *k = calloc(g->nrows ? g->nrows : 1, sizeof(*k));
 
 	if (k == NULL) {
-		problem(v, "%s: out of memory", name);
+		vf_problem(v, "%s: out of memory", name);
 		return;
 	}
 	for (size_t r = 0; r < g->nrows; r++) {
@@ -531,12 +524,12 @@ static void check_unique(struct verify *v, const char *name, const struct grid *
 		k[r].row = r + 1;
 		for (size_t c = 0; c < g->ncols; c++)
 			if (rules[c].key && at < sizeof(k[r].key))
-				at += (size_t)snprintf(k[r].key + at, sizeof(k[r].key) - at, "%s,", cell(g, r + 1, c));
+				at += (size_t)snprintf(k[r].key + at, sizeof(k[r].key) - at, "%s,", vf_cell(g, r + 1, c));
 	}
 	qsort(k, g->nrows, sizeof(*k), keyed_cmp);
 	for (size_t r = 1; r < g->nrows; r++)
 		if (strcmp(k[r - 1].key, k[r].key) == 0)
-			problem(v, "%s: rows %zu and %zu have the same key (%s): not aggregate cells", name, k[r - 1].row,
+			vf_problem(v, "%s: rows %zu and %zu have the same key (%s): not aggregate cells", name, k[r - 1].row,
 			        k[r].row, k[r].key);
 	free(k);
 }
@@ -545,28 +538,28 @@ static void check_cells(struct verify *v, const char *name, const struct grid *g
                         size_t n)
 {
 	if (g->ncols != n) {
-		problem(v, "%s: %zu columns, the schema has %zu fields", name, g->ncols, n);
+		vf_problem(v, "%s: %zu columns, the schema has %zu fields", name, g->ncols, n);
 		return;
 	}
 	for (size_t c = 0; c < n; c++)
-		if (strcmp(cell(g, 0, c), rules[c].name) != 0) {
-			problem(v, "%s: column %zu is '%s', the schema says %s", name, c + 1, cell(g, 0, c), rules[c].name);
+		if (strcmp(vf_cell(g, 0, c), rules[c].name) != 0) {
+			vf_problem(v, "%s: column %zu is '%s', the schema says %s", name, c + 1, vf_cell(g, 0, c), rules[c].name);
 			return;
 		}
 	for (size_t r = 1; r <= g->nrows; r++) {
 		for (size_t c = 0; c < n; c++) {
-			const char *text = cell(g, r, c);
+			const char *text = vf_cell(g, r, c);
 			const struct od_field *f = rules[c].known;
 
 			if (text[0] == '\0') {
-				if (rules[c].key || (f->type != OD_COUNT && f->type != OD_NUMBER))
-					problem(v, "%s: row %zu: %s is empty", name, r, f->name);
+				if (rules[c].key || (f->type != OD_COUNT && f->type != OD_NUMBER && f->type != OD_TEXT))
+					vf_problem(v, "%s: row %zu: %s is empty", name, r, f->name);
 				continue;
 			}
 			if (!cell_valid(f, text))
-				problem(v, "%s: row %zu: %s '%s' is not a %s", name, r, f->name, text, od_type_name(f->type));
+				vf_problem(v, "%s: row %zu: %s '%s' is not a %s", name, r, f->name, text, od_type_name(f->type));
 			else if (f->type == OD_COUNT && strtoull(text, NULL, 10) < v->k)
-				problem(v, "%s: row %zu: %s %s is below k %" PRIu64 " and should be suppressed", name, r,
+				vf_problem(v, "%s: row %zu: %s %s is below k %" PRIu64 " and should be suppressed", name, r,
 				        f->name, text, v->k);
 		}
 	}
@@ -574,12 +567,6 @@ static void check_cells(struct verify *v, const char *name, const struct grid *g
 }
 
 /* ------------------------------------------------------------- resources */
-
-struct table_forms {
-	char name[128];
-	struct grid csv, json;
-	int have_csv, have_json;
-};
 
 #define TABLES_MAX 16
 
@@ -597,19 +584,19 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 
 	if (path == NULL || !plain_name(path) || format == NULL ||
 	    (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)) {
-		problem(v, OD_MANIFEST ": a resource without a plain path or a csv or json format");
+		vf_problem(v, OD_MANIFEST ": a resource without a plain path or a csv or json format");
 		return;
 	}
 	json = strcmp(format, "json") == 0;
 	if (sha256_of(v, path, hex) != 0) {
-		problem(v, "%s: in " OD_MANIFEST " but cannot be read: %s", path, strerror(errno));
+		vf_problem(v, "%s: in " OD_MANIFEST " but cannot be read: %s", path, strerror(errno));
 		return;
 	}
 	if (hash == NULL || strncmp(hash, "sha256:", 7) != 0 || strcmp(hash + 7, hex) != 0)
-		problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
-	if (check_schema(v, path, schema, rules, &n) != 0)
-		return;
+		vf_problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
 	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
+	if (check_schema(v, path, stem, schema, rules, &n) != 0)
+		return;
 	for (size_t i = 0; i < *ntables; i++)
 		if (strcmp(tables[i].name, stem) == 0)
 			t = &tables[i];
@@ -618,7 +605,7 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 		snprintf(t->name, sizeof(t->name), "%s", stem);
 	}
 	if (t == NULL || (json ? t->have_json : t->have_csv)) {
-		problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
+		vf_problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
 		return;
 	}
 	if (json ? read_json(v, path, cJSON_GetObjectItemCaseSensitive(schema, "fields"), &t->json)
@@ -635,19 +622,19 @@ static void check_same(struct verify *v, const struct table_forms *t)
 	if (!t->have_csv || !t->have_json)
 		return;
 	if (t->csv.nrows != t->json.nrows || t->csv.ncols != t->json.ncols) {
-		problem(v, "%s.json: %zu rows, %s.csv has %zu", t->name, t->json.nrows, t->name, t->csv.nrows);
+		vf_problem(v, "%s.json: %zu rows, %s.csv has %zu", t->name, t->json.nrows, t->name, t->csv.nrows);
 		return;
 	}
 	for (size_t r = 1; r <= t->csv.nrows; r++)
 		for (size_t c = 0; c < t->csv.ncols; c++)
-			if (strcmp(cell(&t->csv, r, c), cell(&t->json, r, c)) != 0) {
-				problem(v, "%s.json: row %zu: %s is '%s', %s.csv has '%s'", t->name, r, cell(&t->csv, 0, c),
-				        cell(&t->json, r, c), t->name, cell(&t->csv, r, c));
+			if (strcmp(vf_cell(&t->csv, r, c), vf_cell(&t->json, r, c)) != 0) {
+				vf_problem(v, "%s.json: row %zu: %s is '%s', %s.csv has '%s'", t->name, r, vf_cell(&t->csv, 0, c),
+				        vf_cell(&t->json, r, c), t->name, vf_cell(&t->csv, r, c));
 				return;
 			}
 }
 
-static const struct table_forms *find_table(const struct table_forms *t, size_t n, const char *name)
+const struct table_forms *vf_find_table(const struct table_forms *t, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(t[i].name, name) == 0 && t[i].have_csv)
@@ -655,10 +642,10 @@ static const struct table_forms *find_table(const struct table_forms *t, size_t 
 	return NULL;
 }
 
-static size_t column(const struct grid *g, const char *name)
+size_t vf_column(const struct grid *g, const char *name)
 {
 	for (size_t c = 0; c < g->ncols; c++)
-		if (strcmp(cell(g, 0, c), name) == 0)
+		if (strcmp(vf_cell(g, 0, c), name) == 0)
 			return c;
 	return SIZE_MAX;
 }
@@ -667,35 +654,35 @@ static size_t column(const struct grid *g, const char *name)
  * when that sum is below k): nothing suppressed hides in the difference. */
 static void check_route_totals(struct verify *v, const struct table_forms *tables, size_t n)
 {
-	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
-	const struct table_forms *day = find_table(tables, n, "ridership_route_day");
+	const struct table_forms *rsh = vf_find_table(tables, n, "ridership_route_stop_hour");
+	const struct table_forms *day = vf_find_table(tables, n, "ridership_route_day");
 	size_t rr, ra, dr, da, dd;
 
 	if (rsh == NULL || day == NULL)
 		return;
-	rr = column(&rsh->csv, "route_id");
-	ra = column(&rsh->csv, "accepted");
-	dr = column(&day->csv, "route_id");
-	da = column(&day->csv, "accepted");
-	dd = column(&day->csv, "riders");
+	rr = vf_column(&rsh->csv, "route_id");
+	ra = vf_column(&rsh->csv, "accepted");
+	dr = vf_column(&day->csv, "route_id");
+	da = vf_column(&day->csv, "accepted");
+	dd = vf_column(&day->csv, "riders");
 	if (rr == SIZE_MAX || ra == SIZE_MAX || dr == SIZE_MAX || da == SIZE_MAX)
 		return;
 	for (size_t d = 1; d <= day->csv.nrows; d++) {
-		const char *route = cell(&day->csv, d, dr), *total = cell(&day->csv, d, da);
+		const char *route = vf_cell(&day->csv, d, dr), *total = vf_cell(&day->csv, d, da);
 		uint64_t sum = 0;
 
 		for (size_t r = 1; r <= rsh->csv.nrows; r++)
-			if (strcmp(cell(&rsh->csv, r, rr), route) == 0)
-				sum += strtoull(cell(&rsh->csv, r, ra), NULL, 10);
+			if (strcmp(vf_cell(&rsh->csv, r, rr), route) == 0)
+				sum += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
 		if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
-			problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
+			vf_problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
 			           "(%" PRIu64 "): a suppressed cell could be recovered",
 			        route, total[0] ? total : "(suppressed)", sum);
-		if (dd != SIZE_MAX && cell(&day->csv, d, dd)[0] != '\0' &&
-		    (total[0] == '\0' || strtoull(cell(&day->csv, d, dd), NULL, 10) > strtoull(total, NULL, 10)))
-			problem(v, "ridership_route_day.csv: route %s: %s riders beside %s accepted taps would bound the "
+		if (dd != SIZE_MAX && vf_cell(&day->csv, d, dd)[0] != '\0' &&
+		    (total[0] == '\0' || strtoull(vf_cell(&day->csv, d, dd), NULL, 10) > strtoull(total, NULL, 10)))
+			vf_problem(v, "ridership_route_day.csv: route %s: %s riders beside %s accepted taps would bound the "
 			           "suppressed cells",
-			        route, cell(&day->csv, d, dd), total[0] ? total : "no published");
+			        route, vf_cell(&day->csv, d, dd), total[0] ? total : "no published");
 	}
 }
 
@@ -708,22 +695,22 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
  * checked. */
 static void check_fare_suppression(struct verify *v, const struct table_forms *tables, size_t n)
 {
-	const struct table_forms *rsh = find_table(tables, n, "ridership_route_stop_hour");
-	const struct table_forms *fare = find_table(tables, n, "ridership_fare_day");
+	const struct table_forms *rsh = vf_find_table(tables, n, "ridership_route_stop_hour");
+	const struct table_forms *fare = vf_find_table(tables, n, "ridership_fare_day");
 	uint64_t cells = 0, fares = 0;
 	size_t ra, fp, fa, hidden = 0, first = 0;
 
 	if (rsh == NULL || fare == NULL)
 		return;
-	ra = column(&rsh->csv, "accepted");
-	fp = column(&fare->csv, "fare_product");
-	fa = column(&fare->csv, "accepted");
+	ra = vf_column(&rsh->csv, "accepted");
+	fp = vf_column(&fare->csv, "fare_product");
+	fa = vf_column(&fare->csv, "accepted");
 	if (ra == SIZE_MAX || fp == SIZE_MAX || fa == SIZE_MAX)
 		return;
 	for (size_t r = 1; r <= rsh->csv.nrows; r++)
-		cells += strtoull(cell(&rsh->csv, r, ra), NULL, 10);
+		cells += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
 	for (size_t r = 1; r <= fare->csv.nrows; r++) {
-		const char *text = cell(&fare->csv, r, fa);
+		const char *text = vf_cell(&fare->csv, r, fa);
 
 		if (text[0] != '\0') {
 			fares += strtoull(text, NULL, 10);
@@ -732,23 +719,23 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 		}
 	}
 	if (hidden == 1) {
-		problem(v, "ridership_fare_day.csv: fare product %s is the only suppressed one: the day's published "
+		vf_problem(v, "ridership_fare_day.csv: fare product %s is the only suppressed one: the day's published "
 		           "cells minus the published fares would recover it",
-		        cell(&fare->csv, first, fp));
+		        vf_cell(&fare->csv, first, fp));
 		return;
 	}
 	if (v->noisy)
 		return;
 	if (fares > cells)
-		problem(v, "ridership_fare_day.csv: the published fares (%" PRIu64 ") are more than the day's published "
+		vf_problem(v, "ridership_fare_day.csv: the published fares (%" PRIu64 ") are more than the day's published "
 		           "cells (%" PRIu64 ")",
 		        fares, cells);
 	else if (hidden == 0 && fares != cells)
-		problem(v, "ridership_fare_day.csv: no fare is suppressed, yet the fares (%" PRIu64 ") are not the "
+		vf_problem(v, "ridership_fare_day.csv: no fare is suppressed, yet the fares (%" PRIu64 ") are not the "
 		           "day's published cells (%" PRIu64 ")",
 		        fares, cells);
 	else if (hidden > 1 && cells - fares < v->k)
-		problem(v, "ridership_fare_day.csv: the suppressed fares hold %" PRIu64 " taps (the day's published "
+		vf_problem(v, "ridership_fare_day.csv: the suppressed fares hold %" PRIu64 " taps (the day's published "
 		           "cells minus the published fares), below k %" PRIu64,
 		        cells - fares, v->k);
 }
@@ -761,21 +748,21 @@ static void check_manifest(struct verify *v)
 	cJSON *doc, *res, *k;
 
 	if (buf == NULL) {
-		problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
+		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
 		return;
 	}
 	doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	memset(tables, 0, sizeof(tables));
 	if (doc == NULL) {
-		problem(v, OD_MANIFEST ": not JSON");
+		vf_problem(v, OD_MANIFEST ": not JSON");
 		return;
 	}
 	k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	                                             cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
 	                                     "k");
 	if (!cJSON_IsNumber(k) || k->valuedouble < 1) {
-		problem(v, OD_MANIFEST ": no komposter.disclosure.k (the suppression threshold)");
+		vf_problem(v, OD_MANIFEST ": no komposter.disclosure.k (the suppression threshold)");
 		goto out;
 	}
 	v->k = (uint64_t)k->valuedouble;
@@ -784,7 +771,7 @@ static void check_manifest(struct verify *v)
 	        "epsilon"));
 	res = cJSON_GetObjectItemCaseSensitive(doc, "resources");
 	if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) == 0) {
-		problem(v, OD_MANIFEST ": no resources");
+		vf_problem(v, OD_MANIFEST ": no resources");
 		goto out;
 	}
 	cJSON_ArrayForEach(k, res)
@@ -793,6 +780,7 @@ static void check_manifest(struct verify *v)
 		check_same(v, &tables[i]);
 	check_route_totals(v, tables, ntables);
 	check_fare_suppression(v, tables, ntables);
+	vf_check_derived(v, tables, ntables);
 out:
 	for (size_t i = 0; i < ntables; i++) {
 		grid_free(&tables[i].csv);
@@ -807,7 +795,7 @@ size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const u
 	struct verify v = { .dir = dir, .problem = report, .ctx = ctx };
 
 	if (sodium_init() < 0) {
-		problem(&v, "libsodium failed to start");
+		vf_problem(&v, "libsodium failed to start");
 		return v.problems;
 	}
 	check_sums(&v);

@@ -8,9 +8,9 @@
  *    its key id is id (a minisign public key file's; NULL: ours, derived
  *    from pk);
  *  - datapackage.json: every resource's file exists and has its "hash";
- *    every field of every schema is an open-data field of its type (no
- *    other column, so no pseudonym, token or device id), and every count
- *    field has "minimum" at least the manifest's k;
+ *    every field of every schema is an open-data field of its table and
+ *    type (no other column, so no pseudonym, token or device id), and
+ *    every count field has "minimum" at least the manifest's k;
  *  - every CSV (read with libcsv) and JSON file: the header is the schema's
  *    fields, each cell has the field's type, key cells are present and
  *    primary keys unique (a row is a cell of an aggregate, never a record),
@@ -21,8 +21,15 @@
  *  - the fare table: not exactly one fare suppressed; without noise the
  *    published cells minus the published fares are 0 when none is
  *    suppressed and at least k when some are.
- * Not checked: validation_rate's own rules (route-level accepted taps, the
- * stop-level sums, rates) beyond the "no count below k" of every table.
+ *  - what is derived from the published route × stop × hour cells:
+ *    ridership.txt's total_boardings are those cells, station_activities'
+ *    counts and validation_rate's stop-level accepted their sums by stop
+ *    and hour, ridership_day's accepted their sum (a sum below k empty);
+ *    the day's riders not above its accepted nor 1..k-1 above a route's
+ *    riders; a route-level accepted never beside a suppressed cell of its
+ *    route and hour (and, without noise, the other vehicles' taps none or
+ *    at least k); the standard files and ridership_day are present.
+ * Not checked: a rate against its row's counts; GTFS ids against a feed.
  * Messages name the file, and the row and field where there is one.
  */
 #ifndef OD_VERIFY_H

@@ -120,3 +120,8 @@ uint32_t st_date_of_days(int64_t days)
 {
 	return date_of(civil_from_days(days));
 }
+
+uint32_t st_date_add(uint32_t date, int64_t days)
+{
+	return st_date_of_days(st_date_days(date) + days);
+}

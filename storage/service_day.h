@@ -35,6 +35,8 @@ void st_date_format(uint32_t date, char out[11]);
 int64_t st_date_days(uint32_t date);
 /* The yyyymmdd date `days` days after 1970-01-01 (st_date_days inverted). */
 uint32_t st_date_of_days(int64_t days);
+/* The yyyymmdd date days after (before, when negative) a valid date. */
+uint32_t st_date_add(uint32_t date, int64_t days);
 
 /* The first service date of the epoch containing `date`. */
 uint32_t st_epoch_start(uint32_t date, int epoch_period);

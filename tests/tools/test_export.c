@@ -413,13 +413,15 @@ Test(export, no_published_count_anywhere_is_below_k)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *text = slurp_file(pkg, files[i], NULL), *save = NULL, *line;
 
-		int count_col[8] = { 0 }, ncols = 0;
+		int count_col[16] = { 0 }, ncols = 0;
 		char *cell, *cell_save = NULL;
 
 		cr_assert(strncmp(text, "service_date,", 13) == 0, "%s: %s", files[i], text);
 		line = strtok_r(text, "\r\n", &save); /* header */
-		for (cell = strtok_r(line, ",", &cell_save); cell != NULL; cell = strtok_r(NULL, ",", &cell_save))
+		for (cell = strtok_r(line, ",", &cell_save); cell != NULL; cell = strtok_r(NULL, ",", &cell_save)) {
+			cr_assert_lt(ncols, 16);
 			count_col[ncols++] = strcmp(cell, "accepted") == 0 || strcmp(cell, "riders") == 0;
+		}
 		while ((line = strtok_r(NULL, "\r\n", &save)) != NULL) {
 			const char *at = line;
 
@@ -583,13 +585,13 @@ Test(export, verify_names_a_suppressed_cell_made_public)
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
 	text = slurp_file(bad, "ridership_route_stop_hour.csv", &len);
-	cell = strstr(text, ",112,9,\r\n");
+	cell = strstr(text, ",112,,,9,\r\n");
 	cr_assert_not_null(cell, "%s", text);
 	text = realloc(text, len + 2);
 	cr_assert_not_null(text);
-	cell = strstr(text, ",112,9,\r\n");
-	memmove(cell + 8, cell + 7, strlen(cell + 7) + 1);
-	cell[7] = '3';
+	cell = strstr(text, ",112,,,9,\r\n");
+	memmove(cell + 10, cell + 9, strlen(cell + 9) + 1);
+	cell[9] = '3';
 	write_file(bad, "ridership_route_stop_hour.csv", text, len + 1);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
@@ -1012,4 +1014,40 @@ Test(export, verify_of_a_missing_folder_is_one_line)
 	cr_expect_eq(r.status, 1);
 	cr_expect_str_eq(r.err, "komposter: verify: /nonexistent/package: No such file or directory\n");
 	tools_run_free(&r);
+}
+
+/* Inserts ins at the end of the first at in folder/name. */
+static void insert_after(const char *folder, const char *name, const char *at, const char *ins)
+{
+	size_t len;
+	char *text = slurp_file(folder, name, &len), *p = strstr(text, at), *out;
+
+	cr_assert_not_null(p, "%s lacks %s:\n%s", name, at, text);
+	p += strlen(at);
+	cr_assert_gt(asprintf(&out, "%.*s%s%s", (int)(p - text), text, ins, p), 0);
+	write_file(folder, name, out, strlen(out));
+	free(out);
+	free(text);
+}
+
+/* The cross-checks of validation_rate against the published cells; the
+ * hashes no longer match either (not resealed), but each rule is named
+ * on its own line. */
+Test(export_cameras, verify_names_rate_taps_that_are_not_the_published_cells)
+{
+	char bad[160], *err;
+
+	export_to(pkg, NULL);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	copy_package(bad);
+	/* Stop 110 hour 7: 310 instead of the published cells' 30. */
+	insert_after(bad, "validation_rate.csv", ",stop,110,,,7,nvr,12,,3", "1");
+	/* Route 10 hour 9: taps published beside the suppressed cell C. */
+	insert_after(bad, "validation_rate.csv", ",route,10,,,9,signed,20,,", "12");
+	cr_expect_eq(verify(bad, &err), 1);
+	cr_expect(strstr(err, "validation_rate.csv: row 4: stop 110 hour 7: accepted '310' is not the sum of the "
+	                      "published cells at that stop and hour ('30')") != NULL,
+	          "%s", err);
+	cr_expect(strstr(err, "route 10 hour 9: accepted 12 is published beside a suppressed cell") != NULL, "%s", err);
+	free(err);
 }
