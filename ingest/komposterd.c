@@ -68,6 +68,7 @@ static const char usage[] =
 	"them, stores each exactly once in LMDB and answers every device with a\n"
 	"signed ACK after the commit. Counts passengers from Frigate's camera events\n"
 	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"Publishes each closed service date's open-data package ([open_data]).\n"
 	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
 	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
