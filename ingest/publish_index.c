@@ -191,6 +191,20 @@ static int scan_date(const char *dir, uint32_t date, struct kp_published_list *o
 	return rc;
 }
 
+static int by_date_version(const void *a, const void *b);
+
+int kp_published_add(const char *dir, uint32_t date, uint32_t version, struct kp_published_list *l,
+                     char err[KP_PUBLISH_ERR_SIZE])
+{
+	struct kp_published p = { .date = date, .version = version };
+
+	if (read_package(dir, &p, err) != 0 || push(l, &p, err) != 0)
+		return -1;
+	if (l->n > 1 && by_date_version(&l->v[l->n - 2], &l->v[l->n - 1]) > 0)
+		qsort(l->v, l->n, sizeof(l->v[0]), by_date_version);
+	return 0;
+}
+
 static int by_date_version(const void *a, const void *b)
 {
 	const struct kp_published *x = a, *y = b;

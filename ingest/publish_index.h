@@ -35,6 +35,10 @@ struct kp_published_list {
  * whatever the result. */
 int kp_published_scan(const char *dir, struct kp_published_list *out, char err[KP_PUBLISH_ERR_SIZE]);
 void kp_published_free(struct kp_published_list *l);
+/* Reads the package dir/DATE/vN and appends it to l (kept in order when
+ * it comes after every package l holds). 0, or -1 with one line in err. */
+int kp_published_add(const char *dir, uint32_t date, uint32_t version, struct kp_published_list *l,
+                     char err[KP_PUBLISH_ERR_SIZE]);
 
 /* The highest version of date, 0 when none. */
 uint32_t kp_published_last_version(const struct kp_published_list *l, uint32_t date);

@@ -325,12 +325,6 @@ static int scan_window(const struct kp_publish *p, int64_t now_ms, uint32_t *clo
 	return 0;
 }
 
-static int rescan(const struct kp_publish *p, struct kp_published_list *done, char *err)
-{
-	kp_published_free(done);
-	return kp_published_scan(p->dir, done, err);
-}
-
 static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32_t recheck,
                          struct kp_published_list *done, int64_t now_ms, char *err)
 {
@@ -348,7 +342,8 @@ static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32
 		if (rc == 0)
 			continue;
 		published++;
-		if (rescan(p, done, err) != 0 || kp_published_write_index(p->dir, done, err) != 0)
+		if (kp_published_add(p->dir, date, kp_published_last_version(done, date) + 1, done, err) != 0 ||
+		    kp_published_write_index(p->dir, done, err) != 0)
 			return -1;
 	}
 	return published;
