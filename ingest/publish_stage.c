@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ struct kp_publish {
 	 * read again only the dates late taps can still change. */
 	uint32_t looked_before;
 	int index_written;
+	atomic_int stopping; /* set by kp_publish_stage_join: end the round between two dates */
 };
 
 struct dates {
@@ -330,7 +332,7 @@ static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32
 {
 	int published = 0;
 
-	for (size_t i = 0; i < dates->n; i++) {
+	for (size_t i = 0; i < dates->n && !atomic_load(&p->stopping); i++) {
 		uint32_t date = dates->v[i];
 		int rc;
 
@@ -368,7 +370,7 @@ static int round_checked(struct kp_publish *p, int64_t now_ms, char *err)
 	if (closed == 0 || dates_with_taps(p, from, closed - 1, &dates, err) != 0)
 		goto out;
 	rc = publish_dates(p, &dates, recheck, &done, now_ms, err);
-	if (rc >= 0 && closed > p->looked_before)
+	if (rc >= 0 && !atomic_load(&p->stopping) && closed > p->looked_before)
 		p->looked_before = closed;
 out:
 	free(dates.v);
@@ -478,6 +480,7 @@ void kp_publish_stage_join(struct kp_publish_stage *s)
 {
 	if (s == NULL)
 		return;
+	atomic_store(&s->p->stopping, 1);
 	pthread_mutex_lock(&s->mu);
 	s->stopping = 1;
 	pthread_cond_signal(&s->cv);

@@ -81,7 +81,8 @@ void kp_publish_close(struct kp_publish *p);
 /* The thread: a round at once, then one every interval_ms on the wall
  * clock. 0, or -1 (no thread, or kp_publish_open failed). */
 int kp_publish_stage_start(const struct kp_publish_ctx *ctx, struct kp_publish_stage **out);
-/* Stops the thread (a round under way finishes first), frees the stage.
+/* Stops the thread (a round under way ends after the date it is
+ * publishing; the others wait for the next start), frees the stage.
  * NULL is ignored. */
 void kp_publish_stage_join(struct kp_publish_stage *s);
 
