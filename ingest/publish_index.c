@@ -100,8 +100,18 @@ static int read_all(const char *path, char **buf, size_t *len, char err[KP_PUBLI
 		return fail(err, "%s: cannot read it", path);
 	}
 	fclose(f);
+	(*buf)[size] = '\0';
 	*len = (size_t)size;
 	return 0;
+}
+
+int kp_published_read_manifest(const char *dir, uint32_t date, uint32_t version, char **buf, size_t *len,
+                               char err[KP_PUBLISH_ERR_SIZE])
+{
+	char path[PATH_SIZE];
+
+	say(path, sizeof(path), "%s/%08u/v%u/" OD_MANIFEST, dir, (unsigned)date, (unsigned)version);
+	return read_all(path, buf, len, err);
 }
 
 /* "created" only when it looks like one (it goes into HTML unescaped). */
@@ -127,20 +137,19 @@ static void copy_previous(const cJSON *doc, char out[KP_SHA256_HEX_SIZE])
 
 static int read_package(const char *dir, struct kp_published *p, char err[KP_PUBLISH_ERR_SIZE])
 {
-	char path[PATH_SIZE], *buf = NULL;
 	unsigned char digest[crypto_hash_sha256_BYTES];
+	char *buf = NULL;
 	size_t len = 0;
 	cJSON *doc;
 
-	say(path, sizeof(path), "%s/%08u/v%u/" OD_MANIFEST, dir, (unsigned)p->date, (unsigned)p->version);
-	if (read_all(path, &buf, &len, err) != 0)
+	if (kp_published_read_manifest(dir, p->date, p->version, &buf, &len, err) != 0)
 		return -1;
 	crypto_hash_sha256(digest, (const unsigned char *)buf, len);
 	sodium_bin2hex(p->sha256, sizeof(p->sha256), digest, sizeof(digest));
 	doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	if (doc == NULL)
-		return fail(err, "%s: not JSON", path);
+		return fail(err, "%s/%08u/v%u/" OD_MANIFEST ": not JSON", dir, (unsigned)p->date, (unsigned)p->version);
 	copy_created(doc, p->created);
 	copy_previous(doc, p->previous);
 	cJSON_Delete(doc);

@@ -40,6 +40,11 @@ void kp_published_free(struct kp_published_list *l);
 int kp_published_add(const char *dir, uint32_t date, uint32_t version, struct kp_published_list *l,
                      char err[KP_PUBLISH_ERR_SIZE]);
 
+/* The bytes of dir/DATE/vN/datapackage.json in *buf (malloc'd, *len
+ * bytes, NUL after them). 0, or -1 with one line in err. */
+int kp_published_read_manifest(const char *dir, uint32_t date, uint32_t version, char **buf, size_t *len,
+                               char err[KP_PUBLISH_ERR_SIZE]);
+
 /* The highest version of date, 0 when none. */
 uint32_t kp_published_last_version(const struct kp_published_list *l, uint32_t date);
 /* The chain's tip: the package whose manifest no other package names as

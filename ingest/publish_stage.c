@@ -172,8 +172,12 @@ static int remove_tmp(const char *path, char *err)
 	DIR *d = opendir(path);
 	struct dirent *e;
 
-	if (d == NULL)
-		return errno == ENOENT ? 0 : (say(err, KP_PUBLISH_ERR_SIZE, "%s: %s", path, strerror(errno)), -1);
+	if (d == NULL && errno == ENOENT)
+		return 0;
+	if (d == NULL) {
+		say(err, KP_PUBLISH_ERR_SIZE, "%s: %s", path, strerror(errno));
+		return -1;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -246,37 +250,16 @@ static int write_version(struct kp_publish *p, const struct od_tables *t, uint32
 /* 1 when vN's data files differ from what t would publish. */
 static int changed_since(const struct kp_publish *p, const struct od_tables *t, uint32_t version, char *err)
 {
-	char path[PATH_SIZE], now_fp[OD_FINGERPRINT_HEX_SIZE], then_fp[OD_FINGERPRINT_HEX_SIZE], *buf = NULL;
+	char now_fp[OD_FINGERPRINT_HEX_SIZE], then_fp[OD_FINGERPRINT_HEX_SIZE], why[OD_ERR_SIZE], *buf = NULL;
 	size_t len = 0;
-	FILE *f;
 	int rc;
 
-	say(path, sizeof(path), "%s/%08u/v%u/" OD_MANIFEST, p->dir, (unsigned)t->service_date, (unsigned)version);
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		say(err, KP_PUBLISH_ERR_SIZE, "%s: %s", path, strerror(errno));
+	if (kp_published_read_manifest(p->dir, t->service_date, version, &buf, &len, err) != 0)
 		return -1;
-	}
-	FILE *mem = open_memstream(&buf, &len);
-	char chunk[8192];
-	size_t n;
-
-	rc = mem == NULL ? -1 : 0;
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = fwrite(chunk, 1, n, mem) == n ? 0 : -1;
-	if (ferror(f))
-		rc = -1;
-	fclose(f);
-	if ((mem != NULL && fclose(mem) != 0) || rc != 0) {
-		free(buf);
-		say(err, KP_PUBLISH_ERR_SIZE, "%s: cannot read it", path);
-		return -1;
-	}
-	char why[OD_ERR_SIZE];
 	rc = od_manifest_fingerprint(buf, len, then_fp, why) == 0 && od_tables_fingerprint(t, now_fp, why) == 0 ? 0 : -1;
 	free(buf);
 	if (rc != 0) {
-		say(err, KP_PUBLISH_ERR_SIZE, "%s: %s", path, why);
+		say(err, KP_PUBLISH_ERR_SIZE, "%08u v%u: %s", (unsigned)t->service_date, (unsigned)version, why);
 		return -1;
 	}
 	return strcmp(now_fp, then_fp) != 0;
