@@ -77,6 +77,10 @@ static const struct key_def keys[] = {
 	INT("frigate", "position_max_age_s", frigate_position_max_age_s, 1, 86400),
 	INT("open_data", "k", open_data_k, 2, 1000000),
 	{ "open_data", "epsilon", K_EPSILON, offsetof(struct kp_config, open_data_epsilon), 0, 0, 0 },
+	{ "open_data", "publish", K_BOOL, offsetof(struct kp_config, open_data_publish), 0, 0, 0 },
+	INT("open_data", "publish_grace_s", open_data_publish_grace_s, 0, 30 * 86400),
+	INT("open_data", "publish_interval_s", open_data_publish_interval_s, 1, 3600),
+	STR("open_data", "publish_dir", open_data_publish_dir),
 };
 
 void kp_config_default(struct kp_config *cfg)
@@ -119,6 +123,10 @@ void kp_config_default(struct kp_config *cfg)
 	cfg->frigate_position_max_age_s = 600;
 	cfg->open_data_k = 10;
 	cfg->open_data_epsilon = 0; /* off: no noise */
+	cfg->open_data_publish = 1;
+	/* A day: offline validators upload their taps when they come back. */
+	cfg->open_data_publish_grace_s = 86400;
+	cfg->open_data_publish_interval_s = 60;
 }
 
 #define DETAIL_SIZE 160
@@ -435,6 +443,12 @@ int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 		snprintf(err, KP_CONFIG_ERR_SIZE, "[storage] timezone: %s", why);
 		return -1;
 	}
+	char dir[KP_CONFIG_STR_SIZE];
+
+	if (kp_config_publish_dir(cfg, dir, sizeof(dir)) != 0) {
+		snprintf(err, KP_CONFIG_ERR_SIZE, "[open_data] publish_dir: [storage] path + \"/open\" is too long");
+		return -1;
+	}
 	return 0;
 }
 
@@ -538,4 +552,12 @@ void kp_config_storage_options(const struct kp_config *cfg, struct st_options *o
 	opts->timezone = cfg->timezone;
 	opts->service_day_start_hour = cfg->service_day_start_hour;
 	opts->epoch_period = cfg->pseudonym_epoch;
+}
+
+int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size)
+{
+	int n = cfg->open_data_publish_dir[0] != '\0' ? snprintf(out, size, "%s", cfg->open_data_publish_dir)
+	                                               : snprintf(out, size, "%s/open", cfg->storage_path);
+
+	return n >= 0 && (size_t)n < size ? 0 : -1;
 }

@@ -20,7 +20,10 @@
  *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
  *              counted_max, group_max_events, group_max_wait_ms, position_max_age_s
  *   [open_data] k (suppression threshold, 2..1000000, default 10),
- *              epsilon (off, or 0.01..10: geometric noise on published counts)
+ *              epsilon (off, or 0.01..10: geometric noise on published counts),
+ *              publish (true|false), publish_grace_s (0..2592000, default
+ *              86400), publish_interval_s (1..3600, default 60),
+ *              publish_dir (default: [storage] path + "/open")
  */
 #ifndef KP_CONFIG_H
 #define KP_CONFIG_H
@@ -75,6 +78,10 @@ struct kp_config {
 	/* [open_data] */
 	int open_data_k;          /* counts below k are suppressed in open data */
 	double open_data_epsilon; /* ε of the geometric noise; 0: off */
+	int open_data_publish;         /* 0 or 1: komposterd publishes closed dates */
+	int open_data_publish_grace_s; /* wait for late taps after a date ends */
+	int open_data_publish_interval_s; /* between two looks for dates to publish */
+	char open_data_publish_dir[KP_CONFIG_STR_SIZE]; /* "": [storage] path + "/open" */
 };
 
 void kp_config_default(struct kp_config *cfg);
@@ -92,6 +99,9 @@ int kp_config_parse_string(const char *text, struct kp_config *cfg, char err[KP_
 int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE]);
 /* "IPV4-ADDRESS:PORT", the form of [http] listen. Returns 0 or -1. */
 int kp_listen_parse(const char *text, struct sockaddr_in *sa);
+/* The folder komposterd publishes open data into: publish_dir, or
+ * [storage] path + "/open" when it is empty. 0, or -1 when too long. */
+int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size);
 /* The storage options the config describes (strings borrowed from cfg). */
 void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts);
 

@@ -13,11 +13,14 @@
  * Requests may be pipelined: the parser stops at the end of one request and
  * says how many of the bytes fed were its own (used); the rest begin the
  * next request, parsed after this one is answered.
- * Routes: GET|HEAD /healthz, /readyz, /metrics, and the API under /v1/
- * (api.h); anything else 404 (JSON), another method 405, a parse error 400.
+ * Routes: GET|HEAD /healthz, /readyz, /metrics, the record-level exports
+ * under /v1/export/ (export_api.h), the rest of the API under /v1/ (api.h),
+ * the published open data under /open/ (open_http.h); anything else 404
+ * (JSON), another method 405, a parse error 400.
  * The health and metrics answers read atomics only (the metrics and the
  * health flags); the API reads in short LMDB read transactions, which never
- * wait on the writer. So an answer never waits on a stage.
+ * wait on the writer; /open/ reads files. So an answer never waits on a
+ * stage.
  */
 #ifndef KP_HTTP_H
 #define KP_HTTP_H
@@ -71,6 +74,7 @@ struct kp_http_ctx {
 	struct kp_metrics *m;     /* rendered for /metrics; http_requests counted */
 	struct kp_health *health; /* /readyz */
 	struct st_db *db;         /* /v1/ (api.h): short read transactions; NULL: 503 */
+	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
 };
 
 void kp_http_request_init(struct kp_http_request *req);

@@ -34,6 +34,7 @@
 #include "ingest/intake_mqtt.h"
 #include "ingest/loop.h"
 #include "ingest/metrics.h"
+#include "ingest/publish_stage.h"
 #include "ingest/publisher.h"
 #include "ingest/replies.h"
 #include "ingest/ring.h"
@@ -56,6 +57,8 @@ struct kp_daemon {
 	struct kp_publisher *publisher;
 	struct kp_writer *writer;
 	struct kp_frigate_stage *frigate_stage;
+	struct kp_publish_stage *publish_stage; /* open data; reads the database only */
+	char publish_dir[KP_CONFIG_STR_SIZE];
 };
 
 static const char usage[] =
@@ -65,6 +68,7 @@ static const char usage[] =
 	"them, stores each exactly once in LMDB and answers every device with a\n"
 	"signed ACK after the commit. Counts passengers from Frigate's camera events\n"
 	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"Publishes each closed service date's open-data package ([open_data]).\n"
 	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
 	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
@@ -124,6 +128,10 @@ static int load(struct kp_daemon *d, const struct args *a)
 	}
 	if (kp_keyfile_read_secret(d->cfg.server_key, d->server_sk, err) != 0) {
 		fprintf(stderr, "komposterd: server key: %s\n", err);
+		return -1;
+	}
+	if (kp_config_publish_dir(&d->cfg, d->publish_dir, sizeof(d->publish_dir)) != 0) {
+		fprintf(stderr, "komposterd: [open_data] publish_dir is too long\n");
 		return -1;
 	}
 	return 0;
@@ -253,7 +261,7 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.idle_timeout_ms = d->cfg.http_idle_timeout_ms,
 			.max_requests = d->cfg.http_max_requests_per_connection,
 		},
-		.http = { .m = &d->metrics, .health = &d->health, .db = d->db },
+		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir },
 	};
 }
 
@@ -264,6 +272,24 @@ static struct kp_publisher_ctx publisher_ctx(struct kp_daemon *d)
 		.server_sk = d->server_sk,
 		.max_inflight = d->cfg.mqtt_max_inflight,
 		.replies = &d->replies,
+		.m = &d->metrics,
+	};
+}
+
+static struct kp_publish_ctx publish_ctx(struct kp_daemon *d)
+{
+	return (struct kp_publish_ctx){
+		.cfg = {
+			.dir = d->publish_dir,
+			.enabled = d->cfg.open_data_publish,
+			.grace_ms = (int64_t)d->cfg.open_data_publish_grace_s * 1000,
+			.recheck_days = d->cfg.accept_past_days,
+			.interval_ms = d->cfg.open_data_publish_interval_s * 1000,
+			.k = (uint64_t)d->cfg.open_data_k,
+			.epsilon = d->cfg.open_data_epsilon,
+		},
+		.db = d->db,
+		.server_sk = d->server_sk,
 		.m = &d->metrics,
 	};
 }
@@ -287,6 +313,11 @@ static int run(struct kp_daemon *d)
 		fprintf(stderr, "komposterd: cannot start the writer, publisher or Frigate thread\n");
 		goto drain;
 	}
+	struct kp_publish_ctx publish = publish_ctx(d);
+	if (d->cfg.open_data_publish && kp_publish_stage_start(&publish, &d->publish_stage) != 0) {
+		fprintf(stderr, "komposterd: cannot start the open-data publisher\n");
+		goto drain;
+	}
 	struct kp_verify_ctx verify = verify_ctx(d);
 	if (kp_verify_start(&verify, workers_wanted(&d->cfg), &pool) != 0 || kp_intake_start(d->mqtt) != 0)
 		goto drain;
@@ -297,6 +328,7 @@ static int run(struct kp_daemon *d)
 	struct kp_loop_ctx loop = loop_ctx(d);
 	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:
+	kp_publish_stage_join(d->publish_stage);
 	kp_intake_stop_taking(d->mqtt);
 	kp_ring_close(&d->intake);
 	if (pool)

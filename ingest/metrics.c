@@ -183,6 +183,10 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));
 	frigate(f, m);
+	counter(f, "komposter_open_data_published_total", "Open-data packages published (each date's each version).",
+	        LOAD(m->open_data_published));
+	counter(f, "komposter_open_data_publish_errors_total", "Open-data publications that failed (retried next round).",
+	        LOAD(m->open_data_publish_errors));
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
 

@@ -334,3 +334,42 @@ Test(config, an_http_keepalive_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[http]\nmax_requests_per_connection = 1000001\n", ":2:",
 	                       "max_requests_per_connection");
 }
+
+Test(config, publishing_defaults_to_on_after_a_day_of_grace_under_the_database)
+{
+	struct kp_config c;
+	char dir[KP_CONFIG_STR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.open_data_publish, 1);
+	cr_expect_eq(c.open_data_publish_grace_s, 86400);
+	cr_expect_eq(c.open_data_publish_interval_s, 60);
+	cr_assert_eq(kp_config_publish_dir(&c, dir, sizeof(dir)), 0);
+	cr_expect_str_eq(dir, "./data/open");
+}
+
+Test(config, publishing_keys_are_read)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE], dir[KP_CONFIG_STR_SIZE];
+
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[open_data]\npublish = false\npublish_grace_s = 0\n"
+	                                    "publish_interval_s = 1\npublish_dir = /srv/open\n",
+	                                    &c, err),
+	             0, "%s", err);
+	cr_expect_eq(c.open_data_publish, 0);
+	cr_expect_eq(c.open_data_publish_grace_s, 0);
+	cr_expect_eq(c.open_data_publish_interval_s, 1);
+	cr_assert_eq(kp_config_publish_dir(&c, dir, sizeof(dir)), 0);
+	cr_expect_str_eq(dir, "/srv/open");
+}
+
+Test(config, a_publishing_value_out_of_range_is_an_error_naming_the_line)
+{
+	expect_refused_on_line("[open_data]\npublish = maybe\n", ":2:", "publish");
+	expect_refused_on_line("[open_data]\npublish_grace_s = -1\n", ":2:", "publish_grace_s");
+	expect_refused_on_line("[open_data]\npublish_grace_s = 2592001\n", ":2:", "publish_grace_s");
+	expect_refused_on_line("[open_data]\npublish_interval_s = 0\n", ":2:", "publish_interval_s");
+	expect_refused_on_line("[open_data]\npublish_interval_s = 3601\n", ":2:", "publish_interval_s");
+}

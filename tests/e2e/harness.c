@@ -442,6 +442,8 @@ int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const c
 	apply_extra(f, "http", extra);
 	fprintf(f, "[frigate]\n");
 	apply_extra(f, "frigate", extra);
+	fprintf(f, "[open_data]\n");
+	apply_extra(f, "open_data", extra);
 	if (fclose(f) != 0)
 		return -1;
 

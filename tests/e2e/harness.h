@@ -53,8 +53,8 @@ void kp_broker_stop(struct kp_broker *b);
 int kp_broker_restart(struct kp_broker *b);
 
 /* Makes dir, the config (extra_ini lines appended to the sections are given
- * as "section.key=value\n" pairs for storage, mqtt, ingest, http and
- * frigate; may be NULL) and a server key. */
+ * as "section.key=value\n" pairs for storage, mqtt, ingest, http,
+ * frigate and open_data; may be NULL) and a server key. */
 int kp_daemon_setup(struct kp_daemon_proc *p, const struct kp_broker *b, const char *extra);
 /* Starts komposterd and waits until /readyz says ready. */
 int kp_daemon_start(struct kp_daemon_proc *p);

@@ -3,12 +3,15 @@
  * point chosen by the first byte, as TCP may split it; and the API's query
  * string parser on the whole input. (Without a database a /v1/ request is
  * answered 503 after its URL and query were parsed.) The bytes a complete
- * request did not take are parsed as the next, pipelined request. */
+ * request did not take are parsed as the next, pipelined request. And the
+ * /open/ answer (open_http.h) for each request, from a folder that does
+ * not exist: always a 404, whatever the path. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/http.h"
+#include "ingest/open_http.h"
 #include "ingest/query.h"
 
 /* Parses one request from the pieces (as TCP may split it), answers it,
@@ -31,6 +34,14 @@ static size_t one_request(const struct kp_http_ctx *ctx, const char *data, size_
 	if (kp_http_respond(ctx, &req, &r) != 0 || r.len < 12 || memcmp(r.head, "HTTP/1.1 ", 9) != 0)
 		abort();
 	kp_http_response_free(&r);
+	if (req.status == 0) {
+		static const struct kp_http_ctx open_ctx = { .open_dir = "/nonexistent/kp-fuzz-open" };
+
+		if (kp_open_respond(&open_ctx, &req, 0, &r) != 0 || r.body != NULL ||
+		    memcmp(r.head, "HTTP/1.1 404 ", 13) != 0)
+			abort();
+		kp_http_response_free(&r);
+	}
 	if (req.used > size - base || (req.status != 0 && req.keep_alive))
 		abort(); /* took bytes it was not given, or kept a connection an error ends */
 	return req.keep_alive ? base + req.used : 0;
