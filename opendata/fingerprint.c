@@ -27,6 +27,14 @@ static void finish(crypto_hash_sha256_state *st, char out[OD_FINGERPRINT_HEX_SIZ
 	sodium_bin2hex(out, OD_FINGERPRINT_HEX_SIZE, digest, sizeof(digest));
 }
 
+/* ride_feed_info.txt says which version a package is (its ride_feed_version
+ * is the log position it was read at, moved by every tap of any date), not
+ * what it publishes: it is left out, or every round would be a new version. */
+static int is_feed_metadata(const char *file)
+{
+	return strcmp(file, "ride_feed_info.txt") == 0;
+}
+
 /* "sha256:HEX" of one form of t, as the package writes it. */
 static int form_hash(const struct od_table *t, int json, char hash[8 + OD_FINGERPRINT_HEX_SIZE])
 {
@@ -57,12 +65,19 @@ int od_tables_fingerprint(const struct od_tables *t, char out[OD_FINGERPRINT_HEX
 
 	crypto_hash_sha256_init(&st);
 	for (size_t i = 0; i < t->n; i++) {
-		for (int json = 0; json < 2; json++) {
-			if (form_hash(&t->t[i], json, hash) != 0) {
-				snprintf(err, OD_ERR_SIZE, "out of memory rendering %s", t->t[i].name);
+		const struct od_table *ti = &t->t[i];
+
+		for (int json = 0; json < (ti->file != NULL ? 1 : 2); json++) {
+			if (ti->file != NULL)
+				snprintf(name, sizeof(name), "%s", ti->file);
+			else
+				snprintf(name, sizeof(name), "%s.%s", ti->name, json ? "json" : "csv");
+			if (is_feed_metadata(name))
+				continue;
+			if (form_hash(ti, json, hash) != 0) {
+				snprintf(err, OD_ERR_SIZE, "out of memory rendering %s", ti->name);
 				return -1;
 			}
-			snprintf(name, sizeof(name), "%s.%s", t->t[i].name, json ? "json" : "csv");
 			add_file(&st, name, hash);
 		}
 	}
@@ -91,7 +106,8 @@ int od_manifest_fingerprint(const char *manifest, size_t len, char out[OD_FINGER
 			snprintf(err, OD_ERR_SIZE, "a resource of the manifest has no path or hash");
 			goto out;
 		}
-		add_file(&st, path, hash);
+		if (!is_feed_metadata(path))
+			add_file(&st, path, hash);
 	}
 	finish(&st, out);
 	rc = 0;

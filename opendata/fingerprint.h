@@ -1,7 +1,8 @@
 /*
  * fingerprint.h — what a package publishes, as one SHA-256: over each data
- * file (every table's CSV, then its JSON, in the tables' order) its name
- * and the SHA-256 of its bytes. Two packages of a date with the same
+ * file (every table's CSV, then its JSON, in the tables' order; a
+ * standard's file has no JSON; ride_feed_info.txt, which says the version,
+ * is left out) its name and the SHA-256 of its bytes. Two packages of a date with the same
  * fingerprint publish the same numbers, whatever their "created", chain
  * head or previous manifest; so the daemon's publisher (ingest/
  * publish_stage.h) writes a new version of a date only when late taps
