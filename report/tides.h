@@ -20,19 +20,22 @@
  * when they hold no ',', '"', CR or LF, else quoted by libcsv (csv_write);
  * rows end in CRLF (RFC 4180).
  *
- * How: the export walks the whole log from seq 1 (there is no index by
- * service date), keeping the records whose service date (from tapped_at
- * or observed_at, in the database's zone and service-day start,
- * service_day.h) is in [from, to]. Its snapshot is the log's last seq when
- * it was opened: entries appended later are not in it. A kp_tides_read
- * that needs more rows reads in short read transactions of at most
- * KP_TIDES_RECORDS_PER_READ records each and keeps its place as (seq,
- * record index), never a transaction across calls, so it can run on the
- * daemon's loop between other work (ingest/http_body.h). Caveat: a call
- * returns only once it has a byte or the end, so over a stretch of the log
- * with no record in the range it runs one transaction after another until
- * it finds one (the price of having no index by date). The bytes produced
- * do not depend on the sizes asked for.
+ * How: the export visits only the frames of from..to, through the log's
+ * index by service date (storage/date_frames.h), in (date, seq) order:
+ * the rows of a date come together, by seq then record within it; a frame
+ * whose records fall on two dates gives its rows of each date under that
+ * date, so every row appears once and the bytes are the same for the same
+ * database. Its snapshot is the log's last seq when it was opened: entries
+ * appended later are not in it (their index keys are skipped, one seek per
+ * date). A kp_tides_read that needs more rows reads in short read
+ * transactions, each looking at most KP_TIDES_RECORDS_PER_READ records
+ * (and their frames), and keeps its place as (date, seq, record index),
+ * never a transaction across calls, so it can run on the daemon's loop
+ * between other work (ingest/http_body.h). Every index key names a frame
+ * with at least one row of its date, so a call's work is bounded: the
+ * records of one refill, plus one seek per date of the range whose newest
+ * frames came after the snapshot. The bytes produced do not depend on the
+ * sizes asked for.
  */
 #ifndef KP_TIDES_H
 #define KP_TIDES_H
@@ -43,7 +46,7 @@
 
 #include "storage/db.h"
 
-/* Records (taps or counts, of any frame) looked at per read transaction. */
+/* Records (taps or counts) looked at per read transaction. */
 #define KP_TIDES_RECORDS_PER_READ 4096
 
 enum kp_tides_table {

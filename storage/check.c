@@ -28,6 +28,10 @@
  *    riders) and compared with the stored ones byte for byte (the bytes
  *    are a function of the set, hll.h); a difference is reported with how
  *    many registers differ.
+ *  - the index of frames by service date (date_frames.h) is rebuilt from
+ *    the log's records with the writer's own rule (st_date_frames_of),
+ *    one key per frame and date, sorted and merged against the stored
+ *    keys in both directions;
  *  - the tables with no log behind them (cameras, vehicle_pos, the NVR
  *    tables and the imported GTFS routes and stops) are checked record by
  *    record: each decodes, every nvr_order
@@ -54,6 +58,7 @@
 #include <stdlib.h>
 
 #include "storage/cameras.h"
+#include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/epoch_keys.h"
 #include "storage/riders.h"
@@ -62,6 +67,13 @@
 #define PROGRESS_EVERY 4096
 #define CELLS_INITIAL 4096
 #define PAIRS_INITIAL 1024
+
+#define FKEYS_INITIAL 1024
+
+/* A date_frames key, recounted from the log. */
+struct fkey {
+	uint8_t k[ST_DATE_FRAMES_KEY_SIZE];
+};
 
 struct pair {
 	uint64_t device_id;
@@ -115,6 +127,8 @@ struct check {
 	uint8_t head[ST_CHAIN_HEAD_SIZE]; /* of the previous entry */
 	struct pair *pairs;
 	size_t npairs, cap_pairs;
+	struct fkey *fkeys;
+	size_t nfkeys, cap_fkeys;
 	struct cells taps, doors, loads, vhour_taps, vhour_signed;
 	struct st_riders_batch riders;
 };
@@ -156,6 +170,36 @@ static int pair_add(struct check *c, uint64_t device_id, uint64_t batch_seq, uin
 			return rc;
 	}
 	c->pairs[c->npairs++] = (struct pair){device_id, batch_seq, seq};
+	return ST_OK;
+}
+
+/* The date_frames keys of one entry: one per distinct date of its rows. */
+static int fkeys_add(struct check *c, uint64_t seq, const uint8_t *frame, uint8_t type, uint16_t count)
+{
+	size_t first = c->nfkeys;
+	uint32_t date;
+	int rc;
+
+	for (uint16_t i = 0; i < count; i++) {
+		size_t j = first;
+		struct fkey f;
+
+		if (!st_date_frames_of(frame, type, i, c->db->zone, c->db->opts.service_day_start_hour, &date))
+			continue;
+		f.k[0] = type;
+		kp_store_u32be(f.k + 1, date);
+		kp_store_u64be(f.k + 5, seq);
+		while (j < c->nfkeys && memcmp(c->fkeys[j].k, f.k, sizeof f.k) != 0)
+			j++;
+		if (j < c->nfkeys)
+			continue;
+		if (c->nfkeys == c->cap_fkeys) {
+			rc = grow((void **)&c->fkeys, &c->cap_fkeys, FKEYS_INITIAL, sizeof *c->fkeys);
+			if (rc != ST_OK)
+				return rc;
+		}
+		c->fkeys[c->nfkeys++] = f;
+	}
 	return ST_OK;
 }
 
@@ -314,6 +358,8 @@ static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 	if (memcmp(e.frame + e.frame_len - KP_SIGNATURE_SIZE, no_signature, KP_SIGNATURE_SIZE) != 0)
 		problem(c, "log: entry %" PRIu64 " keeps signature bytes (they must be zeros)", seq);
 	rc = pair_add(c, h.device_id, h.batch_seq, seq);
+	if (rc == ST_OK)
+		rc = fkeys_add(c, seq, e.frame, h.type, h.count);
 	if (rc != ST_OK)
 		return rc;
 	if (h.type == KP_TYPE_COUNTS)
@@ -802,6 +848,50 @@ static int check_riders(struct check *c)
 	return rc;
 }
 
+/* ---- the frames by service date ---- */
+
+static int fkey_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct fkey *)a)->k, ((const struct fkey *)b)->k, ST_DATE_FRAMES_KEY_SIZE);
+}
+
+static void fkey_report(struct check *c, const uint8_t *k, const char *what)
+{
+	problem(c, "date_frames: frame %" PRIu64 " (type %u) under service date %" PRIu32 " %s", kp_load_u64be(k + 5),
+	        k[0], kp_load_u32be(k + 1), what);
+}
+
+static int fkey_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct merge *m = ctx;
+	struct check *c = m->c;
+	int cmp = -1;
+
+	(void)cur;
+	if (!sizes_ok(c, "date_frames", k, ST_DATE_FRAMES_KEY_SIZE, v, 0))
+		return ST_OK;
+	while (m->i < c->nfkeys && (cmp = memcmp(c->fkeys[m->i].k, k->mv_data, ST_DATE_FRAMES_KEY_SIZE)) < 0)
+		fkey_report(c, c->fkeys[m->i++].k, "is not indexed");
+	if (m->i < c->nfkeys && cmp == 0)
+		m->i++;
+	else
+		fkey_report(c, k->mv_data, "is indexed, but the log has no row of that date in it");
+	return ST_OK;
+}
+
+static int check_date_frames(struct check *c)
+{
+	struct merge m = {c, 0};
+	int rc;
+
+	if (c->nfkeys > 0)
+		qsort(c->fkeys, c->nfkeys, sizeof *c->fkeys, fkey_cmp);
+	rc = st_walk(c->r.txn, c->db->dbi.date_frames, NULL, fkey_record, &m);
+	while (rc == ST_OK && m.i < c->nfkeys)
+		fkey_report(c, c->fkeys[m.i++].k, "is not indexed");
+	return rc;
+}
+
 /* ---- the registry and the NVR tables: every record decodes ---- */
 
 struct table_walk {
@@ -979,6 +1069,8 @@ static int run_checks(struct check *c)
 	if (rc == ST_OK)
 		rc = check_riders(c);
 	if (rc == ST_OK)
+		rc = check_date_frames(c);
+	if (rc == ST_OK)
 		rc = check_side_tables(c);
 	if (rc == ST_OK)
 		rc = check_epoch_keys(c);
@@ -1011,6 +1103,7 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	rc = run_checks(&c);
 	st_read_end(&c.r);
 	free(c.pairs);
+	free(c.fkeys);
 	free(c.taps.a);
 	free(c.doors.a);
 	free(c.loads.a);

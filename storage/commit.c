@@ -39,6 +39,11 @@
  * group gathers the newest record per vehicle and writes each once, at the
  * end of the group, in the same transaction (vehicle_pos.c says why).
  *
+ * Every stored frame is indexed under each distinct service date of its
+ * records that make a record-level row (date_frames.h): the dates are
+ * gathered per frame (taps from the cells they count in) and put once each
+ * after its log entry, in the same transaction.
+ *
  * Every newly stored frame is noted for its device's traffic record
  * (device_stats.h): last seen, clock skew, frames and gaps, each device's
  * record read and written once at the group's end; so are the rejects the
@@ -59,6 +64,7 @@
 
 #include <sodium.h>
 
+#include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/service_day.h"
 
@@ -74,6 +80,7 @@ struct group {
 	uint64_t last_seq;
 	int64_t now_ms; /* received_at of the frame being stored: a new epoch key's created_at */
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	struct st_frame_dates dates; /* of the frame being stored */
 	struct st_commit_stats stats;
 };
 
@@ -173,6 +180,8 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	sodium_memzero(key, sizeof key);
 	if (av.accepted != 0)
 		rc = st_riders_batch_note(&g->db->riders, ak.service_date, ak.route_id, dst + KP_TAP_TOKEN_OFFSET);
+	if (rc == ST_OK)
+		rc = st_frame_dates_note(g->txn, g->db->dbi.date_frames, &g->dates, ak.service_date);
 	if (rc != ST_OK)
 		return rc;
 	return agg_run_add(g, run, &ak, &av);
@@ -205,6 +214,7 @@ static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t
 	struct kp_count c;
 	struct st_count_cell cell;
 	struct st_vhour_run vrun = {0};
+	uint32_t date;
 	int rc = ST_OK;
 
 	memcpy(dst, frame + KP_HEADER_SIZE, (size_t)n * KP_COUNT_RECORD_SIZE);
@@ -221,6 +231,9 @@ static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t
 			                        c.route_id, c.stop_id, c.observed_at);
 		if (rc == ST_OK)
 			rc = note_vehicle_count(g, &vrun, &c);
+		if (rc == ST_OK && st_date_frames_of(frame, KP_TYPE_COUNTS, i, g->db->zone,
+		                                     g->db->opts.service_day_start_hour, &date))
+			rc = st_frame_dates_note(g->txn, g->db->dbi.date_frames, &g->dates, date);
 	}
 	if (rc == ST_OK)
 		rc = st_vhour_run_flush(g->txn, g->db->dbi.vehicle_hours, &vrun);
@@ -301,9 +314,12 @@ static int append_frame(struct group *g, const struct st_commit_item *it, uint64
 	size_t len;
 	int rc;
 
+	st_frame_dates_begin(&g->dates, it->type, seq);
 	rc = build_entry(g, it, &len);
 	if (rc == ST_OK)
 		rc = st_log_append(g->txn, dbi->log, seq, g->db->entry_buf, len);
+	if (rc == ST_OK)
+		rc = st_frame_dates_flush(g->txn, dbi->date_frames, &g->dates);
 	if (rc != ST_OK)
 		return rc;
 	st_chain_next(g->head, g->db->entry_buf, len, head);

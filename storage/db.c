@@ -378,6 +378,7 @@ static int open_dbis(struct st_db *db)
 		{"tokens", 0, &db->dbi.tokens},
 		{"device_stats", 0, &db->dbi.device_stats},
 		{"date_rev", 0, &db->dbi.date_rev},
+		{"date_frames", 0, &db->dbi.date_frames},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

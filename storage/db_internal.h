@@ -45,8 +45,9 @@
  * current nor recount; the imported GTFS routes and stops (gtfs.h); and
  * the operator tokens (tokens.h); device_stats (device_stats.h), each
  * device's last_seen, frames, gaps and rejects, which a schema-4 binary
- * without it would not keep current; date_rev (date_rev.h) (4 is not
- * released yet: these joined it before). */
+ * without it would not keep current; date_rev (date_rev.h); date_frames (date_frames.h), the
+ * log's frames by service date, which a binary without it would not keep
+ * current (4 is not released yet: these joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -103,6 +104,7 @@ struct st_dbis {
 	MDB_dbi tokens;      /* tokens.c: BLAKE2b-256 of the token → record */
 	MDB_dbi device_stats; /* device_stats.c: device_id BE → traffic record */
 	MDB_dbi date_rev;    /* date_rev.c: service date BE → last txn id that changed it */
+	MDB_dbi date_frames; /* date_frames.c: type ‖ service date BE ‖ seq BE → empty */
 };
 
 struct st_epoch_cache_slot {
@@ -159,6 +161,20 @@ struct st_date_batch {
 void st_date_batch_clear(struct st_date_batch *b);
 int st_date_batch_note(MDB_txn *txn, MDB_dbi dbi, struct st_date_batch *b, uint32_t date);
 int st_date_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_date_batch *b);
+
+/* date_frames.c: the service dates of one frame's indexed records, put
+ * once each when the frame is stored (date_frames.h). Begin it for each
+ * frame with its type and seq, note each record's date, flush after. */
+#define ST_FRAME_DATES_MAX 8
+struct st_frame_dates {
+	uint8_t type;
+	uint64_t seq;
+	uint32_t dates[ST_FRAME_DATES_MAX];
+	size_t n;
+};
+void st_frame_dates_begin(struct st_frame_dates *b, uint8_t type, uint64_t seq);
+int st_frame_dates_note(MDB_txn *txn, MDB_dbi dbi, struct st_frame_dates *b, uint32_t date);
+int st_frame_dates_flush(MDB_txn *txn, MDB_dbi dbi, struct st_frame_dates *b);
 
 struct st_db {
 	MDB_env *env;
