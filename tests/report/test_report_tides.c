@@ -5,7 +5,9 @@
  * door-cycle record of a COUNTS frame makes its boarded and alighted rows;
  * a date range leaves other dates out; reading in many small pieces gives
  * the same bytes as one big buffer; the export's snapshot ends at the
- * log's last seq when it began; a field that needs quoting is quoted.
+ * log's last seq when it began; a field that needs quoting is quoted;
+ * rows come in (service date, seq) order, and a frame whose taps fall on
+ * two dates gives each row once, under its own date.
  */
 #define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
@@ -343,5 +345,41 @@ Test(tides, a_gtfs_stop_id_that_needs_quoting_is_quoted)
 		cr_expect_str_eq(field(&rows, r, "stop_id"), "Kyiv, \"Central\"");
 	}
 	csv_rows_free(&rows);
+	free(csv);
+}
+
+Test(tides, a_frame_across_two_dates_gives_each_row_once_date_by_date)
+{
+	static const char *const want[] = { "-1-1,", "-1-3,", "-2-0,", "-1-0,", "-1-2," };
+	uint8_t frame[KP_FRAME_MAX];
+	struct kp_tap taps[4];
+	struct csv_rows rows;
+	struct tdev d;
+	char id[64];
+	size_t len;
+	char *csv;
+
+	tdb_open();
+	tdev_make(&d, DEVICE);
+	for (uint16_t i = 0; i < 4; i++)
+		taps[i] = t_tap(i % 2 == 0 ? noon + day + 3723123 : noon + i, 7, 100, 1, 800, 1 + i);
+	len = t_frame(frame, &d, 1, taps, 4); /* DAY2, DAY1, DAY2, DAY1 */
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	len = t_frame_simple(frame, &d, 2, 1, noon + 5000, 9); /* DAY1, stored after */
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	csv = export_all(KP_TIDES_FARE_TRANSACTIONS, DAY1, DAY2, 1 << 16, &len);
+	cr_assert_eq(csv_rows_parse(csv, len, &rows), 0);
+	cr_assert_eq(rows.n, 1 + 5, "%s", csv);
+	for (size_t r = 0; r < 5; r++) {
+		snprintf(id, sizeof id, "%016" PRIx64 "%s", (uint64_t)DEVICE, want[r]);
+		cr_expect_eq(strncmp(rows.fields[1 + r][0], id, strlen(id) - 1), 0, "row %zu: %s, want %s", r,
+		             rows.fields[1 + r][0], id);
+		cr_expect_str_eq(field(&rows, 1 + r, "service_date"), r < 3 ? "2024-05-15" : "2024-05-16");
+	}
+	cr_expect_str_eq(field(&rows, 4, "event_timestamp"), "2024-05-16T10:02:03Z");
+	csv_rows_free(&rows);
+	free(csv);
+	csv = export_all(KP_TIDES_FARE_TRANSACTIONS, DAY2, DAY2, 7, &len);
+	cr_expect_eq(count_of(csv, "\r\n"), 1 + 2, "%s", csv);
 	free(csv);
 }
