@@ -8,7 +8,10 @@
  * downloaded from /open/ with curl and no token, checked with the stock
  * tools the index page names (sha256sum, minisign), which fail once a
  * downloaded byte changes; the files are cached for good, and no path
- * leaves the folder; nothing downloaded names a device or a card.
+ * leaves the folder; nothing downloaded names a device or a card. Then a
+ * validator-sim fleet uploads a day three days old (--days-ago): the daemon
+ * publishes it, and the downloaded package holds none of the fleet's
+ * device ids nor card tokens (--tokens-out).
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -24,6 +27,7 @@
 
 #include "../tools/fill.h"
 #include "firmware-proto/keyfile.h"
+#include "fleet.h"
 #include "harness.h"
 #include "opendata/verify.h"
 
@@ -395,4 +399,52 @@ Test(publish_e2e, a_closed_date_is_published_and_late_taps_make_v2)
 	expect_verifies("v2");
 	snprintf(path, sizeof(path), "%s/v3", date_dir);
 	cr_expect_neq(access(path, F_OK), 0, "v3 without a change");
+}
+
+/* The latest package's DATE and vN in index.json, once it lists one. */
+static int wait_for_latest(char date[9], char version[12])
+{
+	for (int waited = 0; waited < 15000; waited += 100) {
+		char *body = NULL;
+
+		if (get("/open/index.json", &body, NULL, NULL, NULL) == 200) {
+			cJSON *doc = cJSON_Parse(body);
+			const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "latest"), "path"));
+			int found = path != NULL && sscanf(path, "%8[0-9]/%11[v0-9]/", date, version) == 2;
+
+			cJSON_Delete(doc);
+			free(body);
+			if (found)
+				return 0;
+		} else {
+			free(body);
+		}
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+Test(publish_e2e, a_fleets_day_uploaded_late_is_published_without_device_ids_nor_card_tokens)
+{
+	struct kp_fleet fleet;
+	char version[12], ids[400];
+
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_fleet_init(&fleet, &d, 6), 0);
+	/* Validators back from the depot with the taps of three days ago. */
+	pid_t sim = kp_fleet_start(&fleet, &broker, &d, 200, "--days-ago", "3", "--street-cameras", "0", NULL);
+	cr_assert_eq(kp_wait(sim), 0, "validator-sim failed; see %s", fleet.log);
+	cr_assert_eq(wait_for_latest(date_name, version), 0, "nothing published");
+	snprintf(got_dir, sizeof(got_dir), "%s/got", d.dir);
+	download_package(version);
+	cr_expect(sums_ok(version), "sha256sum -c fails on the downloaded %s", version);
+	cr_expect(signature_ok(version), "minisign -V fails on the downloaded %s", version);
+
+	snprintf(ids, sizeof(ids), "%s/ids.txt", d.dir);
+	cr_assert_eq(sh("cut -d' ' -f1 '%s/fleet.txt' >'%s' && test -s '%s' && test -s '%s'", fleet.state, ids, ids,
+	                fleet.tokens),
+	             0);
+	cr_expect_eq(sh("grep -rqiF -f '%s' '%s'", ids, got_dir), 1, "a downloaded file names a device");
+	cr_expect_eq(sh("grep -rqiF -f '%s' '%s'", fleet.tokens, got_dir), 1, "a downloaded file names a card token");
+	cr_assert_eq(kp_daemon_stop(&d, SIGTERM), 0);
 }
