@@ -187,6 +187,10 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->open_data_published));
 	counter(f, "komposter_open_data_publish_errors_total", "Open-data publications that failed (retried next round).",
 	        LOAD(m->open_data_publish_errors));
+	counter(f, "komposter_open_data_builds_total",
+	        "Dates whose open-data tables were built to be compared or published (a date is built again only "
+	        "when its taps changed).",
+	        LOAD(m->open_data_builds));
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
 

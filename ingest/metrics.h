@@ -79,6 +79,7 @@ struct kp_metrics {
 	atomic_int_fast64_t frigate_subscribed;       /* 1 once both Frigate filters are granted at QoS 1 */
 	atomic_uint_fast64_t open_data_published;      /* packages written (publish_stage.h) */
 	atomic_uint_fast64_t open_data_publish_errors; /* failed publication rounds */
+	atomic_uint_fast64_t open_data_builds;         /* dates whose tables were built (published or not) */
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
 };

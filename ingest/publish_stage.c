@@ -24,11 +24,23 @@
 #include "opendata/fingerprint.h"
 #include "opendata/package.h"
 #include "opendata/tables.h"
+#include "storage/date_rev.h"
 #include "storage/service_day.h"
 #include "storage/tap_agg.h"
 
 #define PATH_SIZE 4096
 #define DAY_MS 86400000LL
+
+/* A date and its revision (storage/date_rev.h). */
+struct date_rev {
+	uint32_t date;
+	uint64_t rev;
+};
+
+struct dates {
+	struct date_rev *v;
+	size_t n, cap;
+};
 
 struct kp_publish {
 	struct kp_publish_config cfg;
@@ -41,12 +53,11 @@ struct kp_publish {
 	 * read again only the dates late taps can still change. */
 	uint32_t looked_before;
 	int index_written;
+	/* Per date built since the start, the revision its last build saw:
+	 * a date whose revision has not moved since would build the same
+	 * tables, so it is not built again. */
+	struct dates built;
 	atomic_int stopping; /* set by kp_publish_stage_join: end the round between two dates */
-};
-
-struct dates {
-	uint32_t *v;
-	size_t n, cap;
 };
 
 /* snprintf for messages and paths: a message cut short is still a
@@ -95,6 +106,7 @@ void kp_publish_close(struct kp_publish *p)
 	if (p == NULL)
 		return;
 	od_disclosure_wipe(&p->disclosure);
+	free(p->built.v);
 	free(p);
 }
 
@@ -111,27 +123,47 @@ static int date_at(const struct kp_publish *p, int64_t ms, uint32_t *date)
 	return 0;
 }
 
-static int add_date(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+static int dates_push(struct dates *d, uint32_t date, uint64_t rev)
 {
-	struct dates *d = ctx;
-
-	(void)v;
-	if (d->n > 0 && d->v[d->n - 1] == k->service_date)
-		return 0;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 64;
-		uint32_t *nv = realloc(d->v, cap * sizeof(*nv));
+		struct date_rev *nv = realloc(d->v, cap * sizeof(*nv));
 
 		if (nv == NULL)
 			return -1;
 		d->v = nv;
 		d->cap = cap;
 	}
-	d->v[d->n++] = k->service_date;
+	d->v[d->n++] = (struct date_rev){ date, rev };
 	return 0;
 }
 
-/* The dates from..to (inclusive) that have tap aggregates, ascending. */
+static int add_date(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	struct dates *d = ctx;
+
+	(void)v;
+	if (d->n > 0 && d->v[d->n - 1].date == k->service_date)
+		return 0;
+	return dates_push(d, k->service_date, 0);
+}
+
+/* Each date's revision, read in the transaction that listed the dates:
+ * the tables built after it see this revision or a later one, so a date
+ * whose revision moves later is built again. */
+static int read_revs(struct st_read *r, struct dates *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		int rc = st_date_rev_max(r, d->v[i].date, d->v[i].date, &d->v[i].rev);
+
+		if (rc != ST_OK)
+			return rc;
+	}
+	return ST_OK;
+}
+
+/* The dates from..to (inclusive) that have tap aggregates, ascending,
+ * with their revisions. */
 static int dates_with_taps(struct kp_publish *p, uint32_t from, uint32_t to, struct dates *out, char *err)
 {
 	struct st_read r;
@@ -146,6 +178,8 @@ static int dates_with_taps(struct kp_publish *p, uint32_t from, uint32_t to, str
 		return -1;
 	}
 	rc = st_tap_agg_foreach(&r, from, to, add_date, out);
+	if (rc == ST_OK)
+		rc = read_revs(&r, out);
 	st_read_end(&r);
 	if (rc != 0) {
 		say(err, KP_PUBLISH_ERR_SIZE, "listing the dates with taps: %s",
@@ -279,6 +313,7 @@ static int publish_date(struct kp_publish *p, uint32_t date, const struct kp_pub
 		say(err, KP_PUBLISH_ERR_SIZE, "building %08u: %s", (unsigned)date, why);
 		goto out;
 	}
+	atomic_fetch_add_explicit(&p->m->open_data_builds, 1, memory_order_relaxed);
 	if (last > 0 && (changed = changed_since(p, &t, last, err)) < 0)
 		goto out;
 	if (!changed) {
@@ -310,13 +345,62 @@ static int scan_window(const struct kp_publish *p, int64_t now_ms, uint32_t *clo
 	return 0;
 }
 
+/* The revision date's last build saw, or NULL when not built since the start. */
+static struct date_rev *built_find(struct kp_publish *p, uint32_t date)
+{
+	for (size_t i = 0; i < p->built.n; i++)
+		if (p->built.v[i].date == date)
+			return &p->built.v[i];
+	return NULL;
+}
+
+static int built_note(struct kp_publish *p, const struct date_rev *d, char *err)
+{
+	struct date_rev *seen = built_find(p, d->date);
+
+	if (seen != NULL) {
+		seen->rev = d->rev;
+		return 0;
+	}
+	if (dates_push(&p->built, d->date, d->rev) != 0) {
+		say(err, KP_PUBLISH_ERR_SIZE, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Dates before from are never looked at again. */
+static void built_forget_before(struct kp_publish *p, uint32_t from)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->built.n; i++)
+		if (p->built.v[i].date >= from)
+			p->built.v[kept++] = p->built.v[i];
+	p->built.n = kept;
+}
+
+/* Keeps the dates whose revision moved since their last build. */
+static void keep_moved(struct kp_publish *p, struct dates *d)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct date_rev *seen = built_find(p, d->v[i].date);
+
+		if (seen == NULL || seen->rev != d->v[i].rev)
+			d->v[kept++] = d->v[i];
+	}
+	d->n = kept;
+}
+
 static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32_t recheck,
                          struct kp_published_list *done, int64_t now_ms, char *err)
 {
 	int published = 0;
 
 	for (size_t i = 0; i < dates->n && !atomic_load(&p->stopping); i++) {
-		uint32_t date = dates->v[i];
+		uint32_t date = dates->v[i].date;
 		int rc;
 
 		if (date < recheck && kp_published_last_version(done, date) > 0)
@@ -324,14 +408,29 @@ static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32
 		rc = publish_date(p, date, done, now_ms, err);
 		if (rc < 0)
 			return -1;
-		if (rc == 0)
-			continue;
-		published++;
-		if (kp_published_add(p->dir, date, kp_published_last_version(done, date) + 1, done, err) != 0 ||
-		    kp_published_write_index(p->dir, done, err) != 0)
+		if (rc == 1) {
+			published++;
+			if (kp_published_add(p->dir, date, kp_published_last_version(done, date) + 1, done, err) != 0 ||
+			    kp_published_write_index(p->dir, done, err) != 0)
+				return -1;
+		}
+		if (built_note(p, &dates->v[i], err) != 0)
 			return -1;
 	}
 	return published;
+}
+
+/* The published packages, read from the folder; once at the start, the
+ * index written from them: a crash may have come between a rename and the
+ * index that lists it. */
+static int read_published(struct kp_publish *p, struct kp_published_list *done, char *err)
+{
+	if (kp_published_scan(p->dir, done, err) != 0)
+		return -1;
+	if (!p->index_written && kp_published_write_index(p->dir, done, err) != 0)
+		return -1;
+	p->index_written = 1;
+	return 0;
 }
 
 static int round_checked(struct kp_publish *p, int64_t now_ms, char *err)
@@ -339,22 +438,24 @@ static int round_checked(struct kp_publish *p, int64_t now_ms, char *err)
 	struct kp_published_list done = { 0 };
 	struct dates dates = { 0 };
 	uint32_t closed, recheck, from;
-	int rc = -1;
+	int rc = -1, have_done = !p->index_written;
 
-	if (scan_window(p, now_ms, &closed, &recheck, err) != 0 || make_dir(p->dir, err) != 0 ||
-	    kp_published_scan(p->dir, &done, err) != 0)
+	if (scan_window(p, now_ms, &closed, &recheck, err) != 0 || make_dir(p->dir, err) != 0)
 		goto out;
-	/* The index, once at the start: a crash may have come between a
-	 * rename and the index that lists it. */
-	if (!p->index_written && kp_published_write_index(p->dir, &done, err) != 0)
+	if (have_done && read_published(p, &done, err) != 0)
 		goto out;
-	p->index_written = 1;
 	from = recheck < p->looked_before ? recheck : p->looked_before;
 	if (closed == 0 || dates_with_taps(p, from, closed - 1, &dates, err) != 0)
+		goto out;
+	keep_moved(p, &dates);
+	/* The folder's manifests are read only when a date is to be built. */
+	if (dates.n > 0 && !have_done && read_published(p, &done, err) != 0)
 		goto out;
 	rc = publish_dates(p, &dates, recheck, &done, now_ms, err);
 	if (rc >= 0 && !atomic_load(&p->stopping) && closed > p->looked_before)
 		p->looked_before = closed;
+	if (rc >= 0)
+		built_forget_before(p, from);
 out:
 	free(dates.v);
 	kp_published_free(&done);
@@ -371,6 +472,7 @@ int kp_publish_round(struct kp_publish *p, int64_t now_ms)
 	rc = round_checked(p, now_ms, err);
 	if (rc < 0) {
 		atomic_fetch_add_explicit(&p->m->open_data_publish_errors, 1, memory_order_relaxed);
+		p->index_written = 0; /* the error may have come between a package and the index */
 		fprintf(stderr, "komposterd: ALARM: open data not published (retried in %d s): %s\n",
 		        p->cfg.interval_ms / 1000, err);
 	}

@@ -15,9 +15,15 @@
  * database's zone and service day, storage/service_day.h). A closed date
  * without a package gets v1. A closed date that late taps can still change
  * (its end less than recheck_days ago: the writer accepts taps that old)
- * is built again each round, and gets vN+1 when its fingerprint
- * (opendata/fingerprint.h: the bytes of its tables) differs from vN's.
- * Older dates are settled and not read again.
+ * is built again when its revision (storage/date_rev.h) has moved since
+ * the build this process last made of it, and gets vN+1 when its
+ * fingerprint (opendata/fingerprint.h: the bytes of its tables) differs
+ * from vN's; a round where no date's revision moved builds nothing and
+ * reads no manifest. A restart builds each date of the window once. Not
+ * seen by the revision: a GTFS import (names in the tables) reaches a
+ * published date only through its next taps or a restart. Older dates are
+ * settled and not read again. Each build counts in
+ * komposter_open_data_builds_total.
  *
  * Packages are built exactly as `komposter export` builds them (the same
  * opendata/ calls, signed with the server key, the same k and epsilon).

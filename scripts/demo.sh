@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: sets everything up, then runs a local mosquitto, komposterd and a
 # simulated fleet of validators and onboard passenger counters, and prints
-# the day's ridership and boardings, and writes and checks the day's
-# open-data package.
+# the day's ridership and boardings, writes and checks a preview of the
+# day's open-data package, and shows the package komposterd published by
+# itself for an earlier day (the fleet's offline taps of PAST_DAYS ago),
+# downloaded from its /open/ and verified with the stock tools.
 #   scripts/demo.sh                 20 devices × 500 taps
 #   DEVICES=50 TAPS=2000 APCS=10 EVASION=0.2 CAMERAS=5 scripts/demo.sh
 #   KEEP=1 scripts/demo.sh          leave broker and daemon running at the end
@@ -16,6 +18,8 @@ TAPS=${TAPS:-500}
 APCS=${APCS:-20}       # vehicles with an onboard passenger counter (at most DEVICES)
 EVASION=${EVASION:-0.1} # share of riders who board without tapping
 CAMERAS=${CAMERAS:-3}   # stops with a street camera publishing Frigate events (0: none)
+PAST_DAYS=${PAST_DAYS:-3} # the closed day the daemon publishes: ended more than publish_grace_s (a day) ago
+PAST_TAPS=${PAST_TAPS:-100}
 KP_BIN=$PWD/build
 KP_RUN=$PWD/demo
 demo=$KP_RUN
@@ -24,6 +28,8 @@ demo=$KP_RUN
 rm -rf "$demo"
 kp_configure 18830 18080
 http_port=$kp_http_port
+# Look for closed dates every 2 s, not every minute, so the past day is published while the demo runs.
+sed -i 's/^publish_interval_s = [0-9]*/publish_interval_s = 2/' "$demo/komposterd.ini"
 
 echo "== broker: mosquitto on 127.0.0.1:$kp_mqtt_port"
 kp_start_broker
@@ -73,13 +79,50 @@ komposter stats --by hour,fare
 echo "== consistency check"
 komposter check
 today=$(komposter stats --json | sed -n 's/^[[:space:]]*"to":[[:space:]]*"\([0-9-]*\)".*/\1/p')
-package=$demo/open/$today
+package=$demo/export/$today
 echo "== today's open-data package (a preview: the day is still going), checked with the server's public key"
-mkdir -p "$demo/open"
+mkdir -p "$demo/export"
 komposter export --date "$today" --out "$package"
 komposter verify "$package" --public-key "$(cat "$demo/keys/server.key.pub")"
+
+echo "== a closed day: the same fleet's taps of $PAST_DAYS days ago, uploaded now, as validators back from the depot would"
+"$KP_BIN/validators/validator-sim" run --state "$demo/fleet" --broker "tcp://127.0.0.1:$kp_mqtt_port" \
+	--server-pub "$demo/keys/server.key.pub" --taps-per-device "$PAST_TAPS" --days-ago "$PAST_DAYS" \
+	--evasion-rate "$EVASION" --street-cameras 0 --quiet --summary "$demo/summary-past.json"
+open_url=http://127.0.0.1:$http_port/open
+echo "== komposterd publishes the closed day by itself, under $open_url/"
+# A round may have caught the upload halfway (v1, then v2 with the rest): wait until a round
+# (every 2 s) builds nothing more; the builds counter moves only when a date's taps changed.
+builds=-1
+for _ in $(seq 30); do
+	now=$(curl -fs "http://127.0.0.1:$http_port/metrics" | sed -n 's/^komposter_open_data_builds_total //p')
+	[ "$now" = "$builds" ] && [ "${now:-0}" != 0 ] && break
+	builds=$now
+	sleep 2.5
+done
+latest=
+for _ in $(seq 150); do
+	# index.json's last "path" is the chain's latest package, DATE/vN/
+	latest=$(curl -fs "$open_url/index.json" | sed -n 's/.*"path":[[:space:]]*"\([0-9]\{8\}\/v[0-9]*\/\)".*/\1/p' | tail -n 1)
+	[ -n "$latest" ] && break
+	sleep 0.2
+done
+if [ -z "$latest" ]; then
+	echo "nothing published after 30 s; the daemon's log: $demo/komposterd.log" >&2
+	exit 1
+fi
+curl -fsS "$open_url/index.json"
+echo
+published=$demo/published/${latest%/}
+echo "== downloaded from $open_url/$latest into $published, checked with the stock tools"
+mkdir -p "$published"
+curl -fsS -o "$published/SHA256SUMS" "$open_url/${latest}SHA256SUMS"
+for f in $(awk '{print $2}' "$published/SHA256SUMS") datapackage.json.minisig; do
+	curl -fsS -o "$published/$f" "$open_url/$latest$f"
+done
+(cd "$published" && sha256sum -c SHA256SUMS && minisign -Vm datapackage.json -p minisign.pub)
 echo "== metrics (excerpt)"
-curl -fsS "http://127.0.0.1:$http_port/metrics" | grep -E '^komposter_(frames|taps)_[a-z_]+_total |^komposter_commit_group_frames_(sum|count)'
+curl -fsS "http://127.0.0.1:$http_port/metrics" | grep -E '^komposter_(frames|taps)_[a-z_]+_total |^komposter_commit_group_frames_(sum|count)|^komposter_open_data_[a-z_]+_total'
 
 cat <<MSG
 
@@ -88,7 +131,12 @@ Where to look:
   daemon log    $demo/komposterd.log
   metrics       http://127.0.0.1:$http_port/metrics   (while running: KEEP=1 scripts/demo.sh)
   fleet         $demo/fleet  (each device's key and outbox)
-  open data     $package   checked by anyone with the stock tools, in that folder:
+  open data     published by komposterd: $demo/data/open, served at $open_url/ (while running):
+                  curl $open_url/            the page: every date and version
+                  curl $open_url/index.json  the same for programs
+                the package of ${latest%%/*}, as anyone downloads it: $published
+                today's preview (published once the day is closed): $package
+                each checked by anyone with the stock tools, in its folder:
                   sha256sum -c SHA256SUMS
-                  minisign -Vm datapackage.json -P $(sed -n 2p "$package/minisign.pub")
+                  minisign -Vm datapackage.json -p minisign.pub
 MSG

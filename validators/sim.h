@@ -36,6 +36,7 @@ struct vd_sim_run_opts {
 	double evasion_rate;     /* 0 <= R < 1: share of riders who board without tapping */
 	uint64_t street_cameras; /* stops with a Frigate camera (frigate_sim.h); 0: none */
 	const char *frigate_prefix; /* their topic prefix; NULL: VD_FRIGATE_PREFIX_DEFAULT */
+	uint64_t days_ago;       /* taps and counts dated this many days before now (sent now) */
 	uint64_t seed;
 	uint64_t timeout_s;
 	int64_t resend_ms;
@@ -62,6 +63,7 @@ int vd_sim_cameras(const struct vd_sim_cameras_opts *o);
 
 /* Street cameras are picked among the stops of the routes the fleet's
  * validators ride: writes them into stops, returns how many. */
+#define VD_SIM_DAYS_AGO_MAX 29
 #define VD_SIM_STOPS_MAX 150 /* VD_TAPGEN_ROUTES * VD_TAPGEN_STOPS */
 struct vd_fleet_entry;
 size_t vd_sim_camera_stops(const struct vd_fleet_entry *fleet, size_t n,

@@ -593,7 +593,9 @@ static int count_tap(struct sim *s, const struct kp_tap *t)
  * has one, and taps unless they evade (--evasion-rate < 1, so one does). */
 static int sim_tap(struct sim *s, struct sim_dev *d)
 {
-	int64_t now = clock_ms(CLOCK_REALTIME);
+	/* --days-ago: the rider's clock only; frames are sent, resent and
+	 * ACKed now. */
+	int64_t now = clock_ms(CLOCK_REALTIME) - (int64_t)s->o->days_ago * 86400000;
 	struct kp_tap t;
 	int evades;
 	int rc;

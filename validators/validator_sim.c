@@ -49,6 +49,9 @@ static const char USAGE[] =
 	"  --evasion-rate R      share of riders who board without tapping, 0 <= R < 1;\n"
 	"                        a vehicle's APC sees them all and sends COUNTS frames\n"
 	"                        on komposter/v1/dev/<id>/counts (default 0)\n"
+	"  --days-ago D          date the taps and counts D days back, 0..29 (an offline\n"
+	"                        validator uploading an old day); with --street-cameras 0\n"
+	"                        (default 0)\n"
 	"  --street-cameras N    a Frigate camera, named stop<stop id> with zones boarding\n"
 	"                        and alighting, on N stops the fleet serves (picked from\n"
 	"                        the seed): it sees every rider boarding or alighting\n"
@@ -122,7 +125,7 @@ enum { OPT_STATE = 256, OPT_DEVICES, OPT_FIRST_ID, OPT_SEED, OPT_BROKER, OPT_SER
        OPT_TAPS, OPT_BATCH, OPT_RATE, OPT_OFFLINE, OPT_TIMEOUT, OPT_RESEND, OPT_PUBLISH_TIMEOUT,
        OPT_WINDOW,
        OPT_SUMMARY, OPT_TOKENS, OPT_DUPLICATE, OPT_QUIET, OPT_HELP, OPT_PASSWORDS, OPT_APCS,
-       OPT_EVASION, OPT_STREET_CAMERAS, OPT_FRIGATE_PREFIX };
+       OPT_EVASION, OPT_STREET_CAMERAS, OPT_FRIGATE_PREFIX, OPT_DAYS_AGO };
 
 static const struct option INIT_OPTIONS[] = {
 	{"state", required_argument, NULL, OPT_STATE},
@@ -144,6 +147,7 @@ static const struct option RUN_OPTIONS[] = {
 	{"rate", required_argument, NULL, OPT_RATE},
 	{"offline-fraction", required_argument, NULL, OPT_OFFLINE},
 	{"evasion-rate", required_argument, NULL, OPT_EVASION},
+	{"days-ago", required_argument, NULL, OPT_DAYS_AGO},
 	{"street-cameras", required_argument, NULL, OPT_STREET_CAMERAS},
 	{"frigate-prefix", required_argument, NULL, OPT_FRIGATE_PREFIX},
 	{"seed", required_argument, NULL, OPT_SEED},
@@ -295,6 +299,8 @@ static int run_number_option(int c, const char *arg, struct vd_sim_run_opts *o)
 		return parse_double(arg, 0, 1, &o->offline_fraction) ? usage_error("--offline-fraction: '%s' is not 0..1", arg) : 0;
 	case OPT_STREET_CAMERAS:
 		return parse_street_cameras(arg, &o->street_cameras);
+	case OPT_DAYS_AGO: /* the daemon takes taps up to [ingest] accept_past_days (30) old */
+		return parse_u64(arg, VD_SIM_DAYS_AGO_MAX, &o->days_ago) ? usage_error("--days-ago: '%s' is not 0..29", arg) : 0;
 	case OPT_EVASION: /* 1 would leave no rider who taps */
 		return parse_double(arg, 0, 1, &o->evasion_rate) || o->evasion_rate >= 1 ? usage_error("--evasion-rate: '%s' is not 0 <= R < 1", arg) : 0;
 	default: return EXIT_USAGE;
@@ -328,6 +334,8 @@ static int run_required(const struct vd_sim_run_opts *o, int have_taps)
 		return usage_error("%s", "run needs --server-pub FILE");
 	if (!have_taps)
 		return usage_error("%s", "run needs --taps-per-device M");
+	if (o->days_ago > 0 && o->street_cameras > 0)
+		return usage_error("%s", "--days-ago needs --street-cameras 0 (a street camera reports live)");
 	return 0;
 }
 

@@ -332,3 +332,63 @@ Test(publish, an_error_is_counted_and_retried_next_round)
 	cr_assert_eq(unlink(pub_dir), 0);
 	cr_expect_eq(round_at(date_end() + GRACE_MS + 2000, 1), 1);
 }
+
+/* n accepted taps on day (June 2024) at hour, written into the database the
+ * publisher holds open. */
+static void add_taps_db(struct st_db *db, int day, uint64_t device, uint32_t route, int n, size_t card0)
+{
+	struct kp_tap t[32];
+
+	cr_assert_leq(n, 32);
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < n; i++) {
+		t[i].tapped_at = fill_utc_ms(2024, 6, day, 10, i);
+		memset(t[i].card_token, 0x6d, KP_CARD_TOKEN_SIZE);
+		t[i].card_token[0] = (uint8_t)(card0 + (size_t)i);
+		t[i].route_id = route;
+		t[i].stop_id = 100 + route;
+		t[i].fare_product = 1;
+		t[i].result = KP_TAP_ACCEPTED;
+		t[i].amount = 800;
+	}
+	cr_assert_eq(fill_taps_db(db, device, t, (size_t)n, 16), 0);
+}
+
+static uint64_t builds(void)
+{
+	return atomic_load(&metrics.open_data_builds);
+}
+
+Test(publish, a_date_is_built_again_only_when_its_taps_changed)
+{
+	struct run r;
+
+	run_open(&r, 1);
+	add_taps_db(r.db, 14, 0xd1, 10, 12, 0);
+	add_taps_db(r.db, 15, 0xd2, 10, 12, 0);
+	cr_assert_eq(kp_publish_round(r.p, date_end() + GRACE_MS + 1000), 2);
+	cr_expect_eq(builds(), 2);
+
+	/* No new taps: rounds build nothing. */
+	cr_expect_eq(kp_publish_round(r.p, date_end() + GRACE_MS + 61000), 0);
+	cr_expect_eq(kp_publish_round(r.p, date_end() + 3 * GRACE_MS), 0);
+	cr_expect_eq(builds(), 2, "a round without new taps built %llu dates", (unsigned long long)(builds() - 2));
+
+	/* A late tap to the 14th: only the 14th is built, and gets v2. */
+	add_taps_db(r.db, 14, 0xd3, 30, 12, 100);
+	cr_expect_eq(kp_publish_round(r.p, date_end() + 4 * GRACE_MS), 1);
+	cr_expect_eq(builds(), 3);
+	cr_expect(exists("20240614/v2/datapackage.json"));
+	cr_expect_not(exists("20240615/v2"));
+	cr_expect_eq(kp_publish_round(r.p, date_end() + 5 * GRACE_MS), 0);
+	cr_expect_eq(builds(), 3);
+	run_close(&r);
+
+	/* A restart builds the dates of the window once. */
+	run_open(&r, 1);
+	cr_expect_eq(kp_publish_round(r.p, date_end() + 6 * GRACE_MS), 0);
+	cr_expect_eq(builds(), 5);
+	cr_expect_eq(kp_publish_round(r.p, date_end() + 7 * GRACE_MS), 0);
+	cr_expect_eq(builds(), 5);
+	run_close(&r);
+}

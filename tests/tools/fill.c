@@ -50,9 +50,19 @@ err:
 	return -1;
 }
 
-static int commit(const char *db_dir, const char *tz, int start_hour, struct frames *f)
+static int commit_to(struct st_db *db, struct frames *f)
 {
 	struct st_commit_stats stats;
+	int rc = st_commit_group(db, f->items, f->n, &stats);
+
+	for (size_t i = 0; rc == ST_OK && i < f->n; i++)
+		if (f->items[i].outcome != ST_STORED)
+			rc = -1;
+	return rc == ST_OK ? 0 : -1;
+}
+
+static int commit(const char *db_dir, const char *tz, int start_hour, struct frames *f)
+{
 	struct st_options opts;
 	struct st_db *db = NULL;
 	int rc;
@@ -63,12 +73,32 @@ static int commit(const char *db_dir, const char *tz, int start_hour, struct fra
 	opts.service_day_start_hour = start_hour;
 	if (st_db_open(&db, &opts) != ST_OK)
 		return -1;
-	rc = st_commit_group(db, f->items, f->n, &stats);
-	for (size_t i = 0; rc == ST_OK && i < f->n; i++)
-		if (f->items[i].outcome != ST_STORED)
-			rc = -1;
+	rc = commit_to(db, f);
 	st_db_close(db);
-	return rc == ST_OK ? 0 : -1;
+	return rc;
+}
+
+/* The frames of taps[0..n), per_frame taps each, signed by a new key. */
+static int make_frames(struct frames *f, uint64_t device_id, const struct kp_tap *taps, size_t n, size_t per_frame)
+{
+	uint8_t pk[KP_PUBLIC_KEY_SIZE], sk[KP_SECRET_KEY_SIZE];
+
+	f->n = 0;
+	if (sodium_init() < 0 || crypto_sign_keypair(pk, sk) != 0)
+		return -1;
+	for (size_t at = 0; at < n; at += per_frame) {
+		size_t count = n - at < per_frame ? n - at : per_frame;
+
+		if (f->n == KP_RECORDS_MAX || make_frame(f, device_id, taps + at, (uint16_t)count, sk))
+			return -1;
+	}
+	return 0;
+}
+
+static void free_frames(struct frames *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->buf[i]);
 }
 
 int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps, size_t n,
@@ -80,22 +110,19 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
 int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame)
 {
-	uint8_t pk[KP_PUBLIC_KEY_SIZE], sk[KP_SECRET_KEY_SIZE];
 	struct frames f = { .n = 0 };
-	int rc = -1;
+	int rc = make_frames(&f, device_id, taps, n, per_frame) == 0 ? commit(db_dir, tz, start_hour, &f) : -1;
 
-	if (sodium_init() < 0 || crypto_sign_keypair(pk, sk) != 0)
-		return -1;
-	for (size_t at = 0; at < n; at += per_frame) {
-		size_t count = n - at < per_frame ? n - at : per_frame;
+	free_frames(&f);
+	return rc;
+}
 
-		if (f.n == KP_RECORDS_MAX || make_frame(&f, device_id, taps + at, (uint16_t)count, sk))
-			goto out;
-	}
-	rc = commit(db_dir, tz, start_hour, &f);
-out:
-	for (size_t i = 0; i < f.n; i++)
-		free(f.buf[i]);
+int fill_taps_db(struct st_db *db, uint64_t device_id, const struct kp_tap *taps, size_t n, size_t per_frame)
+{
+	struct frames f = { .n = 0 };
+	int rc = make_frames(&f, device_id, taps, n, per_frame) == 0 ? commit_to(db, &f) : -1;
+
+	free_frames(&f);
 	return rc;
 }
 

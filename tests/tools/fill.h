@@ -25,6 +25,12 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
 int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame);
 
+struct st_db; /* storage/db.h */
+
+/* fill_taps into a database the caller holds open (one process may not
+ * open an LMDB twice). 0 or -1. */
+int fill_taps_db(struct st_db *db, uint64_t device_id, const struct kp_tap *taps, size_t n, size_t per_frame);
+
 /* Stores recs[0..n) (n <= KP_RECORDS_MAX) as one signed COUNTS frame of
  * device_id with batch_seq, in the default service-day settings. 0 or -1. */
 int fill_counts(const char *db_dir, uint64_t device_id, uint64_t batch_seq, const struct kp_count *recs,
