@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "firmware-proto/frame.h"
 #include "firmware-proto/keyfile.h"
+#include "ingest/answer_cache.h"
 #include "ingest/frigate_stage.h"
 #include "ingest/health.h"
 #include "ingest/inbound.h"
@@ -58,6 +59,7 @@ struct kp_daemon {
 	struct kp_writer *writer;
 	struct kp_frigate_stage *frigate_stage;
 	struct kp_publish_stage *publish_stage; /* open data; reads the database only */
+	struct kp_answer_cache *answers;        /* ridership answers, the loop's thread only */
 	char publish_dir[KP_CONFIG_STR_SIZE];
 };
 
@@ -261,7 +263,8 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.idle_timeout_ms = d->cfg.http_idle_timeout_ms,
 			.max_requests = d->cfg.http_max_requests_per_connection,
 		},
-		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir },
+		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
+		          .cache = d->answers },
 	};
 }
 
@@ -325,9 +328,15 @@ static int run(struct kp_daemon *d)
 	        workers_wanted(&d->cfg), d->cfg.storage_path, d->cfg.mqtt_uri,
 	        d->cfg.frigate_enabled ? d->cfg.frigate_topic_prefix : "off",
 	        d->cfg.frigate_enabled ? "/events" : "");
+	d->answers = kp_answer_cache_new();
+	if (d->answers == NULL) {
+		fprintf(stderr, "komposterd: out of memory for the answer cache\n");
+		goto drain;
+	}
 	struct kp_loop_ctx loop = loop_ctx(d);
 	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:
+	kp_answer_cache_free(d->answers);
 	kp_publish_stage_join(d->publish_stage);
 	kp_intake_stop_taking(d->mqtt);
 	kp_ring_close(&d->intake);
