@@ -19,6 +19,7 @@
  * the database.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,21 @@ static struct kp_publish_ctx publish_ctx(struct kp_daemon *d)
 	};
 }
 
+/* Each HTTP answer is allocated and freed on the loop's thread (tens of
+ * KiB for a ridership answer). With glibc's defaults the free often gave
+ * the heap's top back (brk) and the next answer faulted the pages in again,
+ * and an answer over 128 KiB was mmap'd and unmapped each time: a third of
+ * a cached answer's cost under perf. Freed heap up to 64 MiB is kept, and
+ * answers up to 4 MiB (over the cache's largest body) come from the heap.
+ * ASan has its own allocator, which ignores these settings. */
+static void tune_malloc(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+	if (mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1 || mallopt(M_MMAP_THRESHOLD, 4 << 20) != 1)
+		fprintf(stderr, "komposterd: warning: mallopt refused; answers may be slower\n");
+#endif
+}
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
@@ -367,6 +383,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &a);
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	tune_malloc();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "komposterd: libsodium failed to initialise\n");
 		return 1;
