@@ -177,13 +177,17 @@ char *kp_http_build(int status, const char *type, const char *cache_control, con
 {
 	static const char fmt[] = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: %s\r\n%s\r\n";
 	const char *cc = cache_control ? cache_control : "no-store", *extra = extra_headers ? extra_headers : "";
-	int head = snprintf(NULL, 0, fmt, status, kp_http_reason(status), type, body_len, cc, extra);
+	char first[512]; /* every head we write fits: printed once */
+	int head = snprintf(first, sizeof first, fmt, status, kp_http_reason(status), type, body_len, cc, extra);
 	size_t sent = head_only ? 0 : body_len;
 	char *out;
 
 	if (head < 0 || (out = malloc((size_t)head + sent + CONNECTION_ROOM + 1)) == NULL)
 		return NULL;
-	snprintf(out, (size_t)head + 1, fmt, status, kp_http_reason(status), type, body_len, cc, extra);
+	if ((size_t)head < sizeof first)
+		memcpy(out, first, (size_t)head);
+	else
+		snprintf(out, (size_t)head + 1, fmt, status, kp_http_reason(status), type, body_len, cc, extra);
 	if (sent > 0)
 		memcpy(out + head, body, sent);
 	out[(size_t)head + sent] = '\0';
