@@ -7,6 +7,11 @@
  * before the document is printed. Nothing here blocks: LMDB readers take
  * no lock the writer holds (the resize lock is taken shared, and the
  * writer takes it exclusively only to grow the map, between transactions).
+ *
+ * A ridership answer without cameras is looked up in the answer cache
+ * first (answer_cache.h), at the revision of its dates read in that same
+ * transaction, and kept there once built. An answer with cameras depends
+ * on the clock (how complete the camera data is by now): never kept.
  */
 #include "ingest/api.h"
 
@@ -20,6 +25,7 @@
 #include <sodium.h>
 
 #include "firmware-proto/hex.h"
+#include "ingest/answer_cache.h"
 #include "ingest/auth.h"
 #include "ingest/clock.h"
 #include "ingest/query.h"
@@ -27,6 +33,7 @@
 #include "report/rate.h"
 #include "report/ridership.h"
 #include "report/ridership_json.h"
+#include "storage/date_rev.h"
 #include "storage/service_day.h"
 #include "storage/tokens.h"
 
@@ -52,10 +59,16 @@ struct answer {
 	int status;
 	char msg[MSG_MAX];
 	const char *extra; /* headers of an error */
-	char *body;        /* malloc'd, the 200's body */
+	char *body;        /* malloc'd: the 200's body when built here */
+	const char *text;  /* the 200's body: body, or the cache's */
 	size_t body_len;
 	int closed;        /* the range is closed: cacheable */
 	int etag;          /* give an ETag */
+	char tag[ETAG_SIZE]; /* the ETag once known, else "" */
+	/* A ridership answer the cache may keep: its question and revision. */
+	char key[KP_CACHE_KEY_MAX + 1];
+	uint64_t rev;
+	int keep, hit;
 };
 
 char *kp_api_error(int status, const char *msg, const char *extra_headers, int head_only, size_t *len)
@@ -239,6 +252,7 @@ static int set_body(cJSON *doc, struct answer *a)
 	cJSON_Delete(doc);
 	if (a->body == NULL)
 		return fail(a, 500, NULL, "out of memory");
+	a->text = a->body;
 	return 0;
 }
 
@@ -267,6 +281,54 @@ static int ridership(struct st_read *r, const struct ridership_args *ra, int64_t
 	return 0;
 }
 
+/* The canonical question of a ridership answer without cameras: what its
+ * body depends on besides the cells (the by list in the order asked: it is
+ * the order of the groups' keys). */
+static int cache_key(const struct ridership_args *ra, char key[KP_CACHE_KEY_MAX + 1])
+{
+	size_t at;
+	int n = snprintf(key, KP_CACHE_KEY_MAX + 1, "ridership %d %" PRIu32 " %" PRIu32 " by", (int)ra->q.kind,
+	                 ra->q.from, ra->q.to);
+
+	for (size_t i = 0; i < ra->q.nby && n > 0 && n <= KP_CACHE_KEY_MAX; i++) {
+		at = (size_t)n;
+		n += snprintf(key + at, KP_CACHE_KEY_MAX + 1 - at, " %s", kp_rs_dim_name(ra->q.by[i]));
+	}
+	return n > 0 && n <= KP_CACHE_KEY_MAX ? 0 : -1;
+}
+
+/* Looks the answer up in the cache at its dates' revision in r: a hit
+ * fills a with the kept body and ETag; a miss marks it to be kept once
+ * built. Nothing when there is no cache or the answer has cameras. */
+static int cached(const struct kp_http_ctx *ctx, struct st_read *r, const struct ridership_args *ra,
+                  struct answer *a)
+{
+	const struct kp_cached *hit;
+	int rc;
+
+	if (ctx->cache == NULL || ra->cameras)
+		return 0;
+	if (cache_key(ra, a->key) != 0)
+		return fail(a, 500, NULL, "a ridership question too long for the cache's key");
+	rc = st_date_rev_max(r, ra->q.from, ra->q.to, &a->rev);
+	if (rc != ST_OK)
+		return storage_fail(a, rc, "the dates' revisions");
+	hit = kp_answer_cache_get(ctx->cache, a->key, a->rev);
+	if (hit == NULL) {
+		a->keep = 1;
+		atomic_fetch_add_explicit(&ctx->m->api_cache_misses, 1, memory_order_relaxed);
+		return 0;
+	}
+	a->hit = 1;
+	a->text = hit->body;
+	a->body_len = hit->len;
+	snprintf(a->tag, sizeof a->tag, "%s", hit->etag);
+	a->closed = ra->closed;
+	a->etag = 1;
+	atomic_fetch_add_explicit(&ctx->m->api_cache_hits, 1, memory_order_relaxed);
+	return 0;
+}
+
 /* ------------------------------------------------------------ requests */
 
 static void etag_of(const char *body, size_t len, char out[ETAG_SIZE])
@@ -290,16 +352,17 @@ static int matches(const struct kp_http_value *inm, const char *etag)
 
 static char *respond_ok(const struct kp_http_request *req, struct answer *a, int head_only, size_t *len)
 {
-	char etag[ETAG_SIZE], headers[ETAG_SIZE + 16];
+	char headers[ETAG_SIZE + 16];
 	const char *cache = a->closed ? KP_API_CLOSED_CACHE : NULL;
 
 	if (!a->etag)
-		return kp_http_build(200, JSON_TYPE, NULL, NULL, a->body, a->body_len, head_only, len);
-	etag_of(a->body, a->body_len, etag);
-	snprintf(headers, sizeof headers, "ETag: %s\r\n", etag);
-	if (matches(&req->if_none_match, etag))
+		return kp_http_build(200, JSON_TYPE, NULL, NULL, a->text, a->body_len, head_only, len);
+	if (a->tag[0] == '\0')
+		etag_of(a->text, a->body_len, a->tag);
+	snprintf(headers, sizeof headers, "ETag: %s\r\n", a->tag);
+	if (matches(&req->if_none_match, a->tag))
 		return kp_http_build(304, JSON_TYPE, cache, headers, "", 0, 1, len);
-	return kp_http_build(200, JSON_TYPE, cache, headers, a->body, a->body_len, head_only, len);
+	return kp_http_build(200, JSON_TYPE, cache, headers, a->text, a->body_len, head_only, len);
 }
 
 /* Authorises and reads, all in one read transaction. */
@@ -322,7 +385,8 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 	if (!bad && ar->route == R_NONE)
 		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices or /v1/devices/{id}");
 	if (!bad && ar->route == R_RIDERSHIP)
-		bad = ridership_args(ctx->db, &ar->q, now, &ra, a) || ridership(&r, &ra, now, &res, &rows, a);
+		bad = ridership_args(ctx->db, &ar->q, now, &ra, a) || cached(ctx, &r, &ra, a) ||
+		      (!a->hit && ridership(&r, &ra, now, &res, &rows, a));
 	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE)) {
 		static const char *const none[] = { NULL };
 
@@ -336,11 +400,11 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 		}
 	}
 	st_read_end(&r);
-	if (!bad && ar->route == R_RIDERSHIP)
+	if (!bad && ar->route == R_RIDERSHIP && !a->hit)
 		doc = ra.cameras ? kp_rate_json(&rows, 0) : kp_rs_json(&res);
 	kp_rs_free(&res);
 	kp_rate_free(&rows);
-	if (!bad)
+	if (!bad && !a->hit)
 		bad = set_body(doc, a);
 	else
 		cJSON_Delete(doc);
@@ -357,6 +421,9 @@ int kp_api_respond(const struct kp_http_ctx *ctx, struct kp_http_request *req, i
 		r->head = kp_api_error(a.status, a.msg, a.extra, head_only, &r->len);
 	} else {
 		r->head = respond_ok(req, &a, head_only, &r->len);
+		/* Not kept (too large, out of memory): answered all the same. */
+		if (a.keep && r->head != NULL)
+			(void)kp_answer_cache_put(ctx->cache, a.key, a.rev, a.text, a.body_len, a.tag);
 		free(a.body);
 	}
 	return r->head == NULL ? -1 : 0;

@@ -68,6 +68,7 @@ struct kp_http_request {
 };
 
 struct st_db;
+struct kp_answer_cache;
 
 /* What the answers read; borrowed. */
 struct kp_http_ctx {
@@ -75,6 +76,7 @@ struct kp_http_ctx {
 	struct kp_health *health; /* /readyz */
 	struct st_db *db;         /* /v1/ (api.h): short read transactions; NULL: 503 */
 	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
+	struct kp_answer_cache *cache; /* ridership answers (api.h, answer_cache.h); NULL: none */
 };
 
 void kp_http_request_init(struct kp_http_request *req);

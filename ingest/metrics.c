@@ -179,6 +179,12 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        "Connections cut off: a request's head and body, or a send, took longer than "
 	        "[http] request_timeout_ms.",
 	        LOAD(m->http_timed_out));
+	counter(f, "komposter_api_cache_hits_total",
+	        "Ridership answers served from the answer cache, at the dates' current revision.",
+	        LOAD(m->api_cache_hits));
+	counter(f, "komposter_api_cache_misses_total",
+	        "Ridership answers built because the cache had none at the dates' current revision.",
+	        LOAD(m->api_cache_misses));
 	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));

@@ -62,6 +62,8 @@ struct kp_metrics {
 	atomic_uint_fast64_t http_keepalive_reuses; /* requests after the first on a connection */
 	atomic_uint_fast64_t http_idle_closed;    /* kept-alive connections closed after idle_timeout_ms */
 	atomic_uint_fast64_t http_timed_out;      /* cut off: a request or a send took longer than request_timeout_ms */
+	atomic_uint_fast64_t api_cache_hits;      /* ridership answers served from the answer cache */
+	atomic_uint_fast64_t api_cache_misses;    /* ridership answers built (and offered to the cache) */
 	atomic_int_fast64_t ring_depth;
 	atomic_int_fast64_t writer_queue_depth;
 	atomic_int_fast64_t reply_queue_depth;

@@ -2,8 +2,8 @@
  * health, readiness and metrics answer; unknown paths, other methods,
  * garbage and oversized heads get the right status; pipelined requests are
  * taken one at a time; each answer's Connection header says whether the
- * connection is kept; streamed pieces are framed as chunks. No sockets
- * needed. */
+ * connection is kept; streamed pieces are framed as chunks; a head of any
+ * length is built whole. No sockets needed. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,4 +243,21 @@ Test(http, a_piece_is_framed_as_a_chunk)
 	cr_expect_eq(memcmp(start, "10000\r\nxxx", 10), 0);
 	cr_expect_eq(memcmp(start + framed - 3, "x\r\n", 3), 0);
 	cr_expect_str_eq(KP_HTTP_CHUNK_LAST, "0\r\n\r\n");
+}
+
+/* A head longer than kp_http_build's first buffer is printed whole. */
+Test(http, a_long_head_is_built_whole)
+{
+	char extra[700], *out;
+	size_t len;
+
+	memset(extra, 'e', sizeof extra);
+	memcpy(extra, "X-Long: ", 8);
+	memcpy(extra + sizeof extra - 3, "\r\n", 3);
+	out = kp_http_build(200, "application/json", NULL, extra, "{}", 2, 0, &len);
+	cr_assert_not_null(out);
+	cr_expect_eq(len, strlen(out));
+	cr_expect(strstr(out, "\r\nCache-Control: no-store\r\nX-Long: eee") != NULL, "%s", out);
+	cr_expect_eq(memcmp(out + len - 9, "eee\r\n\r\n{}", 9), 0, "%s", out);
+	free(out);
 }
