@@ -229,8 +229,6 @@ static int add_stop(void *ctx, const struct st_gtfs_stop *stop)
 
 static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct build *b, char *err)
 {
-	const struct kp_rs_query rsh = { .kind = KP_RS_TAPS, .from = date, .to = date,
-		                         .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR }, .nby = 3 };
 	const struct kp_rs_query rshf = { .kind = KP_RS_TAPS, .from = date, .to = date,
 		                          .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 };
 	struct st_read r;
@@ -241,9 +239,11 @@ static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct buil
 		snprintf(err, OD_ERR_SIZE, "reading the database: %s", st_strerror(rc));
 		return -1;
 	}
-	rc = kp_rs_sum(&r, &rsh, &b->rs.rsh);
+	/* The date's tap cells are read once: route × stop × hour is their sum
+	 * over fares. */
+	rc = kp_rs_sum(&r, &rshf, &b->rs.rshf);
 	if (rc == ST_OK)
-		rc = kp_rs_sum(&r, &rshf, &b->rs.rshf);
+		rc = kp_rs_rollup(&b->rs.rshf, 3, &b->rs.rsh);
 	if (rc == ST_OK)
 		rc = kp_rate_collect(&r, date, date, ST_RECONCILE_ROUTE, now_ms, &b->rs.rate[0]);
 	if (rc == ST_OK)
