@@ -232,7 +232,7 @@ static int flush(struct outbuf *b, int rc, FILE *f)
 	return rc != 0 || ferror(f) ? -1 : 0;
 }
 
-static int csv_rows(const struct od_table *t, struct outbuf *b)
+int od_table_print_csv(const struct od_table *t, struct outbuf *b)
 {
 	char text[OD_CELL_TEXT_SIZE];
 
@@ -257,14 +257,14 @@ static int csv_rows(const struct od_table *t, struct outbuf *b)
 		}
 		ob_put(b, "\r\n", 2);
 	}
-	return 0;
+	return ob_failed(b) ? -1 : 0;
 }
 
 int od_table_write_csv(const struct od_table *t, FILE *f)
 {
 	struct outbuf b = { 0 };
 
-	return flush(&b, csv_rows(t, &b), f);
+	return flush(&b, od_table_print_csv(t, &b), f);
 }
 
 static int json_cell(const struct od_field *fd, const struct od_cell *cell, struct outbuf *b)
@@ -290,7 +290,7 @@ static int json_cell(const struct od_field *fd, const struct od_cell *cell, stru
 	return 0;
 }
 
-static int json_rows(const struct od_table *t, struct outbuf *b)
+int od_table_print_json(const struct od_table *t, struct outbuf *b)
 {
 	ob_putc(b, '[');
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -307,12 +307,12 @@ static int json_rows(const struct od_table *t, struct outbuf *b)
 		ob_putc(b, '}');
 	}
 	ob_puts(b, t->nrows ? "\n]\n" : "]\n");
-	return 0;
+	return ob_failed(b) ? -1 : 0;
 }
 
 int od_table_write_json(const struct od_table *t, FILE *f)
 {
 	struct outbuf b = { 0 };
 
-	return flush(&b, json_rows(t, &b), f);
+	return flush(&b, od_table_print_json(t, &b), f);
 }

@@ -101,6 +101,7 @@ struct grouping {
 	struct kp_rs_result *s;
 	size_t *slot;
 	size_t nslots; /* a power of two */
+	int distinct;  /* each cell is a group of its own: no hash table */
 };
 
 static size_t key_hash(const uint32_t k[KP_RS_BY_MAX], size_t mask)
@@ -135,7 +136,7 @@ static int make_room(struct grouping *gr)
 		s->g = p;
 		s->cap = cap;
 	}
-	if (2 * (s->n + 1) > gr->nslots) {
+	if (!gr->distinct && 2 * (s->n + 1) > gr->nslots) {
 		size_t n = gr->nslots ? gr->nslots * 2 : 2 * GROUPS_INITIAL;
 		size_t *slot = calloc(n, sizeof(*slot));
 
@@ -166,14 +167,16 @@ static int add_group(struct grouping *gr, const cell_dims dv, const uint64_t v[K
 	if (make_room(gr) != 0)
 		return 1;
 	val_add(s, s->total.v, v);
-	slot = find_slot(gr, k);
-	if (*slot != 0) {
+	slot = gr->distinct ? NULL : find_slot(gr, k);
+	if (slot != NULL && *slot != 0) {
 		val_add(s, s->g[*slot - 1].v, v);
 		return 0;
 	}
 	s->g[s->n] = (struct kp_rs_group){ .k = { k[0], k[1], k[2], k[3] } };
 	memcpy(s->g[s->n].v, v, sizeof(s->g->v));
-	*slot = ++s->n;
+	s->n++;
+	if (slot != NULL)
+		*slot = s->n;
 	return 0;
 }
 
@@ -209,7 +212,9 @@ static int add_load_cell(void *ctx, const struct st_load_agg_key *k, const struc
 
 int kp_rs_sum(struct st_read *r, const struct kp_rs_query *q, struct kp_rs_result *out)
 {
-	struct grouping gr = { .s = out };
+	/* A tap cell's key is its date and the four dimensions: grouped by all
+	 * four over one date, no two cells share a group. */
+	struct grouping gr = { .s = out, .distinct = q->kind == KP_RS_TAPS && q->from == q->to && q->nby == 4 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
