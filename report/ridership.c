@@ -94,6 +94,67 @@ static void val_add(const struct kp_rs_result *s, uint64_t to[KP_RS_VALUES], con
 	}
 }
 
+/* Merges the sorted runs a[lo, mid) and a[mid, hi) into to[lo, hi). */
+static void merge_runs(const struct kp_rs_group *a, struct kp_rs_group *to, size_t lo, size_t mid, size_t hi)
+{
+	size_t i = lo, j = mid, o = lo;
+
+	while (i < mid && j < hi)
+		to[o++] = group_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+	while (i < mid)
+		to[o++] = a[i++];
+	while (j < hi)
+		to[o++] = a[j++];
+}
+
+/* Sorts the groups by key: a natural merge sort, which merges the runs
+ * that are already in order. The cells of one date come in LMDB's order
+ * (date, hour, route, stop, fare), so grouped by route, stop, hour and fare
+ * they are one run per hour, a few passes where qsort would compare and
+ * copy n log n times. 0, or -1 out of memory. */
+static int sort_groups(struct kp_rs_result *s)
+{
+	size_t *edge, nruns = 0;
+	struct kp_rs_group *tmp, *from = s->g, *to;
+
+	if (s->n < 2)
+		return 0;
+	edge = malloc((s->n + 1) * sizeof(*edge));
+	tmp = malloc(s->n * sizeof(*tmp));
+	if (edge == NULL || tmp == NULL) {
+		free(edge);
+		free(tmp);
+		return -1;
+	}
+	edge[nruns++] = 0;
+	for (size_t i = 1; i < s->n; i++)
+		if (group_cmp(&s->g[i - 1], &s->g[i]) > 0)
+			edge[nruns++] = i;
+	edge[nruns] = s->n;
+	to = tmp;
+	while (nruns > 1) {
+		size_t r = 0, out = 0;
+
+		for (; r + 1 < nruns; r += 2, out++) {
+			merge_runs(from, to, edge[r], edge[r + 1], edge[r + 2]);
+			edge[out] = edge[r];
+		}
+		if (r < nruns) {
+			memcpy(&to[edge[r]], &from[edge[r]], (edge[r + 1] - edge[r]) * sizeof(*to));
+			edge[out++] = edge[r];
+		}
+		edge[out] = s->n;
+		nruns = out;
+		to = from;
+		from = from == s->g ? tmp : s->g;
+	}
+	if (from != s->g)
+		memcpy(s->g, from, s->n * sizeof(*s->g));
+	free(tmp);
+	free(edge);
+	return 0;
+}
+
 /* A grouping in progress: the result, and an open-addressing hash table
  * from a key to its group (index + 1; 0 is an empty slot), at most half
  * full. */
@@ -231,8 +292,8 @@ int kp_rs_sum(struct st_read *r, const struct kp_rs_query *q, struct kp_rs_resul
 			rc = st_load_agg_foreach(r, q->from, q->to, add_load_cell, &gr);
 	}
 	free(gr.slot);
-	if (rc == ST_OK && out->n > 1)
-		qsort(out->g, out->n, sizeof(*out->g), group_cmp);
+	if (rc == ST_OK && sort_groups(out) != 0)
+		rc = ST_ESTOP;
 	return rc;
 }
 
