@@ -39,20 +39,14 @@ static int is_feed_metadata(const char *file)
 static int form_hash(const struct od_table *t, int json, char hash[8 + OD_FINGERPRINT_HEX_SIZE])
 {
 	unsigned char digest[crypto_hash_sha256_BYTES];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int rc;
+	struct outbuf b = { 0 };
 
-	if (f == NULL)
-		return -1;
-	rc = json ? od_table_write_json(t, f) : od_table_write_csv(t, f);
-	if (fclose(f) != 0 || rc != 0) {
-		free(buf);
+	if ((json ? od_table_print_json(t, &b) : od_table_print_csv(t, &b)) != 0) {
+		ob_free(&b);
 		return -1;
 	}
-	crypto_hash_sha256(digest, (const unsigned char *)buf, len);
-	free(buf);
+	crypto_hash_sha256(digest, (const unsigned char *)b.p, b.n);
+	ob_free(&b);
 	memcpy(hash, "sha256:", 7);
 	sodium_bin2hex(hash + 7, OD_FINGERPRINT_HEX_SIZE, digest, sizeof(digest));
 	return 0;

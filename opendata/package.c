@@ -1,7 +1,7 @@
 /*
  * package.c — writes an open-data package (package.h).
  *
- * Every file is first built in memory (open_memstream), hashed there with
+ * Every file is first built in memory (outbuf.h), hashed there with
  * libsodium's SHA-256, then written once: the hash in the manifest and in
  * SHA256SUMS is the hash of exactly the bytes written. Order: the tables,
  * the public key, the manifest (which holds the tables' hashes), the sums,
@@ -122,16 +122,12 @@ static int publish(struct pkg *p, const char *name, const void *buf, size_t len)
 static int write_table(struct pkg *p, size_t i, int json)
 {
 	const struct od_table *t = &p->t->t[i];
-	char name[NAME_SIZE], *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char name[NAME_SIZE];
+	struct outbuf b = { 0 };
 	int rc;
 
-	if (f == NULL)
-		return fail(p, "out of memory");
-	rc = json ? od_table_write_json(t, f) : od_table_write_csv(t, f);
-	if (fclose(f) != 0 || rc != 0) {
-		free(buf);
+	if ((json ? od_table_print_json(t, &b) : od_table_print_csv(t, &b)) != 0) {
+		ob_free(&b);
 		return fail(p, "out of memory building %s", t->name);
 	}
 	if (t->file != NULL)
@@ -139,8 +135,8 @@ static int write_table(struct pkg *p, size_t i, int json)
 	else
 		snprintf(name, sizeof(name), "%s.%s", t->name, json ? "json" : "csv");
 	p->form_at[i][json] = p->n;
-	rc = publish(p, name, buf, len);
-	free(buf);
+	rc = publish(p, name, b.p, b.n);
+	ob_free(&b);
 	return rc;
 }
 

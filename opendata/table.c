@@ -9,6 +9,7 @@
  * JSON by cJSON.
  */
 #include "opendata/table.h"
+#include "opendata/outbuf.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -64,42 +65,74 @@ const char *od_type_name(enum od_type type)
 	return "string";
 }
 
+/* yyyymmdd as YYYY-MM-DD (st_date_format's text); returns 10. */
+static size_t format_date(uint32_t date, char *out)
+{
+	ob_format_u64(date / 10000 % 10000, 4, out);
+	out[4] = '-';
+	ob_format_u64(date / 100 % 100, 2, out + 5);
+	out[7] = '-';
+	ob_format_u64(date % 100, 2, out + 8);
+	return 10;
+}
+
+/* A string cell, cut as snprintf into OD_CELL_TEXT_SIZE would. */
+static void copy_text(const char *s, char out[OD_CELL_TEXT_SIZE])
+{
+	size_t n = strlen(s);
+
+	if (n > OD_CELL_TEXT_SIZE - 1)
+		n = OD_CELL_TEXT_SIZE - 1;
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* Numbers are formatted by hand (outbuf.h), not by snprintf: this runs
+ * twice per cell of every table, and is most of an export's time. */
 void od_cell_text(const struct od_field *f, const struct od_cell *c, char out[OD_CELL_TEXT_SIZE])
 {
+	size_t n;
+
 	if (c->null) {
 		out[0] = '\0';
 		return;
 	}
 	switch (f->type) {
 	case OD_DATE:
-		st_date_format((uint32_t)c->u, out);
+		format_date((uint32_t)c->u, out);
 		return;
 	case OD_INTEGER:
 	case OD_COUNT:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%" PRIu64, c->u);
+		ob_format_u64(c->u, 0, out);
 		return;
 	case OD_NUMBER:
 		snprintf(out, OD_CELL_TEXT_SIZE, "%.4f", c->d);
 		return;
 	case OD_STRING:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%s", c->s);
+		copy_text(c->s, out);
 		return;
 	case OD_BOOLEAN:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%s", c->u ? "true" : "false");
+		copy_text(c->u ? "true" : "false", out);
 		return;
 	case OD_TEXT:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%s", c->s ? c->s : "");
+		copy_text(c->s ? c->s : "", out);
 		return;
 	case OD_GTFS_DATE:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%08" PRIu64, c->u);
+		ob_format_u64(c->u, 8, out);
 		return;
 	case OD_GTFS_TIME:
-		snprintf(out, OD_CELL_TEXT_SIZE, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, c->u / 3600, c->u / 60 % 60,
-		         c->u % 60);
+		n = ob_format_u64(c->u / 3600, 2, out);
+		out[n++] = ':';
+		n += ob_format_u64(c->u / 60 % 60, 2, out + n);
+		out[n++] = ':';
+		ob_format_u64(c->u % 60, 2, out + n);
 		return;
 	case OD_DATETIME:
-		st_date_format((uint32_t)(c->u / 100), out);
-		snprintf(out + 10, OD_CELL_TEXT_SIZE - 10, "T%02" PRIu64 ":00:00", c->u % 100);
+		n = format_date((uint32_t)(c->u / 100), out);
+		out[n++] = 'T';
+		n += ob_format_u64(c->u % 100, 2, out + n);
+		memcpy(out + n, ":00:00", 7);
 		return;
 	}
 	out[0] = '\0';
@@ -150,88 +183,136 @@ static int plain(const char *text)
 
 /* RFC 4180: quoted, quotes doubled, when the text holds a comma, a quote
  * or a line break. */
-static void write_csv_text(const char *text, FILE *f)
+static void write_csv_text(const char *text, struct outbuf *b)
 {
 	if (strpbrk(text, ",\"\r\n") == NULL) {
-		fputs(text, f);
+		ob_puts(b, text);
 		return;
 	}
-	fputc('"', f);
+	ob_putc(b, '"');
 	for (const char *p = text; *p; p++) {
 		if (*p == '"')
-			fputc('"', f);
-		fputc(*p, f);
+			ob_putc(b, '"');
+		ob_putc(b, *p);
 	}
-	fputc('"', f);
+	ob_putc(b, '"');
 }
 
-/* A JSON string of text, escaped by cJSON. */
-static int write_json_text(const char *text, FILE *f)
+/* A JSON string of text, escaped by cJSON; plain text (no quote, no
+ * backslash, no control or non-ASCII byte) is what cJSON would print it
+ * as, between quotes, and is copied without it. */
+static int write_json_text(const char *text, struct outbuf *b)
 {
+	if (plain(text)) {
+		ob_putc(b, '"');
+		ob_puts(b, text);
+		ob_putc(b, '"');
+		return 0;
+	}
 	cJSON *s = cJSON_CreateString(text);
 	char *out = s ? cJSON_PrintUnformatted(s) : NULL;
 
 	cJSON_Delete(s);
 	if (out == NULL)
 		return -1;
-	fputs(out, f);
+	ob_puts(b, out);
 	cJSON_free(out);
 	return 0;
 }
 
-int od_table_write_csv(const struct od_table *t, FILE *f)
+/* Writes what b holds to f and frees it; -1 when b ran out of memory or f
+ * failed. */
+static int flush(struct outbuf *b, int rc, FILE *f)
+{
+	if (rc == 0 && !ob_failed(b) && b->n > 0 && fwrite(b->p, 1, b->n, f) != b->n)
+		rc = -1;
+	if (ob_failed(b))
+		rc = -1;
+	ob_free(b);
+	return rc != 0 || ferror(f) ? -1 : 0;
+}
+
+int od_table_print_csv(const struct od_table *t, struct outbuf *b)
 {
 	char text[OD_CELL_TEXT_SIZE];
 
-	for (size_t c = 0; c < t->nfields; c++)
-		fprintf(f, "%s%s", c ? "," : "", t->fields[c].name);
-	fputs("\r\n", f);
+	for (size_t c = 0; c < t->nfields; c++) {
+		if (c > 0)
+			ob_putc(b, ',');
+		ob_puts(b, t->fields[c].name);
+	}
+	ob_put(b, "\r\n", 2);
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->nfields; c++) {
 			od_cell_text(&t->fields[c], &t->cells[r * t->nfields + c], text);
 			if (c > 0)
-				fputc(',', f);
+				ob_putc(b, ',');
 			if (t->fields[c].type == OD_TEXT) {
-				write_csv_text(text, f);
+				write_csv_text(text, b);
 				continue;
 			}
 			if (!plain(text))
 				return -1;
-			fputs(text, f);
+			ob_puts(b, text);
 		}
-		fputs("\r\n", f);
+		ob_put(b, "\r\n", 2);
 	}
-	return ferror(f) ? -1 : 0;
+	return ob_failed(b) ? -1 : 0;
+}
+
+int od_table_write_csv(const struct od_table *t, FILE *f)
+{
+	struct outbuf b = { 0 };
+
+	return flush(&b, od_table_print_csv(t, &b), f);
+}
+
+static int json_cell(const struct od_field *fd, const struct od_cell *cell, struct outbuf *b)
+{
+	char text[OD_CELL_TEXT_SIZE];
+	int quote = fd->type != OD_INTEGER && fd->type != OD_COUNT && fd->type != OD_NUMBER &&
+	            fd->type != OD_BOOLEAN;
+
+	if (cell->null) {
+		ob_put(b, "null", 4);
+		return 0;
+	}
+	od_cell_text(fd, cell, text);
+	if (fd->type == OD_TEXT)
+		return write_json_text(text, b);
+	if (!plain(text))
+		return -1;
+	if (quote)
+		ob_putc(b, '"');
+	ob_puts(b, text);
+	if (quote)
+		ob_putc(b, '"');
+	return 0;
+}
+
+int od_table_print_json(const struct od_table *t, struct outbuf *b)
+{
+	ob_putc(b, '[');
+	for (size_t r = 0; r < t->nrows; r++) {
+		ob_puts(b, r ? ",\n  {" : "\n  {");
+		for (size_t c = 0; c < t->nfields; c++) {
+			if (c > 0)
+				ob_put(b, ", ", 2);
+			ob_putc(b, '"');
+			ob_puts(b, t->fields[c].name);
+			ob_put(b, "\": ", 3);
+			if (json_cell(&t->fields[c], &t->cells[r * t->nfields + c], b) != 0)
+				return -1;
+		}
+		ob_putc(b, '}');
+	}
+	ob_puts(b, t->nrows ? "\n]\n" : "]\n");
+	return ob_failed(b) ? -1 : 0;
 }
 
 int od_table_write_json(const struct od_table *t, FILE *f)
 {
-	char text[OD_CELL_TEXT_SIZE];
+	struct outbuf b = { 0 };
 
-	fputs("[", f);
-	for (size_t r = 0; r < t->nrows; r++) {
-		fputs(r ? ",\n  {" : "\n  {", f);
-		for (size_t c = 0; c < t->nfields; c++) {
-			const struct od_field *fd = &t->fields[c];
-			const struct od_cell *cell = &t->cells[r * t->nfields + c];
-			int quote = fd->type != OD_INTEGER && fd->type != OD_COUNT && fd->type != OD_NUMBER &&
-			            fd->type != OD_BOOLEAN;
-
-			od_cell_text(fd, cell, text);
-			fprintf(f, "%s\"%s\": ", c ? ", " : "", fd->name);
-			if (cell->null) {
-				fputs("null", f);
-			} else if (fd->type == OD_TEXT) {
-				if (write_json_text(text, f) != 0)
-					return -1;
-			} else {
-				if (!plain(text))
-					return -1;
-				fprintf(f, quote ? "\"%s\"" : "%s", text);
-			}
-		}
-		fputs("}", f);
-	}
-	fputs(t->nrows ? "\n]\n" : "]\n", f);
-	return ferror(f) ? -1 : 0;
+	return flush(&b, od_table_print_json(t, &b), f);
 }

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "opendata/outbuf.h"
+
 enum od_type {
 	OD_DATE,    /* service date yyyymmdd, written YYYY-MM-DD */
 	OD_INTEGER, /* an identifier or an hour */
@@ -83,6 +85,11 @@ void od_cell_text(const struct od_field *f, const struct od_cell *c, char out[OD
  * (ferror) or out of memory. */
 int od_table_write_csv(const struct od_table *t, FILE *f);
 int od_table_write_json(const struct od_table *t, FILE *f);
+/* The same bytes appended to b (outbuf.h), for a caller that hashes and
+ * writes them itself. 0, or -1 out of memory (or a cell that would need
+ * quoting and may not, as above). */
+int od_table_print_csv(const struct od_table *t, struct outbuf *b);
+int od_table_print_json(const struct od_table *t, struct outbuf *b);
 
 /* Whether text is a value of type (not empty): what verify holds a cell to. */
 int od_text_valid(enum od_type type, const char *text);

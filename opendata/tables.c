@@ -18,6 +18,7 @@
  */
 #include "opendata/tables.h"
 #include "opendata/tables_internal.h"
+#include "opendata/outbuf.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -133,10 +134,40 @@ const struct od_field *od_tables_known_field(const char *table, const char *name
  * cell key, so the same cell draws the same noise in every export. */
 #define LABEL_SIZE 128
 
+/* Appends s after '/' to the label of n bytes, cut at LABEL_SIZE - 1 as
+ * snprintf would cut it. */
+static size_t label_part(char buf[LABEL_SIZE], size_t n, const char *s)
+{
+	if (n < LABEL_SIZE - 1)
+		buf[n++] = '/';
+	for (; *s != '\0' && n < LABEL_SIZE - 1; s++)
+		buf[n++] = *s;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Built by hand, not by snprintf: one per published count. The text is
+ * "DATE/TABLE/COLUMN/KEY", which the noise of every cell depends on. */
 static const char *cell_label(char buf[LABEL_SIZE], const struct build *b, const char *table, const char *column,
                               const char *key)
 {
-	snprintf(buf, LABEL_SIZE, "%" PRIu32 "/%s/%s/%s", b->out->service_date, table, column, key);
+	size_t n = ob_format_u64(b->out->service_date, 0, buf);
+
+	n = label_part(buf, n, table);
+	n = label_part(buf, n, column);
+	label_part(buf, n, key);
+	return buf;
+}
+
+/* "ROUTE/STOP/HOUR": a route × stop × hour cell's key in its label. */
+static const char *rsh_key(char buf[64], const uint32_t k[3])
+{
+	size_t n = ob_format_u64(k[0], 0, buf);
+
+	buf[n++] = '/';
+	n += ob_format_u64(k[1], 0, buf + n);
+	buf[n++] = '/';
+	ob_format_u64(k[2], 0, buf + n);
 	return buf;
 }
 
@@ -227,26 +258,51 @@ static int add_stop(void *ctx, const struct st_gtfs_stop *stop)
 	return 0;
 }
 
+/* st_door_agg_foreach: the first door cell is enough. */
+static int found_door_cell(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
+{
+	(void)k;
+	(void)v;
+	*(int *)ctx = 1;
+	return 1;
+}
+
+/* Whether date has any door cell (count_agg.h), of either source. A
+ * validation rate row of either level rests on counts, which are stored
+ * in a door cell of their date too (vehicle_hours.h), so a date without
+ * one has no rows: the route level is then not looked for in the vehicle
+ * hours, which are as many as the vehicles × routes × hours with taps. */
+static int date_has_counts(struct st_read *r, uint32_t date, int *has)
+{
+	int rc;
+
+	*has = 0;
+	rc = st_door_agg_foreach(r, date, date, found_door_cell, has);
+	return rc == ST_ESTOP && *has ? ST_OK : rc;
+}
+
 static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct build *b, char *err)
 {
-	const struct kp_rs_query rsh = { .kind = KP_RS_TAPS, .from = date, .to = date,
-		                         .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR }, .nby = 3 };
 	const struct kp_rs_query rshf = { .kind = KP_RS_TAPS, .from = date, .to = date,
 		                          .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 };
 	struct st_read r;
-	int rc;
+	int rc, counts = 0;
 
 	rc = st_read_begin(db, &r);
 	if (rc != ST_OK) {
 		snprintf(err, OD_ERR_SIZE, "reading the database: %s", st_strerror(rc));
 		return -1;
 	}
-	rc = kp_rs_sum(&r, &rsh, &b->rs.rsh);
+	/* The date's tap cells are read once: route × stop × hour is their sum
+	 * over fares. */
+	rc = kp_rs_sum(&r, &rshf, &b->rs.rshf);
 	if (rc == ST_OK)
-		rc = kp_rs_sum(&r, &rshf, &b->rs.rshf);
+		rc = kp_rs_rollup(&b->rs.rshf, 3, &b->rs.rsh);
 	if (rc == ST_OK)
+		rc = date_has_counts(&r, date, &counts);
+	if (rc == ST_OK && counts)
 		rc = kp_rate_collect(&r, date, date, ST_RECONCILE_ROUTE, now_ms, &b->rs.rate[0]);
-	if (rc == ST_OK)
+	if (rc == ST_OK && counts)
 		rc = kp_rate_collect(&r, date, date, ST_RECONCILE_STOP, now_ms, &b->rs.rate[1]);
 	if (rc == ST_OK)
 		rc = st_riders_foreach(&r, date, date, add_riders, &b->rs);
@@ -346,14 +402,26 @@ const char *tb_join_route_id(struct build *b, uint32_t route)
 {
 	const struct st_gtfs_route *r = find_route(b->out, route);
 
-	return r != NULL ? r->gtfs_id : owned_number(b, route);
+	if (r != NULL)
+		return r->gtfs_id;
+	if (b->last_route.text == NULL || b->last_route.id != route) {
+		b->last_route.text = owned_number(b, route);
+		b->last_route.id = route;
+	}
+	return b->last_route.text;
 }
 
 const char *tb_join_stop_id(struct build *b, uint32_t stop)
 {
 	const struct st_gtfs_stop *s = find_stop(b->out, stop);
 
-	return s != NULL ? s->gtfs_id : owned_number(b, stop);
+	if (s != NULL)
+		return s->gtfs_id;
+	if (b->last_stop.text == NULL || b->last_stop.id != stop) {
+		b->last_stop.text = owned_number(b, stop);
+		b->last_stop.id = stop;
+	}
+	return b->last_stop.text;
 }
 
 /* --------------------------------------------------------------- tables */
@@ -370,7 +438,7 @@ static int build_route_stop_hour(struct build *b, struct od_table *t)
 	for (size_t i = 0; i < g->n; i++) {
 		char key[64], label[LABEL_SIZE];
 
-		snprintf(key, sizeof(key), "%" PRIu32 "/%" PRIu32 "/%" PRIu32, g->g[i].k[0], g->g[i].k[1], g->g[i].k[2]);
+		rsh_key(key, g->g[i].k);
 		struct od_cell row[NFIELDS(rsh_fields)] = { date_cell(b->out->service_date) };
 
 		row[RSH_ROUTE] = int_cell(g->g[i].k[0]);

@@ -44,6 +44,12 @@ struct build {
 	int start_hour; /* the service day's, for GTFS times */
 	struct read_set rs;
 	struct published *cell; /* one per rs.rsh group */
+	/* The last number written as text for a join id (tb_join_*_id): rows
+	 * come in route, or stop, order, so most rows reuse it. */
+	struct {
+		uint32_t id;
+		const char *text;
+	} last_route, last_stop;
 };
 
 static inline struct od_cell date_cell(uint32_t date)

@@ -94,59 +94,150 @@ static void val_add(const struct kp_rs_result *s, uint64_t to[KP_RS_VALUES], con
 	}
 }
 
-/* Sorts the groups and merges equal keys. */
-static void compact(struct kp_rs_result *s)
+/* Merges the sorted runs a[lo, mid) and a[mid, hi) into to[lo, hi). */
+static void merge_runs(const struct kp_rs_group *a, struct kp_rs_group *to, size_t lo, size_t mid, size_t hi)
 {
-	size_t out = 0;
+	size_t i = lo, j = mid, o = lo;
 
-	if (s->n == 0)
-		return;
-	qsort(s->g, s->n, sizeof(*s->g), group_cmp);
-	for (size_t i = 1; i < s->n; i++) {
-		if (group_cmp(&s->g[out], &s->g[i]) == 0)
-			val_add(s, s->g[out].v, s->g[i].v);
-		else
-			s->g[++out] = s->g[i];
-	}
-	s->n = out + 1;
+	while (i < mid && j < hi)
+		to[o++] = group_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+	while (i < mid)
+		to[o++] = a[i++];
+	while (j < hi)
+		to[o++] = a[j++];
 }
 
-/* Room for one more group: compact first, grow when that frees too little. */
-static int make_room(struct kp_rs_result *s)
+/* Sorts the groups by key: a natural merge sort, which merges the runs
+ * that are already in order. The cells of one date come in LMDB's order
+ * (date, hour, route, stop, fare), so grouped by route, stop, hour and fare
+ * they are one run per hour, a few passes where qsort would compare and
+ * copy n log n times. 0, or -1 out of memory. */
+static int sort_groups(struct kp_rs_result *s)
 {
-	size_t cap;
-	struct kp_rs_group *p;
+	size_t *edge, nruns = 0;
+	struct kp_rs_group *tmp, *from = s->g, *to;
 
-	if (s->n < s->cap)
+	if (s->n < 2)
 		return 0;
-	compact(s);
-	if (s->n < s->cap / 2)
-		return 0;
-	cap = s->cap ? s->cap * 2 : GROUPS_INITIAL;
-	p = realloc(s->g, cap * sizeof(*p));
-	if (p == NULL)
+	edge = malloc((s->n + 1) * sizeof(*edge));
+	tmp = malloc(s->n * sizeof(*tmp));
+	if (edge == NULL || tmp == NULL) {
+		free(edge);
+		free(tmp);
 		return -1;
-	s->g = p;
-	s->cap = cap;
+	}
+	edge[nruns++] = 0;
+	for (size_t i = 1; i < s->n; i++)
+		if (group_cmp(&s->g[i - 1], &s->g[i]) > 0)
+			edge[nruns++] = i;
+	edge[nruns] = s->n;
+	to = tmp;
+	while (nruns > 1) {
+		size_t r = 0, out = 0;
+
+		for (; r + 1 < nruns; r += 2, out++) {
+			merge_runs(from, to, edge[r], edge[r + 1], edge[r + 2]);
+			edge[out] = edge[r];
+		}
+		if (r < nruns) {
+			memcpy(&to[edge[r]], &from[edge[r]], (edge[r + 1] - edge[r]) * sizeof(*to));
+			edge[out++] = edge[r];
+		}
+		edge[out] = s->n;
+		nruns = out;
+		to = from;
+		from = from == s->g ? tmp : s->g;
+	}
+	if (from != s->g)
+		memcpy(s->g, from, s->n * sizeof(*s->g));
+	free(tmp);
+	free(edge);
+	return 0;
+}
+
+/* A grouping in progress: the result, and an open-addressing hash table
+ * from a key to its group (index + 1; 0 is an empty slot), at most half
+ * full. */
+struct grouping {
+	struct kp_rs_result *s;
+	size_t *slot;
+	size_t nslots; /* a power of two */
+	int distinct;  /* each cell is a group of its own: no hash table */
+};
+
+static size_t key_hash(const uint32_t k[KP_RS_BY_MAX], size_t mask)
+{
+	uint64_t h = ((uint64_t)k[0] << 32 | k[1]) * 0x9e3779b97f4a7c15ull;
+
+	h ^= (((uint64_t)k[2] << 32 | k[3]) + (h >> 29)) * 0xbf58476d1ce4e5b9ull;
+	return (size_t)(h ^ (h >> 31)) & mask;
+}
+
+/* The slot of k: its group's, or the empty one where it goes. */
+static size_t *find_slot(const struct grouping *gr, const uint32_t k[KP_RS_BY_MAX])
+{
+	size_t mask = gr->nslots - 1, i = key_hash(k, mask);
+
+	while (gr->slot[i] != 0 && memcmp(gr->s->g[gr->slot[i] - 1].k, k, sizeof(gr->s->g->k)) != 0)
+		i = (i + 1) & mask;
+	return &gr->slot[i];
+}
+
+/* Room for one more group, in the array and in the hash table. */
+static int make_room(struct grouping *gr)
+{
+	struct kp_rs_result *s = gr->s;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : GROUPS_INITIAL;
+		struct kp_rs_group *p = realloc(s->g, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		s->g = p;
+		s->cap = cap;
+	}
+	if (!gr->distinct && 2 * (s->n + 1) > gr->nslots) {
+		size_t n = gr->nslots ? gr->nslots * 2 : 2 * GROUPS_INITIAL;
+		size_t *slot = calloc(n, sizeof(*slot));
+
+		if (slot == NULL)
+			return -1;
+		free(gr->slot);
+		gr->slot = slot;
+		gr->nslots = n;
+		for (size_t i = 0; i < s->n; i++)
+			*find_slot(gr, s->g[i].k) = i + 1;
+	}
 	return 0;
 }
 
 /* A cell's dimensions, indexed by enum kp_rs_dim (0 for those it has not). */
 typedef uint32_t cell_dims[KP_RS_DIMS];
 
-/* Appends a cell as a group of the chosen dimensions and adds it to the total. */
-static int add_group(struct kp_rs_result *s, const cell_dims dv, const uint64_t v[KP_RS_VALUES])
+/* Adds a cell to the group of its chosen dimensions (made when new) and
+ * to the total. */
+static int add_group(struct grouping *gr, const cell_dims dv, const uint64_t v[KP_RS_VALUES])
 {
-	struct kp_rs_group *g;
+	struct kp_rs_result *s = gr->s;
+	uint32_t k[KP_RS_BY_MAX] = { 0 };
+	size_t *slot;
 
-	if (make_room(s) != 0)
-		return 1;
-	g = &s->g[s->n++];
-	memset(g, 0, sizeof(*g));
 	for (size_t i = 0; i < s->q.nby; i++)
-		g->k[i] = dv[s->q.by[i]];
-	memcpy(g->v, v, sizeof(g->v));
+		k[i] = dv[s->q.by[i]];
+	if (make_room(gr) != 0)
+		return 1;
 	val_add(s, s->total.v, v);
+	slot = gr->distinct ? NULL : find_slot(gr, k);
+	if (slot != NULL && *slot != 0) {
+		val_add(s, s->g[*slot - 1].v, v);
+		return 0;
+	}
+	s->g[s->n] = (struct kp_rs_group){ .k = { k[0], k[1], k[2], k[3] } };
+	memcpy(s->g[s->n].v, v, sizeof(s->g->v));
+	s->n++;
+	if (slot != NULL)
+		*slot = s->n;
 	return 0;
 }
 
@@ -182,6 +273,9 @@ static int add_load_cell(void *ctx, const struct st_load_agg_key *k, const struc
 
 int kp_rs_sum(struct st_read *r, const struct kp_rs_query *q, struct kp_rs_result *out)
 {
+	/* A tap cell's key is its date and the four dimensions: grouped by all
+	 * four over one date, no two cells share a group. */
+	struct grouping gr = { .s = out, .distinct = q->kind == KP_RS_TAPS && q->from == q->to && q->nby == 4 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -191,15 +285,41 @@ int kp_rs_sum(struct st_read *r, const struct kp_rs_query *q, struct kp_rs_resul
 		if (q->by[i] != KP_RS_ROUTE && q->by[i] != KP_RS_HOUR)
 			out->with_load = 0;
 	if (q->kind == KP_RS_TAPS) {
-		rc = st_tap_agg_foreach(r, q->from, q->to, add_tap_cell, out);
+		rc = st_tap_agg_foreach(r, q->from, q->to, add_tap_cell, &gr);
 	} else {
-		rc = st_door_agg_foreach(r, q->from, q->to, add_door_cell, out);
+		rc = st_door_agg_foreach(r, q->from, q->to, add_door_cell, &gr);
 		if (rc == ST_OK && out->with_load)
-			rc = st_load_agg_foreach(r, q->from, q->to, add_load_cell, out);
+			rc = st_load_agg_foreach(r, q->from, q->to, add_load_cell, &gr);
 	}
-	if (rc == ST_OK)
-		compact(out);
+	free(gr.slot);
+	if (rc == ST_OK && sort_groups(out) != 0)
+		rc = ST_ESTOP;
 	return rc;
+}
+
+int kp_rs_rollup(const struct kp_rs_result *fine, size_t nby, struct kp_rs_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->q = fine->q;
+	out->q.nby = nby < fine->q.nby ? nby : fine->q.nby;
+	out->with_load = fine->with_load;
+	out->total = fine->total;
+	out->g = malloc((fine->n ? fine->n : 1) * sizeof(*out->g));
+	if (out->g == NULL)
+		return ST_ESTOP;
+	out->cap = fine->n;
+	for (size_t i = 0; i < fine->n; i++) {
+		struct kp_rs_group g = { 0 };
+
+		memcpy(g.k, fine->g[i].k, out->q.nby * sizeof(g.k[0]));
+		if (out->n > 0 && group_cmp(&out->g[out->n - 1], &g) == 0) {
+			val_add(out, out->g[out->n - 1].v, fine->g[i].v);
+			continue;
+		}
+		memcpy(g.v, fine->g[i].v, sizeof(g.v));
+		out->g[out->n++] = g;
+	}
+	return ST_OK;
 }
 
 void kp_rs_free(struct kp_rs_result *res)

@@ -13,9 +13,12 @@
  *
  * The aggregates are already sums per cell, so a query never rescans the
  * log. Grouping keeps the chosen dimensions of each cell and drops the
- * rest: cells are appended to an array and, whenever it fills, sorted and
- * merged in place, so memory stays proportional to the number of groups,
- * not of cells. Reading happens inside the caller's read transaction; the
+ * rest: each cell is added to its group through a hash table of the keys,
+ * and the groups are sorted once at the end, so one read of the cells
+ * costs no sort per cell and memory stays proportional to the number of
+ * groups, not of cells. A coarser grouping by a prefix of the same
+ * dimensions is derived from a finer result without reading again
+ * (kp_rs_rollup). Reading happens inside the caller's read transaction; the
  * result is plain memory the caller owns, usable after the transaction
  * ended. No output, no logging: errors are returned.
  */
@@ -87,6 +90,13 @@ enum kp_rs_by_error kp_rs_check(const struct kp_rs_query *q);
  * of memory, or the storage error of the read. q must have passed
  * kp_rs_check. */
 int kp_rs_sum(struct st_read *r, const struct kp_rs_query *q, struct kp_rs_result *out);
+
+/* The groups of fine by the first nby of its dimensions, in key order,
+ * into *out (which it initialises: call kp_rs_free after, whatever the
+ * result): what kp_rs_sum of the same cells grouped by that prefix would
+ * return, without reading them again. Returns ST_OK, or ST_ESTOP when out
+ * of memory. */
+int kp_rs_rollup(const struct kp_rs_result *fine, size_t nby, struct kp_rs_result *out);
 
 void kp_rs_free(struct kp_rs_result *res);
 

@@ -54,3 +54,43 @@ Test(ridership, door_is_for_counts_only)
 	cr_expect_str_eq(kp_rs_dim_json_key(KP_RS_FARE), "fare_product");
 	cr_expect_str_eq(kp_rs_dim_name(KP_RS_DOOR), "door");
 }
+
+/* The export reads route × stop × hour × fare once and sums the fares
+ * away: each coarser group is the sum of its finer ones, in key order,
+ * and the total is kept. */
+Test(ridership, rollup_sums_a_prefix_of_the_dimensions)
+{
+	struct kp_rs_group g[] = {
+		{ .k = { 1, 10, 7, 1 }, .v = { 3, 1, 300 } },
+		{ .k = { 1, 10, 7, 2 }, .v = { 4, 0, 400 } },
+		{ .k = { 1, 10, 8, 1 }, .v = { 5, 2, 500 } },
+		{ .k = { 2, 10, 7, 1 }, .v = { 6, 0, 600 } },
+		{ .k = { 2, 10, 7, 3 }, .v = { 7, 1, 700 } },
+	};
+	struct kp_rs_result fine = {
+		.q = { .kind = KP_RS_TAPS, .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 },
+		.g = g, .n = 5, .total = { .v = { 25, 4, 2500 } },
+	};
+	struct kp_rs_result out;
+
+	cr_assert_eq(kp_rs_rollup(&fine, 3, &out), ST_OK);
+	cr_assert_eq(out.n, 3);
+	cr_expect_eq(out.q.nby, 3);
+	cr_expect_eq(out.g[0].k[0], 1);
+	cr_expect_eq(out.g[0].k[2], 7);
+	cr_expect_eq(out.g[0].k[3], 0, "the dropped dimension is 0");
+	cr_expect_eq(out.g[0].v[0], 7);
+	cr_expect_eq(out.g[0].v[2], 700);
+	cr_expect_eq(out.g[1].k[2], 8);
+	cr_expect_eq(out.g[1].v[0], 5);
+	cr_expect_eq(out.g[2].k[0], 2);
+	cr_expect_eq(out.g[2].v[0], 13);
+	cr_expect_eq(out.g[2].v[1], 1);
+	cr_expect_eq(out.total.v[0], 25);
+	kp_rs_free(&out);
+	cr_assert_eq(kp_rs_rollup(&fine, 1, &out), ST_OK);
+	cr_assert_eq(out.n, 2);
+	cr_expect_eq(out.g[0].v[0], 12);
+	cr_expect_eq(out.g[1].v[0], 13);
+	kp_rs_free(&out);
+}
