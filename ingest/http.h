@@ -75,6 +75,7 @@ struct kp_http_ctx {
 	struct kp_health *health; /* /readyz */
 	struct st_db *db;         /* /v1/ (api.h): short read transactions; NULL: 503 */
 	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
+	const char *ui_dir;       /* /ui/ (ui_http.h): the dashboards' folder; NULL: 404 */
 };
 
 void kp_http_request_init(struct kp_http_request *req);

@@ -30,6 +30,7 @@
 #include "firmware-proto/keyfile.h"
 #include "ingest/frigate_stage.h"
 #include "ingest/health.h"
+#include "ingest/ui_http.h"
 #include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
 #include "ingest/loop.h"
@@ -59,6 +60,7 @@ struct kp_daemon {
 	struct kp_frigate_stage *frigate_stage;
 	struct kp_publish_stage *publish_stage; /* open data; reads the database only */
 	char publish_dir[KP_CONFIG_STR_SIZE];
+	const char *ui_dir; /* NULL: /ui/ is not served */
 };
 
 static const char usage[] =
@@ -67,7 +69,8 @@ static const char usage[] =
 	"Takes signed tap and passenger-count frames from the MQTT broker, verifies\n"
 	"them, stores each exactly once in LMDB and answers every device with a\n"
 	"signed ACK after the commit. Counts passengers from Frigate's camera events\n"
-	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP,\n"
+	"the API under /v1/, open data under /open/ and the dashboards under /ui/.\n"
 	"Publishes each closed service date's open-data package ([open_data]).\n"
 	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
@@ -117,6 +120,23 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* The dashboards are not what the daemon is for: a folder without them is
+ * an error for --check-config, but only one line at start, and /ui/ is 404. */
+static int check_ui_dir(struct kp_daemon *d, const struct args *a)
+{
+	char why[KP_CONFIG_STR_SIZE + 96];
+
+	d->ui_dir = NULL;
+	if (d->cfg.http_ui_dir[0] == '\0')
+		return 0;
+	if (kp_ui_dir_usable(d->cfg.http_ui_dir, why, sizeof(why)) != 0) {
+		fprintf(stderr, "komposterd: [http] ui_dir: %s%s\n", why, a->check_only ? "" : "; /ui/ is not served");
+		return a->check_only ? -1 : 0;
+	}
+	d->ui_dir = d->cfg.http_ui_dir;
+	return 0;
+}
+
 static int load(struct kp_daemon *d, const struct args *a)
 {
 	char err[KP_CONFIG_ERR_SIZE > KP_KEYFILE_ERR_SIZE ? KP_CONFIG_ERR_SIZE : KP_KEYFILE_ERR_SIZE];
@@ -134,7 +154,7 @@ static int load(struct kp_daemon *d, const struct args *a)
 		fprintf(stderr, "komposterd: [open_data] publish_dir is too long\n");
 		return -1;
 	}
-	return 0;
+	return check_ui_dir(d, a);
 }
 
 static int workers_wanted(const struct kp_config *cfg)
@@ -261,7 +281,8 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.idle_timeout_ms = d->cfg.http_idle_timeout_ms,
 			.max_requests = d->cfg.http_max_requests_per_connection,
 		},
-		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir },
+		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
+		          .ui_dir = d->ui_dir },
 	};
 }
 
