@@ -6,6 +6,7 @@
 
 const SILENT_MS = 15 * 60 * 1000; // no frame for this long: silent
 const SKEW_MS = 60 * 1000;         // a clock off by more than a minute
+const TOP_STOPS = 15;
 
 let state = null; // the last answers, re-rendered on a language switch
 
@@ -44,10 +45,10 @@ async function load(date) {
   const q = date ? "&from=" + date + "&to=" + date : "";
   document.body.dataset.loaded = "0";
   try {
-    const [hour, route, fare, devices] = await Promise.all([
-      api("/v1/ridership?by=hour" + q), api("/v1/ridership?by=route" + q),
-      api("/v1/ridership?by=fare" + q), api("/v1/devices")]);
-    state = { hour, route, fare, devices, now: Date.now() };
+    const [hour, route, stop, fare, rate, devices] = await Promise.all([
+      api("/v1/ridership?by=hour" + q), api("/v1/ridership?by=route" + q), api("/v1/ridership?by=stop" + q),
+      api("/v1/ridership?by=fare" + q), api("/v1/ridership?with_cameras=1&by=route" + q), api("/v1/devices")]);
+    state = { hour, route, stop, fare, rate, devices, now: Date.now() };
   } catch (e) {
     state = null;
     if (e instanceof AuthError) {
@@ -75,20 +76,23 @@ function render() {
   for (const r of state.hour.rows)
     byHour[r.hour] = r.accepted;
   const routes = state.route.rows.slice().sort((a, b) => b.accepted - a.accepted || a.route_id - b.route_id);
+  const stops = state.stop.rows.slice().sort((a, b) => b.accepted - a.accepted || a.stop_id - b.stop_id);
   const fares = state.fare.rows.slice().sort((a, b) => b.accepted - a.accepted || a.fare_product - b.fare_product);
   window.KP_DASH = {
     date: state.hour.from,
     hourly: byHour,
     total: state.hour.total,
     routes: routes.map((r) => ({ route_id: r.route_id, accepted: r.accepted })),
+    stops: stops.map((r) => ({ stop_id: r.stop_id, accepted: r.accepted })),
     fares: fares.map((r) => ({ fare_product: r.fare_product, accepted: r.accepted })),
+    rates: rates(state.rate.rows),
     devices: state.devices.devices.map((d) => ({ id: d.id, flags: flags(d) })),
   };
   const total = document.getElementById("total");
   total.dataset.value = String(state.hour.total.accepted);
   total.textContent = kpT("total") + ": " + kpNum(state.hour.total.accepted);
   if (state.hour.rows.length === 0) {
-    for (const id of ["hourly", "routes", "fares"])
+    for (const id of ["hourly", "routes", "stops", "fares"])
       kpPanel(id, kpMessage("empty.day"), "empty");
   } else {
     kpChart("hourly", byHour.map((_, h) => h), byHour, "col.accepted", (h) => String(h).padStart(2, "0") + ":00", "col.hour");
@@ -97,12 +101,43 @@ function render() {
       { key: "accepted", label: "col.accepted", num: true, fmt: bar(routes[0].accepted) },
       { key: "denied", label: "col.denied", num: true },
       { key: "amount", label: "col.amount", num: true, fmt: (v) => kpMoney(v) }], routes, true));
+    kpPanel("stops", kpTable([
+      { key: "stop_id", label: "col.stop" },
+      { key: "accepted", label: "col.accepted", num: true, fmt: bar(stops[0].accepted) },
+      { key: "denied", label: "col.denied", num: true }], stops.slice(0, TOP_STOPS), true));
     kpPanel("fares", kpTable([
       { key: "fare_product", label: "col.fare" },
       { key: "accepted", label: "col.accepted", num: true },
       { key: "amount", label: "col.amount", num: true, fmt: (v) => kpMoney(v) }], fares, true));
   }
+  renderRates();
   renderDevices();
+}
+
+// The validation rate per route and source of the counts (APC, cameras):
+// accepted taps ÷ counted boardings over the day's hours, lowest first.
+function rates(rows) {
+  const by = new Map();
+  for (const r of rows) {
+    const k = r.route_id + "/" + r.source;
+    const g = by.get(k) || { route_id: r.route_id, source: r.source, boardings: 0, accepted: 0 };
+    g.boardings += r.boardings;
+    g.accepted += r.accepted;
+    by.set(k, g);
+  }
+  return Array.from(by.values()).map((g) => ({ ...g, rate: g.boardings > 0 ? g.accepted / g.boardings : null }))
+    .sort((a, b) => (a.rate === null) - (b.rate === null) || a.rate - b.rate || a.route_id - b.route_id);
+}
+
+function renderRates() {
+  const list = window.KP_DASH.rates;
+  if (list.length === 0)
+    return kpPanel("rates", kpMessage("empty.rates"), "empty");
+  const pct = (v) => new Intl.NumberFormat(kpLocale(), { style: "percent", maximumFractionDigits: 1 }).format(v);
+  kpPanel("rates", kpTable([
+    { key: "route_id", label: "col.route" }, { key: "source", label: "col.source" },
+    { key: "boardings", label: "col.boardings", num: true }, { key: "accepted", label: "col.accepted", num: true },
+    { key: "rate", label: "col.rate", num: true, fmt: pct }], list, true));
 }
 
 // A number with a bar as long as its share of the largest.

@@ -29,6 +29,7 @@
 #include "tests/e2e/harness.h"
 
 #define DEVICES 3
+#define APCS 1 /* a passenger counter on the first vehicle: the validation rate */
 #define TAPS_PER_DEVICE 40
 #define NODE "/usr/bin/node"
 #define CHROMIUM "/usr/bin/chromium"
@@ -110,7 +111,7 @@ static void start(void)
 	add_old_taps(0xe1, 10, 20);
 	add_old_taps(0xe2, 20, 3);
 	cr_assert_eq(kp_daemon_start(&d), 0);
-	cr_assert_eq(kp_fleet_init(&fleet, &d, DEVICES), 0);
+	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
 	sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--timeout", "100", NULL);
 	cr_assert_eq(kp_wait(sim), 0, "validator-sim did not empty every outbox; see %s", fleet.log);
 	cr_assert_eq(kp_komposter(&d, &o, "token", "add", "--scope", "read", "--name", "dashboard", NULL), 0);
@@ -186,6 +187,32 @@ static void expect_same_rows(const cJSON *page, const cJSON *api, const char *ke
 	}
 }
 
+/* The page's rates: per route and source, the API's hours summed, lowest
+ * rate first. */
+static void expect_rates(const cJSON *page, const cJSON *api)
+{
+	const cJSON *p, *row;
+	double last = -1;
+
+	cr_expect_gt(cJSON_GetArraySize(page), 0, "no validation rate with a passenger counter");
+	cJSON_ArrayForEach(p, page) {
+		double boardings = 0, accepted = 0;
+
+		cJSON_ArrayForEach(row, api)
+			if (num(row, "route_id") == num(p, "route_id") && strcmp(str(row, "source"), str(p, "source")) == 0) {
+				boardings += num(row, "boardings");
+				accepted += num(row, "accepted");
+			}
+		cr_expect_eq(num(p, "boardings"), boardings, "route %g", num(p, "route_id"));
+		cr_expect_eq(num(p, "accepted"), accepted, "route %g", num(p, "route_id"));
+		if (boardings > 0) {
+			cr_expect(fabs(num(p, "rate") - accepted / boardings) < 1e-9);
+			cr_expect_geq(num(p, "rate"), last, "not lowest first");
+			last = num(p, "rate");
+		}
+	}
+}
+
 static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent)
 {
 	const cJSON *dash = cJSON_GetObjectItem(op, "dash"), *wrong = cJSON_GetObjectItem(op, "wrong_token"), *row;
@@ -220,7 +247,15 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	snprintf(q, sizeof(q), "/v1/ridership?by=fare&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
 	cJSON *fare = get_json(q, token);
 	expect_same_rows(cJSON_GetObjectItem(dash, "fares"), cJSON_GetObjectItem(fare, "rows"), "fare_product");
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES);
+	snprintf(q, sizeof(q), "/v1/ridership?by=stop&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *stop = get_json(q, token);
+	expect_same_rows(cJSON_GetObjectItem(dash, "stops"), cJSON_GetObjectItem(stop, "rows"), "stop_id");
+	cJSON_Delete(stop);
+	snprintf(q, sizeof(q), "/v1/ridership?with_cameras=1&by=route&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *rate = get_json(q, token);
+	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
+	cJSON_Delete(rate);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
 	cr_expect_str_neq(str(op, "title_en"), str(op, "title_uk"), "the language switch changed nothing");
 	const cJSON *empty = cJSON_GetObjectItem(op, "empty_day");
 	cr_expect_str_eq(str(empty, "state"), "empty");

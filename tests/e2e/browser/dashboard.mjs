@@ -32,6 +32,7 @@ async function operator(page) {
   out.total = await page.$eval("#total", (el) => el.dataset.value);
   out.routes = await cells(page, "#routes");
   out.fares = await cells(page, "#fares");
+  out.rates = await cells(page, "#rates");
   out.devices = await cells(page, "#devices");
   out.token_kept = await page.evaluate(() => sessionStorage.getItem("kp.token") !== null);
   await page.screenshot({ path: shots + "/dashboard-operator.png", fullPage: true });
