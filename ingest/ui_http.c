@@ -41,6 +41,7 @@ static const struct ui_file files[] = {
 	{ "/ui/i18n.js", "i18n.js", no_dirs, JS },
 	{ "/ui/common.js", "common.js", no_dirs, JS },
 	{ "/ui/operator.js", "operator.js", no_dirs, JS },
+	{ "/ui/live.js", "live.js", no_dirs, JS },
 	{ "/ui/public.js", "public.js", no_dirs, JS },
 	{ "/ui/vendor/uPlot.iife.min.js", "uPlot.iife.min.js", vendor_dirs, JS },
 	{ "/ui/vendor/uPlot.min.css", "uPlot.min.css", vendor_dirs, CSS },

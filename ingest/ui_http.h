@@ -6,7 +6,7 @@
  *   GET|HEAD /ui/, /ui/public.html     the citizens' page (open data)
  *   GET|HEAD /ui/operator.html         the operators' page (/v1/)
  *   GET|HEAD /ui/NAME                  style.css, i18n.js, common.js,
- *                                      operator.js, public.js
+ *                                      operator.js, live.js, public.js
  *   GET|HEAD /ui/vendor/NAME           uPlot.iife.min.js, uPlot.min.css
  *
  * from ctx->ui_dir ([http] ui_dir, the repository's web/ folder); the

@@ -112,6 +112,7 @@ function render() {
   }
   renderRates();
   renderDevices();
+  renderLive();
 }
 
 // The validation rate per route and source of the counts (APC, cameras):
@@ -207,6 +208,7 @@ function init() {
   });
   document.getElementById("date").addEventListener("change", (ev) => load(ev.target.value));
   document.getElementById("flagged-only").addEventListener("change", () => state && renderDevices());
+  liveStart();
   if (sessionStorage.getItem("kp.token"))
     load("");
   else

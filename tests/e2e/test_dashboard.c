@@ -256,6 +256,10 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
 	cJSON_Delete(rate);
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
+	const cJSON *live = cJSON_GetObjectItem(op, "live");
+	cr_expect_eq(num(live, "stored"), kp_stored_taps(&d), "the live panel's taps stored");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(live, "ready")));
+	cr_expect_eq(num(live, "shown"), 6);
 	cr_expect_str_neq(str(op, "title_en"), str(op, "title_uk"), "the language switch changed nothing");
 	const cJSON *empty = cJSON_GetObjectItem(op, "empty_day");
 	cr_expect_str_eq(str(empty, "state"), "empty");

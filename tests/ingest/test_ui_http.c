@@ -45,7 +45,7 @@ static void sub(const char *rel)
 static void setup(void)
 {
 	static const char *const names[] = { "public.html", "operator.html", "style.css", "i18n.js",
-		                             "common.js", "operator.js", "public.js" };
+		                             "common.js", "operator.js", "live.js", "public.js" };
 	char text[64];
 
 	snprintf(root, sizeof(root), "/tmp/kp-ui-XXXXXX");
@@ -143,6 +143,7 @@ Test(ui_http, each_file_with_its_type_and_caching)
 	expect_file("/ui/i18n.js", "the file i18n.js\n", "text/javascript; charset=utf-8", KP_UI_ASSET_CACHE);
 	expect_file("/ui/common.js", "the file common.js\n", "text/javascript; charset=utf-8", KP_UI_ASSET_CACHE);
 	expect_file("/ui/operator.js", "the file operator.js\n", "text/javascript; charset=utf-8", KP_UI_ASSET_CACHE);
+	expect_file("/ui/live.js", "the file live.js\n", "text/javascript; charset=utf-8", KP_UI_ASSET_CACHE);
 	expect_file("/ui/public.js", "the file public.js\n", "text/javascript; charset=utf-8", KP_UI_ASSET_CACHE);
 	expect_file("/ui/vendor/uPlot.iife.min.js", "var uPlot=1;\n", "text/javascript; charset=utf-8",
 	            KP_UI_ASSET_CACHE);

@@ -29,6 +29,10 @@ async function operator(page) {
   await page.waitForSelector("body[data-loaded='1']", { timeout: patience });
   await page.waitForSelector("#hourly .uplot", { timeout: patience });
   out.dash = await page.evaluate(() => window.KP_DASH);
+  await page.waitForFunction(() => window.KP_LIVE && window.KP_LIVE.updates >= 1, null, { timeout: patience });
+  out.live = await page.evaluate(() => ({ stored: window.KP_LIVE.samples["komposter_taps_stored_total"],
+                                          ready: window.KP_LIVE.ready.ok,
+                                          shown: document.querySelectorAll("#live .tile").length }));
   out.total = await page.$eval("#total", (el) => el.dataset.value);
   out.routes = await cells(page, "#routes");
   out.fares = await cells(page, "#fares");
