@@ -557,6 +557,11 @@ void kp_config_storage_options(const struct kp_config *cfg, struct st_options *o
 	opts->epoch_period = cfg->pseudonym_epoch;
 }
 
+const char *kp_config_ui_dir_default(void)
+{
+	return KP_UI_DIR_DEFAULT;
+}
+
 int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size)
 {
 	int n = cfg->open_data_publish_dir[0] != '\0' ? snprintf(out, size, "%s", cfg->open_data_publish_dir)

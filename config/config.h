@@ -105,6 +105,9 @@ int kp_listen_parse(const char *text, struct sockaddr_in *sa);
 /* The folder komposterd publishes open data into: publish_dir, or
  * [storage] path + "/open" when it is empty. 0, or -1 when too long. */
 int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size);
+/* The folder [http] ui_dir has when the file does not set it: the web/
+ * folder of the source tree this program was built from. */
+const char *kp_config_ui_dir_default(void);
 /* The storage options the config describes (strings borrowed from cfg). */
 void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts);
 

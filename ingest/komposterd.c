@@ -120,18 +120,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* The dashboards are not what the daemon is for: a folder without them is
- * an error for --check-config, but only one line at start, and /ui/ is 404. */
-static int check_ui_dir(struct kp_daemon *d, const struct args *a)
+/* The dashboards are not what the daemon is for: the built-in folder
+ * missing (a daemon installed away from its source tree, or kept from it by
+ * the unit's ProtectHome) is one line, and /ui/ is 404. A folder the
+ * operator named must hold them: --check-config and the start fail. */
+static int check_ui_dir(struct kp_daemon *d)
 {
 	char why[KP_CONFIG_STR_SIZE + 96];
+	int named = strcmp(d->cfg.http_ui_dir, kp_config_ui_dir_default()) != 0;
 
 	d->ui_dir = NULL;
 	if (d->cfg.http_ui_dir[0] == '\0')
 		return 0;
 	if (kp_ui_dir_usable(d->cfg.http_ui_dir, why, sizeof(why)) != 0) {
-		fprintf(stderr, "komposterd: [http] ui_dir: %s%s\n", why, a->check_only ? "" : "; /ui/ is not served");
-		return a->check_only ? -1 : 0;
+		fprintf(stderr, "komposterd: [http] ui_dir: %s%s\n", why, named ? "" : "; /ui/ is not served");
+		return named ? -1 : 0;
 	}
 	d->ui_dir = d->cfg.http_ui_dir;
 	return 0;
@@ -154,7 +157,7 @@ static int load(struct kp_daemon *d, const struct args *a)
 		fprintf(stderr, "komposterd: [open_data] publish_dir is too long\n");
 		return -1;
 	}
-	return check_ui_dir(d, a);
+	return check_ui_dir(d);
 }
 
 static int workers_wanted(const struct kp_config *cfg)
