@@ -1,4 +1,4 @@
-// operator.js — the operators' page: ridership of a service date from
+// operator.js — the operators' page: ridership of a range of service dates from
 // /v1/ridership (by hour, by route, by fare product) and the devices from
 // /v1/devices, with the token kept in sessionStorage ("kp.token").
 // What it shows is also left in window.KP_DASH for tests and scripts.
@@ -41,15 +41,23 @@ function showLogin(messageKey) {
   msg.textContent = messageKey ? kpT(messageKey) : "";
 }
 
-async function load(date) {
-  const q = date ? "&from=" + date + "&to=" + date : "";
+let loads = 0; // only the answers of the last load are shown
+
+// from..to (service dates; both "" for the server's today).
+async function load(from, to) {
+  const q = from && to ? "&from=" + from + "&to=" + to : "";
+  const mine = ++loads;
   document.body.dataset.loaded = "0";
   try {
     const [hour, route, stop, fare, rate, devices] = await Promise.all([
       api("/v1/ridership?by=hour" + q), api("/v1/ridership?by=route" + q), api("/v1/ridership?by=stop" + q),
       api("/v1/ridership?by=fare" + q), api("/v1/ridership?with_cameras=1&by=route" + q), api("/v1/devices")]);
+    if (mine !== loads)
+      return;
     state = { hour, route, stop, fare, rate, devices, now: Date.now() };
   } catch (e) {
+    if (mine !== loads)
+      return;
     state = null;
     if (e instanceof AuthError) {
       sessionStorage.removeItem("kp.token");
@@ -62,7 +70,8 @@ async function load(date) {
     return;
   }
   document.getElementById("error").hidden = true;
-  document.getElementById("date").value = state.hour.from;
+  document.getElementById("from").value = state.hour.from;
+  document.getElementById("to").value = state.hour.to;
   render();
   document.body.dataset.loaded = "1";
 }
@@ -79,7 +88,8 @@ function render() {
   const stops = state.stop.rows.slice().sort((a, b) => b.accepted - a.accepted || a.stop_id - b.stop_id);
   const fares = state.fare.rows.slice().sort((a, b) => b.accepted - a.accepted || a.fare_product - b.fare_product);
   window.KP_DASH = {
-    date: state.hour.from,
+    from: state.hour.from,
+    to: state.hour.to,
     hourly: byHour,
     total: state.hour.total,
     routes: routes.map((r) => ({ route_id: r.route_id, accepted: r.accepted })),
@@ -199,18 +209,21 @@ function init() {
       return;
     sessionStorage.setItem("kp.token", t);
     document.getElementById("token").value = "";
-    load(document.getElementById("date").value);
+    load(document.getElementById("from").value, document.getElementById("to").value);
   });
   document.getElementById("logout").addEventListener("click", () => {
     sessionStorage.removeItem("kp.token");
     state = null;
     showLogin(null);
   });
-  document.getElementById("date").addEventListener("change", (ev) => load(ev.target.value));
+  document.getElementById("range").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    load(document.getElementById("from").value, document.getElementById("to").value);
+  });
   document.getElementById("flagged-only").addEventListener("change", () => state && renderDevices());
   liveStart();
   if (sessionStorage.getItem("kp.token"))
-    load("");
+    load("", "");
   else
     showLogin(null);
 }

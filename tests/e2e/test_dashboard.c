@@ -7,7 +7,7 @@
  * Debian's Chromium (headless, playwright-core) over /ui/ and prints what
  * the pages showed; this test compares it with /v1/ridership, with what
  * the fleet sent, and with the published package: a wrong token shows the
- * message and no chart, a date without taps the empty state, the public page shows route 10's published
+ * message and no chart, a range of dates without taps the empty state, the public page shows route 10's published
  * number and "—" (no number) for route 20, with the package's public key.
  * Screenshots: BUILD/tests/e2e/dashboard-operator.png, dashboard-public.png.
  * Without node, Chromium or the npm packages the test fails, naming what
@@ -223,7 +223,8 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	cr_expect(strlen(str(wrong, "text")) > 10, "no message for a wrong token");
 	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(wrong, "chart_shown")), "a chart beside the wrong-token message");
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(op, "token_kept")));
-	cr_expect_str_eq(str(dash, "date"), str(hour, "from"), "the page shows the API's today");
+	cr_expect_str_eq(str(dash, "from"), str(hour, "from"), "the page shows the API's today");
+	cr_expect_str_eq(str(dash, "to"), str(hour, "to"), "the page shows the API's today");
 	/* Every hour of the chart: the API's row, or 0 where it has none. */
 	double chart[24] = { 0 }, sum = 0;
 	int h = 0;
@@ -256,6 +257,13 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
 	cJSON_Delete(rate);
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
+	/* A range: the page's total is the API's for it, the closed date's taps too. */
+	const cJSON *range = cJSON_GetObjectItem(op, "range");
+	snprintf(q, sizeof(q), "/v1/ridership?by=route&from=%s&to=%s", str(range, "from"), str(range, "to"));
+	cJSON *ranged = get_json(q, token);
+	cr_expect_eq(atof(str(range, "total")), num(cJSON_GetObjectItem(ranged, "total"), "accepted"));
+	cr_expect_eq(atof(str(range, "total")), sent->accepted + 23, "the range's total is not the fleet's and the filled");
+	cJSON_Delete(ranged);
 	const cJSON *live = cJSON_GetObjectItem(op, "live");
 	cr_expect_eq(num(live, "stored"), kp_stored_taps(&d), "the live panel's taps stored");
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(live, "ready")));

@@ -40,9 +40,18 @@ async function operator(page) {
   out.devices = await cells(page, "#devices");
   out.token_kept = await page.evaluate(() => sessionStorage.getItem("kp.token") !== null);
   await page.screenshot({ path: shots + "/dashboard-operator.png", fullPage: true });
-  // A date without taps: the empty state, not an error nor an empty chart.
-  await page.fill("#date", "2020-01-02");
-  await page.dispatchEvent("#date", "change");
+  // A range of three days back to the same end: the page asks the server for it.
+  const from = new Date(Date.parse(out.dash.from + "T12:00:00Z") - 3 * 86400000).toISOString().slice(0, 10);
+  await page.fill("#from", from);
+  await page.click("#range button[type=submit]");
+  await page.waitForFunction((f) => document.body.dataset.loaded === "1" && window.KP_DASH.from === f, from,
+                             { timeout: patience });
+  out.range = await page.evaluate(() => ({ from: window.KP_DASH.from, to: window.KP_DASH.to,
+                                           total: document.getElementById("total").dataset.value }));
+  // A range without taps: the empty state, not an error nor an empty chart.
+  await page.fill("#from", "2020-01-02");
+  await page.fill("#to", "2020-01-03");
+  await page.click("#range button[type=submit]");
   await page.waitForSelector("body[data-loaded='1'] #hourly[data-state='empty']", { timeout: patience });
   out.empty_day = await page.$eval("#hourly", (el) => ({ state: el.dataset.state, text: el.textContent,
                                                         charts: el.querySelectorAll(".uplot").length }));
