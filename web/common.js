@@ -104,12 +104,25 @@ function kpMessage(key, cls) {
   return kpEl("p", { class: cls || "empty" }, kpT(key));
 }
 
+const KP_CHART_HEIGHT = 260;
+let kpCharts = []; // {u, el}: refitted when the window changes size
+
+function kpChartWidth(el) {
+  return Math.max(280, Math.min(el.clientWidth || 800, 1000));
+}
+
+window.addEventListener("resize", () => {
+  kpCharts = kpCharts.filter((c) => document.contains(c.u.root));
+  for (const c of kpCharts)
+    c.u.setSize({ width: kpChartWidth(c.el), height: KP_CHART_HEIGHT });
+});
+
 // A uPlot chart of one series over x values (numbers), fitted to its panel.
 function kpChart(id, xs, ys, label, xfmt, xlabel) {
   const el = document.getElementById(id);
-  const width = Math.max(300, Math.min(el.clientWidth || 800, 1000));
+  const width = kpChartWidth(el);
   const opts = {
-    width, height: 260,
+    width, height: KP_CHART_HEIGHT,
     series: [{ label: kpT(xlabel), value: (u, v) => v === null ? "" : xfmt(v) }, { label: kpT(label), stroke: "#1f6feb", fill: "rgba(31,111,235,0.12)", width: 2,
                    value: (u, v) => v === null ? "" : kpNum(v) }],
     axes: [{ values: (u, vals) => vals.map(xfmt) }, { values: (u, vals) => vals.map((v) => kpNum(v)) }],
@@ -118,5 +131,7 @@ function kpChart(id, xs, ys, label, xfmt, xlabel) {
   };
   const holder = kpEl("div", { class: "chart" });
   kpPanel(id, holder);
-  return new uPlot(opts, [xs, ys], holder);
+  const u = new uPlot(opts, [xs, ys], holder);
+  kpCharts.push({ u, el });
+  return u;
 }

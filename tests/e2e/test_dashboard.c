@@ -9,7 +9,8 @@
  * the fleet sent, and with the published package: a wrong token shows the
  * message and no chart, a range of dates without taps the empty state, the public page shows route 10's published
  * number and "—" (no number) for route 20, with the package's public key.
- * Screenshots: BUILD/tests/e2e/dashboard-operator.png, dashboard-public.png.
+ * Screenshots: BUILD/tests/e2e/dashboard-operator.png (and -tablet.png, 768
+ * px wide, where the page must not be wider than the screen), dashboard-public.png.
  * Without node, Chromium or the npm packages the test fails, naming what
  * is missing (scripts/setup.sh installs them).
  */
@@ -223,6 +224,7 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	cr_expect(strlen(str(wrong, "text")) > 10, "no message for a wrong token");
 	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(wrong, "chart_shown")), "a chart beside the wrong-token message");
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(op, "token_kept")));
+	cr_expect_leq(num(op, "tablet_overflow"), 0, "the page is wider than a tablet");
 	cr_expect_str_eq(str(dash, "from"), str(hour, "from"), "the page shows the API's today");
 	cr_expect_str_eq(str(dash, "to"), str(hour, "to"), "the page shows the API's today");
 	/* Every hour of the chart: the API's row, or 0 where it has none. */

@@ -40,6 +40,11 @@ async function operator(page) {
   out.devices = await cells(page, "#devices");
   out.token_kept = await page.evaluate(() => sessionStorage.getItem("kp.token") !== null);
   await page.screenshot({ path: shots + "/dashboard-operator.png", fullPage: true });
+  // A tablet held upright: nothing wider than the screen but inside its own scrolling panel.
+  await page.setViewportSize({ width: 768, height: 1024 });
+  out.tablet_overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.screenshot({ path: shots + "/dashboard-operator-tablet.png", fullPage: true });
+  await page.setViewportSize({ width: 1200, height: 900 });
   // A range of three days back to the same end: the page asks the server for it.
   const from = new Date(Date.parse(out.dash.from + "T12:00:00Z") - 3 * 86400000).toISOString().slice(0, 10);
   await page.fill("#from", from);
