@@ -66,6 +66,7 @@ static const struct key_def keys[] = {
 	INT("http", "request_timeout_ms", http_request_timeout_ms, 100, 600000),
 	INT("http", "idle_timeout_ms", http_idle_timeout_ms, 100, 600000),
 	INT("http", "max_requests_per_connection", http_max_requests_per_connection, 1, 1000000),
+	STR("http", "ui_dir", http_ui_dir),
 	{ "frigate", "enabled", K_BOOL, offsetof(struct kp_config, frigate_enabled), 0, 0, 0 },
 	{ "frigate", "topic_prefix", K_TOPIC, offsetof(struct kp_config, frigate_topic_prefix),
 	  sizeof(((struct kp_config *)0)->frigate_topic_prefix), 0, 0 },
@@ -96,6 +97,8 @@ void kp_config_default(struct kp_config *cfg)
 	 * are long closed, and no card is linkable for longer (README says why). */
 	cfg->pseudonym_retention_days = 90;
 	snprintf(cfg->mqtt_uri, sizeof(cfg->mqtt_uri), "tcp://127.0.0.1:1883");
+	/* There is no install step: the pages are served from where they were built. */
+	snprintf(cfg->http_ui_dir, sizeof(cfg->http_ui_dir), "%s", KP_UI_DIR_DEFAULT);
 	snprintf(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "komposterd");
 	cfg->mqtt_keepalive_s = 20;
 	cfg->mqtt_max_inflight = 1024;
@@ -552,6 +555,11 @@ void kp_config_storage_options(const struct kp_config *cfg, struct st_options *o
 	opts->timezone = cfg->timezone;
 	opts->service_day_start_hour = cfg->service_day_start_hour;
 	opts->epoch_period = cfg->pseudonym_epoch;
+}
+
+const char *kp_config_ui_dir_default(void)
+{
+	return KP_UI_DIR_DEFAULT;
 }
 
 int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size)

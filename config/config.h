@@ -16,7 +16,9 @@
  *              group_max_frames, group_max_wait_ms, accept_past_days,
  *              accept_future_s
  *   [http]     listen (host:port), max_connections, request_timeout_ms,
- *              idle_timeout_ms, max_requests_per_connection
+ *              idle_timeout_ms, max_requests_per_connection, ui_dir (the
+ *              dashboards' folder, ingest/ui_http.h; default: the source
+ *              tree's web/ the program was built from; empty: not served)
  *   [frigate]  enabled (true|false), topic_prefix, ring_size, offline_alarm_s,
  *              counted_max, group_max_events, group_max_wait_ms, position_max_age_s
  *   [open_data] k (suppression threshold, 2..1000000, default 10),
@@ -66,6 +68,7 @@ struct kp_config {
 	int http_request_timeout_ms;
 	int http_idle_timeout_ms;
 	int http_max_requests_per_connection;
+	char http_ui_dir[KP_CONFIG_STR_SIZE]; /* "": /ui/ is not served */
 	/* [frigate] */
 	int frigate_enabled; /* 0 or 1 */
 	char frigate_topic_prefix[128]; /* Frigate's mqtt.topic_prefix: {prefix}/events, {prefix}/available */
@@ -102,6 +105,9 @@ int kp_listen_parse(const char *text, struct sockaddr_in *sa);
 /* The folder komposterd publishes open data into: publish_dir, or
  * [storage] path + "/open" when it is empty. 0, or -1 when too long. */
 int kp_config_publish_dir(const struct kp_config *cfg, char *out, size_t size);
+/* The folder [http] ui_dir has when the file does not set it: the web/
+ * folder of the source tree this program was built from. */
+const char *kp_config_ui_dir_default(void);
 /* The storage options the config describes (strings borrowed from cfg). */
 void kp_config_storage_options(const struct kp_config *cfg, struct st_options *opts);
 

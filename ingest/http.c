@@ -16,6 +16,7 @@
 #include "ingest/api.h"
 #include "ingest/export_api.h"
 #include "ingest/open_http.h"
+#include "ingest/ui_http.h"
 #include "ingest/http_body.h"
 
 static int on_url(http_parser *p, const char *at, size_t len)
@@ -324,6 +325,8 @@ static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, str
 		return whole(r, text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, &r->len));
 	if (strncmp(req->url, "/open/", 6) == 0 || strcmp(req->url, "/open") == 0)
 		return kp_open_respond(ctx, req, head_only, r);
+	if (strncmp(req->url, "/ui/", 4) == 0 || strcmp(req->url, "/ui") == 0)
+		return kp_ui_respond(ctx, req, head_only, r);
 	if (strncmp(req->url, KP_EXPORT_PREFIX, strlen(KP_EXPORT_PREFIX)) == 0)
 		return kp_export_respond(ctx, req, head_only, r);
 	if (strncmp(req->url, "/v1/", 4) == 0 || strcmp(req->url, "/v1") == 0 || strncmp(req->url, "/v1?", 4) == 0)

@@ -77,6 +77,7 @@ struct kp_http_ctx {
 	struct st_db *db;         /* /v1/ (api.h): short read transactions; NULL: 503 */
 	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
 	struct kp_answer_cache *cache; /* ridership answers (api.h, answer_cache.h); NULL: none */
+	const char *ui_dir;       /* /ui/ (ui_http.h): the dashboards' folder; NULL: 404 */
 };
 
 void kp_http_request_init(struct kp_http_request *req);

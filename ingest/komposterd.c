@@ -32,6 +32,7 @@
 #include "ingest/answer_cache.h"
 #include "ingest/frigate_stage.h"
 #include "ingest/health.h"
+#include "ingest/ui_http.h"
 #include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
 #include "ingest/loop.h"
@@ -62,6 +63,7 @@ struct kp_daemon {
 	struct kp_publish_stage *publish_stage; /* open data; reads the database only */
 	struct kp_answer_cache *answers;        /* ridership answers, the loop's thread only */
 	char publish_dir[KP_CONFIG_STR_SIZE];
+	const char *ui_dir; /* NULL: /ui/ is not served */
 };
 
 static const char usage[] =
@@ -70,13 +72,15 @@ static const char usage[] =
 	"Takes signed tap and passenger-count frames from the MQTT broker, verifies\n"
 	"them, stores each exactly once in LMDB and answers every device with a\n"
 	"signed ACK after the commit. Counts passengers from Frigate's camera events\n"
-	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP.\n"
+	"([frigate] in the config). Serves /healthz, /readyz and /metrics over HTTP,\n"
+	"the API under /v1/, open data under /open/ and the dashboards under /ui/.\n"
 	"Publishes each closed service date's open-data package ([open_data]).\n"
 	"One komposterd per database: a second one on the same database refuses to start.\n"
 	"\n"
 	"  -c, --config FILE   INI configuration (default: built-in defaults)\n"
 	"      --check-config  check the configuration (every key, the listen address,\n"
-	"                      the broker URI, the time zone) and the server key, then exit\n"
+	"                      the broker URI, the time zone, [http] ui_dir) and the server\n"
+	"                      key, then exit\n"
 	"  -h, --help          this text\n"
 	"  -V, --version       the version\n"
 	"\n"
@@ -120,6 +124,26 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
+/* The dashboards are not what the daemon is for: the built-in folder
+ * missing (a daemon installed away from its source tree, or kept from it by
+ * the unit's ProtectHome) is one line, and /ui/ is 404. A folder the
+ * operator named must hold them: --check-config and the start fail. */
+static int check_ui_dir(struct kp_daemon *d)
+{
+	char why[KP_CONFIG_STR_SIZE + 96];
+	int named = strcmp(d->cfg.http_ui_dir, kp_config_ui_dir_default()) != 0;
+
+	d->ui_dir = NULL;
+	if (d->cfg.http_ui_dir[0] == '\0')
+		return 0;
+	if (kp_ui_dir_usable(d->cfg.http_ui_dir, why, sizeof(why)) != 0) {
+		fprintf(stderr, "komposterd: [http] ui_dir: %s%s\n", why, named ? "" : "; /ui/ is not served");
+		return named ? -1 : 0;
+	}
+	d->ui_dir = d->cfg.http_ui_dir;
+	return 0;
+}
+
 static int load(struct kp_daemon *d, const struct args *a)
 {
 	char err[KP_CONFIG_ERR_SIZE > KP_KEYFILE_ERR_SIZE ? KP_CONFIG_ERR_SIZE : KP_KEYFILE_ERR_SIZE];
@@ -137,7 +161,7 @@ static int load(struct kp_daemon *d, const struct args *a)
 		fprintf(stderr, "komposterd: [open_data] publish_dir is too long\n");
 		return -1;
 	}
-	return 0;
+	return check_ui_dir(d);
 }
 
 static int workers_wanted(const struct kp_config *cfg)
@@ -265,7 +289,8 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 			.max_requests = d->cfg.http_max_requests_per_connection,
 		},
 		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
-		          .cache = d->answers },
+		          .cache = d->answers,
+		          .ui_dir = d->ui_dir },
 	};
 }
 

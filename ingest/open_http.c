@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ingest/api.h"
+#include "ingest/file_body.h"
 #include "ingest/publish_index.h"
 #include "ingest/publish_stage.h"
 
@@ -30,38 +31,6 @@ struct open_target {
 	char date[9], version[12], file[KP_OPEN_FILE_NAME_MAX + 1];
 	int64_t size;
 };
-
-struct file_body {
-	struct kp_http_body b;
-	int fd;
-	int64_t off, len;
-};
-
-static ssize_t file_read(struct kp_http_body *b, char *buf, size_t cap)
-{
-	struct file_body *f = (struct file_body *)b;
-	ssize_t n;
-
-	if (f->off >= f->len)
-		return 0;
-	if ((int64_t)cap > f->len - f->off)
-		cap = (size_t)(f->len - f->off);
-	do
-		n = pread(f->fd, buf, cap, (off_t)f->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1; /* shorter than the head said: cut, never padded */
-	f->off += n;
-	return n;
-}
-
-static void file_close(struct kp_http_body *b)
-{
-	struct file_body *f = (struct file_body *)b;
-
-	close(f->fd);
-	free(f);
-}
 
 static int not_found(const char *msg, int head_only, struct kp_http_response *out)
 {
@@ -194,7 +163,6 @@ static int answer_file(const struct kp_http_request *req, const struct open_targ
                        struct kp_http_response *out)
 {
 	char etag[64], extra[96];
-	struct file_body *body = NULL;
 	int status = 200;
 
 	extra[0] = '\0';
@@ -212,11 +180,9 @@ static int answer_file(const struct kp_http_request *req, const struct open_targ
 		close(fd);
 		return 0;
 	}
-	body = calloc(1, sizeof(*body));
-	if (body == NULL)
+	out->body = kp_file_body_new(fd, t->size);
+	if (out->body == NULL)
 		goto err;
-	*body = (struct file_body){ .b = { .read = file_read, .close = file_close }, .fd = fd, .len = t->size };
-	out->body = &body->b;
 	return 0;
 err:
 	close(fd);

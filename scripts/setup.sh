@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
 	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
-	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl)
+	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl
+	nodejs npm chromium)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,6 +26,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The npm packages, as their lock files pin them: uPlot for the dashboards
+# (web/, served by komposterd from web/node_modules/uplot/dist/) and the
+# browser driver of tests/e2e/test_dashboard. `npm ci` runs only when
+# node_modules is missing or older than its lock.
+for dir in web tests/e2e/browser; do
+	if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		echo "setup: npm ci in $dir" >&2
+		(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+	fi
+done
 
 build=${KP_BUILD_DIR:-build}
 # shellcheck disable=SC2086

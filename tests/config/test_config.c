@@ -373,3 +373,19 @@ Test(config, a_publishing_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[open_data]\npublish_interval_s = 0\n", ":2:", "publish_interval_s");
 	expect_refused_on_line("[open_data]\npublish_interval_s = 3601\n", ":2:", "publish_interval_s");
 }
+
+Test(config, the_dashboards_default_to_the_source_trees_web_folder_and_may_be_set_or_turned_off)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+	size_t n;
+
+	kp_config_default(&c);
+	n = strlen(c.http_ui_dir);
+	cr_expect(n > 4 && strcmp(c.http_ui_dir + n - 4, "/web") == 0, "default ui_dir %s", c.http_ui_dir);
+	cr_assert_eq(kp_config_parse_string("[http]\nui_dir = /srv/komposter/web\n", &c, err), 0, "%s", err);
+	cr_expect_str_eq(c.http_ui_dir, "/srv/komposter/web");
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[http]\nui_dir =\n", &c, err), 0, "%s", err);
+	cr_expect_str_eq(c.http_ui_dir, "", "an empty ui_dir turns /ui/ off");
+}

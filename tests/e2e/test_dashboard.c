@@ -1,0 +1,338 @@
+/*
+ * Description: the dashboards in a real browser. mosquitto, komposterd
+ * and a small fleet run for real, and the database also holds a closed
+ * date (filled before the daemon starts, tests/tools/fill.c) that the
+ * daemon publishes: route 10 with 20 taps (published) and route 20 with
+ * 3 (below k = 10: suppressed). tests/e2e/browser/dashboard.mjs drives
+ * Debian's Chromium (headless, playwright-core) over /ui/ and prints what
+ * the pages showed; this test compares it with /v1/ridership, with what
+ * the fleet sent, and with the published package: a wrong token shows the
+ * message and no chart, a range of dates without taps the empty state, the public page shows route 10's published
+ * number and "—" (no number) for route 20, with the package's public key.
+ * Screenshots: BUILD/tests/e2e/dashboard-operator.png (and -tablet.png, 768
+ * px wide, where the page must not be wider than the screen), dashboard-public.png.
+ * Without node, Chromium or the npm packages the test fails, naming what
+ * is missing (scripts/setup.sh installs them).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../tools/fill.h"
+#include "tests/e2e/fleet.h"
+#include "tests/e2e/harness.h"
+
+#define DEVICES 3
+#define APCS 1 /* a passenger counter on the first vehicle: the validation rate */
+#define TAPS_PER_DEVICE 40
+#define NODE "/usr/bin/node"
+#define CHROMIUM "/usr/bin/chromium"
+
+static struct kp_broker broker;
+static struct kp_daemon_proc d;
+static struct kp_fleet fleet;
+static char token[64], published_date[16];
+
+/* n accepted taps two days ago at 12:00 UTC on route, from device. */
+static void add_old_taps(uint64_t device, uint32_t route, int n)
+{
+	time_t t = time(NULL) - 2 * 86400;
+	struct tm tm;
+	struct kp_tap taps[32];
+	char db[320];
+
+	gmtime_r(&t, &tm);
+	memset(taps, 0, sizeof(taps));
+	for (int i = 0; i < n; i++) {
+		taps[i].tapped_at = fill_utc_ms(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, 12, i);
+		memset(taps[i].card_token, (int)device, KP_CARD_TOKEN_SIZE);
+		taps[i].card_token[0] = (uint8_t)i;
+		taps[i].route_id = route;
+		taps[i].stop_id = 100 + route;
+		taps[i].fare_product = 1;
+		taps[i].result = KP_TAP_ACCEPTED;
+		taps[i].amount = 800;
+	}
+	snprintf(db, sizeof(db), "%s/data", d.dir);
+	cr_assert_eq(fill_taps(db, device, taps, (size_t)n, 10), 0);
+	strftime(published_date, sizeof(published_date), "%Y-%m-%d", &tm);
+}
+
+static cJSON *get_json(const char *path, const char *auth)
+{
+	char *body = NULL, cmd[512];
+	cJSON *doc;
+	int status;
+
+	if (auth == NULL) {
+		status = kp_http_get(d.http_port, path, &body);
+		cr_assert_eq(status, 200, "GET %s: %d", path, status);
+	} else {
+		/* curl sends the header kp_http_get cannot. */
+		char url[256];
+		char *argv[] = { "/usr/bin/curl", "-sf", "-H", cmd, url, NULL };
+
+		snprintf(cmd, sizeof(cmd), "Authorization: Bearer %s", auth);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d.http_port, path);
+		cr_assert_eq(kp_run(argv, &body), 0, "curl %s failed", url);
+	}
+	doc = cJSON_Parse(body);
+	cr_assert_not_null(doc, "%s: not JSON: %s", path, body);
+	free(body);
+	return doc;
+}
+
+static void wait_published(void)
+{
+	for (int waited = 0; waited < 15000; waited += 100) {
+		if (kp_daemon_metric(&d, "komposter_open_data_published_total") >= 1)
+			return;
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the closed date %s was not published", published_date);
+}
+
+static void start(void)
+{
+	char *o = NULL;
+	pid_t sim;
+
+	cr_assert_eq(kp_broker_start(&broker), 0);
+	cr_assert_eq(kp_daemon_setup(&d, &broker,
+	                             "storage.timezone = " FILL_TIMEZONE "\nstorage.service_day_start_hour = 3\n"
+	                             "open_data.publish_grace_s = 0\nopen_data.publish_interval_s = 1\n"),
+	             0);
+	add_old_taps(0xe1, 10, 20);
+	add_old_taps(0xe2, 20, 3);
+	cr_assert_eq(kp_daemon_start(&d), 0);
+	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
+	sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--timeout", "100", NULL);
+	cr_assert_eq(kp_wait(sim), 0, "validator-sim did not empty every outbox; see %s", fleet.log);
+	cr_assert_eq(kp_komposter(&d, &o, "token", "add", "--scope", "read", "--name", "dashboard", NULL), 0);
+	cr_assert_eq(strlen(o), 48, "token output: %s", o);
+	memcpy(token, o, 47);
+	free(o);
+	wait_published();
+}
+
+static void stop(void)
+{
+	cr_expect_eq(kp_daemon_stop(&d, SIGTERM), 0);
+	kp_broker_stop(&broker);
+}
+
+TestSuite(dashboard, .init = start, .fini = stop, .timeout = 90);
+
+/* Runs dashboard.mjs; what the pages showed. */
+static cJSON *drive_browser(void)
+{
+	char url[64], script[512], shots[512], modules[512], *out = NULL;
+	cJSON *doc;
+
+	snprintf(script, sizeof(script), "%s/tests/e2e/browser/dashboard.mjs", KP_SOURCE_DIR);
+	snprintf(modules, sizeof(modules), "%s/tests/e2e/browser/node_modules/playwright-core", KP_SOURCE_DIR);
+	snprintf(shots, sizeof(shots), "%s/tests/e2e", KP_BUILD_DIR);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", d.http_port);
+	cr_assert_eq(access(NODE, X_OK), 0, NODE " is missing: scripts/setup.sh installs nodejs");
+	cr_assert_eq(access(CHROMIUM, X_OK), 0, CHROMIUM " is missing: scripts/setup.sh installs chromium");
+	cr_assert_eq(access(modules, F_OK), 0, "%s is missing: scripts/setup.sh runs npm ci there", modules);
+	char *argv[] = { NODE, script, url, token, shots, NULL };
+	int rc = kp_run(argv, &out);
+
+	cr_assert_eq(rc, 0, "dashboard.mjs failed (%d); its stderr is above", rc);
+	doc = cJSON_Parse(out);
+	cr_assert_not_null(doc, "dashboard.mjs printed no JSON: %s", out);
+	free(out);
+	return doc;
+}
+
+static double num(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	cr_assert(cJSON_IsNumber(v), "no number %s", name);
+	return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	cr_assert(cJSON_IsString(v), "no string %s", name);
+	return v->valuestring;
+}
+
+/* The page's rows [{key, accepted}] equal the API's rows by key. */
+static void expect_same_rows(const cJSON *page, const cJSON *api, const char *key)
+{
+	const cJSON *row;
+
+	cr_expect_eq(cJSON_GetArraySize(page), cJSON_GetArraySize(api), "%s: row count", key);
+	cJSON_ArrayForEach(row, api) {
+		const cJSON *p;
+		int found = 0;
+
+		cJSON_ArrayForEach(p, page)
+			if (num(p, key) == num(row, key)) {
+				cr_expect_eq(num(p, "accepted"), num(row, "accepted"), "%s %g", key, num(row, key));
+				found = 1;
+			}
+		cr_expect(found, "%s %g is not on the page", key, num(row, key));
+	}
+}
+
+/* The page's rates: per route and source, the API's hours summed, lowest
+ * rate first. */
+static void expect_rates(const cJSON *page, const cJSON *api)
+{
+	const cJSON *p, *row;
+	double last = -1;
+
+	cr_expect_gt(cJSON_GetArraySize(page), 0, "no validation rate with a passenger counter");
+	cJSON_ArrayForEach(p, page) {
+		double boardings = 0, accepted = 0;
+
+		cJSON_ArrayForEach(row, api)
+			if (num(row, "route_id") == num(p, "route_id") && strcmp(str(row, "source"), str(p, "source")) == 0) {
+				boardings += num(row, "boardings");
+				accepted += num(row, "accepted");
+			}
+		cr_expect_eq(num(p, "boardings"), boardings, "route %g", num(p, "route_id"));
+		cr_expect_eq(num(p, "accepted"), accepted, "route %g", num(p, "route_id"));
+		if (boardings > 0) {
+			cr_expect(fabs(num(p, "rate") - accepted / boardings) < 1e-9);
+			cr_expect_geq(num(p, "rate"), last, "not lowest first");
+			last = num(p, "rate");
+		}
+	}
+}
+
+static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent)
+{
+	const cJSON *dash = cJSON_GetObjectItem(op, "dash"), *wrong = cJSON_GetObjectItem(op, "wrong_token"), *row;
+	cJSON *hour = get_json("/v1/ridership?by=hour", token);
+	char q[128];
+
+	cr_expect_str_eq(str(wrong, "status"), "auth.401");
+	cr_expect(strlen(str(wrong, "text")) > 10, "no message for a wrong token");
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(wrong, "chart_shown")), "a chart beside the wrong-token message");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(op, "token_kept")));
+	cr_expect_leq(num(op, "tablet_overflow"), 0, "the page is wider than a tablet");
+	cr_expect_str_eq(str(dash, "from"), str(hour, "from"), "the page shows the API's today");
+	cr_expect_str_eq(str(dash, "to"), str(hour, "to"), "the page shows the API's today");
+	/* Every hour of the chart: the API's row, or 0 where it has none. */
+	double chart[24] = { 0 }, sum = 0;
+	int h = 0;
+	cJSON_ArrayForEach(row, cJSON_GetObjectItem(dash, "hourly")) {
+		cr_assert(h < 24);
+		chart[h++] = row->valuedouble;
+	}
+	cr_expect_eq(h, 24);
+	cJSON_ArrayForEach(row, cJSON_GetObjectItem(hour, "rows")) {
+		cr_expect_eq(chart[(int)num(row, "hour")], num(row, "accepted"), "hour %g", num(row, "hour"));
+		sum += num(row, "accepted");
+	}
+	for (int i = 0; i < 24; i++)
+		sum -= chart[i];
+	cr_expect_eq(sum, 0, "the chart holds taps the API does not");
+	cr_expect_eq(atof(str(op, "total")), num(cJSON_GetObjectItem(hour, "total"), "accepted"));
+	cr_expect_eq(atof(str(op, "total")), sent->accepted, "the page's total is not what the fleet sent");
+	snprintf(q, sizeof(q), "/v1/ridership?by=route&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *route = get_json(q, token);
+	expect_same_rows(cJSON_GetObjectItem(dash, "routes"), cJSON_GetObjectItem(route, "rows"), "route_id");
+	snprintf(q, sizeof(q), "/v1/ridership?by=fare&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *fare = get_json(q, token);
+	expect_same_rows(cJSON_GetObjectItem(dash, "fares"), cJSON_GetObjectItem(fare, "rows"), "fare_product");
+	snprintf(q, sizeof(q), "/v1/ridership?by=stop&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *stop = get_json(q, token);
+	expect_same_rows(cJSON_GetObjectItem(dash, "stops"), cJSON_GetObjectItem(stop, "rows"), "stop_id");
+	cJSON_Delete(stop);
+	snprintf(q, sizeof(q), "/v1/ridership?with_cameras=1&by=route&from=%s&to=%s", str(hour, "from"), str(hour, "to"));
+	cJSON *rate = get_json(q, token);
+	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
+	cJSON_Delete(rate);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
+	/* A range: the page's total is the API's for it, the closed date's taps too. */
+	const cJSON *range = cJSON_GetObjectItem(op, "range");
+	snprintf(q, sizeof(q), "/v1/ridership?by=route&from=%s&to=%s", str(range, "from"), str(range, "to"));
+	cJSON *ranged = get_json(q, token);
+	cr_expect_eq(atof(str(range, "total")), num(cJSON_GetObjectItem(ranged, "total"), "accepted"));
+	cr_expect_eq(atof(str(range, "total")), sent->accepted + 23, "the range's total is not the fleet's and the filled");
+	cJSON_Delete(ranged);
+	const cJSON *live = cJSON_GetObjectItem(op, "live");
+	cr_expect_eq(num(live, "stored"), kp_stored_taps(&d), "the live panel's taps stored");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(live, "ready")));
+	cr_expect_eq(num(live, "shown"), 6);
+	cr_expect_str_neq(str(op, "title_en"), str(op, "title_uk"), "the language switch changed nothing");
+	const cJSON *empty = cJSON_GetObjectItem(op, "empty_day");
+	cr_expect_str_eq(str(empty, "state"), "empty");
+	cr_expect(strlen(str(empty, "text")) > 5, "an empty date shows no message");
+	cr_expect_eq(num(empty, "charts"), 0);
+	cJSON_Delete(hour);
+	cJSON_Delete(route);
+	cJSON_Delete(fare);
+}
+
+/* The cell of the public table of route and date key: its text, value. */
+static const cJSON *public_cell(const cJSON *rows, int route, const char *date)
+{
+	const cJSON *row, *cell;
+
+	cJSON_ArrayForEach(row, rows) {
+		const cJSON *first = cJSON_GetArrayItem(row, 0);
+
+		if (cJSON_IsString(cJSON_GetObjectItem(first, "value")) && atoi(str(first, "value")) == route)
+			cJSON_ArrayForEach(cell, row)
+				if (strcmp(str(cell, "key"), date) == 0)
+					return cell;
+	}
+	cr_assert_fail("no cell for route %d on %s", route, date);
+	return NULL;
+}
+
+static void expect_public(const cJSON *pub)
+{
+	const cJSON *rows = cJSON_GetObjectItem(pub, "byroute"), *c10, *c20, *pkg;
+	char path[256], *key = NULL, date_dir[16];
+
+	c10 = public_cell(rows, 10, published_date);
+	cr_expect_str_eq(str(c10, "value"), "20", "route 10's published count");
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(c10, "suppressed")));
+	c20 = public_cell(rows, 20, published_date);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(c20, "value")), "a suppressed cell has a value");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(c20, "suppressed")));
+	cr_expect_eq(strpbrk(str(c20, "text"), "0123456789"), NULL, "a suppressed cell shows %s", str(c20, "text"));
+	/* The trend is the sum of the published cells: 20, not 23. */
+	const cJSON *trend = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pub, "open"), "trend"), 0);
+	cr_expect(cJSON_IsNumber(trend) && trend->valuedouble == 20, "the trend's first point");
+	snprintf(date_dir, sizeof(date_dir), "%.4s%.2s%.2s", published_date, published_date + 5, published_date + 8);
+	snprintf(path, sizeof(path), "/open/%s/v1/minisign.pub", date_dir);
+	cr_assert_eq(kp_http_get(d.http_port, path, &key), 200);
+	cr_expect_str_eq(str(pub, "pubkey"), key, "the page's key is not the package's");
+	free(key);
+	pkg = cJSON_GetArrayItem(cJSON_GetObjectItem(pub, "packages"), 0);
+	snprintf(path, sizeof(path), "/open/%s/v1/datapackage.json", date_dir);
+	cr_expect_str_eq(str(pkg, "href"), path);
+	cr_expect_not_null(strstr(str(pkg, "commands"), "sha256sum -c SHA256SUMS"));
+	cr_expect_not_null(strstr(str(pkg, "commands"), "minisign -Vm datapackage.json -p minisign.pub"));
+}
+
+Test(dashboard, the_pages_show_what_the_api_and_the_packages_say)
+{
+	struct kp_fleet_summary sent;
+	cJSON *seen;
+
+	cr_assert_eq(kp_fleet_summary(&fleet, &sent), 0);
+	seen = drive_browser();
+	expect_operator(cJSON_GetObjectItem(seen, "operator"), &sent);
+	expect_public(cJSON_GetObjectItem(seen, "public"));
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(seen, "errors")), 0, "script errors on the pages");
+	cJSON_Delete(seen);
+}
