@@ -10,7 +10,10 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
 	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
 	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl
-	nodejs npm chromium)
+	nodejs chromium)
+# npm comes with NodeSource's nodejs (as on these machines), and is a package of its own
+# with Debian's, which conflicts with NodeSource's: asked for only when the command is missing.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
