@@ -129,26 +129,13 @@ static enum route route_of(const char *path, size_t len, uint64_t *device_id)
 /* Splits the URL and parses its query; -1 with *a set on a bad request. */
 static int parse_request(const struct kp_http_request *req, struct api_req *ar, struct answer *a)
 {
-	struct http_parser_url u;
-	char err[KP_QUERY_ERR_MAX];
-	const char *query = NULL;
-	size_t query_len = 0;
+	char msg[KP_AUTH_MSG_MAX];
+	const char *path;
+	size_t path_len;
 
-	http_parser_url_init(&u);
-	if (http_parser_parse_url(req->url, req->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
-		return fail(a, 400, NULL, "malformed request target");
-	if (u.field_set & (1 << UF_QUERY)) {
-		query = req->url + u.field_data[UF_QUERY].off;
-		query_len = u.field_data[UF_QUERY].len;
-	}
-	/* Before anything that might echo a piece of the query back. */
-	if (kp_auth_token_in_query_text(query, query_len))
-		return fail(a, 400, NULL, KP_AUTH_QUERY_MSG);
-	if (kp_query_parse(query, query_len, &ar->q, err) != 0)
-		return fail(a, 400, NULL, "%s", err);
-	if (kp_auth_token_in_query(&ar->q))
-		return fail(a, 400, NULL, KP_AUTH_QUERY_MSG);
-	ar->route = route_of(req->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len, &ar->device_id);
+	if (kp_auth_target(req, &ar->q, &path, &path_len, msg) != 0)
+		return fail(a, 400, NULL, "%s", msg);
+	ar->route = route_of(path, path_len, &ar->device_id);
 	return 0;
 }
 

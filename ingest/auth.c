@@ -76,3 +76,36 @@ int kp_auth_token_in_query(const struct kp_query *q)
 {
 	return kp_query_get(q, "token") != NULL || kp_query_get(q, "access_token") != NULL;
 }
+
+static int refuse_target(char msg[KP_AUTH_MSG_MAX], const char *text)
+{
+	snprintf(msg, KP_AUTH_MSG_MAX, "%s", text);
+	return -1;
+}
+
+int kp_auth_target(const struct kp_http_request *req, struct kp_query *q, const char **path, size_t *path_len,
+                   char msg[KP_AUTH_MSG_MAX])
+{
+	struct http_parser_url u;
+	char err[KP_QUERY_ERR_MAX];
+	const char *query = NULL;
+	size_t query_len = 0;
+
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(req->url, req->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
+		return refuse_target(msg, "malformed request target");
+	if (u.field_set & (1 << UF_QUERY)) {
+		query = req->url + u.field_data[UF_QUERY].off;
+		query_len = u.field_data[UF_QUERY].len;
+	}
+	/* Before anything that might echo a piece of the query back. */
+	if (kp_auth_token_in_query_text(query, query_len))
+		return refuse_target(msg, KP_AUTH_QUERY_MSG);
+	if (kp_query_parse(query, query_len, q, err) != 0)
+		return refuse_target(msg, err);
+	if (kp_auth_token_in_query(q))
+		return refuse_target(msg, KP_AUTH_QUERY_MSG);
+	*path = req->url + u.field_data[UF_PATH].off;
+	*path_len = u.field_data[UF_PATH].len;
+	return 0;
+}

@@ -45,4 +45,12 @@ int kp_auth_token_in_query(const struct kp_query *q);
 
 #define KP_AUTH_QUERY_MSG "tokens go in the Authorization header"
 
+/* The target of a request to a route that needs a token: splits req's URL
+ * (http_parser_parse_url), refuses a token in its query before anything
+ * else, then parses the query strictly into q. 0 with the path in
+ * path[0..path_len) (borrowed from req), or -1 with the answer's message
+ * in msg: every such mistake is a 400. */
+int kp_auth_target(const struct kp_http_request *req, struct kp_query *q, const char **path, size_t *path_len,
+                   char msg[KP_AUTH_MSG_MAX]);
+
 #endif

@@ -77,25 +77,13 @@ static int table_of(const char *path, size_t len)
 /* Splits the URL and parses its query, refusing a token in it first. */
 static int parse_request(const struct kp_http_request *req, struct export_req *er, struct refusal *f)
 {
-	struct http_parser_url u;
-	char err[KP_QUERY_ERR_MAX];
-	const char *query = NULL;
-	size_t query_len = 0;
+	char msg[KP_AUTH_MSG_MAX];
+	const char *path;
+	size_t path_len;
 
-	http_parser_url_init(&u);
-	if (http_parser_parse_url(req->url, req->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
-		return refuse(f, 400, NULL, "malformed request target");
-	if (u.field_set & (1 << UF_QUERY)) {
-		query = req->url + u.field_data[UF_QUERY].off;
-		query_len = u.field_data[UF_QUERY].len;
-	}
-	if (kp_auth_token_in_query_text(query, query_len))
-		return refuse(f, 400, NULL, KP_AUTH_QUERY_MSG);
-	if (kp_query_parse(query, query_len, &er->q, err) != 0)
-		return refuse(f, 400, NULL, "%s", err);
-	if (kp_auth_token_in_query(&er->q))
-		return refuse(f, 400, NULL, KP_AUTH_QUERY_MSG);
-	er->table = table_of(req->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+	if (kp_auth_target(req, &er->q, &path, &path_len, msg) != 0)
+		return refuse(f, 400, NULL, "%s", msg);
+	er->table = table_of(path, path_len);
 	return 0;
 }
 
