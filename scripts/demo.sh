@@ -124,6 +124,8 @@ done
 echo "== metrics (excerpt)"
 curl -fsS "http://127.0.0.1:$http_port/metrics" | grep -E '^komposter_(frames|taps)_[a-z_]+_total |^komposter_commit_group_frames_(sum|count)|^komposter_open_data_[a-z_]+_total'
 
+token=$(komposter token add --scope read --name demo-dashboard)
+
 cat <<MSG
 
 Where to look:
@@ -131,6 +133,9 @@ Where to look:
   daemon log    $demo/komposterd.log
   metrics       http://127.0.0.1:$http_port/metrics   (while running: KEEP=1 scripts/demo.sh)
   fleet         $demo/fleet  (each device's key and outbox)
+  dashboards    http://127.0.0.1:$http_port/ui/operator.html   (while running: KEEP=1 scripts/demo.sh)
+                  operator token (read scope, made for the demo): $token
+                http://127.0.0.1:$http_port/ui/public.html     the published open data, no token
   open data     published by komposterd: $demo/data/open, served at $open_url/ (while running):
                   curl $open_url/            the page: every date and version
                   curl $open_url/index.json  the same for programs
