@@ -404,6 +404,9 @@ Test(api, live_counters_equal_metrics)
 	get("/v1/live", NULL, &a);
 	expect_error(&a, 401, NULL, "/v1/live without a token");
 	answer_free(&a);
+	get_auth("/v1/live?since=1", read_token, &a);
+	expect_error(&a, 400, "since", "/v1/live with a parameter");
+	answer_free(&a);
 	/* The fleet has stopped: the counters stand still between the two reads. */
 	get_auth("/v1/live", read_token, &a);
 	cr_assert_eq(a.status, 200, "%d %s", a.status, a.body);
