@@ -13,7 +13,8 @@
  * fleet stopped, and its rates are 0; the chart of counted boardings and
  * taps per hour holds the with_cameras rows summed per source and hour;
  * sorting the devices by vehicle orders the rows, and filtering by kind,
- * operator and a flag leaves exactly the devices that match; the public page shows route 10's published
+ * operator (a device of another operator is enrolled) and a flag (it is
+ * also silent) leaves exactly the devices that match; the public page shows route 10's published
  * number and "—" (no number) for route 20, with the package's public key.
  * Screenshots: BUILD/tests/e2e/dashboard-operator.png (and -tablet.png, 768
  * px wide, where the page must not be wider than the screen), dashboard-public.png.
@@ -38,6 +39,8 @@
 #define DEVICES 3
 #define APCS 1 /* a passenger counter on the first vehicle: the validation rate */
 #define TAPS_PER_DEVICE 40
+#define SILENT_ID "77" /* a validator enrolled but never heard from */
+#define REGISTRY (DEVICES + APCS + 1)
 #define NODE "/usr/bin/node"
 #define CHROMIUM "/usr/bin/chromium"
 
@@ -121,6 +124,11 @@ static void start(void)
 	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
 	sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--timeout", "100", NULL);
 	cr_assert_eq(kp_wait(sim), 0, "validator-sim did not empty every outbox; see %s", fleet.log);
+	/* Enrolled, never heard from, another operator's: silent, and the operator filter has two choices. */
+	cr_assert_eq(kp_komposter(&d, NULL, "device", "add", "--id", SILENT_ID, "--key-id", "1", "--public-key",
+	                          "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "--operator",
+	                          "another", "--vehicle", "999", NULL),
+	             0);
 	cr_assert_eq(kp_komposter(&d, &o, "token", "add", "--scope", "read", "--name", "dashboard", NULL), 0);
 	cr_assert_eq(strlen(o), 48, "token output: %s", o);
 	memcpy(token, o, 47);
@@ -315,8 +323,8 @@ static void expect_device_filters(const cJSON *f)
 	const cJSON *reg = cJSON_GetObjectItem(f, "registry"), *v;
 	const char *last = "";
 
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "all")), DEVICES + APCS);
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "by_vehicle_up")), DEVICES + APCS);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "all")), REGISTRY);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "by_vehicle_up")), REGISTRY);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItem(f, "by_vehicle_up")) {
 		cr_expect_geq(strcmp(v->valuestring, last), 0, "vehicles not ascending after one click");
 		last = v->valuestring;
@@ -326,7 +334,11 @@ static void expect_device_filters(const cJSON *f)
 		last = v->valuestring;
 	}
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "apc")), APCS);
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "validator")), DEVICES);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "validator")), DEVICES + 1);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "operators")), 2, "the operators to choose from");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "operator")), 1, "the other operator's devices");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "silent")), 1, "the silent devices");
+	expect_filtered(reg, cJSON_GetObjectItem(f, "silent"), "flags", "silent");
 	expect_filtered(reg, cJSON_GetObjectItem(f, "apc"), "kind", "apc");
 	expect_filtered(reg, cJSON_GetObjectItem(f, "validator"), "kind", "validator");
 	expect_filtered(reg, cJSON_GetObjectItem(f, "operator"), "operator",
@@ -378,7 +390,7 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	cJSON *rate = get_json(q, token);
 	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
 	cJSON_Delete(rate);
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), REGISTRY);
 	/* A range: the page's total is the API's for it, the closed date's taps too. */
 	const cJSON *range = cJSON_GetObjectItem(op, "range");
 	snprintf(q, sizeof(q), "/v1/ridership?by=route&from=%s&to=%s", str(range, "from"), str(range, "to"));

@@ -40,6 +40,8 @@ async function deviceFilters(page) {
   await page.selectOption("#dev-operator", out.operators[0]);
   out.operator = await deviceIds(page);
   await page.selectOption("#dev-operator", "");
+  await page.selectOption("#dev-flag", "silent");
+  out.silent = await deviceIds(page);
   await page.selectOption("#dev-flag", "skew");
   out.skew = await deviceIds(page);
   out.skew_state = await page.$eval("#devices", (el) => el.dataset.state);
