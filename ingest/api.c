@@ -28,6 +28,7 @@
 #include "ingest/answer_cache.h"
 #include "ingest/auth.h"
 #include "ingest/clock.h"
+#include "ingest/metrics.h"
 #include "ingest/query.h"
 #include "report/devices.h"
 #include "report/rate.h"
@@ -43,7 +44,7 @@
 #define MSG_MAX 256
 #define DEVICES_PREFIX "/v1/devices/"
 
-enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE };
+enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE, R_LIVE };
 
 /* What one request asked, once parsed. */
 struct api_req {
@@ -110,6 +111,8 @@ static enum route route_of(const char *path, size_t len, uint64_t *device_id)
 
 	if (len == strlen("/v1/ridership") && memcmp(path, "/v1/ridership", len) == 0)
 		return R_RIDERSHIP;
+	if (len == strlen("/v1/live") && memcmp(path, "/v1/live", len) == 0)
+		return R_LIVE;
 	if (len == strlen("/v1/devices") && memcmp(path, "/v1/devices", len) == 0)
 		return R_DEVICES;
 	if (len == strlen(DEVICES_PREFIX) + KP_DEVICE_ID_DIGITS &&
@@ -352,17 +355,29 @@ static char *respond_ok(const struct kp_http_request *req, struct answer *a, int
 	return kp_http_build(200, JSON_TYPE, cache, headers, a->text, a->body_len, head_only, len);
 }
 
+static int devices(struct st_read *r, const struct api_req *ar, cJSON **doc, struct answer *a)
+{
+	int rc = ar->route == R_DEVICES ? kp_devices_json(r, doc) : kp_device_json(r, ar->device_id, doc);
+
+	if (rc == ST_ENOTFOUND)
+		return fail(a, 404, NULL, "no device %016" PRIx64, ar->device_id);
+	if (rc != ST_OK)
+		return storage_fail(a, rc, "devices");
+	return 0;
+}
+
 /* Authorises and reads, all in one read transaction. */
 static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_request *req, struct api_req *ar,
                          struct answer *a)
 {
+	static const char *const none[] = { NULL };
 	struct kp_rs_result res = { 0 };
 	struct kp_rate_rows rows = { 0 };
 	struct ridership_args ra;
 	int64_t now = kp_now_ms();
 	cJSON *doc = NULL;
 	struct st_read r;
-	int rc, bad;
+	int bad;
 
 	if (ctx->db == NULL)
 		return fail(a, 503, NULL, "no database");
@@ -370,22 +385,16 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 		return fail(a, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	bad = authorise(&r, req, ST_TOKEN_READ, a);
 	if (!bad && ar->route == R_NONE)
-		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices or /v1/devices/{id}");
+		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices, /v1/devices/{id} or /v1/live");
 	if (!bad && ar->route == R_RIDERSHIP)
 		bad = ridership_args(ctx->db, &ar->q, now, &ra, a) || cached(ctx, &r, &ra, a) ||
 		      (!a->hit && ridership(&r, &ra, now, &res, &rows, a));
-	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE)) {
-		static const char *const none[] = { NULL };
-
+	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE || ar->route == R_LIVE))
 		bad = only_keys(&ar->q, none, a);
-		if (!bad) {
-			rc = ar->route == R_DEVICES ? kp_devices_json(&r, &doc) : kp_device_json(&r, ar->device_id, &doc);
-			if (rc == ST_ENOTFOUND)
-				bad = fail(a, 404, NULL, "no device %016" PRIx64, ar->device_id);
-			else if (rc != ST_OK)
-				bad = storage_fail(a, rc, "devices");
-		}
-	}
+	if (!bad && ar->route == R_LIVE && (doc = kp_metrics_live(ctx->m, ctx->health)) == NULL)
+		bad = fail(a, 500, NULL, "out of memory");
+	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE))
+		bad = devices(&r, ar, &doc, a);
 	st_read_end(&r);
 	if (!bad && ar->route == R_RIDERSHIP && !a->hit)
 		doc = ra.cameras ? kp_rate_json(&rows, 0) : kp_rs_json(&res);

@@ -10,6 +10,8 @@
  *       `stats --with-cameras --json`.
  *   GET /v1/devices, GET /v1/devices/{16 hex digits}: the registry
  *       (report/devices.h); an unknown id is 404.
+ *   GET /v1/live: the daemon's own counters the live panel shows
+ *       (kp_metrics_live, metrics.h), never cached.
  *
  * Every request needs `Authorization: Bearer <token>` (storage/tokens.h):
  * 401 with `WWW-Authenticate: Bearer` when missing, unknown or revoked; 403

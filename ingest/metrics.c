@@ -1,7 +1,9 @@
 /*
  * metrics.c — Prometheus text format by hand: it is a line-oriented output
  * format, not a parser, and the set of metrics is fixed, so a small renderer
- * over an open_memstream is all it takes.
+ * over an open_memstream is all it takes. The live panel's few counters
+ * (kp_metrics_live) are a cJSON document instead, so that the page reads
+ * JSON and never parses the text format.
  */
 #include "ingest/metrics.h"
 
@@ -77,20 +79,29 @@ static void histogram(FILE *f, const char *name, const char *help, struct kp_his
 	        LOAD(h->count));
 }
 
+#define REASON_MAX 48
+
+/* The label of rejected[r]: the NACK reason's name, '_' for ' ' and '-'. */
+static const char *reason_label(int r, char out[REASON_MAX])
+{
+	if (r == 0)
+		return "bad_topic";
+	snprintf(out, REASON_MAX, "%s", kp_nack_reason_name((uint64_t)r));
+	for (char *c = out; *c; c++)
+		if (*c == ' ' || *c == '-')
+			*c = '_';
+	return out;
+}
+
 static void rejected(FILE *f, struct kp_metrics *m)
 {
 	static const char *const name = "komposter_frames_rejected_total";
 
 	fprintf(f, "# HELP %s Frames refused, by NACK reason (bad_topic: not answerable).\n"
 	           "# TYPE %s counter\n", name, name);
-	fprintf(f, "%s{reason=\"bad_topic\"} %llu\n", name, LOAD(m->rejected[0]));
-	for (int r = 1; r <= KP_NACK_REASON_MAX; r++) {
-		char label[48];
-		snprintf(label, sizeof(label), "%s", kp_nack_reason_name((uint64_t)r));
-		for (char *c = label; *c; c++)
-			if (*c == ' ' || *c == '-')
-				*c = '_';
-		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, label, LOAD(m->rejected[r]));
+	for (int r = 0; r <= KP_NACK_REASON_MAX; r++) {
+		char label[REASON_MAX];
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, reason_label(r, label), LOAD(m->rejected[r]));
 	}
 }
 
@@ -205,4 +216,62 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 		return NULL;
 	}
 	return buf;
+}
+
+/* cJSON keeps numbers as doubles: exact up to 2^53, far beyond any counter. */
+static int add(cJSON *o, const char *name, double v)
+{
+	return cJSON_AddNumberToObject(o, name, v) == NULL ? -1 : 0;
+}
+
+static int live_rejected(cJSON *doc, struct kp_metrics *m)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "komposter_frames_rejected_total");
+	char label[REASON_MAX];
+	int bad = o == NULL;
+
+	for (int r = 0; r <= KP_NACK_REASON_MAX && !bad; r++)
+		bad = add(o, reason_label(r, label), (double)LOAD(m->rejected[r]));
+	return bad ? -1 : 0;
+}
+
+static int live_commit(cJSON *doc, struct kp_histogram *h)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "komposter_commit_seconds");
+
+	if (o == NULL || add(o, "sum", (double)LOAD(h->sum_micro) / 1e6) || add(o, "count", (double)LOAD(h->count)))
+		return -1;
+	return 0;
+}
+
+static int live_ready(cJSON *doc, const struct kp_health *h)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "ready");
+
+	if (o == NULL || cJSON_AddBoolToObject(o, "subscribed", atomic_load(&h->subscribed)) == NULL ||
+	    cJSON_AddBoolToObject(o, "storage_ok", atomic_load(&h->storage_ok)) == NULL)
+		return -1;
+	return 0;
+}
+
+cJSON *kp_metrics_live(struct kp_metrics *m, const struct kp_health *health)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int bad = doc == NULL;
+
+	bad = bad || add(doc, "komposter_frames_received_total", (double)LOAD(m->frames_in)) ||
+	      add(doc, "komposter_frames_stored_total", (double)LOAD(m->frames_stored)) ||
+	      add(doc, "komposter_taps_stored_total", (double)LOAD(m->taps_stored)) ||
+	      add(doc, "komposter_counts_stored_total", (double)LOAD(m->counts_stored)) ||
+	      add(doc, "komposter_frigate_boardings_total", (double)LOAD(m->frigate_boardings)) ||
+	      live_rejected(doc, m) || live_commit(doc, &m->commit_seconds) ||
+	      add(doc, "komposter_storage_full_total", (double)LOAD(m->storage_full)) ||
+	      add(doc, "komposter_storage_errors_total", (double)LOAD(m->storage_errors)) ||
+	      add(doc, "komposter_mqtt_connected", (double)LOAD(m->mqtt_connected)) ||
+	      live_ready(doc, health);
+	if (bad) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
 }

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "firmware-proto/frame.h"
+#include "ingest/health.h"
 #include "ingest/frigate_count.h"
 #include "ingest/frigate_event.h"
 
@@ -88,6 +91,12 @@ struct kp_metrics {
 
 void kp_metrics_init(struct kp_metrics *m);
 void kp_histogram_observe(struct kp_histogram *h, double value);
+
+/* The counters the operator page's live panel shows, for GET /v1/live
+ * (README, "HTTP API"): each under the name and label /metrics gives it,
+ * with the same value at the same moment. health gives the ready flags.
+ * NULL when out of memory; the caller cJSON_Deletes it. */
+cJSON *kp_metrics_live(struct kp_metrics *m, const struct kp_health *health);
 
 /* Renders every metric into a malloc'd NUL-terminated buffer (*len bytes);
  * the caller frees it. Returns NULL when out of memory. */

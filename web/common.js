@@ -117,21 +117,29 @@ window.addEventListener("resize", () => {
     c.u.setSize({ width: kpChartWidth(c.el), height: KP_CHART_HEIGHT });
 });
 
+const KP_STROKES = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700"];
+
 // A uPlot chart of one series over x values (numbers), fitted to its panel.
 function kpChart(id, xs, ys, label, xfmt, xlabel) {
+  return kpChartSeries(id, xs, [{ label, values: ys, fill: "rgba(31,111,235,0.12)" }], xfmt, xlabel);
+}
+
+// The same with several series [{label (a string key), values, fill}], one colour each.
+function kpChartSeries(id, xs, series, xfmt, xlabel) {
   const el = document.getElementById(id);
   const width = kpChartWidth(el);
   const opts = {
     width, height: KP_CHART_HEIGHT,
-    series: [{ label: kpT(xlabel), value: (u, v) => v === null ? "" : xfmt(v) }, { label: kpT(label), stroke: "#1f6feb", fill: "rgba(31,111,235,0.12)", width: 2,
-                   value: (u, v) => v === null ? "" : kpNum(v) }],
+    series: [{ label: kpT(xlabel), value: (u, v) => v === null ? "" : xfmt(v) }].concat(series.map((s, i) => ({
+      label: kpT(s.label), stroke: KP_STROKES[i % KP_STROKES.length], fill: s.fill, width: 2,
+      value: (u, v) => v === null ? "" : kpNum(v) }))),
     axes: [{ values: (u, vals) => vals.map(xfmt) }, { values: (u, vals) => vals.map((v) => kpNum(v)) }],
     scales: { x: { time: false } },
     legend: { show: true },
   };
   const holder = kpEl("div", { class: "chart" });
   kpPanel(id, holder);
-  const u = new uPlot(opts, [xs, ys], holder);
+  const u = new uPlot(opts, [xs].concat(series.map((s) => s.values)), holder);
   kpCharts.push({ u, el });
   return u;
 }

@@ -96,7 +96,8 @@ function render() {
     stops: stops.map((r) => ({ stop_id: r.stop_id, accepted: r.accepted })),
     fares: fares.map((r) => ({ fare_product: r.fare_product, accepted: r.accepted })),
     rates: rates(state.rate.rows),
-    devices: state.devices.devices.map((d) => ({ id: d.id, flags: flags(d) })),
+    cameras: cameraHours(state.rate.rows),
+    devices: state.devices.devices.map((d) => ({ id: d.id, kind: d.kind, operator: d.operator, flags: flags(d) })),
   };
   const total = document.getElementById("total");
   total.dataset.value = String(state.hour.total.accepted);
@@ -121,6 +122,7 @@ function render() {
       { key: "amount", label: "col.amount", num: true, fmt: (v) => kpMoney(v) }], fares, true));
   }
   renderRates();
+  renderCameras();
   renderDevices();
   renderLive();
 }
@@ -138,6 +140,32 @@ function rates(rows) {
   }
   return Array.from(by.values()).map((g) => ({ ...g, rate: g.boardings > 0 ? g.accepted / g.boardings : null }))
     .sort((a, b) => (a.rate === null) - (b.rate === null) || a.rate - b.rate || a.route_id - b.route_id);
+}
+
+// Counted boardings beside the accepted taps of the same vehicles, per hour
+// of the day (the dates and routes summed), for each source of counts:
+// cameras (nvr) and onboard counters (signed) are never added together.
+function cameraHours(rows) {
+  const out = {};
+  for (const r of rows) {
+    const s = out[r.source] || (out[r.source] = { boardings: new Array(24).fill(0), accepted: new Array(24).fill(0) });
+    s.boardings[r.hour] += r.boardings;
+    s.accepted[r.hour] += r.accepted;
+  }
+  return out;
+}
+
+function renderCameras() {
+  const by = window.KP_DASH.cameras;
+  const sources = ["nvr", "signed"].filter((src) => by[src]);
+  if (sources.length === 0)
+    return kpPanel("cameras", kpMessage("empty.rates"), "empty");
+  const series = [];
+  for (const src of sources)
+    series.push({ label: "cams.boardings." + src, values: by[src].boardings },
+                { label: "cams.accepted." + src, values: by[src].accepted });
+  kpChartSeries("cameras", by[sources[0]].boardings.map((_, h) => h), series,
+                (h) => String(h).padStart(2, "0") + ":00", "col.hour");
 }
 
 function renderRates() {
@@ -174,25 +202,41 @@ function flags(d) {
   return f;
 }
 
+// The operator filter's choices: every operator of the registry, keeping the chosen one.
+function deviceOperators(list, chosen) {
+  const sel = document.getElementById("dev-operator");
+  const ops = Array.from(new Set(list.map((d) => d.operator))).sort();
+  sel.replaceChildren(kpEl("option", { value: "" }, kpT("filter.all")));
+  for (const o of ops)
+    sel.appendChild(kpEl("option", { value: o }, o));
+  sel.value = ops.includes(chosen) ? chosen : "";
+}
+
 function renderDevices() {
   const list = state.devices.devices;
   if (list.length === 0)
     return kpPanel("devices", kpMessage("empty.devices"), "empty");
-  const filter = document.getElementById("flagged-only").checked;
+  const kind = document.getElementById("dev-kind").value;
+  const flag = document.getElementById("dev-flag").value;
+  const op = document.getElementById("dev-operator").value;
+  deviceOperators(list, op);
   const rows = list.map((d) => ({
-    id: d.id, kind: d.kind, state: d.state, vehicle_id: d.vehicle_id, last_seen: d.last_seen,
+    id: d.id, kind: d.kind, state: d.state, operator: d.operator, vehicle_id: d.vehicle_id, last_seen: d.last_seen,
     frames: d.frames, gaps: d.gaps,
     skew: d.clock_skew_ms === null ? null : Math.round(d.clock_skew_ms / 1000) || 0,
     rejects: Object.values(d.rejects || {}).reduce((a, b) => a + b, 0),
     flags: flags(d),
-  })).filter((r) => !filter || r.flags.length > 0);
+  })).filter((r) => (!kind || r.kind === kind) && (!op || r.operator === op) &&
+               (!flag || (flag === "any" ? r.flags.length > 0 : r.flags.includes(flag))));
   const table = kpTable([
     { key: "id", label: "col.id" }, { key: "kind", label: "col.kind" }, { key: "state", label: "col.state" },
-    { key: "vehicle_id", label: "col.vehicle" },
+    { key: "operator", label: "col.operator" }, { key: "vehicle_id", label: "col.vehicle" },
     { key: "last_seen", label: "col.last_seen", num: true, fmt: (v) => kpDateTime(v) },
     { key: "frames", label: "col.frames", num: true }, { key: "gaps", label: "col.gaps", num: true },
     { key: "skew", label: "col.skew", num: true }, { key: "rejects", label: "col.rejects", num: true },
     { key: "flags", label: "col.flags", fmt: (v) => v.map((f) => kpT("flag." + f)).join(", ") }], rows, true);
+  if (rows.length === 0)
+    return kpPanel("devices", kpMessage("empty.filter"), "empty");
   rows.forEach((r, i) => { if (r.flags.length) table.tBodies[0].rows[i].classList.add("flagged"); });
   const wrap = kpEl("div", { class: "scroll" });
   wrap.appendChild(table);
@@ -220,7 +264,8 @@ function init() {
     ev.preventDefault();
     load(document.getElementById("from").value, document.getElementById("to").value);
   });
-  document.getElementById("flagged-only").addEventListener("change", () => state && renderDevices());
+  for (const id of ["dev-kind", "dev-flag", "dev-operator"])
+    document.getElementById(id).addEventListener("change", () => state && renderDevices());
   liveStart();
   if (sessionStorage.getItem("kp.token"))
     load("", "");

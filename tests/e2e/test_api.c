@@ -11,6 +11,8 @@
  * a closed date answers with an ETag and a cacheable Cache-Control, and
  * If-None-Match with that ETag is 304; today is no-store; an unknown path
  * is 404 JSON. Every error is {"error": ...} as application/json.
+ * /v1/live (token needed) gives the live panel's counters, each equal to
+ * the same sample of /metrics read while the fleet is still.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -376,5 +378,58 @@ Test(api, unknown_path_is_404_json)
 	answer_free(&a);
 	get("/admin", NULL, &a);
 	expect_error(&a, 404, "no such endpoint", "/admin");
+	answer_free(&a);
+}
+
+/* The sample name{labels} of metrics equals the number item of live. */
+static void expect_sample(const char *metrics, const char *sample, const cJSON *item)
+{
+	double want = kp_metric(metrics, sample);
+
+	cr_expect(cJSON_IsNumber(item), "/v1/live has no number for %s", sample);
+	cr_expect_geq(want, 0, "/metrics has no %s", sample);
+	cr_expect(cJSON_IsNumber(item) && item->valuedouble > want - 1e-6 && item->valuedouble < want + 1e-6,
+	          "%s: /v1/live %g, /metrics %g", sample, cJSON_IsNumber(item) ? item->valuedouble : -1, want);
+}
+
+Test(api, live_counters_equal_metrics)
+{
+	static const char *const plain[] = { "komposter_frames_received_total", "komposter_frames_stored_total",
+		                             "komposter_taps_stored_total", "komposter_storage_full_total",
+		                             "komposter_storage_errors_total", NULL };
+	char *metrics = NULL, sample[128];
+	cJSON *live, *rej, *commit, *ready, *r;
+	struct answer a;
+
+	get("/v1/live", NULL, &a);
+	expect_error(&a, 401, NULL, "/v1/live without a token");
+	answer_free(&a);
+	get_auth("/v1/live?since=1", read_token, &a);
+	expect_error(&a, 400, "since", "/v1/live with a parameter");
+	answer_free(&a);
+	/* The fleet has stopped: the counters stand still between the two reads. */
+	get_auth("/v1/live", read_token, &a);
+	cr_assert_eq(a.status, 200, "%d %s", a.status, a.body);
+	cr_assert_eq(kp_http_get(d.http_port, "/metrics", &metrics), 200);
+	live = cJSON_Parse(a.body);
+	cr_assert_not_null(live, "/v1/live is not JSON: %s", a.body);
+	for (size_t i = 0; plain[i] != NULL; i++)
+		expect_sample(metrics, plain[i], cJSON_GetObjectItem(live, plain[i]));
+	cr_expect_eq(cJSON_GetObjectItem(live, "komposter_taps_stored_total")->valuedouble, DEVICES * TAPS_PER_DEVICE);
+	rej = cJSON_GetObjectItem(live, "komposter_frames_rejected_total");
+	cr_expect_gt(cJSON_GetArraySize(rej), 1, "rejects by reason: %s", a.body);
+	cJSON_ArrayForEach(r, rej) {
+		snprintf(sample, sizeof sample, "komposter_frames_rejected_total{reason=\"%s\"}", r->string);
+		expect_sample(metrics, sample, r);
+	}
+	commit = cJSON_GetObjectItem(live, "komposter_commit_seconds");
+	expect_sample(metrics, "komposter_commit_seconds_sum", cJSON_GetObjectItem(commit, "sum"));
+	expect_sample(metrics, "komposter_commit_seconds_count", cJSON_GetObjectItem(commit, "count"));
+	cr_expect_gt(cJSON_GetObjectItem(commit, "count")->valuedouble, 0);
+	ready = cJSON_GetObjectItem(live, "ready");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(ready, "subscribed")), "%s", a.body);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(ready, "storage_ok")), "%s", a.body);
+	cJSON_Delete(live);
+	free(metrics);
 	answer_free(&a);
 }

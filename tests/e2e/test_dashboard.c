@@ -7,7 +7,14 @@
  * Debian's Chromium (headless, playwright-core) over /ui/ and prints what
  * the pages showed; this test compares it with /v1/ridership, with what
  * the fleet sent, and with the published package: a wrong token shows the
- * message and no chart, a range of dates without taps the empty state, the public page shows route 10's published
+ * message and no chart, a range of dates without taps the empty state;
+ * the live panel's counters (GET /v1/live, two reads: one point of its
+ * frames/s and taps/s chart) equal the test's own /v1/live read after the
+ * fleet stopped, and its rates are 0; the chart of counted boardings and
+ * taps per hour holds the with_cameras rows summed per source and hour;
+ * sorting the devices by vehicle orders the rows, and filtering by kind,
+ * operator (a device of another operator is enrolled) and a flag (it is
+ * also silent) leaves exactly the devices that match; the public page shows route 10's published
  * number and "—" (no number) for route 20, with the package's public key.
  * Screenshots: BUILD/tests/e2e/dashboard-operator.png (and -tablet.png, 768
  * px wide, where the page must not be wider than the screen), dashboard-public.png.
@@ -32,6 +39,8 @@
 #define DEVICES 3
 #define APCS 1 /* a passenger counter on the first vehicle: the validation rate */
 #define TAPS_PER_DEVICE 40
+#define SILENT_ID "77" /* a validator enrolled but never heard from */
+#define REGISTRY (DEVICES + APCS + 1)
 #define NODE "/usr/bin/node"
 #define CHROMIUM "/usr/bin/chromium"
 
@@ -115,6 +124,11 @@ static void start(void)
 	cr_assert_eq(kp_fleet_init_apcs(&fleet, &d, DEVICES, APCS), 0);
 	sim = kp_fleet_start(&fleet, &broker, &d, TAPS_PER_DEVICE, "--timeout", "100", NULL);
 	cr_assert_eq(kp_wait(sim), 0, "validator-sim did not empty every outbox; see %s", fleet.log);
+	/* Enrolled, never heard from, another operator's: silent, and the operator filter has two choices. */
+	cr_assert_eq(kp_komposter(&d, NULL, "device", "add", "--id", SILENT_ID, "--key-id", "1", "--public-key",
+	                          "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "--operator",
+	                          "another", "--vehicle", "999", NULL),
+	             0);
 	cr_assert_eq(kp_komposter(&d, &o, "token", "add", "--scope", "read", "--name", "dashboard", NULL), 0);
 	cr_assert_eq(strlen(o), 48, "token output: %s", o);
 	memcpy(token, o, 47);
@@ -214,6 +228,124 @@ static void expect_rates(const cJSON *page, const cJSON *api)
 	}
 }
 
+/* The fleet had stopped before the browser started: the page's last
+ * /v1/live equals ours, and the rates it charted are 0. */
+static void expect_live(const cJSON *live)
+{
+	static const char *const names[] = { "komposter_frames_received_total", "komposter_taps_stored_total",
+		                             "komposter_storage_full_total", NULL };
+	cJSON *now = get_json("/v1/live", token);
+	const cJSON *page = cJSON_GetObjectItem(live, "doc"), *r;
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		cr_expect_eq(num(page, names[i]), num(now, names[i]), "live %s", names[i]);
+	cr_expect_eq(num(page, "komposter_taps_stored_total"), kp_stored_taps(&d), "the live panel's taps stored");
+	cr_expect_eq(atof(str(live, "stored_tile")), num(now, "komposter_taps_stored_total"));
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(now, "komposter_frames_rejected_total"))
+		cr_expect_eq(num(cJSON_GetObjectItem(page, "komposter_frames_rejected_total"), r->string), r->valuedouble,
+		             "live rejects %s", r->string);
+	cr_expect_eq(num(cJSON_GetObjectItem(page, "komposter_commit_seconds"), "count"),
+	             num(cJSON_GetObjectItem(now, "komposter_commit_seconds"), "count"));
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(page, "ready"), "subscribed")));
+	cr_expect_eq(num(live, "frames_per_s"), 0, "frames per second with the fleet stopped");
+	cr_expect_eq(num(live, "taps_per_s"), 0, "taps per second with the fleet stopped");
+	cr_expect_geq(num(live, "points"), 1, "no point on the live chart");
+	cr_expect_eq(num(live, "charts"), 1, "no live chart");
+	cr_expect_eq(num(live, "shown"), 6);
+	cJSON_Delete(now);
+}
+
+/* Per source and hour: the chart's boardings and taps are the API's rows summed. */
+static void expect_cameras(const cJSON *cams, const char *from, const char *to)
+{
+	char q[128];
+	const cJSON *data = cJSON_GetObjectItem(cams, "data"), *row;
+	double boardings = 0;
+
+	snprintf(q, sizeof(q), "/v1/ridership?with_cameras=1&by=route&from=%s&to=%s", from, to);
+	cJSON *rate = get_json(q, token);
+	double want_b[2][24] = { { 0 } }, want_a[2][24] = { { 0 } };
+	static const char *const sources[2] = { "signed", "nvr" };
+
+	cJSON_ArrayForEach(row, cJSON_GetObjectItem(rate, "rows")) {
+		int s = strcmp(str(row, "source"), "nvr") == 0, h = (int)num(row, "hour");
+
+		want_b[s][h] += num(row, "boardings");
+		want_a[s][h] += num(row, "accepted");
+		boardings += num(row, "boardings");
+	}
+	cr_expect_gt(boardings, 0, "the passenger counter counted no boarding");
+	for (int s = 0; s < 2; s++) {
+		const cJSON *src = cJSON_GetObjectItem(data, sources[s]);
+
+		for (int h = 0; h < 24 && src != NULL; h++) {
+			cr_expect_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(src, "boardings"), h)->valuedouble, want_b[s][h],
+			             "%s boardings at %d", sources[s], h);
+			cr_expect_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(src, "accepted"), h)->valuedouble, want_a[s][h],
+			             "%s taps at %d", sources[s], h);
+		}
+	}
+	cr_expect_not_null(cJSON_GetObjectItem(data, "signed"), "no series of the passenger counter");
+	cr_expect_eq(num(cams, "charts"), 1);
+	cr_expect_eq(num(cams, "series"), 1 + 2 * cJSON_GetArraySize(data), "hour and two series per source");
+	cJSON_Delete(rate);
+}
+
+static int array_has(const cJSON *arr, const char *s)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, arr)
+		if (strcmp(v->valuestring, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* The ids of the registry (as the page saw it) whose field is value, or
+ * whose flags hold it; each is in rows and rows hold nothing else. */
+static void expect_filtered(const cJSON *registry, const cJSON *rows, const char *field, const char *value)
+{
+	const cJSON *dev;
+	int n = 0;
+
+	cJSON_ArrayForEach(dev, registry) {
+		int in = strcmp(field, "flags") == 0 ? array_has(cJSON_GetObjectItem(dev, "flags"), value)
+		                                     : strcmp(str(dev, field), value) == 0;
+
+		cr_expect_eq(array_has(rows, str(dev, "id")), in, "device %s, filter %s=%s", str(dev, "id"), field, value);
+		n += in;
+	}
+	cr_expect_eq(cJSON_GetArraySize(rows), n, "filter %s=%s: rows", field, value);
+}
+
+static void expect_device_filters(const cJSON *f)
+{
+	const cJSON *reg = cJSON_GetObjectItem(f, "registry"), *v;
+	const char *last = "";
+
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "all")), REGISTRY);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "by_vehicle_up")), REGISTRY);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(f, "by_vehicle_up")) {
+		cr_expect_geq(strcmp(v->valuestring, last), 0, "vehicles not ascending after one click");
+		last = v->valuestring;
+	}
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(f, "by_vehicle_down")) {
+		cr_expect_leq(strcmp(v->valuestring, last), 0, "vehicles not descending after two clicks");
+		last = v->valuestring;
+	}
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "apc")), APCS);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "validator")), DEVICES + 1);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "operators")), 2, "the operators to choose from");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "operator")), 1, "the other operator's devices");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "silent")), 1, "the silent devices");
+	expect_filtered(reg, cJSON_GetObjectItem(f, "silent"), "flags", "silent");
+	expect_filtered(reg, cJSON_GetObjectItem(f, "apc"), "kind", "apc");
+	expect_filtered(reg, cJSON_GetObjectItem(f, "validator"), "kind", "validator");
+	expect_filtered(reg, cJSON_GetObjectItem(f, "operator"), "operator",
+	                cJSON_GetArrayItem(cJSON_GetObjectItem(f, "operators"), 0)->valuestring);
+	expect_filtered(reg, cJSON_GetObjectItem(f, "skew"), "flags", "skew");
+}
+
 static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent)
 {
 	const cJSON *dash = cJSON_GetObjectItem(op, "dash"), *wrong = cJSON_GetObjectItem(op, "wrong_token"), *row;
@@ -258,7 +390,7 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	cJSON *rate = get_json(q, token);
 	expect_rates(cJSON_GetObjectItem(dash, "rates"), cJSON_GetObjectItem(rate, "rows"));
 	cJSON_Delete(rate);
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), DEVICES + APCS);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(op, "devices")), REGISTRY);
 	/* A range: the page's total is the API's for it, the closed date's taps too. */
 	const cJSON *range = cJSON_GetObjectItem(op, "range");
 	snprintf(q, sizeof(q), "/v1/ridership?by=route&from=%s&to=%s", str(range, "from"), str(range, "to"));
@@ -266,10 +398,9 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	cr_expect_eq(atof(str(range, "total")), num(cJSON_GetObjectItem(ranged, "total"), "accepted"));
 	cr_expect_eq(atof(str(range, "total")), sent->accepted + 23, "the range's total is not the fleet's and the filled");
 	cJSON_Delete(ranged);
-	const cJSON *live = cJSON_GetObjectItem(op, "live");
-	cr_expect_eq(num(live, "stored"), kp_stored_taps(&d), "the live panel's taps stored");
-	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(live, "ready")));
-	cr_expect_eq(num(live, "shown"), 6);
+	expect_live(cJSON_GetObjectItem(op, "live"));
+	expect_cameras(cJSON_GetObjectItem(op, "cameras"), str(hour, "from"), str(hour, "to"));
+	expect_device_filters(cJSON_GetObjectItem(op, "devices_filter"));
 	cr_expect_str_neq(str(op, "title_en"), str(op, "title_uk"), "the language switch changed nothing");
 	const cJSON *empty = cJSON_GetObjectItem(op, "empty_day");
 	cr_expect_str_eq(str(empty, "state"), "empty");
