@@ -30,6 +30,7 @@
 #include "ingest/clock.h"
 #include "ingest/metrics.h"
 #include "ingest/query.h"
+#include "report/cameras.h"
 #include "report/devices.h"
 #include "report/rate.h"
 #include "report/ridership.h"
@@ -44,7 +45,7 @@
 #define MSG_MAX 256
 #define DEVICES_PREFIX "/v1/devices/"
 
-enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE, R_LIVE };
+enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE, R_LIVE, R_CAMERAS };
 
 /* What one request asked, once parsed. */
 struct api_req {
@@ -115,6 +116,8 @@ static enum route route_of(const char *path, size_t len, uint64_t *device_id)
 		return R_LIVE;
 	if (len == strlen("/v1/devices") && memcmp(path, "/v1/devices", len) == 0)
 		return R_DEVICES;
+	if (len == strlen("/v1/cameras") && memcmp(path, "/v1/cameras", len) == 0)
+		return R_CAMERAS;
 	if (len == strlen(DEVICES_PREFIX) + KP_DEVICE_ID_DIGITS &&
 	    memcmp(path, DEVICES_PREFIX, strlen(DEVICES_PREFIX)) == 0) {
 		memcpy(hex, path + strlen(DEVICES_PREFIX), KP_DEVICE_ID_DIGITS);
@@ -366,6 +369,13 @@ static int devices(struct st_read *r, const struct api_req *ar, cJSON **doc, str
 	return 0;
 }
 
+static int cameras(struct st_read *r, cJSON **doc, struct answer *a)
+{
+	int rc = kp_cameras_json(r, doc);
+
+	return rc == ST_OK ? 0 : storage_fail(a, rc, "cameras");
+}
+
 /* Authorises and reads, all in one read transaction. */
 static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_request *req, struct api_req *ar,
                          struct answer *a)
@@ -385,16 +395,18 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 		return fail(a, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	bad = authorise(&r, req, ST_TOKEN_READ, a);
 	if (!bad && ar->route == R_NONE)
-		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices, /v1/devices/{id} or /v1/live");
+		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices, /v1/devices/{id}, /v1/cameras or /v1/live");
 	if (!bad && ar->route == R_RIDERSHIP)
 		bad = ridership_args(ctx->db, &ar->q, now, &ra, a) || cached(ctx, &r, &ra, a) ||
 		      (!a->hit && ridership(&r, &ra, now, &res, &rows, a));
-	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE || ar->route == R_LIVE))
+	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE || ar->route == R_LIVE || ar->route == R_CAMERAS))
 		bad = only_keys(&ar->q, none, a);
 	if (!bad && ar->route == R_LIVE && (doc = kp_metrics_live(ctx->m, ctx->health)) == NULL)
 		bad = fail(a, 500, NULL, "out of memory");
 	if (!bad && (ar->route == R_DEVICES || ar->route == R_DEVICE))
 		bad = devices(&r, ar, &doc, a);
+	if (!bad && ar->route == R_CAMERAS)
+		bad = cameras(&r, &doc, a);
 	st_read_end(&r);
 	if (!bad && ar->route == R_RIDERSHIP && !a->hit)
 		doc = ra.cameras ? kp_rate_json(&rows, 0) : kp_rs_json(&res);

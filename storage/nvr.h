@@ -116,6 +116,11 @@ int st_nvr_counted_size(struct st_read *r, uint64_t *n);
 int st_nvr_event_foreach(struct st_read *r, const char *camera, int64_t from, int64_t to,
                          int (*fn)(void *ctx, const struct st_nvr_event *ev), void *ctx);
 
+/* The row of camera's latest-started object (greatest start): ST_OK with
+ * *out filled, ST_ENOTFOUND when the camera has no row, ST_EINVAL as
+ * st_nvr_event_foreach. One seek: cheap for a dashboard polling it. */
+int st_nvr_event_last(struct st_read *r, const char *camera, struct st_nvr_event *out);
+
 /* Records the NVR's availability at `at` (ms): offline opens an outage
  * unless one is open; online closes the open one (end = at, or its start
  * if at is before it). Repeats of the same state change nothing. One

@@ -158,3 +158,36 @@ int st_nvr_event_foreach(struct st_read *r, const char *camera, int64_t from, in
 	w.camera_len = cl + 1;
 	return st_walk(r->txn, r->db->dbi.nvr_events, &start, visit_event, &w);
 }
+
+/* Keys of camera C are C ‖ 0 ‖ …, all below C ‖ 1: one seek there and one
+ * step back finds the latest-started row without walking the others. */
+int st_nvr_event_last(struct st_read *r, const char *camera, struct st_nvr_event *out)
+{
+	uint8_t kb[ST_CAMERA_NAME_MAX + 1];
+	MDB_val k = {0, kb}, v;
+	MDB_cursor *cur;
+	size_t cl;
+	int rc;
+
+	if (!r || !r->txn || !camera || !out)
+		return ST_EINVAL;
+	cl = strnlen(camera, ST_CAMERA_NAME_MAX + 1);
+	if (cl == 0 || cl > ST_CAMERA_NAME_MAX)
+		return ST_EINVAL;
+	memcpy(kb, camera, cl);
+	kb[cl] = 1;
+	k.mv_size = cl + 1;
+	rc = st_status(mdb_cursor_open(r->txn, r->db->dbi.nvr_events, &cur));
+	if (rc != ST_OK)
+		return rc;
+	rc = st_status(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
+	if (rc == ST_OK || rc == ST_ENOTFOUND)
+		rc = st_status(mdb_cursor_get(cur, &k, &v, rc == ST_ENOTFOUND ? MDB_LAST : MDB_PREV));
+	if (rc == ST_OK && (k.mv_size <= cl + 1 || memcmp(k.mv_data, camera, cl) != 0 ||
+	                    ((const uint8_t *)k.mv_data)[cl] != 0))
+		rc = ST_ENOTFOUND;
+	if (rc == ST_OK)
+		rc = row_decode(&k, &v, out);
+	mdb_cursor_close(cur);
+	return rc;
+}

@@ -12,7 +12,8 @@
  * If-None-Match with that ETag is 304; today is no-store; an unknown path
  * is 404 JSON. Every error is {"error": ...} as application/json.
  * /v1/live (token needed) gives the live panel's counters, each equal to
- * the same sample of /metrics read while the fleet is still.
+ * the same sample of /metrics read while the fleet is still. /v1/cameras
+ * (token needed) lists a camera mapped with `komposter camera add`.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -339,6 +340,44 @@ Test(api, devices_lists_the_enrolled_fleet)
 	answer_free(&a);
 	get_auth("/v1/devices/xyz", read_token, &a);
 	expect_error(&a, 404, NULL, "not a device id");
+	answer_free(&a);
+}
+
+/* A camera mapped with the CLI while the daemon runs is listed; the NVR
+ * never said anything, so the camera has no event and the NVR no outage. */
+Test(api, cameras_lists_a_camera_added_with_the_cli)
+{
+	struct answer a;
+	cJSON *doc, *cams, *cam, *nvr;
+
+	get("/v1/cameras", NULL, &a);
+	expect_error(&a, 401, NULL, "/v1/cameras without a token");
+	answer_free(&a);
+	get_auth("/v1/cameras?x=1", read_token, &a);
+	expect_error(&a, 400, "'x'", "/v1/cameras with a parameter");
+	answer_free(&a);
+	cr_assert_eq(kp_komposter(&d, NULL, "camera", "add", "door-cam", "--vehicle", "42", "--door", "2",
+	                          "--boarding-zone", "in", "--alighting-zone", "out", NULL), 0);
+	get_auth("/v1/cameras", read_token, &a);
+	cr_assert_eq(a.status, 200, "%d %s", a.status, a.body);
+	doc = cJSON_Parse(a.body);
+	cr_assert_not_null(doc, "/v1/cameras is not JSON: %s", a.body);
+	cams = cJSON_GetObjectItem(doc, "cameras");
+	cr_assert_eq(cJSON_GetArraySize(cams), 1, "%s", a.body);
+	cam = cJSON_GetArrayItem(cams, 0);
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cam, "name")), "door-cam");
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cam, "place")), "onboard");
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(cam, "vehicle_id")), 42);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(cam, "door")), 2);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(cam, "stop_id")), 0);
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cam, "boarding_zone")), "in");
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cam, "alighting_zone")), "out");
+	cr_expect_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(cam, "created_at")), 0);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cam, "last_event")), "%s", a.body);
+	nvr = cJSON_GetObjectItem(doc, "nvr");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(nvr, "online")), "%s", a.body);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(nvr, "since")), "%s", a.body);
+	cJSON_Delete(doc);
 	answer_free(&a);
 }
 
