@@ -331,6 +331,33 @@ Test(nvr, foreach_lists_one_cameras_rows_with_start_in_from_to_in_start_order)
 	cr_expect_eq(rows.n, 2);
 }
 
+Test(nvr, last_is_the_row_with_the_greatest_start_of_that_camera_only)
+{
+	struct st_nvr_event e[] = {ev("cam", "a", noon + 1000, 0), ev("cam", "late", noon + 3000, 0),
+	                           ev("cam", "b", noon + 2000, 0), ev("cam2", "x", noon + 9000, 0),
+	                           ev("ca", "y", noon + 9000, 0),  ev("only-neg", "n", -5000, 0)};
+	struct st_nvr_event last;
+	struct st_read r;
+
+	tdb_open();
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_expect_eq(st_nvr_event_last(&r, "cam", &last), ST_ENOTFOUND, "an empty table");
+	st_read_end(&r);
+	cr_assert_eq(commit(e, sizeof e / sizeof e[0], &roomy, NULL), ST_OK);
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_nvr_event_last(&r, "cam", &last), ST_OK);
+	cr_expect_str_eq(last.id, "late", "not cam2's nor ca's later rows");
+	cr_expect_eq(last.start, noon + 3000);
+	cr_assert_eq(st_nvr_event_last(&r, "cam2", &last), ST_OK, "the table's last row");
+	cr_expect_str_eq(last.id, "x");
+	cr_assert_eq(st_nvr_event_last(&r, "only-neg", &last), ST_OK);
+	cr_expect_eq(last.start, -5000);
+	cr_expect_eq(st_nvr_event_last(&r, "c", &last), ST_ENOTFOUND, "a prefix of other names");
+	cr_expect_eq(st_nvr_event_last(&r, "zzz", &last), ST_ENOTFOUND, "after every row");
+	cr_expect_eq(st_nvr_event_last(&r, "", &last), ST_EINVAL);
+	st_read_end(&r);
+}
+
 /* ---- outages ---- */
 
 struct outages {
