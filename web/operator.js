@@ -1,6 +1,6 @@
 // operator.js — the operators' page: ridership of a range of service dates from
-// /v1/ridership (by hour, by route, by fare product) and the devices from
-// /v1/devices, with the token kept in sessionStorage ("kp.token").
+// /v1/ridership (by hour, by route, by fare product), the devices from
+// /v1/devices and the NVR cameras from /v1/cameras, with the token kept in sessionStorage ("kp.token").
 // What it shows is also left in window.KP_DASH for tests and scripts.
 "use strict";
 
@@ -49,12 +49,13 @@ async function load(from, to) {
   const mine = ++loads;
   document.body.dataset.loaded = "0";
   try {
-    const [hour, route, stop, fare, rate, devices] = await Promise.all([
+    const [hour, route, stop, fare, rate, devices, cams] = await Promise.all([
       api("/v1/ridership?by=hour" + q), api("/v1/ridership?by=route" + q), api("/v1/ridership?by=stop" + q),
-      api("/v1/ridership?by=fare" + q), api("/v1/ridership?with_cameras=1&by=route" + q), api("/v1/devices")]);
+      api("/v1/ridership?by=fare" + q), api("/v1/ridership?with_cameras=1&by=route" + q), api("/v1/devices"),
+      api("/v1/cameras")]);
     if (mine !== loads)
       return;
-    state = { hour, route, stop, fare, rate, devices, now: Date.now() };
+    state = { hour, route, stop, fare, rate, devices, cams, now: Date.now() };
   } catch (e) {
     if (mine !== loads)
       return;
@@ -98,6 +99,7 @@ function render() {
     rates: rates(state.rate.rows),
     cameras: cameraHours(state.rate.rows),
     devices: state.devices.devices.map((d) => ({ id: d.id, kind: d.kind, operator: d.operator, flags: flags(d) })),
+    camlist: cameraRows(state.cams),
   };
   const total = document.getElementById("total");
   total.dataset.value = String(state.hour.total.accepted);
@@ -124,6 +126,7 @@ function render() {
   renderRates();
   renderCameras();
   renderDevices();
+  renderCameraList();
   renderLive();
 }
 
@@ -241,6 +244,38 @@ function renderDevices() {
   const wrap = kpEl("div", { class: "scroll" });
   wrap.appendChild(table);
   kpPanel("devices", wrap);
+}
+
+// Where a camera stands, as one string: "V42/2" onboard, "S7" at a stop.
+function cameraPlace(c) {
+  return c.place === "onboard" ? kpT("place.onboard") + " " + c.vehicle_id + "/" + c.door
+                               : kpT("place.street") + " " + c.stop_id;
+}
+
+// Silent: no event received for SILENT_MS, or the NVR says it is offline.
+function cameraRows(doc) {
+  const offline = !doc.nvr.online;
+  return doc.cameras.map((c) => {
+    const last = c.last_event === null ? null : c.last_event.received_at;
+    const silent = offline || last === null || state.now - last > SILENT_MS;
+    return { name: c.name, place: cameraPlace(c), last_event: last, status: silent ? "silent" : "ok" };
+  });
+}
+
+function renderCameraList() {
+  const rows = window.KP_DASH.camlist;
+  const nvr = document.getElementById("nvr-state");
+  const n = state.cams.nvr;
+  nvr.dataset.online = String(n.online);
+  nvr.textContent = kpT(n.online ? "nvr.online" : "nvr.offline") + (n.since === null ? "" : " " + kpT("nvr.since") + " " + kpDateTime(n.since));
+  if (rows.length === 0)
+    return kpPanel("camlist", kpMessage("empty.cameras"), "empty");
+  const table = kpTable([
+    { key: "name", label: "col.camera" }, { key: "place", label: "col.place" },
+    { key: "last_event", label: "col.last_event", num: true, fmt: (v) => kpDateTime(v) },
+    { key: "status", label: "col.status", fmt: (v) => kpT("cam." + v) }], rows, true);
+  rows.forEach((r, i) => { if (r.status === "silent") table.tBodies[0].rows[i].classList.add("flagged"); });
+  kpPanel("camlist", table);
 }
 
 function init() {

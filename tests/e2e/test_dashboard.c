@@ -14,7 +14,9 @@
  * taps per hour holds the with_cameras rows summed per source and hour;
  * sorting the devices by vehicle orders the rows, and filtering by kind,
  * operator (a device of another operator is enrolled) and a flag (it is
- * also silent) leaves exactly the devices that match; the public page shows route 10's published
+ * also silent) leaves exactly the devices that match; the cameras table
+ * shows the camera mapped with `komposter camera add` as /v1/cameras
+ * gives it (no event: silent) and the NVR's state; the public page shows route 10's published
  * number and "—" (no number) for route 20, with the package's public key.
  * Screenshots: BUILD/tests/e2e/dashboard-operator.png (and -tablet.png, 768
  * px wide, where the page must not be wider than the screen), dashboard-public.png.
@@ -129,6 +131,7 @@ static void start(void)
 	                          "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "--operator",
 	                          "another", "--vehicle", "999", NULL),
 	             0);
+	cr_assert_eq(kp_komposter(&d, NULL, "camera", "add", "dash-cam", "--stop", "7", "--boarding-zone", "in", NULL), 0);
 	cr_assert_eq(kp_komposter(&d, &o, "token", "add", "--scope", "read", "--name", "dashboard", NULL), 0);
 	cr_assert_eq(strlen(o), 48, "token output: %s", o);
 	memcpy(token, o, 47);
@@ -253,6 +256,35 @@ static void expect_live(const cJSON *live)
 	cr_expect_eq(num(live, "charts"), 1, "no live chart");
 	cr_expect_eq(num(live, "shown"), 6);
 	cJSON_Delete(now);
+}
+
+/* The cameras table holds /v1/cameras' one camera: its name, its place,
+ * no last event (the NVR never spoke) and so silent; the NVR online. */
+static void expect_camera_list(const cJSON *op)
+{
+	cJSON *api = get_json("/v1/cameras", token);
+	const cJSON *cam = cJSON_GetArrayItem(cJSON_GetObjectItem(api, "cameras"), 0);
+	const cJSON *rows = cJSON_GetObjectItem(op, "camlist"), *cell;
+	const char *want[][2] = {{"name", str(cam, "name")}, {"place", NULL}, {"last_event", NULL}, {"status", "silent"}};
+	int i = 0;
+
+	cr_assert_eq(cJSON_GetArraySize(rows), 1, "cameras table rows");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(api, "cameras")), 1);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cam, "last_event")));
+	cJSON_ArrayForEach(cell, cJSON_GetArrayItem(rows, 0)) {
+		cr_assert_lt(i, 4, "cameras table columns");
+		cr_expect_str_eq(str(cell, "key"), want[i][0]);
+		if (i == 1)
+			cr_expect_not_null(strstr(str(cell, "value"), "7"), "place %s", str(cell, "value"));
+		else if (want[i][1] == NULL)
+			cr_expect(cJSON_IsNull(cJSON_GetObjectItem(cell, "value")), "%s", want[i][0]);
+		else
+			cr_expect_str_eq(str(cell, "value"), want[i][1]);
+		i++;
+	}
+	cr_expect_str_eq(str(op, "nvr_online"),
+	                 cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(api, "nvr"), "online")) ? "true" : "false");
+	cJSON_Delete(api);
 }
 
 /* Per source and hour: the chart's boardings and taps are the API's rows summed. */
@@ -401,6 +433,7 @@ static void expect_operator(const cJSON *op, const struct kp_fleet_summary *sent
 	expect_live(cJSON_GetObjectItem(op, "live"));
 	expect_cameras(cJSON_GetObjectItem(op, "cameras"), str(hour, "from"), str(hour, "to"));
 	expect_device_filters(cJSON_GetObjectItem(op, "devices_filter"));
+	expect_camera_list(op);
 	cr_expect_str_neq(str(op, "title_en"), str(op, "title_uk"), "the language switch changed nothing");
 	const cJSON *empty = cJSON_GetObjectItem(op, "empty_day");
 	cr_expect_str_eq(str(empty, "state"), "empty");

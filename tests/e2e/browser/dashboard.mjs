@@ -84,6 +84,8 @@ async function operator(page) {
   out.fares = await cells(page, "#fares");
   out.rates = await cells(page, "#rates");
   out.devices = await cells(page, "#devices");
+  out.camlist = await cells(page, "#camlist");
+  out.nvr_online = await page.$eval("#nvr-state", (el) => el.dataset.online);
   out.token_kept = await page.evaluate(() => sessionStorage.getItem("kp.token") !== null);
   await page.screenshot({ path: shots + "/dashboard-operator.png", fullPage: true });
   // A tablet held upright: nothing wider than the screen but inside its own scrolling panel.
