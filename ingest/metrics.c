@@ -160,6 +160,8 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->counts_stored));
 	rejected(f, m);
 	counter(f, "komposter_acks_sent_total", "ACK frames handed to MQTT.", LOAD(m->acks_sent));
+	counter(f, "komposter_acks_merged_total", "Frames answered by one ACK with others of their device and commit group.",
+	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));

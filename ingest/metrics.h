@@ -47,6 +47,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t counts_stored; /* count records of COUNTS frames */
 	atomic_uint_fast64_t rejected[KP_NACK_REASON_MAX + 1]; /* by NACK reason; [0] bad topic */
 	atomic_uint_fast64_t acks_sent;
+	atomic_uint_fast64_t acks_merged; /* frames answered by another frame's ACK of their group */
 	atomic_uint_fast64_t nacks_sent;
 	atomic_uint_fast64_t replies_failed;
 	atomic_uint_fast64_t replies_dropped;

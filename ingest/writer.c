@@ -1,12 +1,14 @@
 /*
  * writer.c — group commit.
  *
- * The writer blocks for the first frame of a group, then keeps taking frames
- * until the group is full or group_max_wait_ms have passed since the first.
+ * The writer blocks for the first frame of a group, then takes the frames
+ * already queued until the group is full, the queue is empty or
+ * group_max_wait_ms have passed since the first; it never waits for more.
  * While st_commit_group syncs, verify workers keep filling ctx->in, so the
  * next group is ready when the sync returns: under load groups grow by
- * themselves and the fsync cost is shared; a lone tap waits at most the
- * configured wait plus one sync.
+ * themselves and the fsync cost is shared; a lone tap waits one sync.
+ * Each device of a group gets one ACK for the frames its watermark covers
+ * (ack_group), so a busy device costs one signature per group, not per frame.
  *
  * Verify's reject notes (inbound.h) come through the same ring and ride
  * in the group's transaction (st_commit_group_rejects), so a device's
@@ -32,6 +34,13 @@
 #include "storage/epoch_keys.h"
 #include "storage/service_day.h"
 
+/* One frame's answer before the ACKs are merged. */
+struct ack_key {
+	uint64_t device_id;
+	uint64_t batch_seq;
+	uint64_t watermark;
+};
+
 struct kp_writer {
 	struct kp_writer_ctx ctx;
 	pthread_t thread;
@@ -39,6 +48,7 @@ struct kp_writer {
 	struct st_commit_item *items;
 	size_t *slot;                     /* items[i] came from inbound[slot[i]] */
 	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
+	struct ack_key *keys;             /* the group's ACKs, sorted to merge them */
 	size_t max;
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
@@ -87,7 +97,11 @@ static void keys_schedule(struct kp_writer *w)
 }
 
 /* Frames of the next group: 0 when the wait for a first one reached the
- * key schedule's next hour, -1 when the ring is closed and empty. */
+ * key schedule's next hour, -1 when the ring is closed and empty. After the
+ * first frame it takes only what is queued already, never waiting for more:
+ * a lone frame is committed at once, and under load the previous sync is
+ * what let the queue fill. group_max_wait_ms still bounds how long a group
+ * keeps collecting while frames keep coming. */
 static long collect(struct kp_writer *w)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
@@ -102,11 +116,75 @@ static long collect(struct kp_writer *w)
 		return rc > 0 ? 0 : -1;
 	n = 1;
 	uint64_t deadline = kp_now_mono_ns() + (uint64_t)ctx->cfg.group_max_wait_ms * 1000000u;
-	while (n < w->max && kp_ring_pop(ctx->in, &w->inbound[n], deadline) == 0)
+	while (n < w->max && kp_ring_try_pop(ctx->in, &w->inbound[n]) == 0) {
 		n++;
+		if ((n & 31) == 0 && kp_now_mono_ns() >= deadline)
+			break;
+	}
 	atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->in),
 	                      memory_order_relaxed);
 	return (long)n;
+}
+
+static int ack_key_cmp(const void *a, const void *b)
+{
+	const struct ack_key *x = a, *y = b;
+
+	if (x->device_id != y->device_id)
+		return x->device_id < y->device_id ? -1 : 1;
+	return x->batch_seq < y->batch_seq ? -1 : x->batch_seq > y->batch_seq;
+}
+
+/* The ACKs of one device's frames in keys[0..n), sorted by batch_seq, all
+ * with the device's watermark after the commit: one ACK whose watermark
+ * covers every frame at or below it, and one more per frame above it (a gap
+ * before it; several copies of one frame share it). Returns the ACKs posted. */
+static size_t ack_device(struct kp_replies *q, const struct ack_key *keys, size_t n)
+{
+	uint64_t wm = keys[0].watermark;
+	size_t posted = 0, i = 0;
+
+	while (i < n && keys[i].batch_seq <= wm)
+		i++;
+	if (i > 0) {
+		kp_replies_post(q, KP_TYPE_ACK, keys[0].device_id, keys[i - 1].batch_seq, wm);
+		posted++;
+	}
+	for (; i < n; i++) {
+		if (i > 0 && keys[i].batch_seq == keys[i - 1].batch_seq)
+			continue;
+		kp_replies_post(q, KP_TYPE_ACK, keys[i].device_id, keys[i].batch_seq, wm);
+		posted++;
+	}
+	return posted;
+}
+
+/* ACKs for the n committed frames of the group, merged per device: a device
+ * that sent many frames in one group gets one ACK for them, since an ACK
+ * covers its batch_seq and every frame up to its watermark (PROTOCOL.md);
+ * copies of stored frames are answered alike (the once-only index gave
+ * their watermark). Fewer ACKs to sign and send is what lets the group
+ * commit beat one ACK per frame. */
+static void ack_group(struct kp_writer *w, size_t n)
+{
+	const struct kp_writer_ctx *ctx = &w->ctx;
+	size_t start = 0, dup = 0, acks = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct st_commit_item *it = &w->items[i];
+
+		dup += it->outcome == ST_DUPLICATE;
+		w->keys[i] = (struct ack_key){ it->device_id, it->batch_seq, it->watermark };
+	}
+	qsort(w->keys, n, sizeof(*w->keys), ack_key_cmp);
+	for (size_t i = 1; i <= n; i++) {
+		if (i < n && w->keys[i].device_id == w->keys[start].device_id)
+			continue;
+		acks += ack_device(ctx->replies, &w->keys[start], i - start);
+		start = i;
+	}
+	atomic_fetch_add_explicit(&ctx->m->frames_duplicate, dup, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ctx->m->acks_merged, n - acks, memory_order_relaxed);
 }
 
 /* Answers the n frames of the group; frees every item of the group (all
@@ -115,21 +193,17 @@ static void answer(struct kp_writer *w, size_t taken, size_t n, int status)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
 
-	for (size_t i = 0; i < n; i++) {
-		struct st_commit_item *it = &w->items[i];
+	if (status == ST_OK && n > 0)
+		ack_group(w, n);
+	for (size_t i = 0; status != ST_OK && i < n; i++) {
+		const struct st_commit_item *it = &w->items[i];
 		struct kp_inbound *in = &w->inbound[w->slot[i]];
+		/* Verified frames always have a header; 0 only guards the read. */
+		struct kp_header h;
+		uint64_t seq = kp_frame_peek_header(it->frame, it->len, &h) == KP_OK ? h.batch_seq : 0;
 
-		if (status == ST_OK) {
-			if (it->outcome == ST_DUPLICATE)
-				atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
-			kp_replies_post(ctx->replies, KP_TYPE_ACK, it->device_id, it->batch_seq, it->watermark);
-		} else {
-			/* Verified frames always have a header; 0 only guards the read. */
-			struct kp_header h;
-			uint64_t seq = kp_frame_peek_header(it->frame, it->len, &h) == KP_OK ? h.batch_seq : 0;
-			atomic_fetch_add_explicit(&ctx->m->rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
-			kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, seq, KP_NACK_STORAGE_FULL);
-		}
+		atomic_fetch_add_explicit(&ctx->m->rejected[KP_NACK_STORAGE_FULL], 1, memory_order_relaxed);
+		kp_replies_post(ctx->replies, KP_TYPE_NACK, in->topic_device, seq, KP_NACK_STORAGE_FULL);
 	}
 	for (size_t i = 0; i < taken; i++)
 		kp_inbound_free(&w->inbound[i]);
@@ -206,6 +280,7 @@ static void writer_free(struct kp_writer *w)
 	free(w->items);
 	free(w->slot);
 	free(w->rejects);
+	free(w->keys);
 	free(w);
 }
 
@@ -220,7 +295,8 @@ int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
 	w->items = calloc(w->max, sizeof(*w->items));
 	w->slot = calloc(w->max, sizeof(*w->slot));
 	w->rejects = calloc(w->max, sizeof(*w->rejects));
-	if (!w->inbound || !w->items || !w->slot || !w->rejects || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	w->keys = calloc(w->max, sizeof(*w->keys));
+	if (!w->inbound || !w->items || !w->slot || !w->rejects || !w->keys || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_free(w);
 		return -1;
 	}

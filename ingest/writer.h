@@ -1,10 +1,14 @@
 /*
  * writer.h — the one writer thread: takes verified frames from ctx->in,
- * groups them (up to group_max_frames, waiting at most group_max_wait_ms
- * after the first), stores each group with st_commit_group (one synced LMDB
- * transaction), and only then posts the ACKs, each with the device's
- * watermark after the commit. A frame stored before, in an earlier group or
- * earlier in the same one, is ACKed again and not stored again. A full map
+ * groups them (what is queued, up to group_max_frames, collecting for at
+ * most group_max_wait_ms after the first and never waiting for more), stores
+ * each group with st_commit_group (one synced LMDB transaction), and only
+ * then posts the ACKs with the device's watermark after the commit: one per
+ * device per group, naming its highest frame at or below the watermark (an
+ * ACK covers its batch_seq and every frame up to its watermark), and one
+ * per frame beyond the watermark. A frame stored before, in an earlier group
+ * or earlier in the same one, is ACKed again (so covered) and not stored
+ * again. A full map
  * or disk answers the whole group with NACK 7, raises
  * komposter_storage_full_total and clears health->storage_ok until a commit
  * succeeds; the frames stay on the devices. The writer never touches the

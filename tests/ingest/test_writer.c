@@ -2,7 +2,9 @@
  * Description: the writer stage alone, on its real queue and a real LMDB:
  * a group is stored in one commit, each frame once (duplicates inside the
  * group and of earlier groups are ACKed, not stored again), and ACKed only
- * after the commit with the device's watermark; a map that cannot hold the
+ * after the commit with the device's watermark, one ACK per device per group
+ * for the frames its watermark covers and one per frame beyond a gap; a lone
+ * frame is committed without waiting for company; a map that cannot hold the
  * group answers every frame with NACK 7, stores none of it, raises the
  * storage-full alarm and clears readiness until a commit succeeds; verify's
  * reject notes are stored in the group for enrolled devices, unanswered.
@@ -40,10 +42,10 @@ static void teardown(void)
 
 TestSuite(writer, .init = ts_setup, .fini = teardown);
 
-static void start_writer(int group_max_frames)
+static void start_writer_waiting(int group_max_frames, int group_max_wait_ms)
 {
 	struct kp_writer_ctx ctx = {
-		.cfg = { .group_max_frames = group_max_frames, .group_max_wait_ms = GROUP_WAIT_MS },
+		.cfg = { .group_max_frames = group_max_frames, .group_max_wait_ms = group_max_wait_ms },
 		.db = tdb.db,
 		.in = &ts.in,
 		.replies = &ts.replies,
@@ -52,6 +54,11 @@ static void start_writer(int group_max_frames)
 	};
 
 	cr_assert_eq(kp_writer_start(&ctx, &running), 0);
+}
+
+static void start_writer(int group_max_frames)
+{
+	start_writer_waiting(group_max_frames, GROUP_WAIT_MS);
 }
 
 /* Runs the writer over what was fed until now: all there when it starts,
@@ -100,25 +107,25 @@ static void expect_log(uint64_t entries)
 	             (unsigned long long)rep.entries, (unsigned long long)entries);
 }
 
-Test(writer, a_group_is_one_commit_and_every_frame_is_acked_with_the_watermark_after_it)
+Test(writer, a_group_is_one_commit_and_its_frames_are_acked_with_the_watermark_after_it)
 {
 	struct tdev d;
 
 	tdb_open();
 	tdev_make(&d, 0x61);
-	feed(&d, 1, 10);
 	feed(&d, 2, 10);
+	feed(&d, 1, 10);
 	feed(&d, 4, 10); /* 3 is missing: the watermark stops at 2 */
 	write_all(8);
 
-	expect_ack(d.id, 1, 2);
-	expect_ack(d.id, 2, 2);
-	expect_ack(d.id, 4, 2);
+	expect_ack(d.id, 2, 2); /* covers 1 too */
+	expect_ack(d.id, 4, 2); /* beyond the gap: its own */
 	cr_expect_eq(ts_replies_left(), 0);
 	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 1, "one commit");
 	cr_expect_eq(atomic_load(&ts.m.group_frames.sum_micro), 3 * 1000000, "of three frames");
 	expect_counted(3, 0, 30);
-	cr_expect_eq(atomic_load(&ts.m.acks_sent), 3);
+	cr_expect_eq(atomic_load(&ts.m.acks_sent), 2);
+	cr_expect_eq(atomic_load(&ts.m.acks_merged), 1);
 	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
 	expect_log(3);
 }
@@ -135,8 +142,8 @@ Test(writer, taps_and_counts_of_one_device_are_one_group_acked_over_both_streams
 	ts_feed_stream(d.id, KP_STREAM_COUNTS, frame, t_count_frame(frame, &d, 2, recs, 2));
 	write_all(8);
 
-	expect_ack(d.id, 1, 2);
 	expect_ack(d.id, 2, 2);
+	cr_expect_eq(ts_replies_left(), 0, "one ACK covers both streams' frames");
 	expect_counted(2, 0, 10);
 	cr_expect_eq(atomic_load(&ts.m.counts_stored), 2, "count records stored");
 	expect_log(2);
@@ -169,7 +176,7 @@ Test(writer, an_ack_is_posted_only_once_its_frame_is_stored)
 	expect_log(4);
 }
 
-Test(writer, duplicates_inside_one_group_are_stored_once_and_each_acked)
+Test(writer, duplicates_inside_one_group_are_stored_once_and_covered_by_the_groups_ack)
 {
 	struct tdev d;
 
@@ -180,10 +187,84 @@ Test(writer, duplicates_inside_one_group_are_stored_once_and_each_acked)
 	feed(&d, 2, 5);
 	write_all(8);
 
-	expect_ack(d.id, 1, 2);
-	expect_ack(d.id, 1, 2);
 	expect_ack(d.id, 2, 2);
+	cr_expect_eq(ts_replies_left(), 0);
 	expect_counted(2, 1, 10);
+	expect_log(2);
+}
+
+Test(writer, each_device_of_a_group_gets_one_ack_covering_its_frames)
+{
+	struct tdev a, b;
+
+	tdb_open();
+	tdev_make(&a, 0x66);
+	tdev_make(&b, 0x67);
+	for (uint64_t seq = 1; seq <= 5; seq++) {
+		feed(&a, seq, 3);
+		if (seq <= 3)
+			feed(&b, seq, 3);
+	}
+	write_all(16);
+
+	struct kp_reply r1 = ts_reply(), r2 = ts_reply();
+	cr_expect_eq(ts_replies_left(), 0, "more than one ACK per device");
+	struct kp_reply ra = r1.device_id == a.id ? r1 : r2, rb = r1.device_id == a.id ? r2 : r1;
+	cr_expect_eq(ra.device_id, a.id);
+	cr_expect_eq(rb.device_id, b.id);
+	cr_expect(ra.type == KP_TYPE_ACK && ra.batch_seq == 5 && ra.aux == 5, "a: ACK %llu watermark %llu",
+	          (unsigned long long)ra.batch_seq, (unsigned long long)ra.aux);
+	cr_expect(rb.type == KP_TYPE_ACK && rb.batch_seq == 3 && rb.aux == 3, "b: ACK %llu watermark %llu",
+	          (unsigned long long)rb.batch_seq, (unsigned long long)rb.aux);
+	cr_expect_eq(atomic_load(&ts.m.acks_merged), 6);
+	expect_counted(8, 0, 24);
+	expect_log(8);
+}
+
+Test(writer, frames_beyond_a_gap_each_get_their_own_ack_duplicates_too)
+{
+	struct tdev d;
+	uint8_t frame[KP_FRAME_MAX];
+
+	tdb_open();
+	tdev_make(&d, 0x68);
+	size_t len = t_frame_simple(frame, &d, 6, 5, noon + 6000, 6 * KP_RECORDS_MAX);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK); /* 6 stored before, beyond the gap */
+	feed(&d, 1, 5);
+	feed(&d, 6, 5); /* a copy of 6 */
+	feed(&d, 5, 5);
+	feed(&d, 2, 5);
+	feed(&d, 5, 5); /* and one of 5 in the same group */
+	write_all(8);
+
+	expect_ack(d.id, 2, 2); /* 1 and 2 */
+	expect_ack(d.id, 5, 2); /* both copies of 5: one ACK */
+	expect_ack(d.id, 6, 2);
+	cr_expect_eq(ts_replies_left(), 0);
+	expect_counted(3, 2, 15);
+	expect_log(4);
+}
+
+Test(writer, a_lone_frame_is_committed_without_waiting_for_more)
+{
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x69);
+	/* A wait far longer than ts_reply_wait's: a writer that waited for a
+	 * second frame would not answer the first in time. */
+	start_writer_waiting(8, 600 * 1000);
+	feed(&d, 1, 2);
+	struct kp_reply r = ts_reply_wait();
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.batch_seq, 1);
+	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 1, "a group of one, before a second frame came");
+	feed(&d, 2, 2);
+	r = ts_reply_wait();
+	cr_expect_eq(r.batch_seq, 2);
+	cr_expect_eq(r.aux, 2);
+	finish();
+	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 2);
 	expect_log(2);
 }
 
