@@ -14,8 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Each ring starts on a cache line of its own: the daemon keeps its rings
+ * side by side, and one ring's lock must not share a line with the
+ * counters of the next, which other threads write. */
+#define KP_RING_ALIGN 64
+
 struct kp_ring {
-	pthread_mutex_t lock;
+	_Alignas(KP_RING_ALIGN) pthread_mutex_t lock;
 	pthread_cond_t not_empty;
 	pthread_cond_t not_full;
 	uint8_t *items;
