@@ -135,6 +135,33 @@ static int ack_key_cmp(const void *a, const void *b)
 	return x->batch_seq < y->batch_seq ? -1 : x->batch_seq > y->batch_seq;
 }
 
+static void sift_down(struct ack_key *k, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && ack_key_cmp(&k[child], &k[child + 1]) < 0)
+			child++;
+		if (ack_key_cmp(&k[root], &k[child]) >= 0)
+			return;
+		struct ack_key t = k[root];
+		k[root] = k[child];
+		k[child] = t;
+	}
+}
+
+/* Heapsort, in place: glibc's qsort mallocs a scratch buffer for arrays
+ * over 1 KiB, and the writer allocates nothing per group. */
+static void sort_keys(struct ack_key *k, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(k, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct ack_key t = k[0];
+		k[0] = k[end];
+		k[end] = t;
+		sift_down(k, 0, end);
+	}
+}
+
 /* The ACKs of one device's frames in keys[0..n), sorted by batch_seq, all
  * with the device's watermark after the commit: one ACK whose watermark
  * covers every frame at or below it, and one more per frame above it (a gap
@@ -176,7 +203,7 @@ static void ack_group(struct kp_writer *w, size_t n)
 		dup += it->outcome == ST_DUPLICATE;
 		w->keys[i] = (struct ack_key){ it->device_id, it->batch_seq, it->watermark };
 	}
-	qsort(w->keys, n, sizeof(*w->keys), ack_key_cmp);
+	sort_keys(w->keys, n);
 	for (size_t i = 1; i <= n; i++) {
 		if (i < n && w->keys[i].device_id == w->keys[start].device_id)
 			continue;

@@ -362,3 +362,31 @@ Test(writer, reject_notes_ride_in_the_group_and_count_for_enrolled_devices_only)
 	cr_expect_eq(s.rejects[KP_NACK_TIME_WINDOW], 1);
 	expect_log(1);
 }
+
+Test(writer, a_large_shuffled_group_still_gets_one_ack_per_device)
+{
+	struct tdev d[3];
+	int got[3] = { 0 };
+
+	tdb_open();
+	for (int i = 0; i < 3; i++)
+		tdev_make(&d[i], (uint8_t)(0x73 + i));
+	/* 40 frames of each device, in an order that is neither by device nor by batch_seq. */
+	for (uint64_t k = 0; k < 120; k++) {
+		uint64_t j = (k * 47) % 120;
+		feed(&d[j % 3], j / 3 + 1, 1);
+	}
+	write_all(128);
+
+	for (int i = 0; i < 3; i++) {
+		struct kp_reply r = ts_reply();
+		int who = r.device_id == d[0].id ? 0 : r.device_id == d[1].id ? 1 : 2;
+		cr_expect_eq(r.device_id, d[who].id);
+		cr_expect(r.type == KP_TYPE_ACK && r.batch_seq == 40 && r.aux == 40, "ACK %llu watermark %llu",
+		          (unsigned long long)r.batch_seq, (unsigned long long)r.aux);
+		got[who]++;
+	}
+	cr_expect_eq(ts_replies_left(), 0);
+	cr_expect(got[0] == 1 && got[1] == 1 && got[2] == 1);
+	expect_counted(120, 0, 120);
+}
