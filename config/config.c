@@ -104,7 +104,7 @@ void kp_config_default(struct kp_config *cfg)
 	cfg->mqtt_max_inflight = 1024;
 	snprintf(cfg->server_key, sizeof(cfg->server_key), "./keys/server.key");
 	cfg->verify_workers = 0;
-	cfg->ring_size = 4096;
+	cfg->ring_size = 1024;
 	cfg->group_max_frames = 256;
 	cfg->group_max_wait_ms = 2;
 	cfg->accept_past_days = 30;
