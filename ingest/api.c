@@ -43,6 +43,7 @@
 #define ETAG_BYTES 16
 #define ETAG_SIZE (2 * ETAG_BYTES + 3) /* quotes and a NUL */
 #define MSG_MAX 256
+#define EXTRA_MAX 256 /* an error's extra headers (auth.h's are under 100 bytes) */
 #define DEVICES_PREFIX "/v1/devices/"
 
 enum route { R_NONE, R_RIDERSHIP, R_DEVICES, R_DEVICE, R_LIVE, R_CAMERAS };
@@ -60,7 +61,8 @@ struct api_req {
 struct answer {
 	int status;
 	char msg[MSG_MAX];
-	const char *extra; /* headers of an error */
+	const char *extra; /* headers of an error: extra_buf or NULL */
+	char extra_buf[EXTRA_MAX];
 	char *body;        /* malloc'd: the 200's body when built here */
 	const char *text;  /* the 200's body: body, or the cache's */
 	size_t body_len;
@@ -99,7 +101,10 @@ static int fail(struct answer *a, int status, const char *extra, const char *fmt
 	vsnprintf(a->msg, sizeof a->msg, fmt, ap);
 	va_end(ap);
 	a->status = status;
-	a->extra = extra;
+	a->extra = NULL;
+	/* Copied: an auth refusal's Retry-After lives in the caller's frame. */
+	if (extra != NULL && (size_t)snprintf(a->extra_buf, sizeof a->extra_buf, "%s", extra) < sizeof a->extra_buf)
+		a->extra = a->extra_buf;
 	return -1;
 }
 
@@ -161,11 +166,12 @@ static int only_keys(const struct kp_query *q, const char *const *allowed, struc
 
 /* ---------------------------------------------------------------- auth */
 
-static int authorise(struct st_read *r, const struct kp_http_request *req, uint8_t needed, struct answer *a)
+static int authorise(const struct kp_http_ctx *ctx, struct st_read *r, const struct kp_http_request *req,
+                     uint8_t needed, struct answer *a)
 {
 	struct kp_auth_refusal why;
 
-	if (kp_auth_check(r, req, needed, &why) == 0)
+	if (kp_auth_check(ctx, r, req, needed, &why) == 0)
 		return 0;
 	return fail(a, why.status, why.extra, "%s", why.msg);
 }
@@ -393,7 +399,7 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 		return fail(a, 503, NULL, "no database");
 	if (st_read_begin(ctx->db, &r) != ST_OK)
 		return fail(a, 503, "Retry-After: 1\r\n", "cannot read the database now");
-	bad = authorise(&r, req, ST_TOKEN_READ, a);
+	bad = authorise(ctx, &r, req, ST_TOKEN_READ, a);
 	if (!bad && ar->route == R_NONE)
 		bad = fail(a, 404, NULL, "no such endpoint; try /v1/ridership, /v1/devices, /v1/devices/{id}, /v1/cameras or /v1/live");
 	if (!bad && ar->route == R_RIDERSHIP)

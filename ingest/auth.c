@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ingest/auth_limit.h"
+#include "ingest/clock.h"
 #include "storage/tokens.h"
 
 #define AUTH_CHALLENGE "WWW-Authenticate: Bearer realm=\"komposter\"\r\n"
@@ -40,9 +42,27 @@ static int refuse(struct kp_auth_refusal *why, int status, const char *extra, co
 	return -1;
 }
 
-int kp_auth_check(struct st_read *r, const struct kp_http_request *req, uint8_t needed,
-                  struct kp_auth_refusal *why)
+/* 429 when req's address is throttled (auth_limit.h). */
+static int throttled(const struct kp_http_ctx *ctx, const struct kp_http_request *req, uint64_t now_ms,
+                     struct kp_auth_refusal *why)
 {
+	uint32_t wait = kp_auth_limit_wait(ctx->auth_limit, req->peer, now_ms);
+
+	if (wait == 0)
+		return 0;
+	if (ctx->m != NULL)
+		atomic_fetch_add_explicit(&ctx->m->http_auth_throttled, 1, memory_order_relaxed);
+	snprintf(why->extra_buf, sizeof why->extra_buf, "Retry-After: %u\r\n", (unsigned)wait);
+	refuse(why, 429, why->extra_buf, "");
+	snprintf(why->msg, sizeof why->msg,
+	         "too many wrong tokens from this address; try again in %u s", (unsigned)wait);
+	return -1;
+}
+
+int kp_auth_check(const struct kp_http_ctx *ctx, struct st_read *r, const struct kp_http_request *req,
+                  uint8_t needed, struct kp_auth_refusal *why)
+{
+	uint64_t now_ms = kp_now_mono_ns() / 1000000u;
 	struct st_token t;
 	size_t len = 0;
 	const char *tok = bearer(&req->authorization, &len);
@@ -50,9 +70,17 @@ int kp_auth_check(struct st_read *r, const struct kp_http_request *req, uint8_t 
 
 	if (tok == NULL)
 		return refuse(why, 401, AUTH_CHALLENGE, "an operator token is needed: Authorization: Bearer <token>");
+	/* Before the lookup: a throttled address learns nothing of its guess. */
+	if (ctx->auth_limit != NULL && throttled(ctx, req, now_ms, why) != 0)
+		return -1;
 	rc = st_token_lookup(r, tok, len, &t);
-	if (rc == ST_ENOTFOUND || (rc == ST_OK && t.revoked_at != 0))
+	if (rc == ST_ENOTFOUND || (rc == ST_OK && t.revoked_at != 0)) {
+		if (ctx->m != NULL)
+			atomic_fetch_add_explicit(&ctx->m->http_auth_failures, 1, memory_order_relaxed);
+		if (ctx->auth_limit != NULL)
+			kp_auth_limit_fail(ctx->auth_limit, req->peer, now_ms);
 		return refuse(why, 401, AUTH_INVALID, "the token is unknown or revoked");
+	}
 	if (rc != ST_OK) {
 		refuse(why, 500, NULL, "");
 		snprintf(why->msg, sizeof why->msg, "reading tokens: %s", st_strerror(rc));

@@ -7,9 +7,14 @@
  *   - no `Authorization: Bearer <token>`: 401 with a Bearer challenge;
  *   - an unknown or revoked token: 401, error="invalid_token";
  *   - a token whose scope does not cover the route: 403;
+ *   - an address that sent too many unknown or revoked tokens
+ *     (auth_limit.h): 429 with Retry-After, before its token is looked at;
  *   - a token in the query (anything holding "kpt_", or a token= or
  *     access_token= parameter): 400, checked before anything else so that
  *     such URLs fail loudly instead of ending up in logs that work.
+ * A presented token is never compared with a stored one: its BLAKE2b hash
+ * is the key of an LMDB lookup (storage/tokens.h), so the time of the
+ * answer does not depend on how much of a valid token a guess matches.
  */
 #ifndef KP_AUTH_H
 #define KP_AUTH_H
@@ -27,15 +32,18 @@
  * lines, static, or NULL) and a message fit for the answer. */
 struct kp_auth_refusal {
 	int status;
-	const char *extra;
+	const char *extra; /* static, or extra_buf */
+	char extra_buf[64];
 	char msg[KP_AUTH_MSG_MAX];
 };
 
 /* 0 when req's bearer token, looked up in r, is valid and its scope covers
  * needed (enum st_token_scope); -1 with *why filled otherwise (500 when the
- * tokens cannot be read). */
-int kp_auth_check(struct st_read *r, const struct kp_http_request *req, uint8_t needed,
-                  struct kp_auth_refusal *why);
+ * tokens cannot be read). With ctx->auth_limit, an unknown or revoked token
+ * counts against req->peer and a throttled peer is refused 429; both are
+ * counted in ctx->m. */
+int kp_auth_check(const struct kp_http_ctx *ctx, struct st_read *r, const struct kp_http_request *req,
+                  uint8_t needed, struct kp_auth_refusal *why);
 
 /* Whether the raw query text (len bytes, NULL for none) holds something
  * that looks like a token: to be checked before it is parsed. */

@@ -23,11 +23,13 @@
 #include "storage/tokens.h"
 
 #define MSG_MAX 256
+#define EXTRA_MAX 256 /* an error's extra headers (auth.h's are under 100 bytes) */
 #define DISPOSITION_MAX 96
 
 struct refusal {
 	int status;
-	const char *extra;
+	const char *extra; /* extra_buf or NULL */
+	char extra_buf[EXTRA_MAX];
 	char msg[MSG_MAX];
 };
 
@@ -54,7 +56,10 @@ static int refuse(struct refusal *f, int status, const char *extra, const char *
 	vsnprintf(f->msg, sizeof f->msg, fmt, ap);
 	va_end(ap);
 	f->status = status;
-	f->extra = extra;
+	f->extra = NULL;
+	/* Copied: an auth refusal's Retry-After lives in the caller's frame. */
+	if (extra != NULL && (size_t)snprintf(f->extra_buf, sizeof f->extra_buf, "%s", extra) < sizeof f->extra_buf)
+		f->extra = f->extra_buf;
 	return -1;
 }
 
@@ -135,7 +140,7 @@ static int open_export(const struct kp_http_ctx *ctx, const struct kp_http_reque
 		return refuse(f, 503, NULL, "no database");
 	if (st_read_begin(ctx->db, &r) != ST_OK)
 		return refuse(f, 503, "Retry-After: 1\r\n", "cannot read the database now");
-	if (kp_auth_check(&r, req, ST_TOKEN_EXPORT, &why) != 0)
+	if (kp_auth_check(ctx, &r, req, ST_TOKEN_EXPORT, &why) != 0)
 		bad = refuse(f, why.status, why.extra, "%s", why.msg);
 	if (!bad && er->table < 0)
 		bad = refuse(f, 404, NULL, "no such export; try %sfare_transactions.csv or %spassenger_events.csv",

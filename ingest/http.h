@@ -27,6 +27,7 @@
 
 #include <http_parser.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ingest/health.h"
 #include "ingest/http_body.h"
@@ -65,10 +66,12 @@ struct kp_http_request {
 	int in_value;
 	enum kp_http_header current;
 	struct kp_http_value authorization, if_none_match;
+	uint8_t peer[16]; /* the client's address (IPv4 mapped), set by the loop after init */
 };
 
 struct st_db;
 struct kp_answer_cache;
+struct kp_auth_limit;
 
 /* What the answers read; borrowed. */
 struct kp_http_ctx {
@@ -78,6 +81,8 @@ struct kp_http_ctx {
 	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
 	struct kp_answer_cache *cache; /* ridership answers (api.h, answer_cache.h); NULL: none */
 	const char *ui_dir;       /* /ui/ (ui_http.h): the dashboards' folder; NULL: 404 */
+	struct kp_auth_limit *auth_limit; /* wrong tokens per address (auth_limit.h); NULL: unlimited.
+	                                   * The loop sets its own: one thread uses it */
 };
 
 void kp_http_request_init(struct kp_http_request *req);

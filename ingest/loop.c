@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingest/auth_limit.h"
 #include "ingest/clock.h"
 #include "ingest/http.h"
 
@@ -54,6 +55,7 @@ struct conn {
 	int served;   /* answers begun on this connection */
 	uint64_t since_ns; /* accepted, or its last answer sent: the oldest is evicted first */
 	uint64_t deadline_ns;
+	uint8_t peer[KP_ADDR_SIZE]; /* the client's address, IPv4 mapped (auth_limit.h) */
 	struct kp_http_request req;
 	char buf[RECV_BUF];
 	size_t in_off, in_len; /* received, not parsed yet: the next request's */
@@ -65,6 +67,8 @@ struct conn {
 
 struct loop {
 	const struct kp_loop_ctx *ctx;
+	struct kp_http_ctx http;        /* ctx->http with this loop's auth_limit */
+	struct kp_auth_limit auth_limit; /* wrong tokens per address: this thread's alone */
 	struct io_uring ring;
 	int listen_fd;
 	int signal_fd;
@@ -233,7 +237,7 @@ static void respond(struct loop *l, int slot)
 	if (c->served++ > 0)
 		atomic_fetch_add_explicit(&l->ctx->http.m->http_keepalive_reuses, 1, memory_order_relaxed);
 	c->req.close_after = c->served >= l->ctx->cfg.max_requests;
-	if (kp_http_respond(&l->ctx->http, &c->req, &c->resp) != 0) {
+	if (kp_http_respond(&l->http, &c->req, &c->resp) != 0) {
 		conn_close(l, slot);
 		return;
 	}
@@ -265,6 +269,7 @@ static void start_request(struct loop *l, int slot)
 	struct conn *c = &l->conns[slot];
 
 	kp_http_request_init(&c->req);
+	memcpy(c->req.peer, c->peer, sizeof c->peer);
 	c->since_ns = kp_now_mono_ns();
 	if (c->in_len > 0) {
 		c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
@@ -274,6 +279,24 @@ static void start_request(struct loop *l, int slot)
 	c->idle = c->served > 0;
 	c->deadline_ns = ms_from_now(c->idle ? l->ctx->cfg.idle_timeout_ms : l->ctx->cfg.request_timeout_ms);
 	arm_recv(l, slot);
+}
+
+/* The client's address, IPv4 mapped into IPv6. A socket whose peer is
+ * already gone has none: it gets ::, and closes at its first recv. */
+static void peer_of(int fd, uint8_t out[KP_ADDR_SIZE])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	memset(out, 0, KP_ADDR_SIZE);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, KP_ADDR_SIZE);
+	}
 }
 
 static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
@@ -291,6 +314,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 		if (c->fd >= 0)
 			continue;
 		c->fd = cqe->res;
+		peer_of(c->fd, c->peer);
 		c->sending = c->evicted = c->served = 0;
 		c->in_len = 0;
 		atomic_fetch_add_explicit(&l->ctx->http.m->http_connections, 1, memory_order_relaxed);
@@ -528,6 +552,12 @@ static int loop_init(struct loop *l, const struct kp_loop_ctx *ctx)
 	memset(l, 0, sizeof(*l));
 	l->ctx = ctx;
 	l->listen_fd = l->signal_fd = -1;
+	l->http = ctx->http;
+	if (kp_auth_limit_init(&l->auth_limit, KP_AUTH_LIMIT_BURST, KP_AUTH_LIMIT_REFILL_MS) != 0) {
+		fprintf(stderr, "komposterd: the token rate limit cannot start (libsodium)\n");
+		return -1;
+	}
+	l->http.auth_limit = &l->auth_limit;
 	l->limit = ctx->cfg.max_connections;
 	l->nconns = l->limit + CONN_RESERVE;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));

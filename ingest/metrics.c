@@ -182,6 +182,11 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->http_refused));
 	counter(f, "komposter_http_connections_refused_unanswered_total",
 	        "Refused connections whose 503 could not be sent.", LOAD(m->http_refused_unanswered));
+	counter(f, "komposter_http_auth_failures_total", "Requests with an unknown or revoked bearer token.",
+	        LOAD(m->http_auth_failures));
+	counter(f, "komposter_http_auth_throttled_total",
+	        "Requests answered 429: their address sent too many wrong tokens (auth_limit.h).",
+	        LOAD(m->http_auth_throttled));
 	counter(f, "komposter_http_connections_total", "HTTP connections accepted.", LOAD(m->http_connections));
 	counter(f, "komposter_http_keepalive_reuses_total",
 	        "Requests answered on a kept-alive connection after its first.", LOAD(m->http_keepalive_reuses));

@@ -62,6 +62,8 @@ struct kp_metrics {
 	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */
 	atomic_uint_fast64_t http_refused; /* answered 503: every slot taken */
 	atomic_uint_fast64_t http_refused_unanswered;
+	atomic_uint_fast64_t http_auth_failures;  /* unknown or revoked bearer tokens (auth.h) */
+	atomic_uint_fast64_t http_auth_throttled; /* answered 429: too many wrong tokens from the address */
 	atomic_uint_fast64_t http_connections;    /* accepted */
 	atomic_uint_fast64_t http_keepalive_reuses; /* requests after the first on a connection */
 	atomic_uint_fast64_t http_idle_closed;    /* kept-alive connections closed after idle_timeout_ms */

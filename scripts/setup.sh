@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages komposter needs (only those missing) and
-# builds it into ./build. Idempotent: run it as often as you like.
+# builds it into ./build; makes the komposter system user the systemd unit
+# runs as. Idempotent: run it as often as you like.
 #   scripts/setup.sh            install + build (RelWithDebInfo)
 #   KP_BUILD_DIR=dir KP_CMAKE_ARGS="-DKP_SANITIZE=ON" scripts/setup.sh
 set -euo pipefail
@@ -10,7 +11,7 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
 	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
 	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl
-	nodejs chromium)
+	nodejs chromium systemd)
 # npm comes with NodeSource's nodejs (as on these machines), and is a package of its own
 # with Debian's, which conflicts with NodeSource's: asked for only when the command is missing.
 command -v npm >/dev/null || packages+=(npm)
@@ -28,6 +29,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The system user and group etc/komposterd.service runs as: no login, no
+# home of its own (the unit's StateDirectory is /var/lib/komposter).
+if ! getent group komposter >/dev/null || ! getent passwd komposter >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: the komposter user or group is missing and this is not root; run as root" >&2
+		exit 1
+	fi
+	getent group komposter >/dev/null || groupadd --system komposter
+	getent passwd komposter >/dev/null || useradd --system --gid komposter --no-create-home \
+		--home-dir /var/lib/komposter --shell /usr/sbin/nologin komposter
+	echo "setup: made the system user and group komposter" >&2
 fi
 
 # The npm packages, as their lock files pin them: uPlot for the dashboards

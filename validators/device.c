@@ -304,7 +304,7 @@ static int apply_ack(struct vd_device *dev, const struct kp_header *h)
 	size_t removed = 0;
 	int rc;
 
-	if (h->batch_seq > dev->last_seq || h->aux > dev->last_seq) {
+	if (h->batch_seq == 0 || h->batch_seq > dev->last_seq || h->aux > dev->last_seq) {
 		dev->stats.ignored++;
 		dev->stats.acks_beyond_last_seq++;
 		return vd_device_fail(dev, VD_EIGNORED,
@@ -322,13 +322,22 @@ static int apply_ack(struct vd_device *dev, const struct kp_header *h)
 	return VD_OK;
 }
 
-static void apply_nack(struct vd_device *dev, const struct kp_header *h, int64_t now_ms)
+static int apply_nack(struct vd_device *dev, const struct kp_header *h, int64_t now_ms)
 {
 	uint64_t reason = h->aux <= KP_NACK_REASON_MAX ? h->aux : 0;
 
+	/* A NACK names one frame; one this device never made tells nothing of
+	 * its own, and counting its reason would raise a false alarm. */
+	if (h->batch_seq == 0 || h->batch_seq > dev->last_seq) {
+		dev->stats.ignored++;
+		dev->stats.nacks_beyond_last_seq++;
+		return vd_device_fail(dev, VD_EIGNORED, "NACK %llu beyond the last frame %llu: ignored",
+		                      (unsigned long long)h->batch_seq, (unsigned long long)dev->last_seq);
+	}
 	dev->stats.nacks++;
 	dev->stats.nack_reasons[reason]++;
 	vd_window_nack(dev, h->batch_seq, now_ms);
+	return VD_OK;
 }
 
 static int reply_is_ours(const struct vd_device *dev, const uint8_t *buf, size_t len,
@@ -353,10 +362,8 @@ int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len
 		dev->stats.ignored++;
 		return VD_EIGNORED;
 	}
-	if (h.type == KP_TYPE_NACK) {
-		apply_nack(dev, &h, now_ms);
-		return VD_OK;
-	}
+	if (h.type == KP_TYPE_NACK)
+		return apply_nack(dev, &h, now_ms);
 	return apply_ack(dev, &h);
 }
 

@@ -37,8 +37,9 @@
  *    frame keeps its window slot), so frames the server refuses for good never
  *    stop newer ones; they are retried on their backoff schedule, never dropped;
  *  - an ACK whose batch_seq or watermark is above the last number this device
- *    allocated is ignored and counted (an alarm): it cannot answer this
- *    device's numbering;
+ *    allocated, and a NACK whose batch_seq is, are ignored and counted (an
+ *    alarm): they cannot answer this device's numbering; so are both for
+ *    batch_seq 0, which numbering (from 1) never makes;
  *  - taps are in memory until their frame is sealed (batch full, or
  *    vd_device_flush); sealed frames survive a crash or restart, and a
  *    reopened device continues the numbering and re-sends what is left;
@@ -170,7 +171,11 @@ struct vd_device_stats {
 	uint64_t ignored;      /* replies that failed decode, signature, type, device or
 	                        * numbering checks */
 	uint64_t acks_beyond_last_seq; /* ALARM: signed ACKs for numbers this device never
-	                                * made (batch_seq or watermark > last seq); also in ignored */
+	                                * made (batch_seq 0, batch_seq or watermark > last seq);
+	                                * also in ignored */
+	uint64_t nacks_beyond_last_seq; /* ALARM: signed NACKs for a frame this device never
+	                                 * made (batch_seq 0 or > last seq); also in ignored,
+	                                 * not in nacks */
 	uint64_t dropped;      /* replies lost because the mailbox ring was full */
 	uint64_t connects;     /* successful connects and reconnects */
 	uint64_t connect_failures; /* failed connect attempts (Paho keeps retrying) */
@@ -236,7 +241,7 @@ int vd_device_poll(struct vd_device *dev, int64_t now_ms, int64_t *next_ms);
  * (its frames are gone from the outbox) or NACK (counted, frame kept, retry
  * delayed); VD_EIGNORED (counted) for anything else, including an ACK whose
  * batch_seq or watermark is above the last number allocated (also counted in
- * acks_beyond_last_seq); VD_ESTORE if the outbox failed. Call only from the owner thread; needs no broker. */
+ * acks_beyond_last_seq) and a NACK for a frame never made (nacks_beyond_last_seq); VD_ESTORE if the outbox failed. Call only from the owner thread; needs no broker. */
 int vd_device_handle_reply(struct vd_device *dev, const uint8_t *buf, size_t len, int64_t now_ms);
 
 /* Frames in the outbox (sealed, not yet covered by an ACK). */

@@ -338,3 +338,43 @@ Test(device_reply, a_tap_is_never_lost_while_the_outbox_fails)
 	vd_outbox_close(ob);
 	cr_expect_eq(stored, taken, "every tap taken is in a sealed frame");
 }
+
+Test(device_reply, nack_for_a_frame_never_made_is_ignored_and_alarms)
+{
+	make_frames(2);
+	cr_expect_eq(reply(KP_TYPE_NACK, DEVICE, 3, KP_NACK_STORAGE_FULL, server_key.sk), VD_EIGNORED,
+	             "frame 3 was never made");
+	cr_expect_eq(reply(KP_TYPE_NACK, DEVICE, 0, KP_NACK_STORAGE_FULL, server_key.sk), VD_EIGNORED,
+	             "frame 0 is never made: numbering starts at 1");
+	cr_expect_eq(vd_device_stats(dev)->nacks, 0);
+	cr_expect_eq(vd_device_stats(dev)->nack_reasons[KP_NACK_STORAGE_FULL], 0);
+	cr_expect_eq(vd_device_stats(dev)->nacks_beyond_last_seq, 2);
+	cr_expect_eq(vd_device_stats(dev)->ignored, 2);
+	cr_expect_eq(vd_device_pending(dev), 2);
+	cr_expect_eq(reply(KP_TYPE_NACK, DEVICE, 2, KP_NACK_STORAGE_FULL, server_key.sk), VD_OK);
+	cr_expect_eq(vd_device_stats(dev)->nacks, 1);
+}
+
+Test(device_reply, ack_of_frame_zero_is_ignored_whatever_its_watermark)
+{
+	make_frames(2);
+	cr_expect_eq(reply(KP_TYPE_ACK, DEVICE, 0, 2, server_key.sk), VD_EIGNORED,
+	             "frame 0 is never made: its ACK must not apply the watermark");
+	cr_expect_eq(vd_device_pending(dev), 2);
+	cr_expect_eq(vd_device_stats(dev)->acks, 0);
+	cr_expect_eq(vd_device_stats(dev)->acks_beyond_last_seq, 1);
+}
+
+Test(device_reply, nack_with_a_damaged_server_signature_is_ignored)
+{
+	uint8_t buf[KP_ACK_FRAME_SIZE];
+
+	make_frames(1);
+	cr_assert_eq(kp_frame_make_reply(buf, sizeof buf, KP_TYPE_NACK, 1, DEVICE, 1, 1700000000000,
+	                                 KP_NACK_REVOKED, server_key.sk),
+	             KP_ACK_FRAME_SIZE);
+	buf[KP_ACK_FRAME_SIZE - 1] ^= 0x01; /* the signature's last byte */
+	cr_expect_eq(vd_device_handle_reply(dev, buf, sizeof buf, NOW), VD_EIGNORED);
+	cr_expect_eq(vd_device_stats(dev)->nacks, 0);
+	cr_expect_eq(vd_device_stats(dev)->ignored, 1);
+}
