@@ -25,6 +25,7 @@ static const struct cli_command commands[] = {
 	{ "keys", cmd_keys, "list the pseudonym epoch keys; destroy those before a date" },
 	{ "export", cmd_export, "write a service date's signed open-data package" },
 	{ "verify", cmd_verify, "check an open-data package: sums, signature, schemas, suppression" },
+	{ "partition", cmd_partition, "which devices change instance when their number changes" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
