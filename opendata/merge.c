@@ -85,7 +85,7 @@ static int check_signature(const char *path, const char *text, size_t len, const
 		}
 	}
 	free(sig);
-	snprintf(err, OD_ERR_SIZE, "%.100s: signature does not hold: %s", path, why);
+	snprintf(err, OD_ERR_SIZE, "%.80s: signature does not hold: %.140s", path, why);
 	return -1;
 }
 

@@ -107,7 +107,7 @@ static void setup(void)
 		per[owner]++;
 	}
 	for (int k = 0; k < 3; k++) {
-		char p[8];
+		char p[16];
 
 		cr_assert(per[k] > 0 && per[k] <= 4, "partition %d holds %u devices", k, per[k]);
 		snprintf(part[k], sizeof(part[k]), "%s/p%d.json", dir, k);
