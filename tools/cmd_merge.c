@@ -113,7 +113,7 @@ int cmd_merge(struct kp_cli *cli, int argc, char **argv)
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct merge_args a; /* 512 bytes of keys: not on the stack twice */
+	struct merge_args a = { 0 };
 	struct kp_config cfg;
 	char kerr[KP_KEYFILE_ERR_SIZE];
 	uint8_t sk[KP_SECRET_KEY_SIZE];
