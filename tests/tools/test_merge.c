@@ -9,7 +9,8 @@
  * cell below k on every instance but above k city-wide is published.
  * Refused with exit 1, one line, and nothing written: an altered partial,
  * one signed by another key, one of another date, two of one partition,
- * a missing partition, partials of different N.
+ * a missing partition, partials of different N. An existing partial is
+ * never written over.
  */
 #include <criterion/criterion.h>
 
@@ -264,4 +265,23 @@ Test(merge, partials_of_different_n_overlap_and_are_refused)
 	snprintf(other, sizeof(other), "%s/half.json", dir);
 	make_partial(db, "0/2", DATE, key, other);
 	expect_refused("overlap", other, part[1], part[2]);
+}
+
+Test(merge, a_partial_is_never_written_over)
+{
+	char db[128];
+	struct tools_run r;
+	char *before = slurp(part[0]);
+
+	snprintf(db, sizeof(db), "%s/db0", dir);
+	cr_assert_eq(tools_run(&r, "-c", conf, "--db", db, "partial", "--date", OTHER_DATE, "--partition", "0/3",
+	                       "--key", key, "--out", part[0], NULL),
+	             0);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_eq(tools_count_lines(r.err), 1, "%s", r.err);
+	tools_run_free(&r);
+	char *after = slurp(part[0]);
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
 }
