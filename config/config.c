@@ -8,6 +8,7 @@
  * must not quietly leave a default in place.
  */
 #include "config/config.h"
+#include "firmware-proto/partition.h"
 #include "storage/epoch_keys.h"
 #include "storage/zone.h"
 
@@ -22,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC, K_EPSILON };
+enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC, K_EPSILON, K_PARTITION };
 
 struct key_def {
 	const char *section;
@@ -54,6 +55,7 @@ static const struct key_def keys[] = {
 	STR("mqtt", "password", mqtt_password),
 	INT("mqtt", "keepalive_s", mqtt_keepalive_s, 5, 3600),
 	INT("mqtt", "max_inflight", mqtt_max_inflight, 1, 65535),
+	{ "mqtt", "partition", K_PARTITION, offsetof(struct kp_config, mqtt_partition), 0, 0, 0 },
 	STR("ingest", "server_key", server_key),
 	INT("ingest", "verify_workers", verify_workers, 0, 64),
 	INT("ingest", "ring_size", ring_size, 16, 1 << 20),
@@ -102,6 +104,7 @@ void kp_config_default(struct kp_config *cfg)
 	snprintf(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "komposterd");
 	cfg->mqtt_keepalive_s = 20;
 	cfg->mqtt_max_inflight = 1024;
+	cfg->mqtt_partition = (struct kp_partition){ .k = 0, .n = 1 }; /* one instance owns every device */
 	snprintf(cfg->server_key, sizeof(cfg->server_key), "./keys/server.key");
 	cfg->verify_workers = 0;
 	cfg->ring_size = 1024;
@@ -326,6 +329,12 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 	case K_EPSILON:
 		if (parse_epsilon(value, (double *)(void *)field) != 0) {
 			snprintf(why, whylen, "'%.32s' is not off or a number from 0.01 to 10", value);
+			return -1;
+		}
+		return 0;
+	case K_PARTITION:
+		if (kp_partition_parse(value, (struct kp_partition *)(void *)field) != 0) {
+			snprintf(why, whylen, "'%.24s' is not K/N with 0 <= K < N <= %d", value, KP_PARTITION_N_MAX);
 			return -1;
 		}
 		return 0;

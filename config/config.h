@@ -11,7 +11,9 @@
  *   [storage]  path, map_size_mb, map_size_max_mb, timezone,
  *              service_day_start_hour, pseudonym_epoch (day|week|month),
  *              pseudonym_retention_days
- *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight
+ *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight,
+ *              partition (K/N: this instance's share of the devices,
+ *              firmware-proto/partition.h; default 0/1, every device)
  *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
  *              group_max_frames, group_max_wait_ms, accept_past_days,
  *              accept_future_s
@@ -33,6 +35,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "firmware-proto/partition.h"
 #include "storage/db.h"
 
 #define KP_CONFIG_ERR_SIZE 256
@@ -54,6 +57,7 @@ struct kp_config {
 	char mqtt_password[128];
 	int mqtt_keepalive_s;
 	int mqtt_max_inflight; /* ACK publishes handed to Paho at once */
+	struct kp_partition mqtt_partition; /* the devices this instance owns */
 	/* [ingest] */
 	char server_key[KP_CONFIG_STR_SIZE];
 	int verify_workers;

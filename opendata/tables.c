@@ -733,6 +733,35 @@ static int build_day(struct build *b, struct od_table *t, const struct od_table 
 	return od_table_add_row(t, row);
 }
 
+int tb_build_tables(struct build *b, char err[OD_ERR_SIZE])
+{
+	struct od_tables *out = b->out;
+
+	if (build_route_stop_hour(b, &out->t[out->n++]) != 0 || build_route_day(b, &out->t[out->n++]) != 0 ||
+	    build_day(b, &out->t[out->n++], &out->t[1]) != 0 || build_fare_day(b, &out->t[out->n++]) != 0)
+		goto oom;
+	if (b->rs.rate[0].n + b->rs.rate[1].n > 0 && build_rate(b, &out->t[out->n++]) != 0)
+		goto oom;
+	if (tb_build_ridership_txt(b, &out->t[out->n++]) != 0 || tb_build_ride_feed(b, &out->t[out->n++]) != 0 ||
+	    tb_build_stations(b, &out->t[out->n++]) != 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, OD_ERR_SIZE, "out of memory");
+	return -1;
+}
+
+void tb_build_free(struct build *b)
+{
+	free(b->cell);
+	kp_rs_free(&b->rs.rsh);
+	kp_rs_free(&b->rs.rshf);
+	kp_rate_free(&b->rs.rate[0]);
+	kp_rate_free(&b->rs.rate[1]);
+	free(b->rs.riders);
+	memset(b, 0, sizeof(*b));
+}
+
 int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure *d, int64_t now_ms,
                     struct od_tables *out, char err[OD_ERR_SIZE])
 {
@@ -741,27 +770,9 @@ int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure 
 
 	memset(out, 0, sizeof(*out));
 	out->service_date = date;
-	if (read_all(db, date, now_ms, &b, err) != 0)
-		goto done;
-	if (build_route_stop_hour(&b, &out->t[out->n++]) != 0 || build_route_day(&b, &out->t[out->n++]) != 0 ||
-	    build_day(&b, &out->t[out->n++], &out->t[1]) != 0 || build_fare_day(&b, &out->t[out->n++]) != 0)
-		goto oom;
-	if (b.rs.rate[0].n + b.rs.rate[1].n > 0 && build_rate(&b, &out->t[out->n++]) != 0)
-		goto oom;
-	if (tb_build_ridership_txt(&b, &out->t[out->n++]) != 0 || tb_build_ride_feed(&b, &out->t[out->n++]) != 0 ||
-	    tb_build_stations(&b, &out->t[out->n++]) != 0)
-		goto oom;
-	rc = 0;
-	goto done;
-oom:
-	snprintf(err, OD_ERR_SIZE, "out of memory");
-done:
-	free(b.cell);
-	kp_rs_free(&b.rs.rsh);
-	kp_rs_free(&b.rs.rshf);
-	kp_rate_free(&b.rs.rate[0]);
-	kp_rate_free(&b.rs.rate[1]);
-	free(b.rs.riders);
+	if (read_all(db, date, now_ms, &b, err) == 0)
+		rc = tb_build_tables(&b, err);
+	tb_build_free(&b);
 	return rc;
 }
 

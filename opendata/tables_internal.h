@@ -1,7 +1,7 @@
 /*
- * tables_internal.h — private to opendata/tables.c and standards.c: what
- * od_tables_build read in its transaction and builds the tables from, and
- * the helpers both files build cells with.
+ * tables_internal.h — private to opendata/: what od_tables_build read in
+ * its transaction (or merge.c merged from partials) and builds the tables
+ * from, and the helpers tables.c and standards.c build cells with.
  */
 #ifndef OD_TABLES_INTERNAL_H
 #define OD_TABLES_INTERNAL_H
@@ -67,6 +67,13 @@ static inline struct od_cell text_cell(const char *s)
 {
 	return s != NULL ? (struct od_cell){ .s = s } : (struct od_cell){ .null = 1 };
 }
+
+/* tables.c: the tables of b->out (its service_date, feed and chain head
+ * set by the caller) from b->rs, through disclosure control: the one path
+ * of a database's export and of a merge. 0, or -1 with err. */
+int tb_build_tables(struct build *b, char err[OD_ERR_SIZE]);
+/* Frees what b holds (b->rs and the published cells), not b->out. */
+void tb_build_free(struct build *b);
 
 /* A sum of published counts: already noised, suppressed only below k. */
 struct od_cell tb_sum_cell(struct build *b, uint64_t sum);

@@ -20,5 +20,8 @@ int cmd_keys(struct kp_cli *cli, int argc, char **argv);
 int cmd_export(struct kp_cli *cli, int argc, char **argv);
 int cmd_verify(struct kp_cli *cli, int argc, char **argv);
 int cmd_backup(struct kp_cli *cli, int argc, char **argv);
+int cmd_partition(struct kp_cli *cli, int argc, char **argv);
+int cmd_partial(struct kp_cli *cli, int argc, char **argv);
+int cmd_merge(struct kp_cli *cli, int argc, char **argv);
 
 #endif

@@ -26,6 +26,9 @@ static const struct cli_command commands[] = {
 	{ "export", cmd_export, "write a service date's signed open-data package" },
 	{ "verify", cmd_verify, "check an open-data package: sums, signature, schemas, suppression" },
 	{ "backup", cmd_backup, "copy the database consistently while komposterd runs" },
+	{ "partition", cmd_partition, "which devices change instance when their number changes" },
+	{ "partial", cmd_partial, "write this instance's signed partial of a date, for merge" },
+	{ "merge", cmd_merge, "merge every instance's partials into one open-data package" },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 

@@ -287,6 +287,27 @@ Test(config, an_open_data_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[open_data]\nepsilon = nan\n", ":2:", "epsilon");
 }
 
+Test(config, the_partition_defaults_to_one_instance_owning_every_device_and_is_read)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect(c.mqtt_partition.k == 0 && c.mqtt_partition.n == 1);
+	cr_assert_eq(kp_config_parse_string("[mqtt]\npartition = 2/3\n", &c, err), 0, "%s", err);
+	cr_expect(c.mqtt_partition.k == 2 && c.mqtt_partition.n == 3);
+}
+
+Test(config, a_partition_that_is_not_k_of_n_is_an_error_naming_the_line)
+{
+	expect_refused_on_line("[mqtt]\npartition = 3/3\n", ":2:", "partition");
+	expect_refused_on_line("[mqtt]\npartition = 4/3\n", ":2:", "partition");
+	expect_refused_on_line("[mqtt]\n\npartition = 0/0\n", ":3:", "partition");
+	expect_refused_on_line("[mqtt]\npartition = half\n", ":2:", "partition");
+	expect_refused_on_line("[mqtt]\npartition = 1/3x\n", ":2:", "partition");
+	expect_refused_on_line("[mqtt]\npartition = 1\n", ":2:", "partition");
+}
+
 Test(config, the_pseudonym_retention_is_ninety_days_unless_set_and_zero_is_refused)
 {
 	struct kp_config c;

@@ -1,0 +1,507 @@
+/*
+ * merge.c — checks the partials of one date and builds the city-wide
+ * tables from their sum (partial.h), through tables.c's disclosure control.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opendata/partial.h"
+#include "opendata/tables_internal.h"
+#include "storage/hll.h"
+#include "storage/riders.h"
+#include "storage/service_day.h"
+
+/* A partial is a day's aggregates: far below this. */
+#define PARTIAL_MAX (256u << 20)
+
+struct loaded {
+	const char *path;
+	cJSON *doc;
+	struct kp_partition p;
+	uint64_t seq;
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	int start_hour;
+};
+
+struct sketch {
+	uint32_t route;
+	struct st_hll *h;
+};
+
+struct merging {
+	struct kp_rs_result cells;
+	struct sketch *s;
+	size_t ns, scap;
+};
+
+/* The whole file at path, NUL-terminated; NULL when unreadable or too big. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && (unsigned long)size <= PARTIAL_MAX &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)size, f) == (size_t)size) {
+			buf[size] = '\0';
+			*len = (size_t)size;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* 0 when text is signed (path.minisig) by one of pks. */
+static int check_signature(const char *path, const char *text, size_t len, const uint8_t (*pks)[OD_MINISIGN_PK_SIZE],
+                           size_t npk, char err[OD_ERR_SIZE])
+{
+	char sig_path[4096], why[OD_MINISIGN_WHY_SIZE] = "no public key given";
+	size_t sig_len;
+	char *sig;
+
+	snprintf(sig_path, sizeof(sig_path), "%s%s", path, OD_PARTIAL_SIG_SUFFIX);
+	sig = slurp(sig_path, &sig_len);
+	if (sig == NULL) {
+		snprintf(err, OD_ERR_SIZE, "%.120s: no readable signature %.100s", path, sig_path);
+		return -1;
+	}
+	for (size_t i = 0; i < npk; i++) {
+		uint8_t id[OD_MINISIGN_KEYID_SIZE];
+
+		od_minisign_keyid(pks[i], id);
+		if (od_minisign_verify(pks[i], id, (const uint8_t *)text, len, sig, why) == 0) {
+			free(sig);
+			return 0;
+		}
+	}
+	free(sig);
+	snprintf(err, OD_ERR_SIZE, "%.80s: signature does not hold: %.140s", path, why);
+	return -1;
+}
+
+static int whole_number(const cJSON *j, double max, uint64_t *out)
+{
+	if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > max || floor(j->valuedouble) != j->valuedouble)
+		return -1;
+	*out = (uint64_t)j->valuedouble;
+	return 0;
+}
+
+/* The header of a signed partial: format, date, partition, chain head. */
+static int read_header(struct loaded *l, uint32_t date, char err[OD_ERR_SIZE])
+{
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(l->doc, "format");
+	const cJSON *day = cJSON_GetObjectItemCaseSensitive(l->doc, "service_date");
+	const cJSON *part = cJSON_GetObjectItemCaseSensitive(l->doc, "partition");
+	const cJSON *hour = cJSON_GetObjectItemCaseSensitive(l->doc, "service_day_start_hour");
+	const cJSON *chain = cJSON_GetObjectItemCaseSensitive(l->doc, "chain");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(chain, "seq");
+	const cJSON *head = cJSON_GetObjectItemCaseSensitive(chain, "head");
+	uint32_t d;
+	uint64_t v;
+	char want[11];
+
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, OD_PARTIAL_FORMAT) != 0) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: not a %s partial", l->path, OD_PARTIAL_FORMAT);
+		return -1;
+	}
+	if (!cJSON_IsString(day) || st_date_parse(day->valuestring, &d) != 0 || d != date) {
+		st_date_format(date, want);
+		snprintf(err, OD_ERR_SIZE, "%.160s: a partial of %.10s, not of %s", l->path,
+		         cJSON_IsString(day) ? day->valuestring : "no date", want);
+		return -1;
+	}
+	if (!cJSON_IsString(part) || kp_partition_parse(part->valuestring, &l->p) != 0) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: no partition K/N", l->path);
+		return -1;
+	}
+	if (whole_number(hour, 23, &v) != 0) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: no service_day_start_hour", l->path);
+		return -1;
+	}
+	l->start_hour = (int)v;
+	if (whole_number(seq, 9007199254740992.0, &l->seq) != 0 || !cJSON_IsString(head) ||
+	    strlen(head->valuestring) != 2 * ST_CHAIN_HEAD_SIZE ||
+	    sodium_hex2bin(l->head, sizeof(l->head), head->valuestring, 2 * ST_CHAIN_HEAD_SIZE, NULL, NULL, NULL) != 0) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: no hash-chain head", l->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int load(const char *path, const uint8_t (*pks)[OD_MINISIGN_PK_SIZE], size_t npk, uint32_t date,
+                struct loaded *l, char err[OD_ERR_SIZE])
+{
+	size_t len;
+	char *text = slurp(path, &len);
+
+	l->path = path;
+	if (text == NULL) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: cannot read it", path);
+		return -1;
+	}
+	if (check_signature(path, text, len, pks, npk, err) != 0) {
+		free(text);
+		return -1;
+	}
+	l->doc = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (l->doc == NULL) {
+		snprintf(err, OD_ERR_SIZE, "%.160s: not JSON", path);
+		return -1;
+	}
+	return read_header(l, date, err);
+}
+
+/* Exactly the partitions 0/N..N-1/N, each once, one service-day start. */
+static int check_set(const struct loaded *l, size_t n, char err[OD_ERR_SIZE])
+{
+	const uint32_t want = l[0].p.n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].p.n != want) {
+			snprintf(err, OD_ERR_SIZE, "%.100s is a partition of %u instances, %.100s of %u: they overlap",
+			         l[i].path, (unsigned)l[i].p.n, l[0].path, (unsigned)want);
+			return -1;
+		}
+		if (l[i].start_hour != l[0].start_hour) {
+			snprintf(err, OD_ERR_SIZE, "%.100s and %.100s start the service day at other hours", l[0].path,
+			         l[i].path);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (l[j].p.k == l[i].p.k) {
+				snprintf(err, OD_ERR_SIZE, "two partials of partition %u/%u: %.100s and %.100s",
+				         (unsigned)l[i].p.k, (unsigned)want, l[j].path, l[i].path);
+				return -1;
+			}
+	}
+	if (n != want) {
+		/* n < want here: more would have repeated a partition. */
+		for (uint32_t k = 0; k < want; k++) {
+			size_t i = 0;
+
+			while (i < n && l[i].p.k != k)
+				i++;
+			if (i == n) {
+				snprintf(err, OD_ERR_SIZE, "partition %u/%u is missing: the set is not complete",
+				         (unsigned)k, (unsigned)want);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ merging */
+
+static int add_group(struct kp_rs_result *res, const struct kp_rs_group *g)
+{
+	if (res->n == res->cap) {
+		size_t cap = res->cap ? res->cap * 2 : 1024;
+		struct kp_rs_group *p = realloc(res->g, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		res->g = p;
+		res->cap = cap;
+	}
+	res->g[res->n++] = *g;
+	return 0;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct kp_rs_group *x = a, *y = b;
+
+	for (int i = 0; i < 4; i++)
+		if (x->k[i] != y->k[i])
+			return x->k[i] < y->k[i] ? -1 : 1;
+	return 0;
+}
+
+/* Sorts the cells of every partial and adds those of the same key. */
+static void sum_cells(struct kp_rs_result *res)
+{
+	size_t w = 0;
+
+	qsort(res->g, res->n, sizeof(res->g[0]), group_cmp);
+	for (size_t i = 0; i < res->n; i++) {
+		if (w > 0 && group_cmp(&res->g[w - 1], &res->g[i]) == 0) {
+			for (int v = 0; v < KP_RS_VALUES; v++)
+				res->g[w - 1].v[v] += res->g[i].v[v];
+			continue;
+		}
+		res->g[w++] = res->g[i];
+	}
+	res->n = w;
+	for (size_t i = 0; i < res->n; i++)
+		for (int v = 0; v < KP_RS_VALUES; v++)
+			res->total.v[v] += res->g[i].v[v];
+}
+
+static int read_cells(const struct loaded *l, struct kp_rs_result *res, char err[OD_ERR_SIZE])
+{
+	const cJSON *cells = cJSON_GetObjectItemCaseSensitive(l->doc, "cells"), *c;
+
+	if (!cJSON_IsArray(cells))
+		goto bad;
+	cJSON_ArrayForEach(c, cells)
+	{
+		struct kp_rs_group g = { 0 };
+		uint64_t v[7];
+		size_t i = 0;
+		const cJSON *x;
+
+		if (cJSON_GetArraySize(c) != 7)
+			goto bad;
+		cJSON_ArrayForEach(x, c)
+		{
+			if (whole_number(x, i < 4 ? 4294967295.0 : 9007199254740992.0, &v[i]) != 0)
+				goto bad;
+			i++;
+		}
+		for (i = 0; i < 4; i++)
+			g.k[i] = (uint32_t)v[i];
+		g.v[KP_RS_ACCEPTED] = v[4];
+		g.v[KP_RS_DENIED] = v[5];
+		g.v[KP_RS_AMOUNT] = v[6];
+		if (add_group(res, &g) != 0) {
+			snprintf(err, OD_ERR_SIZE, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, OD_ERR_SIZE, "%.160s: malformed cells", l->path);
+	return -1;
+}
+
+static struct st_hll *sketch_of(struct merging *m, uint32_t route)
+{
+	for (size_t i = 0; i < m->ns; i++)
+		if (m->s[i].route == route)
+			return m->s[i].h;
+	if (m->ns == m->scap) {
+		size_t cap = m->scap ? m->scap * 2 : 16;
+		struct sketch *p = realloc(m->s, cap * sizeof(*p));
+
+		if (p == NULL)
+			return NULL;
+		m->s = p;
+		m->scap = cap;
+	}
+	struct st_hll *h = malloc(sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	st_hll_clear(h);
+	m->s[m->ns++] = (struct sketch){ route, h };
+	return h;
+}
+
+static int read_riders(const struct loaded *l, struct merging *m, char err[OD_ERR_SIZE])
+{
+	const cJSON *riders = cJSON_GetObjectItemCaseSensitive(l->doc, "riders"), *o;
+	uint8_t bytes[ST_HLL_SERIALIZED_MAX];
+
+	if (!cJSON_IsArray(riders))
+		goto bad;
+	cJSON_ArrayForEach(o, riders)
+	{
+		const cJSON *route = cJSON_GetObjectItemCaseSensitive(o, "route");
+		const cJSON *sk = cJSON_GetObjectItemCaseSensitive(o, "sketch");
+		uint64_t id;
+		size_t len;
+
+		if (cJSON_IsString(route) && strcmp(route->valuestring, "all") == 0)
+			id = ST_RIDERS_ALL;
+		else if (whole_number(route, 4294967294.0, &id) != 0)
+			goto bad;
+		if (!cJSON_IsString(sk) ||
+		    sodium_base642bin(bytes, sizeof(bytes), sk->valuestring, strlen(sk->valuestring), NULL, &len, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0)
+			goto bad;
+		struct st_hll *h = sketch_of(m, (uint32_t)id);
+
+		if (h == NULL) {
+			snprintf(err, OD_ERR_SIZE, "out of memory");
+			return -1;
+		}
+		if (st_hll_merge_bytes(h, bytes, len) != 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, OD_ERR_SIZE, "%.160s: malformed riders", l->path);
+	return -1;
+}
+
+static int text_field(const cJSON *a, int i, char *out)
+{
+	const cJSON *s = cJSON_GetArrayItem(a, i);
+
+	if (!cJSON_IsString(s) || strlen(s->valuestring) > ST_GTFS_TEXT_MAX)
+		return -1;
+	memcpy(out, s->valuestring, strlen(s->valuestring) + 1);
+	return 0;
+}
+
+/* The feed of partition 0 (every instance imports the city's one feed). */
+static int read_feed(const struct loaded *l, struct od_tables *out, char err[OD_ERR_SIZE])
+{
+	const cJSON *routes = cJSON_GetObjectItemCaseSensitive(l->doc, "routes");
+	const cJSON *stops = cJSON_GetObjectItemCaseSensitive(l->doc, "stops"), *a;
+	uint64_t id;
+
+	if (!cJSON_IsArray(routes) || !cJSON_IsArray(stops))
+		goto bad;
+	out->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof(*out->routes));
+	out->stops = calloc((size_t)cJSON_GetArraySize(stops) + 1, sizeof(*out->stops));
+	if (out->routes == NULL || out->stops == NULL) {
+		snprintf(err, OD_ERR_SIZE, "out of memory");
+		return -1;
+	}
+	cJSON_ArrayForEach(a, routes)
+	{
+		struct st_gtfs_route *r = &out->routes[out->nroutes];
+
+		if (cJSON_GetArraySize(a) != 4 || whole_number(cJSON_GetArrayItem(a, 0), 4294967295.0, &id) != 0 ||
+		    text_field(a, 1, r->gtfs_id) || text_field(a, 2, r->short_name) || text_field(a, 3, r->long_name))
+			goto bad;
+		r->id = (uint32_t)id;
+		out->nroutes++;
+	}
+	cJSON_ArrayForEach(a, stops)
+	{
+		struct st_gtfs_stop *s = &out->stops[out->nstops];
+
+		if (cJSON_GetArraySize(a) != 3 || whole_number(cJSON_GetArrayItem(a, 0), 4294967295.0, &id) != 0 ||
+		    text_field(a, 1, s->gtfs_id) || text_field(a, 2, s->name))
+			goto bad;
+		s->id = (uint32_t)id;
+		out->nstops++;
+	}
+	out->routes_cap = out->nroutes;
+	out->stops_cap = out->nstops;
+	return 0;
+bad:
+	snprintf(err, OD_ERR_SIZE, "%.160s: malformed GTFS feed", l->path);
+	return -1;
+}
+
+static int riders_cmp(const void *a, const void *b)
+{
+	const struct route_riders *x = a, *y = b;
+
+	return x->route < y->route ? -1 : x->route > y->route;
+}
+
+/* The merged sketches' estimates into b's read set, routes in order. */
+static int estimates(const struct merging *m, struct build *b)
+{
+	b->rs.riders = calloc(m->ns + 1, sizeof(*b->rs.riders));
+	if (b->rs.riders == NULL)
+		return -1;
+	for (size_t i = 0; i < m->ns; i++) {
+		double e = st_hll_estimate(m->s[i].h);
+
+		if (m->s[i].route == ST_RIDERS_ALL) {
+			b->rs.have_day_riders = 1;
+			b->rs.day_riders = e;
+		} else {
+			b->rs.riders[b->rs.nriders++] = (struct route_riders){ m->s[i].route, e };
+		}
+	}
+	b->rs.riders_cap = m->ns + 1;
+	qsort(b->rs.riders, b->rs.nriders, sizeof(b->rs.riders[0]), riders_cmp);
+	return 0;
+}
+
+/* Provenance: BLAKE2b-256 of the heads in partition order; seq their sum. */
+static void chain_of(const struct loaded *l, size_t n, struct od_tables *out)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, ST_CHAIN_HEAD_SIZE);
+	out->chain_seq = 0;
+	for (uint32_t k = 0; k < n; k++)
+		for (size_t i = 0; i < n; i++)
+			if (l[i].p.k == k) {
+				crypto_generichash_update(&st, l[i].head, sizeof(l[i].head));
+				out->chain_seq += l[i].seq;
+			}
+	crypto_generichash_final(&st, out->chain_head, ST_CHAIN_HEAD_SIZE);
+}
+
+static int merge_loaded(const struct loaded *l, size_t n, const struct od_disclosure *d, struct od_tables *out,
+                        char err[OD_ERR_SIZE])
+{
+	struct merging m = { 0 };
+	struct build b = { .out = out, .d = d, .start_hour = l[0].start_hour };
+	int rc = 0;
+
+	m.cells.q = (struct kp_rs_query){ .kind = KP_RS_TAPS, .from = out->service_date, .to = out->service_date,
+		                          .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 };
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = read_cells(&l[i], &m.cells, err);
+		if (rc == 0)
+			rc = read_riders(&l[i], &m, err);
+		if (rc == 0 && l[i].p.k == 0)
+			rc = read_feed(&l[i], out, err);
+	}
+	if (rc == 0) {
+		sum_cells(&m.cells);
+		b.rs.rshf = m.cells;
+		m.cells = (struct kp_rs_result){ 0 };
+		if (kp_rs_rollup(&b.rs.rshf, 3, &b.rs.rsh) != ST_OK || estimates(&m, &b) != 0) {
+			snprintf(err, OD_ERR_SIZE, "out of memory");
+			rc = -1;
+		}
+	}
+	if (rc == 0) {
+		chain_of(l, n, out);
+		rc = tb_build_tables(&b, err);
+	}
+	tb_build_free(&b);
+	kp_rs_free(&m.cells);
+	for (size_t i = 0; i < m.ns; i++)
+		free(m.s[i].h);
+	free(m.s);
+	return rc;
+}
+
+int od_merge_build(const char *const *paths, size_t n, const uint8_t (*pks)[OD_MINISIGN_PK_SIZE], size_t npk,
+                   uint32_t date, const struct od_disclosure *d, struct od_tables *out, char err[OD_ERR_SIZE])
+{
+	struct loaded *l = calloc(n ? n : 1, sizeof(*l));
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->service_date = date;
+	if (l == NULL || n == 0) {
+		snprintf(err, OD_ERR_SIZE, l == NULL ? "out of memory" : "no partial given");
+		free(l);
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = load(paths[i], pks, npk, date, &l[i], err);
+	if (rc == 0)
+		rc = check_set(l, n, err);
+	if (rc == 0)
+		rc = merge_loaded(l, n, d, out, err);
+	for (size_t i = 0; i < n; i++)
+		cJSON_Delete(l[i].doc);
+	free(l);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * partial.c — writes one instance's signed partial of a date (partial.h).
+ */
+#include "opendata/partial.h"
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/ridership.h"
+#include "storage/chain.h"
+#include "storage/gtfs.h"
+#include "storage/log.h"
+#include "storage/riders.h"
+#include "storage/service_day.h"
+
+struct partial_read {
+	cJSON *doc, *riders, *routes, *stops;
+	uint32_t date;
+	struct st_read *r;
+	int rc;
+};
+
+/* st_riders_foreach: each stored sketch of the date as base64. */
+static int add_sketch(void *ctx, uint32_t date, uint32_t route, double estimate)
+{
+	struct partial_read *pr = ctx;
+	uint8_t buf[ST_HLL_SERIALIZED_MAX];
+	char b64[sodium_base64_ENCODED_LEN(ST_HLL_SERIALIZED_MAX, sodium_base64_VARIANT_ORIGINAL)];
+	size_t len;
+	cJSON *o;
+
+	(void)estimate;
+	pr->rc = st_riders_sketch_get(pr->r, date, route, buf, sizeof(buf), &len);
+	if (pr->rc != ST_OK)
+		return 1;
+	sodium_bin2base64(b64, sizeof(b64), buf, len, sodium_base64_VARIANT_ORIGINAL);
+	o = cJSON_CreateObject();
+	if (o == NULL || !cJSON_AddItemToArray(pr->riders, o) ||
+	    !(route == ST_RIDERS_ALL ? cJSON_AddStringToObject(o, "route", "all")
+	                             : cJSON_AddNumberToObject(o, "route", route)) ||
+	    !cJSON_AddStringToObject(o, "sketch", b64)) {
+		pr->rc = ST_ESTOP;
+		return 1;
+	}
+	return 0;
+}
+
+static int add_route(void *ctx, const struct st_gtfs_route *route)
+{
+	struct partial_read *pr = ctx;
+	cJSON *a = cJSON_CreateArray();
+
+	return a == NULL || !cJSON_AddItemToArray(pr->routes, a) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateNumber(route->id)) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateString(route->gtfs_id)) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateString(route->short_name)) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateString(route->long_name));
+}
+
+static int add_stop(void *ctx, const struct st_gtfs_stop *stop)
+{
+	struct partial_read *pr = ctx;
+	cJSON *a = cJSON_CreateArray();
+
+	return a == NULL || !cJSON_AddItemToArray(pr->stops, a) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateNumber(stop->id)) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateString(stop->gtfs_id)) ||
+	       !cJSON_AddItemToArray(a, cJSON_CreateString(stop->name));
+}
+
+static int add_cells(cJSON *doc, const struct kp_rs_result *res)
+{
+	cJSON *cells = cJSON_AddArrayToObject(doc, "cells");
+
+	for (size_t i = 0; cells != NULL && i < res->n; i++) {
+		const struct kp_rs_group *g = &res->g[i];
+		const double v[7] = { g->k[0], g->k[1], g->k[2], g->k[3], (double)g->v[KP_RS_ACCEPTED],
+			              (double)g->v[KP_RS_DENIED], (double)g->v[KP_RS_AMOUNT] };
+		cJSON *a = cJSON_CreateDoubleArray(v, 7);
+
+		if (a == NULL || !cJSON_AddItemToArray(cells, a))
+			return -1;
+	}
+	return cells != NULL ? 0 : -1;
+}
+
+/* The header, chain head and cells of the partial, read in r. */
+static int read_into(struct partial_read *pr, struct st_db *db, const struct kp_partition *p, int64_t now_ms)
+{
+	const struct kp_rs_query q = { .kind = KP_RS_TAPS, .from = pr->date, .to = pr->date,
+		                       .by = { KP_RS_ROUTE, KP_RS_STOP, KP_RS_HOUR, KP_RS_FARE }, .nby = 4 };
+	struct kp_rs_result res = { 0 };
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	char head_hex[2 * ST_CHAIN_HEAD_SIZE + 1], date[11], part[KP_PARTITION_TEXT_SIZE];
+	uint64_t seq;
+	cJSON *chain;
+
+	st_date_format(pr->date, date);
+	kp_partition_format(p, part);
+	pr->rc = kp_rs_sum(pr->r, &q, &res);
+	if (pr->rc == ST_OK)
+		pr->rc = st_log_last_seq(pr->r, &seq);
+	if (pr->rc == ST_OK)
+		pr->rc = st_chain_head(pr->r, seq, head);
+	if (pr->rc != ST_OK) {
+		kp_rs_free(&res);
+		return -1;
+	}
+	sodium_bin2hex(head_hex, sizeof(head_hex), head, sizeof(head));
+	pr->rc = ST_ESTOP;
+	int ok = cJSON_AddStringToObject(pr->doc, "format", OD_PARTIAL_FORMAT) &&
+	         cJSON_AddStringToObject(pr->doc, "service_date", date) &&
+	         cJSON_AddStringToObject(pr->doc, "partition", part) &&
+	         cJSON_AddNumberToObject(pr->doc, "service_day_start_hour",
+	                                 st_db_options(db)->service_day_start_hour) &&
+	         cJSON_AddNumberToObject(pr->doc, "created", (double)now_ms) &&
+	         (chain = cJSON_AddObjectToObject(pr->doc, "chain")) != NULL &&
+	         cJSON_AddNumberToObject(chain, "seq", (double)seq) && cJSON_AddStringToObject(chain, "head", head_hex) &&
+	         add_cells(pr->doc, &res) == 0 && (pr->riders = cJSON_AddArrayToObject(pr->doc, "riders")) != NULL &&
+	         (pr->routes = cJSON_AddArrayToObject(pr->doc, "routes")) != NULL &&
+	         (pr->stops = cJSON_AddArrayToObject(pr->doc, "stops")) != NULL;
+	kp_rs_free(&res);
+	if (!ok)
+		return -1;
+	pr->rc = ST_OK;
+	int rc = st_riders_foreach(pr->r, pr->date, pr->date, add_sketch, pr);
+
+	if (rc == ST_ESTOP)
+		return -1; /* add_sketch says why in pr->rc */
+	pr->rc = rc;
+	if (pr->rc == ST_OK)
+		pr->rc = st_gtfs_route_foreach(pr->r, add_route, pr);
+	if (pr->rc == ST_OK)
+		pr->rc = st_gtfs_stop_foreach(pr->r, add_stop, pr);
+	return pr->rc == ST_OK ? 0 : -1;
+}
+
+/* Writes text into path, created exclusively. */
+static int write_new(const char *path, const char *text, char err[OD_ERR_SIZE])
+{
+	FILE *f = fopen(path, "wx");
+
+	if (f == NULL) {
+		snprintf(err, OD_ERR_SIZE, "%.200s: cannot create (it may exist already)", path);
+		return -1;
+	}
+	int ok = fputs(text, f) >= 0;
+
+	if (fclose(f) != 0 || !ok) {
+		snprintf(err, OD_ERR_SIZE, "%.200s: write failed", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int sign_and_write(const char *text, uint32_t date, const struct kp_partition *p,
+                          const uint8_t sk[OD_MINISIGN_SK_SIZE], const char *path, char err[OD_ERR_SIZE])
+{
+	char comment[64], day[11], part[KP_PARTITION_TEXT_SIZE], sig[OD_MINISIGN_SIG_TEXT_SIZE];
+	char sig_path[4096];
+
+	st_date_format(date, day);
+	kp_partition_format(p, part);
+	snprintf(comment, sizeof(comment), "komposter partial %s %s", day, part);
+	if (snprintf(sig_path, sizeof(sig_path), "%s%s", path, OD_PARTIAL_SIG_SUFFIX) >= (int)sizeof(sig_path)) {
+		snprintf(err, OD_ERR_SIZE, "--out: path too long");
+		return -1;
+	}
+	if (od_minisign_sign(sk, (const uint8_t *)text, strlen(text), comment, sig) != 0) {
+		snprintf(err, OD_ERR_SIZE, "signing the partial failed");
+		return -1;
+	}
+	/* The signature last: a partial without one is refused by merge. */
+	if (write_new(path, text, err) != 0 || write_new(sig_path, sig, err) != 0)
+		return -1;
+	return 0;
+}
+
+int od_partial_write(struct st_db *db, uint32_t date, const struct kp_partition *p,
+                     const uint8_t sk[OD_MINISIGN_SK_SIZE], const char *path, int64_t now_ms,
+                     char err[OD_ERR_SIZE])
+{
+	struct st_read r;
+	struct partial_read pr = { .date = date, .r = &r };
+	char *text = NULL;
+	int rc;
+
+	rc = st_read_begin(db, &r);
+	if (rc != ST_OK) {
+		snprintf(err, OD_ERR_SIZE, "reading the database: %s", st_strerror(rc));
+		return -1;
+	}
+	pr.doc = cJSON_CreateObject();
+	rc = pr.doc != NULL ? read_into(&pr, db, p, now_ms) : -1;
+	st_read_end(&r);
+	if (rc != 0) {
+		cJSON_Delete(pr.doc);
+		snprintf(err, OD_ERR_SIZE, "reading the aggregates: %s",
+		         pr.rc == ST_ESTOP || pr.rc == ST_OK ? "out of memory" : st_strerror(pr.rc));
+		return -1;
+	}
+	text = cJSON_PrintUnformatted(pr.doc);
+	cJSON_Delete(pr.doc);
+	if (text == NULL) {
+		snprintf(err, OD_ERR_SIZE, "out of memory");
+		return -1;
+	}
+	rc = sign_and_write(text, date, p, sk, path, err);
+	cJSON_free(text);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * Description: `komposter partial` and `komposter merge` (issue #16). The
+ * same taps of nine devices are committed into three databases, each
+ * holding the devices that partition K/3 owns, and into one database
+ * holding them all. The merge of the three signed partials is, file for
+ * file, the package `komposter export` makes of the one database (only
+ * datapackage.json, SHA256SUMS and the signature differ: provenance);
+ * `komposter verify` accepts it, stock minisign a partial's signature; a
+ * cell below k on every instance but above k city-wide is published.
+ * Refused with exit 1, one line, and nothing written: an altered partial,
+ * one signed by another key, one of another date, two of one partition,
+ * a missing partition, partials of different N. An existing partial is
+ * never written over.
+ */
+#include <criterion/criterion.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fill.h"
+#include "firmware-proto/partition.h"
+#include "harness.h"
+
+#define DATE "2024-06-15"
+#define OTHER_DATE "2024-06-16"
+#define NDEV 9
+#define TAPS_PER_DEV 12
+
+static char dir[64], conf[128], key[128], pub_hex[80];
+static char part[3][160], whole[128];
+
+static void path_of(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", dir, name);
+}
+
+/* Device d's taps: 2 in route 10 stop 110 at 07 (fare 1), so that cell is
+ * below k = 10 on each instance (at most 4 devices) and 18 city-wide. */
+static void taps_of(uint64_t d, struct kp_tap *t)
+{
+	memset(t, 0, TAPS_PER_DEV * sizeof(*t));
+	for (int i = 0; i < TAPS_PER_DEV; i++) {
+		t[i].tapped_at = fill_utc_ms(2024, 6, 15, i < 2 ? 7 : 8 + i % 3, (int)d);
+		memset(t[i].card_token, 0x5a, KP_CARD_TOKEN_SIZE);
+		t[i].card_token[0] = (uint8_t)d; /* one card per tap: no card on two instances */
+		t[i].card_token[1] = (uint8_t)i;
+		t[i].route_id = i < 2 ? 10 : 20 + (uint32_t)(i % 2);
+		t[i].stop_id = i < 2 ? 110 : 200 + (uint32_t)(i % 3);
+		t[i].vehicle_id = (uint32_t)d;
+		t[i].fare_product = (uint16_t)(i < 2 ? 1 : 1 + i % 2);
+		t[i].result = i == 11 ? KP_TAP_DENIED_BALANCE : KP_TAP_ACCEPTED;
+		t[i].amount = t[i].result == KP_TAP_ACCEPTED ? 800 : 0;
+	}
+}
+
+static void run_ok(const char *what, struct tools_run *r)
+{
+	cr_assert_eq(r->status, 0, "%s: exit %d: %s", what, r->status, r->err);
+	tools_run_free(r);
+}
+
+static void make_partial(const char *db, const char *partition, const char *date, const char *keyfile,
+                         const char *out)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "-c", conf, "--db", db, "partial", "--date", date, "--partition", partition,
+	                       "--key", keyfile, "--out", out, NULL),
+	             0);
+	run_ok("partial", &r);
+}
+
+static void setup(void)
+{
+	struct tools_run r;
+	struct kp_tap taps[TAPS_PER_DEV];
+	char db[3][128];
+	FILE *f;
+
+	cr_assert_geq(sodium_init(), 0);
+	cr_assert_eq(tools_scratch_make(dir), 0);
+	path_of(conf, sizeof(conf), "k.ini");
+	path_of(key, sizeof(key), "server.key");
+	path_of(whole, sizeof(whole), "whole");
+	cr_assert_eq(fill_write_config(conf, whole), 0);
+	f = fopen(conf, "a");
+	cr_assert_not_null(f);
+	fprintf(f, "[open_data]\nk = 10\n");
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(tools_run(&r, "keygen", key, NULL), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	snprintf(pub_hex, sizeof(pub_hex), "%.64s", r.out);
+	tools_run_free(&r);
+	for (int k = 0; k < 3; k++)
+		snprintf(db[k], sizeof(db[k]), "%s/db%d", dir, k);
+	unsigned per[3] = { 0 };
+	for (uint64_t d = 1; d <= NDEV; d++) {
+		uint64_t id = 0x1000 + d;
+		uint32_t owner = kp_partition_owner(id, 3);
+
+		taps_of(d, taps);
+		cr_assert_eq(fill_taps(whole, id, taps, TAPS_PER_DEV, 6), 0);
+		cr_assert_eq(fill_taps(db[owner], id, taps, TAPS_PER_DEV, 6), 0);
+		per[owner]++;
+	}
+	for (int k = 0; k < 3; k++) {
+		char p[16];
+
+		cr_assert(per[k] > 0 && per[k] <= 4, "partition %d holds %u devices", k, per[k]);
+		snprintf(part[k], sizeof(part[k]), "%s/p%d.json", dir, k);
+		snprintf(p, sizeof(p), "%d/3", k);
+		make_partial(db[k], p, DATE, key, part[k]);
+	}
+}
+
+static void teardown(void)
+{
+	tools_scratch_remove(dir);
+}
+
+TestSuite(merge, .init = setup, .fini = teardown);
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static const char *const tables[] = {
+	"ridership_route_stop_hour.csv", "ridership_route_stop_hour.json", "ridership_route_day.csv",
+	"ridership_route_day.json", "ridership_day.csv", "ridership_day.json", "ridership_fare_day.csv",
+	"ridership_fare_day.json", "ridership.txt", "ride_feed_info.txt", "station_activities.csv", "minisign.pub",
+};
+
+Test(merge, three_partials_give_the_package_one_instance_makes)
+{
+	char merged[128], single[128], a[256], b[256];
+	struct tools_run r;
+
+	path_of(merged, sizeof(merged), "merged");
+	path_of(single, sizeof(single), "single");
+	cr_assert_eq(tools_run(&r, "-c", conf, "merge", "--date", DATE, "--out", merged, "--key", key, "--pub", pub_hex,
+	                       part[2], part[0], part[1], NULL),
+	             0);
+	run_ok("merge", &r);
+	cr_assert_eq(tools_run(&r, "-c", conf, "export", "--date", DATE, "--out", single, "--key", key, NULL), 0);
+	run_ok("export", &r);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(a, sizeof(a), "%s/%s", merged, tables[i]);
+		snprintf(b, sizeof(b), "%s/%s", single, tables[i]);
+		char *x = slurp(a), *y = slurp(b);
+
+		cr_assert_str_eq(x, y, "%s differs", tables[i]);
+		free(x);
+		free(y);
+	}
+	snprintf(a, sizeof(a), "%s/ridership_route_stop_hour.csv", merged);
+	char *csv = slurp(a);
+	cr_assert_not_null(strstr(csv, ",110,,,7,18\r\n"), "the 18 taps of route 10 at 07 are not published:\n%s", csv);
+	free(csv);
+	cr_assert_eq(tools_run(&r, "verify", merged, "--public-key", pub_hex, NULL), 0);
+	run_ok("verify", &r);
+	/* A partial's signature is minisign's own: the stock tool checks it. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "minisign -Vqm %s -p %s/minisign.pub", part[1], merged);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* merge with these partials fails with one line saying want; nothing written. */
+static void expect_refused(const char *want, const char *p0, const char *p1, const char *p2)
+{
+	char out[128];
+	struct tools_run r;
+
+	path_of(out, sizeof(out), "refused");
+	cr_assert_eq(tools_run(&r, "-c", conf, "merge", "--date", DATE, "--out", out, "--key", key, "--pub", pub_hex,
+	                       p0, p1, p2, NULL),
+	             0);
+	cr_assert_eq(r.status, 1, "exit %d (%s): %s", r.status, want, r.err);
+	cr_assert_eq(tools_count_lines(r.err), 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, want), "want '%s': %s", want, r.err);
+	cr_assert_neq(access(out, F_OK), 0, "%s written", out);
+	tools_run_free(&r);
+}
+
+Test(merge, an_altered_partial_is_refused)
+{
+	char forged[160], cmd[1024];
+
+	snprintf(forged, sizeof(forged), "%s/forged.json", dir);
+	/* One count more in a cell, the signature copied along. */
+	snprintf(cmd, sizeof(cmd), "sed 's/\\[10,110,7,1,\\([0-9]\\)/[10,110,7,1,9/' %s > %s && cp %s.minisig %s.minisig",
+	         part[1], forged, part[1], forged);
+	cr_assert_eq(system(cmd), 0);
+	char *x = slurp(part[1]), *y = slurp(forged);
+	cr_assert_str_neq(x, y, "the sed changed nothing");
+	free(x);
+	free(y);
+	expect_refused("signature", part[0], forged, part[2]);
+}
+
+Test(merge, a_partial_signed_by_another_key_is_refused)
+{
+	char other_key[128], other[160], db[128];
+	struct tools_run r;
+
+	path_of(other_key, sizeof(other_key), "other.key");
+	cr_assert_eq(tools_run(&r, "keygen", other_key, NULL), 0);
+	run_ok("keygen", &r);
+	snprintf(db, sizeof(db), "%s/db2", dir);
+	snprintf(other, sizeof(other), "%s/other.json", dir);
+	make_partial(db, "2/3", DATE, other_key, other);
+	expect_refused("signature", part[0], part[1], other);
+}
+
+Test(merge, a_partial_of_another_date_is_refused)
+{
+	char other[160], db[128];
+
+	snprintf(db, sizeof(db), "%s/db2", dir);
+	snprintf(other, sizeof(other), "%s/late.json", dir);
+	make_partial(db, "2/3", OTHER_DATE, key, other);
+	expect_refused("not of " DATE, part[0], part[1], other);
+}
+
+Test(merge, two_partials_of_one_partition_are_refused)
+{
+	expect_refused("two partials of partition 1/3", part[0], part[1], part[1]);
+}
+
+Test(merge, a_missing_partition_is_refused)
+{
+	char out[128];
+	struct tools_run r;
+
+	path_of(out, sizeof(out), "refused");
+	cr_assert_eq(tools_run(&r, "-c", conf, "merge", "--date", DATE, "--out", out, "--key", key, part[0], part[1],
+	                       NULL),
+	             0);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "partition 2/3 is missing"), "%s", r.err);
+	cr_assert_neq(access(out, F_OK), 0);
+	tools_run_free(&r);
+}
+
+Test(merge, partials_of_different_n_overlap_and_are_refused)
+{
+	char other[160], db[128];
+
+	snprintf(db, sizeof(db), "%s/db0", dir);
+	snprintf(other, sizeof(other), "%s/half.json", dir);
+	make_partial(db, "0/2", DATE, key, other);
+	expect_refused("overlap", other, part[1], part[2]);
+}
+
+Test(merge, a_partial_is_never_written_over)
+{
+	char db[128];
+	struct tools_run r;
+	char *before = slurp(part[0]);
+
+	snprintf(db, sizeof(db), "%s/db0", dir);
+	cr_assert_eq(tools_run(&r, "-c", conf, "--db", db, "partial", "--date", OTHER_DATE, "--partition", "0/3",
+	                       "--key", key, "--out", part[0], NULL),
+	             0);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_eq(tools_count_lines(r.err), 1, "%s", r.err);
+	tools_run_free(&r);
+	char *after = slurp(part[0]);
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
