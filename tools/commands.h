@@ -19,5 +19,6 @@ int cmd_token(struct kp_cli *cli, int argc, char **argv);
 int cmd_keys(struct kp_cli *cli, int argc, char **argv);
 int cmd_export(struct kp_cli *cli, int argc, char **argv);
 int cmd_verify(struct kp_cli *cli, int argc, char **argv);
+int cmd_bench(struct kp_cli *cli, int argc, char **argv);
 
 #endif

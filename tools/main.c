@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "tools/cli.h"
+#include "tools/bench/ideal.h"
 #include "tools/commands.h"
 
 static const struct cli_command commands[] = {
@@ -25,6 +26,9 @@ static const struct cli_command commands[] = {
 	{ "keys", cmd_keys, "list the pseudonym epoch keys; destroy those before a date" },
 	{ "export", cmd_export, "write a service date's signed open-data package" },
 	{ "verify", cmd_verify, "check an open-data package: sums, signature, schemas, suppression" },
+	{ "bench", cmd_bench, "measure komposterd against this machine's ceilings" },
+	/* Hidden (no summary): the ideal ingester `bench` re-executes. */
+	{ "bench-ideal", cmd_bench_ideal, NULL },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
@@ -35,7 +39,8 @@ static int print_help(void)
 	       "The komposter command line: keys, devices, queries, checks.\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < COMMANDS_N; i++)
-		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			printf("  %-8s %s\n", commands[i].name, commands[i].summary);
 	printf("\nOptions:\n" KP_CLI_COMMON_HELP
 	       "  -V, --version      print the version and exit\n\n"
 	       "'komposter COMMAND --help' describes a command.\n" KP_CLI_EXIT_HELP);
