@@ -16,15 +16,15 @@
 #include "storage/devices.h"
 #include "tools/bench/proc.h"
 
-static int write_config(const struct bench_daemon *d, const char *uri, int workers, int run)
+static int write_config(const struct bench_daemon *d, const char *uri, int workers)
 {
 	FILE *f = fopen(d->config, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "[storage]\npath = %s/data\n[mqtt]\nuri = %s\nclient_id = kp-bench-komposterd-%d-%d\n"
+	fprintf(f, "[storage]\npath = %s/data\n[mqtt]\nuri = %s\nclient_id = %s\n"
 	           "[ingest]\nserver_key = %s/server.key\nverify_workers = %d\n"
 	           "[http]\nlisten = 127.0.0.1:%d\n[frigate]\nenabled = false\n[open_data]\npublish = false\n",
-	        d->dir, uri, (int)getpid(), run, d->dir, workers, bench_free_port());
+	        d->dir, uri, d->client_id, d->dir, workers, bench_free_port());
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -79,7 +79,8 @@ int bench_daemon_setup(struct bench_daemon *d, const char *dir, const char *uri,
 		fprintf(stderr, "komposter: bench: server key: %s\n", err);
 		return -1;
 	}
-	if (write_config(d, uri, workers, run) != 0) {
+	snprintf(d->client_id, sizeof(d->client_id), "kp-bench-komposterd-%d-%d", (int)getpid(), run);
+	if (write_config(d, uri, workers) != 0) {
 		fprintf(stderr, "komposter: bench: cannot write %s\n", d->config);
 		return -1;
 	}

@@ -20,6 +20,7 @@ struct bench_daemon {
 	char dir[256];
 	char config[320];
 	char log[320];
+	char client_id[64]; /* its MQTT session, cleaned after the run */
 	uint8_t server_pk[KP_PUBLIC_KEY_SIZE];
 	pid_t pid;
 };

@@ -1,10 +1,11 @@
 /*
  * ideal.c — the ideal ingester (see ideal.h).
  *
- * Paho's callback copies each frame into a slot of a fixed ring (the one
- * copy) and waits while the ring is full; workers take slots, verify and
- * hand the ACK to Paho without waiting for it, so no worker ever waits on
- * Paho's callback thread and the two cannot deadlock.
+ * Paho's callback copies each frame into a slot of a ring (the one copy)
+ * and never waits: Paho 1.3 holds its own lock while it runs the callback,
+ * so a callback waiting for a worker that is itself inside MQTTAsync_send
+ * would deadlock. When the workers fall behind, the ring doubles instead;
+ * its peak shows in the ideal ingester's RssAnon.
  */
 #define _GNU_SOURCE
 #include "tools/bench/ideal.h"
@@ -21,7 +22,7 @@
 #include "tools/bench/mqtt.h"
 #include "tools/bench/proc.h"
 
-#define RING_SLOTS 1024
+#define RING_SLOTS 1024 /* at first */
 
 struct key_rec {
 	uint64_t id;
@@ -36,9 +37,10 @@ struct ideal {
 	size_t slot_size;
 	uint8_t *slots;
 	size_t *lens;
+	size_t cap;        /* slots */
 	size_t head, tail; /* head: next to fill; tail: next to take */
 	pthread_mutex_t mu;
-	pthread_cond_t not_full, not_empty;
+	pthread_cond_t not_empty;
 };
 
 int bench_ideal_write_keys(const struct bench_stream *s, const char *path)
@@ -90,6 +92,32 @@ static int read_keys(struct ideal *in, const char *path)
 	return ok && in->nkeys > 0 ? 0 : -1;
 }
 
+/* Doubles the ring (under in->mu), keeping the queued slots in order. */
+static int grow(struct ideal *in)
+{
+	size_t cap = in->cap * 2;
+	uint8_t *slots = malloc(cap * in->slot_size);
+	size_t *lens = malloc(cap * sizeof(*lens));
+
+	if (!slots || !lens) {
+		free(slots);
+		free(lens);
+		return -1;
+	}
+	for (size_t k = 0, i = in->tail; i != in->head; i++, k++) {
+		memcpy(slots + k * in->slot_size, in->slots + (i % in->cap) * in->slot_size, in->lens[i % in->cap]);
+		lens[k] = in->lens[i % in->cap];
+	}
+	in->head -= in->tail;
+	in->tail = 0;
+	free(in->slots);
+	free(in->lens);
+	in->slots = slots;
+	in->lens = lens;
+	in->cap = cap;
+	return 0;
+}
+
 static int on_frame(void *ctx, const char *topic, size_t tl, const uint8_t *p, size_t len)
 {
 	struct ideal *in = ctx;
@@ -98,14 +126,14 @@ static int on_frame(void *ctx, const char *topic, size_t tl, const uint8_t *p, s
 	if (len > in->slot_size)
 		return 1; /* no frame of the stream: dropped */
 	pthread_mutex_lock(&in->mu);
-	while (in->head - in->tail == RING_SLOTS)
-		pthread_cond_wait(&in->not_full, &in->mu);
-	size_t i = in->head % RING_SLOTS;
-	pthread_mutex_unlock(&in->mu);
-	/* Only this thread fills slots, and slot i is free until head moves. */
+	if (in->head - in->tail == in->cap && grow(in) != 0) {
+		pthread_mutex_unlock(&in->mu);
+		fprintf(stderr, "komposter: bench-ideal: out of memory; a frame is dropped\n");
+		return 1;
+	}
+	size_t i = in->head % in->cap;
 	memcpy(in->slots + i * in->slot_size, p, len);
 	in->lens[i] = len;
-	pthread_mutex_lock(&in->mu);
 	in->head++;
 	pthread_cond_signal(&in->not_empty);
 	pthread_mutex_unlock(&in->mu);
@@ -144,11 +172,10 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&in->mu);
 		while (in->head == in->tail)
 			pthread_cond_wait(&in->not_empty, &in->mu);
-		size_t i = in->tail % RING_SLOTS;
+		size_t i = in->tail % in->cap;
 		size_t len = in->lens[i];
 		memcpy(f, in->slots + i * in->slot_size, len);
 		in->tail++;
-		pthread_cond_signal(&in->not_full);
 		pthread_mutex_unlock(&in->mu);
 		answer(in, f, len);
 	}
@@ -170,10 +197,10 @@ int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv)
 	if (kp_keyfile_read_secret(argv[3], in.sk, err) != 0)
 		return cli_fail("bench-ideal", "%s", err);
 	in.slot_size = slot;
+	in.cap = RING_SLOTS;
 	in.slots = malloc(RING_SLOTS * slot);
 	in.lens = calloc(RING_SLOTS, sizeof(*in.lens));
 	pthread_mutex_init(&in.mu, NULL);
-	pthread_cond_init(&in.not_full, NULL);
 	pthread_cond_init(&in.not_empty, NULL);
 	if (!in.slots || !in.lens)
 		return cli_fail("bench-ideal", "out of memory");

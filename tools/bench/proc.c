@@ -153,8 +153,8 @@ static int port_open(int port)
 
 /* The development broker's settings (etc/mosquitto.conf.in and
  * mosquitto.d/komposter.conf) without persistence: a run's sessions need
- * not outlive it, and a stopped komposterd's session queues at most the
- * default 1000 frames instead of every later phase's. */
+ * not outlive it. The queue limit is komposter.conf's: mosquitto's default
+ * (1000) would drop frames for a subscriber that falls behind. */
 static int write_config(const struct bench_broker *b, const char *conf)
 {
 	FILE *f = fopen(conf, "w");
@@ -162,7 +162,8 @@ static int write_config(const struct bench_broker *b, const char *conf)
 		return -1;
 	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
 	           "log_dest file %s/mosquitto.log\nlog_type error\nlog_type warning\n"
-	           "max_inflight_messages 1000\nmax_packet_size 1048576\n", b->port, b->dir);
+	           "max_inflight_messages 1000\nmax_queued_messages 1000000\nmax_queued_bytes 0\n"
+	           "max_packet_size 1048576\n", b->port, b->dir);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
