@@ -91,6 +91,7 @@ struct bench_ctx {
 	struct bench_conn pubs[64];
 	int npubs;
 	struct bench_conn rx;
+	struct bench_counter counter;
 	struct bench_acks acks;
 	uint8_t ideal_pk[KP_PUBLIC_KEY_SIZE];
 	struct bench_params p;
@@ -188,12 +189,18 @@ static int setup(struct bench_ctx *c)
 	for (int p = 0; p < c->npubs; p++) {
 		char id[48];
 		snprintf(id, sizeof(id), "kp-bench-pub-%d-%d", (int)getpid(), p);
-		if (bench_conn_open(&c->pubs[p], c->broker.uri, id, (int)c->o.window, NULL, NULL) != 0)
+		if (bench_conn_start(&c->pubs[p], c->broker.uri, id, (int)c->o.window, NULL, NULL) != 0)
 			return KP_EXIT_FAIL;
 	}
 	snprintf(dir, sizeof(dir), "kp-bench-rx-%d", (int)getpid());
 	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
-	    bench_conn_open(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
+	    bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
+	    bench_counter_start(&c->counter, c->broker.uri) != 0)
+		return cli_fail(CMD, "cannot connect to mosquitto");
+	for (int p = 0; p < c->npubs; p++)
+		if (bench_conn_wait(&c->pubs[p]) != 0)
+			return KP_EXIT_FAIL;
+	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0 ||
 	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
 		return cli_fail(CMD, "cannot receive ACKs");
 	snprintf(dir, sizeof(dir), "%s/ideal.keys", c->tmp);
@@ -210,6 +217,7 @@ static void teardown(struct bench_ctx *c, int ok)
 	for (int p = 0; p < c->npubs; p++)
 		bench_conn_close(&c->pubs[p]);
 	bench_conn_close(&c->rx);
+	bench_conn_close(&c->counter.conn);
 	bench_broker_stop(&c->broker);
 	bench_acks_free(&c->acks);
 	bench_stream_free(&c->s);
@@ -222,7 +230,7 @@ static void teardown(struct bench_ctx *c, int ok)
 static int ceilings(struct bench_ctx *c, struct bench_figures *f)
 {
 	progress("broker ceiling");
-	if (bench_ceiling_broker(c->broker.uri, c->pubs, c->npubs, &c->s, (int)c->o.timeout, &f->v[BF_BROKER_FPS]) != 0)
+	if (bench_ceiling_broker(&c->counter, c->pubs, c->npubs, &c->s, (int)c->o.timeout, &f->v[BF_BROKER_FPS]) != 0)
 		return -1;
 	progress("verify ceiling, 1 and %d threads", (int)c->o.workers);
 	if (bench_ceiling_verify(&c->s, 1, VERIFY_MAX, &f->v[BF_VERIFY_1]) != 0 ||

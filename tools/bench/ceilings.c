@@ -19,47 +19,59 @@ static int count_msg(void *ctx, const char *topic, size_t tl, const uint8_t *p, 
 	return 1;
 }
 
-int bench_ceiling_broker(const char *uri, struct bench_conn *pubs, int n, const struct bench_stream *s,
+int bench_counter_start(struct bench_counter *k, const char *uri)
+{
+	char id[48];
+
+	k->got = 0;
+	snprintf(id, sizeof(id), "kp-bench-count-%d", (int)getpid());
+	return bench_conn_start(&k->conn, uri, id, 1, count_msg, &k->got);
+}
+
+/* Waits until the counter has target frames; a stall of timeout_s fails. */
+static int wait_count(size_t *got, size_t target, int timeout_s, int64_t t0, double *fps)
+{
+	int64_t last_change = bench_now_ns();
+	size_t seen = 0;
+
+	for (;;) {
+		size_t now_got = __atomic_load_n(got, __ATOMIC_RELAXED);
+		if (now_got >= target) {
+			*fps = (double)target / ((double)(bench_now_ns() - t0) / 1e9);
+			return 0;
+		}
+		if (now_got != seen) {
+			seen = now_got;
+			last_change = bench_now_ns();
+		} else if (bench_now_ns() - last_change > (int64_t)timeout_s * 1000000000) {
+			fprintf(stderr, "komposter: bench: broker ceiling: %zu of %zu frames arrived; timeout\n", now_got,
+			        target);
+			return -1;
+		}
+		struct timespec ts = { 0, 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int bench_ceiling_broker(struct bench_counter *k, struct bench_conn *pubs, int n, const struct bench_stream *s,
                          int timeout_s, double *fps)
 {
-	struct bench_conn sub;
-	size_t got = 0, target = (size_t)s->devices * s->frames;
-	char id[48];
-	int rc = -1;
+	size_t target = (size_t)s->devices * s->frames;
+	const char *filter = kp_topic_filter(KP_STREAM_TAPS);
 
-	snprintf(id, sizeof(id), "kp-bench-count-%d", (int)getpid());
-	if (bench_conn_open(&sub, uri, id, 1, count_msg, &got) != 0 ||
-	    bench_conn_subscribe(&sub, kp_topic_filter(KP_STREAM_TAPS)) != 0) {
-		bench_conn_close(&sub);
+	__atomic_store_n(&k->got, 0, __ATOMIC_RELAXED);
+	if (bench_conn_subscribe(&k->conn, filter) != 0)
 		return -1;
-	}
 	int64_t t0 = bench_now_ns();
-	if (bench_publish(pubs, n, s, 0, target, 0, NULL) == 0) {
-		int64_t last_change = bench_now_ns();
-		size_t seen = 0;
-		for (;;) {
-			size_t now_got = __atomic_load_n(&got, __ATOMIC_RELAXED);
-			if (now_got >= target) {
-				*fps = (double)target / ((double)(bench_now_ns() - t0) / 1e9);
-				rc = 0;
-				break;
-			}
-			if (now_got != seen) {
-				seen = now_got;
-				last_change = bench_now_ns();
-			} else if (bench_now_ns() - last_change > (int64_t)timeout_s * 1000000000) {
-				fprintf(stderr, "komposter: bench: broker ceiling: %zu of %zu frames arrived; timeout\n",
-				        now_got, target);
-				break;
-			}
-			struct timespec ts = { 0, 1000000L };
-			nanosleep(&ts, NULL);
-		}
-	}
+	int rc = bench_publish(pubs, n, s, 0, target, 0, NULL);
+	if (rc == 0)
+		rc = wait_count(&k->got, target, timeout_s, t0, fps);
 	for (int p = 0; p < n; p++)
 		if (bench_conn_drain(&pubs[p], 30000) != 0)
 			rc = -1;
-	bench_conn_close(&sub);
+	/* Counting no more: the other phases must not pay for it. */
+	if (bench_conn_unsubscribe(&k->conn, filter) != 0)
+		rc = -1;
 	return rc;
 }
 

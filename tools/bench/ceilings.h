@@ -12,9 +12,17 @@
 #include "tools/bench/mqtt.h"
 #include "tools/bench/stream.h"
 
+/* The counting subscriber: connected once (bench_conn_wait on its conn),
+ * subscribed only during the broker ceiling. */
+struct bench_counter {
+	struct bench_conn conn;
+	size_t got;
+};
+int bench_counter_start(struct bench_counter *k, const char *uri);
+
 /* Frames/s from the first publish until the counter has every frame of
  * the throughput phase. */
-int bench_ceiling_broker(const char *uri, struct bench_conn *pubs, int n, const struct bench_stream *s,
+int bench_ceiling_broker(struct bench_counter *k, struct bench_conn *pubs, int n, const struct bench_stream *s,
                          int timeout_s, double *fps);
 /* Verifications/s of up to `max` frames on `threads` threads. */
 int bench_ceiling_verify(const struct bench_stream *s, int threads, size_t max, double *per_s);

@@ -69,6 +69,19 @@ static int on_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 int bench_conn_open(struct bench_conn *c, const char *uri, const char *client_id, int window,
                     bench_msg_fn on_msg, void *ctx)
 {
+	if (bench_conn_start(c, uri, client_id, window, on_msg, ctx) != 0)
+		return -1;
+	return bench_conn_wait(c);
+}
+
+int bench_conn_wait(struct bench_conn *c)
+{
+	return wait_state(c, "connect");
+}
+
+int bench_conn_start(struct bench_conn *c, const char *uri, const char *client_id, int window,
+                     bench_msg_fn on_msg, void *ctx)
+{
 	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
 
 	memset(c, 0, sizeof(*c));
@@ -92,7 +105,7 @@ int bench_conn_open(struct bench_conn *c, const char *uri, const char *client_id
 		fprintf(stderr, "komposter: bench: cannot connect to %s\n", uri);
 		return -1;
 	}
-	return wait_state(c, "connect");
+	return 0;
 }
 
 int bench_conn_subscribe(struct bench_conn *c, const char *filter)
@@ -108,6 +121,21 @@ int bench_conn_subscribe(struct bench_conn *c, const char *filter)
 		return -1;
 	}
 	return wait_state(c, "subscribe");
+}
+
+int bench_conn_unsubscribe(struct bench_conn *c, const char *filter)
+{
+	MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+
+	r.onSuccess = on_ok;
+	r.onFailure = on_fail;
+	r.context = c;
+	set_state(c, 0);
+	if (MQTTAsync_unsubscribe(c->client, filter, &r) != MQTTASYNC_SUCCESS) {
+		fprintf(stderr, "komposter: bench: cannot unsubscribe from %s\n", filter);
+		return -1;
+	}
+	return wait_state(c, "unsubscribe");
 }
 
 static void publish_done(struct bench_conn *c, int ok)

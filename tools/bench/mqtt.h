@@ -40,7 +40,13 @@ int64_t bench_now_ns(void); /* CLOCK_MONOTONIC */
 
 int bench_conn_open(struct bench_conn *c, const char *uri, const char *client_id, int window,
                     bench_msg_fn on_msg, void *ctx);
+/* The same in two steps, so that several connections are made at once
+ * (Paho takes up to a second to see each new socket). */
+int bench_conn_start(struct bench_conn *c, const char *uri, const char *client_id, int window,
+                     bench_msg_fn on_msg, void *ctx);
+int bench_conn_wait(struct bench_conn *c);
 int bench_conn_subscribe(struct bench_conn *c, const char *filter);
+int bench_conn_unsubscribe(struct bench_conn *c, const char *filter);
 /* Waits while the window is full, then hands one QoS 1 publish to Paho. */
 int bench_conn_publish(struct bench_conn *c, const char *topic, const void *data, size_t len);
 /* Waits until no publish of c is unacknowledged (or timeout_ms passed: -1). */
