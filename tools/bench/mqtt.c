@@ -59,8 +59,9 @@ static int on_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	struct bench_conn *c = ctx;
 	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 
-	if (c->on_msg)
-		c->on_msg(c->ctx, topic, tl, m->payload, (size_t)m->payloadlen);
+	/* 0: not taken now; Paho keeps it (unacknowledged) and calls again. */
+	if (c->on_msg && c->on_msg(c->ctx, topic, tl, m->payload, (size_t)m->payloadlen) == 0)
+		return 0;
 	MQTTAsync_freeMessage(&m);
 	MQTTAsync_free(topic);
 	return 1;

@@ -20,7 +20,9 @@
 #include "tools/bench/stream.h"
 
 /* Called on Paho's thread for each message received; the payload is
- * borrowed for the call. Returns 1 (taken). */
+ * borrowed for the call. Returns 1 (taken), or 0 (not now: Paho keeps the
+ * message unacknowledged and offers it again later, so the broker's
+ * in-flight limit holds the sender back). */
 typedef int (*bench_msg_fn)(void *ctx, const char *topic, size_t topic_len, const uint8_t *payload,
                              size_t len);
 
