@@ -78,7 +78,6 @@ int bench_ceiling_broker(struct bench_counter *k, struct bench_conn *pubs, int n
 struct verify_job {
 	const struct bench_stream *s;
 	size_t first, last, step;
-	const uint8_t *pk_of_first;
 	int bad;
 };
 
@@ -106,7 +105,7 @@ int bench_ceiling_verify(const struct bench_stream *s, int threads, size_t max, 
 		threads = 64;
 	int64_t t0 = bench_now_ns();
 	for (int t = 0; t < threads; t++) {
-		jobs[t] = (struct verify_job){ s, (size_t)t, n, (size_t)threads, NULL, 0 };
+		jobs[t] = (struct verify_job){ s, (size_t)t, n, (size_t)threads, 0 };
 		if (pthread_create(&th[t], NULL, verify_thread, &jobs[t]) != 0)
 			break;
 		started++;
