@@ -23,5 +23,6 @@ int cmd_backup(struct kp_cli *cli, int argc, char **argv);
 int cmd_partition(struct kp_cli *cli, int argc, char **argv);
 int cmd_partial(struct kp_cli *cli, int argc, char **argv);
 int cmd_merge(struct kp_cli *cli, int argc, char **argv);
+int cmd_bench(struct kp_cli *cli, int argc, char **argv);
 
 #endif

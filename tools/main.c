@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "tools/cli.h"
+#include "tools/bench/ideal.h"
 #include "tools/commands.h"
 
 static const struct cli_command commands[] = {
@@ -29,6 +30,9 @@ static const struct cli_command commands[] = {
 	{ "partition", cmd_partition, "which devices change instance when their number changes" },
 	{ "partial", cmd_partial, "write this instance's signed partial of a date, for merge" },
 	{ "merge", cmd_merge, "merge every instance's partials into one open-data package" },
+	{ "bench", cmd_bench, "measure komposterd against this machine's ceilings" },
+	/* Hidden (no summary): the ideal ingester `bench` re-executes. */
+	{ "bench-ideal", cmd_bench_ideal, NULL },
 };
 #define COMMANDS_N (sizeof(commands) / sizeof(commands[0]))
 
@@ -39,7 +43,8 @@ static int print_help(void)
 	       "The komposter command line: keys, devices, queries, checks.\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < COMMANDS_N; i++)
-		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			printf("  %-8s %s\n", commands[i].name, commands[i].summary);
 	printf("\nOptions:\n" KP_CLI_COMMON_HELP
 	       "  -V, --version      print the version and exit\n\n"
 	       "'komposter COMMAND --help' describes a command.\n" KP_CLI_EXIT_HELP);

@@ -1,0 +1,83 @@
+/*
+ * Description: a short `komposter bench --json` (20 devices x 20 frames, one
+ * run) exits 0 and prints one JSON object with every figure; komposterd
+ * stored exactly the frames sent (the stream and the probe), its check found
+ * no problem, and every frame of the stream was covered by an ACK whose
+ * server signature the benchmark verified. Correctness only: no figure's
+ * size is asserted (timing never is).
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/e2e/harness.h"
+
+#define DEVICES 20
+#define FRAMES 20
+#define LATENCY_FRAMES 100 /* 5 per device */
+
+static const char *const numbers[] = {
+	"devices", "frames_per_device", "latency_frames_per_device", "taps_per_frame", "publishers",
+	"window", "workers", "runs",
+};
+static const char *const broker_fields[] = { "frames_per_s", "taps_per_s" };
+static const char *const verify_fields[] = { "one_thread_per_s", "w_threads_per_s", "w_over_1" };
+static const char *const ingester_fields[] = { "frames_per_s", "taps_per_s", "cpu_us_per_frame",
+	                                       "peak_rss_anon_mib" };
+static const char *const latency_fields[] = { "p50", "p99", "p999" };
+static const char *const komposterd_fields[] = { "ratio_to_broker", "ratio_to_verify", "ratio_to_ideal",
+	                                         "sent", "stored", "covered", "check_problems" };
+
+static double number(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	cr_assert(cJSON_IsNumber(v), "the JSON has no number \"%s\"", name);
+	return v->valuedouble;
+}
+
+static const cJSON *object(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	cr_assert(cJSON_IsObject(v), "the JSON has no object \"%s\"", name);
+	return v;
+}
+
+#define EACH(list, o) for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) number(o, list[i])
+
+static void ingester(const cJSON *root, const char *name)
+{
+	const cJSON *o = object(root, name);
+	EACH(ingester_fields, o);
+	EACH(latency_fields, object(o, "latency_ms"));
+}
+
+Test(bench, a_short_run_stores_and_covers_every_frame_and_reports_every_figure, .timeout = 120)
+{
+	char *out = NULL;
+	char *argv[] = { strdup(kp_bin("tools/komposter")), "bench", "--devices", "20", "--frames", "20",
+		         "--latency-frames", "100", "--runs", "1", "--json", NULL };
+
+	int st = kp_run(argv, &out);
+	free(argv[0]);
+	cr_assert_eq(st, 0, "komposter bench exited %d", st);
+	cJSON *root = cJSON_Parse(out);
+	cr_assert_not_null(root, "not one JSON object: %s", out);
+	EACH(numbers, root);
+	EACH(broker_fields, object(root, "broker"));
+	EACH(verify_fields, object(root, "verify"));
+	ingester(root, "ideal");
+	ingester(root, "komposterd");
+	const cJSON *k = object(root, "komposterd");
+	EACH(komposterd_fields, k);
+	cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "bound")));
+
+	double sent = DEVICES * (FRAMES + LATENCY_FRAMES / DEVICES) + 1;
+	cr_assert_eq(number(k, "sent"), sent);
+	cr_assert_eq(number(k, "stored"), sent, "stored %g of %g", number(k, "stored"), sent);
+	cr_assert_eq(number(k, "check_problems"), 0);
+	cr_assert_eq(number(k, "covered"), sent - 1, "every frame of the stream covered");
+	cJSON_Delete(root);
+	free(out);
+}

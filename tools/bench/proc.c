@@ -1,0 +1,200 @@
+/*
+ * proc.c — children, their CPU and memory, and the private broker.
+ */
+#define _GNU_SOURCE
+#include "tools/bench/proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+pid_t bench_spawn(char *const argv[], const char *log, int out_fd)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		fprintf(stderr, "komposter: bench: fork: %s\n", strerror(errno));
+	if (pid != 0)
+		return pid;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(126);
+	if (log) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, 2);
+	}
+	if (out_fd >= 0)
+		dup2(out_fd, 1);
+	execvp(argv[0], argv);
+	fprintf(stderr, "komposter: bench: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int bench_reap(pid_t pid, int sig)
+{
+	int st;
+
+	if (pid <= 0)
+		return -1;
+	if (sig)
+		kill(pid, sig);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int64_t bench_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces: fields are counted after its ')'. */
+	const char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)(ut + st) * (1000000000 / sysconf(_SC_CLK_TCK));
+}
+
+static int64_t rss_anon_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %lld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void *sampler_thread(void *arg)
+{
+	struct bench_sampler *s = arg;
+	while (!s->stop) {
+		int64_t k = rss_anon_kib(s->pid);
+		if (k > s->peak_kib)
+			s->peak_kib = k;
+		sleep_ms(5);
+	}
+	return NULL;
+}
+
+int bench_sampler_start(struct bench_sampler *s, pid_t pid)
+{
+	s->pid = pid;
+	s->stop = 0;
+	s->peak_kib = rss_anon_kib(pid);
+	if (pthread_create(&s->th, NULL, sampler_thread, s) != 0) {
+		fprintf(stderr, "komposter: bench: cannot start the memory sampler\n");
+		return -1;
+	}
+	return 0;
+}
+
+void bench_sampler_stop(struct bench_sampler *s)
+{
+	s->stop = 1;
+	pthread_join(s->th, NULL);
+}
+
+int bench_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int port_open(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The development broker's settings (etc/mosquitto.conf.in and
+ * mosquitto.d/komposter.conf) without persistence: a run's sessions need
+ * not outlive it. The queue limit is komposter.conf's: mosquitto's default
+ * (1000) would drop frames for a subscriber that falls behind. */
+static int write_config(const struct bench_broker *b, const char *conf)
+{
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+	           "log_dest file %s/mosquitto.log\nlog_type error\nlog_type warning\n"
+	           "max_inflight_messages 1000\nmax_queued_messages 1000000\nmax_queued_bytes 0\n"
+	           "max_packet_size 1048576\n", b->port, b->dir);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int bench_broker_start(struct bench_broker *b, const char *dir)
+{
+	char conf[320], log[320];
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->dir, sizeof(b->dir), "%s", dir);
+	b->port = bench_free_port();
+	snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
+	snprintf(log, sizeof(log), "%s/mosquitto.stderr", dir);
+	if (b->port <= 0 || write_config(b, conf) != 0) {
+		fprintf(stderr, "komposter: bench: cannot write %s\n", conf);
+		return -1;
+	}
+	char *argv[] = { "mosquitto", "-c", conf, NULL };
+	b->pid = bench_spawn(argv, log, -1);
+	for (int waited = 0; b->pid > 0 && waited < 5000; waited += 20) {
+		if (port_open(b->port))
+			return 0;
+		sleep_ms(20);
+	}
+	fprintf(stderr, "komposter: bench: mosquitto did not start; see %s\n", log);
+	return -1;
+}
+
+void bench_broker_stop(struct bench_broker *b)
+{
+	if (b->pid > 0)
+		bench_reap(b->pid, SIGTERM);
+	b->pid = 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * report.h — the benchmark's figures, their medians over runs, and how they
+ * are printed: a text table for people (frames/s and taps/s of each
+ * ceiling and ingester, komposterd's ratio to each ceiling, CPU per frame
+ * and peak RssAnon beside the ideal ingester's, latency, one line saying
+ * what bound the run) or one JSON object (cJSON) holding every figure.
+ */
+#ifndef KP_BENCH_REPORT_H
+#define KP_BENCH_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum bench_fig {
+	BF_BROKER_FPS,
+	BF_VERIFY_1,
+	BF_VERIFY_W,
+	BF_IDEAL_FPS,
+	BF_IDEAL_CPU_US,
+	BF_IDEAL_RSS_MIB,
+	BF_IDEAL_P50,
+	BF_IDEAL_P99,
+	BF_IDEAL_P999,
+	BF_KD_FPS,
+	BF_KD_CPU_US,
+	BF_KD_RSS_MIB,
+	BF_KD_P50,
+	BF_KD_P99,
+	BF_KD_P999,
+	BF_N
+};
+
+struct bench_figures {
+	double v[BF_N];
+};
+
+struct bench_params {
+	uint32_t devices, frames, extra;
+	uint16_t taps;
+	int publishers, window, workers, runs;
+	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
+	uint64_t stored;    /* frames its database holds after the run */
+	uint64_t problems;  /* st_check's */
+	uint64_t covered;   /* frames covered by verified ACKs */
+};
+
+/* out->v[f] = the median of runs[0..n).v[f] for every figure. */
+void bench_report_median(const struct bench_figures *runs, int n, struct bench_figures *out);
+/* "komposterd at 0.82 of the ideal ingester" and the like. */
+void bench_report_bound(const struct bench_figures *f, char *buf, size_t cap);
+int bench_report_text(FILE *out, const struct bench_params *p, const struct bench_figures *f);
+int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * cmd_bench.c — `komposter bench`: komposterd's throughput, CPU, memory and
+ * latency against the ceilings of this machine, measured in one run
+ * (issue 14). The parts live in tools/bench/: stream (keys and pre-signed
+ * frames), mqtt (publishers), ceilings (broker, verify), ideal (the ideal
+ * ingester), acks (ACK coverage and an ingester's phases), daemon
+ * (komposterd), proc (children, CPU, RssAnon, mosquitto) and report.
+ */
+#define _GNU_SOURCE
+#include <ftw.h>
+#include <limits.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "firmware-proto/keyfile.h"
+#include "tools/bench/acks.h"
+#include "tools/bench/ceilings.h"
+#include "tools/bench/daemon.h"
+#include "tools/bench/ideal.h"
+#include "tools/bench/mqtt.h"
+#include "tools/bench/proc.h"
+#include "tools/bench/report.h"
+#include "tools/bench/stream.h"
+#include "tools/commands.h"
+
+#define CMD "bench"
+#define VERIFY_MAX 10000 /* frames verified per verify ceiling */
+
+static const char help[] =
+	"Usage: komposter bench [OPTIONS]\n\n"
+	"Measures komposterd's throughput, CPU per frame, peak anonymous memory and\n"
+	"frame -> ACK latency against this machine's ceilings, all in one run: a\n"
+	"private mosquitto, the broker alone, Ed25519 verification alone, an ideal\n"
+	"ingester (decode, verify, one signed ACK per frame, no storage) and\n"
+	"komposterd into a fresh database. Progress goes to stderr, results to stdout.\n\n"
+	"Options:\n"
+	"      --devices N        devices of the stream (default 200)\n"
+	"      --frames N         frames per device, throughput phase (default 100)\n"
+	"      --taps N           taps per frame, 1..512 (default 32)\n"
+	"      --single-tap       the same as --taps 1\n"
+	"      --latency-frames N frames of the paced latency phase, all devices (default 4000; 0: none)\n"
+	"      --publishers N     publisher connections, QoS 1 (default 4)\n"
+	"      --window N         unacknowledged publishes per connection (default 64)\n"
+	"      --workers N        verify threads of komposterd, the ideal ingester and the\n"
+	"                         verify ceiling (default: one per core)\n"
+	"      --runs N           interleaved runs; medians are reported (default 3)\n"
+	"      --komposterd PATH  the daemon to measure (default: the komposterd built\n"
+	"                         beside this komposter)\n"
+	"      --timeout S        seconds without progress that fail a phase (default 30)\n"
+	"      --json             print one JSON object with every figure\n"
+	"  -h, --help             show this help and exit\n\n"
+	"Exit status: 0 success, 1 the run failed (a timeout, a NACK, an ACK failing\n"
+	"its signature, komposterd's stored count differing from the sent count or\n"
+	"its check failing), 2 usage error.\n";
+
+enum {
+	OPT_DEVICES = 0x200,
+	OPT_FRAMES,
+	OPT_TAPS,
+	OPT_SINGLE,
+	OPT_LATENCY,
+	OPT_PUBLISHERS,
+	OPT_WINDOW,
+	OPT_WORKERS,
+	OPT_RUNS,
+	OPT_KOMPOSTERD,
+	OPT_TIMEOUT,
+	OPT_JSON,
+};
+
+struct bench_opts {
+	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout;
+	const char *komposterd;
+	int json;
+};
+
+struct bench_ctx {
+	struct bench_opts o;
+	char self[PATH_MAX];
+	char komposterd[PATH_MAX];
+	char tmp[64];
+	struct bench_stream s;
+	struct bench_broker broker;
+	struct bench_conn pubs[64];
+	int npubs;
+	struct bench_conn rx;
+	struct bench_counter counter;
+	struct bench_acks acks;
+	uint8_t ideal_pk[KP_PUBLIC_KEY_SIZE];
+	struct bench_params p;
+};
+
+static int number(const char *arg, uint64_t min, uint64_t max, uint64_t *out, const char *name)
+{
+	if (cli_parse_u64(arg, max, out) != 0 || *out < min)
+		return cli_usage(CMD, "%s wants a number in %llu..%llu, not '%s'", name, (unsigned long long)min,
+		                 (unsigned long long)max, arg);
+	return CLI_CONTINUE;
+}
+
+static int bench_option(void *ctx, int opt, const char *arg)
+{
+	struct bench_opts *o = ctx;
+
+	switch (opt) {
+	case OPT_DEVICES: return number(arg, 1, 100000, &o->devices, "--devices");
+	case OPT_FRAMES: return number(arg, 1, 1000000, &o->frames, "--frames");
+	case OPT_TAPS: return number(arg, 1, KP_RECORDS_MAX, &o->taps, "--taps");
+	case OPT_SINGLE: o->taps = 1; return CLI_CONTINUE;
+	case OPT_LATENCY: return number(arg, 0, 10000000, &o->latency, "--latency-frames");
+	case OPT_PUBLISHERS: return number(arg, 1, 64, &o->publishers, "--publishers");
+	case OPT_WINDOW: return number(arg, 1, 65535, &o->window, "--window");
+	case OPT_WORKERS: return number(arg, 1, 64, &o->workers, "--workers");
+	case OPT_RUNS: return number(arg, 1, 64, &o->runs, "--runs");
+	case OPT_TIMEOUT: return number(arg, 1, 3600, &o->timeout, "--timeout");
+	case OPT_KOMPOSTERD: o->komposterd = arg; return CLI_CONTINUE;
+	case OPT_JSON: o->json = 1; return CLI_CONTINUE;
+	default: return CLI_OPT_UNKNOWN;
+	}
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* This komposter's path (the ideal ingester re-executes it) and the
+ * komposterd to measure: --komposterd, or the one beside komposter (an
+ * install) or in the build tree's ingest/. */
+static int find_binaries(struct bench_ctx *c)
+{
+	ssize_t n = readlink("/proc/self/exe", c->self, sizeof(c->self) - 1);
+	if (n <= 0)
+		return cli_fail(CMD, "cannot find this komposter's own path");
+	c->self[n] = 0;
+	if (c->o.komposterd) {
+		snprintf(c->komposterd, sizeof(c->komposterd), "%s", c->o.komposterd);
+	} else {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", c->self);
+		char *d = dirname(dir);
+		snprintf(c->komposterd, sizeof(c->komposterd), "%s/komposterd", d);
+		if (access(c->komposterd, X_OK) != 0)
+			snprintf(c->komposterd, sizeof(c->komposterd), "%s/../ingest/komposterd", d);
+	}
+	if (access(c->komposterd, X_OK) != 0)
+		return cli_fail(CMD, "no komposterd at %s; give --komposterd PATH", c->komposterd);
+	return KP_EXIT_OK;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(struct bench_ctx *c)
+{
+	char err[256], dir[128];
+
+	snprintf(c->tmp, sizeof(c->tmp), "/tmp/kp-bench-XXXXXX");
+	if (!mkdtemp(c->tmp))
+		return cli_fail(CMD, "cannot make a temporary directory");
+	uint32_t extra = (uint32_t)((c->o.latency + c->o.devices - 1) / c->o.devices);
+	progress("signing %llu frames of %llu taps for %llu devices", (unsigned long long)(c->o.devices * (c->o.frames + extra)),
+	         (unsigned long long)c->o.taps, (unsigned long long)c->o.devices);
+	if (bench_stream_make(&c->s, (uint32_t)c->o.devices, (uint32_t)c->o.frames, extra, (uint16_t)c->o.taps, err) != 0)
+		return cli_fail(CMD, "%s", err);
+	snprintf(dir, sizeof(dir), "%s/broker", c->tmp);
+	if (mkdir(dir, 0700) != 0 || bench_broker_start(&c->broker, dir) != 0)
+		return cli_fail(CMD, "cannot start mosquitto in %s", dir);
+	progress("mosquitto on %s", c->broker.uri);
+	c->npubs = (int)c->o.publishers;
+	for (int p = 0; p < c->npubs; p++) {
+		char id[48];
+		snprintf(id, sizeof(id), "kp-bench-pub-%d-%d", (int)getpid(), p);
+		if (bench_conn_start(&c->pubs[p], c->broker.uri, id, (int)c->o.window, NULL, NULL) != 0)
+			return KP_EXIT_FAIL;
+	}
+	snprintf(dir, sizeof(dir), "kp-bench-rx-%d", (int)getpid());
+	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
+	    bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
+	    bench_counter_start(&c->counter, c->broker.uri) != 0)
+		return cli_fail(CMD, "cannot connect to mosquitto");
+	for (int p = 0; p < c->npubs; p++)
+		if (bench_conn_wait(&c->pubs[p]) != 0)
+			return KP_EXIT_FAIL;
+	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0 ||
+	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
+		return cli_fail(CMD, "cannot receive ACKs");
+	snprintf(dir, sizeof(dir), "%s/ideal.keys", c->tmp);
+	if (bench_ideal_write_keys(&c->s, dir) != 0)
+		return cli_fail(CMD, "cannot write %s", dir);
+	snprintf(dir, sizeof(dir), "%s/ideal-server.key", c->tmp);
+	if (kp_keyfile_generate(dir, 0, c->ideal_pk, err) != 0)
+		return cli_fail(CMD, "%s", err);
+	return KP_EXIT_OK;
+}
+
+static void teardown(struct bench_ctx *c, int ok)
+{
+	for (int p = 0; p < c->npubs; p++)
+		bench_conn_close(&c->pubs[p]);
+	bench_conn_close(&c->rx);
+	bench_conn_close(&c->counter.conn);
+	bench_broker_stop(&c->broker);
+	bench_acks_free(&c->acks);
+	bench_stream_free(&c->s);
+	if (ok && c->tmp[0])
+		nftw(c->tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	else if (c->tmp[0])
+		fprintf(stderr, "komposter: bench: its files are kept in %s\n", c->tmp);
+}
+
+static int ceilings(struct bench_ctx *c, struct bench_figures *f)
+{
+	progress("broker ceiling");
+	if (bench_ceiling_broker(&c->counter, c->pubs, c->npubs, &c->s, (int)c->o.timeout, &f->v[BF_BROKER_FPS]) != 0)
+		return -1;
+	progress("verify ceiling, 1 and %d threads", (int)c->o.workers);
+	if (bench_ceiling_verify(&c->s, 1, VERIFY_MAX, &f->v[BF_VERIFY_1]) != 0 ||
+	    bench_ceiling_verify(&c->s, (int)c->o.workers, VERIFY_MAX, &f->v[BF_VERIFY_W]) != 0)
+		return -1;
+	return 0;
+}
+
+/* Measures the process pid (ideal or komposterd) with its RssAnon sampled. */
+static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PUBLIC_KEY_SIZE],
+                   struct bench_ingest_result *r, double *rss_mib)
+{
+	struct bench_sampler sm;
+
+	memcpy(c->acks.server_pk, server_pk, KP_PUBLIC_KEY_SIZE);
+	if (bench_sampler_start(&sm, pid) != 0)
+		return -1;
+	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, c->o.latency > 0, (int)c->o.timeout, r);
+	bench_sampler_stop(&sm);
+	*rss_mib = (double)sm.peak_kib / 1024.0;
+	return rc;
+}
+
+static int ideal(struct bench_ctx *c, struct bench_figures *f)
+{
+	char keys[128], key[128], log[128];
+	struct bench_ingest_result r;
+
+	progress("ideal ingester, %d workers", (int)c->o.workers);
+	snprintf(keys, sizeof(keys), "%s/ideal.keys", c->tmp);
+	snprintf(key, sizeof(key), "%s/ideal-server.key", c->tmp);
+	snprintf(log, sizeof(log), "%s/ideal.log", c->tmp);
+	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size, log);
+	if (pid <= 0)
+		return -1;
+	int rc = measure(c, pid, c->ideal_pk, &r, &f->v[BF_IDEAL_RSS_MIB]);
+	bench_reap(pid, SIGKILL);
+	f->v[BF_IDEAL_FPS] = r.fps;
+	f->v[BF_IDEAL_CPU_US] = r.cpu_us_per_frame;
+	f->v[BF_IDEAL_P50] = r.p50_ms;
+	f->v[BF_IDEAL_P99] = r.p99_ms;
+	f->v[BF_IDEAL_P999] = r.p999_ms;
+	return rc;
+}
+
+/* A clean connect under the stopped komposterd's client id ends its
+ * persistent session, which would otherwise queue every later phase. */
+static int end_session(struct bench_ctx *c, const char *client_id)
+{
+	struct bench_conn s;
+	int rc = bench_conn_open(&s, c->broker.uri, client_id, 1, NULL, NULL);
+
+	bench_conn_close(&s);
+	return rc;
+}
+
+/* komposterd's run, then its check: stored must equal sent (the stream
+ * and the probe). */
+static int daemon_run(struct bench_ctx *c, int run, struct bench_figures *f)
+{
+	struct bench_daemon d;
+	struct bench_ingest_result r;
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s/komposterd-%d", c->tmp, run);
+	progress("komposterd (%s), run %d: enrolling %u devices", c->komposterd, run, c->s.devices + 1);
+	if (mkdir(dir, 0700) != 0 || bench_daemon_setup(&d, dir, c->broker.uri, &c->s, (int)c->o.workers, run) != 0 ||
+	    bench_daemon_start(&d, c->komposterd) != 0)
+		return -1;
+	int rc = measure(c, d.pid, d.server_pk, &r, &f->v[BF_KD_RSS_MIB]);
+	if (bench_daemon_stop(&d) != 0 || end_session(c, d.client_id) != 0)
+		rc = -1;
+	f->v[BF_KD_FPS] = r.fps;
+	f->v[BF_KD_CPU_US] = r.cpu_us_per_frame;
+	f->v[BF_KD_P50] = r.p50_ms;
+	f->v[BF_KD_P99] = r.p99_ms;
+	f->v[BF_KD_P999] = r.p999_ms;
+	if (rc != 0)
+		return -1;
+	progress("checking komposterd's database");
+	c->p.sent = bench_stream_total(&c->s) + 1;
+	c->p.covered = c->acks.cover.total;
+	if (bench_daemon_check(&d, &c->p.stored, &c->p.problems) != 0)
+		return -1;
+	if (c->p.problems != 0 || c->p.stored != c->p.sent) {
+		fprintf(stderr, "komposter: bench: komposterd stored %llu frames of %llu sent; check found %llu problems\n",
+		        (unsigned long long)c->p.stored, (unsigned long long)c->p.sent, (unsigned long long)c->p.problems);
+		return -1;
+	}
+	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+static int run_all(struct bench_ctx *c, struct bench_figures *runs)
+{
+	for (int r = 0; r < (int)c->o.runs; r++) {
+		progress("run %d of %d", r + 1, (int)c->o.runs);
+		if (ceilings(c, &runs[r]) != 0 || ideal(c, &runs[r]) != 0 || daemon_run(c, r + 1, &runs[r]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cmd_bench(struct kp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "devices", required_argument, NULL, OPT_DEVICES },
+		{ "frames", required_argument, NULL, OPT_FRAMES },
+		{ "taps", required_argument, NULL, OPT_TAPS },
+		{ "single-tap", no_argument, NULL, OPT_SINGLE },
+		{ "latency-frames", required_argument, NULL, OPT_LATENCY },
+		{ "publishers", required_argument, NULL, OPT_PUBLISHERS },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "runs", required_argument, NULL, OPT_RUNS },
+		{ "komposterd", required_argument, NULL, OPT_KOMPOSTERD },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct bench_ctx c;
+	struct bench_figures runs[64], med;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	c.o = (struct bench_opts){ 200, 100, 32, 4000, 4, 64, (uint64_t)(ncpu > 0 ? ncpu : 1), 3, 30, NULL, 0 };
+	int st = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, bench_option, &c.o);
+	if (st == CLI_CONTINUE)
+		st = cli_no_operands(CMD, argc, argv);
+	if (st != CLI_CONTINUE)
+		return st;
+	if (sodium_init() < 0)
+		return cli_fail(CMD, "libsodium failed to initialise");
+	if ((st = find_binaries(&c)) != KP_EXIT_OK)
+		return st;
+	memset(runs, 0, sizeof(runs));
+	st = setup(&c);
+	if (st == KP_EXIT_OK && run_all(&c, runs) != 0)
+		st = cli_fail(CMD, "the run failed (see the lines above)");
+	teardown(&c, st == KP_EXIT_OK);
+	if (st != KP_EXIT_OK)
+		return st;
+	c.p = (struct bench_params){ c.s.devices, c.s.frames, c.s.extra, c.s.taps, c.npubs, (int)c.o.window,
+		                     (int)c.o.workers, (int)c.o.runs, c.p.sent, c.p.stored, c.p.problems, c.p.covered };
+	bench_report_median(runs, (int)c.o.runs, &med);
+	if ((c.o.json ? bench_report_json(stdout, &c.p, &med) : bench_report_text(stdout, &c.p, &med)) != 0)
+		return cli_fail(CMD, "cannot write the report");
+	return cli_finish_output(CMD);
+}
