@@ -394,7 +394,9 @@ static const char import_help[] =
 	"epoch cannot merge), when the epoch's key was destroyed here (a\n"
 	"destroyed epoch never comes back), or when the file was made under\n"
 	"another timezone, service-day start or epoch period. A running\n"
-	"komposterd uses the keys from its next commit. Delete FILE afterwards.\n"
+	"komposterd uses the keys from its next commit. A database that does not\n"
+	"exist yet is made (with the config's settings), so a new instance can\n"
+	"import before its first start. Delete FILE afterwards.\n"
 	"Prints how many keys were added and how many were already held.\n\n"
 	"Options:\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
@@ -473,7 +475,9 @@ static int keys_import(struct kp_cli *cli, int argc, char **argv)
 	status = read_key_file(cmd, path, &buf, &len);
 	if (status != KP_EXIT_OK)
 		return status;
-	if (cli_open_db(cli, cmd, CLI_DB_WRITE, &db) != 0) {
+	/* A new instance imports before its first start: the database is made
+	 * with the config's service-day settings, which the file must match. */
+	if (cli_open_db(cli, cmd, CLI_DB_CREATE, &db) != 0) {
 		sodium_memzero(buf, len);
 		free(buf);
 		return KP_EXIT_FAIL;
