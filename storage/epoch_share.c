@@ -64,7 +64,7 @@ static int check_file(const struct st_db *db, const uint8_t *buf, size_t len, co
 	if (len < head + SUM_SIZE)
 		return ST_EINVAL;
 	*count = kp_load_u32le(buf + head - 4);
-	if (*count > ST_EPOCH_SHARE_MAX_DAYS || len != head + (size_t)*count * REC_SIZE + SUM_SIZE)
+	if (*count > ST_EPOCH_SHARE_MAX_DAYS + 1 || len != head + (size_t)*count * REC_SIZE + SUM_SIZE)
 		return ST_EINVAL;
 	crypto_generichash(sum, sizeof sum, buf, len - SUM_SIZE, NULL, 0);
 	if (sodium_memcmp(sum, buf + len - SUM_SIZE, SUM_SIZE) != 0)
