@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_BOOL, K_TOPIC, K_EPSILON, K_PARTITION };
+enum kind { K_STR, K_INT, K_SIZE, K_EPOCH, K_KEYS, K_BOOL, K_TOPIC, K_EPSILON, K_PARTITION };
 
 struct key_def {
 	const char *section;
@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
 	INT("storage", "service_day_start_hour", service_day_start_hour, 0, 23),
 	{ "storage", "pseudonym_epoch", K_EPOCH, offsetof(struct kp_config, pseudonym_epoch), 0, 0, 0 },
 	INT("storage", "pseudonym_retention_days", pseudonym_retention_days, 1, ST_RETENTION_DAYS_MAX),
+	{ "storage", "pseudonym_keys", K_KEYS, offsetof(struct kp_config, pseudonym_keys_imported), 0, 0, 0 },
 	STR("mqtt", "uri", mqtt_uri),
 	STR("mqtt", "client_id", mqtt_client_id),
 	STR("mqtt", "username", mqtt_username),
@@ -344,6 +345,15 @@ static int set_value(const struct key_def *k, struct kp_config *cfg, const char 
 			return -1;
 		}
 		return 0;
+	case K_KEYS:
+		/* local: this instance makes its keys; imported: they come from
+		 * `komposter keys import` (storage/epoch_share.h). */
+		if (strcmp(value, "local") != 0 && strcmp(value, "imported") != 0) {
+			snprintf(why, whylen, "'%s' is not local or imported", value);
+			return -1;
+		}
+		*(int *)(void *)field = value[0] == 'i';
+		return 0;
 	case K_INT:
 	case K_SIZE:
 		if (parse_long(value, &v) != 0 || v < k->min || v > k->max) {
@@ -564,6 +574,7 @@ void kp_config_storage_options(const struct kp_config *cfg, struct st_options *o
 	opts->timezone = cfg->timezone;
 	opts->service_day_start_hour = cfg->service_day_start_hour;
 	opts->epoch_period = cfg->pseudonym_epoch;
+	opts->epoch_keys_imported = cfg->pseudonym_keys_imported;
 }
 
 const char *kp_config_ui_dir_default(void)

@@ -10,7 +10,7 @@
  *
  *   [storage]  path, map_size_mb, map_size_max_mb, timezone,
  *              service_day_start_hour, pseudonym_epoch (day|week|month),
- *              pseudonym_retention_days
+ *              pseudonym_retention_days, pseudonym_keys (local|imported)
  *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight,
  *              partition (K/N: this instance's share of the devices,
  *              firmware-proto/partition.h; default 0/1, every device)
@@ -50,6 +50,7 @@ struct kp_config {
 	int service_day_start_hour;
 	int pseudonym_epoch; /* enum st_epoch_period */
 	int pseudonym_retention_days; /* epoch keys older are destroyed (storage/epoch_keys.h) */
+	int pseudonym_keys_imported; /* 1: keys only from `komposter keys import` (storage/epoch_share.h) */
 	/* [mqtt] */
 	char mqtt_uri[KP_CONFIG_STR_SIZE];
 	char mqtt_client_id[128];

@@ -52,6 +52,7 @@ void st_options_default(struct st_options *opts)
 	opts->read_only = 0;
 	opts->adopt_settings = 0;
 	opts->exclusive = 0;
+	opts->epoch_keys_imported = 0;
 }
 
 int st_last_error(void)
@@ -176,6 +177,11 @@ const char *st_strerror(int status)
 		return "not a directory";
 	case ST_EZONE:
 		return "unknown time zone (timezone must name a zone of the tz database, such as Europe/Kyiv)";
+	case ST_ENOKEY:
+		return "no pseudonym epoch key for this epoch ([storage] pseudonym_keys = imported: "
+		       "run 'komposter keys import' with a file exported through it)";
+	case ST_ECONFLICT:
+		return "an imported epoch key conflicts with the key held, or its epoch was destroyed";
 	default:
 		return "unknown status";
 	}

@@ -49,6 +49,8 @@ enum st_status {
 	ST_EZONE = -12,    /* the time zone is not a tz database zone name (zone.h) */
 	ST_EBUSY = -13,    /* another komposterd holds the database (st_options.exclusive) */
 	ST_ESCHEMA = -14,  /* the database was made by another version of komposter (schema version differs) */
+	ST_ENOKEY = -15,   /* imported epoch keys (epoch_share.h): no key for the epoch yet; retry later */
+	ST_ECONFLICT = -16, /* an imported epoch key conflicts with the one held, or its epoch was destroyed */
 };
 
 enum st_epoch_period {
@@ -72,6 +74,9 @@ struct st_options {
 	                             * above (tools that never change them); default 0 */
 	int exclusive;              /* read-write: hold the directory's lock (dir_lock.h) while
 	                             * open, ST_EBUSY when another process holds it; default 0 */
+	int epoch_keys_imported;    /* 1: the writer never makes an epoch key; a tap of an epoch
+	                             * without one fails its group with ST_ENOKEY (epoch_share.h);
+	                             * default 0: made when first needed (pseudonym.h) */
 };
 
 /* Fills opts with the defaults above. */

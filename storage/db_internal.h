@@ -426,12 +426,14 @@ int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_
 int st_dstats_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_dstats_batch *b);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and
- * stored inside txn (created at now_ms) if absent; a one-off random key,
- * *one_off set, if the record is a tombstone (epoch_keys.h). */
-int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms,
+ * stored inside txn (created at now_ms) if absent and `make`, else
+ * ST_ENOKEY; a one-off random key, *one_off set, if the record is a
+ * tombstone (epoch_keys.h). */
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms, int make,
                                uint8_t key[ST_EPOCH_KEY_SIZE], int *one_off);
 /* The writer's epoch key cache in front of st_epoch_key_get_or_create; an
- * epoch below db->epoch_horizon gets a one-off key. Clear it whenever a
+ * epoch below db->epoch_horizon gets a one-off key; a missing key is made
+ * unless db->opts.epoch_keys_imported (then ST_ENOKEY). Clear it whenever a
  * write txn is aborted. */
 int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
                         uint8_t key[ST_EPOCH_KEY_SIZE]);
@@ -443,5 +445,7 @@ int st_epoch_horizon_load(struct st_db *db, MDB_txn *txn);
 /* ST_OK when an epoch_keys record decodes and, live, is not below
  * horizon; ST_ECORRUPT otherwise (for st_check). */
 int st_epoch_key_check_record(const MDB_val *k, const MDB_val *v, uint32_t horizon);
+/* 1 when date is a yyyymmdd of a real calendar date. */
+int st_epoch_date_valid(uint32_t date);
 
 #endif

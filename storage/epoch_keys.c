@@ -24,7 +24,7 @@
 #define HORIZON_SIZE 4
 
 /* A yyyymmdd of a real calendar date (day 31 of April comes back as May 1). */
-static int date_valid(uint32_t date)
+int st_epoch_date_valid(uint32_t date)
 {
 	unsigned m = date / 100 % 100, d = date % 100;
 
@@ -149,7 +149,7 @@ int st_epoch_keys_destroy_before(struct st_db *db, uint32_t before, int64_t now_
 	struct destroy d = {.db = db, .now_ms = now_ms};
 	int rc;
 
-	if (!db || !date_valid(before))
+	if (!db || !st_epoch_date_valid(before))
 		return ST_EINVAL;
 	d.horizon = st_epoch_start(before, db->opts.epoch_period);
 	rc = st_write_run(db, destroy_txn, &d, NULL);
@@ -179,7 +179,7 @@ static int decode(const MDB_val *k, const MDB_val *v, struct st_epoch_key_info *
 	} else {
 		return ST_ECORRUPT;
 	}
-	if (!date_valid(info->epoch_date))
+	if (!st_epoch_date_valid(info->epoch_date))
 		return ST_ECORRUPT;
 	return ST_OK;
 }

@@ -15,6 +15,12 @@
  * failed transaction, so such a key is never used again. Keys are wiped
  * from the cache with sodium_memzero.
  *
+ * Under imported keys (epoch_share.h) a missing key is not made: the
+ * writer gets ST_ENOKEY, its group fails as a whole and is refused with
+ * NACK 7, so a device re-sends after the operator imported the key;
+ * making one here would give this instance's riders of the epoch other
+ * pseudonyms than every other instance's.
+ *
  * An epoch below the database's horizon, or whose record is a tombstone,
  * has been destroyed (epoch_keys.h): its taps get a one-off key each, never
  * stored nor cached. The writer reads the horizon at the start of every
@@ -41,7 +47,7 @@ static void one_off_key(uint8_t key[ST_EPOCH_KEY_SIZE])
 	randombytes_buf(key, ST_EPOCH_KEY_SIZE);
 }
 
-int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms,
+int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, int64_t now_ms, int make,
                                uint8_t key[ST_EPOCH_KEY_SIZE], int *one_off)
 {
 	uint8_t kb[ST_EPOCH_DATE_KEY_SIZE];
@@ -68,6 +74,8 @@ int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, i
 	}
 	if (rc != ST_ENOTFOUND)
 		return rc;
+	if (!make)
+		return ST_ENOKEY;
 	randombytes_buf(key, ST_EPOCH_KEY_SIZE);
 	memcpy(rec, key, ST_EPOCH_KEY_SIZE);
 	kp_store_u64le(rec + ST_EPOCH_KEY_SIZE, (uint64_t)now_ms);
@@ -94,7 +102,8 @@ int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int
 			return ST_OK;
 		}
 	}
-	rc = st_epoch_key_get_or_create(txn, db->dbi.epoch_keys, epoch_date, now_ms, key, &one_off);
+	rc = st_epoch_key_get_or_create(txn, db->dbi.epoch_keys, epoch_date, now_ms, !db->opts.epoch_keys_imported,
+	                                key, &one_off);
 	if (rc != ST_OK || one_off)
 		return rc;
 	slot = &db->epoch_cache[db->epoch_cache_next];

@@ -2,7 +2,8 @@
  * pseudonym.h — rider pseudonyms: BLAKE2b-128 keyed with the epoch key of the
  * tap's service date, over the 16-byte card token. One random 32-byte key per
  * epoch (day, week or month), made with libsodium's randomness the first time
- * the epoch is needed and stored in the `epoch_keys` database; destroying it
+ * the epoch is needed (or, with st_options.epoch_keys_imported, only taken
+ * from an import: epoch_share.h) and stored in the `epoch_keys` database; destroying it
  * (epoch_keys.h: the writer's retention schedule, `komposter keys destroy`)
  * makes the epoch's pseudonyms unlinkable for good.
  */

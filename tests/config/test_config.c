@@ -410,3 +410,20 @@ Test(config, the_dashboards_default_to_the_source_trees_web_folder_and_may_be_se
 	cr_assert_eq(kp_config_parse_string("[http]\nui_dir =\n", &c, err), 0, "%s", err);
 	cr_expect_str_eq(c.http_ui_dir, "", "an empty ui_dir turns /ui/ off");
 }
+
+Test(config, pseudonym_keys_is_local_or_imported)
+{
+	struct kp_config c;
+	struct st_options o;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.pseudonym_keys_imported, 0, "the default is local");
+	cr_assert_eq(kp_config_parse_string("[storage]\npseudonym_keys = imported\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.pseudonym_keys_imported, 1);
+	kp_config_storage_options(&c, &o);
+	cr_expect_eq(o.epoch_keys_imported, 1);
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[storage]\npseudonym_keys = shared\n", &c, err), -1);
+	cr_expect(strstr(err, "pseudonym_keys") != NULL, "%s", err);
+}

@@ -6,11 +6,17 @@
  * the newer key alive, and `komposter check` still passes; destroying
  * again destroys nothing; a date after today fails with exit 1 and one
  * line; a missing or malformed date exits 2; both subcommands have --help.
+ * export writes a 0600 file of the range's keys (made when missing) and
+ * never over an existing file; import into a new database adds them,
+ * again adds nothing, and refuses (exit 1, one line naming the epoch,
+ * nothing stored) a key that differs from the one held or whose epoch was
+ * destroyed there.
  */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -152,5 +158,69 @@ Test(keys, bad_command_lines_exit_2_and_help_exits_0)
 	tools_run_free(&r);
 	run(&r, 0, "destroy", "--help", NULL);
 	cr_expect_not_null(strstr(r.out, "Usage: komposter keys destroy"));
+	tools_run_free(&r);
+}
+
+/* keys ARGS... on database `at`, with the config of fill (UTC, 03:00). */
+#define RUN_AT(r, want, at, ...)                                                                       \
+	do {                                                                                             \
+		cr_assert_eq(tools_run(r, "-c", conf, "--db", at, "keys", __VA_ARGS__, NULL), 0);       \
+		cr_assert_eq((r)->status, want, "exit %d: %s %s", (r)->status, (r)->out, (r)->err);  \
+	} while (0)
+
+Test(keys, export_and_import_share_the_keys_and_refuse_conflicts)
+{
+	char conf[128], file[128], db2[128], db3[128];
+	struct tools_run r;
+	struct stat st;
+	struct kp_tap tap;
+
+	fill_three_dates();
+	snprintf(conf, sizeof conf, "%s/k.ini", dir);
+	snprintf(file, sizeof file, "%s/epoch.keys", dir);
+	snprintf(db2, sizeof db2, "%s/db2", dir);
+	snprintf(db3, sizeof db3, "%s/db3", dir);
+	cr_assert_eq(fill_write_config(conf, db), 0);
+	RUN_AT(&r, 0, db, "export", "--from", "2024-06-10", "--through", "2024-06-16", "--out", file);
+	cr_expect_not_null(strstr(r.out, "wrote 7 epoch keys (4 made now)"), "stdout: %s", r.out);
+	tools_run_free(&r);
+	cr_assert_eq(stat(file, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0600, "mode %o", (unsigned)(st.st_mode & 0777));
+	RUN_AT(&r, 1, db, "export", "--from", "2024-06-10", "--through", "2024-06-16", "--out", file);
+	cr_expect_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	tools_run_free(&r);
+
+	RUN_AT(&r, 0, db2, "import", file);
+	cr_expect_not_null(strstr(r.out, "7 added, 0 already held"), "stdout: %s", r.out);
+	tools_run_free(&r);
+	RUN_AT(&r, 0, db2, "import", file);
+	cr_expect_not_null(strstr(r.out, "0 added, 7 already held"), "stdout: %s", r.out);
+	tools_run_free(&r);
+	RUN_AT(&r, 0, db2, "destroy", "--before", "2024-06-12");
+	tools_run_free(&r);
+	RUN_AT(&r, 1, db2, "import", file);
+	cr_expect_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_expect_not_null(strstr(r.err, "2024-06-10 was destroyed here"), "stderr: %s", r.err);
+	tools_run_free(&r);
+
+	memset(&tap, 0, sizeof tap);
+	tap.tapped_at = fill_utc_ms(2024, 6, 13, 8, 0);
+	tap.route_id = 10;
+	tap.stop_id = 100;
+	cr_assert_eq(fill_taps(db3, 0xb2, &tap, 1, 1), 0); /* db3 makes its own key of 06-13 */
+	RUN_AT(&r, 1, db3, "import", file);
+	cr_expect_eq(tools_count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_expect_not_null(strstr(r.err, "2024-06-13 differs from the one held"), "stderr: %s", r.err);
+	tools_run_free(&r);
+	RUN_AT(&r, 0, db3, "list", "--json");
+	cr_expect_null(strstr(r.out, "2024-06-10"), "a refused import stored keys: %s", r.out);
+	tools_run_free(&r);
+
+	RUN_AT(&r, 2, db, "export", "--through", "2024-06-16");
+	tools_run_free(&r);
+	RUN_AT(&r, 2, db, "import");
+	tools_run_free(&r);
+	RUN_AT(&r, 0, db, "export", "--help");
+	cr_expect_not_null(strstr(r.out, "Usage: komposter keys export"));
 	tools_run_free(&r);
 }
