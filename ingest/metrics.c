@@ -175,6 +175,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_epoch_keys_destroyed_total",
 	        "Pseudonym epoch keys destroyed because they left the retention.", LOAD(m->epoch_keys_destroyed));
 	gauge(f, "komposter_mqtt_connected", "1 while connected and subscribed.", (long long)LOAD(m->mqtt_connected));
+	gauge(f, "komposter_mqtt_devices_subscribed",
+	      "Partitioned ([mqtt] partition N > 1): owned devices whose topics the broker granted; 0 otherwise.",
+	      (long long)LOAD(m->mqtt_devices_subscribed));
 	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
 	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));
 	counter(f, "komposter_http_connections_evicted_total",

@@ -58,6 +58,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t map_size_bytes;
 	atomic_uint_fast64_t epoch_keys_destroyed; /* writer.h's key schedule */
 	atomic_uint_fast64_t mqtt_connected;
+	atomic_uint_fast64_t mqtt_devices_subscribed; /* partitioned: owned devices granted */
 	atomic_uint_fast64_t mqtt_reconnects;
 	atomic_uint_fast64_t http_requests;
 	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */
