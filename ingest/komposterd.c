@@ -65,6 +65,7 @@ struct kp_daemon {
 	struct kp_answer_cache *answers;        /* ridership answers, the loop's thread only */
 	char publish_dir[KP_CONFIG_STR_SIZE];
 	const char *ui_dir; /* NULL: /ui/ is not served */
+	char partition[KP_PARTITION_TEXT_SIZE]; /* "K/N", said in ridership answers */
 };
 
 static const char usage[] =
@@ -334,7 +335,7 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 		},
 		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
 		          .cache = d->answers,
-		          .ui_dir = d->ui_dir },
+		          .ui_dir = d->ui_dir, .partition = d->partition },
 	};
 }
 
@@ -418,6 +419,7 @@ static int run(struct kp_daemon *d)
 		fprintf(stderr, "komposterd: out of memory for the answer cache\n");
 		goto drain;
 	}
+	kp_partition_format(&d->cfg.mqtt_partition, d->partition);
 	struct kp_loop_ctx loop = loop_ctx(d);
 	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:

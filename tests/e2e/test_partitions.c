@@ -9,7 +9,8 @@
  * frame of another's device, and the stored taps add up to the taps sent.
  * kill -9 of one instance mid-stream: the others store all of theirs
  * meanwhile; its devices' frames wait (broker session, device outboxes) and
- * are stored once when it comes back.
+ * are stored once when it comes back. `komposter stats --json` (the
+ * document of /v1/ridership) says which partition answered.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -194,6 +195,22 @@ static void expect_each_tap_in_its_owner(struct cluster *c, int taps_per_device)
 	cr_expect_eq(total, sum.taps, "%.0f taps stored in all, %.0f sent", total, sum.taps);
 }
 
+/* Each instance's ridership document says which partition answered. */
+static void expect_partition_said(struct cluster *c)
+{
+	for (int k = 0; k < N; k++) {
+		char *out = NULL, want[16];
+		cr_assert_eq(kp_komposter(&c->d[k], &out, "stats", "--json", NULL), 0);
+		cJSON *doc = cJSON_Parse(out);
+		free(out);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "partition");
+		snprintf(want, sizeof(want), "%d/%d", k, N);
+		cr_expect(cJSON_IsString(p) && strcmp(p->valuestring, want) == 0, "instance %d says partition %s", k,
+		          cJSON_IsString(p) ? p->valuestring : "nothing");
+		cJSON_Delete(doc);
+	}
+}
+
 static void tear_down(struct cluster *c)
 {
 	for (int k = 0; k < N; k++)
@@ -211,6 +228,7 @@ Test(partitions, three_instances_store_each_tap_once_in_its_owner, .timeout = 60
 	                           "--timeout", "30", NULL);
 	cr_assert_eq(kp_wait(sim), 0, "validator-sim did not empty every outbox; see %s", c.fleet.log);
 	expect_each_tap_in_its_owner(&c, taps);
+	expect_partition_said(&c);
 	tear_down(&c);
 }
 
