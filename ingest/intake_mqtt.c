@@ -82,6 +82,8 @@ struct kp_intake {
 	atomic_int batch_failed;    /* a batch of this round was refused */
 	atomic_size_t round_devices; /* `have`'s size once the round's batches are granted */
 	int resync_in_s, failed_for_s; /* supervisor */
+	pthread_mutex_t batches_lock;  /* batches only; never held while calling Paho */
+	struct dev_batch *batches;
 	/* The supervisor thread sleeps on `wake` and ends when `quit` is set. */
 	pthread_t supervisor;
 	int supervisor_started;
@@ -91,10 +93,13 @@ struct kp_intake {
 	int kick;                  /* under lock: run the supervisor's round now */
 };
 
+/* A SUBSCRIBE in flight. Kept on in->batches until its callback, so that
+ * kp_intake_destroy frees those Paho never answers. */
 struct dev_batch {
 	struct kp_intake *in;
 	unsigned session;
 	int n_topics;
+	struct dev_batch *prev, *next;
 };
 
 /* An item's bytes are the Paho message's payload: give the message back. */
@@ -321,13 +326,41 @@ static void kick(struct kp_intake *in)
  * the current session, makes the intake ready. */
 static void batch_done(struct kp_intake *in, unsigned session)
 {
+	/* An earlier session's count was reset when the new one began. */
+	if (session != atomic_load(&in->session))
+		return;
 	if (atomic_fetch_sub(&in->batches_pending, 1) != 1 || atomic_load(&in->batch_failed) ||
-	    session != atomic_load(&in->session) || !atomic_load(&in->online))
+	    !atomic_load(&in->online))
 		return;
 	if (!atomic_exchange(&in->ctx.health->subscribed, 1))
 		fprintf(stderr, "komposterd: mqtt: subscribed to %s's devices\n", in->ctx.cfg.client_id);
 	atomic_store(&in->ctx.m->mqtt_connected, 1);
 	atomic_store(&in->ctx.m->mqtt_devices_subscribed, atomic_load(&in->round_devices));
+}
+
+static void batch_track(struct kp_intake *in, struct dev_batch *b)
+{
+	pthread_mutex_lock(&in->batches_lock);
+	b->next = in->batches;
+	if (b->next)
+		b->next->prev = b;
+	in->batches = b;
+	pthread_mutex_unlock(&in->batches_lock);
+}
+
+static void batch_free(struct dev_batch *b)
+{
+	struct kp_intake *in = b->in;
+
+	pthread_mutex_lock(&in->batches_lock);
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		in->batches = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	pthread_mutex_unlock(&in->batches_lock);
+	free(b);
 }
 
 static void on_batch_subscribed(void *ctx, MQTTAsync_successData *resp)
@@ -344,7 +377,7 @@ static void on_batch_subscribed(void *ctx, MQTTAsync_successData *resp)
 		}
 	}
 	batch_done(b->in, b->session);
-	free(b);
+	batch_free(b);
 }
 
 static void on_batch_failed(void *ctx, MQTTAsync_failureData *resp)
@@ -354,7 +387,7 @@ static void on_batch_failed(void *ctx, MQTTAsync_failureData *resp)
 	if (!atomic_exchange(&b->in->batch_failed, 1))
 		fprintf(stderr, "komposterd: mqtt: subscribe to devices failed (%d); retrying\n", resp ? resp->code : 0);
 	batch_done(b->in, b->session);
-	free(b);
+	batch_free(b);
 }
 
 static void on_unsubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
@@ -386,7 +419,7 @@ static int send_batch(struct kp_intake *in, const uint64_t *ids, size_t n, int s
 		opts.onFailure = on_unsubscribe_failed;
 		rc = MQTTAsync_unsubscribeMany(in->client, count, names, &opts);
 	} else {
-		struct dev_batch *b = malloc(sizeof(*b));
+		struct dev_batch *b = calloc(1, sizeof(*b));
 		if (b == NULL) {
 			fprintf(stderr, "komposterd: mqtt: out of memory for a subscription\n");
 			return -1;
@@ -396,10 +429,11 @@ static int send_batch(struct kp_intake *in, const uint64_t *ids, size_t n, int s
 		opts.onFailure = on_batch_failed;
 		opts.context = b;
 		atomic_fetch_add(&in->batches_pending, 1);
+		batch_track(in, b);
 		rc = MQTTAsync_subscribeMany(in->client, count, names, qos, &opts);
 		if (rc != MQTTASYNC_SUCCESS) {
 			atomic_fetch_sub(&in->batches_pending, 1);
-			free(b);
+			batch_free(b);
 		}
 	}
 	if (rc != MQTTASYNC_SUCCESS) {
@@ -466,6 +500,7 @@ static void sync_devices(struct kp_intake *in)
 	if (session != in->synced_session) {
 		in->synced_session = session;
 		kp_device_set_clear(&in->have);
+		atomic_store(&in->batches_pending, 0); /* the old session's are ignored */
 		atomic_store(&in->batch_failed, 0);
 		in->failed_for_s = 0;
 		read_now = 1;
@@ -618,6 +653,11 @@ static int init_sync(struct kp_intake *in)
 		pthread_cond_destroy(&in->wake);
 		return -1;
 	}
+	if (pthread_mutex_init(&in->batches_lock, NULL) != 0) {
+		pthread_mutex_destroy(&in->lock);
+		pthread_cond_destroy(&in->wake);
+		return -1;
+	}
 	return 0;
 }
 
@@ -689,6 +729,7 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 	*out = in;
 	return 0;
 err:
+	pthread_mutex_destroy(&in->batches_lock);
 	pthread_mutex_destroy(&in->lock);
 	pthread_cond_destroy(&in->wake);
 	free(in);
@@ -768,6 +809,9 @@ void kp_intake_destroy(struct kp_intake *in)
 	for (int i = 0; i < 40 && MQTTAsync_isConnected(in->client); i++)
 		kp_sleep_ms(50);
 	MQTTAsync_destroy(&in->client);
+	while (in->batches) /* Paho is gone: no callback comes for these */
+		batch_free(in->batches);
+	pthread_mutex_destroy(&in->batches_lock);
 	kp_device_set_free(&in->have);
 	pthread_mutex_destroy(&in->lock);
 	pthread_cond_destroy(&in->wake);
