@@ -8,8 +8,9 @@
 # broker's configuration, not ours), test_dashboard (the browser; ui_http's
 # unit test runs under it) and test_partitions (a minute under ASan: its
 # enrolment is about 80 tool runs; its daemon path, per-device subscriptions,
-# passed under ASan when added, and test_verify covers the owner check). The normal build has no debug info (it is not the
-# one debugged), the sanitizer build is -O1: both compile faster. Tests run
+# passed under ASan when added, and test_verify covers the owner check).
+# The normal build has no debug info (it is not the one debugged), the
+# sanitizer build is -O1: both compile faster. Tests run
 # three at a time on two cores: the end-to-end ones mostly wait on fsync and
 # sockets.
 set -euo pipefail
