@@ -416,6 +416,12 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 	st_read_end(&r);
 	if (!bad && ar->route == R_RIDERSHIP && !a->hit)
 		doc = ra.cameras ? kp_rate_json(&rows, 0) : kp_rs_json(&res);
+	/* Which instance's devices the sums cover (README "Beyond one machine"). */
+	if (!bad && !a->hit && doc != NULL && ar->route == R_RIDERSHIP && !ra.cameras && ctx->partition != NULL &&
+	    cJSON_AddStringToObject(doc, "partition", ctx->partition) == NULL) {
+		cJSON_Delete(doc);
+		doc = NULL;
+	}
 	kp_rs_free(&res);
 	kp_rate_free(&rows);
 	if (!bad && !a->hit)

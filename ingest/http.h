@@ -81,6 +81,7 @@ struct kp_http_ctx {
 	const char *open_dir;     /* /open/ (open_http.h): the publish folder; NULL: 404 */
 	struct kp_answer_cache *cache; /* ridership answers (api.h, answer_cache.h); NULL: none */
 	const char *ui_dir;       /* /ui/ (ui_http.h): the dashboards' folder; NULL: 404 */
+	const char *partition;    /* "K/N" ([mqtt] partition): said in ridership answers; NULL: not said */
 	struct kp_auth_limit *auth_limit; /* wrong tokens per address (auth_limit.h); NULL: unlimited.
 	                                   * The loop sets its own: one thread uses it */
 };

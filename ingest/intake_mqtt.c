@@ -16,6 +16,15 @@
  * a broker that refuses Frigate's topics (an ACL for another prefix) costs
  * the NVR counts, one stderr line and komposter_frigate_subscribed 0, not
  * the taps.
+ *
+ * A partitioned intake (cfg.partition.n > 1) has no device-filter group:
+ * the supervisor alone keeps the per-device subscriptions (sync_devices),
+ * so the device sets need no lock. Each (re)connect starts a new session
+ * number; the supervisor sees it, forgets what it had subscribed and
+ * subscribes every owned device again, since the broker's persistent
+ * session may or may not have kept them. Each batch's callback counts down
+ * batches_pending; the supervisor holds one count itself while it issues a
+ * round, so readiness comes only after the round's last batch.
  */
 #include "ingest/intake_mqtt.h"
 
@@ -41,6 +50,7 @@ static const enum kp_stream subscriptions[] = {
 #define FRIGATE_TOPIC_MAX 160
 
 #define RESUBSCRIBE_EVERY_S 5
+#define BATCH_TOPICS (KP_INTAKE_BATCH_DEVICES * KP_DEVICE_TOPICS)
 
 struct kp_intake {
 	struct kp_intake_ctx ctx;
@@ -63,12 +73,33 @@ struct kp_intake {
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
 	atomic_int stopping;       /* kp_intake_stop_taking: drop frames, retry nothing */
+	/* Partitioned only (file comment). */
+	int partitioned;
+	struct kp_device_set have;  /* supervisor: SUBSCRIBEd in this session */
+	atomic_uint session;        /* bumped by every connect */
+	unsigned synced_session;    /* supervisor: the session `have` belongs to */
+	atomic_int batches_pending;
+	atomic_int batch_failed;    /* a batch of this round was refused */
+	atomic_size_t round_devices; /* `have`'s size once the round's batches are granted */
+	int resync_in_s, failed_for_s; /* supervisor */
+	pthread_mutex_t batches_lock;  /* batches only; never held while calling Paho */
+	struct dev_batch *batches;
 	/* The supervisor thread sleeps on `wake` and ends when `quit` is set. */
 	pthread_t supervisor;
 	int supervisor_started;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int quit;                  /* under lock */
+	int kick;                  /* under lock: run the supervisor's round now */
+};
+
+/* A SUBSCRIBE in flight. Kept on in->batches until its callback, so that
+ * kp_intake_destroy frees those Paho never answers. */
+struct dev_batch {
+	struct kp_intake *in;
+	unsigned session;
+	int n_topics;
+	struct dev_batch *prev, *next;
 };
 
 /* An item's bytes are the Paho message's payload: give the message back. */
@@ -282,6 +313,206 @@ static void subscribe_all(struct kp_intake *in)
 		subscribe_group(&in->groups[i]);
 }
 
+/* Wakes the supervisor for a round now. */
+static void kick(struct kp_intake *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->kick = 1;
+	pthread_cond_signal(&in->wake);
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* One count of batches_pending is over: the round's last one, granted in
+ * the current session, makes the intake ready. */
+static void batch_done(struct kp_intake *in, unsigned session)
+{
+	/* An earlier session's count was reset when the new one began. */
+	if (session != atomic_load(&in->session))
+		return;
+	if (atomic_fetch_sub(&in->batches_pending, 1) != 1 || atomic_load(&in->batch_failed) ||
+	    !atomic_load(&in->online))
+		return;
+	if (!atomic_exchange(&in->ctx.health->subscribed, 1))
+		fprintf(stderr, "komposterd: mqtt: subscribed to %s's devices\n", in->ctx.cfg.client_id);
+	atomic_store(&in->ctx.m->mqtt_connected, 1);
+	atomic_store(&in->ctx.m->mqtt_devices_subscribed, atomic_load(&in->round_devices));
+}
+
+static void batch_track(struct kp_intake *in, struct dev_batch *b)
+{
+	pthread_mutex_lock(&in->batches_lock);
+	b->next = in->batches;
+	if (b->next)
+		b->next->prev = b;
+	in->batches = b;
+	pthread_mutex_unlock(&in->batches_lock);
+}
+
+static void batch_free(struct dev_batch *b)
+{
+	struct kp_intake *in = b->in;
+
+	pthread_mutex_lock(&in->batches_lock);
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		in->batches = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	pthread_mutex_unlock(&in->batches_lock);
+	free(b);
+}
+
+static void on_batch_subscribed(void *ctx, MQTTAsync_successData *resp)
+{
+	struct dev_batch *b = ctx;
+
+	for (int i = 0; resp && i < b->n_topics; i++) {
+		int granted = b->n_topics == 1 ? resp->alt.qos : resp->alt.qosList[i];
+		if (granted != 1) {
+			if (!atomic_exchange(&b->in->batch_failed, 1))
+				fprintf(stderr, "komposterd: mqtt: broker granted a device topic QoS %d, not 1 (ACL?); "
+				                "not ready, retrying\n", granted);
+			break;
+		}
+	}
+	batch_done(b->in, b->session);
+	batch_free(b);
+}
+
+static void on_batch_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct dev_batch *b = ctx;
+
+	if (!atomic_exchange(&b->in->batch_failed, 1))
+		fprintf(stderr, "komposterd: mqtt: subscribe to devices failed (%d); retrying\n", resp ? resp->code : 0);
+	batch_done(b->in, b->session);
+	batch_free(b);
+}
+
+static void on_unsubscribe_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	fprintf(stderr, "komposterd: mqtt: unsubscribe from removed devices failed (%d); "
+	                "their frames are dropped as not owned\n", resp ? resp->code : 0);
+}
+
+/* SUBSCRIBEs (subscribe 1) or UNSUBSCRIBEs ids[0..n) (n <= a batch). */
+static int send_batch(struct kp_intake *in, const uint64_t *ids, size_t n, int subscribe)
+{
+	char topics[BATCH_TOPICS][KP_TOPIC_MAX]; /* 5 KiB; the supervisor's stack */
+	char *names[BATCH_TOPICS];
+	int qos[BATCH_TOPICS];
+	int count = 0, rc;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	for (size_t i = 0; i < n; i++) {
+		if (kp_device_topics(ids[i], &topics[count]) != 0)
+			continue; /* id 0 names no device (topic.h): nothing to subscribe */
+		for (int t = 0; t < KP_DEVICE_TOPICS; t++, count++) {
+			names[count] = topics[count]; /* Paho copies them */
+			qos[count] = 1;
+		}
+	}
+	if (count == 0)
+		return 0;
+	if (!subscribe) {
+		opts.onFailure = on_unsubscribe_failed;
+		rc = MQTTAsync_unsubscribeMany(in->client, count, names, &opts);
+	} else {
+		struct dev_batch *b = calloc(1, sizeof(*b));
+		if (b == NULL) {
+			fprintf(stderr, "komposterd: mqtt: out of memory for a subscription\n");
+			return -1;
+		}
+		*b = (struct dev_batch){ .in = in, .session = in->synced_session, .n_topics = count };
+		opts.onSuccess = on_batch_subscribed;
+		opts.onFailure = on_batch_failed;
+		opts.context = b;
+		atomic_fetch_add(&in->batches_pending, 1);
+		batch_track(in, b);
+		rc = MQTTAsync_subscribeMany(in->client, count, names, qos, &opts);
+		if (rc != MQTTASYNC_SUCCESS) {
+			atomic_fetch_sub(&in->batches_pending, 1);
+			batch_free(b);
+		}
+	}
+	if (rc != MQTTASYNC_SUCCESS) {
+		fprintf(stderr, "komposterd: mqtt: %s: %s\n", subscribe ? "subscribe" : "unsubscribe",
+		        MQTTAsync_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int send_batches(struct kp_intake *in, const struct kp_device_set *s, int subscribe)
+{
+	for (size_t i = 0; i < s->n; i += KP_INTAKE_BATCH_DEVICES) {
+		size_t n = s->n - i < KP_INTAKE_BATCH_DEVICES ? s->n - i : KP_INTAKE_BATCH_DEVICES;
+		if (send_batch(in, s->ids + i, n, subscribe) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Moves the broker from `have` to the owned devices: unsubscribes the
+ * devices gone, subscribes the new ones. A failed SUBSCRIBE leaves the
+ * round failed: everything is subscribed again RESUBSCRIBE_EVERY_S later. */
+static void subscribe_difference(struct kp_intake *in, struct kp_device_set *want)
+{
+	struct kp_device_set added = { 0 }, removed = { 0 };
+
+	kp_device_set_seal(want);
+	if (kp_device_set_minus(want, &in->have, &added) != 0 ||
+	    kp_device_set_minus(&in->have, want, &removed) != 0) {
+		fprintf(stderr, "komposterd: mqtt: out of memory for the device set; retrying\n");
+		goto out;
+	}
+	atomic_fetch_add(&in->batches_pending, 1); /* the round's own count (file comment) */
+	if (send_batches(in, &removed, 0) != 0 || send_batches(in, &added, 1) != 0)
+		atomic_store(&in->batch_failed, 1);
+	else
+		kp_device_set_move(&in->have, want);
+	atomic_store(&in->round_devices, in->have.n);
+	if (added.n || removed.n)
+		fprintf(stderr, "komposterd: mqtt: partition: %zu devices subscribed, %zu unsubscribed\n", added.n,
+		        removed.n);
+	batch_done(in, in->synced_session);
+out:
+	kp_device_set_free(&added);
+	kp_device_set_free(&removed);
+}
+
+/* The supervisor's per-device part, each round while online: a new
+ * session subscribes everything; otherwise the owned devices are re-read
+ * every KP_INTAKE_RESYNC_S seconds and the difference
+ * subscribed; a failed round is redone from nothing. */
+static void sync_devices(struct kp_intake *in)
+{
+	int read_now = 0;
+	unsigned session = atomic_load(&in->session);
+	struct kp_device_set want = { 0 };
+
+	if (!atomic_load(&in->online))
+		return;
+	if (atomic_load(&in->batch_failed) && atomic_load(&in->batches_pending) == 0 &&
+	    ++in->failed_for_s >= RESUBSCRIBE_EVERY_S)
+		in->synced_session = session - 1; /* redo from nothing, below */
+	if (session != in->synced_session) {
+		in->synced_session = session;
+		kp_device_set_clear(&in->have);
+		atomic_store(&in->batches_pending, 0); /* the old session's are ignored */
+		atomic_store(&in->batch_failed, 0);
+		in->failed_for_s = 0;
+		read_now = 1;
+	}
+	if (!read_now && ++in->resync_in_s < KP_INTAKE_RESYNC_S)
+		return;
+	in->resync_in_s = 0;
+	if (in->ctx.cfg.owned_devices(in->ctx.cfg.owned_ctx, &want) == 0)
+		subscribe_difference(in, &want);
+	kp_device_set_free(&want);
+}
+
 /* Called by Paho after every successful connect, including automatic reconnects. */
 static void on_connected(void *ctx, char *cause)
 {
@@ -291,6 +522,10 @@ static void on_connected(void *ctx, char *cause)
 	atomic_store(&in->ever_connected, 1);
 	atomic_store(&in->online, 1);
 	subscribe_all(in);
+	if (in->partitioned) {
+		atomic_fetch_add(&in->session, 1);
+		kick(in); /* the supervisor holds our lock only while it sleeps */
+	}
 }
 
 static void on_connection_lost(void *ctx, char *cause)
@@ -300,6 +535,10 @@ static void on_connection_lost(void *ctx, char *cause)
 	for (size_t i = 0; i < in->n_groups; i++) {
 		set_subscribed(&in->groups[i], 0);
 		atomic_store(&in->groups[i].subscribing, 0);
+	}
+	if (in->partitioned) {
+		atomic_store(&in->ctx.health->subscribed, 0);
+		atomic_store(&in->ctx.m->mqtt_devices_subscribed, 0);
 	}
 	atomic_store(&in->ctx.m->mqtt_connected, 0);
 	atomic_fetch_add(&in->ctx.m->mqtt_reconnects, 1);
@@ -364,6 +603,8 @@ static void retry(struct kp_intake *in)
 			subscribe_group(g);
 		}
 	}
+	if (in->partitioned)
+		sync_devices(in);
 }
 
 static struct timespec mono_timespec(uint64_t ns)
@@ -380,12 +621,13 @@ static void *supervise(void *arg)
 		/* A second after the last retry ended: a retry that waited long for
 		 * Paho's lock is not followed by a burst of catching up. */
 		uint64_t next = kp_now_mono_ns() + 1000000000u;
-		while (!in->quit && kp_now_mono_ns() < next) {
+		while (!in->quit && !in->kick && kp_now_mono_ns() < next) {
 			struct timespec at = mono_timespec(next);
 			pthread_cond_timedwait(&in->wake, &in->lock, &at);
 		}
 		if (in->quit)
 			break;
+		in->kick = 0;
 		pthread_mutex_unlock(&in->lock); /* never hold ours while waiting for Paho's */
 		retry(in);
 		pthread_mutex_lock(&in->lock);
@@ -411,6 +653,11 @@ static int init_sync(struct kp_intake *in)
 		pthread_cond_destroy(&in->wake);
 		return -1;
 	}
+	if (pthread_mutex_init(&in->batches_lock, NULL) != 0) {
+		pthread_mutex_destroy(&in->lock);
+		pthread_cond_destroy(&in->wake);
+		return -1;
+	}
 	return 0;
 }
 
@@ -420,9 +667,11 @@ static int set_filters(struct kp_intake *in)
 {
 	const char *prefix = in->ctx.cfg.frigate_prefix;
 
-	for (size_t i = 0; i < N_SUBS; i++)
-		in->filters[in->n_filters++] = kp_topic_filter(subscriptions[i]);
-	in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = 0, .n = N_SUBS };
+	if (!in->partitioned) {
+		for (size_t i = 0; i < N_SUBS; i++)
+			in->filters[in->n_filters++] = kp_topic_filter(subscriptions[i]);
+		in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = 0, .n = N_SUBS };
+	}
 	if (!prefix || !prefix[0] || !in->ctx.frigate) {
 		in->ctx.frigate = NULL;
 		return 0;
@@ -436,7 +685,7 @@ static int set_filters(struct kp_intake *in)
 	}
 	in->filters[in->n_filters++] = in->frigate_events;
 	in->filters[in->n_filters++] = in->frigate_available;
-	in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = N_SUBS, .n = 2, .frigate = 1 };
+	in->groups[in->n_groups++] = (struct sub_group){ .in = in, .first = in->n_filters - 2, .n = 2, .frigate = 1 };
 	return 0;
 }
 
@@ -452,6 +701,11 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 		return -1;
 	}
 	in->ctx = *ctx;
+	in->partitioned = ctx->cfg.partition.n > 1;
+	if (in->partitioned && !ctx->cfg.owned_devices) {
+		fprintf(stderr, "komposterd: mqtt: a partitioned intake needs the owned devices\n");
+		goto err;
+	}
 	if (set_filters(in) != 0)
 		goto err;
 	copts.sendWhileDisconnected = 0;
@@ -475,6 +729,7 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 	*out = in;
 	return 0;
 err:
+	pthread_mutex_destroy(&in->batches_lock);
 	pthread_mutex_destroy(&in->lock);
 	pthread_cond_destroy(&in->wake);
 	free(in);
@@ -554,7 +809,12 @@ void kp_intake_destroy(struct kp_intake *in)
 	for (int i = 0; i < 40 && MQTTAsync_isConnected(in->client); i++)
 		kp_sleep_ms(50);
 	MQTTAsync_destroy(&in->client);
+	while (in->batches) /* Paho is gone: no callback comes for these */
+		batch_free(in->batches);
+	pthread_mutex_destroy(&in->batches_lock);
+	kp_device_set_free(&in->have);
 	pthread_mutex_destroy(&in->lock);
 	pthread_cond_destroy(&in->wake);
 	free(in);
 }
+

@@ -35,10 +35,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware-proto/partition.h"
 #include "ingest/health.h"
 #include "ingest/inbound.h"
 #include "ingest/metrics.h"
 #include "ingest/ring.h"
+#include "ingest/subscriptions.h"
 #include "ingest/transport.h"
 
 struct kp_intake_config {
@@ -51,6 +53,19 @@ struct kp_intake_config {
 	/* Frigate's topic prefix: {prefix}/events and {prefix}/available are
 	 * subscribed too; NULL or "" takes no Frigate messages. */
 	const char *frigate_prefix;
+	/* This instance's share of the devices. n 0 or 1: one wildcard filter
+	 * per stream, as always. n > 1: each owned device's taps and counts
+	 * topics (subscriptions.h), the set read through owned_devices when
+	 * connected and every KP_INTAKE_RESYNC_S seconds after (enrolments and
+	 * removals while running), subscribed and unsubscribed by difference
+	 * in SUBSCRIBEs of at most KP_INTAKE_BATCH_DEVICES devices, all again
+	 * after every (re)connect. Readiness is then every batch granted QoS 1. */
+	struct kp_partition partition;
+	/* Fills *out (empty, unsealed is fine) with the devices this instance
+	 * owns; 0, or -1 after a line on stderr (the old set is kept, retried).
+	 * Called on the supervisor thread only. */
+	int (*owned_devices)(void *ctx, struct kp_device_set *out);
+	void *owned_ctx;
 };
 
 struct kp_intake_ctx {
@@ -62,6 +77,9 @@ struct kp_intake_ctx {
 };
 
 struct kp_intake;
+
+#define KP_INTAKE_RESYNC_S 2
+#define KP_INTAKE_BATCH_DEVICES 64
 
 /* Makes the Paho client on a copy of *ctx; nothing goes on the network yet.
  * 0, or -1 with a line on stderr. */

@@ -45,6 +45,7 @@
 #include "ingest/writer.h"
 #include "storage/dir_lock.h"
 #include "storage/db.h"
+#include "storage/devices.h"
 
 struct kp_daemon {
 	struct kp_config cfg;
@@ -64,6 +65,7 @@ struct kp_daemon {
 	struct kp_answer_cache *answers;        /* ridership answers, the loop's thread only */
 	char publish_dir[KP_CONFIG_STR_SIZE];
 	const char *ui_dir; /* NULL: /ui/ is not served */
+	char partition[KP_PARTITION_TEXT_SIZE]; /* "K/N", said in ridership answers */
 };
 
 static const char usage[] =
@@ -216,7 +218,8 @@ static int open_storage(struct kp_daemon *d)
 static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
 {
 	return (struct kp_verify_ctx){
-		.cfg = { .accept_past_days = d->cfg.accept_past_days, .accept_future_s = d->cfg.accept_future_s },
+		.cfg = { .accept_past_days = d->cfg.accept_past_days, .accept_future_s = d->cfg.accept_future_s,
+		         .partition = d->cfg.mqtt_partition },
 		.db = d->db,
 		.in = &d->intake,
 		.out = &d->to_writer,
@@ -239,6 +242,45 @@ static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
 	};
 }
 
+struct owned_read {
+	const struct kp_partition *p;
+	struct kp_device_set *out;
+};
+
+/* st_device_foreach: the devices that send over MQTT (not NVRs, whose
+ * cameras come through Frigate's topics) and that this partition owns;
+ * 1 (stop) out of memory. */
+static int keep_owned(void *ctx, const struct st_device *dev)
+{
+	struct owned_read *r = ctx;
+
+	if (dev->kind == ST_KIND_NVR || !kp_partition_owns(r->p, dev->id))
+		return 0;
+	return kp_device_set_add(r->out, dev->id) != 0;
+}
+
+/* The intake's owned_devices: the registry in one read transaction. */
+static int owned_devices(void *ctx, struct kp_device_set *out)
+{
+	struct kp_daemon *d = ctx;
+	struct owned_read r = { &d->cfg.mqtt_partition, out };
+	struct st_read rd;
+	int rc;
+
+	if (st_read_begin(d->db, &rd) != ST_OK) {
+		fprintf(stderr, "komposterd: partition: cannot read the device registry; retrying\n");
+		return -1;
+	}
+	rc = st_device_foreach(&rd, keep_owned, &r);
+	st_read_end(&rd);
+	if (rc != ST_OK) {
+		fprintf(stderr, "komposterd: partition: %s the device registry; retrying\n",
+		        rc == ST_ESTOP ? "out of memory reading" : "cannot read");
+		return -1;
+	}
+	return 0;
+}
+
 static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
 {
 	return (struct kp_intake_ctx){
@@ -250,6 +292,9 @@ static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
 			.keepalive_s = d->cfg.mqtt_keepalive_s,
 			.publish_max_inflight = d->cfg.mqtt_max_inflight,
 			.frigate_prefix = d->cfg.frigate_enabled ? d->cfg.frigate_topic_prefix : NULL,
+			.partition = d->cfg.mqtt_partition,
+			.owned_devices = owned_devices,
+			.owned_ctx = d,
 		},
 		.out = &d->intake,
 		.frigate = &d->frigate,
@@ -290,7 +335,7 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 		},
 		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
 		          .cache = d->answers,
-		          .ui_dir = d->ui_dir },
+		          .ui_dir = d->ui_dir, .partition = d->partition },
 	};
 }
 
@@ -374,6 +419,7 @@ static int run(struct kp_daemon *d)
 		fprintf(stderr, "komposterd: out of memory for the answer cache\n");
 		goto drain;
 	}
+	kp_partition_format(&d->cfg.mqtt_partition, d->partition);
 	struct kp_loop_ctx loop = loop_ctx(d);
 	rc = kp_loop_run(&loop) == 0 ? 0 : 1;
 drain:

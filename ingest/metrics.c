@@ -155,6 +155,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_frames_received_total", "Frames taken from MQTT.", LOAD(m->frames_in));
 	counter(f, "komposter_frames_stored_total", "Frames durably stored.", LOAD(m->frames_stored));
 	counter(f, "komposter_frames_duplicate_total", "Frames stored before, re-ACKed.", LOAD(m->frames_duplicate));
+	counter(f, "komposter_frames_not_owned_total",
+	        "Frames of devices another instance owns ([mqtt] partition): dropped, not answered.",
+	        LOAD(m->frames_not_owned));
 	counter(f, "komposter_taps_stored_total", "Taps durably stored.", LOAD(m->taps_stored));
 	counter(f, "komposter_counts_stored_total", "Passenger-count records (COUNTS frames) durably stored.",
 	        LOAD(m->counts_stored));
@@ -172,6 +175,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_epoch_keys_destroyed_total",
 	        "Pseudonym epoch keys destroyed because they left the retention.", LOAD(m->epoch_keys_destroyed));
 	gauge(f, "komposter_mqtt_connected", "1 while connected and subscribed.", (long long)LOAD(m->mqtt_connected));
+	gauge(f, "komposter_mqtt_devices_subscribed",
+	      "Partitioned ([mqtt] partition N > 1): owned devices whose topics the broker granted; 0 otherwise.",
+	      (long long)LOAD(m->mqtt_devices_subscribed));
 	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
 	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));
 	counter(f, "komposter_http_connections_evicted_total",

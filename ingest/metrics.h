@@ -43,6 +43,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t frames_in;
 	atomic_uint_fast64_t frames_stored;
 	atomic_uint_fast64_t frames_duplicate;
+	atomic_uint_fast64_t frames_not_owned; /* another partition's device: dropped, unanswered */
 	atomic_uint_fast64_t taps_stored;
 	atomic_uint_fast64_t counts_stored; /* count records of COUNTS frames */
 	atomic_uint_fast64_t rejected[KP_NACK_REASON_MAX + 1]; /* by NACK reason; [0] bad topic */
@@ -57,6 +58,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t map_size_bytes;
 	atomic_uint_fast64_t epoch_keys_destroyed; /* writer.h's key schedule */
 	atomic_uint_fast64_t mqtt_connected;
+	atomic_uint_fast64_t mqtt_devices_subscribed; /* partitioned: owned devices granted */
 	atomic_uint_fast64_t mqtt_reconnects;
 	atomic_uint_fast64_t http_requests;
 	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */

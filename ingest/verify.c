@@ -124,6 +124,10 @@ int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint
 	uint8_t pk[KP_PUBLIC_KEY_SIZE];
 	int verdict;
 
+	/* The topic's device, not the frame's: nothing of the frame is read for
+	 * a device another instance answers. */
+	if (ctx->cfg.partition.n > 1 && !kp_partition_owns(&ctx->cfg.partition, topic_device))
+		return KP_VERDICT_NOT_OWNED;
 	if (kp_frame_decode(frame, len, &h) != KP_OK || rule.type == 0 || h.type != rule.type)
 		return KP_NACK_MALFORMED;
 	if (h.device_id != topic_device)
@@ -177,7 +181,9 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 		}
 		verdict = KP_NACK_STORAGE_FULL; /* writer gone: shutting down */
 	}
-	if (verdict == KP_VERDICT_STORED_BEFORE) {
+	if (verdict == KP_VERDICT_NOT_OWNED) {
+		atomic_fetch_add_explicit(&ctx->m->frames_not_owned, 1, memory_order_relaxed);
+	} else if (verdict == KP_VERDICT_STORED_BEFORE) {
 		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
 		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
 	} else {

@@ -4,7 +4,11 @@
  * NACK with its reason, or — for a frame already stored — an ACK with the
  * current watermark, without spending an Ed25519 verification.
  *
- * Checks, in order: a well-formed frame of the topic's stream's type —
+ * First, before any other check: a frame whose topic names a device this
+ * instance does not own (cfg.partition, firmware-proto/partition.h) is
+ * counted (frames_not_owned) and dropped, never stored nor answered: its
+ * owner answers it (README "Beyond one machine").
+ * Then, in order: a well-formed frame of the topic's stream's type —
  * TAPS on .../taps, COUNTS on .../counts — (4), topic ↔ frame device (5),
  * device and key enrolled (2), device of the stream's kind — validator for
  * taps, apc for counts — (4), device and key active (3), already stored
@@ -24,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware-proto/partition.h"
 #include "ingest/metrics.h"
 #include "ingest/replies.h"
 #include "ingest/ring.h"
@@ -32,6 +37,7 @@
 struct kp_verify_config {
 	int accept_past_days; /* records and sent_at older than this: NACK 6 */
 	int accept_future_s;  /* ... or further ahead than this */
+	struct kp_partition partition; /* the devices this instance owns; n 0 or 1: every one */
 };
 
 struct kp_verify_ctx {
@@ -53,10 +59,12 @@ int kp_verify_start(const struct kp_verify_ctx *ctx, int n, struct kp_verify_poo
 void kp_verify_join(struct kp_verify_pool *pool);
 
 /* One frame's verdict, without queues: KP_VERDICT_STORE (hand it to the
- * writer), KP_VERDICT_STORED_BEFORE (*watermark set), or a NACK reason
- * (enum kp_nack_reason, always > 0). */
+ * writer), KP_VERDICT_STORED_BEFORE (*watermark set), KP_VERDICT_NOT_OWNED
+ * (another instance's device: no answer), or a NACK reason (enum
+ * kp_nack_reason, always > 0). */
 #define KP_VERDICT_STORE 0
 #define KP_VERDICT_STORED_BEFORE (-1)
+#define KP_VERDICT_NOT_OWNED (-2)
 int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint8_t stream,
                     const uint8_t *frame, size_t len, int64_t now_ms, uint64_t *watermark);
 

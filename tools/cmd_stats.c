@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
+#include "firmware-proto/partition.h"
 #include "report/ridership.h"
 #include "report/ridership_json.h"
 #include "storage/service_day.h"
@@ -327,6 +329,25 @@ static int default_dates(struct st_db *db, struct stats *s)
 	return KP_EXIT_OK;
 }
 
+/* The ridership document says which partition's devices it sums, as the
+ * daemon's /v1/ridership does: the config's [mqtt] partition. */
+static cJSON *with_partition(const struct kp_cli *cli, cJSON *doc)
+{
+	struct kp_config cfg;
+	char text[KP_PARTITION_TEXT_SIZE];
+
+	if (doc == NULL || cli_load_config(cli, CMD, &cfg) != 0) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	kp_partition_format(&cfg.mqtt_partition, text);
+	if (cJSON_AddStringToObject(doc, "partition", text) == NULL) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int cmd_stats(struct kp_cli *cli, int argc, char **argv)
 {
 	struct stats s = { .q = { .kind = KP_RS_TAPS, .by = { KP_RS_ROUTE }, .nby = 1 } };
@@ -355,7 +376,7 @@ int cmd_stats(struct kp_cli *cli, int argc, char **argv)
 		status = sum_range(db, &s);
 	st_db_close(db);
 	if (status == KP_EXIT_OK)
-		status = s.json ? json_print_answer(kp_rs_json(&s.res), CMD) : print_table(&s.res);
+		status = s.json ? json_print_answer(with_partition(cli, kp_rs_json(&s.res)), CMD) : print_table(&s.res);
 	kp_rs_free(&s.res);
 	return status;
 }

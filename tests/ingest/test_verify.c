@@ -21,12 +21,12 @@ TestSuite(verify, .init = ts_setup, .fini = ts_teardown);
 #define FUTURE_S 600
 #define MINUTE_MS 60000
 
-/* Closes the input, runs `workers` verify workers over it until it is
- * drained, and waits for them. */
-static void verify_all(int workers)
+/* Closes the input, runs `workers` verify workers of partition p over it
+ * until it is drained, and waits for them. */
+static void verify_all_as(int workers, struct kp_partition p)
 {
 	struct kp_verify_ctx ctx = {
-		.cfg = { .accept_past_days = PAST_DAYS, .accept_future_s = FUTURE_S },
+		.cfg = { .accept_past_days = PAST_DAYS, .accept_future_s = FUTURE_S, .partition = p },
 		.db = tdb.db,
 		.in = &ts.in,
 		.out = &ts.out,
@@ -38,6 +38,11 @@ static void verify_all(int workers)
 	kp_ring_close(&ts.in);
 	cr_assert_eq(kp_verify_start(&ctx, workers, &pool), 0);
 	kp_verify_join(pool);
+}
+
+static void verify_all(int workers)
+{
+	verify_all_as(workers, (struct kp_partition){ 0, 1 });
 }
 
 /* An enrolled device (key_id 0) and a signed frame of n taps a minute old. */
@@ -405,4 +410,44 @@ Test(verify, counts_observed_outside_the_time_window_are_nack_6)
 
 	expect_nack(apc.id, 1, KP_NACK_TIME_WINDOW);
 	expect_refused(KP_NACK_TIME_WINDOW, 1);
+}
+
+/* The first device id from `from` on that partition p owns (want 1) or
+ * does not own (want 0). */
+static uint64_t id_owned(const struct kp_partition *p, uint64_t from, int want)
+{
+	while (kp_partition_owns(p, from) != want)
+		from++;
+	return from;
+}
+
+Test(verify, another_partitions_device_is_counted_and_dropped_unanswered_before_any_check)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct kp_partition p = { 1, 3 };
+	struct kp_inbound item;
+	struct tdev mine, theirs, forger;
+
+	tdb_open();
+	tdev_make(&mine, id_owned(&p, 0x60, 1));
+	tdev_make(&theirs, id_owned(&p, 0x60, 0));
+	ts_enrol(&mine, 0);
+	ts_enrol(&theirs, 0);
+	size_t len = good_frame(frame, &mine, 1, 4);
+	ts_feed(mine.id, frame, len);
+	ts_feed(theirs.id, frame, good_frame(frame, &theirs, 1, 4));
+	tdev_make(&forger, theirs.id);
+	ts_feed(theirs.id, frame, good_frame(frame, &forger, 2, 4)); /* would be NACK 1 */
+	ts_feed(theirs.id, (const uint8_t *)"junk", 4);                /* would be NACK 4 */
+	verify_all_as(1, p);
+
+	cr_expect_eq(atomic_load(&ts.m.frames_not_owned), 3);
+	cr_assert_eq(kp_ring_try_pop(&ts.out, &item), 0, "the owned device's frame did not reach the writer");
+	cr_expect_eq(item.topic_device, mine.id);
+	cr_expect_eq(item.len, len);
+	kp_inbound_free(&item);
+	cr_expect_neq(kp_ring_try_pop(&ts.out, &item), 0, "another partition's frame reached the writer");
+	cr_expect_eq(ts_replies_left(), 0, "another partition's frame was answered");
+	for (int reason = 0; reason <= KP_NACK_REASON_MAX; reason++)
+		cr_expect_eq(atomic_load(&ts.m.rejected[reason]), 0);
 }
