@@ -40,6 +40,9 @@ void kp_metrics_init(struct kp_metrics *m)
 	atomic_store(&m->frigate_available, -1);
 	m->group_frames.bounds = group_bounds;
 	m->commit_seconds.bounds = latency_bounds;
+	m->writer_wait_seconds.bounds = latency_bounds;
+	m->reply_wait_seconds.bounds = latency_bounds;
+	m->reply_send_seconds.bounds = latency_bounds;
 }
 
 void kp_histogram_observe(struct kp_histogram *h, double value)
@@ -223,6 +226,13 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->open_data_builds));
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
+	histogram(f, "komposter_writer_wait_seconds",
+	          "Time from a frame's arrival to the writer taking it (verify and the queue; ms clock).",
+	          &m->writer_wait_seconds);
+	histogram(f, "komposter_reply_wait_seconds", "Time an ACK or NACK waits for the publisher.",
+	          &m->reply_wait_seconds);
+	histogram(f, "komposter_reply_send_seconds", "Time to sign one reply and hand it to MQTT.",
+	          &m->reply_send_seconds);
 
 	if (fclose(f) != 0) {
 		free(buf);

@@ -92,6 +92,10 @@ struct kp_metrics {
 	atomic_uint_fast64_t open_data_builds;         /* dates whose tables were built (published or not) */
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
+	/* Where a frame waits on its way to its ACK (docs/PERFORMANCE.md, round 2). */
+	struct kp_histogram writer_wait_seconds; /* received (ms clock) -> taken by the writer */
+	struct kp_histogram reply_wait_seconds;  /* reply queued -> taken by the publisher */
+	struct kp_histogram reply_send_seconds;  /* signing and handing one reply to the transport */
 };
 
 void kp_metrics_init(struct kp_metrics *m);

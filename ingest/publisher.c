@@ -109,16 +109,32 @@ static void publish(struct kp_publisher *p, const struct kp_reply *r)
 		settle(p, 0); /* not connected: the device re-sends and is answered then */
 }
 
+/* Replies taken at once: one lock for the batch; the writer queues a
+ * group's ACKs together. */
+#define PUBLISHER_BATCH 64
+
+static void publish_timed(struct kp_publisher *p, const struct kp_reply *r)
+{
+	uint64_t t0 = kp_now_mono_ns();
+
+	kp_histogram_observe(&p->ctx.m->reply_wait_seconds, (double)(t0 - r->posted_ns) / 1e9);
+	publish(p, r);
+	kp_histogram_observe(&p->ctx.m->reply_send_seconds, (double)(kp_now_mono_ns() - t0) / 1e9);
+}
+
 static void *publisher_main(void *arg)
 {
 	struct kp_publisher *p = arg;
 	struct kp_ring *queue = &p->ctx.replies->ring;
-	struct kp_reply r;
+	struct kp_reply r[PUBLISHER_BATCH];
 
-	while (kp_ring_pop(queue, &r, 0) == 0) {
+	while (kp_ring_pop(queue, &r[0], 0) == 0) {
+		size_t n = 1 + kp_ring_try_pop_many(queue, &r[1], PUBLISHER_BATCH - 1);
+
 		atomic_store_explicit(&p->ctx.m->reply_queue_depth, (int_fast64_t)kp_ring_depth(queue),
 		                      memory_order_relaxed);
-		publish(p, &r);
+		for (size_t i = 0; i < n; i++)
+			publish_timed(p, &r[i]);
 	}
 	return NULL;
 }

@@ -27,7 +27,8 @@ struct kp_reply {
 	uint64_t device_id;
 	uint64_t batch_seq;
 	uint64_t aux; /* watermark (ACK) or reason (NACK) */
-	uint8_t type; /* KP_TYPE_ACK or KP_TYPE_NACK */
+	uint64_t posted_ns; /* CLOCK_MONOTONIC when queued: the publisher's wait (metrics) */
+	uint8_t type;       /* KP_TYPE_ACK or KP_TYPE_NACK */
 };
 
 struct kp_replies {
@@ -41,5 +42,9 @@ void kp_replies_destroy(struct kp_replies *q);
 /* Queues one reply without waiting, or drops it; counted either way. */
 void kp_replies_post(struct kp_replies *q, uint8_t type, uint64_t device_id, uint64_t batch_seq,
                      uint64_t aux);
+/* Queues r[0..n) (type, device_id, batch_seq, aux set; posted_ns is set
+ * here) under one lock and one wake-up of the publisher; what does not fit
+ * is dropped. Counted as kp_replies_post counts. */
+void kp_replies_post_many(struct kp_replies *q, struct kp_reply *r, size_t n);
 
 #endif

@@ -127,6 +127,41 @@ int kp_ring_try_pop(struct kp_ring *r, void *item)
 	return rc;
 }
 
+size_t kp_ring_try_pop_many(struct kp_ring *r, void *items, size_t max)
+{
+	uint8_t *out = items;
+	size_t n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (; n < max && r->count > 0; n++) {
+		memcpy(out + n * r->item_size, slot(r, 0), r->item_size);
+		r->head = (r->head + 1) % r->capacity;
+		r->count--;
+	}
+	if (n > 0)
+		pthread_cond_broadcast(&r->not_full);
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+size_t kp_ring_try_push_many(struct kp_ring *r, const void *items, size_t n)
+{
+	const uint8_t *in = items;
+	size_t done = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (; !r->closed && done < n && r->count < r->capacity; done++) {
+		memcpy(slot(r, r->count), in + done * r->item_size, r->item_size);
+		r->count++;
+	}
+	if (done == 1)
+		pthread_cond_signal(&r->not_empty);
+	else if (done > 1) /* several consumers may each take some */
+		pthread_cond_broadcast(&r->not_empty);
+	pthread_mutex_unlock(&r->lock);
+	return done;
+}
+
 void kp_ring_close(struct kp_ring *r)
 {
 	pthread_mutex_lock(&r->lock);

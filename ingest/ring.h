@@ -44,6 +44,16 @@ int kp_ring_try_push(struct kp_ring *r, const void *item);
 int kp_ring_pop(struct kp_ring *r, void *item, uint64_t deadline_ns);
 /* 0 with *item, or 1 when empty right now. */
 int kp_ring_try_pop(struct kp_ring *r, void *item);
+/* Never waits: takes up to max items into items[] (in order) under one lock
+ * and returns how many (0 when empty). A consumer that drains in batches
+ * takes the lock once per batch, not once per item. */
+size_t kp_ring_try_pop_many(struct kp_ring *r, void *items, size_t max);
+/* Never waits: queues the first items of items[n] that fit, in order, under
+ * one lock and with one wake-up of a waiting consumer; returns how many
+ * (n unless the ring filled; 0 too when closed). A producer that makes
+ * several items at once (the writer's ACKs of a group) wakes the consumer
+ * once, with the whole batch there to take. */
+size_t kp_ring_try_push_many(struct kp_ring *r, const void *items, size_t n);
 void kp_ring_close(struct kp_ring *r);
 size_t kp_ring_depth(struct kp_ring *r);
 

@@ -49,6 +49,8 @@ struct kp_writer {
 	size_t *slot;                     /* items[i] came from inbound[slot[i]] */
 	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
 	struct ack_key *keys;             /* the group's ACKs, sorted to merge them */
+	struct kp_reply *out;             /* the group's merged ACKs, posted at once */
+	size_t nout;
 	size_t max;
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
@@ -116,9 +118,12 @@ static long collect(struct kp_writer *w)
 		return rc > 0 ? 0 : -1;
 	n = 1;
 	uint64_t deadline = kp_now_mono_ns() + (uint64_t)ctx->cfg.group_max_wait_ms * 1000000u;
-	while (n < w->max && kp_ring_try_pop(ctx->in, &w->inbound[n]) == 0) {
-		n++;
-		if ((n & 31) == 0 && kp_now_mono_ns() >= deadline)
+	/* In batches of 32: one lock per batch, and the clock read once per batch. */
+	while (n < w->max) {
+		size_t got = kp_ring_try_pop_many(ctx->in, &w->inbound[n], w->max - n < 32 ? w->max - n : 32);
+
+		n += got;
+		if (got < 32 || kp_now_mono_ns() >= deadline)
 			break;
 	}
 	atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->in),
@@ -166,7 +171,13 @@ static void sort_keys(struct ack_key *k, size_t n)
  * with the device's watermark after the commit: one ACK whose watermark
  * covers every frame at or below it, and one more per frame above it (a gap
  * before it; several copies of one frame share it). Returns the ACKs posted. */
-static size_t ack_device(struct kp_replies *q, const struct ack_key *keys, size_t n)
+static void add_ack(struct kp_writer *w, uint64_t device_id, uint64_t batch_seq, uint64_t wm)
+{
+	w->out[w->nout++] = (struct kp_reply){ .device_id = device_id, .batch_seq = batch_seq, .aux = wm,
+	                                       .type = KP_TYPE_ACK };
+}
+
+static size_t ack_device(struct kp_writer *w, const struct ack_key *keys, size_t n)
 {
 	uint64_t wm = keys[0].watermark;
 	size_t posted = 0, i = 0;
@@ -174,13 +185,13 @@ static size_t ack_device(struct kp_replies *q, const struct ack_key *keys, size_
 	while (i < n && keys[i].batch_seq <= wm)
 		i++;
 	if (i > 0) {
-		kp_replies_post(q, KP_TYPE_ACK, keys[0].device_id, keys[i - 1].batch_seq, wm);
+		add_ack(w, keys[0].device_id, keys[i - 1].batch_seq, wm);
 		posted++;
 	}
 	for (; i < n; i++) {
 		if (i > 0 && keys[i].batch_seq == keys[i - 1].batch_seq)
 			continue;
-		kp_replies_post(q, KP_TYPE_ACK, keys[i].device_id, keys[i].batch_seq, wm);
+		add_ack(w, keys[i].device_id, keys[i].batch_seq, wm);
 		posted++;
 	}
 	return posted;
@@ -191,7 +202,9 @@ static size_t ack_device(struct kp_replies *q, const struct ack_key *keys, size_
  * covers its batch_seq and every frame up to its watermark (PROTOCOL.md);
  * copies of stored frames are answered alike (the once-only index gave
  * their watermark). Fewer ACKs to sign and send is what lets the group
- * commit beat one ACK per frame. */
+ * commit beat one ACK per frame. They go to the publisher in one batch: one
+ * lock and one wake-up per group, not per ACK (a wake-up per ACK was where
+ * the publisher's CPU went, docs/PERFORMANCE.md round 2). */
 static void ack_group(struct kp_writer *w, size_t n)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
@@ -204,12 +217,14 @@ static void ack_group(struct kp_writer *w, size_t n)
 		w->keys[i] = (struct ack_key){ it->device_id, it->batch_seq, it->watermark };
 	}
 	sort_keys(w->keys, n);
+	w->nout = 0;
 	for (size_t i = 1; i <= n; i++) {
 		if (i < n && w->keys[i].device_id == w->keys[start].device_id)
 			continue;
-		acks += ack_device(ctx->replies, &w->keys[start], i - start);
+		acks += ack_device(w, &w->keys[start], i - start);
 		start = i;
 	}
+	kp_replies_post_many(ctx->replies, w->out, w->nout);
 	atomic_fetch_add_explicit(&ctx->m->frames_duplicate, dup, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ctx->m->acks_merged, n - acks, memory_order_relaxed);
 }
@@ -244,6 +259,7 @@ static void commit_group(struct kp_writer *w, size_t taken)
 	struct kp_metrics *m = ctx->m;
 	struct st_commit_stats stats = { 0 };
 	size_t n = 0, nrej = 0;
+	int64_t now_ms = kp_now_ms();
 
 	for (size_t i = 0; i < taken; i++) {
 		const struct kp_inbound *in = &w->inbound[i];
@@ -252,6 +268,7 @@ static void commit_group(struct kp_writer *w, size_t taken)
 			w->rejects[nrej++] = (struct st_commit_reject){in->topic_device, in->reject};
 			continue;
 		}
+		kp_histogram_observe(&m->writer_wait_seconds, (double)(now_ms - in->received_at) / 1e3);
 		w->slot[n] = i;
 		w->items[n++] = (struct st_commit_item){
 			.frame = in->frame,
@@ -308,6 +325,7 @@ static void writer_free(struct kp_writer *w)
 	free(w->slot);
 	free(w->rejects);
 	free(w->keys);
+	free(w->out);
 	free(w);
 }
 
@@ -323,7 +341,9 @@ int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
 	w->slot = calloc(w->max, sizeof(*w->slot));
 	w->rejects = calloc(w->max, sizeof(*w->rejects));
 	w->keys = calloc(w->max, sizeof(*w->keys));
-	if (!w->inbound || !w->items || !w->slot || !w->rejects || !w->keys || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	w->out = calloc(w->max, sizeof(*w->out));
+	if (!w->inbound || !w->items || !w->slot || !w->rejects || !w->keys || !w->out ||
+	    pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_free(w);
 		return -1;
 	}

@@ -261,3 +261,31 @@ Test(publisher, stopping_gives_up_on_a_transport_that_never_confirms)
 	cr_expect_eq(cap.n, 1);
 	cr_expect_eq(atomic_load(&m.replies_failed), 2, "the two replies left are dropped and counted");
 }
+
+/* The writer's batch of a group's ACKs: queued in order, stamped, counted;
+ * what does not fit is dropped and counted, never waited for. */
+Test(replies, a_batch_is_queued_in_order_and_what_does_not_fit_is_dropped)
+{
+	struct kp_metrics mx;
+	struct kp_replies q;
+	struct kp_reply out[4];
+	struct kp_reply batch[3] = {
+		{ .device_id = 1, .batch_seq = 5, .aux = 5, .type = KP_TYPE_ACK },
+		{ .device_id = 2, .batch_seq = 9, .aux = 3, .type = KP_TYPE_NACK },
+		{ .device_id = 3, .batch_seq = 1, .aux = 1, .type = KP_TYPE_ACK },
+	};
+	uint64_t before = kp_now_mono_ns();
+
+	kp_metrics_init(&mx);
+	cr_assert_eq(kp_replies_init(&q, 2, &mx), 0);
+	kp_replies_post_many(&q, batch, 3);
+	cr_assert_eq(kp_ring_try_pop_many(&q.ring, out, 4), 2);
+	cr_assert_eq(out[0].device_id, 1);
+	cr_assert_eq(out[1].device_id, 2);
+	cr_assert_eq(out[1].aux, 3);
+	cr_assert_geq(out[0].posted_ns, before);
+	cr_assert_eq(atomic_load(&mx.acks_sent), 1);
+	cr_assert_eq(atomic_load(&mx.nacks_sent), 1);
+	cr_assert_eq(atomic_load(&mx.replies_dropped), 1);
+	kp_replies_destroy(&q);
+}
