@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target (tests/fuzz/) for a bounded time or number of
-# executions and prints, per target, the executions, exec/s, the corpus size
-# at the end and the crashes. Exit 1 when any target crashed, leaked, hung or
+# executions and prints, per target, the executions, exec/s, the new corpus
+# inputs found and the crashes. Exit 1 when any target crashed, leaked, hung or
 # could not run; 2 on a usage error.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET | --execs N] [TARGET...]
 # Default: 60 seconds per target, every target. Builds the targets first with
@@ -37,7 +37,7 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 
 work=${KP_FUZZ_WORK:-$(mktemp -d /tmp/kp-fuzz.XXXXXX)}
 failed=0
-printf '%-14s %12s %8s %8s %7s %7s\n' target execs exec/s seconds corpus crashes
+printf '%-14s %12s %8s %8s %7s %7s\n' target execs exec/s seconds new crashes
 for t in "${targets[@]}"; do
 	dir=$work/$t
 	mkdir -p "$dir/corpus"
@@ -48,6 +48,8 @@ for t in "${targets[@]}"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$dir/log")
 	secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$dir/log")
+	# An interrupted run prints no "Done" line: the seconds from its rate.
+	[ -n "$secs" ] || [ -z "$execs" ] || [ "${rate:-0}" -eq 0 ] || secs=$((execs / rate))
 	crashes=$(find "$dir" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
 		-o -name 'oom-*' \) | wc -l)
 	corpus=$(find "$dir/corpus" -type f | wc -l)
