@@ -12,7 +12,9 @@
 # The normal build has no debug info (it is not the one debugged), the
 # sanitizer build is -O1: both compile faster. Tests run
 # three at a time on two cores: the end-to-end ones mostly wait on fsync and
-# sockets.
+# sockets. Last, every libFuzzer target runs for 5 seconds from its committed
+# corpus in a third, clang build (scripts/fuzz.sh; under 2 minutes with the
+# build): a crash, leak or hang fails the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +32,7 @@ echo "== tests: ASan + UBSan build" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:suppressions=$PWD/tests/asan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -DKP_SANITIZE=ON \
 		-E '^test_(fleet_100k|crash_cameras|fleet_cameras|broker_acl|dashboard|partitions)$'
+echo "== tests: libFuzzer, 5 s per target" >&2
+rm -rf build-fuzz/suite-run
+KP_FUZZ_WORK=build-fuzz/suite-run scripts/fuzz.sh 5
 echo "== all tests passed" >&2
