@@ -24,14 +24,12 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-pid_t bench_spawn(char *const argv[], const char *log, int out_fd)
+/* The child's side of bench_spawn: never returns. A failed exec writes its
+ * errno down the pipe, whose write end a successful exec closes. */
+static void spawn_child(char *const argv[], const char *log, int out_fd, pid_t parent, int done_fd)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0)
-		fprintf(stderr, "komposter: bench: fork: %s\n", strerror(errno));
-	if (pid != 0)
-		return pid;
+	int err;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(126);
 	if (log) {
@@ -42,8 +40,43 @@ pid_t bench_spawn(char *const argv[], const char *log, int out_fd)
 	if (out_fd >= 0)
 		dup2(out_fd, 1);
 	execvp(argv[0], argv);
-	fprintf(stderr, "komposter: bench: exec %s: %s\n", argv[0], strerror(errno));
+	err = errno;
+	if (write(done_fd, &err, sizeof(err)) != (ssize_t)sizeof(err))
+		_exit(127);
 	_exit(127);
+}
+
+/* Returns once the child has exec'd: until then its RssAnon is the bench's
+ * own (the pre-signed stream, shared copy-on-write), which a sampler
+ * started at once would take for the ingester's. */
+pid_t bench_spawn(char *const argv[], const char *log, int out_fd)
+{
+	pid_t parent = getpid();
+	int done[2], err = 0;
+	ssize_t n;
+
+	if (pipe2(done, O_CLOEXEC) != 0) {
+		fprintf(stderr, "komposter: bench: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		spawn_child(argv, log, out_fd, parent, done[1]);
+	close(done[1]);
+	if (pid < 0) {
+		fprintf(stderr, "komposter: bench: fork: %s\n", strerror(errno));
+		close(done[0]);
+		return -1;
+	}
+	while ((n = read(done[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	close(done[0]);
+	if (n != 0) {
+		fprintf(stderr, "komposter: bench: exec %s: %s\n", argv[0], n > 0 ? strerror(err) : "no answer");
+		bench_reap(pid, 0);
+		return -1;
+	}
+	return pid;
 }
 
 int bench_reap(pid_t pid, int sig)
