@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "tests/e2e/harness.h"
 
+#include <MQTTClient.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tests/e2e/probe.h"
 
 static void sleep_ms(int ms)
 {
@@ -269,11 +273,24 @@ static int broker_prepare(struct kp_broker *b)
 	return b->port > 0 ? copy_shared_settings(b->dir) : -1;
 }
 
-int kp_broker_start(struct kp_broker *b)
+/* etc/mosquitto-bridge.conf.in in b's mosquitto.d, bridging b to remote. */
+static int render_bridge(const struct kp_broker *b, const struct kp_broker *remote)
+{
+	char conf[352], name[48], address[32];
+
+	snprintf(conf, sizeof(conf), "%s/mosquitto.d/bridge.conf", b->dir);
+	snprintf(name, sizeof(name), "kp-bridge-%d-%d", b->port, remote->port);
+	snprintf(address, sizeof(address), "127.0.0.1:%d", remote->port);
+	const struct placeholder ph[] = { { "@NAME@", name }, { "@REMOTE@", address } };
+	return render_template(KP_SOURCE_DIR "/etc/mosquitto-bridge.conf.in", conf, ph, 2);
+}
+
+/* The development broker, bridged to remote unless it is NULL. */
+static int broker_start_dev(struct kp_broker *b, const struct kp_broker *remote)
 {
 	char conf[320], port[16];
 
-	if (broker_prepare(b) != 0)
+	if (broker_prepare(b) != 0 || (remote && render_bridge(b, remote) != 0))
 		return -1;
 	snprintf(port, sizeof(port), "%d", b->port);
 	const struct placeholder ph[] = { { "@PORT@", port }, { "@DIR@", b->dir } };
@@ -281,6 +298,72 @@ int kp_broker_start(struct kp_broker *b)
 	if (render_template(KP_SOURCE_DIR "/etc/mosquitto.conf.in", conf, ph, 2) != 0)
 		return -1;
 	return broker_spawn(b);
+}
+
+int kp_broker_start(struct kp_broker *b)
+{
+	return broker_start_dev(b, NULL);
+}
+
+int kp_broker_start_bridged(struct kp_broker *b, const struct kp_broker *remote)
+{
+	return broker_start_dev(b, remote);
+}
+
+/* 1 when a message published on `from` arrives on `to` within ~1 s, 0 if
+ * not, -1 when a client could not be made. */
+static int bridge_carries(const struct kp_broker *from, const struct kp_broker *to)
+{
+	char topic[96], id_pub[48], id_sub[48];
+	MQTTClient pub = NULL, sub = NULL;
+	int seen = -1;
+
+	snprintf(topic, sizeof(topic), "komposter/v1/bridge-probe/%d-%d", from->port, to->port);
+	snprintf(id_pub, sizeof(id_pub), "kp-bridge-probe-pub-%d", from->port);
+	snprintf(id_sub, sizeof(id_sub), "kp-bridge-probe-sub-%d", to->port);
+	if (kp_mqtt_connect(from, &(struct kp_mqtt_login){ .client_id = id_pub }, &pub) != MQTTCLIENT_SUCCESS ||
+	    kp_mqtt_connect(to, &(struct kp_mqtt_login){ .client_id = id_sub }, &sub) != MQTTCLIENT_SUCCESS ||
+	    MQTTClient_subscribe(sub, topic, 1) != MQTTCLIENT_SUCCESS)
+		goto out;
+	seen = 0;
+	for (int i = 0; i < 5 && !seen; i++) {
+		char *got = NULL;
+		int got_len = 0;
+		MQTTClient_message *m = NULL;
+		if (MQTTClient_publish(pub, topic, 5, "probe", 1, 0, NULL) != MQTTCLIENT_SUCCESS) {
+			seen = -1;
+			break;
+		}
+		if (MQTTClient_receive(sub, &got, &got_len, &m, 200) == MQTTCLIENT_SUCCESS && m) {
+			seen = 1;
+			MQTTClient_freeMessage(&m);
+			MQTTClient_free(got);
+		}
+	}
+out:
+	if (pub) {
+		MQTTClient_disconnect(pub, 100);
+		MQTTClient_destroy(&pub);
+	}
+	if (sub) {
+		MQTTClient_disconnect(sub, 100);
+		MQTTClient_destroy(&sub);
+	}
+	return seen;
+}
+
+int kp_broker_wait_bridged(const struct kp_broker *a, const struct kp_broker *b, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 1000) {
+		int ab = bridge_carries(a, b);
+		if (ab < 0)
+			break;
+		if (ab == 1 && bridge_carries(b, a) == 1)
+			return 0;
+	}
+	fprintf(stderr, "harness: the bridge between ports %d and %d carries nothing; see %s/mosquitto.log\n",
+	        a->port, b->port, b->dir);
+	return -1;
 }
 
 /* Runs a setup command (openssl, mosquitto_passwd) with its stderr in the

@@ -47,6 +47,12 @@ int kp_broker_start(struct kp_broker *b);
  * users[0..n), the shipped etc/mosquitto.acl, and a CA and a server
  * certificate made by openssl for the TLS listener on 127.0.0.1:tls_port. */
 int kp_broker_start_production(struct kp_broker *b, const struct kp_broker_user *users, size_t n);
+/* The development config bridged to `remote` (a running broker) by
+ * etc/mosquitto-bridge.conf.in, as README "Broker clusters" sets it up. */
+int kp_broker_start_bridged(struct kp_broker *b, const struct kp_broker *remote);
+/* Waits until a message published on either broker arrives on the other
+ * (the bridge is connected and subscribed). 0, or -1 after timeout_ms. */
+int kp_broker_wait_bridged(const struct kp_broker *a, const struct kp_broker *b, int timeout_ms);
 void kp_broker_stop(struct kp_broker *b);
 /* Starts a stopped broker again on the same ports, with the same config and
  * persistence directory. */
