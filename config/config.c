@@ -57,6 +57,7 @@ static const struct key_def keys[] = {
 	INT("mqtt", "keepalive_s", mqtt_keepalive_s, 5, 3600),
 	INT("mqtt", "max_inflight", mqtt_max_inflight, 1, 65535),
 	{ "mqtt", "partition", K_PARTITION, offsetof(struct kp_config, mqtt_partition), 0, 0, 0 },
+	INT("mqtt", "resync_s", mqtt_resync_s, 1, 86400),
 	STR("ingest", "server_key", server_key),
 	INT("ingest", "verify_workers", verify_workers, 0, 64),
 	INT("ingest", "ring_size", ring_size, 16, 1 << 20),
@@ -106,6 +107,7 @@ void kp_config_default(struct kp_config *cfg)
 	cfg->mqtt_keepalive_s = 20;
 	cfg->mqtt_max_inflight = 1024;
 	cfg->mqtt_partition = (struct kp_partition){ .k = 0, .n = 1 }; /* one instance owns every device */
+	cfg->mqtt_resync_s = 2; /* an enrolment while running is served within 2 s */
 	snprintf(cfg->server_key, sizeof(cfg->server_key), "./keys/server.key");
 	cfg->verify_workers = 0;
 	cfg->ring_size = 1024;

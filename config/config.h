@@ -13,7 +13,8 @@
  *              pseudonym_retention_days, pseudonym_keys (local|imported)
  *   [mqtt]     uri, client_id, username, password, keepalive_s, max_inflight,
  *              partition (K/N: this instance's share of the devices,
- *              firmware-proto/partition.h; default 0/1, every device)
+ *              firmware-proto/partition.h; default 0/1, every device),
+ *              resync_s (N > 1: seconds between registry re-reads, 1-86400)
  *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
  *              group_max_frames, group_max_wait_ms, accept_past_days,
  *              accept_future_s
@@ -59,6 +60,7 @@ struct kp_config {
 	int mqtt_keepalive_s;
 	int mqtt_max_inflight; /* ACK publishes handed to Paho at once */
 	struct kp_partition mqtt_partition; /* the devices this instance owns */
+	int mqtt_resync_s; /* N > 1: seconds between re-reads of the registry (SIGHUP: at once) */
 	/* [ingest] */
 	char server_key[KP_CONFIG_STR_SIZE];
 	int verify_workers;

@@ -82,6 +82,7 @@ struct kp_intake {
 	atomic_int batch_failed;    /* a batch of this round was refused */
 	atomic_size_t round_devices; /* `have`'s size once the round's batches are granted */
 	int resync_in_s, failed_for_s; /* supervisor */
+	atomic_int reread;             /* kp_intake_reread: read the registry at the next round */
 	pthread_mutex_t batches_lock;  /* batches only; never held while calling Paho */
 	struct dev_batch *batches;
 	/* The supervisor thread sleeps on `wake` and ends when `quit` is set. */
@@ -484,7 +485,7 @@ out:
 
 /* The supervisor's per-device part, each round while online: a new
  * session subscribes everything; otherwise the owned devices are re-read
- * every KP_INTAKE_RESYNC_S seconds and the difference
+ * every resync_s seconds, or at once when asked (kp_intake_reread), and the difference
  * subscribed; a failed round is redone from nothing. */
 static void sync_devices(struct kp_intake *in)
 {
@@ -505,12 +506,22 @@ static void sync_devices(struct kp_intake *in)
 		in->failed_for_s = 0;
 		read_now = 1;
 	}
-	if (!read_now && ++in->resync_in_s < KP_INTAKE_RESYNC_S)
+	if (atomic_exchange(&in->reread, 0))
+		read_now = 1;
+	if (!read_now && ++in->resync_in_s < in->ctx.cfg.resync_s)
 		return;
 	in->resync_in_s = 0;
 	if (in->ctx.cfg.owned_devices(in->ctx.cfg.owned_ctx, &want) == 0)
 		subscribe_difference(in, &want);
 	kp_device_set_free(&want);
+}
+
+void kp_intake_reread(struct kp_intake *in)
+{
+	if (!in->partitioned)
+		return;
+	atomic_store(&in->reread, 1);
+	kick(in);
 }
 
 /* Called by Paho after every successful connect, including automatic reconnects. */
@@ -702,8 +713,8 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 	}
 	in->ctx = *ctx;
 	in->partitioned = ctx->cfg.partition.n > 1;
-	if (in->partitioned && !ctx->cfg.owned_devices) {
-		fprintf(stderr, "komposterd: mqtt: a partitioned intake needs the owned devices\n");
+	if (in->partitioned && (!ctx->cfg.owned_devices || ctx->cfg.resync_s < 1)) {
+		fprintf(stderr, "komposterd: mqtt: a partitioned intake needs the owned devices and a resync period\n");
 		goto err;
 	}
 	if (set_filters(in) != 0)

@@ -56,11 +56,12 @@ struct kp_intake_config {
 	/* This instance's share of the devices. n 0 or 1: one wildcard filter
 	 * per stream, as always. n > 1: each owned device's taps and counts
 	 * topics (subscriptions.h), the set read through owned_devices when
-	 * connected and every KP_INTAKE_RESYNC_S seconds after (enrolments and
-	 * removals while running), subscribed and unsubscribed by difference
+	 * connected, every resync_s seconds after (enrolments and removals while
+	 * running) and at once after kp_intake_reread, subscribed and unsubscribed by difference
 	 * in SUBSCRIBEs of at most KP_INTAKE_BATCH_DEVICES devices, all again
 	 * after every (re)connect. Readiness is then every batch granted QoS 1. */
 	struct kp_partition partition;
+	int resync_s; /* partitioned: seconds between registry re-reads, at least 1 */
 	/* Fills *out (empty, unsealed is fine) with the devices this instance
 	 * owns; 0, or -1 after a line on stderr (the old set is kept, retried).
 	 * Called on the supervisor thread only. */
@@ -78,7 +79,6 @@ struct kp_intake_ctx {
 
 struct kp_intake;
 
-#define KP_INTAKE_RESYNC_S 2
 #define KP_INTAKE_BATCH_DEVICES 64
 
 /* Makes the Paho client on a copy of *ctx; nothing goes on the network yet.
@@ -94,6 +94,11 @@ void kp_intake_stop_taking(struct kp_intake *in);
  * frees the intake. Close ctx->out and ctx->frigate first: a messageArrived waiting for room
  * there holds the Paho lock that the supervisor and the disconnect need. */
 void kp_intake_destroy(struct kp_intake *in);
+/* Partitioned: the supervisor re-reads the owned devices at its next round
+ * (now), not resync_s after the last read; the SIGHUP of komposterd. Sets a
+ * flag and wakes the supervisor: never calls Paho, never waits for it, so
+ * any thread may call it. A no-op with N <= 1. */
+void kp_intake_reread(struct kp_intake *in);
 /* The transport (transport.h) that sends through this intake's Paho client:
  * MQTTAsync_sendMessage at QoS 1; Paho's MAX_BUFFERED_MESSAGES is
  * KP_SEND_BUSY, any other refusal KP_SEND_FAILED, and done is called from

@@ -86,7 +86,8 @@ static const char usage[] =
 	"  -h, --help          this text\n"
 	"  -V, --version       the version\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT drain and exit; SIGHUP is logged (the registry is live).\n"
+	"Signals: SIGTERM/SIGINT drain and exit; SIGHUP re-reads the device registry's\n"
+	"subscriptions at once (partition N > 1; else it is read live anyway).\n"
 	"Exit status: 0 after a clean drain, 1 on a start-up or runtime failure (bad\n"
 	"configuration, server key open to others, database held by another komposterd),\n"
 	"2 on a usage error.\n";
@@ -293,6 +294,7 @@ static struct kp_intake_ctx intake_ctx(struct kp_daemon *d)
 			.publish_max_inflight = d->cfg.mqtt_max_inflight,
 			.frigate_prefix = d->cfg.frigate_enabled ? d->cfg.frigate_topic_prefix : NULL,
 			.partition = d->cfg.mqtt_partition,
+			.resync_s = d->cfg.mqtt_resync_s,
 			.owned_devices = owned_devices,
 			.owned_ctx = d,
 		},
@@ -323,6 +325,11 @@ static struct kp_frigate_stage_ctx frigate_ctx(struct kp_daemon *d)
 	};
 }
 
+static void reread_registry(void *arg)
+{
+	kp_intake_reread(arg);
+}
+
 static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 {
 	return (struct kp_loop_ctx){
@@ -336,6 +343,8 @@ static struct kp_loop_ctx loop_ctx(struct kp_daemon *d)
 		.http = { .m = &d->metrics, .health = &d->health, .db = d->db, .open_dir = d->publish_dir,
 		          .cache = d->answers,
 		          .ui_dir = d->ui_dir, .partition = d->partition },
+		.on_hup = reread_registry,
+		.on_hup_arg = d->mqtt,
 	};
 }
 

@@ -418,8 +418,10 @@ static void on_signal(struct loop *l, int res)
 {
 	if (res == (int)sizeof(l->siginfo)) {
 		if (l->siginfo.ssi_signo == SIGHUP) {
-			fprintf(stderr, "komposterd: SIGHUP: the device registry is read live from the database; "
-			                "enrolments and revocations already apply\n");
+			fprintf(stderr, "komposterd: SIGHUP: re-reading the device registry's subscriptions now; "
+			                "enrolments and revocations already apply to verification\n");
+			if (l->ctx->on_hup)
+				l->ctx->on_hup(l->ctx->on_hup_arg);
 		} else {
 			fprintf(stderr, "komposterd: signal %u: draining\n", l->siginfo.ssi_signo);
 			l->running = 0;

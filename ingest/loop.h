@@ -3,7 +3,8 @@
  * socket the daemon serves (the HTTP listener and its connections), the
  * once-a-second timer, and the signals (through a signalfd):
  *   SIGTERM, SIGINT  return from kp_loop_run so komposterd drains and exits;
- *   SIGHUP           logged; the registry is read live, see verify.h.
+ *   SIGHUP           logged, and on_hup called (the intake re-reads the
+ *                    registry at once); verify.h reads it live anyway.
  * The caller must block those signals in every thread before starting any
  * (kp_loop_block_signals), so that only the signalfd sees them.
  *
@@ -29,6 +30,10 @@ struct kp_loop_config {
 struct kp_loop_ctx {
 	struct kp_loop_config cfg;
 	struct kp_http_ctx http;
+	/* Called on the loop's thread at each SIGHUP (may be NULL); it must not
+	 * block, nor call Paho (see above). */
+	void (*on_hup)(void *arg);
+	void *on_hup_arg;
 };
 
 int kp_loop_block_signals(void);

@@ -298,6 +298,19 @@ Test(config, the_partition_defaults_to_one_instance_owning_every_device_and_is_r
 	cr_expect(c.mqtt_partition.k == 2 && c.mqtt_partition.n == 3);
 }
 
+Test(config, the_registry_resync_period_defaults_to_2_s_and_is_read_within_1_to_86400)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.mqtt_resync_s, 2);
+	cr_assert_eq(kp_config_parse_string("[mqtt]\nresync_s = 3600\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.mqtt_resync_s, 3600);
+	expect_refused_on_line("[mqtt]\nresync_s = 0\n", ":2:", "resync_s");
+	expect_refused_on_line("[mqtt]\n\nresync_s = 86401\n", ":3:", "resync_s");
+}
+
 Test(config, a_partition_that_is_not_k_of_n_is_an_error_naming_the_line)
 {
 	expect_refused_on_line("[mqtt]\npartition = 3/3\n", ":2:", "partition");
