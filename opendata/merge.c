@@ -11,9 +11,13 @@
 
 #include "opendata/partial.h"
 #include "opendata/tables_internal.h"
+#include "storage/count_agg.h"
 #include "storage/hll.h"
+#include "storage/reconcile.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
+#include "storage/tap_agg.h"
+#include "storage/vehicle_hours.h"
 
 /* A partial is a day's aggregates: far below this. */
 #define PARTIAL_MAX (256u << 20)
@@ -32,10 +36,21 @@ struct sketch {
 	struct st_hll *h;
 };
 
+struct vehicle_hour {
+	struct st_vehicle_hour_key k;
+	struct st_vehicle_hour_val v;
+};
+
+#define ALL_HOURS 0xffffffu /* bits 0..23 */
+
 struct merging {
 	struct kp_rs_result cells;
 	struct sketch *s;
 	size_t ns, scap;
+	struct vehicle_hour *vh; /* every partial's, summed per vehicle hour at the end */
+	size_t nvh, vhcap;
+	struct st_reconcile_rows rows[2]; /* route, stop */
+	uint32_t complete[2];             /* per source: the hours every partial holds complete */
 };
 
 /* The whole file at path, NUL-terminated; NULL when unreadable or too big. */
@@ -111,6 +126,11 @@ static int read_header(struct loaded *l, uint32_t date, char err[OD_ERR_SIZE])
 	uint64_t v;
 	char want[11];
 
+	if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, OD_PARTIAL_FORMAT_1) == 0) {
+		snprintf(err, OD_ERR_SIZE, "%.120s: a %s partial has no camera data: make it again with this komposter",
+		         l->path, OD_PARTIAL_FORMAT_1);
+		return -1;
+	}
 	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, OD_PARTIAL_FORMAT) != 0) {
 		snprintf(err, OD_ERR_SIZE, "%.160s: not a %s partial", l->path, OD_PARTIAL_FORMAT);
 		return -1;
@@ -347,6 +367,156 @@ bad:
 	return -1;
 }
 
+/* The n whole numbers of array a into v; each at most max[i]. */
+static int numbers(const cJSON *a, int n, const double *max, uint64_t *v)
+{
+	const cJSON *x;
+	int i = 0;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+		return -1;
+	cJSON_ArrayForEach(x, a)
+	{
+		if (whole_number(x, max[i], &v[i]) != 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+#define U32 4294967295.0
+#define COUNT 9007199254740992.0
+
+static int push_vehicle_hour(struct merging *m, const struct vehicle_hour *vh)
+{
+	if (m->nvh == m->vhcap) {
+		size_t cap = m->vhcap ? m->vhcap * 2 : 256;
+		struct vehicle_hour *p = realloc(m->vh, cap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		m->vh = p;
+		m->vhcap = cap;
+	}
+	m->vh[m->nvh++] = *vh;
+	return 0;
+}
+
+/* A partial's vehicle hours, street door cells and complete hours. */
+static int read_cameras(const struct loaded *l, struct merging *m, uint32_t date, char err[OD_ERR_SIZE])
+{
+	static const double vh_max[10] = { 23, U32, U32, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT, COUNT };
+	static const double door_max[7] = { 23, U32, 255, ST_COUNT_SOURCE_NVR, COUNT, COUNT, COUNT };
+	const cJSON *vhs = cJSON_GetObjectItemCaseSensitive(l->doc, "vehicle_hours");
+	const cJSON *doors = cJSON_GetObjectItemCaseSensitive(l->doc, "doors");
+	const cJSON *complete = cJSON_GetObjectItemCaseSensitive(l->doc, "complete_hours"), *a;
+	const char *what = "vehicle_hours";
+	uint64_t v[10];
+
+	if (!cJSON_IsArray(vhs) || !cJSON_IsArray(doors))
+		goto bad;
+	cJSON_ArrayForEach(a, vhs)
+	{
+		if (numbers(a, 10, vh_max, v) != 0)
+			goto bad;
+		struct vehicle_hour vh = { { date, (uint8_t)v[0], (uint32_t)v[1], (uint32_t)v[2] }, { v[3], { { 0 } } } };
+		for (int s = 0; s < 2; s++)
+			vh.v.source[s] = (struct st_vehicle_hour_counts){ v[5 + 3 * s], v[6 + 3 * s], v[4 + 3 * s] };
+		if (push_vehicle_hour(m, &vh) != 0)
+			goto oom;
+	}
+	what = "doors";
+	cJSON_ArrayForEach(a, doors)
+	{
+		if (numbers(a, 7, door_max, v) != 0 || v[3] < ST_COUNT_SOURCE_SIGNED)
+			goto bad;
+		const struct st_door_agg_key k = { date, (uint8_t)v[0], 0, (uint32_t)v[1], (uint8_t)v[2], (uint8_t)v[3] };
+		const struct st_door_agg_val dv = { v[4], v[5], v[6] };
+		if (st_reconcile_add_door(&m->rows[1], &k, &dv) != 0)
+			goto oom;
+	}
+	what = "complete_hours";
+	for (int s = 0; s < 2; s++) {
+		uint64_t bits;
+
+		if (whole_number(cJSON_GetObjectItemCaseSensitive(complete, s ? "nvr" : "signed"), ALL_HOURS, &bits) != 0)
+			goto bad;
+		m->complete[s] &= (uint32_t)bits;
+	}
+	return 0;
+bad:
+	snprintf(err, OD_ERR_SIZE, "%.160s: malformed %s", l->path, what);
+	return -1;
+oom:
+	snprintf(err, OD_ERR_SIZE, "out of memory");
+	return -1;
+}
+
+static int vehicle_hour_cmp(const void *a, const void *b)
+{
+	const struct st_vehicle_hour_key *x = &((const struct vehicle_hour *)a)->k;
+	const struct st_vehicle_hour_key *y = &((const struct vehicle_hour *)b)->k;
+
+	if (x->hour != y->hour)
+		return x->hour < y->hour ? -1 : 1;
+	if (x->route_id != y->route_id)
+		return x->route_id < y->route_id ? -1 : 1;
+	return x->vehicle_id < y->vehicle_id ? -1 : x->vehicle_id > y->vehicle_id;
+}
+
+/* Route level: each vehicle's hour summed over the partials (its
+ * validators and its counter may belong to other instances), then set
+ * against its counts by reconcile. */
+static int route_rows(struct merging *m)
+{
+	qsort(m->vh, m->nvh, sizeof(m->vh[0]), vehicle_hour_cmp);
+	for (size_t i = 0; i < m->nvh;) {
+		struct vehicle_hour sum = m->vh[i];
+
+		for (i++; i < m->nvh && vehicle_hour_cmp(&sum, &m->vh[i]) == 0; i++) {
+			sum.v.accepted += m->vh[i].v.accepted;
+			for (int s = 0; s < 2; s++) {
+				sum.v.source[s].records += m->vh[i].v.source[s].records;
+				sum.v.source[s].boardings += m->vh[i].v.source[s].boardings;
+				sum.v.source[s].alightings += m->vh[i].v.source[s].alightings;
+			}
+		}
+		if (st_reconcile_add_vehicle_hour(&m->rows[0], &sum.k, &sum.v) != 0)
+			return -1;
+	}
+	st_reconcile_merge(&m->rows[0]);
+	return 0;
+}
+
+/* The validation rate's rows into b, as st_reconcile_foreach gives them to
+ * an export of one database: the stop level's door cells against the
+ * merged tap cells, completeness from every partial's complete hours. */
+static int rate_rows(struct merging *m, struct build *b, uint32_t date)
+{
+	if (route_rows(m) != 0)
+		return -1;
+	st_reconcile_merge(&m->rows[1]);
+	for (size_t i = 0; m->rows[1].n > 0 && i < b->rs.rshf.n; i++) {
+		const struct kp_rs_group *g = &b->rs.rshf.g[i];
+		const struct st_tap_agg_key k = { date, (uint8_t)g->k[2], g->k[0], g->k[1], (uint16_t)g->k[3] };
+		const struct st_tap_agg_val v = { g->v[KP_RS_ACCEPTED], g->v[KP_RS_DENIED], g->v[KP_RS_AMOUNT] };
+
+		st_reconcile_add_taps(&m->rows[1], &k, &v);
+	}
+	for (int l = 0; l < 2; l++) {
+		struct st_reconcile_rows *rows = &m->rows[l];
+
+		for (size_t i = 0; i < rows->n; i++)
+			rows->v[i].complete = (m->complete[rows->v[i].source - 1] >> rows->v[i].hour) & 1;
+		st_reconcile_service_order(rows, b->start_hour);
+		b->rs.rate[l] = (struct kp_rate_rows){ .from = date, .to = date,
+			                               .level = l ? ST_RECONCILE_STOP : ST_RECONCILE_ROUTE,
+			                               .v = rows->v, .n = rows->n, .cap = rows->cap };
+		*rows = (struct st_reconcile_rows){ 0 };
+	}
+	return 0;
+}
+
 static int text_field(const cJSON *a, int i, char *out)
 {
 	const cJSON *s = cJSON_GetArrayItem(a, i);
@@ -447,7 +617,7 @@ static void chain_of(const struct loaded *l, size_t n, struct od_tables *out)
 static int merge_loaded(const struct loaded *l, size_t n, const struct od_disclosure *d, struct od_tables *out,
                         char err[OD_ERR_SIZE])
 {
-	struct merging m = { 0 };
+	struct merging m = { .complete = { ALL_HOURS, ALL_HOURS } };
 	struct build b = { .out = out, .d = d, .start_hour = l[0].start_hour };
 	int rc = 0;
 
@@ -457,6 +627,8 @@ static int merge_loaded(const struct loaded *l, size_t n, const struct od_disclo
 		rc = read_cells(&l[i], &m.cells, err);
 		if (rc == 0)
 			rc = read_riders(&l[i], &m, err);
+		if (rc == 0)
+			rc = read_cameras(&l[i], &m, out->service_date, err);
 		if (rc == 0 && l[i].p.k == 0)
 			rc = read_feed(&l[i], out, err);
 	}
@@ -464,7 +636,8 @@ static int merge_loaded(const struct loaded *l, size_t n, const struct od_disclo
 		sum_cells(&m.cells);
 		b.rs.rshf = m.cells;
 		m.cells = (struct kp_rs_result){ 0 };
-		if (kp_rs_rollup(&b.rs.rshf, 3, &b.rs.rsh) != ST_OK || estimates(&m, &b) != 0) {
+		if (kp_rs_rollup(&b.rs.rshf, 3, &b.rs.rsh) != ST_OK || estimates(&m, &b) != 0 ||
+		    rate_rows(&m, &b, out->service_date) != 0) {
 			snprintf(err, OD_ERR_SIZE, "out of memory");
 			rc = -1;
 		}
@@ -478,6 +651,9 @@ static int merge_loaded(const struct loaded *l, size_t n, const struct od_disclo
 	for (size_t i = 0; i < m.ns; i++)
 		free(m.s[i].h);
 	free(m.s);
+	free(m.vh);
+	free(m.rows[0].v);
+	free(m.rows[1].v);
 	return rc;
 }
 

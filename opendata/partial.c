@@ -12,12 +12,15 @@
 #include "report/ridership.h"
 #include "storage/chain.h"
 #include "storage/gtfs.h"
+#include "storage/count_agg.h"
 #include "storage/log.h"
+#include "storage/reconcile.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
+#include "storage/vehicle_hours.h"
 
 struct partial_read {
-	cJSON *doc, *riders, *routes, *stops;
+	cJSON *doc, *riders, *routes, *stops, *vehicle_hours, *doors;
 	uint32_t date;
 	struct st_read *r;
 	int rc;
@@ -46,6 +49,62 @@ static int add_sketch(void *ctx, uint32_t date, uint32_t route, double estimate)
 		return 1;
 	}
 	return 0;
+}
+
+/* A row of numbers into an array; 0, or 1 (out of memory: stop). */
+static int add_numbers(cJSON *to, const double *v, int n)
+{
+	cJSON *a = cJSON_CreateDoubleArray(v, n);
+
+	return a == NULL || !cJSON_AddItemToArray(to, a);
+}
+
+/* st_vehicle_hours_foreach: a vehicle's hour, its taps and counts. */
+static int add_vehicle_hour(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+{
+	struct partial_read *pr = ctx;
+	const struct st_vehicle_hour_counts *s = v->source, *n = &v->source[1];
+	const double row[10] = { k->hour,         k->route_id,   k->vehicle_id, (double)v->accepted,
+		                 (double)s->records, (double)s->boardings, (double)s->alightings,
+		                 (double)n->records, (double)n->boardings, (double)n->alightings };
+
+	return add_numbers(pr->vehicle_hours, row, 10);
+}
+
+/* st_door_agg_foreach: a street camera's door cell (route 0); the others
+ * are in the vehicle hours already. */
+static int add_door(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
+{
+	struct partial_read *pr = ctx;
+	const double row[7] = { k->hour,         k->stop_id,         k->door,          k->source,
+		                (double)v->boardings, (double)v->alightings, (double)v->cycles };
+
+	return k->route_id != 0 ? 0 : add_numbers(pr->doors, row, 7);
+}
+
+/* The camera side: vehicle hours, street door cells, and the hours this
+ * instance holds complete (storage/reconcile.h) at now_ms. */
+static int read_cameras(struct partial_read *pr, int64_t now_ms)
+{
+	uint32_t complete[2];
+	cJSON *c;
+
+	pr->vehicle_hours = cJSON_AddArrayToObject(pr->doc, "vehicle_hours");
+	pr->doors = cJSON_AddArrayToObject(pr->doc, "doors");
+	if (pr->vehicle_hours == NULL || pr->doors == NULL)
+		return ST_ESTOP;
+	int rc = st_vehicle_hours_foreach(pr->r, pr->date, pr->date, add_vehicle_hour, pr);
+	if (rc == ST_OK)
+		rc = st_door_agg_foreach(pr->r, pr->date, pr->date, add_door, pr);
+	if (rc == ST_OK)
+		rc = st_reconcile_complete_hours(pr->r, pr->date, now_ms, complete);
+	if (rc != ST_OK)
+		return rc;
+	c = cJSON_AddObjectToObject(pr->doc, "complete_hours");
+	if (c == NULL || !cJSON_AddNumberToObject(c, "signed", complete[0]) ||
+	    !cJSON_AddNumberToObject(c, "nvr", complete[1]))
+		return ST_ESTOP;
+	return ST_OK;
 }
 
 static int add_route(void *ctx, const struct st_gtfs_route *route)
@@ -135,6 +194,8 @@ static int read_into(struct partial_read *pr, struct st_db *db, const struct kp_
 		pr->rc = st_gtfs_route_foreach(pr->r, add_route, pr);
 	if (pr->rc == ST_OK)
 		pr->rc = st_gtfs_stop_foreach(pr->r, add_stop, pr);
+	if (pr->rc == ST_OK)
+		pr->rc = read_cameras(pr, now_ms);
 	return pr->rc == ST_OK ? 0 : -1;
 }
 

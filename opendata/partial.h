@@ -15,18 +15,28 @@
  *                 [{"route": R or "all", "sketch": base64}] (the stored
  *                 HyperLogLog sketches, storage/hll.h), "routes":
  *                 [[id, gtfs_id, short_name, long_name]...], "stops":
- *                 [[id, gtfs_id, name]...] (the imported GTFS feed).
+ *                 [[id, gtfs_id, name]...] (the imported GTFS feed),
+ *                 "vehicle_hours": [[hour, route, vehicle, accepted,
+ *                 signed records, boardings, alightings, nvr records,
+ *                 boardings, alightings]...] (storage/vehicle_hours.h),
+ *                 "doors": [[hour, stop, door, source, boardings,
+ *                 alightings, cycles]...] (street cameras' door cells,
+ *                 route 0), "complete_hours": {"signed": bits, "nvr":
+ *                 bits} (bit h: hour h complete when written,
+ *                 st_reconcile_complete_hours).
  *   FILE.minisig  minisign signature of FILE with the server's key
  *                 (minisign.h, the same as a package's manifest), trusted
  *                 comment "komposter partial DATE K/N".
- * Camera and counter data (validation_rate) is not in a partial yet.
+ * A "komposter-partial-1" (no camera data) is refused by name.
  *
  * od_merge_build promises: nothing is merged unless every partial's
  * signature holds under one of the given public keys, each names the date
  * asked for and a chain head, all name the same N and service-day start,
  * and their partitions are exactly 0/N..N-1/N, each once; then the counts
  * are added, the sketches merged (register-wise max, so the estimate is
- * the one of the union), and the tables built by tables.c's one
+ * the one of the union), the vehicle hours of one vehicle and the door
+ * cells added and set against the taps by storage/reconcile.h (an hour
+ * complete only when every partial held it complete), and the tables built by tables.c's one
  * disclosure-control path (tb_build_tables), as an export of one database
  * would build them. The merged package's chain head is BLAKE2b-256 of the
  * partials' heads in partition order, its seq the sum of theirs.
@@ -42,7 +52,9 @@
 #include "opendata/tables.h"
 #include "storage/db.h"
 
-#define OD_PARTIAL_FORMAT "komposter-partial-1"
+#define OD_PARTIAL_FORMAT "komposter-partial-2"
+/* The format before camera data: refused by name (make it again). */
+#define OD_PARTIAL_FORMAT_1 "komposter-partial-1"
 #define OD_PARTIAL_SIG_SUFFIX ".minisig"
 
 /* Writes the partial of date from db into path and path.minisig, both

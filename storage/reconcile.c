@@ -23,7 +23,7 @@
  * 0 to start hour - 1 (those belong to the previous calendar date's service
  * date), so an hour has ended at least ST_RECONCILE_GRACE_MS before now_ms
  * when its (date, hour) comes before that of now_ms - grace in that order.
- * Rows are handed out in the same order (rows_in_service_order); inside,
+ * Rows are handed out in the same order (st_reconcile_service_order); inside,
  * they are kept in (date, clock hour) order for the binary searches. For NVR rows, each outage is mapped to the (date, hour) cells
  * it covers by sampling st_service_day every 15 minutes from its start and
  * at its last instant (end - 1 ms, the interval being [start, end)): local
@@ -50,13 +50,8 @@
 #define WINDOW_DAYS_AFTER 3
 #define ROWS_INITIAL 64
 
-struct rows {
-	struct st_reconcile_row *v;
-	size_t n, cap;
-};
-
 struct gather {
-	struct rows *rows;
+	struct st_reconcile_rows *rows;
 	int oom;
 };
 
@@ -75,15 +70,14 @@ static int row_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static int rows_push(struct rows *rows, const struct st_reconcile_row *row);
+static int rows_push(struct st_reconcile_rows *rows, const struct st_reconcile_row *row);
 
 /* Route level: one vehicle's hour adds, for each source it has counts of,
  * its counts and its own accepted taps to the row of (date, hour, route,
  * source). */
-static int gather_vehicle(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+int st_reconcile_add_vehicle_hour(struct st_reconcile_rows *rows, const struct st_vehicle_hour_key *k,
+                                  const struct st_vehicle_hour_val *v)
 {
-	struct gather *g = ctx;
-
 	if (k->route_id == 0)
 		return 0;
 	for (uint8_t src = ST_COUNT_SOURCE_SIGNED; src <= ST_COUNT_SOURCE_NVR; src++) {
@@ -94,15 +88,21 @@ static int gather_vehicle(void *ctx, const struct st_vehicle_hour_key *k, const 
 
 		if (c->records == 0)
 			continue;
-		if (rows_push(g->rows, &row) != 0) {
-			g->oom = 1;
-			return 1;
-		}
+		if (rows_push(rows, &row) != 0)
+			return -1;
 	}
 	return 0;
 }
 
-static int rows_push(struct rows *rows, const struct st_reconcile_row *row)
+static int gather_vehicle(void *ctx, const struct st_vehicle_hour_key *k, const struct st_vehicle_hour_val *v)
+{
+	struct gather *g = ctx;
+
+	g->oom = st_reconcile_add_vehicle_hour(g->rows, k, v) != 0;
+	return g->oom;
+}
+
+static int rows_push(struct st_reconcile_rows *rows, const struct st_reconcile_row *row)
 {
 	if (rows->n == rows->cap) {
 		size_t cap = rows->cap ? rows->cap * 2 : ROWS_INITIAL;
@@ -117,9 +117,9 @@ static int rows_push(struct rows *rows, const struct st_reconcile_row *row)
 	return 0;
 }
 
-static int gather_door(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
+int st_reconcile_add_door(struct st_reconcile_rows *rows, const struct st_door_agg_key *k,
+                          const struct st_door_agg_val *v)
 {
-	struct gather *g = ctx;
 	struct st_reconcile_row row = {0};
 	struct st_reconcile_row *last;
 
@@ -132,21 +132,24 @@ static int gather_door(void *ctx, const struct st_door_agg_key *k, const struct 
 	row.boardings = v->boardings;
 	row.alightings = v->alightings;
 	/* Cells of one place and source are often adjacent: merge them now. */
-	last = g->rows->n ? &g->rows->v[g->rows->n - 1] : NULL;
+	last = rows->n ? &rows->v[rows->n - 1] : NULL;
 	if (last && row_cmp(last, &row) == 0) {
 		last->boardings += row.boardings;
 		last->alightings += row.alightings;
 		return 0;
 	}
-	if (rows_push(g->rows, &row) != 0) {
-		g->oom = 1;
-		return 1;
-	}
-	return 0;
+	return rows_push(rows, &row);
 }
 
-/* Sorts and merges rows of the same (date, hour, place, source). */
-static void rows_merge(struct rows *rows)
+static int gather_door(void *ctx, const struct st_door_agg_key *k, const struct st_door_agg_val *v)
+{
+	struct gather *g = ctx;
+
+	g->oom = st_reconcile_add_door(g->rows, k, v) != 0;
+	return g->oom;
+}
+
+void st_reconcile_merge(struct st_reconcile_rows *rows)
 {
 	size_t out = 0;
 
@@ -168,7 +171,7 @@ static void rows_merge(struct rows *rows)
 }
 
 /* The first row at or after (date, hour, place, source 0). */
-static size_t rows_lower_bound(const struct rows *rows, uint32_t date, uint8_t hour, uint32_t place)
+static size_t rows_lower_bound(const struct st_reconcile_rows *rows, uint32_t date, uint8_t hour, uint32_t place)
 {
 	struct st_reconcile_row probe = {.service_date = date, .hour = hour, .place_id = place};
 	size_t lo = 0, hi = rows->n;
@@ -184,10 +187,9 @@ static size_t rows_lower_bound(const struct rows *rows, uint32_t date, uint8_t h
 	return lo;
 }
 
-/* Stop level: the accepted taps of a tap cell go to the rows of its stop. */
-static int add_taps(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+void st_reconcile_add_taps(struct st_reconcile_rows *rows, const struct st_tap_agg_key *k,
+                           const struct st_tap_agg_val *v)
 {
-	struct rows *rows = ctx;
 	uint32_t place = k->stop_id;
 	size_t i = rows_lower_bound(rows, k->service_date, k->hour, place);
 
@@ -198,6 +200,11 @@ static int add_taps(void *ctx, const struct st_tap_agg_key *k, const struct st_t
 			break;
 		row->accepted += v->accepted;
 	}
+}
+
+static int add_taps(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	st_reconcile_add_taps(ctx, k, v);
 	return 0;
 }
 
@@ -215,14 +222,14 @@ static int64_t date_days(uint32_t date)
 }
 
 struct outages {
-	struct rows *rows;
+	struct st_reconcile_rows *rows;
 	const struct st_zone *zone;
 	int start_hour;
 	int64_t now_ms;
 	int64_t win_from, win_to;
 };
 
-static void mark_nvr_incomplete(struct rows *rows, const struct st_when *w)
+static void mark_nvr_incomplete(struct st_reconcile_rows *rows, const struct st_when *w)
 {
 	size_t i = rows_lower_bound(rows, w->service_date, w->hour, 0);
 
@@ -261,7 +268,7 @@ static int mark_outage(void *ctx, const struct st_nvr_outage *o)
 	return 0;
 }
 
-static int mark_complete(struct st_read *r, struct rows *rows, int64_t now_ms)
+static int mark_complete(struct st_read *r, struct st_reconcile_rows *rows, int64_t now_ms)
 {
 	const struct st_options *opts = st_db_options(r->db);
 	const struct st_zone *zone = st_db_zone(r->db);
@@ -301,19 +308,34 @@ static int mark_complete(struct st_read *r, struct rows *rows, int64_t now_ms)
  * the day starting at 03:00, hours 0 to 2 of a service date come after its
  * hour 23. row_cmp has no context for the start hour, so each hour is
  * replaced by its place in the service day for the sort, then restored. */
-static int rows_in_service_order(struct st_read *r, struct rows *rows)
+void st_reconcile_service_order(struct st_reconcile_rows *rows, int start)
 {
-	const struct st_options *opts = st_db_options(r->db);
-	int start;
-
-	if (!opts)
-		return ST_EINVAL;
-	start = opts->service_day_start_hour;
 	for (size_t i = 0; i < rows->n; i++)
 		rows->v[i].hour = (uint8_t)((rows->v[i].hour - start + HOURS_PER_DAY) % HOURS_PER_DAY);
 	qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
 	for (size_t i = 0; i < rows->n; i++)
 		rows->v[i].hour = (uint8_t)((rows->v[i].hour + start) % HOURS_PER_DAY);
+}
+
+int st_reconcile_complete_hours(struct st_read *r, uint32_t date, int64_t now_ms, uint32_t complete[2])
+{
+	struct st_reconcile_row v[HOURS_PER_DAY * 2];
+	struct st_reconcile_rows rows = {v, 0, HOURS_PER_DAY * 2};
+	int rc;
+
+	if (!r || !r->txn)
+		return ST_EINVAL;
+	/* One row per (hour, source), in (date, clock hour) order as mark_complete needs. */
+	for (uint8_t h = 0; h < HOURS_PER_DAY; h++)
+		for (uint8_t src = ST_COUNT_SOURCE_SIGNED; src <= ST_COUNT_SOURCE_NVR; src++)
+			v[rows.n++] = (struct st_reconcile_row){.service_date = date, .hour = h, .source = src};
+	rc = mark_complete(r, &rows, now_ms);
+	if (rc != ST_OK)
+		return rc;
+	complete[0] = complete[1] = 0;
+	for (size_t i = 0; i < rows.n; i++)
+		if (v[i].complete)
+			complete[v[i].source - 1] |= 1u << v[i].hour;
 	return ST_OK;
 }
 
@@ -321,7 +343,7 @@ int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to
                          enum st_reconcile_level level, int64_t now_ms,
                          int (*fn)(void *ctx, const struct st_reconcile_row *row), void *ctx)
 {
-	struct rows rows = {0};
+	struct st_reconcile_rows rows = {0};
 	struct gather g = {&rows, 0};
 	int rc;
 
@@ -337,7 +359,7 @@ int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to
 	}
 	if (rc != ST_OK)
 		goto out;
-	rows_merge(&rows);
+	st_reconcile_merge(&rows);
 	if (rows.n == 0)
 		goto out;
 	if (level == ST_RECONCILE_STOP) {
@@ -348,9 +370,7 @@ int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to
 	rc = mark_complete(r, &rows, now_ms);
 	if (rc != ST_OK)
 		goto out;
-	rc = rows_in_service_order(r, &rows);
-	if (rc != ST_OK)
-		goto out;
+	st_reconcile_service_order(&rows, st_db_options(r->db)->service_day_start_hour);
 	for (size_t i = 0; i < rows.n; i++) {
 		if (fn(ctx, &rows.v[i]) != 0) {
 			rc = ST_ESTOP;

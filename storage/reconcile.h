@@ -59,6 +59,40 @@ int st_reconcile_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to
                          enum st_reconcile_level level, int64_t now_ms,
                          int (*fn)(void *ctx, const struct st_reconcile_row *row), void *ctx);
 
+/* The same rows from cells given rather than read (a merge of partials,
+ * opendata/merge.c), step by step as st_reconcile_foreach takes them:
+ * add the vehicle hours (route level) or door cells (stop level), merge,
+ * at the stop level add the tap cells, set `complete`, then put the rows
+ * in service order. The adders return 0, or -1 out of memory; free v. */
+struct st_reconcile_rows {
+	struct st_reconcile_row *v;
+	size_t n, cap;
+};
+struct st_vehicle_hour_key;
+struct st_vehicle_hour_val;
+struct st_door_agg_key;
+struct st_door_agg_val;
+struct st_tap_agg_key;
+struct st_tap_agg_val;
+/* A vehicle's hour (the sum of its cells, whichever instances hold them):
+ * a row per source it has counts of, with its own accepted taps. */
+int st_reconcile_add_vehicle_hour(struct st_reconcile_rows *rows, const struct st_vehicle_hour_key *k,
+                                  const struct st_vehicle_hour_val *v);
+/* A door cell: street cameras' (route 0) only, the others are the route level's. */
+int st_reconcile_add_door(struct st_reconcile_rows *rows, const struct st_door_agg_key *k,
+                          const struct st_door_agg_val *v);
+/* Sorts and merges rows of the same (date, hour, place, source). */
+void st_reconcile_merge(struct st_reconcile_rows *rows);
+/* Stop level, after the merge: a tap cell's accepted taps to its stop's rows. */
+void st_reconcile_add_taps(struct st_reconcile_rows *rows, const struct st_tap_agg_key *k,
+                           const struct st_tap_agg_val *v);
+/* Last: the order st_reconcile_foreach hands rows out in. */
+void st_reconcile_service_order(struct st_reconcile_rows *rows, int start_hour);
+/* Which hours of date a row would be complete in at now_ms, per source:
+ * bit h of complete[source - 1] (the same test as st_reconcile_foreach's,
+ * NVR outages included). ST_OK or an error. */
+int st_reconcile_complete_hours(struct st_read *r, uint32_t date, int64_t now_ms, uint32_t complete[2]);
+
 /* accepted / boardings when the row is complete and boardings > 0: 1, with
  * *rate set; else 0. */
 int st_reconcile_rate(const struct st_reconcile_row *row, double *rate);

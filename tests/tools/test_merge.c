@@ -7,6 +7,9 @@
  * datapackage.json, SHA256SUMS and the signature differ: provenance);
  * `komposter verify` accepts it, stock minisign a partial's signature; a
  * cell below k on every instance but above k city-wide is published.
+ * validation_rate too: two buses' counters (APCs) each on another instance
+ * than the bus's validators, and a street camera's door cells on one
+ * instance; a komposter-partial-1 is refused by name.
  * Refused with exit 1, one line, and nothing written: an altered partial,
  * one signed by another key, one of another date, two of one partition,
  * a missing partition, partials of different N. An existing partial is
@@ -23,7 +26,10 @@
 
 #include "fill.h"
 #include "firmware-proto/partition.h"
+#include "firmware-proto/keyfile.h"
 #include "harness.h"
+#include "opendata/minisign.h"
+#include "storage/nvr.h"
 
 #define DATE "2024-06-15"
 #define OTHER_DATE "2024-06-16"
@@ -55,6 +61,45 @@ static void taps_of(uint64_t d, struct kp_tap *t)
 		t[i].result = i == 11 ? KP_TAP_DENIED_BALANCE : KP_TAP_ACCEPTED;
 		t[i].amount = t[i].result == KP_TAP_ACCEPTED ? 800 : 0;
 	}
+}
+
+/* Bus v's counter: `boardings` at route, stop and hour, on an APC that
+ * another instance than the bus's validator (device 0x1000 + v) owns. */
+static void count_on_other_instance(char db[3][128], uint32_t v, int hour, uint32_t route, uint32_t stop,
+                                    uint16_t boardings)
+{
+	const uint32_t bus_owner = kp_partition_owner(0x1000 + v, 3);
+	uint64_t apc = 0x2000 + v;
+	const struct kp_count c = { .observed_at = fill_utc_ms(2024, 6, 15, hour, 30), .route_id = route,
+		                    .stop_id = stop, .vehicle_id = v, .door = 1, .kind = KP_COUNT_KIND_DOOR_CYCLE,
+		                    .boardings = boardings, .alightings = 2, .occupancy = KP_OCCUPANCY_UNKNOWN,
+		                    .confidence = 90 };
+
+	while (kp_partition_owner(apc, 3) == bus_owner)
+		apc++;
+	cr_assert_eq(fill_counts(whole, apc, 1, &c, 1), 0);
+	cr_assert_eq(fill_counts(db[kp_partition_owner(apc, 3)], apc, 1, &c, 1), 0);
+}
+
+/* A street camera at stop 200, hour 8: n boardings (Frigate on one instance). */
+static void street_camera(const char *db_dir, int n)
+{
+	struct st_nvr_event ev[12];
+
+	memset(ev, 0, sizeof(ev));
+	for (int i = 0; i < n; i++) {
+		snprintf(ev[i].camera, sizeof(ev[i].camera), "stop200");
+		snprintf(ev[i].id, sizeof(ev[i].id), "ev-%d", i);
+		snprintf(ev[i].label, sizeof(ev[i].label), "person");
+		ev[i].type = ST_NVR_END;
+		ev[i].start = fill_utc_ms(2024, 6, 15, 8, 10 + i);
+		ev[i].end = ev[i].start + 4000;
+		ev[i].received_at = ev[i].end;
+		ev[i].want = ST_NVR_BOARDED;
+		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = 8, .stop_id = 200,
+			                               .source = ST_COUNT_SOURCE_NVR };
+	}
+	cr_assert_eq(fill_nvr_events(db_dir, ev, (size_t)n), 0);
 }
 
 static void run_ok(const char *what, struct tools_run *r)
@@ -107,6 +152,11 @@ static void setup(void)
 		cr_assert_eq(fill_taps(db[owner], id, taps, TAPS_PER_DEV, 6), 0);
 		per[owner]++;
 	}
+	/* Device d's taps at hour 8 are on route 20 + (d's i = 6: 0), vehicle d. */
+	count_on_other_instance(db, 3, 8, 20, 200, 30);
+	count_on_other_instance(db, 5, 9, 20, 201, 25);
+	street_camera(whole, 12);
+	street_camera(db[0], 12);
 	for (int k = 0; k < 3; k++) {
 		char p[16];
 
@@ -144,6 +194,7 @@ static const char *const tables[] = {
 	"ridership_route_stop_hour.csv", "ridership_route_stop_hour.json", "ridership_route_day.csv",
 	"ridership_route_day.json", "ridership_day.csv", "ridership_day.json", "ridership_fare_day.csv",
 	"ridership_fare_day.json", "ridership.txt", "ride_feed_info.txt", "station_activities.csv", "minisign.pub",
+	"validation_rate.csv", "validation_rate.json",
 };
 
 Test(merge, three_partials_give_the_package_one_instance_makes)
@@ -171,6 +222,12 @@ Test(merge, three_partials_give_the_package_one_instance_makes)
 	snprintf(a, sizeof(a), "%s/ridership_route_stop_hour.csv", merged);
 	char *csv = slurp(a);
 	cr_assert_not_null(strstr(csv, ",110,,,7,18\r\n"), "the 18 taps of route 10 at 07 are not published:\n%s", csv);
+	free(csv);
+	snprintf(a, sizeof(a), "%s/validation_rate.csv", merged);
+	csv = slurp(a);
+	cr_assert(strstr(csv, ",route,20,") && strstr(csv, ",signed,30,") && strstr(csv, ",stop,200,") &&
+	                  strstr(csv, ",nvr,12,"),
+	          "the counters' and the street camera's rows are missing:\n%s", csv);
 	free(csv);
 	cr_assert_eq(tools_run(&r, "verify", merged, "--public-key", pub_hex, NULL), 0);
 	run_ok("verify", &r);
@@ -235,6 +292,27 @@ Test(merge, a_partial_of_another_date_is_refused)
 	snprintf(other, sizeof(other), "%s/late.json", dir);
 	make_partial(db, "2/3", OTHER_DATE, key, other);
 	expect_refused("not of " DATE, part[0], part[1], other);
+}
+
+Test(merge, a_partial_of_the_format_without_camera_data_is_refused_by_name)
+{
+	char old[160], cmd[1024];
+
+	/* Signed again after the edit: only the format is at fault. */
+	snprintf(old, sizeof(old), "%s/old.json", dir);
+	snprintf(cmd, sizeof(cmd), "sed 's/komposter-partial-2/komposter-partial-1/' %s > %s", part[2], old);
+	cr_assert_eq(system(cmd), 0);
+	char *text = slurp(old);
+	cr_assert_not_null(strstr(text, "komposter-partial-1"));
+	uint8_t sk[KP_SECRET_KEY_SIZE];
+	char kerr[256], sig[OD_MINISIGN_SIG_TEXT_SIZE], sig_path[200];
+	cr_assert_eq(kp_keyfile_read_secret(key, sk, kerr), 0, "%s", kerr);
+	cr_assert_eq(od_minisign_sign(sk, (const uint8_t *)text, strlen(text), "komposter partial", sig), 0);
+	free(text);
+	snprintf(sig_path, sizeof(sig_path), "%s.minisig", old);
+	FILE *f = fopen(sig_path, "w");
+	cr_assert(f && fputs(sig, f) >= 0 && fclose(f) == 0);
+	expect_refused("komposter-partial-1", part[0], part[1], old);
 }
 
 Test(merge, two_partials_of_one_partition_are_refused)
