@@ -179,6 +179,30 @@ int fill_nvr_events(const char *db_dir, struct st_nvr_event *events, size_t n)
 	return rc == ST_OK ? 0 : -1;
 }
 
+int fill_nvr_counts(const char *db_dir, const struct fill_nvr_cell *c, const char *prefix, int n)
+{
+	struct st_nvr_event ev[FILL_NVR_MAX];
+
+	if (n < 0 || n > FILL_NVR_MAX)
+		return -1;
+	memset(ev, 0, sizeof(ev));
+	for (int i = 0; i < n; i++) {
+		snprintf(ev[i].camera, sizeof(ev[i].camera), "%s", c->camera);
+		snprintf(ev[i].id, sizeof(ev[i].id), "%s-%d", prefix, i);
+		snprintf(ev[i].label, sizeof(ev[i].label), "person");
+		ev[i].type = ST_NVR_END;
+		ev[i].start = fill_utc_ms(2024, 6, 15, c->hour, 20 + i);
+		ev[i].end = ev[i].start + 4000;
+		ev[i].received_at = ev[i].end;
+		ev[i].want = c->want;
+		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = (uint8_t)c->hour,
+			                               .route_id = c->route, .stop_id = c->stop,
+			                               .door = c->vehicle ? 1 : 0, .source = ST_COUNT_SOURCE_NVR };
+		ev[i].vehicle_id = c->vehicle;
+	}
+	return fill_nvr_events(db_dir, ev, (size_t)n);
+}
+
 int fill_nvr_outage(const char *db_dir, int64_t start, int64_t end)
 {
 	struct st_db *db = NULL;

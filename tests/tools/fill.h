@@ -42,6 +42,20 @@ struct st_nvr_event; /* storage/nvr.h */
  * st_nvr_commit. A new database gets the default service-day settings, an
  * existing one keeps its own. 0 or -1. */
 int fill_nvr_events(const char *db_dir, struct st_nvr_event *events, size_t n);
+/* Where an NVR's camera counts: 2024-06-15 (UTC) hour (after the service
+ * day's start), route and stop; vehicle 0 for a street camera (route 0),
+ * else the bus of an onboard one (door 1). want: ST_NVR_BOARDED or
+ * ST_NVR_ALIGHTED. */
+struct fill_nvr_cell {
+	const char *camera;
+	int hour;
+	uint32_t route, stop, vehicle;
+	unsigned want;
+};
+#define FILL_NVR_MAX 16
+/* n (at most FILL_NVR_MAX) people counted once each in cell, at minutes
+ * 20, 21, ... of its hour; event ids "<prefix>-<i>". 0 or -1. */
+int fill_nvr_counts(const char *db_dir, const struct fill_nvr_cell *c, const char *prefix, int n);
 /* Records the NVR offline at start and, when end != 0, online again at end. */
 int fill_nvr_outage(const char *db_dir, int64_t start, int64_t end);
 

@@ -45,29 +45,13 @@ static struct kp_count door_cycle(int day, int hour, int minute, uint32_t route,
 }
 
 /* n objects of camera, each counted once in `want` at (2024-06-15, hour,
- * route, stop). */
+ * route, stop); an onboard camera (route != 0) is bus 5's. */
 static void nvr_counts(const char *camera, const char *prefix, int n, int hour, uint32_t route, uint32_t stop,
                        unsigned want)
 {
-	struct st_nvr_event ev[8];
+	const struct fill_nvr_cell c = { camera, hour, route, stop, route ? 5 : 0, want };
 
-	cr_assert_leq(n, 8);
-	memset(ev, 0, sizeof(ev));
-	for (int i = 0; i < n; i++) {
-		snprintf(ev[i].camera, sizeof(ev[i].camera), "%s", camera);
-		snprintf(ev[i].id, sizeof(ev[i].id), "%s-%d", prefix, i);
-		snprintf(ev[i].label, sizeof(ev[i].label), "person");
-		ev[i].type = ST_NVR_END;
-		ev[i].start = fill_utc_ms(2024, 6, 15, hour, 20 + i);
-		ev[i].end = ev[i].start + 4000;
-		ev[i].received_at = ev[i].end;
-		ev[i].want = want;
-		ev[i].cell = (struct st_door_agg_key){ .service_date = 20240615, .hour = (uint8_t)hour,
-			                               .route_id = route, .stop_id = stop, .door = route ? 1 : 0,
-			                               .source = ST_COUNT_SOURCE_NVR };
-		ev[i].vehicle_id = route ? 5 : 0; /* onboard: bus 5; a street camera: none */
-	}
-	cr_assert_eq(fill_nvr_events(db, ev, (size_t)n), 0);
+	cr_assert_eq(fill_nvr_counts(db, &c, prefix, n), 0);
 }
 
 /* 2024-06-15 in UTC, service day from 03:00. Every tap, count and onboard
