@@ -78,9 +78,12 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	        v[BF_IDEAL_FPS] * p->taps, ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]), v[BF_IDEAL_CPU_US], v[BF_IDEAL_RSS_MIB]);
 	fprintf(out, "  %-20s %10.0f %12.0f %10s %12.0f %7.1f MiB\n", "komposterd", v[BF_KD_FPS], v[BF_KD_FPS] * p->taps,
 	        "1.00", v[BF_KD_CPU_US], v[BF_KD_RSS_MIB]);
-	fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
-	             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
-	        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
+	if (p->extra == 0)
+		fprintf(out, "  latency, frame -> covering ACK at half rate: not measured (--latency-frames 0)\n");
+	else
+		fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
+		             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
+		        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
 	fprintf(out, "  stored %llu of %llu frames sent, check: %llu problems, %llu frames covered\n",
 	        (unsigned long long)p->stored, (unsigned long long)p->sent, (unsigned long long)p->problems,
 	        (unsigned long long)p->covered);
@@ -88,17 +91,21 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	return ferror(out) ? -1 : 0;
 }
 
-static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, uint16_t taps)
+/* latency_ms is null when the run had no latency phase. */
+static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, const struct bench_params *p)
 {
-	cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
+	cJSON *lat = p->extra ? cJSON_CreateObject() : cJSON_CreateNull();
 
 	cJSON_AddNumberToObject(o, "frames_per_s", v[fps]);
-	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * taps);
+	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * p->taps);
 	cJSON_AddNumberToObject(o, "cpu_us_per_frame", v[cpu]);
 	cJSON_AddNumberToObject(o, "peak_rss_anon_mib", v[rss]);
-	cJSON_AddNumberToObject(lat, "p50", v[p50]);
-	cJSON_AddNumberToObject(lat, "p99", v[p50 + 1]);
-	cJSON_AddNumberToObject(lat, "p999", v[p50 + 2]);
+	if (p->extra) {
+		cJSON_AddNumberToObject(lat, "p50", v[p50]);
+		cJSON_AddNumberToObject(lat, "p99", v[p50 + 1]);
+		cJSON_AddNumberToObject(lat, "p999", v[p50 + 2]);
+	}
 	cJSON_AddItemToObject(o, "latency_ms", lat);
 	return o;
 }
@@ -124,8 +131,8 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(vf, "w_threads_per_s", v[BF_VERIFY_W]);
 	cJSON_AddNumberToObject(vf, "w_over_1", ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	cJSON_AddItemToObject(o, "verify", vf);
-	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_P50, p->taps));
-	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_P50, p->taps);
+	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_P50, p));
+	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_P50, p);
 	cJSON_AddNumberToObject(k, "ratio_to_broker", ratio(v[BF_KD_FPS], v[BF_BROKER_FPS]));
 	cJSON_AddNumberToObject(k, "ratio_to_verify", ratio(v[BF_KD_FPS], v[BF_VERIFY_W]));
 	cJSON_AddNumberToObject(k, "ratio_to_ideal", ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]));

@@ -35,7 +35,8 @@ struct bench_figures {
 };
 
 struct bench_params {
-	uint32_t devices, frames, extra;
+	uint32_t devices, frames;
+	uint32_t extra;     /* latency frames per device; 0: latency not measured */
 	uint16_t taps;
 	int publishers, window, workers, runs;
 	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
