@@ -43,8 +43,10 @@ static const char help[] =
 	"Options:\n"
 	"      --devices N        devices of the stream (default 200)\n"
 	"      --frames N         frames per device, throughput phase (default 100)\n"
-	"      --taps N           taps per frame, 1..512 (default 32)\n"
+	"      --taps N           taps per frame, 1..512: only a pass of N taps (default: a\n"
+	"                         pass of 32 taps, then a single-tap pass)\n"
 	"      --single-tap       the same as --taps 1\n"
+	"      --no-single-tap    the 32-tap pass alone\n"
 	"      --latency-frames N frames of the paced latency phase, all devices (default 4000; 0: not measured,\n"
 	"                         latency printed as such, null in --json)\n"
 	"      --publishers N     publisher connections, QoS 1 (default 4)\n"
@@ -66,6 +68,7 @@ enum {
 	OPT_FRAMES,
 	OPT_TAPS,
 	OPT_SINGLE,
+	OPT_NO_SINGLE,
 	OPT_LATENCY,
 	OPT_PUBLISHERS,
 	OPT_WINDOW,
@@ -80,6 +83,8 @@ struct bench_opts {
 	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout;
 	const char *komposterd;
 	int json;
+	int taps_given;  /* --taps or --single-tap: that pass alone */
+	int no_single;   /* --no-single-tap */
 };
 
 struct bench_ctx {
@@ -113,8 +118,9 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_DEVICES: return number(arg, 1, 100000, &o->devices, "--devices");
 	case OPT_FRAMES: return number(arg, 1, 1000000, &o->frames, "--frames");
-	case OPT_TAPS: return number(arg, 1, KP_RECORDS_MAX, &o->taps, "--taps");
-	case OPT_SINGLE: o->taps = 1; return CLI_CONTINUE;
+	case OPT_TAPS: o->taps_given = 1; return number(arg, 1, KP_RECORDS_MAX, &o->taps, "--taps");
+	case OPT_SINGLE: o->taps_given = 1; o->taps = 1; return CLI_CONTINUE;
+	case OPT_NO_SINGLE: o->no_single = 1; return CLI_CONTINUE;
 	case OPT_LATENCY: return number(arg, 0, 10000000, &o->latency, "--latency-frames");
 	case OPT_PUBLISHERS: return number(arg, 1, 64, &o->publishers, "--publishers");
 	case OPT_WINDOW: return number(arg, 1, 65535, &o->window, "--window");
@@ -170,6 +176,8 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return remove(path);
 }
 
+/* The temporary folder, the broker, the generator's connections and the
+ * ideal ingester's server key: shared by every pass. */
 static int setup(struct bench_ctx *c)
 {
 	char err[256], dir[128];
@@ -177,11 +185,6 @@ static int setup(struct bench_ctx *c)
 	snprintf(c->tmp, sizeof(c->tmp), "/tmp/kp-bench-XXXXXX");
 	if (!mkdtemp(c->tmp))
 		return cli_fail(CMD, "cannot make a temporary directory");
-	uint32_t extra = (uint32_t)((c->o.latency + c->o.devices - 1) / c->o.devices);
-	progress("signing %llu frames of %llu taps for %llu devices", (unsigned long long)(c->o.devices * (c->o.frames + extra)),
-	         (unsigned long long)c->o.taps, (unsigned long long)c->o.devices);
-	if (bench_stream_make(&c->s, (uint32_t)c->o.devices, (uint32_t)c->o.frames, extra, (uint16_t)c->o.taps, err) != 0)
-		return cli_fail(CMD, "%s", err);
 	snprintf(dir, sizeof(dir), "%s/broker", c->tmp);
 	if (mkdir(dir, 0700) != 0 || bench_broker_start(&c->broker, dir) != 0)
 		return cli_fail(CMD, "cannot start mosquitto in %s", dir);
@@ -194,23 +197,50 @@ static int setup(struct bench_ctx *c)
 			return KP_EXIT_FAIL;
 	}
 	snprintf(dir, sizeof(dir), "kp-bench-rx-%d", (int)getpid());
-	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
-	    bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
+	if (bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
 	    bench_counter_start(&c->counter, c->broker.uri) != 0)
 		return cli_fail(CMD, "cannot connect to mosquitto");
 	for (int p = 0; p < c->npubs; p++)
 		if (bench_conn_wait(&c->pubs[p]) != 0)
 			return KP_EXIT_FAIL;
-	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0 ||
-	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
-		return cli_fail(CMD, "cannot receive ACKs");
-	snprintf(dir, sizeof(dir), "%s/ideal.keys", c->tmp);
-	if (bench_ideal_write_keys(&c->s, dir) != 0)
-		return cli_fail(CMD, "cannot write %s", dir);
+	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0)
+		return cli_fail(CMD, "cannot connect to mosquitto");
 	snprintf(dir, sizeof(dir), "%s/ideal-server.key", c->tmp);
 	if (kp_keyfile_generate(dir, 0, c->ideal_pk, err) != 0)
 		return cli_fail(CMD, "%s", err);
 	return KP_EXIT_OK;
+}
+
+/* A pass's stream of taps per frame, signed before anything is timed, the
+ * ideal ingester's copy of its keys, and the ACK receiver on it. No ACK is
+ * in flight between passes: the receiver subscribes once the stream is. */
+static int setup_stream(struct bench_ctx *c, uint16_t taps)
+{
+	char err[256], path[128];
+	uint32_t extra = (uint32_t)((c->o.latency + c->o.devices - 1) / c->o.devices);
+
+	progress("signing %llu frames of %u taps for %llu devices", (unsigned long long)(c->o.devices * (c->o.frames + extra)),
+	         taps, (unsigned long long)c->o.devices);
+	if (bench_stream_make(&c->s, (uint32_t)c->o.devices, (uint32_t)c->o.frames, extra, taps, err) != 0)
+		return cli_fail(CMD, "%s", err);
+	snprintf(path, sizeof(path), "%s/ideal.keys", c->tmp);
+	if (bench_ideal_write_keys(&c->s, path) != 0)
+		return cli_fail(CMD, "cannot write %s", path);
+	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
+	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
+		return cli_fail(CMD, "cannot receive ACKs");
+	return KP_EXIT_OK;
+}
+
+/* The receiver's callback uses the stream: freed once it is unsubscribed
+ * (if that fails, the run fails and the process ends with them). */
+static int teardown_stream(struct bench_ctx *c)
+{
+	if (bench_conn_unsubscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
+		return -1;
+	bench_acks_free(&c->acks);
+	bench_stream_free(&c->s);
+	return 0;
 }
 
 static void teardown(struct bench_ctx *c, int ok)
@@ -220,8 +250,6 @@ static void teardown(struct bench_ctx *c, int ok)
 	bench_conn_close(&c->rx);
 	bench_conn_close(&c->counter.conn);
 	bench_broker_stop(&c->broker);
-	bench_acks_free(&c->acks);
-	bench_stream_free(&c->s);
 	if (ok && c->tmp[0])
 		nftw(c->tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	else if (c->tmp[0])
@@ -334,6 +362,38 @@ static int run_all(struct bench_ctx *c, struct bench_figures *runs)
 	return 0;
 }
 
+/* Every ingester on a stream of taps per frame: medians into pass. */
+static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
+{
+	static struct bench_figures runs[64];
+
+	memset(runs, 0, sizeof(runs));
+	c->p = (struct bench_params){ 0 };
+	if (setup_stream(c, taps) != KP_EXIT_OK)
+		return -1;
+	int rc = run_all(c, runs);
+	pass->p = (struct bench_params){ c->s.devices, c->s.frames, c->s.extra, c->s.taps, c->npubs, (int)c->o.window,
+		                         (int)c->o.workers, (int)c->o.runs, c->p.sent, c->p.stored, c->p.problems,
+		                         c->p.covered };
+	bench_report_median(runs, (int)c->o.runs, &pass->f);
+	if (teardown_stream(c) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* --taps N (--single-tap) alone runs that pass; the default, the 32-tap
+ * pass and the single-tap pass unless --no-single-tap. */
+static int run_passes(struct bench_ctx *c, struct bench_pass *passes, int *n)
+{
+	*n = 0;
+	if (run_pass(c, (uint16_t)c->o.taps, &passes[(*n)++]) != 0)
+		return -1;
+	if (c->o.taps_given || c->o.no_single)
+		return 0;
+	progress("single-tap pass");
+	return run_pass(c, 1, &passes[(*n)++]);
+}
+
 int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -342,6 +402,7 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "frames", required_argument, NULL, OPT_FRAMES },
 		{ "taps", required_argument, NULL, OPT_TAPS },
 		{ "single-tap", no_argument, NULL, OPT_SINGLE },
+		{ "no-single-tap", no_argument, NULL, OPT_NO_SINGLE },
 		{ "latency-frames", required_argument, NULL, OPT_LATENCY },
 		{ "publishers", required_argument, NULL, OPT_PUBLISHERS },
 		{ "window", required_argument, NULL, OPT_WINDOW },
@@ -353,10 +414,11 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct bench_ctx c;
-	struct bench_figures runs[64], med;
+	struct bench_pass passes[2];
+	int npasses = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	c.o = (struct bench_opts){ 200, 100, 32, 4000, 4, 64, (uint64_t)(ncpu > 0 ? ncpu : 1), 3, 30, NULL, 0 };
+	c.o = (struct bench_opts){ 200, 100, 32, 4000, 4, 64, (uint64_t)(ncpu > 0 ? ncpu : 1), 3, 30, NULL, 0, 0, 0 };
 	int st = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, bench_option, &c.o);
 	if (st == CLI_CONTINUE)
 		st = cli_no_operands(CMD, argc, argv);
@@ -366,17 +428,13 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		return cli_fail(CMD, "libsodium failed to initialise");
 	if ((st = find_binaries(&c)) != KP_EXIT_OK)
 		return st;
-	memset(runs, 0, sizeof(runs));
 	st = setup(&c);
-	if (st == KP_EXIT_OK && run_all(&c, runs) != 0)
+	if (st == KP_EXIT_OK && run_passes(&c, passes, &npasses) != 0)
 		st = cli_fail(CMD, "the run failed (see the lines above)");
 	teardown(&c, st == KP_EXIT_OK);
 	if (st != KP_EXIT_OK)
 		return st;
-	c.p = (struct bench_params){ c.s.devices, c.s.frames, c.s.extra, c.s.taps, c.npubs, (int)c.o.window,
-		                     (int)c.o.workers, (int)c.o.runs, c.p.sent, c.p.stored, c.p.problems, c.p.covered };
-	bench_report_median(runs, (int)c.o.runs, &med);
-	if ((c.o.json ? bench_report_json(stdout, &c.p, &med) : bench_report_text(stdout, &c.p, &med)) != 0)
+	if (bench_report_passes(stdout, passes, npasses, c.o.json) != 0)
 		return cli_fail(CMD, "cannot write the report");
 	return cli_finish_output(CMD);
 }

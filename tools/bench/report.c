@@ -146,13 +146,31 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	return o;
 }
 
-int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f)
+static int print_json(FILE *out, cJSON *o)
 {
-	cJSON *o = build_json(p, f);
 	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
 	int rc = text && fprintf(out, "%s\n", text) > 0 && !ferror(out) ? 0 : -1;
 
 	cJSON_free(text);
 	cJSON_Delete(o);
 	return rc;
+}
+
+int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f)
+{
+	return print_json(out, build_json(p, f));
+}
+
+int bench_report_passes(FILE *out, const struct bench_pass *passes, int n, int json)
+{
+	if (json) {
+		cJSON *o = build_json(&passes[0].p, &passes[0].f);
+		if (o && n > 1)
+			cJSON_AddItemToObject(o, "single_tap", build_json(&passes[1].p, &passes[1].f));
+		return print_json(out, o);
+	}
+	for (int i = 0; i < n; i++)
+		if ((i > 0 && fputc('\n', out) == EOF) || bench_report_text(out, &passes[i].p, &passes[i].f) != 0)
+			return -1;
+	return 0;
 }

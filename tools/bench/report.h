@@ -45,11 +45,21 @@ struct bench_params {
 	uint64_t covered;   /* frames covered by verified ACKs */
 };
 
+/* One pass of the benchmark: one stream (its taps per frame), every
+ * ingester measured on it. */
+struct bench_pass {
+	struct bench_params p;
+	struct bench_figures f; /* medians over the runs */
+};
+
 /* out->v[f] = the median of runs[0..n).v[f] for every figure. */
 void bench_report_median(const struct bench_figures *runs, int n, struct bench_figures *out);
 /* "komposterd at 0.82 of the ideal ingester" and the like. */
 void bench_report_bound(const struct bench_figures *f, char *buf, size_t cap);
 int bench_report_text(FILE *out, const struct bench_params *p, const struct bench_figures *f);
 int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f);
+/* Every pass: text one table after the other; JSON the first pass's
+ * object with the second (the single-tap pass) as its "single_tap". */
+int bench_report_passes(FILE *out, const struct bench_pass *passes, int n, int json);
 
 #endif
