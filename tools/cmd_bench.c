@@ -4,7 +4,8 @@
  * (issue 14). The parts live in tools/bench/: stream (keys and pre-signed
  * frames), mqtt (publishers), ceilings (broker, verify), ideal (the ideal
  * ingester), acks (ACK coverage and an ingester's phases), daemon
- * (komposterd), proc (children, CPU, RssAnon, mosquitto) and report.
+ * (komposterd), python (the Python ingester), proc (children, CPU, RssAnon,
+ * mosquitto) and report.
  */
 #define _GNU_SOURCE
 #include <ftw.h>
@@ -26,6 +27,7 @@
 #include "tools/bench/ideal.h"
 #include "tools/bench/mqtt.h"
 #include "tools/bench/proc.h"
+#include "tools/bench/python.h"
 #include "tools/bench/report.h"
 #include "tools/bench/stream.h"
 #include "tools/commands.h"
@@ -54,6 +56,10 @@ static const char help[] =
 	"      --workers N        verify threads of komposterd, the ideal ingester and the\n"
 	"                         verify ceiling (default: one per core)\n"
 	"      --runs N           interleaved runs; medians are reported (default 3)\n"
+	"      --no-python        do not measure the Python ingester\n"
+	"      --python PATH      its interpreter, with Debian's python3-paho-mqtt,\n"
+	"                         python3-nacl and python3-lmdb (default " BENCH_PYTHON_DEFAULT ")\n"
+	"      --python-frames N  frames it is measured on, from the stream's start (default 5000)\n"
 	"      --komposterd PATH  the daemon to measure (default: the komposterd built\n"
 	"                         beside this komposter)\n"
 	"      --timeout S        seconds without progress that fail a phase (default 30)\n"
@@ -75,13 +81,17 @@ enum {
 	OPT_WORKERS,
 	OPT_RUNS,
 	OPT_KOMPOSTERD,
+	OPT_NO_PYTHON,
+	OPT_PYTHON,
+	OPT_PYTHON_FRAMES,
 	OPT_TIMEOUT,
 	OPT_JSON,
 };
 
 struct bench_opts {
-	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout;
+	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout, python_frames;
 	const char *komposterd;
+	const char *python; /* NULL: --no-python */
 	int json;
 	int taps_given;  /* --taps or --single-tap: that pass alone */
 	int no_single;   /* --no-single-tap */
@@ -91,6 +101,7 @@ struct bench_ctx {
 	struct bench_opts o;
 	char self[PATH_MAX];
 	char komposterd[PATH_MAX];
+	char python_script[PATH_MAX];
 	char tmp[64];
 	struct bench_stream s;
 	struct bench_broker broker;
@@ -128,6 +139,9 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	case OPT_RUNS: return number(arg, 1, 64, &o->runs, "--runs");
 	case OPT_TIMEOUT: return number(arg, 1, 3600, &o->timeout, "--timeout");
 	case OPT_KOMPOSTERD: o->komposterd = arg; return CLI_CONTINUE;
+	case OPT_NO_PYTHON: o->python = NULL; return CLI_CONTINUE;
+	case OPT_PYTHON: o->python = arg; return CLI_CONTINUE;
+	case OPT_PYTHON_FRAMES: return number(arg, 1, 100000000, &o->python_frames, "--python-frames");
 	case OPT_JSON: o->json = 1; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
@@ -165,6 +179,9 @@ static int find_binaries(struct bench_ctx *c)
 	}
 	if (access(c->komposterd, X_OK) != 0)
 		return cli_fail(CMD, "no komposterd at %s; give --komposterd PATH", c->komposterd);
+	if (c->o.python && (bench_python_script(c->python_script, sizeof(c->python_script)) != 0 ||
+	                    bench_python_check(c->o.python) != 0))
+		return KP_EXIT_FAIL;
 	return KP_EXIT_OK;
 }
 
@@ -269,15 +286,15 @@ static int ceilings(struct bench_ctx *c, struct bench_figures *f)
 }
 
 /* Measures the process pid (ideal or komposterd) with its RssAnon sampled. */
-static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PUBLIC_KEY_SIZE],
-                   struct bench_ingest_result *r, double *rss_mib)
+static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PUBLIC_KEY_SIZE], size_t frames,
+                   int latency, struct bench_ingest_result *r, double *rss_mib)
 {
 	struct bench_sampler sm;
 
 	memcpy(c->acks.server_pk, server_pk, KP_PUBLIC_KEY_SIZE);
 	if (bench_sampler_start(&sm, pid) != 0)
 		return -1;
-	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, c->o.latency > 0, (int)c->o.timeout, r);
+	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, frames, latency, (int)c->o.timeout, r);
 	bench_sampler_stop(&sm);
 	*rss_mib = (double)sm.peak_kib / 1024.0;
 	return rc;
@@ -295,7 +312,7 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size, log);
 	if (pid <= 0)
 		return -1;
-	int rc = measure(c, pid, c->ideal_pk, &r, &f->v[BF_IDEAL_RSS_MIB]);
+	int rc = measure(c, pid, c->ideal_pk, 0, c->o.latency > 0, &r, &f->v[BF_IDEAL_RSS_MIB]);
 	bench_reap(pid, SIGKILL);
 	f->v[BF_IDEAL_FPS] = r.fps;
 	f->v[BF_IDEAL_CPU_US] = r.cpu_us_per_frame;
@@ -303,6 +320,32 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	f->v[BF_IDEAL_P99] = r.p99_ms;
 	f->v[BF_IDEAL_P999] = r.p999_ms;
 	return rc;
+}
+
+/* The Python ingester on the stream's first --python-frames frames, into a
+ * fresh LMDB; the ideal ingester's key files; no latency phase. */
+static int python(struct bench_ctx *c, int run, struct bench_figures *f)
+{
+	char keys[128], key[128], db[128], log[128];
+	struct bench_ingest_result r;
+
+	progress("python ingester (%s), %llu frames", c->o.python, (unsigned long long)c->p.python_frames);
+	snprintf(keys, sizeof(keys), "%s/ideal.keys", c->tmp);
+	snprintf(key, sizeof(key), "%s/ideal-server.key", c->tmp);
+	snprintf(db, sizeof(db), "%s/python-%d", c->tmp, run);
+	snprintf(log, sizeof(log), "%s/python.log", c->tmp);
+	if (mkdir(db, 0700) != 0)
+		return -1;
+	pid_t pid = bench_python_start(c->o.python, c->python_script, c->broker.port, keys, key, db, log);
+	if (pid <= 0)
+		return -1;
+	int rc = measure(c, pid, c->ideal_pk, c->p.python_frames, 0, &r, &f->v[BF_PY_RSS_MIB]);
+	bench_reap(pid, SIGKILL);
+	f->v[BF_PY_FPS] = r.fps;
+	f->v[BF_PY_CPU_US] = r.cpu_us_per_frame;
+	if (rc != 0)
+		return -1;
+	return nftw(db, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 /* A clean connect under the stopped komposterd's client id ends its
@@ -329,7 +372,7 @@ static int daemon_run(struct bench_ctx *c, int run, struct bench_figures *f)
 	if (mkdir(dir, 0700) != 0 || bench_daemon_setup(&d, dir, c->broker.uri, &c->s, (int)c->o.workers, run) != 0 ||
 	    bench_daemon_start(&d, c->komposterd) != 0)
 		return -1;
-	int rc = measure(c, d.pid, d.server_pk, &r, &f->v[BF_KD_RSS_MIB]);
+	int rc = measure(c, d.pid, d.server_pk, 0, c->o.latency > 0, &r, &f->v[BF_KD_RSS_MIB]);
 	if (bench_daemon_stop(&d) != 0 || end_session(c, d.client_id) != 0)
 		rc = -1;
 	f->v[BF_KD_FPS] = r.fps;
@@ -356,7 +399,8 @@ static int run_all(struct bench_ctx *c, struct bench_figures *runs)
 {
 	for (int r = 0; r < (int)c->o.runs; r++) {
 		progress("run %d of %d", r + 1, (int)c->o.runs);
-		if (ceilings(c, &runs[r]) != 0 || ideal(c, &runs[r]) != 0 || daemon_run(c, r + 1, &runs[r]) != 0)
+		if (ceilings(c, &runs[r]) != 0 || ideal(c, &runs[r]) != 0 ||
+		    (c->p.python_frames && python(c, r + 1, &runs[r]) != 0) || daemon_run(c, r + 1, &runs[r]) != 0)
 			return -1;
 	}
 	return 0;
@@ -368,13 +412,17 @@ static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 	static struct bench_figures runs[64];
 
 	memset(runs, 0, sizeof(runs));
-	c->p = (struct bench_params){ 0 };
 	if (setup_stream(c, taps) != KP_EXIT_OK)
 		return -1;
+	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
+		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
+		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs };
+	if (c->o.python) {
+		size_t all = (size_t)c->s.devices * c->s.frames;
+		c->p.python_frames = c->o.python_frames < all ? c->o.python_frames : all;
+	}
 	int rc = run_all(c, runs);
-	pass->p = (struct bench_params){ c->s.devices, c->s.frames, c->s.extra, c->s.taps, c->npubs, (int)c->o.window,
-		                         (int)c->o.workers, (int)c->o.runs, c->p.sent, c->p.stored, c->p.problems,
-		                         c->p.covered };
+	pass->p = c->p;
 	bench_report_median(runs, (int)c->o.runs, &pass->f);
 	if (teardown_stream(c) != 0)
 		rc = -1;
@@ -409,6 +457,9 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "komposterd", required_argument, NULL, OPT_KOMPOSTERD },
+		{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+		{ "python", required_argument, NULL, OPT_PYTHON },
+		{ "python-frames", required_argument, NULL, OPT_PYTHON_FRAMES },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
@@ -418,7 +469,9 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 	int npasses = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	c.o = (struct bench_opts){ 200, 100, 32, 4000, 4, 64, (uint64_t)(ncpu > 0 ? ncpu : 1), 3, 30, NULL, 0, 0, 0 };
+	c.o = (struct bench_opts){ .devices = 200, .frames = 100, .taps = 32, .latency = 4000, .publishers = 4,
+		                   .window = 64, .workers = (uint64_t)(ncpu > 0 ? ncpu : 1), .runs = 3, .timeout = 30,
+		                   .python_frames = 5000, .python = BENCH_PYTHON_DEFAULT };
 	int st = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, bench_option, &c.o);
 	if (st == CLI_CONTINUE)
 		st = cli_no_operands(CMD, argc, argv);

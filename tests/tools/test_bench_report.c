@@ -2,7 +2,8 @@
  * Description: how `komposter bench` prints its figures (tools/bench/report.c),
  * no broker needed. A run without a latency phase (--latency-frames 0) says
  * "not measured" in text and gives latency_ms null in JSON, never 0.0 ms; a
- * run with one prints its percentiles in both.
+ * run with one prints its percentiles in both. The Python ingester is null
+ * (and komposterd's ratio to it) when not run, its figures when it was.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ Test(bench_report, no_latency_phase_prints_not_measured_in_text)
 	struct bench_figures f = figures();
 	char *text = render(0, &p, &f);
 
-	cr_assert(strstr(text, "latency") && strstr(text, "not measured"), "%s", text);
+	cr_assert_not_null(strstr(text, "latency, frame -> covering ACK at half rate: not measured"), "%s", text);
 	cr_assert_null(strstr(text, " ms"), "a latency figure printed: %s", text);
 	free(text);
 }
@@ -83,11 +84,41 @@ Test(bench_report, a_latency_phase_prints_its_percentiles)
 
 	snprintf(want, sizeof(want), "komposterd p50 %.1f ms", f.v[BF_KD_P50]);
 	cr_assert_not_null(strstr(text, want), "%s", text);
-	cr_assert_null(strstr(text, "not measured"), "%s", text);
+	cr_assert_null(strstr(text, "rate: not measured"), "%s", text);
 	const cJSON *p99 = cJSON_GetObjectItemCaseSensitive(latency(root, "komposterd"), "p99");
 	cr_assert(cJSON_IsNumber(p99));
 	cr_assert_eq(p99->valuedouble, f.v[BF_KD_P99]);
 	cJSON_Delete(root);
 	free(text);
 	free(json);
+}
+
+Test(bench_report, the_python_ingester_is_null_when_not_run_and_reported_with_its_ratio_when_run)
+{
+	struct bench_params p = params(5);
+	struct bench_figures f = figures();
+	char *off = render(1, &p, &f), *off_text = render(0, &p, &f);
+	cJSON *root = cJSON_Parse(off);
+
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "python")), "%s", off);
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "komposterd"),
+	                                                        "ratio_to_python")));
+	cr_assert_not_null(strstr(off_text, "python ingester      not measured"), "%s", off_text);
+	cJSON_Delete(root);
+
+	p.python_frames = 200;
+	char *on = render(1, &p, &f);
+	root = cJSON_Parse(on);
+	const cJSON *py = cJSON_GetObjectItemCaseSensitive(root, "python");
+	cr_assert(cJSON_IsObject(py), "%s", on);
+	cr_assert_eq(cJSON_GetObjectItemCaseSensitive(py, "frames")->valuedouble, 200);
+	cr_assert_eq(cJSON_GetObjectItemCaseSensitive(py, "frames_per_s")->valuedouble, f.v[BF_PY_FPS]);
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "komposterd"),
+	                                                  "ratio_to_python");
+	cr_assert(cJSON_IsNumber(r));
+	cr_assert_float_eq(r->valuedouble, f.v[BF_KD_FPS] / f.v[BF_PY_FPS], 1e-9);
+	cJSON_Delete(root);
+	free(off);
+	free(off_text);
+	free(on);
 }

@@ -76,6 +76,12 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	        v[BF_VERIFY_W] * p->taps, ratio(v[BF_KD_FPS], v[BF_VERIFY_W]), ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	fprintf(out, "  %-20s %10.0f %12.0f %10.2f %12.0f %7.1f MiB\n", "ideal ingester", v[BF_IDEAL_FPS],
 	        v[BF_IDEAL_FPS] * p->taps, ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]), v[BF_IDEAL_CPU_US], v[BF_IDEAL_RSS_MIB]);
+	if (p->python_frames)
+		fprintf(out, "  %-20s %10.0f %12.0f %10.2f %12.0f %7.1f MiB   (%llu frames)\n", "python ingester",
+		        v[BF_PY_FPS], v[BF_PY_FPS] * p->taps, ratio(v[BF_KD_FPS], v[BF_PY_FPS]), v[BF_PY_CPU_US],
+		        v[BF_PY_RSS_MIB], (unsigned long long)p->python_frames);
+	else
+		fprintf(out, "  %-20s not measured (--no-python)\n", "python ingester");
 	fprintf(out, "  %-20s %10.0f %12.0f %10s %12.0f %7.1f MiB\n", "komposterd", v[BF_KD_FPS], v[BF_KD_FPS] * p->taps,
 	        "1.00", v[BF_KD_CPU_US], v[BF_KD_RSS_MIB]);
 	if (p->extra == 0)
@@ -91,22 +97,40 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	return ferror(out) ? -1 : 0;
 }
 
-/* latency_ms is null when the run had no latency phase. */
-static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, const struct bench_params *p)
+/* An ingester's throughput, CPU and memory into a new object. */
+static cJSON *rates(const double *v, int fps, int cpu, int rss, const struct bench_params *p)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *lat = p->extra ? cJSON_CreateObject() : cJSON_CreateNull();
 
 	cJSON_AddNumberToObject(o, "frames_per_s", v[fps]);
 	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * p->taps);
 	cJSON_AddNumberToObject(o, "cpu_us_per_frame", v[cpu]);
 	cJSON_AddNumberToObject(o, "peak_rss_anon_mib", v[rss]);
+	return o;
+}
+
+/* latency_ms is null when the run had no latency phase. */
+static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, const struct bench_params *p)
+{
+	cJSON *o = rates(v, fps, cpu, rss, p);
+	cJSON *lat = p->extra ? cJSON_CreateObject() : cJSON_CreateNull();
+
 	if (p->extra) {
 		cJSON_AddNumberToObject(lat, "p50", v[p50]);
 		cJSON_AddNumberToObject(lat, "p99", v[p50 + 1]);
 		cJSON_AddNumberToObject(lat, "p999", v[p50 + 2]);
 	}
 	cJSON_AddItemToObject(o, "latency_ms", lat);
+	return o;
+}
+
+/* The Python ingester's figures (no latency phase), or null when not run. */
+static cJSON *python(const struct bench_params *p, const double *v)
+{
+	if (!p->python_frames)
+		return cJSON_CreateNull();
+	cJSON *o = rates(v, BF_PY_FPS, BF_PY_CPU_US, BF_PY_RSS_MIB, p);
+	cJSON_AddNumberToObject(o, "frames", (double)p->python_frames);
 	return o;
 }
 
@@ -136,11 +160,16 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(k, "ratio_to_broker", ratio(v[BF_KD_FPS], v[BF_BROKER_FPS]));
 	cJSON_AddNumberToObject(k, "ratio_to_verify", ratio(v[BF_KD_FPS], v[BF_VERIFY_W]));
 	cJSON_AddNumberToObject(k, "ratio_to_ideal", ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]));
+	if (p->python_frames)
+		cJSON_AddNumberToObject(k, "ratio_to_python", ratio(v[BF_KD_FPS], v[BF_PY_FPS]));
+	else
+		cJSON_AddNullToObject(k, "ratio_to_python");
 	cJSON_AddNumberToObject(k, "sent", (double)p->sent);
 	cJSON_AddNumberToObject(k, "stored", (double)p->stored);
 	cJSON_AddNumberToObject(k, "covered", (double)p->covered);
 	cJSON_AddNumberToObject(k, "check_problems", (double)p->problems);
 	cJSON_AddItemToObject(o, "komposterd", k);
+	cJSON_AddItemToObject(o, "python", python(p, v));
 	bench_report_bound(f, bound, sizeof(bound));
 	cJSON_AddStringToObject(o, "bound", bound);
 	return o;

@@ -27,6 +27,9 @@ enum bench_fig {
 	BF_KD_P50,
 	BF_KD_P99,
 	BF_KD_P999,
+	BF_PY_FPS,
+	BF_PY_CPU_US,
+	BF_PY_RSS_MIB,
 	BF_N
 };
 
@@ -39,6 +42,7 @@ struct bench_params {
 	uint32_t extra;     /* latency frames per device; 0: latency not measured */
 	uint16_t taps;
 	int publishers, window, workers, runs;
+	uint64_t python_frames; /* frames the Python ingester was measured on; 0: not run */
 	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
 	uint64_t stored;    /* frames its database holds after the run */
 	uint64_t problems;  /* st_check's */
