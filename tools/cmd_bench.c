@@ -160,7 +160,8 @@ static void progress(const char *fmt, ...)
 
 /* This komposter's path (the ideal ingester re-executes it) and the
  * komposterd to measure: --komposterd, or the one beside komposter (an
- * install) or in the build tree's ingest/. */
+ * install) or in the build tree's ingest/; unless --no-python, the Python
+ * ingester's script and an interpreter that imports its modules. */
 static int find_binaries(struct bench_ctx *c)
 {
 	ssize_t n = readlink("/proc/self/exe", c->self, sizeof(c->self) - 1);
