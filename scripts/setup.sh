@@ -11,7 +11,8 @@ packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	liburing-dev liblmdb-dev lmdb-utils libsodium-dev libpaho-mqtt-dev
 	libcriterion-dev mosquitto mosquitto-clients libhttp-parser-dev
 	libcjson-dev libinih-dev libcsv-dev minisign curl ca-certificates openssl
-	nodejs chromium systemd)
+	nodejs chromium systemd
+	python3-paho-mqtt python3-nacl python3-lmdb)
 # npm comes with NodeSource's nodejs (as on these machines), and is a package of its own
 # with Debian's, which conflicts with NodeSource's: asked for only when the command is missing.
 command -v npm >/dev/null || packages+=(npm)

@@ -4,7 +4,8 @@
  * (issue 14). The parts live in tools/bench/: stream (keys and pre-signed
  * frames), mqtt (publishers), ceilings (broker, verify), ideal (the ideal
  * ingester), acks (ACK coverage and an ingester's phases), daemon
- * (komposterd), proc (children, CPU, RssAnon, mosquitto) and report.
+ * (komposterd), python (the Python ingester), proc (children, CPU, RssAnon,
+ * mosquitto) and report.
  */
 #define _GNU_SOURCE
 #include <ftw.h>
@@ -26,6 +27,7 @@
 #include "tools/bench/ideal.h"
 #include "tools/bench/mqtt.h"
 #include "tools/bench/proc.h"
+#include "tools/bench/python.h"
 #include "tools/bench/report.h"
 #include "tools/bench/stream.h"
 #include "tools/commands.h"
@@ -43,14 +45,21 @@ static const char help[] =
 	"Options:\n"
 	"      --devices N        devices of the stream (default 200)\n"
 	"      --frames N         frames per device, throughput phase (default 100)\n"
-	"      --taps N           taps per frame, 1..512 (default 32)\n"
+	"      --taps N           taps per frame, 1..512: only a pass of N taps (default: a\n"
+	"                         pass of 32 taps, then a single-tap pass)\n"
 	"      --single-tap       the same as --taps 1\n"
-	"      --latency-frames N frames of the paced latency phase, all devices (default 4000; 0: none)\n"
+	"      --no-single-tap    the 32-tap pass alone\n"
+	"      --latency-frames N frames of the paced latency phase, all devices (default 4000; 0: not measured,\n"
+	"                         latency printed as such, null in --json)\n"
 	"      --publishers N     publisher connections, QoS 1 (default 4)\n"
 	"      --window N         unacknowledged publishes per connection (default 64)\n"
 	"      --workers N        verify threads of komposterd, the ideal ingester and the\n"
 	"                         verify ceiling (default: one per core)\n"
 	"      --runs N           interleaved runs; medians are reported (default 3)\n"
+	"      --no-python        do not measure the Python ingester\n"
+	"      --python PATH      its interpreter, with Debian's python3-paho-mqtt,\n"
+	"                         python3-nacl and python3-lmdb (default " BENCH_PYTHON_DEFAULT ")\n"
+	"      --python-frames N  frames it is measured on, from the stream's start (default 5000)\n"
 	"      --komposterd PATH  the daemon to measure (default: the komposterd built\n"
 	"                         beside this komposter)\n"
 	"      --timeout S        seconds without progress that fail a phase (default 30)\n"
@@ -65,26 +74,34 @@ enum {
 	OPT_FRAMES,
 	OPT_TAPS,
 	OPT_SINGLE,
+	OPT_NO_SINGLE,
 	OPT_LATENCY,
 	OPT_PUBLISHERS,
 	OPT_WINDOW,
 	OPT_WORKERS,
 	OPT_RUNS,
 	OPT_KOMPOSTERD,
+	OPT_NO_PYTHON,
+	OPT_PYTHON,
+	OPT_PYTHON_FRAMES,
 	OPT_TIMEOUT,
 	OPT_JSON,
 };
 
 struct bench_opts {
-	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout;
+	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout, python_frames;
 	const char *komposterd;
+	const char *python; /* NULL: --no-python */
 	int json;
+	int taps_given;  /* --taps or --single-tap: that pass alone */
+	int no_single;   /* --no-single-tap */
 };
 
 struct bench_ctx {
 	struct bench_opts o;
 	char self[PATH_MAX];
 	char komposterd[PATH_MAX];
+	char python_script[PATH_MAX];
 	char tmp[64];
 	struct bench_stream s;
 	struct bench_broker broker;
@@ -112,8 +129,9 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_DEVICES: return number(arg, 1, 100000, &o->devices, "--devices");
 	case OPT_FRAMES: return number(arg, 1, 1000000, &o->frames, "--frames");
-	case OPT_TAPS: return number(arg, 1, KP_RECORDS_MAX, &o->taps, "--taps");
-	case OPT_SINGLE: o->taps = 1; return CLI_CONTINUE;
+	case OPT_TAPS: o->taps_given = 1; return number(arg, 1, KP_RECORDS_MAX, &o->taps, "--taps");
+	case OPT_SINGLE: o->taps_given = 1; o->taps = 1; return CLI_CONTINUE;
+	case OPT_NO_SINGLE: o->no_single = 1; return CLI_CONTINUE;
 	case OPT_LATENCY: return number(arg, 0, 10000000, &o->latency, "--latency-frames");
 	case OPT_PUBLISHERS: return number(arg, 1, 64, &o->publishers, "--publishers");
 	case OPT_WINDOW: return number(arg, 1, 65535, &o->window, "--window");
@@ -121,6 +139,9 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	case OPT_RUNS: return number(arg, 1, 64, &o->runs, "--runs");
 	case OPT_TIMEOUT: return number(arg, 1, 3600, &o->timeout, "--timeout");
 	case OPT_KOMPOSTERD: o->komposterd = arg; return CLI_CONTINUE;
+	case OPT_NO_PYTHON: o->python = NULL; return CLI_CONTINUE;
+	case OPT_PYTHON: o->python = arg; return CLI_CONTINUE;
+	case OPT_PYTHON_FRAMES: return number(arg, 1, 100000000, &o->python_frames, "--python-frames");
 	case OPT_JSON: o->json = 1; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
@@ -139,7 +160,8 @@ static void progress(const char *fmt, ...)
 
 /* This komposter's path (the ideal ingester re-executes it) and the
  * komposterd to measure: --komposterd, or the one beside komposter (an
- * install) or in the build tree's ingest/. */
+ * install) or in the build tree's ingest/; unless --no-python, the Python
+ * ingester's script and an interpreter that imports its modules. */
 static int find_binaries(struct bench_ctx *c)
 {
 	ssize_t n = readlink("/proc/self/exe", c->self, sizeof(c->self) - 1);
@@ -158,6 +180,9 @@ static int find_binaries(struct bench_ctx *c)
 	}
 	if (access(c->komposterd, X_OK) != 0)
 		return cli_fail(CMD, "no komposterd at %s; give --komposterd PATH", c->komposterd);
+	if (c->o.python && (bench_python_script(c->python_script, sizeof(c->python_script)) != 0 ||
+	                    bench_python_check(c->o.python) != 0))
+		return KP_EXIT_FAIL;
 	return KP_EXIT_OK;
 }
 
@@ -169,6 +194,8 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return remove(path);
 }
 
+/* The temporary folder, the broker, the generator's connections and the
+ * ideal ingester's server key: shared by every pass. */
 static int setup(struct bench_ctx *c)
 {
 	char err[256], dir[128];
@@ -176,11 +203,6 @@ static int setup(struct bench_ctx *c)
 	snprintf(c->tmp, sizeof(c->tmp), "/tmp/kp-bench-XXXXXX");
 	if (!mkdtemp(c->tmp))
 		return cli_fail(CMD, "cannot make a temporary directory");
-	uint32_t extra = (uint32_t)((c->o.latency + c->o.devices - 1) / c->o.devices);
-	progress("signing %llu frames of %llu taps for %llu devices", (unsigned long long)(c->o.devices * (c->o.frames + extra)),
-	         (unsigned long long)c->o.taps, (unsigned long long)c->o.devices);
-	if (bench_stream_make(&c->s, (uint32_t)c->o.devices, (uint32_t)c->o.frames, extra, (uint16_t)c->o.taps, err) != 0)
-		return cli_fail(CMD, "%s", err);
 	snprintf(dir, sizeof(dir), "%s/broker", c->tmp);
 	if (mkdir(dir, 0700) != 0 || bench_broker_start(&c->broker, dir) != 0)
 		return cli_fail(CMD, "cannot start mosquitto in %s", dir);
@@ -193,23 +215,50 @@ static int setup(struct bench_ctx *c)
 			return KP_EXIT_FAIL;
 	}
 	snprintf(dir, sizeof(dir), "kp-bench-rx-%d", (int)getpid());
-	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
-	    bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
+	if (bench_conn_start(&c->rx, c->broker.uri, dir, 1, bench_acks_on_msg, &c->acks) != 0 ||
 	    bench_counter_start(&c->counter, c->broker.uri) != 0)
 		return cli_fail(CMD, "cannot connect to mosquitto");
 	for (int p = 0; p < c->npubs; p++)
 		if (bench_conn_wait(&c->pubs[p]) != 0)
 			return KP_EXIT_FAIL;
-	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0 ||
-	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
-		return cli_fail(CMD, "cannot receive ACKs");
-	snprintf(dir, sizeof(dir), "%s/ideal.keys", c->tmp);
-	if (bench_ideal_write_keys(&c->s, dir) != 0)
-		return cli_fail(CMD, "cannot write %s", dir);
+	if (bench_conn_wait(&c->rx) != 0 || bench_conn_wait(&c->counter.conn) != 0)
+		return cli_fail(CMD, "cannot connect to mosquitto");
 	snprintf(dir, sizeof(dir), "%s/ideal-server.key", c->tmp);
 	if (kp_keyfile_generate(dir, 0, c->ideal_pk, err) != 0)
 		return cli_fail(CMD, "%s", err);
 	return KP_EXIT_OK;
+}
+
+/* A pass's stream of taps per frame, signed before anything is timed, the
+ * ideal ingester's copy of its keys, and the ACK receiver on it. No ACK is
+ * in flight between passes: the receiver subscribes once the stream is. */
+static int setup_stream(struct bench_ctx *c, uint16_t taps)
+{
+	char err[256], path[128];
+	uint32_t extra = (uint32_t)((c->o.latency + c->o.devices - 1) / c->o.devices);
+
+	progress("signing %llu frames of %u taps for %llu devices", (unsigned long long)(c->o.devices * (c->o.frames + extra)),
+	         taps, (unsigned long long)c->o.devices);
+	if (bench_stream_make(&c->s, (uint32_t)c->o.devices, (uint32_t)c->o.frames, extra, taps, err) != 0)
+		return cli_fail(CMD, "%s", err);
+	snprintf(path, sizeof(path), "%s/ideal.keys", c->tmp);
+	if (bench_ideal_write_keys(&c->s, path) != 0)
+		return cli_fail(CMD, "cannot write %s", path);
+	if (bench_acks_init(&c->acks, &c->s, c->ideal_pk) != 0 ||
+	    bench_conn_subscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
+		return cli_fail(CMD, "cannot receive ACKs");
+	return KP_EXIT_OK;
+}
+
+/* The receiver's callback uses the stream: freed once it is unsubscribed
+ * (if that fails, the run fails and the process ends with them). */
+static int teardown_stream(struct bench_ctx *c)
+{
+	if (bench_conn_unsubscribe(&c->rx, kp_topic_filter(KP_STREAM_ACK)) != 0)
+		return -1;
+	bench_acks_free(&c->acks);
+	bench_stream_free(&c->s);
+	return 0;
 }
 
 static void teardown(struct bench_ctx *c, int ok)
@@ -219,8 +268,6 @@ static void teardown(struct bench_ctx *c, int ok)
 	bench_conn_close(&c->rx);
 	bench_conn_close(&c->counter.conn);
 	bench_broker_stop(&c->broker);
-	bench_acks_free(&c->acks);
-	bench_stream_free(&c->s);
 	if (ok && c->tmp[0])
 		nftw(c->tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	else if (c->tmp[0])
@@ -240,15 +287,15 @@ static int ceilings(struct bench_ctx *c, struct bench_figures *f)
 }
 
 /* Measures the process pid (ideal or komposterd) with its RssAnon sampled. */
-static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PUBLIC_KEY_SIZE],
-                   struct bench_ingest_result *r, double *rss_mib)
+static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PUBLIC_KEY_SIZE], size_t frames,
+                   int latency, struct bench_ingest_result *r, double *rss_mib)
 {
 	struct bench_sampler sm;
 
 	memcpy(c->acks.server_pk, server_pk, KP_PUBLIC_KEY_SIZE);
 	if (bench_sampler_start(&sm, pid) != 0)
 		return -1;
-	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, c->o.latency > 0, (int)c->o.timeout, r);
+	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, frames, latency, (int)c->o.timeout, r);
 	bench_sampler_stop(&sm);
 	*rss_mib = (double)sm.peak_kib / 1024.0;
 	return rc;
@@ -266,7 +313,7 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size, log);
 	if (pid <= 0)
 		return -1;
-	int rc = measure(c, pid, c->ideal_pk, &r, &f->v[BF_IDEAL_RSS_MIB]);
+	int rc = measure(c, pid, c->ideal_pk, 0, c->o.latency > 0, &r, &f->v[BF_IDEAL_RSS_MIB]);
 	bench_reap(pid, SIGKILL);
 	f->v[BF_IDEAL_FPS] = r.fps;
 	f->v[BF_IDEAL_CPU_US] = r.cpu_us_per_frame;
@@ -274,6 +321,32 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	f->v[BF_IDEAL_P99] = r.p99_ms;
 	f->v[BF_IDEAL_P999] = r.p999_ms;
 	return rc;
+}
+
+/* The Python ingester on the stream's first --python-frames frames, into a
+ * fresh LMDB; the ideal ingester's key files; no latency phase. */
+static int python(struct bench_ctx *c, int run, struct bench_figures *f)
+{
+	char keys[128], key[128], db[128], log[128];
+	struct bench_ingest_result r;
+
+	progress("python ingester (%s), %llu frames", c->o.python, (unsigned long long)c->p.python_frames);
+	snprintf(keys, sizeof(keys), "%s/ideal.keys", c->tmp);
+	snprintf(key, sizeof(key), "%s/ideal-server.key", c->tmp);
+	snprintf(db, sizeof(db), "%s/python-%d", c->tmp, run);
+	snprintf(log, sizeof(log), "%s/python.log", c->tmp);
+	if (mkdir(db, 0700) != 0)
+		return -1;
+	pid_t pid = bench_python_start(c->o.python, c->python_script, c->broker.port, keys, key, db, log);
+	if (pid <= 0)
+		return -1;
+	int rc = measure(c, pid, c->ideal_pk, c->p.python_frames, 0, &r, &f->v[BF_PY_RSS_MIB]);
+	bench_reap(pid, SIGKILL);
+	f->v[BF_PY_FPS] = r.fps;
+	f->v[BF_PY_CPU_US] = r.cpu_us_per_frame;
+	if (rc != 0)
+		return -1;
+	return nftw(db, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 /* A clean connect under the stopped komposterd's client id ends its
@@ -300,7 +373,7 @@ static int daemon_run(struct bench_ctx *c, int run, struct bench_figures *f)
 	if (mkdir(dir, 0700) != 0 || bench_daemon_setup(&d, dir, c->broker.uri, &c->s, (int)c->o.workers, run) != 0 ||
 	    bench_daemon_start(&d, c->komposterd) != 0)
 		return -1;
-	int rc = measure(c, d.pid, d.server_pk, &r, &f->v[BF_KD_RSS_MIB]);
+	int rc = measure(c, d.pid, d.server_pk, 0, c->o.latency > 0, &r, &f->v[BF_KD_RSS_MIB]);
 	if (bench_daemon_stop(&d) != 0 || end_session(c, d.client_id) != 0)
 		rc = -1;
 	f->v[BF_KD_FPS] = r.fps;
@@ -327,10 +400,47 @@ static int run_all(struct bench_ctx *c, struct bench_figures *runs)
 {
 	for (int r = 0; r < (int)c->o.runs; r++) {
 		progress("run %d of %d", r + 1, (int)c->o.runs);
-		if (ceilings(c, &runs[r]) != 0 || ideal(c, &runs[r]) != 0 || daemon_run(c, r + 1, &runs[r]) != 0)
+		if (ceilings(c, &runs[r]) != 0 || ideal(c, &runs[r]) != 0 ||
+		    (c->p.python_frames && python(c, r + 1, &runs[r]) != 0) || daemon_run(c, r + 1, &runs[r]) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* Every ingester on a stream of taps per frame: medians into pass. */
+static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
+{
+	static struct bench_figures runs[64];
+
+	memset(runs, 0, sizeof(runs));
+	if (setup_stream(c, taps) != KP_EXIT_OK)
+		return -1;
+	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
+		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
+		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs };
+	if (c->o.python) {
+		size_t all = (size_t)c->s.devices * c->s.frames;
+		c->p.python_frames = c->o.python_frames < all ? c->o.python_frames : all;
+	}
+	int rc = run_all(c, runs);
+	pass->p = c->p;
+	bench_report_median(runs, (int)c->o.runs, &pass->f);
+	if (teardown_stream(c) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* --taps N (--single-tap) alone runs that pass; the default, the 32-tap
+ * pass and the single-tap pass unless --no-single-tap. */
+static int run_passes(struct bench_ctx *c, struct bench_pass *passes, int *n)
+{
+	*n = 0;
+	if (run_pass(c, (uint16_t)c->o.taps, &passes[(*n)++]) != 0)
+		return -1;
+	if (c->o.taps_given || c->o.no_single)
+		return 0;
+	progress("single-tap pass");
+	return run_pass(c, 1, &passes[(*n)++]);
 }
 
 int cmd_bench(struct kp_cli *cli, int argc, char **argv)
@@ -341,21 +451,28 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "frames", required_argument, NULL, OPT_FRAMES },
 		{ "taps", required_argument, NULL, OPT_TAPS },
 		{ "single-tap", no_argument, NULL, OPT_SINGLE },
+		{ "no-single-tap", no_argument, NULL, OPT_NO_SINGLE },
 		{ "latency-frames", required_argument, NULL, OPT_LATENCY },
 		{ "publishers", required_argument, NULL, OPT_PUBLISHERS },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "komposterd", required_argument, NULL, OPT_KOMPOSTERD },
+		{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+		{ "python", required_argument, NULL, OPT_PYTHON },
+		{ "python-frames", required_argument, NULL, OPT_PYTHON_FRAMES },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct bench_ctx c;
-	struct bench_figures runs[64], med;
+	struct bench_pass passes[2];
+	int npasses = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	c.o = (struct bench_opts){ 200, 100, 32, 4000, 4, 64, (uint64_t)(ncpu > 0 ? ncpu : 1), 3, 30, NULL, 0 };
+	c.o = (struct bench_opts){ .devices = 200, .frames = 100, .taps = 32, .latency = 4000, .publishers = 4,
+		                   .window = 64, .workers = (uint64_t)(ncpu > 0 ? ncpu : 1), .runs = 3, .timeout = 30,
+		                   .python_frames = 5000, .python = BENCH_PYTHON_DEFAULT };
 	int st = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, bench_option, &c.o);
 	if (st == CLI_CONTINUE)
 		st = cli_no_operands(CMD, argc, argv);
@@ -365,17 +482,13 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		return cli_fail(CMD, "libsodium failed to initialise");
 	if ((st = find_binaries(&c)) != KP_EXIT_OK)
 		return st;
-	memset(runs, 0, sizeof(runs));
 	st = setup(&c);
-	if (st == KP_EXIT_OK && run_all(&c, runs) != 0)
+	if (st == KP_EXIT_OK && run_passes(&c, passes, &npasses) != 0)
 		st = cli_fail(CMD, "the run failed (see the lines above)");
 	teardown(&c, st == KP_EXIT_OK);
 	if (st != KP_EXIT_OK)
 		return st;
-	c.p = (struct bench_params){ c.s.devices, c.s.frames, c.s.extra, c.s.taps, c.npubs, (int)c.o.window,
-		                     (int)c.o.workers, (int)c.o.runs, c.p.sent, c.p.stored, c.p.problems, c.p.covered };
-	bench_report_median(runs, (int)c.o.runs, &med);
-	if ((c.o.json ? bench_report_json(stdout, &c.p, &med) : bench_report_text(stdout, &c.p, &med)) != 0)
+	if (bench_report_passes(stdout, passes, npasses, c.o.json) != 0)
 		return cli_fail(CMD, "cannot write the report");
 	return cli_finish_output(CMD);
 }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "tests/e2e/harness.h"
+#include "tools/mosquitto_run.h"
 
 #include <MQTTClient.h>
 
@@ -46,17 +47,7 @@ const char *kp_bin(const char *rel)
 
 int kp_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return kp_mosquitto_free_port();
 }
 
 static int connect_port(int port)
@@ -75,16 +66,7 @@ static int connect_port(int port)
 
 int kp_wait_port(int port, int timeout_ms)
 {
-	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		int fd = connect_port(port);
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		sleep_ms(20);
-	}
-	fprintf(stderr, "harness: nothing listens on port %d after %d ms\n", port, timeout_ms);
-	return -1;
+	return kp_mosquitto_wait_port("harness", port, timeout_ms);
 }
 
 /* Children still running when a test ends (it failed half-way) are killed,
@@ -247,17 +229,14 @@ static int copy_shared_settings(const char *dir)
 static int broker_spawn(struct kp_broker *b)
 {
 	char conf[320], log[320];
+	const int ports[] = { b->port, b->tls_port };
 
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
 	snprintf(log, sizeof(log), "%s/stderr.log", b->dir);
-	char *argv[] = { "mosquitto", "-c", conf, NULL };
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
-	b->pid = spawn(argv, log, -1);
-	if (b->pid < 0 || kp_wait_port(b->port, 5000) != 0 ||
-	    (b->tls_port && kp_wait_port(b->tls_port, 5000) != 0)) {
-		fprintf(stderr, "harness: mosquitto did not start; see %s\n", log);
+	b->pid = kp_mosquitto_start("harness", conf, log, ports, b->tls_port ? 2 : 1);
+	if (b->pid < 0)
 		return -1;
-	}
+	remember(b->pid);
 	return 0;
 }
 

@@ -1,12 +1,18 @@
 /*
  * Description: a short `komposter bench --json` (20 devices x 20 frames, one
- * run) exits 0 and prints one JSON object with every figure; komposterd
- * stored exactly the frames sent (the stream and the probe), its check found
- * no problem, and every frame of the stream was covered by an ACK whose
- * server signature the benchmark verified. Correctness only: no figure's
- * size is asserted (timing never is).
+ * run) exits 0 and prints one JSON object with every figure of its two
+ * passes, the 32-tap one and the single-tap one ("single_tap"); in each,
+ * komposterd stored exactly the frames sent (the stream and the probe), its
+ * check found no problem, and every frame of the stream was covered by an
+ * ACK whose server signature the benchmark verified; the Python ingester
+ * (scripts/bench/python_ingester.py) ran on 200 frames of each pass and its
+ * figures and komposterd's ratio to it are there. Skipped for Python alone
+ * (--no-python, said on stderr) when /usr/bin/python3 lacks Debian's modules,
+ * which scripts/setup.sh installs. Correctness only: no figure's size is
+ * asserted (timing never is).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +23,8 @@
 #define DEVICES 20
 #define FRAMES 20
 #define LATENCY_FRAMES 100 /* 5 per device */
+#define PYTHON_FRAMES 200
+#define PYTHON "/usr/bin/python3"
 
 static const char *const numbers[] = {
 	"devices", "frames_per_device", "latency_frames_per_device", "taps_per_frame", "publishers",
@@ -26,6 +34,8 @@ static const char *const broker_fields[] = { "frames_per_s", "taps_per_s" };
 static const char *const verify_fields[] = { "one_thread_per_s", "w_threads_per_s", "w_over_1" };
 static const char *const ingester_fields[] = { "frames_per_s", "taps_per_s", "cpu_us_per_frame",
 	                                       "peak_rss_anon_mib" };
+static const char *const python_fields[] = { "frames", "frames_per_s", "taps_per_s", "cpu_us_per_frame",
+	                                     "peak_rss_anon_mib" };
 static const char *const latency_fields[] = { "p50", "p99", "p999" };
 static const char *const komposterd_fields[] = { "ratio_to_broker", "ratio_to_verify", "ratio_to_ideal",
 	                                         "sent", "stored", "covered", "check_problems" };
@@ -53,31 +63,64 @@ static void ingester(const cJSON *root, const char *name)
 	EACH(latency_fields, object(o, "latency_ms"));
 }
 
-Test(bench, a_short_run_stores_and_covers_every_frame_and_reports_every_figure, .timeout = 120)
+/* The Python ingester's figures, or null for --no-python. */
+static void check_python(const cJSON *pass, int python)
 {
-	char *out = NULL;
-	char *argv[] = { strdup(kp_bin("tools/komposter")), "bench", "--devices", "20", "--frames", "20",
-		         "--latency-frames", "100", "--runs", "1", "--json", NULL };
+	const cJSON *k = object(pass, "komposterd");
 
-	int st = kp_run(argv, &out);
-	free(argv[0]);
-	cr_assert_eq(st, 0, "komposter bench exited %d", st);
-	cJSON *root = cJSON_Parse(out);
-	cr_assert_not_null(root, "not one JSON object: %s", out);
-	EACH(numbers, root);
-	EACH(broker_fields, object(root, "broker"));
-	EACH(verify_fields, object(root, "verify"));
-	ingester(root, "ideal");
-	ingester(root, "komposterd");
-	const cJSON *k = object(root, "komposterd");
+	if (!python) {
+		cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(pass, "python")));
+		cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(k, "ratio_to_python")));
+		return;
+	}
+	EACH(python_fields, object(pass, "python"));
+	cr_assert_eq(number(object(pass, "python"), "frames"), PYTHON_FRAMES);
+	number(k, "ratio_to_python");
+}
+
+/* Every figure of one pass, and its stream stored and covered in full. */
+static void check_pass(const cJSON *pass, double taps, int python)
+{
+	check_python(pass, python);
+	EACH(numbers, pass);
+	cr_assert_eq(number(pass, "taps_per_frame"), taps);
+	EACH(broker_fields, object(pass, "broker"));
+	EACH(verify_fields, object(pass, "verify"));
+	ingester(pass, "ideal");
+	ingester(pass, "komposterd");
+	const cJSON *k = object(pass, "komposterd");
 	EACH(komposterd_fields, k);
-	cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "bound")));
+	cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pass, "bound")));
 
 	double sent = DEVICES * (FRAMES + LATENCY_FRAMES / DEVICES) + 1;
 	cr_assert_eq(number(k, "sent"), sent);
 	cr_assert_eq(number(k, "stored"), sent, "stored %g of %g", number(k, "stored"), sent);
 	cr_assert_eq(number(k, "check_problems"), 0);
 	cr_assert_eq(number(k, "covered"), sent - 1, "every frame of the stream covered");
+}
+
+Test(bench, a_short_run_of_both_passes_stores_and_covers_every_frame_and_reports_every_figure, .timeout = 120)
+{
+	char *out = NULL;
+	char *argv[] = { strdup(kp_bin("tools/komposter")), "bench", "--devices", "20", "--frames", "20",
+		         "--latency-frames", "100", "--runs", "1", "--json", "--python", PYTHON,
+		         "--python-frames", "200", NULL }; /* [11]: --python */
+	/* The modules the Python ingester imports: without them, no Python pass. */
+	int python = system(PYTHON " -c 'import paho.mqtt.client, nacl.signing, lmdb'") == 0;
+	if (!python) {
+		fprintf(stderr, "test_bench: " PYTHON " lacks python3-paho-mqtt, python3-nacl or python3-lmdb "
+		                "(scripts/setup.sh installs them): the Python ingester is skipped\n");
+		argv[11] = "--no-python";
+		argv[12] = NULL;
+	}
+
+	int st = kp_run(argv, &out);
+	free(argv[0]);
+	cr_assert_eq(st, 0, "komposter bench exited %d", st);
+	cJSON *root = cJSON_Parse(out);
+	cr_assert_not_null(root, "not one JSON object: %s", out);
+	check_pass(root, 32, python);
+	check_pass(object(root, "single_tap"), 1, python);
 	cJSON_Delete(root);
 	free(out);
 }

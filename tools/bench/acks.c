@@ -153,11 +153,14 @@ static int latency_phase(struct bench_acks *a, struct bench_conn *pubs, int n, i
 	return 0;
 }
 
-int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid, int latency,
-                         int timeout_s, struct bench_ingest_result *r)
+int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid, size_t frames,
+                         int latency, int timeout_s, struct bench_ingest_result *r)
 {
 	const struct bench_stream *s = a->s;
 	size_t first_phase = (size_t)s->devices * s->frames;
+
+	if (frames > 0 && frames < first_phase)
+		first_phase = frames;
 
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_lock(&a->mu);

@@ -40,10 +40,11 @@ struct bench_ingest_result {
 	uint64_t acks;
 };
 
-/* Measures one ingester (pid: its process, for CPU) fed over pubs[0..n).
- * latency: run the paced phase. Returns 0, or -1 after one line (a timeout
+/* Measures one ingester (pid: its process, for CPU) fed over pubs[0..n):
+ * the first `frames` of the throughput phase (0 or more than it holds: all
+ * of it). latency: run the paced phase. Returns 0, or -1 after one line (a timeout
  * says which phase and how many frames were covered). */
-int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid, int latency,
-                         int timeout_s, struct bench_ingest_result *r);
+int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid, size_t frames,
+                         int latency, int timeout_s, struct bench_ingest_result *r);
 
 #endif

@@ -15,6 +15,7 @@
 #include "storage/db.h"
 #include "storage/devices.h"
 #include "tools/bench/proc.h"
+#include "tools/mosquitto_run.h"
 
 static int write_config(const struct bench_daemon *d, const char *uri, int workers)
 {
@@ -24,7 +25,7 @@ static int write_config(const struct bench_daemon *d, const char *uri, int worke
 	fprintf(f, "[storage]\npath = %s/data\n[mqtt]\nuri = %s\nclient_id = %s\n"
 	           "[ingest]\nserver_key = %s/server.key\nverify_workers = %d\n"
 	           "[http]\nlisten = 127.0.0.1:%d\n[frigate]\nenabled = false\n[open_data]\npublish = false\n",
-	        d->dir, uri, d->client_id, d->dir, workers, bench_free_port());
+	        d->dir, uri, d->client_id, d->dir, workers, kp_mosquitto_free_port());
 	return fclose(f) == 0 ? 0 : -1;
 }
 

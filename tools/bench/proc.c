@@ -3,17 +3,15 @@
  */
 #define _GNU_SOURCE
 #include "tools/bench/proc.h"
+#include "tools/mosquitto_run.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,32 +156,6 @@ void bench_sampler_stop(struct bench_sampler *s)
 	pthread_join(s->th, NULL);
 }
 
-int bench_free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int port_open(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /* The development broker's settings (etc/mosquitto.conf.in and
  * mosquitto.d/komposter.conf) without persistence: a run's sessions need
  * not outlive it. The queue limit is komposter.conf's: mosquitto's default
@@ -206,7 +178,7 @@ int bench_broker_start(struct bench_broker *b, const char *dir)
 
 	memset(b, 0, sizeof(*b));
 	snprintf(b->dir, sizeof(b->dir), "%s", dir);
-	b->port = bench_free_port();
+	b->port = kp_mosquitto_free_port();
 	snprintf(b->uri, sizeof(b->uri), "tcp://127.0.0.1:%d", b->port);
 	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", dir);
 	snprintf(log, sizeof(log), "%s/mosquitto.stderr", dir);
@@ -214,20 +186,13 @@ int bench_broker_start(struct bench_broker *b, const char *dir)
 		fprintf(stderr, "komposter: bench: cannot write %s\n", conf);
 		return -1;
 	}
-	char *argv[] = { "mosquitto", "-c", conf, NULL };
-	b->pid = bench_spawn(argv, log, -1);
-	for (int waited = 0; b->pid > 0 && waited < 5000; waited += 20) {
-		if (port_open(b->port))
-			return 0;
-		sleep_ms(20);
-	}
-	fprintf(stderr, "komposter: bench: mosquitto did not start; see %s\n", log);
-	return -1;
+	b->pid = kp_mosquitto_start("komposter: bench", conf, log, &b->port, 1);
+	return b->pid > 0 ? 0 : -1;
 }
 
 void bench_broker_stop(struct bench_broker *b)
 {
 	if (b->pid > 0)
-		bench_reap(b->pid, SIGTERM);
+		kp_mosquitto_stop(b->pid);
 	b->pid = 0;
 }

@@ -3,7 +3,8 @@
  * die with the benchmark), their CPU time (utime + stime from
  * /proc/PID/stat) and their peak RssAnon (sampled from /proc/PID/status
  * every few milliseconds by a thread, since LMDB's mapped file pages must
- * not count), and the private mosquitto, with a config written for the run.
+ * not count), and the private mosquitto, with a config written for the run
+ * and started by tools/mosquitto_run.h.
  *
  * Functions return 0 / a pid, or -1 after one line on stderr.
  */
@@ -36,9 +37,8 @@ struct bench_broker {
 	char dir[256];
 	char uri[64];
 };
-/* A free loopback TCP port, or -1. */
-int bench_free_port(void);
-/* A free port, a config in dir (made by the caller), mosquitto on it. */
+/* A free port, a config in dir (made by the caller), mosquitto on it
+ * (tools/mosquitto_run.h). */
 int bench_broker_start(struct bench_broker *b, const char *dir);
 void bench_broker_stop(struct bench_broker *b);
 

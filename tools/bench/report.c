@@ -76,11 +76,20 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	        v[BF_VERIFY_W] * p->taps, ratio(v[BF_KD_FPS], v[BF_VERIFY_W]), ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	fprintf(out, "  %-20s %10.0f %12.0f %10.2f %12.0f %7.1f MiB\n", "ideal ingester", v[BF_IDEAL_FPS],
 	        v[BF_IDEAL_FPS] * p->taps, ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]), v[BF_IDEAL_CPU_US], v[BF_IDEAL_RSS_MIB]);
+	if (p->python_frames)
+		fprintf(out, "  %-20s %10.0f %12.0f %10.2f %12.0f %7.1f MiB   (%llu frames)\n", "python ingester",
+		        v[BF_PY_FPS], v[BF_PY_FPS] * p->taps, ratio(v[BF_KD_FPS], v[BF_PY_FPS]), v[BF_PY_CPU_US],
+		        v[BF_PY_RSS_MIB], (unsigned long long)p->python_frames);
+	else
+		fprintf(out, "  %-20s not measured (--no-python)\n", "python ingester");
 	fprintf(out, "  %-20s %10.0f %12.0f %10s %12.0f %7.1f MiB\n", "komposterd", v[BF_KD_FPS], v[BF_KD_FPS] * p->taps,
 	        "1.00", v[BF_KD_CPU_US], v[BF_KD_RSS_MIB]);
-	fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
-	             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
-	        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
+	if (p->extra == 0)
+		fprintf(out, "  latency, frame -> covering ACK at half rate: not measured (--latency-frames 0)\n");
+	else
+		fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
+		             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
+		        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
 	fprintf(out, "  stored %llu of %llu frames sent, check: %llu problems, %llu frames covered\n",
 	        (unsigned long long)p->stored, (unsigned long long)p->sent, (unsigned long long)p->problems,
 	        (unsigned long long)p->covered);
@@ -88,18 +97,40 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 	return ferror(out) ? -1 : 0;
 }
 
-static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, uint16_t taps)
+/* An ingester's throughput, CPU and memory into a new object. */
+static cJSON *rates(const double *v, int fps, int cpu, int rss, const struct bench_params *p)
 {
-	cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "frames_per_s", v[fps]);
-	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * taps);
+	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * p->taps);
 	cJSON_AddNumberToObject(o, "cpu_us_per_frame", v[cpu]);
 	cJSON_AddNumberToObject(o, "peak_rss_anon_mib", v[rss]);
-	cJSON_AddNumberToObject(lat, "p50", v[p50]);
-	cJSON_AddNumberToObject(lat, "p99", v[p50 + 1]);
-	cJSON_AddNumberToObject(lat, "p999", v[p50 + 2]);
+	return o;
+}
+
+/* latency_ms is null when the run had no latency phase. */
+static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, const struct bench_params *p)
+{
+	cJSON *o = rates(v, fps, cpu, rss, p);
+	cJSON *lat = p->extra ? cJSON_CreateObject() : cJSON_CreateNull();
+
+	if (p->extra) {
+		cJSON_AddNumberToObject(lat, "p50", v[p50]);
+		cJSON_AddNumberToObject(lat, "p99", v[p50 + 1]);
+		cJSON_AddNumberToObject(lat, "p999", v[p50 + 2]);
+	}
 	cJSON_AddItemToObject(o, "latency_ms", lat);
+	return o;
+}
+
+/* The Python ingester's figures (no latency phase), or null when not run. */
+static cJSON *python(const struct bench_params *p, const double *v)
+{
+	if (!p->python_frames)
+		return cJSON_CreateNull();
+	cJSON *o = rates(v, BF_PY_FPS, BF_PY_CPU_US, BF_PY_RSS_MIB, p);
+	cJSON_AddNumberToObject(o, "frames", (double)p->python_frames);
 	return o;
 }
 
@@ -124,28 +155,51 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(vf, "w_threads_per_s", v[BF_VERIFY_W]);
 	cJSON_AddNumberToObject(vf, "w_over_1", ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	cJSON_AddItemToObject(o, "verify", vf);
-	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_P50, p->taps));
-	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_P50, p->taps);
+	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_P50, p));
+	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_P50, p);
 	cJSON_AddNumberToObject(k, "ratio_to_broker", ratio(v[BF_KD_FPS], v[BF_BROKER_FPS]));
 	cJSON_AddNumberToObject(k, "ratio_to_verify", ratio(v[BF_KD_FPS], v[BF_VERIFY_W]));
 	cJSON_AddNumberToObject(k, "ratio_to_ideal", ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]));
+	if (p->python_frames)
+		cJSON_AddNumberToObject(k, "ratio_to_python", ratio(v[BF_KD_FPS], v[BF_PY_FPS]));
+	else
+		cJSON_AddNullToObject(k, "ratio_to_python");
 	cJSON_AddNumberToObject(k, "sent", (double)p->sent);
 	cJSON_AddNumberToObject(k, "stored", (double)p->stored);
 	cJSON_AddNumberToObject(k, "covered", (double)p->covered);
 	cJSON_AddNumberToObject(k, "check_problems", (double)p->problems);
 	cJSON_AddItemToObject(o, "komposterd", k);
+	cJSON_AddItemToObject(o, "python", python(p, v));
 	bench_report_bound(f, bound, sizeof(bound));
 	cJSON_AddStringToObject(o, "bound", bound);
 	return o;
 }
 
-int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f)
+static int print_json(FILE *out, cJSON *o)
 {
-	cJSON *o = build_json(p, f);
 	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
 	int rc = text && fprintf(out, "%s\n", text) > 0 && !ferror(out) ? 0 : -1;
 
 	cJSON_free(text);
 	cJSON_Delete(o);
 	return rc;
+}
+
+int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f)
+{
+	return print_json(out, build_json(p, f));
+}
+
+int bench_report_passes(FILE *out, const struct bench_pass *passes, int n, int json)
+{
+	if (json) {
+		cJSON *o = build_json(&passes[0].p, &passes[0].f);
+		if (o && n > 1)
+			cJSON_AddItemToObject(o, "single_tap", build_json(&passes[1].p, &passes[1].f));
+		return print_json(out, o);
+	}
+	for (int i = 0; i < n; i++)
+		if ((i > 0 && fputc('\n', out) == EOF) || bench_report_text(out, &passes[i].p, &passes[i].f) != 0)
+			return -1;
+	return 0;
 }

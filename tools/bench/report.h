@@ -27,6 +27,9 @@ enum bench_fig {
 	BF_KD_P50,
 	BF_KD_P99,
 	BF_KD_P999,
+	BF_PY_FPS,
+	BF_PY_CPU_US,
+	BF_PY_RSS_MIB,
 	BF_N
 };
 
@@ -35,13 +38,22 @@ struct bench_figures {
 };
 
 struct bench_params {
-	uint32_t devices, frames, extra;
+	uint32_t devices, frames;
+	uint32_t extra;     /* latency frames per device; 0: latency not measured */
 	uint16_t taps;
 	int publishers, window, workers, runs;
+	uint64_t python_frames; /* frames the Python ingester was measured on; 0: not run */
 	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
 	uint64_t stored;    /* frames its database holds after the run */
 	uint64_t problems;  /* st_check's */
 	uint64_t covered;   /* frames covered by verified ACKs */
+};
+
+/* One pass of the benchmark: one stream (its taps per frame), every
+ * ingester measured on it. */
+struct bench_pass {
+	struct bench_params p;
+	struct bench_figures f; /* medians over the runs */
 };
 
 /* out->v[f] = the median of runs[0..n).v[f] for every figure. */
@@ -50,5 +62,8 @@ void bench_report_median(const struct bench_figures *runs, int n, struct bench_f
 void bench_report_bound(const struct bench_figures *f, char *buf, size_t cap);
 int bench_report_text(FILE *out, const struct bench_params *p, const struct bench_figures *f);
 int bench_report_json(FILE *out, const struct bench_params *p, const struct bench_figures *f);
+/* Every pass: text one table after the other; JSON the first pass's
+ * object with the second (the single-tap pass) as its "single_tap". */
+int bench_report_passes(FILE *out, const struct bench_pass *passes, int n, int json);
 
 #endif
