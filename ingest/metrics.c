@@ -108,6 +108,18 @@ static void rejected(FILE *f, struct kp_metrics *m)
 	}
 }
 
+static void nacks_suppressed(FILE *f, struct kp_metrics *m)
+{
+	static const char *const name = "komposter_nacks_suppressed_total";
+
+	fprintf(f, "# HELP %s NACKs not sent: over the rate of their device and reason (burst 5, then 1 per 10 s).\n"
+	           "# TYPE %s counter\n", name, name);
+	for (int r = 1; r <= KP_NACK_REASON_MAX; r++) {
+		char label[REASON_MAX];
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, reason_label(r, label), LOAD(m->nacks_suppressed[r]));
+	}
+}
+
 static void frigate(FILE *f, struct kp_metrics *m)
 {
 	static const char *const rejected = "komposter_frigate_rejected_total";
@@ -169,6 +181,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_acks_merged_total", "Frames answered by one ACK with others of their device and commit group.",
 	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
+	nacks_suppressed(f, m);
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));
 	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));

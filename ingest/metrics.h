@@ -50,6 +50,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t acks_sent;
 	atomic_uint_fast64_t acks_merged; /* frames answered by another frame's ACK of their group */
 	atomic_uint_fast64_t nacks_sent;
+	atomic_uint_fast64_t nacks_suppressed[KP_NACK_REASON_MAX + 1]; /* by NACK reason (nack_limit.h); [0] unused */
 	atomic_uint_fast64_t replies_failed;
 	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;

@@ -13,6 +13,13 @@
  * else is a device or firmware that does not follow the protocol, so it is
  * NACK 4 (malformed), decided before the signature check: a validator's
  * key must not be able to put counts in, nor an APC's taps.
+ *
+ * NACKs are rate-limited per (device, reason) (nack_limit.h). The reject
+ * note to the writer goes with the NACK and is suppressed with it: notes
+ * ride in the writer's group transactions, but each takes a slot of the
+ * writer's bounded ring, which honest frames wait for; a flood would make
+ * them wait. So a device's rejects (device_stats.h) count the NACKs it was
+ * sent, and the flood's full size is in nacks_suppressed{reason}.
  */
 #include "ingest/verify.h"
 
@@ -192,6 +199,11 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 		uint64_t device = in->topic_device, seq = answered_seq(frame, len);
 
 		atomic_fetch_add_explicit(&ctx->m->rejected[verdict], 1, memory_order_relaxed);
+		if (!kp_nack_limit_allow(ctx->nack_limit, device, (uint8_t)verdict, kp_now_mono_ns() / 1000000)) {
+			atomic_fetch_add_explicit(&ctx->m->nacks_suppressed[verdict], 1, memory_order_relaxed);
+			kp_inbound_free(in);
+			return;
+		}
 		note_reject(ctx, in, verdict);
 		kp_replies_post(ctx->replies, KP_TYPE_NACK, device, seq, (uint64_t)verdict);
 		return;

@@ -15,6 +15,9 @@
  * (re-ACK), signature (1), timestamps (sent_at and every tapped_at or
  * observed_at) within the accepted window (6). A frame
  * the registry cannot be read for is answered NACK 7 (retry later).
+ * A NACK is sent only while its (device, reason) is within its rate
+ * (nack_limit.h); a suppressed one is counted (nacks_suppressed{reason})
+ * and, like the NACK, its reject note to the writer is left out.
  * The registry is read in a fresh LMDB read transaction per frame, so an
  * enrolment or a revocation counts from the next frame on.
  *
@@ -30,6 +33,7 @@
 
 #include "firmware-proto/partition.h"
 #include "ingest/metrics.h"
+#include "ingest/nack_limit.h"
 #include "ingest/replies.h"
 #include "ingest/ring.h"
 #include "storage/db.h"
@@ -47,6 +51,7 @@ struct kp_verify_ctx {
 	struct kp_ring *out;        /* struct kp_inbound, to the writer */
 	struct kp_replies *replies; /* NACKs and re-ACKs */
 	struct kp_metrics *m;       /* rejected{reason}, frames_duplicate, ring and queue depths */
+	struct kp_nack_limit *nack_limit; /* shared by the workers; asked before each NACK */
 };
 
 struct kp_verify_pool;
