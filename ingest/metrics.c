@@ -173,6 +173,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_frames_not_owned_total",
 	        "Frames of devices another instance owns ([mqtt] partition): dropped, not answered.",
 	        LOAD(m->frames_not_owned));
+	counter(f, "komposter_frames_unreadable_total",
+	        "Payloads too short for a header or without the magic KMP1: dropped, not answered, no signature checked.",
+	        LOAD(m->frames_unreadable));
 	counter(f, "komposter_taps_stored_total", "Taps durably stored.", LOAD(m->taps_stored));
 	counter(f, "komposter_counts_stored_total", "Passenger-count records (COUNTS frames) durably stored.",
 	        LOAD(m->counts_stored));

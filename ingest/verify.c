@@ -135,6 +135,8 @@ int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint
 	 * a device another instance answers. */
 	if (ctx->cfg.partition.n > 1 && !kp_partition_owns(&ctx->cfg.partition, topic_device))
 		return KP_VERDICT_NOT_OWNED;
+	if (len < KP_HEADER_SIZE || memcmp(frame, KP_MAGIC, strlen(KP_MAGIC)) != 0)
+		return KP_VERDICT_UNREADABLE;
 	if (kp_frame_decode(frame, len, &h) != KP_OK || rule.type == 0 || h.type != rule.type)
 		return KP_NACK_MALFORMED;
 	if (h.device_id != topic_device)
@@ -147,7 +149,8 @@ int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint
 	return check_times(&ctx->cfg, frame, &h, now_ms);
 }
 
-/* The batch_seq to name in a NACK: the frame's, when its header is readable. */
+/* The batch_seq to name in a NACK or re-ACK: the frame's header is
+ * readable (unreadable frames are not answered). */
 static uint64_t answered_seq(const uint8_t *frame, size_t len)
 {
 	struct kp_header h;
@@ -190,6 +193,8 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 	}
 	if (verdict == KP_VERDICT_NOT_OWNED) {
 		atomic_fetch_add_explicit(&ctx->m->frames_not_owned, 1, memory_order_relaxed);
+	} else if (verdict == KP_VERDICT_UNREADABLE) {
+		atomic_fetch_add_explicit(&ctx->m->frames_unreadable, 1, memory_order_relaxed);
 	} else if (verdict == KP_VERDICT_STORED_BEFORE) {
 		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
 		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);

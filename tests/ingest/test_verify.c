@@ -178,7 +178,7 @@ Test(verify, a_revoked_device_or_key_is_nack_3)
 Test(verify, a_malformed_frame_is_nack_4_naming_its_batch_seq_when_readable)
 {
 	static uint8_t frame[KP_FRAME_MAX];
-	static const uint8_t garbage[] = "not a frame";
+	static const uint8_t magic_only[KP_HEADER_SIZE + 12] = KP_MAGIC;
 	struct tdev d;
 
 	tdb_open();
@@ -186,12 +186,34 @@ Test(verify, a_malformed_frame_is_nack_4_naming_its_batch_seq_when_readable)
 	ts_enrol(&d, 0);
 	size_t len = good_frame(frame, &d, 9, 2);
 	ts_feed(d.id, frame, len - 1); /* one byte short: the header still reads */
-	ts_feed(d.id, garbage, sizeof(garbage));
+	ts_feed(d.id, magic_only, sizeof magic_only);  /* a header of zeros: batch 0 */
 	verify_all(1);
 
 	expect_nack(d.id, 9, KP_NACK_MALFORMED);
 	expect_nack(d.id, 0, KP_NACK_MALFORMED);
 	expect_refused(KP_NACK_MALFORMED, 2);
+}
+
+Test(verify, a_payload_without_header_or_magic_is_unreadable_dropped_unanswered)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	static const uint8_t garbage[] = "not a frame";
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x58);
+	ts_enrol(&d, 0);
+	size_t len = good_frame(frame, &d, 3, 2);
+	ts_feed(d.id, garbage, sizeof(garbage));
+	ts_feed(d.id, frame, KP_HEADER_SIZE - 1); /* the magic, but no whole header */
+	frame[0] = 'X';
+	ts_feed(d.id, frame, len);                /* all there but the magic */
+	ts_feed(d.id, frame, 0);
+	verify_all(1);
+
+	cr_expect_eq(ts_replies_left(), 0, "an unreadable payload was answered");
+	cr_expect_eq(atomic_load(&ts.m.frames_unreadable), 4);
+	expect_refused(KP_NACK_MALFORMED, 0);
 }
 
 Test(verify, a_frame_on_another_devices_topic_is_nack_5_to_that_topic)
