@@ -157,20 +157,27 @@ static uint64_t answered_seq(const uint8_t *frame, size_t len)
 	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.batch_seq : 0;
 }
 
+/* The frame's sent_at for a reject note, 0 when its header does not read. */
+static int64_t refused_sent_at(const uint8_t *frame, size_t len)
+{
+	struct kp_header h;
+	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.sent_at : 0;
+}
+
 /* Hands the writer a note of the reject (no bytes) so that the device's
  * rejects count it in the next group's transaction; the writer stores it
  * only for an enrolled device. A closed ring (shutting down) drops it. */
 static void note_reject(const struct kp_verify_ctx *ctx, struct kp_inbound *in, int verdict)
 {
-	struct kp_inbound note;
-
-	kp_inbound_free(in);
-	note = (struct kp_inbound){
+	struct kp_inbound note = {
 		.topic_device = in->topic_device,
 		.received_at = in->received_at,
 		.stream = in->stream,
 		.reject = (uint8_t)verdict,
+		.sent_at = refused_sent_at(in->frame, in->len),
 	};
+
+	kp_inbound_free(in);
 	if (kp_ring_push(ctx->out, &note) == 0)
 		atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->out),
 		                      memory_order_relaxed);
