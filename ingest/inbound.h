@@ -29,6 +29,7 @@ struct kp_inbound {
 	 * (no bytes): topic_device's frame was refused with this NACK reason,
 	 * for the device's rejects (storage/device_stats.h). */
 	uint8_t reject;
+	int64_t sent_at; /* a reject note: the refused frame's sent_at, 0 when its header did not read */
 	/* The producer's: gives frame back to whoever lent it. */
 	void (*release)(struct kp_inbound *in);
 	void *owner;            /* the producer's handle for release (Paho's message) */

@@ -56,6 +56,7 @@ struct kp_daemon {
 	struct kp_ring intake;     /* struct kp_inbound: MQTT → verify */
 	struct kp_ring to_writer;  /* struct kp_inbound: verify → writer */
 	struct kp_replies replies; /* verify, writer → publisher; never waited on */
+	struct kp_nack_limit nack_limit; /* NACKs per device and reason; the verify workers' */
 	struct kp_ring frigate;    /* struct kp_frigate_msg: MQTT → Frigate stage */
 	struct kp_intake *mqtt;
 	struct kp_publisher *publisher;
@@ -226,6 +227,7 @@ static struct kp_verify_ctx verify_ctx(struct kp_daemon *d)
 		.out = &d->to_writer,
 		.replies = &d->replies,
 		.m = &d->metrics,
+		.nack_limit = &d->nack_limit,
 	};
 }
 
@@ -469,6 +471,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kp_metrics_init(&d.metrics);
+	if (kp_nack_limit_init(&d.nack_limit, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS) != 0) {
+		fprintf(stderr, "komposterd: cannot make the NACK limit\n");
+		return 1;
+	}
 	if (load(&d, &a) != 0)
 		return 1;
 	if (a.check_only) {
@@ -480,6 +486,7 @@ int main(int argc, char **argv)
 	kp_ring_destroy(&d.to_writer);
 	kp_ring_destroy(&d.frigate); /* drained by the stage */
 	kp_replies_destroy(&d.replies);
+	kp_nack_limit_destroy(&d.nack_limit);
 	sodium_memzero(d.server_sk, sizeof(d.server_sk));
 	return rc;
 }

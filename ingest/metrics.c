@@ -96,15 +96,13 @@ static const char *reason_label(int r, char out[REASON_MAX])
 	return out;
 }
 
-static void rejected(FILE *f, struct kp_metrics *m)
+/* A counter labelled by NACK reason, from reason `first` on. */
+static void by_reason(FILE *f, const char *name, const char *help, atomic_uint_fast64_t *c, int first)
 {
-	static const char *const name = "komposter_frames_rejected_total";
-
-	fprintf(f, "# HELP %s Frames refused, by NACK reason (bad_topic: not answerable).\n"
-	           "# TYPE %s counter\n", name, name);
-	for (int r = 0; r <= KP_NACK_REASON_MAX; r++) {
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int r = first; r <= KP_NACK_REASON_MAX; r++) {
 		char label[REASON_MAX];
-		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, reason_label(r, label), LOAD(m->rejected[r]));
+		fprintf(f, "%s{reason=\"%s\"} %llu\n", name, reason_label(r, label), LOAD(c[r]));
 	}
 }
 
@@ -161,14 +159,21 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_frames_not_owned_total",
 	        "Frames of devices another instance owns ([mqtt] partition): dropped, not answered.",
 	        LOAD(m->frames_not_owned));
+	counter(f, "komposter_frames_unreadable_total",
+	        "Payloads too short for a header or without the magic KMP1: dropped, not answered, no signature checked.",
+	        LOAD(m->frames_unreadable));
 	counter(f, "komposter_taps_stored_total", "Taps durably stored.", LOAD(m->taps_stored));
 	counter(f, "komposter_counts_stored_total", "Passenger-count records (COUNTS frames) durably stored.",
 	        LOAD(m->counts_stored));
-	rejected(f, m);
+	by_reason(f, "komposter_frames_rejected_total", "Frames refused, by NACK reason (bad_topic: not answerable).",
+	          m->rejected, 0);
 	counter(f, "komposter_acks_sent_total", "ACK frames handed to MQTT.", LOAD(m->acks_sent));
 	counter(f, "komposter_acks_merged_total", "Frames answered by one ACK with others of their device and commit group.",
 	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
+	by_reason(f, "komposter_nacks_suppressed_total",
+	          "NACKs not sent: over the rate of their device and reason (burst 5, then 1 per 10 s).",
+	          m->nacks_suppressed, 1);
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));
 	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));

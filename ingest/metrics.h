@@ -44,12 +44,14 @@ struct kp_metrics {
 	atomic_uint_fast64_t frames_stored;
 	atomic_uint_fast64_t frames_duplicate;
 	atomic_uint_fast64_t frames_not_owned; /* another partition's device: dropped, unanswered */
+	atomic_uint_fast64_t frames_unreadable; /* no header or no magic: dropped, unanswered (verify.h) */
 	atomic_uint_fast64_t taps_stored;
 	atomic_uint_fast64_t counts_stored; /* count records of COUNTS frames */
 	atomic_uint_fast64_t rejected[KP_NACK_REASON_MAX + 1]; /* by NACK reason; [0] bad topic */
 	atomic_uint_fast64_t acks_sent;
 	atomic_uint_fast64_t acks_merged; /* frames answered by another frame's ACK of their group */
 	atomic_uint_fast64_t nacks_sent;
+	atomic_uint_fast64_t nacks_suppressed[KP_NACK_REASON_MAX + 1]; /* by NACK reason (nack_limit.h); [0] unused */
 	atomic_uint_fast64_t replies_failed;
 	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;

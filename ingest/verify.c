@@ -13,6 +13,13 @@
  * else is a device or firmware that does not follow the protocol, so it is
  * NACK 4 (malformed), decided before the signature check: a validator's
  * key must not be able to put counts in, nor an APC's taps.
+ *
+ * NACKs are rate-limited per (device, reason) (nack_limit.h). The reject
+ * note to the writer goes with the NACK and is suppressed with it: notes
+ * ride in the writer's group transactions, but each takes a slot of the
+ * writer's bounded ring, which honest frames wait for; a flood would make
+ * them wait. So a device's rejects (device_stats.h) count the NACKs it was
+ * sent, and the flood's full size is in nacks_suppressed{reason}.
  */
 #include "ingest/verify.h"
 
@@ -128,6 +135,8 @@ int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint
 	 * a device another instance answers. */
 	if (ctx->cfg.partition.n > 1 && !kp_partition_owns(&ctx->cfg.partition, topic_device))
 		return KP_VERDICT_NOT_OWNED;
+	if (len < KP_HEADER_SIZE || memcmp(frame, KP_MAGIC, strlen(KP_MAGIC)) != 0)
+		return KP_VERDICT_UNREADABLE;
 	if (kp_frame_decode(frame, len, &h) != KP_OK || rule.type == 0 || h.type != rule.type)
 		return KP_NACK_MALFORMED;
 	if (h.device_id != topic_device)
@@ -140,11 +149,19 @@ int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint
 	return check_times(&ctx->cfg, frame, &h, now_ms);
 }
 
-/* The batch_seq to name in a NACK: the frame's, when its header is readable. */
+/* The batch_seq to name in a NACK or re-ACK: the frame's header is
+ * readable (unreadable frames are not answered). */
 static uint64_t answered_seq(const uint8_t *frame, size_t len)
 {
 	struct kp_header h;
 	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.batch_seq : 0;
+}
+
+/* The frame's sent_at for a reject note, 0 when its header does not read. */
+static int64_t refused_sent_at(const uint8_t *frame, size_t len)
+{
+	struct kp_header h;
+	return kp_frame_peek_header(frame, len, &h) == KP_OK ? h.sent_at : 0;
 }
 
 /* Hands the writer a note of the reject (no bytes) so that the device's
@@ -152,15 +169,15 @@ static uint64_t answered_seq(const uint8_t *frame, size_t len)
  * only for an enrolled device. A closed ring (shutting down) drops it. */
 static void note_reject(const struct kp_verify_ctx *ctx, struct kp_inbound *in, int verdict)
 {
-	struct kp_inbound note;
-
-	kp_inbound_free(in);
-	note = (struct kp_inbound){
+	struct kp_inbound note = {
 		.topic_device = in->topic_device,
 		.received_at = in->received_at,
 		.stream = in->stream,
 		.reject = (uint8_t)verdict,
+		.sent_at = refused_sent_at(in->frame, in->len),
 	};
+
+	kp_inbound_free(in);
 	if (kp_ring_push(ctx->out, &note) == 0)
 		atomic_store_explicit(&ctx->m->writer_queue_depth, (int_fast64_t)kp_ring_depth(ctx->out),
 		                      memory_order_relaxed);
@@ -183,6 +200,8 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 	}
 	if (verdict == KP_VERDICT_NOT_OWNED) {
 		atomic_fetch_add_explicit(&ctx->m->frames_not_owned, 1, memory_order_relaxed);
+	} else if (verdict == KP_VERDICT_UNREADABLE) {
+		atomic_fetch_add_explicit(&ctx->m->frames_unreadable, 1, memory_order_relaxed);
 	} else if (verdict == KP_VERDICT_STORED_BEFORE) {
 		atomic_fetch_add_explicit(&ctx->m->frames_duplicate, 1, memory_order_relaxed);
 		kp_replies_post(ctx->replies, KP_TYPE_ACK, in->topic_device, answered_seq(frame, len), watermark);
@@ -192,6 +211,11 @@ static void handle(const struct kp_verify_ctx *ctx, struct kp_inbound *in)
 		uint64_t device = in->topic_device, seq = answered_seq(frame, len);
 
 		atomic_fetch_add_explicit(&ctx->m->rejected[verdict], 1, memory_order_relaxed);
+		if (!kp_nack_limit_allow(ctx->nack_limit, device, (uint8_t)verdict, kp_now_mono_ns() / 1000000)) {
+			atomic_fetch_add_explicit(&ctx->m->nacks_suppressed[verdict], 1, memory_order_relaxed);
+			kp_inbound_free(in);
+			return;
+		}
 		note_reject(ctx, in, verdict);
 		kp_replies_post(ctx->replies, KP_TYPE_NACK, device, seq, (uint64_t)verdict);
 		return;

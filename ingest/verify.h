@@ -8,6 +8,10 @@
  * instance does not own (cfg.partition, firmware-proto/partition.h) is
  * counted (frames_not_owned) and dropped, never stored nor answered: its
  * owner answers it (README "Beyond one machine").
+ * Then a payload too short to hold a header or without the magic `KMP1`
+ * cannot name a device or a key: it is counted (frames_unreadable) and
+ * dropped unanswered, at no signature's cost (PROTOCOL.md, "Delivery
+ * contract"): no device that speaks the protocol sends one.
  * Then, in order: a well-formed frame of the topic's stream's type —
  * TAPS on .../taps, COUNTS on .../counts — (4), topic ↔ frame device (5),
  * device and key enrolled (2), device of the stream's kind — validator for
@@ -15,6 +19,9 @@
  * (re-ACK), signature (1), timestamps (sent_at and every tapped_at or
  * observed_at) within the accepted window (6). A frame
  * the registry cannot be read for is answered NACK 7 (retry later).
+ * A NACK is sent only while its (device, reason) is within its rate
+ * (nack_limit.h); a suppressed one is counted (nacks_suppressed{reason})
+ * and, like the NACK, its reject note to the writer is left out.
  * The registry is read in a fresh LMDB read transaction per frame, so an
  * enrolment or a revocation counts from the next frame on.
  *
@@ -30,6 +37,7 @@
 
 #include "firmware-proto/partition.h"
 #include "ingest/metrics.h"
+#include "ingest/nack_limit.h"
 #include "ingest/replies.h"
 #include "ingest/ring.h"
 #include "storage/db.h"
@@ -47,6 +55,7 @@ struct kp_verify_ctx {
 	struct kp_ring *out;        /* struct kp_inbound, to the writer */
 	struct kp_replies *replies; /* NACKs and re-ACKs */
 	struct kp_metrics *m;       /* rejected{reason}, frames_duplicate, ring and queue depths */
+	struct kp_nack_limit *nack_limit; /* shared by the workers; asked before each NACK */
 };
 
 struct kp_verify_pool;
@@ -60,11 +69,13 @@ void kp_verify_join(struct kp_verify_pool *pool);
 
 /* One frame's verdict, without queues: KP_VERDICT_STORE (hand it to the
  * writer), KP_VERDICT_STORED_BEFORE (*watermark set), KP_VERDICT_NOT_OWNED
- * (another instance's device: no answer), or a NACK reason (enum
- * kp_nack_reason, always > 0). */
+ * (another instance's device: no answer), KP_VERDICT_UNREADABLE (no header
+ * or no magic: no answer), or a NACK reason (enum kp_nack_reason, always
+ * > 0). */
 #define KP_VERDICT_STORE 0
 #define KP_VERDICT_STORED_BEFORE (-1)
 #define KP_VERDICT_NOT_OWNED (-2)
+#define KP_VERDICT_UNREADABLE (-3)
 int kp_verify_frame(const struct kp_verify_ctx *ctx, uint64_t topic_device, uint8_t stream,
                     const uint8_t *frame, size_t len, int64_t now_ms, uint64_t *watermark);
 

@@ -265,7 +265,8 @@ static void commit_group(struct kp_writer *w, size_t taken)
 		const struct kp_inbound *in = &w->inbound[i];
 
 		if (in->reject != 0) {
-			w->rejects[nrej++] = (struct st_commit_reject){in->topic_device, in->reject};
+			w->rejects[nrej++] = (struct st_commit_reject){in->topic_device, in->reject, in->received_at,
+			                                               in->sent_at};
 			continue;
 		}
 		kp_histogram_observe(&m->writer_wait_seconds, (double)(now_ms - in->received_at) / 1e3);

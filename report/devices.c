@@ -57,7 +57,8 @@ static int add_key(void *ctx, const struct st_device_key *k)
 }
 
 /* last_seen, last_sent_at, clock_skew_ms (null while no frame is
- * stored), frames, gaps and rejects {reason: count}. */
+ * stored), clock_skewed (st_device_clock_skewed), frames, gaps and
+ * rejects {reason: count}. */
 static int add_stats(struct st_read *r, cJSON *o, uint64_t id)
 {
 	struct st_device_stats s;
@@ -72,6 +73,7 @@ static int add_stats(struct st_read *r, cJSON *o, uint64_t id)
 	    (s.frames ? add_i64(o, "last_sent_at", s.last_sent_at) || add_i64(o, "clock_skew_ms", s.clock_skew_ms)
 	              : cJSON_AddNullToObject(o, "last_sent_at") == NULL ||
 	                        cJSON_AddNullToObject(o, "clock_skew_ms") == NULL) ||
+	    cJSON_AddBoolToObject(o, "clock_skewed", st_device_clock_skewed(&s)) == NULL ||
 	    add_u64(o, "frames", s.frames) || add_u64(o, "gaps", s.gaps) ||
 	    (rej = cJSON_AddObjectToObject(o, "rejects")) == NULL)
 		return ST_ESTOP;

@@ -402,7 +402,7 @@ static int note_reject(struct group *g, const struct st_commit_reject *rj)
 		return ST_OK;
 	if (rc != MDB_SUCCESS)
 		return st_status(rc);
-	return st_dstats_batch_reject(&g->db->dstats, rj->device_id, rj->reason);
+	return st_dstats_batch_reject(&g->db->dstats, rj->device_id, rj->reason, rj->received_at, rj->sent_at);
 }
 
 /* One run of the whole group in txn (st_write_run may run it again after

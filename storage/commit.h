@@ -66,10 +66,13 @@ int st_commit_group(struct st_db *db, struct st_commit_item *items, size_t n,
                     struct st_commit_stats *stats);
 
 /* A frame the daemon refused (its NACK reason, 1..KP_NACK_REASON_MAX) for
- * the device its topic named. */
+ * the device its topic named, when it came (ms, server clock) and its
+ * sent_at (device clock; 0 when its header did not read). */
 struct st_commit_reject {
 	uint64_t device_id;
 	uint8_t reason;
+	int64_t received_at;
+	int64_t sent_at;
 };
 
 /* st_commit_group, also adding each reject to its device's rejects

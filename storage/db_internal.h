@@ -412,7 +412,8 @@ int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, 
  * when memory runs out), flush once at the end: one read and one put per
  * device, inside txn; the batch is cleared. */
 #include "storage/device_stats.h"
-#define ST_DSTATS_VAL_SIZE (32 + 8 * ST_REJECT_SLOTS)
+#define ST_DSTATS_VAL_SIZE_V1 (32 + 8 * ST_REJECT_SLOTS) /* before the skew fields */
+#define ST_DSTATS_VAL_SIZE (ST_DSTATS_VAL_SIZE_V1 + 16)
 void st_dstats_encode(const struct st_device_stats *s, uint8_t out[ST_DSTATS_VAL_SIZE]);
 /* ST_ECORRUPT unless the record decodes and holds together (frames <=
  * max_batch_seq, rejects[0] == 0, no last_seen without a frame). */
@@ -421,8 +422,10 @@ void st_dstats_batch_clear(struct st_dstats_batch *b);
 void st_dstats_batch_free(struct st_dstats_batch *b);
 int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t batch_seq, int64_t received_at,
                          int64_t sent_at);
-/* A reject of an enrolled device (reason 1..KP_NACK_REASON_MAX). */
-int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason);
+/* A reject of an enrolled device (reason 1..KP_NACK_REASON_MAX), received
+ * at received_at, the frame's sent_at (0 when unreadable). */
+int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason, int64_t received_at,
+                           int64_t sent_at);
 int st_dstats_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_dstats_batch *b);
 
 /* pseudonym.c: the key of the epoch starting at epoch_date, made and

@@ -1,7 +1,8 @@
 /*
  * device_stats.c — the device_stats table: device_id BE → last_seen LE8 ‖
  * last_sent_at LE8 ‖ frames LE8 ‖ max_batch_seq LE8 ‖ rejects[reason]
- * LE8 × ST_REJECT_SLOTS (slot 0 is always 0).
+ * LE8 × ST_REJECT_SLOTS (slot 0 is always 0) ‖ skew_rejected_at LE8 ‖
+ * skew_rejected_sent_at LE8 (absent in records of before: read as 0).
  *
  * Why it is built this way: the writer already holds a write transaction
  * per group, so the group gathers what it stored per device (sorted by
@@ -26,13 +27,15 @@ void st_dstats_encode(const struct st_device_stats *s, uint8_t out[ST_DSTATS_VAL
 	kp_store_u64le(out + 24, s->max_batch_seq);
 	for (size_t i = 0; i < ST_REJECT_SLOTS; i++)
 		kp_store_u64le(out + 32 + 8 * i, s->rejects[i]);
+	kp_store_u64le(out + ST_DSTATS_VAL_SIZE_V1, (uint64_t)s->skew_rejected_at);
+	kp_store_u64le(out + ST_DSTATS_VAL_SIZE_V1 + 8, (uint64_t)s->skew_rejected_sent_at);
 }
 
 int st_dstats_decode(const MDB_val *k, const MDB_val *v, struct st_device_stats *s)
 {
 	const uint8_t *p = v->mv_data;
 
-	if (k->mv_size != ST_DEVICE_KEY_SIZE || v->mv_size != ST_DSTATS_VAL_SIZE)
+	if (k->mv_size != ST_DEVICE_KEY_SIZE || (v->mv_size != ST_DSTATS_VAL_SIZE && v->mv_size != ST_DSTATS_VAL_SIZE_V1))
 		return ST_ECORRUPT;
 	*s = (struct st_device_stats){0};
 	s->device_id = kp_load_u64be(k->mv_data);
@@ -42,6 +45,10 @@ int st_dstats_decode(const MDB_val *k, const MDB_val *v, struct st_device_stats 
 	s->max_batch_seq = kp_load_u64le(p + 24);
 	for (size_t i = 0; i < ST_REJECT_SLOTS; i++)
 		s->rejects[i] = kp_load_u64le(p + 32 + 8 * i);
+	if (v->mv_size == ST_DSTATS_VAL_SIZE) {
+		s->skew_rejected_at = (int64_t)kp_load_u64le(p + ST_DSTATS_VAL_SIZE_V1);
+		s->skew_rejected_sent_at = (int64_t)kp_load_u64le(p + ST_DSTATS_VAL_SIZE_V1 + 8);
+	}
 	if (s->rejects[0] != 0 || s->frames > s->max_batch_seq || (s->frames == 0 && s->last_seen != 0))
 		return ST_ECORRUPT;
 	s->gaps = s->max_batch_seq - s->frames;
@@ -69,6 +76,19 @@ int st_device_stats_get(struct st_read *r, uint64_t device_id, struct st_device_
 	if (!r || !r->txn || !out)
 		return ST_EINVAL;
 	return dstats_read(r->txn, r->db->dbi.device_stats, device_id, out);
+}
+
+int st_device_clock_skewed(const struct st_device_stats *s)
+{
+	int64_t skew;
+
+	if (s->skew_rejected_at != 0 && (s->frames == 0 || s->skew_rejected_at > s->last_seen))
+		skew = s->skew_rejected_sent_at - s->skew_rejected_at;
+	else if (s->frames != 0)
+		skew = s->clock_skew_ms;
+	else
+		return 0;
+	return skew > ST_CLOCK_SKEW_FLAG_MS || skew < -ST_CLOCK_SKEW_FLAG_MS;
 }
 
 const char *st_reject_field(unsigned reason)
@@ -99,6 +119,11 @@ static int dstats_apply(MDB_txn *txn, MDB_dbi dbi, const struct st_dstats_note *
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].reason != 0) {
 			s.rejects[a[i].reason]++;
+			if (a[i].reason == KP_NACK_TIME_WINDOW && a[i].sent_at != 0 &&
+			    a[i].received_at >= s.skew_rejected_at) {
+				s.skew_rejected_at = a[i].received_at;
+				s.skew_rejected_sent_at = a[i].sent_at;
+			}
 			continue;
 		}
 		if (s.frames == 0 || a[i].received_at >= s.last_seen) {
@@ -150,9 +175,11 @@ int st_dstats_batch_note(struct st_dstats_batch *b, uint64_t device_id, uint64_t
 	return batch_add(b, &note);
 }
 
-int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason)
+int st_dstats_batch_reject(struct st_dstats_batch *b, uint64_t device_id, uint8_t reason, int64_t received_at,
+                           int64_t sent_at)
 {
-	const struct st_dstats_note note = {.device_id = device_id, .reason = reason};
+	const struct st_dstats_note note = {
+		.device_id = device_id, .received_at = received_at, .sent_at = sent_at, .reason = reason};
 
 	if (reason == 0 || reason >= ST_REJECT_SLOTS)
 		return ST_EINVAL;

@@ -21,7 +21,16 @@
  *  - rejects[reason] (1..KP_NACK_REASON_MAX; index 0 unused) counts frames
  *    of the device refused with that NACK reason, added with the writer's
  *    group (st_commit_group_rejects, commit.h) and only for enrolled
- *    devices. A device's record may hold rejects and no frame.
+ *    devices. A device's record may hold rejects and no frame;
+ *  - skew_rejected_at and skew_rejected_sent_at are the received_at and
+ *    sent_at of the newest frame refused for its timestamps (NACK 6), 0
+ *    while none was: a device whose clock is so far off that every frame
+ *    is refused stores no frame, and its skew is still seen;
+ *  - st_device_clock_skewed flags a device whose clock is off by more than
+ *    ST_CLOCK_SKEW_FLAG_MS, by whichever is newer of its newest stored
+ *    frame and its newest NACK 6 frame.
+ * Records written before the skew fields (16 bytes shorter) still read,
+ * with both 0.
  * A device with no frame stored and no reject has no record (ST_ENOTFOUND).
  */
 #ifndef ST_DEVICE_STATS_H
@@ -33,6 +42,7 @@
 #include "storage/db.h"
 
 #define ST_REJECT_SLOTS (KP_NACK_REASON_MAX + 1)
+#define ST_CLOCK_SKEW_FLAG_MS 60000 /* a clock off by more than a minute is flagged */
 
 struct st_device_stats {
 	uint64_t device_id;
@@ -43,11 +53,17 @@ struct st_device_stats {
 	uint64_t max_batch_seq;
 	uint64_t gaps;         /* max_batch_seq − frames */
 	uint64_t rejects[ST_REJECT_SLOTS];
+	int64_t skew_rejected_at;      /* ms, server clock; 0: no frame refused for its timestamps */
+	int64_t skew_rejected_sent_at; /* ms, that frame's sent_at (device clock) */
 };
 
 /* ST_OK with *out filled, ST_ENOTFOUND when the device has no record,
  * ST_ECORRUPT when its record does not decode. */
 int st_device_stats_get(struct st_read *r, uint64_t device_id, struct st_device_stats *out);
+
+/* 1 when s's device clock is off by more than ST_CLOCK_SKEW_FLAG_MS
+ * (either way), else 0. */
+int st_device_clock_skewed(const struct st_device_stats *s);
 
 /* The stable JSON field name of a reject reason's count ("bad_signature",
  * "unknown_device", "revoked", "malformed", "topic_mismatch",

@@ -190,6 +190,7 @@ static int add_traffic(cJSON *o, const struct dev_view *v)
 	                         json_add_i64(o, "clock_skew_ms", s->clock_skew_ms)
 	               : cJSON_AddNullToObject(o, "last_sent_at") == NULL ||
 	                         cJSON_AddNullToObject(o, "clock_skew_ms") == NULL) ||
+	    cJSON_AddBoolToObject(o, "clock_skewed", st_device_clock_skewed(s)) == NULL ||
 	    json_add_u64(o, "frames", s->frames) || json_add_u64(o, "gaps", s->gaps) ||
 	    (rej = cJSON_AddObjectToObject(o, "rejects")) == NULL)
 		return -1;
@@ -274,6 +275,8 @@ static void print_traffic_text(const struct dev_view *v)
 		printf("skew      %" PRId64 " ms (device clock minus server clock)\n", s->clock_skew_ms);
 	else
 		printf("skew      -\n");
+	if (st_device_clock_skewed(s))
+		printf("clock     SKEWED: off by more than %d s (stored frames or NACK 6)\n", ST_CLOCK_SKEW_FLAG_MS / 1000);
 	printf("rejects  ");
 	for (unsigned i = 1; i < ST_REJECT_SLOTS; i++)
 		if (s->rejects[i]) {

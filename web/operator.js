@@ -198,7 +198,8 @@ function flags(d) {
     f.push("silent");
   if (d.gaps > 0)
     f.push("gaps");
-  if (d.clock_skew_ms !== null && Math.abs(d.clock_skew_ms) > SKEW_MS)
+  // clock_skewed also sees a device whose every frame is refused (NACK 6).
+  if (d.clock_skewed || (d.clock_skew_ms !== null && Math.abs(d.clock_skew_ms) > SKEW_MS))
     f.push("skew");
   if (Object.values(d.rejects || {}).some((n) => n > 0))
     f.push("rejects");

@@ -1,6 +1,6 @@
 /*
  * Description: every kind of bad frame gets a signed NACK with the right
- * reason, nothing of it is stored, and the daemon keeps serving good frames;
+ * reason (a payload without header or magic: none, it is only counted), nothing of it is stored, and the daemon keeps serving good frames;
  * a forged frame of an enrolled device shows in its rejects (device show).
  * Real mosquitto, real komposterd, real LMDB.
  */
@@ -172,11 +172,24 @@ Test(rejections, truncated_frame_is_nacked_malformed_with_its_batch)
 	expect_nothing_stored_and_still_serving();
 }
 
-Test(rejections, garbage_is_nacked_malformed_batch_zero)
+/* PROTOCOL.md: a payload that cannot name a device or key (no header, no
+ * magic) is dropped unanswered and counted, at no signature's cost. */
+Test(rejections, garbage_is_counted_unreadable_and_not_answered)
 {
+	double unreadable = 0;
+
 	cr_assert_eq(kp_probe_open(&probe, &broker, &daemon_proc, DEV, 1, 0), 0);
 	cr_assert_eq(kp_probe_publish(&probe, DEV, (const uint8_t *)"hello, komposter", 16), 0);
-	expect_nack(KP_NACK_MALFORMED, 0);
+	for (int i = 0; i < 400 && unreadable < 1; i++) {
+		usleep(25000);
+		unreadable = kp_daemon_metric(&daemon_proc, "komposter_frames_unreadable_total");
+	}
+	cr_assert_eq(unreadable, 1, "the garbage was not counted unreadable");
+	/* The garbage is handled: a truncated frame's NACK is the first reply. */
+	size_t len = kp_probe_frame(&probe, 5, 2, frame, 27, 0x22);
+	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len - 1), 0);
+	expect_nack(KP_NACK_MALFORMED, 5);
+	cr_expect_eq(kp_daemon_metric(&daemon_proc, "komposter_nacks_sent_total"), 1, "the garbage was answered");
 	expect_nothing_stored_and_still_serving();
 }
 

@@ -6,7 +6,9 @@
  * re-ACKed with the watermark without its signature being checked; COUNTS
  * frames pass only on the counts topic from an APC, and every other mix of
  * topic, frame type and device kind is NACK 4. Each NACK also hands the
- * writer a reject note (no bytes) for the device's rejects.
+ * writer a reject note (no bytes) for the device's rejects. NACKs (and
+ * their notes) are limited per device and reason: past the burst they are
+ * suppressed and counted.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -25,6 +27,7 @@ TestSuite(verify, .init = ts_setup, .fini = ts_teardown);
  * until it is drained, and waits for them. */
 static void verify_all_as(int workers, struct kp_partition p)
 {
+	static struct kp_nack_limit nacks;
 	struct kp_verify_ctx ctx = {
 		.cfg = { .accept_past_days = PAST_DAYS, .accept_future_s = FUTURE_S, .partition = p },
 		.db = tdb.db,
@@ -32,12 +35,15 @@ static void verify_all_as(int workers, struct kp_partition p)
 		.out = &ts.out,
 		.replies = &ts.replies,
 		.m = &ts.m,
+		.nack_limit = &nacks,
 	};
 	struct kp_verify_pool *pool;
 
+	cr_assert_eq(kp_nack_limit_init(&nacks, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS), 0);
 	kp_ring_close(&ts.in);
 	cr_assert_eq(kp_verify_start(&ctx, workers, &pool), 0);
 	kp_verify_join(pool);
+	kp_nack_limit_destroy(&nacks);
 }
 
 static void verify_all(int workers)
@@ -172,7 +178,7 @@ Test(verify, a_revoked_device_or_key_is_nack_3)
 Test(verify, a_malformed_frame_is_nack_4_naming_its_batch_seq_when_readable)
 {
 	static uint8_t frame[KP_FRAME_MAX];
-	static const uint8_t garbage[] = "not a frame";
+	static const uint8_t magic_only[KP_HEADER_SIZE + 12] = KP_MAGIC;
 	struct tdev d;
 
 	tdb_open();
@@ -180,12 +186,34 @@ Test(verify, a_malformed_frame_is_nack_4_naming_its_batch_seq_when_readable)
 	ts_enrol(&d, 0);
 	size_t len = good_frame(frame, &d, 9, 2);
 	ts_feed(d.id, frame, len - 1); /* one byte short: the header still reads */
-	ts_feed(d.id, garbage, sizeof(garbage));
+	ts_feed(d.id, magic_only, sizeof magic_only);  /* a header of zeros: batch 0 */
 	verify_all(1);
 
 	expect_nack(d.id, 9, KP_NACK_MALFORMED);
 	expect_nack(d.id, 0, KP_NACK_MALFORMED);
 	expect_refused(KP_NACK_MALFORMED, 2);
+}
+
+Test(verify, a_payload_without_header_or_magic_is_unreadable_dropped_unanswered)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	static const uint8_t garbage[] = "not a frame";
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x58);
+	ts_enrol(&d, 0);
+	size_t len = good_frame(frame, &d, 3, 2);
+	ts_feed(d.id, garbage, sizeof(garbage));
+	ts_feed(d.id, frame, KP_HEADER_SIZE - 1); /* the magic, but no whole header */
+	frame[0] = 'X';
+	ts_feed(d.id, frame, len);                /* all there but the magic */
+	ts_feed(d.id, frame, 0);
+	verify_all(1);
+
+	cr_expect_eq(ts_replies_left(), 0, "an unreadable payload was answered");
+	cr_expect_eq(atomic_load(&ts.m.frames_unreadable), 4);
+	expect_refused(KP_NACK_MALFORMED, 0);
 }
 
 Test(verify, a_frame_on_another_devices_topic_is_nack_5_to_that_topic)
@@ -307,10 +335,51 @@ Test(verify, several_workers_handle_every_frame_exactly_once)
 		to_writer++;
 	}
 	cr_expect_eq(to_writer, GOOD);
-	cr_expect_eq(notes, FORGED, "one reject note per forged frame");
-	cr_expect_eq(ts_replies_left(), FORGED);
+	/* Every forged frame is refused; the workers share one NACK limit. */
+	cr_expect_eq(notes, KP_NACK_LIMIT_BURST, "one reject note per NACK sent");
+	cr_expect_eq(ts_replies_left(), KP_NACK_LIMIT_BURST);
 	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_BAD_SIGNATURE]), FORGED);
-	cr_expect_eq(atomic_load(&ts.m.nacks_sent), FORGED);
+	cr_expect_eq(atomic_load(&ts.m.nacks_suppressed[KP_NACK_BAD_SIGNATURE]), FORGED - KP_NACK_LIMIT_BURST);
+}
+
+Test(verify, a_flood_gets_the_burst_of_nacks_per_device_and_reason_the_rest_suppressed)
+{
+	enum { FLOOD = 30 };
+	static uint8_t frame[KP_FRAME_MAX];
+	static const uint8_t short_frame[KP_HEADER_SIZE + 8] = "KMP1";
+	struct tdev d, other, forger, other_forger;
+
+	tdb_open();
+	tdev_make(&d, 0x61);
+	tdev_make(&other, 0x62);
+	tdev_make(&forger, 0x61);
+	tdev_make(&other_forger, 0x62);
+	ts_enrol(&d, 0);
+	ts_enrol(&other, 0);
+	for (uint64_t seq = 1; seq <= FLOOD; seq++) {
+		ts_feed(d.id, frame, good_frame(frame, &forger, seq, 1)); /* NACK 1 */
+		ts_feed(d.id, short_frame, sizeof short_frame);          /* NACK 4 */
+	}
+	ts_feed(other.id, frame, good_frame(frame, &other_forger, 1, 1));
+	verify_all(2);
+
+	size_t per[KP_NACK_REASON_MAX + 1] = { 0 }, to_other = 0;
+	while (ts_replies_left() > 0) {
+		struct kp_reply r = ts_reply();
+
+		cr_assert_eq(r.type, KP_TYPE_NACK);
+		cr_assert(r.aux <= KP_NACK_REASON_MAX);
+		if (r.device_id == other.id)
+			to_other++;
+		else
+			per[r.aux]++;
+	}
+	cr_expect_eq(per[KP_NACK_BAD_SIGNATURE], KP_NACK_LIMIT_BURST);
+	cr_expect_eq(per[KP_NACK_MALFORMED], KP_NACK_LIMIT_BURST);
+	cr_expect_eq(to_other, 1, "another device's NACK is not held back by the flood");
+	cr_expect_eq(atomic_load(&ts.m.nacks_suppressed[KP_NACK_BAD_SIGNATURE]), FLOOD - KP_NACK_LIMIT_BURST);
+	cr_expect_eq(atomic_load(&ts.m.nacks_suppressed[KP_NACK_MALFORMED]), FLOOD - KP_NACK_LIMIT_BURST);
+	cr_expect_eq(atomic_load(&ts.m.rejected[KP_NACK_BAD_SIGNATURE]), FLOOD + 1, "every frame is still refused");
 }
 
 /* ---- COUNTS: one frame type and one device kind per stream ---- */

@@ -214,10 +214,10 @@ Test(device_stats, rejects_count_per_reason_for_enrolled_devices_only)
 	struct st_device_stats s;
 	struct st_commit_item it;
 	const struct st_commit_reject rj[] = {
-		{41, KP_NACK_BAD_SIGNATURE}, {99, KP_NACK_BAD_SIGNATURE}, {41, KP_NACK_TIME_WINDOW},
-		{41, KP_NACK_BAD_SIGNATURE}, {42, KP_NACK_REVOKED},
+		{41, KP_NACK_BAD_SIGNATURE, 0, 0}, {99, KP_NACK_BAD_SIGNATURE, 0, 0}, {41, KP_NACK_TIME_WINDOW, 0, 0},
+		{41, KP_NACK_BAD_SIGNATURE, 0, 0}, {42, KP_NACK_REVOKED, 0, 0},
 	};
-	const struct st_commit_reject bad = {41, 0}, beyond = {41, KP_NACK_REASON_MAX + 1};
+	const struct st_commit_reject bad = {41, 0, 0, 0}, beyond = {41, KP_NACK_REASON_MAX + 1, 0, 0};
 
 	tdev_make(&d, 41);
 	make(&f1, &d, 1);
@@ -251,9 +251,10 @@ Test(device_stats, rejects_count_per_reason_for_enrolled_devices_only)
 	expect_consistent();
 }
 
-/* Bumps the stored frames of device id by one, with plain LMDB (tdb.db is
- * closed meanwhile and opened again). */
-static void tamper_frames(uint64_t id)
+/* Rewrites the record of device id with plain LMDB (tdb.db is closed
+ * meanwhile and opened again): its stored frames bumped by bump_frames,
+ * cut to `size` bytes when nonzero (a record of an older layout). */
+static void tamper(uint64_t id, uint8_t bump_frames, size_t size)
 {
 	uint8_t kb[8], vb[256];
 	MDB_val k = {sizeof kb, kb}, v;
@@ -270,10 +271,12 @@ static void tamper_frames(uint64_t id)
 	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	cr_assert_eq(mdb_dbi_open(txn, "device_stats", 0, &dbi), 0);
 	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
-	cr_assert(v.mv_size <= sizeof vb);
+	cr_assert(v.mv_size <= sizeof vb && size <= v.mv_size);
 	memcpy(vb, v.mv_data, v.mv_size);
-	vb[16]++; /* frames LE8 at offset 16 (device_stats.c) */
+	vb[16] += bump_frames; /* frames LE8 at offset 16 (device_stats.c) */
 	v.mv_data = vb;
+	if (size != 0)
+		v.mv_size = size;
 	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -292,7 +295,91 @@ Test(device_stats, st_check_recounts_frames_from_the_log)
 	tdb_open();
 	commit((struct fr *[]){&f1, &f3}, (const int64_t[]){t0, t0}, 2, (const uint8_t[]){ST_STORED, ST_STORED});
 	expect_consistent();
-	tamper_frames(51);
+	tamper(51, 1, 0);
 	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
 	cr_expect_eq(rep.problems, 1, "%llu problems", (unsigned long long)rep.problems);
+}
+
+/* ---- clock skew ---- */
+
+static const int64_t hour = 60 * minute;
+
+Test(device_stats, a_device_whose_every_frame_is_refused_for_skew_is_flagged_by_its_last_nack_6)
+{
+	struct st_device_stats s;
+	/* 61: sent hours ahead; 62: sent on time but with an old tap (NACK 6 too). */
+	const struct st_commit_reject rj[] = {
+		{61, KP_NACK_TIME_WINDOW, t0, t0 + 3 * hour}, {62, KP_NACK_TIME_WINDOW, t0, t0 - 500},
+		{61, KP_NACK_TIME_WINDOW, t0 + minute, t0 + minute + 3 * hour},
+	};
+
+	tdb_open();
+	enrol(61);
+	enrol(62);
+	cr_assert_eq(st_commit_group_rejects(tdb.db, NULL, 0, rj, 3, NULL), ST_OK);
+	cr_assert_eq(stats_of(61, &s, NULL), ST_OK);
+	cr_expect_eq(s.frames, 0);
+	cr_expect_eq(s.skew_rejected_at, t0 + minute, "the newest NACK 6 is kept");
+	cr_expect_eq(s.skew_rejected_sent_at, t0 + minute + 3 * hour);
+	cr_expect(st_device_clock_skewed(&s));
+	cr_assert_eq(stats_of(62, &s, NULL), ST_OK);
+	cr_expect_eq(s.skew_rejected_sent_at, t0 - 500);
+	cr_expect_not(st_device_clock_skewed(&s), "a clock half a second off is not flagged");
+	expect_consistent();
+}
+
+Test(device_stats, a_stored_frame_flags_a_clock_off_by_more_than_a_minute_and_the_newest_evidence_wins)
+{
+	struct tdev d;
+	struct fr f1, f2, f3;
+	struct st_device_stats s;
+	/* Refused just after frame 2 arrived: sent_at two hours back. */
+	const struct st_commit_reject jump = {71, KP_NACK_TIME_WINDOW, t0 + 2 * minute + 2000, t0 - 2 * hour};
+
+	tdev_make(&d, 71);
+	make(&f1, &d, 1);
+	make(&f2, &d, 2);
+	make(&f3, &d, 3);
+	tdb_open();
+	enrol(71);
+	/* Received two minutes before it was sent, by the device's clock. */
+	commit((struct fr *[]){&f1}, (const int64_t[]){f1.sent_at - 2 * minute}, 1, (const uint8_t[]){ST_STORED});
+	cr_assert_eq(stats_of(71, &s, NULL), ST_OK);
+	cr_expect_eq(s.clock_skew_ms, 2 * minute);
+	cr_expect(st_device_clock_skewed(&s));
+	/* A frame on time: no longer flagged. */
+	commit((struct fr *[]){&f2}, (const int64_t[]){f2.sent_at + 200}, 1, (const uint8_t[]){ST_STORED});
+	cr_assert_eq(stats_of(71, &s, NULL), ST_OK);
+	cr_expect_not(st_device_clock_skewed(&s));
+	/* Its clock jumps two hours back: the refused frame flags it again. */
+	cr_assert_eq(st_commit_group_rejects(tdb.db, NULL, 0, &jump, 1, NULL), ST_OK);
+	cr_assert_eq(stats_of(71, &s, NULL), ST_OK);
+	cr_expect(st_device_clock_skewed(&s));
+	/* A frame on time after that is the newer evidence. */
+	commit((struct fr *[]){&f3}, (const int64_t[]){f3.sent_at + 500}, 1, (const uint8_t[]){ST_STORED});
+	cr_assert_eq(stats_of(71, &s, NULL), ST_OK);
+	cr_expect_not(st_device_clock_skewed(&s));
+	expect_consistent();
+}
+
+Test(device_stats, a_record_of_before_the_skew_fields_still_reads)
+{
+	struct st_device_stats s;
+	const struct st_commit_reject rj = {81, KP_NACK_TIME_WINDOW, t0, t0 + 3 * hour};
+
+	tdb_open();
+	enrol(81);
+	cr_assert_eq(st_commit_group_rejects(tdb.db, NULL, 0, &rj, 1, NULL), ST_OK);
+	tamper(81, 0, 32 + 8 * ST_REJECT_SLOTS);
+	cr_assert_eq(stats_of(81, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_TIME_WINDOW], 1);
+	cr_expect_eq(s.skew_rejected_at, 0);
+	cr_expect_eq(s.skew_rejected_sent_at, 0);
+	cr_expect_not(st_device_clock_skewed(&s));
+	expect_consistent();
+	/* The next reject writes the record in the new layout. */
+	cr_assert_eq(st_commit_group_rejects(tdb.db, NULL, 0, &rj, 1, NULL), ST_OK);
+	cr_assert_eq(stats_of(81, &s, NULL), ST_OK);
+	cr_expect_eq(s.rejects[KP_NACK_TIME_WINDOW], 2);
+	cr_expect(st_device_clock_skewed(&s));
 }
