@@ -170,6 +170,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
+	counter(f, "komposter_dropped_stopping_total", "Device frames PUBACKed by the broker link but dropped while stopping (the drain gave up).", LOAD(m->dropped_stopping));
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));
 	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));
 	counter(f, "komposter_storage_errors_total", "Commit groups that failed for another reason.", LOAD(m->storage_errors));

@@ -51,6 +51,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t acks_merged; /* frames answered by another frame's ACK of their group */
 	atomic_uint_fast64_t nacks_sent;
 	atomic_uint_fast64_t replies_failed;
+	atomic_uint_fast64_t dropped_stopping; /* device frames taken by Paho but dropped at stop */
 	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;
 	atomic_uint_fast64_t storage_errors;

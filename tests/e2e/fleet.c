@@ -294,3 +294,58 @@ int kp_rate_rows_of(const cJSON *doc, const char *source)
 	}
 	return n;
 }
+
+int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms)
+{
+	struct timespec pause = { 0, 20 * 1000000L };
+	double v = -1;
+
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		v = kp_daemon_metric(d, name);
+		if (v >= at_least)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "fleet: %s stayed %g, never %g\n", name, v, at_least);
+	return -1;
+}
+
+long kp_dump_count(const struct kp_daemon_proc *d)
+{
+	char *dump = NULL;
+	long lines = 0;
+
+	if (kp_komposter(d, &dump, "dump", NULL) != 0) {
+		free(dump);
+		return -1;
+	}
+	for (char *p = dump; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	free(dump);
+	return lines;
+}
+
+long kp_dropped_at_stop(const struct kp_daemon_proc *d)
+{
+	static const char said[] = " messages dropped while stopping";
+	char path[300];
+	uint8_t *log = NULL;
+	size_t len = 0;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/komposterd.log", d->dir);
+	if (kp_file_read(path, &log, &len) != 0)
+		return -1;
+	const char *text = (const char *)log, *last = NULL;
+	for (const char *p = text; (p = strstr(p, said)) != NULL; p++)
+		last = p;
+	if (last) {
+		const char *digits = last;
+		while (digits > text && digits[-1] >= '0' && digits[-1] <= '9')
+			digits--;
+		if (digits < last)
+			n = strtol(digits, NULL, 10);
+	}
+	free(log);
+	return n;
+}

@@ -38,6 +38,15 @@ int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s);
  * add` (the daemon may be running). The number mapped, or -1. */
 int kp_fleet_map_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras);
 
+/* Waits, bounded by timeout_ms, until the daemon's /metrics sample `name`
+ * is >= at_least. 0, or -1 after a line on stderr. */
+int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms);
+/* The records `komposter dump` prints (one a line), or -1. */
+long kp_dump_count(const struct kp_daemon_proc *d);
+/* The daemon's last stop line's "N messages dropped while stopping" (its
+ * komposterd.log), or -1 when no stop line says it. */
+long kp_dropped_at_stop(const struct kp_daemon_proc *d);
+
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
 /* Boardings and alightings of `komposter stats --counts --json`, the same range. */
