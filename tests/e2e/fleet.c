@@ -349,3 +349,97 @@ long kp_dropped_at_stop(const struct kp_daemon_proc *d)
 	free(log);
 	return n;
 }
+
+int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms)
+{
+	struct timespec pause = { 0, 20 * 1000000L };
+	double v = -1;
+
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		v = kp_daemon_metric(d, "komposter_frigate_available");
+		if (v == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "fleet: komposter_frigate_available stayed %g, never 0\n", v);
+	return -1;
+}
+
+/* The (service date, hour) of a summary cell's hour_s; 0 or -1. */
+static int cell_hour(const struct kp_daemon_proc *d, const cJSON *cell, struct kp_service_hour *h)
+{
+	return kp_service_hour(d, (int64_t)number(cell, "hour_s"), h);
+}
+
+int kp_check_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum)
+{
+	const cJSON *cell;
+	int cells = 0, bad = 0;
+	cJSON *doc = kp_stats_rate(d, "route");
+
+	if (!doc)
+		return -1;
+	cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(sum, "route_hours")) {
+		uint32_t route = (uint32_t)number(cell, "route_id");
+		struct kp_service_hour h;
+		const cJSON *row = cell_hour(d, cell, &h) == 0 ? kp_rate_row(doc, &h, "route_id", route, "signed") : NULL;
+
+		cells++;
+		if (!row || number(row, "boardings") != number(cell, "boardings") ||
+		    number(row, "accepted") != number(cell, "accepted")) {
+			fprintf(stderr, "fleet: route %u hour %d: stored %g boardings, %g accepted; sent %g, %g\n", route,
+			        h.hour, row ? number(row, "boardings") : -1, row ? number(row, "accepted") : -1,
+			        number(cell, "boardings"), number(cell, "accepted"));
+			bad++;
+		}
+	}
+	if (cells == 0 || kp_rate_rows_of(doc, "signed") != cells) {
+		fprintf(stderr, "fleet: %d signed rows stored, %d (route, hour) cells sent\n",
+		        kp_rate_rows_of(doc, "signed"), cells);
+		bad++;
+	}
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
+int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum)
+{
+	const cJSON *cell;
+	int rows = 0, bad = 0;
+	double stored = 0, sent = 0;
+	cJSON *doc = kp_stats_rate(d, "stop");
+
+	if (!doc)
+		return -1;
+	cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(sum, "stop_hours")) {
+		uint32_t stop = (uint32_t)number(cell, "stop_id");
+		struct kp_service_hour h;
+
+		if (cell_hour(d, cell, &h) != 0) {
+			bad++;
+			continue;
+		}
+		sent += number(cell, "boardings");
+		const cJSON *row = kp_rate_row(doc, &h, "stop_id", stop, "nvr");
+		if (!row)
+			continue; /* every event of the hour lost, or none counted */
+		if (number(row, "boardings") > number(cell, "boardings") ||
+		    number(row, "alightings") > number(cell, "alightings") ||
+		    number(row, "accepted") != number(cell, "accepted")) {
+			fprintf(stderr, "fleet: stop %u hour %d: stored %g/%g/%g (boardings/alightings/accepted), "
+			                "sent %g/%g/%g\n", stop, h.hour, number(row, "boardings"),
+			        number(row, "alightings"), number(row, "accepted"), number(cell, "boardings"),
+			        number(cell, "alightings"), number(cell, "accepted"));
+			bad++;
+		}
+		stored += number(row, "boardings");
+		rows++;
+	}
+	if (kp_rate_rows_of(doc, "nvr") != rows || stored <= 0 || stored > sent) {
+		fprintf(stderr, "fleet: %d nvr rows stored for %d cells; %g camera boardings stored, %g sent\n",
+		        kp_rate_rows_of(doc, "nvr"), rows, stored, sent);
+		bad++;
+	}
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}

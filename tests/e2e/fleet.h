@@ -47,6 +47,17 @@ long kp_dump_count(const struct kp_daemon_proc *d);
  * komposterd.log), or -1 when no stop line says it. */
 long kp_dropped_at_stop(const struct kp_daemon_proc *d);
 
+/* Waits, bounded, until the daemon has taken the cameras' last word,
+ * "offline" (komposter_frigate_available 0). 0 or -1. */
+int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms);
+/* Against the simulator's summary (parsed JSON): the signed counts and
+ * accepted taps per (route, hour) are exactly the summary's; the cameras'
+ * counts per (stop, hour) are at most the summary's (never doubled), some
+ * stored in all, the accepted taps beside them exact. 0, or -1 after a
+ * line on stderr for each difference. */
+int kp_check_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum);
+int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum);
+
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
 /* Boardings and alightings of `komposter stats --counts --json`, the same range. */
