@@ -5,6 +5,7 @@
 #include "tests/e2e/fleet.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,30 @@ int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_f
 	if (kp_broker_start(b) != 0 || kp_daemon_setup(d, b, NULL) != 0 || kp_daemon_start(d) != 0)
 		return -1;
 	return kp_fleet_init(f, d, devices);
+}
+
+int kp_fleet_bring_up_cameras(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices,
+                              const char *cameras)
+{
+	if (kp_broker_start(b) != 0 || kp_daemon_setup(d, b, NULL) != 0 || kp_daemon_start(d) != 0 ||
+	    kp_fleet_init_apcs(f, d, devices, devices) != 0)
+		return -1;
+	return kp_fleet_map_cameras(d, f, cameras) == atoi(cameras) ? 0 : -1;
+}
+
+int kp_fleet_end(const struct kp_fleet *f, pid_t sim, double taps, struct kp_fleet_summary *sum)
+{
+	if (kp_wait(sim) != 0) {
+		fprintf(stderr, "fleet: validator-sim did not empty every outbox; see %s\n", f->log);
+		return -1;
+	}
+	if (kp_fleet_summary(f, sum) != 0)
+		return -1;
+	if (sum->taps != taps) {
+		fprintf(stderr, "fleet: the summary counts %.0f taps, not %.0f\n", sum->taps, taps);
+		return -1;
+	}
+	return 0;
 }
 
 pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
@@ -295,19 +320,25 @@ int kp_rate_rows_of(const cJSON *doc, const char *source)
 	return n;
 }
 
-int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms)
+/* Waits, bounded, until the sample `name` is within [lo, hi]. 0 or -1. */
+static int wait_sample(const struct kp_daemon_proc *d, const char *name, double lo, double hi, int timeout_ms)
 {
 	struct timespec pause = { 0, 20 * 1000000L };
 	double v = -1;
 
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		v = kp_daemon_metric(d, name);
-		if (v >= at_least)
+		if (v >= lo && v <= hi)
 			return 0;
 		nanosleep(&pause, NULL);
 	}
-	fprintf(stderr, "fleet: %s stayed %g, never %g\n", name, v, at_least);
+	fprintf(stderr, "fleet: %s stayed %g, never in [%g, %g]\n", name, v, lo, hi);
 	return -1;
+}
+
+int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms)
+{
+	return wait_sample(d, name, at_least, HUGE_VAL, timeout_ms);
 }
 
 long kp_dump_count(const struct kp_daemon_proc *d)
@@ -352,17 +383,7 @@ long kp_dropped_at_stop(const struct kp_daemon_proc *d)
 
 int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms)
 {
-	struct timespec pause = { 0, 20 * 1000000L };
-	double v = -1;
-
-	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		v = kp_daemon_metric(d, "komposter_frigate_available");
-		if (v == 0)
-			return 0;
-		nanosleep(&pause, NULL);
-	}
-	fprintf(stderr, "fleet: komposter_frigate_available stayed %g, never 0\n", v);
-	return -1;
+	return wait_sample(d, "komposter_frigate_available", 0, 0, timeout_ms);
 }
 
 /* The (service date, hour) of a summary cell's hour_s; 0 or -1. */
@@ -441,5 +462,48 @@ int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum
 		bad++;
 	}
 	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
+int kp_check_taps_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet_summary *sum)
+{
+	double accepted, denied, amount;
+	int bad = 0;
+
+	if (kp_stats_totals(d, &accepted, &denied, &amount) != 0)
+		return -1;
+	if (accepted != sum->accepted || denied != sum->denied || amount != sum->amount) {
+		fprintf(stderr, "fleet: stored %.0f accepted, %.0f denied, amount %.0f; sent %.0f, %.0f, %.0f\n",
+		        accepted, denied, amount, sum->accepted, sum->denied, sum->amount);
+		bad++;
+	}
+	if (kp_komposter(d, NULL, "check", NULL) != 0) {
+		fprintf(stderr, "fleet: komposter check failed\n");
+		bad++;
+	}
+	return bad ? -1 : 0;
+}
+
+int kp_check_fleet_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet *f,
+                               const struct kp_fleet_summary *sum)
+{
+	double boardings = -1, alightings = -1;
+	uint8_t *text;
+	size_t len;
+	int bad = kp_check_taps_stored_once(d, sum) != 0;
+
+	if (kp_count_totals(d, &boardings, &alightings) != 0 || boardings != sum->boardings) {
+		fprintf(stderr, "fleet: signed boardings %.0f stored, %.0f sent\n", boardings, sum->boardings);
+		bad++;
+	}
+	if (kp_file_read(f->summary, &text, &len) != 0)
+		return -1;
+	cJSON *j = cJSON_Parse((const char *)text);
+	free(text);
+	if (!j)
+		return -1;
+	bad += kp_check_route_hours_exact(d, j) != 0;
+	bad += kp_check_stop_hours_at_most(d, j) != 0;
+	cJSON_Delete(j);
 	return bad ? -1 : 0;
 }

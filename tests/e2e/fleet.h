@@ -25,6 +25,13 @@ struct kp_fleet_summary {
 
 /* A broker, a running daemon and an enrolled fleet of `devices`. 0 or -1. */
 int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices);
+/* A broker, a running daemon, a fleet of `devices` each with a passenger
+ * counter, and `cameras` street cameras mapped (kp_fleet_map_cameras). */
+int kp_fleet_bring_up_cameras(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices,
+                              const char *cameras);
+/* Waits for a started run to end with 0 and reads its summary, which must
+ * count `taps` taps. 0, or -1 after a line on stderr. */
+int kp_fleet_end(const struct kp_fleet *f, pid_t sim, double taps, struct kp_fleet_summary *sum);
 /* Makes the fleet under the daemon's directory and enrols it. */
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices);
 /* The same with a passenger counter (kind apc) on the first `apcs` vehicles. */
@@ -57,6 +64,16 @@ int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms);
  * line on stderr for each difference. */
 int kp_check_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum);
 int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum);
+
+/* After a fleet's run: the taps stored (accepted, denied, amount of
+ * `komposter stats`) equal the summary's, and `komposter check` recounts
+ * the aggregates from the log and agrees. 0, or -1 after lines on stderr. */
+int kp_check_taps_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet_summary *sum);
+/* The same for a fleet with counters and street cameras: also the signed
+ * boardings, every (route, hour) exact and every (stop, hour) of the
+ * cameras at most the summary's (kp_check_*_hours below). */
+int kp_check_fleet_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet *f,
+                               const struct kp_fleet_summary *sum);
 
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
