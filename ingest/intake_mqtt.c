@@ -25,6 +25,26 @@
  * session may or may not have kept them. Each batch's callback counts down
  * batches_pending; the supervisor holds one count itself while it issues a
  * round, so readiness comes only after the round's last batch.
+ *
+ * The stop (kp_intake_close) rests on what Paho 1.3.12's source does (read
+ * for this, not an API promise; the order below is since 1.3.10, commit
+ * 31c44e7, "Change ordering of acks"): MQTTProtocol_handlePublishes
+ * (MQTTProtocolClient.c) handles a QoS 1 PUBLISH by Protocol_processPublication
+ * and only then sends the PUBACK (or queues it behind pending writes).
+ * Protocol_processPublication (MQTTAsyncUtils.c) calls messageArrived
+ * inline when the client's message queue is empty and it is connected, so
+ * the frame whose messageArrived returned is the one PUBACKed next. If
+ * messageArrived returns 0 the message is queued and PUBACKed all the same,
+ * delivered later only while the socket lives (MQTTAsync_receiveThread) and
+ * freed unread by MQTTAsync_destroy: so device frames never return 0 here.
+ * All of it runs under Paho's global mutex, as does the send thread's
+ * MQTTAsync_processCommand, whose DISCONNECT ends in MQTTAsync_checkDisconnect
+ * → MQTTAsync_closeSession (socket closed, connected 0; with cleansession 0
+ * the broker keeps the session). A PUBLISH is read either before that, and
+ * taken, or never: after the disconnect no messageArrived comes, and the
+ * broker holds what follows for our persistent session. MQTTAsync_disconnect
+ * itself only queues the command (mqttcommand_mutex), so it does not wait
+ * for a messageArrived waiting for ring room.
  */
 #include "ingest/intake_mqtt.h"
 
@@ -72,7 +92,8 @@ struct kp_intake {
 	atomic_int connecting;
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
-	atomic_int stopping;       /* kp_intake_stop_taking: drop frames, retry nothing */
+	atomic_int stopping;       /* kp_intake_close: retry nothing, subscribe nothing */
+	atomic_int closed;         /* kp_intake_close: the disconnect completed (or failed) */
 	/* Partitioned only (file comment). */
 	int partitioned;
 	struct kp_device_set have;  /* supervisor: SUBSCRIBEd in this session */
@@ -202,14 +223,19 @@ static int on_device_message(struct kp_intake *in, struct kp_metrics *m, char *t
 	int parsed = kp_intake_parse_topic(topic, len, &item.topic_device, &item.stream);
 
 	atomic_fetch_add_explicit(&m->frames_in, 1, memory_order_relaxed);
-	if (parsed != 0 && !atomic_load(&in->stopping))
+	if (parsed != 0)
 		log_bad_topic(topic, len,
 		              atomic_fetch_add_explicit(&m->rejected[0], 1, memory_order_relaxed) + 1);
 	MQTTAsync_free(topic); /* parsed into the item; nothing later reads it */
-	if (parsed != 0 || atomic_load(&in->stopping))
+	if (parsed != 0)
 		goto drop;
-	if (kp_ring_push(in->ctx.out, &item) != 0)
-		goto drop; /* closed while we waited: shutting down, the device re-sends */
+	/* Taken while stopping too: Paho PUBACKs it once we return (file
+	 * comment), so only the pipeline can keep it. */
+	if (kp_ring_push(in->ctx.out, &item) != 0) {
+		/* Closed: the drain gave up waiting for the disconnect. */
+		atomic_fetch_add_explicit(&m->dropped_stopping, 1, memory_order_relaxed);
+		goto drop;
+	}
 	atomic_store_explicit(&m->ring_depth, (int_fast64_t)kp_ring_depth(in->ctx.out),
 	                      memory_order_relaxed);
 	return 1;
@@ -532,6 +558,11 @@ static void on_connected(void *ctx, char *cause)
 	atomic_store(&in->connecting, 0);
 	atomic_store(&in->ever_connected, 1);
 	atomic_store(&in->online, 1);
+	if (atomic_load(&in->stopping)) {
+		/* A connect that was under way when kp_intake_close disconnected. */
+		MQTTAsync_disconnect(in->client, NULL);
+		return;
+	}
 	subscribe_all(in);
 	if (in->partitioned) {
 		atomic_fetch_add(&in->session, 1);
@@ -758,10 +789,53 @@ int kp_intake_start(struct kp_intake *in)
 	return 0;
 }
 
-void kp_intake_stop_taking(struct kp_intake *in)
+static void on_disconnected(void *ctx, MQTTAsync_successData *resp)
 {
-	if (in)
-		atomic_store(&in->stopping, 1);
+	struct kp_intake *in = ctx;
+	atomic_store(&in->closed, 1);
+}
+
+static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct kp_intake *in = ctx;
+	atomic_store(&in->closed, 1);
+}
+
+/* Tells the supervisor to end; kp_intake_destroy joins it (it may be
+ * waiting for Paho's lock until the pipeline makes room). */
+static void end_supervisor(struct kp_intake *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->quit = 1;
+	pthread_cond_signal(&in->wake);
+	pthread_mutex_unlock(&in->lock);
+}
+
+int kp_intake_close(struct kp_intake *in, int timeout_ms)
+{
+	MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
+
+	if (!in)
+		return 0;
+	atomic_store(&in->stopping, 1);
+	end_supervisor(in);
+	opts.timeout = 0; /* now: ACKs still in flight are lost like those not sent */
+	opts.onSuccess = on_disconnected;
+	opts.onFailure = on_disconnect_failed;
+	opts.context = in;
+	if (MQTTAsync_disconnect(in->client, &opts) != MQTTASYNC_SUCCESS)
+		return 0; /* not connected: no frame can come (and no reconnect now) */
+	for (int waited = 0; !atomic_load(&in->closed) && atomic_load(&in->online); waited += 10) {
+		if (waited >= timeout_ms) {
+			fprintf(stderr, "komposterd: mqtt: the pipeline did not take the frames Paho holds "
+			                "within %d ms; frames that arrive now are dropped (the devices re-send)\n",
+			        timeout_ms);
+			return -1;
+		}
+		kp_sleep_ms(10);
+	}
+	atomic_store(&in->ctx.m->mqtt_connected, 0);
+	return 0;
 }
 
 static void on_sent(void *ctx, MQTTAsync_successData *resp)
@@ -806,14 +880,10 @@ void kp_intake_destroy(struct kp_intake *in)
 
 	if (!in)
 		return;
-	kp_intake_stop_taking(in);
-	if (in->supervisor_started) {
-		pthread_mutex_lock(&in->lock);
-		in->quit = 1;
-		pthread_cond_signal(&in->wake);
-		pthread_mutex_unlock(&in->lock);
+	atomic_store(&in->stopping, 1);
+	end_supervisor(in);
+	if (in->supervisor_started)
 		pthread_join(in->supervisor, NULL);
-	}
 	opts.timeout = 2000;
 	if (MQTTAsync_isConnected(in->client))
 		MQTTAsync_disconnect(in->client, &opts);

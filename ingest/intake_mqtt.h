@@ -7,8 +7,9 @@
  * messageArrived only parses the topic and pushes the message, uncopied, into
  * ctx->out; when that ring is full it waits, which stalls Paho's socket
  * reads: TCP pushes back on the broker, the broker queues, devices keep
- * their outboxes. Paho has already sent the PUBACK by then (DESIGN.md), so
- * durability is the application ACK's job, never MQTT's.
+ * their outboxes. Paho sends the PUBACK once messageArrived returns
+ * (intake_mqtt.c), so a frame taken is the pipeline's to keep: durability is
+ * the application ACK's job, never MQTT's.
  *
  * While it waits, messageArrived holds Paho's global lock, so any thread that
  * calls Paho then waits too. That is why the intake owns a supervisor thread
@@ -86,13 +87,19 @@ struct kp_intake;
 int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out);
 /* Starts connecting and the supervisor thread. 0, or -1 (no thread). */
 int kp_intake_start(struct kp_intake *in);
-/* From now on frames are dropped as they arrive (the devices re-send them to
- * the next run) and the supervisor retries nothing; the link stays up for
- * the last replies. */
-void kp_intake_stop_taking(struct kp_intake *in);
-/* Ends the supervisor, disconnects (bounded wait), destroys the client and
- * frees the intake. Close ctx->out and ctx->frigate first: a messageArrived waiting for room
- * there holds the Paho lock that the supervisor and the disconnect need. */
+/* The first step of a lossless stop: the supervisor retries nothing and the
+ * client disconnects (cleansession 0: the broker keeps what follows for the
+ * session). Every frame Paho PUBACKed is pushed to ctx->out, so keep the
+ * pipeline draining (rings open) while this waits, at most timeout_ms, for
+ * the disconnect. 0 when disconnected (no frame comes after); -1 after a
+ * line on stderr when the wait gave up: close ctx->out then, and frames
+ * that still arrive are dropped and counted (dropped_stopping). Replies
+ * sent after this fail (the devices re-send; next run ACKs duplicates). */
+int kp_intake_close(struct kp_intake *in, int timeout_ms);
+/* Ends the supervisor, disconnects if still connected (bounded wait),
+ * destroys the client and frees the intake. Close ctx->out and ctx->frigate
+ * first: a messageArrived waiting for room there holds the Paho lock that
+ * the supervisor and the disconnect need. */
 void kp_intake_destroy(struct kp_intake *in);
 /* Partitioned: the supervisor re-reads the owned devices at its next round
  * (now), not resync_s after the last read; the SIGHUP of komposterd. Sets a

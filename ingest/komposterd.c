@@ -14,9 +14,12 @@
  *     └──frigate──▶ Frigate stage (parse, cameras, st_nvr_commit)
  *
  * It runs the io_uring loop on this thread until SIGTERM, then drains in
- * data-flow order: stop intake, let the verify workers empty their ring, let
- * the writer and the Frigate stage commit what they hold, publish the last ACKs, disconnect, close
- * the database.
+ * data-flow order: disconnect from the broker first (the persistent session
+ * keeps what follows; every frame Paho PUBACKed is taken, intake_mqtt.h),
+ * let the verify workers empty their ring, let the writer and the Frigate
+ * stage commit what they hold, close the database. The ACKs of what is
+ * committed after the disconnect are not sent: the devices re-send, and the
+ * next run ACKs those frames as duplicates.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -87,8 +90,9 @@ static const char usage[] =
 	"  -h, --help          this text\n"
 	"  -V, --version       the version\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT drain and exit; SIGHUP re-reads the device registry's\n"
-	"subscriptions at once (partition N > 1; else it is read live anyway).\n"
+	"Signals: SIGTERM/SIGINT disconnect from the broker, store every frame already\n"
+	"taken and exit (the broker keeps the rest for the next run); SIGHUP re-reads\n"
+	"the device registry's subscriptions at once (partition N > 1; else it is live).\n"
 	"Exit status: 0 after a clean drain, 1 on a start-up or runtime failure (bad\n"
 	"configuration, server key open to others, database held by another komposterd),\n"
 	"2 on a usage error.\n";
@@ -394,6 +398,10 @@ static void tune_malloc(void)
 #endif
 }
 
+/* How long the stop waits for the pipeline to take what Paho holds before
+ * the disconnect can go through; then frames still arriving are dropped. */
+#define DRAIN_WAIT_MS 10000
+
 static int run(struct kp_daemon *d)
 {
 	struct kp_verify_pool *pool = NULL;
@@ -436,7 +444,8 @@ static int run(struct kp_daemon *d)
 drain:
 	kp_answer_cache_free(d->answers);
 	kp_publish_stage_join(d->publish_stage);
-	kp_intake_stop_taking(d->mqtt);
+	uint64_t failed_before = atomic_load(&d->metrics.replies_failed);
+	kp_intake_close(d->mqtt, DRAIN_WAIT_MS);
 	kp_ring_close(&d->intake);
 	if (pool)
 		kp_verify_join(pool);
@@ -446,15 +455,20 @@ drain:
 	kp_ring_close(&d->frigate);
 	kp_frigate_stage_join(d->frigate_stage);
 	kp_ring_close(&d->replies.ring);
-	kp_publisher_stop(d->publisher, 3000);
+	/* Disconnected: what is left cannot be sent, and a send in flight gets
+	 * no confirmation (Paho drops publish callbacks on destroy). */
+	kp_publisher_stop(d->publisher, 0);
 	kp_intake_destroy(d->mqtt);
 	kp_publisher_free(d->publisher);
 	st_db_close(d->db);
-	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps; Frigate: %llu boardings, %llu alightings\n",
+	fprintf(stderr, "komposterd: stopped: %llu frames stored, %llu taps; Frigate: %llu boardings, %llu alightings; "
+	                "%llu messages dropped while stopping, %llu replies not sent\n",
 	        (unsigned long long)atomic_load(&d->metrics.frames_stored),
 	        (unsigned long long)atomic_load(&d->metrics.taps_stored),
 	        (unsigned long long)atomic_load(&d->metrics.frigate_boardings),
-	        (unsigned long long)atomic_load(&d->metrics.frigate_alightings));
+	        (unsigned long long)atomic_load(&d->metrics.frigate_alightings),
+	        (unsigned long long)atomic_load(&d->metrics.dropped_stopping),
+	        (unsigned long long)(atomic_load(&d->metrics.replies_failed) - failed_before));
 	return rc;
 }
 

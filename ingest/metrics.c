@@ -175,6 +175,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	          "NACKs not sent: over the rate of their device and reason (burst 5, then 1 per 10 s).",
 	          m->nacks_suppressed, 1);
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
+	counter(f, "komposter_dropped_stopping_total", "Device frames PUBACKed by the broker link but dropped while stopping (the drain gave up).", LOAD(m->dropped_stopping));
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));
 	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));
 	counter(f, "komposter_storage_errors_total", "Commit groups that failed for another reason.", LOAD(m->storage_errors));

@@ -53,6 +53,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t nacks_sent;
 	atomic_uint_fast64_t nacks_suppressed[KP_NACK_REASON_MAX + 1]; /* by NACK reason (nack_limit.h); [0] unused */
 	atomic_uint_fast64_t replies_failed;
+	atomic_uint_fast64_t dropped_stopping; /* device frames taken by Paho but dropped at stop */
 	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;
 	atomic_uint_fast64_t storage_errors;

@@ -5,6 +5,7 @@
 #include "tests/e2e/fleet.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,30 @@ int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_f
 	if (kp_broker_start(b) != 0 || kp_daemon_setup(d, b, NULL) != 0 || kp_daemon_start(d) != 0)
 		return -1;
 	return kp_fleet_init(f, d, devices);
+}
+
+int kp_fleet_bring_up_cameras(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices,
+                              const char *cameras)
+{
+	if (kp_broker_start(b) != 0 || kp_daemon_setup(d, b, NULL) != 0 || kp_daemon_start(d) != 0 ||
+	    kp_fleet_init_apcs(f, d, devices, devices) != 0)
+		return -1;
+	return kp_fleet_map_cameras(d, f, cameras) == atoi(cameras) ? 0 : -1;
+}
+
+int kp_fleet_end(const struct kp_fleet *f, pid_t sim, double taps, struct kp_fleet_summary *sum)
+{
+	if (kp_wait(sim) != 0) {
+		fprintf(stderr, "fleet: validator-sim did not empty every outbox; see %s\n", f->log);
+		return -1;
+	}
+	if (kp_fleet_summary(f, sum) != 0)
+		return -1;
+	if (sum->taps != taps) {
+		fprintf(stderr, "fleet: the summary counts %.0f taps, not %.0f\n", sum->taps, taps);
+		return -1;
+	}
+	return 0;
 }
 
 pid_t kp_fleet_start(struct kp_fleet *f, const struct kp_broker *b, const struct kp_daemon_proc *d,
@@ -293,4 +318,192 @@ int kp_rate_rows_of(const cJSON *doc, const char *source)
 		n += cJSON_IsString(src) && !strcmp(src->valuestring, source);
 	}
 	return n;
+}
+
+/* Waits, bounded, until the sample `name` is within [lo, hi]. 0 or -1. */
+static int wait_sample(const struct kp_daemon_proc *d, const char *name, double lo, double hi, int timeout_ms)
+{
+	struct timespec pause = { 0, 20 * 1000000L };
+	double v = -1;
+
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		v = kp_daemon_metric(d, name);
+		if (v >= lo && v <= hi)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "fleet: %s stayed %g, never in [%g, %g]\n", name, v, lo, hi);
+	return -1;
+}
+
+int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms)
+{
+	return wait_sample(d, name, at_least, HUGE_VAL, timeout_ms);
+}
+
+long kp_dump_count(const struct kp_daemon_proc *d)
+{
+	char *dump = NULL;
+	long lines = 0;
+
+	if (kp_komposter(d, &dump, "dump", NULL) != 0) {
+		free(dump);
+		return -1;
+	}
+	for (char *p = dump; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	free(dump);
+	return lines;
+}
+
+long kp_dropped_at_stop(const struct kp_daemon_proc *d)
+{
+	static const char said[] = " messages dropped while stopping";
+	char path[300];
+	uint8_t *log = NULL;
+	size_t len = 0;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/komposterd.log", d->dir);
+	if (kp_file_read(path, &log, &len) != 0)
+		return -1;
+	const char *text = (const char *)log, *last = NULL;
+	for (const char *p = text; (p = strstr(p, said)) != NULL; p++)
+		last = p;
+	if (last) {
+		const char *digits = last;
+		while (digits > text && digits[-1] >= '0' && digits[-1] <= '9')
+			digits--;
+		if (digits < last)
+			n = strtol(digits, NULL, 10);
+	}
+	free(log);
+	return n;
+}
+
+int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms)
+{
+	return wait_sample(d, "komposter_frigate_available", 0, 0, timeout_ms);
+}
+
+/* The (service date, hour) of a summary cell's hour_s; 0 or -1. */
+static int cell_hour(const struct kp_daemon_proc *d, const cJSON *cell, struct kp_service_hour *h)
+{
+	return kp_service_hour(d, (int64_t)number(cell, "hour_s"), h);
+}
+
+int kp_check_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum)
+{
+	const cJSON *cell;
+	int cells = 0, bad = 0;
+	cJSON *doc = kp_stats_rate(d, "route");
+
+	if (!doc)
+		return -1;
+	cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(sum, "route_hours")) {
+		uint32_t route = (uint32_t)number(cell, "route_id");
+		struct kp_service_hour h;
+		const cJSON *row = cell_hour(d, cell, &h) == 0 ? kp_rate_row(doc, &h, "route_id", route, "signed") : NULL;
+
+		cells++;
+		if (!row || number(row, "boardings") != number(cell, "boardings") ||
+		    number(row, "accepted") != number(cell, "accepted")) {
+			fprintf(stderr, "fleet: route %u hour %d: stored %g boardings, %g accepted; sent %g, %g\n", route,
+			        h.hour, row ? number(row, "boardings") : -1, row ? number(row, "accepted") : -1,
+			        number(cell, "boardings"), number(cell, "accepted"));
+			bad++;
+		}
+	}
+	if (cells == 0 || kp_rate_rows_of(doc, "signed") != cells) {
+		fprintf(stderr, "fleet: %d signed rows stored, %d (route, hour) cells sent\n",
+		        kp_rate_rows_of(doc, "signed"), cells);
+		bad++;
+	}
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
+int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum)
+{
+	const cJSON *cell;
+	int rows = 0, bad = 0;
+	double stored = 0, sent = 0;
+	cJSON *doc = kp_stats_rate(d, "stop");
+
+	if (!doc)
+		return -1;
+	cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(sum, "stop_hours")) {
+		uint32_t stop = (uint32_t)number(cell, "stop_id");
+		struct kp_service_hour h;
+
+		if (cell_hour(d, cell, &h) != 0) {
+			bad++;
+			continue;
+		}
+		sent += number(cell, "boardings");
+		const cJSON *row = kp_rate_row(doc, &h, "stop_id", stop, "nvr");
+		if (!row)
+			continue; /* every event of the hour lost, or none counted */
+		if (number(row, "boardings") > number(cell, "boardings") ||
+		    number(row, "alightings") > number(cell, "alightings") ||
+		    number(row, "accepted") != number(cell, "accepted")) {
+			fprintf(stderr, "fleet: stop %u hour %d: stored %g/%g/%g (boardings/alightings/accepted), "
+			                "sent %g/%g/%g\n", stop, h.hour, number(row, "boardings"),
+			        number(row, "alightings"), number(row, "accepted"), number(cell, "boardings"),
+			        number(cell, "alightings"), number(cell, "accepted"));
+			bad++;
+		}
+		stored += number(row, "boardings");
+		rows++;
+	}
+	if (kp_rate_rows_of(doc, "nvr") != rows || stored <= 0 || stored > sent) {
+		fprintf(stderr, "fleet: %d nvr rows stored for %d cells; %g camera boardings stored, %g sent\n",
+		        kp_rate_rows_of(doc, "nvr"), rows, stored, sent);
+		bad++;
+	}
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
+int kp_check_taps_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet_summary *sum)
+{
+	double accepted, denied, amount;
+	int bad = 0;
+
+	if (kp_stats_totals(d, &accepted, &denied, &amount) != 0)
+		return -1;
+	if (accepted != sum->accepted || denied != sum->denied || amount != sum->amount) {
+		fprintf(stderr, "fleet: stored %.0f accepted, %.0f denied, amount %.0f; sent %.0f, %.0f, %.0f\n",
+		        accepted, denied, amount, sum->accepted, sum->denied, sum->amount);
+		bad++;
+	}
+	if (kp_komposter(d, NULL, "check", NULL) != 0) {
+		fprintf(stderr, "fleet: komposter check failed\n");
+		bad++;
+	}
+	return bad ? -1 : 0;
+}
+
+int kp_check_fleet_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet *f,
+                               const struct kp_fleet_summary *sum)
+{
+	double boardings = -1, alightings = -1;
+	uint8_t *text;
+	size_t len;
+	int bad = kp_check_taps_stored_once(d, sum) != 0;
+
+	if (kp_count_totals(d, &boardings, &alightings) != 0 || boardings != sum->boardings) {
+		fprintf(stderr, "fleet: signed boardings %.0f stored, %.0f sent\n", boardings, sum->boardings);
+		bad++;
+	}
+	if (kp_file_read(f->summary, &text, &len) != 0)
+		return -1;
+	cJSON *j = cJSON_Parse((const char *)text);
+	free(text);
+	if (!j)
+		return -1;
+	bad += kp_check_route_hours_exact(d, j) != 0;
+	bad += kp_check_stop_hours_at_most(d, j) != 0;
+	cJSON_Delete(j);
+	return bad ? -1 : 0;
 }

@@ -25,6 +25,13 @@ struct kp_fleet_summary {
 
 /* A broker, a running daemon and an enrolled fleet of `devices`. 0 or -1. */
 int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices);
+/* A broker, a running daemon, a fleet of `devices` each with a passenger
+ * counter, and `cameras` street cameras mapped (kp_fleet_map_cameras). */
+int kp_fleet_bring_up_cameras(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices,
+                              const char *cameras);
+/* Waits for a started run to end with 0 and reads its summary, which must
+ * count `taps` taps. 0, or -1 after a line on stderr. */
+int kp_fleet_end(const struct kp_fleet *f, pid_t sim, double taps, struct kp_fleet_summary *sum);
 /* Makes the fleet under the daemon's directory and enrols it. */
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices);
 /* The same with a passenger counter (kind apc) on the first `apcs` vehicles. */
@@ -37,6 +44,36 @@ int kp_fleet_summary(const struct kp_fleet *f, struct kp_fleet_summary *s);
  * as README says: `validator-sim cameras`, each line into `komposter camera
  * add` (the daemon may be running). The number mapped, or -1. */
 int kp_fleet_map_cameras(const struct kp_daemon_proc *d, const struct kp_fleet *f, const char *cameras);
+
+/* Waits, bounded by timeout_ms, until the daemon's /metrics sample `name`
+ * is >= at_least. 0, or -1 after a line on stderr. */
+int kp_wait_metric(const struct kp_daemon_proc *d, const char *name, double at_least, int timeout_ms);
+/* The records `komposter dump` prints (one a line), or -1. */
+long kp_dump_count(const struct kp_daemon_proc *d);
+/* The daemon's last stop line's "N messages dropped while stopping" (its
+ * komposterd.log), or -1 when no stop line says it. */
+long kp_dropped_at_stop(const struct kp_daemon_proc *d);
+
+/* Waits, bounded, until the daemon has taken the cameras' last word,
+ * "offline" (komposter_frigate_available 0). 0 or -1. */
+int kp_wait_frigate_offline(const struct kp_daemon_proc *d, int timeout_ms);
+/* Against the simulator's summary (parsed JSON): the signed counts and
+ * accepted taps per (route, hour) are exactly the summary's; the cameras'
+ * counts per (stop, hour) are at most the summary's (never doubled), some
+ * stored in all, the accepted taps beside them exact. 0, or -1 after a
+ * line on stderr for each difference. */
+int kp_check_route_hours_exact(const struct kp_daemon_proc *d, const cJSON *sum);
+int kp_check_stop_hours_at_most(const struct kp_daemon_proc *d, const cJSON *sum);
+
+/* After a fleet's run: the taps stored (accepted, denied, amount of
+ * `komposter stats`) equal the summary's, and `komposter check` recounts
+ * the aggregates from the log and agrees. 0, or -1 after lines on stderr. */
+int kp_check_taps_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet_summary *sum);
+/* The same for a fleet with counters and street cameras: also the signed
+ * boardings, every (route, hour) exact and every (stop, hour) of the
+ * cameras at most the summary's (kp_check_*_hours below). */
+int kp_check_fleet_stored_once(const struct kp_daemon_proc *d, const struct kp_fleet *f,
+                               const struct kp_fleet_summary *sum);
 
 /* Sums of `komposter stats --json` over a wide date range around today. */
 int kp_stats_totals(const struct kp_daemon_proc *d, double *accepted, double *denied, double *amount);
