@@ -255,7 +255,8 @@ static void sum_cells(struct kp_rs_result *res)
 {
 	size_t w = 0;
 
-	qsort(res->g, res->n, sizeof(res->g[0]), group_cmp);
+	if (res->n > 1)
+		qsort(res->g, res->n, sizeof(res->g[0]), group_cmp);
 	for (size_t i = 0; i < res->n; i++) {
 		if (w > 0 && group_cmp(&res->g[w - 1], &res->g[i]) == 0) {
 			for (int v = 0; v < KP_RS_VALUES; v++)
@@ -469,7 +470,8 @@ static int vehicle_hour_cmp(const void *a, const void *b)
  * against its counts by reconcile. */
 static int route_rows(struct merging *m)
 {
-	qsort(m->vh, m->nvh, sizeof(m->vh[0]), vehicle_hour_cmp);
+	if (m->nvh > 1)
+		qsort(m->vh, m->nvh, sizeof(m->vh[0]), vehicle_hour_cmp);
 	for (size_t i = 0; i < m->nvh;) {
 		struct vehicle_hour sum = m->vh[i];
 
@@ -594,7 +596,8 @@ static int estimates(const struct merging *m, struct build *b)
 		}
 	}
 	b->rs.riders_cap = m->ns + 1;
-	qsort(b->rs.riders, b->rs.nriders, sizeof(b->rs.riders[0]), riders_cmp);
+	if (b->rs.nriders > 1)
+		qsort(b->rs.riders, b->rs.nriders, sizeof(b->rs.riders[0]), riders_cmp);
 	return 0;
 }
 

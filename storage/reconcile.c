@@ -155,7 +155,8 @@ void st_reconcile_merge(struct st_reconcile_rows *rows)
 
 	if (rows->n == 0)
 		return;
-	qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
+	if (rows->n > 1)
+		qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
 	for (size_t i = 1; i < rows->n; i++) {
 		struct st_reconcile_row *o = &rows->v[out];
 
@@ -312,7 +313,8 @@ void st_reconcile_service_order(struct st_reconcile_rows *rows, int start)
 {
 	for (size_t i = 0; i < rows->n; i++)
 		rows->v[i].hour = (uint8_t)((rows->v[i].hour - start + HOURS_PER_DAY) % HOURS_PER_DAY);
-	qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
+	if (rows->n > 1)
+		qsort(rows->v, rows->n, sizeof(rows->v[0]), row_cmp);
 	for (size_t i = 0; i < rows->n; i++)
 		rows->v[i].hour = (uint8_t)((rows->v[i].hour + start) % HOURS_PER_DAY);
 }
