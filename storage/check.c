@@ -494,6 +494,83 @@ static int check_once(struct check *c)
 	return rc;
 }
 
+/* ---- handed once-only state (handoff.h) ---- */
+
+struct handed_walk {
+	struct check *c;
+	uint64_t device_id; /* the device whose watermark was seen last */
+	uint64_t watermark;
+	int have;
+};
+
+/* The first sorted pair of device at or above batch_seq, or NULL. */
+static const struct pair *pair_from(const struct check *c, uint64_t device_id, uint64_t batch_seq)
+{
+	struct pair key = {device_id, batch_seq, 0};
+	size_t lo = 0, hi = c->npairs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pair_cmp(&c->pairs[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->npairs && c->pairs[lo].device_id == device_id ? &c->pairs[lo] : NULL;
+}
+
+static void handed_watermark(struct handed_walk *h, const MDB_val *k, const MDB_val *v)
+{
+	const struct pair *p;
+
+	h->device_id = kp_load_u64be(k->mv_data);
+	h->watermark = kp_load_u64le(v->mv_data);
+	h->have = 1;
+	p = pair_from(h->c, h->device_id, 1);
+	if (p && p->batch_seq <= h->watermark)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is in the log and at or"
+		              " under its handed watermark %" PRIu64,
+		        h->device_id, p->batch_seq, h->watermark);
+}
+
+static void handed_frame(struct handed_walk *h, const MDB_val *k)
+{
+	uint64_t dev = kp_load_u64be(k->mv_data);
+	uint64_t batch = kp_load_u64be((const uint8_t *)k->mv_data + 8);
+	const struct pair *p = pair_from(h->c, dev, batch);
+
+	if (!h->have || h->device_id != dev)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " has no watermark", dev,
+		        batch);
+	else if (batch <= h->watermark)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is at or under its"
+		              " watermark %" PRIu64, dev, batch, h->watermark);
+	if (p && p->batch_seq == batch)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is in the log too", dev,
+		        batch);
+}
+
+static int handed_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct handed_walk *h = ctx;
+
+	(void)cur;
+	if (k->mv_size == ST_DEVICE_KEY_SIZE && v->mv_size == ST_U64_SIZE)
+		handed_watermark(h, k, v);
+	else if (k->mv_size == ST_ONCE_KEY_SIZE && v->mv_size == 0)
+		handed_frame(h, k);
+	else
+		problem(h->c, "handed: entry of %zu+%zu bytes", k->mv_size, v->mv_size);
+	return ST_OK;
+}
+
+/* Each handed frame is one its former owner stored, so never in this log. */
+static int check_handed(struct check *c)
+{
+	struct handed_walk h = {c, 0, 0, 0};
+	return st_walk(c->r.txn, c->db->dbi.handed, NULL, handed_record, &h);
+}
+
 /* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
 static uint64_t watermark_from(const struct check *c, size_t *i)
 {
@@ -1052,6 +1129,8 @@ static int run_checks(struct check *c)
 		qsort(c->pairs, c->npairs, sizeof *c->pairs, pair_cmp);
 	report_repeats(c);
 	rc = check_once(c);
+	if (rc == ST_OK)
+		rc = check_handed(c);
 	if (rc == ST_OK)
 		rc = check_watermarks(c);
 	if (rc == ST_OK)

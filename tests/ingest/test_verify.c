@@ -14,6 +14,7 @@
 #include "ingest/verify.h"
 #include "stages.h"
 #include "storage/devices.h"
+#include "storage/handoff.h"
 
 TestSuite(verify, .init = ts_setup, .fini = ts_teardown);
 
@@ -250,6 +251,30 @@ Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_ch
 	cr_expect_eq(r.device_id, d.id);
 	cr_expect_eq(r.batch_seq, 1);
 	cr_expect_eq(r.aux, 2, "the watermark");
+	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
+	expect_refused(KP_NACK_BAD_SIGNATURE, 0);
+}
+
+Test(verify, a_frame_its_former_owner_stored_is_reacked_not_passed_on)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	const uint64_t above[] = {4};
+	struct tdev d;
+	size_t len;
+
+	tdb_open();
+	tdev_make(&d, 0x5c);
+	ts_enrol(&d, 0);
+	cr_assert_eq(st_handoff_put(tdb.db, d.id, 2, above, 1), ST_OK);
+	len = good_frame(frame, &d, 4, 3);
+	frame[len - 1] ^= 0xff; /* were it checked, this were NACK 1 */
+	ts_feed(d.id, frame, len);
+	verify_all(1);
+
+	struct kp_reply r = ts_reply();
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.device_id, d.id);
+	cr_expect_eq(r.batch_seq, 4);
 	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
 	expect_refused(KP_NACK_BAD_SIGNATURE, 0);
 }
