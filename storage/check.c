@@ -571,11 +571,20 @@ static int check_handed(struct check *c)
 	return st_walk(c->r.txn, c->db->dbi.handed, NULL, handed_record, &h);
 }
 
+/* Where a device's watermark starts: the handed one of a device moved in
+ * (its frames up to there are in the former owner's log), else 0. */
+static uint64_t watermark_base(const struct check *c, uint64_t dev)
+{
+	uint64_t w;
+
+	return st_handed_watermark_get(c->r.txn, c->db->dbi.handed, dev, &w) == ST_OK ? w : 0;
+}
+
 /* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
 static uint64_t watermark_from(const struct check *c, size_t *i)
 {
 	uint64_t dev = c->pairs[*i].device_id;
-	uint64_t w = 0;
+	uint64_t w = watermark_base(c, dev);
 
 	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
 		if (c->pairs[*i].batch_seq == w + 1)
@@ -611,7 +620,8 @@ static int watermark_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const 
 		return ST_OK;
 	dev = kp_load_u64be(k->mv_data);
 	watermarks_absent(c, &m->i, dev, 0);
-	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i) : 0;
+	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i)
+	                                                            : watermark_base(c, dev);
 	watermark_compare(c, dev, want, kp_load_u64le(v->mv_data));
 	return ST_OK;
 }

@@ -260,6 +260,9 @@ int st_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w)
  * over every consecutive stored batch_seq. */
 int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
                          uint64_t batch_seq);
+/* Raises the device's watermark to w (never lowers it), then over the
+ * frames this log already holds from w + 1 on: a device moved in (handoff.h). */
+int st_watermark_seed(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t w);
 
 /* handoff.c: *handed = 1 when a former owner stored (device, batch_seq). */
 int st_handed_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, int *handed);

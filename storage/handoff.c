@@ -13,7 +13,7 @@
 #include "storage/db_internal.h"
 
 struct handoff_put {
-	MDB_dbi dbi;
+	const struct st_dbis *dbi;
 	uint64_t device_id;
 	uint64_t watermark;
 	const uint64_t *above;
@@ -31,12 +31,14 @@ static int put_txn(void *ctx, MDB_txn *txn)
 
 	kp_store_u64be(kb, p->device_id);
 	kp_store_u64le(vb, p->watermark);
-	rc = st_status(mdb_put(txn, p->dbi, &k, &v, MDB_NOOVERWRITE));
+	rc = st_status(mdb_put(txn, p->dbi->handed, &k, &v, MDB_NOOVERWRITE));
+	if (rc == ST_OK) /* so ACKs merge and coverage holds from the first frame here */
+		rc = st_watermark_seed(txn, p->dbi->once, p->dbi->watermark, p->device_id, p->watermark);
 	for (size_t i = 0; i < p->n && rc == ST_OK; i++) {
 		MDB_val fk = {sizeof kb, kb};
 		MDB_val empty = {0, NULL};
 		st_once_key(kb, p->device_id, p->above[i]);
-		rc = st_status(mdb_put(txn, p->dbi, &fk, &empty, MDB_NOOVERWRITE));
+		rc = st_status(mdb_put(txn, p->dbi->handed, &fk, &empty, MDB_NOOVERWRITE));
 	}
 	return rc;
 }
@@ -44,14 +46,14 @@ static int put_txn(void *ctx, MDB_txn *txn)
 int st_handoff_put(struct st_db *db, uint64_t device_id, uint64_t watermark,
                    const uint64_t *above, size_t n)
 {
-	struct handoff_put p = {0, device_id, watermark, above, n};
+	struct handoff_put p = {NULL, device_id, watermark, above, n};
 
 	if (!db || (n && !above))
 		return ST_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (above[i] <= watermark)
 			return ST_EINVAL;
-	p.dbi = db->dbi.handed;
+	p.dbi = &db->dbi;
 	return st_write_run(db, put_txn, &p, NULL);
 }
 

@@ -12,6 +12,7 @@
 #include "storage/check.h"
 #include "storage/handoff.h"
 #include "storage/log.h"
+#include "storage/once.h"
 
 TestSuite(handoff, .init = tdb_setup, .fini = tdb_teardown);
 
@@ -101,4 +102,44 @@ Test(handoff, handed_table_survives_a_reopen)
 	tdb_reopen();
 	cr_expect_eq(commit_batch(&d, 2), ST_DUPLICATE);
 	cr_expect_eq(commit_batch(&d, 4), ST_STORED);
+}
+
+static uint64_t own_watermark(uint64_t device_id)
+{
+	struct st_read r;
+	uint64_t w = 0;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_expect_eq(st_once_watermark(&r, device_id, &w), ST_OK);
+	st_read_end(&r);
+	return w;
+}
+
+Test(handoff, import_seeds_the_watermark_so_the_next_frame_moves_it)
+{
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0xB1);
+	cr_assert_eq(st_handoff_put(tdb.db, d.id, 5, NULL, 0), ST_OK);
+	cr_expect_eq(own_watermark(d.id), 5, "seeded at the handed watermark");
+	cr_expect_eq(check_problems(), 0, "a seeded watermark with no frame here yet");
+	cr_assert_eq(commit_batch(&d, 6), ST_STORED);
+	cr_expect_eq(own_watermark(d.id), 6, "W + 1 moves it");
+	cr_assert_eq(commit_batch(&d, 8), ST_STORED);
+	cr_expect_eq(own_watermark(d.id), 6);
+	cr_expect_eq(check_problems(), 0);
+}
+
+Test(handoff, seeding_never_lowers_the_watermark_and_runs_over_stored_frames)
+{
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0xB1);
+	cr_assert_eq(commit_batch(&d, 4), ST_STORED);
+	cr_assert_eq(st_handoff_put(tdb.db, d.id, 3, NULL, 0), ST_OK);
+	cr_expect_eq(own_watermark(d.id), 4, "3, then the stored 4");
+	cr_assert_eq(st_handoff_put(tdb.db, 0xB2, 0, NULL, 0), ST_OK);
+	cr_expect_eq(own_watermark(0xB2), 0);
 }
