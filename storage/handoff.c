@@ -14,47 +14,93 @@
 
 struct handoff_put {
 	const struct st_dbis *dbi;
-	uint64_t device_id;
-	uint64_t watermark;
-	const uint64_t *above;
+	const struct st_handoff *v;
 	size_t n;
 };
 
-static int put_txn(void *ctx, MDB_txn *txn)
+static int put_one(const struct st_dbis *dbi, MDB_txn *txn, const struct st_handoff *h)
 {
-	const struct handoff_put *p = ctx;
 	uint8_t kb[ST_ONCE_KEY_SIZE];
 	uint8_t vb[ST_U64_SIZE];
 	MDB_val k = {ST_DEVICE_KEY_SIZE, kb};
 	MDB_val v = {sizeof vb, vb};
 	int rc;
 
-	kp_store_u64be(kb, p->device_id);
-	kp_store_u64le(vb, p->watermark);
-	rc = st_status(mdb_put(txn, p->dbi->handed, &k, &v, MDB_NOOVERWRITE));
+	kp_store_u64be(kb, h->device_id);
+	kp_store_u64le(vb, h->watermark);
+	rc = st_status(mdb_put(txn, dbi->handed, &k, &v, MDB_NOOVERWRITE));
 	if (rc == ST_OK) /* so ACKs merge and coverage holds from the first frame here */
-		rc = st_watermark_seed(txn, p->dbi->once, p->dbi->watermark, p->device_id, p->watermark);
-	for (size_t i = 0; i < p->n && rc == ST_OK; i++) {
+		rc = st_watermark_seed(txn, dbi->once, dbi->watermark, h->device_id, h->watermark);
+	for (size_t i = 0; i < h->n && rc == ST_OK; i++) {
 		MDB_val fk = {sizeof kb, kb};
 		MDB_val empty = {0, NULL};
-		st_once_key(kb, p->device_id, p->above[i]);
-		rc = st_status(mdb_put(txn, p->dbi->handed, &fk, &empty, MDB_NOOVERWRITE));
+		st_once_key(kb, h->device_id, h->above[i]);
+		rc = st_status(mdb_put(txn, dbi->handed, &fk, &empty, MDB_NOOVERWRITE));
 	}
 	return rc;
+}
+
+static int put_txn(void *ctx, MDB_txn *txn)
+{
+	const struct handoff_put *p = ctx;
+	int rc = ST_OK;
+
+	for (size_t i = 0; i < p->n && rc == ST_OK; i++)
+		rc = put_one(p->dbi, txn, &p->v[i]);
+	return rc;
+}
+
+int st_handoff_put_all(struct st_db *db, const struct st_handoff *v, size_t n)
+{
+	struct handoff_put p = {NULL, v, n};
+
+	if (!db || (n && !v))
+		return ST_EINVAL;
+	for (size_t d = 0; d < n; d++) {
+		if (v[d].n && !v[d].above)
+			return ST_EINVAL;
+		for (size_t i = 0; i < v[d].n; i++)
+			if (v[d].above[i] <= v[d].watermark)
+				return ST_EINVAL;
+	}
+	p.dbi = &db->dbi;
+	return st_write_run(db, put_txn, &p, NULL);
 }
 
 int st_handoff_put(struct st_db *db, uint64_t device_id, uint64_t watermark,
                    const uint64_t *above, size_t n)
 {
-	struct handoff_put p = {NULL, device_id, watermark, above, n};
+	const struct st_handoff h = {device_id, watermark, above, n};
 
-	if (!db || (n && !above))
+	return st_handoff_put_all(db, &h, 1);
+}
+
+struct frame_walk {
+	int (*fn)(void *ctx, uint64_t device_id, uint64_t batch_seq);
+	void *ctx;
+};
+
+static int frame_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	const struct frame_walk *w = ctx;
+
+	(void)cur;
+	(void)v;
+	if (k->mv_size != ST_ONCE_KEY_SIZE)
+		return ST_OK; /* a watermark */
+	if (w->fn(w->ctx, kp_load_u64be(k->mv_data), kp_load_u64be((const uint8_t *)k->mv_data + 8)) != 0)
+		return ST_ESTOP;
+	return ST_OK;
+}
+
+int st_handoff_foreach_frame(struct st_read *r, int (*fn)(void *ctx, uint64_t device_id, uint64_t batch_seq),
+                             void *ctx)
+{
+	struct frame_walk w = {fn, ctx};
+
+	if (!r || !r->txn || !fn)
 		return ST_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (above[i] <= watermark)
-			return ST_EINVAL;
-	p.dbi = &db->dbi;
-	return st_write_run(db, put_txn, &p, NULL);
+	return st_walk(r->txn, r->db->dbi.handed, NULL, frame_record, &w);
 }
 
 int st_handed_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w)

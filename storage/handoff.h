@@ -15,6 +15,26 @@
 
 #include "storage/db.h"
 
+/* One device moved in: its former owner's watermark and the ids of the
+ * frames it stored above it (each > watermark, strictly increasing). */
+struct st_handoff {
+	uint64_t device_id;
+	uint64_t watermark;
+	const uint64_t *above;
+	size_t n;
+};
+
+/* Records every device of v[0..n) as st_handoff_put does, all in one write
+ * transaction: any failure (ST_EEXIST for a device handed already) writes
+ * nothing. */
+int st_handoff_put_all(struct st_db *db, const struct st_handoff *v, size_t n);
+
+/* Calls fn for every handed frame id above a watermark, in (device,
+ * batch_seq) order: what a device moved in and moved on again takes along.
+ * fn returns nonzero to stop (ST_ESTOP), as st_once_foreach's. */
+int st_handoff_foreach_frame(struct st_read *r, int (*fn)(void *ctx, uint64_t device_id, uint64_t batch_seq),
+                             void *ctx);
+
 /* Records device_id as moved in with watermark W and the n frame ids in
  * above[] (each > W), and raises the device's own watermark to W, in one
  * write transaction. */
