@@ -43,7 +43,8 @@ static const char import_help[] =
 	"anything is written; refused with one line and exit 1, writing nothing:\n"
 	"a signature that does not hold under a --pub key (or is missing), a file\n"
 	"for another instance, a device that does not hash to J under N, a device\n"
-	"in two files or handed here before. Prints 'N devices imported'.\n\n"
+	"in two files or handed here before. A new instance's database is created.\n"
+	"Prints 'N devices imported'.\n\n"
 	"Options:\n"
 	"      --partition J/N this instance's partition after the change (default:\n"
 	"                      the config's [mqtt] partition)\n"
@@ -217,7 +218,7 @@ static int import_write(struct kp_cli *cli, const char *cmd, const struct kp_han
 
 	if (v == NULL)
 		return cli_fail(cmd, "out of memory");
-	if (cli_open_db(cli, cmd, CLI_DB_WRITE, &db) != 0) {
+	if (cli_open_db(cli, cmd, CLI_DB_CREATE, &db) != 0) {
 		free(v);
 		return KP_EXIT_FAIL;
 	}

@@ -1,6 +1,7 @@
 /*
  * Description: `komposter partition export` / `partition import` (issue
- * #16) from instance 0/2 to the new instance 2/3. Round trip: the devices
+ * #16) from instance 0/2 to the new instance 2/3. Round trip (the import
+ * creates the new instance's database): the devices
  * moving to 2/3, and only those, are handed over with their watermark and
  * the frames stored above it; on the new owner a frame the old owner
  * stored is not stored again, the next one is and moves the watermark on
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fill.h"
 #include "firmware-proto/hex.h"
@@ -127,7 +129,6 @@ static void setup(void)
 	taps(h, moving_handed, 1);
 	taps(h, staying, 2);
 	st_db_close(h);
-	st_db_close(open_db(db_new));
 }
 
 static void teardown(void)
@@ -160,18 +161,10 @@ static void expect_refused(const char *why, const char *a1, const char *a2, cons
 	tools_run_free(&r);
 }
 
-/* Nothing handed to the new owner yet. */
+/* The new owner's database is not even created before every file holds. */
 static void expect_nothing_written(void)
 {
-	struct st_db *h = open_db(db_new);
-	struct st_read rd;
-	uint64_t w;
-
-	cr_assert_eq(st_read_begin(h, &rd), ST_OK);
-	cr_expect_eq(st_handoff_watermark(&rd, moving, &w), ST_ENOTFOUND);
-	cr_expect_eq(st_handoff_watermark(&rd, moving_handed, &w), ST_ENOTFOUND);
-	st_read_end(&rd);
-	st_db_close(h);
+	cr_expect_neq(access(db_new, F_OK), 0, "%s exists", db_new);
 }
 
 static uint64_t watermark_of(struct st_db *h, uint64_t device, uint64_t *log_last)
