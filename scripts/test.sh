@@ -8,7 +8,10 @@
 # broker's configuration, not ours), test_dashboard (the browser; ui_http's
 # unit test runs under it) and test_partitions (a minute under ASan: its
 # enrolment is about 80 tool runs; its daemon path, per-device subscriptions,
-# passed under ASan when added, and test_verify covers the owner check).
+# passed under ASan when added, and test_verify covers the owner check), and
+# test_partition_move (three daemons and ~75 tool runs, like it; the
+# hand-over's code runs under ASan in test_tools_partition_move,
+# test_storage_handoff and test_verify).
 # The normal build has no debug info (it is not the one debugged), the
 # sanitizer build is -O1: both compile faster. Tests run
 # three at a time on two cores: the end-to-end ones mostly wait on fsync and
@@ -31,7 +34,7 @@ run_suite build "-DCMAKE_BUILD_TYPE=Release"
 echo "== tests: ASan + UBSan build" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:suppressions=$PWD/tests/asan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -DKP_SANITIZE=ON \
-		-E '^test_(fleet_100k|crash_cameras|fleet_cameras|broker_acl|dashboard|partitions)$'
+		-E '^test_(fleet_100k|crash_cameras|fleet_cameras|broker_acl|dashboard|partitions|partition_move)$'
 echo "== tests: libFuzzer, 5 s per target" >&2
 rm -rf build-fuzz/suite-run
 KP_FUZZ_WORK=build-fuzz/suite-run scripts/fuzz.sh 5
