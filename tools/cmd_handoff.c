@@ -64,7 +64,6 @@ struct handoff_args {
 static int handoff_option(void *ctx, int opt, const char *arg)
 {
 	struct handoff_args *a = ctx;
-	size_t len;
 
 	if (opt == OPT_TO)
 		a->to = arg;
@@ -78,16 +77,10 @@ static int handoff_option(void *ctx, int opt, const char *arg)
 		a->key = arg;
 	else if (opt == OPT_PARTITION)
 		a->partition = arg;
-	else if (opt != OPT_PUB)
-		return CLI_OPT_UNKNOWN;
-	else if (a->npk == PUBS_MAX)
-		return cli_usage("partition import", "at most %d --pub keys", PUBS_MAX);
-	else if (strlen(arg) != 2 * OD_MINISIGN_PK_SIZE ||
-	         sodium_hex2bin(a->pks[a->npk], OD_MINISIGN_PK_SIZE, arg, strlen(arg), NULL, &len, NULL) != 0 ||
-	         len != OD_MINISIGN_PK_SIZE)
-		return cli_usage("partition import", "--pub: '%.80s' is not 64 hex digits", arg);
+	else if (opt == OPT_PUB)
+		return cli_add_pub("partition import", arg, a->pks, &a->npk, PUBS_MAX);
 	else
-		a->npk++;
+		return CLI_OPT_UNKNOWN;
 	return CLI_CONTINUE;
 }
 
