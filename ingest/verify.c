@@ -32,6 +32,7 @@
 #include "ingest/clock.h"
 #include "ingest/inbound.h"
 #include "storage/devices.h"
+#include "storage/handoff.h"
 #include "storage/once.h"
 
 struct kp_verify_pool {
@@ -67,6 +68,7 @@ static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_heade
 	struct st_device dev;
 	struct st_device_key key;
 	uint64_t seq;
+	int handed = 0;
 	int verdict = KP_VERDICT_STORE;
 
 	int rc = st_read_begin(ctx->db, &r);
@@ -86,6 +88,9 @@ static int check_registry(const struct kp_verify_ctx *ctx, const struct kp_heade
 	} else if (st_once_lookup(&r, h->device_id, h->batch_seq, &seq) == ST_OK &&
 	           st_once_watermark(&r, h->device_id, watermark) == ST_OK) {
 		verdict = KP_VERDICT_STORED_BEFORE;
+	} else if (st_handoff_lookup(&r, h->device_id, h->batch_seq, &handed) == ST_OK && handed &&
+	           st_once_watermark(&r, h->device_id, watermark) == ST_OK) {
+		verdict = KP_VERDICT_STORED_BEFORE; /* by the device's former owner */
 	} else {
 		memcpy(pk, key.public_key, KP_PUBLIC_KEY_SIZE);
 	}

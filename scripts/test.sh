@@ -13,7 +13,9 @@
 # what it adds is the brokers' bridge configuration),
 # test_crash_loop (20 restarts under load: test_crash_cameras's paths, which
 # test_crash_restart and test_frigate take under it; test_crash_cameras is
-# itself left out), and test_slow_disk (it preloads a shim built without ASan,
+# itself left out), test_partition_move (three daemons and ~75 tool runs;
+# the hand-over's code runs under ASan in test_tools_partition_move,
+# test_storage_handoff and test_verify) and test_slow_disk (it preloads a shim built without ASan,
 # which ASan refuses ahead of its runtime; the paths it drives, a full ring
 # and a slow writer, run under it in test_backpressure and test_storage_full).
 # The normal build has no debug info (it is not the one debugged), the
@@ -38,7 +40,7 @@ run_suite build "-DCMAKE_BUILD_TYPE=Release"
 echo "== tests: ASan + UBSan build" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:suppressions=$PWD/tests/asan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -DKP_SANITIZE=ON \
-		-E '^test_(fleet_100k|crash_cameras|fleet_cameras|broker_acl|dashboard|partitions|bridge|crash_loop|slow_disk)$'
+		-E '^test_(fleet_100k|crash_cameras|fleet_cameras|broker_acl|dashboard|partitions|bridge|crash_loop|slow_disk|partition_move)$'
 echo "== tests: libFuzzer, 5 s per target" >&2
 rm -rf build-fuzz/suite-run
 KP_FUZZ_WORK=build-fuzz/suite-run scripts/fuzz.sh 5

@@ -494,11 +494,97 @@ static int check_once(struct check *c)
 	return rc;
 }
 
+/* ---- handed once-only state (handoff.h) ---- */
+
+struct handed_walk {
+	struct check *c;
+	uint64_t device_id; /* the device whose watermark was seen last */
+	uint64_t watermark;
+	int have;
+};
+
+/* The first sorted pair of device at or above batch_seq, or NULL. */
+static const struct pair *pair_from(const struct check *c, uint64_t device_id, uint64_t batch_seq)
+{
+	struct pair key = {device_id, batch_seq, 0};
+	size_t lo = 0, hi = c->npairs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pair_cmp(&c->pairs[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->npairs && c->pairs[lo].device_id == device_id ? &c->pairs[lo] : NULL;
+}
+
+static void handed_watermark(struct handed_walk *h, const MDB_val *k, const MDB_val *v)
+{
+	const struct pair *p;
+
+	h->device_id = kp_load_u64be(k->mv_data);
+	h->watermark = kp_load_u64le(v->mv_data);
+	h->have = 1;
+	p = pair_from(h->c, h->device_id, 1);
+	if (p && p->batch_seq <= h->watermark)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is in the log and at or"
+		              " under its handed watermark %" PRIu64,
+		        h->device_id, p->batch_seq, h->watermark);
+}
+
+static void handed_frame(struct handed_walk *h, const MDB_val *k)
+{
+	uint64_t dev = kp_load_u64be(k->mv_data);
+	uint64_t batch = kp_load_u64be((const uint8_t *)k->mv_data + 8);
+	const struct pair *p = pair_from(h->c, dev, batch);
+
+	if (!h->have || h->device_id != dev)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " has no watermark", dev,
+		        batch);
+	else if (batch <= h->watermark)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is at or under its"
+		              " watermark %" PRIu64, dev, batch, h->watermark);
+	if (p && p->batch_seq == batch)
+		problem(h->c, "handed: device %016" PRIx64 " batch %" PRIu64 " is in the log too", dev,
+		        batch);
+}
+
+static int handed_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct handed_walk *h = ctx;
+
+	(void)cur;
+	if (k->mv_size == ST_DEVICE_KEY_SIZE && v->mv_size == ST_U64_SIZE)
+		handed_watermark(h, k, v);
+	else if (k->mv_size == ST_ONCE_KEY_SIZE && v->mv_size == 0)
+		handed_frame(h, k);
+	else
+		problem(h->c, "handed: entry of %zu+%zu bytes", k->mv_size, v->mv_size);
+	return ST_OK;
+}
+
+/* Each handed frame is one its former owner stored, so never in this log. */
+static int check_handed(struct check *c)
+{
+	struct handed_walk h = {c, 0, 0, 0};
+	return st_walk(c->r.txn, c->db->dbi.handed, NULL, handed_record, &h);
+}
+
+/* Where a device's watermark starts: the handed one of a device moved in
+ * (its frames up to there are in the former owner's log), else 0. */
+static uint64_t watermark_base(const struct check *c, uint64_t dev)
+{
+	uint64_t w;
+
+	return st_handed_watermark_get(c->r.txn, c->db->dbi.handed, dev, &w) == ST_OK ? w : 0;
+}
+
 /* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
 static uint64_t watermark_from(const struct check *c, size_t *i)
 {
 	uint64_t dev = c->pairs[*i].device_id;
-	uint64_t w = 0;
+	uint64_t w = watermark_base(c, dev);
 
 	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
 		if (c->pairs[*i].batch_seq == w + 1)
@@ -534,7 +620,8 @@ static int watermark_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const 
 		return ST_OK;
 	dev = kp_load_u64be(k->mv_data);
 	watermarks_absent(c, &m->i, dev, 0);
-	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i) : 0;
+	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i)
+	                                                            : watermark_base(c, dev);
 	watermark_compare(c, dev, want, kp_load_u64le(v->mv_data));
 	return ST_OK;
 }
@@ -1052,6 +1139,8 @@ static int run_checks(struct check *c)
 		qsort(c->pairs, c->npairs, sizeof *c->pairs, pair_cmp);
 	report_repeats(c);
 	rc = check_once(c);
+	if (rc == ST_OK)
+		rc = check_handed(c);
 	if (rc == ST_OK)
 		rc = check_watermarks(c);
 	if (rc == ST_OK)

@@ -337,6 +337,17 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	uint64_t seq;
 	int rc;
 
+	int handed;
+
+	rc = st_handed_get(g->txn, g->db->dbi.handed, it->device_id, it->batch_seq, &handed);
+	if (rc != ST_OK)
+		return rc;
+	if (handed) { /* stored by the device's former owner (handoff.h) */
+		it->outcome = ST_DUPLICATE;
+		it->seq = 0;
+		g->stats.duplicates++;
+		return ST_OK;
+	}
 	rc = st_once_get(g->txn, g->db->dbi.once, it->device_id, it->batch_seq, &seq);
 	if (rc == ST_OK) {
 		it->outcome = ST_DUPLICATE;

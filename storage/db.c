@@ -385,6 +385,7 @@ static int open_dbis(struct st_db *db)
 		{"device_stats", 0, &db->dbi.device_stats},
 		{"date_rev", 0, &db->dbi.date_rev},
 		{"date_frames", 0, &db->dbi.date_frames},
+		{"handed", 0, &db->dbi.handed},
 	};
 	unsigned create = db->opts.read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;

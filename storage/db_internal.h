@@ -47,7 +47,9 @@
  * device's last_seen, frames, gaps and rejects, which a schema-4 binary
  * without it would not keep current; date_rev (date_rev.h); date_frames (date_frames.h), the
  * log's frames by service date, which a binary without it would not keep
- * current (4 is not released yet: these joined it before). */
+ * current; handed (handoff.h), once-only state of devices moved in, a new
+ * named table an older schema-4 database gains on its first read-write open
+ * (4 is not released yet: these joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 
@@ -105,6 +107,7 @@ struct st_dbis {
 	MDB_dbi device_stats; /* device_stats.c: device_id BE → traffic record */
 	MDB_dbi date_rev;    /* date_rev.c: service date BE → last txn id that changed it */
 	MDB_dbi date_frames; /* date_frames.c: type ‖ service date BE ‖ seq BE → empty */
+	MDB_dbi handed;      /* handoff.c: device BE → watermark; device ‖ batch_seq BE → empty */
 };
 
 struct st_epoch_cache_slot {
@@ -257,6 +260,13 @@ int st_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w)
  * over every consecutive stored batch_seq. */
 int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
                          uint64_t batch_seq);
+/* Raises the device's watermark to w (never lowers it), then over the
+ * frames this log already holds from w + 1 on: a device moved in (handoff.h). */
+int st_watermark_seed(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t w);
+
+/* handoff.c: *handed = 1 when a former owner stored (device, batch_seq). */
+int st_handed_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, int *handed);
+int st_handed_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w);
 
 /* log.c */
 void st_log_entry_header(uint8_t out[ST_LOG_ENTRY_HEADER_SIZE], int64_t received_at,

@@ -132,6 +132,19 @@ int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_
 	return watermark_put(txn, wm_dbi, device_id, end);
 }
 
+int st_watermark_seed(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t w)
+{
+	uint64_t now;
+	int rc = st_watermark_get(txn, wm_dbi, device_id, &now);
+
+	if (rc != ST_OK || now >= w)
+		return rc;
+	rc = watermark_put(txn, wm_dbi, device_id, w);
+	if (rc == ST_OK && w < UINT64_MAX)
+		rc = st_watermark_advance(txn, once_dbi, wm_dbi, device_id, w + 1);
+	return rc;
+}
+
 /* ---- public readers ---- */
 
 int st_once_lookup(struct st_read *r, uint64_t device_id, uint64_t batch_seq, uint64_t *seq)

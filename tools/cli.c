@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "firmware-proto/hex.h"
 
 #define PROG "komposter"
 #define LMDB_DATA_FILE "data.mdb"
@@ -249,6 +250,16 @@ int cli_parse_u64(const char *text, uint64_t max, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_add_pub(const char *cmd, const char *arg, uint8_t (*pks)[CLI_PUB_SIZE], size_t *n, size_t max)
+{
+	if (*n == max)
+		return cli_usage(cmd, "at most %zu --pub keys", max);
+	if (kp_hex_decode(arg, pks[*n], CLI_PUB_SIZE) != 0)
+		return cli_usage(cmd, "--pub: '%.80s' is not %d hex digits", arg, 2 * CLI_PUB_SIZE);
+	(*n)++;
+	return CLI_CONTINUE;
 }
 
 int64_t cli_now_ms(void)

@@ -144,6 +144,11 @@ int cli_collect_status(const char *cmd, int rc, const char *what);
 /* Decimal unsigned integer in 0..max, the whole string, no sign. 0 or -1. */
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out);
 
+/* A --pub option: 64 hex digits of an Ed25519 public key into pks[*n],
+ * at most max of them. CLI_CONTINUE, or a usage error of cmd reported. */
+#define CLI_PUB_SIZE 32
+int cli_add_pub(const char *cmd, const char *arg, uint8_t (*pks)[CLI_PUB_SIZE], size_t *n, size_t max);
+
 /* Unix epoch milliseconds now. */
 int64_t cli_now_ms(void);
 /* "2024-06-15T05:10:00Z" (UTC, whole seconds), or "-" for 0. */

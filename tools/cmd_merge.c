@@ -53,7 +53,6 @@ enum { OPT_DATE = 0x200, OPT_OUT, OPT_PUB, OPT_KEY };
 static int merge_option(void *ctx, int opt, const char *arg)
 {
 	struct merge_args *a = ctx;
-	size_t len;
 
 	if (opt == OPT_DATE)
 		a->date = arg;
@@ -61,15 +60,10 @@ static int merge_option(void *ctx, int opt, const char *arg)
 		a->out = arg;
 	else if (opt == OPT_KEY)
 		a->key = arg;
-	else if (opt != OPT_PUB)
-		return CLI_OPT_UNKNOWN;
-	else if (a->npk == PUBS_MAX)
-		return cli_usage(CMD, "at most %d --pub keys", PUBS_MAX);
-	else if (sodium_hex2bin(a->pks[a->npk], OD_MINISIGN_PK_SIZE, arg, strlen(arg), NULL, &len, NULL) != 0 ||
-	         len != OD_MINISIGN_PK_SIZE || strlen(arg) != 2 * OD_MINISIGN_PK_SIZE)
-		return cli_usage(CMD, "--pub: '%.80s' is not 64 hex digits", arg);
+	else if (opt == OPT_PUB)
+		return cli_add_pub(CMD, arg, a->pks, &a->npk, PUBS_MAX);
 	else
-		a->npk++;
+		return CLI_OPT_UNKNOWN;
 	return CLI_CONTINUE;
 }
 

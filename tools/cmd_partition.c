@@ -206,10 +206,12 @@ static int partition_plan(struct kp_cli *cli, int argc, char **argv)
 }
 
 static const char partition_help[] =
-	"Usage: komposter partition plan --to N [--from M] [--json]\n\n"
+	"Usage: komposter partition plan|export|import ...\n\n"
 	"The partitions of the device space among komposterd instances ([mqtt]\n"
 	"partition = K/N).\n"
 	"  plan     the devices that change owner when N changes\n"
+	"  export   hand the devices moving to instance J over, signed (old owner)\n"
+	"  import   take devices handed over (new owner)\n"
 	"Run 'komposter partition SUBCOMMAND --help' for each.\n\n"
 	"Options:\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
@@ -217,6 +219,8 @@ int cmd_partition(struct kp_cli *cli, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ "plan", partition_plan, NULL },
+		{ "export", cmd_partition_export, NULL },
+		{ "import", cmd_partition_import, NULL },
 	};
 
 	return cli_run_subcommands(cli, "partition", partition_help, subs, sizeof(subs) / sizeof(subs[0]), argc,

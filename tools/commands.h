@@ -21,6 +21,9 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv);
 int cmd_verify(struct kp_cli *cli, int argc, char **argv);
 int cmd_backup(struct kp_cli *cli, int argc, char **argv);
 int cmd_partition(struct kp_cli *cli, int argc, char **argv);
+/* `partition export` and `partition import` (cmd_handoff.c), under cmd_partition. */
+int cmd_partition_export(struct kp_cli *cli, int argc, char **argv);
+int cmd_partition_import(struct kp_cli *cli, int argc, char **argv);
 int cmd_partial(struct kp_cli *cli, int argc, char **argv);
 int cmd_merge(struct kp_cli *cli, int argc, char **argv);
 int cmd_bench(struct kp_cli *cli, int argc, char **argv);

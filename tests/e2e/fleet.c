@@ -15,6 +15,21 @@
 #include "storage/db.h"
 #include "storage/service_day.h"
 
+int kp_daemon_share_key(struct kp_daemon_proc *to, const struct kp_daemon_proc *from)
+{
+	for (int i = 0; i < 2; i++) {
+		char src[340], dst[340];
+		const char *suffix = i ? ".pub" : "";
+
+		snprintf(src, sizeof(src), "%s/server.key%s", from->dir, suffix);
+		snprintf(dst, sizeof(dst), "%s/server.key%s", to->dir, suffix);
+		char *argv[] = { "/bin/cp", src, dst, NULL };
+		if (kp_run(argv, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int kp_fleet_init(struct kp_fleet *f, const struct kp_daemon_proc *d, int devices)
 {
 	return kp_fleet_init_apcs(f, d, devices, 0);

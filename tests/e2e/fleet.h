@@ -23,6 +23,11 @@ struct kp_fleet_summary {
 	double devices, frames, taps, accepted, denied, amount, elapsed_s, boardings;
 };
 
+/* Copies from's server key (and .pub) over to's, so that one fleet's ACK
+ * checks hold whichever instance answers (several instances, "Beyond one
+ * machine"). 0 or -1. */
+int kp_daemon_share_key(struct kp_daemon_proc *to, const struct kp_daemon_proc *from);
+
 /* A broker, a running daemon and an enrolled fleet of `devices`. 0 or -1. */
 int kp_fleet_bring_up(struct kp_broker *b, struct kp_daemon_proc *d, struct kp_fleet *f, int devices);
 /* A broker, a running daemon, a fleet of `devices` each with a passenger

@@ -21,7 +21,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int enrol(struct kp_probe *pr, const struct kp_daemon_proc *d, const char *kind)
+int kp_probe_enrol(struct kp_probe *pr, const struct kp_daemon_proc *d, const char *kind)
 {
 	char id[KP_DEVICE_ID_TEXT_SIZE], pub[2 * KP_PUBLIC_KEY_SIZE + 1], key_id[8];
 
@@ -101,7 +101,7 @@ static int probe_open(struct kp_probe *pr, const struct kp_broker *b, const stru
 		fprintf(stderr, "probe: %s\n", err);
 		return -1;
 	}
-	if (enrol_kind && enrol(pr, d, enrol_kind) != 0)
+	if (enrol_kind && kp_probe_enrol(pr, d, enrol_kind) != 0)
 		return -1;
 	snprintf(client_id, sizeof(client_id), "probe-%016llx", (unsigned long long)device_id);
 	if (!as.client_id)

@@ -56,6 +56,9 @@ int kp_probe_open_login(struct kp_probe *pr, const struct kp_broker *b, const st
                         uint64_t device_id, int enrol, uint64_t listen_device,
                         const struct kp_mqtt_login *login);
 void kp_probe_close(struct kp_probe *pr);
+/* Enrols the probe's key in d too (`komposter device add --kind kind`), as
+ * in another instance that will own the device. 0 or -1. */
+int kp_probe_enrol(struct kp_probe *pr, const struct kp_daemon_proc *d, const char *kind);
 
 /* A signed TAPS frame of n taps (tapped_at = now - i s) into buf; returns length. */
 size_t kp_probe_frame(struct kp_probe *pr, uint64_t batch_seq, uint16_t n, uint8_t *buf,

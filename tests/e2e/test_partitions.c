@@ -47,16 +47,8 @@ static void setup_instance(struct cluster *c, int k)
 	snprintf(extra, sizeof(extra), "mqtt.partition=%d/%d\nmqtt.client_id=komposterd-part-%d-%d\n", k, N, k,
 	         c->broker.port);
 	cr_assert_eq(kp_daemon_setup(&c->d[k], &c->broker, extra), 0);
-	if (k == 0)
-		return;
-	for (int i = 0; i < 2; i++) {
-		char from[340], to[340];
-		const char *suffix = i ? ".pub" : "";
-		snprintf(from, sizeof(from), "%s/server.key%s", c->d[0].dir, suffix);
-		snprintf(to, sizeof(to), "%s/server.key%s", c->d[k].dir, suffix);
-		char *argv[] = { "/bin/cp", from, to, NULL };
-		cr_assert_eq(kp_run(argv, NULL), 0);
-	}
+	if (k > 0)
+		cr_assert_eq(kp_daemon_share_key(&c->d[k], &c->d[0]), 0);
 }
 
 /* The owner of each of the fleet's devices, from its fleet.txt. */

@@ -16,6 +16,7 @@
 #include "ingest/verify.h"
 #include "stages.h"
 #include "storage/devices.h"
+#include "storage/handoff.h"
 
 TestSuite(verify, .init = ts_setup, .fini = ts_teardown);
 
@@ -255,6 +256,27 @@ Test(verify, taps_outside_the_time_window_are_nack_6)
 	expect_both_refused(d.id, KP_NACK_TIME_WINDOW);
 }
 
+/* Feeds batch_seq of d with its signature spoilt (were it checked, this
+ * were NACK 1), verifies, and expects it re-ACKed as a duplicate; returns
+ * the ACK's watermark. */
+static uint64_t expect_reack_spoilt(const struct tdev *d, uint64_t batch_seq)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	size_t len = good_frame(frame, d, batch_seq, 4);
+
+	frame[len - 1] ^= 0xff;
+	ts_feed(d->id, frame, len);
+	verify_all(1);
+
+	struct kp_reply r = ts_reply();
+	cr_expect_eq(r.type, KP_TYPE_ACK);
+	cr_expect_eq(r.device_id, d->id);
+	cr_expect_eq(r.batch_seq, batch_seq);
+	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
+	expect_refused(KP_NACK_BAD_SIGNATURE, 0);
+	return r.aux;
+}
+
 Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_check)
 {
 	static uint8_t frame[KP_FRAME_MAX];
@@ -267,19 +289,19 @@ Test(verify, a_stored_frame_is_reacked_with_the_watermark_without_a_signature_ch
 		size_t len = good_frame(frame, &d, seq, 4);
 		cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
 	}
-	/* Frame 1 again, its signature spoilt: were it checked, this were NACK 1. */
-	size_t len = good_frame(frame, &d, 1, 4);
-	frame[len - 1] ^= 0xff;
-	ts_feed(d.id, frame, len);
-	verify_all(1);
+	cr_expect_eq(expect_reack_spoilt(&d, 1), 2, "the watermark");
+}
 
-	struct kp_reply r = ts_reply();
-	cr_expect_eq(r.type, KP_TYPE_ACK);
-	cr_expect_eq(r.device_id, d.id);
-	cr_expect_eq(r.batch_seq, 1);
-	cr_expect_eq(r.aux, 2, "the watermark");
-	cr_expect_eq(atomic_load(&ts.m.frames_duplicate), 1);
-	expect_refused(KP_NACK_BAD_SIGNATURE, 0);
+Test(verify, a_frame_its_former_owner_stored_is_reacked_not_passed_on)
+{
+	const uint64_t above[] = {4};
+	struct tdev d;
+
+	tdb_open();
+	tdev_make(&d, 0x5c);
+	ts_enrol(&d, 0);
+	cr_assert_eq(st_handoff_put(tdb.db, d.id, 2, above, 1), ST_OK);
+	expect_reack_spoilt(&d, 4);
 }
 
 Test(verify, a_revoked_devices_stored_frame_is_nack_3_not_reacked)
