@@ -140,7 +140,8 @@ int kp_handoff_collect(struct st_db *db, const struct kp_partition *from, const 
 		return -1;
 	}
 	for (size_t i = 0; i < h->n; i++)
-		qsort(h->devs[i].above, h->devs[i].n, sizeof(uint64_t), u64_cmp);
+		if (h->devs[i].n > 1)
+			qsort(h->devs[i].above, h->devs[i].n, sizeof(uint64_t), u64_cmp);
 	return 0;
 }
 
