@@ -99,6 +99,21 @@ static int probe(struct bench_acks *a, struct bench_conn *pub, int timeout_s)
 	return -1;
 }
 
+/* Names the first frames of the phase that no ACK covered, so that a stall
+ * can be followed into the ingester's log and database. */
+static void report_missing(struct bench_acks *a, size_t target)
+{
+	uint32_t dev[8];
+	uint64_t seq[8];
+
+	pthread_mutex_lock(&a->mu);
+	size_t n = bench_cover_missing(&a->cover, target, 8, dev, seq);
+	pthread_mutex_unlock(&a->mu);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "komposter: bench: not covered: device %llu batch_seq %llu\n",
+		        (unsigned long long)a->s->dev[dev[i]].id, (unsigned long long)seq[i]);
+}
+
 /* Waits until `target` frames are covered; a stall of timeout_s fails. */
 static int wait_covered(struct bench_acks *a, size_t target, int timeout_s, const char *phase)
 {
@@ -118,6 +133,7 @@ static int wait_covered(struct bench_acks *a, size_t target, int timeout_s, cons
 		} else if (bench_now_ns() - progress_at > (int64_t)timeout_s * 1000000000) {
 			fprintf(stderr, "komposter: bench: timeout in the %s phase: %zu of %zu frames covered, none for %d s\n",
 			        phase, covered, target, timeout_s);
+			report_missing(a, target);
 			return -1;
 		}
 		sleep_ms(1);

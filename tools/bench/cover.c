@@ -89,6 +89,21 @@ size_t bench_cover_ack(struct bench_cover *c, uint32_t d, uint64_t seq, uint64_t
 	return n;
 }
 
+size_t bench_cover_missing(const struct bench_cover *c, size_t upto, size_t max, uint32_t *dev, uint64_t *seq)
+{
+	size_t n = 0, all = (size_t)c->devices * c->per_device;
+
+	for (size_t i = 0; i < upto && i < all && n < max; i++) {
+		uint32_t d = (uint32_t)(i % c->devices);
+		uint64_t s = i / c->devices + 1;
+		if (!c->covered[(size_t)d * c->per_device + s - 1]) {
+			dev[n] = d;
+			seq[n++] = s;
+		}
+	}
+	return n;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

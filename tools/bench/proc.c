@@ -168,7 +168,7 @@ static int write_config(const struct bench_broker *b, const char *conf)
 	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
 	           "log_dest file %s/mosquitto.log\nlog_type error\nlog_type warning\n"
 	           "max_inflight_messages 1000\nmax_queued_messages 1000000\nmax_queued_bytes 0\n"
-	           "max_packet_size 1048576\n", b->port, b->dir);
+	           "max_packet_size 1048576\nset_tcp_nodelay true\n", b->port, b->dir);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
