@@ -52,6 +52,7 @@
 #include "ingest/clock.h"
 #include "ingest/frigate_event.h"
 #include "ingest/frigate_stage.h"
+#include "ingest/tcp_nodelay.h"
 
 #include <MQTTAsync.h>
 #include <pthread.h>
@@ -558,6 +559,9 @@ static void on_connected(void *ctx, char *cause)
 	atomic_store(&in->connecting, 0);
 	atomic_store(&in->ever_connected, 1);
 	atomic_store(&in->online, 1);
+	if (kp_tcp_nodelay_to(in->ctx.cfg.uri) <= 0)
+		fprintf(stderr, "komposterd: mqtt: cannot turn Nagle off on the broker connection; ACKs may wait "
+		                "up to 40 ms more\n");
 	if (atomic_load(&in->stopping)) {
 		/* A connect that was under way when kp_intake_close disconnected. */
 		MQTTAsync_disconnect(in->client, NULL);

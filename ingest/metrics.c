@@ -168,7 +168,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	by_reason(f, "komposter_frames_rejected_total", "Frames refused, by NACK reason (bad_topic: not answerable).",
 	          m->rejected, 0);
 	counter(f, "komposter_acks_sent_total", "ACK frames handed to MQTT.", LOAD(m->acks_sent));
-	counter(f, "komposter_acks_merged_total", "Frames answered by one ACK with others of their device and commit group.",
+	counter(f, "komposter_acks_merged_total", "ACKs folded into another of their device: in a commit group, or while waiting for the publisher.",
 	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
 	by_reason(f, "komposter_nacks_suppressed_total",

@@ -26,6 +26,7 @@ struct kp_publisher {
 	pthread_cond_t changed;
 	int inflight;
 	uint64_t give_up_ns; /* set by kp_publisher_stop: drain until then, then drop */
+	struct kp_reply batch[]; /* PUBLISHER_BATCH, taken from the queue at once */
 };
 
 static int giving_up(struct kp_publisher *p)
@@ -105,13 +106,22 @@ static void publish(struct kp_publisher *p, const struct kp_reply *r)
 		count_failed(p);
 		return;
 	}
-	if (send_reply(p, topic, frame, sizeof(frame)) != KP_SEND_OK)
+	if (send_reply(p, topic, frame, sizeof(frame)) != KP_SEND_OK) {
 		settle(p, 0); /* not connected: the device re-sends and is answered then */
+		return;
+	}
+	atomic_fetch_add_explicit(r->type == KP_TYPE_ACK ? &p->ctx.m->acks_sent : &p->ctx.m->nacks_sent, 1,
+	                          memory_order_relaxed);
 }
 
-/* Replies taken at once: one lock for the batch; the writer queues a
- * group's ACKs together. */
-#define PUBLISHER_BATCH 64
+/* Replies taken at once: one lock for the batch, and what is folded
+ * (kp_replies_fold). A publisher that keeps up takes a group's ACKs, already
+ * folded by the writer; one that falls behind takes up to this many at a
+ * time, where several ACKs of a busy device fold into one: the further
+ * behind, the fewer signatures and sends per frame, so a backlog shrinks
+ * instead of filling the queue until replies are dropped (seen with
+ * single-tap frames, docs/PERFORMANCE.md). */
+#define PUBLISHER_BATCH 1024
 
 static void publish_timed(struct kp_publisher *p, const struct kp_reply *r)
 {
@@ -126,11 +136,13 @@ static void *publisher_main(void *arg)
 {
 	struct kp_publisher *p = arg;
 	struct kp_ring *queue = &p->ctx.replies->ring;
-	struct kp_reply r[PUBLISHER_BATCH];
+	struct kp_reply *r = p->batch;
 
 	while (kp_ring_pop(queue, &r[0], 0) == 0) {
-		size_t n = 1 + kp_ring_try_pop_many(queue, &r[1], PUBLISHER_BATCH - 1);
+		size_t taken = 1 + kp_ring_try_pop_many(queue, &r[1], PUBLISHER_BATCH - 1);
+		size_t n = kp_replies_fold(r, taken);
 
+		atomic_fetch_add_explicit(&p->ctx.m->acks_merged, taken - n, memory_order_relaxed);
 		atomic_store_explicit(&p->ctx.m->reply_queue_depth, (int_fast64_t)kp_ring_depth(queue),
 		                      memory_order_relaxed);
 		for (size_t i = 0; i < n; i++)
@@ -141,7 +153,7 @@ static void *publisher_main(void *arg)
 
 int kp_publisher_start(const struct kp_publisher_ctx *ctx, struct kp_publisher **out)
 {
-	struct kp_publisher *p = calloc(1, sizeof(*p));
+	struct kp_publisher *p = calloc(1, sizeof(*p) + PUBLISHER_BATCH * sizeof(struct kp_reply));
 	if (!p)
 		return -1;
 	p->ctx = *ctx;

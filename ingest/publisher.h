@@ -4,7 +4,11 @@
  * (sent_at: now), and sends it at QoS 1 on komposter/v1/dev/{dev}/ack through
  * ctx->transport, keeping at most max_inflight sends unconfirmed inside the
  * transport (Paho walks its pending list on every send) and the rest in the
- * queue. A busy transport is asked again; a send that is refused or lost is
+ * queue. It takes what is queued in batches and folds the ACKs of a device
+ * in a batch into one (kp_replies_fold, komposter_acks_merged_total), so a
+ * publisher that falls behind catches up. It counts what it hands to the
+ * transport (komposter_acks_sent_total, komposter_nacks_sent_total). A busy
+ * transport is asked again; a send that is refused or lost is
  * counted (komposter_replies_failed_total) and dropped: the device re-sends
  * the frame and gets the answer again, since ACKs are idempotent.
  *

@@ -3,10 +3,10 @@
  * make them (verify, writer) to the one that signs and sends them
  * (publisher.h): a bounded queue that never makes a decider wait.
  *
- * kp_replies_post queues a reply and counts it (komposter_acks_sent_total,
- * komposter_nacks_sent_total). When the queue is full — a flood the
+ * kp_replies_post queues a reply. When the queue is full — a flood the
  * publisher cannot sign and send fast enough — the reply is dropped and
- * counted (komposter_replies_dropped_total). Dropping is safe: a device whose
+ * counted (komposter_replies_dropped_total); the publisher counts what it
+ * sends. Dropping is safe: a device whose
  * frame got no answer re-sends it and is answered then. Never waiting is what
  * lets the writer and the verify workers stay off Paho's lock (DESIGN.md).
  *
@@ -44,7 +44,18 @@ void kp_replies_post(struct kp_replies *q, uint8_t type, uint64_t device_id, uin
                      uint64_t aux);
 /* Queues r[0..n) (type, device_id, batch_seq, aux set; posted_ns is set
  * here) under one lock and one wake-up of the publisher; what does not fit
- * is dropped. Counted as kp_replies_post counts. */
+ * is dropped and counted. */
 void kp_replies_post_many(struct kp_replies *q, struct kp_reply *r, size_t n);
+
+/* Folds the ACKs of r[0..n) per device, since an ACK covers its batch_seq
+ * and every frame of its device up to its watermark (PROTOCOL.md): with W
+ * the highest watermark among a device's ACKs, one ACK for all of them at or
+ * below W (naming the highest such batch_seq) and one per distinct
+ * batch_seq above W, every one with watermark W. A watermark only grows (a
+ * stored frame stays stored), so W is true for the older ones too. NACKs
+ * are kept, each. r is reordered (ACKs by device and batch_seq, then the
+ * NACKs), in place and without allocating; a folded ACK keeps the oldest
+ * posted_ns of its own. Returns the number of replies left in r. */
+size_t kp_replies_fold(struct kp_reply *r, size_t n);
 
 #endif

@@ -34,13 +34,6 @@
 #include "storage/epoch_keys.h"
 #include "storage/service_day.h"
 
-/* One frame's answer before the ACKs are merged. */
-struct ack_key {
-	uint64_t device_id;
-	uint64_t batch_seq;
-	uint64_t watermark;
-};
-
 struct kp_writer {
 	struct kp_writer_ctx ctx;
 	pthread_t thread;
@@ -48,9 +41,7 @@ struct kp_writer {
 	struct st_commit_item *items;
 	size_t *slot;                     /* items[i] came from inbound[slot[i]] */
 	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
-	struct ack_key *keys;             /* the group's ACKs, sorted to merge them */
-	struct kp_reply *out;             /* the group's merged ACKs, posted at once */
-	size_t nout;
+	struct kp_reply *out;             /* the group's ACKs, folded and posted at once */
 	size_t max;
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
@@ -131,72 +122,6 @@ static long collect(struct kp_writer *w)
 	return (long)n;
 }
 
-static int ack_key_cmp(const void *a, const void *b)
-{
-	const struct ack_key *x = a, *y = b;
-
-	if (x->device_id != y->device_id)
-		return x->device_id < y->device_id ? -1 : 1;
-	return x->batch_seq < y->batch_seq ? -1 : x->batch_seq > y->batch_seq;
-}
-
-static void sift_down(struct ack_key *k, size_t root, size_t n)
-{
-	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && ack_key_cmp(&k[child], &k[child + 1]) < 0)
-			child++;
-		if (ack_key_cmp(&k[root], &k[child]) >= 0)
-			return;
-		struct ack_key t = k[root];
-		k[root] = k[child];
-		k[child] = t;
-	}
-}
-
-/* Heapsort, in place: glibc's qsort mallocs a scratch buffer for arrays
- * over 1 KiB, and the writer allocates nothing per group. */
-static void sort_keys(struct ack_key *k, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(k, i, n);
-	for (size_t end = n; end-- > 1;) {
-		struct ack_key t = k[0];
-		k[0] = k[end];
-		k[end] = t;
-		sift_down(k, 0, end);
-	}
-}
-
-/* The ACKs of one device's frames in keys[0..n), sorted by batch_seq, all
- * with the device's watermark after the commit: one ACK whose watermark
- * covers every frame at or below it, and one more per frame above it (a gap
- * before it; several copies of one frame share it). Returns the ACKs posted. */
-static void add_ack(struct kp_writer *w, uint64_t device_id, uint64_t batch_seq, uint64_t wm)
-{
-	w->out[w->nout++] = (struct kp_reply){ .device_id = device_id, .batch_seq = batch_seq, .aux = wm,
-	                                       .type = KP_TYPE_ACK };
-}
-
-static size_t ack_device(struct kp_writer *w, const struct ack_key *keys, size_t n)
-{
-	uint64_t wm = keys[0].watermark;
-	size_t posted = 0, i = 0;
-
-	while (i < n && keys[i].batch_seq <= wm)
-		i++;
-	if (i > 0) {
-		add_ack(w, keys[0].device_id, keys[i - 1].batch_seq, wm);
-		posted++;
-	}
-	for (; i < n; i++) {
-		if (i > 0 && keys[i].batch_seq == keys[i - 1].batch_seq)
-			continue;
-		add_ack(w, keys[i].device_id, keys[i].batch_seq, wm);
-		posted++;
-	}
-	return posted;
-}
-
 /* ACKs for the n committed frames of the group, merged per device: a device
  * that sent many frames in one group gets one ACK for them, since an ACK
  * covers its batch_seq and every frame up to its watermark (PROTOCOL.md);
@@ -208,23 +133,17 @@ static size_t ack_device(struct kp_writer *w, const struct ack_key *keys, size_t
 static void ack_group(struct kp_writer *w, size_t n)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
-	size_t start = 0, dup = 0, acks = 0;
+	size_t dup = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct st_commit_item *it = &w->items[i];
 
 		dup += it->outcome == ST_DUPLICATE;
-		w->keys[i] = (struct ack_key){ it->device_id, it->batch_seq, it->watermark };
+		w->out[i] = (struct kp_reply){ .device_id = it->device_id, .batch_seq = it->batch_seq,
+			                       .aux = it->watermark, .type = KP_TYPE_ACK };
 	}
-	sort_keys(w->keys, n);
-	w->nout = 0;
-	for (size_t i = 1; i <= n; i++) {
-		if (i < n && w->keys[i].device_id == w->keys[start].device_id)
-			continue;
-		acks += ack_device(w, &w->keys[start], i - start);
-		start = i;
-	}
-	kp_replies_post_many(ctx->replies, w->out, w->nout);
+	size_t acks = kp_replies_fold(w->out, n);
+	kp_replies_post_many(ctx->replies, w->out, acks);
 	atomic_fetch_add_explicit(&ctx->m->frames_duplicate, dup, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ctx->m->acks_merged, n - acks, memory_order_relaxed);
 }
@@ -325,7 +244,6 @@ static void writer_free(struct kp_writer *w)
 	free(w->items);
 	free(w->slot);
 	free(w->rejects);
-	free(w->keys);
 	free(w->out);
 	free(w);
 }
@@ -341,9 +259,8 @@ int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
 	w->items = calloc(w->max, sizeof(*w->items));
 	w->slot = calloc(w->max, sizeof(*w->slot));
 	w->rejects = calloc(w->max, sizeof(*w->rejects));
-	w->keys = calloc(w->max, sizeof(*w->keys));
 	w->out = calloc(w->max, sizeof(*w->out));
-	if (!w->inbound || !w->items || !w->slot || !w->rejects || !w->keys || !w->out ||
+	if (!w->inbound || !w->items || !w->slot || !w->rejects || !w->out ||
 	    pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_free(w);
 		return -1;

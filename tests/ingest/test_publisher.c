@@ -163,10 +163,11 @@ static void publish_all(int max_inflight)
 	stop(5000);
 }
 
+/* n ACKs of n devices: none folds into another. */
 static void post_acks(int n)
 {
 	for (int i = 1; i <= n; i++)
-		kp_replies_post(&replies, KP_TYPE_ACK, 0x70, (uint64_t)i, (uint64_t)i);
+		kp_replies_post(&replies, KP_TYPE_ACK, 0x70 + (uint64_t)i, 1, 1);
 }
 
 Test(publisher, every_reply_is_signed_by_the_server_and_sent_on_its_devices_ack_topic)
@@ -284,8 +285,73 @@ Test(replies, a_batch_is_queued_in_order_and_what_does_not_fit_is_dropped)
 	cr_assert_eq(out[1].device_id, 2);
 	cr_assert_eq(out[1].aux, 3);
 	cr_assert_geq(out[0].posted_ns, before);
-	cr_assert_eq(atomic_load(&mx.acks_sent), 1);
-	cr_assert_eq(atomic_load(&mx.nacks_sent), 1);
 	cr_assert_eq(atomic_load(&mx.replies_dropped), 1);
 	kp_replies_destroy(&q);
+}
+
+static struct kp_reply ack(uint64_t dev, uint64_t seq, uint64_t wm, uint64_t posted)
+{
+	return (struct kp_reply){ .device_id = dev, .batch_seq = seq, .aux = wm, .posted_ns = posted,
+		                  .type = KP_TYPE_ACK };
+}
+
+/* What the fold keeps covers every frame the ACKs it was given covered. */
+Test(replies, the_fold_keeps_one_ack_per_device_at_its_highest_watermark_and_each_frame_above_it)
+{
+	struct kp_reply r[] = {
+		ack(7, 3, 1, 30),  /* older group: watermark 1, its frame 3 above */
+		ack(9, 1, 1, 10),
+		ack(7, 5, 5, 50),  /* newer group: watermark 5 covers 1..5 */
+		{ .device_id = 8, .batch_seq = 2, .aux = KP_NACK_REVOKED, .type = KP_TYPE_NACK },
+		ack(7, 8, 5, 20),  /* beyond the watermark: its own */
+		ack(7, 8, 5, 60),  /* a copy of it */
+		ack(7, 2, 1, 40),
+		{ .device_id = 8, .batch_seq = 3, .aux = KP_NACK_REVOKED, .type = KP_TYPE_NACK },
+	};
+	size_t n = kp_replies_fold(r, sizeof(r) / sizeof(r[0]));
+
+	cr_assert_eq(n, 5);
+	cr_expect_eq(r[0].device_id, 7);
+	cr_expect_eq(r[0].batch_seq, 5);
+	cr_expect_eq(r[0].aux, 5);
+	cr_expect_eq(r[0].posted_ns, 30, "the oldest of the folded: %llu", (unsigned long long)r[0].posted_ns);
+	cr_expect_eq(r[1].device_id, 7);
+	cr_expect_eq(r[1].batch_seq, 8);
+	cr_expect_eq(r[1].aux, 5);
+	cr_expect_eq(r[2].device_id, 9);
+	cr_expect_eq(r[2].batch_seq, 1);
+	cr_expect_eq(r[2].aux, 1);
+	cr_expect_eq(r[3].type, KP_TYPE_NACK);
+	cr_expect_eq(r[4].type, KP_TYPE_NACK);
+	cr_expect_eq(r[3].batch_seq + r[4].batch_seq, 5, "both NACKs kept");
+	cr_expect_eq(kp_replies_fold(r, 1), 1);
+	cr_expect_eq(kp_replies_fold(NULL, 0), 0);
+}
+
+/* A gap below every watermark: nothing at or below it, each frame its own. */
+Test(replies, frames_all_above_the_watermark_stay_apart)
+{
+	struct kp_reply r[] = { ack(4, 9, 2, 1), ack(4, 7, 2, 1), ack(4, 9, 2, 1) };
+	size_t n = kp_replies_fold(r, 3);
+
+	cr_assert_eq(n, 2);
+	cr_expect_eq(r[0].batch_seq, 7);
+	cr_expect_eq(r[1].batch_seq, 9);
+	cr_expect_eq(r[0].aux, 2);
+}
+
+/* A publisher behind its queue sends one ACK for a device's backlog. */
+Test(publisher, a_backlog_of_one_device_is_answered_by_one_ack, .init = setup)
+{
+	struct kp_header h;
+
+	for (uint64_t seq = 1; seq <= 10; seq++)
+		kp_replies_post(&replies, KP_TYPE_ACK, 0x42, seq, seq);
+	publish_all(8);
+	cr_assert_eq(cap.n, 1);
+	cr_assert_eq(kp_frame_decode(cap.frames[0], cap.lens[0], &h), KP_OK);
+	cr_expect_eq(h.batch_seq, 10);
+	cr_expect_eq(h.aux, 10);
+	cr_expect_eq(atomic_load(&m.acks_merged), 9);
+	cr_expect_eq(atomic_load(&m.acks_sent), 1);
 }

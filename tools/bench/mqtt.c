@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "tools/bench/mqtt.h"
 
+#include "ingest/tcp_nodelay.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +77,17 @@ int bench_conn_open(struct bench_conn *c, const char *uri, const char *client_id
 	return bench_conn_wait(c);
 }
 
+/* Nagle off as komposterd has it (ingest/tcp_nodelay.h): with it on, the
+ * publishers' frames and the ideal's ACKs wait up to 40 ms more. */
 int bench_conn_wait(struct bench_conn *c)
 {
-	return wait_state(c, "connect");
+	if (wait_state(c, "connect") != 0)
+		return -1;
+	if (kp_tcp_nodelay_to(c->uri) <= 0) {
+		fprintf(stderr, "komposter: bench: cannot turn Nagle off on the connection to %s\n", c->uri);
+		return -1;
+	}
+	return 0;
 }
 
 int bench_conn_start(struct bench_conn *c, const char *uri, const char *client_id, int window,
@@ -89,6 +99,7 @@ int bench_conn_start(struct bench_conn *c, const char *uri, const char *client_i
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	c->window = window;
+	snprintf(c->uri, sizeof(c->uri), "%s", uri);
 	c->on_msg = on_msg;
 	c->ctx = ctx;
 	if (MQTTAsync_create(&c->client, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) != MQTTASYNC_SUCCESS ||

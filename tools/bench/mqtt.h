@@ -36,6 +36,7 @@ struct bench_conn {
 	int failed;  /* publishes refused */
 	bench_msg_fn on_msg;
 	void *ctx;
+	char uri[128]; /* the broker's, for Nagle off once connected */
 };
 
 int64_t bench_now_ns(void); /* CLOCK_MONOTONIC */

@@ -157,7 +157,7 @@ void bench_sampler_stop(struct bench_sampler *s)
 }
 
 /* The development broker's settings (etc/mosquitto.conf.in and
- * mosquitto.d/komposter.conf) without persistence: a run's sessions need
+ * mosquitto.d/komposter.conf, Nagle off too) without persistence: a run's sessions need
  * not outlive it. The queue limit is komposter.conf's: mosquitto's default
  * (1000) would drop frames for a subscriber that falls behind. */
 static int write_config(const struct bench_broker *b, const char *conf)
