@@ -4,6 +4,7 @@
  * "not measured" in text and gives latency_ms null in JSON, never 0.0 ms; a
  * run with one prints its percentiles in both. The Python ingester is null
  * (and komposterd's ratio to it) when not run, its figures when it was.
+ * The frames re-sent after no ACK are counted per ingester in both.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ Test(bench_report, no_latency_phase_prints_not_measured_in_text)
 	char *text = render(0);
 
 	cr_assert_not_null(strstr(text, "latency, frame -> covering ACK at half rate: not measured"), "%s", text);
-	cr_assert_null(strstr(text, " ms"), "a latency figure printed: %s", text);
+	cr_assert_null(strstr(text, "ideal p50"), "a latency figure printed: %s", text);
 	free(text);
 }
 
@@ -117,4 +118,21 @@ Test(bench_report, the_python_ingester_is_null_when_not_run_and_reported_with_it
 	cr_assert(cJSON_IsNumber(r));
 	cr_assert_float_eq(r->valuedouble, f.v[BF_KD_FPS] / f.v[BF_PY_FPS], 1e-9);
 	cJSON_Delete(root);
+}
+
+Test(bench_report, the_frames_re_sent_for_want_of_an_ack_are_reported_per_ingester)
+{
+	p.resend_after_ms = 1000;
+	char *text = render(0);
+	cJSON *root = render_json();
+	char want[128];
+
+	snprintf(want, sizeof(want), "re-sent after no ACK within 1000 ms: ideal %.0f, komposterd %.0f frames",
+	         f.v[BF_IDEAL_RESENT], f.v[BF_KD_RESENT]);
+	cr_assert_not_null(strstr(text, want), "%s", text);
+	cr_assert_eq(cJSON_GetObjectItemCaseSensitive(root, "resend_after_ms")->valuedouble, 1000);
+	cr_assert_eq(field(root, "ideal", "resent")->valuedouble, f.v[BF_IDEAL_RESENT]);
+	cr_assert_eq(field(root, "komposterd", "resent")->valuedouble, f.v[BF_KD_RESENT]);
+	cJSON_Delete(root);
+	free(text);
 }
