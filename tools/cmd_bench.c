@@ -292,6 +292,14 @@ static int ceilings(struct bench_ctx *c, struct bench_figures *f)
 	if (bench_ceiling_verify(&c->s, 1, VERIFY_MAX, &f->v[BF_VERIFY_1]) != 0 ||
 	    bench_ceiling_verify(&c->s, (int)c->o.workers, VERIFY_MAX, &f->v[BF_VERIFY_W]) != 0)
 		return -1;
+	/* Where komposterd's databases are made: the same file system. */
+	struct bench_sync_floor sync;
+	progress("disk sync floor, %d commits in %s", BENCH_SYNC_COMMITS, c->tmp);
+	if (bench_ceiling_sync(c->tmp, BENCH_SYNC_COMMITS, &sync) != 0)
+		return -1;
+	f->v[BF_SYNC_P50] = sync.p50_ms;
+	f->v[BF_SYNC_P99] = sync.p99_ms;
+	f->v[BF_SYNC_P999] = sync.p999_ms;
 	return 0;
 }
 
@@ -433,7 +441,7 @@ static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
 		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
 		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs,
-		                      .resend_after_ms = (int)c->o.resend_after_ms };
+		                      .resend_after_ms = (int)c->o.resend_after_ms, .sync_commits = BENCH_SYNC_COMMITS };
 	if (c->o.python) {
 		size_t all = (size_t)c->s.devices * c->s.frames;
 		c->p.python_frames = c->o.python_frames < all ? c->o.python_frames : all;

@@ -10,7 +10,9 @@
  * every 7th new frame unanswered (the hidden --ideal-drop-every, as an
  * ingester whose reply queue was full): every frame is covered all the
  * same because the benchmark re-sends what got no ACK (--resend-after-ms
- * 200), and says how many it re-sent (`resent`). Skipped for Python alone
+ * 200), and says how many it re-sent (`resent`). The disk's sync floor
+ * (`sync_floor`: one commit's two fdatasyncs in the run's folder) has
+ * percentiles above 0. Skipped for Python alone
  * (--no-python, said on stderr) when /usr/bin/python3 lacks Debian's modules,
  * which scripts/setup.sh installs. Correctness only: no figure's size is
  * asserted (timing never is).
@@ -91,6 +93,9 @@ static void check_pass(const cJSON *pass, double taps, int python)
 	cr_assert_eq(number(pass, "taps_per_frame"), taps);
 	EACH(broker_fields, object(pass, "broker"));
 	EACH(verify_fields, object(pass, "verify"));
+	for (size_t i = 0; i < sizeof(latency_fields) / sizeof(latency_fields[0]); i++)
+		cr_assert_gt(number(object(pass, "sync_floor"), latency_fields[i]), 0, "sync_floor.%s", latency_fields[i]);
+	cr_assert_eq(number(object(pass, "sync_floor"), "commits"), 200);
 	ingester(pass, "ideal");
 	ingester(pass, "komposterd");
 	const cJSON *k = object(pass, "komposterd");

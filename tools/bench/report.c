@@ -90,6 +90,8 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 		fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
 		             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
 		        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
+	fprintf(out, "  disk: one commit's two syncs p50 %.2f ms, p99 %.2f ms, p999 %.2f ms (%d commits)\n",
+	        v[BF_SYNC_P50], v[BF_SYNC_P99], v[BF_SYNC_P999], p->sync_commits);
 	fprintf(out, "  stored %llu of %llu frames sent, check: %llu problems, %llu frames covered\n",
 	        (unsigned long long)p->stored, (unsigned long long)p->sent, (unsigned long long)p->problems,
 	        (unsigned long long)p->covered);
@@ -144,6 +146,7 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 {
 	const double *v = f->v;
 	cJSON *o = cJSON_CreateObject(), *b = cJSON_CreateObject(), *vf = cJSON_CreateObject();
+	cJSON *sf = cJSON_CreateObject();
 	char bound[160];
 
 	cJSON_AddNumberToObject(o, "devices", p->devices);
@@ -162,6 +165,11 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(vf, "w_threads_per_s", v[BF_VERIFY_W]);
 	cJSON_AddNumberToObject(vf, "w_over_1", ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	cJSON_AddItemToObject(o, "verify", vf);
+	cJSON_AddNumberToObject(sf, "commits", p->sync_commits);
+	cJSON_AddNumberToObject(sf, "p50", v[BF_SYNC_P50]);
+	cJSON_AddNumberToObject(sf, "p99", v[BF_SYNC_P99]);
+	cJSON_AddNumberToObject(sf, "p999", v[BF_SYNC_P999]);
+	cJSON_AddItemToObject(o, "sync_floor", sf);
 	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_RESENT,
 	                                           BF_IDEAL_P50, p));
 	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_RESENT, BF_KD_P50, p);
