@@ -62,6 +62,10 @@ static const char help[] =
 	"      --python-frames N  frames it is measured on, from the stream's start (default 5000)\n"
 	"      --komposterd PATH  the daemon to measure (default: the komposterd built\n"
 	"                         beside this komposter)\n"
+	"      --resend-after-ms N\n"
+	"                         milliseconds without progress after which every frame of\n"
+	"                         the phase not yet covered is published again, as a device\n"
+	"                         re-sends (default 1000)\n"
 	"      --timeout S        seconds without progress that fail a phase (default 30)\n"
 	"      --json             print one JSON object with every figure\n"
 	"  -h, --help             show this help and exit\n\n"
@@ -85,11 +89,15 @@ enum {
 	OPT_PYTHON,
 	OPT_PYTHON_FRAMES,
 	OPT_TIMEOUT,
+	OPT_RESEND,
+	OPT_IDEAL_DROP,
 	OPT_JSON,
 };
 
 struct bench_opts {
 	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout, python_frames;
+	uint64_t resend_after_ms;
+	uint64_t ideal_drop_every; /* hidden, for tests: the ideal leaves every Nth new frame unanswered */
 	const char *komposterd;
 	const char *python; /* NULL: --no-python */
 	int json;
@@ -138,6 +146,8 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	case OPT_WORKERS: return number(arg, 1, 64, &o->workers, "--workers");
 	case OPT_RUNS: return number(arg, 1, 64, &o->runs, "--runs");
 	case OPT_TIMEOUT: return number(arg, 1, 3600, &o->timeout, "--timeout");
+	case OPT_RESEND: return number(arg, 1, 3600000, &o->resend_after_ms, "--resend-after-ms");
+	case OPT_IDEAL_DROP: return number(arg, 2, 1000000, &o->ideal_drop_every, "--ideal-drop-every");
 	case OPT_KOMPOSTERD: o->komposterd = arg; return CLI_CONTINUE;
 	case OPT_NO_PYTHON: o->python = NULL; return CLI_CONTINUE;
 	case OPT_PYTHON: o->python = arg; return CLI_CONTINUE;
@@ -283,6 +293,14 @@ static int ceilings(struct bench_ctx *c, struct bench_figures *f)
 	if (bench_ceiling_verify(&c->s, 1, VERIFY_MAX, &f->v[BF_VERIFY_1]) != 0 ||
 	    bench_ceiling_verify(&c->s, (int)c->o.workers, VERIFY_MAX, &f->v[BF_VERIFY_W]) != 0)
 		return -1;
+	/* Where komposterd's databases are made: the same file system. */
+	struct bench_sync_floor sync;
+	progress("disk sync floor, %d commits in %s", BENCH_SYNC_COMMITS, c->tmp);
+	if (bench_ceiling_sync(c->tmp, BENCH_SYNC_COMMITS, &sync) != 0)
+		return -1;
+	f->v[BF_SYNC_P50] = sync.p50_ms;
+	f->v[BF_SYNC_P99] = sync.p99_ms;
+	f->v[BF_SYNC_P999] = sync.p999_ms;
 	return 0;
 }
 
@@ -291,11 +309,13 @@ static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PU
                    int latency, struct bench_ingest_result *r, double *rss_mib)
 {
 	struct bench_sampler sm;
+	struct bench_ingest_opts o = { .frames = frames, .latency = latency, .timeout_s = (int)c->o.timeout,
+		                       .resend_after_ms = (int)c->o.resend_after_ms };
 
 	memcpy(c->acks.server_pk, server_pk, KP_PUBLIC_KEY_SIZE);
 	if (bench_sampler_start(&sm, pid) != 0)
 		return -1;
-	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, frames, latency, (int)c->o.timeout, r);
+	int rc = bench_ingest_measure(&c->acks, c->pubs, c->npubs, pid, &o, r);
 	bench_sampler_stop(&sm);
 	*rss_mib = (double)sm.peak_kib / 1024.0;
 	return rc;
@@ -310,7 +330,8 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	snprintf(keys, sizeof(keys), "%s/ideal.keys", c->tmp);
 	snprintf(key, sizeof(key), "%s/ideal-server.key", c->tmp);
 	snprintf(log, sizeof(log), "%s/ideal.log", c->tmp);
-	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size, log);
+	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size,
+	                              c->o.ideal_drop_every, log);
 	if (pid <= 0)
 		return -1;
 	int rc = measure(c, pid, c->ideal_pk, 0, c->o.latency > 0, &r, &f->v[BF_IDEAL_RSS_MIB]);
@@ -320,6 +341,7 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	f->v[BF_IDEAL_P50] = r.p50_ms;
 	f->v[BF_IDEAL_P99] = r.p99_ms;
 	f->v[BF_IDEAL_P999] = r.p999_ms;
+	f->v[BF_IDEAL_RESENT] = (double)r.resent;
 	return rc;
 }
 
@@ -344,6 +366,7 @@ static int python(struct bench_ctx *c, int run, struct bench_figures *f)
 	bench_reap(pid, SIGKILL);
 	f->v[BF_PY_FPS] = r.fps;
 	f->v[BF_PY_CPU_US] = r.cpu_us_per_frame;
+	f->v[BF_PY_RESENT] = (double)r.resent;
 	if (rc != 0)
 		return -1;
 	return nftw(db, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
@@ -381,6 +404,7 @@ static int daemon_run(struct bench_ctx *c, int run, struct bench_figures *f)
 	f->v[BF_KD_P50] = r.p50_ms;
 	f->v[BF_KD_P99] = r.p99_ms;
 	f->v[BF_KD_P999] = r.p999_ms;
+	f->v[BF_KD_RESENT] = (double)r.resent;
 	if (rc != 0)
 		return -1;
 	progress("checking komposterd's database");
@@ -417,7 +441,8 @@ static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 		return -1;
 	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
 		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
-		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs };
+		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs,
+		                      .resend_after_ms = (int)c->o.resend_after_ms, .sync_commits = BENCH_SYNC_COMMITS };
 	if (c->o.python) {
 		size_t all = (size_t)c->s.devices * c->s.frames;
 		c->p.python_frames = c->o.python_frames < all ? c->o.python_frames : all;
@@ -462,6 +487,8 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "python", required_argument, NULL, OPT_PYTHON },
 		{ "python-frames", required_argument, NULL, OPT_PYTHON_FRAMES },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "resend-after-ms", required_argument, NULL, OPT_RESEND },
+		{ "ideal-drop-every", required_argument, NULL, OPT_IDEAL_DROP },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -472,7 +499,7 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 
 	c.o = (struct bench_opts){ .devices = 200, .frames = 100, .taps = 32, .latency = 4000, .publishers = 4,
 		                   .window = 64, .workers = (uint64_t)(ncpu > 0 ? ncpu : 1), .runs = 3, .timeout = 30,
-		                   .python_frames = 5000, .python = BENCH_PYTHON_DEFAULT };
+		                   .python_frames = 5000, .resend_after_ms = 1000, .python = BENCH_PYTHON_DEFAULT };
 	int st = cli_parse_options(cli, CMD, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, bench_option, &c.o);
 	if (st == CLI_CONTINUE)
 		st = cli_no_operands(CMD, argc, argv);

@@ -4,6 +4,8 @@
  * "not measured" in text and gives latency_ms null in JSON, never 0.0 ms; a
  * run with one prints its percentiles in both. The Python ingester is null
  * (and komposterd's ratio to it) when not run, its figures when it was.
+ * The frames re-sent after no ACK are counted per ingester in both, and
+ * the disk's sync floor printed in both.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@ static struct bench_figures f;
 static void setup(void)
 {
 	p = (struct bench_params){ .devices = 20, .frames = 20, .extra = 5, .taps = 32, .publishers = 4,
-		                   .window = 64, .workers = 2, .runs = 1, .sent = 401, .stored = 401 };
+		                   .window = 64, .workers = 2, .runs = 1, .sent = 401, .stored = 401,
+		                   .sync_commits = 200 };
 	for (int i = 0; i < BF_N; i++)
 		f.v[i] = 100.0 + i;
 }
@@ -68,7 +71,7 @@ Test(bench_report, no_latency_phase_prints_not_measured_in_text)
 	char *text = render(0);
 
 	cr_assert_not_null(strstr(text, "latency, frame -> covering ACK at half rate: not measured"), "%s", text);
-	cr_assert_null(strstr(text, " ms"), "a latency figure printed: %s", text);
+	cr_assert_null(strstr(text, "ideal p50"), "a latency figure printed: %s", text);
 	free(text);
 }
 
@@ -117,4 +120,38 @@ Test(bench_report, the_python_ingester_is_null_when_not_run_and_reported_with_it
 	cr_assert(cJSON_IsNumber(r));
 	cr_assert_float_eq(r->valuedouble, f.v[BF_KD_FPS] / f.v[BF_PY_FPS], 1e-9);
 	cJSON_Delete(root);
+}
+
+Test(bench_report, the_frames_re_sent_for_want_of_an_ack_are_reported_per_ingester)
+{
+	p.resend_after_ms = 1000;
+	char *text = render(0);
+	cJSON *root = render_json();
+	char want[128];
+
+	snprintf(want, sizeof(want), "re-sent after no ACK within 1000 ms: ideal %.0f, komposterd %.0f frames",
+	         f.v[BF_IDEAL_RESENT], f.v[BF_KD_RESENT]);
+	cr_assert_not_null(strstr(text, want), "%s", text);
+	cr_assert_eq(cJSON_GetObjectItemCaseSensitive(root, "resend_after_ms")->valuedouble, 1000);
+	cr_assert_eq(field(root, "ideal", "resent")->valuedouble, f.v[BF_IDEAL_RESENT]);
+	cr_assert_eq(field(root, "komposterd", "resent")->valuedouble, f.v[BF_KD_RESENT]);
+	cJSON_Delete(root);
+	free(text);
+}
+
+Test(bench_report, the_disk_sync_floor_is_printed_in_text_and_json)
+{
+	char *text = render(0);
+	cJSON *root = render_json();
+	char want[128];
+
+	snprintf(want, sizeof(want), "disk: one commit's two syncs p50 %.2f ms, p99 %.2f ms, p999 %.2f ms (200 commits)",
+	         f.v[BF_SYNC_P50], f.v[BF_SYNC_P99], f.v[BF_SYNC_P999]);
+	cr_assert_not_null(strstr(text, want), "%s", text);
+	cr_assert_eq(field(root, "sync_floor", "commits")->valuedouble, 200);
+	cr_assert_eq(field(root, "sync_floor", "p50")->valuedouble, f.v[BF_SYNC_P50]);
+	cr_assert_eq(field(root, "sync_floor", "p99")->valuedouble, f.v[BF_SYNC_P99]);
+	cr_assert_eq(field(root, "sync_floor", "p999")->valuedouble, f.v[BF_SYNC_P999]);
+	cJSON_Delete(root);
+	free(text);
 }

@@ -99,42 +99,85 @@ static int probe(struct bench_acks *a, struct bench_conn *pub, int timeout_s)
 	return -1;
 }
 
+#define MISSING_BATCH 64 /* uncovered frames looked up per lock of the receiver */
+
+/* One measured phase: frames [first, last) of the stream. */
+struct phase {
+	const char *name;
+	size_t first, last;
+};
+
 /* Names the first frames of the phase that no ACK covered, so that a stall
  * can be followed into the ingester's log and database. */
-static void report_missing(struct bench_acks *a, size_t target)
+static void report_missing(struct bench_acks *a, const struct phase *ph)
 {
 	uint32_t dev[8];
 	uint64_t seq[8];
+	size_t from = ph->first;
 
 	pthread_mutex_lock(&a->mu);
-	size_t n = bench_cover_missing(&a->cover, target, 8, dev, seq);
+	size_t n = bench_cover_missing(&a->cover, &from, ph->last, 8, dev, seq);
 	pthread_mutex_unlock(&a->mu);
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "komposter: bench: not covered: device %llu batch_seq %llu\n",
 		        (unsigned long long)a->s->dev[dev[i]].id, (unsigned long long)seq[i]);
 }
 
-/* Waits until `target` frames are covered; a stall of timeout_s fails. */
-static int wait_covered(struct bench_acks *a, size_t target, int timeout_s, const char *phase)
+/* Publishes again every frame of the phase that no ACK has covered yet, each
+ * on the connection that first sent it; adds their count to *resent. A frame
+ * covered meanwhile is sent once more: the ingester answers a duplicate. */
+static int resend_uncovered(struct bench_acks *a, struct bench_conn *pubs, int n, const struct phase *ph,
+                            uint64_t *resent)
+{
+	const struct bench_stream *s = a->s;
+	uint32_t dev[MISSING_BATCH];
+	uint64_t seq[MISSING_BATCH];
+	size_t from = ph->first, k;
+
+	do {
+		pthread_mutex_lock(&a->mu);
+		k = bench_cover_missing(&a->cover, &from, ph->last, MISSING_BATCH, dev, seq);
+		pthread_mutex_unlock(&a->mu);
+		for (size_t i = 0; i < k; i++) {
+			size_t f = bench_stream_index(s, dev[i], seq[i]);
+			if (bench_conn_publish(&pubs[f % (size_t)n], s->dev[dev[i]].topic, bench_stream_frame(s, f),
+			                       s->frame_size) != 0)
+				return -1;
+		}
+		*resent += k;
+	} while (k > 0);
+	return 0;
+}
+
+/* Waits until the phase's frames are all covered, re-sending the uncovered
+ * ones after each stall of resend_after_ms; a stall of timeout_s fails. */
+static int wait_covered(struct bench_acks *a, struct bench_conn *pubs, int n, const struct phase *ph,
+                        const struct bench_ingest_opts *o, uint64_t *resent)
 {
 	size_t covered, last = 0;
 	uint64_t fails, probe_ok;
-	int64_t progress_at = bench_now_ns();
+	int64_t progress_at = bench_now_ns(), resent_at = progress_at;
+	const int64_t resend_ns = (int64_t)o->resend_after_ms * 1000000;
 
 	for (;;) {
 		snapshot(a, &covered, &fails, &probe_ok);
 		if (check_fails(a, fails) != 0)
 			return -1;
-		if (covered >= target)
+		if (covered >= ph->last)
 			return 0;
+		int64_t now = bench_now_ns();
 		if (covered != last) {
 			last = covered;
-			progress_at = bench_now_ns();
-		} else if (bench_now_ns() - progress_at > (int64_t)timeout_s * 1000000000) {
+			progress_at = resent_at = now;
+		} else if (now - progress_at > (int64_t)o->timeout_s * 1000000000) {
 			fprintf(stderr, "komposter: bench: timeout in the %s phase: %zu of %zu frames covered, none for %d s\n",
-			        phase, covered, target, timeout_s);
-			report_missing(a, target);
+			        ph->name, covered, ph->last, o->timeout_s);
+			report_missing(a, ph);
 			return -1;
+		} else if (now - resent_at > resend_ns) {
+			if (resend_uncovered(a, pubs, n, ph, resent) != 0)
+				return -1;
+			resent_at = bench_now_ns();
 		}
 		sleep_ms(1);
 	}
@@ -150,16 +193,16 @@ static int drain(struct bench_conn *pubs, int n)
 	return 0;
 }
 
-static int latency_phase(struct bench_acks *a, struct bench_conn *pubs, int n, int timeout_s,
+static int latency_phase(struct bench_acks *a, struct bench_conn *pubs, int n, const struct bench_ingest_opts *o,
                          struct bench_ingest_result *r)
 {
 	const struct bench_stream *s = a->s;
-	size_t first = (size_t)s->devices * s->frames, last = bench_stream_total(s);
+	struct phase ph = { "latency", (size_t)s->devices * s->frames, bench_stream_total(s) };
 
-	if (last == first || r->fps <= 0)
+	if (ph.last == ph.first || r->fps <= 0)
 		return 0;
-	if (bench_publish(pubs, n, s, first, last, r->fps / 2, &a->cover) != 0 ||
-	    wait_covered(a, last, timeout_s, "latency") != 0 || drain(pubs, n) != 0)
+	if (bench_publish(pubs, n, s, ph.first, ph.last, r->fps / 2, &a->cover) != 0 ||
+	    wait_covered(a, pubs, n, &ph, o, &r->resent) != 0 || drain(pubs, n) != 0)
 		return -1;
 	pthread_mutex_lock(&a->mu);
 	r->p50_ms = (double)bench_cover_percentile(&a->cover, 0.50) / 1e6;
@@ -169,32 +212,31 @@ static int latency_phase(struct bench_acks *a, struct bench_conn *pubs, int n, i
 	return 0;
 }
 
-int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid, size_t frames,
-                         int latency, int timeout_s, struct bench_ingest_result *r)
+int bench_ingest_measure(struct bench_acks *a, struct bench_conn *pubs, int n, pid_t pid,
+                         const struct bench_ingest_opts *o, struct bench_ingest_result *r)
 {
 	const struct bench_stream *s = a->s;
-	size_t first_phase = (size_t)s->devices * s->frames;
+	struct phase ph = { "throughput", 0, (size_t)s->devices * s->frames };
 
-	if (frames > 0 && frames < first_phase)
-		first_phase = frames;
+	if (o->frames > 0 && o->frames < ph.last)
+		ph.last = o->frames;
 
 	memset(r, 0, sizeof(*r));
 	pthread_mutex_lock(&a->mu);
 	bench_cover_reset(&a->cover);
 	a->acks = a->nacks = a->bad = a->probe_acked = 0;
 	pthread_mutex_unlock(&a->mu);
-	if (probe(a, &pubs[0], timeout_s) != 0 || drain(pubs, n) != 0)
+	if (probe(a, &pubs[0], o->timeout_s) != 0 || drain(pubs, n) != 0)
 		return -1;
 	int64_t cpu0 = bench_cpu_ns(pid), t0 = bench_now_ns();
-	if (bench_publish(pubs, n, s, 0, first_phase, 0, NULL) != 0 ||
-	    wait_covered(a, first_phase, timeout_s, "throughput") != 0)
+	if (bench_publish(pubs, n, s, ph.first, ph.last, 0, NULL) != 0 || wait_covered(a, pubs, n, &ph, o, &r->resent) != 0)
 		return -1;
 	int64_t t1 = bench_now_ns(), cpu1 = bench_cpu_ns(pid);
 	if (drain(pubs, n) != 0)
 		return -1;
-	r->fps = (double)first_phase / ((double)(t1 - t0) / 1e9);
-	r->cpu_us_per_frame = cpu0 >= 0 && cpu1 >= 0 ? (double)(cpu1 - cpu0) / 1e3 / (double)first_phase : -1;
-	if (latency && latency_phase(a, pubs, n, timeout_s, r) != 0)
+	r->fps = (double)ph.last / ((double)(t1 - t0) / 1e9);
+	r->cpu_us_per_frame = cpu0 >= 0 && cpu1 >= 0 ? (double)(cpu1 - cpu0) / 1e3 / (double)ph.last : -1;
+	if (o->latency && latency_phase(a, pubs, n, o, r) != 0)
 		return -1;
 	r->acks = a->acks;
 	return 0;

@@ -1,13 +1,19 @@
 /*
- * ceilings.c — broker and verify ceilings.
+ * ceilings.c — broker, verify and disk sync ceilings.
  */
 #define _GNU_SOURCE
 #include "tools/bench/ceilings.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tools/bench/cover.h"
 
 static int count_msg(void *ctx, const char *topic, size_t tl, const uint8_t *p, size_t len)
 {
@@ -121,4 +127,84 @@ int bench_ceiling_verify(const struct bench_stream *s, int threads, size_t max, 
 	}
 	*per_s = (double)n / ((double)(bench_now_ns() - t0) / 1e9);
 	return 0;
+}
+
+/* Data pages rotate over this many offsets after the two meta pages, as
+ * LMDB's dirty pages land in different places of a growing file. */
+#define SYNC_DATA_PAGES 64
+
+static int write_page(int fd, const uint8_t *page, off_t at)
+{
+	return pwrite(fd, page, BENCH_SYNC_PAGE, at) == BENCH_SYNC_PAGE ? 0 : -1;
+}
+
+/* The whole file written and synced once, so that no timed fdatasync has
+ * to write the file's size: the floor, not a growing file's cost. */
+static int sync_prefill(int fd, const uint8_t *page)
+{
+	for (off_t i = 0; i < 2 + SYNC_DATA_PAGES; i++)
+		if (write_page(fd, page, i * BENCH_SYNC_PAGE) != 0)
+			return -1;
+	return fsync(fd);
+}
+
+/* One commit's writes and syncs: a data page, then meta page m of two. */
+static int sync_commit(int fd, const uint8_t *page, int i)
+{
+	off_t data = (off_t)(2 + i % SYNC_DATA_PAGES) * BENCH_SYNC_PAGE, meta = (off_t)(i % 2) * BENCH_SYNC_PAGE;
+
+	if (write_page(fd, page, data) != 0 || fdatasync(fd) != 0 || write_page(fd, page, meta) != 0 ||
+	    fdatasync(fd) != 0)
+		return -1;
+	return 0;
+}
+
+static int time_commits(int fd, int commits, int64_t *ns)
+{
+	static uint8_t page[BENCH_SYNC_PAGE];
+
+	memset(page, 0x6b, sizeof(page));
+	if (sync_prefill(fd, page) != 0)
+		return -1;
+	for (int i = 0; i < commits; i++) {
+		int64_t t0 = bench_now_ns();
+		if (sync_commit(fd, page, i) != 0)
+			return -1;
+		ns[i] = bench_now_ns() - t0;
+	}
+	return 0;
+}
+
+static int sync_fail(const char *path)
+{
+	fprintf(stderr, "komposter: bench: sync floor in %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+int bench_ceiling_sync(const char *dir, int commits, struct bench_sync_floor *out)
+{
+	char path[4096];
+	size_t n = commits > 0 ? (size_t)commits : 1;
+	int64_t *ns = calloc(n, sizeof(*ns));
+
+	snprintf(path, sizeof(path), "%s/sync-floor", dir);
+	if (!ns)
+		return sync_fail(path);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		free(ns);
+		return sync_fail(path);
+	}
+	int rc = time_commits(fd, (int)n, ns) == 0 ? 0 : sync_fail(path);
+	if (close(fd) != 0 && rc == 0)
+		rc = sync_fail(path);
+	if (unlink(path) != 0 && rc == 0)
+		rc = sync_fail(path);
+	if (rc == 0) {
+		out->p50_ms = (double)bench_percentile_ns(ns, n, 0.50) / 1e6;
+		out->p99_ms = (double)bench_percentile_ns(ns, n, 0.99) / 1e6;
+		out->p999_ms = (double)bench_percentile_ns(ns, n, 0.999) / 1e6;
+	}
+	free(ns);
+	return rc;
 }

@@ -89,11 +89,12 @@ size_t bench_cover_ack(struct bench_cover *c, uint32_t d, uint64_t seq, uint64_t
 	return n;
 }
 
-size_t bench_cover_missing(const struct bench_cover *c, size_t upto, size_t max, uint32_t *dev, uint64_t *seq)
+size_t bench_cover_missing(const struct bench_cover *c, size_t *from, size_t upto, size_t max, uint32_t *dev,
+                           uint64_t *seq)
 {
-	size_t n = 0, all = (size_t)c->devices * c->per_device;
+	size_t n = 0, all = (size_t)c->devices * c->per_device, i = *from;
 
-	for (size_t i = 0; i < upto && i < all && n < max; i++) {
+	for (; i < upto && i < all && n < max; i++) {
 		uint32_t d = (uint32_t)(i % c->devices);
 		uint64_t s = i / c->devices + 1;
 		if (!c->covered[(size_t)d * c->per_device + s - 1]) {
@@ -101,6 +102,7 @@ size_t bench_cover_missing(const struct bench_cover *c, size_t upto, size_t max,
 			seq[n++] = s;
 		}
 	}
+	*from = i;
 	return n;
 }
 
@@ -110,11 +112,16 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int64_t bench_percentile_ns(int64_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_i64);
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
 int64_t bench_cover_percentile(struct bench_cover *c, double p)
 {
-	if (c->lat_n == 0)
-		return 0;
-	qsort(c->lat_ns, c->lat_n, sizeof(*c->lat_ns), cmp_i64);
-	size_t i = (size_t)(p * (double)(c->lat_n - 1) + 0.5);
-	return c->lat_ns[i < c->lat_n ? i : c->lat_n - 1];
+	return bench_percentile_ns(c->lat_ns, c->lat_n, p);
 }

@@ -35,11 +35,16 @@ void bench_cover_reset(struct bench_cover *c);
 void bench_cover_published(struct bench_cover *c, uint32_t d, uint64_t seq, int64_t now_ns);
 /* Applies one ACK received at now_ns; returns the frames it newly covered. */
 size_t bench_cover_ack(struct bench_cover *c, uint32_t d, uint64_t seq, uint64_t watermark, int64_t now_ns);
-/* The first frames among indexes [0, upto) (frame_index order) that no ACK
- * covered, at most max of them, as device index and batch_seq; returns how
- * many it wrote. */
-size_t bench_cover_missing(const struct bench_cover *c, size_t upto, size_t max, uint32_t *dev, uint64_t *seq);
+/* The frames among indexes [*from, upto) (the stream's order: index i is
+ * device i % devices, batch_seq i / devices + 1) that no ACK covered, at
+ * most max of them, as device index and batch_seq; returns how many it
+ * wrote and moves *from past the last one it looked at, so that repeated
+ * calls walk the whole range (0: none left). */
+size_t bench_cover_missing(const struct bench_cover *c, size_t *from, size_t upto, size_t max, uint32_t *dev,
+                           uint64_t *seq);
 /* Percentile p (0..1) of the recorded latencies in ns (sorts them); 0 when none. */
 int64_t bench_cover_percentile(struct bench_cover *c, double p);
+/* Percentile p (0..1) of v[0..n) (sorts it in place); 0 when n is 0. */
+int64_t bench_percentile_ns(int64_t *v, size_t n, double p);
 
 #endif

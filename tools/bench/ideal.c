@@ -7,6 +7,11 @@
  * would deadlock. When the ring is full the callback declines the frame
  * (returns 0): Paho offers it again later and, not acknowledging it yet,
  * lets the broker's in-flight limit hold the publishers back.
+ *
+ * For tests it can leave every Nth new frame unanswered (DROP_EVERY), as
+ * an ingester whose reply queue was full: a frame is new when its
+ * batch_seq is above the highest its device sent so far, so the same frame
+ * re-sent by the generator is answered.
  */
 #define _GNU_SOURCE
 #include "tools/bench/ideal.h"
@@ -42,6 +47,9 @@ struct ideal {
 	size_t head, tail; /* head: next to fill; tail: next to take */
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty;
+	uint64_t drop_every; /* 0: answer every frame */
+	uint64_t fresh;      /* new frames received */
+	uint64_t *seen;      /* per key: the highest batch_seq received */
 };
 
 int bench_ideal_write_keys(const struct bench_stream *s, const char *path)
@@ -61,12 +69,13 @@ int bench_ideal_write_keys(const struct bench_stream *s, const char *path)
 }
 
 pid_t bench_ideal_start(const char *self, const char *uri, const char *keys, const char *server_key,
-                        int workers, size_t frame_size, const char *log)
+                        int workers, size_t frame_size, uint64_t drop_every, const char *log)
 {
-	char w[16], fs[32];
+	char w[16], fs[32], drop[32];
 	snprintf(w, sizeof(w), "%d", workers);
 	snprintf(fs, sizeof(fs), "%zu", frame_size);
-	char *argv[] = { (char *)self, "bench-ideal", (char *)uri, (char *)keys, (char *)server_key, w, fs, NULL };
+	snprintf(drop, sizeof(drop), "%llu", (unsigned long long)drop_every);
+	char *argv[] = { (char *)self, "bench-ideal", (char *)uri, (char *)keys, (char *)server_key, w, fs, drop, NULL };
 	return bench_spawn(argv, log, -1);
 }
 
@@ -93,6 +102,25 @@ static int read_keys(struct ideal *in, const char *path)
 	return ok && in->nkeys > 0 ? 0 : -1;
 }
 
+/* Whether to leave this frame unanswered (see the top of the file). */
+static int drop_new_frame(struct ideal *in, const uint8_t *p, size_t len)
+{
+	struct kp_header h;
+	struct key_rec k, *key;
+
+	if (kp_frame_decode(p, len, &h) != KP_OK)
+		return 0;
+	k.id = h.device_id;
+	key = bsearch(&k, in->keys, in->nkeys, sizeof(k), cmp_key);
+	if (!key)
+		return 0;
+	uint64_t *seen = &in->seen[key - in->keys];
+	if (h.batch_seq <= *seen)
+		return 0;
+	*seen = h.batch_seq;
+	return ++in->fresh % in->drop_every == 0;
+}
+
 static int on_frame(void *ctx, const char *topic, size_t tl, const uint8_t *p, size_t len)
 {
 	struct ideal *in = ctx;
@@ -104,6 +132,10 @@ static int on_frame(void *ctx, const char *topic, size_t tl, const uint8_t *p, s
 	if (in->head - in->tail == in->cap) {
 		pthread_mutex_unlock(&in->mu);
 		return 0;
+	}
+	if (in->drop_every && drop_new_frame(in, p, len)) {
+		pthread_mutex_unlock(&in->mu);
+		return 1;
 	}
 	size_t i = in->head % in->cap;
 	memcpy(in->slots + i * in->slot_size, p, len);
@@ -163,9 +195,9 @@ int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv)
 	uint64_t workers, slot;
 
 	(void)cli;
-	if (argc != 6 || cli_parse_u64(argv[4], 64, &workers) != 0 || workers == 0 ||
-	    cli_parse_u64(argv[5], KP_FRAME_MAX, &slot) != 0)
-		return cli_usage("bench-ideal", "expects URI KEYS SERVER_KEY WORKERS FRAME_SIZE");
+	if (argc != 7 || cli_parse_u64(argv[4], 64, &workers) != 0 || workers == 0 ||
+	    cli_parse_u64(argv[5], KP_FRAME_MAX, &slot) != 0 || cli_parse_u64(argv[6], UINT64_MAX, &in.drop_every) != 0)
+		return cli_usage("bench-ideal", "expects URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY");
 	if (sodium_init() < 0 || read_keys(&in, argv[2]) != 0)
 		return cli_fail("bench-ideal", "cannot read the device keys %s", argv[2]);
 	if (kp_keyfile_read_secret(argv[3], in.sk, err) != 0)
@@ -174,9 +206,10 @@ int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv)
 	in.cap = RING_SLOTS;
 	in.slots = malloc(RING_SLOTS * slot);
 	in.lens = calloc(RING_SLOTS, sizeof(*in.lens));
+	in.seen = calloc(in.nkeys, sizeof(*in.seen));
 	pthread_mutex_init(&in.mu, NULL);
 	pthread_cond_init(&in.not_empty, NULL);
-	if (!in.slots || !in.lens)
+	if (!in.slots || !in.lens || !in.seen)
 		return cli_fail("bench-ideal", "out of memory");
 	for (uint64_t w = 0; w < workers; w++) {
 		pthread_t th;

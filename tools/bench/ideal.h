@@ -12,6 +12,7 @@
 #ifndef KP_BENCH_IDEAL_H
 #define KP_BENCH_IDEAL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "tools/bench/stream.h"
@@ -19,9 +20,11 @@
 
 /* Writes every device's id and public key (the probe's too) to path. */
 int bench_ideal_write_keys(const struct bench_stream *s, const char *path);
-/* Starts `self bench-ideal URI KEYS SERVER_KEY WORKERS FRAME_SIZE` (log: its stderr). */
+/* Starts `self bench-ideal URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY`
+ * (log: its stderr). drop_every > 0, for tests: every drop_every-th frame it
+ * receives for the first time is left unanswered; a re-send is answered. */
 pid_t bench_ideal_start(const char *self, const char *uri, const char *keys, const char *server_key,
-                        int workers, size_t frame_size, const char *log);
+                        int workers, size_t frame_size, uint64_t drop_every, const char *log);
 /* The hidden subcommand; runs until killed. */
 int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv);
 

@@ -90,15 +90,21 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 		fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
 		             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n",
 		        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999]);
+	fprintf(out, "  disk: one commit's two syncs p50 %.2f ms, p99 %.2f ms, p999 %.2f ms (%d commits)\n",
+	        v[BF_SYNC_P50], v[BF_SYNC_P99], v[BF_SYNC_P999], p->sync_commits);
 	fprintf(out, "  stored %llu of %llu frames sent, check: %llu problems, %llu frames covered\n",
 	        (unsigned long long)p->stored, (unsigned long long)p->sent, (unsigned long long)p->problems,
 	        (unsigned long long)p->covered);
+	fprintf(out, "  re-sent after no ACK within %d ms: ideal %.0f, ", p->resend_after_ms, v[BF_IDEAL_RESENT]);
+	if (p->python_frames)
+		fprintf(out, "python %.0f, ", v[BF_PY_RESENT]);
+	fprintf(out, "komposterd %.0f frames\n", v[BF_KD_RESENT]);
 	fprintf(out, "  bound: %s\n", bound);
 	return ferror(out) ? -1 : 0;
 }
 
 /* An ingester's throughput, CPU and memory into a new object. */
-static cJSON *rates(const double *v, int fps, int cpu, int rss, const struct bench_params *p)
+static cJSON *rates(const double *v, int fps, int cpu, int rss, int resent, const struct bench_params *p)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -106,13 +112,15 @@ static cJSON *rates(const double *v, int fps, int cpu, int rss, const struct ben
 	cJSON_AddNumberToObject(o, "taps_per_s", v[fps] * p->taps);
 	cJSON_AddNumberToObject(o, "cpu_us_per_frame", v[cpu]);
 	cJSON_AddNumberToObject(o, "peak_rss_anon_mib", v[rss]);
+	cJSON_AddNumberToObject(o, "resent", v[resent]);
 	return o;
 }
 
 /* latency_ms is null when the run had no latency phase. */
-static cJSON *ingester(const double *v, int fps, int cpu, int rss, int p50, const struct bench_params *p)
+static cJSON *ingester(const double *v, int fps, int cpu, int rss, int resent, int p50,
+                       const struct bench_params *p)
 {
-	cJSON *o = rates(v, fps, cpu, rss, p);
+	cJSON *o = rates(v, fps, cpu, rss, resent, p);
 	cJSON *lat = p->extra ? cJSON_CreateObject() : cJSON_CreateNull();
 
 	if (p->extra) {
@@ -129,7 +137,7 @@ static cJSON *python(const struct bench_params *p, const double *v)
 {
 	if (!p->python_frames)
 		return cJSON_CreateNull();
-	cJSON *o = rates(v, BF_PY_FPS, BF_PY_CPU_US, BF_PY_RSS_MIB, p);
+	cJSON *o = rates(v, BF_PY_FPS, BF_PY_CPU_US, BF_PY_RSS_MIB, BF_PY_RESENT, p);
 	cJSON_AddNumberToObject(o, "frames", (double)p->python_frames);
 	return o;
 }
@@ -138,6 +146,7 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 {
 	const double *v = f->v;
 	cJSON *o = cJSON_CreateObject(), *b = cJSON_CreateObject(), *vf = cJSON_CreateObject();
+	cJSON *sf = cJSON_CreateObject();
 	char bound[160];
 
 	cJSON_AddNumberToObject(o, "devices", p->devices);
@@ -148,6 +157,7 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(o, "window", p->window);
 	cJSON_AddNumberToObject(o, "workers", p->workers);
 	cJSON_AddNumberToObject(o, "runs", p->runs);
+	cJSON_AddNumberToObject(o, "resend_after_ms", p->resend_after_ms);
 	cJSON_AddNumberToObject(b, "frames_per_s", v[BF_BROKER_FPS]);
 	cJSON_AddNumberToObject(b, "taps_per_s", v[BF_BROKER_FPS] * p->taps);
 	cJSON_AddItemToObject(o, "broker", b);
@@ -155,8 +165,14 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(vf, "w_threads_per_s", v[BF_VERIFY_W]);
 	cJSON_AddNumberToObject(vf, "w_over_1", ratio(v[BF_VERIFY_W], v[BF_VERIFY_1]));
 	cJSON_AddItemToObject(o, "verify", vf);
-	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_P50, p));
-	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_P50, p);
+	cJSON_AddNumberToObject(sf, "commits", p->sync_commits);
+	cJSON_AddNumberToObject(sf, "p50", v[BF_SYNC_P50]);
+	cJSON_AddNumberToObject(sf, "p99", v[BF_SYNC_P99]);
+	cJSON_AddNumberToObject(sf, "p999", v[BF_SYNC_P999]);
+	cJSON_AddItemToObject(o, "sync_floor", sf);
+	cJSON_AddItemToObject(o, "ideal", ingester(v, BF_IDEAL_FPS, BF_IDEAL_CPU_US, BF_IDEAL_RSS_MIB, BF_IDEAL_RESENT,
+	                                           BF_IDEAL_P50, p));
+	cJSON *k = ingester(v, BF_KD_FPS, BF_KD_CPU_US, BF_KD_RSS_MIB, BF_KD_RESENT, BF_KD_P50, p);
 	cJSON_AddNumberToObject(k, "ratio_to_broker", ratio(v[BF_KD_FPS], v[BF_BROKER_FPS]));
 	cJSON_AddNumberToObject(k, "ratio_to_verify", ratio(v[BF_KD_FPS], v[BF_VERIFY_W]));
 	cJSON_AddNumberToObject(k, "ratio_to_ideal", ratio(v[BF_KD_FPS], v[BF_IDEAL_FPS]));

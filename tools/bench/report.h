@@ -2,8 +2,9 @@
  * report.h — the benchmark's figures, their medians over runs, and how they
  * are printed: a text table for people (frames/s and taps/s of each
  * ceiling and ingester, komposterd's ratio to each ceiling, CPU per frame
- * and peak RssAnon beside the ideal ingester's, latency, one line saying
- * what bound the run) or one JSON object (cJSON) holding every figure.
+ * and peak RssAnon beside the ideal ingester's, latency, the frames each
+ * ingester was sent again for want of an ACK, the disk's sync floor, one line saying what bound
+ * the run) or one JSON object (cJSON) holding every figure.
  */
 #ifndef KP_BENCH_REPORT_H
 #define KP_BENCH_REPORT_H
@@ -30,6 +31,12 @@ enum bench_fig {
 	BF_PY_FPS,
 	BF_PY_CPU_US,
 	BF_PY_RSS_MIB,
+	BF_IDEAL_RESENT, /* frames re-sent after no ACK within resend_after_ms */
+	BF_KD_RESENT,
+	BF_PY_RESENT,
+	BF_SYNC_P50, /* the disk's sync floor: one commit's two syncs, ms */
+	BF_SYNC_P99,
+	BF_SYNC_P999,
 	BF_N
 };
 
@@ -42,6 +49,8 @@ struct bench_params {
 	uint32_t extra;     /* latency frames per device; 0: latency not measured */
 	uint16_t taps;
 	int publishers, window, workers, runs;
+	int resend_after_ms; /* a stall this long re-sends the uncovered frames */
+	int sync_commits;    /* commits timed for the disk's sync floor */
 	uint64_t python_frames; /* frames the Python ingester was measured on; 0: not run */
 	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
 	uint64_t stored;    /* frames its database holds after the run */
