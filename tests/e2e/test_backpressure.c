@@ -116,8 +116,11 @@ Test(backpressure, http_answers_while_the_rings_are_full_and_paho_waits, .timeou
 	free(body);
 
 	release_writer_lock(&lock);
-	for (int i = 0; i < FRAMES; i++) {
-		cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0, "%d of %d frames answered", i, FRAMES);
+	/* The publisher, behind its queue, folds a device's ACKs into one at the
+	 * highest watermark (replies.h): count coverage, not ACKs. */
+	while (watermark < FRAMES) {
+		cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0, "frames up to %llu of %d covered",
+		             (unsigned long long)watermark, FRAMES);
 		cr_assert(r.signature_ok);
 		cr_assert_eq(r.h.type, KP_TYPE_ACK, "frame %llu: NACK %llu", (unsigned long long)r.h.batch_seq,
 		             (unsigned long long)r.h.aux);
