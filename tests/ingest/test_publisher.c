@@ -341,7 +341,7 @@ Test(replies, frames_all_above_the_watermark_stay_apart)
 }
 
 /* A publisher behind its queue sends one ACK for a device's backlog. */
-Test(publisher, a_backlog_of_one_device_is_answered_by_one_ack, .init = setup)
+Test(publisher, a_backlog_of_one_device_is_answered_by_one_ack)
 {
 	struct kp_header h;
 
