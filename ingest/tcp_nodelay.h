@@ -2,7 +2,8 @@
  * tcp_nodelay.h — Nagle's algorithm off on this process's connections to
  * the MQTT broker.
  *
- * Paho C 1.3 never sets TCP_NODELAY and gives no access to its socket.
+ * Paho C before 1.3.16 (Debian 12 ships 1.3.11) never sets TCP_NODELAY, and
+ * no version gives access to its socket.
  * With Nagle on, a small publish (an ACK, a frame) waits until the segment
  * before it is acknowledged, and the broker's kernel delays that ACK by up
  * to 40 ms when it has nothing to send back: measured with `komposter
