@@ -485,7 +485,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	kp_metrics_init(&d.metrics);
-	if (kp_nack_limit_init(&d.nack_limit, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS) != 0) {
+	if (kp_nack_limit_init(&d.nack_limit, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS,
+	                      KP_NACK_LIMIT_TOTAL_BURST, KP_NACK_LIMIT_TOTAL_REFILL_MS) != 0) {
 		fprintf(stderr, "komposterd: cannot make the NACK limit\n");
 		return 1;
 	}

@@ -172,7 +172,7 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->acks_merged));
 	counter(f, "komposter_nacks_sent_total", "NACK frames handed to MQTT.", LOAD(m->nacks_sent));
 	by_reason(f, "komposter_nacks_suppressed_total",
-	          "NACKs not sent: over the rate of their device and reason (burst 5, then 1 per 10 s).",
+	          "NACKs not sent: over the rate of their device and reason (burst 5, then 1 per 10 s) or of all (burst 200, then 100/s).",
 	          m->nacks_suppressed, 1);
 	counter(f, "komposter_replies_failed_total", "ACK/NACK publishes that failed (the device re-sends).", LOAD(m->replies_failed));
 	counter(f, "komposter_dropped_stopping_total", "Device frames PUBACKed by the broker link but dropped while stopping (the drain gave up).", LOAD(m->dropped_stopping));

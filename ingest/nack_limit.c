@@ -1,5 +1,6 @@
 /*
- * nack_limit.c — the per-(device, reason) bucket of NACKs (nack_limit.h).
+ * nack_limit.c — the per-(device, reason) bucket of NACKs and the one over
+ * all of them (nack_limit.h).
  *
  * A plain array scanned in full: 512 slots of 32 bytes are a few cache
  * lines' worth of compares per NACK, and a scan needs no hash key, no
@@ -11,13 +12,17 @@
 
 #include <string.h>
 
-int kp_nack_limit_init(struct kp_nack_limit *l, unsigned burst, uint64_t refill_ms)
+int kp_nack_limit_init(struct kp_nack_limit *l, unsigned burst, uint64_t refill_ms, unsigned total_burst,
+                       uint64_t total_refill_ms)
 {
-	if (burst < 1 || refill_ms < 1)
+	if (burst < 1 || refill_ms < 1 || total_burst < 1 || total_refill_ms < 1)
 		return -1;
 	memset(l->slot, 0, sizeof l->slot);
 	l->burst = burst;
 	l->refill_ms = refill_ms;
+	l->total_burst = total_burst;
+	l->total_refill_ms = total_refill_ms;
+	l->total_tat_ms = 0;
 	return pthread_mutex_init(&l->lock, NULL) == 0 ? 0 : -1;
 }
 
@@ -52,17 +57,29 @@ static struct kp_nack_limit_slot *take(struct kp_nack_limit *l, uint64_t device_
 	return free_slot;
 }
 
+/* GCRA: a bucket whose full time is tat may give one NACK at now_ms. */
+static bool gcra_allows(uint64_t tat, uint64_t burst, uint64_t refill_ms, uint64_t now_ms)
+{
+	return tat <= now_ms + (burst - 1) * refill_ms;
+}
+
+static void gcra_charge(uint64_t *tat, uint64_t refill_ms, uint64_t now_ms)
+{
+	*tat = (*tat > now_ms ? *tat : now_ms) + refill_ms;
+}
+
 bool kp_nack_limit_allow(struct kp_nack_limit *l, uint64_t device_id, uint8_t reason, uint64_t now_ms)
 {
-	uint64_t allowed_ahead = (l->burst - 1) * l->refill_ms;
 	struct kp_nack_limit_slot *s;
 	bool allow;
 
 	pthread_mutex_lock(&l->lock);
 	s = take(l, device_id, reason, now_ms);
-	allow = s->tat_ms <= now_ms + allowed_ahead;
+	allow = gcra_allows(s->tat_ms, l->burst, l->refill_ms, now_ms) &&
+	        gcra_allows(l->total_tat_ms, l->total_burst, l->total_refill_ms, now_ms);
 	if (allow) {
-		s->tat_ms = (s->tat_ms > now_ms ? s->tat_ms : now_ms) + l->refill_ms;
+		gcra_charge(&s->tat_ms, l->refill_ms, now_ms);
+		gcra_charge(&l->total_tat_ms, l->total_refill_ms, now_ms);
 		s->last_ms = now_ms;
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -18,6 +18,11 @@
  *    a fresh burst). A flood over more than KP_NACK_LIMIT_SLOTS devices at
  *    once therefore gets more than the burst per pair: the table bounds
  *    memory, not the total;
+ *  - the total is bounded by a second bucket over all pairs (total_burst
+ *    NACKs at once, then one every total_refill_ms): a forger rotating
+ *    through device ids that exist nowhere gets a fresh burst per id, so
+ *    without it every forged frame could still cost one signed NACK. A NACK
+ *    the total refuses does not use its pair's bucket either;
  *  - a lookup is a scan of the table under a mutex, well under the cost of
  *    the Ed25519 verification that every NACKed frame has mostly cost
  *    already or been spared (verify.c);
@@ -34,6 +39,8 @@
 #define KP_NACK_LIMIT_SLOTS 512
 #define KP_NACK_LIMIT_BURST 5          /* NACKs a (device, reason) may get at once */
 #define KP_NACK_LIMIT_REFILL_MS 10000  /* then one more every 10 s */
+#define KP_NACK_LIMIT_TOTAL_BURST 200  /* NACKs of all pairs at once */
+#define KP_NACK_LIMIT_TOTAL_REFILL_MS 10 /* then 100 a second in all */
 
 struct kp_nack_limit_slot {
 	uint64_t device_id;
@@ -45,12 +52,17 @@ struct kp_nack_limit_slot {
 struct kp_nack_limit {
 	pthread_mutex_t lock;
 	uint64_t burst, refill_ms;
+	uint64_t total_burst, total_refill_ms;
+	uint64_t total_tat_ms; /* the bucket over all pairs (GCRA as the pairs') */
 	struct kp_nack_limit_slot slot[KP_NACK_LIMIT_SLOTS];
 };
 
-/* Empties the table; burst >= 1 NACKs at once, then one every refill_ms >= 1.
- * 0, or -1 for bad values or when the mutex cannot be made. */
-int kp_nack_limit_init(struct kp_nack_limit *l, unsigned burst, uint64_t refill_ms);
+/* Empties the table; per pair burst >= 1 NACKs at once, then one every
+ * refill_ms >= 1; in all, total_burst >= 1 at once, then one every
+ * total_refill_ms >= 1. 0, or -1 for bad values or when the mutex cannot be
+ * made. */
+int kp_nack_limit_init(struct kp_nack_limit *l, unsigned burst, uint64_t refill_ms, unsigned total_burst,
+                       uint64_t total_refill_ms);
 void kp_nack_limit_destroy(struct kp_nack_limit *l);
 
 /* true when a NACK of `reason` to device_id may be sent at now_ms, and

@@ -13,12 +13,14 @@
 #define REFILL_MS 10000
 #define T0 1000000u /* any monotonic start */
 #define DEV 0x1122334455667788ull
+/* The total bucket out of the way of the per-pair cases. */
+#define NO_TOTAL 1000000u, 1
 
 static struct kp_nack_limit lim;
 
 static void setup(void)
 {
-	cr_assert_eq(kp_nack_limit_init(&lim, BURST, REFILL_MS), 0);
+	cr_assert_eq(kp_nack_limit_init(&lim, BURST, REFILL_MS, NO_TOTAL), 0);
 }
 
 static void teardown(void)
@@ -29,21 +31,28 @@ static void teardown(void)
 TestSuite(nack_limit, .init = setup, .fini = teardown);
 
 /* NACKs allowed out of n asked for at `at`. */
-static int allowed(uint64_t device, uint8_t reason, int n, uint64_t at)
+static int allowed_in(struct kp_nack_limit *l, uint64_t device, uint8_t reason, int n, uint64_t at)
 {
 	int ok = 0;
 
 	for (int i = 0; i < n; i++)
-		ok += kp_nack_limit_allow(&lim, device, reason, at);
+		ok += kp_nack_limit_allow(l, device, reason, at);
 	return ok;
+}
+
+static int allowed(uint64_t device, uint8_t reason, int n, uint64_t at)
+{
+	return allowed_in(&lim, device, reason, n, at);
 }
 
 Test(nack_limit, bad_values_are_refused)
 {
 	struct kp_nack_limit l;
 
-	cr_expect_eq(kp_nack_limit_init(&l, 0, REFILL_MS), -1);
-	cr_expect_eq(kp_nack_limit_init(&l, BURST, 0), -1);
+	cr_expect_eq(kp_nack_limit_init(&l, 0, REFILL_MS, NO_TOTAL), -1);
+	cr_expect_eq(kp_nack_limit_init(&l, BURST, 0, NO_TOTAL), -1);
+	cr_expect_eq(kp_nack_limit_init(&l, BURST, REFILL_MS, 0, 1), -1);
+	cr_expect_eq(kp_nack_limit_init(&l, BURST, REFILL_MS, 1, 0), -1);
 }
 
 Test(nack_limit, a_burst_is_allowed_then_every_nack_is_suppressed)
@@ -105,4 +114,28 @@ Test(nack_limit, a_refilled_pair_frees_its_slot_for_another)
 	uint64_t later = T0 + REFILL_MS;
 	cr_expect_eq(allowed(0xbeef, 2, BURST, later), BURST);
 	cr_expect_eq(allowed(KP_NACK_LIMIT_SLOTS - 1, 2, BURST, later), BURST, "no one was limited any more");
+}
+
+/* A forger rotating through ids that exist nowhere gets a fresh per-pair
+ * burst for each: only the total bucket bounds what the flood costs. */
+Test(nack_limit_total, a_flood_over_many_devices_gets_the_total_budget_only)
+{
+	struct kp_nack_limit l;
+	int ok = 0;
+
+	cr_assert_eq(kp_nack_limit_init(&l, BURST, REFILL_MS, KP_NACK_LIMIT_TOTAL_BURST, KP_NACK_LIMIT_TOTAL_REFILL_MS),
+	             0);
+	for (uint64_t d = 1; d <= 3 * KP_NACK_LIMIT_SLOTS; d++)
+		ok += kp_nack_limit_allow(&l, d, 2, T0);
+	cr_expect_eq(ok, KP_NACK_LIMIT_TOTAL_BURST, "%d NACKs at once for %d forged ids", ok,
+	             3 * KP_NACK_LIMIT_SLOTS);
+	/* A second later the total has refilled by 1000 / TOTAL_REFILL_MS. */
+	ok = 0;
+	for (uint64_t d = 5000; d < 5000 + 3 * KP_NACK_LIMIT_SLOTS; d++)
+		ok += kp_nack_limit_allow(&l, d, 2, T0 + 1000);
+	cr_expect_eq(ok, 1000 / KP_NACK_LIMIT_TOTAL_REFILL_MS);
+	/* A refused NACK left its pair's bucket alone: an id refused at T0 gets
+	 * its whole burst once the total has refilled (T0 + 3 s), not one less. */
+	cr_expect_eq(allowed_in(&l, 3 * KP_NACK_LIMIT_SLOTS, 2, BURST + 1, T0 + 4000), BURST);
+	kp_nack_limit_destroy(&l);
 }

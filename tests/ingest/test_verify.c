@@ -40,7 +40,8 @@ static void verify_all_as(int workers, struct kp_partition p)
 	};
 	struct kp_verify_pool *pool;
 
-	cr_assert_eq(kp_nack_limit_init(&nacks, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS), 0);
+	cr_assert_eq(kp_nack_limit_init(&nacks, KP_NACK_LIMIT_BURST, KP_NACK_LIMIT_REFILL_MS,
+	                      KP_NACK_LIMIT_TOTAL_BURST, KP_NACK_LIMIT_TOTAL_REFILL_MS), 0);
 	kp_ring_close(&ts.in);
 	cr_assert_eq(kp_verify_start(&ctx, workers, &pool), 0);
 	kp_verify_join(pool);
