@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "opendata/partial.h"
+#include "opendata/signed_file.h"
 #include "opendata/tables_internal.h"
 #include "storage/count_agg.h"
 #include "storage/hll.h"
@@ -52,57 +53,6 @@ struct merging {
 	struct st_reconcile_rows rows[2]; /* route, stop */
 	uint32_t complete[2];             /* per source: the hours every partial holds complete */
 };
-
-/* The whole file at path, NUL-terminated; NULL when unreadable or too big. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && (unsigned long)size <= PARTIAL_MAX &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)size, f) == (size_t)size) {
-			buf[size] = '\0';
-			*len = (size_t)size;
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/* 0 when text is signed (path.minisig) by one of pks. */
-static int check_signature(const char *path, const char *text, size_t len, const uint8_t (*pks)[OD_MINISIGN_PK_SIZE],
-                           size_t npk, char err[OD_ERR_SIZE])
-{
-	char sig_path[4096], why[OD_MINISIGN_WHY_SIZE] = "no public key given";
-	size_t sig_len;
-	char *sig;
-
-	snprintf(sig_path, sizeof(sig_path), "%s%s", path, OD_PARTIAL_SIG_SUFFIX);
-	sig = slurp(sig_path, &sig_len);
-	if (sig == NULL) {
-		snprintf(err, OD_ERR_SIZE, "%.120s: no readable signature %.100s", path, sig_path);
-		return -1;
-	}
-	for (size_t i = 0; i < npk; i++) {
-		uint8_t id[OD_MINISIGN_KEYID_SIZE];
-
-		od_minisign_keyid(pks[i], id);
-		if (od_minisign_verify(pks[i], id, (const uint8_t *)text, len, sig, why) == 0) {
-			free(sig);
-			return 0;
-		}
-	}
-	free(sig);
-	snprintf(err, OD_ERR_SIZE, "%.80s: signature does not hold: %.140s", path, why);
-	return -1;
-}
 
 static int whole_number(const cJSON *j, double max, uint64_t *out)
 {
@@ -163,17 +113,11 @@ static int load(const char *path, const uint8_t (*pks)[OD_MINISIGN_PK_SIZE], siz
                 struct loaded *l, char err[OD_ERR_SIZE])
 {
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text;
 
 	l->path = path;
-	if (text == NULL) {
-		snprintf(err, OD_ERR_SIZE, "%.160s: cannot read it", path);
+	if (od_signed_read(path, PARTIAL_MAX, pks, npk, &text, &len, err) != 0)
 		return -1;
-	}
-	if (check_signature(path, text, len, pks, npk, err) != 0) {
-		free(text);
-		return -1;
-	}
 	l->doc = cJSON_ParseWithLength(text, len);
 	free(text);
 	if (l->doc == NULL) {

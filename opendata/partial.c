@@ -2,6 +2,7 @@
  * partial.c — writes one instance's signed partial of a date (partial.h).
  */
 #include "opendata/partial.h"
+#include "opendata/signed_file.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -199,45 +200,15 @@ static int read_into(struct partial_read *pr, struct st_db *db, const struct kp_
 	return pr->rc == ST_OK ? 0 : -1;
 }
 
-/* Writes text into path, created exclusively. */
-static int write_new(const char *path, const char *text, char err[OD_ERR_SIZE])
-{
-	FILE *f = fopen(path, "wx");
-
-	if (f == NULL) {
-		snprintf(err, OD_ERR_SIZE, "%.200s: cannot create (it may exist already)", path);
-		return -1;
-	}
-	int ok = fputs(text, f) >= 0;
-
-	if (fclose(f) != 0 || !ok) {
-		snprintf(err, OD_ERR_SIZE, "%.200s: write failed", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int sign_and_write(const char *text, uint32_t date, const struct kp_partition *p,
                           const uint8_t sk[OD_MINISIGN_SK_SIZE], const char *path, char err[OD_ERR_SIZE])
 {
-	char comment[64], day[11], part[KP_PARTITION_TEXT_SIZE], sig[OD_MINISIGN_SIG_TEXT_SIZE];
-	char sig_path[4096];
+	char comment[64], day[11], part[KP_PARTITION_TEXT_SIZE];
 
 	st_date_format(date, day);
 	kp_partition_format(p, part);
 	snprintf(comment, sizeof(comment), "komposter partial %s %s", day, part);
-	if (snprintf(sig_path, sizeof(sig_path), "%s%s", path, OD_PARTIAL_SIG_SUFFIX) >= (int)sizeof(sig_path)) {
-		snprintf(err, OD_ERR_SIZE, "--out: path too long");
-		return -1;
-	}
-	if (od_minisign_sign(sk, (const uint8_t *)text, strlen(text), comment, sig) != 0) {
-		snprintf(err, OD_ERR_SIZE, "signing the partial failed");
-		return -1;
-	}
-	/* The signature last: a partial without one is refused by merge. */
-	if (write_new(path, text, err) != 0 || write_new(sig_path, sig, err) != 0)
-		return -1;
-	return 0;
+	return od_signed_write(path, text, comment, sk, err);
 }
 
 int od_partial_write(struct st_db *db, uint32_t date, const struct kp_partition *p,

@@ -49,13 +49,14 @@
 
 #include "firmware-proto/partition.h"
 #include "opendata/minisign.h"
+#include "opendata/signed_file.h"
 #include "opendata/tables.h"
 #include "storage/db.h"
 
 #define OD_PARTIAL_FORMAT "komposter-partial-2"
 /* The format before camera data: refused by name (make it again). */
 #define OD_PARTIAL_FORMAT_1 "komposter-partial-1"
-#define OD_PARTIAL_SIG_SUFFIX ".minisig"
+#define OD_PARTIAL_SIG_SUFFIX OD_SIGNED_SUFFIX /* opendata/signed_file.h */
 
 /* Writes the partial of date from db into path and path.minisig, both
  * created exclusively (an existing file is refused). 0, or -1 with err. */

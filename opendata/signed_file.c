@@ -50,24 +50,24 @@ int od_signed_write(const char *path, const char *text, const char *comment, con
 	return 0;
 }
 
-/* The whole file, NUL-terminated; NULL when unreadable or over max bytes. */
+/* The whole file, NUL-terminated; NULL when unreadable or over max bytes.
+ * Sized by the file, so a large max (a partial's 256 MiB) costs nothing. */
 static char *read_whole(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
-	size_t got;
+	long size;
 
 	if (f == NULL)
 		return NULL;
-	buf = malloc(max + 1);
-	if (buf != NULL) {
-		got = fread(buf, 1, max + 1, f);
-		if (ferror(f) || got > max) {
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && (unsigned long)size <= max &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)size, f) == (size_t)size) {
+			buf[size] = '\0';
+			*len = (size_t)size;
+		} else {
 			free(buf);
 			buf = NULL;
-		} else {
-			buf[got] = '\0';
-			*len = got;
 		}
 	}
 	fclose(f);
