@@ -179,6 +179,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	counter(f, "komposter_replies_dropped_total", "ACK/NACK frames dropped because the reply queue was full (the device re-sends).", LOAD(m->replies_dropped));
 	counter(f, "komposter_storage_full_total", "Commit groups refused because the map or disk is full.", LOAD(m->storage_full));
 	counter(f, "komposter_storage_errors_total", "Commit groups that failed for another reason.", LOAD(m->storage_errors));
+	counter(f, "komposter_frames_no_key_total",
+	        "Frames refused with NACK 7: a record in an epoch whose imported pseudonym key is not here yet.",
+	        LOAD(m->frames_no_key));
 	counter(f, "komposter_map_grows_total", "Times the LMDB map grew.", LOAD(m->map_grows));
 	gauge(f, "komposter_map_size_bytes", "Current LMDB map size.", (long long)LOAD(m->map_size_bytes));
 	counter(f, "komposter_epoch_keys_destroyed_total",

@@ -57,6 +57,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t replies_dropped;
 	atomic_uint_fast64_t storage_full;
 	atomic_uint_fast64_t storage_errors;
+	atomic_uint_fast64_t frames_no_key; /* left out of their group: epoch key not imported yet */
 	atomic_uint_fast64_t map_grows;
 	atomic_uint_fast64_t map_size_bytes;
 	atomic_uint_fast64_t epoch_keys_destroyed; /* writer.h's key schedule */

@@ -43,6 +43,7 @@ struct kp_writer {
 	struct st_commit_reject *rejects; /* the group's reject notes (inbound.h) */
 	struct kp_reply *out;             /* the group's ACKs, folded and posted at once */
 	size_t max;
+	uint64_t no_key_logged_ns; /* the last missing-key alarm line (monotonic) */
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
 };
@@ -122,6 +123,25 @@ static long collect(struct kp_writer *w)
 	return (long)n;
 }
 
+/* Frames of an epoch whose imported key is not here yet: NACK 7 (the device
+ * re-sends; after `komposter keys import` they are stored), counted, and an
+ * alarm line at most once a minute while it lasts. */
+static void no_key_alarm(struct kp_writer *w, size_t nokey)
+{
+	struct kp_metrics *m = w->ctx.m;
+	uint64_t now = kp_now_mono_ns();
+
+	atomic_fetch_add_explicit(&m->frames_no_key, nokey, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->rejected[KP_NACK_STORAGE_FULL], nokey, memory_order_relaxed);
+	if (w->no_key_logged_ns != 0 && now - w->no_key_logged_ns < 60ull * 1000000000u)
+		return;
+	w->no_key_logged_ns = now;
+	fprintf(stderr,
+	        "komposterd: ALARM: %zu frames refused with NACK 7: a record of theirs is in an epoch whose pseudonym "
+	        "key is not imported yet (komposter keys import; komposter_frames_no_key_total)\n",
+	        nokey);
+}
+
 /* ACKs for the n committed frames of the group, merged per device: a device
  * that sent many frames in one group gets one ACK for them, since an ACK
  * covers its batch_seq and every frame up to its watermark (PROTOCOL.md);
@@ -133,19 +153,26 @@ static long collect(struct kp_writer *w)
 static void ack_group(struct kp_writer *w, size_t n)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;
-	size_t dup = 0;
+	size_t dup = 0, nokey = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct st_commit_item *it = &w->items[i];
 
 		dup += it->outcome == ST_DUPLICATE;
-		w->out[i] = (struct kp_reply){ .device_id = it->device_id, .batch_seq = it->batch_seq,
-			                       .aux = it->watermark, .type = KP_TYPE_ACK };
+		nokey += it->outcome == ST_NOKEY;
+		w->out[i] = (struct kp_reply){
+			.device_id = it->device_id,
+			.batch_seq = it->batch_seq,
+			.aux = it->outcome == ST_NOKEY ? KP_NACK_STORAGE_FULL : it->watermark,
+			.type = it->outcome == ST_NOKEY ? KP_TYPE_NACK : KP_TYPE_ACK,
+		};
 	}
-	size_t acks = kp_replies_fold(w->out, n);
-	kp_replies_post_many(ctx->replies, w->out, acks);
+	size_t replies = kp_replies_fold(w->out, n);
+	kp_replies_post_many(ctx->replies, w->out, replies);
 	atomic_fetch_add_explicit(&ctx->m->frames_duplicate, dup, memory_order_relaxed);
-	atomic_fetch_add_explicit(&ctx->m->acks_merged, n - acks, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ctx->m->acks_merged, n - replies, memory_order_relaxed);
+	if (nokey > 0)
+		no_key_alarm(w, nokey);
 }
 
 /* Answers the n frames of the group; frees every item of the group (all

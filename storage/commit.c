@@ -331,6 +331,41 @@ static int append_frame(struct group *g, const struct st_commit_item *it, uint64
 	return rc;
 }
 
+/* With imported epoch keys: whether every epoch the frame's records fall
+ * in has its key, asked before anything of the frame is written (put_tap
+ * writes its vehicle's position before it needs the key). */
+static int keys_ready(struct group *g, const struct st_commit_item *it, int *ready)
+{
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+	uint16_t count = it->type == KP_TYPE_TAPS ? record_count(it) : 1;
+	int rc = ST_OK;
+
+	*ready = 1;
+	for (uint16_t i = 0; i < count && rc == ST_OK; i++) {
+		struct st_when w;
+		struct kp_tap t;
+		int64_t at;
+
+		if (it->type == KP_TYPE_TAPS) {
+			kp_frame_get_tap(it->frame, i, &t);
+			at = t.tapped_at;
+			sodium_memzero(&t, sizeof t);
+		} else {
+			at = first_record_time(it);
+		}
+		if (st_service_day(g->db->zone, at, g->db->opts.service_day_start_hour, &w) != 0)
+			return ST_EINVAL;
+		rc = st_epoch_key_cached(g->db, g->txn, st_epoch_start(w.service_date, g->db->opts.epoch_period),
+		                         it->received_at, key);
+	}
+	sodium_memzero(key, sizeof key);
+	if (rc == ST_ENOKEY) {
+		*ready = 0;
+		rc = ST_OK;
+	}
+	return rc;
+}
+
 static int store_item(struct group *g, struct st_commit_item *it)
 {
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
@@ -357,6 +392,19 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	}
 	if (rc != ST_ENOTFOUND)
 		return rc;
+	if (g->db->opts.epoch_keys_imported) {
+		int ready;
+
+		rc = keys_ready(g, it, &ready);
+		if (rc != ST_OK)
+			return rc;
+		if (!ready) {
+			it->outcome = ST_NOKEY;
+			it->seq = 0;
+			g->stats.nokey++;
+			return ST_OK;
+		}
+	}
 	seq = g->last_seq + 1;
 	g->now_ms = it->received_at;
 	rc = append_frame(g, it, seq, head);

@@ -8,6 +8,11 @@
  *  - when st_commit_group returns ST_OK every item is durably stored
  *    (outcome ST_STORED) or was stored before (ST_DUPLICATE, also within the
  *    same group), and `watermark` is the device's watermark after the commit;
+ *    but with st_options.epoch_keys_imported, a new frame one of whose
+ *    records falls in an epoch without a key yet is left out whole (outcome
+ *    ST_NOKEY, nothing of it written, stats.nokey) while the rest of the
+ *    group is stored: one device's frame from an epoch not imported yet must
+ *    not hold up every other device's (epoch_share.h);
  *  - on MDB_MAP_FULL the transaction is aborted, the map doubled (up to
  *    map_size_max) and the group retried; when the map cannot grow or the disk
  *    is full it returns ST_EFULL, every item's outcome is ST_FULL and nothing
@@ -38,6 +43,7 @@ enum st_outcome {
 	ST_DUPLICATE = 1,
 	ST_FULL = 2,
 	ST_FAILED = 3,
+	ST_NOKEY = 4, /* imported epoch keys: none yet for one of its records; retry later */
 };
 
 struct st_commit_item {
@@ -59,6 +65,7 @@ struct st_commit_stats {
 	uint64_t duplicates;
 	uint64_t taps;        /* taps newly stored */
 	uint64_t counts;      /* count records newly stored */
+	uint64_t nokey;       /* frames left out: an epoch key not imported yet */
 	uint32_t map_grows;   /* how many times the map grew during this call */
 };
 

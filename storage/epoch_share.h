@@ -20,9 +20,10 @@
  *    epoch in out->epoch. A key is never replaced and a destroyed epoch
  *    never comes back.
  *  - with st_options.epoch_keys_imported the writer never makes a key: a
- *    tap or frame of a live epoch without one fails its commit group with
- *    ST_ENOKEY (nothing of the group is stored; the daemon answers NACK 7
- *    and raises an alarm), and the device re-sends after the import.
+ *    frame with a record of a live epoch without one is left out of its
+ *    commit group (outcome ST_NOKEY, nothing of it stored, commit.h; the
+ *    rest of the group is stored; the daemon answers it NACK 7 and raises an
+ *    alarm), and the device re-sends after the import.
  *  - key bytes live only in the file, the database and buffers this module
  *    wipes with sodium_memzero (st_epoch_key_file_free); raw card tokens
  *    are not involved at all.

@@ -16,8 +16,9 @@
  * from the cache with sodium_memzero.
  *
  * Under imported keys (epoch_share.h) a missing key is not made: the
- * writer gets ST_ENOKEY, its group fails as a whole and is refused with
- * NACK 7, so a device re-sends after the operator imported the key;
+ * writer gets ST_ENOKEY, leaves that frame out of its group (commit.h,
+ * ST_NOKEY) and refuses it with NACK 7, so the device re-sends after the
+ * operator imported the key;
  * making one here would give this instance's riders of the epoch other
  * pseudonyms than every other instance's.
  *

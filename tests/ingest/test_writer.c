@@ -389,3 +389,43 @@ Test(writer, a_large_shuffled_group_still_gets_one_ack_per_device)
 	cr_expect(got[0] == 1 && got[1] == 1 && got[2] == 1);
 	expect_counted(120, 0, 120);
 }
+
+/* With imported epoch keys (epoch_share.h), a frame of an epoch whose key
+ * is not here yet is left out of its group and NACKed 7, and the group's
+ * other frames are stored and ACKed: one device's frame from an epoch not
+ * imported yet does not hold up every other device's. */
+Test(writer, a_frame_without_its_imported_epoch_key_is_nacked_and_the_rest_stored)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	struct st_commit_item it;
+	struct tdev a, b;
+	size_t len;
+
+	tdb_open(); /* local keys: the first frame makes its epoch's key */
+	tdev_make(&a, 0x71);
+	tdev_make(&b, 0x72);
+	len = t_frame_simple(frame, &a, 1, 2, noon, 1);
+	cr_assert_eq(t_commit1(frame, len, &it), ST_OK);
+	tdb.opts.epoch_keys_imported = 1;
+	tdb_reopen();
+
+	feed(&a, 2, 2); /* noon's epoch: its key is here */
+	len = t_frame_simple(frame, &b, 1, 2, noon + 40 * 86400000LL, 100); /* an epoch without one */
+	ts_feed(b.id, frame, len);
+	write_all(8);
+
+	expect_ack(a.id, 2, 2);
+	struct kp_reply r = ts_reply();
+	cr_expect_eq(r.type, KP_TYPE_NACK);
+	cr_expect_eq(r.device_id, b.id);
+	cr_expect_eq(r.batch_seq, 1);
+	cr_expect_eq(r.aux, KP_NACK_STORAGE_FULL);
+	cr_expect_eq(ts_replies_left(), 0);
+	cr_expect(ts_stored(a.id, 2));
+	cr_expect(!ts_stored(b.id, 1), "nothing of the frame without its key is stored");
+	cr_expect_eq(atomic_load(&ts.m.frames_stored), 1);
+	cr_expect_eq(atomic_load(&ts.m.frames_no_key), 1);
+	cr_expect_eq(atomic_load(&ts.m.storage_errors), 0, "the group itself did not fail");
+	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
+	expect_log(2);
+}
