@@ -149,7 +149,8 @@ static void no_key_alarm(struct kp_writer *w, size_t nokey)
  * their watermark). Fewer ACKs to sign and send is what lets the group
  * commit beat one ACK per frame. They go to the publisher in one batch: one
  * lock and one wake-up per group, not per ACK (a wake-up per ACK was where
- * the publisher's CPU went, docs/PERFORMANCE.md round 2). */
+ * the publisher's CPU went, docs/PERFORMANCE.md round 2). A frame the
+ * commit left out for want of its imported epoch key gets NACK 7 instead. */
 static void ack_group(struct kp_writer *w, size_t n)
 {
 	const struct kp_writer_ctx *ctx = &w->ctx;

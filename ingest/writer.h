@@ -8,7 +8,10 @@
  * ACK covers its batch_seq and every frame up to its watermark), and one
  * per frame beyond the watermark. A frame stored before, in an earlier group
  * or earlier in the same one, is ACKed again (so covered) and not stored
- * again. A full map
+ * again. A frame the commit left out for want of its imported epoch key
+ * (commit.h, ST_NOKEY) is answered NACK 7, counted in
+ * komposter_frames_no_key_total, with an alarm line at most once a minute.
+ * A full map
  * or disk answers the whole group with NACK 7, raises
  * komposter_storage_full_total and clears health->storage_ok until a commit
  * succeeds; the frames stay on the devices. The writer never touches the
