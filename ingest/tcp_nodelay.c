@@ -16,7 +16,14 @@
 int kp_broker_uri_port(const char *uri)
 {
 	const char *rest = strstr(uri, "://");
-	int secure = strncmp(uri, "ssl://", 6) == 0 || strncmp(uri, "mqtts://", 8) == 0;
+	int port = 1883; /* tcp:// and mqtt:// */
+
+	if (strncmp(uri, "ssl://", 6) == 0 || strncmp(uri, "mqtts://", 8) == 0)
+		port = 8883;
+	else if (strncmp(uri, "ws://", 5) == 0)
+		port = 80;
+	else if (strncmp(uri, "wss://", 6) == 0)
+		port = 443;
 
 	rest = rest ? rest + 3 : uri;
 	const char *host_end = rest + strcspn(rest, "/");
@@ -28,12 +35,12 @@ int kp_broker_uri_port(const char *uri)
 	}
 	const char *colon = memchr(host, ':', (size_t)(host_end - host));
 	if (!colon)
-		return secure ? 8883 : 1883;
+		return port;
 	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || end != host_end || port < 1 || port > 65535)
+	long given = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || end != host_end || given < 1 || given > 65535)
 		return -1;
-	return (int)port;
+	return (int)given;
 }
 
 static int peer_port(int fd)

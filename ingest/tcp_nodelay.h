@@ -13,7 +13,8 @@
  *
  * kp_tcp_nodelay_to(uri) sets TCP_NODELAY on every connected TCP socket of
  * the process whose peer port is the broker URI's (tcp://host:port; without
- * a port, the scheme's default: 1883, or 8883 for ssl:// and mqtts://). Call
+ * a port, the scheme's default: 1883, 8883 for ssl:// and mqtts://, 80 for
+ * ws://, 443 for wss://). Call
  * it after each successful connect (Paho's connected callback): the socket
  * exists then, and a reconnect makes a new one. Returns the number of
  * sockets it set (0: none found), or -1 with errno when /proc/self/fd

@@ -70,6 +70,9 @@ Test(tcp_nodelay, uri_ports)
 	cr_assert_eq(kp_broker_uri_port("mqtt://broker.example/"), 1883);
 	cr_assert_eq(kp_broker_uri_port("ssl://broker.example"), 8883);
 	cr_assert_eq(kp_broker_uri_port("mqtts://broker.example:9883"), 9883);
+	cr_assert_eq(kp_broker_uri_port("ws://broker.example/mqtt"), 80);
+	cr_assert_eq(kp_broker_uri_port("wss://broker.example/mqtt"), 443);
+	cr_assert_eq(kp_broker_uri_port("ws://broker.example:9001/mqtt"), 9001);
 	cr_assert_eq(kp_broker_uri_port("tcp://[::1]:1884"), 1884);
 	cr_assert_eq(kp_broker_uri_port("tcp://[::1]"), 1883);
 	cr_assert_eq(kp_broker_uri_port("tcp://host:"), -1);
