@@ -63,6 +63,7 @@ static const struct key_def keys[] = {
 	INT("ingest", "ring_size", ring_size, 16, 1 << 20),
 	INT("ingest", "group_max_frames", group_max_frames, 1, 4096),
 	INT("ingest", "group_max_wait_ms", group_max_wait_ms, 0, 10000),
+	INT("ingest", "latency_nice", latency_nice, -20, 0),
 	INT("ingest", "accept_past_days", accept_past_days, 1, 3650),
 	INT("ingest", "accept_future_s", accept_future_s, 0, 86400),
 	STR("http", "listen", http_listen),

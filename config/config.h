@@ -17,7 +17,8 @@
  *              resync_s (N > 1: seconds between registry re-reads, 1-86400)
  *   [ingest]   server_key, verify_workers (0 = one per core), ring_size,
  *              group_max_frames, group_max_wait_ms, accept_past_days,
- *              accept_future_s
+ *              accept_future_s, latency_nice (-20..0: the nice value of the
+ *              writer and publisher threads, ingest/thread_attr.h; default 0)
  *   [http]     listen (host:port), max_connections, request_timeout_ms,
  *              idle_timeout_ms, max_requests_per_connection, ui_dir (the
  *              dashboards' folder, ingest/ui_http.h; default: the source
@@ -67,6 +68,7 @@ struct kp_config {
 	int ring_size;
 	int group_max_frames;
 	int group_max_wait_ms;
+	int latency_nice; /* the writer's and the publisher's nice value; 0: as started */
 	int accept_past_days;
 	int accept_future_s;
 	/* [http] */

@@ -19,6 +19,7 @@
 #include "ingest/clock.h"
 #include "ingest/frigate_count.h"
 #include "ingest/frigate_event.h"
+#include "ingest/thread_attr.h"
 #include "storage/cameras.h"
 #include "storage/nvr.h"
 #include "storage/nvr_session.h"
@@ -518,6 +519,7 @@ int kp_frigate_stage_start(const struct kp_frigate_stage_ctx *ctx, struct kp_fri
 		stage_free(s);
 		return -1;
 	}
+	(void)kp_thread_name(s->thread, "kp-frigate"); /* unnamed works the same (thread_attr.h) */
 	*out = s;
 	return 0;
 }

@@ -53,6 +53,7 @@
 #include "ingest/frigate_event.h"
 #include "ingest/frigate_stage.h"
 #include "ingest/tcp_nodelay.h"
+#include "ingest/thread_attr.h"
 
 #include <MQTTAsync.h>
 #include <pthread.h>
@@ -789,6 +790,7 @@ int kp_intake_start(struct kp_intake *in)
 		fprintf(stderr, "komposterd: mqtt: cannot start the supervisor thread\n");
 		return -1;
 	}
+	(void)kp_thread_name(in->supervisor, "kp-mqtt-watch"); /* unnamed works the same */
 	in->supervisor_started = 1;
 	return 0;
 }

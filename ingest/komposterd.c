@@ -21,6 +21,7 @@
  * committed after the disconnect are not sent: the devices re-send, and the
  * next run ACKs those frames as duplicates.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <sodium.h>
@@ -35,6 +36,7 @@
 #include "ingest/answer_cache.h"
 #include "ingest/frigate_stage.h"
 #include "ingest/health.h"
+#include "ingest/thread_attr.h"
 #include "ingest/ui_http.h"
 #include "ingest/inbound.h"
 #include "ingest/intake_mqtt.h"
@@ -152,6 +154,26 @@ static int check_ui_dir(struct kp_daemon *d)
 	return 0;
 }
 
+/* A priority the operator asked for and this process may not give is a
+ * mistake to say at start (and in --check-config), not a slower daemon. */
+static int check_latency_nice(const struct kp_daemon *d)
+{
+	int nice = d->cfg.latency_nice;
+	int ok = nice == 0 ? 1 : kp_thread_nice_allowed(nice);
+
+	if (ok == 1)
+		return 0;
+	if (ok == 0)
+		fprintf(stderr,
+		        "komposterd: [ingest] latency_nice = %d: this process may not raise a thread's priority "
+		        "(it needs CAP_SYS_NICE or RLIMIT_NICE >= %d; systemd: LimitNICE=%d)\n",
+		        nice, 20 - nice, nice);
+	else
+		fprintf(stderr, "komposterd: [ingest] latency_nice: cannot read this thread's nice value: %s\n",
+		        strerror(errno));
+	return -1;
+}
+
 static int load(struct kp_daemon *d, const struct args *a)
 {
 	char err[KP_CONFIG_ERR_SIZE > KP_KEYFILE_ERR_SIZE ? KP_CONFIG_ERR_SIZE : KP_KEYFILE_ERR_SIZE];
@@ -169,7 +191,7 @@ static int load(struct kp_daemon *d, const struct args *a)
 		fprintf(stderr, "komposterd: [open_data] publish_dir is too long\n");
 		return -1;
 	}
-	return check_ui_dir(d);
+	return check_ui_dir(d) == 0 && check_latency_nice(d) == 0 ? 0 : -1;
 }
 
 static int workers_wanted(const struct kp_config *cfg)
@@ -240,7 +262,8 @@ static struct kp_writer_ctx writer_ctx(struct kp_daemon *d)
 	return (struct kp_writer_ctx){
 		.cfg = { .group_max_frames = d->cfg.group_max_frames,
 		         .group_max_wait_ms = d->cfg.group_max_wait_ms,
-		         .key_retention_days = d->cfg.pseudonym_retention_days },
+		         .key_retention_days = d->cfg.pseudonym_retention_days,
+		         .nice = d->cfg.latency_nice },
 		.db = d->db,
 		.in = &d->to_writer,
 		.replies = &d->replies,
@@ -362,6 +385,7 @@ static struct kp_publisher_ctx publisher_ctx(struct kp_daemon *d)
 		.max_inflight = d->cfg.mqtt_max_inflight,
 		.replies = &d->replies,
 		.m = &d->metrics,
+		.nice = d->cfg.latency_nice,
 	};
 }
 

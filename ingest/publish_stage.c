@@ -21,6 +21,7 @@
 
 #include "ingest/clock.h"
 #include "ingest/publish_index.h"
+#include "ingest/thread_attr.h"
 #include "opendata/fingerprint.h"
 #include "opendata/package.h"
 #include "opendata/tables.h"
@@ -557,6 +558,7 @@ int kp_publish_stage_start(const struct kp_publish_ctx *ctx, struct kp_publish_s
 		free(s);
 		return -1;
 	}
+	(void)kp_thread_name(s->thread, "kp-opendata"); /* unnamed works the same (thread_attr.h) */
 	*out = s;
 	return 0;
 }

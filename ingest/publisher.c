@@ -8,15 +8,18 @@
  */
 #include "ingest/publisher.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "firmware-proto/frame.h"
 #include "firmware-proto/topic.h"
 #include "ingest/clock.h"
+#include "ingest/thread_attr.h"
 
 struct kp_publisher {
 	struct kp_publisher_ctx ctx;
@@ -137,7 +140,11 @@ static void *publisher_main(void *arg)
 	struct kp_publisher *p = arg;
 	struct kp_ring *queue = &p->ctx.replies->ring;
 	struct kp_reply *r = p->batch;
+	int err;
 
+	if (p->ctx.nice != 0 && (err = kp_thread_nice(p->ctx.nice)) != 0)
+		fprintf(stderr, "komposterd: publisher: cannot set nice %d: %s; running as started\n", p->ctx.nice,
+		        strerror(err));
 	while (kp_ring_pop(queue, &r[0], 0) == 0) {
 		size_t taken = 1 + kp_ring_try_pop_many(queue, &r[1], PUBLISHER_BATCH - 1);
 		size_t n = kp_replies_fold(r, taken);
@@ -164,6 +171,7 @@ int kp_publisher_start(const struct kp_publisher_ctx *ctx, struct kp_publisher *
 		goto err_mutex;
 	if (pthread_create(&p->thread, NULL, publisher_main, p) != 0)
 		goto err_cond;
+	(void)kp_thread_name(p->thread, "kp-publisher"); /* unnamed works the same (thread_attr.h) */
 	*out = p;
 	return 0;
 err_cond:

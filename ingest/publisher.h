@@ -30,6 +30,7 @@ struct kp_publisher_ctx {
 	int max_inflight;           /* >= 1 */
 	struct kp_replies *replies; /* popped; the caller closes its ring to end */
 	struct kp_metrics *m;       /* replies_failed, reply_queue_depth */
+	int nice;                   /* the thread's nice value (thread_attr.h); 0: left as inherited */
 };
 
 struct kp_publisher;

@@ -31,6 +31,7 @@
 #include "firmware-proto/frame.h"
 #include "ingest/clock.h"
 #include "ingest/inbound.h"
+#include "ingest/thread_attr.h"
 #include "storage/devices.h"
 #include "storage/handoff.h"
 #include "storage/once.h"
@@ -256,6 +257,7 @@ int kp_verify_start(const struct kp_verify_ctx *ctx, int n, struct kp_verify_poo
 			kp_verify_join(pool);
 			return -1;
 		}
+		(void)kp_thread_name(pool->threads[pool->n], "kp-verify"); /* unnamed works the same */
 	}
 	*out = pool;
 	return 0;

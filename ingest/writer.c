@@ -22,14 +22,18 @@
  */
 #include "ingest/writer.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "firmware-proto/frame.h"
 #include "ingest/clock.h"
 #include "ingest/inbound.h"
+#include "ingest/thread_attr.h"
 #include "storage/commit.h"
 #include "storage/epoch_keys.h"
 #include "storage/service_day.h"
@@ -46,6 +50,8 @@ struct kp_writer {
 	uint64_t no_key_logged_ns; /* the last missing-key alarm line (monotonic) */
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
+	int nice_started;      /* the thread's nice value as started (inherited) */
+	int nice_now;          /* its nice value now */
 };
 
 static int64_t wall_ms(const struct kp_writer *w)
@@ -252,16 +258,43 @@ static void commit_group(struct kp_writer *w, size_t taken)
 	answer(w, taken, n, rc);
 }
 
+/* The writer's priority follows its load (writer.h): cfg.nice while its
+ * groups are small, the value it started with after a group of
+ * KP_WRITER_BUSY_GROUP frames or more. A value it cannot take is said once,
+ * and the writer stays as it is. */
+static void pace_priority(struct kp_writer *w, long group)
+{
+	int want = group >= KP_WRITER_BUSY_GROUP ? w->nice_started : w->ctx.cfg.nice;
+	int err;
+
+	if (want == w->nice_now || w->ctx.cfg.nice == 0)
+		return;
+	if ((err = kp_thread_nice(want)) != 0) {
+		fprintf(stderr, "komposterd: writer: cannot set nice %d: %s; staying at %d\n", want, strerror(err),
+		        w->nice_now);
+		w->ctx.cfg.nice = 0;
+		return;
+	}
+	w->nice_now = want;
+}
+
 static void *writer_main(void *arg)
 {
 	struct kp_writer *w = arg;
 	long n;
 
+	errno = 0;
+	w->nice_started = w->nice_now = getpriority(PRIO_PROCESS, 0); /* this thread's, on Linux */
+	if (w->nice_started == -1 && errno != 0)
+		w->ctx.cfg.nice = 0;
+	pace_priority(w, 0);
 	keys_schedule(w);
 	while ((n = collect(w)) >= 0) {
 		keys_schedule(w);
-		if (n > 0)
+		if (n > 0) {
 			commit_group(w, (size_t)n);
+			pace_priority(w, n);
+		}
 	}
 	return NULL;
 }
@@ -293,6 +326,7 @@ int kp_writer_start(const struct kp_writer_ctx *ctx, struct kp_writer **out)
 		writer_free(w);
 		return -1;
 	}
+	(void)kp_thread_name(w->thread, "kp-writer"); /* unnamed works the same (thread_attr.h) */
 	*out = w;
 	return 0;
 }

@@ -17,6 +17,15 @@
  * succeeds; the frames stay on the devices. The writer never touches the
  * network.
  *
+ * With cfg.nice, the writer runs at that nice value while its groups are
+ * smaller than KP_WRITER_BUSY_GROUP frames, so that a lightly loaded
+ * writer commits as soon as a frame is there; after a group that large it
+ * goes back to the value it started with until a group is small again: a
+ * saturated writer that pre-empts the verify workers at every wake-up
+ * commits smaller groups, and each commit has a fixed cost (measured:
+ * komposterd 0.86 of the ideal with the writer always at -10, CPU per
+ * frame up from ~200 to ~290 µs; docs/PERFORMANCE.md, session 9).
+ *
  * The writer also destroys the pseudonym epoch keys older than
  * key_retention_days (storage/epoch_keys.h), at its start and then about
  * once an hour between commit groups (an idle writer wakes up for it): the
@@ -43,10 +52,16 @@ struct kp_writer_config {
 	int group_max_wait_ms; /* after a group's first frame */
 	int key_retention_days; /* 1..ST_RETENTION_DAYS_MAX; 0: the writer destroys no key (tests of
 	                         * other things; the daemon's config never gives 0) */
+	int nice;               /* the thread's nice value while its groups are small (thread_attr.h);
+	                         * 0: left as inherited */
 };
 
 /* Unix ms now, for the key schedule; tests pass their own clock. */
 typedef int64_t (*kp_writer_clock)(void *ctx);
+
+/* A group this large means the writer is saturated: its priority boost
+ * (cfg.nice) is dropped until a group is smaller again. */
+#define KP_WRITER_BUSY_GROUP 32
 
 /* How often the writer destroys the keys that left the retention. */
 #define KP_WRITER_KEYS_EVERY_MS (3600 * 1000)

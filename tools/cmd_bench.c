@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "firmware-proto/keyfile.h"
+#include "ingest/thread_attr.h"
 #include "tools/bench/acks.h"
 #include "tools/bench/ceilings.h"
 #include "tools/bench/daemon.h"
@@ -66,6 +67,9 @@ static const char help[] =
 	"                         milliseconds without progress after which every frame of\n"
 	"                         the phase not yet covered is published again, as a device\n"
 	"                         re-sends (default 1000)\n"
+	"      --latency-nice N   komposterd's [ingest] latency_nice, -20..0, and the ideal\n"
+	"                         ingester's workers' nice value (default 0, as shipped);\n"
+	"                         below 0 needs root, CAP_SYS_NICE or RLIMIT_NICE >= 20 - N\n"
 	"      --timeout S        seconds without progress that fail a phase (default 30)\n"
 	"      --json             print one JSON object with every figure\n"
 	"  -h, --help             show this help and exit\n\n"
@@ -86,6 +90,7 @@ enum {
 	OPT_RUNS,
 	OPT_KOMPOSTERD,
 	OPT_NO_PYTHON,
+	OPT_NICE,
 	OPT_PYTHON,
 	OPT_PYTHON_FRAMES,
 	OPT_TIMEOUT,
@@ -103,6 +108,7 @@ struct bench_opts {
 	int json;
 	int taps_given;  /* --taps or --single-tap: that pass alone */
 	int no_single;   /* --no-single-tap */
+	uint64_t boost;  /* --latency-nice -boost */
 };
 
 struct bench_ctx {
@@ -120,6 +126,7 @@ struct bench_ctx {
 	struct bench_acks acks;
 	uint8_t ideal_pk[KP_PUBLIC_KEY_SIZE];
 	struct bench_params p;
+	int nice; /* komposterd's latency_nice, the ideal's workers' */
 };
 
 static int number(const char *arg, uint64_t min, uint64_t max, uint64_t *out, const char *name)
@@ -150,6 +157,10 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	case OPT_IDEAL_DROP: return number(arg, 2, 1000000, &o->ideal_drop_every, "--ideal-drop-every");
 	case OPT_KOMPOSTERD: o->komposterd = arg; return CLI_CONTINUE;
 	case OPT_NO_PYTHON: o->python = NULL; return CLI_CONTINUE;
+	case OPT_NICE:
+		if ((arg[0] != '-' || cli_parse_u64(arg + 1, 20, &o->boost) != 0) && strcmp(arg, "0") != 0)
+			return cli_usage(CMD, "--latency-nice wants a number in -20..0, not '%s'", arg);
+		return CLI_CONTINUE;
 	case OPT_PYTHON: o->python = arg; return CLI_CONTINUE;
 	case OPT_PYTHON_FRAMES: return number(arg, 1, 100000000, &o->python_frames, "--python-frames");
 	case OPT_JSON: o->json = 1; return CLI_CONTINUE;
@@ -331,7 +342,7 @@ static int ideal(struct bench_ctx *c, struct bench_figures *f)
 	snprintf(key, sizeof(key), "%s/ideal-server.key", c->tmp);
 	snprintf(log, sizeof(log), "%s/ideal.log", c->tmp);
 	pid_t pid = bench_ideal_start(c->self, c->broker.uri, keys, key, (int)c->o.workers, c->s.frame_size,
-	                              c->o.ideal_drop_every, log);
+	                              c->o.ideal_drop_every, c->nice, log);
 	if (pid <= 0)
 		return -1;
 	int rc = measure(c, pid, c->ideal_pk, 0, c->o.latency > 0, &r, &f->v[BF_IDEAL_RSS_MIB]);
@@ -393,7 +404,7 @@ static int daemon_run(struct bench_ctx *c, int run, struct bench_figures *f)
 
 	snprintf(dir, sizeof(dir), "%s/komposterd-%d", c->tmp, run);
 	progress("komposterd (%s), run %d: enrolling %u devices", c->komposterd, run, c->s.devices + 1);
-	if (mkdir(dir, 0700) != 0 || bench_daemon_setup(&d, dir, c->broker.uri, &c->s, (int)c->o.workers, run) != 0 ||
+	if (mkdir(dir, 0700) != 0 || bench_daemon_setup(&d, dir, c->broker.uri, &c->s, (int)c->o.workers, c->nice, run) != 0 ||
 	    bench_daemon_start(&d, c->komposterd) != 0)
 		return -1;
 	int rc = measure(c, d.pid, d.server_pk, 0, c->o.latency > 0, &r, &f->v[BF_KD_RSS_MIB]);
@@ -431,6 +442,18 @@ static int run_all(struct bench_ctx *c, struct bench_figures *runs)
 	return 0;
 }
 
+/* --latency-nice: komposterd's latency_nice, and the same for the ideal's
+ * whole path (the ceiling gets what komposterd gets); one komposterd would
+ * refuse is refused here first. */
+static int choose_nice(struct bench_ctx *c)
+{
+	c->nice = -(int)c->o.boost;
+	if (c->nice == 0 || kp_thread_nice_allowed(c->nice) == 1)
+		return KP_EXIT_OK;
+	return cli_fail(CMD, "--latency-nice %d: this process may not raise a thread's priority "
+	                     "(root, CAP_SYS_NICE or RLIMIT_NICE >= %d)", c->nice, 20 - c->nice);
+}
+
 /* Every ingester on a stream of taps per frame: medians into pass. */
 static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 {
@@ -441,7 +464,7 @@ static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 		return -1;
 	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
 		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
-		                      .workers = (int)c->o.workers, .runs = (int)c->o.runs,
+		                      .workers = (int)c->o.workers, .nice = c->nice, .runs = (int)c->o.runs,
 		                      .resend_after_ms = (int)c->o.resend_after_ms, .sync_commits = BENCH_SYNC_COMMITS };
 	if (c->o.python) {
 		size_t all = (size_t)c->s.devices * c->s.frames;
@@ -484,6 +507,7 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "komposterd", required_argument, NULL, OPT_KOMPOSTERD },
 		{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+		{ "latency-nice", required_argument, NULL, OPT_NICE },
 		{ "python", required_argument, NULL, OPT_PYTHON },
 		{ "python-frames", required_argument, NULL, OPT_PYTHON_FRAMES },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -508,6 +532,8 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 	if (sodium_init() < 0)
 		return cli_fail(CMD, "libsodium failed to initialise");
 	if ((st = find_binaries(&c)) != KP_EXIT_OK)
+		return st;
+	if ((st = choose_nice(&c)) != KP_EXIT_OK)
 		return st;
 	st = setup(&c);
 	if (st == KP_EXIT_OK && run_passes(&c, passes, &npasses) != 0)

@@ -440,3 +440,16 @@ Test(config, pseudonym_keys_is_local_or_imported)
 	cr_assert_eq(kp_config_parse_string("[storage]\npseudonym_keys = shared\n", &c, err), -1);
 	cr_expect(strstr(err, "pseudonym_keys") != NULL, "%s", err);
 }
+
+Test(config, latency_nice_defaults_to_0_is_read_within_minus_20_to_0)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_expect_eq(c.latency_nice, 0, "as started unless the operator asks");
+	cr_assert_eq(kp_config_parse_string("[ingest]\nlatency_nice = -20\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.latency_nice, -20);
+	expect_refused_on_line("[ingest]\nlatency_nice = 1\n", ":2:", "latency_nice");
+	expect_refused_on_line("[ingest]\nlatency_nice = -21\n", ":2:", "latency_nice");
+}

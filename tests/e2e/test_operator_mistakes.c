@@ -2,7 +2,8 @@
  * Description: what a new operator gets wrong at start is caught at start,
  * with one clear line: a second komposterd on the same database refuses to
  * start and leaves the first alone; SIGTERM stops a daemon still waiting for
- * a busy HTTP port; --check-config fails on what start-up would fail on.
+ * a busy HTTP port; --check-config fails on what start-up would fail on; a
+ * latency_nice the process may not take is refused, not ignored.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -186,5 +187,42 @@ Test(operator_mistakes, a_server_key_others_can_read_is_refused_at_start)
 	cr_expect_eq(run_daemon("start-key.log", &log, "-c", d.config, NULL), 1);
 	cr_expect(strstr(log, "chmod 600") != NULL, "%s", log);
 	cr_expect_null(strstr(log, "running"), "%s", log);
+	free(log);
+}
+
+/* komposterd --check-config on the config with `latency_nice = -10` set,
+ * run through argv0 (setpriv) with CAP_SYS_NICE out of its bounding set:
+ * root without it and with RLIMIT_NICE 0, as a service user would be. */
+static int check_without_cap_sys_nice(const char *config, char **log)
+{
+	char path[320];
+	char *argv[] = { "/usr/bin/setpriv", "--bounding-set", "-sys_nice", strdup(kp_bin("ingest/komposterd")),
+		         "--check-config", "-c", (char *)config, NULL };
+
+	snprintf(path, sizeof(path), "%s/nice.log", d.dir);
+	int status = kp_wait(kp_start(argv, path));
+	free(argv[3]);
+	*log = slurp(path);
+	return status;
+}
+
+Test(operator_mistakes, a_latency_nice_the_process_may_not_take_is_refused_at_start)
+{
+	char path[320], *log = NULL;
+	char *base = slurp(d.config);
+
+	char *at = strstr(base, "[ingest]\n");
+	cr_assert_not_null(at, "no [ingest] in the config");
+	snprintf(path, sizeof(path), "%s/nice.ini", d.dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	at += strlen("[ingest]\n");
+	fprintf(f, "%.*slatency_nice = -10\n%s", (int)(at - base), base, at);
+	fclose(f);
+	free(base);
+
+	cr_expect_eq(check_without_cap_sys_nice(path, &log), 1, "%s", log);
+	cr_expect(strstr(log, "latency_nice = -10") && strstr(log, "LimitNICE=-10"), "%s", log);
+	cr_expect_eq(strchr(log, '\n'), strrchr(log, '\n'), "more than one line: %s", log);
 	free(log);
 }

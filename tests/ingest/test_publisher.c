@@ -15,6 +15,7 @@
 #include "firmware-proto/frame.h"
 #include "ingest/clock.h"
 #include "ingest/publisher.h"
+#include "threads.h"
 
 #define MAX_SENT 64
 
@@ -144,7 +145,7 @@ static void teardown(void)
 
 TestSuite(publisher, .init = setup, .fini = teardown);
 
-static void start(int max_inflight)
+static void start_nice(int max_inflight, int nice)
 {
 	struct kp_publisher_ctx ctx = {
 		.transport = { .ctx = &cap, .send = capture_send },
@@ -152,8 +153,14 @@ static void start(int max_inflight)
 		.max_inflight = max_inflight,
 		.replies = &replies,
 		.m = &m,
+		.nice = nice,
 	};
 	cr_assert_eq(kp_publisher_start(&ctx, &pub), 0);
+}
+
+static void start(int max_inflight)
+{
+	start_nice(max_inflight, 0);
 }
 
 /* Starts the publisher and stops it once it sent everything queued. */
@@ -354,4 +361,19 @@ Test(publisher, a_backlog_of_one_device_is_answered_by_one_ack)
 	cr_expect_eq(h.aux, 10);
 	cr_expect_eq(atomic_load(&m.acks_merged), 9);
 	cr_expect_eq(atomic_load(&m.acks_sent), 1);
+}
+
+Test(publisher, runs_as_kp_publisher_at_the_nice_value_it_was_given)
+{
+	/* A higher value than the test's: allowed without privileges. */
+	int nice = tt_thread_nice(0) + 4;
+
+	start_nice(8, nice);
+	kp_replies_post(&replies, KP_TYPE_ACK, 0xa1, 1, 1);
+	wait_sent(1); /* past the thread's start */
+	pid_t tid = tt_thread_find("kp-publisher");
+	cr_expect_gt(tid, 0, "no thread named kp-publisher");
+	if (tid > 0)
+		cr_expect_eq(tt_thread_nice(tid), nice);
+	stop(5000);
 }

@@ -11,8 +11,10 @@
  */
 #include <criterion/criterion.h>
 
+#include "ingest/thread_attr.h"
 #include "ingest/writer.h"
 #include "stages.h"
+#include "threads.h"
 #include "storage/check.h"
 #include "storage/device_stats.h"
 #include "storage/log.h"
@@ -42,10 +44,10 @@ static void teardown(void)
 
 TestSuite(writer, .init = ts_setup, .fini = teardown);
 
-static void start_writer_waiting(int group_max_frames, int group_max_wait_ms)
+static void start_writer_nice(int group_max_frames, int group_max_wait_ms, int nice)
 {
 	struct kp_writer_ctx ctx = {
-		.cfg = { .group_max_frames = group_max_frames, .group_max_wait_ms = group_max_wait_ms },
+		.cfg = { .group_max_frames = group_max_frames, .group_max_wait_ms = group_max_wait_ms, .nice = nice },
 		.db = tdb.db,
 		.in = &ts.in,
 		.replies = &ts.replies,
@@ -54,6 +56,11 @@ static void start_writer_waiting(int group_max_frames, int group_max_wait_ms)
 	};
 
 	cr_assert_eq(kp_writer_start(&ctx, &running), 0);
+}
+
+static void start_writer_waiting(int group_max_frames, int group_max_wait_ms)
+{
+	start_writer_nice(group_max_frames, group_max_wait_ms, 0);
 }
 
 static void start_writer(int group_max_frames)
@@ -428,4 +435,47 @@ Test(writer, a_frame_without_its_imported_epoch_key_is_nacked_and_the_rest_store
 	cr_expect_eq(atomic_load(&ts.m.storage_errors), 0, "the group itself did not fail");
 	cr_expect_eq(atomic_load(&ts.health.storage_ok), 1);
 	expect_log(2);
+}
+
+Test(writer, runs_as_kp_writer_at_the_nice_value_it_was_given)
+{
+	struct tdev d;
+	/* A higher value than the test's: allowed without privileges. */
+	int nice = tt_thread_nice(0) + 3;
+
+	tdb_open();
+	tdev_make(&d, 0x6a);
+	start_writer_nice(8, GROUP_WAIT_MS, nice);
+	feed(&d, 1, 2);
+	cr_expect_eq(ts_reply_wait().type, KP_TYPE_ACK); /* past the thread's start */
+	pid_t tid = tt_thread_find("kp-writer");
+	cr_expect_gt(tid, 0, "no thread named kp-writer");
+	if (tid > 0)
+		cr_expect_eq(tt_thread_nice(tid), nice);
+	finish();
+}
+
+Test(writer, a_saturated_writer_drops_its_priority_until_a_group_is_small_again)
+{
+	struct tdev d;
+	int started = tt_thread_nice(0);
+	int boost = started - 2;
+
+	if (kp_thread_nice_allowed(boost) != 1)
+		cr_skip_test("this process may not lower a nice value (no CAP_SYS_NICE, RLIMIT_NICE 0)");
+	tdb_open();
+	tdev_make(&d, 0x6b);
+	for (uint64_t seq = 1; seq <= KP_WRITER_BUSY_GROUP; seq++)
+		feed(&d, seq, 1);
+	start_writer_nice(2 * KP_WRITER_BUSY_GROUP, GROUP_WAIT_MS, boost); /* all queued: one group */
+	cr_assert_eq(ts_reply_wait().batch_seq, KP_WRITER_BUSY_GROUP, "one ACK for the group");
+	cr_expect_eq(atomic_load(&ts.m.group_frames.count), 1);
+	pid_t tid = tt_thread_find("kp-writer");
+	cr_assert_gt(tid, 0, "no thread named kp-writer");
+	cr_expect_eq(tt_thread_nice(tid), started, "still boosted after a group of %d", KP_WRITER_BUSY_GROUP);
+
+	feed(&d, KP_WRITER_BUSY_GROUP + 1, 1);
+	cr_assert_eq(ts_reply_wait().batch_seq, KP_WRITER_BUSY_GROUP + 1);
+	cr_expect_eq(tt_thread_nice(tid), boost, "not boosted again after a group of one");
+	finish();
 }

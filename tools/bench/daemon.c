@@ -17,15 +17,15 @@
 #include "tools/bench/proc.h"
 #include "tools/mosquitto_run.h"
 
-static int write_config(const struct bench_daemon *d, const char *uri, int workers)
+static int write_config(const struct bench_daemon *d, const char *uri, int workers, int nice)
 {
 	FILE *f = fopen(d->config, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "[storage]\npath = %s/data\n[mqtt]\nuri = %s\nclient_id = %s\n"
-	           "[ingest]\nserver_key = %s/server.key\nverify_workers = %d\n"
+	           "[ingest]\nserver_key = %s/server.key\nverify_workers = %d\nlatency_nice = %d\n"
 	           "[http]\nlisten = 127.0.0.1:%d\n[frigate]\nenabled = false\n[open_data]\npublish = false\n",
-	        d->dir, uri, d->client_id, d->dir, workers, kp_mosquitto_free_port());
+	        d->dir, uri, d->client_id, d->dir, workers, nice, kp_mosquitto_free_port());
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -67,7 +67,7 @@ static int enrol_all(const struct bench_daemon *d, const struct bench_stream *s)
 }
 
 int bench_daemon_setup(struct bench_daemon *d, const char *dir, const char *uri, const struct bench_stream *s,
-                       int workers, int run)
+                       int workers, int nice, int run)
 {
 	char key[300], err[KP_KEYFILE_ERR_SIZE];
 
@@ -81,7 +81,7 @@ int bench_daemon_setup(struct bench_daemon *d, const char *dir, const char *uri,
 		return -1;
 	}
 	snprintf(d->client_id, sizeof(d->client_id), "kp-bench-komposterd-%d-%d", (int)getpid(), run);
-	if (write_config(d, uri, workers) != 0) {
+	if (write_config(d, uri, workers, nice) != 0) {
 		fprintf(stderr, "komposter: bench: cannot write %s\n", d->config);
 		return -1;
 	}

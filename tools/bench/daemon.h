@@ -25,9 +25,10 @@ struct bench_daemon {
 	pid_t pid;
 };
 
-/* dir must exist and be empty; run numbers the MQTT client id. */
+/* dir must exist and be empty; run numbers the MQTT client id; nice is its
+ * [ingest] latency_nice (0: not set). */
 int bench_daemon_setup(struct bench_daemon *d, const char *dir, const char *uri, const struct bench_stream *s,
-                       int workers, int run);
+                       int workers, int nice, int run);
 int bench_daemon_start(struct bench_daemon *d, const char *komposterd);
 /* SIGTERM and wait: 0 when it exits 0. */
 int bench_daemon_stop(struct bench_daemon *d);

@@ -25,6 +25,7 @@
 
 #include "firmware-proto/keyfile.h"
 #include "firmware-proto/topic.h"
+#include "ingest/thread_attr.h"
 #include "tools/bench/mqtt.h"
 #include "tools/bench/proc.h"
 
@@ -50,6 +51,7 @@ struct ideal {
 	uint64_t drop_every; /* 0: answer every frame */
 	uint64_t fresh;      /* new frames received */
 	uint64_t *seen;      /* per key: the highest batch_seq received */
+	int nice;            /* the workers' */
 };
 
 int bench_ideal_write_keys(const struct bench_stream *s, const char *path)
@@ -69,13 +71,15 @@ int bench_ideal_write_keys(const struct bench_stream *s, const char *path)
 }
 
 pid_t bench_ideal_start(const char *self, const char *uri, const char *keys, const char *server_key,
-                        int workers, size_t frame_size, uint64_t drop_every, const char *log)
+                        int workers, size_t frame_size, uint64_t drop_every, int nice, const char *log)
 {
-	char w[16], fs[32], drop[32];
+	char w[16], fs[32], drop[32], boost[16];
 	snprintf(w, sizeof(w), "%d", workers);
 	snprintf(fs, sizeof(fs), "%zu", frame_size);
 	snprintf(drop, sizeof(drop), "%llu", (unsigned long long)drop_every);
-	char *argv[] = { (char *)self, "bench-ideal", (char *)uri, (char *)keys, (char *)server_key, w, fs, drop, NULL };
+	snprintf(boost, sizeof(boost), "%d", -nice);
+	char *argv[] = { (char *)self, "bench-ideal", (char *)uri, (char *)keys, (char *)server_key, w, fs, drop, boost,
+		         NULL };
 	return bench_spawn(argv, log, -1);
 }
 
@@ -174,6 +178,8 @@ static void *worker(void *arg)
 
 	if (!f)
 		return NULL;
+	if (in->nice != 0 && kp_thread_nice(in->nice) != 0)
+		fprintf(stderr, "komposter: bench-ideal: cannot set nice %d; running as started\n", in->nice);
 	for (;;) {
 		pthread_mutex_lock(&in->mu);
 		while (in->head == in->tail)
@@ -192,12 +198,14 @@ int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv)
 {
 	static struct ideal in;
 	char err[KP_KEYFILE_ERR_SIZE];
-	uint64_t workers, slot;
+	uint64_t workers, slot, boost;
 
 	(void)cli;
-	if (argc != 7 || cli_parse_u64(argv[4], 64, &workers) != 0 || workers == 0 ||
-	    cli_parse_u64(argv[5], KP_FRAME_MAX, &slot) != 0 || cli_parse_u64(argv[6], UINT64_MAX, &in.drop_every) != 0)
-		return cli_usage("bench-ideal", "expects URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY");
+	if (argc != 8 || cli_parse_u64(argv[4], 64, &workers) != 0 || workers == 0 ||
+	    cli_parse_u64(argv[5], KP_FRAME_MAX, &slot) != 0 || cli_parse_u64(argv[6], UINT64_MAX, &in.drop_every) != 0 ||
+	    cli_parse_u64(argv[7], 20, &boost) != 0)
+		return cli_usage("bench-ideal", "expects URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY -NICE");
+	in.nice = -(int)boost;
 	if (sodium_init() < 0 || read_keys(&in, argv[2]) != 0)
 		return cli_fail("bench-ideal", "cannot read the device keys %s", argv[2]);
 	if (kp_keyfile_read_secret(argv[3], in.sk, err) != 0)

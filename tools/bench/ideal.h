@@ -20,11 +20,13 @@
 
 /* Writes every device's id and public key (the probe's too) to path. */
 int bench_ideal_write_keys(const struct bench_stream *s, const char *path);
-/* Starts `self bench-ideal URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY`
- * (log: its stderr). drop_every > 0, for tests: every drop_every-th frame it
- * receives for the first time is left unanswered; a re-send is answered. */
+/* Starts `self bench-ideal URI KEYS SERVER_KEY WORKERS FRAME_SIZE DROP_EVERY
+ * NICE` (log: its stderr). drop_every > 0, for tests: every drop_every-th
+ * frame it receives for the first time is left unanswered; a re-send is
+ * answered. nice (-20..0) is its workers' nice value: the whole path of a
+ * frame in the ideal, given what komposterd's writer and publisher get. */
 pid_t bench_ideal_start(const char *self, const char *uri, const char *keys, const char *server_key,
-                        int workers, size_t frame_size, uint64_t drop_every, const char *log);
+                        int workers, size_t frame_size, uint64_t drop_every, int nice, const char *log);
 /* The hidden subcommand; runs until killed. */
 int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv);
 

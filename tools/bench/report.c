@@ -65,8 +65,9 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 
 	bench_report_bound(f, bound, sizeof(bound));
 	fprintf(out, "komposter bench: %u devices x %u frames x %u taps, %d publishers (window %d), "
-	             "%d workers, median of %d run%s\n",
-	        p->devices, p->frames, p->taps, p->publishers, p->window, p->workers, p->runs, p->runs == 1 ? "" : "s");
+	             "%d workers, latency_nice %d, median of %d run%s\n",
+	        p->devices, p->frames, p->taps, p->publishers, p->window, p->workers, p->nice, p->runs,
+	        p->runs == 1 ? "" : "s");
 	fprintf(out, "  %-20s %10s %12s %10s %12s %10s\n", "", "frames/s", "taps/s", "komposterd", "CPU us/frame",
 	        "RssAnon");
 	fprintf(out, "  %-20s %10.0f %12.0f %10.2f\n", "broker ceiling", v[BF_BROKER_FPS], v[BF_BROKER_FPS] * p->taps,
@@ -156,6 +157,7 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(o, "publishers", p->publishers);
 	cJSON_AddNumberToObject(o, "window", p->window);
 	cJSON_AddNumberToObject(o, "workers", p->workers);
+	cJSON_AddNumberToObject(o, "latency_nice", p->nice);
 	cJSON_AddNumberToObject(o, "runs", p->runs);
 	cJSON_AddNumberToObject(o, "resend_after_ms", p->resend_after_ms);
 	cJSON_AddNumberToObject(b, "frames_per_s", v[BF_BROKER_FPS]);

@@ -49,6 +49,7 @@ struct bench_params {
 	uint32_t extra;     /* latency frames per device; 0: latency not measured */
 	uint16_t taps;
 	int publishers, window, workers, runs;
+	int nice;            /* komposterd's latency_nice and the ideal's workers'; 0: not set */
 	int resend_after_ms; /* a stall this long re-sends the uncovered frames */
 	int sync_commits;    /* commits timed for the disk's sync floor */
 	uint64_t python_frames; /* frames the Python ingester was measured on; 0: not run */
