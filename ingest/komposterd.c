@@ -222,12 +222,18 @@ static int open_rings(struct kp_daemon *d)
 	return 0;
 }
 
+/* The riders' sketches are written at most this often (storage/riders.h,
+ * "Deferred"): half of a small commit's bytes otherwise, and a quarter of a
+ * second is as fresh as a distinct-riders figure needs to be. */
+#define KP_RIDERS_DEFER_MS 250
+
 static int open_storage(struct kp_daemon *d)
 {
 	struct st_options opts;
 
 	kp_config_storage_options(&d->cfg, &opts);
 	opts.exclusive = 1;
+	opts.riders_defer_ms = KP_RIDERS_DEFER_MS;
 	int rc = st_db_open(&d->db, &opts);
 	if (rc == ST_EBUSY) {
 		fprintf(stderr, "komposterd: database %s is in use by another komposterd (pid %ld); not starting\n",

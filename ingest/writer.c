@@ -36,6 +36,7 @@
 #include "ingest/thread_attr.h"
 #include "storage/commit.h"
 #include "storage/epoch_keys.h"
+#include "storage/riders.h"
 #include "storage/service_day.h"
 
 struct kp_writer {
@@ -97,7 +98,8 @@ static void keys_schedule(struct kp_writer *w)
 }
 
 /* Frames of the next group: 0 when the wait for a first one reached the
- * key schedule's next hour, -1 when the ring is closed and empty. After the
+ * key schedule's next hour or the held riders' notes fell due
+ * (storage/riders.h, "Deferred"), -1 when the ring is closed and empty. After the
  * first frame it takes only what is queued already, never waiting for more:
  * a lone frame is committed at once, and under load the previous sync is
  * what let the queue fill. group_max_wait_ms still bounds how long a group
@@ -111,6 +113,9 @@ static long collect(struct kp_writer *w)
 
 	if (ctx->cfg.key_retention_days != 0)
 		first_deadline = kp_now_mono_ns() + (uint64_t)KP_WRITER_KEYS_EVERY_MS * 1000000u;
+	int64_t riders_due = st_riders_due_ms(ctx->db); /* same clock, in ms */
+	if (riders_due > 0 && (first_deadline == 0 || (uint64_t)riders_due * 1000000u < first_deadline))
+		first_deadline = (uint64_t)riders_due * 1000000u;
 	rc = kp_ring_pop(ctx->in, &w->inbound[0], first_deadline);
 	if (rc != 0)
 		return rc > 0 ? 0 : -1;
@@ -278,6 +283,21 @@ static void pace_priority(struct kp_writer *w, long group)
 	w->nice_now = want;
 }
 
+/* The riders' notes held since a commit, written once due (and with
+ * final, before the writer stops). A failure is an alarm line; the notes
+ * stay held and are tried again, and a crash loses nothing (riders.h). */
+static void riders_schedule(struct kp_writer *w, int final)
+{
+	int64_t due = st_riders_due_ms(w->ctx.db);
+	int rc;
+
+	if (due == 0 || (!final && (int64_t)(kp_now_mono_ns() / 1000000u) < due))
+		return;
+	if ((rc = st_riders_sync(w->ctx.db)) != ST_OK)
+		fprintf(stderr, "komposterd: ALARM: writing the riders' sketches failed: %s (%s); tried again later\n",
+		        st_strerror(rc), mdb_strerror(st_last_error()));
+}
+
 static void *writer_main(void *arg)
 {
 	struct kp_writer *w = arg;
@@ -295,7 +315,9 @@ static void *writer_main(void *arg)
 			commit_group(w, (size_t)n);
 			pace_priority(w, n);
 		}
+		riders_schedule(w, 0);
 	}
+	riders_schedule(w, 1);
 	return NULL;
 }
 

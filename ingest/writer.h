@@ -26,6 +26,11 @@
  * komposterd 0.86 of the ideal with the writer always at -10, CPU per
  * frame up from ~200 to ~290 µs; docs/PERFORMANCE.md, session 9).
  *
+ * The riders' sketches (storage/riders.h, "Deferred"): with the database's
+ * riders_defer_ms, the writer writes the notes held since its commits once
+ * they are due, between groups (an idle writer wakes up for it), and
+ * before it stops.
+ *
  * The writer also destroys the pseudonym epoch keys older than
  * key_retention_days (storage/epoch_keys.h), at its start and then about
  * once an hour between commit groups (an idle writer wakes up for it): the

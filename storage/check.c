@@ -23,9 +23,11 @@
  *    over the same table: the accepted taps and the signed counts; its NVR
  *    part is skipped for the same reason.
  *  - the distinct-rider sketches (riders.h) are rebuilt from the
- *    pseudonyms of the log's accepted taps (one batch of (date, route,
- *    hash), compacted whenever it fills, so memory follows the distinct
- *    riders) and compared with the stored ones byte for byte (the bytes
+ *    pseudonyms of the log's accepted taps up to the sketches' mark (one
+ *    batch of (date, route, hash), compacted whenever it fills, so memory
+ *    follows the distinct riders; the taps after the mark are held by the
+ *    writer or read back at its next open, riders.h "Deferred") and
+ *    compared with the stored ones byte for byte (the bytes
  *    are a function of the set, hll.h); a difference is reported with how
  *    many registers differ.
  *  - the index of frames by service date (date_frames.h) is rebuilt from
@@ -131,6 +133,7 @@ struct check {
 	size_t nfkeys, cap_fkeys;
 	struct cells taps, doors, loads, vhour_taps, vhour_signed;
 	struct st_riders_batch riders;
+	uint64_t riders_through; /* the sketches' mark (riders.h): later taps may not be in them yet */
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -286,7 +289,7 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 		}
 		st_tap_agg_key_encode(&k, key);
 		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
-		if (rc == ST_OK && v.accepted != 0) /* the log keeps the pseudonym where the token was */
+		if (rc == ST_OK && v.accepted != 0 && seq <= c->riders_through) /* pseudonym where the token was */
 			rc = st_riders_batch_note(&c->riders, k.service_date, k.route_id, t.card_token);
 		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0) {
 			const struct st_vehicle_hour_key vk = {k.service_date, k.hour, k.route_id, t.vehicle_id};
@@ -1189,7 +1192,9 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	rc = st_read_begin(db, &c.r);
 	if (rc != ST_OK)
 		return rc;
-	rc = run_checks(&c);
+	rc = st_riders_mark_get(c.r.txn, db->dbi.meta, &c.riders_through);
+	if (rc == ST_OK)
+		rc = run_checks(&c);
 	st_read_end(&c.r);
 	free(c.pairs);
 	free(c.fkeys);

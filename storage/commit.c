@@ -78,10 +78,12 @@ struct group {
 	uint32_t map_grows;
 	MDB_txn *txn;
 	uint64_t last_seq;
+	uint64_t seq_before; /* the log's last before the group */
 	int64_t now_ms; /* received_at of the frame being stored: a new epoch key's created_at */
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
 	struct st_frame_dates dates; /* of the frame being stored */
 	struct st_commit_stats stats;
+	int riders_flushed; /* the group's transaction wrote the sketches (riders.h) */
 };
 
 /* Consecutive taps of one frame that count in the same cell. */
@@ -432,6 +434,7 @@ static int group_start(struct group *g)
 	int rc;
 
 	rc = st_log_last(g->txn, g->db->dbi.log, &g->last_seq);
+	g->seq_before = g->last_seq;
 	if (rc == ST_OK)
 		rc = st_chain_last(g->txn, g->db->dbi.chain, &chain_seq, g->head);
 	if (rc == ST_OK && chain_seq != g->last_seq)
@@ -488,8 +491,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
 	if (rc == ST_OK)
-		rc = st_riders_batch_flush(txn, g->db->dbi.riders, &g->db->riders, &g->db->riders_hll,
-		                           g->db->riders_bytes);
+		rc = st_riders_group_flush(g->db, txn, g->seq_before, g->last_seq, &g->riders_flushed);
 	for (size_t i = 0; i < g->nrej && rc == ST_OK; i++)
 		rc = note_reject(g, &g->rejects[i]);
 	if (rc == ST_OK)
@@ -556,6 +558,8 @@ int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size
 			rc = ST_EINVAL;
 	if (rc == ST_OK && n + nrej > 0)
 		rc = st_write_run(db, store_group, &g, &g.map_grows);
+	if (rc == ST_OK && n + nrej > 0)
+		rc = st_riders_group_done(db, g.riders_flushed);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
 		mark_failed(items, n, rc);

@@ -53,6 +53,7 @@ void st_options_default(struct st_options *opts)
 	opts->adopt_settings = 0;
 	opts->exclusive = 0;
 	opts->epoch_keys_imported = 0;
+	opts->riders_defer_ms = 0;
 }
 
 int st_last_error(void)
@@ -460,6 +461,8 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 		rc = open_dbis(db);
 	if (rc == ST_OK)
 		rc = st_zone_open(&db->zone, db->opts.timezone);
+	if (rc == ST_OK && !db->opts.read_only)
+		rc = st_riders_replay(db);
 	if (rc != ST_OK)
 		goto err;
 	*out = db;
@@ -479,6 +482,7 @@ void st_db_close(struct st_db *db)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
 	st_riders_batch_free(&db->riders);
+	st_riders_batch_free(&db->riders_pending);
 	st_dstats_batch_free(&db->dstats);
 	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
 	st_zone_close(db->zone);

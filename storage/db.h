@@ -77,6 +77,8 @@ struct st_options {
 	int epoch_keys_imported;    /* 1: the writer never makes an epoch key; a tap of an epoch
 	                             * without one fails its group with ST_ENOKEY (epoch_share.h);
 	                             * default 0: made when first needed (pseudonym.h) */
+	int riders_defer_ms;        /* 0 (default): the riders' sketches are written in every commit
+	                             * group; N > 0: at most every N ms (riders.h, "Deferred") */
 };
 
 /* Fills opts with the defaults above. */

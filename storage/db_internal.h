@@ -197,7 +197,10 @@ struct st_db {
 	uint32_t epoch_horizon; /* first epoch date kept, as of the group's txn (epoch_keys.h) */
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 	struct st_vpos_batch vpos;
-	struct st_riders_batch riders;              /* freed by st_db_close */
+	struct st_riders_batch riders;              /* the group's notes; freed by st_db_close */
+	struct st_riders_batch riders_pending;      /* committed, not yet in the sketches (riders.h) */
+	int64_t riders_pending_since;               /* monotonic ms of its first note; 0: empty */
+	int riders_marked;                          /* the database holds a mark (riders.h) */
 	struct st_hll riders_hll;                   /* flush's working sketch */
 	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
 	struct st_dstats_batch dstats;              /* freed by st_db_close */
@@ -416,6 +419,22 @@ void st_riders_batch_sort(struct st_riders_batch *b);
 size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed);
 int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
                           uint8_t bytes[ST_HLL_SERIALIZED_MAX]);
+/* The deferred sketches (riders.h). In the group's transaction, after its
+ * frames (seq_before, last_seq: the log's last before and after them): writes the group's notes and
+ * the pending ones with the mark when they are due (or always, with
+ * riders_defer_ms 0), *flushed says so. After the commit: st_riders_group_done
+ * clears the pending notes when they were written, or keeps the group's with
+ * them; after a failed commit nothing is to be done (the group's notes are
+ * cleared by the next group's start). */
+int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq, int *flushed);
+int st_riders_group_done(struct st_db *db, int flushed);
+/* At a read-write open: the taps of the log after the mark, into the pending
+ * notes (the mark missing: a database whose sketches were always written
+ * with their frames; it is written at the next flush). */
+int st_riders_replay(struct st_db *db);
+/* The mark: the last log sequence whose taps are in the stored sketches;
+ * UINT64_MAX when none is recorded (all of them are). */
+int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
 
 /* device_stats.c: the records and the group's batch. Clear the batch at
  * the start of every run of a group, note every newly stored frame (ST_EIO

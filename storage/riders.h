@@ -31,6 +31,19 @@
  * tokens included; the same card gives the same bits within the epoch.
  * Hashing them again could not make them more uniform.
  *
+ * Deferred (st_options.riders_defer_ms > 0: komposterd's): half of what
+ * a small commit group writes was its touched sketches, 16 KiB each, so
+ * the writer may hold a group's notes in memory after its commit and write
+ * them with a later group's (or st_riders_sync), once the oldest is
+ * riders_defer_ms old or 4096 notes are held. With the sketches, the same
+ * transaction records the mark: the last log sequence whose taps they hold
+ * (meta "riders_through", BE8). A read-write st_db_open reads the taps of
+ * the log after the mark back into the held notes, so a crash loses nothing:
+ * a sketch's merge is idempotent, and the log is the record. Until then a
+ * reader sees the sketches as of the mark (at most riders_defer_ms behind
+ * while the writer runs); st_check compares them with the log up to the
+ * mark. A database without a mark was always written in step.
+ *
  * riders: key service_date BE4 ‖ route BE4 (ST_RIDERS_ALL for the date),
  * value the serialized sketch (hll.h, version 1).
  * Errors: ST_EINVAL for bad arguments or a buffer too small, ST_ECORRUPT
@@ -67,5 +80,13 @@ int st_riders_merge_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size
  * to go on, nonzero to stop (then ST_ESTOP). */
 int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                       int (*fn)(void *ctx, uint32_t date, uint32_t route, double estimate), void *ctx);
+
+/* Deferred sketches: the monotonic time (CLOCK_MONOTONIC, ms) at which the
+ * held notes are due to be written; 0 when none are held. */
+int64_t st_riders_due_ms(const struct st_db *db);
+/* Writes the held notes into the sketches now, with the mark at the log's
+ * last sequence, in a write transaction of its own: for the writer between
+ * groups (when due, and before it stops). The writer's thread only. */
+int st_riders_sync(struct st_db *db);
 
 #endif

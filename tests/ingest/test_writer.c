@@ -19,6 +19,7 @@
 #include "storage/check.h"
 #include "storage/device_stats.h"
 #include "storage/log.h"
+#include "storage/riders.h"
 
 static const int64_t noon = 1715763600000;
 
@@ -493,4 +494,50 @@ Test(writer, a_saturated_writer_drops_its_priority_until_a_group_is_small_again)
 	cr_assert_eq(ts_reply_wait().batch_seq, KP_WRITER_BUSY_GROUP + 1);
 	cr_expect_eq(nice_within_2s(tid, boost), boost, "not boosted again after a group of one");
 	finish();
+}
+
+/* The estimate of distinct riders of 2024-05-15 (noon's date), all routes. */
+static double riders_today(void)
+{
+	struct st_read r;
+	double e = -1;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_riders_estimate(&r, 20240515, ST_RIDERS_ALL, &e), ST_OK);
+	st_read_end(&r);
+	return e;
+}
+
+Test(writer, an_idle_writer_writes_the_held_riders_notes_once_they_are_due)
+{
+	struct tdev d;
+
+	tdb.opts.riders_defer_ms = 40;
+	tdb_open();
+	tdev_make(&d, 0x6c);
+	start_writer(8);
+	feed(&d, 1, 2);
+	cr_assert_eq(ts_reply_wait().type, KP_TYPE_ACK);
+	/* No more frames: only the writer's own wake-up can write them. */
+	for (int i = 0; i < 400 && riders_today() == 0; i++)
+		usleep(5 * 1000);
+	cr_expect_gt(riders_today(), 0, "held past their due time by an idle writer");
+	finish();
+	expect_log(1);
+}
+
+Test(writer, a_stopping_writer_writes_the_held_riders_notes)
+{
+	struct tdev d;
+
+	tdb.opts.riders_defer_ms = 3600 * 1000;
+	tdb_open();
+	tdev_make(&d, 0x6d);
+	start_writer(8);
+	feed(&d, 1, 2);
+	cr_assert_eq(ts_reply_wait().type, KP_TYPE_ACK);
+	cr_expect_eq(riders_today(), 0, "written before they were due");
+	finish();
+	cr_expect_gt(riders_today(), 0, "a stopping writer left its notes unwritten");
+	expect_log(1);
 }

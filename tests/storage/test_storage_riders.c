@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firmware-proto/bytes.h"
 #include "helpers.h"
@@ -343,4 +344,69 @@ Test(riders, a_stored_sketch_that_does_not_decode_fails_the_next_commit_and_the_
 	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
 	cr_assert_eq(st_riders_estimate(&r, today, 7, &e), ST_ECORRUPT);
 	st_read_end(&r);
+}
+
+/* Deferred sketches (riders.h): komposterd's writer holds the notes. */
+#define HELD_FOR_AN_HOUR 3600000
+
+Test(riders, held_notes_are_not_in_the_sketches_until_synced_and_check_agrees_at_every_step)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xB1);
+	tdb.opts.riders_defer_ms = HELD_FOR_AN_HOUR;
+	tdb_open();
+	three_riders_two_routes(&d);
+	cr_expect_eq(estimate(today, 7), 0, "written before they were due");
+	cr_expect_eq(check_problems(&text), 0, "held: %s", text);
+	free(text);
+	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_expect_eq(llround(estimate(today, 7)), 2);
+	cr_expect_eq(llround(estimate(today, 8)), 1);
+	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 3);
+	cr_expect_eq(check_problems(&text), 0, "synced: %s", text);
+	free(text);
+}
+
+Test(riders, notes_lost_with_the_process_are_read_back_from_the_log_at_the_next_open)
+{
+	struct tdev d;
+	char *text = NULL;
+	double e;
+
+	tdev_make(&d, 0xB2);
+	tdb.opts.riders_defer_ms = HELD_FOR_AN_HOUR;
+	tdb_open();
+	riders_day(&d, 1000, 1); /* 10 frames, one group, all held */
+	tdb_reopen();            /* a crash: held notes are gone, the log is not */
+	cr_expect_eq(estimate(today, 7), 0);
+	cr_expect_eq(check_problems(&text), 0, "after the crash: %s", text);
+	free(text);
+	cr_assert_eq(st_riders_sync(tdb.db), ST_OK, "the open read them back");
+	e = estimate(today, 7);
+	cr_expect_leq(fabs(e - 1000) / 1000, 0.01, "estimate %.1f", e);
+	/* With the mark at the log's end, check rebuilds every sketch from the
+	 * whole log and compares them byte for byte. */
+	cr_expect_eq(check_problems(&text), 0, "read back and synced: %s", text);
+	free(text);
+}
+
+Test(riders, held_notes_are_written_with_the_first_group_after_they_fall_due)
+{
+	struct tdev d;
+	uint8_t frame[KP_FRAME_MAX];
+	const struct kp_tap a = t_tap(noon, 7, 100, 1, 800, 1), b = t_tap(noon, 7, 100, 1, 800, 2);
+	char *text = NULL;
+
+	tdev_make(&d, 0xB3);
+	tdb.opts.riders_defer_ms = 50;
+	tdb_open();
+	commit(frame, t_frame(frame, &d, 1, &a, 1), ST_STORED);
+	cr_expect_eq(estimate(today, 7), 0);
+	usleep(80 * 1000); /* at least the deferral: due, whatever the machine */
+	commit(frame, t_frame(frame, &d, 2, &b, 1), ST_STORED);
+	cr_expect_eq(llround(estimate(today, 7)), 2, "the held rider and the new one");
+	cr_expect_eq(check_problems(&text), 0, "%s", text);
+	free(text);
 }
