@@ -49,6 +49,7 @@ struct kp_writer {
 	struct kp_reply *out;             /* the group's ACKs, folded and posted at once */
 	size_t max;
 	uint64_t no_key_logged_ns; /* the last missing-key alarm line (monotonic) */
+	uint64_t riders_logged_ns; /* the last riders' sketches alarm line (monotonic) */
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
 	int nice_started;      /* the thread's nice value as started (inherited) */
@@ -284,18 +285,23 @@ static void pace_priority(struct kp_writer *w, long group)
 }
 
 /* The riders' notes held since a commit, written once due (and with
- * final, before the writer stops). A failure is an alarm line; the notes
- * stay held and are tried again, and a crash loses nothing (riders.h). */
+ * final, before the writer stops). A failure is an alarm line at most once
+ * a minute; the notes stay held and are tried again a deferral later, and a
+ * crash loses nothing (riders.h). */
 static void riders_schedule(struct kp_writer *w, int final)
 {
 	int64_t due = st_riders_due_ms(w->ctx.db);
+	uint64_t now = kp_now_mono_ns();
 	int rc;
 
-	if (due == 0 || (!final && (int64_t)(kp_now_mono_ns() / 1000000u) < due))
+	if (due == 0 || (!final && (int64_t)(now / 1000000u) < due))
 		return;
-	if ((rc = st_riders_sync(w->ctx.db)) != ST_OK)
-		fprintf(stderr, "komposterd: ALARM: writing the riders' sketches failed: %s (%s); tried again later\n",
-		        st_strerror(rc), mdb_strerror(st_last_error()));
+	rc = st_riders_sync(w->ctx.db);
+	if (rc == ST_OK || (w->riders_logged_ns != 0 && now - w->riders_logged_ns < 60ull * 1000000000u))
+		return;
+	w->riders_logged_ns = now;
+	fprintf(stderr, "komposterd: ALARM: writing the riders' sketches failed: %s (%s); tried again later\n",
+	        st_strerror(rc), mdb_strerror(st_last_error()));
 }
 
 static void *writer_main(void *arg)

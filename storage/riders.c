@@ -404,6 +404,7 @@ int st_riders_sync(struct st_db *db)
 	int rc = st_write_run(db, sync_run, db, NULL);
 	if (rc == ST_OK)
 		return st_riders_group_done(db, 1);
+	db->riders_pending_since = mono_ms(); /* due again one deferral later, not at once */
 	return rc;
 }
 

@@ -86,7 +86,9 @@ int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
 int64_t st_riders_due_ms(const struct st_db *db);
 /* Writes the held notes into the sketches now, with the mark at the log's
  * last sequence, in a write transaction of its own: for the writer between
- * groups (when due, and before it stops). The writer's thread only. */
+ * groups (when due, and before it stops). The writer's thread only. On a
+ * failure (a full map or disk) the notes stay held and fall due again
+ * riders_defer_ms later. */
 int st_riders_sync(struct st_db *db);
 
 #endif
