@@ -231,6 +231,8 @@ static int check_options(const struct st_options *o)
 		return ST_EINVAL;
 	if (o->epoch_period < ST_EPOCH_DAY || o->epoch_period > ST_EPOCH_MONTH)
 		return ST_EINVAL;
+	if (o->riders_defer_ms < 0)
+		return ST_EINVAL;
 	return ST_OK;
 }
 

@@ -78,7 +78,8 @@ struct st_options {
 	                             * without one fails its group with ST_ENOKEY (epoch_share.h);
 	                             * default 0: made when first needed (pseudonym.h) */
 	int riders_defer_ms;        /* 0 (default): the riders' sketches are written in every commit
-	                             * group; N > 0: at most every N ms (riders.h, "Deferred") */
+	                             * group; N > 0: at most every N ms (riders.h, "Deferred");
+	                             * below 0: ST_EINVAL */
 };
 
 /* Fills opts with the defaults above. */

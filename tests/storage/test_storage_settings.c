@@ -309,3 +309,9 @@ Test(settings, a_time_zone_is_required)
 	tdb.opts.timezone = NULL;
 	open_expect(&tdb.opts, ST_EINVAL);
 }
+
+Test(settings, a_negative_riders_deferral_is_refused)
+{
+	tdb.opts.riders_defer_ms = -1;
+	open_expect(&tdb.opts, ST_EINVAL);
+}
