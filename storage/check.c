@@ -29,7 +29,10 @@
  *    writer or read back at its next open, riders.h "Deferred") and
  *    compared with the stored ones byte for byte (the bytes
  *    are a function of the set, hll.h); a difference is reported with how
- *    many registers differ.
+ *    many registers differ. A cell with taps after the mark may hold some
+ *    of them (it was written ahead of others): each of its registers must
+ *    lie between the log's up to the mark and the whole log's (a second,
+ *    small batch of the taps after the mark).
  *  - the index of frames by service date (date_frames.h) is rebuilt from
  *    the log's records with the writer's own rule (st_date_frames_of),
  *    one key per frame and date, sorted and merged against the stored
@@ -133,6 +136,7 @@ struct check {
 	size_t nfkeys, cap_fkeys;
 	struct cells taps, doors, loads, vhour_taps, vhour_signed;
 	struct st_riders_batch riders;
+	struct st_riders_batch riders_after; /* accepted taps after the mark */
 	uint64_t riders_through; /* the sketches' mark (riders.h): later taps may not be in them yet */
 };
 
@@ -289,8 +293,9 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 		}
 		st_tap_agg_key_encode(&k, key);
 		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
-		if (rc == ST_OK && v.accepted != 0 && seq <= c->riders_through) /* pseudonym where the token was */
-			rc = st_riders_batch_note(&c->riders, k.service_date, k.route_id, t.card_token);
+		if (rc == ST_OK && v.accepted != 0) /* pseudonym where the token was */
+			rc = st_riders_batch_note(seq <= c->riders_through ? &c->riders : &c->riders_after, k.service_date,
+			                          k.route_id, t.card_token);
 		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0) {
 			const struct st_vehicle_hour_key vk = {k.service_date, k.hour, k.route_id, t.vehicle_id};
 			uint8_t vkey[ST_VHOUR_KEY_SIZE];
@@ -836,8 +841,9 @@ static int check_agg(struct check *c, struct cells *cs)
 
 struct riders_merge {
 	struct check *c;
-	size_t i; /* the next recounted note not yet matched */
-	struct st_hll want, got;
+	size_t i;     /* the next recounted note not yet matched */
+	size_t after; /* the same in c->riders_after */
+	struct st_hll want, got, upto;
 	uint8_t bytes[ST_HLL_SERIALIZED_MAX];
 };
 
@@ -898,6 +904,34 @@ static void riders_compare(struct riders_merge *m, const char *name, const MDB_v
 	        st_hll_estimate(&m->want));
 }
 
+/* A sketch that may hold taps after the mark (riders.h, "Deferred"): every
+ * register at least the log's up to the mark (m->want, may be empty) and at
+ * most the whole log's (m->upto). */
+static void riders_compare_between(struct riders_merge *m, const char *name, const MDB_val *v, int have_want)
+{
+	unsigned below = 0, above = 0;
+
+	if (!have_want)
+		st_hll_clear(&m->want);
+	m->upto = m->want;
+	m->after = st_riders_batch_cell(&m->c->riders_after, m->after, &m->upto, NULL);
+	if (st_hll_parse(v->mv_data, v->mv_size, &m->got) != 0) {
+		problem(m->c, "riders: sketch of %s (%zu bytes) does not decode", name, v->mv_size);
+		return;
+	}
+	for (unsigned r = 0; r < ST_HLL_M; r++) {
+		below += m->got.reg[r] < m->want.reg[r];
+		above += m->got.reg[r] > m->upto.reg[r];
+	}
+	if (below + above == 0)
+		return;
+	problem(m->c,
+	        "riders: sketch of %s differs from the log's in %u of %u registers: stored about %.0f riders, the log "
+	        "says about %.0f up to the sketches' mark and %.0f in all",
+	        name, below + above, ST_HLL_M, st_hll_estimate(&m->got), st_hll_estimate(&m->want),
+	        st_hll_estimate(&m->upto));
+}
+
 static int riders_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
 {
 	struct riders_merge *m = ctx;
@@ -913,11 +947,22 @@ static int riders_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB
 	date = kp_load_u32be(k->mv_data);
 	route = kp_load_u32be((const uint8_t *)k->mv_data + 4);
 	riders_cell_name(date, route, name, sizeof name);
+	const struct st_riders_batch *after = &m->c->riders_after;
+	int have_want, have_after;
+
 	while (m->i < b->n && riders_note_cmp(&b->a[m->i], date, route) < 0)
 		riders_missing(m);
-	if (m->i < b->n && riders_note_cmp(&b->a[m->i], date, route) == 0)
+	while (m->after < after->n && riders_note_cmp(&after->a[m->after], date, route) < 0)
+		m->after = st_riders_batch_cell(after, m->after, &m->upto, NULL); /* not written yet: fine */
+	have_want = m->i < b->n && riders_note_cmp(&b->a[m->i], date, route) == 0;
+	have_after = m->after < after->n && riders_note_cmp(&after->a[m->after], date, route) == 0;
+	if (have_want && !have_after)
 		riders_compare(m, name, v);
-	else
+	else if (have_after) {
+		if (have_want)
+			riders_want(m);
+		riders_compare_between(m, name, v, have_want);
+	} else
 		problem(m->c, "riders: sketch of %s has no accepted tap in the log", name);
 	return ST_OK;
 }
@@ -931,6 +976,7 @@ static int check_riders(struct check *c)
 		return ST_EIO;
 	*m = (struct riders_merge){.c = c};
 	st_riders_batch_sort(&c->riders);
+	st_riders_batch_sort(&c->riders_after);
 	rc = st_walk(c->r.txn, c->db->dbi.riders, NULL, riders_record, m);
 	while (rc == ST_OK && m->i < c->riders.n)
 		riders_missing(m);
@@ -1204,5 +1250,6 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	free(c.vhour_taps.a);
 	free(c.vhour_signed.a);
 	st_riders_batch_free(&c.riders);
+	st_riders_batch_free(&c.riders_after);
 	return rc;
 }

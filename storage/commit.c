@@ -83,7 +83,6 @@ struct group {
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
 	struct st_frame_dates dates; /* of the frame being stored */
 	struct st_commit_stats stats;
-	int riders_flushed; /* the group's transaction wrote the sketches (riders.h) */
 };
 
 /* Consecutive taps of one frame that count in the same cell. */
@@ -491,7 +490,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
 	if (rc == ST_OK)
-		rc = st_riders_group_flush(g->db, txn, g->seq_before, g->last_seq, &g->riders_flushed);
+		rc = st_riders_group_flush(g->db, txn, g->seq_before, g->last_seq);
 	for (size_t i = 0; i < g->nrej && rc == ST_OK; i++)
 		rc = note_reject(g, &g->rejects[i]);
 	if (rc == ST_OK)
@@ -559,7 +558,7 @@ int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size
 	if (rc == ST_OK && n + nrej > 0)
 		rc = st_write_run(db, store_group, &g, &g.map_grows);
 	if (rc == ST_OK && n + nrej > 0)
-		rc = st_riders_group_done(db, g.riders_flushed);
+		rc = st_riders_group_done(db);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
 		mark_failed(items, n, rc);

@@ -484,7 +484,7 @@ void st_db_close(struct st_db *db)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
 	st_riders_batch_free(&db->riders);
-	st_riders_batch_free(&db->riders_pending);
+	st_riders_cache_free(&db->riders_cache);
 	st_dstats_batch_free(&db->dstats);
 	st_dir_unlock(db->lock_fd); /* last: the database is closed before another may take it */
 	st_zone_close(db->zone);

@@ -140,6 +140,24 @@ struct st_riders_batch {
 	size_t n, cap;
 };
 
+/* A sketch held in memory while deferred (riders_defer.c). */
+struct st_riders_cell {
+	uint32_t date, route;
+	uint64_t dirty_from;  /* the first log sequence whose taps it holds and the stored copy may not; 0: clean */
+	int64_t dirty_since;  /* monotonic ms it became dirty */
+	uint64_t used;        /* the last group that touched it */
+	size_t notes;         /* 1 + where the running group's notes for it start; 0: none */
+	int write;            /* the running transaction writes it */
+	struct st_hll *h;     /* malloc'd */
+};
+struct st_riders_cache {
+	struct st_riders_cell *a; /* malloc'd */
+	size_t n, cap, last;      /* last: the cell found last */
+	uint64_t groups;          /* groups run, the clock of `used` */
+	uint64_t first_seq;       /* the running group's first log sequence */
+	uint64_t mark, mark_next; /* the stored mark; the running group's */
+};
+
 /* The frames of one commit group newly stored, per device (device_stats.c). */
 struct st_dstats_note {
 	uint64_t device_id;
@@ -198,10 +216,9 @@ struct st_db {
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 	struct st_vpos_batch vpos;
 	struct st_riders_batch riders;              /* the group's notes; freed by st_db_close */
-	struct st_riders_batch riders_pending;      /* committed, not yet in the sketches (riders.h) */
-	int64_t riders_pending_since;               /* monotonic ms of its first note; 0: empty */
+	struct st_riders_cache riders_cache;        /* the sketches in memory (riders_defer.c) */
 	int riders_marked;                          /* the database holds a mark (riders.h) */
-	struct st_hll riders_hll;                   /* flush's working sketch */
+	struct st_hll riders_hll;                   /* a written sketch with the group's notes */
 	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
 	struct st_dstats_batch dstats;              /* freed by st_db_close */
 	struct st_date_batch dates;                 /* dates whose cells the group changed */
@@ -403,13 +420,10 @@ int st_nvr_outage_check_record(const MDB_val *k, const MDB_val *v, struct st_nvr
 
 /* riders.c: the sketches' batch. Clear it at the start of every run of a
  * group; note every accepted tap's pseudonym (it goes to the tap's route
- * and to the date's total; ST_EIO when memory runs out); flush once at the
- * end, which reads, adds to and writes each touched cell once inside txn
- * with work and bytes as scratch, and clears the batch (ST_ECORRUPT for a
- * stored sketch that does not parse). st_check sorts it (which drops
- * repeats) and builds the sketch of the cell starting at i into h with
- * st_riders_batch_cell, which returns where the next cell starts and sets
- * *changed (may be NULL) when the cell's notes changed h. */
+ * and to the date's total; ST_EIO when memory runs out). Sorting it drops
+ * repeats; st_riders_batch_cell then adds the notes of the cell starting
+ * at i to h, returns where the next cell starts and sets *changed (may be
+ * NULL) when they changed h. */
 void st_riders_key(uint8_t out[ST_RIDERS_KEY_SIZE], uint32_t date, uint32_t route);
 void st_riders_batch_clear(struct st_riders_batch *b);
 void st_riders_batch_free(struct st_riders_batch *b);
@@ -417,20 +431,18 @@ int st_riders_batch_note(struct st_riders_batch *b, uint32_t date, uint32_t rout
                          const uint8_t pseudonym[ST_PSEUDONYM_SIZE]);
 void st_riders_batch_sort(struct st_riders_batch *b);
 size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed);
-int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
-                          uint8_t bytes[ST_HLL_SERIALIZED_MAX]);
-/* The deferred sketches (riders.h). In the group's transaction, after its
- * frames (seq_before, last_seq: the log's last before and after them): writes the group's notes and
- * the pending ones with the mark when they are due (or always, with
- * riders_defer_ms 0), *flushed says so. After the commit: st_riders_group_done
- * clears the pending notes when they were written, or keeps the group's with
- * them; after a failed commit nothing is to be done (the group's notes are
- * cleared by the next group's start). */
-int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq, int *flushed);
-int st_riders_group_done(struct st_db *db, int flushed);
-/* At a read-write open: the taps of the log after the mark, into the pending
- * notes (the mark missing: a database whose sketches were always written
- * with their frames; it is written at the next flush). */
+/* riders_defer.c, the sketches kept in memory (riders.h, "Deferred"). In
+ * the group's transaction, after its frames (seq_before, last_seq: the
+ * log's last before and after them): loads the cells its notes (db->riders)
+ * touch, writes the ones due, and the mark when it moves. After the commit,
+ * st_riders_group_done adds the group's notes to the cells; after a failed
+ * commit nothing is to be done (the next group starts afresh). */
+int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq);
+int st_riders_group_done(struct st_db *db);
+void st_riders_cache_free(struct st_riders_cache *c);
+/* At a read-write open: the taps of the log after the mark, into their
+ * cells, due at once (the mark missing: a database whose sketches were
+ * always written with their frames; it is written with the next group). */
 int st_riders_replay(struct st_db *db);
 /* The mark: the last log sequence whose taps are in the stored sketches;
  * UINT64_MAX when none is recorded (all of them are). */

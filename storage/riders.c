@@ -5,15 +5,8 @@
  * not read, parse and rewrite one per tap. A commit group notes each
  * accepted tap's (date, route, hash) and (date, all, hash) in a batch
  * owned by the db (grown, never shrunk, so a steady writer allocates
- * nothing); at the end of the group the batch is sorted and every touched
- * cell is read, added to and written once, in the group's transaction,
- * and not written at all when the group raised none of its registers
- * (usual for a busy day's dense sketch, whose 16 KiB would otherwise be
- * copied by every commit).
- * Deferred (riders.h): the notes of committed groups are held in a second
- * batch and written with a later group's; room for a group's notes is
- * reserved inside its transaction, so that keeping them after the commit
- * cannot fail.
+ * nothing); at the end of the group riders_defer.c adds them to the
+ * sketches it holds in memory and writes those (riders.h, "Deferred").
  * st_check uses the same batch to recompute the sketches from the log,
  * compacting it (sort, drop repeats) whenever it fills, so its memory
  * follows the distinct riders, not the taps.
@@ -21,7 +14,6 @@
 #include "storage/riders.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "firmware-proto/frame.h"
 #include "storage/db_internal.h"
@@ -112,39 +104,6 @@ size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st
 	if (changed)
 		*changed = any;
 	return i;
-}
-
-int st_riders_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_riders_batch *b, struct st_hll *work,
-                          uint8_t bytes[ST_HLL_SERIALIZED_MAX])
-{
-	uint8_t kb[ST_RIDERS_KEY_SIZE];
-	MDB_val k = {sizeof kb, kb}, v;
-	size_t i = 0, len;
-	int rc = ST_OK, stored, changed;
-
-	st_riders_batch_sort(b);
-	while (i < b->n && rc == ST_OK) {
-		st_riders_key(kb, b->a[i].date, b->a[i].route);
-		rc = st_status(mdb_get(txn, dbi, &k, &v));
-		stored = rc == ST_OK;
-		if (rc == ST_OK && st_hll_parse(v.mv_data, v.mv_size, work) != 0)
-			rc = ST_ECORRUPT;
-		else if (rc == ST_ENOTFOUND) {
-			st_hll_clear(work);
-			rc = ST_OK;
-		}
-		if (rc != ST_OK)
-			break;
-		i = st_riders_batch_cell(b, i, work, &changed);
-		if (stored && !changed)
-			continue; /* a busy day's dense sketch: most groups raise no register */
-		if (st_hll_serialize(work, bytes, ST_HLL_SERIALIZED_MAX, &len) != 0)
-			return ST_EINVAL; /* cannot happen: the buffer always suffices */
-		v = (MDB_val){len, bytes};
-		rc = st_status(mdb_put(txn, dbi, &k, &v, 0));
-	}
-	st_riders_batch_clear(b);
-	return rc;
 }
 
 int st_riders_sketch_get(struct st_read *r, uint32_t date, uint32_t route, uint8_t *buf, size_t cap,
@@ -256,196 +215,4 @@ int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
 		return ST_EINVAL;
 	st_riders_key(kb, date_from, 0);
 	return st_walk(r->txn, r->db->dbi.riders, &from, visit_cell, &rv);
-}
-
-/* ---- Deferred sketches (riders.h) ---- */
-
-#define RIDERS_MARK_KEY "riders_through"
-/* Notes held at most (16 bytes each) before they are written whatever
- * their age. Small, because a write sorts them all: at 65,536 the commit
- * that wrote them took 6-16 ms, at 4096 under 3 ms (docs/PERFORMANCE.md). */
-#define RIDERS_PENDING_MAX 4096
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
-{
-	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v;
-	int rc = st_status(mdb_get(txn, meta, &k, &v));
-
-	if (rc == ST_ENOTFOUND) {
-		*seq = UINT64_MAX;
-		return ST_OK;
-	}
-	if (rc != ST_OK)
-		return rc;
-	if (v.mv_size != 8)
-		return ST_ECORRUPT;
-	*seq = kp_load_u64be(v.mv_data);
-	return ST_OK;
-}
-
-static int mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
-{
-	uint8_t b[8];
-	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v = {sizeof b, b};
-
-	kp_store_u64be(b, seq);
-	return st_status(mdb_put(txn, meta, &k, &v, 0));
-}
-
-/* Room for n notes, so that adding them later cannot fail. */
-static int reserve(struct st_riders_batch *b, size_t n)
-{
-	if (n <= b->cap)
-		return ST_OK;
-	size_t next = b->cap ? b->cap : BATCH_INITIAL;
-	while (next < n)
-		next *= 2;
-	struct st_riders_note *p = realloc(b->a, next * sizeof *p);
-	if (!p)
-		return ST_EIO;
-	b->a = p;
-	b->cap = next;
-	return ST_OK;
-}
-
-/* Whether the group's transaction writes the sketches: always without
- * deferral; with it when nothing is held (the mark alone moves), when the
- * oldest held note is riders_defer_ms old, or when too many are held. */
-static int flush_due(const struct st_db *db, size_t group_notes)
-{
-	const struct st_riders_batch *p = &db->riders_pending;
-
-	if (db->opts.riders_defer_ms == 0 || p->n + group_notes == 0 || p->n + group_notes >= RIDERS_PENDING_MAX)
-		return 1;
-	return p->n > 0 && mono_ms() - db->riders_pending_since >= db->opts.riders_defer_ms;
-}
-
-/* The held notes and the group's (db->riders) written, and the mark. */
-static int write_all(struct st_db *db, MDB_txn *txn, uint64_t last_seq)
-{
-	const struct st_riders_batch *p = &db->riders_pending;
-	int rc = reserve(&db->riders, db->riders.n + p->n);
-
-	for (size_t i = 0; i < p->n && rc == ST_OK; i++)
-		db->riders.a[db->riders.n++] = p->a[i];
-	if (rc == ST_OK)
-		rc = st_riders_batch_flush(txn, db->dbi.riders, &db->riders, &db->riders_hll, db->riders_bytes);
-	if (rc == ST_OK)
-		rc = mark_put(txn, db->dbi.meta, last_seq);
-	return rc;
-}
-
-int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq, int *flushed)
-{
-	*flushed = 0;
-	if (flush_due(db, db->riders.n)) {
-		int rc = write_all(db, txn, last_seq);
-		*flushed = rc == ST_OK;
-		return rc;
-	}
-	/* Held: a database never marked gets its mark now, before the first
-	 * taps it does not hold, so that st_check and a later open know. */
-	int rc = db->riders_marked ? ST_OK : mark_put(txn, db->dbi.meta, seq_before);
-	return rc == ST_OK ? reserve(&db->riders_pending, db->riders_pending.n + db->riders.n) : rc;
-}
-
-int st_riders_group_done(struct st_db *db, int flushed)
-{
-	struct st_riders_batch *p = &db->riders_pending;
-
-	db->riders_marked = 1; /* the group's transaction wrote the mark, or it was there */
-	if (flushed) {
-		st_riders_batch_clear(p);
-		db->riders_pending_since = 0;
-		return ST_OK;
-	}
-	if (db->riders.n == 0)
-		return ST_OK;
-	if (p->n + db->riders.n > p->cap)
-		return ST_EINVAL; /* cannot happen: st_riders_group_flush reserved the room */
-	if (p->n == 0)
-		db->riders_pending_since = mono_ms();
-	for (size_t i = 0; i < db->riders.n; i++)
-		p->a[p->n++] = db->riders.a[i];
-	return ST_OK;
-}
-
-int64_t st_riders_due_ms(const struct st_db *db)
-{
-	if (db->opts.riders_defer_ms == 0 || db->riders_pending.n == 0)
-		return 0;
-	return db->riders_pending_since + db->opts.riders_defer_ms;
-}
-
-static int sync_run(void *ctx, MDB_txn *txn)
-{
-	struct st_db *db = ctx;
-	uint64_t last;
-	int rc = st_log_last(txn, db->dbi.log, &last);
-
-	st_riders_batch_clear(&db->riders);
-	return rc == ST_OK ? write_all(db, txn, last) : rc;
-}
-
-int st_riders_sync(struct st_db *db)
-{
-	if (db->opts.read_only)
-		return ST_EINVAL;
-	if (db->riders_pending.n == 0)
-		return ST_OK;
-	int rc = st_write_run(db, sync_run, db, NULL);
-	if (rc == ST_OK)
-		return st_riders_group_done(db, 1);
-	db->riders_pending_since = mono_ms(); /* due again one deferral later, not at once */
-	return rc;
-}
-
-/* st_log_foreach: the accepted taps of a TAPS entry into the held notes. */
-static int replay_entry(void *ctx, const struct st_log_entry *e)
-{
-	struct st_db *db = ctx;
-	struct kp_header h;
-	struct kp_tap t;
-	struct st_tap_agg_key k;
-	struct st_tap_agg_val v;
-	int rc = ST_OK;
-
-	if (kp_frame_decode(e->frame, e->frame_len, &h) != KP_OK || h.type != KP_TYPE_TAPS)
-		return 0; /* st_check names a frame that does not decode; counts have no riders */
-	for (uint16_t i = 0; i < h.count && rc == ST_OK; i++) {
-		kp_frame_get_tap(e->frame, i, &t);
-		if (st_tap_agg_of(&t, db->zone, db->opts.service_day_start_hour, &k, &v) == 0 && v.accepted != 0)
-			rc = st_riders_batch_note(&db->riders_pending, k.service_date, k.route_id, t.card_token);
-	}
-	return rc == ST_OK ? 0 : 1;
-}
-
-int st_riders_replay(struct st_db *db)
-{
-	struct st_read r;
-	uint64_t mark;
-	int rc = st_read_begin(db, &r);
-
-	if (rc != ST_OK)
-		return rc;
-	rc = st_riders_mark_get(r.txn, db->dbi.meta, &mark);
-	db->riders_marked = rc == ST_OK && mark != UINT64_MAX;
-	if (rc == ST_OK && mark != UINT64_MAX) {
-		rc = st_log_foreach(&r, mark + 1, replay_entry, db);
-		if (rc == ST_ESTOP)
-			rc = ST_EIO; /* out of memory */
-	}
-	st_read_end(&r);
-	/* Due at once: they are older than any deferral. */
-	if (rc == ST_OK && db->riders_pending.n > 0)
-		db->riders_pending_since = mono_ms() - db->opts.riders_defer_ms;
-	return rc;
 }

@@ -31,18 +31,21 @@
  * tokens included; the same card gives the same bits within the epoch.
  * Hashing them again could not make them more uniform.
  *
- * Deferred (st_options.riders_defer_ms > 0: komposterd's): half of what
- * a small commit group writes was its touched sketches, 16 KiB each, so
- * the writer may hold a group's notes in memory after its commit and write
- * them with a later group's (or st_riders_sync), once the oldest is
- * riders_defer_ms old or 4096 notes are held. With the sketches, the same
- * transaction records the mark: the last log sequence whose taps they hold
- * (meta "riders_through", BE8). A read-write st_db_open reads the taps of
- * the log after the mark back into the held notes, so a crash loses nothing:
- * a sketch's merge is idempotent, and the log is the record. Until then a
- * reader sees the sketches as of the mark (at most riders_defer_ms behind
- * while the writer runs); st_check compares them with the log up to the
- * mark. A database without a mark was always written in step.
+ * Deferred (st_options.riders_defer_ms > 0: komposterd's; riders_defer.c):
+ * half of what a small commit group wrote was its touched sketches, 16 KiB
+ * each, so the writer keeps each touched sketch in memory and a group's
+ * taps go into them after its commit; a sketch that gained taps is written
+ * once they are riders_defer_ms old, by a later group (at most four per
+ * group, the oldest first, each with that group's taps) or by st_riders_sync.
+ * The mark (meta "riders_through", BE8) is the last log sequence whose taps
+ * every stored sketch holds; a sketch written ahead of others may hold
+ * later ones too. A read-write st_db_open reads the taps of the log after
+ * the mark back into the sketches, so a crash loses nothing: a sketch's
+ * merge is idempotent, and the log is the record. Until then a reader sees
+ * each sketch at most riders_defer_ms behind while the writer runs (a few
+ * more groups when many fall due at once); st_check compares them with the
+ * log up to the mark, and a sketch holding taps after it with the log up to
+ * its end. A database without a mark was always written in step.
  *
  * riders: key service_date BE4 ‖ route BE4 (ST_RIDERS_ALL for the date),
  * value the serialized sketch (hll.h, version 1).
@@ -82,13 +85,13 @@ int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                       int (*fn)(void *ctx, uint32_t date, uint32_t route, double estimate), void *ctx);
 
 /* Deferred sketches: the monotonic time (CLOCK_MONOTONIC, ms) at which the
- * held notes are due to be written; 0 when none are held. */
+ * first held sketch is due to be written; 0 when none is held. */
 int64_t st_riders_due_ms(const struct st_db *db);
-/* Writes the held notes into the sketches now, with the mark at the log's
- * last sequence, in a write transaction of its own: for the writer between
- * groups (when due, and before it stops). The writer's thread only. On a
- * failure (a full map or disk) the notes stay held and fall due again
- * riders_defer_ms later. */
+/* Writes every sketch that holds taps its stored copy does not, with the
+ * mark at the log's last sequence, in a write transaction of its own: for
+ * the writer between groups (when due, and before it stops). The writer's
+ * thread only. On a failure (a full map or disk) they stay held and fall
+ * due again riders_defer_ms later. */
 int st_riders_sync(struct st_db *db);
 
 #endif

@@ -410,3 +410,119 @@ Test(riders, held_notes_are_written_with_the_first_group_after_they_fall_due)
 	cr_expect_eq(check_problems(&text), 0, "%s", text);
 	free(text);
 }
+
+/* One frame, one tap on each of routes first..first+n-1, rider card0 + i
+ * on route first + i. */
+static void taps_on_routes(const struct tdev *d, uint64_t seq, uint32_t first, uint32_t n, uint32_t card0)
+{
+	static uint8_t frame[KP_FRAME_MAX];
+	static struct kp_tap taps[KP_RECORDS_MAX];
+
+	cr_assert_leq(n, KP_RECORDS_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		taps[i] = t_tap(noon, first + i, 100, 1, 800, card0 + i);
+	commit(frame, t_frame(frame, d, seq, taps, (uint16_t)n), ST_STORED);
+}
+
+static unsigned routes_stored(uint32_t first, uint32_t n)
+{
+	unsigned stored = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		stored += estimate(today, first + i) > 0;
+	return stored;
+}
+
+Test(riders, a_group_writes_at_most_four_due_sketches_and_the_next_groups_the_rest)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xB4);
+	tdb.opts.riders_defer_ms = 50;
+	tdb_open();
+	taps_on_routes(&d, 1, 1, 10, 1000); /* 11 sketches: 10 routes and the date's */
+	cr_expect_eq(routes_stored(1, 10), 0);
+	usleep(80 * 1000); /* all due, whatever the machine */
+	taps_on_routes(&d, 2, 1, 1, 2000);
+	unsigned after_one = routes_stored(1, 10) + (estimate(today, ST_RIDERS_ALL) > 0);
+	cr_expect_eq(after_one, 4, "the first group after they fell due wrote %u", after_one);
+	cr_expect_eq(check_problems(&text), 0, "four written: %s", text);
+	free(text);
+	taps_on_routes(&d, 3, 1, 1, 3000);
+	taps_on_routes(&d, 4, 1, 1, 4000);
+	cr_expect_eq(routes_stored(1, 10), 10, "four, four, then the last three");
+	cr_expect_gt(estimate(today, ST_RIDERS_ALL), 0);
+	cr_expect_eq(check_problems(&text), 0, "all written: %s", text);
+	free(text);
+	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 10 + 3);
+	cr_expect_eq(check_problems(&text), 0, "synced: %s", text);
+	free(text);
+}
+
+Test(riders, more_sketches_than_are_kept_in_memory_are_written_by_the_group_that_finds_them)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xB5);
+	tdb.opts.riders_defer_ms = HELD_FOR_AN_HOUR;
+	tdb_open();
+	taps_on_routes(&d, 1, 1, 300, 10000); /* 301 sketches, more than are kept */
+	cr_expect_eq(routes_stored(1, 300), 300, "not held: too many to keep");
+	cr_expect_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+	/* The next group drops some from memory; touched again, they are read
+	 * back before they are added to. */
+	taps_on_routes(&d, 2, 1, 1, 20000);
+	taps_on_routes(&d, 3, 1, 300, 30000);
+	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	for (uint32_t route = 1; route <= 300; route++)
+		cr_expect_eq(llround(estimate(today, route)), route == 1 ? 3 : 2, "route %u", route);
+	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 601);
+	cr_expect_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+}
+
+/* The first stored sketch of routes 1..10 gets its one entry moved to
+ * another register. */
+static void move_an_entry_of_a_written_route(MDB_txn *txn, MDB_dbi dbi)
+{
+	uint8_t kb[8], copy[ST_HLL_SERIALIZED_MAX];
+	MDB_val k = key_of(kb, today, 1), v;
+	MDB_cursor *cur;
+
+	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE), 0);
+	cr_assert_leq(kp_load_u32be((const uint8_t *)k.mv_data + 4), 10);
+	cr_assert_eq(v.mv_size, ST_HLL_SPARSE_HEADER_SIZE + ST_HLL_SPARSE_ENTRY_SIZE);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[ST_HLL_SPARSE_HEADER_SIZE + 3] ^= 0x40;
+	memcpy(kb, k.mv_data, sizeof kb);
+	k.mv_data = kb;
+	v.mv_data = copy;
+	mdb_cursor_close(cur);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+Test(riders, check_reports_a_tampered_sketch_written_ahead_of_the_mark)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xB6);
+	tdb.opts.riders_defer_ms = 50;
+	tdb_open();
+	taps_on_routes(&d, 1, 1, 10, 1000);
+	usleep(80 * 1000);
+	taps_on_routes(&d, 2, 20, 1, 2000); /* writes four of the eleven: the mark stays before frame 1 */
+	cr_assert_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+	raw_edit_riders(move_an_entry_of_a_written_route);
+	cr_assert_geq(check_problems(&text), 1);
+	cr_assert_not_null(strstr(text, "registers: stored about 1 riders, the log says about 0 up to the sketches' mark "
+	                                "and 1 in all"),
+	                   "%s", text);
+	free(text);
+}

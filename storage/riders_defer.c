@@ -1,0 +1,436 @@
+/*
+ * riders_defer.c — the distinct-rider sketches kept in memory and written
+ * behind the taps (riders.h, "Deferred").
+ *
+ * Why it is built this way: a sketch is up to 16 KiB, and a commit group
+ * of a few frames touches every route's and the date's. Reading, parsing
+ * and rewriting them per group was half of what a small commit wrote;
+ * holding the notes and writing them every few hundred milliseconds made
+ * one commit in ten three times as slow (the notes were sorted and every
+ * sketch parsed and rewritten at once). So each touched (date, route) has a
+ * cell here: the sketch as it now is, whether and since when it holds taps
+ * the stored copy does not ("dirty"), and since which log sequence.
+ *
+ *  - A group's notes go into its cells only after its commit (an aborted
+ *    or failed group must not reach a sketch); the cells they need are
+ *    loaded inside the group's transaction, where a failure still fails
+ *    the group, so applying them afterwards cannot fail.
+ *  - A group's transaction writes the dirty cells that are due (dirty for
+ *    riders_defer_ms), the oldest first and at most RIDERS_WRITES_PER_GROUP,
+ *    each with the group's own notes added: the cost is spread over the
+ *    commits instead of falling on one. With riders_defer_ms 0 it writes
+ *    every cell it touches and every dirty one: the sketches move with
+ *    their taps, as without deferral.
+ *  - The mark (meta "riders_through") is the last log sequence whose taps
+ *    every stored sketch holds: below the first dirty sequence of every
+ *    cell left unwritten and below the group's first frame when a cell it
+ *    touched is left unwritten. It is written when it changes.
+ *  - Cells are evicted only when clean and only between groups' writes,
+ *    least recently used first, down to RIDERS_CACHE_CELLS; past that the
+ *    group writes every dirty cell, so the next one can evict them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "firmware-proto/frame.h"
+#include "storage/db_internal.h"
+#include "storage/log.h"
+#include "storage/riders.h"
+
+#define RIDERS_MARK_KEY "riders_through"
+/* Due cells a group writes at most: four 16 KiB sketches, about what one
+ * 32-tap frame writes otherwise. */
+#define RIDERS_WRITES_PER_GROUP 4
+/* Cells kept in memory (32 KiB each) when clean: a city's routes and its
+ * total, of two service dates (around the day's change); more are kept
+ * while dirty, and written by the group that finds them. */
+#define RIDERS_CACHE_CELLS 256
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
+{
+	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v;
+	int rc = st_status(mdb_get(txn, meta, &k, &v));
+
+	if (rc == ST_ENOTFOUND) {
+		*seq = UINT64_MAX;
+		return ST_OK;
+	}
+	if (rc != ST_OK)
+		return rc;
+	if (v.mv_size != 8)
+		return ST_ECORRUPT;
+	*seq = kp_load_u64be(v.mv_data);
+	return ST_OK;
+}
+
+static int mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
+{
+	uint8_t b[8];
+	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v = {sizeof b, b};
+
+	kp_store_u64be(b, seq);
+	return st_status(mdb_put(txn, meta, &k, &v, 0));
+}
+
+/* ---- the cells ---- */
+
+static struct st_riders_cell *cell_find(struct st_riders_cache *c, uint32_t date, uint32_t route)
+{
+	if (c->last < c->n && c->a[c->last].date == date && c->a[c->last].route == route)
+		return &c->a[c->last];
+	for (size_t i = 0; i < c->n; i++)
+		if (c->a[i].date == date && c->a[i].route == route) {
+			c->last = i;
+			return &c->a[i];
+		}
+	return NULL;
+}
+
+/* The cell of (date, route), read from txn when it is not held yet. */
+static int cell_get(struct st_db *db, MDB_txn *txn, uint32_t date, uint32_t route, struct st_riders_cell **out)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	uint8_t kb[ST_RIDERS_KEY_SIZE];
+	MDB_val k = {sizeof kb, kb}, v;
+	struct st_hll *h;
+	int rc;
+
+	if ((*out = cell_find(c, date, route)) != NULL)
+		return ST_OK;
+	if (c->n == c->cap) {
+		size_t next = c->cap ? c->cap * 2 : 16;
+		struct st_riders_cell *p = realloc(c->a, next * sizeof *p);
+
+		if (!p)
+			return ST_EIO;
+		c->a = p;
+		c->cap = next;
+	}
+	if (!(h = malloc(sizeof *h)))
+		return ST_EIO;
+	st_riders_key(kb, date, route);
+	rc = st_status(mdb_get(txn, db->dbi.riders, &k, &v));
+	if (rc == ST_OK && st_hll_parse(v.mv_data, v.mv_size, h) != 0)
+		rc = ST_ECORRUPT;
+	else if (rc == ST_ENOTFOUND) {
+		st_hll_clear(h);
+		rc = ST_OK;
+	}
+	if (rc != ST_OK) {
+		free(h);
+		return rc;
+	}
+	c->a[c->n] = (struct st_riders_cell){.date = date, .route = route, .h = h};
+	c->last = c->n;
+	*out = &c->a[c->n++];
+	return ST_OK;
+}
+
+/* Adds hash to the cell; a clean cell that changes is dirty from seq on. */
+static void cell_add(struct st_riders_cell *cell, uint64_t hash, uint64_t seq, int64_t since)
+{
+	if (st_hll_add(cell->h, hash) && cell->dirty_from == 0) {
+		cell->dirty_from = seq;
+		cell->dirty_since = since;
+	}
+}
+
+/* Clean cells dropped, least recently used first, down to the limit. */
+static void evict(struct st_riders_cache *c)
+{
+	while (c->n > RIDERS_CACHE_CELLS) {
+		size_t lru = c->n;
+
+		for (size_t i = 0; i < c->n; i++)
+			if (c->a[i].dirty_from == 0 && (lru == c->n || c->a[i].used < c->a[lru].used))
+				lru = i;
+		if (lru == c->n)
+			return; /* all dirty: this group writes them */
+		free(c->a[lru].h);
+		c->a[lru] = c->a[--c->n];
+	}
+	c->last = 0;
+}
+
+void st_riders_cache_free(struct st_riders_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->a[i].h);
+	free(c->a);
+	*c = (struct st_riders_cache){0};
+}
+
+/* ---- a group's transaction ---- */
+
+/* The cell's sketch with the group's notes for it (sorted notes from i),
+ * written unless the stored copy holds it already. */
+static int cell_write(struct st_db *db, MDB_txn *txn, struct st_riders_cell *cell, size_t i)
+{
+	const struct st_riders_batch *b = &db->riders;
+	uint8_t kb[ST_RIDERS_KEY_SIZE];
+	MDB_val k = {sizeof kb, kb}, v;
+	const struct st_hll *h = cell->h;
+	size_t len;
+	int changed = 0;
+
+	cell->write = 1;
+	if (i < b->n) {
+		db->riders_hll = *cell->h;
+		st_riders_batch_cell(b, i, &db->riders_hll, &changed);
+		h = &db->riders_hll;
+	}
+	if (!changed && cell->dirty_from == 0)
+		return ST_OK; /* the stored copy is the same (a busy day's dense sketch, often) */
+	if (st_hll_serialize(h, db->riders_bytes, sizeof db->riders_bytes, &len) != 0)
+		return ST_EINVAL; /* cannot happen: the buffer always suffices */
+	st_riders_key(kb, cell->date, cell->route);
+	v = (MDB_val){len, db->riders_bytes};
+	return st_status(mdb_put(txn, db->dbi.riders, &k, &v, 0));
+}
+
+/* The group's cells held (loaded inside its transaction), each marked with
+ * where its notes start in the sorted batch. */
+static int load_touched(struct st_db *db, MDB_txn *txn)
+{
+	struct st_riders_batch *b = &db->riders;
+	struct st_riders_cell *cell;
+	int rc = ST_OK;
+
+	st_riders_batch_sort(b);
+	for (size_t i = 0; i < b->n && rc == ST_OK;) {
+		size_t next = i;
+
+		while (next < b->n && b->a[next].date == b->a[i].date && b->a[next].route == b->a[i].route)
+			next++;
+		rc = cell_get(db, txn, b->a[i].date, b->a[i].route, &cell);
+		if (rc == ST_OK) {
+			cell->notes = i + 1; /* 0: none */
+			cell->used = db->riders_cache.groups;
+		}
+		i = next;
+	}
+	return rc;
+}
+
+/* Whether the group writes cell: every dirty or touched one without
+ * deferral, or with too many cells held; else a due one, while fewer than
+ * RIDERS_WRITES_PER_GROUP are written. */
+static int cell_due(const struct st_db *db, const struct st_riders_cell *cell, int64_t now, int all)
+{
+	if (all)
+		return cell->dirty_from != 0 || cell->notes != 0;
+	return cell->dirty_from != 0 && now - cell->dirty_since >= db->opts.riders_defer_ms;
+}
+
+static int write_due(struct st_db *db, MDB_txn *txn)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	int all = db->opts.riders_defer_ms == 0 || c->n > RIDERS_CACHE_CELLS;
+	int64_t now = mono_ms();
+	int rc = ST_OK;
+
+	for (unsigned written = 0; rc == ST_OK && (all || written < RIDERS_WRITES_PER_GROUP); written++) {
+		struct st_riders_cell *oldest = NULL;
+
+		for (size_t i = 0; i < c->n; i++) {
+			struct st_riders_cell *cell = &c->a[i];
+
+			if (!cell->write && cell_due(db, cell, now, all) &&
+			    (!oldest || (cell->dirty_from != 0 &&
+			                 (oldest->dirty_from == 0 || cell->dirty_since < oldest->dirty_since))))
+				oldest = cell;
+		}
+		if (!oldest)
+			break;
+		rc = cell_write(db, txn, oldest, oldest->notes ? oldest->notes - 1 : db->riders.n);
+	}
+	return rc;
+}
+
+/* The last sequence every stored sketch holds once the group commits. */
+static uint64_t mark_after(const struct st_db *db, uint64_t seq_before, uint64_t last_seq)
+{
+	const struct st_riders_cache *c = &db->riders_cache;
+	uint64_t mark = last_seq;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct st_riders_cell *cell = &c->a[i];
+
+		if (cell->write)
+			continue;
+		if (cell->dirty_from != 0 && cell->dirty_from - 1 < mark)
+			mark = cell->dirty_from - 1;
+		if (cell->notes != 0 && seq_before < mark)
+			mark = seq_before;
+	}
+	return mark;
+}
+
+int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	int rc;
+
+	for (size_t i = 0; i < c->n; i++)
+		c->a[i].write = 0, c->a[i].notes = 0;
+	c->groups++;
+	evict(c);
+	rc = load_touched(db, txn);
+	if (rc == ST_OK)
+		rc = write_due(db, txn);
+	if (rc != ST_OK)
+		return rc;
+	c->first_seq = seq_before + 1;
+	c->mark_next = mark_after(db, seq_before, last_seq);
+	if (db->riders_marked && c->mark_next == c->mark)
+		return ST_OK;
+	return mark_put(txn, db->dbi.meta, c->mark_next);
+}
+
+int st_riders_group_done(struct st_db *db)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	const struct st_riders_batch *b = &db->riders;
+	int64_t now = mono_ms();
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->a[i].write)
+			c->a[i].dirty_from = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		struct st_riders_cell *cell = cell_find(c, b->a[i].date, b->a[i].route);
+
+		if (!cell)
+			return ST_EINVAL; /* cannot happen: load_touched held it */
+		if (cell->write)
+			st_hll_add(cell->h, b->a[i].hash); /* its stored copy has them */
+		else
+			cell_add(cell, b->a[i].hash, c->first_seq, now);
+	}
+	db->riders_marked = 1;
+	c->mark = c->mark_next;
+	return ST_OK;
+}
+
+int64_t st_riders_due_ms(const struct st_db *db)
+{
+	const struct st_riders_cache *c = &db->riders_cache;
+	int64_t first = 0;
+
+	if (db->opts.riders_defer_ms == 0)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->a[i].dirty_from != 0 && (first == 0 || c->a[i].dirty_since < first))
+			first = c->a[i].dirty_since;
+	return first == 0 ? 0 : first + db->opts.riders_defer_ms;
+}
+
+/* ---- between groups ---- */
+
+static int sync_run(void *ctx, MDB_txn *txn)
+{
+	struct st_db *db = ctx;
+	struct st_riders_cache *c = &db->riders_cache;
+	uint64_t last;
+	int rc = st_log_last(txn, db->dbi.log, &last);
+
+	st_riders_batch_clear(&db->riders);
+	for (size_t i = 0; i < c->n; i++)
+		c->a[i].write = 0, c->a[i].notes = 0;
+	for (size_t i = 0; i < c->n && rc == ST_OK; i++)
+		if (c->a[i].dirty_from != 0)
+			rc = cell_write(db, txn, &c->a[i], 0);
+	c->mark_next = last;
+	return rc == ST_OK ? mark_put(txn, db->dbi.meta, last) : rc;
+}
+
+int st_riders_sync(struct st_db *db)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	int64_t now = mono_ms();
+	int rc;
+
+	if (db->opts.read_only)
+		return ST_EINVAL;
+	size_t dirty = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		dirty += c->a[i].dirty_from != 0;
+	if (dirty == 0)
+		return ST_OK;
+	rc = st_write_run(db, sync_run, db, NULL);
+	if (rc == ST_OK)
+		return st_riders_group_done(db);
+	for (size_t i = 0; i < c->n; i++)
+		if (c->a[i].dirty_from != 0)
+			c->a[i].dirty_since = now; /* due again one deferral later, not at once */
+	return rc;
+}
+
+/* ---- at a read-write open ---- */
+
+struct replay {
+	struct st_db *db;
+	MDB_txn *txn;
+	uint64_t from;
+	int64_t since;
+	int rc;
+};
+
+/* st_log_foreach: the accepted taps of a TAPS entry into their cells. */
+static int replay_entry(void *ctx, const struct st_log_entry *e)
+{
+	struct replay *rp = ctx;
+	struct st_db *db = rp->db;
+	struct kp_header h;
+	struct kp_tap t;
+	struct st_tap_agg_key k;
+	struct st_tap_agg_val v;
+	struct st_riders_cell *cell;
+
+	if (kp_frame_decode(e->frame, e->frame_len, &h) != KP_OK || h.type != KP_TYPE_TAPS)
+		return 0; /* st_check names a frame that does not decode; counts have no riders */
+	for (uint16_t i = 0; i < h.count && rp->rc == ST_OK; i++) {
+		kp_frame_get_tap(e->frame, i, &t);
+		if (st_tap_agg_of(&t, db->zone, db->opts.service_day_start_hour, &k, &v) != 0 || v.accepted == 0)
+			continue;
+		uint64_t hash = kp_load_u64le(t.card_token);
+
+		if (k.route_id != ST_RIDERS_ALL && (rp->rc = cell_get(db, rp->txn, k.service_date, k.route_id, &cell)) == ST_OK)
+			cell_add(cell, hash, rp->from, rp->since);
+		if (rp->rc == ST_OK && (rp->rc = cell_get(db, rp->txn, k.service_date, ST_RIDERS_ALL, &cell)) == ST_OK)
+			cell_add(cell, hash, rp->from, rp->since);
+	}
+	return rp->rc == ST_OK ? 0 : 1;
+}
+
+int st_riders_replay(struct st_db *db)
+{
+	struct st_read r;
+	uint64_t mark;
+	int rc = st_read_begin(db, &r);
+
+	if (rc != ST_OK)
+		return rc;
+	rc = st_riders_mark_get(r.txn, db->dbi.meta, &mark);
+	db->riders_marked = rc == ST_OK && mark != UINT64_MAX;
+	db->riders_cache.mark = mark;
+	if (rc == ST_OK && mark != UINT64_MAX) {
+		/* Due at once: they are older than any deferral. */
+		struct replay rp = {db, r.txn, mark + 1, mono_ms() - db->opts.riders_defer_ms, ST_OK};
+
+		rc = st_log_foreach(&r, mark + 1, replay_entry, &rp);
+		if (rc == ST_ESTOP)
+			rc = rp.rc;
+	}
+	st_read_end(&r);
+	return rc;
+}
