@@ -17,8 +17,9 @@
  * service date (log.h), so neither it nor anything else in the entry can
  * test a guessed token once that key is gone. The raw token and the
  * signature are never copied into anything that reaches LMDB. Consecutive
- * taps of a frame that fall in the same aggregate cell are summed first and
- * added once.
+ * taps of a frame that fall in the same aggregate cell are summed first;
+ * the group's cells are summed again at its end and each written once
+ * (tap_agg.c).
  *
  * A COUNTS frame takes the same path (log, chain, once-only index, one
  * batch_seq sequence per device whatever the stream): its records hold no
@@ -108,7 +109,7 @@ static int agg_run_flush(struct group *g, struct agg_run *run)
 	int rc = ST_OK;
 
 	if (run->open)
-		rc = st_tap_agg_add(g->txn, g->db->dbi.tap_agg, &run->k, &run->v);
+		rc = st_tap_agg_batch_add(&g->db->taps, &run->k, &run->v);
 	if (run->open && rc == ST_OK)
 		rc = st_date_batch_note(g->txn, g->db->dbi.date_rev, &g->db->dates, run->k.service_date);
 	run->open = 0;
@@ -479,6 +480,7 @@ static int store_group(void *ctx, MDB_txn *txn)
 	g->txn = txn;
 	g->stats = (struct st_commit_stats){0};
 	st_vpos_batch_clear(&g->db->vpos);
+	st_tap_agg_batch_clear(&g->db->taps);
 	st_riders_batch_clear(&g->db->riders);
 	st_dstats_batch_clear(&g->db->dstats);
 	st_date_batch_clear(&g->db->dates);
@@ -487,6 +489,8 @@ static int store_group(void *ctx, MDB_txn *txn)
 		rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
+	if (rc == ST_OK)
+		rc = st_tap_agg_batch_flush(txn, g->db->dbi.tap_agg, &g->db->taps);
 	if (rc == ST_OK)
 		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
 	if (rc == ST_OK)

@@ -483,6 +483,7 @@ void st_db_close(struct st_db *db)
 	if (db->lock_ready)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
+	st_tap_agg_batch_free(&db->taps);
 	st_riders_batch_free(&db->riders);
 	st_riders_cache_free(&db->riders_cache);
 	st_dstats_batch_free(&db->dstats);

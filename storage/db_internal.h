@@ -128,6 +128,16 @@ struct st_vpos_batch {
 	unsigned used;
 };
 
+/* The tap cells of one commit group, summed at its end (tap_agg.c). */
+struct st_tap_agg_note {
+	uint8_t key[ST_TAP_AGG_KEY_SIZE];
+	struct st_tap_agg_val v;
+};
+struct st_tap_agg_batch {
+	struct st_tap_agg_note *a; /* malloc'd, owned by the batch; grown, never shrunk */
+	size_t n, cap;
+};
+
 /* The accepted taps' (date, route, hash) of one commit group, or of the
  * whole log in st_check (riders.c). */
 struct st_riders_note {
@@ -146,13 +156,16 @@ struct st_riders_cell {
 	uint64_t dirty_from;  /* the first log sequence whose taps it holds and the stored copy may not; 0: clean */
 	int64_t dirty_since;  /* monotonic ms it became dirty */
 	uint64_t used;        /* the last group that touched it */
-	size_t notes;         /* 1 + where the running group's notes for it start; 0: none */
+	size_t notes;         /* 1 + the running group's last note for it; 0: none (riders_defer.c) */
 	int write;            /* the running transaction writes it */
 	struct st_hll *h;     /* malloc'd */
 };
 struct st_riders_cache {
 	struct st_riders_cell *a; /* malloc'd */
-	size_t n, cap, last;      /* last: the cell found last */
+	size_t n, cap, last[2];   /* last: the two cells found last */
+	uint32_t *note_cell;      /* per note of the group: its cell (malloc'd) */
+	uint32_t *note_next;      /* per note: 1 + the cell's note before it, 0: none (malloc'd) */
+	size_t links;             /* room in note_cell and note_next */
 	uint64_t groups;          /* groups run, the clock of `used` */
 	uint64_t first_seq;       /* the running group's first log sequence */
 	uint64_t mark, mark_next; /* the stored mark; the running group's */
@@ -215,6 +228,7 @@ struct st_db {
 	uint32_t epoch_horizon; /* first epoch date kept, as of the group's txn (epoch_keys.h) */
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
 	struct st_vpos_batch vpos;
+	struct st_tap_agg_batch taps;               /* the group's tap cells; freed by st_db_close */
 	struct st_riders_batch riders;              /* the group's notes; freed by st_db_close */
 	struct st_riders_cache riders_cache;        /* the sketches in memory (riders_defer.c) */
 	int riders_marked;                          /* the database holds a mark (riders.h) */
@@ -312,6 +326,14 @@ int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_
 /* Adds v to the cell k inside the writer's transaction. */
 int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
                    const struct st_tap_agg_val *v);
+/* A commit group's tap cells (tap_agg.c): clear the batch at the start of
+ * every run of a group, add each frame's cells (ST_EIO when memory runs
+ * out), flush once at the end: equal cells are summed and each is read and
+ * written once, in key order. */
+void st_tap_agg_batch_clear(struct st_tap_agg_batch *b);
+void st_tap_agg_batch_free(struct st_tap_agg_batch *b);
+int st_tap_agg_batch_add(struct st_tap_agg_batch *b, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v);
+int st_tap_agg_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_tap_agg_batch *b);
 
 /* count_agg.c: a cell of door_agg or load_agg, encoded, with what a count
  * record adds to it (the value fields of count_agg.h, in order). */

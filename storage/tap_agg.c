@@ -8,8 +8,18 @@
  * vanish together with the log entries they count. Which cell a tap counts
  * in is decided in one place (st_tap_agg_of) that the writer and st_check
  * share.
+ *
+ * The writer sums a commit group's cells in memory first (st_tap_agg_batch):
+ * frames of one route and hour count in the same cells, so a group of many
+ * frames reads and writes each cell once, in key order, through one cursor
+ * that finds it once for the read and the write (the read-add-write per
+ * frame's cell was the writer's largest cost after the sync, perf,
+ * docs/PERFORMANCE.md session 10).
  */
 #include "storage/tap_agg.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "storage/db_internal.h"
 #include "storage/service_day.h"
@@ -139,4 +149,103 @@ int st_tap_agg_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
 		return ST_EINVAL;
 	kp_store_u32be(kb + K_DATE, date_from);
 	return st_walk(r->txn, r->db->dbi.tap_agg, &from, visit_cell, &cv);
+}
+
+void st_tap_agg_batch_clear(struct st_tap_agg_batch *b)
+{
+	b->n = 0;
+}
+
+void st_tap_agg_batch_free(struct st_tap_agg_batch *b)
+{
+	free(b->a);
+	*b = (struct st_tap_agg_batch){0};
+}
+
+int st_tap_agg_batch_add(struct st_tap_agg_batch *b, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	if (b->n == b->cap) {
+		size_t next = b->cap ? b->cap * 2 : 256;
+		struct st_tap_agg_note *p = realloc(b->a, next * sizeof *p);
+
+		if (!p)
+			return ST_EIO;
+		b->a = p;
+		b->cap = next;
+	}
+	st_tap_agg_key_encode(k, b->a[b->n].key);
+	b->a[b->n++].v = *v;
+	return ST_OK;
+}
+
+static int note_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct st_tap_agg_note *)x)->key, ((const struct st_tap_agg_note *)y)->key,
+	              ST_TAP_AGG_KEY_SIZE);
+}
+
+/* The batch sorted and each cell's notes summed into its first. */
+static size_t batch_sum(struct st_tap_agg_batch *b)
+{
+	size_t out = 0;
+
+	qsort(b->a, b->n, sizeof *b->a, note_cmp);
+	for (size_t i = 1; i < b->n; i++) {
+		struct st_tap_agg_val *sum = &b->a[out].v;
+
+		if (memcmp(b->a[out].key, b->a[i].key, ST_TAP_AGG_KEY_SIZE) != 0) {
+			b->a[++out] = b->a[i];
+			continue;
+		}
+		sum->accepted += b->a[i].v.accepted;
+		sum->denied += b->a[i].v.denied;
+		sum->amount += b->a[i].v.amount;
+	}
+	return out + 1;
+}
+
+/* Adds one summed cell through cur: found, it is replaced where the cursor
+ * stands; new, it is put. */
+static int cursor_add(MDB_cursor *cur, const struct st_tap_agg_note *note)
+{
+	uint8_t vb[ST_TAP_AGG_VAL_SIZE];
+	MDB_val key = {ST_TAP_AGG_KEY_SIZE, (void *)note->key}, val;
+	struct st_tap_agg_val sum = {0};
+	unsigned flags = 0;
+	int rc = st_status(mdb_cursor_get(cur, &key, &val, MDB_SET_KEY));
+
+	if (rc == ST_OK && val.mv_size != ST_TAP_AGG_VAL_SIZE)
+		return ST_ECORRUPT;
+	if (rc == ST_OK) {
+		st_tap_agg_val_decode(val.mv_data, &sum);
+		flags = MDB_CURRENT;
+	} else if (rc != ST_ENOTFOUND) {
+		return rc;
+	}
+	sum.accepted += note->v.accepted;
+	sum.denied += note->v.denied;
+	sum.amount += note->v.amount;
+	st_tap_agg_val_encode(&sum, vb);
+	key = (MDB_val){ST_TAP_AGG_KEY_SIZE, (void *)note->key};
+	val = (MDB_val){sizeof vb, vb};
+	return st_status(mdb_cursor_put(cur, &key, &val, flags));
+}
+
+int st_tap_agg_batch_flush(MDB_txn *txn, MDB_dbi dbi, struct st_tap_agg_batch *b)
+{
+	MDB_cursor *cur;
+	size_t n;
+	int rc;
+
+	if (b->n == 0)
+		return ST_OK;
+	n = batch_sum(b);
+	st_tap_agg_batch_clear(b);
+	rc = st_status(mdb_cursor_open(txn, dbi, &cur));
+	if (rc != ST_OK)
+		return rc;
+	for (size_t i = 0; i < n && rc == ST_OK; i++)
+		rc = cursor_add(cur, &b->a[i]);
+	mdb_cursor_close(cur);
+	return rc;
 }

@@ -120,6 +120,39 @@ Test(tap_agg, interleaved_cells_in_one_frame_are_each_counted)
 	expect_cell(&c, 200, 1, 3, 0, 30);
 }
 
+/* A group's cells are summed in memory and written once (tap_agg.c): a
+ * cell already stored, one that two frames of the group share, one new, and
+ * a frame repeated within the group, which adds nothing. */
+Test(tap_agg, a_group_sums_the_cells_its_frames_share_and_adds_them_to_the_stored_ones_once)
+{
+	static uint8_t f[4][KP_FRAME_MAX];
+	struct st_commit_item items[4];
+	struct kp_tap taps[2];
+	struct tdev d;
+	struct cells c = {0};
+
+	tdb_open();
+	tdev_make(&d, 0x79);
+	taps[0] = t_tap(noon, 7, 100, 1, 800, 1);
+	cr_assert_eq(t_commit1(f[0], t_frame(f[0], &d, 1, taps, 1), NULL), ST_OK); /* stop 100 stored */
+	taps[0] = t_tap(noon + 1, 7, 100, 1, 10, 2);
+	taps[1] = t_tap(noon + 2, 7, 200, 1, 20, 3);
+	items[0] = (struct st_commit_item){.frame = f[1], .len = t_frame(f[1], &d, 2, taps, 2), .received_at = noon};
+	taps[0] = t_tap(noon + 3, 7, 200, 1, 30, 4);
+	taps[1] = t_tap(noon + 4, 7, 300, 1, 40, 5);
+	items[1] = (struct st_commit_item){.frame = f[2], .len = t_frame(f[2], &d, 3, taps, 2), .received_at = noon};
+	items[2] = items[0]; /* the same frame again: a duplicate */
+	cr_assert_eq(st_commit_group(tdb.db, items, 3, NULL), ST_OK);
+	cr_expect_eq(items[0].outcome, ST_STORED);
+	cr_expect_eq(items[1].outcome, ST_STORED);
+	cr_expect_eq(items[2].outcome, ST_DUPLICATE);
+	cr_assert_eq(read_cells(20240515, 20240515, &c), ST_OK);
+	cr_expect_eq(c.n, 3);
+	expect_cell(&c, 100, 1, 2, 0, 810);
+	expect_cell(&c, 200, 1, 2, 0, 50);
+	expect_cell(&c, 300, 1, 1, 0, 40);
+}
+
 Test(tap_agg, foreach_walks_a_date_range_in_key_order)
 {
 	uint8_t frame[KP_FRAME_MAX];
