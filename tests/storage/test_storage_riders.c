@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "firmware-proto/bytes.h"
@@ -524,5 +525,81 @@ Test(riders, check_reports_a_tampered_sketch_written_ahead_of_the_mark)
 	cr_assert_not_null(strstr(text, "registers: stored about 1 riders, the log says about 0 up to the sketches' mark "
 	                                "and 1 in all"),
 	                   "%s", text);
+	free(text);
+}
+
+/* A group of frames of 500 taps each, from batch seq: tap i of frame f on
+ * route route0 + (f * 500 + i) % routes, card card0 + f * 500 + i. */
+static int big_frames(const struct tdev *d, uint64_t seq, size_t frames, uint32_t route0, uint32_t routes,
+                      uint32_t card0)
+{
+	static uint8_t buf[20][KP_FRAME_MAX];
+	static struct kp_tap taps[500];
+	struct st_commit_item items[20];
+
+	cr_assert_leq(frames, 20);
+	for (size_t f = 0; f < frames; f++) {
+		for (uint32_t i = 0; i < 500; i++) {
+			uint32_t n = (uint32_t)f * 500 + i;
+
+			taps[i] = t_tap(noon, route0 + n % routes, 100, 1, 800, card0 + n);
+		}
+		items[f] = (struct st_commit_item){.frame = buf[f], .received_at = noon};
+		items[f].len = t_frame(buf[f], d, seq + f, taps, 500);
+	}
+	return st_commit_group(tdb.db, items, frames, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(riders, sketches_that_do_not_fit_stay_held_and_due_later_and_nothing_is_lost)
+{
+	struct tdev d;
+	char *text = NULL;
+	uint64_t seq = 1;
+	int rc;
+
+	tdev_make(&d, 0xB7);
+	tdb.opts.riders_defer_ms = HELD_FOR_AN_HOUR;
+	tdb.opts.map_size_initial = tdb.opts.map_size_max = 4 * T_MIB;
+	tdb_open();
+	/* 30 routes of 1000 riders: 31 sketches of 4 KiB and more, held. */
+	for (int g = 0; g < 3; g++, seq += 20)
+		cr_assert_eq(big_frames(&d, seq, 20, 1, 30, (uint32_t)seq * 500), ST_OK);
+	/* The map filled with frames of another route, then single taps. */
+	while ((rc = big_frames(&d, seq, 1, 99, 1, 1000000 + (uint32_t)seq * 500)) == ST_OK)
+		seq++;
+	cr_assert_eq(rc, ST_EFULL);
+	uint8_t frame[KP_FRAME_MAX];
+	struct st_commit_item it;
+	struct kp_tap tap;
+	while (tap = t_tap(noon, 99, 100, 1, 800, 5000000 + (uint32_t)seq),
+	       (rc = t_commit1(frame, t_frame(frame, &d, seq, &tap, 1), &it)) == ST_OK)
+		seq++;
+	cr_assert_eq(rc, ST_EFULL);
+
+	int64_t before = mono_ms();
+	cr_assert_eq(st_riders_sync(tdb.db), ST_EFULL, "the sketches fit after all: fill more");
+	cr_expect_geq(st_riders_due_ms(tdb.db), before + HELD_FOR_AN_HOUR, "held and due a deferral later");
+	cr_expect_eq(estimate(today, 1), 0);
+	cr_expect_eq(check_problems(&text), 0, "%s", text);
+	free(text);
+
+	tdb_close(); /* room again: the next open reads them back from the log */
+	tdb.opts.map_size_max = 64 * T_MIB;
+	tdb_open();
+	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	for (uint32_t route = 1; route <= 30; route++) {
+		double e = estimate(today, route);
+
+		cr_expect_leq(fabs(e - 1000) / 1000, 0.01, "route %u: %.1f", route, e);
+	}
+	cr_expect_eq(check_problems(&text), 0, "%s", text);
 	free(text);
 }
