@@ -66,6 +66,7 @@
 #include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/epoch_keys.h"
+#include "storage/grow.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
 
@@ -153,26 +154,12 @@ __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const
 	fputc('\n', c->out);
 }
 
-/* ---- growable arrays ---- */
-
-static int grow(void **buf, size_t *cap, size_t initial, size_t elem)
-{
-	size_t next = *cap ? *cap * 2 : initial;
-	void *p = realloc(*buf, next * elem);
-
-	if (!p)
-		return ST_EIO;
-	*buf = p;
-	*cap = next;
-	return ST_OK;
-}
-
 static int pair_add(struct check *c, uint64_t device_id, uint64_t batch_seq, uint64_t seq)
 {
 	int rc;
 
 	if (c->npairs == c->cap_pairs) {
-		rc = grow((void **)&c->pairs, &c->cap_pairs, PAIRS_INITIAL, sizeof *c->pairs);
+		rc = st_grow((void **)&c->pairs, &c->cap_pairs, PAIRS_INITIAL, sizeof *c->pairs);
 		if (rc != ST_OK)
 			return rc;
 	}
@@ -201,7 +188,7 @@ static int fkeys_add(struct check *c, uint64_t seq, const uint8_t *frame, uint8_
 		if (j < c->nfkeys)
 			continue;
 		if (c->nfkeys == c->cap_fkeys) {
-			rc = grow((void **)&c->fkeys, &c->cap_fkeys, FKEYS_INITIAL, sizeof *c->fkeys);
+			rc = st_grow((void **)&c->fkeys, &c->cap_fkeys, FKEYS_INITIAL, sizeof *c->fkeys);
 			if (rc != ST_OK)
 				return rc;
 		}
@@ -240,7 +227,7 @@ static int cell_add(struct cells *cs, const uint8_t *key, const uint64_t v[ST_CO
 	if (cs->n == cs->cap) {
 		cells_compact(cs);
 		if (cs->n >= cs->cap / 2) {
-			rc = grow((void **)&cs->a, &cs->cap, CELLS_INITIAL, sizeof *cs->a);
+			rc = st_grow((void **)&cs->a, &cs->cap, CELLS_INITIAL, sizeof *cs->a);
 			if (rc != ST_OK)
 				return rc;
 		}

@@ -17,6 +17,7 @@
 
 #include "firmware-proto/frame.h"
 #include "storage/db_internal.h"
+#include "storage/grow.h"
 #include "storage/log.h"
 
 #define BATCH_INITIAL 1024
@@ -66,16 +67,12 @@ void st_riders_batch_sort(struct st_riders_batch *b)
 
 static int batch_push(struct st_riders_batch *b, uint32_t date, uint32_t route, uint64_t hash)
 {
-	if (b->n == b->cap)
+	/* Full: drop the repeats, and grow unless that freed half of it (else
+	 * a log of few repeats would be sorted again every few notes). */
+	if (b->n == b->cap) {
 		st_riders_batch_sort(b);
-	if (b->n >= b->cap / 2 && b->n == b->cap) {
-		size_t next = b->cap ? b->cap * 2 : BATCH_INITIAL;
-		struct st_riders_note *p = realloc(b->a, next * sizeof *p);
-
-		if (!p)
+		if (b->n >= b->cap / 2 && st_grow((void **)&b->a, &b->cap, BATCH_INITIAL, sizeof *b->a) != ST_OK)
 			return ST_EIO;
-		b->a = p;
-		b->cap = next;
 	}
 	b->a[b->n++] = (struct st_riders_note){date, route, hash};
 	return ST_OK;

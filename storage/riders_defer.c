@@ -35,6 +35,7 @@
 
 #include "firmware-proto/frame.h"
 #include "storage/db_internal.h"
+#include "storage/grow.h"
 #include "storage/log.h"
 #include "storage/riders.h"
 
@@ -117,15 +118,8 @@ static int cell_get(struct st_db *db, MDB_txn *txn, uint32_t date, uint32_t rout
 
 	if ((*out = cell_find(c, date, route)) != NULL)
 		return ST_OK;
-	if (c->n == c->cap) {
-		size_t next = c->cap ? c->cap * 2 : 16;
-		struct st_riders_cell *p = realloc(c->a, next * sizeof *p);
-
-		if (!p)
-			return ST_EIO;
-		c->a = p;
-		c->cap = next;
-	}
+	if (c->n == c->cap && st_grow((void **)&c->a, &c->cap, 16, sizeof *c->a) != ST_OK)
+		return ST_EIO;
 	if (!(h = malloc(sizeof *h)))
 		return ST_EIO;
 	st_riders_key(kb, date, route);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "storage/db_internal.h"
+#include "storage/grow.h"
 #include "storage/service_day.h"
 
 #define K_DATE 0
@@ -164,15 +165,8 @@ void st_tap_agg_batch_free(struct st_tap_agg_batch *b)
 
 int st_tap_agg_batch_add(struct st_tap_agg_batch *b, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
 {
-	if (b->n == b->cap) {
-		size_t next = b->cap ? b->cap * 2 : 256;
-		struct st_tap_agg_note *p = realloc(b->a, next * sizeof *p);
-
-		if (!p)
-			return ST_EIO;
-		b->a = p;
-		b->cap = next;
-	}
+	if (b->n == b->cap && st_grow((void **)&b->a, &b->cap, 256, sizeof *b->a) != ST_OK)
+		return ST_EIO;
 	st_tap_agg_key_encode(k, b->a[b->n].key);
 	b->a[b->n++].v = *v;
 	return ST_OK;
