@@ -153,7 +153,6 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 {
 	const size_t after_token = KP_TAP_TOKEN_OFFSET + KP_CARD_TOKEN_SIZE;
 	const uint8_t *src = frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE;
-	uint8_t key[ST_EPOCH_KEY_SIZE];
 	struct kp_tap t;
 	struct st_tap_agg_key ak;
 	struct st_tap_agg_val av;
@@ -173,13 +172,11 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	if (rc != ST_OK)
 		return rc;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
-	rc = st_epoch_key_cached(g->db, g->txn, epoch, g->now_ms, key);
+	rc = st_pseudonym_cached(g->db, g->txn, epoch, g->now_ms, src + KP_TAP_TOKEN_OFFSET, dst + KP_TAP_TOKEN_OFFSET);
 	if (rc != ST_OK)
 		return rc;
 	memcpy(dst, src, KP_TAP_TOKEN_OFFSET);
-	st_pseudonym(key, src + KP_TAP_TOKEN_OFFSET, dst + KP_TAP_TOKEN_OFFSET);
 	memcpy(dst + after_token, src + after_token, KP_TAP_RECORD_SIZE - after_token);
-	sodium_memzero(key, sizeof key);
 	if (av.accepted != 0)
 		rc = st_riders_batch_note(&g->db->riders, ak.service_date, ak.route_id, dst + KP_TAP_TOKEN_OFFSET);
 	if (rc == ST_OK)

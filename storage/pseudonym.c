@@ -86,12 +86,18 @@ int st_epoch_key_get_or_create(MDB_txn *txn, MDB_dbi dbi, uint32_t epoch_date, i
 	return rc;
 }
 
-int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
-                        uint8_t key[ST_EPOCH_KEY_SIZE])
+_Static_assert(sizeof(crypto_generichash_state) == ST_PSEUDONYM_STATE_SIZE, "ST_PSEUDONYM_STATE_SIZE");
+
+/* The cached slot of epoch_date, filled from txn when it is not cached;
+ * NULL with *key set (and ST_OK) for a one-off key, which is never cached. */
+static int slot_of(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
+                   uint8_t key[ST_EPOCH_KEY_SIZE], struct st_epoch_cache_slot **out)
 {
 	struct st_epoch_cache_slot *slot;
+	crypto_generichash_state st;
 	int one_off, rc;
 
+	*out = NULL;
 	if (epoch_date < db->epoch_horizon) {
 		one_off_key(key);
 		return ST_OK;
@@ -99,7 +105,7 @@ int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int
 	for (unsigned i = 0; i < ST_EPOCH_CACHE_SLOTS; i++) {
 		slot = &db->epoch_cache[i];
 		if (slot->epoch_date == epoch_date && epoch_date != 0) {
-			memcpy(key, slot->key, ST_EPOCH_KEY_SIZE);
+			*out = slot;
 			return ST_OK;
 		}
 	}
@@ -111,7 +117,42 @@ int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int
 	db->epoch_cache_next = (db->epoch_cache_next + 1) % ST_EPOCH_CACHE_SLOTS;
 	slot->epoch_date = epoch_date;
 	memcpy(slot->key, key, ST_EPOCH_KEY_SIZE);
+	crypto_generichash_init(&st, key, ST_EPOCH_KEY_SIZE, ST_PSEUDONYM_SIZE);
+	memcpy(slot->keyed, &st, sizeof st);
+	sodium_memzero(&st, sizeof st);
+	*out = slot;
 	return ST_OK;
+}
+
+int st_epoch_key_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
+                        uint8_t key[ST_EPOCH_KEY_SIZE])
+{
+	struct st_epoch_cache_slot *slot;
+	int rc = slot_of(db, txn, epoch_date, now_ms, key, &slot);
+
+	if (rc == ST_OK && slot)
+		memcpy(key, slot->key, ST_EPOCH_KEY_SIZE);
+	return rc;
+}
+
+int st_pseudonym_cached(struct st_db *db, MDB_txn *txn, uint32_t epoch_date, int64_t now_ms,
+                        const uint8_t token[16], uint8_t out[ST_PSEUDONYM_SIZE])
+{
+	struct st_epoch_cache_slot *slot;
+	uint8_t key[ST_EPOCH_KEY_SIZE];
+	crypto_generichash_state st;
+	int rc = slot_of(db, txn, epoch_date, now_ms, key, &slot);
+
+	if (rc == ST_OK && !slot)
+		st_pseudonym(key, token, out);
+	if (rc == ST_OK && slot) {
+		memcpy(&st, slot->keyed, sizeof st);
+		crypto_generichash_update(&st, token, KP_CARD_TOKEN_SIZE);
+		crypto_generichash_final(&st, out, ST_PSEUDONYM_SIZE);
+		sodium_memzero(&st, sizeof st);
+	}
+	sodium_memzero(key, sizeof key);
+	return rc;
 }
 
 void st_epoch_cache_clear(struct st_db *db)
