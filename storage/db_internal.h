@@ -327,9 +327,6 @@ void st_tap_agg_val_decode(const uint8_t in[ST_TAP_AGG_VAL_SIZE], struct st_tap_
  * zone and start hour; -1 if tapped_at has no service date. */
 int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_hour,
                   struct st_tap_agg_key *k, struct st_tap_agg_val *v);
-/* Adds v to the cell k inside the writer's transaction. */
-int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
-                   const struct st_tap_agg_val *v);
 /* A commit group's tap cells (tap_agg.c): clear the batch at the start of
  * every run of a group, add each frame's cells (ST_EIO when memory runs
  * out), flush once at the end: equal cells are summed and each is read and

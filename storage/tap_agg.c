@@ -88,34 +88,6 @@ int st_tap_agg_of(const struct kp_tap *t, const struct st_zone *zone, int start_
 	return 0;
 }
 
-int st_tap_agg_add(MDB_txn *txn, MDB_dbi dbi, const struct st_tap_agg_key *k,
-                   const struct st_tap_agg_val *v)
-{
-	uint8_t kb[ST_TAP_AGG_KEY_SIZE];
-	uint8_t vb[ST_TAP_AGG_VAL_SIZE];
-	MDB_val key = {sizeof kb, kb};
-	MDB_val val;
-	struct st_tap_agg_val sum = {0};
-	int rc;
-
-	if (!txn || !k || !v)
-		return ST_EINVAL;
-	st_tap_agg_key_encode(k, kb);
-	rc = st_status(mdb_get(txn, dbi, &key, &val));
-	if (rc == ST_OK && val.mv_size != ST_TAP_AGG_VAL_SIZE)
-		return ST_ECORRUPT;
-	if (rc == ST_OK)
-		st_tap_agg_val_decode(val.mv_data, &sum);
-	else if (rc != ST_ENOTFOUND)
-		return rc;
-	sum.accepted += v->accepted;
-	sum.denied += v->denied;
-	sum.amount += v->amount;
-	st_tap_agg_val_encode(&sum, vb);
-	val = (MDB_val){sizeof vb, vb};
-	return st_status(mdb_put(txn, dbi, &key, &val, 0));
-}
-
 struct cell_visit {
 	uint32_t date_to;
 	int (*fn)(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v);
