@@ -6,7 +6,7 @@
  * of a few frames touches every route's and the date's. Reading, parsing
  * and rewriting them per group was half of what a small commit wrote;
  * holding the notes and writing them every few hundred milliseconds made
- * one commit in ten three times as slow (the notes were sorted and every
+ * one commit in ten twice as slow as the rest (the notes were sorted and every
  * sketch parsed and rewritten at once). So each touched (date, route) has a
  * cell here: the sketch as it now is, whether and since when it holds taps
  * the stored copy does not ("dirty"), and since which log sequence.
