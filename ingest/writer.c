@@ -284,10 +284,12 @@ static void pace_priority(struct kp_writer *w, long group)
 	w->nice_now = want;
 }
 
-/* The riders' notes held since a commit, written once due (and with
- * final, before the writer stops). A failure is an alarm line at most once
- * a minute; the notes stay held and are tried again a deferral later, and a
- * crash loses nothing (riders.h). */
+/* The riders' sketches held since a commit, written once due by an idle
+ * writer, ST_RIDERS_SYNC_STEP at a time so that a frame arriving meanwhile
+ * waits for a few of them, not for all (a busy writer's groups write the
+ * due ones); with final, every one before the writer stops. A failure is
+ * an alarm line at most once a minute; the notes stay held and are tried
+ * again a deferral later, and a crash loses nothing (riders.h). */
 static void riders_schedule(struct kp_writer *w, int final)
 {
 	int64_t due = st_riders_due_ms(w->ctx.db);
@@ -296,7 +298,7 @@ static void riders_schedule(struct kp_writer *w, int final)
 
 	if (due == 0 || (!final && (int64_t)(now / 1000000u) < due))
 		return;
-	rc = st_riders_sync(w->ctx.db);
+	rc = st_riders_sync(w->ctx.db, final ? 0 : ST_RIDERS_SYNC_STEP);
 	if (rc == ST_OK || (w->riders_logged_ns != 0 && now - w->riders_logged_ns < 60ull * 1000000000u))
 		return;
 	w->riders_logged_ns = now;
@@ -320,8 +322,9 @@ static void *writer_main(void *arg)
 		if (n > 0) {
 			commit_group(w, (size_t)n);
 			pace_priority(w, n);
+		} else {
+			riders_schedule(w, 0);
 		}
-		riders_schedule(w, 0);
 	}
 	riders_schedule(w, 1);
 	return NULL;

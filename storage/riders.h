@@ -36,7 +36,8 @@
  * each, so the writer keeps each touched sketch in memory and a group's
  * taps go into them after its commit; a sketch that gained taps is written
  * once they are riders_defer_ms old, by a later group (at most four per
- * group, the oldest first, each with that group's taps) or by st_riders_sync.
+ * group, the oldest first, each with that group's taps) or, while the
+ * writer is idle, by st_riders_sync a few at a time.
  * The mark (meta "riders_through", BE8) is the last log sequence whose taps
  * every stored sketch holds; a sketch written ahead of others may hold
  * later ones too. A read-write st_db_open reads the taps of the log after
@@ -87,11 +88,15 @@ int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
 /* Deferred sketches: the monotonic time (CLOCK_MONOTONIC, ms) at which the
  * first held sketch is due to be written; 0 when none is held. */
 int64_t st_riders_due_ms(const struct st_db *db);
-/* Writes every sketch that holds taps its stored copy does not, with the
- * mark at the log's last sequence, in a write transaction of its own: for
- * the writer between groups (when due, and before it stops). The writer's
- * thread only. On a failure (a full map or disk) they stay held and fall
- * due again riders_defer_ms later. */
-int st_riders_sync(struct st_db *db);
+/* Writes the sketches that hold taps their stored copies do not, the
+ * oldest first and at most max of them (0: every one), with the mark
+ * moved up as far as those left held allow, in a write transaction of
+ * its own: for the idle writer between groups (max
+ * ST_RIDERS_SYNC_STEP, so that a frame arriving meanwhile waits for a
+ * few sketches, not for all of them) and before it stops (0). The
+ * writer's thread only. On a failure (a full map or disk) they stay held
+ * and fall due again riders_defer_ms later. */
+int st_riders_sync(struct st_db *db, unsigned max);
+#define ST_RIDERS_SYNC_STEP 4
 
 #endif

@@ -359,26 +359,49 @@ int64_t st_riders_due_ms(const struct st_db *db)
 
 /* ---- between groups ---- */
 
+struct sync {
+	struct st_db *db;
+	unsigned max;
+};
+
+/* The oldest dirty cell not written yet in this transaction; NULL: none. */
+static struct st_riders_cell *oldest_dirty(struct st_riders_cache *c)
+{
+	struct st_riders_cell *oldest = NULL;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->a[i].write && c->a[i].dirty_from != 0 && (!oldest || c->a[i].dirty_since < oldest->dirty_since))
+			oldest = &c->a[i];
+	return oldest;
+}
+
 static int sync_run(void *ctx, MDB_txn *txn)
 {
-	struct st_db *db = ctx;
+	struct sync *sy = ctx;
+	struct st_db *db = sy->db;
 	struct st_riders_cache *c = &db->riders_cache;
+	struct st_riders_cell *cell;
 	uint64_t last;
 	int rc = st_log_last(txn, db->dbi.log, &last);
 
 	st_riders_batch_clear(&db->riders);
 	for (size_t i = 0; i < c->n; i++)
 		c->a[i].write = 0, c->a[i].notes = 0;
-	for (size_t i = 0; i < c->n && rc == ST_OK; i++)
-		if (c->a[i].dirty_from != 0)
-			rc = cell_write(db, txn, &c->a[i]);
-	c->mark_next = last;
-	return rc == ST_OK ? mark_put(txn, db->dbi.meta, last) : rc;
+	for (unsigned written = 0; rc == ST_OK && (sy->max == 0 || written < sy->max) && (cell = oldest_dirty(c));
+	     written++)
+		rc = cell_write(db, txn, cell);
+	if (rc != ST_OK)
+		return rc;
+	c->mark_next = mark_after(db, last, last);
+	if (db->riders_marked && c->mark_next == c->mark)
+		return ST_OK;
+	return mark_put(txn, db->dbi.meta, c->mark_next);
 }
 
-int st_riders_sync(struct st_db *db)
+int st_riders_sync(struct st_db *db, unsigned max)
 {
 	struct st_riders_cache *c = &db->riders_cache;
+	struct sync sy = {db, max};
 	int64_t now = mono_ms();
 	int rc;
 
@@ -390,7 +413,7 @@ int st_riders_sync(struct st_db *db)
 		dirty += c->a[i].dirty_from != 0;
 	if (dirty == 0)
 		return ST_OK;
-	rc = st_write_run(db, sync_run, db, NULL);
+	rc = st_write_run(db, sync_run, &sy, NULL);
 	if (rc == ST_OK)
 		return st_riders_group_done(db);
 	for (size_t i = 0; i < c->n; i++)

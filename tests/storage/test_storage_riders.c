@@ -362,7 +362,7 @@ Test(riders, held_notes_are_not_in_the_sketches_until_synced_and_check_agrees_at
 	cr_expect_eq(estimate(today, 7), 0, "written before they were due");
 	cr_expect_eq(check_problems(&text), 0, "held: %s", text);
 	free(text);
-	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	cr_expect_eq(llround(estimate(today, 7)), 2);
 	cr_expect_eq(llround(estimate(today, 8)), 1);
 	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 3);
@@ -384,7 +384,7 @@ Test(riders, notes_lost_with_the_process_are_read_back_from_the_log_at_the_next_
 	cr_expect_eq(estimate(today, 7), 0);
 	cr_expect_eq(check_problems(&text), 0, "after the crash: %s", text);
 	free(text);
-	cr_assert_eq(st_riders_sync(tdb.db), ST_OK, "the open read them back");
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK, "the open read them back");
 	e = estimate(today, 7);
 	cr_expect_leq(fabs(e - 1000) / 1000, 0.01, "estimate %.1f", e);
 	/* With the mark at the log's end, check rebuilds every sketch from the
@@ -456,9 +456,39 @@ Test(riders, a_group_writes_at_most_four_due_sketches_and_the_next_groups_the_re
 	cr_expect_gt(estimate(today, ST_RIDERS_ALL), 0);
 	cr_expect_eq(check_problems(&text), 0, "all written: %s", text);
 	free(text);
-	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 10 + 3);
 	cr_expect_eq(check_problems(&text), 0, "synced: %s", text);
+	free(text);
+}
+
+/* The idle writer's step (riders.h): a few sketches at a time, the oldest
+ * first, so a frame arriving meanwhile waits for those alone. */
+Test(riders, a_sync_of_a_few_writes_the_oldest_and_check_agrees_with_the_rest_still_held)
+{
+	struct tdev d;
+	char *text = NULL;
+
+	tdev_make(&d, 0xB6);
+	tdb.opts.riders_defer_ms = HELD_FOR_AN_HOUR;
+	tdb_open();
+	taps_on_routes(&d, 1, 1, 1, 1000); /* route 1 and the date's total held first */
+	usleep(20 * 1000);
+	taps_on_routes(&d, 2, 2, 3, 2000); /* then routes 2, 3 and 4 */
+	cr_assert_eq(st_riders_sync(tdb.db, 2), ST_OK);
+	cr_expect_eq(llround(estimate(today, 1)), 1, "the oldest route's sketch written");
+	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 4, "the date's, as old, with every rider since");
+	cr_expect_eq(routes_stored(2, 3), 0, "the younger ones still held");
+	cr_expect_eq(check_problems(&text), 0, "two written: %s", text);
+	free(text);
+	cr_assert_eq(st_riders_sync(tdb.db, 2), ST_OK);
+	cr_expect_eq(routes_stored(2, 3), 2, "two more");
+	cr_expect_eq(check_problems(&text), 0, "four written: %s", text);
+	free(text);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
+	cr_expect_eq(routes_stored(1, 4), 4, "and the last");
+	cr_expect_eq(st_riders_due_ms(tdb.db), 0, "none held");
+	cr_expect_eq(check_problems(&text), 0, "all written: %s", text);
 	free(text);
 }
 
@@ -478,7 +508,7 @@ Test(riders, more_sketches_than_are_kept_in_memory_are_written_by_the_group_that
 	 * back before they are added to. */
 	taps_on_routes(&d, 2, 1, 1, 20000);
 	taps_on_routes(&d, 3, 1, 300, 30000);
-	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	for (uint32_t route = 1; route <= 300; route++)
 		cr_expect_eq(llround(estimate(today, route)), route == 1 ? 3 : 2, "route %u", route);
 	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 601);
@@ -585,7 +615,7 @@ Test(riders, sketches_that_do_not_fit_stay_held_and_due_later_and_nothing_is_los
 	cr_assert_eq(rc, ST_EFULL);
 
 	int64_t before = mono_ms();
-	cr_assert_eq(st_riders_sync(tdb.db), ST_EFULL, "the sketches fit after all: fill more");
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_EFULL, "the sketches fit after all: fill more");
 	cr_expect_geq(st_riders_due_ms(tdb.db), before + HELD_FOR_AN_HOUR, "held and due a deferral later");
 	cr_expect_eq(estimate(today, 1), 0);
 	cr_expect_eq(check_problems(&text), 0, "%s", text);
@@ -594,7 +624,7 @@ Test(riders, sketches_that_do_not_fit_stay_held_and_due_later_and_nothing_is_los
 	tdb_close(); /* room again: the next open reads them back from the log */
 	tdb.opts.map_size_max = 64 * T_MIB;
 	tdb_open();
-	cr_assert_eq(st_riders_sync(tdb.db), ST_OK);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	for (uint32_t route = 1; route <= 30; route++) {
 		double e = estimate(today, route);
 
