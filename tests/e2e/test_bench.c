@@ -47,6 +47,7 @@ static const char *const ingester_fields[] = { "frames_per_s", "taps_per_s", "cp
 static const char *const python_fields[] = { "frames", "frames_per_s", "taps_per_s", "cpu_us_per_frame",
 	                                     "peak_rss_anon_mib", "resent" };
 static const char *const latency_fields[] = { "p50", "p99", "p999" };
+static const char *const komposterd_latency_fields[] = { "p99_to_ideal", "p999_to_ideal" };
 static const char *const komposterd_fields[] = { "ratio_to_broker", "ratio_to_verify", "ratio_to_ideal",
 	                                         "sent", "stored", "covered", "check_problems" };
 
@@ -103,6 +104,11 @@ static void check_pass(const cJSON *pass, double taps, int python)
 	ingester(pass, "komposterd");
 	const cJSON *k = object(pass, "komposterd");
 	EACH(komposterd_fields, k);
+	const cJSON *kl = object(k, "latency_ms"), *il = object(object(pass, "ideal"), "latency_ms");
+	EACH(komposterd_latency_fields, kl);
+	cr_assert_gt(number(il, "p99"), 0);
+	cr_assert_float_eq(number(kl, "p99_to_ideal"), number(kl, "p99") / number(il, "p99"), 1e-9);
+	cr_assert_float_eq(number(kl, "p999_to_ideal"), number(kl, "p999") / number(il, "p999"), 1e-9);
 	cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pass, "bound")));
 
 	double sent = DEVICES * (FRAMES + LATENCY_FRAMES / DEVICES) + 1;
