@@ -85,6 +85,13 @@ int st_riders_merge_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size
 int st_riders_foreach(struct st_read *r, uint32_t date_from, uint32_t date_to,
                       int (*fn)(void *ctx, uint32_t date, uint32_t route, double estimate), void *ctx);
 
+/* How far the stored sketches are behind the log: *through is the last log
+ * sequence every stored sketch holds (the mark; the log's last in a
+ * database written in step, which has none), *last the log's last. While a
+ * komposterd holds taps in memory, or after one stopped without writing
+ * them (a kill), *through < *last; its next start reads them back. */
+int st_riders_behind(struct st_read *r, uint64_t *through, uint64_t *last);
+
 /* Deferred sketches: the monotonic time (CLOCK_MONOTONIC, ms) at which the
  * first held sketch is due to be written; 0 when none is held. */
 int64_t st_riders_due_ms(const struct st_db *db);

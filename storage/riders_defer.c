@@ -357,6 +357,17 @@ int64_t st_riders_due_ms(const struct st_db *db)
 	return first == 0 ? 0 : first + db->opts.riders_defer_ms;
 }
 
+int st_riders_behind(struct st_read *r, uint64_t *through, uint64_t *last)
+{
+	int rc = st_log_last_seq(r, last);
+
+	if (rc == ST_OK)
+		rc = st_riders_mark_get(r->txn, r->db->dbi.meta, through);
+	if (rc == ST_OK && *through > *last)
+		*through = *last; /* no mark: written in step */
+	return rc;
+}
+
 /* ---- between groups ---- */
 
 struct sync {

@@ -51,7 +51,12 @@ static int collect_row(void *ctx, uint32_t date, uint32_t route, double estimate
 	return 0;
 }
 
-static int print_table(const struct riders_rows *l, const char *cmd)
+/* How far the stored sketches are behind the log (st_riders_behind). */
+struct riders_lag {
+	uint64_t through, last;
+};
+
+static int print_table(const struct riders_rows *l, const struct riders_lag *lag, const char *cmd)
 {
 	char date[11], route[12];
 
@@ -69,6 +74,11 @@ static int print_table(const struct riders_rows *l, const char *cmd)
 	printf("distinct cards of accepted taps, estimated (HyperLogLog): exact or nearly so below about 4000,\n"
 	       "else within about %.2f %% (one standard error); a card is one rider per pseudonym epoch only\n",
 	       ST_HLL_STD_ERROR * 100);
+	if (lag->through < lag->last)
+		printf("the sketches hold the log up to frame %" PRIu64 " of %" PRIu64 ": the riders of the %" PRIu64
+		       " after it are held by a running komposterd, which writes them within a second, or, if it\n"
+		       "stopped without writing them, read back from the log when it next starts\n",
+		       lag->through, lag->last, lag->last - lag->through);
 	return cli_finish_output(cmd);
 }
 
@@ -92,7 +102,8 @@ static cJSON *row_json(const struct riders_row *row)
 	return o;
 }
 
-static int print_json(const struct riders_rows *l, uint32_t from, uint32_t to, const char *cmd)
+static int print_json(const struct riders_rows *l, const struct riders_lag *lag, uint32_t from, uint32_t to,
+                      const char *cmd)
 {
 	char from_text[11], to_text[11];
 	cJSON *doc = cJSON_CreateObject(), *rows = NULL;
@@ -101,6 +112,7 @@ static int print_json(const struct riders_rows *l, uint32_t from, uint32_t to, c
 	st_date_format(to, to_text);
 	if (doc == NULL || json_add_str(doc, "from", from_text) || json_add_str(doc, "to", to_text) ||
 	    cJSON_AddNumberToObject(doc, "standard_error", ST_HLL_STD_ERROR) == NULL ||
+	    json_add_u64(doc, "log_through", lag->through) || json_add_u64(doc, "log_last", lag->last) ||
 	    (rows = cJSON_AddArrayToObject(doc, "rows")) == NULL) {
 		cJSON_Delete(doc);
 		return json_print_answer(NULL, cmd);
@@ -120,16 +132,19 @@ static int print_json(const struct riders_rows *l, uint32_t from, uint32_t to, c
 int stats_riders_print(struct st_db *db, const char *cmd, uint32_t from, uint32_t to, int json)
 {
 	struct riders_rows l = { 0 };
+	struct riders_lag lag = { 0 };
 	struct st_read r;
 	int rc, status;
 
 	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
 	rc = st_riders_foreach(&r, from, to, collect_row, &l);
+	if (rc == ST_OK)
+		rc = st_riders_behind(&r, &lag.through, &lag.last);
 	st_read_end(&r);
 	status = cli_collect_status(cmd, rc, "distinct-rider sketches");
 	if (status == KP_EXIT_OK)
-		status = json ? print_json(&l, from, to, cmd) : print_table(&l, cmd);
+		status = json ? print_json(&l, &lag, from, to, cmd) : print_table(&l, &lag, cmd);
 	free(l.v);
 	return status;
 }
