@@ -52,6 +52,8 @@ static const char help[] =
 	"      --no-single-tap    the 32-tap pass alone\n"
 	"      --latency-frames N frames of the paced latency phase, all devices (default 4000; 0: not measured,\n"
 	"                         latency printed as such, null in --json)\n"
+	"      --latency-rate N   frames/s of the latency phase for every ingester (default: half\n"
+	"                         of each one's own throughput); to compare two builds at one load\n"
 	"      --publishers N     publisher connections, QoS 1 (default 4)\n"
 	"      --window N         unacknowledged publishes per connection (default 64)\n"
 	"      --workers N        verify threads of komposterd, the ideal ingester and the\n"
@@ -84,6 +86,7 @@ enum {
 	OPT_SINGLE,
 	OPT_NO_SINGLE,
 	OPT_LATENCY,
+	OPT_LATENCY_RATE,
 	OPT_PUBLISHERS,
 	OPT_WINDOW,
 	OPT_WORKERS,
@@ -102,6 +105,7 @@ enum {
 struct bench_opts {
 	uint64_t devices, frames, taps, latency, publishers, window, workers, runs, timeout, python_frames;
 	uint64_t resend_after_ms;
+	uint64_t latency_rate; /* frames/s of the latency phase; 0: half of each ingester's own rate */
 	uint64_t ideal_drop_every; /* hidden, for tests: the ideal leaves every Nth new frame unanswered */
 	const char *komposterd;
 	const char *python; /* NULL: --no-python */
@@ -148,6 +152,7 @@ static int bench_option(void *ctx, int opt, const char *arg)
 	case OPT_SINGLE: o->taps_given = 1; o->taps = 1; return CLI_CONTINUE;
 	case OPT_NO_SINGLE: o->no_single = 1; return CLI_CONTINUE;
 	case OPT_LATENCY: return number(arg, 0, 10000000, &o->latency, "--latency-frames");
+	case OPT_LATENCY_RATE: return number(arg, 1, 10000000, &o->latency_rate, "--latency-rate");
 	case OPT_PUBLISHERS: return number(arg, 1, 64, &o->publishers, "--publishers");
 	case OPT_WINDOW: return number(arg, 1, 65535, &o->window, "--window");
 	case OPT_WORKERS: return number(arg, 1, 64, &o->workers, "--workers");
@@ -321,7 +326,8 @@ static int measure(struct bench_ctx *c, pid_t pid, const uint8_t server_pk[KP_PU
 {
 	struct bench_sampler sm;
 	struct bench_ingest_opts o = { .frames = frames, .latency = latency, .timeout_s = (int)c->o.timeout,
-		                       .resend_after_ms = (int)c->o.resend_after_ms };
+		                       .resend_after_ms = (int)c->o.resend_after_ms,
+		                       .latency_rate = (double)c->o.latency_rate };
 
 	memcpy(c->acks.server_pk, server_pk, KP_PUBLIC_KEY_SIZE);
 	if (bench_sampler_start(&sm, pid) != 0)
@@ -465,7 +471,8 @@ static int run_pass(struct bench_ctx *c, uint16_t taps, struct bench_pass *pass)
 	c->p = (struct bench_params){ .devices = c->s.devices, .frames = c->s.frames, .extra = c->s.extra,
 		                      .taps = c->s.taps, .publishers = c->npubs, .window = (int)c->o.window,
 		                      .workers = (int)c->o.workers, .nice = c->nice, .runs = (int)c->o.runs,
-		                      .resend_after_ms = (int)c->o.resend_after_ms, .sync_commits = BENCH_SYNC_COMMITS };
+		                      .resend_after_ms = (int)c->o.resend_after_ms, .sync_commits = BENCH_SYNC_COMMITS,
+		                      .latency_rate = c->o.latency_rate };
 	if (c->o.python) {
 		size_t all = (size_t)c->s.devices * c->s.frames;
 		c->p.python_frames = c->o.python_frames < all ? c->o.python_frames : all;
@@ -501,6 +508,7 @@ int cmd_bench(struct kp_cli *cli, int argc, char **argv)
 		{ "single-tap", no_argument, NULL, OPT_SINGLE },
 		{ "no-single-tap", no_argument, NULL, OPT_NO_SINGLE },
 		{ "latency-frames", required_argument, NULL, OPT_LATENCY },
+		{ "latency-rate", required_argument, NULL, OPT_LATENCY_RATE },
 		{ "publishers", required_argument, NULL, OPT_PUBLISHERS },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "workers", required_argument, NULL, OPT_WORKERS },

@@ -155,3 +155,23 @@ Test(bench_report, the_disk_sync_floor_is_printed_in_text_and_json)
 	cJSON_Delete(root);
 	free(text);
 }
+
+Test(bench_report, the_latency_phase_names_its_rate_when_it_was_fixed)
+{
+	char *half = render(0);
+	cJSON *root = render_json();
+
+	cr_assert_not_null(strstr(half, "covering ACK at half rate: ideal p50"), "%s", half);
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "latency_rate_per_s")));
+	cJSON_Delete(root);
+	free(half);
+	p.latency_rate = 1500;
+	char *fixed = render(0);
+	root = render_json();
+	cr_assert_not_null(strstr(fixed, "covering ACK at 1500 frames/s: ideal p50"), "%s", fixed);
+	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(root, "latency_rate_per_s");
+	cr_assert(cJSON_IsNumber(rate));
+	cr_assert_eq(rate->valuedouble, 1500);
+	cJSON_Delete(root);
+	free(fixed);
+}

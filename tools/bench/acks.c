@@ -201,7 +201,9 @@ static int latency_phase(struct bench_acks *a, struct bench_conn *pubs, int n, c
 
 	if (ph.last == ph.first || r->fps <= 0)
 		return 0;
-	if (bench_publish(pubs, n, s, ph.first, ph.last, r->fps / 2, &a->cover) != 0 ||
+	double rate = o->latency_rate > 0 ? o->latency_rate : r->fps / 2;
+
+	if (bench_publish(pubs, n, s, ph.first, ph.last, rate, &a->cover) != 0 ||
 	    wait_covered(a, pubs, n, &ph, o, &r->resent) != 0 || drain(pubs, n) != 0)
 		return -1;
 	pthread_mutex_lock(&a->mu);

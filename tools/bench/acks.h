@@ -6,7 +6,8 @@
  * fail the signature are counted and fail the run. bench_ingest_measure
  * runs the phases every ingester (the ideal one, komposterd) goes through:
  * the probe until answered, the throughput phase at full speed until its
- * last frame is covered, then the latency phase paced at half that rate.
+ * last frame is covered, then the latency phase paced at half that rate
+ * (or at the rate the caller fixed).
  * Like a device, the generator re-sends what got no ACK: once a phase's
  * frames are all published and coverage has not moved for resend_after_ms,
  * every frame of the phase still uncovered is published again (an
@@ -43,6 +44,7 @@ struct bench_ingest_opts {
 	int latency;         /* run the paced phase */
 	int timeout_s;       /* a phase covering nothing more for this long fails */
 	int resend_after_ms; /* a stall this long re-sends the phase's uncovered frames */
+	double latency_rate; /* frames/s of the paced phase; 0: half of the throughput phase's */
 };
 
 struct bench_ingest_result {

@@ -85,12 +85,18 @@ int bench_report_text(FILE *out, const struct bench_params *p, const struct benc
 		fprintf(out, "  %-20s not measured (--no-python)\n", "python ingester");
 	fprintf(out, "  %-20s %10.0f %12.0f %10s %12.0f %7.1f MiB\n", "komposterd", v[BF_KD_FPS], v[BF_KD_FPS] * p->taps,
 	        "1.00", v[BF_KD_CPU_US], v[BF_KD_RSS_MIB]);
-	if (p->extra == 0)
-		fprintf(out, "  latency, frame -> covering ACK at half rate: not measured (--latency-frames 0)\n");
+	char load[48];
+
+	if (p->latency_rate > 0)
+		snprintf(load, sizeof(load), "%llu frames/s", (unsigned long long)p->latency_rate);
 	else
-		fprintf(out, "  latency, frame -> covering ACK at half rate: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
+		snprintf(load, sizeof(load), "half rate");
+	if (p->extra == 0)
+		fprintf(out, "  latency, frame -> covering ACK at %s: not measured (--latency-frames 0)\n", load);
+	else
+		fprintf(out, "  latency, frame -> covering ACK at %s: ideal p50 %.1f ms, p99 %.1f ms, p999 %.1f ms; "
 		             "komposterd p50 %.1f ms, p99 %.1f ms, p999 %.1f ms (p99 %.2f x, p999 %.2f x the ideal's)\n",
-		        v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999],
+		        load, v[BF_IDEAL_P50], v[BF_IDEAL_P99], v[BF_IDEAL_P999], v[BF_KD_P50], v[BF_KD_P99], v[BF_KD_P999],
 		        ratio(v[BF_KD_P99], v[BF_IDEAL_P99]), ratio(v[BF_KD_P999], v[BF_IDEAL_P999]));
 	fprintf(out, "  disk: one commit's two syncs p50 %.2f ms, p99 %.2f ms, p999 %.2f ms (%d commits)\n",
 	        v[BF_SYNC_P50], v[BF_SYNC_P99], v[BF_SYNC_P999], p->sync_commits);
@@ -161,6 +167,10 @@ static cJSON *build_json(const struct bench_params *p, const struct bench_figure
 	cJSON_AddNumberToObject(o, "latency_nice", p->nice);
 	cJSON_AddNumberToObject(o, "runs", p->runs);
 	cJSON_AddNumberToObject(o, "resend_after_ms", p->resend_after_ms);
+	if (p->latency_rate > 0) /* null: half of each ingester's own throughput */
+		cJSON_AddNumberToObject(o, "latency_rate_per_s", (double)p->latency_rate);
+	else
+		cJSON_AddNullToObject(o, "latency_rate_per_s");
 	cJSON_AddNumberToObject(b, "frames_per_s", v[BF_BROKER_FPS]);
 	cJSON_AddNumberToObject(b, "taps_per_s", v[BF_BROKER_FPS] * p->taps);
 	cJSON_AddItemToObject(o, "broker", b);

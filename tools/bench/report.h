@@ -51,6 +51,7 @@ struct bench_params {
 	int publishers, window, workers, runs;
 	int nice;            /* komposterd's latency_nice and the ideal's workers'; 0: not set */
 	int resend_after_ms; /* a stall this long re-sends the uncovered frames */
+	uint64_t latency_rate; /* frames/s of every latency phase; 0: half of each ingester's own rate */
 	int sync_commits;    /* commits timed for the disk's sync floor */
 	uint64_t python_frames; /* frames the Python ingester was measured on; 0: not run */
 	uint64_t sent;      /* frames komposterd was sent (stream and probe), last run */
