@@ -76,7 +76,7 @@ static int print_table(const struct riders_rows *l, const struct riders_lag *lag
 	       ST_HLL_STD_ERROR * 100);
 	if (lag->through < lag->last)
 		printf("the sketches hold the log up to frame %" PRIu64 " of %" PRIu64 ": the riders of the %" PRIu64
-		       " after it are held by a running komposterd, which writes them within a second, or, if it\n"
+		       " after it are held by a running komposterd, which writes them within seconds, or, if it\n"
 		       "stopped without writing them, read back from the log when it next starts\n",
 		       lag->through, lag->last, lag->last - lag->through);
 	return cli_finish_output(cmd);
