@@ -247,37 +247,38 @@ static int load_touched(struct st_db *db, MDB_txn *txn)
 	return rc;
 }
 
-/* Whether the group writes cell: every dirty or touched one without
- * deferral, or with too many cells held; else a due one, while fewer than
- * RIDERS_WRITES_PER_GROUP are written. */
-static int cell_due(const struct st_db *db, const struct st_riders_cell *cell, int64_t now, int all)
+/* The oldest dirty cell not written yet in this transaction; NULL: none. */
+static struct st_riders_cell *oldest_dirty(struct st_riders_cache *c)
 {
-	if (all)
-		return cell->dirty_from != 0 || cell->notes != 0;
-	return cell->dirty_from != 0 && now - cell->dirty_since >= db->opts.riders_defer_ms;
+	struct st_riders_cell *oldest = NULL;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->a[i].write && c->a[i].dirty_from != 0 && (!oldest || c->a[i].dirty_since < oldest->dirty_since))
+			oldest = &c->a[i];
+	return oldest;
 }
 
+/* Without deferral, or with too many cells held, every dirty or touched
+ * cell; else the due ones, oldest first, at most RIDERS_WRITES_PER_GROUP
+ * (the oldest not due means none is). */
 static int write_due(struct st_db *db, MDB_txn *txn)
 {
 	struct st_riders_cache *c = &db->riders_cache;
-	int all = db->opts.riders_defer_ms == 0 || c->n > RIDERS_CACHE_CELLS;
+	struct st_riders_cell *cell;
 	int64_t now = mono_ms();
 	int rc = ST_OK;
 
-	for (unsigned written = 0; rc == ST_OK && (all || written < RIDERS_WRITES_PER_GROUP); written++) {
-		struct st_riders_cell *oldest = NULL;
-
-		for (size_t i = 0; i < c->n; i++) {
-			struct st_riders_cell *cell = &c->a[i];
-
-			if (!cell->write && cell_due(db, cell, now, all) &&
-			    (!oldest || (cell->dirty_from != 0 &&
-			                 (oldest->dirty_from == 0 || cell->dirty_since < oldest->dirty_since))))
-				oldest = cell;
-		}
-		if (!oldest)
+	if (db->opts.riders_defer_ms == 0 || c->n > RIDERS_CACHE_CELLS) {
+		for (size_t i = 0; i < c->n && rc == ST_OK; i++)
+			if (c->a[i].dirty_from != 0 || c->a[i].notes != 0)
+				rc = cell_write(db, txn, &c->a[i]);
+		return rc;
+	}
+	for (unsigned written = 0; rc == ST_OK && written < RIDERS_WRITES_PER_GROUP; written++) {
+		cell = oldest_dirty(c);
+		if (!cell || now - cell->dirty_since < db->opts.riders_defer_ms)
 			break;
-		rc = cell_write(db, txn, oldest);
+		rc = cell_write(db, txn, cell);
 	}
 	return rc;
 }
@@ -374,17 +375,6 @@ struct sync {
 	struct st_db *db;
 	unsigned max;
 };
-
-/* The oldest dirty cell not written yet in this transaction; NULL: none. */
-static struct st_riders_cell *oldest_dirty(struct st_riders_cache *c)
-{
-	struct st_riders_cell *oldest = NULL;
-
-	for (size_t i = 0; i < c->n; i++)
-		if (!c->a[i].write && c->a[i].dirty_from != 0 && (!oldest || c->a[i].dirty_since < oldest->dirty_since))
-			oldest = &c->a[i];
-	return oldest;
-}
 
 static int sync_run(void *ctx, MDB_txn *txn)
 {
