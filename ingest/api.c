@@ -36,6 +36,7 @@
 #include "report/ridership.h"
 #include "report/ridership_json.h"
 #include "storage/date_rev.h"
+#include "storage/derive.h"
 #include "storage/service_day.h"
 #include "storage/tokens.h"
 
@@ -397,7 +398,7 @@ static int answer_in_txn(const struct kp_http_ctx *ctx, const struct kp_http_req
 
 	if (ctx->db == NULL)
 		return fail(a, 503, NULL, "no database");
-	if (st_read_begin(ctx->db, &r) != ST_OK)
+	if (st_derive_current(ctx->db) != ST_OK || st_read_begin(ctx->db, &r) != ST_OK)
 		return fail(a, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	bad = authorise(ctx, &r, req, ST_TOKEN_READ, a);
 	if (!bad && ar->route == R_NONE)

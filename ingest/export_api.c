@@ -19,6 +19,7 @@
 #include "ingest/clock.h"
 #include "ingest/query.h"
 #include "report/tides.h"
+#include "storage/derive.h"
 #include "storage/service_day.h"
 #include "storage/tokens.h"
 
@@ -138,7 +139,7 @@ static int open_export(const struct kp_http_ctx *ctx, const struct kp_http_reque
 
 	if (ctx->db == NULL)
 		return refuse(f, 503, NULL, "no database");
-	if (st_read_begin(ctx->db, &r) != ST_OK)
+	if (st_derive_current(ctx->db) != ST_OK || st_read_begin(ctx->db, &r) != ST_OK)
 		return refuse(f, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	if (kp_auth_check(ctx, &r, req, ST_TOKEN_EXPORT, &why) != 0)
 		bad = refuse(f, why.status, why.extra, "%s", why.msg);

@@ -21,6 +21,7 @@
 #include "ingest/frigate_event.h"
 #include "ingest/thread_attr.h"
 #include "storage/cameras.h"
+#include "storage/derive.h"
 #include "storage/nvr.h"
 #include "storage/nvr_session.h"
 #include "storage/service_day.h"
@@ -246,8 +247,10 @@ static int look_up(struct kp_frigate_stage *s, const char *camera, struct st_cam
                    struct st_vehicle_pos *pos)
 {
 	struct st_read r;
-	int rc = st_read_begin(s->ctx.db, &r);
+	int rc = st_derive_current(s->ctx.db); /* the vehicle's position of every tap stored */
 
+	if (rc == ST_OK)
+		rc = st_read_begin(s->ctx.db, &r);
 	memset(pos, 0, sizeof(*pos));
 	if (rc != ST_OK)
 		return rc;

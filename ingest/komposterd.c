@@ -226,6 +226,11 @@ static int open_rings(struct kp_daemon *d)
  * "Deferred"): half of a small commit's bytes otherwise, and a quarter of a
  * second is as fresh as a distinct-riders figure needs to be. */
 #define KP_RIDERS_DEFER_MS 250
+/* The cells, indexes and traffic of stored frames are derived this long
+ * after their commit, many frames to a transaction (storage/derive.h): a
+ * commit group then writes half the pages, and the daemon's readers bring
+ * them up to date before they read. */
+#define KP_DERIVE_DEFER_MS 100
 
 static int open_storage(struct kp_daemon *d)
 {
@@ -234,6 +239,7 @@ static int open_storage(struct kp_daemon *d)
 	kp_config_storage_options(&d->cfg, &opts);
 	opts.exclusive = 1;
 	opts.riders_defer_ms = KP_RIDERS_DEFER_MS;
+	opts.derive_defer_ms = KP_DERIVE_DEFER_MS;
 	int rc = st_db_open(&d->db, &opts);
 	if (rc == ST_EBUSY) {
 		fprintf(stderr, "komposterd: database %s is in use by another komposterd (pid %ld); not starting\n",

@@ -223,6 +223,9 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->api_cache_misses));
 	gauge(f, "komposter_ring_depth", "Frames waiting for verification.", (long long)LOAD(m->ring_depth));
 	gauge(f, "komposter_writer_queue_depth", "Verified frames waiting for a commit.", (long long)LOAD(m->writer_queue_depth));
+	gauge(f, "komposter_derive_held_frames",
+	      "Frames committed whose cells, indexes and device traffic are not derived yet.",
+	      (long long)LOAD(m->derive_held));
 	gauge(f, "komposter_reply_queue_depth", "ACK/NACK frames waiting to be published.", (long long)LOAD(m->reply_queue_depth));
 	frigate(f, m);
 	counter(f, "komposter_open_data_published_total", "Open-data packages published (each date's each version).",

@@ -78,6 +78,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t api_cache_misses;    /* ridership answers built (and offered to the cache) */
 	atomic_int_fast64_t ring_depth;
 	atomic_int_fast64_t writer_queue_depth;
+	atomic_int_fast64_t derive_held;          /* frames committed and not derived (storage/derive.h) */
 	atomic_int_fast64_t reply_queue_depth;
 	/* Frigate (frigate_stage.h); directions [0] boarding, [1] alighting */
 	atomic_uint_fast64_t frigate_messages;  /* on {prefix}/events and /available */

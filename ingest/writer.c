@@ -36,6 +36,7 @@
 #include "ingest/thread_attr.h"
 #include "storage/commit.h"
 #include "storage/epoch_keys.h"
+#include "storage/derive.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
 
@@ -50,6 +51,7 @@ struct kp_writer {
 	size_t max;
 	uint64_t no_key_logged_ns; /* the last missing-key alarm line (monotonic) */
 	uint64_t riders_logged_ns; /* the last riders' sketches alarm line (monotonic) */
+	uint64_t derive_logged_ns; /* the last deriving alarm line (monotonic) */
 	int keys_ran;          /* the key schedule ran at least once */
 	int64_t keys_last_ms;  /* wall time of its last run */
 	int nice_started;      /* the thread's nice value as started (inherited) */
@@ -99,8 +101,8 @@ static void keys_schedule(struct kp_writer *w)
 }
 
 /* Frames of the next group: 0 when the wait for a first one reached the
- * key schedule's next hour or the held riders' notes fell due
- * (storage/riders.h, "Deferred"), -1 when the ring is closed and empty. After the
+ * key schedule's next hour or the held riders' notes or frames not derived
+ * fell due (storage/riders.h, "Deferred"; storage/derive.h), -1 when the ring is closed and empty. After the
  * first frame it takes only what is queued already, never waiting for more:
  * a lone frame is committed at once, and under load the previous sync is
  * what let the queue fill. group_max_wait_ms still bounds how long a group
@@ -114,9 +116,10 @@ static long collect(struct kp_writer *w)
 
 	if (ctx->cfg.key_retention_days != 0)
 		first_deadline = kp_now_mono_ns() + (uint64_t)KP_WRITER_KEYS_EVERY_MS * 1000000u;
-	int64_t riders_due = st_riders_due_ms(ctx->db); /* same clock, in ms */
-	if (riders_due > 0 && (first_deadline == 0 || (uint64_t)riders_due * 1000000u < first_deadline))
-		first_deadline = (uint64_t)riders_due * 1000000u;
+	int64_t due[2] = {st_riders_due_ms(ctx->db), st_derive_due_ms(ctx->db)}; /* same clock, in ms */
+	for (int i = 0; i < 2; i++)
+		if (due[i] > 0 && (first_deadline == 0 || (uint64_t)due[i] * 1000000u < first_deadline))
+			first_deadline = (uint64_t)due[i] * 1000000u;
 	rc = kp_ring_pop(ctx->in, &w->inbound[0], first_deadline);
 	if (rc != 0)
 		return rc > 0 ? 0 : -1;
@@ -284,26 +287,62 @@ static void pace_priority(struct kp_writer *w, long group)
 	w->nice_now = want;
 }
 
+/* A failed write of what the writer holds: an alarm line at most once a
+ * minute while it lasts (it is tried again later, and the log keeps what
+ * it would write, so a crash loses nothing). */
+static void held_alarm(uint64_t *logged_ns, const char *what, int rc)
+{
+	uint64_t now = kp_now_mono_ns();
+
+	if (rc == ST_OK || (*logged_ns != 0 && now - *logged_ns < 60ull * 1000000000u))
+		return;
+	*logged_ns = now;
+	fprintf(stderr, "komposterd: ALARM: %s failed: %s (%s); tried again later\n", what, st_strerror(rc),
+	        mdb_strerror(st_last_error()));
+}
+
+static int due_now(int64_t due)
+{
+	return due != 0 && (int64_t)(kp_now_mono_ns() / 1000000u) >= due;
+}
+
 /* The riders' sketches held since a commit, written once due by an idle
  * writer, ST_RIDERS_SYNC_STEP at a time so that a frame arriving meanwhile
  * waits for a few of them, not for all (a busy writer's groups write the
  * due ones); with final, every one before the writer stops. A failure is
- * an alarm line at most once a minute; the notes stay held and are tried
- * again a deferral later, and a crash loses nothing (riders.h). */
+ * an alarm; the notes stay held and are tried again a deferral later
+ * (riders.h). */
 static void riders_schedule(struct kp_writer *w, int final)
 {
 	int64_t due = st_riders_due_ms(w->ctx.db);
-	uint64_t now = kp_now_mono_ns();
-	int rc;
 
-	if (due == 0 || (!final && (int64_t)(now / 1000000u) < due))
+	if (due == 0 || (!final && !due_now(due)))
 		return;
-	rc = st_riders_sync(w->ctx.db, final ? 0 : ST_RIDERS_SYNC_STEP);
-	if (rc == ST_OK || (w->riders_logged_ns != 0 && now - w->riders_logged_ns < 60ull * 1000000000u))
+	held_alarm(&w->riders_logged_ns, "writing the riders' sketches",
+	           st_riders_sync(w->ctx.db, final ? 0 : ST_RIDERS_SYNC_STEP));
+}
+
+/* The frames committed and not yet derived (storage/derive.h): by an idle
+ * writer once due, by a busy one whenever it holds more than
+ * KP_WRITER_DERIVE_HELD_MAX (a writer that is never idle must not fall ever
+ * further behind), all of them before it stops (writer.h says how many at
+ * a time). A failure (a full map or disk) is an alarm; they stay held. */
+static void derive_schedule(struct kp_writer *w, int idle, int final)
+{
+	struct st_db *db = w->ctx.db;
+	int64_t due = st_derive_due_ms(db);
+
+	if (due == 0)
 		return;
-	w->riders_logged_ns = now;
-	fprintf(stderr, "komposterd: ALARM: writing the riders' sketches failed: %s (%s); tried again later\n",
-	        st_strerror(rc), mdb_strerror(st_last_error()));
+	if (!final && !(idle && due_now(due)) && st_derive_held(db) <= KP_WRITER_DERIVE_HELD_MAX)
+		return;
+	held_alarm(&w->derive_logged_ns, "deriving the cells and indexes of stored frames",
+	           st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_STEP : KP_WRITER_DERIVE_BUSY_STEP, NULL));
+}
+
+static void derive_gauge(struct kp_writer *w)
+{
+	atomic_store_explicit(&w->ctx.m->derive_held, (int_fast64_t)st_derive_held(w->ctx.db), memory_order_relaxed);
 }
 
 static void *writer_main(void *arg)
@@ -322,11 +361,15 @@ static void *writer_main(void *arg)
 		if (n > 0) {
 			commit_group(w, (size_t)n);
 			pace_priority(w, n);
+			derive_schedule(w, 0, 0);
 		} else {
 			riders_schedule(w, 0);
+			derive_schedule(w, 1, 0);
 		}
+		derive_gauge(w);
 	}
 	riders_schedule(w, 1);
+	derive_schedule(w, 0, 1);
 	return NULL;
 }
 

@@ -29,7 +29,9 @@
  * The riders' sketches (storage/riders.h, "Deferred"): with the database's
  * riders_defer_ms, the writer writes the notes held since its commits once
  * they are due, between groups (an idle writer wakes up for it), and
- * before it stops.
+ * before it stops. So with derive_defer_ms it derives the frames it
+ * committed (storage/derive.h): once due while idle, a step after a group
+ * while it holds more than KP_WRITER_DERIVE_HELD_MAX, all before it stops.
  *
  * The writer also destroys the pseudonym epoch keys older than
  * key_retention_days (storage/epoch_keys.h), at its start and then about
@@ -67,6 +69,17 @@ typedef int64_t (*kp_writer_clock)(void *ctx);
 /* A group this large means the writer is saturated: its priority boost
  * (cfg.nice) is dropped until a group is smaller again. */
 #define KP_WRITER_BUSY_GROUP 32
+
+/* Frames committed and not derived (storage/derive.h): an idle writer
+ * derives them once due, KP_WRITER_DERIVE_IDLE_STEP at a time (a frame that
+ * arrives meanwhile waits for 32 frames' cells, about 1.5 ms, not for a
+ * whole deferral's: with 256 the latency phase's p99 was up to twice as
+ * long; docs/PERFORMANCE.md, session 12); a busy one derives
+ * KP_WRITER_DERIVE_BUSY_STEP after a group once it holds more than
+ * KP_WRITER_DERIVE_HELD_MAX, so that a writer never idle keeps up. */
+#define KP_WRITER_DERIVE_IDLE_STEP 32
+#define KP_WRITER_DERIVE_BUSY_STEP 256
+#define KP_WRITER_DERIVE_HELD_MAX 1024
 
 /* How often the writer destroys the keys that left the retention. */
 #define KP_WRITER_KEYS_EVERY_MS (3600 * 1000)

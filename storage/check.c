@@ -33,6 +33,9 @@
  *    of them (it was written ahead of others): each of its registers must
  *    lie between the log's up to the mark and the whole log's (a second,
  *    small batch of the taps after the mark).
+ *  - the trees derived from the log (cells, vehicle hours, traffic, date
+ *    index: derive.h) are compared with the log up to their mark; frames
+ *    after it are held by the writer or derived at its next open;
  *  - the index of frames by service date (date_frames.h) is rebuilt from
  *    the log's records with the writer's own rule (st_date_frames_of),
  *    one key per frame and date, sorted and merged against the stored
@@ -139,6 +142,7 @@ struct check {
 	struct st_riders_batch riders;
 	struct st_riders_batch riders_after; /* accepted taps after the mark */
 	uint64_t riders_through; /* the sketches' mark (riders.h): later taps may not be in them yet */
+	uint64_t derived_through; /* the derived trees' mark (derive.h): later frames are not in them yet */
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -279,11 +283,12 @@ static int count_taps(struct check *c, uint64_t seq, const uint8_t *frame, uint1
 			continue;
 		}
 		st_tap_agg_key_encode(&k, key);
-		rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
+		if (seq <= c->derived_through)
+			rc = cell_add(&c->taps, key, (const uint64_t[ST_COUNT_VALUES]){v.accepted, v.denied, v.amount});
 		if (rc == ST_OK && v.accepted != 0) /* pseudonym where the token was */
 			rc = st_riders_batch_note(seq <= c->riders_through ? &c->riders : &c->riders_after, k.service_date,
 			                          k.route_id, t.card_token);
-		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0) {
+		if (rc == ST_OK && t.vehicle_id != 0 && v.accepted != 0 && seq <= c->derived_through) {
 			const struct st_vehicle_hour_key vk = {k.service_date, k.hour, k.route_id, t.vehicle_id};
 			uint8_t vkey[ST_VHOUR_KEY_SIZE];
 
@@ -325,6 +330,8 @@ static int count_records(struct check *c, uint64_t seq, const uint8_t *frame, ui
 			problem(c, "log: seq %" PRIu64 " count record %u has a time out of range", seq, i);
 			continue;
 		}
+		if (seq > c->derived_through)
+			continue;
 		if (cell.table != ST_COUNT_TABLE_NONE)
 			rc = cell_add(cell.table == ST_COUNT_TABLE_DOOR ? &c->doors : &c->loads, cell.key, cell.v);
 		if (rc == ST_OK)
@@ -353,7 +360,7 @@ static int check_entry(struct check *c, uint64_t seq, const MDB_val *val)
 	if (memcmp(e.frame + e.frame_len - KP_SIGNATURE_SIZE, no_signature, KP_SIGNATURE_SIZE) != 0)
 		problem(c, "log: entry %" PRIu64 " keeps signature bytes (they must be zeros)", seq);
 	rc = pair_add(c, h.device_id, h.batch_seq, seq);
-	if (rc == ST_OK)
+	if (rc == ST_OK && seq <= c->derived_through)
 		rc = fkeys_add(c, seq, e.frame, h.type, h.count);
 	if (rc != ST_OK)
 		return rc;
@@ -640,6 +647,8 @@ static void traffic_from(const struct check *c, size_t *i, uint64_t *frames, uin
 
 	*frames = *max = 0;
 	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
+		if (c->pairs[*i].seq > c->derived_through)
+			continue;
 		(*frames)++;
 		if (c->pairs[*i].batch_seq > *max)
 			*max = c->pairs[*i].batch_seq;
@@ -1226,6 +1235,8 @@ int st_check(struct st_db *db, struct st_check_report *rep, FILE *out,
 	if (rc != ST_OK)
 		return rc;
 	rc = st_riders_mark_get(c.r.txn, db->dbi.meta, &c.riders_through);
+	if (rc == ST_OK)
+		rc = st_derive_mark_get(c.r.txn, db->dbi.meta, &c.derived_through);
 	if (rc == ST_OK)
 		rc = run_checks(&c);
 	st_read_end(&c.r);

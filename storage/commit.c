@@ -4,11 +4,12 @@
  *
  * Why it is built this way: one transaction (and so one fsync) per group
  * is what makes thousands of frames a second durable; everything a frame
- * touches (log entry, once-only index, watermark, aggregates, epoch key,
- * chain head) is written in that same transaction, so a crash leaves all of
- * them or none. Duplicates are found by looking the (device, batch_seq)
- * pair up in `once` inside the transaction, which sees this group's own
- * earlier puts too, so a repeat within one group needs no extra bookkeeping.
+ * must have before its ACK (log entry, once-only index, watermark, epoch
+ * key, chain head) is written in that same transaction, so a crash leaves
+ * all of them or none. Duplicates are found by looking the (device,
+ * batch_seq) pair up in `once` inside the transaction, which sees this
+ * group's own earlier puts too, so a repeat within one group needs no extra
+ * bookkeeping.
  *
  * The log entry is built in a scratch buffer owned by the db (the writer is
  * the only caller): header, then the frame copied record by record with the
@@ -16,40 +17,29 @@
  * signature was. frame_hash is keyed with the epoch key of the first tap's
  * service date (log.h), so neither it nor anything else in the entry can
  * test a guessed token once that key is gone. The raw token and the
- * signature are never copied into anything that reaches LMDB. Consecutive
- * taps of a frame that fall in the same aggregate cell are summed first;
- * the group's cells are summed again at its end and each written once
- * (tap_agg.c).
+ * signature are never copied into anything that reaches LMDB.
  *
  * A COUNTS frame takes the same path (log, chain, once-only index, one
  * batch_seq sequence per device whatever the stream): its records hold no
- * card token, so they are copied as they are, its frame_hash is keyed with
- * the epoch key of its first record's observed_at, and each record is added
- * to its count cell (count_agg.h) as signed, since only verified frames of
- * enrolled APC keys reach this function.
+ * card token, so they are copied as they are, and its frame_hash is keyed
+ * with the epoch key of its first record's observed_at. Every record must
+ * have a service date and hour, as the tap's cell needs one, so a frame
+ * that derive.c could not count is refused here, before it is stored.
  *
- * Accepted taps and door-cycle records naming a vehicle also add to its
- * hour in vehicle_hours (vehicle_hours.h), summed per frame like the tap
- * cells, for the route-level validation rate.
+ * Everything else computed from a frame (tap and count cells, vehicle
+ * hours and positions, the date index, date revisions, the device's
+ * traffic) is derived from its stored entry by derive.c: at the end of the
+ * group, in its transaction, or with st_options.derive_defer_ms later and
+ * many frames at a time (derive.h says why). The group records the derived
+ * trees' mark when it defers the first time.
  *
  * Every accepted tap's pseudonym goes into the distinct-rider sketches of
  * its (date, route) and its date (riders.h): noted in a batch over the
  * group, each touched sketch read and written once at the group's end.
  *
- * Every stored record naming a vehicle also places it (vehicle_pos.h): the
- * group gathers the newest record per vehicle and writes each once, at the
- * end of the group, in the same transaction (vehicle_pos.c says why).
- *
- * Every stored frame is indexed under each distinct service date of its
- * records that make a record-level row (date_frames.h): the dates are
- * gathered per frame (taps from the cells they count in) and put once each
- * after its log entry, in the same transaction.
- *
- * Every newly stored frame is noted for its device's traffic record
- * (device_stats.h): last seen, clock skew, frames and gaps, each device's
- * record read and written once at the group's end; so are the rejects the
- * writer hands in with the group (st_commit_group_rejects), each looked up
- * in the registry first.
+ * The rejects the writer hands in with the group (st_commit_group_rejects)
+ * go to their devices' traffic records in the group's transaction (the log
+ * does not hold them), each device looked up in the registry first.
  *
  * On MDB_MAP_FULL the whole transaction is aborted, the map doubled and the
  * group run again from the start (st_write_run, the one grow-and-retry loop
@@ -82,15 +72,7 @@ struct group {
 	uint64_t seq_before; /* the log's last before the group */
 	int64_t now_ms; /* received_at of the frame being stored: a new epoch key's created_at */
 	uint8_t head[ST_CHAIN_HEAD_SIZE];
-	struct st_frame_dates dates; /* of the frame being stored */
 	struct st_commit_stats stats;
-};
-
-/* Consecutive taps of one frame that count in the same cell. */
-struct agg_run {
-	int open;
-	struct st_tap_agg_key k;
-	struct st_tap_agg_val v;
 };
 
 static uint16_t record_count(const struct st_commit_item *it)
@@ -98,58 +80,9 @@ static uint16_t record_count(const struct st_commit_item *it)
 	return (uint16_t)((it->len - KP_HEADER_SIZE - KP_SIGNATURE_SIZE) / kp_record_size(it->type));
 }
 
-static int same_cell(const struct st_tap_agg_key *a, const struct st_tap_agg_key *b)
-{
-	return a->service_date == b->service_date && a->hour == b->hour && a->route_id == b->route_id &&
-	       a->stop_id == b->stop_id && a->fare_product == b->fare_product;
-}
-
-static int agg_run_flush(struct group *g, struct agg_run *run)
-{
-	int rc = ST_OK;
-
-	if (run->open)
-		rc = st_tap_agg_batch_add(&g->db->taps, &run->k, &run->v);
-	if (run->open && rc == ST_OK)
-		rc = st_date_batch_note(g->txn, g->db->dbi.date_rev, &g->db->dates, run->k.service_date);
-	run->open = 0;
-	return rc;
-}
-
-static int agg_run_add(struct group *g, struct agg_run *run, const struct st_tap_agg_key *k,
-                       const struct st_tap_agg_val *v)
-{
-	int rc;
-
-	if (run->open && same_cell(&run->k, k)) {
-		run->v.accepted += v->accepted;
-		run->v.denied += v->denied;
-		run->v.amount += v->amount;
-		return ST_OK;
-	}
-	rc = agg_run_flush(g, run);
-	if (rc != ST_OK)
-		return rc;
-	*run = (struct agg_run){1, *k, *v};
-	return ST_OK;
-}
-
-/* An accepted tap naming a vehicle counts in its vehicle's hour. */
-static int note_vehicle_tap(struct group *g, struct st_vhour_run *vrun, const struct kp_tap *t,
-                            const struct st_tap_agg_key *ak, const struct st_tap_agg_val *av)
-{
-	struct st_vehicle_hour_key vk = {ak->service_date, ak->hour, ak->route_id, t->vehicle_id};
-	uint64_t add[ST_VHOUR_VALUES] = {0};
-
-	if (t->vehicle_id == 0 || av->accepted == 0)
-		return ST_OK;
-	add[ST_VHOUR_ACCEPTED] = av->accepted;
-	return st_vhour_run_add(g->txn, g->db->dbi.vehicle_hours, vrun, &vk, add);
-}
-
-/* Copies tap i of frame into dst with its token pseudonymised, and counts it. */
-static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *dst, struct agg_run *run,
-                   struct st_vhour_run *vrun)
+/* Copies tap i of frame into dst with its token pseudonymised, and notes
+ * its rider. */
+static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *dst)
 {
 	const size_t after_token = KP_TAP_TOKEN_OFFSET + KP_CARD_TOKEN_SIZE;
 	const uint8_t *src = frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE;
@@ -161,16 +94,9 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 
 	kp_frame_get_tap(frame, i, &t);
 	rc = st_tap_agg_of(&t, g->db->zone, g->db->opts.service_day_start_hour, &ak, &av);
-	if (rc == 0)
-		rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, t.vehicle_id, t.route_id,
-		                        t.stop_id, t.tapped_at);
-	else
-		rc = ST_EINVAL;
-	if (rc == ST_OK)
-		rc = note_vehicle_tap(g, vrun, &t, &ak, &av);
 	sodium_memzero(&t, sizeof t);
-	if (rc != ST_OK)
-		return rc;
+	if (rc != 0)
+		return ST_EINVAL;
 	epoch = st_epoch_start(ak.service_date, g->db->opts.epoch_period);
 	rc = st_pseudonym_cached(g->db, g->txn, epoch, g->now_ms, src + KP_TAP_TOKEN_OFFSET, dst + KP_TAP_TOKEN_OFFSET);
 	if (rc != ST_OK)
@@ -179,64 +105,24 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 	memcpy(dst + after_token, src + after_token, KP_TAP_RECORD_SIZE - after_token);
 	if (av.accepted != 0)
 		rc = st_riders_batch_note(&g->db->riders, ak.service_date, ak.route_id, dst + KP_TAP_TOKEN_OFFSET);
-	if (rc == ST_OK)
-		rc = st_frame_dates_note(g->txn, g->db->dbi.date_frames, &g->dates, ak.service_date);
-	if (rc != ST_OK)
-		return rc;
-	return agg_run_add(g, run, &ak, &av);
-}
-
-/* A door-cycle record naming a vehicle counts in its vehicle's hour. */
-static int note_vehicle_count(struct group *g, struct st_vhour_run *vrun, const struct kp_count *c)
-{
-	struct st_vehicle_hour_key vk = {0, 0, c->route_id, c->vehicle_id};
-	uint64_t add[ST_VHOUR_VALUES] = {0};
-	const int at = ST_VHOUR_SOURCE(ST_COUNT_SOURCE_SIGNED);
-	struct st_when w;
-
-	if (c->vehicle_id == 0 || c->kind != KP_COUNT_KIND_DOOR_CYCLE)
-		return ST_OK;
-	if (st_service_day(g->db->zone, c->observed_at, g->db->opts.service_day_start_hour, &w) != 0)
-		return ST_EINVAL;
-	vk.service_date = w.service_date;
-	vk.hour = w.hour;
-	add[at] = c->boardings;
-	add[at + 1] = c->alightings;
-	add[at + 2] = 1;
-	return st_vhour_run_add(g->txn, g->db->dbi.vehicle_hours, vrun, &vk, add);
+	return rc;
 }
 
 /* Copies the count records of frame into dst (nothing in them is
- * personal) and adds each to its count cell and its vehicle's hour. */
+ * personal); each must have a service date and hour (derive.c counts it). */
 static int put_counts(struct group *g, const uint8_t *frame, uint16_t n, uint8_t *dst)
 {
 	struct kp_count c;
 	struct st_count_cell cell;
-	struct st_vhour_run vrun = {0};
-	uint32_t date;
-	int rc = ST_OK;
 
 	memcpy(dst, frame + KP_HEADER_SIZE, (size_t)n * KP_COUNT_RECORD_SIZE);
-	for (uint16_t i = 0; i < n && rc == ST_OK; i++) {
+	for (uint16_t i = 0; i < n; i++) {
 		kp_frame_get_count(frame, i, &c);
 		if (st_count_cell_of(&c, ST_COUNT_SOURCE_SIGNED, g->db->zone, g->db->opts.service_day_start_hour,
 		                     &cell) != 0)
 			return ST_EINVAL;
-		rc = st_count_cell_add(g->txn, &g->db->dbi, &cell);
-		if (rc == ST_OK)
-			rc = st_date_batch_note(g->txn, g->db->dbi.date_rev, &g->db->dates, kp_load_u32be(cell.key));
-		if (rc == ST_OK)
-			rc = st_vpos_batch_note(g->txn, g->db->dbi.vehicle_pos, &g->db->vpos, c.vehicle_id,
-			                        c.route_id, c.stop_id, c.observed_at);
-		if (rc == ST_OK)
-			rc = note_vehicle_count(g, &vrun, &c);
-		if (rc == ST_OK && st_date_frames_of(frame, KP_TYPE_COUNTS, i, g->db->zone,
-		                                     g->db->opts.service_day_start_hour, &date))
-			rc = st_frame_dates_note(g->txn, g->db->dbi.date_frames, &g->dates, date);
 	}
-	if (rc == ST_OK)
-		rc = st_vhour_run_flush(g->txn, g->db->dbi.vehicle_hours, &vrun);
-	return rc;
+	return ST_OK;
 }
 
 /* The time of a frame's first record: tapped_at or observed_at. */
@@ -278,8 +164,6 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	uint8_t hash[ST_FRAME_HASH_SIZE];
 	size_t sig = it->len - KP_SIGNATURE_SIZE;
 	uint16_t count = record_count(it);
-	struct agg_run run = {0};
-	struct st_vhour_run vrun = {0};
 	int rc;
 
 	rc = frame_key(g, it, key);
@@ -293,12 +177,7 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 		rc = put_counts(g, it->frame, count, frame + KP_HEADER_SIZE);
 	} else {
 		for (uint16_t i = 0; i < count && rc == ST_OK; i++)
-			rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE,
-			             &run, &vrun);
-		if (rc == ST_OK)
-			rc = agg_run_flush(g, &run);
-		if (rc == ST_OK)
-			rc = st_vhour_run_flush(g->txn, g->db->dbi.vehicle_hours, &vrun);
+			rc = put_tap(g, it->frame, i, frame + KP_HEADER_SIZE + (size_t)i * KP_TAP_RECORD_SIZE);
 	}
 	memset(frame + sig, 0, KP_SIGNATURE_SIZE);
 	*len = ST_LOG_ENTRY_HEADER_SIZE + it->len;
@@ -313,12 +192,9 @@ static int append_frame(struct group *g, const struct st_commit_item *it, uint64
 	size_t len;
 	int rc;
 
-	st_frame_dates_begin(&g->dates, it->type, seq);
 	rc = build_entry(g, it, &len);
 	if (rc == ST_OK)
 		rc = st_log_append(g->txn, dbi->log, seq, g->db->entry_buf, len);
-	if (rc == ST_OK)
-		rc = st_frame_dates_flush(g->txn, dbi->date_frames, &g->dates);
 	if (rc != ST_OK)
 		return rc;
 	st_chain_next(g->head, g->db->entry_buf, len, head);
@@ -411,9 +287,6 @@ static int store_item(struct group *g, struct st_commit_item *it)
 		return rc;
 	g->last_seq = seq;
 	memcpy(g->head, head, sizeof head);
-	rc = st_dstats_batch_note(&g->db->dstats, it->device_id, it->batch_seq, it->received_at, it->sent_at);
-	if (rc != ST_OK)
-		return rc;
 	it->outcome = ST_STORED;
 	it->seq = seq;
 	g->stats.stored++;
@@ -476,20 +349,16 @@ static int store_group(void *ctx, MDB_txn *txn)
 		st_epoch_cache_clear(g->db);
 	g->txn = txn;
 	g->stats = (struct st_commit_stats){0};
-	st_vpos_batch_clear(&g->db->vpos);
-	st_tap_agg_batch_clear(&g->db->taps);
 	st_riders_batch_clear(&g->db->riders);
 	st_dstats_batch_clear(&g->db->dstats);
-	st_date_batch_clear(&g->db->dates);
 	rc = st_epoch_horizon_load(g->db, txn);
 	if (rc == ST_OK)
 		rc = group_start(g);
 	for (size_t i = 0; i < g->n && rc == ST_OK; i++)
 		rc = store_item(g, &g->items[i]);
 	if (rc == ST_OK)
-		rc = st_tap_agg_batch_flush(txn, g->db->dbi.tap_agg, &g->db->taps);
-	if (rc == ST_OK)
-		rc = st_vpos_batch_flush(txn, g->db->dbi.vehicle_pos, &g->db->vpos);
+		rc = g->db->opts.derive_defer_ms == 0 ? st_derive_group(g->db, txn, g->seq_before)
+		                                      : st_derive_group_mark(g->db, txn, g->seq_before);
 	if (rc == ST_OK)
 		rc = st_riders_group_flush(g->db, txn, g->seq_before, g->last_seq);
 	for (size_t i = 0; i < g->nrej && rc == ST_OK; i++)
@@ -497,9 +366,23 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = st_dstats_batch_flush(txn, g->db->dbi.device_stats, &g->db->dstats);
 	if (rc == ST_OK)
-		rc = st_date_batch_flush(txn, g->db->dbi.date_rev, &g->db->dates);
-	if (rc == ST_OK)
 		rc = fill_watermarks(g, g->items, g->n);
+	return rc;
+}
+
+/* In step, the group derives its frames (derive.h) under the lock that
+ * keeps other threads' catch-ups off the derive state. */
+static int write_group(struct group *g)
+{
+	struct st_derive *d = &g->db->derive;
+	int in_step = g->db->opts.derive_defer_ms == 0;
+	int rc;
+
+	if (in_step)
+		pthread_mutex_lock(&d->lock);
+	rc = st_write_run(g->db, store_group, g, &g->map_grows);
+	if (in_step)
+		pthread_mutex_unlock(&d->lock);
 	return rc;
 }
 
@@ -557,9 +440,11 @@ int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size
 		if (rejects[i].reason == 0 || rejects[i].reason > KP_NACK_REASON_MAX)
 			rc = ST_EINVAL;
 	if (rc == ST_OK && n + nrej > 0)
-		rc = st_write_run(db, store_group, &g, &g.map_grows);
+		rc = write_group(&g);
 	if (rc == ST_OK && n + nrej > 0)
 		rc = st_riders_group_done(db);
+	if (rc == ST_OK && n > 0)
+		st_derive_group_done(db, g.last_seq);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
 		mark_failed(items, n, rc);

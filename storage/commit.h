@@ -22,11 +22,11 @@
  *    pseudonyms, signature bytes zeroed, frame_hash keyed with the epoch
  *    key of its first record's service date;
  *  - TAPS frames add to the tap aggregates (tap_agg.h), COUNTS frames to
- *    the count aggregates as signed counts (count_agg.h), in the same
- *    transaction; both streams share the device's batch_seq sequence, its
- *    once-only index and its watermark;
- *  - each device with a newly stored frame has its device_stats record
- *    (device_stats.h) updated in the same transaction, once per group.
+ *    the count aggregates as signed counts (count_agg.h), and both to the
+ *    other trees derived from the log and to device_stats (derive.h): in
+ *    the same transaction with st_options.derive_defer_ms 0, later
+ *    otherwise; both streams share the device's batch_seq sequence, its
+ *    once-only index and its watermark.
  * Items must be well-formed TAPS or COUNTS frames whose signatures were
  * verified by the caller (any other type: ST_EINVAL), with record times the
  * time window check let through: a record whose time has no service date

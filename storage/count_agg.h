@@ -1,7 +1,8 @@
 /*
  * count_agg.h — passenger-count aggregates from COUNTS frames
- * (docs/PROTOCOL.md), updated in the same write transaction as the log, so
- * they always agree with it (check.h verifies that).
+ * (docs/PROTOCOL.md), derived from the log (derive.h): in the same write
+ * transaction as the log or behind it, and agreeing with it up to the
+ * derived trees' mark (check.h verifies that).
  *
  * Two tables:
  *  - door cells, per (service date, hour, route, stop, door, source): the

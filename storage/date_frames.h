@@ -14,8 +14,10 @@
  * of the index never walks keys that give it nothing.
  *
  * Promises:
- *  - st_commit_group writes the keys of every frame it stores in the same
- *    write transaction as its log entry (a crash leaves both or neither);
+ *  - the keys of every stored frame are derived from its log entry
+ *    (derive.h): in the same write transaction (a crash leaves both or
+ *    neither) or behind it, up to the derived trees' mark, which a crash
+ *    leaves where it was (the next read-write open derives the rest);
  *    cost: one put of a 13-byte key per distinct date per frame (one for a
  *    frame of one date), an empty value;
  *  - keys are only ever added, like the log's entries;

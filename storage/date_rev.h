@@ -7,9 +7,9 @@
  * revision is the one it was built at.
  *
  * Promises:
- *  - st_commit_group writes the revision of every date whose cells it
- *    changed, in the same transaction as the cells, once per date per
- *    group; a date's revision only grows (LMDB transaction ids do);
+ *  - the transaction that derives cells (derive.h: a commit group in step,
+ *    or a run behind the log) writes the revision of every date whose
+ *    cells it changed, in the same transaction as the cells, once per date; a date's revision only grows (LMDB transaction ids do);
  *  - a range with no data has revision 0.
  * Not recounted by st_check: it records when a date changed, not what.
  *

@@ -54,6 +54,7 @@ void st_options_default(struct st_options *opts)
 	opts->exclusive = 0;
 	opts->epoch_keys_imported = 0;
 	opts->riders_defer_ms = 0;
+	opts->derive_defer_ms = 0;
 }
 
 int st_last_error(void)
@@ -231,7 +232,7 @@ static int check_options(const struct st_options *o)
 		return ST_EINVAL;
 	if (o->epoch_period < ST_EPOCH_DAY || o->epoch_period > ST_EPOCH_MONTH)
 		return ST_EINVAL;
-	if (o->riders_defer_ms < 0)
+	if (o->riders_defer_ms < 0 || o->derive_defer_ms < 0)
 		return ST_EINVAL;
 	return ST_OK;
 }
@@ -431,6 +432,32 @@ static int may_record_options(const struct st_db *db)
 	return n < 0 || (size_t)n >= sizeof data || stat(data, &st) != 0;
 }
 
+int st_meta_mark_get(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t *seq)
+{
+	MDB_val k = {strlen(key), (void *)key}, v;
+	int rc = st_status(mdb_get(txn, meta, &k, &v));
+
+	if (rc == ST_ENOTFOUND) {
+		*seq = UINT64_MAX;
+		return ST_OK;
+	}
+	if (rc != ST_OK)
+		return rc;
+	if (v.mv_size != 8)
+		return ST_ECORRUPT;
+	*seq = kp_load_u64be(v.mv_data);
+	return ST_OK;
+}
+
+int st_meta_mark_put(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t seq)
+{
+	uint8_t b[8];
+	MDB_val k = {strlen(key), (void *)key}, v = {sizeof b, b};
+
+	kp_store_u64be(b, seq);
+	return st_status(mdb_put(txn, meta, &k, &v, 0));
+}
+
 int st_db_open(struct st_db **out, const struct st_options *opts)
 {
 	struct st_db *db;
@@ -465,6 +492,8 @@ int st_db_open(struct st_db **out, const struct st_options *opts)
 		rc = st_zone_open(&db->zone, db->opts.timezone);
 	if (rc == ST_OK && !db->opts.read_only)
 		rc = st_riders_replay(db);
+	if (rc == ST_OK)
+		rc = st_derive_open(db);
 	if (rc != ST_OK)
 		goto err;
 	*out = db;
@@ -483,7 +512,7 @@ void st_db_close(struct st_db *db)
 	if (db->lock_ready)
 		pthread_rwlock_destroy(&db->resize_lock);
 	st_epoch_cache_clear(db);
-	st_tap_agg_batch_free(&db->taps);
+	st_derive_close(db);
 	st_riders_batch_free(&db->riders);
 	st_riders_cache_free(&db->riders_cache);
 	st_dstats_batch_free(&db->dstats);

@@ -80,6 +80,10 @@ struct st_options {
 	int riders_defer_ms;        /* 0 (default): the riders' sketches are written in every commit
 	                             * group; N > 0: at most every N ms (riders.h, "Deferred");
 	                             * below 0: ST_EINVAL */
+	int derive_defer_ms;        /* 0 (default): the trees derived from the log are written
+	                             * in every commit group; N > 0: behind it, the writer
+	                             * deriving frames N ms after their commit (derive.h);
+	                             * below 0: ST_EINVAL */
 };
 
 /* Fills opts with the defaults above. */

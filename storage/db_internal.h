@@ -214,6 +214,23 @@ void st_frame_dates_begin(struct st_frame_dates *b, uint8_t type, uint64_t seq);
 int st_frame_dates_note(MDB_txn *txn, MDB_dbi dbi, struct st_frame_dates *b, uint32_t date);
 int st_frame_dates_flush(MDB_txn *txn, MDB_dbi dbi, struct st_frame_dates *b);
 
+/* derive.c: what a run of frames derives, summed over the run and written
+ * at its end (derive.h). The batches are used under `lock` by whichever
+ * thread derives; `committed`, `held_since` and `marked` are the writer's. */
+struct st_derive {
+	pthread_mutex_t lock;
+	int lock_ready;
+	struct st_frame_dates dates;  /* of the frame being derived */
+	struct st_vpos_batch vpos;
+	struct st_tap_agg_batch taps; /* freed by st_db_close */
+	struct st_dstats_batch dstats; /* frames' traffic; freed by st_db_close */
+	struct st_date_batch revs;    /* dates whose cells changed */
+	_Atomic uint64_t through;     /* the derived trees hold the log up to here */
+	uint64_t committed;           /* the log's last after the writer's last group */
+	int64_t held_since;           /* monotonic ms: the oldest frame not derived was committed */
+	int marked;                   /* the database holds a mark */
+};
+
 struct st_db {
 	MDB_env *env;
 	struct st_options opts; /* path and timezone point at the copies below; the
@@ -231,15 +248,13 @@ struct st_db {
 	unsigned epoch_cache_next;
 	uint32_t epoch_horizon; /* first epoch date kept, as of the group's txn (epoch_keys.h) */
 	uint8_t entry_buf[ST_LOG_ENTRY_HEADER_SIZE + KP_FRAME_MAX];
-	struct st_vpos_batch vpos;
-	struct st_tap_agg_batch taps;               /* the group's tap cells; freed by st_db_close */
 	struct st_riders_batch riders;              /* the group's notes; freed by st_db_close */
 	struct st_riders_cache riders_cache;        /* the sketches in memory (riders_defer.c) */
 	int riders_marked;                          /* the database holds a mark (riders.h) */
 	struct st_hll riders_hll;                   /* a written sketch with the group's notes */
 	uint8_t riders_bytes[ST_HLL_SERIALIZED_MAX]; /* and its bytes */
-	struct st_dstats_batch dstats;              /* freed by st_db_close */
-	struct st_date_batch dates;                 /* dates whose cells the group changed */
+	struct st_dstats_batch dstats;              /* the group's rejects; freed by st_db_close */
+	struct st_derive derive;                    /* derive.c */
 };
 
 /* ---- byte encoders (the others are in firmware-proto/bytes.h) ---- */
@@ -279,6 +294,12 @@ int st_walk(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from,
 int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx, uint32_t *grows);
 
 /* ---- module internals ---- */
+
+/* db.c: a log sequence recorded in meta under key (the marks of the trees
+ * written behind the log, riders.h and derive.h), BE8; *seq UINT64_MAX when
+ * none is recorded, ST_ECORRUPT for a value of another size. */
+int st_meta_mark_get(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t *seq);
+int st_meta_mark_put(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t seq);
 
 /* settings.c: the service-day settings recorded in meta. */
 /* In the opening transaction, after the schema check. Recorded settings:
@@ -470,6 +491,28 @@ int st_riders_replay(struct st_db *db);
 /* The mark: the last log sequence whose taps are in the stored sketches;
  * UINT64_MAX when none is recorded (all of them are). */
 int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
+
+/* derive.c (derive.h). In a write transaction: begin a run, derive each
+ * stored frame (its entry's frame and received_at), end it (writes the
+ * run's cells, positions, traffic and date revisions). st_derive_group
+ * derives, inside a commit group's transaction, the frames after the mark
+ * (without one, after seq_before) and moves the mark when there is one;
+ * st_derive_group_mark records a deferred group's mark when the database
+ * has none; st_derive_group_done notes a committed deferred group. The
+ * caller holds db->derive.lock around the transaction of any of them
+ * that derives. */
+void st_derive_begin(struct st_db *db);
+int st_derive_frame(struct st_db *db, MDB_txn *txn, uint64_t seq, const uint8_t *frame, size_t len,
+                    int64_t received_at);
+int st_derive_end(struct st_db *db, MDB_txn *txn);
+int st_derive_group(struct st_db *db, MDB_txn *txn, uint64_t seq_before);
+int st_derive_group_mark(struct st_db *db, MDB_txn *txn, uint64_t seq_before);
+void st_derive_group_done(struct st_db *db, uint64_t last_seq);
+/* The mark, UINT64_MAX when none is recorded. */
+int st_derive_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
+/* At open (the lock made; read-write: everything after the mark derived). */
+int st_derive_open(struct st_db *db);
+void st_derive_close(struct st_db *db);
 
 /* device_stats.c: the records and the group's batch. Clear the batch at
  * the start of every run of a group, note every newly stored frame (ST_EIO

@@ -5,10 +5,10 @@
  * by NACK reason.
  *
  * Promises:
- *  - st_commit_group updates a device's record in the same transaction as
- *    its frames, once per device per group (no extra transaction, one put
- *    per device per group); only newly stored frames count, a duplicate
- *    changes nothing;
+ *  - a device's frames are derived into its record (derive.h) in the same
+ *    transaction as the frames or behind them, once per device per
+ *    transaction; only newly stored frames count, a duplicate changes
+ *    nothing;
  *  - last_seen is the received_at (ms, server clock) of the stored frame
  *    with the highest received_at (a tie: the later one stored), and
  *    last_sent_at that frame's sent_at (device clock); clock_skew_ms is

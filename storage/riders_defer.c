@@ -58,28 +58,12 @@ static int64_t mono_ms(void)
 
 int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
 {
-	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v;
-	int rc = st_status(mdb_get(txn, meta, &k, &v));
-
-	if (rc == ST_ENOTFOUND) {
-		*seq = UINT64_MAX;
-		return ST_OK;
-	}
-	if (rc != ST_OK)
-		return rc;
-	if (v.mv_size != 8)
-		return ST_ECORRUPT;
-	*seq = kp_load_u64be(v.mv_data);
-	return ST_OK;
+	return st_meta_mark_get(txn, meta, RIDERS_MARK_KEY, seq);
 }
 
 static int mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
 {
-	uint8_t b[8];
-	MDB_val k = {sizeof RIDERS_MARK_KEY - 1, (void *)RIDERS_MARK_KEY}, v = {sizeof b, b};
-
-	kp_store_u64be(b, seq);
-	return st_status(mdb_put(txn, meta, &k, &v, 0));
+	return st_meta_mark_put(txn, meta, RIDERS_MARK_KEY, seq);
 }
 
 /* ---- the cells ---- */

@@ -1,8 +1,9 @@
 /*
  * tap_agg.h — tap aggregates: per (service date, hour, route, stop, fare
  * product) the accepted taps, denied taps and the amount charged on accepted
- * taps. Updated in the same write transaction as the log, so they always
- * agree with it (check.h verifies that).
+ * taps. Derived from the log (derive.h): in the same write transaction as
+ * the log, or behind it up to the derived trees' mark; either way they
+ * agree with it up to the mark (check.h verifies that).
  *
  * Keys are stored big-endian so LMDB's order is (date, hour, route, stop, fare).
  */

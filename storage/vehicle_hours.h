@@ -5,13 +5,13 @@
  * never set against boardings counted on another.
  *
  * One cell per (service date, hour, route, vehicle), updated in the same
- * write transaction as what it counts:
+ * write transaction as what it counts, or for frames behind the log
+ * (derive.h):
  *  - accepted: accepted taps of stored TAPS frames naming the vehicle
- *    (vehicle_id != 0), at the route and service hour of tapped_at
- *    (st_commit_group);
+ *    (vehicle_id != 0), at the route and service hour of tapped_at;
  *  - per source (count_agg.h): boardings, alightings and the door-cycle
  *    records they come from; signed from door-cycle records of stored
- *    COUNTS frames naming the vehicle (st_commit_group), NVR from the counts
+ *    COUNTS frames naming the vehicle, NVR from the counts
  *    of onboard NVR cameras (st_nvr_commit, st_nvr_event.vehicle_id), at
  *    the route and service hour of their door cell.
  * A street camera (vehicle 0) adds nothing here. st_check recounts the

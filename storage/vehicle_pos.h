@@ -1,9 +1,9 @@
 /*
  * vehicle_pos.h — where each vehicle was last seen: the route and stop of
  * the newest record (by its own time, tapped_at or observed_at) of any TAPS
- * or COUNTS frame naming that vehicle (vehicle_id != 0). st_commit_group
- * updates it in the same transaction as the log, so it costs no extra
- * transaction; a record older than the stored position changes nothing, so
+ * or COUNTS frame naming that vehicle (vehicle_id != 0). It is derived from
+ * the log (derive.h), in the commit group's transaction or behind it in a
+ * run of many frames, so it costs no transaction of its own; a record older than the stored position changes nothing, so
  * a validator re-sending last week's taps does not move the bus (nor does
  * one of the same time: the first stored wins a tie). Only newly stored
  * frames count: a duplicate frame places nothing. Each vehicle is written

@@ -14,7 +14,9 @@
 #include "tools/cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 
 #include "config/config.h"
 #include "firmware-proto/hex.h"
+#include "storage/derive.h"
+#include "storage/dir_lock.h"
 
 #define PROG "komposter"
 #define LMDB_DATA_FILE "data.mdb"
@@ -144,6 +148,48 @@ int cli_load_config(const struct kp_cli *cli, const char *cmd, struct kp_config 
 	return 0;
 }
 
+/* Whether the komposterd recorded in the database's lock file is alive. */
+static int daemon_running(struct st_db *db)
+{
+	pid_t pid = st_dir_lock_holder(st_db_options(db)->path);
+
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static int derived_behind(struct st_db *db, uint64_t *through, uint64_t *last)
+{
+	struct st_read r;
+	int rc = st_read_begin(db, &r);
+
+	if (rc == ST_OK)
+		rc = st_derive_behind(&r, through, last);
+	st_read_end(&r);
+	return rc == ST_OK && *through < *last;
+}
+
+/* The trees derived from the log (storage/derive.h) are brought up to what
+ * was stored when the command started: a read-write open derived them at
+ * open; a read-only one beside a running komposterd waits for it to (it
+ * derives within a fraction of a second), up to CLI_DERIVE_WAIT_MS, and
+ * otherwise says on stderr how far behind they are. */
+#define CLI_DERIVE_WAIT_MS 5000
+static void derived_current(struct st_db *db, const char *cmd)
+{
+	uint64_t through, last, want;
+
+	if (!derived_behind(db, &through, &want))
+		return;
+	for (int waited = 0; waited < CLI_DERIVE_WAIT_MS && daemon_running(db); waited += 10) {
+		nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+		if (!derived_behind(db, &through, &last) || through >= want)
+			return;
+	}
+	fprintf(stderr,
+	        PROG ": %s: note: the cells, indexes and device traffic hold the log up to frame %" PRIu64 " of %" PRIu64
+	        ": a komposterd stopped before it derived the rest, which it does when started\n",
+	        cmd, through, want);
+}
+
 int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
                 struct st_db **out)
 {
@@ -165,6 +211,8 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
 		cli_fail(cmd, "%s: %s", opts.path, st_strerror(rc));
 		return -1;
 	}
+	if (opts.read_only)
+		derived_current(*out, cmd);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "stages.h"
 #include "threads.h"
 #include "storage/check.h"
+#include "storage/derive.h"
 #include "storage/device_stats.h"
 #include "storage/log.h"
 #include "storage/riders.h"
@@ -540,4 +541,93 @@ Test(writer, a_stopping_writer_writes_the_held_riders_notes)
 	finish();
 	cr_expect_gt(riders_today(), 0, "a stopping writer left its notes unwritten");
 	expect_log(1);
+}
+
+/* The derived trees' mark and the log's last (storage/derive.h). */
+static void derived_through(uint64_t *through, uint64_t *last)
+{
+	struct st_read r;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_derive_behind(&r, through, last), ST_OK);
+	st_read_end(&r);
+}
+
+/* Waits for the ACK whose watermark reaches batch_seq. */
+static void wait_covered(uint64_t batch_seq)
+{
+	struct kp_reply r;
+
+	do
+		r = ts_reply_wait();
+	while (r.type == KP_TYPE_ACK && r.aux < batch_seq);
+	cr_assert_eq(r.type, KP_TYPE_ACK);
+}
+
+Test(writer, an_idle_writer_derives_the_held_frames_once_they_are_due)
+{
+	uint64_t through = 0, last = 0;
+	struct tdev d;
+
+	tdb.opts.derive_defer_ms = 40;
+	tdb_open();
+	tdev_make(&d, 0x6e);
+	start_writer(8);
+	feed(&d, 1, 2);
+	feed(&d, 2, 2);
+	wait_covered(2);
+	/* No more frames: only the writer's own wake-up can derive them. */
+	for (int i = 0; i < 400; i++) {
+		derived_through(&through, &last);
+		if (last == 2 && through == 2)
+			break;
+		usleep(5 * 1000);
+	}
+	cr_expect_eq(through, 2, "held past their due time by an idle writer");
+	cr_expect_eq(atomic_load(&ts.m.derive_held), 0);
+	finish();
+	expect_log(2);
+}
+
+Test(writer, a_stopping_writer_derives_the_frames_it_holds)
+{
+	uint64_t through, last;
+	struct tdev d;
+
+	tdb.opts.derive_defer_ms = 3600 * 1000;
+	tdb_open();
+	tdev_make(&d, 0x6f);
+	start_writer(8);
+	feed(&d, 1, 2);
+	wait_covered(1);
+	derived_through(&through, &last);
+	cr_expect_eq(last, 1);
+	cr_expect_eq(through, 0, "derived before it was due");
+	finish();
+	derived_through(&through, &last);
+	cr_expect_eq(through, 1, "a stopping writer left a frame not derived");
+	expect_log(1);
+}
+
+Test(writer, a_busy_writer_derives_once_it_holds_too_many_frames)
+{
+	const uint64_t frames = KP_WRITER_DERIVE_HELD_MAX + 300;
+	uint64_t through, last;
+	struct tdev d;
+
+	tdb.opts.derive_defer_ms = 3600 * 1000; /* never due: only the busy rule derives */
+	tdb_open();
+	tdev_make(&d, 0x70);
+	start_writer(64);
+	for (uint64_t b = 1; b <= frames; b++)
+		feed(&d, b, 1);
+	wait_covered(frames);
+	derived_through(&through, &last);
+	cr_expect_eq(last, frames);
+	cr_expect_gt(through, 0, "a busy writer derived nothing");
+	/* It derives after the group's ACKs: the last group may be held too. */
+	cr_expect_leq(last - through, KP_WRITER_DERIVE_HELD_MAX + 64, "%llu frames held",
+	              (unsigned long long)(last - through));
+	finish();
+	expect_log(frames);
 }

@@ -1,0 +1,66 @@
+/*
+ * derive.h — the trees derived from the log: tap cells (tap_agg.h), count
+ * cells (count_agg.h), vehicle hours (vehicle_hours.h) and positions
+ * (vehicle_pos.h), the date index (date_frames.h), date revisions
+ * (date_rev.h) and each device's traffic (device_stats.h, its stored
+ * frames; its rejects are not in the log and go with the writer's group).
+ * Everything in them is computed from stored log entries alone, so they
+ * can be written with the frames or behind them.
+ *
+ * In step (st_options.derive_defer_ms 0, the default): st_commit_group
+ * derives each frame it stores in the same transaction as its log entry.
+ *
+ * Deferred (derive_defer_ms > 0: komposterd's): a commit group writes the
+ * log, the hash chain, the once-only index and the watermarks, and nothing
+ * derived: a one-frame commit wrote half as many pages, and on a virtual
+ * disk fdatasync costs about 50 µs per scattered page (docs/PERFORMANCE.md,
+ * session 11). The writer derives the frames after the mark later, many
+ * frames to a transaction, with st_derive_run. The mark (meta
+ * "derived_through", BE8) is the last log sequence every derived tree
+ * holds; a database without one is in step through the log's end.
+ *  - A read-write st_db_open derives every frame after the mark (a crash
+ *    loses nothing: the log is the record) and, in step, removes the mark.
+ *  - A reader that must see everything stored (komposterd's API, its
+ *    exports and packages: an ACK has told a device its frame counts)
+ *    calls st_derive_catch_up before its read transaction; one that cannot
+ *    write (a read-only open beside a running komposterd) sees the trees
+ *    as of the mark, which st_derive_behind reports, at most a few hundred
+ *    milliseconds behind while the writer runs.
+ *  - st_check compares the derived trees with the log up to the mark.
+ * Deriving is serialised by a lock of its own, so the writer and any other
+ * thread may call it; none may hold a read transaction meanwhile (db.h).
+ */
+#ifndef ST_DERIVE_H
+#define ST_DERIVE_H
+
+#include <stdint.h>
+
+#include "storage/db.h"
+
+/* Derives up to max frames after the mark (0: all), in one write
+ * transaction, and moves the mark. *done (may be NULL): how many. A
+ * database in step has nothing to derive. ST_EFULL when the map or disk is
+ * full (nothing derived; the frames stay behind). */
+int st_derive_run(struct st_db *db, unsigned max, uint64_t *done);
+
+/* st_derive_run(db, 0) when the mark is behind the log, else nothing
+ * (one short read transaction). */
+int st_derive_catch_up(struct st_db *db);
+
+/* For the daemon's readers: st_derive_catch_up, but a full map or disk
+ * (ST_EFULL) leaves the trees as of the mark and returns ST_OK: the writer
+ * is NACKing and raising the alarm by then, and readers still answer. */
+int st_derive_current(struct st_db *db);
+
+/* In r: *through, the mark (the log's last when none is recorded), and
+ * *last, the log's last sequence. */
+int st_derive_behind(struct st_read *r, uint64_t *through, uint64_t *last);
+
+/* The writer's schedule, kept in memory: the monotonic time (ms) at which
+ * the oldest frame not derived falls due (its commit + derive_defer_ms),
+ * 0 when none is held or the database is in step; and how many frames are
+ * held. */
+int64_t st_derive_due_ms(const struct st_db *db);
+uint64_t st_derive_held(const struct st_db *db);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * test_storage_derive.c — the derived trees written behind the log
+ * (storage/derive.h): a deferred group writes none of them, st_derive_run
+ * derives the frames after the mark a step at a time, a read-write open
+ * derives what a closed (or killed) writer held, a database with a mark
+ * stays exact when a writer in step takes it over, and st_check holds at
+ * every step.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "storage/check.h"
+#include "storage/derive.h"
+#include "storage/device_stats.h"
+#include "storage/tap_agg.h"
+
+TestSuite(derive, .init = tdb_setup, .fini = tdb_teardown);
+
+#define TAPS 3 /* per frame */
+
+static struct tdev dev;
+
+static void check_clean(void)
+{
+	struct st_check_report rep;
+
+	cr_assert_eq(st_check(tdb.db, &rep, stderr, NULL, NULL), ST_OK);
+	cr_assert_eq(rep.problems, 0, "st_check found %llu problems", (unsigned long long)rep.problems);
+}
+
+/* Commits frames batch_seq first..last of dev, one group of them. */
+static void commit_frames(uint64_t first, uint64_t last)
+{
+	static uint8_t bufs[16][KP_FRAME_MAX];
+	struct st_commit_item it[16] = {0};
+	const int64_t at = t_utc_ms(2026, 3, 10, 9, 0, 0);
+	size_t n = 0;
+
+	cr_assert_leq(last - first + 1, 16);
+	for (uint64_t b = first; b <= last; b++, n++) {
+		it[n].len = t_frame_simple(bufs[n], &dev, b, TAPS, at + (int64_t)b * 1000, (uint32_t)b * 100);
+		it[n].frame = bufs[n];
+		it[n].received_at = at + (int64_t)b * 1000;
+	}
+	cr_assert_eq(st_commit_group(tdb.db, it, n, NULL), ST_OK);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(it[i].outcome, ST_STORED);
+}
+
+static int sum_accepted(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
+{
+	(void)k;
+	*(uint64_t *)ctx += v->accepted;
+	return 0;
+}
+
+/* Accepted taps in the cells, frames in dev's traffic, and the mark. */
+static void derived(uint64_t *taps, uint64_t *frames, uint64_t *through, uint64_t *last)
+{
+	struct st_read r;
+	struct st_device_stats s;
+	int rc;
+
+	*taps = 0;
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_tap_agg_foreach(&r, 20000101, 29991231, sum_accepted, taps), ST_OK);
+	rc = st_device_stats_get(&r, dev.id, &s);
+	cr_assert(rc == ST_OK || rc == ST_ENOTFOUND);
+	*frames = rc == ST_OK ? s.frames : 0;
+	cr_assert_eq(st_derive_behind(&r, through, last), ST_OK);
+	st_read_end(&r);
+}
+
+static void expect(uint64_t frames_derived, uint64_t frames_stored)
+{
+	uint64_t taps, frames, through, last;
+
+	derived(&taps, &frames, &through, &last);
+	cr_expect_eq(last, frames_stored, "log ends at %llu", (unsigned long long)last);
+	cr_expect_eq(through, frames_derived, "mark at %llu", (unsigned long long)through);
+	cr_expect_eq(frames, frames_derived, "traffic counts %llu frames", (unsigned long long)frames);
+	cr_expect_eq(taps, frames_derived * TAPS, "cells hold %llu taps", (unsigned long long)taps);
+	check_clean();
+}
+
+static void open_deferred(void)
+{
+	tdb.opts.derive_defer_ms = 100;
+	tdb_open();
+	tdev_make(&dev, 0x5151);
+}
+
+Test(derive, a_deferred_group_writes_nothing_derived_and_a_run_derives_a_step_at_a_time)
+{
+	uint64_t done;
+
+	open_deferred();
+	commit_frames(1, 2); /* the first deferred group records the mark at 0 */
+	commit_frames(3, 5);
+	expect(0, 5);
+	cr_assert_eq(st_derive_held(tdb.db), 5);
+	cr_assert_gt(st_derive_due_ms(tdb.db), 0);
+	cr_assert_eq(st_derive_run(tdb.db, 2, &done), ST_OK);
+	cr_assert_eq(done, 2);
+	expect(2, 5);
+	cr_assert_eq(st_derive_held(tdb.db), 3);
+	cr_assert_eq(st_derive_run(tdb.db, 0, &done), ST_OK);
+	cr_assert_eq(done, 3);
+	expect(5, 5);
+	cr_assert_eq(st_derive_held(tdb.db), 0);
+	cr_assert_eq(st_derive_due_ms(tdb.db), 0);
+	cr_assert_eq(st_derive_run(tdb.db, 0, &done), ST_OK);
+	cr_assert_eq(done, 0, "nothing is derived twice");
+	expect(5, 5);
+}
+
+Test(derive, catch_up_derives_everything_stored)
+{
+	open_deferred();
+	commit_frames(1, 4);
+	expect(0, 4);
+	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
+	expect(4, 4);
+	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
+	expect(4, 4);
+}
+
+Test(derive, a_read_write_open_derives_what_a_closed_writer_held)
+{
+	open_deferred();
+	commit_frames(1, 3);
+	cr_assert_eq(st_derive_run(tdb.db, 1, NULL), ST_OK);
+	commit_frames(4, 6);
+	expect(1, 6);
+	tdb_close(); /* as a kill would leave it: five frames not derived */
+
+	tdb.opts.read_only = 1;
+	tdb_open();
+	expect(1, 6); /* a reader that cannot write sees the trees as of the mark */
+	tdb_close();
+
+	tdb.opts.read_only = 0;
+	tdb_open();
+	expect(6, 6);
+	cr_assert_eq(st_derive_held(tdb.db), 0);
+}
+
+Test(derive, a_writer_in_step_keeps_a_recorded_mark_moving)
+{
+	open_deferred();
+	commit_frames(1, 2);
+	tdb_close();
+
+	tdb.opts.derive_defer_ms = 0;
+	tdb_open(); /* derives 1..2 and keeps the mark */
+	expect(2, 2);
+	commit_frames(3, 4);
+	expect(4, 4);
+	tdb_close();
+
+	tdb.opts.derive_defer_ms = 100; /* deferred again: nothing counted twice */
+	tdb_open();
+	expect(4, 4);
+	commit_frames(5, 5);
+	expect(4, 5);
+	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
+	expect(5, 5);
+}
+
+Test(derive, a_database_always_in_step_has_no_mark_and_nothing_behind)
+{
+	uint64_t done;
+
+	tdb_open();
+	tdev_make(&dev, 0x5151);
+	commit_frames(1, 3);
+	expect(3, 3);
+	cr_assert_eq(st_derive_held(tdb.db), 0);
+	cr_assert_eq(st_derive_run(tdb.db, 0, &done), ST_OK);
+	cr_assert_eq(done, 0);
+	expect(3, 3);
+}
+
+Test(derive, a_negative_deferral_is_refused)
+{
+	struct st_db *db = NULL;
+
+	tdb.opts.derive_defer_ms = -1;
+	cr_assert_eq(st_db_open(&db, &tdb.opts), ST_EINVAL);
+	cr_assert_null(db);
+}
