@@ -139,7 +139,7 @@ static int open_export(const struct kp_http_ctx *ctx, const struct kp_http_reque
 
 	if (ctx->db == NULL)
 		return refuse(f, 503, NULL, "no database");
-	if (st_derive_current(ctx->db) != ST_OK || st_read_begin(ctx->db, &r) != ST_OK)
+	if (st_read_begin(ctx->db, &r) != ST_OK)
 		return refuse(f, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	if (kp_auth_check(ctx, &r, req, ST_TOKEN_EXPORT, &why) != 0)
 		bad = refuse(f, why.status, why.extra, "%s", why.msg);
@@ -148,6 +148,10 @@ static int open_export(const struct kp_http_ctx *ctx, const struct kp_http_reque
 		             KP_EXPORT_PREFIX, KP_EXPORT_PREFIX);
 	if (!bad)
 		bad = range_of(ctx->db, er, f);
+	/* The date index of every frame ACKed (storage/derive.h), derived only
+	 * for an authorised request. */
+	if (!bad && st_read_current(&r) != ST_OK)
+		return refuse(f, 503, "Retry-After: 1\r\n", "cannot read the database now");
 	if (!bad) {
 		rc = kp_tides_open(&r, (enum kp_tides_table)er->table, er->from, er->to, t);
 		if (rc == ST_ESTOP)

@@ -247,14 +247,14 @@ static int look_up(struct kp_frigate_stage *s, const char *camera, struct st_cam
                    struct st_vehicle_pos *pos)
 {
 	struct st_read r;
-	int rc = st_derive_current(s->ctx.db); /* the vehicle's position of every tap stored */
+	int rc = st_read_begin(s->ctx.db, &r);
 
-	if (rc == ST_OK)
-		rc = st_read_begin(s->ctx.db, &r);
 	memset(pos, 0, sizeof(*pos));
 	if (rc != ST_OK)
 		return rc;
 	rc = st_camera_get(&r, camera, cam);
+	if (rc == ST_OK && cam->place == ST_CAMERA_ONBOARD && st_read_current(&r) != ST_OK)
+		return ST_EIO; /* r ended: st_read_begin failed */
 	if (rc == ST_OK && cam->place == ST_CAMERA_ONBOARD) {
 		int prc = st_vehicle_pos_get(&r, cam->vehicle_id, pos);
 		if (prc == ST_ENOTFOUND)

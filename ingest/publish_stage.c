@@ -174,9 +174,8 @@ static int dates_with_taps(struct kp_publish *p, uint32_t from, uint32_t to, str
 	memset(out, 0, sizeof(*out));
 	if (from > to)
 		return 0;
-	rc = st_derive_current(p->db); /* the package's tables hold every frame stored */
-	if (rc == ST_OK)
-		rc = st_read_begin(p->db, &r);
+	st_derive_current(p->db); /* the package's tables hold every frame stored */
+	rc = st_read_begin(p->db, &r);
 	if (rc != ST_OK) {
 		say(err, KP_PUBLISH_ERR_SIZE, "reading the database: %s", st_strerror(rc));
 		return -1;

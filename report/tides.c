@@ -30,6 +30,7 @@
 #include "firmware-proto/frame.h"
 #include "firmware-proto/hex.h"
 #include "storage/date_frames.h"
+#include "storage/derive.h"
 #include "storage/gtfs.h"
 #include "storage/log.h"
 #include "storage/service_day.h"
@@ -73,7 +74,7 @@ struct kp_tides {
 	struct st_db *db;
 	enum kp_tides_table table;
 	uint32_t to;
-	uint64_t last_seq; /* the snapshot: the log's last seq at open */
+	uint64_t last_seq; /* the snapshot: the log's last seq at open, or the derived trees' mark */
 	/* The place: the index key (date, seq) of the first frame not wholly
 	 * staged, and its first record not staged. */
 	uint32_t date;
@@ -458,7 +459,12 @@ int kp_tides_open(struct st_read *r, enum kp_tides_table table, uint32_t from, u
 	t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return ST_ESTOP;
-	rc = st_log_last_seq(r, &t->last_seq);
+	uint64_t last;
+
+	/* The date index holds the log up to the derived trees' mark
+	 * (storage/derive.h): the snapshot ends there, or a frame derived
+	 * between two of its read transactions would be read or not by chance. */
+	rc = st_derive_behind(r, &t->last_seq, &last);
 	if (rc != ST_OK) {
 		free(t);
 		return rc;

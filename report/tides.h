@@ -25,7 +25,9 @@
  * the rows of a date come together, by seq then record within it; a frame
  * whose records fall on two dates gives its rows of each date under that
  * date, so every row appears once and the bytes are the same for the same
- * database. Its snapshot is the log's last seq when it was opened: entries
+ * database. Its snapshot is the log's last seq when it was opened (or the
+ * date index's mark, when it holds the log only that far: storage/derive.h;
+ * komposterd derives what is held before it opens one): entries
  * appended later are not in it (their index keys are skipped, one seek per
  * date). A kp_tides_read that needs more rows reads in short read
  * transactions, each looking at most KP_TIDES_RECORDS_PER_READ records

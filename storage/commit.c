@@ -441,10 +441,10 @@ int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size
 			rc = ST_EINVAL;
 	if (rc == ST_OK && n + nrej > 0)
 		rc = write_group(&g);
-	if (rc == ST_OK && n + nrej > 0)
-		rc = st_riders_group_done(db);
 	if (rc == ST_OK && n > 0)
 		st_derive_group_done(db, g.last_seq);
+	if (rc == ST_OK && n + nrej > 0)
+		rc = st_riders_group_done(db);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
 		mark_failed(items, n, rc);

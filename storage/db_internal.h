@@ -48,8 +48,9 @@
  * without it would not keep current; date_rev (date_rev.h); date_frames (date_frames.h), the
  * log's frames by service date, which a binary without it would not keep
  * current; handed (handoff.h), once-only state of devices moved in, a new
- * named table an older schema-4 database gains on its first read-write open
- * (4 is not released yet: these joined it before). */
+ * named table an older schema-4 database gains on its first read-write open;
+ * meta "derived_through" (derive.h), which a binary from before it would
+ * neither move nor honour (4 is not released yet: these joined it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 

@@ -19,10 +19,12 @@
  * "derived_through", BE8) is the last log sequence every derived tree
  * holds; a database without one is in step through the log's end.
  *  - A read-write st_db_open derives every frame after the mark (a crash
- *    loses nothing: the log is the record) and, in step, removes the mark.
+ *    loses nothing: the log is the record). The mark is never removed: a
+ *    writer in step on a database that has one moves it with every group.
  *  - A reader that must see everything stored (komposterd's API, its
- *    exports and packages: an ACK has told a device its frame counts)
- *    calls st_derive_catch_up before its read transaction; one that cannot
+ *    exports and packages, the Frigate stage's vehicle positions: an ACK
+ *    has told a device its frame counts) derives what is held first
+ *    (st_derive_current, st_read_current); one that cannot
  *    write (a read-only open beside a running komposterd) sees the trees
  *    as of the mark, which st_derive_behind reports, at most a few hundred
  *    milliseconds behind while the writer runs.
@@ -47,10 +49,16 @@ int st_derive_run(struct st_db *db, unsigned max, uint64_t *done);
  * (one short read transaction). */
 int st_derive_catch_up(struct st_db *db);
 
-/* For the daemon's readers: st_derive_catch_up, but a full map or disk
- * (ST_EFULL) leaves the trees as of the mark and returns ST_OK: the writer
- * is NACKing and raising the alarm by then, and readers still answer. */
-int st_derive_current(struct st_db *db);
+/* For the daemon's readers: st_derive_catch_up, whose failure (a full map
+ * or disk, an entry that does not derive) leaves the trees as of the mark:
+ * the writer's own attempt raises the alarm, and readers still answer. */
+void st_derive_current(struct st_db *db);
+
+/* For a reader that learns inside its read transaction r that it needs the
+ * derived trees (an authorised request, an onboard camera): when they are
+ * behind the log, ends r, st_derive_current, and begins r again. ST_OK
+ * with r open, or st_read_begin's error with r ended. */
+int st_read_current(struct st_read *r);
 
 /* In r: *through, the mark (the log's last when none is recorded), and
  * *last, the log's last sequence. */

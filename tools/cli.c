@@ -161,8 +161,9 @@ static int derived_behind(struct st_db *db, uint64_t *through, uint64_t *last)
 	struct st_read r;
 	int rc = st_read_begin(db, &r);
 
-	if (rc == ST_OK)
-		rc = st_derive_behind(&r, through, last);
+	if (rc != ST_OK)
+		return 0; /* the command's own read says why */
+	rc = st_derive_behind(&r, through, last);
 	st_read_end(&r);
 	return rc == ST_OK && *through < *last;
 }
@@ -186,8 +187,10 @@ static void derived_current(struct st_db *db, const char *cmd)
 	}
 	fprintf(stderr,
 	        PROG ": %s: note: the cells, indexes and device traffic hold the log up to frame %" PRIu64 " of %" PRIu64
-	        ": a komposterd stopped before it derived the rest, which it does when started\n",
-	        cmd, through, want);
+	        ": %s\n",
+	        cmd, through, want,
+	        daemon_running(db) ? "the running komposterd has not derived the rest within 5 s"
+	                           : "a komposterd stopped before it derived the rest, which it does when started");
 }
 
 int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,

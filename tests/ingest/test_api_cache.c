@@ -4,7 +4,9 @@
  * question twice is a miss then a hit with the same bytes; a late tap
  * committed for that date makes the next answer a miss with the new tap
  * and a new ETag, while a question about another date stays a hit; an
- * answer with cameras is never kept.
+ * answer with cameras is never kept. With the derived trees behind the log
+ * (storage/derive.h), an authorised question derives every frame held
+ * first, and an unauthorised one derives nothing.
  */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -15,6 +17,7 @@
 #include "../storage/helpers.h"
 #include "ingest/answer_cache.h"
 #include "ingest/http.h"
+#include "storage/derive.h"
 #include "storage/tokens.h"
 
 TestSuite(api_cache, .init = tdb_setup, .fini = tdb_teardown);
@@ -49,29 +52,44 @@ static void setup(void)
 	cr_assert_not_null(ctx.cache);
 }
 
+/* The same, committed by a writer that derives an hour later. */
+static void setup_deferred(void)
+{
+	tdb.opts.derive_defer_ms = 3600 * 1000;
+	setup();
+}
+
 static void teardown(void)
 {
 	kp_answer_cache_free(ctx.cache);
 	tdb_teardown();
 }
 
-/* The whole answer to GET target, malloc'd; its status must be 200. */
-static char *ask(const char *target)
+/* The whole answer to GET target with bearer, malloc'd. */
+static char *ask_as(const char *target, const char *bearer)
 {
 	struct kp_http_request req;
 	struct kp_http_response out;
 	char text[1024];
 	char *answer;
 
-	snprintf(text, sizeof text, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", target, token);
+	snprintf(text, sizeof text, "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", target, bearer);
 	kp_http_request_init(&req);
 	cr_assert_eq(kp_http_feed(&req, text, strlen(text)), 1);
 	cr_assert_eq(kp_http_respond(&ctx, &req, &out), 0);
 	cr_assert_null(out.body);
-	cr_assert_eq(strncmp(out.head, "HTTP/1.1 200 ", 13), 0, "%s", out.head);
 	answer = strndup(out.head, out.len);
 	cr_assert_not_null(answer);
 	kp_http_response_free(&out);
+	return answer;
+}
+
+/* The whole answer to GET target, malloc'd; its status must be 200. */
+static char *ask(const char *target)
+{
+	char *answer = ask_as(target, token);
+
+	cr_assert_eq(strncmp(answer, "HTTP/1.1 200 ", 13), 0, "%s", answer);
 	return answer;
 }
 
@@ -137,4 +155,39 @@ Test(api_cache, an_answer_with_cameras_is_never_kept, .init = setup, .fini = tea
 	cr_expect_eq(HITS(), 0);
 	cr_expect_eq(MISSES(), 0);
 	cr_expect_eq(kp_answer_cache_entries(ctx.cache), 0);
+}
+
+/* How far the derived trees hold the log. */
+static uint64_t derived_through(uint64_t *last)
+{
+	struct st_read r;
+	uint64_t through;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_derive_behind(&r, &through, last), ST_OK);
+	st_read_end(&r);
+	return through;
+}
+
+Test(api_cache, an_authorised_question_derives_the_held_frames_first, .init = setup_deferred, .fini = teardown)
+{
+	uint8_t frame[KP_FRAME_MAX];
+	uint64_t last;
+	char *refused, *answer, *late;
+
+	cr_assert_eq(derived_through(&last), 0, "the setup's frames are held");
+	cr_assert_eq(last, 2);
+	refused = ask_as(MAY15, "kpt_not-a-token");
+	cr_expect_eq(strncmp(refused, "HTTP/1.1 401 ", 13), 0, "%s", refused);
+	cr_expect_eq(derived_through(&last), 0, "a refused request made the daemon write");
+	answer = ask(MAY15);
+	cr_expect_eq(accepted(answer), 5, "the held frame's taps are in the answer");
+	cr_expect_eq(derived_through(&last), 2);
+
+	size_t len = t_frame_simple(frame, &dev, 3, 2, noon + 60000, 200);
+	cr_assert_eq(t_commit1(frame, len, NULL), ST_OK);
+	cr_expect_eq(derived_through(&last), 2);
+	late = ask(MAY15);
+	cr_expect_eq(accepted(late), 7, "the late taps are derived and in the answer, not a cached 5");
+	free(refused), free(answer), free(late);
 }

@@ -426,6 +426,24 @@ Test(frigate_stage, an_onboard_camera_counts_at_a_fresh_position_of_its_vehicle_
 	cr_expect_eq(v.nvr_boardings, 1);
 }
 
+/* The vehicle's position is in a frame the writer has not derived yet
+ * (storage/derive.h): the stage derives it before it looks. */
+Test(frigate_stage, an_onboard_camera_counts_at_a_position_not_yet_derived)
+{
+	int rows;
+
+	tdb.opts.derive_defer_ms = 3600 * 1000;
+	tdb_open();
+	add_camera("bus_cam", ST_CAMERA_ONBOARD, 4218, 1, 0);
+	place_vehicle(4218, 7, 300, a_minute_ago - 120000);
+	start(4, 1000);
+	feed_event("update", "bus_cam", 1, "\"in\"", 0);
+	finish();
+	struct sums s = stored("bus_cam", &rows);
+	cr_expect_eq(s.boardings, 1, "counted at the held position");
+	cr_expect_eq(outcome(0, KP_FRIGATE_COUNTED), 1);
+}
+
 Test(frigate_stage, a_street_camera_counts_in_no_vehicle_hour)
 {
 	int rows;
