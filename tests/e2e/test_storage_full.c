@@ -2,7 +2,8 @@
  * Description: when the LMDB map cannot grow any more, or the disk under
  * it is full, frames are answered with NACK 7 (storage full, retry later)
  * and an alarm metric, never a crash; everything ACKed before stays stored
- * and consistent, and the daemon keeps running and answering.
+ * and consistent, and the daemon keeps running and answering (a retry is
+ * NACK 7 again, or stored and ACKed if it fits by then).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -63,12 +64,20 @@ static void fill_until_storage_full(struct kp_broker *broker, struct kp_daemon_p
 	cr_expect_eq(kp_http_get(d->http_port, "/readyz", &body), 503);
 	free(body);
 
-	/* The same frame again: still NACK 7, the daemon still serves. */
+	/* The same frame again, as a device retries after NACK 7: answered, and
+	 * stored only if ACKed. It may fit now: pages an older transaction freed
+	 * (the writer's derive runs free some, storage/derive.h) become free to
+	 * use once no reader holds the snapshot before them. */
 	size_t len = kp_probe_frame(&probe, seq, TAPS, frame, 27, 0x44);
 	cr_assert_eq(kp_probe_publish(&probe, DEV, frame, len), 0);
 	cr_assert_eq(kp_probe_reply(&probe, 10000, &r), 0);
-	cr_expect_eq(r.h.type, KP_TYPE_NACK);
-	cr_expect_eq(r.h.aux, KP_NACK_STORAGE_FULL);
+	if (r.h.type == KP_TYPE_ACK) {
+		cr_expect_eq(r.h.aux, seq, "an ACK of the retry covers it");
+		acked = seq;
+	} else {
+		cr_expect_eq(r.h.type, KP_TYPE_NACK);
+		cr_expect_eq(r.h.aux, KP_NACK_STORAGE_FULL);
+	}
 
 	/* An ACKed frame re-sent is still re-ACKed from the index. */
 	len = kp_probe_frame(&probe, 1, TAPS, frame, 27, 0x44);
