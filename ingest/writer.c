@@ -326,18 +326,20 @@ static void riders_schedule(struct kp_writer *w, int final)
  * writer once due, by a busy one whenever it holds more than
  * KP_WRITER_DERIVE_HELD_MAX (a writer that is never idle must not fall ever
  * further behind), all of them before it stops (writer.h says how many at
- * a time). A failure (a full map or disk) is an alarm; they stay held. */
+ * a time). A failure (a full map or disk) is an alarm; they stay held and
+ * are tried again a deferral later, busy or idle. */
 static void derive_schedule(struct kp_writer *w, int idle, int final)
 {
 	struct st_db *db = w->ctx.db;
-	int64_t due = st_derive_due_ms(db);
+	int64_t due = st_derive_due_ms(db), retry = st_derive_retry_ms(db);
+	int busy = st_derive_held(db) > KP_WRITER_DERIVE_HELD_MAX && (retry == 0 || due_now(retry));
+	int rc;
 
-	if (due == 0)
+	if (due == 0 || (!final && !(idle && due_now(due)) && !busy))
 		return;
-	if (!final && !(idle && due_now(due)) && st_derive_held(db) <= KP_WRITER_DERIVE_HELD_MAX)
-		return;
-	held_alarm(&w->derive_logged_ns, "deriving the cells and indexes of stored frames",
-	           st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_STEP : KP_WRITER_DERIVE_BUSY_STEP, NULL));
+	rc = st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_STEP : KP_WRITER_DERIVE_BUSY_STEP, NULL);
+	st_derive_ran(db, rc);
+	held_alarm(&w->derive_logged_ns, "deriving the cells and indexes of stored frames", rc);
 }
 
 static void derive_gauge(struct kp_writer *w)

@@ -229,6 +229,7 @@ struct st_derive {
 	_Atomic uint64_t through;     /* the derived trees hold the log up to here */
 	uint64_t committed;           /* the log's last after the writer's last group */
 	int64_t held_since;           /* monotonic ms: the oldest frame not derived was committed */
+	int64_t retry_at;             /* monotonic ms: after a failed run, not before; 0: none failed */
 	int marked;                   /* the database holds a mark */
 };
 

@@ -253,10 +253,21 @@ void st_derive_group_done(struct st_db *db, uint64_t last_seq)
 int64_t st_derive_due_ms(const struct st_db *db)
 {
 	const struct st_derive *d = &db->derive;
+	int64_t due = d->held_since + db->opts.derive_defer_ms;
 
 	if (db->opts.derive_defer_ms == 0 || d->committed <= atomic_load(&d->through))
 		return 0;
-	return d->held_since + db->opts.derive_defer_ms;
+	return due > d->retry_at ? due : d->retry_at;
+}
+
+void st_derive_ran(struct st_db *db, int status)
+{
+	db->derive.retry_at = status == ST_OK ? 0 : mono_ms() + db->opts.derive_defer_ms;
+}
+
+int64_t st_derive_retry_ms(const struct st_db *db)
+{
+	return db->derive.retry_at;
 }
 
 uint64_t st_derive_held(const struct st_db *db)

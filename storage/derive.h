@@ -65,10 +65,15 @@ int st_read_current(struct st_read *r);
 int st_derive_behind(struct st_read *r, uint64_t *through, uint64_t *last);
 
 /* The writer's schedule, kept in memory: the monotonic time (ms) at which
- * the oldest frame not derived falls due (its commit + derive_defer_ms),
- * 0 when none is held or the database is in step; and how many frames are
- * held. */
+ * the oldest frame not derived falls due (its commit + derive_defer_ms, or
+ * later after a failed run), 0 when none is held or the database is in
+ * step; and how many frames are held. The writer tells st_derive_ran how
+ * its run went: a failed one (a full map or disk) is tried again a
+ * deferral later, not at once (an idle writer would spin on it), and
+ * st_derive_retry_ms says until when (0: the last run did not fail). */
 int64_t st_derive_due_ms(const struct st_db *db);
 uint64_t st_derive_held(const struct st_db *db);
+void st_derive_ran(struct st_db *db, int status);
+int64_t st_derive_retry_ms(const struct st_db *db);
 
 #endif

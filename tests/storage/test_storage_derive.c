@@ -191,3 +191,21 @@ Test(derive, a_negative_deferral_is_refused)
 	cr_assert_eq(st_db_open(&db, &tdb.opts), ST_EINVAL);
 	cr_assert_null(db);
 }
+
+Test(derive, a_failed_run_is_due_again_a_deferral_later_not_at_once)
+{
+	int64_t due, retry;
+
+	open_deferred();
+	commit_frames(1, 1);
+	due = st_derive_due_ms(tdb.db);
+	cr_assert_gt(due, 0);
+	cr_assert_eq(st_derive_retry_ms(tdb.db), 0);
+	st_derive_ran(tdb.db, ST_EFULL);
+	retry = st_derive_retry_ms(tdb.db);
+	cr_expect_geq(retry, due, "a failed run is not tried again before the frame's own due time");
+	cr_expect_eq(st_derive_due_ms(tdb.db), retry);
+	st_derive_ran(tdb.db, ST_OK);
+	cr_expect_eq(st_derive_retry_ms(tdb.db), 0);
+	cr_expect_eq(st_derive_due_ms(tdb.db), due);
+}
