@@ -242,35 +242,58 @@ Test(tides, a_date_range_leaves_other_dates_out)
 	free(csv);
 }
 
+/* An export of DAY1's fare transactions, begun now. */
+static struct kp_tides *open_day1(void)
+{
+	struct kp_tides *t;
+	struct st_read r;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(kp_tides_open(&r, KP_TIDES_FARE_TRANSACTIONS, DAY1, DAY1, &t), ST_OK);
+	st_read_end(&r);
+	return t;
+}
+
+/* csv (n bytes, malloc'd or NULL) and what t gives to its end, in 64-byte
+ * reads, terminated; t is closed. */
+static char *read_to_end(struct kp_tides *t, char *csv, size_t n)
+{
+	char buf[64];
+	ssize_t got;
+
+	while ((got = kp_tides_read(t, buf, sizeof buf)) > 0) {
+		csv = realloc(csv, n + (size_t)got);
+		cr_assert_not_null(csv);
+		memcpy(csv + n, buf, (size_t)got);
+		n += (size_t)got;
+	}
+	cr_assert_eq(got, 0);
+	kp_tides_close(t);
+	csv = realloc(csv, n + 1);
+	cr_assert_not_null(csv);
+	csv[n] = '\0';
+	return csv;
+}
+
 Test(tides, the_snapshot_ends_at_the_last_seq_when_the_export_began)
 {
 	uint8_t frame[KP_FRAME_MAX];
 	struct kp_tides *t;
-	struct st_read r;
 	struct tdev d;
-	char buf[64], *csv = NULL;
-	size_t n = 0, flen;
+	char *csv = malloc(64);
+	size_t flen;
 	ssize_t got;
 
 	tdb_open();
 	tdev_make(&d, DEVICE);
 	flen = t_frame_simple(frame, &d, 1, 3, noon, 1);
 	cr_assert_eq(t_commit1(frame, flen, NULL), ST_OK);
-	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
-	cr_assert_eq(kp_tides_open(&r, KP_TIDES_FARE_TRANSACTIONS, DAY1, DAY1, &t), ST_OK);
-	st_read_end(&r);
-	got = kp_tides_read(t, buf, sizeof buf);
+	t = open_day1();
+	got = kp_tides_read(t, csv, 64);
 	cr_assert_gt(got, 0);
 	flen = t_frame_simple(frame, &d, 2, 3, noon + 5000, 50);
 	cr_assert_eq(t_commit1(frame, flen, NULL), ST_OK);
-	do {
-		csv = realloc(csv, n + (size_t)got + 1);
-		memcpy(csv + n, buf, (size_t)got);
-		n += (size_t)got;
-	} while ((got = kp_tides_read(t, buf, sizeof buf)) > 0);
-	cr_assert_eq(got, 0);
-	csv[n] = '\0';
-	kp_tides_close(t);
+	csv = read_to_end(t, csv, (size_t)got);
 	cr_expect_eq(count_of(csv, "\r\n"), 1 + 3);
 	cr_expect_eq(count_of(csv, "-2-"), 0, "a row of the frame stored after the export began");
 	free(csv);
@@ -282,11 +305,9 @@ Test(tides, the_snapshot_ends_at_the_date_indexs_mark)
 {
 	uint8_t frame[KP_FRAME_MAX];
 	struct kp_tides *t;
-	struct st_read r;
 	struct tdev d;
-	char buf[64], *csv = NULL;
-	size_t n = 0, flen;
-	ssize_t got;
+	char *csv;
+	size_t flen;
 
 	tdb.opts.derive_defer_ms = 3600 * 1000;
 	tdb_open();
@@ -296,18 +317,9 @@ Test(tides, the_snapshot_ends_at_the_date_indexs_mark)
 	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
 	flen = t_frame_simple(frame, &d, 2, 3, noon + 5000, 50);
 	cr_assert_eq(t_commit1(frame, flen, NULL), ST_OK); /* held */
-	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
-	cr_assert_eq(kp_tides_open(&r, KP_TIDES_FARE_TRANSACTIONS, DAY1, DAY1, &t), ST_OK);
-	st_read_end(&r);
+	t = open_day1();
 	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
-	while ((got = kp_tides_read(t, buf, sizeof buf)) > 0) {
-		csv = realloc(csv, n + (size_t)got + 1);
-		memcpy(csv + n, buf, (size_t)got);
-		n += (size_t)got;
-	}
-	cr_assert_eq(got, 0);
-	csv[n] = '\0';
-	kp_tides_close(t);
+	csv = read_to_end(t, NULL, 0);
 	cr_expect_eq(count_of(csv, "\r\n"), 1 + 3);
 	cr_expect_eq(count_of(csv, "-2-"), 0, "a row of the frame held when the export began");
 	free(csv);
