@@ -337,7 +337,7 @@ static void derive_schedule(struct kp_writer *w, int idle, int final)
 
 	if (due == 0 || (!final && !(idle && due_now(due)) && !busy))
 		return;
-	rc = st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_STEP : KP_WRITER_DERIVE_BUSY_STEP, NULL);
+	rc = st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_RECORDS : KP_WRITER_DERIVE_BUSY_RECORDS, NULL);
 	st_derive_ran(db, rc);
 	held_alarm(&w->derive_logged_ns, "deriving the cells and indexes of stored frames", rc);
 }

@@ -71,14 +71,17 @@ typedef int64_t (*kp_writer_clock)(void *ctx);
 #define KP_WRITER_BUSY_GROUP 32
 
 /* Frames committed and not derived (storage/derive.h): an idle writer
- * derives them once due, KP_WRITER_DERIVE_IDLE_STEP at a time (a frame that
- * arrives meanwhile waits for 32 frames' cells, about 1.5 ms, not for a
- * whole deferral's: with 256 the latency phase's p99 was up to twice as
- * long; docs/PERFORMANCE.md, session 12); a busy one derives
- * KP_WRITER_DERIVE_BUSY_STEP after a group once it holds more than
- * KP_WRITER_DERIVE_HELD_MAX, so that a writer never idle keeps up. */
-#define KP_WRITER_DERIVE_IDLE_STEP 32
-#define KP_WRITER_DERIVE_BUSY_STEP 256
+ * derives them once due, KP_WRITER_DERIVE_IDLE_RECORDS records (taps or
+ * counts) at a time: a frame that arrives meanwhile waits for 32 frames of
+ * 32 taps, about 1.5 ms, not for a whole deferral's (with 256 such frames
+ * the latency phase's p99 was up to twice as long), and single-tap frames
+ * are derived a thousand at a time, not 32 (each step is a transaction:
+ * in steps of 32 frames single taps lost a tenth of their throughput;
+ * docs/PERFORMANCE.md, session 12). A busy one derives
+ * KP_WRITER_DERIVE_BUSY_RECORDS after a group once it holds more than
+ * KP_WRITER_DERIVE_HELD_MAX frames, so that a writer never idle keeps up. */
+#define KP_WRITER_DERIVE_IDLE_RECORDS 1024
+#define KP_WRITER_DERIVE_BUSY_RECORDS 8192
 #define KP_WRITER_DERIVE_HELD_MAX 1024
 
 /* How often the writer destroys the keys that left the retention. */

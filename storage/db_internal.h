@@ -496,7 +496,8 @@ int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
 
 /* derive.c (derive.h). In a write transaction: begin a run, derive each
  * stored frame (its entry's frame and received_at), end it (writes the
- * run's cells, positions, traffic and date revisions). st_derive_group
+ * run's cells, positions, traffic and date revisions; *records: the
+ * frame's). st_derive_group
  * derives, inside a commit group's transaction, the frames after the mark
  * (without one, after seq_before) and moves the mark when there is one;
  * st_derive_group_mark records a deferred group's mark when the database
@@ -505,7 +506,7 @@ int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
  * that derives. */
 void st_derive_begin(struct st_db *db);
 int st_derive_frame(struct st_db *db, MDB_txn *txn, uint64_t seq, const uint8_t *frame, size_t len,
-                    int64_t received_at);
+                    int64_t received_at, uint16_t *records);
 int st_derive_end(struct st_db *db, MDB_txn *txn);
 int st_derive_group(struct st_db *db, MDB_txn *txn, uint64_t seq_before);
 int st_derive_group_mark(struct st_db *db, MDB_txn *txn, uint64_t seq_before);

@@ -163,7 +163,7 @@ static int derive_count(struct frame *f, const uint8_t *frame, uint16_t i)
 }
 
 int st_derive_frame(struct st_db *db, MDB_txn *txn, uint64_t seq, const uint8_t *frame, size_t len,
-                    int64_t received_at)
+                    int64_t received_at, uint16_t *records)
 {
 	struct frame f = {.db = db, .txn = txn, .d = &db->derive};
 	struct kp_header h;
@@ -171,6 +171,7 @@ int st_derive_frame(struct st_db *db, MDB_txn *txn, uint64_t seq, const uint8_t 
 
 	if (kp_frame_decode(frame, len, &h) != KP_OK || (h.type != KP_TYPE_TAPS && h.type != KP_TYPE_COUNTS))
 		return ST_ECORRUPT;
+	*records = h.count;
 	st_frame_dates_begin(&f.d->dates, h.type, seq);
 	for (uint16_t i = 0; i < h.count && rc == ST_OK; i++)
 		rc = h.type == KP_TYPE_TAPS ? derive_tap(&f, frame, i) : derive_count(&f, frame, i);
@@ -282,8 +283,8 @@ uint64_t st_derive_held(const struct st_db *db)
 
 struct run {
 	struct st_db *db;
-	unsigned max;
-	uint64_t through, last, done;
+	unsigned max_records;
+	uint64_t through, last, done, records;
 	int marked; /* the database holds a mark */
 };
 
@@ -292,22 +293,24 @@ static int run_entry(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val
 	struct run *r = ctx;
 	struct st_log_entry e;
 	uint64_t seq = dec_intkey(k);
+	uint16_t records;
 	int rc;
 
 	if (seq != r->through + 1)
 		return ST_ECORRUPT; /* the log has no gaps */
 	if (st_log_entry_parse(v->mv_data, v->mv_size, &e) != ST_OK)
 		return ST_ECORRUPT;
-	rc = st_derive_frame(r->db, mdb_cursor_txn(cur), seq, e.frame, e.frame_len, e.received_at);
+	rc = st_derive_frame(r->db, mdb_cursor_txn(cur), seq, e.frame, e.frame_len, e.received_at, &records);
 	if (rc != ST_OK)
 		return rc;
 	r->through = seq;
 	r->done++;
-	return r->max != 0 && r->done >= r->max ? ST_WALK_DONE : ST_OK;
+	r->records += records;
+	return r->max_records != 0 && r->records >= r->max_records ? ST_WALK_DONE : ST_OK;
 }
 
 /* The frames after the mark (without one: after `base`, UINT64_MAX for
- * none), at most r->max, and the mark moved over them when there is one. */
+ * none), up to r->max_records, and the mark moved over them when there is one. */
 static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 {
 	struct st_db *db = r->db;
@@ -315,7 +318,7 @@ static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 	MDB_val k = {sizeof from, &from};
 	int rc;
 
-	r->done = 0;
+	r->done = r->records = 0;
 	rc = st_derive_mark_get(txn, db->dbi.meta, &r->through);
 	if (rc == ST_OK)
 		rc = st_log_last(txn, db->dbi.log, &r->last);
@@ -362,9 +365,9 @@ static int derive_run(struct st_db *db, struct run *r)
 	return rc;
 }
 
-int st_derive_run(struct st_db *db, unsigned max, uint64_t *done)
+int st_derive_run(struct st_db *db, unsigned max_records, uint64_t *done)
 {
-	struct run r = {.db = db, .max = max};
+	struct run r = {.db = db, .max_records = max_records};
 	int rc = derive_run(db, &r);
 
 	if (done)

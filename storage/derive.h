@@ -39,11 +39,14 @@
 
 #include "storage/db.h"
 
-/* Derives up to max frames after the mark (0: all), in one write
- * transaction, and moves the mark. *done (may be NULL): how many. A
- * database in step has nothing to derive. ST_EFULL when the map or disk is
- * full (nothing derived; the frames stay behind). */
-int st_derive_run(struct st_db *db, unsigned max, uint64_t *done);
+/* Derives the frames after the mark, in one write transaction, and moves
+ * the mark: whole frames, up to the one whose records (taps or counts)
+ * reach max_records (0: all). A run's cost follows its records, not its
+ * frames (32 taps cost 32 cells, one tap one), so a writer sizes its steps
+ * in records. *done (may be NULL): how many frames. A database in step has
+ * nothing to derive. ST_EFULL when the map or disk is full (nothing
+ * derived; the frames stay behind). */
+int st_derive_run(struct st_db *db, unsigned max_records, uint64_t *done);
 
 /* st_derive_run(db, 0) when the mark is behind the log, else nothing
  * (one short read transaction). */
