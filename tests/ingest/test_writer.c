@@ -603,6 +603,10 @@ Test(writer, a_stopping_writer_derives_the_frames_it_holds)
 	derived_through(&through, &last);
 	cr_expect_eq(last, 1);
 	cr_expect_eq(through, 0, "derived before it was due");
+	/* The gauge is set just after the group's ACKs. */
+	for (int i = 0; i < 400 && atomic_load(&ts.m.derive_held) == 0; i++)
+		usleep(5 * 1000);
+	cr_expect_eq(atomic_load(&ts.m.derive_held), 1, "komposter_derive_held_frames");
 	finish();
 	derived_through(&through, &last);
 	cr_expect_eq(through, 1, "a stopping writer left a frame not derived");
