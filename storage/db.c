@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
@@ -430,6 +431,14 @@ static int may_record_options(const struct st_db *db)
 		return 1;
 	n = snprintf(data, sizeof data, "%s/data.mdb", db->path);
 	return n < 0 || (size_t)n >= sizeof data || stat(data, &st) != 0;
+}
+
+int64_t st_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int st_meta_mark_get(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t *seq)

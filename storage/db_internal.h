@@ -297,6 +297,10 @@ int st_write_run(struct st_db *db, int (*fn)(void *ctx, MDB_txn *txn), void *ctx
 
 /* ---- module internals ---- */
 
+/* db.c: CLOCK_MONOTONIC in ms, the clock of the trees written behind the
+ * log (their due times, riders.h and derive.h). */
+int64_t st_mono_ms(void);
+
 /* db.c: a log sequence recorded in meta under key (the marks of the trees
  * written behind the log, riders.h and derive.h), BE8; *seq UINT64_MAX when
  * none is recorded, ST_ECORRUPT for a value of another size. */

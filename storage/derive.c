@@ -13,21 +13,12 @@
 #include "storage/derive.h"
 
 #include <stdatomic.h>
-#include <time.h>
 
 #include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/service_day.h"
 
 #define DERIVE_MARK_KEY "derived_through"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- one frame ---- */
 
@@ -247,7 +238,7 @@ void st_derive_group_done(struct st_db *db, uint64_t last_seq)
 		return;
 	d->marked = 1;
 	if (d->committed <= atomic_load(&d->through))
-		d->held_since = mono_ms();
+		d->held_since = st_mono_ms();
 	d->committed = last_seq;
 }
 
@@ -263,7 +254,7 @@ int64_t st_derive_due_ms(const struct st_db *db)
 
 void st_derive_ran(struct st_db *db, int status)
 {
-	db->derive.retry_at = status == ST_OK ? 0 : mono_ms() + db->opts.derive_defer_ms;
+	db->derive.retry_at = status == ST_OK ? 0 : st_mono_ms() + db->opts.derive_defer_ms;
 }
 
 int64_t st_derive_retry_ms(const struct st_db *db)

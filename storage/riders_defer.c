@@ -31,7 +31,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "firmware-proto/frame.h"
 #include "storage/db_internal.h"
@@ -47,14 +46,6 @@
  * total, of two service dates (around the day's change); more are kept
  * while dirty, and written by the group that finds them. */
 #define RIDERS_CACHE_CELLS 256
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
 {
@@ -249,7 +240,7 @@ static int write_due(struct st_db *db, MDB_txn *txn)
 {
 	struct st_riders_cache *c = &db->riders_cache;
 	struct st_riders_cell *cell;
-	int64_t now = mono_ms();
+	int64_t now = st_mono_ms();
 	int rc = ST_OK;
 
 	if (db->opts.riders_defer_ms == 0 || c->n > RIDERS_CACHE_CELLS) {
@@ -311,7 +302,7 @@ int st_riders_group_done(struct st_db *db)
 {
 	struct st_riders_cache *c = &db->riders_cache;
 	const struct st_riders_batch *b = &db->riders;
-	int64_t now = mono_ms();
+	int64_t now = st_mono_ms();
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->a[i].write)
@@ -387,7 +378,7 @@ int st_riders_sync(struct st_db *db, unsigned max)
 {
 	struct st_riders_cache *c = &db->riders_cache;
 	struct sync sy = {db, max};
-	int64_t now = mono_ms();
+	int64_t now = st_mono_ms();
 	int rc;
 
 	if (db->opts.read_only)
@@ -457,7 +448,7 @@ int st_riders_replay(struct st_db *db)
 	db->riders_cache.mark = mark;
 	if (rc == ST_OK && mark != UINT64_MAX) {
 		/* Due at once: they are older than any deferral. */
-		struct replay rp = {db, r.txn, mark + 1, mono_ms() - db->opts.riders_defer_ms, ST_OK};
+		struct replay rp = {db, r.txn, mark + 1, st_mono_ms() - db->opts.riders_defer_ms, ST_OK};
 
 		rc = st_log_foreach(&r, mark + 1, replay_entry, &rp);
 		if (rc == ST_ESTOP)
