@@ -55,7 +55,6 @@
 
 #include <sodium.h>
 
-#include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/service_day.h"
 
