@@ -52,6 +52,7 @@
 #include "ingest/clock.h"
 #include "ingest/frigate_event.h"
 #include "ingest/frigate_stage.h"
+#include "ingest/paho_awake.h"
 #include "ingest/tcp_nodelay.h"
 #include "ingest/thread_attr.h"
 
@@ -91,6 +92,9 @@ struct kp_intake {
 	size_t n_groups;
 	char frigate_events[FRIGATE_TOPIC_MAX];
 	char frigate_available[FRIGATE_TOPIC_MAX];
+	char awake_topic[KP_PAHO_AWAKE_TOPIC_MAX]; /* paho_awake.h; "" when the client id allows none */
+	size_t awake_len;
+	atomic_uint_fast64_t heard_ns; /* monotonic: the last message Paho gave us */
 	atomic_int connecting;
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
@@ -251,6 +255,14 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	struct kp_intake *in = ctx;
 	struct kp_metrics *m = in->ctx.m;
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+
+	atomic_store_explicit(&in->heard_ns, kp_now_mono_ns(), memory_order_relaxed);
+	if (in->awake_len && tlen == in->awake_len && memcmp(topic, in->awake_topic, tlen) == 0) {
+		atomic_fetch_add_explicit(&m->mqtt_awake_received, 1, memory_order_relaxed);
+		MQTTAsync_freeMessage(&msg);
+		MQTTAsync_free(topic);
+		return 1; /* it woke Paho's receive thread: its only purpose */
+	}
 	int kind = frigate_topic(in, topic, tlen);
 
 	if (kind != 0) {
@@ -553,6 +565,44 @@ void kp_intake_reread(struct kp_intake *in)
 }
 
 /* Called by Paho after every successful connect, including automatic reconnects. */
+static void on_awake_refused(void *ctx, MQTTAsync_failureData *resp)
+{
+	struct kp_intake *in = ctx;
+	fprintf(stderr, "komposterd: mqtt: %s refused (%s); a frame after a quiet second may wait up to 100 ms "
+	                "(paho_awake.h)\n", in->awake_topic,
+	        resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+}
+
+/* QoS 0: a broker that keeps our session keeps it too; one that loses it
+ * gets it again at the next connect. */
+static void subscribe_awake(struct kp_intake *in)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	if (!in->awake_len)
+		return;
+	opts.onFailure = on_awake_refused;
+	opts.context = in;
+	int rc = MQTTAsync_subscribe(in->client, in->awake_topic, 0, &opts);
+	if (rc != MQTTASYNC_SUCCESS)
+		fprintf(stderr, "komposterd: mqtt: subscribe %s: %s\n", in->awake_topic, MQTTAsync_strerror(rc));
+}
+
+/* Every KP_PAHO_AWAKE_MS: the message that keeps Paho's receive thread from
+ * sleeping (paho_awake.h), unless one came within that time anyway, so that
+ * a busy daemon sends none and Paho's poll never waits 2 × KP_PAHO_AWAKE_MS
+ * for something to read. Lost while offline; nothing waits for it. */
+static void keep_awake(struct kp_intake *in)
+{
+	static const char nothing[1];
+	uint64_t heard = atomic_load_explicit(&in->heard_ns, memory_order_relaxed);
+
+	if (!in->awake_len || !atomic_load(&in->online) || atomic_load(&in->stopping) ||
+	    kp_now_mono_ns() - heard < (uint64_t)KP_PAHO_AWAKE_MS * 1000000u)
+		return;
+	(void)MQTTAsync_send(in->client, in->awake_topic, 0, nothing, 0, 0, NULL);
+}
+
 static void on_connected(void *ctx, char *cause)
 {
 	struct kp_intake *in = ctx;
@@ -569,6 +619,7 @@ static void on_connected(void *ctx, char *cause)
 		return;
 	}
 	subscribe_all(in);
+	subscribe_awake(in);
 	if (in->partitioned) {
 		atomic_fetch_add(&in->session, 1);
 		kick(in); /* the supervisor holds our lock only while it sleeps */
@@ -662,21 +713,28 @@ static struct timespec mono_timespec(uint64_t ns)
 static void *supervise(void *arg)
 {
 	struct kp_intake *in = arg;
+	uint64_t round_at = kp_now_mono_ns() + 1000000000u;
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
-		/* A second after the last retry ended: a retry that waited long for
-		 * Paho's lock is not followed by a burst of catching up. */
-		uint64_t next = kp_now_mono_ns() + 1000000000u;
+		uint64_t awake_at = kp_now_mono_ns() + (uint64_t)KP_PAHO_AWAKE_MS * 1000000u;
+		uint64_t next = awake_at < round_at ? awake_at : round_at;
 		while (!in->quit && !in->kick && kp_now_mono_ns() < next) {
 			struct timespec at = mono_timespec(next);
 			pthread_cond_timedwait(&in->wake, &in->lock, &at);
 		}
 		if (in->quit)
 			break;
+		int round = in->kick || kp_now_mono_ns() >= round_at;
 		in->kick = 0;
 		pthread_mutex_unlock(&in->lock); /* never hold ours while waiting for Paho's */
-		retry(in);
+		keep_awake(in);
+		if (round) {
+			retry(in);
+			/* A second after the last retry ended: a retry that waited long
+			 * for Paho's lock is not followed by a burst of catching up. */
+			round_at = kp_now_mono_ns() + 1000000000u;
+		}
 		pthread_mutex_lock(&in->lock);
 	}
 	pthread_mutex_unlock(&in->lock);
@@ -755,6 +813,11 @@ int kp_intake_create(const struct kp_intake_ctx *ctx, struct kp_intake **out)
 	}
 	if (set_filters(in) != 0)
 		goto err;
+	if (kp_paho_awake_topic(in->awake_topic, ctx->cfg.client_id) == 0)
+		in->awake_len = strlen(in->awake_topic);
+	else
+		fprintf(stderr, "komposterd: mqtt: client id \"%s\" cannot name an awake topic; a frame after a "
+		                "quiet second may wait up to 100 ms (paho_awake.h)\n", ctx->cfg.client_id);
 	copts.sendWhileDisconnected = 0;
 	/* Paho counts publishes its send thread has not taken yet against this
 	 * limit even while connected; the publisher keeps max_inflight inside. */

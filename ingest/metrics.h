@@ -64,6 +64,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t mqtt_connected;
 	atomic_uint_fast64_t mqtt_devices_subscribed; /* partitioned: owned devices granted */
 	atomic_uint_fast64_t mqtt_reconnects;
+	atomic_uint_fast64_t mqtt_awake_received; /* our own keep-awake messages back (paho_awake.h) */
 	atomic_uint_fast64_t http_requests;
 	atomic_uint_fast64_t http_evicted; /* waiting connections cut off for a new one */
 	atomic_uint_fast64_t http_refused; /* answered 503: every slot taken */

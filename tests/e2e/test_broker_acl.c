@@ -306,6 +306,38 @@ Test(broker_acl, a_device_reads_neither_another_devices_acks_nor_anything_else)
 	deliver_own_frame(&probe_a, 1, 1);
 }
 
+/* ingest/paho_awake.h: an idle komposterd publishes to its own awake topic
+ * about every 400 ms so that Paho's receive thread never sleeps its 100 ms;
+ * the production ACL lets it and lets no device read it, and komposterd
+ * counts it apart, never as a frame. */
+Test(broker_acl, komposterd_keeps_its_receive_thread_awake_on_its_own_topic)
+{
+	cr_assert_eq(kp_probe_open_login(&probe_a, &broker, &daemon_proc, DEV_A, 1, 0, &login_a), 0);
+	int rc = MQTTClient_subscribe(probe_a.client, "komposter/v1/awake/#", 0);
+	cr_assert(rc == MQTTCLIENT_SUCCESS || rc == MQTT_BAD_SUBSCRIBE, "subscribe: %d", rc);
+
+	/* Generous: two back within five seconds where about twelve come. */
+	double back = 0;
+	for (int waited = 0; waited < 5000 && back < 2; waited += 100) {
+		struct timespec ts = { 0, 100000000L };
+		nanosleep(&ts, NULL);
+		back = kp_daemon_metric(&daemon_proc, "komposter_mqtt_awake_received_total");
+	}
+	cr_expect_geq(back, 2, "komposterd got %.0f of its keep-awake messages back", back);
+
+	char *topic = NULL;
+	int topic_len = 0;
+	MQTTClient_message *msg = NULL;
+	rc = MQTTClient_receive(probe_a.client, &topic, &topic_len, &msg, 1000);
+	cr_expect_eq(msg, NULL, "a device read %s", topic ? topic : "?");
+	if (msg) {
+		MQTTClient_freeMessage(&msg);
+		MQTTClient_free(topic);
+	}
+	cr_expect_eq(kp_daemon_metric(&daemon_proc, "komposter_frames_received_total"), 0);
+	cr_expect_eq(kp_daemon_metric(&daemon_proc, "komposter_frames_rejected_total{reason=\"bad_topic\"}"), 0);
+}
+
 /* Writes the broker passwords file of the simulated fleet; returns its path. */
 static const char *write_fleet_passwords(void)
 {

@@ -227,7 +227,8 @@ int cmd_bench_ideal(struct kp_cli *cli, int argc, char **argv)
 	char id[48];
 	snprintf(id, sizeof(id), "kp-bench-ideal-%d", (int)getpid());
 	if (bench_conn_open(&in.conn, argv[1], id, 1024, on_frame, &in) != 0 ||
-	    bench_conn_subscribe(&in.conn, kp_topic_filter(KP_STREAM_TAPS)) != 0)
+	    bench_conn_subscribe(&in.conn, kp_topic_filter(KP_STREAM_TAPS)) != 0 ||
+	    bench_conn_keep_awake(&in.conn, id) != 0) /* as komposterd keeps its own */
 		return KP_EXIT_FAIL;
 	for (;;)
 		pause();

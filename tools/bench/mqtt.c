@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "tools/bench/mqtt.h"
 
+#include "ingest/paho_awake.h"
 #include "ingest/tcp_nodelay.h"
 
 #include <stdio.h>
@@ -61,9 +62,12 @@ static int on_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	struct bench_conn *c = ctx;
 	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 
+	if (c->awake_len && tl == c->awake_len && memcmp(topic, c->awake_topic, tl) == 0)
+		goto taken;
 	/* 0: not taken now; Paho keeps it (unacknowledged) and calls again. */
 	if (c->on_msg && c->on_msg(c->ctx, topic, tl, m->payload, (size_t)m->payloadlen) == 0)
 		return 0;
+taken:
 	MQTTAsync_freeMessage(&m);
 	MQTTAsync_free(topic);
 	return 1;
@@ -213,12 +217,70 @@ int bench_conn_drain(struct bench_conn *c, int timeout_ms)
 	return left == 0 && failed == 0 ? 0 : -1;
 }
 
+static void *keep_awake(void *arg)
+{
+	struct bench_conn *c = arg;
+	static const char nothing[1];
+	struct timespec until;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->awake_quit) {
+		pthread_mutex_unlock(&c->mu);
+		(void)MQTTAsync_send(c->client, c->awake_topic, 0, nothing, 0, 0, NULL);
+		pthread_mutex_lock(&c->mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)KP_PAHO_AWAKE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!c->awake_quit && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int bench_conn_keep_awake(struct bench_conn *c, const char *client_id)
+{
+	MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+
+	if (kp_paho_awake_topic(c->awake_topic, client_id) != 0) {
+		fprintf(stderr, "komposter: bench: client id %s names no awake topic\n", client_id);
+		return -1;
+	}
+	r.onSuccess = on_ok;
+	r.onFailure = on_fail;
+	r.context = c;
+	set_state(c, 0);
+	if (MQTTAsync_subscribe(c->client, c->awake_topic, 0, &r) != MQTTASYNC_SUCCESS ||
+	    wait_state(c, "subscribe") != 0) {
+		fprintf(stderr, "komposter: bench: cannot subscribe to %s\n", c->awake_topic);
+		return -1;
+	}
+	c->awake_len = strlen(c->awake_topic);
+	if (pthread_create(&c->awake_thread, NULL, keep_awake, c) != 0) {
+		fprintf(stderr, "komposter: bench: cannot start the keep-awake thread\n");
+		return -1;
+	}
+	c->awake_started = 1;
+	return 0;
+}
+
 void bench_conn_close(struct bench_conn *c)
 {
 	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
 
 	if (!c->client)
 		return;
+	if (c->awake_started) {
+		pthread_mutex_lock(&c->mu);
+		c->awake_quit = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->awake_thread, NULL);
+		c->awake_started = 0;
+	}
 	d.timeout = 1000;
 	if (MQTTAsync_isConnected(c->client))
 		MQTTAsync_disconnect(c->client, &d);

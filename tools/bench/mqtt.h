@@ -37,6 +37,11 @@ struct bench_conn {
 	bench_msg_fn on_msg;
 	void *ctx;
 	char uri[128]; /* the broker's, for Nagle off once connected */
+	/* bench_conn_keep_awake: the topic, and the thread that publishes to it */
+	char awake_topic[160];
+	size_t awake_len;
+	pthread_t awake_thread;
+	int awake_started, awake_quit; /* awake_quit under mu */
 };
 
 int64_t bench_now_ns(void); /* CLOCK_MONOTONIC */
@@ -50,6 +55,11 @@ int bench_conn_start(struct bench_conn *c, const char *uri, const char *client_i
 int bench_conn_wait(struct bench_conn *c);
 int bench_conn_subscribe(struct bench_conn *c, const char *filter);
 int bench_conn_unsubscribe(struct bench_conn *c, const char *filter);
+/* Keeps Paho's receive thread in this process out of its idle sleep
+ * (ingest/paho_awake.h), as komposterd does: subscribes c to its own awake
+ * topic and publishes to it every KP_PAHO_AWAKE_MS until bench_conn_close.
+ * One connection per process is enough: the thread polls every socket. */
+int bench_conn_keep_awake(struct bench_conn *c, const char *client_id);
 /* Waits while the window is full, then hands one QoS 1 publish to Paho. */
 int bench_conn_publish(struct bench_conn *c, const char *topic, const void *data, size_t len);
 /* Waits until no publish of c is unacknowledged (or timeout_ms passed: -1). */
