@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "firmware-proto/hex.h"
 #include "storage/derive.h"
+#include "storage/riders.h"
 #include "storage/dir_lock.h"
 
 #define PROG "komposter"
@@ -156,41 +157,69 @@ static int daemon_running(struct st_db *db)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-static int derived_behind(struct st_db *db, uint64_t *through, uint64_t *last)
+/* What a komposterd derives from the log behind it, and how far it holds it. */
+struct log_follower {
+	const char *what; /* for the note */
+	int (*behind)(struct st_read *r, uint64_t *through, uint64_t *last);
+};
+static const struct log_follower followers[] = {
+	{ "the cells, indexes and device traffic", st_derive_behind }, /* storage/derive.h */
+	{ "the distinct-rider sketches", st_riders_behind },           /* storage/riders.h */
+};
+#define N_FOLLOWERS (sizeof(followers) / sizeof(followers[0]))
+
+/* through[i] of followers[i] and the log's last frame; whether any is behind. */
+static int followers_behind(struct st_db *db, uint64_t through[N_FOLLOWERS], uint64_t *last)
 {
 	struct st_read r;
-	int rc = st_read_begin(db, &r);
+	int behind = 0;
 
-	if (rc != ST_OK)
+	if (st_read_begin(db, &r) != ST_OK)
 		return 0; /* the command's own read says why */
-	rc = st_derive_behind(&r, through, last);
+	for (size_t i = 0; i < N_FOLLOWERS; i++) {
+		uint64_t l;
+		if (followers[i].behind(&r, &through[i], &l) != ST_OK)
+			through[i] = l = 0;
+		*last = l;
+		behind |= through[i] < l;
+	}
 	st_read_end(&r);
-	return rc == ST_OK && *through < *last;
+	return behind;
 }
 
-/* The trees derived from the log (storage/derive.h) are brought up to what
- * was stored when the command started: a read-write open derived them at
- * open; a read-only one beside a running komposterd waits for it to (it
- * derives within a fraction of a second), up to CLI_DERIVE_WAIT_MS, and
- * otherwise says on stderr how far behind they are. */
+/* What is derived from the log (storage/derive.h, storage/riders.h) is
+ * brought up to what was stored when the command started: a read-write
+ * open derived it at open; a read-only one beside a running komposterd
+ * waits for it to (it does within a fraction of a second), up to
+ * CLI_DERIVE_WAIT_MS. Returns whether anything still holds less than the
+ * log the command started with, *through and *want set for the first such. */
 #define CLI_DERIVE_WAIT_MS 5000
-static void derived_current(struct st_db *db, const char *cmd)
+static const struct log_follower *derived_current(struct st_db *db, uint64_t *through, uint64_t *want)
 {
-	uint64_t through, last, want;
+	uint64_t at[N_FOLLOWERS], last;
 
-	if (!derived_behind(db, &through, &want))
-		return;
-	for (int waited = 0; waited < CLI_DERIVE_WAIT_MS && daemon_running(db); waited += 10) {
+	if (!followers_behind(db, at, want))
+		return NULL;
+	for (int waited = 0;; waited += 10) {
+		size_t i = 0;
+		while (i < N_FOLLOWERS && at[i] >= *want)
+			i++;
+		if (i == N_FOLLOWERS)
+			return NULL;
+		if (waited >= CLI_DERIVE_WAIT_MS || !daemon_running(db)) {
+			*through = at[i];
+			return &followers[i];
+		}
 		nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
-		if (!derived_behind(db, &through, &last) || through >= want)
-			return;
+		if (!followers_behind(db, at, &last))
+			return NULL;
 	}
-	fprintf(stderr,
-	        PROG ": %s: note: the cells, indexes and device traffic hold the log up to frame %" PRIu64 " of %" PRIu64
-	        ": %s\n",
-	        cmd, through, want,
-	        daemon_running(db) ? "the running komposterd has not derived the rest within 5 s"
-	                           : "a komposterd stopped before it derived the rest, which it does when started");
+}
+
+static const char *why_behind(struct st_db *db)
+{
+	return daemon_running(db) ? "the running komposterd has not derived the rest within 5 s"
+	                          : "a komposterd stopped before it derived the rest, which it does when started";
 }
 
 int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
@@ -205,7 +234,7 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
 	kp_config_storage_options(&cfg, &opts);
 	if (cli->db_path != NULL)
 		opts.path = cli->db_path;
-	opts.read_only = mode == CLI_DB_READ;
+	opts.read_only = mode == CLI_DB_READ || mode == CLI_DB_READ_WHOLE;
 	opts.adopt_settings = 1;
 	if (mode != CLI_DB_CREATE && !db_exists(cmd, opts.path))
 		return -1;
@@ -214,8 +243,21 @@ int cli_open_db(struct kp_cli *cli, const char *cmd, enum cli_db_mode mode,
 		cli_fail(cmd, "%s: %s", opts.path, st_strerror(rc));
 		return -1;
 	}
-	if (opts.read_only)
-		derived_current(*out, cmd);
+	if (!opts.read_only)
+		return 0;
+	uint64_t through, want;
+	const struct log_follower *f = derived_current(*out, &through, &want);
+	if (!f)
+		return 0;
+	if (mode == CLI_DB_READ_WHOLE) {
+		cli_fail(cmd, "%s hold the log up to frame %" PRIu64 " of %" PRIu64 ": %s; nothing written", f->what,
+		         through, want, why_behind(*out));
+		st_db_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	fprintf(stderr, PROG ": %s: note: %s hold the log up to frame %" PRIu64 " of %" PRIu64 ": %s\n", cmd, f->what,
+	        through, want, why_behind(*out));
 	return 0;
 }
 

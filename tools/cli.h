@@ -66,6 +66,8 @@ int cli_finish_output(const char *cmd);
 
 enum cli_db_mode {
 	CLI_DB_READ,   /* read-only; the database must exist */
+	CLI_DB_READ_WHOLE, /* read-only, and refused unless what is derived from the
+	                    * log holds all of it: for artefacts made to be kept */
 	CLI_DB_WRITE,  /* read-write; the database must exist */
 	CLI_DB_CREATE, /* read-write; created when missing */
 };

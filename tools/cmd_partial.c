@@ -22,7 +22,9 @@ static const char help[] =
 	"minisign signature into FILE.minisig (neither may exist): the date's tap\n"
 	"cells by route, stop, hour and fare BEFORE suppression, the distinct-rider\n"
 	"sketches, the imported GTFS feed and the hash-chain head, signed with the\n"
-	"server's key. For `komposter merge` only: never publish a partial.\n\n"
+	"server's key. For `komposter merge` only: never publish a partial.\n"
+	"Refused (exit 1, nothing written) while the cells or the rider sketches\n"
+	"hold less than the whole log (a killed komposterd not yet restarted).\n\n"
 	"Options:\n"
 	"      --date DATE     the service date (YYYY-MM-DD)\n"
 	"      --out FILE      the partial (FILE.minisig beside it)\n"
@@ -92,7 +94,7 @@ int cmd_partial(struct kp_cli *cli, int argc, char **argv)
 		sodium_memzero(sk, sizeof(sk));
 		return cli_fail(CMD, "%s", kerr);
 	}
-	if (cli_open_db(cli, CMD, CLI_DB_READ, &db) != 0) {
+	if (cli_open_db(cli, CMD, CLI_DB_READ_WHOLE, &db) != 0) {
 		sodium_memzero(sk, sizeof(sk));
 		return KP_EXIT_FAIL;
 	}
