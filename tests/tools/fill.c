@@ -240,3 +240,17 @@ int64_t fill_utc_ms(int year, int month, int day, int hour, int minute)
 
 	return (int64_t)timegm(&tm) * 1000;
 }
+
+void fill_taps_at_one_stop(struct kp_tap *taps, size_t n, uint8_t card0)
+{
+	memset(taps, 0, n * sizeof(*taps));
+	for (size_t i = 0; i < n; i++) {
+		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 10, 0);
+		taps[i].route_id = 10;
+		taps[i].stop_id = 100;
+		taps[i].fare_product = 1;
+		taps[i].result = KP_TAP_ACCEPTED;
+		taps[i].amount = 800;
+		taps[i].card_token[0] = (uint8_t)(card0 + i);
+	}
+}

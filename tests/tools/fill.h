@@ -25,6 +25,10 @@ int fill_taps(const char *db_dir, uint64_t device_id, const struct kp_tap *taps,
 int fill_taps_in(const char *db_dir, const char *tz, int start_hour, uint64_t device_id,
                  const struct kp_tap *taps, size_t n, size_t per_frame);
 
+/* taps[0..n): accepted 8.00 taps of fare 1 on route 10 at stop 100 at
+ * 10:00 UTC on 2024-06-15, card i's token starting with card0 + i. */
+void fill_taps_at_one_stop(struct kp_tap *taps, size_t n, uint8_t card0);
+
 struct st_db; /* storage/db.h */
 
 /* fill_taps into a database the caller holds open (one process may not

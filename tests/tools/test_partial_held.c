@@ -23,20 +23,6 @@
 
 static char dir[64], db[128], conf[128], key[128], out[128];
 
-static void taps_at(struct kp_tap *taps, size_t n, uint8_t card0)
-{
-	memset(taps, 0, n * sizeof(*taps));
-	for (size_t i = 0; i < n; i++) {
-		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 10, 0);
-		taps[i].route_id = 10;
-		taps[i].stop_id = 100;
-		taps[i].fare_product = 1;
-		taps[i].result = KP_TAP_ACCEPTED;
-		taps[i].amount = 800;
-		taps[i].card_token[0] = (uint8_t)(card0 + i);
-	}
-}
-
 static void open_db(struct st_db **opened, int riders_defer_ms, int derive_defer_ms)
 {
 	struct st_options opts;
@@ -67,10 +53,10 @@ static void held(int riders_defer_ms, int derive_defer_ms)
 	cr_assert_eq(tools_run(&r, "keygen", key, NULL), 0);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	tools_run_free(&r);
-	taps_at(taps, 3, 1);
+	fill_taps_at_one_stop(taps, 3, 1);
 	cr_assert_eq(fill_taps(db, 0x61, taps, 3, 1), 0);
 	open_db(&killed, riders_defer_ms, derive_defer_ms);
-	taps_at(taps, 2, 10);
+	fill_taps_at_one_stop(taps, 2, 10);
 	cr_assert_eq(fill_taps_db(killed, 0x62, taps, 2, 1), 0);
 	st_db_close(killed); /* as a kill leaves it: nothing held written */
 }

@@ -18,20 +18,6 @@
 
 static char dir[64], db[128], conf[128];
 
-static void taps_at(struct kp_tap *taps, size_t n, uint8_t card0)
-{
-	memset(taps, 0, n * sizeof(*taps));
-	for (size_t i = 0; i < n; i++) {
-		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 10, 0);
-		taps[i].route_id = 10;
-		taps[i].stop_id = 100;
-		taps[i].fare_product = 1;
-		taps[i].result = KP_TAP_ACCEPTED;
-		taps[i].amount = 800;
-		taps[i].card_token[0] = (uint8_t)(card0 + i);
-	}
-}
-
 static void open_db(struct st_db **out, int defer_ms)
 {
 	struct st_options opts;
@@ -54,10 +40,10 @@ static void setup(void)
 	snprintf(db, sizeof(db), "%s/db", dir);
 	snprintf(conf, sizeof(conf), "%s/komposterd.ini", dir);
 	cr_assert_eq(fill_write_config(conf, db), 0);
-	taps_at(taps, 3, 1);
+	fill_taps_at_one_stop(taps, 3, 1);
 	cr_assert_eq(fill_taps(db, 0x61, taps, 3, 1), 0);
 	open_db(&held, 3600 * 1000);
-	taps_at(taps, 2, 10);
+	fill_taps_at_one_stop(taps, 2, 10);
 	cr_assert_eq(fill_taps_db(held, 0x62, taps, 2, 1), 0);
 	st_db_close(held); /* as a kill leaves it: frames 4 and 5 not derived */
 }

@@ -151,16 +151,7 @@ Test(stats_riders, sketches_behind_the_log_are_said_to_be)
 	struct tools_run r;
 	cJSON *doc;
 
-	memset(taps, 0, sizeof(taps));
-	for (int i = 0; i < 2; i++) {
-		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 10, 0);
-		taps[i].route_id = 10;
-		taps[i].stop_id = 100;
-		taps[i].fare_product = 1;
-		taps[i].result = KP_TAP_ACCEPTED;
-		taps[i].amount = 800;
-		taps[i].card_token[0] = (uint8_t)(40 + i);
-	}
+	fill_taps_at_one_stop(taps, 2, 40);
 	st_options_default(&opts);
 	opts.path = db;
 	opts.timezone = FILL_TIMEZONE;
