@@ -95,6 +95,10 @@ struct kp_intake {
 	char awake_topic[KP_PAHO_AWAKE_TOPIC_MAX]; /* paho_awake.h; "" when the client id allows none */
 	size_t awake_len;
 	atomic_uint_fast64_t heard_ns; /* monotonic: the last message Paho gave us */
+	atomic_int awake_pending;      /* ours handed to Paho, not yet written or failed */
+	uint64_t awake_sent_ns;        /* supervisor: when the last one was handed over */
+	unsigned awake_unanswered;     /* supervisor: sent since anything came back */
+	int awake_warned;              /* supervisor: said that none comes back */
 	atomic_int connecting;
 	atomic_int ever_connected;
 	atomic_int online;         /* MQTT session up, subscribed or not */
@@ -564,7 +568,6 @@ void kp_intake_reread(struct kp_intake *in)
 	kick(in);
 }
 
-/* Called by Paho after every successful connect, including automatic reconnects. */
 static void on_awake_refused(void *ctx, MQTTAsync_failureData *resp)
 {
 	struct kp_intake *in = ctx;
@@ -588,21 +591,70 @@ static void subscribe_awake(struct kp_intake *in)
 		fprintf(stderr, "komposterd: mqtt: subscribe %s: %s\n", in->awake_topic, MQTTAsync_strerror(rc));
 }
 
-/* Every KP_PAHO_AWAKE_MS: the message that keeps Paho's receive thread from
- * sleeping (paho_awake.h), unless one came within that time anyway, so that
- * a busy daemon sends none and Paho's poll never waits 2 × KP_PAHO_AWAKE_MS
- * for something to read. Lost while offline; nothing waits for it. */
+/* For QoS 0 Paho answers once the message is written (or dropped). */
+static void on_awake_written(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	atomic_store(&((struct kp_intake *)ctx)->awake_pending, 0);
+}
+
+static void on_awake_lost(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	atomic_store(&((struct kp_intake *)ctx)->awake_pending, 0);
+}
+
+#define MS_NS 1000000u
+/* A hand-over Paho never answered (it always should) stops blocking after this. */
+#define AWAKE_STALE_MS 60000u
+
+/* When the supervisor should next send a keep-awake message (paho_awake.h):
+ * KP_PAHO_AWAKE_MS after the last message received, so that a busy daemon
+ * sends none; KP_PAHO_AWAKE_RETRY_MS after its own last one while nothing
+ * came back since (a broker whose ACL drops them gets one in 5 s, not 2.5 a
+ * second); and never while Paho still holds the last one, so that a stalled
+ * send thread never piles them up against maxBufferedMessages, which the
+ * publisher's ACKs need. */
+static uint64_t awake_due_ns(const struct kp_intake *in)
+{
+	uint64_t heard = atomic_load_explicit(&in->heard_ns, memory_order_relaxed);
+
+	if (!in->awake_len || !atomic_load(&in->online) || atomic_load(&in->stopping))
+		return UINT64_MAX; /* the supervisor's round wakes it when that changes */
+	if (atomic_load(&in->awake_pending))
+		return in->awake_sent_ns + AWAKE_STALE_MS * MS_NS;
+	if (in->awake_sent_ns > heard)
+		return in->awake_sent_ns + (uint64_t)KP_PAHO_AWAKE_RETRY_MS * MS_NS;
+	return heard + (uint64_t)KP_PAHO_AWAKE_MS * MS_NS;
+}
+
+/* Sends the keep-awake message when due; says once if three in a row found
+ * nothing coming back and none ever did: the broker's ACL drops them. */
 static void keep_awake(struct kp_intake *in)
 {
 	static const char nothing[1];
-	uint64_t heard = atomic_load_explicit(&in->heard_ns, memory_order_relaxed);
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	uint64_t now = kp_now_mono_ns();
 
-	if (!in->awake_len || !atomic_load(&in->online) || atomic_load(&in->stopping) ||
-	    kp_now_mono_ns() - heard < (uint64_t)KP_PAHO_AWAKE_MS * 1000000u)
+	if (now < awake_due_ns(in))
 		return;
-	(void)MQTTAsync_send(in->client, in->awake_topic, 0, nothing, 0, 0, NULL);
+	in->awake_unanswered = in->awake_sent_ns > atomic_load(&in->heard_ns) ? in->awake_unanswered + 1 : 0;
+	if (in->awake_unanswered >= 2 && !in->awake_warned && atomic_load(&in->ctx.m->mqtt_awake_received) == 0) {
+		in->awake_warned = 1;
+		fprintf(stderr, "komposterd: mqtt: none of our messages on %s comes back: the broker's ACL drops "
+		                "them (README, komposterd(8), Broker); a frame after a quiet second may wait up to "
+		                "100 ms\n", in->awake_topic);
+	}
+	opts.onSuccess = on_awake_written;
+	opts.onFailure = on_awake_lost;
+	opts.context = in;
+	atomic_store(&in->awake_pending, 1);
+	in->awake_sent_ns = now;
+	if (MQTTAsync_send(in->client, in->awake_topic, 0, nothing, 0, 0, &opts) != MQTTASYNC_SUCCESS)
+		atomic_store(&in->awake_pending, 0);
 }
 
+/* Called by Paho after every successful connect, including automatic reconnects. */
 static void on_connected(void *ctx, char *cause)
 {
 	struct kp_intake *in = ctx;
@@ -717,7 +769,12 @@ static void *supervise(void *arg)
 
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
-		uint64_t awake_at = kp_now_mono_ns() + (uint64_t)KP_PAHO_AWAKE_MS * 1000000u;
+		/* Looked at again within KP_PAHO_AWAKE_MS: an echo that came back
+		 * moves the due time closer, and nothing wakes us for it. */
+		uint64_t awake_at = awake_due_ns(in);
+		uint64_t look_at = kp_now_mono_ns() + (uint64_t)KP_PAHO_AWAKE_MS * MS_NS;
+		if (awake_at != UINT64_MAX && awake_at > look_at)
+			awake_at = look_at;
 		uint64_t next = awake_at < round_at ? awake_at : round_at;
 		while (!in->quit && !in->kick && kp_now_mono_ns() < next) {
 			struct timespec at = mono_timespec(next);

@@ -192,8 +192,8 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	      (long long)LOAD(m->mqtt_devices_subscribed));
 	counter(f, "komposter_mqtt_connections_lost_total", "MQTT connections lost.", LOAD(m->mqtt_reconnects));
 	counter(f, "komposter_mqtt_awake_received_total",
-	        "Messages komposterd sent itself on komposter/v1/awake/{client id} and got back, so that Paho's "
-	        "receive thread never sleeps 100 ms while idle; none while idle: the broker's ACL drops them.",
+	        "Messages komposterd sent itself on komposter/local/awake/{client id} and got back, so that Paho's "
+	        "receive thread never sleeps 100 ms while idle; 0 after an idle minute means the broker's ACL drops them.",
 	        LOAD(m->mqtt_awake_received));
 	counter(f, "komposter_http_requests_total", "HTTP requests served.", LOAD(m->http_requests));
 	counter(f, "komposter_http_connections_evicted_total",

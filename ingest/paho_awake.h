@@ -9,10 +9,14 @@
  * and a measured phase that starts after a pause starts with such a stall.
  *
  * A client keeps the thread awake by publishing a small QoS 0 message to
- * itself more often than once a second: the poll then always has something
- * to read. The topic is komposter/v1/awake/{client_id}, which no device
- * topic can be (PROTOCOL.md); the client subscribes to it at QoS 0 and drops
- * what arrives there without counting it as a frame.
+ * itself whenever KP_PAHO_AWAKE_MS passed with nothing received: the poll
+ * then always has something to read. The topic is
+ * komposter/local/awake/{client_id}: no device topic (PROTOCOL.md), and
+ * outside komposter/v1/#, which broker bridges carry (etc/mosquitto-bridge.
+ * conf.in), so a link outage queues none of it. The client subscribes to it
+ * at QoS 0 and drops what arrives there without counting it as a frame.
+ * One is outstanding at a time: the next only once something came back,
+ * or KP_PAHO_AWAKE_RETRY_MS later (a broker whose ACL drops them).
  */
 #ifndef KP_PAHO_AWAKE_H
 #define KP_PAHO_AWAKE_H
@@ -21,7 +25,8 @@
 
 /* Under Paho's one-second poll with room for a late wake-up. */
 #define KP_PAHO_AWAKE_MS 400
-#define KP_PAHO_AWAKE_PREFIX "komposter/v1/awake/"
+#define KP_PAHO_AWAKE_RETRY_MS 5000
+#define KP_PAHO_AWAKE_PREFIX "komposter/local/awake/"
 #define KP_PAHO_AWAKE_TOPIC_MAX 160
 
 /* Writes the client's awake topic into out. 0, or -1 when client_id is empty,

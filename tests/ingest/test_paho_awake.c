@@ -1,5 +1,5 @@
 /*
- * Description: the awake topic (ingest/paho_awake.h) is komposter/v1/awake/
+ * Description: the awake topic (ingest/paho_awake.h) is komposter/local/awake/
  * and the client id, and a client id that would make it no topic name, or
  * another client's, or too long, names none.
  */
@@ -13,7 +13,7 @@ Test(paho_awake, names_the_clients_own_topic)
 	char t[KP_PAHO_AWAKE_TOPIC_MAX];
 
 	cr_assert_eq(kp_paho_awake_topic(t, "komposterd-2-of-3"), 0);
-	cr_assert_str_eq(t, "komposter/v1/awake/komposterd-2-of-3");
+	cr_assert_str_eq(t, "komposter/local/awake/komposterd-2-of-3");
 }
 
 Test(paho_awake, refuses_ids_that_make_no_single_topic)

@@ -249,6 +249,7 @@ int bench_conn_keep_awake(struct bench_conn *c, const char *client_id)
 		fprintf(stderr, "komposter: bench: client id %s names no awake topic\n", client_id);
 		return -1;
 	}
+	c->awake_len = strlen(c->awake_topic); /* before Paho's thread can see one */
 	r.onSuccess = on_ok;
 	r.onFailure = on_fail;
 	r.context = c;
@@ -258,7 +259,6 @@ int bench_conn_keep_awake(struct bench_conn *c, const char *client_id)
 		fprintf(stderr, "komposter: bench: cannot subscribe to %s\n", c->awake_topic);
 		return -1;
 	}
-	c->awake_len = strlen(c->awake_topic);
 	if (pthread_create(&c->awake_thread, NULL, keep_awake, c) != 0) {
 		fprintf(stderr, "komposter: bench: cannot start the keep-awake thread\n");
 		return -1;

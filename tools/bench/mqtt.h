@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ingest/paho_awake.h"
 #include "tools/bench/cover.h"
 #include "tools/bench/stream.h"
 
@@ -38,7 +39,7 @@ struct bench_conn {
 	void *ctx;
 	char uri[128]; /* the broker's, for Nagle off once connected */
 	/* bench_conn_keep_awake: the topic, and the thread that publishes to it */
-	char awake_topic[160];
+	char awake_topic[KP_PAHO_AWAKE_TOPIC_MAX];
 	size_t awake_len;
 	pthread_t awake_thread;
 	int awake_started, awake_quit; /* awake_quit under mu */
