@@ -40,6 +40,7 @@ void kp_metrics_init(struct kp_metrics *m)
 	atomic_store(&m->frigate_available, -1);
 	m->group_frames.bounds = group_bounds;
 	m->commit_seconds.bounds = latency_bounds;
+	m->derive_run_seconds.bounds = latency_bounds;
 	m->writer_wait_seconds.bounds = latency_bounds;
 	m->reply_wait_seconds.bounds = latency_bounds;
 	m->reply_send_seconds.bounds = latency_bounds;
@@ -242,6 +243,10 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        LOAD(m->open_data_builds));
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
+	histogram(f, "komposter_derive_run_seconds",
+	          "Time to derive one run of stored frames' cells and indexes behind the log and sync it; frames "
+	          "arriving meanwhile wait for it.",
+	          &m->derive_run_seconds);
 	histogram(f, "komposter_writer_wait_seconds",
 	          "Time from a frame's arrival to the writer taking it (verify and the queue; ms clock).",
 	          &m->writer_wait_seconds);

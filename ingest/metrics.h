@@ -98,6 +98,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t open_data_builds;         /* dates whose tables were built (published or not) */
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
+	struct kp_histogram derive_run_seconds; /* one st_derive_run of the writer (storage/derive.h) */
 	/* Where a frame waits on its way to its ACK (docs/PERFORMANCE.md, round 2). */
 	struct kp_histogram writer_wait_seconds; /* received (ms clock) -> taken by the writer */
 	struct kp_histogram reply_wait_seconds;  /* reply queued -> taken by the publisher */

@@ -337,7 +337,9 @@ static void derive_schedule(struct kp_writer *w, int idle, int final)
 
 	if (due == 0 || (!final && !(idle && due_now(due)) && !busy))
 		return;
+	uint64_t t0 = kp_now_mono_ns();
 	rc = st_derive_run(db, final ? 0 : idle ? KP_WRITER_DERIVE_IDLE_RECORDS : KP_WRITER_DERIVE_BUSY_RECORDS, NULL);
+	kp_histogram_observe(&w->ctx.m->derive_run_seconds, (double)(kp_now_mono_ns() - t0) / 1e9);
 	st_derive_ran(db, rc);
 	held_alarm(&w->derive_logged_ns, "deriving the cells and indexes of stored frames", rc);
 }

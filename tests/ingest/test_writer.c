@@ -585,6 +585,7 @@ Test(writer, an_idle_writer_derives_the_held_frames_once_they_are_due)
 	}
 	cr_expect_eq(through, 2, "held past their due time by an idle writer");
 	cr_expect_eq(atomic_load(&ts.m.derive_held), 0);
+	cr_expect_geq(atomic_load(&ts.m.derive_run_seconds.count), 1, "komposter_derive_run_seconds");
 	finish();
 	expect_log(2);
 }
