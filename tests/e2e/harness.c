@@ -50,7 +50,7 @@ int kp_free_port(void)
 	return kp_mosquitto_free_port();
 }
 
-static int connect_port(int port)
+int kp_connect_port(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -603,7 +603,7 @@ int kp_http_get(int port, const char *path, char **body)
 	char req[512];
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = connect_port(port);
+	int fd = kp_connect_port(port);
 	/* A daemon that accepts but never answers fails the GET, not the test run. */
 	struct timeval patience = { .tv_sec = KP_HTTP_GET_TIMEOUT_S };
 

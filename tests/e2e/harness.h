@@ -39,6 +39,8 @@ struct kp_daemon_proc {
 
 int kp_free_port(void);
 int kp_wait_port(int port, int timeout_ms);
+/* A TCP connection to 127.0.0.1:port (close-on-exec): its fd, or -1. */
+int kp_connect_port(int port);
 
 /* The development config (etc/mosquitto.conf.in): anonymous, no ACL. */
 int kp_broker_start(struct kp_broker *b);

@@ -50,12 +50,9 @@ TestSuite(http_attacks, .init = start, .fini = stop, .timeout = 60);
 
 static int open_connection(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)d.http_port),
-		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = kp_connect_port(d.http_port);
 
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	cr_assert_geq(fd, 0, "connect to komposterd's HTTP port");
 	return fd;
 }
 
