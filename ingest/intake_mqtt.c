@@ -605,7 +605,7 @@ static void on_awake_lost(void *ctx, MQTTAsync_failureData *resp)
 }
 
 #define MS_NS 1000000u
-/* A hand-over Paho never answered (it always should) stops blocking after this. */
+/* A keep-awake message Paho never answered (it always should) stops blocking after this. */
 #define AWAKE_STALE_MS 60000u
 
 /* When the supervisor should next send a keep-awake message (paho_awake.h):

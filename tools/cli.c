@@ -27,8 +27,8 @@
 #include "config/config.h"
 #include "firmware-proto/hex.h"
 #include "storage/derive.h"
-#include "storage/riders.h"
 #include "storage/dir_lock.h"
+#include "storage/riders.h"
 
 #define PROG "komposter"
 #define LMDB_DATA_FILE "data.mdb"
