@@ -101,7 +101,7 @@ static void keys_schedule(struct kp_writer *w)
 }
 
 /* Frames of the next group: 0 when the wait for a first one reached the
- * key schedule's next hour or the held riders' notes or frames not derived
+ * key schedule's next hour or the held riders' sketches or frames not derived
  * fell due (storage/riders.h, "Deferred"; storage/derive.h), -1 when the ring is closed and empty. After the
  * first frame it takes only what is queued already, never waiting for more:
  * a lone frame is committed at once, and under load the previous sync is
@@ -306,10 +306,11 @@ static int due_now(int64_t due)
 	return due != 0 && (int64_t)(kp_now_mono_ns() / 1000000u) >= due;
 }
 
-/* The riders' sketches held since a commit, written once due by an idle
- * writer, ST_RIDERS_SYNC_STEP at a time so that a frame arriving meanwhile
- * waits for a few of them, not for all (a busy writer's groups write the
- * due ones); with final, every one before the writer stops. A failure is
+/* The riders' sketches held since a run derived their frames, written once
+ * due by an idle writer, ST_RIDERS_SYNC_STEP at a time so that a frame
+ * arriving meanwhile waits for a few of them, not for all (the runs that
+ * derive frames write the due ones too); with final, every one before the
+ * writer stops. A failure is
  * an alarm; the notes stay held and are tried again a deferral later
  * (riders.h). */
 static void riders_schedule(struct kp_writer *w, int final)
@@ -372,8 +373,8 @@ static void *writer_main(void *arg)
 		}
 		derive_gauge(w);
 	}
+	derive_schedule(w, 0, 1); /* first: the riders of the frames it derives are held too */
 	riders_schedule(w, 1);
-	derive_schedule(w, 0, 1);
 	return NULL;
 }
 

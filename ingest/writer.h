@@ -26,12 +26,13 @@
  * komposterd 0.86 of the ideal with the writer always at -10, CPU per
  * frame up from ~200 to ~290 µs; docs/PERFORMANCE.md, session 9).
  *
- * The riders' sketches (storage/riders.h, "Deferred"): with the database's
- * riders_defer_ms, the writer writes the notes held since its commits once
- * they are due, between groups (an idle writer wakes up for it), and
- * before it stops. So with derive_defer_ms it derives the frames it
+ * With the database's derive_defer_ms the writer derives the frames it
  * committed (storage/derive.h): once due while idle, a step after a group
  * while it holds more than KP_WRITER_DERIVE_HELD_MAX, all before it stops.
+ * The riders' sketches (storage/riders.h, "Deferred") come with the derived
+ * frames; with riders_defer_ms the writer writes the ones held once they
+ * are due, between groups (an idle writer wakes up for it), and, after the
+ * last frames are derived, before it stops.
  *
  * The writer also destroys the pseudonym epoch keys older than
  * key_retention_days (storage/epoch_keys.h), at its start and then about

@@ -28,14 +28,11 @@
  *
  * Everything else computed from a frame (tap and count cells, vehicle
  * hours and positions, the date index, date revisions, the device's
- * traffic) is derived from its stored entry by derive.c: at the end of the
- * group, in its transaction, or with st_options.derive_defer_ms later and
- * many frames at a time (derive.h says why). The group records the derived
- * trees' mark when it defers the first time.
- *
- * Every accepted tap's pseudonym goes into the distinct-rider sketches of
- * its (date, route) and its date (riders.h): noted in a batch over the
- * group, each touched sketch read and written once at the group's end.
+ * traffic, the distinct-rider sketches) is derived from its stored entry by
+ * derive.c: at the end of the group, in its transaction, or with
+ * st_options.derive_defer_ms later and many frames at a time (derive.h
+ * says why). The group records the derived trees' mark when it defers the
+ * first time.
  *
  * The rejects the writer hands in with the group (st_commit_group_rejects)
  * go to their devices' traffic records in the group's transaction (the log
@@ -102,9 +99,7 @@ static int put_tap(struct group *g, const uint8_t *frame, uint16_t i, uint8_t *d
 		return rc;
 	memcpy(dst, src, KP_TAP_TOKEN_OFFSET);
 	memcpy(dst + after_token, src + after_token, KP_TAP_RECORD_SIZE - after_token);
-	if (av.accepted != 0)
-		rc = st_riders_batch_note(&g->db->riders, ak.service_date, ak.route_id, dst + KP_TAP_TOKEN_OFFSET);
-	return rc;
+	return ST_OK;
 }
 
 /* Copies the count records of frame into dst (nothing in them is
@@ -348,7 +343,6 @@ static int store_group(void *ctx, MDB_txn *txn)
 		st_epoch_cache_clear(g->db);
 	g->txn = txn;
 	g->stats = (struct st_commit_stats){0};
-	st_riders_batch_clear(&g->db->riders);
 	st_dstats_batch_clear(&g->db->dstats);
 	rc = st_epoch_horizon_load(g->db, txn);
 	if (rc == ST_OK)
@@ -358,8 +352,6 @@ static int store_group(void *ctx, MDB_txn *txn)
 	if (rc == ST_OK)
 		rc = g->db->opts.derive_defer_ms == 0 ? st_derive_group(g->db, txn, g->seq_before)
 		                                      : st_derive_group_mark(g->db, txn, g->seq_before);
-	if (rc == ST_OK)
-		rc = st_riders_group_flush(g->db, txn, g->seq_before, g->last_seq);
 	for (size_t i = 0; i < g->nrej && rc == ST_OK; i++)
 		rc = note_reject(g, &g->rejects[i]);
 	if (rc == ST_OK)
@@ -380,6 +372,8 @@ static int write_group(struct group *g)
 	if (in_step)
 		pthread_mutex_lock(&d->lock);
 	rc = st_write_run(g->db, store_group, g, &g->map_grows);
+	if (in_step && rc == ST_OK)
+		rc = st_riders_group_done(g->db); /* the riders' notes come with the derived frames */
 	if (in_step)
 		pthread_mutex_unlock(&d->lock);
 	return rc;
@@ -442,8 +436,6 @@ int st_commit_group_rejects(struct st_db *db, struct st_commit_item *items, size
 		rc = write_group(&g);
 	if (rc == ST_OK && n > 0)
 		st_derive_group_done(db, g.last_seq);
-	if (rc == ST_OK && n + nrej > 0)
-		rc = st_riders_group_done(db);
 	if (rc != ST_OK) {
 		st_epoch_cache_clear(db);
 		mark_failed(items, n, rc);

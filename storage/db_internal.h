@@ -174,6 +174,8 @@ struct st_riders_cache {
 	uint64_t groups;          /* groups run, the clock of `used` */
 	uint64_t first_seq;       /* the running group's first log sequence */
 	uint64_t mark, mark_next; /* the stored mark; the running group's */
+	int pending;              /* the running transaction flushed: st_riders_group_done applies it */
+	_Atomic int64_t due_ms;   /* st_riders_due_ms, kept for the writer's thread */
 };
 
 /* The frames of one commit group newly stored, per device (device_stats.c). */
@@ -481,12 +483,14 @@ int st_riders_batch_note(struct st_riders_batch *b, uint32_t date, uint32_t rout
                          const uint8_t pseudonym[ST_PSEUDONYM_SIZE]);
 void st_riders_batch_sort(struct st_riders_batch *b);
 size_t st_riders_batch_cell(const struct st_riders_batch *b, size_t i, struct st_hll *h, int *changed);
-/* riders_defer.c, the sketches kept in memory (riders.h, "Deferred"). In
- * the group's transaction, after its frames (seq_before, last_seq: the
- * log's last before and after them): loads the cells its notes (db->riders)
- * touch, writes the ones due, and the mark when it moves. After the commit,
- * st_riders_group_done adds the group's notes to the cells; after a failed
- * commit nothing is to be done (the next group starts afresh). */
+/* riders_defer.c, the sketches kept in memory (riders.h, "Deferred"),
+ * fed by the transactions that derive frames (derive.c), under the derive
+ * lock. In such a transaction, after its frames (seq_before, last_seq: the
+ * derived trees' last before and after them): loads the cells its notes
+ * (db->riders) touch, writes the ones due, and the mark when it moves.
+ * After the commit, st_riders_group_done adds the notes to the cells; after
+ * a failed commit nothing is to be done (the next run starts afresh: only a
+ * flush arms the done). */
 int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, uint64_t last_seq);
 int st_riders_group_done(struct st_db *db);
 void st_riders_cache_free(struct st_riders_cache *c);
@@ -497,6 +501,7 @@ int st_riders_replay(struct st_db *db);
 /* The mark: the last log sequence whose taps are in the stored sketches;
  * UINT64_MAX when none is recorded (all of them are). */
 int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
+int st_riders_mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq);
 
 /* derive.c (derive.h). In a write transaction: begin a run, derive each
  * stored frame (its entry's frame and received_at), end it (writes the

@@ -3,9 +3,12 @@
  *
  * Why it is built this way: a frame's cells, vehicle hour and position,
  * date index keys and traffic come from fields the log entry keeps as they
- * arrived (the pseudonym where the token was is not used), so one function
- * serves the commit group in step, the writer's deferred runs and the
- * replay at open, and they cannot disagree. Within a run consecutive taps
+ * arrived, and its riders from the pseudonym the log keeps where the token
+ * was, so one function serves the commit group in step, the writer's
+ * deferred runs and the replay at open, and they cannot disagree. The
+ * riders' sketches are held in memory and written later still
+ * (riders_defer.c): a run notes its accepted taps, and they reach the
+ * sketches once it commits. Within a run consecutive taps
  * of a frame in one cell are summed first, and the run's cells, positions,
  * traffic and date revisions are written once each at its end: a deferred
  * run of a few hundred frames writes each touched page once.
@@ -98,6 +101,8 @@ static int derive_tap(struct frame *f, const uint8_t *frame, uint16_t i)
 		return ST_EINVAL;
 	rc = st_vpos_batch_note(f->txn, dbi->vehicle_pos, &f->d->vpos, t.vehicle_id, t.route_id, t.stop_id,
 	                        t.tapped_at);
+	if (rc == ST_OK && av.accepted != 0) /* the log keeps the pseudonym where the token was */
+		rc = st_riders_batch_note(&f->db->riders, ak.service_date, ak.route_id, t.card_token);
 	if (rc == ST_OK)
 		rc = note_vehicle_tap(f, &t, &ak, &av);
 	if (rc == ST_OK)
@@ -183,6 +188,7 @@ void st_derive_begin(struct st_db *db)
 {
 	struct st_derive *d = &db->derive;
 
+	st_riders_batch_clear(&db->riders);
 	st_vpos_batch_clear(&d->vpos);
 	st_tap_agg_batch_clear(&d->taps);
 	st_dstats_batch_clear(&d->dstats);
@@ -216,7 +222,9 @@ static int mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
 }
 
 /* Deferred: the first group of a database without a mark records where
- * the derived trees end (they were in step through seq_before). */
+ * the derived trees end (they were in step through seq_before), and so
+ * where the riders' sketches end when they had no mark either: they follow
+ * the derived frames now (riders_defer.c). */
 int st_derive_group_mark(struct st_db *db, MDB_txn *txn, uint64_t seq_before)
 {
 	uint64_t mark;
@@ -227,6 +235,10 @@ int st_derive_group_mark(struct st_db *db, MDB_txn *txn, uint64_t seq_before)
 	rc = st_derive_mark_get(txn, db->dbi.meta, &mark);
 	if (rc == ST_OK && mark == UINT64_MAX)
 		rc = mark_put(txn, db->dbi.meta, seq_before);
+	if (rc == ST_OK)
+		rc = st_riders_mark_get(txn, db->dbi.meta, &mark);
+	if (rc == ST_OK && mark == UINT64_MAX)
+		rc = st_riders_mark_put(txn, db->dbi.meta, seq_before);
 	return rc;
 }
 
@@ -307,9 +319,11 @@ static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 	struct st_db *db = r->db;
 	uint64_t from;
 	MDB_val k = {sizeof from, &from};
+	uint64_t before;
 	int rc;
 
 	r->done = r->records = 0;
+	db->riders_cache.pending = 0; /* a run that derives nothing applies no notes */
 	rc = st_derive_mark_get(txn, db->dbi.meta, &r->through);
 	if (rc == ST_OK)
 		rc = st_log_last(txn, db->dbi.log, &r->last);
@@ -321,10 +335,13 @@ static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 	if (r->through >= r->last)
 		return ST_OK;
 	st_derive_begin(db);
-	from = r->through + 1;
+	before = r->through;
+	from = before + 1;
 	rc = st_walk(txn, db->dbi.log, &k, run_entry, r);
 	if (rc == ST_OK)
 		rc = st_derive_end(db, txn);
+	if (rc == ST_OK)
+		rc = st_riders_group_flush(db, txn, before, r->through);
 	if (rc == ST_OK && r->marked)
 		rc = mark_put(txn, db->dbi.meta, r->through);
 	return rc;
@@ -352,6 +369,8 @@ static int derive_run(struct st_db *db, struct run *r)
 	rc = st_write_run(db, run_txn, r, NULL);
 	if (rc == ST_OK)
 		atomic_store(&db->derive.through, r->through);
+	if (rc == ST_OK)
+		rc = st_riders_group_done(db);
 	pthread_mutex_unlock(&db->derive.lock);
 	return rc;
 }

@@ -3,9 +3,10 @@
  * cells (count_agg.h), vehicle hours (vehicle_hours.h) and positions
  * (vehicle_pos.h), the date index (date_frames.h), date revisions
  * (date_rev.h) and each device's traffic (device_stats.h, its stored
- * frames; its rejects are not in the log and go with the writer's group).
- * Everything in them is computed from stored log entries alone, so they
- * can be written with the frames or behind them.
+ * frames; its rejects are not in the log and go with the writer's group),
+ * and the distinct riders' sketches (riders.h, which may hold theirs in
+ * memory longer still). Everything in them is computed from stored log
+ * entries alone, so they can be written with the frames or behind them.
  *
  * In step (st_options.derive_defer_ms 0, the default): st_commit_group
  * derives each frame it stores in the same transaction as its log entry.

@@ -31,20 +31,24 @@
  * tokens included; the same card gives the same bits within the epoch.
  * Hashing them again could not make them more uniform.
  *
+ * The sketches are derived from the log like the trees of derive.h: the
+ * transaction that derives a frame (its commit group in step, or a run
+ * behind the log with derive_defer_ms) notes its accepted taps, so a
+ * deferring writer's commit groups touch no sketch.
+ *
  * Deferred (st_options.riders_defer_ms > 0: komposterd's; riders_defer.c):
- * half of what a small commit group wrote was its touched sketches, 16 KiB
- * each, so the writer keeps each touched sketch in memory and a group's
- * taps go into them after its commit; a sketch that gained taps is written
- * once they are riders_defer_ms old, by a later group (at most four per
- * group, the oldest first, each with that group's taps) or, while the
+ * a sketch is 16 KiB, so the writer keeps each touched sketch in memory
+ * and a run's taps go into them after its commit; a sketch that gained taps
+ * is written once they are riders_defer_ms old, by a later run (at most
+ * four per run, the oldest first, each with that run's taps) or, while the
  * writer is idle, by st_riders_sync a few at a time.
  * The mark (meta "riders_through", BE8) is the last log sequence whose taps
- * every stored sketch holds; a sketch written ahead of others may hold
- * later ones too. A read-write st_db_open reads the taps of the log after
+ * every stored sketch holds, never past the derived trees' mark; a sketch
+ * written ahead of others may hold later ones too. A read-write st_db_open reads the taps of the log after
  * the mark back into the sketches, so a crash loses nothing: a sketch's
  * merge is idempotent, and the log is the record. Until then a reader sees
- * each sketch at most riders_defer_ms behind while the writer runs (a few
- * more groups when many fall due at once); st_check compares them with the
+ * each sketch at most riders_defer_ms behind the derived trees while the
+ * writer runs (a few more runs when many fall due at once); st_check compares them with the
  * log up to the mark, and a sketch holding taps after it with the log up to
  * its end. A database without a mark was always written in step.
  *
@@ -97,8 +101,8 @@ int st_riders_behind(struct st_read *r, uint64_t *through, uint64_t *last);
 int64_t st_riders_due_ms(const struct st_db *db);
 /* Writes the sketches that hold taps their stored copies do not, the
  * oldest first and at most max of them (0: every one), with the mark
- * moved up as far as those left held allow, in a write transaction of
- * its own: for the idle writer between groups (max
+ * moved up as far as those left held allow (never past the derived
+ * frames), in a write transaction of its own: for the idle writer between groups (max
  * ST_RIDERS_SYNC_STEP, so that a frame arriving meanwhile waits for a
  * few sketches, not for all of them) and before it stops (0). The
  * writer's thread only. On a failure (a full map or disk) they stay held

@@ -11,24 +11,32 @@
  * cell here: the sketch as it now is, whether and since when it holds taps
  * the stored copy does not ("dirty"), and since which log sequence.
  *
- *  - A group's notes go into its cells only after its commit (an aborted
- *    or failed group must not reach a sketch); the cells they need are
- *    loaded inside the group's transaction, where a failure still fails
- *    the group, so applying them afterwards cannot fail.
- *  - A group's transaction writes the dirty cells that are due (dirty for
+ * The taps come from the transactions that derive frames (derive.c): a
+ * commit group in step, or a run behind the log. So a commit group of a
+ * deferring writer touches no sketch at all, and the cells are only ever
+ * touched under the derive lock (readers' threads derive too).
+ *
+ *  - A run's notes go into its cells only after its commit (an aborted
+ *    or failed run must not reach a sketch); the cells they need are
+ *    loaded inside the run's transaction, where a failure still fails
+ *    the run, so applying them afterwards cannot fail.
+ *  - A run's transaction writes the dirty cells that are due (dirty for
  *    riders_defer_ms), the oldest first and at most RIDERS_WRITES_PER_GROUP,
- *    each with the group's own notes added: the cost is spread over the
- *    commits instead of falling on one. With riders_defer_ms 0 it writes
+ *    each with the run's own notes added: the cost is spread over the
+ *    runs instead of falling on one. With riders_defer_ms 0 it writes
  *    every cell it touches and every dirty one: the sketches move with
- *    their taps, as without deferral.
+ *    the derived trees, as without deferral.
  *  - The mark (meta "riders_through") is the last log sequence whose taps
- *    every stored sketch holds: below the first dirty sequence of every
- *    cell left unwritten and below the group's first frame when a cell it
- *    touched is left unwritten. It is written when it changes.
- *  - Cells are evicted only when clean and only between groups' writes,
+ *    every stored sketch holds, never past the derived trees' mark: below
+ *    the first dirty sequence of every cell left unwritten and below the
+ *    run's first frame when a cell it touched is left unwritten. It is
+ *    written when it changes.
+ *  - Cells are evicted only when clean and only between runs' writes,
  *    least recently used first, down to RIDERS_CACHE_CELLS; past that the
- *    group writes every dirty cell, so the next one can evict them.
+ *    run writes every dirty cell, so the next one can evict them.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +47,7 @@
 #include "storage/riders.h"
 
 #define RIDERS_MARK_KEY "riders_through"
-/* Due cells a group writes at most: four 16 KiB sketches, about what one
+/* Due cells a run writes at most: four 16 KiB sketches, about what one
  * 32-tap frame writes otherwise. */
 #define RIDERS_WRITES_PER_GROUP 4
 /* Cells kept in memory (32 KiB each) when clean: a city's routes and its
@@ -52,7 +60,7 @@ int st_riders_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq)
 	return st_meta_mark_get(txn, meta, RIDERS_MARK_KEY, seq);
 }
 
-static int mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
+int st_riders_mark_put(MDB_txn *txn, MDB_dbi meta, uint64_t seq)
 {
 	return st_meta_mark_put(txn, meta, RIDERS_MARK_KEY, seq);
 }
@@ -282,6 +290,7 @@ int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, u
 	struct st_riders_cache *c = &db->riders_cache;
 	int rc;
 
+	c->pending = 0;
 	for (size_t i = 0; i < c->n; i++)
 		c->a[i].write = 0, c->a[i].notes = 0;
 	c->groups++;
@@ -293,9 +302,23 @@ int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, u
 		return rc;
 	c->first_seq = seq_before + 1;
 	c->mark_next = mark_after(db, seq_before, last_seq);
-	if (db->riders_marked && c->mark_next == c->mark)
-		return ST_OK;
-	return mark_put(txn, db->dbi.meta, c->mark_next);
+	if (!db->riders_marked || c->mark_next != c->mark)
+		rc = st_riders_mark_put(txn, db->dbi.meta, c->mark_next);
+	c->pending = rc == ST_OK;
+	return rc;
+}
+
+/* The first held cell's due time, for the writer (st_riders_due_ms), which
+ * must not walk the cells while a reader's thread derives. */
+static void due_refresh(struct st_db *db)
+{
+	struct st_riders_cache *c = &db->riders_cache;
+	int64_t first = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->a[i].dirty_from != 0 && (first == 0 || c->a[i].dirty_since < first))
+			first = c->a[i].dirty_since;
+	atomic_store(&c->due_ms, first == 0 || db->opts.riders_defer_ms == 0 ? 0 : first + db->opts.riders_defer_ms);
 }
 
 int st_riders_group_done(struct st_db *db)
@@ -304,6 +327,9 @@ int st_riders_group_done(struct st_db *db)
 	const struct st_riders_batch *b = &db->riders;
 	int64_t now = st_mono_ms();
 
+	if (!c->pending)
+		return ST_OK;
+	c->pending = 0;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->a[i].write)
 			c->a[i].dirty_from = 0;
@@ -317,20 +343,13 @@ int st_riders_group_done(struct st_db *db)
 	}
 	db->riders_marked = 1;
 	c->mark = c->mark_next;
+	due_refresh(db);
 	return ST_OK;
 }
 
 int64_t st_riders_due_ms(const struct st_db *db)
 {
-	const struct st_riders_cache *c = &db->riders_cache;
-	int64_t first = 0;
-
-	if (db->opts.riders_defer_ms == 0)
-		return 0;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->a[i].dirty_from != 0 && (first == 0 || c->a[i].dirty_since < first))
-			first = c->a[i].dirty_since;
-	return first == 0 ? 0 : first + db->opts.riders_defer_ms;
+	return atomic_load(&db->riders_cache.due_ms);
 }
 
 int st_riders_behind(struct st_read *r, uint64_t *through, uint64_t *last)
@@ -351,6 +370,17 @@ struct sync {
 	unsigned max;
 };
 
+/* The cells hold the taps of every derived frame: through the derived
+ * trees' mark, or the log's end in a database derived in step. */
+static int derived_last(struct st_db *db, MDB_txn *txn, uint64_t *last)
+{
+	int rc = st_derive_mark_get(txn, db->dbi.meta, last);
+
+	if (rc == ST_OK && *last == UINT64_MAX)
+		rc = st_log_last(txn, db->dbi.log, last);
+	return rc;
+}
+
 static int sync_run(void *ctx, MDB_txn *txn)
 {
 	struct sync *sy = ctx;
@@ -358,8 +388,9 @@ static int sync_run(void *ctx, MDB_txn *txn)
 	struct st_riders_cache *c = &db->riders_cache;
 	struct st_riders_cell *cell;
 	uint64_t last;
-	int rc = st_log_last(txn, db->dbi.log, &last);
+	int rc = derived_last(db, txn, &last);
 
+	c->pending = 0;
 	st_riders_batch_clear(&db->riders);
 	for (size_t i = 0; i < c->n; i++)
 		c->a[i].write = 0, c->a[i].notes = 0;
@@ -369,9 +400,10 @@ static int sync_run(void *ctx, MDB_txn *txn)
 	if (rc != ST_OK)
 		return rc;
 	c->mark_next = mark_after(db, last, last);
-	if (db->riders_marked && c->mark_next == c->mark)
-		return ST_OK;
-	return mark_put(txn, db->dbi.meta, c->mark_next);
+	if (!db->riders_marked || c->mark_next != c->mark)
+		rc = st_riders_mark_put(txn, db->dbi.meta, c->mark_next);
+	c->pending = rc == ST_OK;
+	return rc;
 }
 
 int st_riders_sync(struct st_db *db, unsigned max)
@@ -385,16 +417,19 @@ int st_riders_sync(struct st_db *db, unsigned max)
 		return ST_EINVAL;
 	size_t dirty = 0;
 
+	pthread_mutex_lock(&db->derive.lock);
 	for (size_t i = 0; i < c->n; i++)
 		dirty += c->a[i].dirty_from != 0;
-	if (dirty == 0)
-		return ST_OK;
-	rc = st_write_run(db, sync_run, &sy, NULL);
-	if (rc == ST_OK)
-		return st_riders_group_done(db);
-	for (size_t i = 0; i < c->n; i++)
-		if (c->a[i].dirty_from != 0)
-			c->a[i].dirty_since = now; /* due again one deferral later, not at once */
+	rc = dirty == 0 ? ST_OK : st_write_run(db, sync_run, &sy, NULL);
+	if (rc == ST_OK && dirty != 0)
+		rc = st_riders_group_done(db);
+	else if (rc != ST_OK) {
+		for (size_t i = 0; i < c->n; i++)
+			if (c->a[i].dirty_from != 0)
+				c->a[i].dirty_since = now; /* due again one deferral later, not at once */
+		due_refresh(db);
+	}
+	pthread_mutex_unlock(&db->derive.lock);
 	return rc;
 }
 
@@ -455,5 +490,6 @@ int st_riders_replay(struct st_db *db)
 			rc = rp.rc;
 	}
 	st_read_end(&r);
+	due_refresh(db);
 	return rc;
 }

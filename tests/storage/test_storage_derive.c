@@ -3,8 +3,10 @@
  * (storage/derive.h): a deferred group writes none of them, st_derive_run
  * derives the frames after the mark a step at a time, a read-write open
  * derives what a closed (or killed) writer held, a database with a mark
- * stays exact when a writer in step takes it over, and st_check holds at
- * every step.
+ * stays exact when a writer in step takes it over, the distinct riders
+ * come with the derived frames (a deferred group touches no sketch, and
+ * the sketches' mark never passes the derived trees'), and st_check holds
+ * at every step.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include "storage/check.h"
 #include "storage/derive.h"
 #include "storage/device_stats.h"
+#include "storage/riders.h"
 #include "storage/tap_agg.h"
 
 TestSuite(derive, .init = tdb_setup, .fini = tdb_teardown);
@@ -208,4 +211,68 @@ Test(derive, a_failed_run_is_due_again_a_deferral_later_not_at_once)
 	st_derive_ran(tdb.db, ST_OK);
 	cr_expect_eq(st_derive_retry_ms(tdb.db), 0);
 	cr_expect_eq(st_derive_due_ms(tdb.db), due);
+}
+
+/* The stored sketch of route 7 on the frames' date (0 when none), and the
+ * sketches' mark. Each frame has TAPS riders of its own. */
+static void riders_stored(double *estimate, uint64_t *through)
+{
+	struct st_read r;
+	uint64_t last;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_riders_estimate(&r, 20260310, 7, estimate), ST_OK);
+	cr_assert_eq(st_riders_behind(&r, through, &last), ST_OK);
+	st_read_end(&r);
+}
+
+static void expect_riders(uint64_t frames)
+{
+	double e;
+	uint64_t through;
+
+	riders_stored(&e, &through);
+	cr_expect_eq(through, frames, "sketches' mark at %llu", (unsigned long long)through);
+	cr_expect(e > frames * TAPS - 0.5 && e < frames * TAPS + 0.5, "sketch says %.1f riders, want %llu", e,
+	          (unsigned long long)(frames * TAPS));
+	check_clean();
+}
+
+Test(derive, a_deferred_group_touches_no_sketch_and_a_run_brings_its_frames_riders)
+{
+	open_deferred(); /* the sketches in step with the derived trees (riders_defer_ms 0) */
+	commit_frames(1, 2);
+	commit_frames(3, 4);
+	expect(0, 4);
+	expect_riders(0);
+	cr_assert_eq(st_derive_run(tdb.db, 2 * TAPS, NULL), ST_OK);
+	expect(2, 4);
+	expect_riders(2);
+	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
+	expect_riders(4);
+}
+
+Test(derive, held_sketches_never_pass_the_derived_frames_and_a_kill_loses_none_of_them)
+{
+	tdb.opts.riders_defer_ms = 3600 * 1000; /* held until synced */
+	open_deferred();
+	commit_frames(1, 3);
+	cr_assert_eq(st_derive_run(tdb.db, 2 * TAPS, NULL), ST_OK); /* frames 1..2 into the held sketches */
+	expect_riders(0);
+	cr_assert_gt(st_riders_due_ms(tdb.db), 0, "the derived frames' riders are held");
+	commit_frames(4, 5);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
+	expect(2, 5);
+	expect_riders(2); /* what was derived, not the log's end */
+	cr_assert_eq(st_riders_due_ms(tdb.db), 0);
+
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK); /* 3..5 held again */
+	expect(5, 5);
+	expect_riders(2);
+	tdb_close(); /* as a kill would leave it: the held riders are only in the log */
+
+	tdb_open();
+	expect_riders(2);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
+	expect_riders(5);
 }
