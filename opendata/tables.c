@@ -29,6 +29,7 @@
 #include "report/rate.h"
 #include "report/ridership.h"
 #include "storage/count_agg.h"
+#include "storage/derive.h"
 #include "storage/log.h"
 #include "storage/riders.h"
 #include "storage/service_day.h"
@@ -310,8 +311,11 @@ static int read_all(struct st_db *db, uint32_t date, int64_t now_ms, struct buil
 		rc = st_gtfs_route_foreach(&r, add_route, b->out);
 	if (rc == ST_OK)
 		rc = st_gtfs_stop_foreach(&r, add_stop, b->out);
+	uint64_t last;
+
+	/* The chain as far as the cells hold the log (storage/derive.h). */
 	if (rc == ST_OK)
-		rc = st_log_last_seq(&r, &b->out->chain_seq);
+		rc = st_derive_behind(&r, &b->out->chain_seq, &last);
 	if (rc == ST_OK)
 		rc = st_chain_head(&r, b->out->chain_seq, b->out->chain_head);
 	st_read_end(&r);

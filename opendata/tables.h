@@ -84,7 +84,7 @@ struct od_tables {
 	struct od_table t[OD_TABLES_MAX];
 	size_t n;
 	uint64_t cells, suppressed; /* counts considered, and suppressed */
-	uint64_t chain_seq;         /* the log's last entry when read */
+	uint64_t chain_seq;         /* the log's last entry the cells hold when read (derive.h) */
 	uint8_t chain_head[ST_CHAIN_HEAD_SIZE];
 	/* What text cells point to: the imported feed, and ids written as text. */
 	struct st_gtfs_route *routes;

@@ -41,6 +41,22 @@ int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_
 	return st_status(mdb_put(txn, dbi, &k, &v, MDB_APPEND));
 }
 
+int st_chain_at(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, uint8_t head[ST_CHAIN_HEAD_SIZE])
+{
+	MDB_val k = {sizeof seq, &seq};
+	MDB_val v;
+	int rc;
+
+	if (seq == 0) {
+		memset(head, 0, ST_CHAIN_HEAD_SIZE);
+		return ST_OK;
+	}
+	rc = st_status(mdb_get(txn, dbi, &k, &v));
+	if (rc == ST_ENOTFOUND)
+		return ST_ECORRUPT; /* derived through seq, so chained through it */
+	return rc == ST_OK ? decode_head(&v, head) : rc;
+}
+
 int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAIN_HEAD_SIZE])
 {
 	MDB_val k, v;

@@ -3,6 +3,10 @@
  * stored entry n), head(0) = 32 zero bytes. The head after every entry is
  * kept (database `chain`, keyed by commit sequence), so an export can publish
  * the head of its last entry and anyone holding the log can recompute it.
+ * The heads are derived from the log like the cells (derive.h): written
+ * with the frames in step, behind them with derive_defer_ms, so the chain
+ * holds the log up to the derived trees' mark (a chain written further by
+ * an older komposter is kept and continued).
  */
 #ifndef ST_CHAIN_H
 #define ST_CHAIN_H

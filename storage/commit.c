@@ -5,8 +5,8 @@
  * Why it is built this way: one transaction (and so one fsync) per group
  * is what makes thousands of frames a second durable; everything a frame
  * must have before its ACK (log entry, once-only index, watermark, epoch
- * key, chain head) is written in that same transaction, so a crash leaves
- * all of them or none. Duplicates are found by looking the (device,
+ * key) is written in that same transaction, so a crash leaves all of them
+ * or none. Duplicates are found by looking the (device,
  * batch_seq) pair up in `once` inside the transaction, which sees this
  * group's own earlier puts too, so a repeat within one group needs no extra
  * bookkeeping.
@@ -19,16 +19,16 @@
  * test a guessed token once that key is gone. The raw token and the
  * signature are never copied into anything that reaches LMDB.
  *
- * A COUNTS frame takes the same path (log, chain, once-only index, one
+ * A COUNTS frame takes the same path (log, once-only index, one
  * batch_seq sequence per device whatever the stream): its records hold no
  * card token, so they are copied as they are, and its frame_hash is keyed
  * with the epoch key of its first record's observed_at. Every record must
  * have a service date and hour, as the tap's cell needs one, so a frame
  * that derive.c could not count is refused here, before it is stored.
  *
- * Everything else computed from a frame (tap and count cells, vehicle
- * hours and positions, the date index, date revisions, the device's
- * traffic, the distinct-rider sketches) is derived from its stored entry by
+ * Everything else computed from a frame (the hash chain's head, tap and
+ * count cells, vehicle hours and positions, the date index, date
+ * revisions, the device's traffic, the distinct-rider sketches) is derived from its stored entry by
  * derive.c: at the end of the group, in its transaction, or with
  * st_options.derive_defer_ms later and many frames at a time (derive.h
  * says why). The group records the derived trees' mark when it defers the
@@ -67,7 +67,6 @@ struct group {
 	uint64_t last_seq;
 	uint64_t seq_before; /* the log's last before the group */
 	int64_t now_ms; /* received_at of the frame being stored: a new epoch key's created_at */
-	uint8_t head[ST_CHAIN_HEAD_SIZE];
 	struct st_commit_stats stats;
 };
 
@@ -178,9 +177,8 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	return rc;
 }
 
-/* Log entry, chain head, once-only entry and watermark of a new frame. */
-static int append_frame(struct group *g, const struct st_commit_item *it, uint64_t seq,
-                        uint8_t head[ST_CHAIN_HEAD_SIZE])
+/* Log entry, once-only entry and watermark of a new frame. */
+static int append_frame(struct group *g, const struct st_commit_item *it, uint64_t seq)
 {
 	const struct st_dbis *dbi = &g->db->dbi;
 	size_t len;
@@ -189,10 +187,6 @@ static int append_frame(struct group *g, const struct st_commit_item *it, uint64
 	rc = build_entry(g, it, &len);
 	if (rc == ST_OK)
 		rc = st_log_append(g->txn, dbi->log, seq, g->db->entry_buf, len);
-	if (rc != ST_OK)
-		return rc;
-	st_chain_next(g->head, g->db->entry_buf, len, head);
-	rc = st_chain_put(g->txn, dbi->chain, seq, head);
 	if (rc == ST_OK)
 		rc = st_once_put(g->txn, dbi->once, it->device_id, it->batch_seq, seq);
 	if (rc == ST_OK)
@@ -237,7 +231,6 @@ static int keys_ready(struct group *g, const struct st_commit_item *it, int *rea
 
 static int store_item(struct group *g, struct st_commit_item *it)
 {
-	uint8_t head[ST_CHAIN_HEAD_SIZE];
 	uint64_t seq;
 	int rc;
 
@@ -276,11 +269,10 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	}
 	seq = g->last_seq + 1;
 	g->now_ms = it->received_at;
-	rc = append_frame(g, it, seq, head);
+	rc = append_frame(g, it, seq);
 	if (rc != ST_OK)
 		return rc;
 	g->last_seq = seq;
-	memcpy(g->head, head, sizeof head);
 	it->outcome = ST_STORED;
 	it->seq = seq;
 	g->stats.stored++;
@@ -291,18 +283,12 @@ static int store_item(struct group *g, struct st_commit_item *it)
 	return ST_OK;
 }
 
-/* Where the log and the chain end; they must end at the same sequence. */
+/* Where the log ends (the chain follows the derived frames, derive.c). */
 static int group_start(struct group *g)
 {
-	uint64_t chain_seq;
-	int rc;
+	int rc = st_log_last(g->txn, g->db->dbi.log, &g->last_seq);
 
-	rc = st_log_last(g->txn, g->db->dbi.log, &g->last_seq);
 	g->seq_before = g->last_seq;
-	if (rc == ST_OK)
-		rc = st_chain_last(g->txn, g->db->dbi.chain, &chain_seq, g->head);
-	if (rc == ST_OK && chain_seq != g->last_seq)
-		rc = ST_ECORRUPT;
 	return rc;
 }
 

@@ -346,6 +346,9 @@ int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value,
 int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_CHAIN_HEAD_SIZE]);
 /* Last stored (seq, head), (0, zero head) when empty. */
 int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAIN_HEAD_SIZE]);
+/* The head after entry seq (seq 0: the zero head); ST_ECORRUPT when none
+ * is stored. */
+int st_chain_at(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, uint8_t head[ST_CHAIN_HEAD_SIZE]);
 
 /* tap_agg.c */
 void st_tap_agg_key_encode(const struct st_tap_agg_key *k, uint8_t out[ST_TAP_AGG_KEY_SIZE]);

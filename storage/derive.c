@@ -17,6 +17,7 @@
 
 #include <stdatomic.h>
 
+#include "storage/chain.h"
 #include "storage/date_frames.h"
 #include "storage/db_internal.h"
 #include "storage/service_day.h"
@@ -289,7 +290,17 @@ struct run {
 	unsigned max_records;
 	uint64_t through, last, done, records;
 	int marked; /* the database holds a mark */
+	uint8_t head[ST_CHAIN_HEAD_SIZE]; /* the chain's head after `through` */
+	uint64_t chained;                 /* the chain's last stored sequence */
 };
+
+/* The chain's head after entry seq (value v), stored unless a komposter
+ * that chained in the commit stored it already. */
+static int chain_entry(struct run *r, MDB_txn *txn, uint64_t seq, const MDB_val *v)
+{
+	st_chain_next(r->head, v->mv_data, v->mv_size, r->head);
+	return seq > r->chained ? st_chain_put(txn, r->db->dbi.chain, seq, r->head) : ST_OK;
+}
 
 static int run_entry(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
 {
@@ -303,7 +314,9 @@ static int run_entry(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val
 		return ST_ECORRUPT; /* the log has no gaps */
 	if (st_log_entry_parse(v->mv_data, v->mv_size, &e) != ST_OK)
 		return ST_ECORRUPT;
-	rc = st_derive_frame(r->db, mdb_cursor_txn(cur), seq, e.frame, e.frame_len, e.received_at, &records);
+	rc = chain_entry(r, mdb_cursor_txn(cur), seq, v);
+	if (rc == ST_OK)
+		rc = st_derive_frame(r->db, mdb_cursor_txn(cur), seq, e.frame, e.frame_len, e.received_at, &records);
 	if (rc != ST_OK)
 		return rc;
 	r->through = seq;
@@ -334,6 +347,11 @@ static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 		r->through = base == UINT64_MAX ? r->last : base;
 	if (r->through >= r->last)
 		return ST_OK;
+	rc = st_chain_at(txn, db->dbi.chain, r->through, r->head);
+	if (rc == ST_OK)
+		rc = st_chain_last(txn, db->dbi.chain, &r->chained, (uint8_t[ST_CHAIN_HEAD_SIZE]){0});
+	if (rc != ST_OK)
+		return rc;
 	st_derive_begin(db);
 	before = r->through;
 	from = before + 1;

@@ -1,5 +1,6 @@
 /*
- * derive.h — the trees derived from the log: tap cells (tap_agg.h), count
+ * derive.h — the trees derived from the log: the hash chain's heads
+ * (chain.h), tap cells (tap_agg.h), count
  * cells (count_agg.h), vehicle hours (vehicle_hours.h) and positions
  * (vehicle_pos.h), the date index (date_frames.h), date revisions
  * (date_rev.h) and each device's traffic (device_stats.h, its stored

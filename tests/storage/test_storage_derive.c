@@ -5,14 +5,17 @@
  * derives what a closed (or killed) writer held, a database with a mark
  * stays exact when a writer in step takes it over, the distinct riders
  * come with the derived frames (a deferred group touches no sketch, and
- * the sketches' mark never passes the derived trees'), and st_check holds
- * at every step.
+ * the sketches' mark never passes the derived trees'), so do the hash
+ * chain's heads (continued where an older komposter chained ahead in its
+ * commit), and st_check holds at every step.
  */
 #include <criterion/criterion.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
+#include "storage/chain.h"
 #include "storage/check.h"
 #include "storage/derive.h"
 #include "storage/device_stats.h"
@@ -275,4 +278,70 @@ Test(derive, held_sketches_never_pass_the_derived_frames_and_a_kill_loses_none_o
 	expect_riders(2);
 	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	expect_riders(5);
+}
+
+/* ST_OK when the chain holds a head after entry seq, ST_ENOTFOUND if not. */
+static int chained(uint64_t seq)
+{
+	uint8_t head[ST_CHAIN_HEAD_SIZE];
+	struct st_read r;
+	int rc;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	rc = st_chain_head(&r, seq, head);
+	st_read_end(&r);
+	return rc;
+}
+
+Test(derive, the_chain_heads_come_with_the_derived_frames)
+{
+	open_deferred();
+	commit_frames(1, 2);
+	commit_frames(3, 4);
+	cr_expect_eq(chained(1), ST_ENOTFOUND, "a deferred group chained its frame");
+	expect(0, 4); /* st_check: no head is wanted after the mark */
+	cr_assert_eq(st_derive_run(tdb.db, 2 * TAPS, NULL), ST_OK);
+	cr_expect_eq(chained(2), ST_OK);
+	cr_expect_eq(chained(3), ST_ENOTFOUND);
+	expect(2, 4); /* ... and each head up to it recomputes from the log */
+	cr_assert_eq(st_derive_catch_up(tdb.db), ST_OK);
+	cr_expect_eq(chained(4), ST_OK);
+	expect(4, 4);
+}
+
+/* Chains entries 1..upto of the log as a komposter that chained in its
+ * commit did, behind the storage API's back. */
+static void chain_ahead(uint64_t upto)
+{
+	uint8_t head[ST_CHAIN_HEAD_SIZE] = {0};
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi log, chain;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "log", MDB_INTEGERKEY, &log), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
+	for (uint64_t seq = 1; seq <= upto; seq++) {
+		MDB_val k = {sizeof seq, &seq}, v, h = {sizeof head, head};
+
+		cr_assert_eq(mdb_get(txn, log, &k, &v), 0);
+		st_chain_next(head, v.mv_data, v.mv_size, head);
+		cr_assert_eq(mdb_put(txn, chain, &k, &h, MDB_APPEND), 0);
+	}
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+Test(derive, a_chain_an_older_komposter_wrote_ahead_is_continued)
+{
+	open_deferred();
+	commit_frames(1, 3);
+	chain_ahead(2);
+	tdb_open(); /* derives 1..3: keeps the heads of 1..2, chains 3 after them */
+	cr_expect_eq(chained(3), ST_OK);
+	expect(3, 3);
 }
