@@ -14,6 +14,7 @@
 #include "storage/chain.h"
 #include "storage/gtfs.h"
 #include "storage/count_agg.h"
+#include "storage/derive.h"
 #include "storage/log.h"
 #include "storage/reconcile.h"
 #include "storage/riders.h"
@@ -161,8 +162,12 @@ static int read_into(struct partial_read *pr, struct st_db *db, const struct kp_
 	st_date_format(pr->date, date);
 	kp_partition_format(p, part);
 	pr->rc = kp_rs_sum(pr->r, &q, &res);
+	uint64_t last;
+
+	/* The chain as far as the cells hold the log (storage/derive.h): a
+	 * running komposterd may have stored more since the open waited. */
 	if (pr->rc == ST_OK)
-		pr->rc = st_log_last_seq(pr->r, &seq);
+		pr->rc = st_derive_behind(pr->r, &seq, &last);
 	if (pr->rc == ST_OK)
 		pr->rc = st_chain_head(pr->r, seq, head);
 	if (pr->rc != ST_OK) {

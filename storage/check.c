@@ -144,6 +144,7 @@ struct check {
 	struct st_riders_batch riders_after; /* accepted taps after the mark */
 	uint64_t riders_through; /* the sketches' mark (riders.h): later taps may not be in them yet */
 	uint64_t derived_through; /* the derived trees' mark (derive.h): later frames are not in them yet */
+	uint64_t unchained;       /* the first entry after the mark with no chain head; 0: none */
 };
 
 __attribute__((format(printf, 2, 3))) static void problem(struct check *c, const char *fmt, ...)
@@ -255,6 +256,8 @@ static void check_chain(struct check *c, uint64_t seq, const MDB_val *entry)
 	st_chain_next(c->head, entry->mv_data, entry->mv_size, want);
 	if (mdb_get(c->r.txn, c->db->dbi.chain, &k, &v) != MDB_SUCCESS) {
 		if (seq > c->derived_through) { /* not chained yet (derive.h) */
+			if (c->unchained == 0)
+				c->unchained = seq;
 			memcpy(c->head, want, sizeof want);
 			return;
 		}
@@ -262,6 +265,8 @@ static void check_chain(struct check *c, uint64_t seq, const MDB_val *entry)
 		memcpy(c->head, want, sizeof want);
 		return;
 	}
+	if (c->unchained != 0) /* the heads after the mark run on from it, without a gap */
+		problem(c, "chain: head of seq %" PRIu64 " stored, none for seq %" PRIu64, seq, c->unchained);
 	if (v.mv_size != ST_CHAIN_HEAD_SIZE) {
 		problem(c, "chain: head of seq %" PRIu64 " has %zu bytes", seq, v.mv_size);
 		memcpy(c->head, want, sizeof want);

@@ -174,6 +174,7 @@ struct st_riders_cache {
 	uint64_t groups;          /* groups run, the clock of `used` */
 	uint64_t first_seq;       /* the running group's first log sequence */
 	uint64_t mark, mark_next; /* the stored mark; the running group's */
+	uint64_t through, through_next; /* the last sequence whose taps the cells hold; the running group's */
 	int pending;              /* the running transaction flushed: st_riders_group_done applies it */
 	_Atomic int64_t due_ms;   /* st_riders_due_ms, kept for the writer's thread */
 };

@@ -16,6 +16,7 @@
 #include "storage/derive.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "storage/chain.h"
 #include "storage/date_frames.h"
@@ -294,12 +295,51 @@ struct run {
 	uint64_t chained;                 /* the chain's last stored sequence */
 };
 
-/* The chain's head after entry seq (value v), stored unless a komposter
- * that chained in the commit stored it already. */
+/* The chain's head after entry seq (value v), stored; one that a komposter
+ * chaining in its commit stored already must be the same. */
 static int chain_entry(struct run *r, MDB_txn *txn, uint64_t seq, const MDB_val *v)
 {
+	uint8_t stored[ST_CHAIN_HEAD_SIZE];
+	int rc;
+
 	st_chain_next(r->head, v->mv_data, v->mv_size, r->head);
-	return seq > r->chained ? st_chain_put(txn, r->db->dbi.chain, seq, r->head) : ST_OK;
+	if (seq > r->chained)
+		return st_chain_put(txn, r->db->dbi.chain, seq, r->head);
+	rc = st_chain_at(txn, r->db->dbi.chain, seq, stored);
+	return rc == ST_OK && memcmp(stored, r->head, sizeof stored) != 0 ? ST_ECORRUPT : rc;
+}
+
+static int chain_behind(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
+{
+	struct run *r = ctx;
+	uint64_t seq = dec_intkey(k);
+
+	if (seq > r->through)
+		return ST_WALK_DONE;
+	if (seq != r->chained + 1)
+		return ST_ECORRUPT; /* the log has no gaps */
+	int rc = chain_entry(r, mdb_cursor_txn(cur), seq, v);
+
+	r->chained = seq;
+	return rc;
+}
+
+/* r->head: the chain's head after r->through, where the run starts. The
+ * chain may end past it (a komposter that chained in its commit) or, after
+ * an older komposter derived without chaining, before it: then it is
+ * chained up to it here. */
+static int chain_start(struct run *r, MDB_txn *txn)
+{
+	const MDB_dbi chain = r->db->dbi.chain;
+	uint64_t from;
+	MDB_val k = {sizeof from, &from};
+	int rc = st_chain_last(txn, chain, &r->chained, r->head);
+
+	if (rc != ST_OK || r->chained >= r->through)
+		return rc == ST_OK ? st_chain_at(txn, chain, r->through, r->head) : rc;
+	from = r->chained + 1;
+	rc = st_walk(txn, r->db->dbi.log, &k, chain_behind, r);
+	return rc == ST_OK && r->chained != r->through ? ST_ECORRUPT : rc;
 }
 
 static int run_entry(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
@@ -347,9 +387,7 @@ static int derive_in(struct run *r, MDB_txn *txn, uint64_t base)
 		r->through = base == UINT64_MAX ? r->last : base;
 	if (r->through >= r->last)
 		return ST_OK;
-	rc = st_chain_at(txn, db->dbi.chain, r->through, r->head);
-	if (rc == ST_OK)
-		rc = st_chain_last(txn, db->dbi.chain, &r->chained, (uint8_t[ST_CHAIN_HEAD_SIZE]){0});
+	rc = chain_start(r, txn);
 	if (rc != ST_OK)
 		return rc;
 	st_derive_begin(db);

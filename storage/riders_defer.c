@@ -301,6 +301,7 @@ int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, u
 	if (rc != ST_OK)
 		return rc;
 	c->first_seq = seq_before + 1;
+	c->through_next = last_seq;
 	c->mark_next = mark_after(db, seq_before, last_seq);
 	if (!db->riders_marked || c->mark_next != c->mark)
 		rc = st_riders_mark_put(txn, db->dbi.meta, c->mark_next);
@@ -308,8 +309,19 @@ int st_riders_group_flush(struct st_db *db, MDB_txn *txn, uint64_t seq_before, u
 	return rc;
 }
 
+/* Whether the stored mark is behind what the cells hold while none is
+ * dirty: a run whose taps its sketches held already, and which left a
+ * touched cell unwritten, kept the mark where it was. */
+static int mark_behind(const struct st_db *db)
+{
+	const struct st_riders_cache *c = &db->riders_cache;
+
+	return db->riders_marked && c->mark < c->through;
+}
+
 /* The first held cell's due time, for the writer (st_riders_due_ms), which
- * must not walk the cells while a reader's thread derives. */
+ * must not walk the cells while a reader's thread derives; a mark left
+ * behind is due a deferral later, so that it is written, alone if need be. */
 static void due_refresh(struct st_db *db)
 {
 	struct st_riders_cache *c = &db->riders_cache;
@@ -318,6 +330,8 @@ static void due_refresh(struct st_db *db)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->a[i].dirty_from != 0 && (first == 0 || c->a[i].dirty_since < first))
 			first = c->a[i].dirty_since;
+	if (first == 0 && mark_behind(db))
+		first = st_mono_ms();
 	atomic_store(&c->due_ms, first == 0 || db->opts.riders_defer_ms == 0 ? 0 : first + db->opts.riders_defer_ms);
 }
 
@@ -343,6 +357,7 @@ int st_riders_group_done(struct st_db *db)
 	}
 	db->riders_marked = 1;
 	c->mark = c->mark_next;
+	c->through = c->through_next;
 	due_refresh(db);
 	return ST_OK;
 }
@@ -399,6 +414,7 @@ static int sync_run(void *ctx, MDB_txn *txn)
 		rc = cell_write(db, txn, cell);
 	if (rc != ST_OK)
 		return rc;
+	c->through_next = last;
 	c->mark_next = mark_after(db, last, last);
 	if (!db->riders_marked || c->mark_next != c->mark)
 		rc = st_riders_mark_put(txn, db->dbi.meta, c->mark_next);
@@ -420,8 +436,10 @@ int st_riders_sync(struct st_db *db, unsigned max)
 	pthread_mutex_lock(&db->derive.lock);
 	for (size_t i = 0; i < c->n; i++)
 		dirty += c->a[i].dirty_from != 0;
-	rc = dirty == 0 ? ST_OK : st_write_run(db, sync_run, &sy, NULL);
-	if (rc == ST_OK && dirty != 0)
+	int run = dirty != 0 || mark_behind(db);
+
+	rc = run ? st_write_run(db, sync_run, &sy, NULL) : ST_OK;
+	if (rc == ST_OK && run)
 		rc = st_riders_group_done(db);
 	else if (rc != ST_OK) {
 		for (size_t i = 0; i < c->n; i++)

@@ -36,6 +36,18 @@ static void check_clean(void)
 	cr_assert_eq(rep.problems, 0, "st_check found %llu problems", (unsigned long long)rep.problems);
 }
 
+/* Commits frame batch_seq of dev, its TAPS riders the cards card0 on. */
+static void commit_frame_cards(uint64_t batch_seq, uint32_t card0)
+{
+	uint8_t buf[KP_FRAME_MAX];
+	const int64_t at = t_utc_ms(2026, 3, 10, 9, 0, 0) + (int64_t)batch_seq * 1000;
+	struct st_commit_item it = {.frame = buf, .received_at = at};
+
+	it.len = t_frame_simple(buf, &dev, batch_seq, TAPS, at, card0);
+	cr_assert_eq(st_commit_group(tdb.db, &it, 1, NULL), ST_OK);
+	cr_assert_eq(it.outcome, ST_STORED);
+}
+
 /* Commits frames batch_seq first..last of dev, one group of them. */
 static void commit_frames(uint64_t first, uint64_t last)
 {
@@ -336,6 +348,26 @@ static void chain_ahead(uint64_t upto)
 	mdb_env_close(env);
 }
 
+/* Deletes the chain's heads from entry `from` on, behind the storage API's
+ * back. */
+static void unchain_from(uint64_t from)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi chain;
+	MDB_val k = {sizeof from, &from};
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
+	for (; mdb_del(txn, chain, &k, NULL) == 0; from++)
+		;
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 Test(derive, a_chain_an_older_komposter_wrote_ahead_is_continued)
 {
 	open_deferred();
@@ -344,4 +376,69 @@ Test(derive, a_chain_an_older_komposter_wrote_ahead_is_continued)
 	tdb_open(); /* derives 1..3: keeps the heads of 1..2, chains 3 after them */
 	cr_expect_eq(chained(3), ST_OK);
 	expect(3, 3);
+}
+
+Test(derive, a_run_whose_riders_the_sketches_held_already_still_moves_their_mark)
+{
+	double e;
+	uint64_t through;
+
+	tdb.opts.riders_defer_ms = 3600 * 1000; /* held until synced */
+	open_deferred();
+	commit_frame_cards(1, 100);
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
+	expect_riders(1);
+	commit_frame_cards(2, 100); /* the same three cards again: no sketch changes */
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	cr_assert_gt(st_riders_due_ms(tdb.db), 0, "a mark left behind is due");
+	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
+	riders_stored(&e, &through);
+	cr_expect_eq(through, 2, "the sketches' mark stayed at %llu", (unsigned long long)through);
+	cr_expect(e > TAPS - 0.5 && e < TAPS + 0.5, "sketch says %.1f riders", e);
+	check_clean();
+}
+
+Test(derive, a_chain_an_older_komposter_left_behind_the_mark_is_chained_up_to_it)
+{
+	open_deferred();
+	commit_frames(1, 3);
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	tdb_close();
+	unchain_from(2); /* as an older komposter, deriving without chaining, leaves it */
+	tdb_open();
+	commit_frames(4, 4);
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	cr_expect_eq(chained(2), ST_OK);
+	cr_expect_eq(chained(4), ST_OK);
+	expect(4, 4);
+}
+
+Test(derive, check_reports_a_head_after_the_mark_with_none_before_it)
+{
+	struct st_check_report rep;
+	uint64_t seq = 2;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi chain;
+	MDB_val k = {sizeof seq, &seq};
+
+	open_deferred();
+	commit_frames(1, 3);
+	cr_assert_eq(st_derive_run(tdb.db, TAPS, NULL), ST_OK); /* derived and chained through 1 */
+	tdb_close();
+	unchain_from(1);
+	chain_ahead(3); /* heads 1..3 that recompute from the log ... */
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
+	cr_assert_eq(mdb_del(txn, chain, &k, NULL), 0); /* ... but none for 2 */
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	tdb.opts.read_only = 1; /* a read-write open would derive, and fail on it */
+	tdb_open();
+	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
+	cr_expect_geq(rep.problems, 1, "a head stored after a missing one went unnoticed");
 }
