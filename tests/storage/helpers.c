@@ -161,6 +161,21 @@ int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out)
 	return rc;
 }
 
+void t_raw_edit(void (*fn)(MDB_txn *txn, void *ctx), void *ctx)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+
+	tdb_close();
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	fn(txn, ctx);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 uint8_t *t_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

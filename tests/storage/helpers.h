@@ -78,6 +78,11 @@ int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out);
  * again. Fails the test when there is none. */
 void t_stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE]);
 
+/* Edits the test database with plain LMDB, behind the storage API's back:
+ * tdb.db is closed (one environment per process), fn gets a write
+ * transaction and ctx, the transaction is committed; tdb.db stays closed. */
+void t_raw_edit(void (*fn)(struct MDB_txn *txn, void *ctx), void *ctx);
+
 /* Reads a whole file into a malloc'd buffer (*len bytes). */
 uint8_t *t_slurp(const char *path, size_t *len);
 

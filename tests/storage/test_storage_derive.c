@@ -321,51 +321,57 @@ Test(derive, the_chain_heads_come_with_the_derived_frames)
 	expect(4, 4);
 }
 
-/* Chains entries 1..upto of the log as a komposter that chained in its
- * commit did, behind the storage API's back. */
-static void chain_ahead(uint64_t upto)
+static MDB_dbi raw_dbi(MDB_txn *txn, const char *name)
+{
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi), 0);
+	return dbi;
+}
+
+/* Chains entries 1..*upto of the log as a komposter that chained in its
+ * commit did. */
+static void chain_ahead_in(MDB_txn *txn, void *upto)
 {
 	uint8_t head[ST_CHAIN_HEAD_SIZE] = {0};
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi log, chain;
+	MDB_dbi log = raw_dbi(txn, "log"), chain = raw_dbi(txn, "chain");
 
-	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "log", MDB_INTEGERKEY, &log), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
-	for (uint64_t seq = 1; seq <= upto; seq++) {
+	for (uint64_t seq = 1; seq <= *(uint64_t *)upto; seq++) {
 		MDB_val k = {sizeof seq, &seq}, v, h = {sizeof head, head};
 
 		cr_assert_eq(mdb_get(txn, log, &k, &v), 0);
 		st_chain_next(head, v.mv_data, v.mv_size, head);
 		cr_assert_eq(mdb_put(txn, chain, &k, &h, MDB_APPEND), 0);
 	}
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
 }
 
-/* Deletes the chain's heads from entry `from` on, behind the storage API's
- * back. */
+static void chain_ahead(uint64_t upto)
+{
+	t_raw_edit(chain_ahead_in, &upto);
+}
+
+/* Deletes the chain's heads from entry *from on. */
+static void unchain_in(MDB_txn *txn, void *from)
+{
+	MDB_dbi chain = raw_dbi(txn, "chain");
+	uint64_t seq = *(uint64_t *)from;
+	MDB_val k = {sizeof seq, &seq};
+
+	for (; mdb_del(txn, chain, &k, NULL) == 0; seq++)
+		;
+}
+
 static void unchain_from(uint64_t from)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi chain;
-	MDB_val k = {sizeof from, &from};
+	t_raw_edit(unchain_in, &from);
+}
 
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
-	for (; mdb_del(txn, chain, &k, NULL) == 0; from++)
-		;
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+/* Deletes the head of entry *seq alone. */
+static void unchain_one_in(MDB_txn *txn, void *seq)
+{
+	MDB_val k = {sizeof(uint64_t), seq};
+
+	cr_assert_eq(mdb_del(txn, raw_dbi(txn, "chain"), &k, NULL), 0);
 }
 
 Test(derive, a_chain_an_older_komposter_wrote_ahead_is_continued)
@@ -404,7 +410,6 @@ Test(derive, a_chain_an_older_komposter_left_behind_the_mark_is_chained_up_to_it
 	open_deferred();
 	commit_frames(1, 3);
 	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
-	tdb_close();
 	unchain_from(2); /* as an older komposter, deriving without chaining, leaves it */
 	tdb_open();
 	commit_frames(4, 4);
@@ -418,25 +423,13 @@ Test(derive, check_reports_a_head_after_the_mark_with_none_before_it)
 {
 	struct st_check_report rep;
 	uint64_t seq = 2;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi chain;
-	MDB_val k = {sizeof seq, &seq};
 
 	open_deferred();
 	commit_frames(1, 3);
 	cr_assert_eq(st_derive_run(tdb.db, TAPS, NULL), ST_OK); /* derived and chained through 1 */
-	tdb_close();
 	unchain_from(1);
 	chain_ahead(3); /* heads 1..3 that recompute from the log ... */
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "chain", MDB_INTEGERKEY, &chain), 0);
-	cr_assert_eq(mdb_del(txn, chain, &k, NULL), 0); /* ... but none for 2 */
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_edit(unchain_one_in, &seq); /* ... but none for 2 */
 	tdb.opts.read_only = 1; /* a read-write open would derive, and fail on it */
 	tdb_open();
 	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
