@@ -526,6 +526,8 @@ int st_derive_group_mark(struct st_db *db, MDB_txn *txn, uint64_t seq_before);
 void st_derive_group_done(struct st_db *db, uint64_t last_seq);
 /* The mark, UINT64_MAX when none is recorded. */
 int st_derive_mark_get(MDB_txn *txn, MDB_dbi meta, uint64_t *seq);
+/* In txn: the derived trees' mark, the log's last when none is recorded. */
+int st_derive_through(struct st_db *db, MDB_txn *txn, uint64_t *through);
 /* At open (the lock made; read-write: everything after the mark derived). */
 int st_derive_open(struct st_db *db);
 void st_derive_close(struct st_db *db);

@@ -441,15 +441,20 @@ int st_derive_run(struct st_db *db, unsigned max_records, uint64_t *done)
 	return rc;
 }
 
+int st_derive_through(struct st_db *db, MDB_txn *txn, uint64_t *through)
+{
+	int rc = st_derive_mark_get(txn, db->dbi.meta, through);
+
+	if (rc == ST_OK && *through == UINT64_MAX)
+		rc = st_log_last(txn, db->dbi.log, through);
+	return rc;
+}
+
 int st_derive_behind(struct st_read *r, uint64_t *through, uint64_t *last)
 {
-	int rc = st_derive_mark_get(r->txn, r->db->dbi.meta, through);
+	int rc = st_derive_through(r->db, r->txn, through);
 
-	if (rc == ST_OK)
-		rc = st_log_last(r->txn, r->db->dbi.log, last);
-	if (rc == ST_OK && *through == UINT64_MAX)
-		*through = *last;
-	return rc;
+	return rc == ST_OK ? st_log_last(r->txn, r->db->dbi.log, last) : rc;
 }
 
 int st_derive_catch_up(struct st_db *db)

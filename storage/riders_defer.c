@@ -21,7 +21,7 @@
  *    loaded inside the run's transaction, where a failure still fails
  *    the run, so applying them afterwards cannot fail.
  *  - A run's transaction writes the dirty cells that are due (dirty for
- *    riders_defer_ms), the oldest first and at most RIDERS_WRITES_PER_GROUP,
+ *    riders_defer_ms), the oldest first and at most RIDERS_WRITES_PER_RUN,
  *    each with the run's own notes added: the cost is spread over the
  *    runs instead of falling on one. With riders_defer_ms 0 it writes
  *    every cell it touches and every dirty one: the sketches move with
@@ -49,7 +49,7 @@
 #define RIDERS_MARK_KEY "riders_through"
 /* Due cells a run writes at most: four 16 KiB sketches, about what one
  * 32-tap frame writes otherwise. */
-#define RIDERS_WRITES_PER_GROUP 4
+#define RIDERS_WRITES_PER_RUN 4
 /* Cells kept in memory (32 KiB each) when clean: a city's routes and its
  * total, of two service dates (around the day's change); more are kept
  * while dirty, and written by the group that finds them. */
@@ -242,7 +242,7 @@ static struct st_riders_cell *oldest_dirty(struct st_riders_cache *c)
 }
 
 /* Without deferral, or with too many cells held, every dirty or touched
- * cell; else the due ones, oldest first, at most RIDERS_WRITES_PER_GROUP
+ * cell; else the due ones, oldest first, at most RIDERS_WRITES_PER_RUN
  * (the oldest not due means none is). */
 static int write_due(struct st_db *db, MDB_txn *txn)
 {
@@ -257,7 +257,7 @@ static int write_due(struct st_db *db, MDB_txn *txn)
 				rc = cell_write(db, txn, &c->a[i]);
 		return rc;
 	}
-	for (unsigned written = 0; rc == ST_OK && written < RIDERS_WRITES_PER_GROUP; written++) {
+	for (unsigned written = 0; rc == ST_OK && written < RIDERS_WRITES_PER_RUN; written++) {
 		cell = oldest_dirty(c);
 		if (!cell || now - cell->dirty_since < db->opts.riders_defer_ms)
 			break;
@@ -385,17 +385,6 @@ struct sync {
 	unsigned max;
 };
 
-/* The cells hold the taps of every derived frame: through the derived
- * trees' mark, or the log's end in a database derived in step. */
-static int derived_last(struct st_db *db, MDB_txn *txn, uint64_t *last)
-{
-	int rc = st_derive_mark_get(txn, db->dbi.meta, last);
-
-	if (rc == ST_OK && *last == UINT64_MAX)
-		rc = st_log_last(txn, db->dbi.log, last);
-	return rc;
-}
-
 static int sync_run(void *ctx, MDB_txn *txn)
 {
 	struct sync *sy = ctx;
@@ -403,7 +392,7 @@ static int sync_run(void *ctx, MDB_txn *txn)
 	struct st_riders_cache *c = &db->riders_cache;
 	struct st_riders_cell *cell;
 	uint64_t last;
-	int rc = derived_last(db, txn, &last);
+	int rc = st_derive_through(db, txn, &last); /* the cells hold every derived frame's taps */
 
 	c->pending = 0;
 	st_riders_batch_clear(&db->riders);

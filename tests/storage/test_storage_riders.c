@@ -511,7 +511,12 @@ Test(riders, more_sketches_than_are_kept_in_memory_are_written_by_the_group_that
 	cr_assert_eq(st_riders_sync(tdb.db, 0), ST_OK);
 	for (uint32_t route = 1; route <= 300; route++)
 		cr_expect_eq(llround(estimate(today, route)), route == 1 ? 3 : 2, "route %u", route);
-	cr_expect_eq(llround(estimate(today, ST_RIDERS_ALL)), 601);
+	/* 601 riders in a sparse sketch of 2^25 indexes: two share one about
+	 * once in 200 runs (each run's epoch key, and so each pseudonym, is
+	 * random; seen: 600 once in 300). st_check below compares every
+	 * register with the log's, so a rider lost on the way still fails. */
+	long long all = llround(estimate(today, ST_RIDERS_ALL));
+	cr_expect(all == 601 || all == 600, "all routes: %lld riders", all);
 	cr_expect_eq(check_problems(&text), 0, "%s", text);
 	free(text);
 }
