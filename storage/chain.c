@@ -52,8 +52,6 @@ int st_chain_at(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, uint8_t head[ST_CHAIN_H
 		return ST_OK;
 	}
 	rc = st_status(mdb_get(txn, dbi, &k, &v));
-	if (rc == ST_ENOTFOUND)
-		return ST_ECORRUPT; /* derived through seq, so chained through it */
 	return rc == ST_OK ? decode_head(&v, head) : rc;
 }
 
@@ -77,18 +75,7 @@ int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAI
 
 int st_chain_head(struct st_read *r, uint64_t seq, uint8_t head[ST_CHAIN_HEAD_SIZE])
 {
-	MDB_val k = {sizeof seq, &seq};
-	MDB_val v;
-	int rc;
-
 	if (!r || !r->txn || !head)
 		return ST_EINVAL;
-	if (seq == 0) {
-		memset(head, 0, ST_CHAIN_HEAD_SIZE);
-		return ST_OK;
-	}
-	rc = st_status(mdb_get(r->txn, r->db->dbi.chain, &k, &v));
-	if (rc != ST_OK)
-		return rc;
-	return decode_head(&v, head);
+	return st_chain_at(r->txn, r->db->dbi.chain, seq, head);
 }

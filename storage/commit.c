@@ -28,11 +28,11 @@
  *
  * Everything else computed from a frame (the hash chain's head, tap and
  * count cells, vehicle hours and positions, the date index, date
- * revisions, the device's traffic, the distinct-rider sketches) is derived from its stored entry by
- * derive.c: at the end of the group, in its transaction, or with
- * st_options.derive_defer_ms later and many frames at a time (derive.h
- * says why). The group records the derived trees' mark when it defers the
- * first time.
+ * revisions, the device's traffic, the distinct-rider sketches) is
+ * derived from its stored entry by derive.c: at the end of the group, in
+ * its transaction, or with st_options.derive_defer_ms later and many
+ * frames at a time (derive.h says why). The group records the derived
+ * trees' mark when it defers the first time.
  *
  * The rejects the writer hands in with the group (st_commit_group_rejects)
  * go to their devices' traffic records in the group's transaction (the log

@@ -347,7 +347,7 @@ int st_log_append(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t *value,
 int st_chain_put(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const uint8_t head[ST_CHAIN_HEAD_SIZE]);
 /* Last stored (seq, head), (0, zero head) when empty. */
 int st_chain_last(MDB_txn *txn, MDB_dbi dbi, uint64_t *seq, uint8_t head[ST_CHAIN_HEAD_SIZE]);
-/* The head after entry seq (seq 0: the zero head); ST_ECORRUPT when none
+/* The head after entry seq (seq 0: the zero head); ST_ENOTFOUND when none
  * is stored. */
 int st_chain_at(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, uint8_t head[ST_CHAIN_HEAD_SIZE]);
 

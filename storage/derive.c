@@ -306,7 +306,7 @@ static int chain_entry(struct run *r, MDB_txn *txn, uint64_t seq, const MDB_val 
 	if (seq > r->chained)
 		return st_chain_put(txn, r->db->dbi.chain, seq, r->head);
 	rc = st_chain_at(txn, r->db->dbi.chain, seq, stored);
-	return rc == ST_OK && memcmp(stored, r->head, sizeof stored) != 0 ? ST_ECORRUPT : rc;
+	return rc == ST_ENOTFOUND || (rc == ST_OK && memcmp(stored, r->head, sizeof stored) != 0) ? ST_ECORRUPT : rc;
 }
 
 static int chain_behind(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_val *v)
@@ -335,8 +335,12 @@ static int chain_start(struct run *r, MDB_txn *txn)
 	MDB_val k = {sizeof from, &from};
 	int rc = st_chain_last(txn, chain, &r->chained, r->head);
 
+	if (rc == ST_OK && r->chained >= r->through)
+		rc = st_chain_at(txn, chain, r->through, r->head);
+	if (rc == ST_ENOTFOUND)
+		return ST_ECORRUPT; /* derived through it, so chained through it */
 	if (rc != ST_OK || r->chained >= r->through)
-		return rc == ST_OK ? st_chain_at(txn, chain, r->through, r->head) : rc;
+		return rc;
 	from = r->chained + 1;
 	rc = st_walk(txn, r->db->dbi.log, &k, chain_behind, r);
 	return rc == ST_OK && r->chained != r->through ? ST_ECORRUPT : rc;
