@@ -9,8 +9,9 @@
  *    entry), so an edited entry or head shows up at its own sequence; the
  *    heads are derived (derive.h): every entry up to the mark has one;
  *  - the (device, batch_seq, seq) of every entry is collected, sorted and
- *    merged against `once` in key order (both directions), and the
- *    watermarks recomputed from the same sorted list; so are each device's
+ *    merged against `once` in key order (both directions), and each
+ *    watermark's stored base checked against the same sorted list (from
+ *    the derived frames' watermark to the log's, once.c); so are each device's
  *    frames and highest batch_seq in device_stats (its rejects have no log
  *    behind them: only their record's decoding is checked);
  *  - taps are summed into cells (kept sorted and merged whenever the buffer
@@ -597,24 +598,36 @@ static uint64_t watermark_base(const struct check *c, uint64_t dev)
 	return st_handed_watermark_get(c->r.txn, c->db->dbi.handed, dev, &w) == ST_OK ? w : 0;
 }
 
-/* The watermark of the device whose sorted pairs start at *i; *i moves past them. */
-static uint64_t watermark_from(const struct check *c, size_t *i)
+/* What a device's stored watermark base may be: at least the watermark of
+ * its derived frames (the run that derives a frame settles the base, once.c)
+ * and at most the log's. */
+struct watermark_span {
+	uint64_t derived, log;
+};
+
+/* The span of the device whose sorted pairs start at *i; *i moves past them. */
+static struct watermark_span watermark_from(const struct check *c, size_t *i)
 {
 	uint64_t dev = c->pairs[*i].device_id;
-	uint64_t w = watermark_base(c, dev);
+	uint64_t base = watermark_base(c, dev);
+	struct watermark_span w = {base, base};
 
 	for (; *i < c->npairs && c->pairs[*i].device_id == dev; (*i)++) {
-		if (c->pairs[*i].batch_seq == w + 1)
-			w++;
+		if (c->pairs[*i].batch_seq != w.log + 1)
+			continue;
+		if (w.derived == w.log && c->pairs[*i].seq <= c->derived_through)
+			w.derived++;
+		w.log++;
 	}
 	return w;
 }
 
-static void watermark_compare(struct check *c, uint64_t dev, uint64_t want, uint64_t got)
+static void watermark_compare(struct check *c, uint64_t dev, struct watermark_span want, uint64_t got)
 {
-	if (want != got)
-		problem(c, "watermark: device %016" PRIx64 " is %" PRIu64 ", the log says %" PRIu64, dev, got,
-		        want);
+	if (got < want.derived || got > want.log)
+		problem(c, "watermark: device %016" PRIx64 " is stored as %" PRIu64 ", the log says %" PRIu64
+		           " (%" PRIu64 " derived)",
+		        dev, got, want.log, want.derived);
 }
 
 /* Devices before `until` in the pairs that have no stored watermark. */
@@ -631,14 +644,17 @@ static int watermark_record(void *ctx, MDB_cursor *cur, const MDB_val *k, const 
 {
 	struct merge *m = ctx;
 	struct check *c = m->c;
-	uint64_t dev, want;
+	struct watermark_span want;
+	uint64_t dev;
 
 	if (!sizes_ok(c, "watermark", k, ST_DEVICE_KEY_SIZE, v, ST_U64_SIZE))
 		return ST_OK;
 	dev = kp_load_u64be(k->mv_data);
 	watermarks_absent(c, &m->i, dev, 0);
-	want = m->i < c->npairs && c->pairs[m->i].device_id == dev ? watermark_from(c, &m->i)
-	                                                            : watermark_base(c, dev);
+	if (m->i < c->npairs && c->pairs[m->i].device_id == dev)
+		want = watermark_from(c, &m->i);
+	else
+		want.derived = want.log = watermark_base(c, dev);
 	watermark_compare(c, dev, want, kp_load_u64le(v->mv_data));
 	return ST_OK;
 }

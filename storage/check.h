@@ -2,7 +2,8 @@
  * check.h — consistency check of a database: walks the whole log and
  * verifies that every entry parses, the sequence has no gaps, the hash chain
  * recomputes to the stored heads, the once-only index holds exactly the
- * log's (device, batch_seq) pairs, every watermark is right, the tap
+ * log's (device, batch_seq) pairs, every watermark's stored base lies
+ * between its derived frames' watermark and the log's, the tap
  * aggregates, the count aggregates (count_agg.h) and the taps and signed
  * counts of vehicle_hours (vehicle_hours.h) equal the sums recomputed from
  * the log, the distinct-rider sketches (riders.h) equal, register for

@@ -4,9 +4,10 @@
  *
  * Why it is built this way: one transaction (and so one fsync) per group
  * is what makes thousands of frames a second durable; everything a frame
- * must have before its ACK (log entry, once-only index, watermark, epoch
- * key) is written in that same transaction, so a crash leaves all of them
- * or none. Duplicates are found by looking the (device,
+ * must have before its ACK (log entry, once-only index, epoch key) is
+ * written in that same transaction, so a crash leaves all of them or none;
+ * its watermark is read from the once-only index it just wrote (once.c: the
+ * stored base is settled by the derived frames). Duplicates are found by looking the (device,
  * batch_seq) pair up in `once` inside the transaction, which sees this
  * group's own earlier puts too, so a repeat within one group needs no extra
  * bookkeeping.
@@ -177,7 +178,7 @@ static int build_entry(struct group *g, const struct st_commit_item *it, size_t 
 	return rc;
 }
 
-/* Log entry, once-only entry and watermark of a new frame. */
+/* Log entry and once-only entry of a new frame. */
 static int append_frame(struct group *g, const struct st_commit_item *it, uint64_t seq)
 {
 	const struct st_dbis *dbi = &g->db->dbi;
@@ -189,8 +190,6 @@ static int append_frame(struct group *g, const struct st_commit_item *it, uint64
 		rc = st_log_append(g->txn, dbi->log, seq, g->db->entry_buf, len);
 	if (rc == ST_OK)
 		rc = st_once_put(g->txn, dbi->once, it->device_id, it->batch_seq, seq);
-	if (rc == ST_OK)
-		rc = st_watermark_advance(g->txn, dbi->once, dbi->watermark, it->device_id, it->batch_seq);
 	return rc;
 }
 
@@ -292,12 +291,33 @@ static int group_start(struct group *g)
 	return rc;
 }
 
+/* Each item's device's watermark after the group. A device with many
+ * frames in the group is walked once: the last answer of each hash slot is
+ * kept (a collision only walks again). */
+#define WATERMARK_MEMO 64
+
 static int fill_watermarks(struct group *g, struct st_commit_item *items, size_t n)
 {
+	struct {
+		uint64_t device_id, watermark;
+		int set;
+	} memo[WATERMARK_MEMO] = {0};
+	const struct st_dbis *dbi = &g->db->dbi;
 	int rc = ST_OK;
 
-	for (size_t i = 0; i < n && rc == ST_OK; i++)
-		rc = st_watermark_get(g->txn, g->db->dbi.watermark, items[i].device_id, &items[i].watermark);
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
+		uint64_t dev = items[i].device_id;
+		size_t h = (size_t)((dev * 0x9E3779B97F4A7C15ull) >> 58);
+
+		if (memo[h].set && memo[h].device_id == dev) {
+			items[i].watermark = memo[h].watermark;
+			continue;
+		}
+		rc = st_watermark_now(g->txn, dbi->once, dbi->watermark, dev, &items[i].watermark);
+		memo[h].device_id = dev;
+		memo[h].watermark = items[i].watermark;
+		memo[h].set = 1;
+	}
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * commit.h — group commit: store a group of verified frames in ONE LMDB
- * write transaction (log + once-only index + watermarks + aggregates + epoch
- * keys + hash chain), then commit with fsync. The daemon's writer thread is
+ * write transaction (log + once-only index + epoch keys, and with
+ * derive_defer_ms 0 what derive.h derives from them), then commit with fsync. The daemon's writer thread is
  * the only caller; it must not be called from two threads at once.
  *
  * Promises:

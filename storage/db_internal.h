@@ -323,13 +323,16 @@ int st_settings_settle(struct st_db *db, MDB_txn *txn, int created);
 void st_once_key(uint8_t key[ST_ONCE_KEY_SIZE], uint64_t device_id, uint64_t batch_seq);
 int st_once_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, uint64_t *seq);
 int st_once_put(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t batch_seq, uint64_t seq);
+/* The device's stored watermark base (once.c): 0 when none. */
 int st_watermark_get(MDB_txn *txn, MDB_dbi dbi, uint64_t device_id, uint64_t *w);
-/* After (device, batch_seq) was put in once: moves the watermark forward
- * over every consecutive stored batch_seq. */
-int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
-                         uint64_t batch_seq);
-/* Raises the device's watermark to w (never lowers it), then over the
- * frames this log already holds from w + 1 on: a device moved in (handoff.h). */
+/* The device's watermark: its base, then every consecutive batch_seq the
+ * once-only index holds after it. */
+int st_watermark_now(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t *w);
+/* Writes the device's base up to its watermark now (nothing when equal). */
+int st_watermark_settle(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id);
+/* Raises the device's base to w when it is below, then over the frames
+ * this log holds from w + 1 on: a device moved in (handoff.h), whose frames
+ * up to w are in its former owner's log. */
 int st_watermark_seed(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t w);
 
 /* handoff.c: *handed = 1 when a former owner stored (device, batch_seq). */

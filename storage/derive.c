@@ -181,6 +181,8 @@ int st_derive_frame(struct st_db *db, MDB_txn *txn, uint64_t seq, const uint8_t 
 		rc = st_frame_dates_flush(txn, db->dbi.date_frames, &f.d->dates);
 	if (rc == ST_OK)
 		rc = st_dstats_batch_note(&f.d->dstats, h.device_id, h.batch_seq, received_at, h.sent_at);
+	if (rc == ST_OK)
+		rc = st_watermark_settle(txn, db->dbi.once, db->dbi.watermark, h.device_id);
 	return rc;
 }
 

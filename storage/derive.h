@@ -3,18 +3,18 @@
  * (chain.h), tap cells (tap_agg.h), count
  * cells (count_agg.h), vehicle hours (vehicle_hours.h) and positions
  * (vehicle_pos.h), the date index (date_frames.h), date revisions
- * (date_rev.h) and each device's traffic (device_stats.h, its stored
- * frames; its rejects are not in the log and go with the writer's group),
- * and the distinct riders' sketches (riders.h, which may hold theirs in
- * memory longer still). Everything in them is computed from stored log
+ * (date_rev.h), each device's traffic (device_stats.h, its stored
+ * frames; its rejects are not in the log and go with the writer's group)
+ * and its watermark's stored base (once.c: readers add the once-only
+ * entries after it), and the distinct riders' sketches (riders.h, which may
+ * hold theirs in memory longer still). Everything in them is computed from stored log
  * entries alone, so they can be written with the frames or behind them.
  *
  * In step (st_options.derive_defer_ms 0, the default): st_commit_group
  * derives each frame it stores in the same transaction as its log entry.
  *
  * Deferred (derive_defer_ms > 0: komposterd's): a commit group writes the
- * log, the hash chain, the once-only index and the watermarks, and nothing
- * derived: a one-frame commit wrote half as many pages, and on a virtual
+ * log and the once-only index, and nothing derived: a one-frame commit wrote half as many pages, and on a virtual
  * disk fdatasync costs about 50 µs per scattered page (docs/PERFORMANCE.md,
  * session 11). The writer derives the frames after the mark later, many
  * frames to a transaction, with st_derive_run. The mark (meta

@@ -36,8 +36,8 @@ int st_handoff_foreach_frame(struct st_read *r, int (*fn)(void *ctx, uint64_t de
                              void *ctx);
 
 /* Records device_id as moved in with watermark W and the n frame ids in
- * above[] (each > W), and raises the device's own watermark to W, in one
- * write transaction. */
+ * above[] (each > W), and raises the stored base of the device's own
+ * watermark to W (once.c), in one write transaction. */
 int st_handoff_put(struct st_db *db, uint64_t device_id, uint64_t watermark,
                    const uint64_t *above, size_t n);
 

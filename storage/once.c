@@ -3,11 +3,15 @@
  *
  * Why it is built this way: the key is device_id ‖ batch_seq, both
  * big-endian, so one device's entries are adjacent and in batch order. That
- * makes the watermark cheap to move: when batch W+1 arrives, a cursor placed
- * on it walks forward while the next key is (device, W+2), (device, W+3), …,
- * which also catches the frames that arrived early, out of order. The
- * watermark itself is kept in its own database (one 8-byte key per device)
- * so an ACK costs one lookup, and is only ever written forward.
+ * makes the watermark cheap to find: from a stored base B, a cursor placed
+ * on (device, B+1) walks forward while the next key is (device, B+2),
+ * (device, B+3), …, which also catches the frames that arrived early, out of
+ * order. The base is kept in its own database (one 8-byte key per device)
+ * and is only ever written forward; a commit writes none (its pages were a
+ * tenth of a small commit's, docs/PERFORMANCE.md), the transaction that
+ * derives a device's frames settles it (derive.c), and a device moved in
+ * starts from its former owner's (handoff.h). Every reader asks for
+ * base + walk, so the base may lag the log by the frames not derived yet.
  */
 #include "storage/once.h"
 
@@ -99,9 +103,8 @@ static int extend_run(void *ctx, MDB_cursor *cur, const MDB_val *k, const MDB_va
 	return ST_OK;
 }
 
-/* From the stored (device, from), the last batch_seq of the consecutive run.
- * from is a watermark + 1, so at least 1, and was just put: the walk starts
- * on it. */
+/* From (device, from), the last batch_seq of the consecutive run stored:
+ * from - 1 when (device, from) is not. */
 static int run_end(MDB_txn *txn, MDB_dbi once_dbi, uint64_t device_id, uint64_t from, uint64_t *end)
 {
 	uint8_t kb[ST_ONCE_KEY_SIZE];
@@ -115,34 +118,48 @@ static int run_end(MDB_txn *txn, MDB_dbi once_dbi, uint64_t device_id, uint64_t 
 	return rc;
 }
 
-int st_watermark_advance(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id,
-                         uint64_t batch_seq)
+/* The base and the watermark now. */
+static int watermark_find(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t *base,
+                          uint64_t *w)
 {
-	uint64_t w, end;
-	int rc;
+	int rc = st_watermark_get(txn, wm_dbi, device_id, base);
 
-	rc = st_watermark_get(txn, wm_dbi, device_id, &w);
 	if (rc != ST_OK)
 		return rc;
-	if (w == UINT64_MAX || batch_seq != w + 1)
+	*w = *base;
+	if (*base == UINT64_MAX)
 		return ST_OK;
-	rc = run_end(txn, once_dbi, device_id, batch_seq, &end);
-	if (rc != ST_OK)
-		return rc;
-	return watermark_put(txn, wm_dbi, device_id, end);
+	return run_end(txn, once_dbi, device_id, *base + 1, w);
 }
 
+int st_watermark_now(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t *w)
+{
+	uint64_t base;
+
+	return watermark_find(txn, once_dbi, wm_dbi, device_id, &base, w);
+}
+
+int st_watermark_settle(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id)
+{
+	uint64_t base, w;
+	int rc = watermark_find(txn, once_dbi, wm_dbi, device_id, &base, &w);
+
+	if (rc != ST_OK || w == base)
+		return rc;
+	return watermark_put(txn, wm_dbi, device_id, w);
+}
+
+/* The base, not the watermark now, is compared: st_check wants every base
+ * of a device moved in at its handed watermark or above. */
 int st_watermark_seed(MDB_txn *txn, MDB_dbi once_dbi, MDB_dbi wm_dbi, uint64_t device_id, uint64_t w)
 {
-	uint64_t now;
-	int rc = st_watermark_get(txn, wm_dbi, device_id, &now);
+	uint64_t base;
+	int rc = st_watermark_get(txn, wm_dbi, device_id, &base);
 
-	if (rc != ST_OK || now >= w)
+	if (rc != ST_OK || base >= w)
 		return rc;
 	rc = watermark_put(txn, wm_dbi, device_id, w);
-	if (rc == ST_OK && w < UINT64_MAX)
-		rc = st_watermark_advance(txn, once_dbi, wm_dbi, device_id, w + 1);
-	return rc;
+	return rc == ST_OK ? st_watermark_settle(txn, once_dbi, wm_dbi, device_id) : rc;
 }
 
 /* ---- public readers ---- */
@@ -158,7 +175,7 @@ int st_once_watermark(struct st_read *r, uint64_t device_id, uint64_t *watermark
 {
 	if (!r || !r->txn || !watermark)
 		return ST_EINVAL;
-	return st_watermark_get(r->txn, r->db->dbi.watermark, device_id, watermark);
+	return st_watermark_now(r->txn, r->db->dbi.once, r->db->dbi.watermark, device_id, watermark);
 }
 
 struct once_visit {

@@ -24,8 +24,9 @@
 static const char help[] =
 	"Usage: komposter check\n\n"
 	"Checks the database: every log entry parses, the sequence has no gaps, the\n"
-	"hash chain recomputes to the stored heads, the once-only index and the\n"
-	"watermarks match the log, and the tap aggregates equal the sums of the log.\n"
+	"hash chain recomputes to the stored heads, the once-only index matches the\n"
+	"log and each watermark's stored base lies between the derived frames' and\n"
+	"the log's, and the tap aggregates equal the sums of the log.\n"
 	"Problems are printed one per line, then a summary. Progress goes to stderr.\n"
 	"Safe to run while komposterd is running (it reads a snapshot).\n\n"
 	"Options:\n" KP_CLI_COMMON_HELP "\n"

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware-proto/bytes.h"
 #include "helpers.h"
 #include "storage/chain.h"
 #include "storage/check.h"
 #include "storage/derive.h"
 #include "storage/device_stats.h"
+#include "storage/once.h"
 #include "storage/riders.h"
 #include "storage/tap_agg.h"
 
@@ -48,8 +50,9 @@ static void commit_frame_cards(uint64_t batch_seq, uint32_t card0)
 	cr_assert_eq(it.outcome, ST_STORED);
 }
 
-/* Commits frames batch_seq first..last of dev, one group of them. */
-static void commit_frames(uint64_t first, uint64_t last)
+/* Commits frames batch_seq first..last of dev, one group of them; the
+ * watermark its ACK would carry. */
+static uint64_t commit_frames(uint64_t first, uint64_t last)
 {
 	static uint8_t bufs[16][KP_FRAME_MAX];
 	struct st_commit_item it[16] = {0};
@@ -63,8 +66,11 @@ static void commit_frames(uint64_t first, uint64_t last)
 		it[n].received_at = at + (int64_t)b * 1000;
 	}
 	cr_assert_eq(st_commit_group(tdb.db, it, n, NULL), ST_OK);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(it[i].outcome, ST_STORED);
+		cr_assert_eq(it[i].watermark, it[0].watermark, "one watermark for the device's group");
+	}
+	return it[0].watermark;
 }
 
 static int sum_accepted(void *ctx, const struct st_tap_agg_key *k, const struct st_tap_agg_val *v)
@@ -434,4 +440,121 @@ Test(derive, check_reports_a_head_after_the_mark_with_none_before_it)
 	tdb_open();
 	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
 	cr_expect_geq(rep.problems, 1, "a head stored after a missing one went unnoticed");
+}
+
+/* The watermark base stored for dev, as plain LMDB reads it (0: none). */
+static void stored_base_in(MDB_txn *txn, void *out)
+{
+	uint8_t kb[8];
+	MDB_val k = {sizeof kb, kb}, v;
+	MDB_dbi dbi;
+	int rc;
+
+	kp_store_u64be(kb, dev.id);
+	cr_assert_eq(mdb_dbi_open(txn, "watermark", 0, &dbi), 0);
+	rc = mdb_get(txn, dbi, &k, &v);
+	cr_assert(rc == 0 || rc == MDB_NOTFOUND);
+	*(uint64_t *)out = rc == 0 ? kp_load_u64le(v.mv_data) : 0;
+}
+
+static void set_base_in(MDB_txn *txn, void *w)
+{
+	uint8_t kb[8], vb[8];
+	MDB_val k = {sizeof kb, kb}, v = {sizeof vb, vb};
+	MDB_dbi dbi;
+
+	kp_store_u64be(kb, dev.id);
+	kp_store_u64le(vb, *(uint64_t *)w);
+	cr_assert_eq(mdb_dbi_open(txn, "watermark", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+}
+
+/* The base; the database is closed after. */
+static uint64_t stored_base(void)
+{
+	uint64_t w;
+
+	t_raw_edit(stored_base_in, &w);
+	return w;
+}
+
+static void set_base(uint64_t w)
+{
+	t_raw_edit(set_base_in, &w);
+}
+
+static uint64_t watermark_read(void)
+{
+	struct st_read r;
+	uint64_t w;
+
+	cr_assert_eq(st_read_begin(tdb.db, &r), ST_OK);
+	cr_assert_eq(st_once_watermark(&r, dev.id, &w), ST_OK);
+	st_read_end(&r);
+	return w;
+}
+
+/* Opens read-only: a read-write open derives what is held (and settles). */
+static void open_to_look(void)
+{
+	tdb.opts.read_only = 1;
+	tdb_open();
+	tdb.opts.read_only = 0;
+}
+
+Test(derive, a_deferred_group_writes_no_watermark_and_the_derived_frames_settle_it)
+{
+	open_deferred();
+	cr_expect_eq(commit_frames(1, 3), 3);
+	cr_expect_eq(watermark_read(), 3);
+	cr_expect_eq(stored_base(), 0, "the commit wrote the watermark");
+	open_to_look();
+	cr_expect_eq(watermark_read(), 3, "readers count the frames after the base");
+	check_clean();
+	tdb_reopen(); /* read-write: derives the frames held */
+	tdb_close();
+	cr_expect_eq(stored_base(), 3, "deriving the frames did not settle it");
+	tdb_open();
+	expect(3, 3);
+}
+
+Test(derive, a_frame_filling_a_gap_moves_the_watermark_over_the_frames_after_it)
+{
+	open_deferred();
+	cr_expect_eq(commit_frames(1, 2), 2);
+	cr_expect_eq(commit_frames(4, 5), 2, "4 and 5 wait for 3");
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	cr_expect_eq(commit_frames(3, 3), 5);
+	cr_expect_eq(watermark_read(), 5);
+	check_clean();
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	tdb_close();
+	cr_expect_eq(stored_base(), 5);
+	tdb_open();
+	check_clean();
+}
+
+/* st_check's problems with dev's base set to w (read-only: nothing settles). */
+static uint64_t problems_with_base(uint64_t w)
+{
+	struct st_check_report rep;
+
+	set_base(w);
+	open_to_look();
+	cr_assert_eq(st_check(tdb.db, &rep, NULL, NULL, NULL), ST_OK);
+	tdb_close();
+	return rep.problems;
+}
+
+Test(derive, check_wants_a_watermark_base_between_the_derived_frames_and_the_log)
+{
+	open_deferred();
+	commit_frames(1, 4);
+	cr_assert_eq(st_derive_run(tdb.db, 2 * TAPS, NULL), ST_OK); /* derives 1..2, settles at 4 */
+	tdb_close();
+	cr_expect_eq(stored_base(), 4);
+	cr_expect_eq(problems_with_base(4), 0);
+	cr_expect_eq(problems_with_base(2), 0, "a base at the derived frames' watermark is one");
+	cr_expect_eq(problems_with_base(1), 1, "a base behind the derived frames went unnoticed");
+	cr_expect_eq(problems_with_base(5), 1, "a base ahead of the log went unnoticed");
 }

@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "storage/check.h"
+#include "storage/derive.h"
 #include "storage/handoff.h"
 #include "storage/log.h"
 #include "storage/once.h"
@@ -140,6 +141,24 @@ Test(handoff, seeding_never_lowers_the_watermark_and_runs_over_stored_frames)
 	cr_assert_eq(commit_batch(&d, 4), ST_STORED);
 	cr_assert_eq(st_handoff_put(tdb.db, d.id, 3, NULL, 0), ST_OK);
 	cr_expect_eq(own_watermark(d.id), 4, "3, then the stored 4");
+	cr_expect_eq(check_problems(), 0, "the stored base is at the derived 4");
 	cr_assert_eq(st_handoff_put(tdb.db, 0xB2, 0, NULL, 0), ST_OK);
 	cr_expect_eq(own_watermark(0xB2), 0);
+}
+
+Test(handoff, seeding_a_device_whose_frames_are_not_derived_yet)
+{
+	struct tdev d;
+
+	tdb.opts.derive_defer_ms = 100; /* komposterd's: the commits leave the base behind */
+	tdb_open();
+	tdev_make(&d, 0xB1);
+	cr_assert_eq(commit_batch(&d, 4), ST_STORED);
+	cr_assert_eq(commit_batch(&d, 5), ST_STORED);
+	cr_assert_eq(st_handoff_put(tdb.db, d.id, 3, NULL, 0), ST_OK);
+	cr_expect_eq(own_watermark(d.id), 5);
+	cr_expect_eq(check_problems(), 0);
+	cr_assert_eq(st_derive_run(tdb.db, 0, NULL), ST_OK);
+	cr_expect_eq(own_watermark(d.id), 5);
+	cr_expect_eq(check_problems(), 0);
 }
