@@ -27,6 +27,7 @@
 #include "opendata/tables.h"
 #include "storage/date_rev.h"
 #include "storage/derive.h"
+#include "storage/riders.h"
 #include "storage/service_day.h"
 #include "storage/tap_agg.h"
 
@@ -175,6 +176,11 @@ static int dates_with_taps(struct kp_publish *p, uint32_t from, uint32_t to, str
 	if (from > to)
 		return 0;
 	st_derive_current(p->db); /* the package's tables hold every frame stored */
+	rc = st_riders_sync(p->db, 0); /* and its riders every tap the derived frames hold */
+	if (rc != ST_OK) {
+		say(err, KP_PUBLISH_ERR_SIZE, "writing the distinct riders' sketches held: %s", st_strerror(rc));
+		return -1;
+	}
 	rc = st_read_begin(p->db, &r);
 	if (rc != ST_OK) {
 		say(err, KP_PUBLISH_ERR_SIZE, "reading the database: %s", st_strerror(rc));

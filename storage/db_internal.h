@@ -50,7 +50,10 @@
  * current; handed (handoff.h), once-only state of devices moved in, a new
  * named table an older schema-4 database gains on its first read-write open;
  * meta "derived_through" (derive.h), which a binary from before it would
- * neither move nor honour (4 is not released yet: these joined it before). */
+ * neither move nor honour; the hash chain's heads and the watermarks' stored
+ * bases written behind the log (derive.h, once.c), which a binary from
+ * before them would take for complete (4 is not released yet: these joined
+ * it before). */
 #define ST_SCHEMA_VERSION 4u
 #define ST_MAX_DBS 32
 

@@ -3,8 +3,9 @@
  * with the test's own clock, on a database filled through st_commit_group:
  * nothing before a date is closed plus the grace, v1 after; nothing when
  * nothing changed; v2 when late taps change what is published, naming v1's
- * manifest as previous; nothing when publishing is off. Every package
- * verifies (opendata/verify.h) and index.json lists it.
+ * manifest as previous; nothing when publishing is off; the distinct
+ * riders' sketches komposterd holds in memory (storage/riders.h) are in the
+ * package. Every package verifies (opendata/verify.h) and index.json lists it.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -81,11 +82,15 @@ struct run {
 	struct kp_publish *p;
 };
 
+/* komposterd's deferral of the riders' sketches in the rounds' opens (0: none). */
+static int riders_defer_ms;
+
 static void run_open(struct run *r, int enabled)
 {
 	struct st_options opts;
 
 	st_options_default(&opts);
+	opts.riders_defer_ms = riders_defer_ms;
 	opts.path = db_dir;
 	opts.timezone = FILL_TIMEZONE;
 	opts.service_day_start_hour = FILL_START_HOUR;
@@ -391,4 +396,57 @@ Test(publish, a_date_is_built_again_only_when_its_taps_changed)
 	cr_expect_eq(kp_publish_round(r.p, date_end() + 7 * GRACE_MS), 0);
 	cr_expect_eq(builds(), 5);
 	run_close(&r);
+}
+
+/* The riders column of route's row in the package's ridership_route_day. */
+static long route_day_riders(const char *rel, uint32_t route)
+{
+	char path[256], line[512], head[64];
+	long riders = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/ridership_route_day.csv", pub_dir, rel);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	snprintf(head, sizeof(head), "2024-06-15,%u,", (unsigned)route);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, head, strlen(head)) == 0)
+			riders = strtol(strrchr(line, ',') + 1, NULL, 10);
+	fclose(f);
+	return riders;
+}
+
+Test(publish, the_riders_sketches_komposterd_holds_in_memory_are_in_the_package)
+{
+	struct kp_tap taps[12];
+	struct st_options opts;
+	struct st_db *killed;
+
+	fill_day(); /* route 20: 12 riders, written */
+	st_options_default(&opts);
+	opts.path = db_dir;
+	opts.timezone = FILL_TIMEZONE;
+	opts.service_day_start_hour = FILL_START_HOUR;
+	opts.riders_defer_ms = 3600 * 1000;
+	cr_assert_eq(st_db_open(&killed, &opts), ST_OK);
+	memset(taps, 0, sizeof(taps));
+	for (int i = 0; i < 12; i++) { /* 12 more riders of route 20, held in memory */
+		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 21, i);
+		memset(taps[i].card_token, 0x6d, KP_CARD_TOKEN_SIZE);
+		taps[i].card_token[0] = (uint8_t)i;
+		taps[i].route_id = 20;
+		taps[i].stop_id = 120;
+		taps[i].vehicle_id = 77;
+		taps[i].fare_product = 1;
+		taps[i].result = KP_TAP_ACCEPTED;
+		taps[i].amount = 800;
+	}
+	cr_assert_eq(fill_taps_db(killed, 0xa9, taps, 12, 12), 0);
+	st_db_close(killed); /* as a kill leaves it: the open below holds them again */
+	riders_defer_ms = 3600 * 1000;
+	cr_assert_eq(round_at(date_end() + GRACE_MS + 1000, 1), 1);
+	riders_defer_ms = 0;
+	expect_verifies("20240615/v1");
+	cr_expect_eq(route_day_riders("20240615/v1", 10), 20);
+	cr_expect_eq(route_day_riders("20240615/v1", 20), 24, "the package left out the riders held in memory");
 }
