@@ -7,10 +7,10 @@
  * must have before its ACK (log entry, once-only index, epoch key) is
  * written in that same transaction, so a crash leaves all of them or none;
  * its watermark is read from the once-only index it just wrote (once.c: the
- * stored base is settled by the derived frames). Duplicates are found by looking the (device,
- * batch_seq) pair up in `once` inside the transaction, which sees this
- * group's own earlier puts too, so a repeat within one group needs no extra
- * bookkeeping.
+ * stored base is settled by the derived frames). Duplicates are found by
+ * looking the (device, batch_seq) pair up in `once` inside the
+ * transaction, which sees this group's own earlier puts too, so a repeat
+ * within one group needs no extra bookkeeping.
  *
  * The log entry is built in a scratch buffer owned by the db (the writer is
  * the only caller): header, then the frame copied record by record with the

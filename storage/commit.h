@@ -1,8 +1,9 @@
 /*
  * commit.h — group commit: store a group of verified frames in ONE LMDB
  * write transaction (log + once-only index + epoch keys, and with
- * derive_defer_ms 0 what derive.h derives from them), then commit with fsync. The daemon's writer thread is
- * the only caller; it must not be called from two threads at once.
+ * derive_defer_ms 0 what derive.h derives from them), then commit with
+ * fsync. The daemon's writer thread is the only caller; it must not be
+ * called from two threads at once.
  *
  * Promises:
  *  - when st_commit_group returns ST_OK every item is durably stored

@@ -14,9 +14,9 @@
  * derives each frame it stores in the same transaction as its log entry.
  *
  * Deferred (derive_defer_ms > 0: komposterd's): a commit group writes the
- * log and the once-only index, and nothing derived: a one-frame commit wrote half as many pages, and on a virtual
- * disk fdatasync costs about 50 µs per scattered page (docs/PERFORMANCE.md,
- * session 11). The writer derives the frames after the mark later, many
+ * log and the once-only index, and nothing derived: a one-frame commit
+ * wrote half as many pages, and on a virtual disk fdatasync costs about
+ * 50 µs per scattered page (docs/PERFORMANCE.md, session 11). The writer derives the frames after the mark later, many
  * frames to a transaction, with st_derive_run. The mark (meta
  * "derived_through", BE8) is the last log sequence every derived tree
  * holds; a database without one is in step through the log's end.

@@ -49,14 +49,11 @@ static void teardown(void)
 
 TestSuite(publish, .init = setup, .fini = teardown);
 
-/* n taps with result on DATE at hour on route/stop, cards from card0. */
-static void add_taps_result(uint64_t device, int hour, uint32_t route, uint32_t stop, int n, size_t card0,
-                            uint8_t result)
+/* taps[0..n): result on DATE at hour on route/stop, cards from card0. */
+static void taps_on(struct kp_tap *taps, int hour, uint32_t route, uint32_t stop, int n, size_t card0,
+                    uint8_t result)
 {
-	struct kp_tap taps[64];
-
-	cr_assert_leq(n, 64);
-	memset(taps, 0, sizeof(taps));
+	memset(taps, 0, (size_t)n * sizeof(*taps));
 	for (int i = 0; i < n; i++) {
 		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, hour, i);
 		memset(taps[i].card_token, 0x5c, KP_CARD_TOKEN_SIZE);
@@ -69,6 +66,16 @@ static void add_taps_result(uint64_t device, int hour, uint32_t route, uint32_t 
 		taps[i].result = result;
 		taps[i].amount = result == KP_TAP_ACCEPTED ? 800 : 0;
 	}
+}
+
+/* n taps with result on DATE at hour on route/stop, cards from card0. */
+static void add_taps_result(uint64_t device, int hour, uint32_t route, uint32_t stop, int n, size_t card0,
+                            uint8_t result)
+{
+	struct kp_tap taps[64];
+
+	cr_assert_leq(n, 64);
+	taps_on(taps, hour, route, stop, n, card0, result);
 	cr_assert_eq(fill_taps(db_dir, device, taps, (size_t)n, 16), 0);
 }
 
@@ -429,18 +436,7 @@ Test(publish, the_riders_sketches_komposterd_holds_in_memory_are_in_the_package)
 	opts.service_day_start_hour = FILL_START_HOUR;
 	opts.riders_defer_ms = 3600 * 1000;
 	cr_assert_eq(st_db_open(&killed, &opts), ST_OK);
-	memset(taps, 0, sizeof(taps));
-	for (int i = 0; i < 12; i++) { /* 12 more riders of route 20, held in memory */
-		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 21, i);
-		memset(taps[i].card_token, 0x6d, KP_CARD_TOKEN_SIZE);
-		taps[i].card_token[0] = (uint8_t)i;
-		taps[i].route_id = 20;
-		taps[i].stop_id = 120;
-		taps[i].vehicle_id = 77;
-		taps[i].fare_product = 1;
-		taps[i].result = KP_TAP_ACCEPTED;
-		taps[i].amount = 800;
-	}
+	taps_on(taps, 21, 20, 120, 12, 200, KP_TAP_ACCEPTED); /* 12 more riders of route 20, held in memory */
 	cr_assert_eq(fill_taps_db(killed, 0xa9, taps, 12, 12), 0);
 	st_db_close(killed); /* as a kill leaves it: the open below holds them again */
 	riders_defer_ms = 3600 * 1000;
