@@ -290,6 +290,28 @@ int cli_no_operands(const char *cmd, int argc, char **argv)
 	return CLI_CONTINUE;
 }
 
+/* cli_option_fn: --json. */
+static int json_option(void *json, int opt, const char *arg)
+{
+	(void)arg;
+	if (opt != KP_OPT_JSON)
+		return CLI_OPT_UNKNOWN;
+	*(int *)json = 1;
+	return CLI_CONTINUE;
+}
+
+int cli_parse_json_flag(struct kp_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                        int *json)
+{
+	static const struct option longopts[] = {
+		KP_CLI_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, KP_OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	return cli_parse_options(cli, cmd, help, argc, argv, KP_CLI_COMMON_SHORT, longopts, json_option, json);
+}
+
 int cli_one_operand(const char *cmd, int argc, char **argv, const char *what,
                     const char **operand)
 {
@@ -328,6 +350,23 @@ int cli_collect_status(const char *cmd, int rc, const char *what)
 	if (rc != ST_OK)
 		return cli_fail(cmd, "reading %s: %s", what, st_strerror(rc));
 	return KP_EXIT_OK;
+}
+
+int cli_list_load(struct kp_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                  cli_load_fn load, void *ctx, int *json)
+{
+	struct st_db *db = NULL;
+	int status = cli_parse_json_flag(cli, cmd, help, argc, argv, json);
+
+	if (status == CLI_CONTINUE)
+		status = cli_no_operands(cmd, argc, argv);
+	if (status != CLI_CONTINUE)
+		return status;
+	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
+		return KP_EXIT_FAIL;
+	status = load(db, cmd, ctx);
+	st_db_close(db);
+	return status;
 }
 
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out)

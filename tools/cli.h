@@ -31,8 +31,10 @@ struct kp_cli {
 	const char *db_path;     /* --db; NULL: the config's [storage] path */
 };
 
-/* getopt_long codes of the shared options (short ones are their letters). */
+/* getopt_long codes of the shared options (short ones are their letters),
+ * and of --json as cli_parse_json_flag takes it. */
 #define KP_OPT_DB 0x100
+#define KP_OPT_JSON 0x101
 
 /* Long options every subcommand takes; put first in its table. */
 #define KP_CLI_COMMON_OPTIONS                                   \
@@ -116,6 +118,11 @@ int cli_no_operands(const char *cmd, int argc, char **argv);
 int cli_one_operand(const char *cmd, int argc, char **argv, const char *what,
                     const char **operand);
 
+/* cli_parse_options for a command whose one option of its own is --json
+ * (sets *json to 1). */
+int cli_parse_json_flag(struct kp_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                        int *json);
+
 /* A command (or subcommand) of a dispatch table. */
 struct cli_command {
 	const char *name;
@@ -142,6 +149,15 @@ int cli_read_begin(struct st_db *db, const char *cmd, struct st_read *r);
  * stops only when it cannot allocate (ST_ESTOP: "out of memory"); other
  * errors are reported as "reading <what>: <why>". */
 int cli_collect_status(const char *cmd, int rc, const char *what);
+
+/* What a listing reads into ctx from the database open to read: KP_EXIT_OK,
+ * or an exit status after its one line on stderr. */
+typedef int (*cli_load_fn)(struct st_db *db, const char *cmd, void *ctx);
+/* A listing command (`komposter device list`): [--json] and no operand,
+ * the database opened to read, load, the database closed. KP_EXIT_OK when
+ * ctx holds what to print (as JSON when *json); else the exit status. */
+int cli_list_load(struct kp_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                  cli_load_fn load, void *ctx, int *json);
 
 /* Decimal unsigned integer in 0..max, the whole string, no sign. 0 or -1. */
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out);

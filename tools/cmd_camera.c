@@ -231,16 +231,6 @@ static const char list_help[] =
 	"Options:\n"
 	"      --json         print a JSON array of cameras\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
-/* cli_option_fn: --json. */
-static int json_option(void *json, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CLI_OPT_UNKNOWN;
-	*(int *)json = 1;
-	return CLI_CONTINUE;
-}
-
 static cJSON *camera_json(const struct st_camera *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -287,15 +277,16 @@ static int print_list_text(const struct cam_list *l, const char *cmd)
 	return cli_finish_output(cmd);
 }
 
-/* The cameras l's filter takes, in name order. */
-static int load_cameras(struct st_db *db, const char *cmd, struct cam_list *l)
+/* cli_load_fn: the cameras the filter of ctx, a struct cam_list, takes, in
+ * name order. */
+static int load_cameras(struct st_db *db, const char *cmd, void *ctx)
 {
 	struct st_read r;
 	int rc;
 
 	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
-	rc = st_camera_foreach(&r, collect_camera, l);
+	rc = st_camera_foreach(&r, collect_camera, ctx);
 	st_read_end(&r);
 	return cli_collect_status(cmd, rc, "cameras");
 }
@@ -303,25 +294,10 @@ static int load_cameras(struct st_db *db, const char *cmd, struct cam_list *l)
 static int camera_list(struct kp_cli *cli, int argc, char **argv)
 {
 	static const char cmd[] = "camera list";
-	static const struct option longopts[] = {
-		KP_CLI_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cam_list l = { 0 };
-	struct st_db *db = NULL;
-	int json = 0, status;
+	int json = 0;
+	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_cameras, &l, &json);
 
-	status = cli_parse_options(cli, cmd, list_help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
-	                           json_option, &json);
-	if (status == CLI_CONTINUE)
-		status = cli_no_operands(cmd, argc, argv);
-	if (status != CLI_CONTINUE)
-		return status;
-	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
-		return KP_EXIT_FAIL;
-	status = load_cameras(db, cmd, &l);
-	st_db_close(db);
 	if (status == KP_EXIT_OK)
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
 	free(l.v);

@@ -109,8 +109,10 @@ static int load_keys(struct st_read *r, struct dev_view *v, const char *cmd)
 	return KP_EXIT_OK;
 }
 
-static int load_all(struct st_db *db, struct dev_list *l, const char *cmd)
+/* cli_load_fn: every device of the registry, into ctx (a struct dev_list). */
+static int load_all(struct st_db *db, const char *cmd, void *ctx)
 {
+	struct dev_list *l = ctx;
 	struct st_read r;
 	int status;
 
@@ -328,8 +330,7 @@ static const char show_help[] =
 	"      --json         print a JSON object\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
 enum {
-	OPT_JSON = 0x200,
-	OPT_ID,
+	OPT_ID = 0x200,
 	OPT_KEY_ID,
 	OPT_PUBLIC_KEY,
 	OPT_PUBLIC_KEY_FILE,
@@ -337,29 +338,6 @@ enum {
 	OPT_OPERATOR,
 	OPT_VEHICLE,
 };
-
-/* cli_option_fn: --json. */
-static int json_option(void *json, int opt, const char *arg)
-{
-	if (opt != OPT_JSON)
-		return CLI_OPT_UNKNOWN;
-	*(int *)json = 1;
-	return CLI_CONTINUE;
-}
-
-/* Parses [--json] and the shared options; returns CLI_CONTINUE, or an exit status. */
-static int parse_json_flag(struct kp_cli *cli, int argc, char **argv, const char *cmd,
-                           const char *help, int *json)
-{
-	static const struct option longopts[] = {
-		KP_CLI_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
-
-	return cli_parse_options(cli, cmd, help, argc, argv, KP_CLI_COMMON_SHORT, longopts,
-	                         json_option, json);
-}
 
 /* The one operand, a device ID; returns CLI_CONTINUE, or the usage error. */
 static int parse_device_operand(const char *cmd, int argc, char **argv, uint64_t *id)
@@ -387,18 +365,9 @@ static int device_list(struct kp_cli *cli, int argc, char **argv)
 {
 	static const char cmd[] = "device list";
 	struct dev_list l = { 0 };
-	struct st_db *db = NULL;
-	int json = 0, status;
+	int json = 0;
+	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_all, &l, &json);
 
-	status = parse_json_flag(cli, argc, argv, cmd, list_help, &json);
-	if (status == CLI_CONTINUE)
-		status = cli_no_operands(cmd, argc, argv);
-	if (status != CLI_CONTINUE)
-		return status;
-	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
-		return KP_EXIT_FAIL;
-	status = load_all(db, &l, cmd);
-	st_db_close(db);
 	if (status == KP_EXIT_OK)
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
 	dev_list_free(&l);
@@ -413,7 +382,7 @@ static int device_show(struct kp_cli *cli, int argc, char **argv)
 	int json = 0, status;
 	uint64_t id;
 
-	status = parse_json_flag(cli, argc, argv, cmd, show_help, &json);
+	status = cli_parse_json_flag(cli, cmd, show_help, argc, argv, &json);
 	if (status == CLI_CONTINUE)
 		status = parse_device_operand(cmd, argc, argv, &id);
 	if (status != CLI_CONTINUE)

@@ -29,10 +29,6 @@
 #define PATH_SIZE 4096
 #define DEGREES_SIZE 16 /* "-180.0000000" and a NUL */
 
-enum {
-	OPT_JSON = 0x200,
-};
-
 /* -------------------------------------------------------------- import */
 
 static const char import_help[] =
@@ -343,30 +339,14 @@ static int print_json(struct st_db *db, const char *cmd, int stops)
 	return json_print_answer(lo.arr, cmd);
 }
 
-/* cli_option_fn: --json. */
-static int json_option(void *json, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CLI_OPT_UNKNOWN;
-	*(int *)json = 1;
-	return CLI_CONTINUE;
-}
-
 static int gtfs_list(struct kp_cli *cli, int argc, char **argv)
 {
 	static const char cmd[] = "gtfs list";
-	static const struct option longopts[] = {
-		KP_CLI_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *what = NULL;
 	struct st_db *db = NULL;
 	int json = 0, stops, status;
 
-	status = cli_parse_options(cli, cmd, list_help, argc, argv, KP_CLI_COMMON_SHORT, longopts, json_option,
-	                           &json);
+	status = cli_parse_json_flag(cli, cmd, list_help, argc, argv, &json);
 	if (status == CLI_CONTINUE)
 		status = cli_one_operand(cmd, argc, argv, "routes or stops", &what);
 	if (status != CLI_CONTINUE)

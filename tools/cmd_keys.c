@@ -31,7 +31,7 @@
 #include "tools/commands.h"
 #include "tools/json_out.h"
 
-enum { OPT_JSON = 0x200, OPT_BEFORE, OPT_FROM, OPT_THROUGH, OPT_OUT };
+enum { OPT_BEFORE = 0x200, OPT_FROM, OPT_THROUGH, OPT_OUT };
 
 /* ---------------------------------------------------------------- list */
 
@@ -67,15 +67,6 @@ static int collect_key(void *ctx, const struct st_epoch_key_info *k)
 	}
 	l->v[l->n++] = *k;
 	return 0;
-}
-
-static int json_option(void *ctx, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CLI_OPT_UNKNOWN;
-	*(int *)ctx = 1;
-	return CLI_CONTINUE;
 }
 
 static cJSON *key_json(const struct st_epoch_key_info *k)
@@ -138,36 +129,29 @@ static int print_list_text(const struct key_list *l, const char *cmd)
 	return cli_finish_output(cmd);
 }
 
+/* cli_load_fn: the horizon and every epoch key's record. */
+static int load_keys(struct st_db *db, const char *cmd, void *ctx)
+{
+	struct key_list *l = ctx;
+	struct st_read r;
+	int rc;
+
+	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	rc = st_epoch_horizon(&r, &l->horizon);
+	if (rc == ST_OK)
+		rc = st_epoch_keys_foreach(&r, collect_key, l);
+	st_read_end(&r);
+	return cli_collect_status(cmd, rc, "epoch keys");
+}
+
 static int keys_list(struct kp_cli *cli, int argc, char **argv)
 {
 	static const char cmd[] = "keys list";
-	static const struct option longopts[] = {
-		KP_CLI_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct key_list l = { 0 };
-	struct st_db *db = NULL;
-	struct st_read r;
-	int json = 0, status, rc;
+	int json = 0;
+	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_keys, &l, &json);
 
-	status = cli_parse_options(cli, cmd, list_help, argc, argv, KP_CLI_COMMON_SHORT, longopts, json_option,
-	                           &json);
-	if (status == CLI_CONTINUE)
-		status = cli_no_operands(cmd, argc, argv);
-	if (status != CLI_CONTINUE)
-		return status;
-	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
-		return KP_EXIT_FAIL;
-	status = cli_read_begin(db, cmd, &r);
-	if (status == KP_EXIT_OK) {
-		rc = st_epoch_horizon(&r, &l.horizon);
-		if (rc == ST_OK)
-			rc = st_epoch_keys_foreach(&r, collect_key, &l);
-		st_read_end(&r);
-		status = cli_collect_status(cmd, rc, "epoch keys");
-	}
-	st_db_close(db);
 	if (status == KP_EXIT_OK)
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
 	free(l.v);

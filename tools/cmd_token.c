@@ -21,7 +21,7 @@
 #include "tools/commands.h"
 #include "tools/json_out.h"
 
-enum { OPT_SCOPE = 0x200, OPT_NAME, OPT_JSON };
+enum { OPT_SCOPE = 0x200, OPT_NAME };
 
 /* ----------------------------------------------------------------- add */
 
@@ -142,15 +142,6 @@ static int by_created(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-static int json_option(void *ctx, int opt, const char *arg)
-{
-	(void)arg;
-	if (opt != OPT_JSON)
-		return CLI_OPT_UNKNOWN;
-	*(int *)ctx = 1;
-	return CLI_CONTINUE;
-}
-
 static cJSON *token_json(const struct st_token *t)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -191,34 +182,26 @@ static int print_list_text(const struct tok_list *l, const char *cmd)
 	return cli_finish_output(cmd);
 }
 
+/* cli_load_fn: every token's record. */
+static int load_tokens(struct st_db *db, const char *cmd, void *ctx)
+{
+	struct st_read r;
+	int rc;
+
+	if (cli_read_begin(db, cmd, &r) != KP_EXIT_OK)
+		return KP_EXIT_FAIL;
+	rc = st_token_foreach(&r, collect_token, ctx);
+	st_read_end(&r);
+	return cli_collect_status(cmd, rc, "tokens");
+}
+
 static int token_list(struct kp_cli *cli, int argc, char **argv)
 {
 	static const char cmd[] = "token list";
-	static const struct option longopts[] = {
-		KP_CLI_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct tok_list l = { 0 };
-	struct st_db *db = NULL;
-	struct st_read r;
-	int json = 0, status, rc;
+	int json = 0;
+	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_tokens, &l, &json);
 
-	status = cli_parse_options(cli, cmd, list_help, argc, argv, KP_CLI_COMMON_SHORT, longopts, json_option,
-	                           &json);
-	if (status == CLI_CONTINUE)
-		status = cli_no_operands(cmd, argc, argv);
-	if (status != CLI_CONTINUE)
-		return status;
-	if (cli_open_db(cli, cmd, CLI_DB_READ, &db) != 0)
-		return KP_EXIT_FAIL;
-	status = cli_read_begin(db, cmd, &r);
-	if (status == KP_EXIT_OK) {
-		rc = st_token_foreach(&r, collect_token, &l);
-		st_read_end(&r);
-		status = cli_collect_status(cmd, rc, "tokens");
-	}
-	st_db_close(db);
 	if (status == KP_EXIT_OK) {
 		qsort(l.v, l.n, sizeof(*l.v), by_created);
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
