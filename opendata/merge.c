@@ -215,8 +215,32 @@ static void sum_cells(struct kp_rs_result *res)
 			res->total.v[v] += res->g[i].v[v];
 }
 
+/* The n whole numbers of array a into v; each at most max[i]. */
+static int numbers(const cJSON *a, int n, const double *max, uint64_t *v)
+{
+	const cJSON *x;
+	int i = 0;
+
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+		return -1;
+	cJSON_ArrayForEach(x, a)
+	{
+		if (whole_number(x, max[i], &v[i]) != 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+#define U32 4294967295.0
+#define COUNT 9007199254740992.0
+
+/* A cell is [route, stop, hour, fare product, accepted, denied, amount]:
+ * the tables index fares by their 16 bits and hours by the day's 24, so a
+ * signed partial holding more is refused, not read past an array. */
 static int read_cells(const struct loaded *l, struct kp_rs_result *res, char err[OD_ERR_SIZE])
 {
+	static const double max[7] = { U32, U32, 23, 65535, COUNT, COUNT, COUNT };
 	const cJSON *cells = cJSON_GetObjectItemCaseSensitive(l->doc, "cells"), *c;
 
 	if (!cJSON_IsArray(cells))
@@ -225,18 +249,10 @@ static int read_cells(const struct loaded *l, struct kp_rs_result *res, char err
 	{
 		struct kp_rs_group g = { 0 };
 		uint64_t v[7];
-		size_t i = 0;
-		const cJSON *x;
 
-		if (cJSON_GetArraySize(c) != 7)
+		if (numbers(c, 7, max, v) != 0)
 			goto bad;
-		cJSON_ArrayForEach(x, c)
-		{
-			if (whole_number(x, i < 4 ? 4294967295.0 : 9007199254740992.0, &v[i]) != 0)
-				goto bad;
-			i++;
-		}
-		for (i = 0; i < 4; i++)
+		for (int i = 0; i < 4; i++)
 			g.k[i] = (uint32_t)v[i];
 		g.v[KP_RS_ACCEPTED] = v[4];
 		g.v[KP_RS_DENIED] = v[5];
@@ -312,25 +328,6 @@ bad:
 	return -1;
 }
 
-/* The n whole numbers of array a into v; each at most max[i]. */
-static int numbers(const cJSON *a, int n, const double *max, uint64_t *v)
-{
-	const cJSON *x;
-	int i = 0;
-
-	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
-		return -1;
-	cJSON_ArrayForEach(x, a)
-	{
-		if (whole_number(x, max[i], &v[i]) != 0)
-			return -1;
-		i++;
-	}
-	return 0;
-}
-
-#define U32 4294967295.0
-#define COUNT 9007199254740992.0
 
 static int push_vehicle_hour(struct merging *m, const struct vehicle_hour *vh)
 {

@@ -275,25 +275,46 @@ Test(merge, a_partial_of_another_date_is_refused)
 	expect_refused("not of " DATE, part[0], part[1], other);
 }
 
-Test(merge, a_partial_of_the_format_without_camera_data_is_refused_by_name)
+/* from edited by the sed expression into name, signed again with the
+ * instances' key: only what the edit wrote can be at fault. */
+static void edit_signed(const char *from, const char *expr, const char *name, char out[160], const char *want)
 {
-	char old[160], cmd[1024];
+	char cmd[1024];
 
-	/* Signed again after the edit: only the format is at fault. */
-	snprintf(old, sizeof(old), "%s/old.json", dir);
-	snprintf(cmd, sizeof(cmd), "sed 's/komposter-partial-2/komposter-partial-1/' %s > %s", part[2], old);
+	snprintf(out, 160, "%s/%s", dir, name);
+	snprintf(cmd, sizeof(cmd), "sed '%s' %s > %s", expr, from, out);
 	cr_assert_eq(system(cmd), 0);
-	char *text = slurp(old);
-	cr_assert_not_null(strstr(text, "komposter-partial-1"));
+	char *text = slurp(out);
+	cr_assert_not_null(strstr(text, want), "the sed did not write %s", want);
 	uint8_t sk[KP_SECRET_KEY_SIZE];
 	char kerr[256], sig[OD_MINISIGN_SIG_TEXT_SIZE], sig_path[200];
 	cr_assert_eq(kp_keyfile_read_secret(key, sk, kerr), 0, "%s", kerr);
 	cr_assert_eq(od_minisign_sign(sk, (const uint8_t *)text, strlen(text), "komposter partial", sig), 0);
 	free(text);
-	snprintf(sig_path, sizeof(sig_path), "%s.minisig", old);
+	snprintf(sig_path, sizeof(sig_path), "%s.minisig", out);
 	FILE *f = fopen(sig_path, "w");
 	cr_assert(f && fputs(sig, f) >= 0 && fclose(f) == 0);
+}
+
+Test(merge, a_partial_of_the_format_without_camera_data_is_refused_by_name)
+{
+	char old[160];
+
+	edit_signed(part[2], "s/komposter-partial-2/komposter-partial-1/", "old.json", old, "komposter-partial-1");
 	expect_refused("komposter-partial-1", part[0], part[1], old);
+}
+
+/* A signed partial is an instance's word, not a trusted input: a fare
+ * product past 16 bits or an hour past 23 would index the tables' arrays
+ * out of bounds (run under ASan, the suite's second build, it is caught). */
+Test(merge, a_signed_partial_with_a_cell_out_of_range_is_refused)
+{
+	char fare[160], hour[160];
+
+	edit_signed(part[1], "s/\\[10,110,7,1,/[10,110,7,70000,/", "fare.json", fare, "[10,110,7,70000,");
+	expect_refused("malformed cells", part[0], fare, part[2]);
+	edit_signed(part[1], "s/\\[10,110,7,1,/[10,110,24,1,/", "hour.json", hour, "[10,110,24,1,");
+	expect_refused("malformed cells", part[0], hour, part[2]);
 }
 
 Test(merge, two_partials_of_one_partition_are_refused)
