@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -468,6 +469,13 @@ int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 		snprintf(err, KP_CONFIG_ERR_SIZE, "[storage] timezone: %s", why);
 		return -1;
 	}
+	if (cfg->open_data_publish && cfg->mqtt_partition.n > 1) {
+		snprintf(err, KP_CONFIG_ERR_SIZE,
+		         "[open_data] publish: instance %" PRIu32 "/%" PRIu32 " of a partition publishes no package of its "
+		         "own: beside the merged one (komposter merge) it would give away the cells it suppressed",
+		         cfg->mqtt_partition.k, cfg->mqtt_partition.n);
+		return -1;
+	}
 	char dir[KP_CONFIG_STR_SIZE];
 
 	if (kp_config_publish_dir(cfg, dir, sizeof(dir)) != 0) {
@@ -475,6 +483,24 @@ int kp_config_check(const struct kp_config *cfg, char err[KP_CONFIG_ERR_SIZE])
 		return -1;
 	}
 	return 0;
+}
+
+static int key_was_set(const struct load_state *st, const char *section, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return st->set_on[i] != 0;
+	return 0;
+}
+
+/* An instance of a partition of N > 1 publishes no package of its own:
+ * beside the city-wide one (komposter merge) its cells would give away, by
+ * difference, every cell it suppressed. So publish defaults to off there,
+ * and kp_config_check refuses it on. */
+static void publish_follows_partition(const struct load_state *st)
+{
+	if (st->cfg->mqtt_partition.n > 1 && !key_was_set(st, "open_data", "publish"))
+		st->cfg->open_data_publish = 0;
 }
 
 static int parse_text(const char *name, const char *text, struct kp_config *cfg,
@@ -501,6 +527,7 @@ static int parse_text(const char *name, const char *text, struct kp_config *cfg,
 		snprintf(err, KP_CONFIG_ERR_SIZE, "%s:%d: %s", name, st.err_line, st.detail);
 		return -1;
 	}
+	publish_follows_partition(&st);
 	if (kp_config_check(cfg, why) != 0) {
 		snprintf(err, KP_CONFIG_ERR_SIZE, "%s: %.200s", name, why);
 		return -1;

@@ -90,7 +90,8 @@ struct kp_config {
 	/* [open_data] */
 	int open_data_k;          /* counts below k are suppressed in open data */
 	double open_data_epsilon; /* ε of the geometric noise; 0: off */
-	int open_data_publish;         /* 0 or 1: komposterd publishes closed dates */
+	int open_data_publish;         /* 0 or 1: komposterd publishes closed dates (default 1;
+	                                * 0, and 1 refused, in a partition of N > 1) */
 	int open_data_publish_grace_s; /* wait for late taps after a date ends */
 	int open_data_publish_interval_s; /* between two looks for dates to publish */
 	char open_data_publish_dir[KP_CONFIG_STR_SIZE]; /* "": [storage] path + "/open" */

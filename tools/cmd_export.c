@@ -5,6 +5,7 @@
  * opendata/'s; this command reads the config ([open_data] k and epsilon,
  * [ingest] server_key), opens the database read-only and reports.
  */
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -158,6 +159,11 @@ int cmd_export(struct kp_cli *cli, int argc, char **argv)
 		return export_tides_run(cli, CMD, a.from, a.to, a.out);
 	if (cli_load_config(cli, CMD, &cfg) != 0)
 		return KP_EXIT_FAIL;
+	if (cfg.mqtt_partition.n > 1) /* as komposterd's publishing, config/config.h */
+		return cli_fail(CMD,
+		                "this instance is %" PRIu32 "/%" PRIu32 " of a partition: its package beside the city-wide "
+		                "one would give away the cells it suppressed; merge the partials (komposter partial, merge)",
+		                cfg.mqtt_partition.k, cfg.mqtt_partition.n);
 	if (od_disclosure_init(&d, (uint64_t)cfg.open_data_k, cfg.open_data_epsilon) != 0)
 		return cli_fail(CMD, "[open_data]: bad k or epsilon");
 	if (kp_keyfile_read_secret(a.key != NULL ? a.key : cfg.server_key, sk, kerr) != 0) {

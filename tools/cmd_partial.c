@@ -3,6 +3,7 @@
  * signed partial of a service date (opendata/partial.h), for `komposter
  * merge` only: its counts are not yet through disclosure control.
  */
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 
@@ -28,8 +29,8 @@ static const char help[] =
 	"Options:\n"
 	"      --date DATE     the service date (YYYY-MM-DD)\n"
 	"      --out FILE      the partial (FILE.minisig beside it)\n"
-	"      --partition K/N this instance's partition (default: the config's\n"
-	"                      [mqtt] partition)\n"
+	"      --partition K/N this instance's partition (default, and the only one\n"
+	"                      taken when it is not 0/1: the config's [mqtt] partition)\n"
 	"      --key FILE      the server's secret key (default: the config's\n"
 	"                      [ingest] server_key)\n" KP_CLI_COMMON_HELP "\n" KP_CLI_EXIT_HELP;
 
@@ -90,6 +91,12 @@ int cmd_partial(struct kp_cli *cli, int argc, char **argv)
 	if (a.partition != NULL && kp_partition_parse(a.partition, &p) != 0)
 		return cli_usage(CMD, "--partition '%s' is not K/N with 0 <= K < N <= %d", a.partition,
 		                 KP_PARTITION_N_MAX);
+	/* A partial claims its share of the city: an instance of a partition
+	 * that claimed another (0/1: the whole city) would merge alone into a
+	 * package of its own cells. */
+	if (cfg.mqtt_partition.n > 1 && (p.k != cfg.mqtt_partition.k || p.n != cfg.mqtt_partition.n))
+		return cli_fail(CMD, "--partition %s: this instance is %" PRIu32 "/%" PRIu32 " ([mqtt] partition)",
+		                a.partition, cfg.mqtt_partition.k, cfg.mqtt_partition.n);
 	if (kp_keyfile_read_secret(a.key != NULL ? a.key : cfg.server_key, sk, kerr) != 0) {
 		sodium_memzero(sk, sizeof(sk));
 		return cli_fail(CMD, "%s", kerr);

@@ -382,6 +382,26 @@ Test(config, publishing_defaults_to_on_after_a_day_of_grace_under_the_database)
 	cr_expect_str_eq(dir, "./data/open");
 }
 
+/* An instance's own package beside the merged one would give away, by
+ * difference, the cells it suppressed: in a partition of N > 1 publishing
+ * is off unless asked for, and asking for it is refused. */
+Test(config, an_instance_of_a_partition_publishes_nothing_of_its_own)
+{
+	struct kp_config c;
+	char err[KP_CONFIG_ERR_SIZE];
+
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[mqtt]\npartition = 2/3\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.open_data_publish, 0);
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[mqtt]\npartition = 0/1\n", &c, err), 0, "%s", err);
+	cr_expect_eq(c.open_data_publish, 1);
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string("[mqtt]\npartition = 1/2\n[open_data]\npublish = true\n", &c, err), -1);
+	cr_expect(strstr(err, "[open_data] publish: instance 1/2 of a partition") != NULL, "%s", err);
+	cr_expect(strstr(err, "komposter merge") != NULL, "%s", err);
+}
+
 Test(config, publishing_keys_are_read)
 {
 	struct kp_config c;

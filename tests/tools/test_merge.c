@@ -347,6 +347,40 @@ Test(merge, partials_of_different_n_overlap_and_are_refused)
 	expect_refused("overlap", other, part[1], part[2]);
 }
 
+/* Instance 1/3's own package, or its partial claiming the whole city (0/1),
+ * would sit beside the merged package and give away by difference every
+ * cell it suppressed: both are refused from its config. */
+Test(merge, an_instance_of_a_partition_writes_no_package_of_its_own)
+{
+	char conf1[160], db1[128], out[160], whole_claim[160];
+	struct tools_run r;
+
+	snprintf(conf1, sizeof(conf1), "%s/i1.ini", dir);
+	snprintf(db1, sizeof(db1), "%s/db1", dir);
+	cr_assert_eq(fill_write_config(conf1, db1), 0);
+	FILE *f = fopen(conf1, "a");
+	cr_assert(f && fprintf(f, "[mqtt]\npartition = 1/3\n") > 0 && fclose(f) == 0);
+	path_of(out, sizeof(out), "own-package");
+	cr_assert_eq(tools_run(&r, "-c", conf1, "export", "--date", DATE, "--out", out, "--key", key, NULL), 0);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert_eq(tools_count_lines(r.err), 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "this instance is 1/3 of a partition"), "%s", r.err);
+	cr_assert_neq(access(out, F_OK), 0, "%s written", out);
+	tools_run_free(&r);
+
+	snprintf(whole_claim, sizeof(whole_claim), "%s/claim.json", dir);
+	cr_assert_eq(tools_run(&r, "-c", conf1, "partial", "--date", DATE, "--partition", "0/1", "--key", key, "--out",
+	                       whole_claim, NULL),
+	             0);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "--partition 0/1: this instance is 1/3"), "%s", r.err);
+	cr_assert_neq(access(whole_claim, F_OK), 0, "%s written", whole_claim);
+	tools_run_free(&r);
+
+	cr_assert_eq(tools_run(&r, "-c", conf1, "partial", "--date", DATE, "--key", key, "--out", whole_claim, NULL), 0);
+	run_ok("partial of its own share", &r);
+}
+
 Test(merge, a_partial_is_never_written_over)
 {
 	char db[128];
