@@ -4,9 +4,12 @@
  * One request: split the URL (http_parser_parse_url), refuse a token in
  * the query, parse the query strictly, then in one read transaction check
  * the bearer token and build the answer's document; the transaction ends
- * before the document is printed. Nothing here blocks: LMDB readers take
- * no lock the writer holds (the resize lock is taken shared, and the
- * writer takes it exclusively only to grow the map, between transactions).
+ * before the document is printed. LMDB readers take no lock the writer
+ * holds (the resize lock is taken shared, and the writer takes it
+ * exclusively only to grow the map, between transactions); what blocks is
+ * st_read_current, for an authorised ridership or devices request while the
+ * writer holds frames not derived: it derives them in a write transaction
+ * of its own (README, "HTTP API", says what that costs the loop).
  *
  * A ridership answer without cameras is looked up in the answer cache
  * first (answer_cache.h), at the revision of its dates read in that same

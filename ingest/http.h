@@ -19,8 +19,11 @@
  * (JSON), another method 405, a parse error 400.
  * The health and metrics answers read atomics only (the metrics and the
  * health flags); the API reads in short LMDB read transactions, which never
- * wait on the writer; /open/ reads files. So an answer never waits on a
- * stage.
+ * wait on the writer, except that an authorised ridership, devices or
+ * export request first derives the frames the writer holds not derived
+ * yet (storage/derive.h, st_read_current): a write transaction, which waits
+ * for the writer's commit and syncs, and the loop with it; /open/ reads
+ * files.
  */
 #ifndef KP_HTTP_H
 #define KP_HTTP_H
