@@ -241,6 +241,10 @@ char *kp_metrics_render(struct kp_metrics *m, size_t *len)
 	        "Dates whose open-data tables were built to be compared or published (a date is built again only "
 	        "when its taps changed).",
 	        LOAD(m->open_data_builds));
+	counter(f, "komposter_open_data_held_back_total",
+	        "New versions of a date's package not written because a published count would change by less "
+	        "than k from the version before (late taps wait for more).",
+	        LOAD(m->open_data_held_back));
 	histogram(f, "komposter_commit_group_frames", "Frames per commit group.", &m->group_frames);
 	histogram(f, "komposter_commit_seconds", "Time to write and sync one commit group.", &m->commit_seconds);
 	histogram(f, "komposter_derive_run_seconds",

@@ -96,6 +96,7 @@ struct kp_metrics {
 	atomic_uint_fast64_t open_data_published;      /* packages written (publish_stage.h) */
 	atomic_uint_fast64_t open_data_publish_errors; /* failed publication rounds */
 	atomic_uint_fast64_t open_data_builds;         /* dates whose tables were built (published or not) */
+	atomic_uint_fast64_t open_data_held_back;      /* versions not written: a count would move by < k */
 	struct kp_histogram group_frames;   /* frames per commit group */
 	struct kp_histogram commit_seconds; /* st_commit_group latency */
 	struct kp_histogram derive_run_seconds; /* one st_derive_run of the writer (storage/derive.h) */

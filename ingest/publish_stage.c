@@ -25,6 +25,7 @@
 #include "opendata/fingerprint.h"
 #include "opendata/package.h"
 #include "opendata/tables.h"
+#include "opendata/version_gap.h"
 #include "storage/date_rev.h"
 #include "storage/derive.h"
 #include "storage/riders.h"
@@ -308,15 +309,36 @@ static int changed_since(const struct kp_publish *p, const struct od_tables *t, 
 	return strcmp(now_fp, then_fp) != 0;
 }
 
+/* 1 when t may not follow vN yet: a count would move by less than k
+ * (opendata/version_gap.h); said on stderr and counted. -1 on an error. */
+static int held_back(struct kp_publish *p, const struct od_tables *t, uint32_t version, char *err)
+{
+	char prev[PATH_SIZE], why[OD_ERR_SIZE];
+	int rc;
+
+	say(prev, sizeof(prev), "%s/%08u/v%u", p->dir, (unsigned)t->service_date, (unsigned)version);
+	rc = od_version_gap(t, prev, p->disclosure.k, why);
+	if (rc < 0)
+		say(err, KP_PUBLISH_ERR_SIZE, "comparing with %08u v%u: %s", (unsigned)t->service_date,
+		    (unsigned)version, why);
+	if (rc > 0) {
+		atomic_fetch_add_explicit(&p->m->open_data_held_back, 1, memory_order_relaxed);
+		fprintf(stderr, "komposterd: publish: %08u v%u held back: %s; it waits for more late taps\n",
+		        (unsigned)t->service_date, (unsigned)version + 1, why);
+	}
+	return rc;
+}
+
 /* Publishes date's next version when it has none or what it publishes
- * changed. 1 when it wrote one, 0 when not, -1 on an error. */
+ * changed, and the change tells no count below k. 1 when it wrote one, 0
+ * when not, -1 on an error. */
 static int publish_date(struct kp_publish *p, uint32_t date, const struct kp_published_list *done, int64_t now_ms,
                         char *err)
 {
 	struct od_tables t = { 0 };
 	uint32_t last = kp_published_last_version(done, date);
 	char why[OD_ERR_SIZE];
-	int rc = -1, changed = 1;
+	int rc = -1, changed = 1, held;
 
 	if (od_tables_build(p->db, date, &p->disclosure, now_ms, &t, why) != 0) {
 		say(err, KP_PUBLISH_ERR_SIZE, "building %08u: %s", (unsigned)date, why);
@@ -325,6 +347,10 @@ static int publish_date(struct kp_publish *p, uint32_t date, const struct kp_pub
 	atomic_fetch_add_explicit(&p->m->open_data_builds, 1, memory_order_relaxed);
 	if (last > 0 && (changed = changed_since(p, &t, last, err)) < 0)
 		goto out;
+	if (changed && last > 0 && (held = held_back(p, &t, last, err)) != 0) {
+		rc = held < 0 ? -1 : 0;
+		goto out;
+	}
 	if (!changed) {
 		rc = 0;
 		goto out;

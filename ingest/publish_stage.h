@@ -18,7 +18,11 @@
  * is built again when its revision (storage/date_rev.h) has moved since
  * the build this process last made of it, and gets vN+1 when its
  * fingerprint (opendata/fingerprint.h: the bytes of its tables) differs
- * from vN's; a round where no date's revision moved builds nothing and
+ * from vN's, unless a published count would move from vN's by 1..k-1
+ * (opendata/version_gap.h: the difference of two versions would tell it);
+ * then the version is held back, one line on stderr and
+ * komposter_open_data_held_back_total, until later taps move it by k or
+ * more; a round where no date's revision moved builds nothing and
  * reads no manifest. A restart builds each date of the window once. Not
  * seen by the revision: a GTFS import (names in the tables) reaches a
  * published date only through its next taps or a restart. Older dates are

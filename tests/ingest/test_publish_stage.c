@@ -289,6 +289,26 @@ Test(publish, late_taps_that_change_the_tables_give_v2_following_v1)
 	cJSON_Delete(doc);
 }
 
+/* v1 says 20 taps in a cell; a v2 saying 21 would tell, by difference, one
+ * late tap there (and one more rider): held back until the late taps move
+ * every count by k (10) or more. */
+Test(publish, late_taps_that_move_a_count_by_less_than_k_wait_for_more)
+{
+	fill_day();
+	cr_assert_eq(round_at(date_end() + GRACE_MS + 1000, 1), 1);
+	add_taps(0xc1, 7, 10, 110, 1, 50);
+	cr_expect_eq(round_at(date_end() + 2 * GRACE_MS, 1), 0);
+	cr_expect_not(exists("20240615/v2"));
+	cr_expect_eq(atomic_load(&metrics.open_data_held_back), 1);
+	cr_expect_eq(atomic_load(&metrics.open_data_publish_errors), 0);
+
+	add_taps(0xc2, 7, 10, 110, 11, 60);
+	cr_assert_eq(round_at(date_end() + 3 * GRACE_MS, 1), 1);
+	cr_assert(exists("20240615/v2/datapackage.json"));
+	expect_verifies("20240615/v2");
+	cr_expect_eq(atomic_load(&metrics.open_data_held_back), 1);
+}
+
 Test(publish, late_taps_that_change_nothing_published_give_no_v2)
 {
 	fill_day();
