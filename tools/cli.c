@@ -366,7 +366,7 @@ int cli_list_load(struct kp_cli *cli, const char *cmd, const char *help, int arg
 		return KP_EXIT_FAIL;
 	status = load(db, cmd, ctx);
 	st_db_close(db);
-	return status;
+	return status == KP_EXIT_OK ? CLI_CONTINUE : status;
 }
 
 int cli_parse_u64(const char *text, uint64_t max, uint64_t *out)

@@ -154,8 +154,9 @@ int cli_collect_status(const char *cmd, int rc, const char *what);
  * or an exit status after its one line on stderr. */
 typedef int (*cli_load_fn)(struct st_db *db, const char *cmd, void *ctx);
 /* A listing command (`komposter device list`): [--json] and no operand,
- * the database opened to read, load, the database closed. KP_EXIT_OK when
- * ctx holds what to print (as JSON when *json); else the exit status. */
+ * the database opened to read, load, the database closed. CLI_CONTINUE
+ * when ctx holds what to print (as JSON when *json); else the exit status
+ * (0 after --help, which ends the command). */
 int cli_list_load(struct kp_cli *cli, const char *cmd, const char *help, int argc, char **argv,
                   cli_load_fn load, void *ctx, int *json);
 

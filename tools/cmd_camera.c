@@ -298,7 +298,7 @@ static int camera_list(struct kp_cli *cli, int argc, char **argv)
 	int json = 0;
 	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_cameras, &l, &json);
 
-	if (status == KP_EXIT_OK)
+	if (status == CLI_CONTINUE)
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
 	free(l.v);
 	return status;

@@ -202,7 +202,7 @@ static int token_list(struct kp_cli *cli, int argc, char **argv)
 	int json = 0;
 	int status = cli_list_load(cli, cmd, list_help, argc, argv, load_tokens, &l, &json);
 
-	if (status == KP_EXIT_OK) {
+	if (status == CLI_CONTINUE) {
 		qsort(l.v, l.n, sizeof(*l.v), by_created);
 		status = json ? print_list_json(&l, cmd) : print_list_text(&l, cmd);
 	}

@@ -47,6 +47,27 @@ Test(usage, every_command_has_help_on_stdout)
 	expect_help("camera", "events");
 }
 
+/* A listing's --help is its help alone, ending with the exit status line:
+ * --help ends the command before the database (here none) is opened. */
+Test(usage, a_listing_s_help_lists_nothing)
+{
+	static const char *const cmds[][2] = { { "device", "list" }, { "camera", "list" }, { "keys", "list" },
+		                               { "token", "list" } };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct tools_run r;
+		const char *exit_line;
+
+		cr_assert_eq(tools_run(&r, cmds[i][0], cmds[i][1], "--help", "--db", NO_DB, NULL), 0);
+		cr_assert_eq(r.status, 0, "%s %s --help: %s", cmds[i][0], cmds[i][1], r.err);
+		exit_line = strstr(r.out, "Exit status");
+		cr_assert_not_null(exit_line, "%s", r.out);
+		cr_expect_eq((size_t)(strchr(exit_line, '\n') + 1 - r.out), r.out_len, "%s %s: after the help: %s",
+		             cmds[i][0], cmds[i][1], strchr(exit_line, '\n') + 1);
+		tools_run_free(&r);
+	}
+}
+
 static void expect_usage_error(struct tools_run *r)
 {
 	cr_assert_eq(r->status, 2, "exit %d, stderr: %s", r->status, r->err);
