@@ -261,3 +261,20 @@ Test(http, a_long_head_is_built_whole)
 	cr_expect_eq(memcmp(out + len - 9, "eee\r\n\r\n{}", 9), 0, "%s", out);
 	free(out);
 }
+
+/* Every status the daemon answers has its own reason phrase: one the switch
+ * forgets reads "Internal Server Error" on a status line that is not 500. */
+Test(http, every_status_answered_has_its_own_reason_phrase)
+{
+	static const int statuses[] = { 200, 304, 400, 401, 403, 404, 405, 413, 414, 429, 431, 503 };
+	char *out;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+		cr_expect_str_neq(kp_http_reason(statuses[i]), "Internal Server Error", "%d", statuses[i]);
+	cr_expect_str_eq(kp_http_reason(429), "Too Many Requests");
+	out = kp_http_build(429, "application/json", NULL, "Retry-After: 6\r\n", "{}", 2, 0, &len);
+	cr_assert_not_null(out);
+	cr_expect_eq(strncmp(out, "HTTP/1.1 429 Too Many Requests\r\n", 32), 0, "%s", out);
+	free(out);
+}
