@@ -104,6 +104,13 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+static int on_headers_complete(http_parser *p)
+{
+	struct kp_http_request *req = p->data;
+	req->head_done = 1;
+	return 0;
+}
+
 static int on_complete(http_parser *p)
 {
 	struct kp_http_request *req = p->data;
@@ -116,6 +123,7 @@ static const http_parser_settings settings = {
 	.on_url = on_url,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
 	.on_message_complete = on_complete,
 };
@@ -127,23 +135,41 @@ void kp_http_request_init(struct kp_http_request *req)
 	req->parser.data = req;
 }
 
+/* Parses len bytes; how many were this request's. */
+static size_t parse(struct kp_http_request *req, const char *data, size_t len)
+{
+	return http_parser_execute(&req->parser, &settings, data, len);
+}
+
+/* While the head is unfinished the parser is given no more bytes than the
+ * head may still have: a head that has not ended within them is over the
+ * limit, however the reads split it (one read can hold a whole request with
+ * a huge header, which the parser would otherwise take in one go). */
 int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
 {
-	size_t used = http_parser_execute(&req->parser, &settings, data, len);
+	size_t first = len, used;
 
+	if (!req->head_done && len > KP_HTTP_HEAD_MAX - req->head_bytes)
+		first = KP_HTTP_HEAD_MAX - req->head_bytes;
+	used = parse(req, data, first);
+	if (!req->head_done)
+		req->head_bytes += used;
+	else if (used == first && first < len && !req->complete && !req->status)
+		used += parse(req, data + first, len - first); /* the body after the head */
 	req->used = used;
 	if (req->complete || req->status)
 		return 1;
-	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK || used != len) {
+	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK) {
 		req->status = 400;
 		return 1;
 	}
-	if (req->body_bytes == 0) {
-		req->head_bytes += used;
-		if (req->head_bytes > KP_HTTP_HEAD_MAX) {
-			req->status = 431;
-			return 1;
-		}
+	if (!req->head_done && req->head_bytes >= KP_HTTP_HEAD_MAX) {
+		req->status = 431;
+		return 1;
+	}
+	if (used != len) {
+		req->status = 400;
+		return 1;
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
  * owns the sockets; this module only turns bytes in into bytes out.
  *
  * Limits: the request line and headers together at most KP_HTTP_HEAD_MAX
- * bytes (431 beyond), a body at most KP_HTTP_BODY_MAX (413).
+ * bytes (431 beyond, however the reads split them: one read holding a
+ * whole request too), a body at most KP_HTTP_BODY_MAX (413).
  * Connections: HTTP/1.1 is kept alive unless the client sends
  * `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`; an error
  * of the request itself (400, 413, 414, 431) always closes, and so does the
@@ -53,8 +54,9 @@ struct kp_http_request {
 	http_parser parser;
 	char url[KP_HTTP_URL_MAX];
 	size_t url_len;
-	size_t head_bytes;
+	size_t head_bytes; /* of the head, counted until it ends */
 	size_t body_bytes;
+	int head_done;     /* the head has ended (its size was within the limit) */
 	int complete;
 	int status; /* nonzero: answer with this error status */
 	size_t used;     /* of the bytes of the last kp_http_feed, those of this request */

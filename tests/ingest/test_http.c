@@ -278,3 +278,49 @@ Test(http, every_status_answered_has_its_own_reason_phrase)
 	cr_expect_eq(strncmp(out, "HTTP/1.1 429 Too Many Requests\r\n", 32), 0, "%s", out);
 	free(out);
 }
+
+/* A head of n bytes: a GET with one header X-Big padded to fit. */
+static char *head_of(size_t n)
+{
+	static const char start[] = "GET /healthz HTTP/1.1\r\nX-Big: ", end[] = "\r\n\r\n";
+	char *h = malloc(n + 1);
+
+	cr_assert_not_null(h);
+	cr_assert_gt(n, sizeof start + sizeof end);
+	memcpy(h, start, sizeof start - 1);
+	memset(h + sizeof start - 1, 'a', n - (sizeof start - 1) - (sizeof end - 1));
+	memcpy(h + n - (sizeof end - 1), end, sizeof end);
+	return h;
+}
+
+static int feed_status(const char *text, size_t len)
+{
+	struct kp_http_request req;
+
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, text, len), 1, "not complete");
+	return req.status;
+}
+
+/* The read that completes the head is the one that crosses the limit. */
+Test(http, a_whole_request_over_the_head_limit_in_one_read_is_431)
+{
+	char *h = head_of(10000 + 40), *r;
+
+	cr_expect_eq(feed_status(h, strlen(h)), 431);
+	cr_expect_eq(status_of(h, &r), 431);
+	cr_expect(strstr(r, "\r\nConnection: close\r\n") != NULL, "%s", r);
+	free(r);
+	free(h);
+}
+
+Test(http, a_head_of_exactly_the_limit_is_taken_and_one_byte_more_is_431)
+{
+	char *h = head_of(KP_HTTP_HEAD_MAX);
+
+	cr_expect_eq(feed_status(h, KP_HTTP_HEAD_MAX), 0, "a head of exactly %d bytes", KP_HTTP_HEAD_MAX);
+	free(h);
+	h = head_of(KP_HTTP_HEAD_MAX + 1);
+	cr_expect_eq(feed_status(h, KP_HTTP_HEAD_MAX + 1), 431);
+	free(h);
+}
