@@ -341,6 +341,22 @@ static int whole(struct kp_http_response *r, char *answer)
 	return answer == NULL ? -1 : 0;
 }
 
+/* The answer to a request refused while it was parsed: {"error": ...} as
+ * every error of the API (README, "Answers"), whatever its path, which may
+ * not even have been read. */
+static int request_fault(int status, struct kp_http_response *r)
+{
+	char msg[96];
+
+	switch (status) {
+	case 413: snprintf(msg, sizeof msg, "the request's body is over %d bytes", KP_HTTP_BODY_MAX); break;
+	case 414: snprintf(msg, sizeof msg, "the URL is over %d bytes", KP_HTTP_URL_MAX - 1); break;
+	case 431: snprintf(msg, sizeof msg, "the request's head is over %d bytes", KP_HTTP_HEAD_MAX); break;
+	default: snprintf(msg, sizeof msg, "malformed request"); break;
+	}
+	return whole(r, kp_api_error(status, msg, NULL, 0, &r->len));
+}
+
 static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, struct kp_http_response *r)
 {
 	unsigned method = req->parser.method;
@@ -348,9 +364,9 @@ static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, str
 	char *query;
 
 	if (req->status)
-		return whole(r, text(req->status, kp_http_reason(req->status), 0, &r->len));
+		return request_fault(req->status, r);
 	if (method != HTTP_GET && method != HTTP_HEAD)
-		return whole(r, text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, &r->len));
+		return whole(r, kp_api_error(405, "only GET and HEAD are served here", "Allow: GET, HEAD\r\n", 0, &r->len));
 	if (strncmp(req->url, "/open/", 6) == 0 || strcmp(req->url, "/open") == 0)
 		return kp_open_respond(ctx, req, head_only, r);
 	if (strncmp(req->url, "/ui/", 4) == 0 || strcmp(req->url, "/ui") == 0)

@@ -16,8 +16,12 @@
  * next request, parsed after this one is answered.
  * Routes: GET|HEAD /healthz, /readyz, /metrics, the record-level exports
  * under /v1/export/ (export_api.h), the rest of the API under /v1/ (api.h),
- * the published open data under /open/ (open_http.h); anything else 404
- * (JSON), another method 405, a parse error 400.
+ * the published open data under /open/ (open_http.h); anything else 404,
+ * another method 405, a parse error 400. Every error answer is
+ * {"error": "..."} with Content-Type: application/json (api.h's
+ * kp_api_error, README "Answers"), whatever the path; only the loop's 503
+ * to a connection it has no room for (kp_http_error) is plain text, sent
+ * before any request is read.
  * The health and metrics answers read atomics only (the metrics and the
  * health flags); the API reads in short LMDB read transactions, which never
  * wait on the writer; /open/ reads files. So an answer never waits on a

@@ -324,3 +324,44 @@ Test(http, a_head_of_exactly_the_limit_is_taken_and_one_byte_more_is_431)
 	cr_expect_eq(feed_status(h, KP_HTTP_HEAD_MAX + 1), 431);
 	free(h);
 }
+
+/* README "Answers": the errors are {"error": ...} with application/json,
+ * those of the request itself too, under /v1/ and anywhere else. */
+static void expect_json_error(const char *request, size_t len, int status)
+{
+	struct kp_http_request req;
+	struct kp_http_response r;
+	int got = 0;
+
+	kp_metrics_init(&metrics);
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, request, len), 1);
+	cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+	sscanf(r.head, "HTTP/1.1 %d", &got);
+	cr_expect_eq(got, status, "%.200s", r.head);
+	cr_expect(strstr(r.head, "\r\nContent-Type: application/json\r\n") != NULL, "%d: %.300s", status, r.head);
+	cr_expect(strstr(r.head, "\r\n\r\n{\"error\":\"") != NULL, "%d: %.300s", status, r.head);
+	kp_http_response_free(&r);
+}
+
+Test(http, errors_of_the_request_and_of_its_method_are_json)
+{
+	static const char post[] = "POST /v1/devices HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+	                  del[] = "DELETE /healthz HTTP/1.1\r\n\r\n", garbage[] = "\x01\x02 not http\r\n\r\n";
+	static char body[KP_HTTP_BODY_MAX + 128];
+	char url[KP_HTTP_URL_MAX + 32] = "GET /v1/";
+	char *h = head_of(10000);
+	int n;
+
+	expect_json_error(post, sizeof post - 1, 405);
+	expect_json_error(del, sizeof del - 1, 405);
+	expect_json_error(garbage, sizeof garbage - 1, 400);
+	memset(url + 8, 'a', KP_HTTP_URL_MAX);
+	strcpy(url + 8 + KP_HTTP_URL_MAX, " HTTP/1.1\r\n\r\n");
+	expect_json_error(url, strlen(url), 414);
+	expect_json_error(h, strlen(h), 431);
+	n = snprintf(body, sizeof body, "POST /v1/devices HTTP/1.1\r\nContent-Length: %d\r\n\r\n", KP_HTTP_BODY_MAX + 1);
+	memset(body + n, 'b', (size_t)KP_HTTP_BODY_MAX + 1);
+	expect_json_error(body, (size_t)n + KP_HTTP_BODY_MAX + 1, 413);
+	free(h);
+}
