@@ -42,10 +42,10 @@ enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
 #define RECV_BUF 4096
 #define STREAM_BUF (64 * 1024) /* one piece of a streamed body */
-/* Slots beyond [http] max_connections: a new connection takes one at once
- * while the oldest connection still waiting for its request is cut off, so
- * that /healthz and /metrics answer however many idle clients hold the rest. */
-#define CONN_RESERVE 16
+/* KP_LOOP_CONN_RESERVE (loop.h), slots beyond [http] max_connections: a
+ * new connection takes one at once while the oldest connection still
+ * waiting for its request is cut off, so that /healthz and /metrics answer
+ * however many idle clients hold the rest. */
 
 struct conn {
 	int fd; /* -1 when the slot is free */
@@ -75,7 +75,7 @@ struct loop {
 	struct signalfd_siginfo siginfo;
 	struct __kernel_timespec tick;
 	struct conn *conns;
-	int nconns;  /* slots: the limit plus CONN_RESERVE */
+	int nconns;  /* slots: the limit plus KP_LOOP_CONN_RESERVE */
 	int limit;   /* [http] max_connections */
 	int open;    /* connections with a slot, evicted ones included */
 	int evicted; /* of those, cut off and not closed yet */
@@ -91,7 +91,7 @@ static uint64_t pack(enum op op, int slot)
 }
 
 /* The queue has room for every operation the loop can have pending (one per
- * connection plus four), so after a submit a slot is always free; if the
+ * connection plus its own, loop.h), so after a submit a slot is always free; if the
  * kernel refuses even that, the loop cannot go on. */
 static struct io_uring_sqe *get_sqe(struct loop *l)
 {
@@ -561,13 +561,13 @@ static int loop_init(struct loop *l, const struct kp_loop_ctx *ctx)
 	}
 	l->http.auth_limit = &l->auth_limit;
 	l->limit = ctx->cfg.max_connections;
-	l->nconns = l->limit + CONN_RESERVE;
+	l->nconns = l->limit + KP_LOOP_CONN_RESERVE;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
 	if (!l->conns)
 		return -1;
 	for (int i = 0; i < l->nconns; i++)
 		l->conns[i].fd = -1;
-	unsigned entries = (unsigned)l->nconns + 8;
+	unsigned entries = (unsigned)(l->nconns + KP_LOOP_OWN_OPS); /* at most KP_LOOP_RING_MAX (loop.h) */
 	rc = io_uring_queue_init_params(entries, &l->ring, &params);
 	if (rc == -EINVAL) /* kernels before 6.1 */
 		rc = io_uring_queue_init(entries, &l->ring, 0);
