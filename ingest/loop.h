@@ -32,9 +32,11 @@
 
 struct kp_loop_config {
 	const char *listen;     /* IPv4 host:port; borrowed */
-	int max_connections;    /* beyond: the oldest waiting (idle kept-alive first) is cut off */
-	int request_timeout_ms; /* a request's head and body must arrive within it, and each
-	                           send of an answer must make progress within it */
+	int max_connections;    /* beyond: the oldest waiting (idle kept-alive first) is cut off;
+	                           with every one sending an answer, the newcomer gets 503 */
+	int request_timeout_ms; /* a request's head and body must arrive within it, and while
+	                           answers are sent each such time must move 32 KiB of them
+	                           (or the rest): a slow reader cannot hold its slot */
 	int idle_timeout_ms;    /* a kept-alive connection with no request this long is closed */
 	int max_requests;       /* answers on one connection; the last says Connection: close */
 };
