@@ -9,6 +9,7 @@
  */
 #include "config/config.h"
 #include "firmware-proto/partition.h"
+#include "ingest/loop.h" /* KP_LOOP_MAX_CONNECTIONS: what the loop's io_uring can hold */
 #include "storage/epoch_keys.h"
 #include "storage/zone.h"
 
@@ -68,7 +69,7 @@ static const struct key_def keys[] = {
 	INT("ingest", "accept_past_days", accept_past_days, 1, 3650),
 	INT("ingest", "accept_future_s", accept_future_s, 0, 86400),
 	STR("http", "listen", http_listen),
-	INT("http", "max_connections", http_max_connections, 1, 65536),
+	INT("http", "max_connections", http_max_connections, 1, KP_LOOP_MAX_CONNECTIONS),
 	INT("http", "request_timeout_ms", http_request_timeout_ms, 100, 600000),
 	INT("http", "idle_timeout_ms", http_idle_timeout_ms, 100, 600000),
 	INT("http", "max_requests_per_connection", http_max_requests_per_connection, 1, 1000000),

@@ -95,9 +95,24 @@ int kp_auth_check(const struct kp_http_ctx *ctx, struct st_read *r, const struct
 	return 0;
 }
 
+static int holds_token(const char *text, size_t len)
+{
+	return memmem(text, len, ST_TOKEN_PREFIX, strlen(ST_TOKEN_PREFIX)) != NULL;
+}
+
+/* Decoded too: "kpt%5F..." is a token once its value is decoded, and such a
+ * URL must fail as loudly as a plain one. */
 int kp_auth_token_in_query_text(const char *query, size_t len)
 {
-	return query != NULL && memmem(query, len, ST_TOKEN_PREFIX, strlen(ST_TOKEN_PREFIX)) != NULL;
+	char decoded[KP_HTTP_URL_MAX];
+
+	if (query == NULL)
+		return 0;
+	if (holds_token(query, len))
+		return 1;
+	if (len > sizeof decoded)
+		len = sizeof decoded; /* never: a query is part of a URL (http.h) */
+	return holds_token(decoded, kp_query_decode(query, len, decoded));
 }
 
 int kp_auth_token_in_query(const struct kp_query *q)

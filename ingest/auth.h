@@ -9,8 +9,8 @@
  *   - a token whose scope does not cover the route: 403;
  *   - an address that sent too many unknown or revoked tokens
  *     (auth_limit.h): 429 with Retry-After, before its token is looked at;
- *   - a token in the query (anything holding "kpt_", or a token= or
- *     access_token= parameter): 400, checked before anything else so that
+ *   - a token in the query (anything holding "kpt_", as sent or once its
+ *     %XX escapes are decoded, or a token= or access_token= parameter): 400, checked before anything else so that
  *     such URLs fail loudly instead of ending up in logs that work.
  * A presented token is never compared with a stored one: its BLAKE2b hash
  * is the key of an LMDB lookup (storage/tokens.h), so the time of the
@@ -46,7 +46,8 @@ int kp_auth_check(const struct kp_http_ctx *ctx, struct st_read *r, const struct
                   uint8_t needed, struct kp_auth_refusal *why);
 
 /* Whether the raw query text (len bytes, NULL for none) holds something
- * that looks like a token: to be checked before it is parsed. */
+ * that looks like a token, as sent or decoded (kp_query_decode): to be
+ * checked before it is parsed, whose errors may quote it. */
 int kp_auth_token_in_query_text(const char *query, size_t len);
 /* Whether the parsed query has a token= or access_token= parameter. */
 int kp_auth_token_in_query(const struct kp_query *q);

@@ -104,6 +104,13 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+static int on_headers_complete(http_parser *p)
+{
+	struct kp_http_request *req = p->data;
+	req->head_done = 1;
+	return 0;
+}
+
 static int on_complete(http_parser *p)
 {
 	struct kp_http_request *req = p->data;
@@ -116,6 +123,7 @@ static const http_parser_settings settings = {
 	.on_url = on_url,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
 	.on_message_complete = on_complete,
 };
@@ -127,23 +135,41 @@ void kp_http_request_init(struct kp_http_request *req)
 	req->parser.data = req;
 }
 
+/* Parses len bytes; how many were this request's. */
+static size_t parse(struct kp_http_request *req, const char *data, size_t len)
+{
+	return http_parser_execute(&req->parser, &settings, data, len);
+}
+
+/* While the head is unfinished the parser is given no more bytes than the
+ * head may still have: a head that has not ended within them is over the
+ * limit, however the reads split it (one read can hold a whole request with
+ * a huge header, which the parser would otherwise take in one go). */
 int kp_http_feed(struct kp_http_request *req, const char *data, size_t len)
 {
-	size_t used = http_parser_execute(&req->parser, &settings, data, len);
+	size_t first = len, used;
 
+	if (!req->head_done && len > KP_HTTP_HEAD_MAX - req->head_bytes)
+		first = KP_HTTP_HEAD_MAX - req->head_bytes;
+	used = parse(req, data, first);
+	if (!req->head_done)
+		req->head_bytes += used;
+	else if (used == first && first < len && !req->complete && !req->status)
+		used += parse(req, data + first, len - first); /* the body after the head */
 	req->used = used;
 	if (req->complete || req->status)
 		return 1;
-	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK || used != len) {
+	if (HTTP_PARSER_ERRNO(&req->parser) != HPE_OK) {
 		req->status = 400;
 		return 1;
 	}
-	if (req->body_bytes == 0) {
-		req->head_bytes += used;
-		if (req->head_bytes > KP_HTTP_HEAD_MAX) {
-			req->status = 431;
-			return 1;
-		}
+	if (!req->head_done && req->head_bytes >= KP_HTTP_HEAD_MAX) {
+		req->status = 431;
+		return 1;
+	}
+	if (used != len) {
+		req->status = 400;
+		return 1;
 	}
 	return 0;
 }
@@ -160,7 +186,9 @@ const char *kp_http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
@@ -313,6 +341,22 @@ static int whole(struct kp_http_response *r, char *answer)
 	return answer == NULL ? -1 : 0;
 }
 
+/* The answer to a request refused while it was parsed: {"error": ...} as
+ * every error of the API (README, "Answers"), whatever its path, which may
+ * not even have been read. */
+static int request_fault(int status, struct kp_http_response *r)
+{
+	char msg[96];
+
+	switch (status) {
+	case 413: snprintf(msg, sizeof msg, "the request's body is over %d bytes", KP_HTTP_BODY_MAX); break;
+	case 414: snprintf(msg, sizeof msg, "the URL is over %d bytes", KP_HTTP_URL_MAX - 1); break;
+	case 431: snprintf(msg, sizeof msg, "the request's head is over %d bytes", KP_HTTP_HEAD_MAX); break;
+	default: snprintf(msg, sizeof msg, "malformed request"); break;
+	}
+	return whole(r, kp_api_error(status, msg, NULL, 0, &r->len));
+}
+
 static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, struct kp_http_response *r)
 {
 	unsigned method = req->parser.method;
@@ -320,9 +364,9 @@ static int route(const struct kp_http_ctx *ctx, struct kp_http_request *req, str
 	char *query;
 
 	if (req->status)
-		return whole(r, text(req->status, kp_http_reason(req->status), 0, &r->len));
+		return request_fault(req->status, r);
 	if (method != HTTP_GET && method != HTTP_HEAD)
-		return whole(r, text_with(405, "Allow: GET, HEAD\r\n", "only GET and HEAD are served here\n", 0, &r->len));
+		return whole(r, kp_api_error(405, "only GET and HEAD are served here", "Allow: GET, HEAD\r\n", 0, &r->len));
 	if (strncmp(req->url, "/open/", 6) == 0 || strcmp(req->url, "/open") == 0)
 		return kp_open_respond(ctx, req, head_only, r);
 	if (strncmp(req->url, "/ui/", 4) == 0 || strcmp(req->url, "/ui") == 0)

@@ -4,7 +4,8 @@
  * owns the sockets; this module only turns bytes in into bytes out.
  *
  * Limits: the request line and headers together at most KP_HTTP_HEAD_MAX
- * bytes (431 beyond), a body at most KP_HTTP_BODY_MAX (413).
+ * bytes (431 beyond, however the reads split them: one read holding a
+ * whole request too), a body at most KP_HTTP_BODY_MAX (413).
  * Connections: HTTP/1.1 is kept alive unless the client sends
  * `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`; an error
  * of the request itself (400, 413, 414, 431) always closes, and so does the
@@ -15,8 +16,12 @@
  * next request, parsed after this one is answered.
  * Routes: GET|HEAD /healthz, /readyz, /metrics, the record-level exports
  * under /v1/export/ (export_api.h), the rest of the API under /v1/ (api.h),
- * the published open data under /open/ (open_http.h); anything else 404
- * (JSON), another method 405, a parse error 400.
+ * the published open data under /open/ (open_http.h); anything else 404,
+ * another method 405, a parse error 400. Every error answer is
+ * {"error": "..."} with Content-Type: application/json (api.h's
+ * kp_api_error, README "Answers"), whatever the path; only the loop's 503
+ * to a connection it has no room for (kp_http_error) is plain text, sent
+ * before any request is read.
  * The health and metrics answers read atomics only (the metrics and the
  * health flags); the API reads in short LMDB read transactions, which never
  * wait on the writer, except that an authorised ridership, devices or
@@ -56,8 +61,9 @@ struct kp_http_request {
 	http_parser parser;
 	char url[KP_HTTP_URL_MAX];
 	size_t url_len;
-	size_t head_bytes;
+	size_t head_bytes; /* of the head, counted until it ends */
 	size_t body_bytes;
+	int head_done;     /* the head has ended (its size was within the limit) */
 	int complete;
 	int status; /* nonzero: answer with this error status */
 	size_t used;     /* of the bytes of the last kp_http_feed, those of this request */

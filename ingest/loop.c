@@ -11,8 +11,15 @@
  * received after a complete request stay in its buffer and are parsed once
  * the answer is sent, so pipelined requests are answered in order, one at a
  * time. Its deadline is, in turn: request_timeout_ms from the first byte of
- * a request (or the accept) to its end; request_timeout_ms from each send's
- * progress (a client that stops reading); idle_timeout_ms between requests.
+ * a request (or the accept) to its end; while answers are sent (from the
+ * first answer until the loop reads from the socket again, so pipelined
+ * answers count together), request_timeout_ms for each SEND_PROGRESS_MIN
+ * bytes, or all that is left: a client that stops reading, or reads so
+ * slowly that it would hold its slot for ever, is cut off; idle_timeout_ms
+ * between requests.
+ * A connection sending an answer is never cut off to make room: when every
+ * served connection is sending, a newcomer gets the 503 (refuse), never a
+ * slot taken from itself.
  * A streamed body (http_body.h) is read into a buffer allocated only while
  * it streams, one piece per send.
  * Multishot accept keeps the listener armed; it is re-armed when the kernel
@@ -42,10 +49,15 @@ enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SIGNAL, OP_TICK, OP_CANCEL };
 
 #define RECV_BUF 4096
 #define STREAM_BUF (64 * 1024) /* one piece of a streamed body */
-/* Slots beyond [http] max_connections: a new connection takes one at once
- * while the oldest connection still waiting for its request is cut off, so
- * that /healthz and /metrics answer however many idle clients hold the rest. */
-#define CONN_RESERVE 16
+/* What sending answers must move per request_timeout_ms (README): 6.5 KB/s
+ * at the default 5 s, far below any real client's link, and far above
+ * what a client that reads a few bytes now and then to keep its slot
+ * takes. */
+#define SEND_PROGRESS_MIN (32 * 1024)
+/* KP_LOOP_CONN_RESERVE (loop.h), slots beyond [http] max_connections: a
+ * new connection takes one at once while the oldest connection still
+ * waiting for its request is cut off, so that /healthz and /metrics answer
+ * however many idle clients hold the rest. */
 
 struct conn {
 	int fd; /* -1 when the slot is free */
@@ -55,6 +67,9 @@ struct conn {
 	int served;   /* answers begun on this connection */
 	uint64_t since_ns; /* accepted, or its last answer sent: the oldest is evicted first */
 	uint64_t deadline_ns;
+	int in_window;          /* sending answers: the progress window below is running */
+	size_t window_sent;     /* bytes sent in the window */
+	uint64_t window_end_ns; /* SEND_PROGRESS_MIN must be sent by then */
 	uint8_t peer[KP_ADDR_SIZE]; /* the client's address, IPv4 mapped (auth_limit.h) */
 	struct kp_http_request req;
 	char buf[RECV_BUF];
@@ -75,7 +90,7 @@ struct loop {
 	struct signalfd_siginfo siginfo;
 	struct __kernel_timespec tick;
 	struct conn *conns;
-	int nconns;  /* slots: the limit plus CONN_RESERVE */
+	int nconns;  /* slots: the limit plus KP_LOOP_CONN_RESERVE */
 	int limit;   /* [http] max_connections */
 	int open;    /* connections with a slot, evicted ones included */
 	int evicted; /* of those, cut off and not closed yet */
@@ -91,7 +106,7 @@ static uint64_t pack(enum op op, int slot)
 }
 
 /* The queue has room for every operation the loop can have pending (one per
- * connection plus four), so after a submit a slot is always free; if the
+ * connection plus its own, loop.h), so after a submit a slot is always free; if the
  * kernel refuses even that, the loop cannot go on. */
 static struct io_uring_sqe *get_sqe(struct loop *l)
 {
@@ -137,6 +152,7 @@ static void arm_recv(struct loop *l, int slot)
 	struct conn *c = &l->conns[slot];
 	struct io_uring_sqe *sqe = get_sqe(l);
 	c->in_off = c->in_len = 0;
+	c->in_window = 0; /* nothing left to send: the client's turn */
 	io_uring_prep_recv(sqe, c->fd, c->buf, sizeof(c->buf), 0);
 	io_uring_sqe_set_data64(sqe, pack(OP_RECV, slot));
 }
@@ -173,8 +189,9 @@ static int evict_before(const struct conn *a, const struct conn *b)
 }
 
 /* Cuts off the connection that has waited longest for its request. Its
- * pending recv then completes and the normal path closes it. */
-static void evict_oldest_waiting(struct loop *l)
+ * pending recv then completes and the normal path closes it. Returns -1
+ * when every connection is sending an answer (or already cut off). */
+static int evict_oldest_waiting(struct loop *l)
 {
 	int oldest = -1;
 
@@ -186,16 +203,18 @@ static void evict_oldest_waiting(struct loop *l)
 			oldest = i;
 	}
 	if (oldest < 0)
-		return;
+		return -1;
 	l->conns[oldest].evicted = 1;
 	l->evicted++;
 	atomic_fetch_add_explicit(&l->ctx->http.m->http_evicted, 1, memory_order_relaxed);
 	shutdown(l->conns[oldest].fd, SHUT_RDWR);
+	return 0;
 }
 
 /* Every slot taken, the reserve too (a burst faster than evictions
- * complete): answer 503 at once. A fresh socket's send buffer is empty, so
- * the short answer goes out without waiting. */
+ * complete), or every served connection sending an answer (none may be
+ * cut off for room): answer 503 at once. A fresh socket's send buffer is
+ * empty, so the short answer goes out without waiting. */
 static void refuse(struct loop *l, int fd)
 {
 	size_t len;
@@ -242,7 +261,12 @@ static void respond(struct loop *l, int slot)
 		return;
 	}
 	c->sending = 1;
-	c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
+	if (!c->in_window) { /* a pipelined answer goes on in the window of the one before */
+		c->in_window = 1;
+		c->window_sent = 0;
+		c->window_end_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
+	}
+	c->deadline_ns = c->window_end_ns;
 	send_out(l, slot, c->resp.head, c->resp.len);
 }
 
@@ -299,8 +323,20 @@ static void peer_of(int fd, uint8_t out[KP_ADDR_SIZE])
 	}
 }
 
+/* A free connection slot, or -1. */
+static int free_slot(const struct loop *l)
+{
+	for (int i = 0; i < l->nconns; i++)
+		if (l->conns[i].fd < 0)
+			return i;
+	return -1;
+}
+
 static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 {
+	struct conn *c;
+	int slot;
+
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		l->accept_armed = 0;
 		/* After an error (EMFILE, ENOBUFS) re-arm from the tick, not in a spin. */
@@ -309,22 +345,21 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 	}
 	if (cqe->res < 0)
 		return;
-	for (int i = 0; i < l->nconns; i++) {
-		struct conn *c = &l->conns[i];
-		if (c->fd >= 0)
-			continue;
-		c->fd = cqe->res;
-		peer_of(c->fd, c->peer);
-		c->sending = c->evicted = c->served = 0;
-		c->in_len = 0;
-		atomic_fetch_add_explicit(&l->ctx->http.m->http_connections, 1, memory_order_relaxed);
-		l->open++;
-		start_request(l, i);
-		if (l->open - l->evicted > l->limit)
-			evict_oldest_waiting(l);
+	slot = free_slot(l);
+	/* At the limit, room is made before the newcomer is counted, so that it
+	 * is never the one cut off: with nobody to cut off it gets the 503. */
+	if (slot < 0 || (l->open - l->evicted >= l->limit && evict_oldest_waiting(l) != 0)) {
+		refuse(l, cqe->res);
 		return;
 	}
-	refuse(l, cqe->res);
+	c = &l->conns[slot];
+	c->fd = cqe->res;
+	peer_of(c->fd, c->peer);
+	c->sending = c->evicted = c->served = c->in_window = 0;
+	c->in_len = 0;
+	atomic_fetch_add_explicit(&l->ctx->http.m->http_connections, 1, memory_order_relaxed);
+	l->open++;
+	start_request(l, slot);
 }
 
 static void on_recv(struct loop *l, int slot, int res)
@@ -404,7 +439,12 @@ static void on_send(struct loop *l, int slot, int res)
 		conn_close(l, slot);
 		return;
 	}
-	c->deadline_ns = ms_from_now(l->ctx->cfg.request_timeout_ms); /* it reads: more time */
+	c->window_sent += (size_t)res;
+	if (c->window_sent >= SEND_PROGRESS_MIN) { /* it reads fast enough: the next window */
+		c->window_sent = 0;
+		c->window_end_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
+	}
+	c->deadline_ns = c->window_end_ns;
 	c->out_off += (size_t)res;
 	if (c->out_off < c->out_len)
 		arm_send(l, slot);
@@ -431,6 +471,17 @@ static void on_signal(struct loop *l, int res)
 	arm_signal(l);
 }
 
+/* A connection cut off while sending: its close resets it, so that the
+ * kernel does not go on sending the rest of the answer (megabytes, to a
+ * reader this slow) after the slot is free. Best effort: without it the
+ * close is an orderly one. */
+static void drop_unsent(int fd)
+{
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
 static void on_tick(struct loop *l)
 {
 	uint64_t now = kp_now_mono_ns();
@@ -444,6 +495,8 @@ static void on_tick(struct loop *l)
 		atomic_fetch_add_explicit(c->idle ? &l->ctx->http.m->http_idle_closed : &l->ctx->http.m->http_timed_out, 1,
 		                          memory_order_relaxed);
 		c->deadline_ns = UINT64_MAX; /* counted once; its pending operation closes it */
+		if (c->sending)
+			drop_unsent(c->fd);
 		shutdown(c->fd, SHUT_RDWR);
 	}
 	arm_tick(l);
@@ -561,13 +614,13 @@ static int loop_init(struct loop *l, const struct kp_loop_ctx *ctx)
 	}
 	l->http.auth_limit = &l->auth_limit;
 	l->limit = ctx->cfg.max_connections;
-	l->nconns = l->limit + CONN_RESERVE;
+	l->nconns = l->limit + KP_LOOP_CONN_RESERVE;
 	l->conns = calloc((size_t)l->nconns, sizeof(*l->conns));
 	if (!l->conns)
 		return -1;
 	for (int i = 0; i < l->nconns; i++)
 		l->conns[i].fd = -1;
-	unsigned entries = (unsigned)l->nconns + 8;
+	unsigned entries = (unsigned)(l->nconns + KP_LOOP_OWN_OPS); /* at most KP_LOOP_RING_MAX (loop.h) */
 	rc = io_uring_queue_init_params(entries, &l->ring, &params);
 	if (rc == -EINVAL) /* kernels before 6.1 */
 		rc = io_uring_queue_init(entries, &l->ring, 0);

@@ -18,11 +18,25 @@
 
 #include "ingest/http.h"
 
+/* The loop's io_uring has one entry per connection slot, the slots being
+ * [http] max_connections plus KP_LOOP_CONN_RESERVE (a newcomer takes one
+ * while the oldest waiting connection is cut off), and KP_LOOP_OWN_OPS for
+ * the loop's own operations (accept, signal read, tick, cancel). io_uring
+ * takes at most KP_LOOP_RING_MAX entries (the kernel's IORING_MAX_ENTRIES),
+ * so KP_LOOP_MAX_CONNECTIONS is the largest max_connections: config.c
+ * refuses more, instead of the ring failing at start. */
+#define KP_LOOP_RING_MAX 32768
+#define KP_LOOP_CONN_RESERVE 16
+#define KP_LOOP_OWN_OPS 8
+#define KP_LOOP_MAX_CONNECTIONS (KP_LOOP_RING_MAX - KP_LOOP_CONN_RESERVE - KP_LOOP_OWN_OPS)
+
 struct kp_loop_config {
 	const char *listen;     /* IPv4 host:port; borrowed */
-	int max_connections;    /* beyond: the oldest waiting (idle kept-alive first) is cut off */
-	int request_timeout_ms; /* a request's head and body must arrive within it, and each
-	                           send of an answer must make progress within it */
+	int max_connections;    /* beyond: the oldest waiting (idle kept-alive first) is cut off;
+	                           with every one sending an answer, the newcomer gets 503 */
+	int request_timeout_ms; /* a request's head and body must arrive within it, and while
+	                           answers are sent each such time must move 32 KiB of them
+	                           (or the rest): a slow reader cannot hold its slot */
 	int idle_timeout_ms;    /* a kept-alive connection with no request this long is closed */
 	int max_requests;       /* answers on one connection; the last says Connection: close */
 };

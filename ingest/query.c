@@ -22,6 +22,32 @@ static int key_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+int kp_query_unescape(const char *s, size_t len)
+{
+	int hi = len >= 3 && s[0] == '%' ? hexval(s[1]) : -1, lo = hi >= 0 ? hexval(s[2]) : -1;
+
+	if (hi < 0 || lo < 0 || (hi | lo) == 0)
+		return -1;
+	return hi * 16 + lo;
+}
+
+size_t kp_query_decode(const char *text, size_t len, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = kp_query_unescape(text + i, len - i);
+
+		if (c < 0) {
+			out[n++] = text[i];
+			continue;
+		}
+		out[n++] = (char)c;
+		i += 2;
+	}
+	return n;
+}
+
 /* One pair of len bytes at s. */
 static int parse_pair(const char *s, size_t len, struct kp_query *q, char err[KP_QUERY_ERR_MAX])
 {
@@ -61,13 +87,13 @@ static int parse_pair(const char *s, size_t len, struct kp_query *q, char err[KP
 		char c = *p;
 
 		if (c == '%') {
-			int hi = p + 2 < s + len ? hexval(p[1]) : -1, lo = hi >= 0 ? hexval(p[2]) : -1;
+			int byte = kp_query_unescape(p, (size_t)(s + len - p));
 
-			if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+			if (byte < 0) {
 				snprintf(err, KP_QUERY_ERR_MAX, "query parameter '%s': bad %%-escape", key);
 				return -1;
 			}
-			c = (char)(hi * 16 + lo);
+			c = (char)byte;
 			p += 2;
 		}
 		if (vlen == KP_QUERY_VALUE_MAX) {

@@ -32,6 +32,18 @@ struct kp_query {
  * NUL-terminated reason in err. */
 int kp_query_parse(const char *text, size_t len, struct kp_query *q, char err[KP_QUERY_ERR_MAX]);
 
+/* The byte the escape "%XX" at s (len bytes there) stands for, or -1 when
+ * s holds no such escape (not '%' and two hex digits, or %00). The one
+ * decoder of escapes: kp_query_parse and kp_query_decode both use it. */
+int kp_query_unescape(const char *s, size_t len);
+
+/* The whole text as kp_query_parse would decode its values: every %XX
+ * escape decoded, anything else (a bad escape too) copied as it is, into
+ * out (room for len bytes). Returns the decoded length (at most len). For
+ * checks over the whole query that must see what its values will hold
+ * (auth.h: a token spelled with escapes). */
+size_t kp_query_decode(const char *text, size_t len, char *out);
+
 /* The value of key, or NULL when absent (a key given twice was refused
  * by kp_query_parse). */
 const char *kp_query_get(const struct kp_query *q, const char *key);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "ingest/loop.h" /* KP_LOOP_MAX_CONNECTIONS */
 
 static char path[64];
 
@@ -367,6 +368,28 @@ Test(config, an_http_keepalive_value_out_of_range_is_an_error_naming_the_line)
 	expect_refused_on_line("[http]\n\nmax_requests_per_connection = 0\n", ":3:", "max_requests_per_connection");
 	expect_refused_on_line("[http]\nmax_requests_per_connection = 1000001\n", ":2:",
 	                       "max_requests_per_connection");
+}
+
+/* The loop's io_uring has an entry per connection slot and io_uring takes
+ * at most 32768 (loop.h): a max_connections it cannot hold is refused here,
+ * naming the key and the range, instead of "io_uring: Invalid argument"
+ * when the daemon starts. */
+Test(config, max_connections_beyond_what_the_loop_can_hold_is_an_error_naming_the_range)
+{
+	struct kp_config c;
+	char text[96], err[KP_CONFIG_ERR_SIZE], range[32];
+
+	snprintf(range, sizeof range, "from 1 to %d", KP_LOOP_MAX_CONNECTIONS);
+	expect_refused_on_line("[http]\nmax_connections = 40000\n", ":2:", "max_connections");
+	expect_refused_on_line("[http]\nmax_connections = 65536\n", ":2:", range);
+	snprintf(text, sizeof text, "[http]\nmax_connections = %d\n", KP_LOOP_MAX_CONNECTIONS + 1);
+	expect_refused_on_line(text, ":2:", range);
+	snprintf(text, sizeof text, "[http]\nmax_connections = %d\n", KP_LOOP_MAX_CONNECTIONS);
+	kp_config_default(&c);
+	cr_assert_eq(kp_config_parse_string(text, &c, err), 0, "%s", err);
+	cr_expect_eq(c.http_max_connections, KP_LOOP_MAX_CONNECTIONS);
+	cr_expect_eq(KP_LOOP_MAX_CONNECTIONS + KP_LOOP_CONN_RESERVE + KP_LOOP_OWN_OPS, 32768,
+	             "the ring's entries at the largest value are io_uring's limit");
 }
 
 Test(config, publishing_defaults_to_on_after_a_day_of_grace_under_the_database)

@@ -3,7 +3,8 @@
  * address is answered 401 up to the limit, then 429 with Retry-After, even
  * for the right token, while the right token from another address is
  * answered 200 and a wrong one from it is a plain 401; /metrics counts the
- * wrong tokens and the throttled requests.
+ * wrong tokens and the throttled requests. The 429's status line says
+ * "Too Many Requests".
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -24,6 +25,7 @@ static struct kp_daemon_proc d;
 struct reply {
 	int status;
 	int retry_after; /* -1: no Retry-After header */
+	char status_line[64];
 };
 
 /* GET path from the loopback address `from` (127.0.0.x) with token. */
@@ -50,6 +52,7 @@ static void get_from(const char *from, const char *path, const char *token, stru
 	buf[got] = '\0';
 	close(fd);
 	cr_assert_eq(sscanf(buf, "HTTP/1.1 %d", &r->status), 1, "answer: %s", buf);
+	snprintf(r->status_line, sizeof r->status_line, "%.*s", (int)strcspn(buf, "\r"), buf);
 	const char *ra = strstr(buf, "\r\nRetry-After: ");
 	r->retry_after = ra ? atoi(ra + 15) : -1;
 }
@@ -85,6 +88,7 @@ Test(http_auth_limit, wrong_tokens_from_one_address_are_throttled_and_others_ans
 	get_from("127.0.0.2", "/v1/devices", wrong, &r);
 	cr_expect_eq(r.status, 429, "a wrong token past the burst answered %d", r.status);
 	cr_expect_geq(r.retry_after, 1, "Retry-After %d", r.retry_after);
+	cr_expect_str_eq(r.status_line, "HTTP/1.1 429 Too Many Requests");
 	get_from("127.0.0.2", "/v1/devices", right, &r);
 	cr_expect_eq(r.status, 429, "the right token from a throttled address answered %d", r.status);
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: HTTP request parsing (http-parser + our limits) and the
  * response built for whatever it parsed, with the input split in two at a
  * point chosen by the first byte, as TCP may split it; and the API's query
- * string parser on the whole input. (Without a database a /v1/ request is
+ * string parser (and the whole-text decoder) on the whole input. (Without a database a /v1/ request is
  * answered 503 after its URL and query were parsed.) The bytes a complete
  * request did not take are parsed as the next, pipelined request. And the
  * /open/ answer (open_http.h) for each request, from a folder that does
@@ -56,10 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct kp_query q;
 	char err[KP_QUERY_ERR_MAX];
+	static char decoded[KP_HTTP_URL_MAX];
 
 	if (size < 1)
 		return 0;
 	if (kp_query_parse((const char *)data, size, &q, err) != 0 && err[0] == '\0')
+		abort();
+	if (size <= sizeof decoded && kp_query_decode((const char *)data, size, decoded) > size)
 		abort();
 	kp_metrics_init(&metrics);
 	split = data[0] % size;

@@ -123,6 +123,7 @@ Test(export_api, a_read_only_token_is_403)
 
 Test(export_api, bad_requests_are_400_and_other_files_404)
 {
+	struct kp_http_response out;
 	struct tokens tk;
 	char target[256];
 
@@ -131,6 +132,10 @@ Test(export_api, bad_requests_are_400_and_other_files_404)
 	cr_expect_eq(status_of(target, tk.export_), 400);
 	snprintf(target, sizeof target, FARE_PATH "?t=%s", tk.export_);
 	cr_expect_eq(status_of(target, tk.export_), 400, "a token's text anywhere in the query");
+	snprintf(target, sizeof target, FARE_PATH "?from=kpt%%5F%s", tk.export_ + 4);
+	cr_expect_eq(ask(target, tk.export_, 0, &out), 400, "a token spelled with an escape");
+	cr_expect_not_null(strstr(out.head, "tokens go in the Authorization header"), "%s", out.head);
+	kp_http_response_free(&out);
 	cr_expect_eq(status_of(FARE_PATH RANGE "&by=route", tk.export_), 400);
 	cr_expect_eq(status_of(FARE_PATH "?from=2024-05-16&to=2024-05-15", tk.export_), 400);
 	cr_expect_eq(status_of(FARE_PATH "?from=2023-01-01&to=2024-05-15", tk.export_), 400);

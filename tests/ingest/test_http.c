@@ -261,3 +261,107 @@ Test(http, a_long_head_is_built_whole)
 	cr_expect_eq(memcmp(out + len - 9, "eee\r\n\r\n{}", 9), 0, "%s", out);
 	free(out);
 }
+
+/* Every status the daemon answers has its own reason phrase: one the switch
+ * forgets reads "Internal Server Error" on a status line that is not 500. */
+Test(http, every_status_answered_has_its_own_reason_phrase)
+{
+	static const int statuses[] = { 200, 304, 400, 401, 403, 404, 405, 413, 414, 429, 431, 503 };
+	char *out;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+		cr_expect_str_neq(kp_http_reason(statuses[i]), "Internal Server Error", "%d", statuses[i]);
+	cr_expect_str_eq(kp_http_reason(429), "Too Many Requests");
+	out = kp_http_build(429, "application/json", NULL, "Retry-After: 6\r\n", "{}", 2, 0, &len);
+	cr_assert_not_null(out);
+	cr_expect_eq(strncmp(out, "HTTP/1.1 429 Too Many Requests\r\n", 32), 0, "%s", out);
+	free(out);
+}
+
+/* A head of n bytes: a GET with one header X-Big padded to fit. */
+static char *head_of(size_t n)
+{
+	static const char start[] = "GET /healthz HTTP/1.1\r\nX-Big: ", end[] = "\r\n\r\n";
+	char *h = malloc(n + 1);
+
+	cr_assert_not_null(h);
+	cr_assert_gt(n, sizeof start + sizeof end);
+	memcpy(h, start, sizeof start - 1);
+	memset(h + sizeof start - 1, 'a', n - (sizeof start - 1) - (sizeof end - 1));
+	memcpy(h + n - (sizeof end - 1), end, sizeof end);
+	return h;
+}
+
+static int feed_status(const char *text, size_t len)
+{
+	struct kp_http_request req;
+
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, text, len), 1, "not complete");
+	return req.status;
+}
+
+/* The read that completes the head is the one that crosses the limit. */
+Test(http, a_whole_request_over_the_head_limit_in_one_read_is_431)
+{
+	char *h = head_of(10000 + 40), *r;
+
+	cr_expect_eq(feed_status(h, strlen(h)), 431);
+	cr_expect_eq(status_of(h, &r), 431);
+	cr_expect(strstr(r, "\r\nConnection: close\r\n") != NULL, "%s", r);
+	free(r);
+	free(h);
+}
+
+Test(http, a_head_of_exactly_the_limit_is_taken_and_one_byte_more_is_431)
+{
+	char *h = head_of(KP_HTTP_HEAD_MAX);
+
+	cr_expect_eq(feed_status(h, KP_HTTP_HEAD_MAX), 0, "a head of exactly %d bytes", KP_HTTP_HEAD_MAX);
+	free(h);
+	h = head_of(KP_HTTP_HEAD_MAX + 1);
+	cr_expect_eq(feed_status(h, KP_HTTP_HEAD_MAX + 1), 431);
+	free(h);
+}
+
+/* README "Answers": the errors are {"error": ...} with application/json,
+ * those of the request itself too, under /v1/ and anywhere else. */
+static void expect_json_error(const char *request, size_t len, int status)
+{
+	struct kp_http_request req;
+	struct kp_http_response r;
+	int got = 0;
+
+	kp_metrics_init(&metrics);
+	kp_http_request_init(&req);
+	cr_assert_eq(kp_http_feed(&req, request, len), 1);
+	cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
+	sscanf(r.head, "HTTP/1.1 %d", &got);
+	cr_expect_eq(got, status, "%.200s", r.head);
+	cr_expect(strstr(r.head, "\r\nContent-Type: application/json\r\n") != NULL, "%d: %.300s", status, r.head);
+	cr_expect(strstr(r.head, "\r\n\r\n{\"error\":\"") != NULL, "%d: %.300s", status, r.head);
+	kp_http_response_free(&r);
+}
+
+Test(http, errors_of_the_request_and_of_its_method_are_json)
+{
+	static const char post[] = "POST /v1/devices HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+	                  del[] = "DELETE /healthz HTTP/1.1\r\n\r\n", garbage[] = "\x01\x02 not http\r\n\r\n";
+	static char body[KP_HTTP_BODY_MAX + 128];
+	char url[KP_HTTP_URL_MAX + 32] = "GET /v1/";
+	char *h = head_of(10000);
+	int n;
+
+	expect_json_error(post, sizeof post - 1, 405);
+	expect_json_error(del, sizeof del - 1, 405);
+	expect_json_error(garbage, sizeof garbage - 1, 400);
+	memset(url + 8, 'a', KP_HTTP_URL_MAX);
+	strcpy(url + 8 + KP_HTTP_URL_MAX, " HTTP/1.1\r\n\r\n");
+	expect_json_error(url, strlen(url), 414);
+	expect_json_error(h, strlen(h), 431);
+	n = snprintf(body, sizeof body, "POST /v1/devices HTTP/1.1\r\nContent-Length: %d\r\n\r\n", KP_HTTP_BODY_MAX + 1);
+	memset(body + n, 'b', (size_t)KP_HTTP_BODY_MAX + 1);
+	expect_json_error(body, (size_t)n + KP_HTTP_BODY_MAX + 1, 413);
+	free(h);
+}

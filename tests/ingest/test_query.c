@@ -3,9 +3,10 @@
  * and '=', %XX decoded in values, an empty value kept; a pair without '=',
  * an empty or non-[A-Za-z0-9_] name, a key given twice, a bad or %00
  * escape, too many pairs and an over-long value are each refused with a
- * message that names the fault; and, through kp_http_respond without a
- * database, a /v1/ request with a token in its query is 400 before
- * anything is read.
+ * message that names the fault; the whole text is decoded as the values
+ * are; and, through kp_http_respond without a database, a /v1/ request
+ * with a token in its query (plain or %-escaped) is 400 before anything
+ * is read.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -77,6 +78,18 @@ Test(query, bounds_are_enforced)
 	cr_expect_eq(parse(text, &q, err), 0, "%s", err);
 }
 
+Test(query, decoding_the_whole_text_decodes_escapes_and_keeps_the_rest)
+{
+	static const char text[] = "a=kpt%5Fx&b=%2&c=%00&d=%zz%41";
+	char out[sizeof text];
+	size_t n = kp_query_decode(text, sizeof text - 1, out);
+
+	out[n] = '\0';
+	cr_expect_str_eq(out, "a=kpt_x&b=%2&c=%00&d=%zzA");
+	cr_expect_eq(kp_query_unescape("%5f", 3), '_');
+	cr_expect_eq(kp_query_unescape("%5f", 2), -1, "an escape cut short");
+}
+
 Test(query, a_token_in_the_query_is_400_before_any_read)
 {
 	static struct kp_metrics metrics;
@@ -85,10 +98,16 @@ Test(query, a_token_in_the_query_is_400_before_any_read)
 	static const char *const reqs[] = {
 		"GET /v1/ridership?token=kpt_x HTTP/1.1\r\n\r\n",
 		"GET /v1/devices?by=route&access_token=kpt_x HTTP/1.1\r\n\r\n",
+		/* Spelled with escapes: the value decodes to a token all the same. */
+		"GET /v1/ridership?from=kpt%5Fx HTTP/1.1\r\n\r\n",
+		"GET /v1/ridership?from=%6bpt%5fx HTTP/1.1\r\n\r\n",
+		"GET /v1/live?to=kp%74_x HTTP/1.1\r\n\r\n",
+		/* A query the parser refuses, whose message would quote the token. */
+		"GET /v1/devices?kpt%5Fx HTTP/1.1\r\n\r\n",
 	};
 
 	kp_metrics_init(&metrics);
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
 		struct kp_http_request req;
 		struct kp_http_response r;
 		char *out;
@@ -98,7 +117,7 @@ Test(query, a_token_in_the_query_is_400_before_any_read)
 		cr_assert_eq(kp_http_respond(&ctx, &req, &r), 0);
 		out = r.head;
 		cr_assert_null(r.body);
-		cr_expect_eq(strncmp(out, "HTTP/1.1 400 ", 13), 0, "%s", out);
+		cr_expect_eq(strncmp(out, "HTTP/1.1 400 ", 13), 0, "%s: %s", reqs[i], out);
 		cr_expect_not_null(strstr(out, "application/json"));
 		cr_expect_not_null(strstr(out, "{\"error\":\"tokens go in the Authorization header\"}"), "%s", out);
 		free(out);
