@@ -706,8 +706,24 @@ static int build_rate(struct build *b, struct od_table *t)
 	return 0;
 }
 
-/* The day's taps and distinct riders (tables.h). route_day holds the
- * routes' published riders, which the day's must not exceed by 1..k-1. */
+/* Whether the day's published riders would give away a group below k:
+ * above the day's published taps, or 1..k-1 above a route's published
+ * riders (route_day's). */
+static int day_riders_disclose(const struct build *b, const struct od_table *route_day, const struct od_cell *accepted,
+                               uint64_t riders)
+{
+	if (accepted->null || riders > accepted->u)
+		return 1;
+	for (size_t r = 0; r < route_day->nrows; r++) {
+		const struct od_cell *rr = &route_day->cells[r * route_day->nfields + ROUTE_DAY_ACCEPTED + 1];
+
+		if (!rr->null && riders > rr->u && riders - rr->u < b->d->k)
+			return 1;
+	}
+	return 0;
+}
+
+/* The day's taps and distinct riders (tables.h). */
 static int build_day(struct build *b, struct od_table *t, const struct od_table *route_day)
 {
 	uint64_t sum = 0, riders = 0;
@@ -724,16 +740,12 @@ static int build_day(struct build *b, struct od_table *t, const struct od_table 
 	else
 		row[2] = count_cell(b, cell_label(label, b, t->name, "riders", "all"),
 		                    (uint64_t)llround(b->rs.day_riders), &riders);
-	for (size_t r = 0; !row[2].null && r < route_day->nrows; r++) {
-		const struct od_cell *rr = &route_day->cells[r * route_day->nfields + ROUTE_DAY_ACCEPTED + 1];
-
-		if (!rr->null && riders > rr->u && riders - rr->u < b->d->k)
-			row[2] = (struct od_cell){ .null = 1 };
-	}
-	if (!row[2].null && (row[1].null || riders > row[1].u))
+	/* A cell tb_sum_cell or count_cell suppressed is counted already;
+	 * one they published and this suppresses is counted here, once. */
+	if (!row[2].null && day_riders_disclose(b, route_day, &row[1], riders)) {
 		row[2] = (struct od_cell){ .null = 1 };
-	if (row[2].null && b->rs.have_day_riders)
 		b->out->suppressed++;
+	}
 	return od_table_add_row(t, row);
 }
 
