@@ -109,26 +109,37 @@ static const struct od_field rate_fields[] = {
 	  "accepted / boardings of the published values, for a complete hour; empty otherwise", 0 },
 };
 enum { RATE_BOARDINGS = 7, RATE_ALIGHTINGS, RATE_ACCEPTED, RATE_COMPLETE, RATE_RATE };
-static const struct {
-	const char *table;
-	const struct od_field *fields;
-	size_t n;
-} all_fields[] = {
-	{ "ridership_route_stop_hour", rsh_fields, NFIELDS(rsh_fields) },
-	{ "ridership_route_day", route_day_fields, NFIELDS(route_day_fields) },
-	{ "ridership_day", day_fields, NFIELDS(day_fields) },
-	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields) },
-	{ "validation_rate", rate_fields, NFIELDS(rate_fields) },
+static const struct od_table_format formats[] = {
+	{ "ridership_route_stop_hour", rsh_fields, NFIELDS(rsh_fields), 1, 0 },
+	{ "ridership_route_day", route_day_fields, NFIELDS(route_day_fields), 1, 0 },
+	{ "ridership_day", day_fields, NFIELDS(day_fields), 1, 0 },
+	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields), 1, 0 },
+	{ "validation_rate", rate_fields, NFIELDS(rate_fields), 1, 1 },
 };
+
+const struct od_table_format *od_tables_format(size_t i)
+{
+	return i < NFIELDS(formats) ? &formats[i] : tb_standards_format(i - NFIELDS(formats));
+}
+
+const struct od_table_format *od_tables_format_named(const char *table)
+{
+	const struct od_table_format *f;
+
+	for (size_t i = 0; (f = od_tables_format(i)) != NULL; i++)
+		if (strcmp(f->name, table) == 0)
+			return f;
+	return NULL;
+}
 
 const struct od_field *od_tables_known_field(const char *table, const char *name)
 {
-	for (size_t t = 0; t < NFIELDS(all_fields); t++)
-		if (strcmp(all_fields[t].table, table) == 0)
-			for (size_t i = 0; i < all_fields[t].n; i++)
-				if (strcmp(all_fields[t].fields[i].name, name) == 0)
-					return &all_fields[t].fields[i];
-	return tb_standards_known_field(table, name);
+	const struct od_table_format *f = od_tables_format_named(table);
+
+	for (size_t i = 0; f != NULL && i < f->nfields; i++)
+		if (strcmp(f->fields[i].name, name) == 0)
+			return &f->fields[i];
+	return NULL;
 }
 
 /* A cell's label for its noise (disclosure.h): date, table, column and

@@ -570,6 +570,35 @@ static void check_cells(struct verify *v, const char *name, const struct grid *g
 
 #define TABLES_MAX 16
 
+/* Every field the format gives the table (tables.h) is in the schema: a
+ * check of a missing column would pass unseen. */
+static void check_all_fields(struct verify *v, const char *res, const char *table, const struct field_rule *rules,
+                             size_t n)
+{
+	const struct od_table_format *f = od_tables_format_named(table);
+
+	for (size_t i = 0; f != NULL && i < f->nfields; i++) {
+		size_t r = 0;
+
+		while (r < n && strcmp(rules[r].name, f->fields[i].name) != 0)
+			r++;
+		if (r == n)
+			vf_problem(v, "%s: no field %s (the format's table %s has it)", res, f->fields[i].name, table);
+	}
+}
+
+/* The table of that stem, made when new; NULL when there are too many. */
+static struct table_forms *table_slot(struct table_forms *tables, size_t *ntables, const char *stem)
+{
+	for (size_t i = 0; i < *ntables; i++)
+		if (strcmp(tables[i].name, stem) == 0)
+			return &tables[i];
+	if (*ntables == TABLES_MAX)
+		return NULL;
+	snprintf(tables[*ntables].name, sizeof(tables[*ntables].name), "%s", stem);
+	return &tables[(*ntables)++];
+}
+
 static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables)
 {
 	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "path"));
@@ -577,7 +606,7 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 	const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "format"));
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(res, "schema");
 	struct field_rule rules[FIELDS_MAX];
-	struct table_forms *t = NULL;
+	struct table_forms *t;
 	char hex[HEX_SHA256_SIZE], stem[128];
 	size_t n;
 	int json;
@@ -588,32 +617,50 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 		return;
 	}
 	json = strcmp(format, "json") == 0;
+	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
+	t = table_slot(tables, ntables, stem);
+	if (t == NULL || t->listed[json]) {
+		vf_problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
+		return;
+	}
+	t->listed[json] = 1;
 	if (sha256_of(v, path, hex) != 0) {
 		vf_problem(v, "%s: in " OD_MANIFEST " but cannot be read: %s", path, strerror(errno));
 		return;
 	}
 	if (hash == NULL || strncmp(hash, "sha256:", 7) != 0 || strcmp(hash + 7, hex) != 0)
 		vf_problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
-	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
 	if (check_schema(v, path, stem, schema, rules, &n) != 0)
 		return;
-	for (size_t i = 0; i < *ntables; i++)
-		if (strcmp(tables[i].name, stem) == 0)
-			t = &tables[i];
-	if (t == NULL && *ntables < TABLES_MAX) {
-		t = &tables[(*ntables)++];
-		snprintf(t->name, sizeof(t->name), "%s", stem);
-	}
-	if (t == NULL || (json ? t->have_json : t->have_csv)) {
-		vf_problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
-		return;
-	}
+	check_all_fields(v, path, stem, rules, n);
 	if (json ? read_json(v, path, cJSON_GetObjectItemCaseSensitive(schema, "fields"), &t->json)
 	         : read_csv(v, path, &t->csv)) {
 		return;
 	}
 	check_cells(v, path, json ? &t->json : &t->csv, rules, n);
 	*(json ? &t->have_json : &t->have_csv) = 1;
+}
+
+/* Every table of the format is in the package, in each of its forms (the
+ * optional one when it is there at all): a check of a missing table would
+ * pass unseen, and a package is the whole format or not one. */
+static void check_complete(struct verify *v, const struct table_forms *tables, size_t n)
+{
+	const struct od_table_format *f;
+
+	for (size_t i = 0; (f = od_tables_format(i)) != NULL; i++) {
+		const struct table_forms *t = NULL;
+
+		for (size_t j = 0; j < n && t == NULL; j++)
+			if (strcmp(tables[j].name, f->name) == 0)
+				t = &tables[j];
+		if (t == NULL && f->optional)
+			continue;
+		if (t == NULL || !t->listed[0])
+			vf_problem(v, OD_MANIFEST ": no resource %s (a table of the format, CSV)", f->name);
+		if (f->json && (t == NULL || !t->listed[1]))
+			vf_problem(v, OD_MANIFEST ": no resource %s-json (a table of the format, JSON)", f->name);
+	}
 }
 
 /* The JSON of a table holds the CSV's values. */
@@ -658,7 +705,7 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	const struct table_forms *day = vf_find_table(tables, n, "ridership_route_day");
 	size_t rr, ra, dr, da, dd;
 
-	if (rsh == NULL || day == NULL)
+	if (rsh == NULL || day == NULL) /* check_complete named it */
 		return;
 	rr = vf_column(&rsh->csv, "route_id");
 	ra = vf_column(&rsh->csv, "accepted");
@@ -700,7 +747,7 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 	uint64_t cells = 0, fares = 0;
 	size_t ra, fp, fa, hidden = 0, first = 0;
 
-	if (rsh == NULL || fare == NULL)
+	if (rsh == NULL || fare == NULL) /* check_complete named it */
 		return;
 	ra = vf_column(&rsh->csv, "accepted");
 	fp = vf_column(&fare->csv, "fare_product");
@@ -776,6 +823,7 @@ static void check_manifest(struct verify *v)
 	}
 	cJSON_ArrayForEach(k, res)
 		check_resource(v, k, tables, &ntables);
+	check_complete(v, tables, ntables);
 	for (size_t i = 0; i < ntables; i++)
 		check_same(v, &tables[i]);
 	check_route_totals(v, tables, ntables);

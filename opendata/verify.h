@@ -10,7 +10,10 @@
  *  - datapackage.json: every resource's file exists and has its "hash";
  *    every field of every schema is an open-data field of its table and
  *    type (no other column, so no pseudonym, token or device id), and
- *    every count field has "minimum" at least the manifest's k;
+ *    every count field has "minimum" at least the manifest's k; every
+ *    table of the format (tables.h od_tables_format: validation_rate only
+ *    when present at all) is there in each of its forms with every field
+ *    of the format, so no check below is skipped for want of one;
  *  - every CSV (read with libcsv) and JSON file: the header is the schema's
  *    fields, each cell has the field's type, key cells are present and
  *    primary keys unique (a row is a cell of an aggregate, never a record),
@@ -28,7 +31,7 @@
  *    the day's riders not above its accepted nor 1..k-1 above a route's
  *    riders; a route-level accepted never beside a suppressed cell of its
  *    route and hour (and, without noise, the other vehicles' taps none or
- *    at least k); the standard files and ridership_day are present.
+ *    at least k).
  * Not checked: a rate against its row's counts; GTFS ids against a feed.
  * Messages name the file, and the row and field where there is one.
  */

@@ -312,18 +312,15 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 }
 
 /* The standard files and the day table are read from the same published
- * cells: none may hold a number that is not one of them or their sum. */
+ * cells: none may hold a number that is not one of them or their sum. A
+ * table or column missing here is a problem verify.c named already. */
 void vf_check_derived(struct verify *v, const struct table_forms *tables, size_t n)
 {
-	static const char *const required[] = { "ridership", "ride_feed_info", "station_activities", "ridership_day" };
 	const struct table_forms *rsh = vf_find_table(tables, n, "ridership_route_stop_hour");
 	const struct table_forms *t;
 
 	if (rsh == NULL)
 		return;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (vf_find_table(tables, n, required[i]) == NULL)
-			vf_problem(v, OD_MANIFEST ": no resource %s (the package's standard files and day table)", required[i]);
 	if ((t = vf_find_table(tables, n, "ridership")) != NULL)
 		check_ridership_txt(v, rsh, t);
 	if ((t = vf_find_table(tables, n, "station_activities")) != NULL)

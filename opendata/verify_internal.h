@@ -32,7 +32,8 @@ struct grid {
 struct table_forms {
 	char name[128];
 	struct grid csv, json;
-	int have_csv, have_json;
+	int listed[2];           /* a csv, a json resource of datapackage.json names it */
+	int have_csv, have_json; /* read, and held to its schema */
 };
 
 /* Reports one problem (one line, formatted) and counts it. */
