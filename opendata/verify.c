@@ -717,11 +717,15 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	for (size_t d = 1; d <= day->csv.nrows; d++) {
 		const char *route = vf_cell(&day->csv, d, dr), *total = vf_cell(&day->csv, d, da);
 		uint64_t sum = 0;
+		int overflow = 0;
 
 		for (size_t r = 1; r <= rsh->csv.nrows; r++)
 			if (strcmp(vf_cell(&rsh->csv, r, rr), route) == 0)
-				sum += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
-		if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
+				overflow |= vf_add(&sum, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
+		if (overflow)
+			vf_problem(v, "ridership_route_day.csv: route %s: the sum of its published cells overflows 64 bits",
+			        route);
+		else if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
 			vf_problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
 			           "(%" PRIu64 "): a suppressed cell could be recovered",
 			        route, total[0] ? total : "(suppressed)", sum);
@@ -746,6 +750,7 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 	const struct table_forms *fare = vf_find_table(tables, n, "ridership_fare_day");
 	uint64_t cells = 0, fares = 0;
 	size_t ra, fp, fa, hidden = 0, first = 0;
+	int overflow = 0;
 
 	if (rsh == NULL || fare == NULL) /* check_complete named it */
 		return;
@@ -755,15 +760,20 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 	if (ra == SIZE_MAX || fp == SIZE_MAX || fa == SIZE_MAX)
 		return;
 	for (size_t r = 1; r <= rsh->csv.nrows; r++)
-		cells += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
+		overflow |= vf_add(&cells, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
 	for (size_t r = 1; r <= fare->csv.nrows; r++) {
 		const char *text = vf_cell(&fare->csv, r, fa);
 
 		if (text[0] != '\0') {
-			fares += strtoull(text, NULL, 10);
+			overflow |= vf_add(&fares, strtoull(text, NULL, 10));
 		} else if (hidden++ == 0) {
 			first = r;
 		}
+	}
+	if (overflow) {
+		vf_problem(v, "ridership_fare_day.csv: the sum of the day's published cells or of the published fares "
+		           "overflows 64 bits");
+		return;
 	}
 	if (hidden == 1) {
 		vf_problem(v, "ridership_fare_day.csv: fare product %s is the only suppressed one: the day's published "

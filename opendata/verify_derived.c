@@ -25,6 +25,7 @@ struct keyed {
 	uint64_t sum;     /* of the published cells under the key */
 	const char *text; /* the cell's own text (one cell per key) */
 	size_t cells, hidden; /* cells under the key, suppressed ones */
+	int overflow;         /* sum passed 2^64 - 1 (vf_add) */
 };
 
 static int keyed_key_cmp(const void *a, const void *b)
@@ -75,7 +76,7 @@ static struct keyed *keyed_cells(const struct grid *g, const size_t *cols, size_
 	qsort(k, g->nrows, sizeof(*k), keyed_key_cmp);
 	for (size_t i = 0; i < g->nrows; i++) {
 		if (m > 0 && strcmp(k[m - 1].key, k[i].key) == 0) {
-			k[m - 1].sum += k[i].sum;
+			k[m - 1].overflow |= vf_add(&k[m - 1].sum, k[i].sum);
 			k[m - 1].cells++;
 			k[m - 1].hidden += k[i].hidden;
 			free(k[i].key);
@@ -186,6 +187,12 @@ static void check_stations(struct verify *v, const struct table_forms *rsh, cons
 			        vf_cell(t, r, ts), vf_cell(t, r, tp));
 			continue;
 		}
+		if (c->overflow) {
+			vf_problem(v, "station_activities.csv: row %zu: the sum of the published cells at stop %s and that "
+			           "hour overflows 64 bits",
+			        r, vf_cell(t, r, ts));
+			continue;
+		}
 		sum_text(v, c->sum, want);
 		if (strcmp(vf_cell(t, r, te), want) != 0 || strcmp(vf_cell(t, r, tn), want) != 0)
 			vf_problem(v, "station_activities.csv: row %zu: total_entries '%s', number_of_transactions '%s' are not "
@@ -221,6 +228,12 @@ static void check_stop_rates(struct verify *v, const struct table_forms *rsh, co
 			continue;
 		snprintf(key, sizeof(key), "%s\x1f%s\x1f", vf_cell(t, r, tp), vf_cell(t, r, th));
 		c = keyed_find(k, n, key);
+		if (c != NULL && c->overflow) {
+			vf_problem(v, "validation_rate.csv: row %zu: the sum of the published cells at stop %s hour %s "
+			           "overflows 64 bits",
+			        r, vf_cell(t, r, tp), vf_cell(t, r, th));
+			continue;
+		}
 		sum_text(v, c ? c->sum : 0, want);
 		if (strcmp(vf_cell(t, r, ta), want) != 0)
 			vf_problem(v, "validation_rate.csv: row %zu: stop %s hour %s: accepted '%s' is not the sum of the "
@@ -261,7 +274,11 @@ static void check_route_rates(struct verify *v, const struct table_forms *rsh, c
 		c = keyed_find(k, n, key);
 		accepted = strtoull(vf_cell(t, r, ta), NULL, 10);
 		sum = c ? c->sum : 0;
-		if (c != NULL && c->hidden > 0)
+		if (c != NULL && c->overflow)
+			vf_problem(v, "validation_rate.csv: row %zu: the sum of the published cells of route %s hour %s "
+			           "overflows 64 bits",
+			        r, vf_cell(t, r, tp), vf_cell(t, r, th));
+		else if (c != NULL && c->hidden > 0)
 			vf_problem(v, "validation_rate.csv: row %zu: route %s hour %s: accepted %s is published beside a "
 			           "suppressed cell of that route and hour, which it could recover",
 			        r, vf_cell(t, r, tp), vf_cell(t, r, th), vf_cell(t, r, ta));
@@ -282,6 +299,7 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 	       dr = vf_column(&day->csv, "riders"), rr = route_day ? vf_column(&route_day->csv, "riders") : SIZE_MAX;
 	uint64_t sum = 0, riders;
 	char want[24];
+	int overflow = 0;
 
 	if (ra == SIZE_MAX || da == SIZE_MAX || dr == SIZE_MAX || day->csv.nrows != 1) {
 		if (day->csv.nrows != 1)
@@ -289,9 +307,11 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 		return;
 	}
 	for (size_t r = 1; r <= rsh->csv.nrows; r++)
-		sum += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
+		overflow |= vf_add(&sum, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
 	sum_text(v, sum, want);
-	if (strcmp(vf_cell(&day->csv, 1, da), want) != 0)
+	if (overflow)
+		vf_problem(v, "ridership_day.csv: the sum of the published cells overflows 64 bits");
+	else if (strcmp(vf_cell(&day->csv, 1, da), want) != 0)
 		vf_problem(v, "ridership_day.csv: accepted '%s' is not the sum of the published cells ('%s')",
 		        vf_cell(&day->csv, 1, da), want);
 	if (vf_cell(&day->csv, 1, dr)[0] == '\0')

@@ -36,6 +36,18 @@ struct table_forms {
 	int have_csv, have_json; /* read, and held to its schema */
 };
 
+/* *sum += x. 0, or -1 with *sum left at UINT64_MAX when that passes
+ * 2^64 - 1: a count cell may hold 19 digits, and two of them wrapped
+ * around would sum to a small total that a forged one could match. */
+static inline int vf_add(uint64_t *sum, uint64_t x)
+{
+	if (__builtin_add_overflow(*sum, x, sum)) {
+		*sum = UINT64_MAX;
+		return -1;
+	}
+	return 0;
+}
+
 /* Reports one problem (one line, formatted) and counts it. */
 __attribute__((format(printf, 2, 3))) void vf_problem(struct verify *v, const char *fmt, ...);
 

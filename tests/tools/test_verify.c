@@ -239,6 +239,18 @@ static void reseal(const char *folder)
 	write_file(folder, "datapackage.json.minisig", sig, strlen(sig));
 }
 
+/* Replaces the first from by to in folder/name. */
+static void replace_in(const char *folder, const char *name, const char *from, const char *to)
+{
+	char *text = slurp_file(folder, name, NULL), *at = strstr(text, from), *out;
+
+	cr_assert_not_null(at, "%s lacks [%s]:\n%s", name, from, text);
+	cr_assert_gt(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)), 0);
+	write_file(folder, name, out, strlen(out));
+	free(out);
+	free(text);
+}
+
 /* The stem of a resource's path: its table. */
 static int resource_of(const cJSON *res, const char *table)
 {
@@ -430,5 +442,34 @@ Test(verify, a_table_without_its_json_form_is_not_valid)
 	cr_expect_eq(verify(bad, &err), 1, "%s", err);
 	expect_problem(err, "datapackage.json: no resource ridership_fare_day-json");
 	cr_expect(strstr(err, "validation_rate") == NULL, "%s", err);
+	free(err);
+}
+
+/* 2^63 + 30 and 2^63 + 15 (19 digits each, a valid count cell) sum to
+ * 2^64 + 45, which 64 bits wrap around to 45: route 10's published total,
+ * and 82 the day's. Every number derived from the two cells is made to
+ * agree with them, so only the sums can tell (and the JSON form, which
+ * holds no integer above 2^53: its one other problem). */
+Test(verify, sums_that_overflow_64_bits_are_named_not_wrapped)
+{
+	char *err;
+
+	copy_package(bad);
+	replace_in(bad, "ridership_route_stop_hour.csv", ",110,,,7,30\r\n", ",110,,,7,9223372036854775838\r\n");
+	replace_in(bad, "ridership_route_stop_hour.csv", ",111,,,8,15\r\n", ",111,,,8,9223372036854775823\r\n");
+	replace_in(bad, "ridership.txt", "\r\n30,,20240615,20240615,07:00:00",
+	           "\r\n9223372036854775838,,20240615,20240615,07:00:00");
+	replace_in(bad, "ridership.txt", "\r\n15,,20240615,20240615,08:00:00",
+	           "\r\n9223372036854775823,,20240615,20240615,08:00:00");
+	replace_in(bad, "station_activities.csv", "T08:00:00,30,30\r\n",
+	           "T08:00:00,9223372036854775838,9223372036854775838\r\n");
+	replace_in(bad, "station_activities.csv", "T09:00:00,15,15\r\n",
+	           "T09:00:00,9223372036854775823,9223372036854775823\r\n");
+	reseal(bad);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "ridership_route_day.csv: route 10: the sum of its published cells overflows 64 bits");
+	expect_problem(err, "ridership_day.csv: the sum of the published cells overflows 64 bits");
+	expect_problem(err, "ridership_fare_day.csv: the sum of the day's published cells or of the published fares "
+	                    "overflows 64 bits");
 	free(err);
 }
