@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -823,6 +824,12 @@ static void check_manifest(struct verify *v)
 		goto out;
 	}
 	v->k = (uint64_t)k->valuedouble;
+	if (st_date_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	                          cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "service_date")),
+	                  &v->date) != 0) {
+		vf_problem(v, OD_MANIFEST ": no komposter.service_date (YYYY-MM-DD)");
+		v->date = 0;
+	}
 	v->noisy = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
 	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
 	        "epsilon"));
@@ -850,7 +857,7 @@ out:
 size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
                  void (*report)(void *ctx, const char *line), void *ctx)
 {
-	struct verify v = { .dir = dir, .problem = report, .ctx = ctx };
+	struct verify v = { .dir = dir, .problem = report, .ctx = ctx, .hour_min = INT_MAX, .hour_max = -1 };
 
 	if (sodium_init() < 0) {
 		vf_problem(&v, "libsodium failed to start");

@@ -31,7 +31,9 @@
  *    the day's riders not above its accepted nor 1..k-1 above a route's
  *    riders; a route-level accepted never beside a suppressed cell of its
  *    route and hour (and, without noise, the other vehicles' taps none or
- *    at least k).
+ *    at least k); the standard files' times are hours of the manifest's
+ *    service date (GTFS times up to 46:00:00, the next morning past 24;
+ *    date-times of the date or the next day), all within one service day.
  * Not checked: a rate against its row's counts; GTFS ids against a feed.
  * Messages name the file, and the row and field where there is one.
  */

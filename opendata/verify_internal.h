@@ -18,7 +18,11 @@ struct verify {
 	void *ctx;
 	size_t problems;
 	uint64_t k;
-	int noisy; /* komposter.disclosure.epsilon is a number: counts are noisy */
+	int noisy;     /* komposter.disclosure.epsilon is a number: counts are noisy */
+	uint32_t date; /* komposter.service_date (yyyymmdd), 0 when it has none */
+	/* The first and last hour of the service date the standard files name,
+	 * counted from its midnight (verify_derived.c); hour_max -1: none. */
+	int hour_min, hour_max;
 };
 
 /* A table's cells as text, CSV or JSON alike; "" for empty or null. */

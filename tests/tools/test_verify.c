@@ -473,3 +473,30 @@ Test(verify, sums_that_overflow_64_bits_are_named_not_wrapped)
 	                    "overflows 64 bits");
 	free(err);
 }
+
+/* F (route 20, stop 121, 01:00 after midnight) is 25:00:00 in GTFS time
+ * and 2024-06-16T01:00 in TIDES: the exporter writes hours past 24 for the
+ * next morning, so those stay valid. 49:00:00 and 2024-06-18T01:00 are no
+ * hour of the service date, though 01:00 is their clock hour; 31:00:00
+ * for A (07:00) is an hour of some service day of the date, but not of
+ * the one whose 07:00 D's row names. */
+Test(verify, times_that_are_no_hour_of_the_service_day_are_named)
+{
+	char *err;
+
+	copy_package(bad);
+	replace_in(bad, "ridership.txt", ",25:00:00,26:00:00,20,121\r\n", ",49:00:00,50:00:00,20,121\r\n");
+	replace_in(bad, "station_activities.csv", ",121,2024-06-16T01:00:00,2024-06-16T02:00:00,",
+	           ",121,2024-06-18T01:00:00,2024-06-18T02:00:00,");
+	replace_in(bad, "ridership.txt", ",07:00:00,08:00:00,10,110\r\n", ",31:00:00,32:00:00,10,110\r\n");
+	reseal(bad);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "ridership.txt: row 5: ridership_start_time 49:00:00 is no hour of the service date (GTFS "
+	                    "time before 47:00:00)");
+	expect_problem(err, "station_activities.csv: row 5: time_period_start 2024-06-18T01:00:00 is no hour of the "
+	                    "service date (its own date or the next morning)");
+	expect_problem(err, "ridership.txt, station_activities.csv: their hours run from 07:00 to 31:00 of the service "
+	                    "date's clock, more than the 24 hours of one service day");
+	cr_expect_eq(tools_count_lines(err), 4, "three problems and the summary:\n%s", err);
+	free(err);
+}
