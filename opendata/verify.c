@@ -108,6 +108,35 @@ struct listed {
 	size_t n;
 };
 
+static int listed_has(const struct listed *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int listed_add(struct listed *l, const char *name)
+{
+	char **p = realloc(l->names, (l->n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	l->names = p;
+	if ((l->names[l->n] = strdup(name)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static void listed_free(struct listed *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	memset(l, 0, sizeof(*l));
+}
+
 static int is_hex64(const char *s)
 {
 	for (int i = 0; i < 64; i++)
@@ -120,35 +149,40 @@ static void check_sum_line(struct verify *v, const char *line, size_t lineno, st
 {
 	char hex[HEX_SHA256_SIZE];
 	const char *name;
-	char **p;
 
 	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(line + 66)) {
 		vf_problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
 		return;
 	}
 	name = line + 66;
-	p = realloc(l->names, (l->n + 1) * sizeof(*p));
-	if (p != NULL)
-		l->names = p;
-	if (p == NULL || (l->names[l->n] = strdup(name)) == NULL)
+	if (strcmp(name, OD_SUMS) == 0 || strcmp(name, OD_SIGNATURE) == 0 || listed_has(l, name)) {
+		vf_problem(v, "%s: listed in " OD_SUMS " twice, or not one of the files it lists (those of the "
+		           "signed manifest and the manifest)", name);
+		return;
+	}
+	if (listed_add(l, name) != 0)
 		vf_problem(v, OD_SUMS ": out of memory");
-	else
-		l->n++;
 	if (sha256_of(v, name, hex) != 0)
 		vf_problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
 	else if (memcmp(hex, line, 64) != 0)
 		vf_problem(v, "%s: SHA-256 does not match " OD_SUMS " (the file was changed)", name);
 }
 
-static int listed_has(const struct listed *l, const char *name)
+/* Whether name is a file the package holds: a resource of its manifest,
+ * or one of the files export writes beside them (package.h). */
+static int package_file(const struct listed *resources, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->names[i], name) == 0)
-			return 1;
-	return 0;
+	return strcmp(name, OD_MANIFEST) == 0 || strcmp(name, OD_SUMS) == 0 || strcmp(name, OD_SIGNATURE) == 0 ||
+	       strcmp(name, OD_PUBKEY) == 0 || listed_has(resources, name);
 }
 
-static void check_unlisted(struct verify *v, const struct listed *l)
+/* Every file of the folder is the package's (SHA256SUMS is not signed:
+ * listing a file there vouches for nothing), and SHA256SUMS lists each
+ * but itself and the signature; with check_sum_line's, SHA256SUMS lists
+ * exactly the files the manifest vouches for. resources NULL: the
+ * manifest could not be read (a problem already), only the listing is
+ * checked. */
+static void check_unlisted(struct verify *v, const struct listed *l, const struct listed *resources)
 {
 	DIR *d = opendir(v->dir);
 	struct dirent *e;
@@ -158,16 +192,18 @@ static void check_unlisted(struct verify *v, const struct listed *l)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, OD_SUMS) == 0 ||
-		    strcmp(e->d_name, OD_SIGNATURE) == 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (!listed_has(l, e->d_name))
+		if (resources != NULL && !package_file(resources, e->d_name))
+			vf_problem(v, "%s: not a file of the package (no resource of " OD_MANIFEST ")", e->d_name);
+		else if (strcmp(e->d_name, OD_SUMS) != 0 && strcmp(e->d_name, OD_SIGNATURE) != 0 &&
+		         !listed_has(l, e->d_name))
 			vf_problem(v, "%s: not listed in " OD_SUMS, e->d_name);
 	}
 	closedir(d);
 }
 
-static void check_sums(struct verify *v)
+static void check_sums(struct verify *v, const struct listed *resources)
 {
 	struct listed l = { 0 };
 	size_t len, lineno = 0;
@@ -181,21 +217,21 @@ static void check_sums(struct verify *v)
 		vf_problem(v, OD_SUMS ": does not end with a newline");
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
 		check_sum_line(v, line, ++lineno, &l);
-	check_unlisted(v, &l);
-	for (size_t i = 0; i < l.n; i++)
-		free(l.names[i]);
-	free(l.names);
+	check_unlisted(v, &l, resources);
+	listed_free(&l);
 	free(buf);
 }
 
 /* ------------------------------------------------------------- signature */
 
-static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
+/* 0 when the signature verifies with the key. */
+static int check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
 {
 	char why[OD_MINISIGN_WHY_SIZE];
 	size_t mlen, slen;
 	char *manifest = read_whole(v->dir, OD_MANIFEST, &mlen);
 	char *sig = manifest ? read_whole(v->dir, OD_SIGNATURE, &slen) : NULL;
+	int rc = -1;
 
 	if (manifest == NULL)
 		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
@@ -203,8 +239,39 @@ static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SI
 		vf_problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
 	else if (od_minisign_verify(pk, id, (const uint8_t *)manifest, mlen, sig, why) != 0)
 		vf_problem(v, OD_SIGNATURE ": %s", why);
+	else
+		rc = 0;
 	free(manifest);
 	free(sig);
+	return rc;
+}
+
+/* minisign.pub travels with the package outside the signature: whoever
+ * can change the package can put another key there, which `minisign -p
+ * minisign.pub` would then trust. When the package has one, it is the key
+ * the package is checked with (the same key id too). Checked once the
+ * signature verified with that key: else the signature's problem says it. */
+static void check_pubkey(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
+{
+	uint8_t file_pk[OD_MINISIGN_PK_SIZE], file_id[OD_MINISIGN_KEYID_SIZE], ours[OD_MINISIGN_KEYID_SIZE];
+	size_t len;
+	char *text = read_whole(v->dir, OD_PUBKEY, &len);
+
+	if (text == NULL) {
+		if (errno != ENOENT)
+			vf_problem(v, OD_PUBKEY ": cannot be read: %s", strerror(errno));
+		return;
+	}
+	if (id == NULL) {
+		od_minisign_keyid(pk, ours);
+		id = ours;
+	}
+	if (od_minisign_pub_parse(text, file_pk, file_id) != 0)
+		vf_problem(v, OD_PUBKEY ": not a minisign public key");
+	else if (memcmp(file_pk, pk, sizeof(file_pk)) != 0 || memcmp(file_id, id, sizeof(file_id)) != 0)
+		vf_problem(v, OD_PUBKEY ": not the key the package is checked with (another key or key id): a replaced key "
+		           "file, which `minisign -p " OD_PUBKEY "` would trust");
+	free(text);
 }
 
 /* ----------------------------------------------------------------- grids */
@@ -600,7 +667,8 @@ static struct table_forms *table_slot(struct table_forms *tables, size_t *ntable
 	return &tables[(*ntables)++];
 }
 
-static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables)
+static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables,
+                           struct listed *paths)
 {
 	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "path"));
 	const char *hash = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "hash"));
@@ -617,6 +685,8 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 		vf_problem(v, OD_MANIFEST ": a resource without a plain path or a csv or json format");
 		return;
 	}
+	if (listed_add(paths, path) != 0)
+		vf_problem(v, OD_MANIFEST ": out of memory");
 	json = strcmp(format, "json") == 0;
 	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
 	t = table_slot(tables, ntables, stem);
@@ -798,23 +868,25 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 		        cells - fares, v->k);
 }
 
-static void check_manifest(struct verify *v)
+/* Checks the manifest and its resources, whose paths go to *paths. 0, or
+ * -1 when the manifest could not be read or holds no list of resources (a
+ * problem reported; *paths is then not the package's files). */
+static int check_manifest(struct verify *v, struct listed *paths)
 {
 	struct table_forms tables[TABLES_MAX];
 	size_t len, ntables = 0;
 	char *buf = read_whole(v->dir, OD_MANIFEST, &len);
 	cJSON *doc, *res, *k;
+	int rc = -1;
 
-	if (buf == NULL) {
-		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
-		return;
-	}
+	if (buf == NULL)
+		return -1; /* check_signature named it */
 	doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	memset(tables, 0, sizeof(tables));
 	if (doc == NULL) {
 		vf_problem(v, OD_MANIFEST ": not JSON");
-		return;
+		return -1;
 	}
 	k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	                                             cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
@@ -838,8 +910,9 @@ static void check_manifest(struct verify *v)
 		vf_problem(v, OD_MANIFEST ": no resources");
 		goto out;
 	}
+	rc = 0;
 	cJSON_ArrayForEach(k, res)
-		check_resource(v, k, tables, &ntables);
+		check_resource(v, k, tables, &ntables, paths);
 	check_complete(v, tables, ntables);
 	for (size_t i = 0; i < ntables; i++)
 		check_same(v, &tables[i]);
@@ -852,19 +925,25 @@ out:
 		grid_free(&tables[i].json);
 	}
 	cJSON_Delete(doc);
+	return rc;
 }
 
 size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
                  void (*report)(void *ctx, const char *line), void *ctx)
 {
 	struct verify v = { .dir = dir, .problem = report, .ctx = ctx, .hour_min = INT_MAX, .hour_max = -1 };
+	struct listed paths = { 0 };
+	int signed_ok, have_paths;
 
 	if (sodium_init() < 0) {
 		vf_problem(&v, "libsodium failed to start");
 		return v.problems;
 	}
-	check_sums(&v);
-	check_signature(&v, pk, id);
-	check_manifest(&v);
+	signed_ok = check_signature(&v, pk, id) == 0;
+	have_paths = check_manifest(&v, &paths) == 0;
+	check_sums(&v, have_paths ? &paths : NULL);
+	if (signed_ok)
+		check_pubkey(&v, pk, id);
+	listed_free(&paths);
 	return v.problems;
 }

@@ -2,11 +2,16 @@
  * verify.h — checks an open-data package (package.h) the way anyone can
  * who holds the server's public key, and says what is wrong, one line per
  * problem:
- *  - SHA256SUMS: every line is "HEX  NAME" and NAME's SHA-256 is HEX; every
- *    file of the folder but SHA256SUMS and the signature is listed;
+ *  - SHA256SUMS: every line is "HEX  NAME" and NAME's SHA-256 is HEX; it
+ *    lists exactly the files the signed manifest vouches for (its
+ *    resources, itself, minisign.pub), each once; the folder holds no other
+ *    file but SHA256SUMS and the signature (SHA256SUMS is not signed: a
+ *    line there vouches for nothing);
  *  - the minisign signature of datapackage.json verifies with the key, and
  *    its key id is id (a minisign public key file's; NULL: ours, derived
- *    from pk);
+ *    from pk); then the package's minisign.pub, when there, is that key
+ *    and id (it is not signed either). The key is the caller's, never
+ *    read from the package;
  *  - datapackage.json: every resource's file exists and has its "hash";
  *    every field of every schema is an open-data field of its table and
  *    type (no other column, so no pseudonym, token or device id), and

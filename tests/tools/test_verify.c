@@ -500,3 +500,71 @@ Test(verify, times_that_are_no_hour_of_the_service_day_are_named)
 	cr_expect_eq(tools_count_lines(err), 4, "three problems and the summary:\n%s", err);
 	free(err);
 }
+
+/* SHA256SUMS is not signed: a line there vouches for nothing. A file the
+ * manifest does not name is not the package's, listed or not. */
+Test(verify, a_file_the_manifest_does_not_name_is_not_the_package_s)
+{
+	static const char rows[] = "card,route,taps\r\nA7000000,10,3\r\n";
+	char path[256], hex[65], *err;
+	FILE *f;
+
+	copy_package(bad);
+	write_file(bad, "taps_by_card.csv", rows, strlen(rows));
+	sha256_file(bad, "taps_by_card.csv", hex, NULL);
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", bad);
+	f = fopen(path, "a");
+	cr_assert_not_null(f);
+	fprintf(f, "%s  taps_by_card.csv\n", hex);
+	cr_assert_eq(fclose(f), 0);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "taps_by_card.csv: not a file of the package (no resource of datapackage.json)");
+	cr_expect_eq(tools_count_lines(err), 2, "one problem and the summary:\n%s", err);
+	free(err);
+}
+
+/* minisign.pub is not signed either: another key put there (and in
+ * SHA256SUMS) would make `minisign -Vm datapackage.json -p minisign.pub`
+ * trust whatever that key signs. */
+Test(verify, a_replaced_minisign_pub_is_named)
+{
+	char other[160], text[OD_MINISIGN_PUB_TEXT_SIZE], *err;
+	uint8_t pk[OD_MINISIGN_PK_SIZE];
+	struct tools_run r;
+
+	snprintf(other, sizeof(other), "%s/other.key", dir);
+	cr_assert_eq(tools_run(&r, "keygen", other, NULL), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(sodium_hex2bin(pk, sizeof(pk), r.out, 64, NULL, NULL, NULL), 0);
+	tools_run_free(&r);
+	copy_package(bad);
+	od_minisign_pub_text(pk, text);
+	write_file(bad, "minisign.pub", text, strlen(text));
+	resum(bad);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "minisign.pub: not the key the package is checked with");
+	cr_expect_eq(tools_count_lines(err), 2, "one problem and the summary:\n%s", err);
+	free(err);
+}
+
+/* SHA256SUMS lists the files under the signature and the manifest, each
+ * once: never the signature nor itself. */
+Test(verify, sha256sums_lists_each_file_of_the_manifest_once)
+{
+	char path[256], hex[65], *err;
+	FILE *f;
+
+	copy_package(bad);
+	sha256_file(bad, "datapackage.json.minisig", hex, NULL);
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", bad);
+	f = fopen(path, "a");
+	cr_assert_not_null(f);
+	fprintf(f, "%s  datapackage.json.minisig\n", hex);
+	sha256_file(bad, "ridership_day.csv", hex, NULL);
+	fprintf(f, "%s  ridership_day.csv\n", hex);
+	cr_assert_eq(fclose(f), 0);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "datapackage.json.minisig: listed in SHA256SUMS twice, or not one of the files it lists");
+	expect_problem(err, "ridership_day.csv: listed in SHA256SUMS twice");
+	free(err);
+}
