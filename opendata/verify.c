@@ -868,6 +868,38 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 		        cells - fares, v->k);
 }
 
+/* The signed manifest names the date the caller asked for, and the date
+ * and version the folder's path says: an older package served in a newer
+ * one's place, or another date's, is otherwise a valid package. */
+static void check_origin(struct verify *v, const cJSON *komposter)
+{
+	const cJSON *version = cJSON_GetObjectItemCaseSensitive(komposter, "version");
+	char have[11], want[11];
+
+	if (v->date == 0)
+		return; /* no service_date: named already */
+	st_date_format(v->date, have);
+	if (v->want_date != 0 && v->want_date != v->date) {
+		st_date_format(v->want_date, want);
+		vf_problem(v, OD_MANIFEST ": service date %s, not %s, the date asked for: another date's package", have,
+		        want);
+	}
+	if (v->folder_version == 0)
+		return;
+	if (v->folder_date != v->date)
+		vf_problem(v, OD_MANIFEST ": service date %s, but the folder is %08" PRIu32 "/v%" PRIu32
+		           ": another date's package",
+		        have, v->folder_date, v->folder_version);
+	if (!cJSON_IsNumber(version))
+		vf_problem(v, OD_MANIFEST ": no komposter.version, but the folder is %08" PRIu32 "/v%" PRIu32
+		           " (the publishing layout): which version it is cannot be told",
+		        v->folder_date, v->folder_version);
+	else if (version->valuedouble != (double)v->folder_version)
+		vf_problem(v, OD_MANIFEST ": version %g, but the folder is %08" PRIu32 "/v%" PRIu32
+		           ": another version's package (an older one served in its place?)",
+		        version->valuedouble, v->folder_date, v->folder_version);
+}
+
 /* Checks the manifest and its resources, whose paths go to *paths. 0, or
  * -1 when the manifest could not be read or holds no list of resources (a
  * problem reported; *paths is then not the package's files). */
@@ -902,6 +934,7 @@ static int check_manifest(struct verify *v, struct listed *paths)
 		vf_problem(v, OD_MANIFEST ": no komposter.service_date (YYYY-MM-DD)");
 		v->date = 0;
 	}
+	check_origin(v, cJSON_GetObjectItemCaseSensitive(doc, "komposter"));
 	v->noisy = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
 	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
 	        "epsilon"));
@@ -928,10 +961,33 @@ out:
 	return rc;
 }
 
-size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
+/* The date and version of the folder when its path (resolved: "." in a
+ * v2 folder is v2) ends in DATE/vN; else left 0. */
+static void folder_layout(struct verify *v)
+{
+	char *path = realpath(v->dir, NULL), *base, *parent;
+	uint32_t date, version;
+
+	if (path == NULL)
+		return; /* the folder cannot be read: named by the checks */
+	base = strrchr(path, '/');
+	if (base != NULL && base != path) {
+		*base = '\0';
+		parent = strrchr(path, '/');
+		if (parent != NULL && od_package_version_name(base + 1, &version) &&
+		    od_package_date_name(parent + 1, &date)) {
+			v->folder_date = date;
+			v->folder_version = version;
+		}
+	}
+	free(path);
+}
+
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id, uint32_t date,
                  void (*report)(void *ctx, const char *line), void *ctx)
 {
-	struct verify v = { .dir = dir, .problem = report, .ctx = ctx, .hour_min = INT_MAX, .hour_max = -1 };
+	struct verify v = { .dir = dir, .problem = report, .ctx = ctx, .hour_min = INT_MAX, .hour_max = -1,
+		            .want_date = date };
 	struct listed paths = { 0 };
 	int signed_ok, have_paths;
 
@@ -939,6 +995,7 @@ size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const u
 		vf_problem(&v, "libsodium failed to start");
 		return v.problems;
 	}
+	folder_layout(&v);
 	signed_ok = check_signature(&v, pk, id) == 0;
 	have_paths = check_manifest(&v, &paths) == 0;
 	check_sums(&v, have_paths ? &paths : NULL);

@@ -39,6 +39,11 @@
  *    at least k); the standard files' times are hours of the manifest's
  *    service date (GTFS times up to 46:00:00, the next morning past 24;
  *    date-times of the date or the next day), all within one service day.
+ *  - the manifest's komposter.service_date is the date asked for (when
+ *    one is); when the folder's path ends in DATE/vN (the publishing
+ *    layout, package.h), its service date is DATE and its
+ *    komposter.version N: an older package served in a newer one's place,
+ *    or another date's, is otherwise valid (signed, whole).
  * Not checked: a rate against its row's counts; GTFS ids against a feed.
  * Messages name the file, and the row and field where there is one.
  */
@@ -51,8 +56,9 @@
 #include "opendata/minisign.h"
 
 /* Calls problem(ctx, line) for each problem (line without newline).
- * Returns the number of problems: 0 means the package is valid. */
-size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
+ * date (yyyymmdd, 0: any) is the service date the caller expects. Returns
+ * the number of problems: 0 means the package is valid. */
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id, uint32_t date,
                  void (*problem)(void *ctx, const char *line), void *ctx);
 
 #endif

@@ -20,6 +20,10 @@ struct verify {
 	uint64_t k;
 	int noisy;     /* komposter.disclosure.epsilon is a number: counts are noisy */
 	uint32_t date; /* komposter.service_date (yyyymmdd), 0 when it has none */
+	uint32_t want_date; /* the date the caller asked for, 0: any */
+	/* The date and version the folder's path names, .../DATE/vN (the
+	 * publishing layout, package.h); 0 when it does not follow it. */
+	uint32_t folder_date, folder_version;
 	/* The first and last hour of the service date the standard files name,
 	 * counted from its midnight (verify_derived.c); hour_max -1: none. */
 	int hour_min, hour_max;

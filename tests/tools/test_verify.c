@@ -568,3 +568,60 @@ Test(verify, sha256sums_lists_each_file_of_the_manifest_once)
 	expect_problem(err, "ridership_day.csv: listed in SHA256SUMS twice");
 	free(err);
 }
+
+/* A signed package of another date is a valid package, just not the one
+ * asked for: --date says which. */
+Test(verify, a_package_of_another_date_than_the_one_asked_for_is_named)
+{
+	char *err;
+
+	cr_expect_eq(verify_with(pkg, &err, "--date", DATE), 0, "%s", err);
+	free(err);
+	cr_expect_eq(verify_with(pkg, &err, "--date", "2024-06-16"), 1, "%s", err);
+	expect_problem(err, "datapackage.json: service date 2024-06-15, not 2024-06-16, the date asked for: another "
+	                    "date's package");
+	cr_expect_eq(tools_count_lines(err), 2, "one problem and the summary:\n%s", err);
+	free(err);
+	cr_expect_eq(verify_with(pkg, &err, "--date", "2024-06-31"), 2, "%s", err);
+	free(err);
+}
+
+/* In the publish folder's layout, DATE/vN, the path says which date and
+ * version the package must be, with or without --date: `komposter export`
+ * writes no version (null), so its package cannot pass for vN, and a
+ * package of the 15th cannot pass for the 16th's. The daemon's own
+ * packages are tested in test_publish_stage. */
+Test(verify, a_package_in_the_publish_layout_is_of_its_folder_s_date_and_version)
+{
+	char where[160], *err;
+
+	snprintf(where, sizeof(where), "%s/open/20240616/v1", dir);
+	copy_package(where);
+	cr_expect_eq(verify(where, &err), 1, "%s", err);
+	expect_problem(err, "datapackage.json: service date 2024-06-15, but the folder is 20240616/v1: another date's "
+	                    "package");
+	expect_problem(err, "datapackage.json: no komposter.version, but the folder is 20240616/v1 (the publishing "
+	                    "layout): which version it is cannot be told");
+	free(err);
+	snprintf(where, sizeof(where), "%s/open/2024-06-16/v1", dir);
+	copy_package(where);
+	cr_expect_eq(verify(where, &err), 0, "not the layout (DATE is 8 digits): %s", err);
+	free(err);
+}
+
+/* The date the rules above read is the signed manifest's own. */
+Test(verify, a_manifest_without_a_service_date_is_not_valid)
+{
+	char *err;
+	cJSON *doc;
+
+	copy_package(bad);
+	doc = read_manifest(bad);
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "service_date");
+	write_manifest(bad, doc);
+	cJSON_Delete(doc);
+	reseal(bad);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	expect_problem(err, "datapackage.json: no komposter.service_date (YYYY-MM-DD)");
+	free(err);
+}
