@@ -156,8 +156,8 @@ static void check_sum_line(struct verify *v, const char *line, size_t lineno, st
 	}
 	name = line + 66;
 	if (strcmp(name, OD_SUMS) == 0 || strcmp(name, OD_SIGNATURE) == 0 || listed_has(l, name)) {
-		vf_problem(v, "%s: listed in " OD_SUMS " twice, or not one of the files it lists (those of the "
-		           "signed manifest and the manifest)", name);
+		vf_problem(v, "%s: listed in " OD_SUMS " twice, or not one of the files it lists (the manifest's "
+		           "resources, the manifest, " OD_PUBKEY ")", name);
 		return;
 	}
 	if (listed_add(l, name) != 0)
