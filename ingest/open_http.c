@@ -20,6 +20,7 @@
 #include "ingest/file_body.h"
 #include "ingest/publish_index.h"
 #include "ingest/publish_stage.h"
+#include "opendata/package.h"
 
 #define OPEN_PREFIX "/open/"
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -71,7 +72,7 @@ static int parse_versioned(const char *rest, size_t len, struct open_target *t)
 	memcpy(t->file, slash2 + 1, flen);
 	t->file[flen] = '\0';
 	t->versioned = 1;
-	return kp_published_date_name(t->date, &number) && kp_published_version_name(t->version, &number);
+	return od_package_date_name(t->date, &number) && od_package_version_name(t->version, &number);
 }
 
 /* The target of a URL, from its path alone (the query is ignored). */

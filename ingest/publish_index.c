@@ -43,38 +43,6 @@ __attribute__((format(printf, 2, 3))) static int fail(char err[KP_PUBLISH_ERR_SI
 	return -1;
 }
 
-static int all_digits(const char *s)
-{
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-int kp_published_date_name(const char *name, uint32_t *out)
-{
-	char text[11];
-
-	if (strlen(name) != 8 || !all_digits(name))
-		return 0;
-	*out = (uint32_t)strtoul(name, NULL, 10);
-	st_date_format(*out, text);
-	return st_date_parse(text, out) == 0;
-}
-
-int kp_published_version_name(const char *name, uint32_t *out)
-{
-	size_t len = strlen(name);
-
-	if (len < 2 || len > 10 || name[0] != 'v' || name[1] == '0' || !all_digits(name + 1))
-		return 0;
-	unsigned long n = strtoul(name + 1, NULL, 10);
-	if (n > UINT32_MAX)
-		return 0;
-	*out = (uint32_t)n;
-	return 1;
-}
-
 void kp_published_free(struct kp_published_list *l)
 {
 	free(l->v);
@@ -187,7 +155,7 @@ static int scan_date(const char *dir, uint32_t date, struct kp_published_list *o
 		struct kp_published p = { .date = date };
 		char manifest[PATH_SIZE];
 
-		if (!kp_published_version_name(e->d_name, &p.version))
+		if (!od_package_version_name(e->d_name, &p.version))
 			continue;
 		say(manifest, sizeof(manifest), "%s/%s/" OD_MANIFEST, path, e->d_name);
 		if (access(manifest, F_OK) != 0)
@@ -235,7 +203,7 @@ int kp_published_scan(const char *dir, struct kp_published_list *out, char err[K
 	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
 		uint32_t date;
 
-		if (kp_published_date_name(e->d_name, &date))
+		if (od_package_date_name(e->d_name, &date))
 			rc = scan_date(dir, date, out, err);
 	}
 	if (rc == 0 && errno != 0)

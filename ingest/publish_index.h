@@ -4,10 +4,11 @@
  * SHA-256 and the previous manifest's SHA-256 it names; and the index of
  * them that /open/ serves (index.json, index.html).
  *
- * Only names of the published forms are read: DATE is 8 digits, vN is "v"
- * and digits without a leading zero, and a package is a folder holding
- * datapackage.json. Anything else in the folder (the temporary folders of
- * a build under way, the index files) is skipped.
+ * Only names of the published forms are read (opendata/package.h
+ * od_package_date_name, od_package_version_name: DATE is 8 digits, vN is
+ * "v" and digits without a leading zero), and a package is a folder
+ * holding datapackage.json. Anything else in the folder (the temporary
+ * folders of a build under way, the index files) is skipped.
  */
 #ifndef KP_PUBLISH_INDEX_H
 #define KP_PUBLISH_INDEX_H
@@ -55,10 +56,5 @@ const struct kp_published *kp_published_tip(const struct kp_published_list *l);
 /* Writes dir/index.json and dir/index.html from l, each through a
  * temporary file renamed over the old one. 0, or -1 with one line in err. */
 int kp_published_write_index(const char *dir, const struct kp_published_list *l, char err[KP_PUBLISH_ERR_SIZE]);
-
-/* "DATE" and "vN" as the folder names them: 1 when name is one, with the
- * number in *out, else 0. */
-int kp_published_date_name(const char *name, uint32_t *out);
-int kp_published_version_name(const char *name, uint32_t *out);
 
 #endif

@@ -266,6 +266,7 @@ static int write_version(struct kp_publish *p, const struct od_tables *t, uint32
 		.previous = previous ? prev : NULL,
 		.disclosure = &p->disclosure,
 		.now_ms = now_ms,
+		.version = version,
 	};
 
 	say(tmp, sizeof(tmp), "%s/.tmp-%08u-v%u", p->dir, (unsigned)t->service_date, (unsigned)version);

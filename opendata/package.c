@@ -299,7 +299,9 @@ static int add_komposter(struct pkg *p, cJSON *doc)
 	    !cJSON_AddNumberToObject(chain, "seq", (double)p->t->chain_seq) ||
 	    !cJSON_AddStringToObject(chain, "head", head) ||
 	    !(have_prev ? cJSON_AddStringToObject(k, "previous_manifest_sha256", prev)
-	                : cJSON_AddNullToObject(k, "previous_manifest_sha256")))
+	                : cJSON_AddNullToObject(k, "previous_manifest_sha256")) ||
+	    !(p->o->version > 0 ? cJSON_AddNumberToObject(k, "version", p->o->version)
+	                        : cJSON_AddNullToObject(k, "version")))
 		return fail(p, "out of memory");
 	return 0;
 }
@@ -493,4 +495,37 @@ int od_package_write(const struct od_tables *t, const struct od_package_options 
 	if (write_pubkey(&p) != 0 || write_manifest(&p) != 0 || write_sums(&p) != 0 || write_signature(&p) != 0)
 		return -1;
 	return sync_dir(&p);
+}
+
+static int all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int od_package_date_name(const char *name, uint32_t *out)
+{
+	char text[11];
+
+	if (strlen(name) != 8 || !all_digits(name))
+		return 0;
+	*out = (uint32_t)strtoul(name, NULL, 10);
+	st_date_format(*out, text);
+	return st_date_parse(text, out) == 0;
+}
+
+int od_package_version_name(const char *name, uint32_t *out)
+{
+	size_t len = strlen(name);
+	unsigned long n;
+
+	if (len < 2 || len > 10 || name[0] != 'v' || name[1] == '0' || !all_digits(name + 1))
+		return 0;
+	n = strtoul(name + 1, NULL, 10);
+	if (n > UINT32_MAX)
+		return 0;
+	*out = (uint32_t)n;
+	return 1;
 }

@@ -24,6 +24,13 @@
  * datapackage.json is refused, and each file is created exclusively and
  * synced. The previous package is named by the caller (the manifest of the
  * package it follows, or none).
+ *
+ * The publisher (ingest/publish_stage.h) puts version N of a date's
+ * package in the folder DATE/vN (DATE yyyymmdd) and writes N into the
+ * manifest as komposter.version (null for a package not published so, as
+ * `komposter export` writes it): the signed manifest then says which date
+ * and version it is, so verify can tell an older package served in a
+ * newer one's place.
  */
 #ifndef OD_PACKAGE_H
 #define OD_PACKAGE_H
@@ -46,11 +53,18 @@ struct od_package_options {
 	const char *previous;   /* the previous package's datapackage.json, or NULL */
 	const struct od_disclosure *disclosure;
 	int64_t now_ms;         /* "created" and the signature's timestamp */
+	uint32_t version;       /* N of the publisher's DATE/vN, or 0: none */
 };
 
 /* Writes the package of t. Returns 0, or -1 with one line in err (files
  * already written stay: the folder is not a package without its
  * signature, which is written last). */
 int od_package_write(const struct od_tables *t, const struct od_package_options *o, char err[OD_ERR_SIZE]);
+
+/* The names of the publishing layout's folders, DATE/vN: 1 when name is
+ * one (DATE 8 digits of a valid date; vN "v" and digits without a leading
+ * zero), with its number (yyyymmdd, or N) in *out; else 0. */
+int od_package_date_name(const char *name, uint32_t *out);
+int od_package_version_name(const char *name, uint32_t *out);
 
 #endif

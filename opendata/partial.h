@@ -5,7 +5,7 @@
  *
  * A partial is two files, FILE and FILE.minisig:
  *   FILE          one JSON object (README "Partials" has the format):
- *                 "format": "komposter-partial-1", "service_date",
+ *                 "format": "komposter-partial-2" (OD_PARTIAL_FORMAT), "service_date",
  *                 "partition" ("K/N", firmware-proto/partition.h),
  *                 "service_day_start_hour", "created" (Unix ms),
  *                 "chain": {"seq", "head"} (the log's last entry, 64 hex),

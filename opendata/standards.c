@@ -56,24 +56,15 @@ static const struct od_field station_fields[] = {
 #define RIDE_FEED_TXT "ride_feed_info.txt"
 #define STATIONS_CSV "station_activities.csv"
 
-static const struct {
-	const char *table;
-	const struct od_field *fields;
-	size_t n;
-} std_fields[] = {
-	{ "ridership", ride_fields, NFIELDS(ride_fields) },
-	{ "ride_feed_info", ride_feed_fields, NFIELDS(ride_feed_fields) },
-	{ "station_activities", station_fields, NFIELDS(station_fields) },
+static const struct od_table_format formats[] = {
+	{ "ridership", ride_fields, NFIELDS(ride_fields), 0, 0 },
+	{ "ride_feed_info", ride_feed_fields, NFIELDS(ride_feed_fields), 0, 0 },
+	{ "station_activities", station_fields, NFIELDS(station_fields), 0, 0 },
 };
 
-const struct od_field *tb_standards_known_field(const char *table, const char *name)
+const struct od_table_format *tb_standards_format(size_t i)
 {
-	for (size_t t = 0; t < NFIELDS(std_fields); t++)
-		if (strcmp(std_fields[t].table, table) == 0)
-			for (size_t i = 0; i < std_fields[t].n; i++)
-				if (strcmp(std_fields[t].fields[i].name, name) == 0)
-					return &std_fields[t].fields[i];
-	return NULL;
+	return i < NFIELDS(formats) ? &formats[i] : NULL;
 }
 
 /* A local hour of the service date as GTFS time: hours before the service

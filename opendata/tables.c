@@ -109,26 +109,37 @@ static const struct od_field rate_fields[] = {
 	  "accepted / boardings of the published values, for a complete hour; empty otherwise", 0 },
 };
 enum { RATE_BOARDINGS = 7, RATE_ALIGHTINGS, RATE_ACCEPTED, RATE_COMPLETE, RATE_RATE };
-static const struct {
-	const char *table;
-	const struct od_field *fields;
-	size_t n;
-} all_fields[] = {
-	{ "ridership_route_stop_hour", rsh_fields, NFIELDS(rsh_fields) },
-	{ "ridership_route_day", route_day_fields, NFIELDS(route_day_fields) },
-	{ "ridership_day", day_fields, NFIELDS(day_fields) },
-	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields) },
-	{ "validation_rate", rate_fields, NFIELDS(rate_fields) },
+static const struct od_table_format formats[] = {
+	{ "ridership_route_stop_hour", rsh_fields, NFIELDS(rsh_fields), 1, 0 },
+	{ "ridership_route_day", route_day_fields, NFIELDS(route_day_fields), 1, 0 },
+	{ "ridership_day", day_fields, NFIELDS(day_fields), 1, 0 },
+	{ "ridership_fare_day", fare_day_fields, NFIELDS(fare_day_fields), 1, 0 },
+	{ "validation_rate", rate_fields, NFIELDS(rate_fields), 1, 1 },
 };
+
+const struct od_table_format *od_tables_format(size_t i)
+{
+	return i < NFIELDS(formats) ? &formats[i] : tb_standards_format(i - NFIELDS(formats));
+}
+
+const struct od_table_format *od_tables_format_named(const char *table)
+{
+	const struct od_table_format *f;
+
+	for (size_t i = 0; (f = od_tables_format(i)) != NULL; i++)
+		if (strcmp(f->name, table) == 0)
+			return f;
+	return NULL;
+}
 
 const struct od_field *od_tables_known_field(const char *table, const char *name)
 {
-	for (size_t t = 0; t < NFIELDS(all_fields); t++)
-		if (strcmp(all_fields[t].table, table) == 0)
-			for (size_t i = 0; i < all_fields[t].n; i++)
-				if (strcmp(all_fields[t].fields[i].name, name) == 0)
-					return &all_fields[t].fields[i];
-	return tb_standards_known_field(table, name);
+	const struct od_table_format *f = od_tables_format_named(table);
+
+	for (size_t i = 0; f != NULL && i < f->nfields; i++)
+		if (strcmp(f->fields[i].name, name) == 0)
+			return &f->fields[i];
+	return NULL;
 }
 
 /* A cell's label for its noise (disclosure.h): date, table, column and
@@ -706,8 +717,24 @@ static int build_rate(struct build *b, struct od_table *t)
 	return 0;
 }
 
-/* The day's taps and distinct riders (tables.h). route_day holds the
- * routes' published riders, which the day's must not exceed by 1..k-1. */
+/* Whether the day's published riders would give away a group below k:
+ * above the day's published taps, or 1..k-1 above a route's published
+ * riders (route_day's). */
+static int day_riders_disclose(const struct build *b, const struct od_table *route_day, const struct od_cell *accepted,
+                               uint64_t riders)
+{
+	if (accepted->null || riders > accepted->u)
+		return 1;
+	for (size_t r = 0; r < route_day->nrows; r++) {
+		const struct od_cell *rr = &route_day->cells[r * route_day->nfields + ROUTE_DAY_ACCEPTED + 1];
+
+		if (!rr->null && riders > rr->u && riders - rr->u < b->d->k)
+			return 1;
+	}
+	return 0;
+}
+
+/* The day's taps and distinct riders (tables.h). */
 static int build_day(struct build *b, struct od_table *t, const struct od_table *route_day)
 {
 	uint64_t sum = 0, riders = 0;
@@ -724,16 +751,12 @@ static int build_day(struct build *b, struct od_table *t, const struct od_table 
 	else
 		row[2] = count_cell(b, cell_label(label, b, t->name, "riders", "all"),
 		                    (uint64_t)llround(b->rs.day_riders), &riders);
-	for (size_t r = 0; !row[2].null && r < route_day->nrows; r++) {
-		const struct od_cell *rr = &route_day->cells[r * route_day->nfields + ROUTE_DAY_ACCEPTED + 1];
-
-		if (!rr->null && riders > rr->u && riders - rr->u < b->d->k)
-			row[2] = (struct od_cell){ .null = 1 };
-	}
-	if (!row[2].null && (row[1].null || riders > row[1].u))
+	/* A cell tb_sum_cell or count_cell suppressed is counted already;
+	 * one they published and this suppresses is counted here, once. */
+	if (!row[2].null && day_riders_disclose(b, route_day, &row[1], riders)) {
 		row[2] = (struct od_cell){ .null = 1 };
-	if (row[2].null && b->rs.have_day_riders)
 		b->out->suppressed++;
+	}
 	return od_table_add_row(t, row);
 }
 

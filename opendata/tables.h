@@ -101,9 +101,25 @@ int od_tables_build(struct st_db *db, uint32_t date, const struct od_disclosure 
                     struct od_tables *out, char err[OD_ERR_SIZE]);
 void od_tables_free(struct od_tables *t);
 
-/* The field of that name in the table of that name (a file stem, or a
- * standard's file name), or NULL: the vocabulary of open data, which
- * `komposter verify` holds a package to. */
+/* A table of the format, as od_tables_build writes it: its name (the file
+ * stem, a standard's file name without its extension), its fields, whether
+ * it has a JSON form beside the CSV (the standards' files have not), and
+ * whether a package may lack it (validation_rate: a date without camera
+ * or counter data). The vocabulary of open data, which `komposter verify`
+ * holds a package to, in both directions: no other table or field, and
+ * none of these missing. */
+struct od_table_format {
+	const char *name;
+	const struct od_field *fields;
+	size_t nfields;
+	int json, optional;
+};
+
+/* The i-th table of the format, from 0; NULL past the last. */
+const struct od_table_format *od_tables_format(size_t i);
+/* The table of that name, or NULL. */
+const struct od_table_format *od_tables_format_named(const char *table);
+/* The field of that name in the table of that name, or NULL. */
 const struct od_field *od_tables_known_field(const char *table, const char *name);
 
 #endif

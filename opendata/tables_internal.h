@@ -87,6 +87,7 @@ const char *tb_join_stop_id(struct build *b, uint32_t stop);
 int tb_build_ridership_txt(struct build *b, struct od_table *t);
 int tb_build_ride_feed(struct build *b, struct od_table *t);
 int tb_build_stations(struct build *b, struct od_table *t);
-const struct od_field *tb_standards_known_field(const char *table, const char *name);
+/* The i-th of the standards' tables of the format (tables.h), NULL past the last. */
+const struct od_table_format *tb_standards_format(size_t i);
 
 #endif

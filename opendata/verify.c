@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,35 @@ struct listed {
 	size_t n;
 };
 
+static int listed_has(const struct listed *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int listed_add(struct listed *l, const char *name)
+{
+	char **p = realloc(l->names, (l->n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	l->names = p;
+	if ((l->names[l->n] = strdup(name)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static void listed_free(struct listed *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	memset(l, 0, sizeof(*l));
+}
+
 static int is_hex64(const char *s)
 {
 	for (int i = 0; i < 64; i++)
@@ -119,35 +149,40 @@ static void check_sum_line(struct verify *v, const char *line, size_t lineno, st
 {
 	char hex[HEX_SHA256_SIZE];
 	const char *name;
-	char **p;
 
 	if (strlen(line) < 67 || !is_hex64(line) || line[64] != ' ' || line[65] != ' ' || !plain_name(line + 66)) {
 		vf_problem(v, OD_SUMS ":%zu: not a line of 64 lower-case hex digits, two spaces and a file name", lineno);
 		return;
 	}
 	name = line + 66;
-	p = realloc(l->names, (l->n + 1) * sizeof(*p));
-	if (p != NULL)
-		l->names = p;
-	if (p == NULL || (l->names[l->n] = strdup(name)) == NULL)
+	if (strcmp(name, OD_SUMS) == 0 || strcmp(name, OD_SIGNATURE) == 0 || listed_has(l, name)) {
+		vf_problem(v, "%s: listed in " OD_SUMS " twice, or not one of the files it lists (the manifest's "
+		           "resources, the manifest, " OD_PUBKEY ")", name);
+		return;
+	}
+	if (listed_add(l, name) != 0)
 		vf_problem(v, OD_SUMS ": out of memory");
-	else
-		l->n++;
 	if (sha256_of(v, name, hex) != 0)
 		vf_problem(v, "%s: listed in " OD_SUMS " but cannot be read: %s", name, strerror(errno));
 	else if (memcmp(hex, line, 64) != 0)
 		vf_problem(v, "%s: SHA-256 does not match " OD_SUMS " (the file was changed)", name);
 }
 
-static int listed_has(const struct listed *l, const char *name)
+/* Whether name is a file the package holds: a resource of its manifest,
+ * or one of the files export writes beside them (package.h). */
+static int package_file(const struct listed *resources, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->names[i], name) == 0)
-			return 1;
-	return 0;
+	return strcmp(name, OD_MANIFEST) == 0 || strcmp(name, OD_SUMS) == 0 || strcmp(name, OD_SIGNATURE) == 0 ||
+	       strcmp(name, OD_PUBKEY) == 0 || listed_has(resources, name);
 }
 
-static void check_unlisted(struct verify *v, const struct listed *l)
+/* Every file of the folder is the package's (SHA256SUMS is not signed:
+ * listing a file there vouches for nothing), and SHA256SUMS lists each
+ * but itself and the signature; with check_sum_line's, SHA256SUMS lists
+ * exactly the files the manifest vouches for. resources NULL: the
+ * manifest could not be read (a problem already), only the listing is
+ * checked. */
+static void check_unlisted(struct verify *v, const struct listed *l, const struct listed *resources)
 {
 	DIR *d = opendir(v->dir);
 	struct dirent *e;
@@ -157,16 +192,18 @@ static void check_unlisted(struct verify *v, const struct listed *l)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, OD_SUMS) == 0 ||
-		    strcmp(e->d_name, OD_SIGNATURE) == 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (!listed_has(l, e->d_name))
+		if (resources != NULL && !package_file(resources, e->d_name))
+			vf_problem(v, "%s: not a file of the package (no resource of " OD_MANIFEST ")", e->d_name);
+		else if (strcmp(e->d_name, OD_SUMS) != 0 && strcmp(e->d_name, OD_SIGNATURE) != 0 &&
+		         !listed_has(l, e->d_name))
 			vf_problem(v, "%s: not listed in " OD_SUMS, e->d_name);
 	}
 	closedir(d);
 }
 
-static void check_sums(struct verify *v)
+static void check_sums(struct verify *v, const struct listed *resources)
 {
 	struct listed l = { 0 };
 	size_t len, lineno = 0;
@@ -180,21 +217,21 @@ static void check_sums(struct verify *v)
 		vf_problem(v, OD_SUMS ": does not end with a newline");
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
 		check_sum_line(v, line, ++lineno, &l);
-	check_unlisted(v, &l);
-	for (size_t i = 0; i < l.n; i++)
-		free(l.names[i]);
-	free(l.names);
+	check_unlisted(v, &l, resources);
+	listed_free(&l);
 	free(buf);
 }
 
 /* ------------------------------------------------------------- signature */
 
-static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
+/* 0 when the signature verifies with the key. */
+static int check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
 {
 	char why[OD_MINISIGN_WHY_SIZE];
 	size_t mlen, slen;
 	char *manifest = read_whole(v->dir, OD_MANIFEST, &mlen);
 	char *sig = manifest ? read_whole(v->dir, OD_SIGNATURE, &slen) : NULL;
+	int rc = -1;
 
 	if (manifest == NULL)
 		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
@@ -202,8 +239,39 @@ static void check_signature(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SI
 		vf_problem(v, OD_SIGNATURE ": cannot be read: %s", strerror(errno));
 	else if (od_minisign_verify(pk, id, (const uint8_t *)manifest, mlen, sig, why) != 0)
 		vf_problem(v, OD_SIGNATURE ": %s", why);
+	else
+		rc = 0;
 	free(manifest);
 	free(sig);
+	return rc;
+}
+
+/* minisign.pub travels with the package outside the signature: whoever
+ * can change the package can put another key there, which `minisign -p
+ * minisign.pub` would then trust. When the package has one, it is the key
+ * the package is checked with (the same key id too). Checked once the
+ * signature verified with that key: else the signature's problem says it. */
+static void check_pubkey(struct verify *v, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id)
+{
+	uint8_t file_pk[OD_MINISIGN_PK_SIZE], file_id[OD_MINISIGN_KEYID_SIZE], ours[OD_MINISIGN_KEYID_SIZE];
+	size_t len;
+	char *text = read_whole(v->dir, OD_PUBKEY, &len);
+
+	if (text == NULL) {
+		if (errno != ENOENT)
+			vf_problem(v, OD_PUBKEY ": cannot be read: %s", strerror(errno));
+		return;
+	}
+	if (id == NULL) {
+		od_minisign_keyid(pk, ours);
+		id = ours;
+	}
+	if (od_minisign_pub_parse(text, file_pk, file_id) != 0)
+		vf_problem(v, OD_PUBKEY ": not a minisign public key");
+	else if (memcmp(file_pk, pk, sizeof(file_pk)) != 0 || memcmp(file_id, id, sizeof(file_id)) != 0)
+		vf_problem(v, OD_PUBKEY ": not the key the package is checked with (another key or key id): a replaced key "
+		           "file, which `minisign -p " OD_PUBKEY "` would trust");
+	free(text);
 }
 
 /* ----------------------------------------------------------------- grids */
@@ -570,14 +638,44 @@ static void check_cells(struct verify *v, const char *name, const struct grid *g
 
 #define TABLES_MAX 16
 
-static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables)
+/* Every field the format gives the table (tables.h) is in the schema: a
+ * check of a missing column would pass unseen. */
+static void check_all_fields(struct verify *v, const char *res, const char *table, const struct field_rule *rules,
+                             size_t n)
+{
+	const struct od_table_format *f = od_tables_format_named(table);
+
+	for (size_t i = 0; f != NULL && i < f->nfields; i++) {
+		size_t r = 0;
+
+		while (r < n && strcmp(rules[r].name, f->fields[i].name) != 0)
+			r++;
+		if (r == n)
+			vf_problem(v, "%s: no field %s (the format's table %s has it)", res, f->fields[i].name, table);
+	}
+}
+
+/* The table of that stem, made when new; NULL when there are too many. */
+static struct table_forms *table_slot(struct table_forms *tables, size_t *ntables, const char *stem)
+{
+	for (size_t i = 0; i < *ntables; i++)
+		if (strcmp(tables[i].name, stem) == 0)
+			return &tables[i];
+	if (*ntables == TABLES_MAX)
+		return NULL;
+	snprintf(tables[*ntables].name, sizeof(tables[*ntables].name), "%s", stem);
+	return &tables[(*ntables)++];
+}
+
+static void check_resource(struct verify *v, const cJSON *res, struct table_forms *tables, size_t *ntables,
+                           struct listed *paths)
 {
 	const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "path"));
 	const char *hash = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "hash"));
 	const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "format"));
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(res, "schema");
 	struct field_rule rules[FIELDS_MAX];
-	struct table_forms *t = NULL;
+	struct table_forms *t;
 	char hex[HEX_SHA256_SIZE], stem[128];
 	size_t n;
 	int json;
@@ -587,33 +685,53 @@ static void check_resource(struct verify *v, const cJSON *res, struct table_form
 		vf_problem(v, OD_MANIFEST ": a resource without a plain path or a csv or json format");
 		return;
 	}
+	if (listed_add(paths, path) != 0)
+		vf_problem(v, OD_MANIFEST ": out of memory");
 	json = strcmp(format, "json") == 0;
+	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
+	t = table_slot(tables, ntables, stem);
+	if (t == NULL || t->listed[json]) {
+		vf_problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
+		return;
+	}
+	t->listed[json] = 1;
 	if (sha256_of(v, path, hex) != 0) {
 		vf_problem(v, "%s: in " OD_MANIFEST " but cannot be read: %s", path, strerror(errno));
 		return;
 	}
 	if (hash == NULL || strncmp(hash, "sha256:", 7) != 0 || strcmp(hash + 7, hex) != 0)
 		vf_problem(v, "%s: SHA-256 does not match its hash in " OD_MANIFEST, path);
-	snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(path, "."), path);
 	if (check_schema(v, path, stem, schema, rules, &n) != 0)
 		return;
-	for (size_t i = 0; i < *ntables; i++)
-		if (strcmp(tables[i].name, stem) == 0)
-			t = &tables[i];
-	if (t == NULL && *ntables < TABLES_MAX) {
-		t = &tables[(*ntables)++];
-		snprintf(t->name, sizeof(t->name), "%s", stem);
-	}
-	if (t == NULL || (json ? t->have_json : t->have_csv)) {
-		vf_problem(v, "%s: a second %s resource of table %s (or too many tables)", path, format, stem);
-		return;
-	}
+	check_all_fields(v, path, stem, rules, n);
 	if (json ? read_json(v, path, cJSON_GetObjectItemCaseSensitive(schema, "fields"), &t->json)
 	         : read_csv(v, path, &t->csv)) {
 		return;
 	}
 	check_cells(v, path, json ? &t->json : &t->csv, rules, n);
 	*(json ? &t->have_json : &t->have_csv) = 1;
+}
+
+/* Every table of the format is in the package, in each of its forms (the
+ * optional one when it is there at all): a check of a missing table would
+ * pass unseen, and a package is the whole format or not one. */
+static void check_complete(struct verify *v, const struct table_forms *tables, size_t n)
+{
+	const struct od_table_format *f;
+
+	for (size_t i = 0; (f = od_tables_format(i)) != NULL; i++) {
+		const struct table_forms *t = NULL;
+
+		for (size_t j = 0; j < n && t == NULL; j++)
+			if (strcmp(tables[j].name, f->name) == 0)
+				t = &tables[j];
+		if (t == NULL && f->optional)
+			continue;
+		if (t == NULL || !t->listed[0])
+			vf_problem(v, OD_MANIFEST ": no resource %s (a table of the format, CSV)", f->name);
+		if (f->json && (t == NULL || !t->listed[1]))
+			vf_problem(v, OD_MANIFEST ": no resource %s-json (a table of the format, JSON)", f->name);
+	}
 }
 
 /* The JSON of a table holds the CSV's values. */
@@ -658,7 +776,7 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	const struct table_forms *day = vf_find_table(tables, n, "ridership_route_day");
 	size_t rr, ra, dr, da, dd;
 
-	if (rsh == NULL || day == NULL)
+	if (rsh == NULL || day == NULL) /* check_complete named it */
 		return;
 	rr = vf_column(&rsh->csv, "route_id");
 	ra = vf_column(&rsh->csv, "accepted");
@@ -670,11 +788,15 @@ static void check_route_totals(struct verify *v, const struct table_forms *table
 	for (size_t d = 1; d <= day->csv.nrows; d++) {
 		const char *route = vf_cell(&day->csv, d, dr), *total = vf_cell(&day->csv, d, da);
 		uint64_t sum = 0;
+		int overflow = 0;
 
 		for (size_t r = 1; r <= rsh->csv.nrows; r++)
 			if (strcmp(vf_cell(&rsh->csv, r, rr), route) == 0)
-				sum += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
-		if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
+				overflow |= vf_add(&sum, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
+		if (overflow)
+			vf_problem(v, "ridership_route_day.csv: route %s: the sum of its published cells overflows 64 bits",
+			        route);
+		else if (total[0] == '\0' ? sum >= v->k : strtoull(total, NULL, 10) != sum)
 			vf_problem(v, "ridership_route_day.csv: route %s: the total %s is not the sum of its published cells "
 			           "(%" PRIu64 "): a suppressed cell could be recovered",
 			        route, total[0] ? total : "(suppressed)", sum);
@@ -699,8 +821,9 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 	const struct table_forms *fare = vf_find_table(tables, n, "ridership_fare_day");
 	uint64_t cells = 0, fares = 0;
 	size_t ra, fp, fa, hidden = 0, first = 0;
+	int overflow = 0;
 
-	if (rsh == NULL || fare == NULL)
+	if (rsh == NULL || fare == NULL) /* check_complete named it */
 		return;
 	ra = vf_column(&rsh->csv, "accepted");
 	fp = vf_column(&fare->csv, "fare_product");
@@ -708,15 +831,20 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 	if (ra == SIZE_MAX || fp == SIZE_MAX || fa == SIZE_MAX)
 		return;
 	for (size_t r = 1; r <= rsh->csv.nrows; r++)
-		cells += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
+		overflow |= vf_add(&cells, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
 	for (size_t r = 1; r <= fare->csv.nrows; r++) {
 		const char *text = vf_cell(&fare->csv, r, fa);
 
 		if (text[0] != '\0') {
-			fares += strtoull(text, NULL, 10);
+			overflow |= vf_add(&fares, strtoull(text, NULL, 10));
 		} else if (hidden++ == 0) {
 			first = r;
 		}
+	}
+	if (overflow) {
+		vf_problem(v, "ridership_fare_day.csv: the sum of the day's published cells or of the published fares "
+		           "overflows 64 bits");
+		return;
 	}
 	if (hidden == 1) {
 		vf_problem(v, "ridership_fare_day.csv: fare product %s is the only suppressed one: the day's published "
@@ -740,23 +868,57 @@ static void check_fare_suppression(struct verify *v, const struct table_forms *t
 		        cells - fares, v->k);
 }
 
-static void check_manifest(struct verify *v)
+/* The signed manifest names the date the caller asked for, and the date
+ * and version the folder's path says: an older package served in a newer
+ * one's place, or another date's, is otherwise a valid package. */
+static void check_origin(struct verify *v, const cJSON *komposter)
+{
+	const cJSON *version = cJSON_GetObjectItemCaseSensitive(komposter, "version");
+	char have[11], want[11];
+
+	if (v->date == 0)
+		return; /* no service_date: named already */
+	st_date_format(v->date, have);
+	if (v->want_date != 0 && v->want_date != v->date) {
+		st_date_format(v->want_date, want);
+		vf_problem(v, OD_MANIFEST ": service date %s, not %s, the date asked for: another date's package", have,
+		        want);
+	}
+	if (v->folder_version == 0)
+		return;
+	if (v->folder_date != v->date)
+		vf_problem(v, OD_MANIFEST ": service date %s, but the folder is %08" PRIu32 "/v%" PRIu32
+		           ": another date's package",
+		        have, v->folder_date, v->folder_version);
+	if (!cJSON_IsNumber(version))
+		vf_problem(v, OD_MANIFEST ": no komposter.version, but the folder is %08" PRIu32 "/v%" PRIu32
+		           " (the publishing layout): which version it is cannot be told",
+		        v->folder_date, v->folder_version);
+	else if (version->valuedouble != (double)v->folder_version)
+		vf_problem(v, OD_MANIFEST ": version %g, but the folder is %08" PRIu32 "/v%" PRIu32
+		           ": another version's package (an older one served in its place?)",
+		        version->valuedouble, v->folder_date, v->folder_version);
+}
+
+/* Checks the manifest and its resources, whose paths go to *paths. 0, or
+ * -1 when the manifest could not be read or holds no list of resources (a
+ * problem reported; *paths is then not the package's files). */
+static int check_manifest(struct verify *v, struct listed *paths)
 {
 	struct table_forms tables[TABLES_MAX];
 	size_t len, ntables = 0;
 	char *buf = read_whole(v->dir, OD_MANIFEST, &len);
 	cJSON *doc, *res, *k;
+	int rc = -1;
 
-	if (buf == NULL) {
-		vf_problem(v, OD_MANIFEST ": cannot be read: %s", strerror(errno));
-		return;
-	}
+	if (buf == NULL)
+		return -1; /* check_signature named it */
 	doc = cJSON_ParseWithLength(buf, len);
 	free(buf);
 	memset(tables, 0, sizeof(tables));
 	if (doc == NULL) {
 		vf_problem(v, OD_MANIFEST ": not JSON");
-		return;
+		return -1;
 	}
 	k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	                                             cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
@@ -766,6 +928,13 @@ static void check_manifest(struct verify *v)
 		goto out;
 	}
 	v->k = (uint64_t)k->valuedouble;
+	if (st_date_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	                          cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "service_date")),
+	                  &v->date) != 0) {
+		vf_problem(v, OD_MANIFEST ": no komposter.service_date (YYYY-MM-DD)");
+		v->date = 0;
+	}
+	check_origin(v, cJSON_GetObjectItemCaseSensitive(doc, "komposter"));
 	v->noisy = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
 	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "komposter"), "disclosure"),
 	        "epsilon"));
@@ -774,8 +943,10 @@ static void check_manifest(struct verify *v)
 		vf_problem(v, OD_MANIFEST ": no resources");
 		goto out;
 	}
+	rc = 0;
 	cJSON_ArrayForEach(k, res)
-		check_resource(v, k, tables, &ntables);
+		check_resource(v, k, tables, &ntables, paths);
+	check_complete(v, tables, ntables);
 	for (size_t i = 0; i < ntables; i++)
 		check_same(v, &tables[i]);
 	check_route_totals(v, tables, ntables);
@@ -787,19 +958,49 @@ out:
 		grid_free(&tables[i].json);
 	}
 	cJSON_Delete(doc);
+	return rc;
 }
 
-size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id,
+/* The date and version of the folder when its path (resolved: "." in a
+ * v2 folder is v2) ends in DATE/vN; else left 0. */
+static void folder_layout(struct verify *v)
+{
+	char *path = realpath(v->dir, NULL), *base, *parent;
+	uint32_t date, version;
+
+	if (path == NULL)
+		return; /* the folder cannot be read: named by the checks */
+	base = strrchr(path, '/');
+	if (base != NULL && base != path) {
+		*base = '\0';
+		parent = strrchr(path, '/');
+		if (parent != NULL && od_package_version_name(base + 1, &version) &&
+		    od_package_date_name(parent + 1, &date)) {
+			v->folder_date = date;
+			v->folder_version = version;
+		}
+	}
+	free(path);
+}
+
+size_t od_verify(const char *dir, const uint8_t pk[OD_MINISIGN_PK_SIZE], const uint8_t *id, uint32_t date,
                  void (*report)(void *ctx, const char *line), void *ctx)
 {
-	struct verify v = { .dir = dir, .problem = report, .ctx = ctx };
+	struct verify v = { .dir = dir, .problem = report, .ctx = ctx, .hour_min = INT_MAX, .hour_max = -1,
+		            .want_date = date };
+	struct listed paths = { 0 };
+	int signed_ok, have_paths;
 
 	if (sodium_init() < 0) {
 		vf_problem(&v, "libsodium failed to start");
 		return v.problems;
 	}
-	check_sums(&v);
-	check_signature(&v, pk, id);
-	check_manifest(&v);
+	folder_layout(&v);
+	signed_ok = check_signature(&v, pk, id) == 0;
+	have_paths = check_manifest(&v, &paths) == 0;
+	check_sums(&v, have_paths ? &paths : NULL);
+	if (signed_ok)
+		check_pubkey(&v, pk, id);
+	listed_free(&paths);
 	return v.problems;
 }

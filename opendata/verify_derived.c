@@ -18,6 +18,7 @@
 
 #include "opendata/package.h"
 #include "opendata/verify_internal.h"
+#include "storage/service_day.h"
 
 /* A cell of ridership_route_stop_hour (or a sum of them) under a text key. */
 struct keyed {
@@ -25,6 +26,7 @@ struct keyed {
 	uint64_t sum;     /* of the published cells under the key */
 	const char *text; /* the cell's own text (one cell per key) */
 	size_t cells, hidden; /* cells under the key, suppressed ones */
+	int overflow;         /* sum passed 2^64 - 1 (vf_add) */
 };
 
 static int keyed_key_cmp(const void *a, const void *b)
@@ -75,7 +77,7 @@ static struct keyed *keyed_cells(const struct grid *g, const size_t *cols, size_
 	qsort(k, g->nrows, sizeof(*k), keyed_key_cmp);
 	for (size_t i = 0; i < g->nrows; i++) {
 		if (m > 0 && strcmp(k[m - 1].key, k[i].key) == 0) {
-			k[m - 1].sum += k[i].sum;
+			k[m - 1].overflow |= vf_add(&k[m - 1].sum, k[i].sum);
 			k[m - 1].cells++;
 			k[m - 1].hidden += k[i].hidden;
 			free(k[i].key);
@@ -103,11 +105,57 @@ static void sum_text(const struct verify *v, uint64_t sum, char out[24])
 		snprintf(out, 24, "%" PRIu64, sum);
 }
 
-/* The local hour of a GTFS time (HH:MM:SS, past 24 after midnight) or of
- * a datetime (YYYY-MM-DDTHH:...), as ridership_route_stop_hour has it. */
-static unsigned hour_of(const char *text, int datetime)
+/* A service day starts at a local hour S of 0..23 (storage/db.h) and
+ * lasts 24 hours, S..S+23 counted from its date's midnight: never 47. */
+#define SERVICE_HOUR_END 47
+
+/* The hour a standard file's time names, counted from the service date's
+ * midnight: a GTFS time (HH:MM:SS; the exporter writes 01:00 after
+ * midnight as 25:00:00, as GTFS does) or a local date-time (YYYY-MM-DDTHH,
+ * of the date or of the next morning). Its local clock hour, the hour of
+ * ridership_route_stop_hour, is that modulo 24. -1 when no service day of
+ * the date has it (49:00:00 is two days on, not 01:00). */
+static int service_hour(const struct verify *v, const char *text, int datetime)
 {
-	return (unsigned)strtoul(text + (datetime ? 11 : 0), NULL, 10) % 24;
+	unsigned h = (unsigned)strtoul(text + (datetime ? 11 : 0), NULL, 10);
+	uint32_t date;
+	char iso[11];
+
+	if (datetime) {
+		snprintf(iso, sizeof(iso), "%.10s", text);
+		if (st_date_parse(iso, &date) != 0 || (date != v->date && date != st_date_add(v->date, 1)))
+			return -1;
+		h += date == v->date ? 0 : 24;
+	}
+	return h < SERVICE_HOUR_END ? (int)h : -1;
+}
+
+/* The hour of a row's time, noted for check_hours; -1 (reported) when it
+ * is no hour of the service date. */
+static int row_hour(struct verify *v, const char *file, size_t row, const char *field, const char *text,
+                    int datetime)
+{
+	int h = service_hour(v, text, datetime);
+
+	if (h < 0) {
+		vf_problem(v, "%s: row %zu: %s %s is no hour of the service date (%s)", file, row, field, text,
+		           datetime ? "its own date or the next morning" : "GTFS time before 47:00:00");
+		return -1;
+	}
+	v->hour_min = h < v->hour_min ? h : v->hour_min;
+	v->hour_max = h > v->hour_max ? h : v->hour_max;
+	return h;
+}
+
+/* The hours of both standard files lie within one service day: a time
+ * past 24:00:00 stands for an hour before the day's start, never for one
+ * the day has already. */
+static void check_hours(struct verify *v)
+{
+	if (v->hour_max >= 0 && v->hour_max - v->hour_min >= 24)
+		vf_problem(v, "ridership.txt, station_activities.csv: their hours run from %02d:00 to %02d:00 of the "
+		           "service date's clock, more than the 24 hours of one service day",
+		        v->hour_min, v->hour_max);
 }
 
 /* ridership.txt: one row per cell of ridership_route_stop_hour, its
@@ -137,9 +185,13 @@ static void check_ridership_txt(struct verify *v, const struct table_forms *rsh,
 	for (size_t r = 1; r <= t->nrows; r++) {
 		char key[LINE_SIZE];
 		const struct keyed *c;
+		int h = row_hour(v, "ridership.txt", r, "ridership_start_time", vf_cell(t, r, st), 0);
 
-		snprintf(key, sizeof(key), "%s\x1f%s\x1f%u\x1f", vf_cell(t, r, tr), vf_cell(t, r, ts),
-		         hour_of(vf_cell(t, r, st), 0));
+		if (vf_cell(t, r, ta)[0] != '\0')
+			vf_problem(v, "ridership.txt: row %zu: total_alightings '%s' is published by no table", r, vf_cell(t, r, ta));
+		if (h < 0)
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%s\x1f%d\x1f", vf_cell(t, r, tr), vf_cell(t, r, ts), h % 24);
 		c = keyed_find(k, n, key);
 		if (c == NULL)
 			vf_problem(v, "ridership.txt: row %zu: route %s, stop %s at %s is no cell of ridership_route_stop_hour",
@@ -148,8 +200,6 @@ static void check_ridership_txt(struct verify *v, const struct table_forms *rsh,
 			vf_problem(v, "ridership.txt: row %zu: total_boardings '%s' is not the published cell of "
 			           "ridership_route_stop_hour ('%s')",
 			        r, vf_cell(t, r, tb), c->text);
-		if (vf_cell(t, r, ta)[0] != '\0')
-			vf_problem(v, "ridership.txt: row %zu: total_alightings '%s' is published by no table", r, vf_cell(t, r, ta));
 	}
 	keyed_free(k, n);
 }
@@ -178,12 +228,21 @@ static void check_stations(struct verify *v, const struct table_forms *rsh, cons
 	for (size_t r = 1; r <= t->nrows; r++) {
 		char key[LINE_SIZE], want[24];
 		const struct keyed *c;
+		int h = row_hour(v, "station_activities.csv", r, "time_period_start", vf_cell(t, r, tp), 1);
 
-		snprintf(key, sizeof(key), "%s\x1f%u\x1f", vf_cell(t, r, ts), hour_of(vf_cell(t, r, tp), 1));
+		if (h < 0)
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%d\x1f", vf_cell(t, r, ts), h % 24);
 		c = keyed_find(k, n, key);
 		if (c == NULL) {
 			vf_problem(v, "station_activities.csv: row %zu: stop %s at %s has no cell in ridership_route_stop_hour", r,
 			        vf_cell(t, r, ts), vf_cell(t, r, tp));
+			continue;
+		}
+		if (c->overflow) {
+			vf_problem(v, "station_activities.csv: row %zu: the sum of the published cells at stop %s and that "
+			           "hour overflows 64 bits",
+			        r, vf_cell(t, r, ts));
 			continue;
 		}
 		sum_text(v, c->sum, want);
@@ -221,6 +280,12 @@ static void check_stop_rates(struct verify *v, const struct table_forms *rsh, co
 			continue;
 		snprintf(key, sizeof(key), "%s\x1f%s\x1f", vf_cell(t, r, tp), vf_cell(t, r, th));
 		c = keyed_find(k, n, key);
+		if (c != NULL && c->overflow) {
+			vf_problem(v, "validation_rate.csv: row %zu: the sum of the published cells at stop %s hour %s "
+			           "overflows 64 bits",
+			        r, vf_cell(t, r, tp), vf_cell(t, r, th));
+			continue;
+		}
 		sum_text(v, c ? c->sum : 0, want);
 		if (strcmp(vf_cell(t, r, ta), want) != 0)
 			vf_problem(v, "validation_rate.csv: row %zu: stop %s hour %s: accepted '%s' is not the sum of the "
@@ -261,7 +326,11 @@ static void check_route_rates(struct verify *v, const struct table_forms *rsh, c
 		c = keyed_find(k, n, key);
 		accepted = strtoull(vf_cell(t, r, ta), NULL, 10);
 		sum = c ? c->sum : 0;
-		if (c != NULL && c->hidden > 0)
+		if (c != NULL && c->overflow)
+			vf_problem(v, "validation_rate.csv: row %zu: the sum of the published cells of route %s hour %s "
+			           "overflows 64 bits",
+			        r, vf_cell(t, r, tp), vf_cell(t, r, th));
+		else if (c != NULL && c->hidden > 0)
 			vf_problem(v, "validation_rate.csv: row %zu: route %s hour %s: accepted %s is published beside a "
 			           "suppressed cell of that route and hour, which it could recover",
 			        r, vf_cell(t, r, tp), vf_cell(t, r, th), vf_cell(t, r, ta));
@@ -282,6 +351,7 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 	       dr = vf_column(&day->csv, "riders"), rr = route_day ? vf_column(&route_day->csv, "riders") : SIZE_MAX;
 	uint64_t sum = 0, riders;
 	char want[24];
+	int overflow = 0;
 
 	if (ra == SIZE_MAX || da == SIZE_MAX || dr == SIZE_MAX || day->csv.nrows != 1) {
 		if (day->csv.nrows != 1)
@@ -289,9 +359,11 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 		return;
 	}
 	for (size_t r = 1; r <= rsh->csv.nrows; r++)
-		sum += strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10);
+		overflow |= vf_add(&sum, strtoull(vf_cell(&rsh->csv, r, ra), NULL, 10));
 	sum_text(v, sum, want);
-	if (strcmp(vf_cell(&day->csv, 1, da), want) != 0)
+	if (overflow)
+		vf_problem(v, "ridership_day.csv: the sum of the published cells overflows 64 bits");
+	else if (strcmp(vf_cell(&day->csv, 1, da), want) != 0)
 		vf_problem(v, "ridership_day.csv: accepted '%s' is not the sum of the published cells ('%s')",
 		        vf_cell(&day->csv, 1, da), want);
 	if (vf_cell(&day->csv, 1, dr)[0] == '\0')
@@ -312,22 +384,20 @@ static void check_day(struct verify *v, const struct table_forms *rsh, const str
 }
 
 /* The standard files and the day table are read from the same published
- * cells: none may hold a number that is not one of them or their sum. */
+ * cells: none may hold a number that is not one of them or their sum. A
+ * table or column missing here is a problem verify.c named already. */
 void vf_check_derived(struct verify *v, const struct table_forms *tables, size_t n)
 {
-	static const char *const required[] = { "ridership", "ride_feed_info", "station_activities", "ridership_day" };
 	const struct table_forms *rsh = vf_find_table(tables, n, "ridership_route_stop_hour");
 	const struct table_forms *t;
 
 	if (rsh == NULL)
 		return;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (vf_find_table(tables, n, required[i]) == NULL)
-			vf_problem(v, OD_MANIFEST ": no resource %s (the package's standard files and day table)", required[i]);
 	if ((t = vf_find_table(tables, n, "ridership")) != NULL)
 		check_ridership_txt(v, rsh, t);
 	if ((t = vf_find_table(tables, n, "station_activities")) != NULL)
 		check_stations(v, rsh, t);
+	check_hours(v);
 	if ((t = vf_find_table(tables, n, "ride_feed_info")) != NULL &&
 	    (t->csv.nrows != 1 || vf_column(&t->csv, "ride_files") == SIZE_MAX ||
 	     strcmp(vf_cell(&t->csv, 1, vf_column(&t->csv, "ride_files")), "2") != 0))

@@ -1,6 +1,6 @@
 /*
  * cmd_verify.c — `komposter verify DIR --public-key HEX | --minisign-pub
- * FILE`: checks an open-data package (opendata/verify.h) and prints each
+ * FILE [--date D]`: checks an open-data package (opendata/verify.h) and prints each
  * problem as one line on stderr. Needs no database and no config: anyone
  * who downloaded a package and holds the server's public key can run it.
  */
@@ -12,6 +12,7 @@
 #include "firmware-proto/hex.h"
 #include "opendata/minisign.h"
 #include "opendata/verify.h"
+#include "storage/service_day.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -19,31 +20,40 @@
 #define PUB_FILE_MAX 1024
 
 static const char help[] =
-	"Usage: komposter verify DIR --public-key HEX\n"
-	"       komposter verify DIR --minisign-pub FILE\n\n"
+	"Usage: komposter verify DIR --public-key HEX [--date YYYY-MM-DD]\n"
+	"       komposter verify DIR --minisign-pub FILE [--date YYYY-MM-DD]\n\n"
 	"Checks the open-data package in DIR (as `komposter export` writes it):\n"
-	"every line of SHA256SUMS and that it lists every file; the minisign\n"
-	"signature of datapackage.json with the server's public key; every\n"
-	"resource's hash in datapackage.json; that every CSV (and its JSON)\n"
-	"matches its Table Schema, holds only open-data fields (no record-level\n"
-	"column: no pseudonym, card token or device id) and one row per key;\n"
-	"that no published count is below the manifest's k; that each route's\n"
-	"day total is the sum of its published cells; and that each JSON holds\n"
-	"its CSV's values. Prints one line on stderr per problem, or 'DIR: valid'\n"
-	"on stdout.\n\n"
+	"every line of SHA256SUMS, and that every file of DIR is a resource of\n"
+	"datapackage.json or one of the package's own files, each listed once;\n"
+	"the minisign signature of datapackage.json with the server's public key,\n"
+	"and that the package's minisign.pub is that key (the key is never read\n"
+	"from the package: give the one you hold); every resource's hash in\n"
+	"datapackage.json; that the package has every table of the format with\n"
+	"every field; that every CSV (and its JSON) matches its Table Schema,\n"
+	"holds only open-data fields (no record-level column: no pseudonym, card\n"
+	"token or device id) and one row per key; that no published count is\n"
+	"below the manifest's k; that each route's day total and every other\n"
+	"derived number is the sum of its published cells; that each JSON holds\n"
+	"its CSV's values; that the manifest's service date is --date's; and,\n"
+	"when DIR's path ends in DATE/vN (the daemon's publish folder), that the\n"
+	"manifest is that date's version N (an older package served in a newer\n"
+	"one's place is otherwise valid). Prints one line on stderr per problem,\n"
+	"or 'DIR: valid' on stdout.\n\n"
 	"Options:\n"
 	"      --public-key HEX    the server's Ed25519 public key, 64 hex digits\n"
 	"                          (`komposter keygen`'s output, FILE.pub)\n"
 	"      --minisign-pub FILE the key in minisign's .pub format\n"
+	"      --date YYYY-MM-DD   the service date the package must be of\n"
 	"  -h, --help              show this help and exit\n\n"
 	"Exit status: 0 the package is valid, 1 it is not (one line on stderr per\n"
 	"problem), 2 usage error.\n";
 
 struct verify_args {
-	const char *hex, *pub_file;
+	const char *hex, *pub_file, *date_text;
+	uint32_t date;
 };
 
-enum { OPT_PUBLIC_KEY = 0x200, OPT_MINISIGN_PUB };
+enum { OPT_PUBLIC_KEY = 0x200, OPT_MINISIGN_PUB, OPT_DATE };
 
 static int verify_option(void *ctx, int opt, const char *arg)
 {
@@ -52,6 +62,7 @@ static int verify_option(void *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_PUBLIC_KEY: a->hex = arg; return CLI_CONTINUE;
 	case OPT_MINISIGN_PUB: a->pub_file = arg; return CLI_CONTINUE;
+	case OPT_DATE: a->date_text = arg; return CLI_CONTINUE;
 	default: return CLI_OPT_UNKNOWN;
 	}
 }
@@ -84,6 +95,7 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 		KP_CLI_COMMON_OPTIONS,
 		{ "public-key", required_argument, NULL, OPT_PUBLIC_KEY },
 		{ "minisign-pub", required_argument, NULL, OPT_MINISIGN_PUB },
+		{ "date", required_argument, NULL, OPT_DATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify_args a = { 0 };
@@ -102,13 +114,15 @@ int cmd_verify(struct kp_cli *cli, int argc, char **argv)
 		return cli_usage(CMD, "give one of --public-key HEX and --minisign-pub FILE");
 	if (a.hex != NULL && (strlen(a.hex) != 2 * OD_MINISIGN_PK_SIZE || kp_hex_decode(a.hex, pk, sizeof(pk)) != 0))
 		return cli_usage(CMD, "--public-key: not 64 hex digits");
+	if (a.date_text != NULL && st_date_parse(a.date_text, &a.date) != 0)
+		return cli_usage(CMD, "--date '%s' is not a date (YYYY-MM-DD)", a.date_text);
 	if (a.pub_file != NULL && read_pub_file(a.pub_file, pk, id) != KP_EXIT_OK)
 		return KP_EXIT_FAIL;
 	if (stat(dir, &st) != 0)
 		return cli_fail(CMD, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return cli_fail(CMD, "%s: not a directory", dir);
-	problems = od_verify(dir, pk, a.pub_file != NULL ? id : NULL, print_problem, NULL);
+	problems = od_verify(dir, pk, a.pub_file != NULL ? id : NULL, a.date, print_problem, NULL);
 	if (problems > 0)
 		return cli_fail(CMD, "%s: not valid (%zu problem%s)", dir, problems, problems == 1 ? "" : "s");
 	printf("%s: valid\n", dir);

@@ -105,7 +105,7 @@ static void expect_verifies(const char *version)
 
 	cr_assert_eq(kp_keyfile_read_public(d.server_pub, pk, err), 0, "%s", err);
 	snprintf(dir, sizeof(dir), "%s/%s", date_dir, version);
-	cr_expect_eq(od_verify(dir, pk, NULL, problem, NULL), 0, "%s does not verify", dir);
+	cr_expect_eq(od_verify(dir, pk, NULL, 0, problem, NULL), 0, "%s does not verify", dir);
 }
 
 /* ------------------------------------------------------ over HTTP */

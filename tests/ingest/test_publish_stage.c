@@ -5,7 +5,8 @@
  * nothing changed; v2 when late taps change what is published, naming v1's
  * manifest as previous; nothing when publishing is off; the distinct
  * riders' sketches komposterd holds in memory (storage/riders.h) are in the
- * package. Every package verifies (opendata/verify.h) and index.json lists it.
+ * package. Every package verifies (opendata/verify.h) and index.json lists it;
+ * one copied into another version's or date's folder does not.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -149,7 +150,7 @@ static void expect_verifies(const char *rel)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", pub_dir, rel);
-	cr_expect_eq(od_verify(path, pk, NULL, print_problem, NULL), 0, "%s does not verify", rel);
+	cr_expect_eq(od_verify(path, pk, NULL, 0, print_problem, NULL), 0, "%s does not verify", rel);
 }
 
 static void manifest_sha256(const char *rel, char hex[65])
@@ -307,6 +308,46 @@ Test(publish, late_taps_that_move_a_count_by_less_than_k_wait_for_more)
 	cr_assert(exists("20240615/v2/datapackage.json"));
 	expect_verifies("20240615/v2");
 	cr_expect_eq(atomic_load(&metrics.open_data_held_back), 1);
+}
+
+/* The problems od_verify names, one per line. */
+static void collect_problem(void *ctx, const char *line)
+{
+	char *buf = ctx;
+
+	strncat(buf, line, 4096 - strlen(buf) - 2);
+	strcat(buf, "\n");
+}
+
+static void expect_problem(const char *rel, uint32_t date, const char *want)
+{
+	char path[256], problems[4096] = "";
+
+	snprintf(path, sizeof(path), "%s/%s", pub_dir, rel);
+	cr_expect_gt(od_verify(path, pk, NULL, date, collect_problem, problems), 0, "%s verifies", rel);
+	cr_expect(strstr(problems, want) != NULL, "%s: no problem [%s] in:\n%s", rel, want, problems);
+}
+
+/* Each version's manifest names its date and version (signed): v1 served
+ * as v3, or the 15th's v2 as the 16th's, is otherwise a whole, signed
+ * package, and still named. */
+Test(publish, a_version_served_in_another_s_place_is_named)
+{
+	char cmd[1024];
+
+	fill_day();
+	cr_assert_eq(round_at(date_end() + GRACE_MS + 1000, 1), 1);
+	add_taps(0xb7, 9, 30, 130, 15, 200);
+	cr_assert_eq(round_at(date_end() + 2 * GRACE_MS, 1), 1);
+	snprintf(cmd, sizeof(cmd), "cd %s && cp -r 20240615/v1 20240615/v3 && mkdir 20240616 && cp -r 20240615/v2 20240616/v2",
+	         pub_dir);
+	cr_assert_eq(system(cmd), 0);
+	expect_verifies("20240615/v2");
+	expect_problem("20240615/v3", 0, "datapackage.json: version 1, but the folder is 20240615/v3: another version's "
+	                                 "package");
+	expect_problem("20240616/v2", 0, "datapackage.json: service date 2024-06-15, but the folder is 20240616/v2");
+	expect_problem("20240615/v2", 20240616, "datapackage.json: service date 2024-06-15, not 2024-06-16, the date "
+	                                        "asked for");
 }
 
 Test(publish, late_taps_that_change_nothing_published_give_no_v2)

@@ -7,7 +7,8 @@
  * suppressed everywhere, route totals are sums of published cells only
  * (and equal the stored taps when nothing is below k), the fare table
  * suppresses a second fare when one alone would be recoverable, no rider
- * pseudonym, card token or device id is in any file. `komposter verify`
+ * pseudonym, card token or device id is in any file; the suppressed count
+ * export prints counts each cell once. `komposter verify`
  * passes a good package and names the problem in each tampered one (a
  * changed CSV, manifest or trusted comment, a deleted table, a cell below
  * k, a record-level column, another key); bad command lines exit 2.
@@ -179,6 +180,27 @@ static void setup_big(void)
 	fill_day(big_day, sizeof(big_day) / sizeof(big_day[0]));
 }
 
+/* 12 taps of 3 cards in one cell: every count is published but the
+ * route's and the day's riders (3, below k). */
+static void setup_few_riders(void)
+{
+	struct kp_tap taps[12];
+
+	make_scratch();
+	memset(taps, 0, sizeof(taps));
+	for (size_t i = 0; i < 12; i++) {
+		taps[i].tapped_at = fill_utc_ms(2024, 6, 15, 7, (int)i);
+		token(taps[i].card_token, i % 3);
+		taps[i].route_id = 10;
+		taps[i].stop_id = 110;
+		taps[i].vehicle_id = 77;
+		taps[i].fare_product = 1;
+		taps[i].result = KP_TAP_ACCEPTED;
+		taps[i].amount = 800;
+	}
+	cr_assert_eq(fill_taps(db, DEVICE_ID, taps, 12, 16), 0);
+}
+
 static void teardown(void)
 {
 	tools_scratch_remove(dir);
@@ -262,6 +284,16 @@ static cJSON *json_file(const char *name)
 	cr_assert_not_null(doc, "%s is not JSON", name);
 	free(text);
 	return doc;
+}
+
+/* folder/name has the CSV row line (without its CRLF). */
+static void expect_file_line(const char *folder, const char *name, const char *line)
+{
+	char *text = slurp_file(folder, name, NULL), want[256];
+
+	snprintf(want, sizeof(want), "\r\n%s\r\n", line);
+	cr_expect(strstr(text, want) != NULL, "%s lacks the row %s:\n%s", name, line, text);
+	free(text);
 }
 
 /* The row of a JSON table whose col is value (and key2 value2), or NULL. */
@@ -641,11 +673,12 @@ Test(export, verify_takes_the_minisign_pub_file)
 /* A key pair made by the stock tool has a random key id in its .pub: verify
  * --minisign-pub compares the signature's key id with that id, not with
  * one derived from the public key, so a manifest re-signed with `minisign
- * -S` verifies with its `minisign -G` public key; and a signature by our
- * key is refused with that .pub, naming both ids. */
+ * -S` (its minisign.pub replaced by the stock one, and summed again)
+ * verifies with its `minisign -G` public key; and a signature by our key
+ * is refused with that .pub, naming both ids. */
 Test(export, verify_accepts_a_signature_by_a_stock_minisign_key_pair)
 {
-	char signed_dir[160], p[200], s[200], *err;
+	char signed_dir[160], p[200], s[200], cmd[600], *err;
 	const char *gen[] = { "minisign", "-G", "-W", "-p", p, "-s", s, NULL };
 	const char *sign[] = { "minisign", "-Sm", "datapackage.json", "-s", s, NULL };
 	const char *check[] = { "minisign", "-Vm", "datapackage.json", "-p", p, NULL };
@@ -663,6 +696,11 @@ Test(export, verify_accepts_a_signature_by_a_stock_minisign_key_pair)
 	copy_package(signed_dir);
 	cr_assert_eq(run_in(signed_dir, sign), 0, "minisign -S failed");
 	cr_assert_eq(run_in(signed_dir, check), 0, "minisign -V of its own signature failed");
+	snprintf(cmd, sizeof(cmd),
+	         "cd '%s' && cp '%s' minisign.pub && sha256sum $(awk '{print $2}' SHA256SUMS) > ../sums.new && "
+	         "mv ../sums.new SHA256SUMS",
+	         signed_dir, p);
+	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(tools_run(&r, "verify", signed_dir, "--minisign-pub", p, NULL), 0);
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	cr_expect(strstr(r.out, "valid") != NULL, "%s", r.out);
@@ -991,6 +1029,23 @@ Test(export_big, verify_names_more_riders_than_published_taps)
 	cr_expect(strstr(err, "route 10: 36 riders beside 35 accepted taps would bound the suppressed cells") != NULL,
 	          "%s", err);
 	free(err);
+}
+
+TestSuite(export_few_riders, .init = setup_few_riders, .fini = teardown);
+
+/* The counts: the cell, the route's accepted and riders, the day's
+ * accepted and riders, the fare, the stop's hour (station_activities);
+ * suppressed: the two riders, each once. */
+Test(export_few_riders, a_suppressed_count_is_counted_once)
+{
+	struct tools_run r;
+
+	cr_assert_eq(tools_run(&r, "export", "-c", conf, "--date", DATE, "--out", pkg, "--key", key, NULL), 0);
+	cr_assert_eq(r.status, 0, "export failed: %s", r.err);
+	cr_expect(strstr(r.out, ": 7 tables, 7 counts, 2 suppressed (k 10)") != NULL, "%s", r.out);
+	tools_run_free(&r);
+	expect_file_line(pkg, "ridership_day.csv", "2024-06-15,12,");
+	expect_file_line(pkg, "ridership_route_day.csv", "2024-06-15,10,,,,12,");
 }
 
 Test(export, verify_of_a_missing_folder_is_one_line)
