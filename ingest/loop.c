@@ -11,10 +11,9 @@
  * received after a complete request stay in its buffer and are parsed once
  * the answer is sent, so pipelined requests are answered in order, one at a
  * time. Its deadline is, in turn: request_timeout_ms from the first byte of
- * a request (or the accept) to its end; while answers are sent (from the
- * first answer until the loop reads from the socket again, so pipelined
- * answers count together), request_timeout_ms for each SEND_PROGRESS_MIN
- * bytes, or all that is left: a client that stops reading, or reads so
+ * a request (or the accept) to its end; while an answer is sent (from its
+ * start: what took to make it is not the client's), request_timeout_ms for
+ * each SEND_PROGRESS_MIN bytes, or all that is left: a client that stops reading, or reads so
  * slowly that it would hold its slot for ever, is cut off; idle_timeout_ms
  * between requests.
  * A connection sending an answer is never cut off to make room: when every
@@ -67,7 +66,6 @@ struct conn {
 	int served;   /* answers begun on this connection */
 	uint64_t since_ns; /* accepted, or its last answer sent: the oldest is evicted first */
 	uint64_t deadline_ns;
-	int in_window;          /* sending answers: the progress window below is running */
 	size_t window_sent;     /* bytes sent in the window */
 	uint64_t window_end_ns; /* SEND_PROGRESS_MIN must be sent by then */
 	uint8_t peer[KP_ADDR_SIZE]; /* the client's address, IPv4 mapped (auth_limit.h) */
@@ -152,7 +150,6 @@ static void arm_recv(struct loop *l, int slot)
 	struct conn *c = &l->conns[slot];
 	struct io_uring_sqe *sqe = get_sqe(l);
 	c->in_off = c->in_len = 0;
-	c->in_window = 0; /* nothing left to send: the client's turn */
 	io_uring_prep_recv(sqe, c->fd, c->buf, sizeof(c->buf), 0);
 	io_uring_sqe_set_data64(sqe, pack(OP_RECV, slot));
 }
@@ -261,11 +258,11 @@ static void respond(struct loop *l, int slot)
 		return;
 	}
 	c->sending = 1;
-	if (!c->in_window) { /* a pipelined answer goes on in the window of the one before */
-		c->in_window = 1;
-		c->window_sent = 0;
-		c->window_end_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
-	}
+	/* Each answer starts a window: the time this one took to make (a
+	 * ridership request may derive first) is the server's, not the
+	 * client's; the one before it is all sent by now. */
+	c->window_sent = 0;
+	c->window_end_ns = ms_from_now(l->ctx->cfg.request_timeout_ms);
 	c->deadline_ns = c->window_end_ns;
 	send_out(l, slot, c->resp.head, c->resp.len);
 }
@@ -355,7 +352,7 @@ static void on_accept(struct loop *l, struct io_uring_cqe *cqe)
 	c = &l->conns[slot];
 	c->fd = cqe->res;
 	peer_of(c->fd, c->peer);
-	c->sending = c->evicted = c->served = c->in_window = 0;
+	c->sending = c->evicted = c->served = 0;
 	c->in_len = 0;
 	atomic_fetch_add_explicit(&l->ctx->http.m->http_connections, 1, memory_order_relaxed);
 	l->open++;

@@ -310,22 +310,27 @@ static int changed_since(const struct kp_publish *p, const struct od_tables *t, 
 	return strcmp(now_fp, then_fp) != 0;
 }
 
-/* 1 when t may not follow vN yet: a count would move by less than k
- * (opendata/version_gap.h); said on stderr and counted. -1 on an error. */
-static int held_back(struct kp_publish *p, const struct od_tables *t, uint32_t version, char *err)
+/* 1 when t may not follow v1..vN yet: a count would move by less than k
+ * from one of them (opendata/version_gap.h: every version, since a count
+ * suppressed in vN may have been published in an earlier one); said on
+ * stderr and counted. -1 on an error. */
+static int held_back(struct kp_publish *p, const struct od_tables *t, uint32_t last, char *err)
 {
 	char prev[PATH_SIZE], why[OD_ERR_SIZE];
-	int rc;
+	uint32_t v;
+	int rc = 0;
 
-	say(prev, sizeof(prev), "%s/%08u/v%u", p->dir, (unsigned)t->service_date, (unsigned)version);
-	rc = od_version_gap(t, prev, p->disclosure.k, why);
+	for (v = last; v >= 1 && rc == 0; v--) {
+		say(prev, sizeof(prev), "%s/%08u/v%u", p->dir, (unsigned)t->service_date, (unsigned)v);
+		rc = od_version_gap(t, prev, p->disclosure.k, why);
+	}
 	if (rc < 0)
 		say(err, KP_PUBLISH_ERR_SIZE, "comparing with %08u v%u: %s", (unsigned)t->service_date,
-		    (unsigned)version, why);
+		    (unsigned)v + 1, why);
 	if (rc > 0) {
 		atomic_fetch_add_explicit(&p->m->open_data_held_back, 1, memory_order_relaxed);
-		fprintf(stderr, "komposterd: publish: %08u v%u held back: %s; it waits for more late taps\n",
-		        (unsigned)t->service_date, (unsigned)version + 1, why);
+		fprintf(stderr, "komposterd: publish: %08u v%u held back: against v%u, %s; it waits for more late taps\n",
+		        (unsigned)t->service_date, (unsigned)last + 1, (unsigned)v + 1, why);
 	}
 	return rc;
 }

@@ -117,6 +117,8 @@ static void sum_text(const struct verify *v, uint64_t sum, char out[24])
  * the date has it (49:00:00 is two days on, not 01:00). */
 static int service_hour(const struct verify *v, const char *text, int datetime)
 {
+	if (strlen(text) < (datetime ? 13u : 2u)) /* check_cells names a malformed cell */
+		return -1;
 	unsigned h = (unsigned)strtoul(text + (datetime ? 11 : 0), NULL, 10);
 	uint32_t date;
 	char iso[11];

@@ -10,8 +10,10 @@
  * day's riders going from 40 to 41 beside a new route of 15 taps tells one
  * rider's 15 taps. So a new version is written only when every published
  * count of every table, compared with the same row's (by its primary key)
- * in the version before, is unchanged, changed by k or more, or suppressed
- * on either side (a suppressed value is below k and unknown). New rows and
+ * in each version before (the caller asks for each: a count suppressed in
+ * the last may have been published in an earlier one), is unchanged,
+ * changed by k or more, or suppressed on either side (a suppressed value
+ * is below k and unknown). New rows and
  * gone rows are not compared. The standard files (ridership.txt,
  * station_activities.csv) publish the same cells and sums of them, so the
  * tables' JSON forms are what is compared.
@@ -23,7 +25,7 @@
 
 #include "opendata/tables.h"
 
-/* 0 when t may follow the package in prev_dir; 1 when a count would change
+/* 0 when t may follow the package in prev_dir (one earlier version); 1 when a count would change
  * by 1..k-1, named in why ("ridership_route_stop_hour 2024-06-15,10,110,7:
  * accepted 12 -> 13"); -1 when prev_dir's tables cannot be read (why). */
 int od_version_gap(const struct od_tables *t, const char *prev_dir, uint64_t k, char why[OD_ERR_SIZE]);

@@ -501,6 +501,22 @@ Test(verify, times_that_are_no_hour_of_the_service_day_are_named)
 	free(err);
 }
 
+/* A time too short to hold an hour is a malformed cell, never read past
+ * its end (the suite's ASan build would catch the read). */
+Test(verify, a_time_too_short_for_its_hour_is_named_not_read_past)
+{
+	char *err;
+
+	copy_package(bad);
+	replace_in(bad, "station_activities.csv", ",121,2024-06-16T01:00:00,", ",121,2024-06-1,");
+	replace_in(bad, "ridership.txt", ",25:00:00,26:00:00,20,121\r\n", ",2,26:00:00,20,121\r\n");
+	reseal(bad);
+	cr_expect_eq(verify(bad, &err), 1, "%s", err);
+	cr_expect_not_null(strstr(err, "station_activities.csv: row 5"), "%s", err);
+	cr_expect_not_null(strstr(err, "ridership.txt: row 5"), "%s", err);
+	free(err);
+}
+
 /* SHA256SUMS is not signed: a line there vouches for nothing. A file the
  * manifest does not name is not the package's, listed or not. */
 Test(verify, a_file_the_manifest_does_not_name_is_not_the_package_s)
