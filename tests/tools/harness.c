@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <criterion/criterion.h>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -123,4 +125,38 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 void tools_scratch_remove(const char *path)
 {
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tools_slurp_file(const char *folder, const char *name, size_t *len)
+{
+	char path[256], *buf;
+	FILE *f;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/%s", folder, name);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s missing", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
+	buf = malloc((size_t)size + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	buf[size] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)size;
+	return buf;
+}
+
+void tools_write_file(const char *folder, const char *name, const char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", folder, name);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fwrite(buf, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
 }

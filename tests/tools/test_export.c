@@ -241,44 +241,9 @@ static void export_to(const char *out, const char *previous)
 	tools_run_free(&r);
 }
 
-static char *slurp_file(const char *folder, const char *name, size_t *len)
-{
-	char path[256];
-	FILE *f;
-	char *buf;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s missing", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t)size + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	buf[size] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)size;
-	return buf;
-}
-
-static void write_file(const char *folder, const char *name, const char *buf, size_t len)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(buf, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
 static cJSON *json_file(const char *name)
 {
-	char *text = slurp_file(pkg, name, NULL);
+	char *text = tools_slurp_file(pkg, name, NULL);
 	cJSON *doc = cJSON_Parse(text);
 
 	cr_assert_not_null(doc, "%s is not JSON", name);
@@ -289,7 +254,7 @@ static cJSON *json_file(const char *name)
 /* folder/name has the CSV row line (without its CRLF). */
 static void expect_file_line(const char *folder, const char *name, const char *line)
 {
-	char *text = slurp_file(folder, name, NULL), want[256];
+	char *text = tools_slurp_file(folder, name, NULL), want[256];
 
 	snprintf(want, sizeof(want), "\r\n%s\r\n", line);
 	cr_expect(strstr(text, want) != NULL, "%s lacks the row %s:\n%s", name, line, text);
@@ -326,7 +291,7 @@ static double accepted(const cJSON *row)
 /* The base64 line of minisign.pub, for `minisign -P`. */
 static void minisign_pub_b64(char out[80])
 {
-	char *text = slurp_file(pkg, "minisign.pub", NULL), *nl = strchr(text, '\n');
+	char *text = tools_slurp_file(pkg, "minisign.pub", NULL), *nl = strchr(text, '\n');
 
 	cr_assert_not_null(nl);
 	snprintf(out, 80, "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
@@ -430,7 +395,7 @@ Test(export, no_published_count_anywhere_is_below_k)
 
 	export_to(pkg, NULL);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *text = slurp_file(pkg, files[i], NULL), *save = NULL, *line;
+		char *text = tools_slurp_file(pkg, files[i], NULL), *save = NULL, *line;
 
 		int count_col[16] = { 0 }, ncols = 0;
 		char *cell, *cell_save = NULL;
@@ -504,7 +469,7 @@ Test(export, no_pseudonym_card_token_or_device_id_in_any_file)
 
 		if (e->d_name[0] == '.')
 			continue;
-		text = slurp_file(pkg, e->d_name, &len);
+		text = tools_slurp_file(pkg, e->d_name, &len);
 		/* Device id: hex and decimal. */
 		snprintf(needle, sizeof(needle), "%016llx", (unsigned long long)DEVICE_ID);
 		cr_expect_null(strcasestr(text, needle), "%s holds the device id", e->d_name);
@@ -539,7 +504,7 @@ Test(export, no_pseudonym_card_token_or_device_id_in_any_file)
 
 			if (e->d_name[0] == '.')
 				continue;
-			text = slurp_file(pkg, e->d_name, NULL);
+			text = tools_slurp_file(pkg, e->d_name, NULL);
 			cr_expect_null(strcasestr(text, needle), "%s holds pseudonym %s", e->d_name, needle);
 			free(text);
 		}
@@ -557,11 +522,11 @@ Test(export, one_changed_byte_of_a_csv_fails_sha256sum_and_verify_not_the_signat
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "ridership_route_day.csv", &len);
+	text = tools_slurp_file(bad, "ridership_route_day.csv", &len);
 	digit = strstr(text, ",45");
 	cr_assert_not_null(digit, "%s", text);
 	digit[2] = '6'; /* 45 -> 46 */
-	write_file(bad, "ridership_route_day.csv", text, len);
+	tools_write_file(bad, "ridership_route_day.csv", text, len);
 	free(text);
 	cr_expect_neq(sha256sum_checks(bad), 0, "sha256sum -c passed a changed CSV");
 	cr_expect_eq(minisign_verifies(bad), 0, "the manifest itself did not change");
@@ -581,11 +546,11 @@ Test(export, one_changed_byte_of_the_manifest_fails_minisign_and_verify)
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "datapackage.json", &len);
+	text = tools_slurp_file(bad, "datapackage.json", &len);
 	at = strstr(text, "CC-BY-4.0");
 	cr_assert_not_null(at);
 	at[6] = '3'; /* CC-BY-3.0 */
-	write_file(bad, "datapackage.json", text, len);
+	tools_write_file(bad, "datapackage.json", text, len);
 	free(text);
 	cr_expect_neq(minisign_verifies(bad), 0, "minisign -V passed a changed manifest");
 	cr_expect_neq(sha256sum_checks(bad), 0);
@@ -603,7 +568,7 @@ Test(export, verify_names_a_suppressed_cell_made_public)
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "ridership_route_stop_hour.csv", &len);
+	text = tools_slurp_file(bad, "ridership_route_stop_hour.csv", &len);
 	cell = strstr(text, ",112,,,9,\r\n");
 	cr_assert_not_null(cell, "%s", text);
 	text = realloc(text, len + 2);
@@ -611,7 +576,7 @@ Test(export, verify_names_a_suppressed_cell_made_public)
 	cell = strstr(text, ",112,,,9,\r\n");
 	memmove(cell + 10, cell + 9, strlen(cell + 9) + 1);
 	cell[9] = '3';
-	write_file(bad, "ridership_route_stop_hour.csv", text, len + 1);
+	tools_write_file(bad, "ridership_route_stop_hour.csv", text, len + 1);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
 	cr_expect(strstr(err, "ridership_route_stop_hour.csv: row 3: accepted 3 is below k 10 and should be suppressed") !=
@@ -628,11 +593,11 @@ Test(export, verify_names_a_record_level_column)
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "datapackage.json", &len);
+	text = tools_slurp_file(bad, "datapackage.json", &len);
 	at = strstr(text, "\"name\":\t\"stop_id\"");
 	cr_assert_not_null(at, "%s", text);
 	cr_assert_eq(asprintf(&out, "%.*s\"name\":\t\"device_id\"%s", (int)(at - text), text, at + strlen("\"name\":\t\"stop_id\"")), (int)len + 2);
-	write_file(bad, "datapackage.json", out, strlen(out));
+	tools_write_file(bad, "datapackage.json", out, strlen(out));
 	free(out);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
@@ -739,7 +704,7 @@ Test(export, the_manifest_holds_the_chain_head_and_the_previous_manifest_hash)
 	pclose(p);
 	snprintf(cmd, sizeof(cmd), "%s", next);
 	{
-		char *text = slurp_file(next, "datapackage.json", NULL);
+		char *text = tools_slurp_file(next, "datapackage.json", NULL);
 
 		doc = cJSON_Parse(text);
 		free(text);
@@ -936,7 +901,7 @@ Test(export_noisy, a_re_export_publishes_the_same_noisy_values)
 	export_to(second, NULL);
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		size_t la, lb;
-		char *a = slurp_file(first, tables[i], &la), *b = slurp_file(second, tables[i], &lb);
+		char *a = tools_slurp_file(first, tables[i], &la), *b = tools_slurp_file(second, tables[i], &lb);
 
 		cr_expect(la == lb && memcmp(a, b, la) == 0, "%s differs between two exports:\n%s\n---\n%s", tables[i], a,
 		          b);
@@ -953,11 +918,11 @@ Test(export, a_changed_trusted_comment_fails_minisign_and_verify)
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "datapackage.json.minisig", &len);
+	text = tools_slurp_file(bad, "datapackage.json.minisig", &len);
 	at = strstr(text, "timestamp:");
 	cr_assert_not_null(at, "%s", text);
 	at[10] = at[10] == '9' ? '8' : '9';
-	write_file(bad, "datapackage.json.minisig", text, len);
+	tools_write_file(bad, "datapackage.json.minisig", text, len);
 	free(text);
 	cr_expect_neq(minisign_verifies(bad), 0, "minisign -V passed a changed trusted comment");
 	cr_expect_eq(verify(bad, &err), 1);
@@ -995,7 +960,7 @@ Test(export, verify_names_a_single_suppressed_fare)
 	copy_package(bad);
 	cr_expect_eq(verify(bad, &err), 0, "%s", err);
 	free(err);
-	text = slurp_file(bad, "ridership_fare_day.csv", &len);
+	text = tools_slurp_file(bad, "ridership_fare_day.csv", &len);
 	at = strstr(text, ",2,\r\n");
 	cr_assert_not_null(at, "%s", text);
 	edited = malloc(len + 3);
@@ -1003,7 +968,7 @@ Test(export, verify_names_a_single_suppressed_fare)
 	memcpy(edited, text, (size_t)(at - text) + 3);
 	memcpy(edited + (at - text) + 3, "16", 2);
 	memcpy(edited + (at - text) + 5, at + 3, len - (size_t)(at - text) - 3);
-	write_file(bad, "ridership_fare_day.csv", edited, len + 2);
+	tools_write_file(bad, "ridership_fare_day.csv", edited, len + 2);
 	free(edited);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
@@ -1019,11 +984,11 @@ Test(export_big, verify_names_more_riders_than_published_taps)
 	export_to(pkg, NULL);
 	snprintf(bad, sizeof(bad), "%s/bad", dir);
 	copy_package(bad);
-	text = slurp_file(bad, "ridership_route_day.csv", &len);
+	text = tools_slurp_file(bad, "ridership_route_day.csv", &len);
 	at = strstr(text, ",35,35\r\n");
 	cr_assert_not_null(at, "%s", text);
 	at[5] = '6'; /* 35 riders -> 36 */
-	write_file(bad, "ridership_route_day.csv", text, len);
+	tools_write_file(bad, "ridership_route_day.csv", text, len);
 	free(text);
 	cr_expect_eq(verify(bad, &err), 1);
 	cr_expect(strstr(err, "route 10: 36 riders beside 35 accepted taps would bound the suppressed cells") != NULL,
@@ -1062,12 +1027,12 @@ Test(export, verify_of_a_missing_folder_is_one_line)
 static void insert_after(const char *folder, const char *name, const char *at, const char *ins)
 {
 	size_t len;
-	char *text = slurp_file(folder, name, &len), *p = strstr(text, at), *out;
+	char *text = tools_slurp_file(folder, name, &len), *p = strstr(text, at), *out;
 
 	cr_assert_not_null(p, "%s lacks %s:\n%s", name, at, text);
 	p += strlen(at);
 	cr_assert_gt(asprintf(&out, "%.*s%s%s", (int)(p - text), text, ins, p), 0);
-	write_file(folder, name, out, strlen(out));
+	tools_write_file(folder, name, out, strlen(out));
 	free(out);
 	free(text);
 }

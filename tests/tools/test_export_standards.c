@@ -74,40 +74,6 @@ static const char stops_txt[] = "stop_id,komposter_id,stop_name\n"
                                 "111,,Збараж\n"
                                 "120,,Східна\n";
 
-static void write_file(const char *folder, const char *name, const char *buf, size_t len)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_eq(fwrite(buf, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static char *slurp_file(const char *folder, const char *name, size_t *len)
-{
-	char path[256], *buf;
-	FILE *f;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s missing", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t)size + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	buf[size] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)size;
-	return buf;
-}
-
 static void fill_day(const struct cell_spec *spec, size_t nspec)
 {
 	struct kp_tap taps[128];
@@ -158,8 +124,8 @@ static void import_feed(void)
 {
 	struct tools_run r;
 
-	write_file(feed, "routes.txt", routes_txt, strlen(routes_txt));
-	write_file(feed, "stops.txt", stops_txt, strlen(stops_txt));
+	tools_write_file(feed, "routes.txt", routes_txt, strlen(routes_txt));
+	tools_write_file(feed, "stops.txt", stops_txt, strlen(stops_txt));
 	cr_assert_eq(tools_run(&r, "gtfs", "import", "-c", conf, feed, NULL), 0);
 	cr_assert_eq(r.status, 0, "gtfs import: %s", r.err);
 	tools_run_free(&r);
@@ -236,7 +202,7 @@ static int verify(const char *folder, char **err)
 
 static void expect_contains(const char *name, const char *want)
 {
-	char *text = slurp_file(pkg, name, NULL);
+	char *text = tools_slurp_file(pkg, name, NULL);
 
 	cr_expect(strstr(text, want) != NULL, "%s lacks [%s]:\n%s", name, want, text);
 	free(text);
@@ -244,7 +210,7 @@ static void expect_contains(const char *name, const char *want)
 
 static void expect_header(const char *name, const char *header)
 {
-	char *text = slurp_file(pkg, name, NULL);
+	char *text = tools_slurp_file(pkg, name, NULL);
 
 	cr_expect(strncmp(text, header, strlen(header)) == 0, "%s:\n%s", name, text);
 	free(text);
@@ -279,7 +245,7 @@ Test(standards, the_standard_files_have_the_specs_headers_and_hold_published_cel
 
 Test(standards, the_manifest_has_a_resource_and_schema_for_each_standard_file)
 {
-	char *text = slurp_file(pkg, "datapackage.json", NULL);
+	char *text = tools_slurp_file(pkg, "datapackage.json", NULL);
 	cJSON *doc = cJSON_Parse(text), *res;
 	int found = 0;
 
@@ -310,7 +276,7 @@ Test(standards, the_manifest_has_a_resource_and_schema_for_each_standard_file)
 
 Test(standards, every_table_naming_a_route_or_stop_joins_the_gtfs_ids_and_names)
 {
-	char *text = slurp_file(pkg, "ridership_route_stop_hour.json", NULL);
+	char *text = tools_slurp_file(pkg, "ridership_route_stop_hour.json", NULL);
 	cJSON *rows = cJSON_Parse(text), *row;
 	int seen = 0;
 
@@ -354,7 +320,7 @@ Test(standards, no_count_of_the_standard_files_is_below_k)
 	size_t published = 0;
 
 	for (size_t f = 0; f < sizeof(counts) / sizeof(counts[0]); f++) {
-		char *text = slurp_file(pkg, counts[f].file, NULL), *save = NULL;
+		char *text = tools_slurp_file(pkg, counts[f].file, NULL), *save = NULL;
 
 		strtok_r(text, "\r\n", &save); /* header */
 		for (char *line = strtok_r(NULL, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
@@ -404,19 +370,19 @@ Test(standards, verify_passes_the_package)
 static void replace_in(const char *folder, const char *name, const char *from, const char *to)
 {
 	size_t len;
-	char *text = slurp_file(folder, name, &len), *at = strstr(text, from);
+	char *text = tools_slurp_file(folder, name, &len), *at = strstr(text, from);
 
 	cr_assert_not_null(at, "%s lacks %s", name, from);
 	cr_assert_eq(strlen(from), strlen(to));
 	memcpy(at, to, strlen(to));
-	write_file(folder, name, text, len);
+	tools_write_file(folder, name, text, len);
 	free(text);
 }
 
 static void sha256_file(const char *folder, const char *name, char hex[65])
 {
 	size_t len;
-	char *text = slurp_file(folder, name, &len);
+	char *text = tools_slurp_file(folder, name, &len);
 	uint8_t h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, (const uint8_t *)text, len);
@@ -433,7 +399,7 @@ static void reseal(const char *folder, const char *name)
 	uint8_t sk[KP_SECRET_KEY_SIZE];
 	size_t len;
 
-	sums = slurp_file(folder, "SHA256SUMS", NULL);
+	sums = tools_slurp_file(folder, "SHA256SUMS", NULL);
 	line = strstr(sums, name);
 	cr_assert_not_null(line);
 	snprintf(old_hex, sizeof(old_hex), "%.64s", line - 66);
@@ -445,7 +411,7 @@ static void reseal(const char *folder, const char *name)
 	free(sums);
 	replace_in(folder, "SHA256SUMS", old_hex, new_hex);
 	replace_in(folder, "SHA256SUMS", old_manifest, new_manifest);
-	manifest = slurp_file(folder, "datapackage.json", &len);
+	manifest = tools_slurp_file(folder, "datapackage.json", &len);
 	cr_assert_eq(kp_keyfile_read_secret(key, sk, kerr), 0, "%s", kerr);
 	cr_assert_eq(od_minisign_sign(sk, (const uint8_t *)manifest, len,
 	                              "timestamp:1718409600\tfile:datapackage.json\tprehashed", sig),
@@ -454,7 +420,7 @@ static void reseal(const char *folder, const char *name)
 	free(manifest);
 	snprintf(path, sizeof(path), "%s/datapackage.json.minisig", folder);
 	cr_assert_eq(unlink(path), 0);
-	write_file(folder, "datapackage.json.minisig", sig, strlen(sig));
+	tools_write_file(folder, "datapackage.json.minisig", sig, strlen(sig));
 }
 
 Test(standards, verify_names_ridership_txt_when_a_number_differs_from_its_published_cell)

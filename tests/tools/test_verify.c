@@ -103,40 +103,6 @@ TestSuite(verify, .init = setup, .fini = teardown);
 
 /* ------------------------------------------------------------- helpers */
 
-static char *slurp_file(const char *folder, const char *name, size_t *len)
-{
-	char path[256], *buf;
-	FILE *f;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s missing", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
-	buf = malloc((size_t)size + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	buf[size] = '\0';
-	fclose(f);
-	if (len != NULL)
-		*len = (size_t)size;
-	return buf;
-}
-
-static void write_file(const char *folder, const char *name, const char *buf, size_t len)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", folder, name);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_eq(fwrite(buf, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
 static void remove_file(const char *folder, const char *name)
 {
 	char path[256];
@@ -148,7 +114,7 @@ static void remove_file(const char *folder, const char *name)
 static void sha256_file(const char *folder, const char *name, char hex[65], size_t *bytes)
 {
 	size_t len;
-	char *text = slurp_file(folder, name, &len);
+	char *text = tools_slurp_file(folder, name, &len);
 	uint8_t h[crypto_hash_sha256_BYTES];
 
 	crypto_hash_sha256(h, (const uint8_t *)text, len);
@@ -169,7 +135,7 @@ static void copy_package(const char *to)
 
 static cJSON *read_manifest(const char *folder)
 {
-	char *text = slurp_file(folder, "datapackage.json", NULL);
+	char *text = tools_slurp_file(folder, "datapackage.json", NULL);
 	cJSON *doc = cJSON_Parse(text);
 
 	cr_assert_not_null(doc);
@@ -182,7 +148,7 @@ static void write_manifest(const char *folder, const cJSON *doc)
 	char *text = cJSON_Print(doc);
 
 	cr_assert_not_null(text);
-	write_file(folder, "datapackage.json", text, strlen(text));
+	tools_write_file(folder, "datapackage.json", text, strlen(text));
 	cJSON_free(text);
 }
 
@@ -191,7 +157,7 @@ static void write_manifest(const char *folder, const cJSON *doc)
  * the file is not signed. */
 static void resum(const char *folder)
 {
-	char *sums = slurp_file(folder, "SHA256SUMS", NULL), *save = NULL, out[8192];
+	char *sums = tools_slurp_file(folder, "SHA256SUMS", NULL), *save = NULL, out[8192];
 	size_t at = 0;
 
 	for (char *line = strtok_r(sums, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -205,7 +171,7 @@ static void resum(const char *folder)
 		cr_assert_lt(at, sizeof(out));
 	}
 	free(sums);
-	write_file(folder, "SHA256SUMS", out, at);
+	tools_write_file(folder, "SHA256SUMS", out, at);
 }
 
 /* Seals a package again as the server would: every resource's hash and
@@ -229,24 +195,24 @@ static void reseal(const char *folder)
 	write_manifest(folder, doc);
 	cJSON_Delete(doc);
 	resum(folder);
-	manifest = slurp_file(folder, "datapackage.json", &len);
+	manifest = tools_slurp_file(folder, "datapackage.json", &len);
 	cr_assert_eq(kp_keyfile_read_secret(key, sk, kerr), 0, "%s", kerr);
 	cr_assert_eq(od_minisign_sign(sk, (const uint8_t *)manifest, len,
 	                              "timestamp:1718409600\tfile:datapackage.json\tprehashed", sig),
 	             0);
 	sodium_memzero(sk, sizeof(sk));
 	free(manifest);
-	write_file(folder, "datapackage.json.minisig", sig, strlen(sig));
+	tools_write_file(folder, "datapackage.json.minisig", sig, strlen(sig));
 }
 
 /* Replaces the first from by to in folder/name. */
 static void replace_in(const char *folder, const char *name, const char *from, const char *to)
 {
-	char *text = slurp_file(folder, name, NULL), *at = strstr(text, from), *out;
+	char *text = tools_slurp_file(folder, name, NULL), *at = strstr(text, from), *out;
 
 	cr_assert_not_null(at, "%s lacks [%s]:\n%s", name, from, text);
 	cr_assert_gt(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)), 0);
-	write_file(folder, name, out, strlen(out));
+	tools_write_file(folder, name, out, strlen(out));
 	free(out);
 	free(text);
 }
@@ -293,7 +259,7 @@ static int field_index(const cJSON *fields, const char *field)
 /* The CSV without column col (its cells hold no comma: no GTFS feed). */
 static void drop_csv_column(const char *folder, const char *name, int col)
 {
-	char *text = slurp_file(folder, name, NULL), *save = NULL, *out = calloc(1, strlen(text) + 1);
+	char *text = tools_slurp_file(folder, name, NULL), *save = NULL, *out = calloc(1, strlen(text) + 1);
 	size_t at = 0;
 
 	cr_assert_not_null(out);
@@ -311,21 +277,21 @@ static void drop_csv_column(const char *folder, const char *name, int col)
 		}
 		at += (size_t)sprintf(out + at, "\r\n");
 	}
-	write_file(folder, name, out, at);
+	tools_write_file(folder, name, out, at);
 	free(out);
 	free(text);
 }
 
 static void drop_json_key(const char *folder, const char *name, const char *field)
 {
-	char *text = slurp_file(folder, name, NULL), *out;
+	char *text = tools_slurp_file(folder, name, NULL), *out;
 	cJSON *rows = cJSON_Parse(text), *row;
 
 	cr_assert_not_null(rows);
 	cJSON_ArrayForEach(row, rows)
 		cJSON_DeleteItemFromObjectCaseSensitive(row, field);
 	out = cJSON_Print(rows);
-	write_file(folder, name, out, strlen(out));
+	tools_write_file(folder, name, out, strlen(out));
 	cJSON_free(out);
 	cJSON_Delete(rows);
 	free(text);
@@ -526,7 +492,7 @@ Test(verify, a_file_the_manifest_does_not_name_is_not_the_package_s)
 	FILE *f;
 
 	copy_package(bad);
-	write_file(bad, "taps_by_card.csv", rows, strlen(rows));
+	tools_write_file(bad, "taps_by_card.csv", rows, strlen(rows));
 	sha256_file(bad, "taps_by_card.csv", hex, NULL);
 	snprintf(path, sizeof(path), "%s/SHA256SUMS", bad);
 	f = fopen(path, "a");
@@ -555,7 +521,7 @@ Test(verify, a_replaced_minisign_pub_is_named)
 	tools_run_free(&r);
 	copy_package(bad);
 	od_minisign_pub_text(pk, text);
-	write_file(bad, "minisign.pub", text, strlen(text));
+	tools_write_file(bad, "minisign.pub", text, strlen(text));
 	resum(bad);
 	cr_expect_eq(verify(bad, &err), 1, "%s", err);
 	expect_problem(err, "minisign.pub: not the key the package is checked with");
