@@ -106,7 +106,19 @@ static int64_t count_of(const cJSON *obj, const char *field)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, field);
 
-	return cJSON_IsNumber(x) && x->valuedouble >= 0 ? (int64_t)x->valuedouble : -1;
+	return cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble < 9007199254740992.0 ? (int64_t)x->valuedouble
+	                                                                                      : -1;
+}
+
+/* A row key as a line shows it: "2024-06-15,10,110,7". */
+static void key_shown(const char *key, char out[KEY_SIZE])
+{
+	size_t n = 0;
+
+	for (const char *c = key; *c != '\0' && n + 1 < KEY_SIZE; c++)
+		if (*c != '"') /* the JSON strings' quotes */
+			out[n++] = *c == '\x1f' ? ',' : *c;
+	out[n > 0 ? n - 1 : 0] = '\0'; /* the last separator */
 }
 
 /* 1 when a count of row now moved by 1..k-1 from the same row then. */
@@ -115,6 +127,7 @@ static int row_gap(const struct od_table *tb, const cJSON *now, const cJSON *the
 {
 	for (size_t f = 0; f < tb->nfields; f++) {
 		const char *name = tb->fields[f].name;
+		char shown[KEY_SIZE];
 		int64_t a, b;
 		uint64_t d;
 
@@ -123,14 +136,7 @@ static int row_gap(const struct od_table *tb, const cJSON *now, const cJSON *the
 		d = (uint64_t)(a > b ? a - b : b - a);
 		if (d == 0 || d >= k)
 			continue;
-		char shown[KEY_SIZE];
-
-		size_t n = 0;
-
-		for (const char *c = key; *c != '\0' && n + 1 < sizeof(shown); c++)
-			if (*c != '"') /* the JSON strings' quotes */
-				shown[n++] = *c == '\x1f' ? ',' : *c;
-		shown[n > 0 ? n - 1 : 0] = '\0'; /* the last separator */
+		key_shown(key, shown);
 		snprintf(why, OD_ERR_SIZE, "%s %.120s: %s %" PRId64 " -> %" PRId64 ", a change below k = %" PRIu64,
 		         tb->name, shown, name, a, b, k);
 		return 1;
