@@ -435,10 +435,15 @@ static void keep_moved(struct kp_publish *p, struct dates *d)
 	d->n = kept;
 }
 
+/* A date that cannot be built or compared is left for the next round and
+ * the dates after it go on (one bad date must not hold the city's later
+ * ones back for ever): the round still fails, with the first date's error.
+ * A package that cannot be indexed, or a revision not noted, stops it. */
 static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32_t recheck,
                          struct kp_published_list *done, int64_t now_ms, char *err)
 {
-	int published = 0;
+	char date_err[KP_PUBLISH_ERR_SIZE];
+	int published = 0, failed = 0;
 
 	for (size_t i = 0; i < dates->n && !atomic_load(&p->stopping); i++) {
 		uint32_t date = dates->v[i].date;
@@ -446,9 +451,12 @@ static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32
 
 		if (date < recheck && kp_published_last_version(done, date) > 0)
 			continue; /* settled: no late tap can reach it any more */
-		rc = publish_date(p, date, done, now_ms, err);
-		if (rc < 0)
-			return -1;
+		rc = publish_date(p, date, done, now_ms, date_err);
+		if (rc < 0) {
+			if (!failed++)
+				say(err, KP_PUBLISH_ERR_SIZE, "%s", date_err);
+			continue; /* not noted as built: tried again next round */
+		}
 		if (rc == 1) {
 			published++;
 			if (kp_published_add(p->dir, date, kp_published_last_version(done, date) + 1, done, err) != 0 ||
@@ -458,7 +466,7 @@ static int publish_dates(struct kp_publish *p, const struct dates *dates, uint32
 		if (built_note(p, &dates->v[i], err) != 0)
 			return -1;
 	}
-	return published;
+	return failed ? -1 : published;
 }
 
 /* The published packages, read from the folder; once at the start, the

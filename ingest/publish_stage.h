@@ -41,7 +41,9 @@
  *
  * Errors: a round that fails prints one ALARM line on stderr, counts in
  * komposter_open_data_publish_errors_total, and is tried again the next
- * round; what was published before the error stays. Each package counts in
+ * round; what was published before the error stays, and a date that cannot
+ * be built or compared holds no later date back (they are published in the
+ * same round). Each package counts in
  * komposter_open_data_published_total.
  *
  * The thread only reads the database (short read transactions, which

@@ -487,6 +487,32 @@ Test(publish, a_date_is_built_again_only_when_its_taps_changed)
 	run_close(&r);
 }
 
+/* The 14th cannot be compared with its v1 (a table of it unreadable): the
+ * round fails with its error and tries it again, but the 15th, closed
+ * since, still gets its v1. */
+Test(publish, a_date_that_fails_holds_no_later_date_back)
+{
+	struct run r;
+	char path[256];
+	FILE *f;
+
+	run_open(&r, 1);
+	add_taps_db(r.db, 14, 0xd1, 10, 12, 0);
+	cr_assert_eq(kp_publish_round(r.p, fill_utc_ms(2024, 6, 15, FILL_START_HOUR, 0) + GRACE_MS + 1000), 1);
+	snprintf(path, sizeof(path), "%s/20240614/v1/ridership_route_stop_hour.json", pub_dir);
+	f = fopen(path, "w");
+	cr_assert(f != NULL && fputs("not json", f) >= 0 && fclose(f) == 0);
+	add_taps_db(r.db, 14, 0xd3, 30, 12, 100); /* late: the 14th is built and compared again */
+	add_taps_db(r.db, 15, 0xd2, 10, 12, 0);
+	cr_expect_eq(kp_publish_round(r.p, date_end() + GRACE_MS + 1000), -1);
+	cr_expect_eq(atomic_load(&metrics.open_data_publish_errors), 1);
+	cr_expect(exists("20240615/v1/datapackage.json"), "the 15th waited for the 14th");
+	cr_expect_not(exists("20240614/v2"));
+	cr_expect_eq(kp_publish_round(r.p, date_end() + GRACE_MS + 61000), -1, "the 14th is tried again");
+	cr_expect_eq(atomic_load(&metrics.open_data_publish_errors), 2);
+	run_close(&r);
+}
+
 /* The riders column of route's row in the package's ridership_route_day. */
 static long route_day_riders(const char *rel, uint32_t route)
 {
