@@ -161,19 +161,30 @@ int t_commit1(const uint8_t *frame, size_t len, struct st_commit_item *out)
 	return rc;
 }
 
+void t_raw_begin(struct t_raw *r, const char *tree, unsigned int flags)
+{
+	cr_assert_eq(mdb_env_create(&r->env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(r->env, 32), 0);
+	cr_assert_eq(mdb_env_open(r->env, tdb.dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
+	if (tree != NULL)
+		cr_assert_eq(mdb_dbi_open(r->txn, tree, flags, &r->dbi), 0, "tree %s", tree);
+}
+
+void t_raw_commit(struct t_raw *r)
+{
+	cr_assert_eq(mdb_txn_commit(r->txn), 0);
+	mdb_env_close(r->env);
+}
+
 void t_raw_edit(void (*fn)(MDB_txn *txn, void *ctx), void *ctx)
 {
-	MDB_env *env;
-	MDB_txn *txn;
+	struct t_raw r;
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	fn(txn, ctx);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&r, NULL, 0);
+	fn(r.txn, ctx);
+	t_raw_commit(&r);
 }
 
 uint8_t *t_slurp(const char *path, size_t *len)

@@ -83,6 +83,18 @@ void t_stored_epoch_key(uint32_t epoch_date, uint8_t key[ST_EPOCH_KEY_SIZE]);
  * transaction and ctx, the transaction is committed; tdb.db stays closed. */
 void t_raw_edit(void (*fn)(struct MDB_txn *txn, void *ctx), void *ctx);
 
+/* The same inline: t_raw_begin opens the test database's directory (tdb.db
+ * closed by the caller) with plain LMDB, a write transaction and, unless
+ * tree is NULL, that named tree (opened with flags); t_raw_commit commits
+ * and closes it. The caller opens tdb.db again when it wants it. */
+struct t_raw {
+	struct MDB_env *env;
+	struct MDB_txn *txn;
+	unsigned int dbi;
+};
+void t_raw_begin(struct t_raw *r, const char *tree, unsigned int flags);
+void t_raw_commit(struct t_raw *r);
+
 /* Reads a whole file into a malloc'd buffer (*len bytes). */
 uint8_t *t_slurp(const char *path, size_t *len);
 

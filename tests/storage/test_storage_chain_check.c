@@ -60,19 +60,12 @@ static void run_check(struct checked *c)
  * commits, and reopens the storage API on it. */
 static void raw_edit(const char *name, unsigned flags, void (*edit)(MDB_txn *txn, MDB_dbi dbi))
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, name, flags, &dbi), 0);
-	edit(txn, dbi);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&raw, name, flags);
+	edit(raw.txn, raw.dbi);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

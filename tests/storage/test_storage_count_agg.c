@@ -275,20 +275,14 @@ static uint64_t check_problems(char **text)
  * `table`, with plain LMDB behind the storage layer's back. */
 static void tamper_first_cell(const char *table)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint8_t copy[24];
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, table, 0, &dbi), 0);
-	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	t_raw_begin(&raw, table, 0);
+	cr_assert_eq(mdb_cursor_open(raw.txn, raw.dbi, &cur), 0);
 	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
 	cr_assert_eq(v.mv_size, sizeof copy);
 	memcpy(copy, v.mv_data, sizeof copy);
@@ -296,8 +290,7 @@ static void tamper_first_cell(const char *table)
 	v = (MDB_val){sizeof copy, copy};
 	cr_assert_eq(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), 0);
 	mdb_cursor_close(cur);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

@@ -124,26 +124,19 @@ Test(date_frames, a_walk_resumes_stops_at_the_range_and_skips_after_the_snapshot
 
 static void edit_index(int remove)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 	uint8_t kb[ST_DATE_FRAMES_KEY_SIZE] = { KP_TYPE_TAPS };
 	MDB_val k = { sizeof kb, kb }, v = { 0, kb };
 
 	kp_store_u32be(kb + 1, remove ? DAY2 : DAY3);
 	kp_store_u64be(kb + 5, remove ? 1 : 2);
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 4), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "date_frames", 0, &dbi), 0);
+	t_raw_begin(&raw, "date_frames", 0);
 	if (remove)
-		cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
+		cr_assert_eq(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
 	else
-		cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+		cr_assert_eq(mdb_put(raw.txn, raw.dbi, &k, &v, 0), 0);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

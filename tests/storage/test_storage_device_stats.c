@@ -256,30 +256,23 @@ Test(device_stats, rejects_count_per_reason_for_enrolled_devices_only)
  * cut to `size` bytes when nonzero (a record of an older layout). */
 static void tamper(uint64_t id, uint8_t bump_frames, size_t size)
 {
+	struct t_raw raw;
 	uint8_t kb[8], vb[256];
 	MDB_val k = {sizeof kb, kb}, v;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
 
 	for (int i = 0; i < 8; i++)
 		kb[i] = (uint8_t)(id >> (56 - 8 * i));
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "device_stats", 0, &dbi), 0);
-	cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
+	t_raw_begin(&raw, "device_stats", 0);
+	cr_assert_eq(mdb_get(raw.txn, raw.dbi, &k, &v), 0);
 	cr_assert(v.mv_size <= sizeof vb && size <= v.mv_size);
 	memcpy(vb, v.mv_data, v.mv_size);
 	vb[16] += bump_frames; /* frames LE8 at offset 16 (device_stats.c) */
 	v.mv_data = vb;
 	if (size != 0)
 		v.mv_size = size;
-	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	cr_assert_eq(mdb_put(raw.txn, raw.dbi, &k, &v, 0), 0);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

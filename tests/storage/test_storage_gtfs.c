@@ -216,26 +216,19 @@ static uint64_t check_problems(char *text, size_t cap)
 
 Test(gtfs, check_passes_an_import_and_reports_a_record_that_does_not_decode)
 {
+	struct t_raw raw;
 	static const uint8_t key[4] = {0, 0, 0, 9};
 	static const uint8_t junk[3] = {1, 2, 3};
 	char text[512] = "";
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
 	MDB_val k = {sizeof key, (void *)key}, v = {sizeof junk, (void *)junk};
 
 	tdb_open();
 	import_first();
 	cr_expect_eq(check_problems(text, sizeof text), 0, "%s", text);
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "gtfs_stops", 0, &dbi), 0);
-	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&raw, "gtfs_stops", 0);
+	cr_assert_eq(mdb_put(raw.txn, raw.dbi, &k, &v, 0), 0);
+	t_raw_commit(&raw);
 	tdb_open();
 	memset(text, 0, sizeof text);
 	cr_expect_eq(check_problems(text, sizeof text), 1, "%s", text);

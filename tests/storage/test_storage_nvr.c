@@ -608,24 +608,17 @@ Test(nvr, check_passes_with_nvr_cells_beside_signed_ones_in_the_same_place)
 /* Deletes the first record of table with plain LMDB. */
 static void raw_delete_first(const char *table)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 	MDB_cursor *cur;
 	MDB_val k, v;
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, table, 0, &dbi), 0);
-	cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+	t_raw_begin(&raw, table, 0);
+	cr_assert_eq(mdb_cursor_open(raw.txn, raw.dbi, &cur), 0);
 	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
 	cr_assert_eq(mdb_cursor_del(cur, 0), 0);
 	mdb_cursor_close(cur);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

@@ -122,18 +122,11 @@ Test(reopen, a_read_only_open_of_a_missing_database_is_enotfound)
  * named database in one write transaction, and commits. */
 static void raw_edit(const char *name, void (*edit)(MDB_txn *txn, MDB_dbi dbi, uint8_t arg), uint8_t arg)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
-	edit(txn, dbi, arg);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&raw, name, 0);
+	edit(raw.txn, raw.dbi, arg);
+	t_raw_commit(&raw);
 }
 
 static void put_schema(MDB_txn *txn, MDB_dbi dbi, uint8_t version)

@@ -235,19 +235,12 @@ static MDB_val key_of(uint8_t kb[8], uint32_t date, uint32_t route)
 
 static void raw_edit_riders(void (*edit)(MDB_txn *txn, MDB_dbi dbi))
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "riders", 0, &dbi), 0);
-	edit(txn, dbi);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&raw, "riders", 0);
+	edit(raw.txn, raw.dbi);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 

@@ -241,22 +241,15 @@ Test(settings, a_reader_ignores_a_bad_time_zone_in_its_options)
 
 static void raw_meta(const MDB_val *v)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	struct t_raw raw;
 	MDB_val k = {sizeof SETTINGS_KEY - 1, SETTINGS_KEY};
 
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	t_raw_begin(&raw, "meta", 0);
 	if (v)
-		cr_assert_eq(mdb_put(txn, dbi, &k, (MDB_val *)v, 0), 0);
+		cr_assert_eq(mdb_put(raw.txn, raw.dbi, &k, (MDB_val *)v, 0), 0);
 	else
-		cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+		cr_assert_eq(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
+	t_raw_commit(&raw);
 }
 
 Test(settings, an_older_database_gets_its_first_writers_settings)

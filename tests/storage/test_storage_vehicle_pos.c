@@ -174,21 +174,14 @@ Test(vehicle_pos, a_group_of_more_vehicles_than_the_table_holds_places_every_one
 /* Replaces vehicle 7's stored position by a 3-byte value, with plain LMDB. */
 static void break_position_of_vehicle_7(void)
 {
+	struct t_raw raw;
 	uint8_t kb[4] = {0, 0, 0, 7}, bad[3] = {1, 2, 3};
 	MDB_val k = {sizeof kb, kb}, v = {sizeof bad, bad};
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
 
 	tdb_close();
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
-	cr_assert_eq(mdb_env_open(env, tdb.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "vehicle_pos", 0, &dbi), 0);
-	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	t_raw_begin(&raw, "vehicle_pos", 0);
+	cr_assert_eq(mdb_put(raw.txn, raw.dbi, &k, &v, 0), 0);
+	t_raw_commit(&raw);
 	tdb_open();
 }
 
